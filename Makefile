@@ -1,0 +1,113 @@
+# SPDX-License-Identifier: MIT
+# airlock build: `make` builds build/airlock; `make check` runs every test.
+
+PREFIX  ?= /usr/local
+BINDIR  ?= $(PREFIX)/bin
+MANDIR  ?= $(PREFIX)/share/man
+DESTDIR ?=
+CC      ?= cc
+PKG_CONFIG ?= pkg-config
+
+PKGS := libseccomp libcjson libcrypto
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
+	-Wvla -Wwrite-strings -Wimplicit-fallthrough
+HARDEN := -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
+HARDEN_LD := -pie -Wl,-z,relro,-z,now
+
+OPT ?= -O2 -g
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null | sed 's/-D_XOPEN_SOURCE=[0-9]*//; s/-D_DEFAULT_SOURCE//')
+PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+ALL_CFLAGS := -std=gnu11 -D_GNU_SOURCE $(OPT) $(WARN) $(HARDEN) -I. $(PKG_CFLAGS) $(CFLAGS) $(EXTRA_CFLAGS)
+ALL_LDFLAGS := $(HARDEN_LD) $(LDFLAGS) $(EXTRA_LDFLAGS)
+
+B := build
+LIB_SRC := $(wildcard common/*.c rules/*.c tracee/*.c ui/*.c) \
+	$(filter-out supervisor/main.c,$(wildcard supervisor/*.c))
+LIB_OBJ := $(LIB_SRC:%.c=$(B)/%.o)
+MAIN_OBJ := $(B)/supervisor/main.o
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+HELPER_SRC := $(wildcard tests/helpers/*.c)
+HELPER_BIN := $(HELPER_SRC:tests/helpers/%.c=$(B)/helpers/%)
+BENCH_SRC := $(wildcard bench/*.c)
+BENCH_BIN := $(BENCH_SRC:bench/%.c=$(B)/bench/%)
+
+VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+
+.PHONY: all check unit asan bench install uninstall deps demo format format-check man-lint clean helpers
+
+all: $(B)/airlock
+
+$(B)/airlock: $(MAIN_OBJ) $(B)/libairlock.a
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) $(PKG_LIBS)
+
+$(B)/libairlock.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(B)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -DAIRLOCK_VERSION='"$(VERSION)"' -MMD -MP -c -o $@ $<
+
+$(B)/tests/%: tests/unit/%.c $(B)/libairlock.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(B)/libairlock.a $(ALL_LDFLAGS) $(PKG_LIBS)
+
+# Test helpers run inside the sandbox: plain, static where possible, no airlock code.
+$(B)/helpers/%: tests/helpers/%.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -D_GNU_SOURCE -O1 -g -Wall -Wextra -Werror -o $@ $< -lpthread
+
+$(B)/bench/%: bench/%.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -o $@ $< $(shell $(PKG_CONFIG) --libs libseccomp)
+
+helpers: $(HELPER_BIN)
+
+unit: $(UNIT_BIN)
+
+check: all $(UNIT_BIN) $(HELPER_BIN)
+	@tests/run
+
+asan:
+	$(MAKE) B=build-asan OPT='-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer' \
+		HARDEN='-fstack-protector-strong -fPIE' all unit helpers
+	AIRLOCK_BUILD=build-asan ASAN_OPTIONS=detect_leaks=1 tests/run
+
+bench: all $(BENCH_BIN)
+	@bench/run
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
+	install -m 0755 $(B)/airlock $(DESTDIR)$(BINDIR)/airlock
+	install -m 0644 man/airlock.1 $(DESTDIR)$(MANDIR)/man1/airlock.1
+	@if [ -f man/airlock-rules.5 ]; then install -m 0644 man/airlock-rules.5 $(DESTDIR)$(MANDIR)/man5/; fi
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/airlock $(DESTDIR)$(MANDIR)/man1/airlock.1 $(DESTDIR)$(MANDIR)/man5/airlock-rules.5
+
+deps:
+	sh scripts/install-deps
+
+demo: all
+	@examples/demo
+
+FORMAT_SRC = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
+format:
+	clang-format -i $(FORMAT_SRC)
+
+format-check:
+	@clang-format --dry-run --Werror $(FORMAT_SRC) && echo "format ok"
+
+man-lint:
+	@for m in man/*.[15]; do \
+		out=$$(LC_ALL=C.UTF-8 groff -mandoc -ww -z $$m 2>&1); \
+		if [ -n "$$out" ]; then echo "$$out"; exit 1; fi; \
+		if command -v mandoc >/dev/null; then mandoc -Tlint -Wwarning $$m || exit 1; fi; \
+	done; echo "man pages ok"
+
+clean:
+	rm -rf build build-asan
+
+-include $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d)

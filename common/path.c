@@ -1,0 +1,342 @@
+/* SPDX-License-Identifier: MIT */
+/* Path strings and small file helpers; see path.h. */
+#include "common/path.h"
+
+#include "common/buf.h"
+#include "common/cleanup.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+char *path_join(const char *a, const char *b)
+{
+	size_t la;
+
+	if (b[0] == '/' || a[0] == '\0')
+		return xstrdup(b);
+	la = strlen(a);
+	while (la > 1 && a[la - 1] == '/')
+		la--;
+	if (b[0] == '\0')
+		return xstrndup(a, la);
+	if (la == 1 && a[0] == '/')
+		return xasprintf("/%s", b);
+	return xasprintf("%.*s/%s", (int)la, a, b);
+}
+
+char *path_normalize(const char *path)
+{
+	bool abs = path[0] == '/';
+	size_t n = strlen(path);
+	char *out = xmalloc(n + 2);
+	size_t o = 0;
+	const char *p = path;
+
+	if (abs)
+		out[o++] = '/';
+	while (*p) {
+		const char *seg;
+		size_t len;
+
+		while (*p == '/')
+			p++;
+		seg = p;
+		while (*p && *p != '/')
+			p++;
+		len = (size_t)(p - seg);
+		if (len == 0 || (len == 1 && seg[0] == '.'))
+			continue;
+		if (len == 2 && seg[0] == '.' && seg[1] == '.') {
+			size_t floor = abs ? 1 : 0;
+			size_t j = o;
+
+			while (j > floor && out[j - 1] != '/')
+				j--;
+			/* Pop the last component, unless it is a ".." a relative path keeps. */
+			if (o > floor && !(o - j == 2 && out[j] == '.' && out[j + 1] == '.')) {
+				o = j;
+				if (o > floor)
+					o--;
+				continue;
+			}
+			if (abs)
+				continue;
+		}
+		if (o > 0 && out[o - 1] != '/')
+			out[o++] = '/';
+		memcpy(out + o, seg, len);
+		o += len;
+	}
+	if (o == 0)
+		out[o++] = abs ? '/' : '.';
+	out[o] = '\0';
+	return out;
+}
+
+bool path_is_under(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	if (n == 1 && dir[0] == '/')
+		return path[0] == '/';
+	while (n > 1 && dir[n - 1] == '/')
+		n--;
+	return strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}
+
+const char *path_rel(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	if (n == 1 && dir[0] == '/')
+		n = 0;
+	path += n;
+	while (*path == '/')
+		path++;
+	return path;
+}
+
+int mkdir_p(const char *path, mode_t mode)
+{
+	cleanup_free char *p = xstrdup(path);
+	char *s;
+
+	for (s = p + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(p, mode) < 0 && errno != EEXIST)
+			return -errno;
+		*s = '/';
+	}
+	if (mkdir(p, mode) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+/* Remove everything inside the directory open at dfd; depth bounds the recursion. */
+static int rm_rf_at(int dfd, dev_t dev, int depth)
+{
+	cleanup_dir DIR *d = NULL;
+	struct dirent *de;
+	int rc = 0;
+	int fd;
+
+	if (depth > 4096)
+		return -ELOOP;
+	fd = dup(dfd);
+	if (fd < 0)
+		return -errno;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return -errno;
+	}
+	while ((de = readdir(d))) {
+		struct stat st;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		if (S_ISDIR(st.st_mode) && st.st_dev == dev) {
+			cleanup_fd int sub = -1;
+
+			/* The program may have left a directory we cannot enter (mode 000). */
+			if ((st.st_mode & 0700) != 0700)
+				(void)!fchmodat(dfd, de->d_name, 0700, 0);
+			sub = openat(dfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (sub >= 0) {
+				int r = rm_rf_at(sub, dev, depth + 1);
+
+				if (r < 0 && !rc)
+					rc = r;
+			}
+			if (unlinkat(dfd, de->d_name, AT_REMOVEDIR) < 0 && !rc)
+				rc = -errno;
+		} else if (!S_ISDIR(st.st_mode)) {
+			if (unlinkat(dfd, de->d_name, 0) < 0 && !rc)
+				rc = -errno;
+		}
+	}
+	return rc;
+}
+
+int rm_rf(const char *path)
+{
+	cleanup_fd int fd = -1;
+	struct stat st;
+	int rc;
+
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (!S_ISDIR(st.st_mode))
+		return unlink(path) < 0 ? -errno : 0;
+	if ((st.st_mode & 0700) != 0700)
+		(void)!chmod(path, 0700);
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	rc = rm_rf_at(fd, st.st_dev, 0);
+	if (rmdir(path) < 0 && !rc)
+		rc = -errno;
+	return rc;
+}
+
+char *read_fd(int fd, size_t max, size_t *len_out)
+{
+	struct buf b = BUF_INIT;
+	char chunk[65536];
+
+	buf_init(&b);
+	for (;;) {
+		ssize_t n = read(fd, chunk, sizeof(chunk));
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			buf_release(&b);
+			return NULL;
+		}
+		if (n == 0)
+			break;
+		if (b.len + (size_t)n > max) {
+			buf_release(&b);
+			errno = EFBIG;
+			return NULL;
+		}
+		buf_add(&b, chunk, (size_t)n);
+	}
+	if (len_out)
+		*len_out = b.len;
+	return buf_detach(&b);
+}
+
+char *read_file(const char *path, size_t max, size_t *len_out)
+{
+	cleanup_fd int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return NULL;
+	return read_fd(fd, max, len_out);
+}
+
+int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode)
+{
+	cleanup_free char *tmp = xasprintf("%s.tmp.%d", path, (int)getpid());
+	cleanup_fd int fd = -1;
+	const char *p = data;
+	int rc;
+
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+	if (fd < 0)
+		return -errno;
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			goto fail;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	if (fsync(fd) < 0)
+		goto fail;
+	if (rename(tmp, path) < 0)
+		goto fail;
+	return 0;
+fail:
+	rc = -errno;
+	unlink(tmp);
+	return rc;
+}
+
+/* Parse a decimal number with an optional fraction; returns the end or NULL. */
+static const char *parse_number(const char *s, double *out)
+{
+	char *end;
+
+	if (!isdigit((unsigned char)s[0]))
+		return NULL;
+	errno = 0;
+	*out = strtod(s, &end);
+	if (errno || end == s || *out < 0)
+		return NULL;
+	return end;
+}
+
+int parse_duration_ms(const char *s, unsigned long long *ms)
+{
+	static const struct {
+		const char *suffix;
+		double ms;
+	} units[] = {
+		{"", 1000}, {"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}, {"d", 86400000},
+	};
+	const char *end;
+	double v;
+	size_t i;
+
+	end = parse_number(s, &v);
+	if (!end)
+		return -EINVAL;
+	for (i = 0; i < ARRAY_SIZE(units); i++) {
+		if (strcmp(end, units[i].suffix) == 0) {
+			double r = v * units[i].ms;
+
+			if (r > 1e15)
+				return -EINVAL;
+			*ms = (unsigned long long)r;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+int parse_size(const char *s, unsigned long long *bytes)
+{
+	static const struct {
+		const char *suffix;
+		double mult;
+	} units[] = {
+		{"", 1},
+		{"b", 1},
+		{"k", 1024.0},
+		{"m", 1048576.0},
+		{"g", 1073741824.0},
+		{"t", 1099511627776.0},
+		{"kb", 1024.0},
+		{"mb", 1048576.0},
+		{"gb", 1073741824.0},
+		{"kib", 1024.0},
+		{"mib", 1048576.0},
+		{"gib", 1073741824.0},
+	};
+	const char *end;
+	double v;
+	size_t i;
+
+	end = parse_number(s, &v);
+	if (!end)
+		return -EINVAL;
+	for (i = 0; i < ARRAY_SIZE(units); i++) {
+		if (strcasecmp(end, units[i].suffix) == 0) {
+			double r = v * units[i].mult;
+
+			if (r > 9.0e18)
+				return -EINVAL;
+			*bytes = (unsigned long long)r;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}

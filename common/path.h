@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: MIT */
+/* Path strings and small file helpers. Lexical only: nothing here resolves symlinks. */
+#ifndef AIRLOCK_COMMON_PATH_H
+#define AIRLOCK_COMMON_PATH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+/* "a" + "/" + "b" with exactly one slash between; b absolute replaces a. Caller frees. */
+char *path_join(const char *a, const char *b);
+
+/*
+ * Normalise an absolute path lexically: collapse "//", drop ".", apply ".." (never above "/").
+ * Returns a new string (caller frees); a relative input is returned normalised but relative.
+ */
+char *path_normalize(const char *path);
+
+/* True when path equals dir or lies below it ("/a/b" is under "/a", "/ab" is not). */
+bool path_is_under(const char *path, const char *dir);
+
+/* The part of path below dir ("" when equal); path must be under dir. Borrowed pointer. */
+const char *path_rel(const char *path, const char *dir);
+
+/* mkdir -p with the given mode for directories it creates. 0 or -errno. */
+int mkdir_p(const char *path, mode_t mode);
+
+/*
+ * Remove a tree that the sandboxed program may have shaped (directories of mode 000,
+ * deep nesting). Never follows symlinks; stays on one filesystem. 0 or -errno.
+ */
+int rm_rf(const char *path);
+
+/* Read a whole file (at most max bytes) into a NUL-terminated string; NULL + errno. */
+char *read_file(const char *path, size_t max, size_t *len_out);
+
+/* Read from fd to its end (at most max bytes); NULL + errno (EFBIG past max). */
+char *read_fd(int fd, size_t max, size_t *len_out);
+
+/* Write data to path atomically (temp file, fsync, rename). 0 or -errno. */
+int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode);
+
+/* Parse "30s", "5m", "2h", "1500ms", "10" (seconds) into milliseconds. 0 or -EINVAL. */
+int parse_duration_ms(const char *s, unsigned long long *ms);
+
+/* Parse "512M", "1G", "100k", "4096" into bytes (binary units). 0 or -EINVAL. */
+int parse_size(const char *s, unsigned long long *bytes);
+
+#endif

@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The change set of a session, computed from the overlay upper directories (the ground truth),
+ * never from the event log. Each upper directory belongs to one overlay whose lower layer is a
+ * host directory (mount_path); an entry in the upper at REL is compared with the host at
+ * mount_path/REL to classify it.
+ *
+ * Overlayfs conventions read here (mounted with "userxattr", so the xattrs are user.*):
+ *   whiteout     character device 0/0            -> the host entry is deleted
+ *   opaque dir   xattr user.overlay.opaque = "y" -> the host directory's content is replaced
+ */
+#ifndef AIRLOCK_SUPERVISOR_CHANGES_H
+#define AIRLOCK_SUPERVISOR_CHANGES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+enum change_kind {
+	CHANGE_ADDED,           /* a file (or fifo, socket) that the host does not have */
+	CHANGE_MODIFIED,        /* a regular file whose content differs (mode may differ too) */
+	CHANGE_DELETED,         /* whiteout: the host entry, and all below it, is removed */
+	CHANGE_DIR_ADDED,       /* a directory the host does not have */
+	CHANGE_DIR_REPLACED,    /* an opaque directory over a host directory */
+	CHANGE_SYMLINK_ADDED,   /* a symlink the host does not have */
+	CHANGE_SYMLINK_CHANGED, /* a symlink over a host symlink with another target */
+	CHANGE_TYPE_CHANGED,    /* file <-> dir <-> symlink <-> other */
+	CHANGE_MODE_CHANGED,    /* same type and content, other permission bits */
+};
+
+struct change {
+	char *path;        /* absolute host path */
+	char *upper;       /* absolute path of the entry in the upper directory */
+	enum change_kind kind;
+	mode_t mode;       /* st_mode of the new entry (type and permissions); 0 when deleted */
+	mode_t old_mode;   /* st_mode of the host entry; 0 when the host has none */
+	off_t size;        /* size of the new entry; 0 when deleted */
+	off_t old_size;    /* size of the host entry; 0 when absent */
+	char *link_target; /* new symlink target, or NULL */
+};
+
+struct change_set {
+	struct change *items;
+	size_t n, cap;
+};
+
+/* One overlay: where it is mounted on the host and where its upper directory is. */
+struct overlay_layer {
+	const char *mount_path;     /* host path the overlay covers, e.g. "/home" */
+	const char *upper_dir;      /* the session's upper directory for it */
+	const char *const *premade; /* upper-relative paths airlock made itself (hidden-path
+				       whiteouts and their parent directories); never changes */
+	size_t npremade;
+};
+
+/*
+ * Scan every layer and append the changes, sorted by path, to *out (which the caller
+ * initialises to zero and frees with change_set_free()). Entries below an added, replaced
+ * or type-changed directory are listed one by one. Never follows a symlink in the upper
+ * directory; a tree deeper than 1024 levels stops the scan with -ELOOP.
+ * Returns 0 or -errno.
+ */
+int changes_scan(const struct overlay_layer *layers, size_t nlayers, struct change_set *out);
+
+void change_set_free(struct change_set *cs);
+
+/* "added", "modified", "deleted", "dir-added", "dir-replaced", "symlink-added",
+   "symlink-changed", "type-changed", "mode-changed". */
+const char *change_kind_name(enum change_kind kind);
+
+#endif

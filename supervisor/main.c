@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: MIT */
+/* airlock(1): the command line, dispatching to the subcommands. */
+#include "supervisor/cli.h"
+
+#include "common/err.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char usage[] =
+	"usage: airlock run [options] [--] command [arg...]\n"
+	"       airlock list [--json]\n"
+	"       airlock show [ID] [--json]\n"
+	"       airlock discard [ID]\n"
+	"       airlock --help | --version\n"
+	"\n"
+	"Run a command in a sandbox where every file change lands in a copy-on-write overlay,\n"
+	"every program it runs and every connection it tries is recorded, and nothing reaches\n"
+	"the host. ID is a session id, a unique prefix of one, or 'last' (the default).\n"
+	"\n"
+	"Subcommands:\n"
+	"  run       run a command in a new session (see 'airlock run --help')\n"
+	"  list      list sessions, newest last\n"
+	"  show      show a session's changes, commands and connections\n"
+	"  discard   throw a session's changes away, keeping its record\n"
+	"\n"
+	"Not supported yet: review, diff, commit, undo, log, replay, verify, rules.\n"
+	"Sessions live in $AIRLOCK_STATE_DIR, else $XDG_STATE_HOME/airlock, else\n"
+	"~/.local/state/airlock. See airlock(1).\n";
+
+int usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("airlock: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return EXIT_USAGE;
+}
+
+int main(int argc, char **argv)
+{
+	static const char *const later[] = {"review", "diff",	"commit", "undo",
+					    "log",    "replay", "verify", "rules"};
+	const char *cmd;
+	size_t i;
+
+	if (argc < 2) {
+		fputs(usage, stderr);
+		return EXIT_USAGE;
+	}
+	cmd = argv[1];
+	if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+		fputs(usage, stdout);
+		return 0;
+	}
+	if (strcmp(cmd, "--version") == 0) {
+		printf("airlock %s\n", AIRLOCK_VERSION);
+		return 0;
+	}
+	if (strcmp(cmd, "run") == 0)
+		return cmd_run(argc - 1, argv + 1);
+	if (strcmp(cmd, "list") == 0)
+		return cmd_list(argc - 1, argv + 1);
+	if (strcmp(cmd, "show") == 0)
+		return cmd_show(argc - 1, argv + 1);
+	if (strcmp(cmd, "discard") == 0)
+		return cmd_discard(argc - 1, argv + 1);
+	for (i = 0; i < sizeof(later) / sizeof(later[0]); i++) {
+		if (strcmp(cmd, later[i]) == 0) {
+			fprintf(stderr, "airlock: '%s' is not supported yet\n", cmd);
+			return EXIT_USAGE;
+		}
+	}
+	fprintf(stderr, "airlock: '%s' is not an airlock command\n\n%s", cmd, usage);
+	return EXIT_USAGE;
+}

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The per-notification protocol (design.md, "non-negotiable"):
+ *   1. RECV into a zeroed buffer sized by SECCOMP_GET_NOTIF_SIZES; ENOENT means the task died.
+ *   2. Copy every pointer argument into bounded buffers, then check NOTIF_ID_VALID.
+ *   3. Decide on the copy only.
+ *   4. Act: CONTINUE only where a kernel boundary bounds the outcome whatever the memory holds
+ *      (writes land in the overlay; the network namespace has loopback only; host Unix
+ *      sockets are not reachable through overlayfs; abstract sockets are per namespace).
+ *   5. Every error path answers with a denial, never CONTINUE.
+ * Each notification is written to the event log before it is answered.
+ */
+#ifndef AIRLOCK_SUPERVISOR_NOTIFY_H
+#define AIRLOCK_SUPERVISOR_NOTIFY_H
+
+#include "supervisor/events.h"
+#include "tracee/sandbox.h"
+
+#include <linux/seccomp.h>
+#include <stdbool.h>
+
+struct notifier {
+	int fd;
+	struct seccomp_notif *req;
+	struct seccomp_notif_resp *resp;
+	struct seccomp_notif_sizes sizes;
+	struct event_log *log;
+	enum net_mode net;
+	unsigned long long handled;
+	bool sync_wakeup;    /* SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP is on (Linux 6.6) */
+	bool log_broken;     /* the event log failed: every later call is denied */
+};
+
+/* Prepare to serve the listener fd (the notifier takes ownership). 0 or -errno. */
+int notifier_init(struct notifier *n, int fd, struct event_log *log, enum net_mode net);
+
+/*
+ * Receive and answer one notification. Returns 0 (also when the task died meanwhile), or
+ * -errno when the listener itself failed.
+ */
+int notifier_handle(struct notifier *n);
+
+void notifier_free(struct notifier *n);
+
+#endif

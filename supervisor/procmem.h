@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Copies from a sandboxed process's memory into bounded supervisor buffers. Everything read
+ * here is untrusted: callers decide on the copy, never on the program's memory, and check
+ * SECCOMP_IOCTL_NOTIF_ID_VALID after copying (the pid may have been reused meanwhile).
+ */
+#ifndef AIRLOCK_SUPERVISOR_PROCMEM_H
+#define AIRLOCK_SUPERVISOR_PROCMEM_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Copy exactly len bytes from addr. 0, or -EFAULT when any byte is unreadable. */
+int mem_read(pid_t pid, unsigned long addr, void *buf, size_t len);
+
+/*
+ * Copy a NUL-terminated string of at most size-1 bytes into buf. 0, -EFAULT when unreadable,
+ * -ENAMETOOLONG when no NUL is found within size-1 bytes (buf then holds a truncated copy).
+ */
+int mem_read_string(pid_t pid, unsigned long addr, char *buf, size_t size);
+
+#endif

@@ -1,0 +1,309 @@
+/* SPDX-License-Identifier: MIT */
+/* The session record (meta.json); see session.h. */
+#include "supervisor/session.h"
+
+#include "common/buf.h"
+#include "common/cleanup.h"
+#include "common/err.h"
+#include "common/path.h"
+#include "common/utf8.h"
+#include "supervisor/events.h"
+
+#include <errno.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+static void iso_time(char *out, size_t sz)
+{
+	struct timespec ts;
+	struct tm tm;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	snprintf(out, sz, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
+		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
+}
+
+static cJSON *json_text(const char *s)
+{
+	cleanup_free char *clean = utf8_sanitize(s);
+
+	return cJSON_CreateString(clean);
+}
+
+static cJSON *string_array(const char *const *v, size_t n)
+{
+	cJSON *arr = cJSON_CreateArray();
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		cJSON_AddItemToArray(arr, json_text(v[i]));
+	return arr;
+}
+
+/*
+ * When the command is an interpreter running a script, the script's content hash: the record
+ * then says exactly which code ran, even after the file changes.
+ */
+static cJSON *script_of(char *const *command, const char *cwd)
+{
+	static const char *const interpreters[] = {"python", "python2", "python3", "node",
+						   "perl",   "ruby",    "bash",    "sh",
+						   "dash",   "zsh",     "deno",    "bun"};
+	const char *base = strrchr(command[0], '/');
+	bool interp = false;
+	size_t i;
+
+	base = base ? base + 1 : command[0];
+	for (i = 0; i < ARRAY_SIZE(interpreters); i++) {
+		size_t n = strlen(interpreters[i]);
+
+		/* python3.11 counts as python3 */
+		if (strncmp(base, interpreters[i], n) == 0 &&
+		    (base[n] == '\0' || (base[n] == '.' && base[n + 1] >= '0' && base[n + 1] <= '9')))
+			interp = true;
+	}
+	if (!interp)
+		return cJSON_CreateNull();
+	for (i = 1; command[i]; i++) {
+		cleanup_free char *path = NULL;
+		char hash[65];
+		struct stat st;
+		cJSON *obj;
+
+		if (strcmp(command[i], "-c") == 0 || strcmp(command[i], "-e") == 0 ||
+		    strcmp(command[i], "-m") == 0)
+			break; /* code on the command line, recorded in argv */
+		if (command[i][0] == '-')
+			continue;
+		path = path_join(cwd, command[i]);
+		if (stat(path, &st) < 0 || !S_ISREG(st.st_mode) || sha256_file(path, hash) < 0)
+			break;
+		obj = cJSON_CreateObject();
+		cJSON_AddItemToObject(obj, "path", json_text(path));
+		cJSON_AddStringToObject(obj, "sha256", hash);
+		return obj;
+	}
+	return cJSON_CreateNull();
+}
+
+static cJSON *mounts_json(const struct session *s, const struct plan *plan)
+{
+	cJSON *arr = cJSON_CreateArray();
+	size_t i;
+
+	for (i = 0; i < plan->n; i++) {
+		const struct plan_item *it = &plan->items[i];
+		cJSON *m;
+
+		if (it->kind != PLAN_OVERLAY && it->kind != PLAN_SCRATCH)
+			continue;
+		m = cJSON_CreateObject();
+		cJSON_AddItemToObject(m, "path", json_text(it->path));
+		cJSON_AddStringToObject(m, "kind", it->kind == PLAN_OVERLAY ? "overlay" : "scratch");
+		cJSON_AddStringToObject(m, "upper", path_rel(it->upper, s->dir));
+		cJSON_AddStringToObject(m, "work", path_rel(it->work, s->dir));
+		cJSON_AddItemToObject(m, "premade",
+				      string_array((const char *const *)it->premade, it->npremade));
+		cJSON_AddItemToArray(arr, m);
+	}
+	return arr;
+}
+
+void session_record_init(struct session_record *rec, const struct session *s,
+			 char *const *command, const char *cwd, const struct plan *plan,
+			 const char *const *hidden, size_t nhidden, const char *const *readonly,
+			 size_t nreadonly, const char *net, unsigned long long timeout_ms)
+{
+	cJSON *m = cJSON_CreateObject();
+	struct passwd *pw = getpwuid(getuid());
+	struct utsname u;
+	char now[64];
+	size_t argc = 0;
+
+	memset(rec, 0, sizeof(*rec));
+	rec->s = s;
+	rec->nchanges = -1;
+	clock_gettime(CLOCK_MONOTONIC, &rec->started);
+	while (command[argc])
+		argc++;
+	iso_time(now, sizeof(now));
+	cJSON_AddNumberToObject(m, "version", 1);
+	cJSON_AddStringToObject(m, "id", s->id);
+	cJSON_AddStringToObject(m, "state", "running");
+	cJSON_AddItemToObject(m, "command", string_array((const char *const *)command, argc));
+	cJSON_AddItemToObject(m, "cwd", json_text(cwd));
+	cJSON_AddItemToObject(m, "script", script_of(command, cwd));
+	cJSON_AddStringToObject(m, "user", pw ? pw->pw_name : "?");
+	cJSON_AddNumberToObject(m, "uid", getuid());
+	cJSON_AddNumberToObject(m, "gid", getgid());
+	cJSON_AddStringToObject(m, "start", now);
+	cJSON_AddNullToObject(m, "end");
+	cJSON_AddNullToObject(m, "duration_ms");
+	cJSON_AddNullToObject(m, "exit_code");
+	cJSON_AddNullToObject(m, "signal");
+	cJSON_AddNullToObject(m, "limit");
+	cJSON_AddStringToObject(m, "net", net);
+	if (timeout_ms)
+		cJSON_AddNumberToObject(m, "timeout_ms", (double)timeout_ms);
+	else
+		cJSON_AddNullToObject(m, "timeout_ms");
+	cJSON_AddItemToObject(m, "rules", cJSON_CreateArray());
+	cJSON_AddItemToObject(m, "hidden", string_array(hidden, nhidden));
+	cJSON_AddItemToObject(m, "readonly", string_array(readonly, nreadonly));
+	cJSON_AddItemToObject(m, "mounts", mounts_json(s, plan));
+	cJSON_AddStringToObject(m, "airlock_version", AIRLOCK_VERSION);
+	if (uname(&u) == 0)
+		cJSON_AddStringToObject(m, "kernel", u.release);
+	cJSON_AddNumberToObject(m, "supervisor_pid", getpid());
+	rec->meta = m;
+}
+
+int session_record_start(struct session_record *rec)
+{
+	return store_write_meta(rec->s, rec->meta);
+}
+
+static void set_item(cJSON *obj, const char *key, cJSON *val)
+{
+	if (cJSON_GetObjectItemCaseSensitive(obj, key))
+		cJSON_ReplaceItemInObjectCaseSensitive(obj, key, val);
+	else
+		cJSON_AddItemToObject(obj, key, val);
+}
+
+void session_record_finish(struct session_record *rec, int exit_code, int signal,
+			   const char *limit, unsigned long long notifications, bool wait_killable,
+			   bool sync_wakeup)
+{
+	struct change_set cs = {0};
+	struct timespec now;
+	char when[64];
+	cJSON *features;
+	double ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (double)(now.tv_sec - rec->started.tv_sec) * 1000.0 +
+	     (double)(now.tv_nsec - rec->started.tv_nsec) / 1e6;
+	iso_time(when, sizeof(when));
+	set_item(rec->meta, "state", cJSON_CreateString("finished"));
+	set_item(rec->meta, "end", cJSON_CreateString(when));
+	set_item(rec->meta, "duration_ms", cJSON_CreateNumber((double)(long long)ms));
+	set_item(rec->meta, "exit_code", cJSON_CreateNumber(exit_code));
+	set_item(rec->meta, "signal", signal ? cJSON_CreateNumber(signal) : cJSON_CreateNull());
+	set_item(rec->meta, "limit", limit ? cJSON_CreateString(limit) : cJSON_CreateNull());
+	set_item(rec->meta, "notifications", cJSON_CreateNumber((double)notifications));
+	features = cJSON_CreateObject();
+	cJSON_AddBoolToObject(features, "wait_killable_recv", wait_killable);
+	cJSON_AddBoolToObject(features, "sync_wakeup", sync_wakeup);
+	set_item(rec->meta, "features", features);
+	if (session_scan_changes(rec->s, rec->meta, &cs) == 0) {
+		rec->nchanges = (long)cs.n;
+		set_item(rec->meta, "changes", cJSON_CreateNumber((double)cs.n));
+	}
+	change_set_free(&cs);
+	store_write_meta(rec->s, rec->meta);
+}
+
+void session_record_free(struct session_record *rec)
+{
+	cJSON_Delete(rec->meta);
+	rec->meta = NULL;
+}
+
+const char *meta_str(const cJSON *meta, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(meta, key);
+
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+double meta_num(const cJSON *meta, const char *key, double dflt)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(meta, key);
+
+	return cJSON_IsNumber(v) ? v->valuedouble : dflt;
+}
+
+const char *session_state(const struct session *s, const cJSON *meta)
+{
+	const char *state = meta_str(meta, "state");
+
+	if (!state)
+		return "unknown";
+	if (strcmp(state, "running") == 0 && !store_in_use(s->id))
+		return "interrupted";
+	return state;
+}
+
+/* A relative path from meta must stay inside the session directory. */
+static char *session_subpath(const struct session *s, const char *rel)
+{
+	cleanup_free char *norm = NULL;
+
+	if (!rel || rel[0] == '/' || rel[0] == '\0')
+		return NULL;
+	norm = path_normalize(rel);
+	if (strcmp(norm, "..") == 0 || strncmp(norm, "../", 3) == 0)
+		return NULL;
+	return path_join(s->dir, norm);
+}
+
+int session_scan_changes(const struct session *s, const cJSON *meta, struct change_set *cs)
+{
+	const cJSON *mounts = cJSON_GetObjectItemCaseSensitive(meta, "mounts");
+	const cJSON *m;
+	struct overlay_layer *layers = NULL;
+	char **uppers = NULL;
+	const char ***premades = NULL;
+	size_t n = 0, cap = 0, ucap = 0, pcap = 0, i;
+	int rc;
+
+	memset(cs, 0, sizeof(*cs));
+	cJSON_ArrayForEach(m, mounts)
+	{
+		const char *kind = meta_str(m, "kind");
+		const char *path = meta_str(m, "path");
+		const cJSON *pre = cJSON_GetObjectItemCaseSensitive(m, "premade");
+		const cJSON *p;
+		char *upper;
+		const char **pv = NULL;
+		size_t np = 0, npcap = 0;
+
+		/* Scratch overlays are thrown away and never reviewed. */
+		if (!kind || strcmp(kind, "overlay") != 0 || !path)
+			continue;
+		upper = session_subpath(s, meta_str(m, "upper"));
+		if (!upper)
+			continue;
+		cJSON_ArrayForEach(p, pre)
+		{
+			if (!cJSON_IsString(p))
+				continue;
+			GROW(pv, npcap, np + 1);
+			pv[np++] = p->valuestring;
+		}
+		GROW(layers, cap, n + 1);
+		GROW(uppers, ucap, n + 1);
+		GROW(premades, pcap, n + 1);
+		uppers[n] = upper;
+		premades[n] = pv;
+		layers[n] = (struct overlay_layer){
+			.mount_path = path, .upper_dir = upper, .premade = pv, .npremade = np};
+		n++;
+	}
+	rc = changes_scan(layers, n, cs);
+	for (i = 0; i < n; i++) {
+		free(uppers[i]);
+		free(premades[i]);
+	}
+	free(uppers);
+	free(premades);
+	free(layers);
+	return rc;
+}

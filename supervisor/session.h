@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A session's record, meta.json: what ran, where, with which view of the filesystem, how it
+ * ended, and the overlays whose upper directories hold its changes.
+ */
+#ifndef AIRLOCK_SUPERVISOR_SESSION_H
+#define AIRLOCK_SUPERVISOR_SESSION_H
+
+#include "supervisor/changes.h"
+#include "supervisor/store.h"
+#include "tracee/plan.h"
+
+#include <cjson/cJSON.h>
+#include <time.h>
+
+struct session_record {
+	const struct session *s;
+	cJSON *meta;
+	struct timespec started; /* CLOCK_MONOTONIC, for the duration */
+	long nchanges;           /* after finish: size of the change set, or -1 */
+};
+
+/* Fill the record for a new run (nothing is written yet). */
+void session_record_init(struct session_record *rec, const struct session *s,
+			 char *const *command, const char *cwd, const struct plan *plan,
+			 const char *const *hidden, size_t nhidden, const char *const *readonly,
+			 size_t nreadonly, const char *net, unsigned long long timeout_ms);
+
+/* Write meta.json with state "running". 0 or -errno (printed). */
+int session_record_start(struct session_record *rec);
+
+/* Record the end: exit, signal, limit; scan the change set; state "finished". */
+void session_record_finish(struct session_record *rec, int exit_code, int signal,
+			   const char *limit, unsigned long long notifications, bool wait_killable,
+			   bool sync_wakeup);
+
+void session_record_free(struct session_record *rec);
+
+/* The session's change set, from the upper directories its meta names. 0 or -errno. */
+int session_scan_changes(const struct session *s, const cJSON *meta, struct change_set *cs);
+
+/* The state to show: meta's, or "interrupted" for a "running" session nobody holds. */
+const char *session_state(const struct session *s, const cJSON *meta);
+
+/* Helpers for reading meta: a string field or NULL; a number field or dflt. */
+const char *meta_str(const cJSON *meta, const char *key);
+double meta_num(const cJSON *meta, const char *key, double dflt);
+
+#endif

@@ -1,0 +1,324 @@
+/* SPDX-License-Identifier: MIT */
+/* The session store; see store.h. */
+#include "supervisor/store.h"
+
+#include "common/buf.h"
+#include "common/cleanup.h"
+#include "common/err.h"
+#include "common/path.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+char *store_root(void)
+{
+	const char *env = getenv("AIRLOCK_STATE_DIR");
+	const char *home;
+
+	if (env && env[0] == '/')
+		return path_normalize(env);
+	if (env && env[0]) {
+		error("AIRLOCK_STATE_DIR must be an absolute path: %s", env);
+		return NULL;
+	}
+	env = getenv("XDG_STATE_HOME");
+	if (env && env[0] == '/') {
+		cleanup_free char *p = path_join(env, "airlock");
+
+		return path_normalize(p);
+	}
+	home = getenv("HOME");
+	if (!home || home[0] != '/') {
+		struct passwd *pw = getpwuid(getuid());
+
+		home = pw ? pw->pw_dir : NULL;
+	}
+	if (!home || home[0] != '/') {
+		error("cannot find the session store: HOME is not set");
+		return NULL;
+	}
+	{
+		cleanup_free char *p = path_join(home, ".local/state/airlock");
+
+		return path_normalize(p);
+	}
+}
+
+char *session_path(const struct session *s, const char *name)
+{
+	return path_join(s->dir, name);
+}
+
+static char *sessions_dir(void)
+{
+	cleanup_free char *root = store_root();
+
+	return root ? path_join(root, "sessions") : NULL;
+}
+
+static int lock_dir(const char *dir, bool exclusive, bool wait)
+{
+	cleanup_free char *lock = path_join(dir, "lock");
+	int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, (exclusive ? LOCK_EX : LOCK_SH) | (wait ? 0 : LOCK_NB)) < 0) {
+		int rc = errno == EWOULDBLOCK ? -EBUSY : -errno;
+
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
+int store_create(struct session *s)
+{
+	cleanup_free char *dir = sessions_dir();
+	int rc, attempt;
+
+	memset(s, 0, sizeof(*s));
+	s->lock_fd = -1;
+	if (!dir)
+		return -ENOENT;
+	rc = mkdir_p(dir, 0700);
+	if (rc < 0) {
+		errno = -rc;
+		return error_errno("cannot create the session store %s", dir);
+	}
+	for (attempt = 0; attempt < 64; attempt++) {
+		char id[64];
+		unsigned short r = 0;
+		time_t now = time(NULL);
+		struct tm tm;
+		cleanup_free char *sdir = NULL;
+
+		localtime_r(&now, &tm);
+		if (getrandom(&r, sizeof(r), 0) != sizeof(r))
+			r = (unsigned short)(getpid() + attempt);
+		snprintf(id, sizeof(id), "%02d%02d%02d-%02d%02d%02d-%04x", tm.tm_year % 100,
+			 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, r);
+		sdir = path_join(dir, id);
+		if (mkdir(sdir, 0700) < 0) {
+			if (errno == EEXIST)
+				continue;
+			return error_errno("cannot create session directory %s", sdir);
+		}
+		rc = lock_dir(sdir, true, false);
+		if (rc < 0) {
+			errno = -rc;
+			return error_errno("cannot lock session %s", id);
+		}
+		s->lock_fd = rc;
+		s->id = xstrdup(id);
+		s->dir = steal_pointer(&sdir);
+		return 0;
+	}
+	return error("cannot create a unique session id in %s", dir);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool valid_id(const char *name)
+{
+	size_t i;
+
+	if (!name[0] || name[0] == '.')
+		return false;
+	for (i = 0; name[i]; i++)
+		if (!((name[i] >= '0' && name[i] <= '9') || (name[i] >= 'a' && name[i] <= 'f') ||
+		      name[i] == '-'))
+			return false;
+	return true;
+}
+
+int store_list(char ***ids_out, size_t *n_out)
+{
+	cleanup_free char *dir = sessions_dir();
+	cleanup_dir DIR *d = NULL;
+	char **ids = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *de;
+
+	*ids_out = NULL;
+	*n_out = 0;
+	if (!dir)
+		return -ENOENT;
+	d = opendir(dir);
+	if (!d)
+		return errno == ENOENT ? 0 : error_errno("cannot read %s", dir);
+	while ((de = readdir(d))) {
+		if (!valid_id(de->d_name))
+			continue;
+		GROW(ids, cap, n + 1);
+		ids[n++] = xstrdup(de->d_name);
+	}
+	if (n)
+		qsort(ids, n, sizeof(*ids), cmp_str);
+	*ids_out = ids;
+	*n_out = n;
+	return 0;
+}
+
+static void free_ids(char **ids, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(ids[i]);
+	free(ids);
+}
+
+/* Resolve "last", NULL, an exact ID or a unique prefix. Caller frees. */
+static char *resolve_id(const char *arg)
+{
+	char **ids;
+	size_t n, i, matches = 0;
+	char *found = NULL;
+
+	if (store_list(&ids, &n) < 0)
+		return NULL;
+	if (n == 0) {
+		free_ids(ids, n);
+		error("no sessions yet (run one with 'airlock run -- COMMAND')");
+		return NULL;
+	}
+	if (!arg || strcmp(arg, "last") == 0) {
+		found = xstrdup(ids[n - 1]);
+		free_ids(ids, n);
+		return found;
+	}
+	for (i = 0; i < n; i++) {
+		if (strcmp(ids[i], arg) == 0) {
+			free(found);
+			found = xstrdup(ids[i]);
+			matches = 1;
+			break;
+		}
+		if (strncmp(ids[i], arg, strlen(arg)) == 0) {
+			matches++;
+			free(found);
+			found = xstrdup(ids[i]);
+		}
+	}
+	free_ids(ids, n);
+	if (matches == 1)
+		return found;
+	free(found);
+	if (matches == 0)
+		error("no session '%s' (see 'airlock list')", arg);
+	else
+		error("session id '%s' is ambiguous (see 'airlock list')", arg);
+	return NULL;
+}
+
+int store_open(const char *arg, bool exclusive, struct session *s)
+{
+	cleanup_free char *dir = sessions_dir();
+	cleanup_free char *id = NULL;
+	int fd;
+
+	memset(s, 0, sizeof(*s));
+	s->lock_fd = -1;
+	if (!dir)
+		return -ENOENT;
+	id = resolve_id(arg);
+	if (!id)
+		return -ENOENT;
+	s->dir = path_join(dir, id);
+	fd = lock_dir(s->dir, exclusive, false);
+	if (fd < 0) {
+		if (fd == -EBUSY)
+			error("session %s is in use by another airlock process", id);
+		else {
+			errno = -fd;
+			error_errno("cannot lock session %s", id);
+		}
+		free(s->dir);
+		s->dir = NULL;
+		return fd;
+	}
+	s->lock_fd = fd;
+	s->id = steal_pointer(&id);
+	return 0;
+}
+
+bool store_in_use(const char *id)
+{
+	cleanup_free char *dir = sessions_dir();
+	cleanup_free char *sdir = NULL;
+	int fd;
+
+	if (!dir)
+		return false;
+	sdir = path_join(dir, id);
+	fd = lock_dir(sdir, false, false);
+	if (fd >= 0) {
+		close(fd);
+		return false;
+	}
+	return fd == -EBUSY;
+}
+
+void store_close(struct session *s)
+{
+	if (s->lock_fd >= 0)
+		close(s->lock_fd);
+	free(s->id);
+	free(s->dir);
+	memset(s, 0, sizeof(*s));
+	s->lock_fd = -1;
+}
+
+cJSON *store_read_meta(const struct session *s)
+{
+	cleanup_free char *path = session_path(s, "meta.json");
+	cleanup_free char *text = read_file(path, 64 << 20, NULL);
+	cJSON *meta;
+
+	if (!text) {
+		error_errno("cannot read %s", path);
+		return NULL;
+	}
+	meta = cJSON_Parse(text);
+	if (!meta || !cJSON_IsObject(meta)) {
+		cJSON_Delete(meta);
+		error("%s: not a valid session record", path);
+		return NULL;
+	}
+	return meta;
+}
+
+int store_write_meta(const struct session *s, const cJSON *meta)
+{
+	cleanup_free char *path = session_path(s, "meta.json");
+	cleanup_free char *text = cJSON_Print(meta);
+	struct buf b = BUF_INIT;
+	int rc;
+
+	if (!text)
+		return error("cannot serialise the session record: out of memory");
+	buf_init(&b);
+	buf_adds(&b, text);
+	buf_addc(&b, '\n');
+	rc = write_file_atomic(path, b.data, b.len, 0600);
+	buf_release(&b);
+	if (rc < 0) {
+		errno = -rc;
+		return error_errno("cannot write %s", path);
+	}
+	return 0;
+}

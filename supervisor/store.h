@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The session store: $AIRLOCK_STATE_DIR, else $XDG_STATE_HOME/airlock, else
+ * ~/.local/state/airlock. Each session is sessions/ID/ with meta.json, events.jsonl, the
+ * overlay upper/work directories and a lock file. IDs are short, unique and sort by time
+ * ("YYMMDD-HHMMSS-xxxx"); "last" (or no ID) names the newest session, and a unique prefix
+ * names a session as git abbreviates commits.
+ */
+#ifndef AIRLOCK_SUPERVISOR_STORE_H
+#define AIRLOCK_SUPERVISOR_STORE_H
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+struct session {
+	char *id;
+	char *dir;    /* absolute path of sessions/ID */
+	int lock_fd;  /* holds the session's flock while the session is open */
+};
+
+/* The store's root directory (caller frees), or NULL after printing why (no HOME). */
+char *store_root(void);
+
+/* Create a new session directory, locked exclusively. 0 or -errno (printed). */
+int store_create(struct session *s);
+
+/*
+ * Open the session named by arg ("last", NULL, an ID or a unique prefix) and take its lock
+ * (exclusive, or shared). Returns 0; -ENOENT / -EINVAL (ambiguous) after printing why;
+ * -EBUSY when the session is in use by another airlock (running, or being committed).
+ */
+int store_open(const char *arg, bool exclusive, struct session *s);
+
+void store_close(struct session *s);
+
+/* The sorted IDs of every session; caller frees each and the array. 0 or -errno. */
+int store_list(char ***ids, size_t *n);
+
+/* True when a process holds the session's lock (it is running or being changed). */
+bool store_in_use(const char *id);
+
+/* Read sessions/ID/meta.json; NULL after printing why. Caller deletes. */
+cJSON *store_read_meta(const struct session *s);
+
+/* Write meta.json atomically. 0 or -errno (printed). */
+int store_write_meta(const struct session *s, const cJSON *meta);
+
+/* A path inside the session directory; caller frees. */
+char *session_path(const struct session *s, const char *name);
+
+#endif

@@ -1,0 +1,177 @@
+/* SPDX-License-Identifier: MIT */
+/* Environment scrubbing; see env.h. */
+#include "tracee/env.h"
+
+#include "common/buf.h"
+#include "common/cleanup.h"
+#include "common/err.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fnmatch.h>
+#include <stdlib.h>
+#include <string.h>
+
+/*
+ * What programs need to behave as in the caller's shell: where things are (PATH, HOME,
+ * TMPDIR, PWD, SHELL), who runs them (USER, LOGNAME), language and time (LANG, LANGUAGE,
+ * LC_*, TZ), and the terminal (TERM, COLORTERM, COLUMNS, LINES, NO_COLOR). EDITOR, VISUAL
+ * and PAGER name programs, never secrets, and tools such as git consult them.
+ */
+static const char *const allowlist[] = {
+	"PATH",	   "HOME",  "USER",   "LOGNAME", "SHELL",    "LANG",   "LANGUAGE", "LC_*",
+	"TERM",	   "COLORTERM", "TZ", "TMPDIR",  "PWD",	     "COLUMNS", "LINES",   "NO_COLOR",
+	"EDITOR",  "VISUAL", "PAGER",
+};
+
+static const char *const secret_patterns[] = {
+	"*_TOKEN",  "*_TOKEN_*", "*_KEY",     "*_KEY_*",   "*_SECRET", "*_SECRET_*", "*PASSWORD*",
+	"*PASSWD*", "*_PASS",	 "AWS_*",     "AZURE_*",   "GOOGLE_APPLICATION_CREDENTIALS",
+	"*_CREDENTIALS", "*APIKEY*", "*_AUTH", "*SESSION_ID*", "SSH_AUTH_SOCK", "GPG_AGENT_INFO",
+};
+
+static bool match_any(const char *name, const char *const *pats, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (fnmatch(pats[i], name, 0) == 0)
+			return true;
+	return false;
+}
+
+bool env_allowed(const char *name)
+{
+	return match_any(name, allowlist, ARRAY_SIZE(allowlist));
+}
+
+bool env_looks_secret(const char *name)
+{
+	cleanup_free char *up = xstrdup(name);
+	char *p;
+
+	for (p = up; *p; p++)
+		*p = (char)toupper((unsigned char)*p);
+	return match_any(up, secret_patterns, ARRAY_SIZE(secret_patterns));
+}
+
+static bool valid_name(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n == 0 || isdigit((unsigned char)s[0]))
+		return false;
+	for (i = 0; i < n; i++)
+		if (!(isalnum((unsigned char)s[i]) || s[i] == '_'))
+			return false;
+	return true;
+}
+
+struct strv {
+	char **v;
+	size_t n, cap;
+};
+
+static void strv_init(struct strv *sv)
+{
+	GROW(sv->v, sv->cap, 1);
+	sv->v[0] = NULL;
+}
+
+static void strv_push(struct strv *sv, char *s)
+{
+	GROW(sv->v, sv->cap, sv->n + 2);
+	sv->v[sv->n++] = s;
+	sv->v[sv->n] = NULL;
+}
+
+/* Replace or add NAME=VALUE in sv (entry is owned by sv afterwards). */
+static void strv_set(struct strv *sv, char *entry)
+{
+	size_t n = (size_t)(strchr(entry, '=') - entry), i;
+
+	for (i = 0; i < sv->n; i++) {
+		if (strncmp(sv->v[i], entry, n) == 0 && sv->v[i][n] == '=') {
+			free(sv->v[i]);
+			sv->v[i] = entry;
+			return;
+		}
+	}
+	strv_push(sv, entry);
+}
+
+static void strv_remove(struct strv *sv, const char *name)
+{
+	size_t n = strlen(name), i;
+
+	for (i = 0; i < sv->n; i++) {
+		if (strncmp(sv->v[i], name, n) == 0 && sv->v[i][n] == '=') {
+			free(sv->v[i]);
+			memmove(&sv->v[i], &sv->v[i + 1], (sv->n - i) * sizeof(char *));
+			sv->n--;
+			return;
+		}
+	}
+}
+
+int env_build(char *const *env, const char *const *pass, size_t npass, bool keep_all,
+	      const char *cwd, struct env_result *out)
+{
+	struct strv keep = {0}, removed = {0};
+	size_t i;
+
+	memset(out, 0, sizeof(*out));
+	for (i = 0; i < npass; i++) {
+		const char *eq = strchr(pass[i], '=');
+		size_t n = eq ? (size_t)(eq - pass[i]) : strlen(pass[i]);
+
+		if (!valid_name(pass[i], n))
+			return error("--env %s: not a valid variable name", pass[i]);
+	}
+	strv_init(&keep);
+	strv_init(&removed);
+	for (; env && *env; env++) {
+		const char *eq = strchr(*env, '=');
+		cleanup_free char *name = NULL;
+		bool passed = keep_all;
+
+		if (!eq)
+			continue;
+		name = xstrndup(*env, (size_t)(eq - *env));
+		if (!passed && env_allowed(name) && !env_looks_secret(name))
+			passed = true;
+		for (i = 0; i < npass && !passed; i++)
+			if (strcmp(pass[i], name) == 0)
+				passed = true;
+		if (passed)
+			strv_push(&keep, xstrdup(*env));
+		else
+			strv_push(&removed, steal_pointer(&name));
+	}
+	for (i = 0; i < npass; i++) {
+		if (strchr(pass[i], '=')) {
+			cleanup_free char *name = xstrndup(pass[i], strcspn(pass[i], "="));
+
+			strv_remove(&removed, name);
+			strv_set(&keep, xstrdup(pass[i]));
+		}
+	}
+	if (cwd)
+		strv_set(&keep, xasprintf("PWD=%s", cwd));
+	out->envp = keep.v;
+	out->removed = removed.v;
+	return 0;
+}
+
+void env_result_free(struct env_result *r)
+{
+	char **p;
+
+	for (p = r->envp; p && *p; p++)
+		free(*p);
+	free(r->envp);
+	for (p = r->removed; p && *p; p++)
+		free(*p);
+	free(r->removed);
+	memset(r, 0, sizeof(*r));
+}

@@ -1,0 +1,301 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Builds the seccomp filter with libseccomp and loads it with the raw seccomp() call, since
+ * libseccomp 2.5.4 (Debian 12) cannot ask for WAIT_KILLABLE_RECV.
+ *
+ * Argument rules follow two lessons: every comparison on a 32-bit argument is a masked
+ * comparison on the low 32 bits (a plain 64-bit EQ is bypassed by setting high bits, as
+ * socket(AF_UNIX | 1UL << 32) did in a shipped filter), and rules on one syscall stay simple
+ * because libseccomp 2.5.4 can merge overlapping 64-bit argument rules wrongly; each rule
+ * here is checked behaviourally by tests/escape.
+ */
+#include "tracee/filter.h"
+
+#include "common/cleanup.h"
+#include "common/err.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sched.h>
+#include <seccomp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/personality.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+/* Syscalls newer than libseccomp 2.5.4's table; numbers are the x86_64 ABI. */
+#define NR_SET_MEMPOLICY_HOME_NODE 450
+#define NR_FCHMODAT2		   452
+#define NR_SETXATTRAT		   463
+#define NR_REMOVEXATTRAT	   466
+#define NR_OPEN_TREE_ATTR	   467
+
+#define MASK32 0xffffffffULL
+
+struct deny {
+	int nr;
+	int err;
+};
+
+/* Denied outright: kernel attack surface, escapes from the namespaces, host-wide effects. */
+static const struct deny deny_list[] = {
+	/* io_uring runs operations in kernel workers that seccomp never sees. */
+	{SCMP_SYS(io_uring_setup), ENOSYS},
+	{SCMP_SYS(io_uring_enter), ENOSYS},
+	{SCMP_SYS(io_uring_register), ENOSYS},
+	/* Reading or writing another process: the supervisor's copies must stay authoritative. */
+	{SCMP_SYS(ptrace), EPERM},
+	{SCMP_SYS(process_vm_readv), EPERM},
+	{SCMP_SYS(process_vm_writev), EPERM},
+	{SCMP_SYS(kcmp), EPERM},
+	{SCMP_SYS(pidfd_getfd), EPERM},
+	{SCMP_SYS(bpf), EPERM},
+	{SCMP_SYS(perf_event_open), EPERM},
+	/* userfaultfd stretches kernel races (it stalls page faults at will). */
+	{SCMP_SYS(userfaultfd), EPERM},
+	{SCMP_SYS(keyctl), EPERM},
+	{SCMP_SYS(add_key), EPERM},
+	{SCMP_SYS(request_key), EPERM},
+	/* The filesystem view is fixed once the program starts. */
+	{SCMP_SYS(mount), EPERM},
+	{SCMP_SYS(umount2), EPERM},
+	{SCMP_SYS(pivot_root), EPERM},
+	{SCMP_SYS(chroot), EPERM},
+	{SCMP_SYS(open_tree), EPERM},
+	{SCMP_SYS(move_mount), EPERM},
+	{SCMP_SYS(fsopen), EPERM},
+	{SCMP_SYS(fsconfig), EPERM},
+	{SCMP_SYS(fsmount), EPERM},
+	{SCMP_SYS(fspick), EPERM},
+	{SCMP_SYS(mount_setattr), EPERM},
+	{NR_OPEN_TREE_ATTR, EPERM},
+	{SCMP_SYS(unshare), EPERM},
+	{SCMP_SYS(setns), EPERM},
+	/* clone3 keeps its flags in memory, out of the filter's sight: libc falls back to clone. */
+	{SCMP_SYS(clone3), ENOSYS},
+	/* File handles bypass path lookup and so the overlay's view. */
+	{SCMP_SYS(open_by_handle_at), EPERM},
+	{SCMP_SYS(name_to_handle_at), EPERM},
+	/* openat2's flags live in memory too; libc and Python fall back to openat. */
+	{SCMP_SYS(openat2), ENOSYS},
+	{SCMP_SYS(kexec_load), EPERM},
+	{SCMP_SYS(kexec_file_load), EPERM},
+	{SCMP_SYS(init_module), EPERM},
+	{SCMP_SYS(finit_module), EPERM},
+	{SCMP_SYS(delete_module), EPERM},
+	{SCMP_SYS(reboot), EPERM},
+	{SCMP_SYS(swapon), EPERM},
+	{SCMP_SYS(swapoff), EPERM},
+	{SCMP_SYS(acct), EPERM},
+	{SCMP_SYS(quotactl), EPERM},
+	{SCMP_SYS(quotactl_fd), EPERM},
+	{SCMP_SYS(syslog), EPERM},
+	{SCMP_SYS(settimeofday), EPERM},
+	{SCMP_SYS(clock_settime), EPERM},
+	{SCMP_SYS(clock_adjtime), EPERM},
+	{SCMP_SYS(adjtimex), EPERM},
+	{SCMP_SYS(iopl), EPERM},
+	{SCMP_SYS(ioperm), EPERM},
+	{SCMP_SYS(modify_ldt), EPERM},
+	{SCMP_SYS(mbind), EPERM},
+	{SCMP_SYS(set_mempolicy), EPERM},
+	{SCMP_SYS(migrate_pages), EPERM},
+	{SCMP_SYS(move_pages), EPERM},
+	{NR_SET_MEMPOLICY_HOME_NODE, EPERM},
+	{SCMP_SYS(lookup_dcookie), EPERM},
+	{SCMP_SYS(vhangup), EPERM},
+	{SCMP_SYS(uselib), EPERM},
+};
+
+/* Path calls that change the filesystem: notified so every change is attributed. */
+static const int notify_always[] = {
+	SCMP_SYS(creat),      SCMP_SYS(unlink),	     SCMP_SYS(unlinkat),    SCMP_SYS(rename),
+	SCMP_SYS(renameat),   SCMP_SYS(renameat2),   SCMP_SYS(mkdir),	    SCMP_SYS(mkdirat),
+	SCMP_SYS(rmdir),      SCMP_SYS(link),	     SCMP_SYS(linkat),	    SCMP_SYS(symlink),
+	SCMP_SYS(symlinkat),  SCMP_SYS(chmod),	     SCMP_SYS(fchmodat),    NR_FCHMODAT2,
+	SCMP_SYS(chown),      SCMP_SYS(lchown),	     SCMP_SYS(fchownat),    SCMP_SYS(truncate),
+	SCMP_SYS(utime),      SCMP_SYS(utimes),	     SCMP_SYS(utimensat),   SCMP_SYS(futimesat),
+	SCMP_SYS(mknod),      SCMP_SYS(mknodat),     SCMP_SYS(setxattr),    SCMP_SYS(lsetxattr),
+	SCMP_SYS(fsetxattr),  SCMP_SYS(removexattr), SCMP_SYS(lremovexattr), SCMP_SYS(fremovexattr),
+	NR_SETXATTRAT,	      NR_REMOVEXATTRAT,	     SCMP_SYS(execve),	    SCMP_SYS(execveat),
+	SCMP_SYS(connect),    SCMP_SYS(bind),	     SCMP_SYS(sendmsg),	    SCMP_SYS(sendmmsg),
+};
+
+/* Open flags that make an open a write. O_TMPFILE needs O_WRONLY or O_RDWR, so it is here. */
+static const unsigned long write_open_flags[] = {O_WRONLY, O_RDWR, O_CREAT, O_TRUNC};
+
+/* CLONE_NEW* flags: a new namespace would let the program build its own mounts. */
+static const unsigned long clone_ns_flags[] = {
+	CLONE_NEWNS,  CLONE_NEWCGROUP, CLONE_NEWUTS, CLONE_NEWIPC,
+	CLONE_NEWUSER, CLONE_NEWPID,   CLONE_NEWNET,
+};
+
+/* personality() bits that weaken the address space (READ_IMPLIES_EXEC, no ASLR, page 0). */
+static const unsigned long personality_bits[] = {
+	READ_IMPLIES_EXEC, ADDR_NO_RANDOMIZE, MMAP_PAGE_ZERO, ADDR_COMPAT_LAYOUT, ADDR_LIMIT_3GB,
+};
+
+static int add_masked(scmp_filter_ctx ctx, uint32_t action, int nr, unsigned arg,
+		      unsigned long long mask, unsigned long long value)
+{
+	struct scmp_arg_cmp cmp = {
+		.arg = arg, .op = SCMP_CMP_MASKED_EQ, .datum_a = mask, .datum_b = value};
+
+	return seccomp_rule_add_exact_array(ctx, action, nr, 1, &cmp);
+}
+
+static int add_rules(scmp_filter_ctx ctx)
+{
+	size_t i;
+	int rc = 0;
+	unsigned long fam;
+
+	for (i = 0; i < ARRAY_SIZE(deny_list) && rc == 0; i++)
+		rc = seccomp_rule_add_exact(ctx, SCMP_ACT_ERRNO(deny_list[i].err), deny_list[i].nr,
+					    0);
+	for (i = 0; i < ARRAY_SIZE(notify_always) && rc == 0; i++)
+		rc = seccomp_rule_add_exact(ctx, SCMP_ACT_NOTIFY, notify_always[i], 0);
+	for (i = 0; i < ARRAY_SIZE(write_open_flags) && rc == 0; i++) {
+		rc = add_masked(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(open), 1, write_open_flags[i],
+				write_open_flags[i]);
+		if (rc == 0)
+			rc = add_masked(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(openat), 2,
+					write_open_flags[i], write_open_flags[i]);
+	}
+	/* sendto notifies only with a destination; a NULL address sends on a connected socket. */
+	if (rc == 0)
+		rc = seccomp_rule_add_exact(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(sendto), 1,
+					    SCMP_A4(SCMP_CMP_NE, 0));
+	for (i = 0; i < ARRAY_SIZE(clone_ns_flags) && rc == 0; i++)
+		rc = add_masked(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 0, clone_ns_flags[i],
+				clone_ns_flags[i]);
+	/* TIOCSTI and TIOCLINUX push input into a terminal (CVE-2017-5226, CVE-2019-10063);
+	   the ioctl command is an unsigned int, so only the low 32 bits are compared. */
+	if (rc == 0)
+		rc = add_masked(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ioctl), 1, MASK32, TIOCSTI);
+	if (rc == 0)
+		rc = add_masked(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ioctl), 1, MASK32, TIOCLINUX);
+	/* A nested listener would let the program answer its own children's notifications. */
+	if (rc == 0)
+		rc = add_masked(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(seccomp), 1,
+				SECCOMP_FILTER_FLAG_NEW_LISTENER, SECCOMP_FILTER_FLAG_NEW_LISTENER);
+	for (i = 0; i < ARRAY_SIZE(personality_bits) && rc == 0; i++)
+		rc = add_masked(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(personality), 0,
+				personality_bits[i], personality_bits[i]);
+	/*
+	 * socket(): only AF_UNIX, AF_INET, AF_INET6. The domain is an int, so the kernel reads
+	 * the low 32 bits; any value above AF_INET6 in 64 bits (which includes every value with
+	 * high bits set) is refused, and the families in between are refused one by one.
+	 */
+	if (rc == 0)
+		rc = seccomp_rule_add_exact(ctx, SCMP_ACT_ERRNO(EAFNOSUPPORT), SCMP_SYS(socket), 1,
+					    SCMP_A0(SCMP_CMP_GT, AF_INET6));
+	for (fam = 0; fam < AF_INET6 && rc == 0; fam++) {
+		if (fam == AF_UNIX || fam == AF_INET)
+			continue;
+		rc = add_masked(ctx, SCMP_ACT_ERRNO(EAFNOSUPPORT), SCMP_SYS(socket), 0, MASK32,
+				fam);
+	}
+	return rc;
+}
+
+static scmp_filter_ctx build_filter(void)
+{
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+	int rc;
+
+	if (!ctx) {
+		error("cannot create the seccomp filter: out of memory");
+		return NULL;
+	}
+	/* Anything but the native ABI (i386 int 0x80, x32) kills the process. */
+	rc = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
+	if (rc == 0)
+		rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
+	if (rc == 0)
+		rc = add_rules(ctx);
+	if (rc < 0) {
+		errno = -rc;
+		error_errno("cannot build the seccomp filter");
+		seccomp_release(ctx);
+		return NULL;
+	}
+	return ctx;
+}
+
+int filter_export(int fd)
+{
+	scmp_filter_ctx ctx = build_filter();
+	int rc;
+
+	if (!ctx)
+		return -EINVAL;
+	rc = seccomp_export_bpf(ctx, fd);
+	seccomp_release(ctx);
+	return rc;
+}
+
+/* The filter as a BPF program in memory (libseccomp 2.5.4 can only write it to a fd). */
+static int filter_program(struct sock_fprog *prog)
+{
+	cleanup_fd int mfd = -1;
+	off_t size;
+	void *data;
+	int rc;
+
+	mfd = memfd_create("airlock-filter", MFD_CLOEXEC);
+	if (mfd < 0)
+		return error_errno("cannot create a memfd for the seccomp filter");
+	rc = filter_export(mfd);
+	if (rc < 0) {
+		errno = -rc;
+		return error_errno("cannot export the seccomp filter");
+	}
+	size = lseek(mfd, 0, SEEK_END);
+	if (size <= 0 || size % (off_t)sizeof(struct sock_filter) != 0)
+		return error("cannot export the seccomp filter: bad size %lld", (long long)size);
+	data = malloc((size_t)size);
+	if (!data)
+		return error("cannot load the seccomp filter: out of memory");
+	if (pread(mfd, data, (size_t)size, 0) != size) {
+		free(data);
+		return error_errno("cannot read the seccomp filter back");
+	}
+	prog->len = (unsigned short)(size / (off_t)sizeof(struct sock_filter));
+	prog->filter = data;
+	return 0;
+}
+
+int filter_install(struct filter_info *info)
+{
+	struct sock_fprog prog;
+	unsigned long flags = SECCOMP_FILTER_FLAG_NEW_LISTENER;
+	int fd, rc;
+
+	memset(info, 0, sizeof(*info));
+	rc = filter_program(&prog);
+	if (rc < 0)
+		return rc;
+	/* Linux 5.19: a signal no longer aborts a notification the supervisor has received. */
+	fd = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+			  flags | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV, &prog);
+	if (fd >= 0) {
+		info->wait_killable = true;
+	} else if (errno == EINVAL) {
+		fd = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
+	}
+	rc = fd < 0 ? -errno : fd;
+	free(prog.filter);
+	if (rc < 0) {
+		errno = -rc;
+		return error_errno("cannot install the seccomp filter (seccomp user notification "
+				   "needs Linux >= 5.5)");
+	}
+	return rc;
+}

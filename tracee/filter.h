@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The seccomp filter every sandboxed process runs under: which system calls are denied
+ * outright, which notify the supervisor, and how it is installed.
+ */
+#ifndef AIRLOCK_TRACEE_FILTER_H
+#define AIRLOCK_TRACEE_FILTER_H
+
+#include <stdbool.h>
+
+/* Flags that may be missing from the build host's headers (values from the kernel ABI). */
+#ifndef SECCOMP_FILTER_FLAG_NEW_LISTENER
+#define SECCOMP_FILTER_FLAG_NEW_LISTENER (1UL << 3)
+#endif
+#ifndef SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
+#define SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (1UL << 5)
+#endif
+
+/* What the installed filter got from the kernel, reported to the supervisor. */
+struct filter_info {
+	bool wait_killable; /* SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (Linux 5.19) */
+};
+
+/*
+ * Build the filter and install it on the calling thread with a notification listener.
+ * The caller must have set no_new_privs. Returns the listener descriptor, or -errno after
+ * printing what failed.
+ */
+int filter_install(struct filter_info *info);
+
+/*
+ * Write the filter in BPF form to fd (for inspection and tests). 0 or -errno.
+ */
+int filter_export(int fd);
+
+#endif

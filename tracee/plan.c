@@ -1,0 +1,486 @@
+/* SPDX-License-Identifier: MIT */
+/* Computes the mount plan from the host's mountinfo; see plan.h for the why. */
+#include "tracee/plan.h"
+
+#include "common/buf.h"
+#include "common/cleanup.h"
+#include "common/err.h"
+#include "common/path.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+/* Trees the tracee builds afresh: they are never overlaid. */
+static const char *const special_roots[] = {"/proc", "/sys", "/dev"};
+
+struct host_mount {
+	char *path;
+	char *fstype;
+	bool ro, noexec, pseudo;
+};
+
+struct mount_table {
+	struct host_mount *m;
+	size_t n, cap;
+};
+
+bool plan_is_pseudo_fs(const char *fstype)
+{
+	static const char *const pseudo[] = {
+		"proc",	     "sysfs",	   "devtmpfs",	 "devpts",   "cgroup",	  "cgroup2",
+		"mqueue",    "debugfs",	   "tracefs",	 "securityfs", "pstore",  "bpf",
+		"hugetlbfs", "fusectl",	   "configfs",	 "binfmt_misc", "autofs", "nsfs",
+		"rpc_pipefs", "efivarfs",  "selinuxfs", "nfsd",	    "ramfs_pseudo",
+	};
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(pseudo); i++)
+		if (strcmp(fstype, pseudo[i]) == 0)
+			return true;
+	return false;
+}
+
+/* mountinfo escapes space, tab, newline and backslash as \ooo. */
+static void unescape_octal(char *s)
+{
+	char *o = s;
+
+	while (*s) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
+		    s[3] >= '0' && s[3] <= '7') {
+			*o++ = (char)(((s[1] - '0') << 6) | ((s[2] - '0') << 3) | (s[3] - '0'));
+			s += 4;
+		} else {
+			*o++ = *s++;
+		}
+	}
+	*o = '\0';
+}
+
+static bool has_option(const char *opts, const char *want)
+{
+	size_t n = strlen(want);
+	const char *p = opts;
+
+	while (p && *p) {
+		if (strncmp(p, want, n) == 0 && (p[n] == ',' || p[n] == '\0'))
+			return true;
+		p = strchr(p, ',');
+		if (p)
+			p++;
+	}
+	return false;
+}
+
+/* Parse one mountinfo line into m; returns false for a line we cannot read. */
+static bool parse_mountinfo_line(char *line, struct host_mount *m)
+{
+	char *fields[6] = {0};
+	char *save = NULL, *tok, *fstype = NULL;
+	int i = 0;
+	bool after_sep = false;
+
+	for (tok = strtok_r(line, " \n", &save); tok; tok = strtok_r(NULL, " \n", &save)) {
+		if (after_sep) {
+			fstype = tok;
+			break;
+		}
+		if (i < 6)
+			fields[i] = tok;
+		if (i >= 6 && strcmp(tok, "-") == 0)
+			after_sep = true;
+		i++;
+	}
+	if (!fields[4] || !fields[5] || !fstype)
+		return false;
+	unescape_octal(fields[4]);
+	m->path = path_normalize(fields[4]);
+	m->fstype = xstrdup(fstype);
+	m->ro = has_option(fields[5], "ro");
+	m->noexec = has_option(fields[5], "noexec");
+	m->pseudo = plan_is_pseudo_fs(fstype);
+	return true;
+}
+
+static int read_mounts(const char *file, struct mount_table *t)
+{
+	cleanup_file FILE *f = fopen(file, "re");
+	cleanup_free char *line = NULL;
+	size_t cap = 0;
+
+	if (!f)
+		return error_errno("cannot read %s", file);
+	while (getline(&line, &cap, f) > 0) {
+		struct host_mount m;
+		size_t i;
+
+		if (!parse_mountinfo_line(line, &m))
+			continue;
+		/* A later mount on the same path covers the earlier one. */
+		for (i = 0; i < t->n; i++) {
+			if (strcmp(t->m[i].path, m.path) == 0) {
+				free(t->m[i].path);
+				free(t->m[i].fstype);
+				t->m[i] = t->m[--t->n];
+				break;
+			}
+		}
+		GROW(t->m, t->cap, t->n + 1);
+		t->m[t->n++] = m;
+	}
+	return 0;
+}
+
+static void free_mounts(struct mount_table *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->n; i++) {
+		free(t->m[i].path);
+		free(t->m[i].fstype);
+	}
+	free(t->m);
+}
+
+struct planner {
+	struct plan *plan;
+	const struct plan_opts *opts;
+	struct mount_table mounts;
+};
+
+static bool is_special(const char *path)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(special_roots); i++)
+		if (path_is_under(path, special_roots[i]))
+			return true;
+	return false;
+}
+
+static bool is_hidden(const struct planner *pl, const char *path)
+{
+	size_t i;
+
+	for (i = 0; i < pl->opts->nhide; i++)
+		if (strcmp(pl->opts->hide[i], path) == 0)
+			return true;
+	return false;
+}
+
+static bool mount_below(const struct planner *pl, const char *path)
+{
+	size_t i;
+
+	for (i = 0; i < pl->mounts.n; i++) {
+		const char *mp = pl->mounts.m[i].path;
+
+		if (strcmp(mp, path) != 0 && path_is_under(mp, path))
+			return true;
+	}
+	return false;
+}
+
+/* The host mount that holds path: the one with the longest mount point above it. */
+static const struct host_mount *mount_of(const struct planner *pl, const char *path)
+{
+	const struct host_mount *best = NULL;
+	size_t i;
+
+	for (i = 0; i < pl->mounts.n; i++) {
+		const struct host_mount *m = &pl->mounts.m[i];
+
+		if (path_is_under(path, m->path) && (!best || strlen(m->path) > strlen(best->path)))
+			best = m;
+	}
+	return best;
+}
+
+static struct plan_item *add_item(struct plan *plan, enum plan_kind kind, const char *path)
+{
+	struct plan_item *it;
+
+	GROW(plan->items, plan->cap, plan->n + 1);
+	it = &plan->items[plan->n++];
+	memset(it, 0, sizeof(*it));
+	it->kind = kind;
+	it->path = xstrdup(path);
+	return it;
+}
+
+/* Give dst the permission bits and times of the host directory src (best effort). */
+static void copy_dir_attrs(const char *src, const char *dst)
+{
+	struct timespec ts[2];
+	struct stat st;
+
+	if (stat(src, &st) < 0)
+		return;
+	(void)!chmod(dst, st.st_mode & 07777);
+	ts[0] = st.st_atim;
+	ts[1] = st.st_mtim;
+	utimensat(AT_FDCWD, dst, ts, 0);
+}
+
+/* Give an overlay item its numbered upper and work directories, and create them. */
+static int add_layer_dirs(struct planner *pl, struct plan_item *it, const char *upper_base,
+			  const char *work_base)
+{
+	unsigned n = pl->plan->next_layer++;
+	int rc;
+
+	it->upper = xasprintf("%s/%s/%u", pl->opts->session_dir, upper_base, n);
+	it->work = xasprintf("%s/%s/%u", pl->opts->session_dir, work_base, n);
+	rc = mkdir_p(it->upper, 0700);
+	if (rc == 0)
+		rc = mkdir_p(it->work, 0700);
+	if (rc < 0) {
+		errno = -rc;
+		return error_errno("cannot create overlay directories in %s", pl->opts->session_dir);
+	}
+	/* overlayfs shows the upper root's mode and times for the merged root: copy the host's. */
+	copy_dir_attrs(it->path, it->upper);
+	return 0;
+}
+
+static int plan_path(struct planner *pl, const char *path, int depth);
+
+static int plan_entries(struct planner *pl, const char *dir, int depth)
+{
+	struct dirent **names = NULL;
+	int n, i, rc = 0;
+
+	n = scandir(dir, &names, NULL, alphasort);
+	if (n < 0)
+		return error_errno("cannot list %s", dir);
+	for (i = 0; i < n; i++) {
+		const char *name = names[i]->d_name;
+
+		if (rc == 0 && strcmp(name, ".") != 0 && strcmp(name, "..") != 0) {
+			cleanup_free char *child = path_join(dir, name);
+
+			rc = plan_path(pl, child, depth + 1);
+		}
+		free(names[i]);
+	}
+	free(names);
+	return rc;
+}
+
+static int plan_path(struct planner *pl, const char *path, int depth)
+{
+	const struct host_mount *m;
+	struct plan_item *it;
+	struct stat st;
+
+	if (depth > 64)
+		return error("cannot plan %s: mounts nested too deeply", path);
+	if (is_hidden(pl, path))
+		return 0;
+	if (is_special(path)) {
+		if (strcmp(path, "/proc") == 0 || strcmp(path, "/sys") == 0 ||
+		    strcmp(path, "/dev") == 0)
+			add_item(pl->plan, PLAN_DIR, path)->mode = 0755;
+		return 0;
+	}
+	if (lstat(path, &st) < 0)
+		return 0; /* vanished while we looked: nothing to plan */
+	if (S_ISLNK(st.st_mode)) {
+		char target[4096];
+		ssize_t n = readlink(path, target, sizeof(target) - 1);
+
+		if (n < 0)
+			return 0;
+		target[n] = '\0';
+		add_item(pl->plan, PLAN_SYMLINK, path)->link = xstrdup(target);
+		return 0;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		if (S_ISREG(st.st_mode))
+			add_item(pl->plan, PLAN_BIND_RO, path);
+		return 0;
+	}
+	m = mount_of(pl, path);
+	if (m && m->pseudo && strcmp(m->path, path) == 0) {
+		/* A pseudo filesystem outside /proc, /sys, /dev: leave an empty mount point. */
+		add_item(pl->plan, PLAN_DIR, path)->mode = st.st_mode & 07777;
+		return 0;
+	}
+	if (mount_below(pl, path) || (m && m->pseudo)) {
+		add_item(pl->plan, PLAN_DIR, path)->mode = st.st_mode & 07777;
+		return plan_entries(pl, path, depth);
+	}
+	if (strchr(path, ',')) {
+		/* overlayfs options cannot carry a comma: show it read-only instead. */
+		warn("%s is shown read-only: its name has a comma, which overlayfs cannot mount",
+		     path);
+		add_item(pl->plan, PLAN_BIND_RO, path);
+		return 0;
+	}
+	it = add_item(pl->plan, PLAN_OVERLAY, path);
+	it->ro = m && m->ro;
+	it->noexec = m && m->noexec;
+	return add_layer_dirs(pl, it, "upper", "work");
+}
+
+/* The overlay item whose tree holds path (below its root), or NULL. */
+static struct plan_item *overlay_holding(struct plan *plan, const char *path)
+{
+	struct plan_item *best = NULL;
+	size_t i;
+
+	for (i = 0; i < plan->n; i++) {
+		struct plan_item *it = &plan->items[i];
+
+		if (it->kind != PLAN_OVERLAY || strcmp(it->path, path) == 0 ||
+		    !path_is_under(path, it->path))
+			continue;
+		if (!best || strlen(it->path) > strlen(best->path))
+			best = it;
+	}
+	return best;
+}
+
+static void add_premade(struct plan_item *it, const char *rel)
+{
+	size_t i, cap = it->npremade;
+
+	for (i = 0; i < it->npremade; i++)
+		if (strcmp(it->premade[i], rel) == 0)
+			return;
+	GROW(it->premade, cap, it->npremade + 1);
+	it->premade[it->npremade++] = xstrdup(rel);
+}
+
+/*
+ * Hide path inside an overlay by a whiteout in its upper directory: lookups then end in
+ * ENOENT before they reach anything below, which also keeps the session store (whose
+ * upper directories lie inside the lower layer) out of reach; overlayfs answers a lookup
+ * that reaches its own upper directory with ELOOP. Parent directories made in the upper
+ * copy the host's mode and times so the merged view looks unchanged.
+ */
+static int hide_in_overlay(struct plan_item *it, const char *path)
+{
+	const char *rel = path_rel(path, it->path);
+	cleanup_free char *relcopy = xstrdup(rel);
+	cleanup_free char *wh = NULL;
+	char *slash;
+	struct stat st;
+
+	if (lstat(path, &st) < 0)
+		return 0; /* nothing there to hide */
+	for (slash = strchr(relcopy, '/'); slash; slash = strchr(slash + 1, '/')) {
+		cleanup_free char *up = NULL, *host = NULL;
+		struct stat hs;
+
+		*slash = '\0';
+		up = path_join(it->upper, relcopy);
+		host = path_join(it->path, relcopy);
+		if (lstat(host, &hs) < 0 || !S_ISDIR(hs.st_mode)) {
+			*slash = '/';
+			return 0;
+		}
+		if (mkdir(up, hs.st_mode & 07777) < 0 && errno != EEXIST)
+			return error_errno("cannot create %s", up);
+		copy_dir_attrs(host, up);
+		add_premade(it, relcopy);
+		*slash = '/';
+	}
+	wh = path_join(it->upper, rel);
+	if (mknod(wh, S_IFCHR | 0, makedev(0, 0)) < 0 && errno != EEXIST)
+		return error_errno("cannot hide %s (whiteout %s)", path, wh);
+	add_premade(it, rel);
+	return 0;
+}
+
+static int plan_hidden(struct planner *pl)
+{
+	size_t i;
+	int rc;
+
+	for (i = 0; i < pl->opts->nhide; i++) {
+		struct plan_item *it = overlay_holding(pl->plan, pl->opts->hide[i]);
+
+		if (!it)
+			continue; /* a skeleton entry: plan_path() left it out */
+		rc = hide_in_overlay(it, pl->opts->hide[i]);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int plan_scratch_and_readonly(struct planner *pl)
+{
+	size_t i;
+	int rc;
+
+	for (i = 0; i < pl->opts->nscratch; i++) {
+		const char *p = pl->opts->scratch[i];
+		struct plan_item *it;
+		struct stat st;
+
+		if (stat(p, &st) < 0 || !S_ISDIR(st.st_mode))
+			return error("cannot make %s scratch: not an existing directory", p);
+		if (mount_below(pl, p))
+			return error("cannot make %s scratch: a mount lies below it", p);
+		it = add_item(pl->plan, PLAN_SCRATCH, p);
+		rc = add_layer_dirs(pl, it, "scratch", "scratch-work");
+		if (rc < 0)
+			return rc;
+	}
+	for (i = 0; i < pl->opts->nreadonly; i++) {
+		struct stat st;
+
+		if (lstat(pl->opts->readonly[i], &st) < 0)
+			continue; /* absent: nothing to protect, creating it lands in the overlay */
+		add_item(pl->plan, PLAN_READONLY, pl->opts->readonly[i]);
+	}
+	return 0;
+}
+
+int plan_build(struct plan *plan, const struct plan_opts *opts)
+{
+	struct planner pl = {.plan = plan, .opts = opts};
+	int rc;
+
+	memset(plan, 0, sizeof(*plan));
+	rc = read_mounts(opts->mountinfo ? opts->mountinfo : "/proc/self/mountinfo", &pl.mounts);
+	if (rc == 0)
+		rc = plan_path(&pl, "/", 0);
+	if (rc == 0)
+		rc = plan_hidden(&pl);
+	if (rc == 0)
+		rc = plan_scratch_and_readonly(&pl);
+	free_mounts(&pl.mounts);
+	if (rc < 0)
+		plan_free(plan);
+	return rc;
+}
+
+void plan_free(struct plan *plan)
+{
+	size_t i, j;
+
+	for (i = 0; i < plan->n; i++) {
+		struct plan_item *it = &plan->items[i];
+
+		free(it->path);
+		free(it->upper);
+		free(it->work);
+		free(it->link);
+		for (j = 0; j < it->npremade; j++)
+			free(it->premade[j]);
+		free(it->premade);
+	}
+	free(plan->items);
+	memset(plan, 0, sizeof(*plan));
+}

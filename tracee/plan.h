@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The mount plan: how the sandbox's root is assembled from the host's mounts.
+ *
+ * Every real mounted filesystem gets a copy-on-write overlay whose lower layer is the host
+ * directory and whose upper layer lives in the session directory. An unprivileged user
+ * namespace cannot use a directory as an overlay lower layer when a mount lies below it
+ * (the kernel refuses to clone a mount with locked children, so that nothing hidden under a
+ * mount can be revealed). Such directories, "/" always among them, are rebuilt instead as
+ * skeleton directories on a tmpfs, and each of their entries is planned in turn: directories
+ * recursively, symlinks copied, other files bound read-only.
+ *
+ * The plan is computed by the supervisor before the sandbox starts (it creates the upper
+ * directories and the whiteouts that hide paths) and carried out by the tracee.
+ */
+#ifndef AIRLOCK_TRACEE_PLAN_H
+#define AIRLOCK_TRACEE_PLAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+enum plan_kind {
+	PLAN_DIR,     /* skeleton directory on the root tmpfs */
+	PLAN_SYMLINK, /* skeleton symlink, same target as the host's */
+	PLAN_BIND_RO, /* a host file bound read-only (a file beside a mount point) */
+	PLAN_OVERLAY, /* copy-on-write overlay of the host directory */
+	PLAN_SCRATCH, /* overlay whose upper is thrown away and never reviewed */
+	PLAN_READONLY /* bind the sandbox's own view of the path read-only onto itself */
+};
+
+struct plan_item {
+	enum plan_kind kind;
+	char *path;    /* absolute path, the same inside and on the host */
+	char *upper;   /* PLAN_OVERLAY, PLAN_SCRATCH: upper directory */
+	char *work;    /* PLAN_OVERLAY, PLAN_SCRATCH: work directory */
+	char *link;    /* PLAN_SYMLINK: target */
+	mode_t mode;   /* PLAN_DIR: permission bits */
+	bool ro;       /* PLAN_OVERLAY: the host mount is read-only, so is the overlay */
+	bool noexec;   /* PLAN_OVERLAY: the host mount is noexec */
+	bool hidden;   /* removed from the plan by a hide: nothing is made */
+	char **premade; /* PLAN_OVERLAY: upper-relative entries airlock made (hidden paths) */
+	size_t npremade;
+};
+
+struct plan {
+	struct plan_item *items; /* parents before children */
+	size_t n, cap;
+	unsigned next_layer;     /* numbering of upper/work directories */
+};
+
+struct plan_opts {
+	const char *session_dir;   /* upper/N, work/N, scratch/N are made below it */
+	const char *const *hide;   /* absolute paths to make absent */
+	size_t nhide;
+	const char *const *readonly;
+	size_t nreadonly;
+	const char *const *scratch;
+	size_t nscratch;
+	const char *mountinfo;     /* path of the mountinfo to read; NULL: /proc/self/mountinfo */
+};
+
+/*
+ * Build the plan from the host's mounts and create the session's upper/work directories and
+ * the whiteouts that hide paths. Returns 0, or -errno after printing what failed.
+ */
+int plan_build(struct plan *plan, const struct plan_opts *opts);
+
+void plan_free(struct plan *plan);
+
+/* True for filesystem types that are not storage (proc, sysfs, cgroup, ...). */
+bool plan_is_pseudo_fs(const char *fstype);
+
+#endif

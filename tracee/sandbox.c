@@ -1,0 +1,536 @@
+/* SPDX-License-Identifier: MIT */
+/* The tracee: namespaces, the new root, pid 1, and the command's start; see sandbox.h. */
+#include "tracee/sandbox.h"
+
+#include "common/buf.h"
+#include "common/cleanup.h"
+#include "common/err.h"
+#include "common/path.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/capability.h>
+#include <linux/securebits.h>
+#include <net/if.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef MOUNT_ATTR_RDONLY
+#define MOUNT_ATTR_RDONLY 0x00000001
+struct mount_attr {
+	unsigned long long attr_set, attr_clr, propagation, userns_fd;
+};
+#endif
+#ifndef AT_RECURSIVE
+#define AT_RECURSIVE 0x8000
+#endif
+
+/* Signals airlock passes on to the command (as a terminal would to its process group). */
+static const int forwarded_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
+
+pid_t sandbox_clone(const struct sandbox_spec *spec)
+{
+	unsigned long flags = SANDBOX_CLONE_FLAGS | SIGCHLD;
+	long pid;
+
+	if (spec->net != NET_HOST)
+		flags |= CLONE_NEWNET;
+	/* A raw clone: glibc's clone() wants a new stack, fork() cannot take namespace flags. */
+	pid = syscall(SYS_clone, flags, NULL, NULL, NULL, 0);
+	if (pid < 0)
+		return -errno;
+	if (pid == 0)
+		sandbox_main(spec);
+	return (pid_t)pid;
+}
+
+static void write_proc_file(const char *file, const char *text)
+{
+	cleanup_fd int fd = open(file, O_WRONLY | O_CLOEXEC);
+
+	if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text))
+		die_errno("cannot write %s in the new user namespace", file);
+}
+
+/* Map the caller's uid and gid to themselves: only they exist inside. */
+static void setup_user_namespace(uid_t uid, gid_t gid)
+{
+	char map[64];
+
+	write_proc_file("/proc/self/setgroups", "deny");
+	snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)uid, (unsigned)uid);
+	write_proc_file("/proc/self/uid_map", map);
+	snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)gid, (unsigned)gid);
+	write_proc_file("/proc/self/gid_map", map);
+}
+
+static unsigned long locked_flags(const char *path)
+{
+	struct statvfs sv;
+	unsigned long f = 0;
+
+	if (statvfs(path, &sv) < 0)
+		return 0;
+	if (sv.f_flag & ST_NOSUID)
+		f |= MS_NOSUID;
+	if (sv.f_flag & ST_NODEV)
+		f |= MS_NODEV;
+	if (sv.f_flag & ST_NOEXEC)
+		f |= MS_NOEXEC;
+	if (sv.f_flag & ST_NOATIME)
+		f |= MS_NOATIME;
+	if (sv.f_flag & ST_NODIRATIME)
+		f |= MS_NODIRATIME;
+	if (sv.f_flag & ST_RELATIME)
+		f |= MS_RELATIME;
+	return f;
+}
+
+/* Make the mount at target read-only, keeping the flags the kernel locked on it. */
+static void remount_ro(const char *target)
+{
+	if (mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | locked_flags(target),
+		  NULL) < 0)
+		die_errno("cannot make %s read-only", target);
+}
+
+static void bind_ro(const char *src, const char *target, bool is_dir)
+{
+	if (is_dir) {
+		if (mkdir(target, 0755) < 0 && errno != EEXIST)
+			die_errno("cannot create mount point %s", target);
+	} else {
+		cleanup_fd int fd = open(target, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+
+		if (fd < 0)
+			die_errno("cannot create mount point %s", target);
+	}
+	if (mount(src, target, NULL, MS_BIND | MS_REC, NULL) < 0)
+		die_errno("cannot bind %s", src);
+	remount_ro(target);
+}
+
+/* overlayfs separates lower layers with ':' and takes '\' as an escape. */
+static char *escape_lower(const char *path)
+{
+	struct buf b = BUF_INIT;
+
+	buf_init(&b);
+	for (; *path; path++) {
+		if (*path == ':' || *path == '\\')
+			buf_addc(&b, '\\');
+		buf_addc(&b, *path);
+	}
+	return buf_detach(&b);
+}
+
+static void mount_overlay(const struct plan_item *it, const char *target)
+{
+	cleanup_free char *lower = escape_lower(it->path);
+	cleanup_free char *opts = NULL;
+	unsigned long flags = MS_NOSUID | MS_NODEV;
+
+	if (mkdir(target, 0755) < 0 && errno != EEXIST)
+		die_errno("cannot create mount point %s", target);
+	if (it->ro)
+		flags |= MS_RDONLY;
+	if (it->noexec)
+		flags |= MS_NOEXEC;
+	opts = xasprintf("lowerdir=%s,upperdir=%s,workdir=%s,userxattr", lower, it->upper,
+			 it->work);
+	if (mount("overlay", target, "overlay", flags, opts) < 0) {
+		if (errno == EINVAL || errno == EPERM)
+			die_errno("cannot mount overlay on %s (unprivileged overlayfs needs Linux >= "
+				  "5.11, and the session store must not be on overlayfs)",
+				  it->path);
+		die_errno("cannot mount overlay on %s", it->path);
+	}
+}
+
+static void make_item(const struct plan_item *it, const char *root)
+{
+	/* it->path is absolute: the target is the same path below the new root. */
+	cleanup_free char *target = strcmp(it->path, "/") == 0 ? xstrdup(root)
+							       : xasprintf("%s%s", root, it->path);
+
+	switch (it->kind) {
+	case PLAN_DIR:
+		if (mkdir(target, it->mode) < 0 && errno != EEXIST)
+			die_errno("cannot create %s in the new root", it->path);
+		chmod(target, it->mode);
+		break;
+	case PLAN_SYMLINK:
+		if (symlink(it->link, target) < 0)
+			die_errno("cannot create symlink %s in the new root", it->path);
+		break;
+	case PLAN_BIND_RO:
+		bind_ro(it->path, target, false);
+		break;
+	case PLAN_OVERLAY:
+	case PLAN_SCRATCH:
+		mount_overlay(it, target);
+		break;
+	case PLAN_READONLY:
+		/* Bind the sandbox's own view (the overlay) onto itself, then seal it. */
+		if (mount(target, target, NULL, MS_BIND | MS_REC, NULL) < 0)
+			die_errno("cannot make %s read-only", it->path);
+		remount_ro(target);
+		break;
+	}
+}
+
+static void make_dev(const char *root)
+{
+	static const char *const nodes[] = {"null", "zero", "full", "random", "urandom", "tty"};
+	static const char *const links[][2] = {
+		{"/proc/self/fd", "fd"},	 {"/proc/self/fd/0", "stdin"},
+		{"/proc/self/fd/1", "stdout"}, {"/proc/self/fd/2", "stderr"},
+		{"pts/ptmx", "ptmx"},
+	};
+	cleanup_free char *dev = path_join(root, "dev");
+	size_t i;
+
+	if (mount("tmpfs", dev, "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755") < 0)
+		die_errno("cannot mount tmpfs on /dev");
+	for (i = 0; i < ARRAY_SIZE(nodes); i++) {
+		cleanup_free char *host = path_join("/dev", nodes[i]);
+		cleanup_free char *target = path_join(dev, nodes[i]);
+		cleanup_fd int fd = open(target, O_WRONLY | O_CREAT | O_CLOEXEC, 0666);
+
+		if (fd < 0)
+			die_errno("cannot create /dev/%s", nodes[i]);
+		if (mount(host, target, NULL, MS_BIND, NULL) < 0)
+			die_errno("cannot bind /dev/%s", nodes[i]);
+	}
+	for (i = 0; i < ARRAY_SIZE(links); i++) {
+		cleanup_free char *target = path_join(dev, links[i][1]);
+
+		if (symlink(links[i][0], target) < 0)
+			die_errno("cannot create /dev/%s", links[i][1]);
+	}
+	{
+		cleanup_free char *pts = path_join(dev, "pts");
+		cleanup_free char *shm = path_join(dev, "shm");
+
+		if (mkdir(pts, 0755) < 0 || mkdir(shm, 01777) < 0)
+			die_errno("cannot create /dev/pts or /dev/shm");
+		/* A new devpts instance: the host's terminals are not reachable by name. */
+		if (mount("devpts", pts, "devpts", MS_NOSUID | MS_NOEXEC,
+			  "newinstance,ptmxmode=0666,mode=620") < 0)
+			die_errno("cannot mount devpts on /dev/pts");
+		if (mount("tmpfs", shm, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") < 0)
+			die_errno("cannot mount tmpfs on /dev/shm");
+	}
+}
+
+static void make_proc_sys(const char *root)
+{
+	cleanup_free char *proc = path_join(root, "proc");
+	cleanup_free char *sys = path_join(root, "sys");
+	struct mount_attr attr = {.attr_set = MOUNT_ATTR_RDONLY};
+
+	/* A fresh /proc for the new pid namespace: only the sandbox's processes show. */
+	if (mount("proc", proc, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+		die_errno("cannot mount /proc (a /proc with hidden parts, as in some containers, "
+			  "prevents it)");
+	if (mount("/sys", sys, NULL, MS_BIND | MS_REC, NULL) < 0)
+		die_errno("cannot bind /sys");
+	/* Linux 5.12: read-only for the whole tree at once; older kernels get the top only. */
+	if (syscall(SYS_mount_setattr, AT_FDCWD, sys, AT_RECURSIVE, &attr, sizeof(attr)) < 0)
+		remount_ro(sys);
+}
+
+static void pivot_into(const char *root)
+{
+	if (chdir(root) < 0)
+		die_errno("cannot enter %s", root);
+	/* pivot_root(".", ".") stacks the old root under the new one; detach it at once. */
+	if (syscall(SYS_pivot_root, ".", ".") < 0)
+		die_errno("cannot pivot_root into %s", root);
+	if (umount2(".", MNT_DETACH) < 0)
+		die_errno("cannot detach the host's root");
+	if (chdir("/") < 0)
+		die_errno("cannot enter the new root");
+	/* The skeleton is read-only: writes outside the overlays fail instead of vanishing. */
+	if (mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV,
+		  NULL) < 0)
+		die_errno("cannot make the new root read-only");
+}
+
+static void build_root(const struct sandbox_spec *spec)
+{
+	const struct plan *plan = spec->plan;
+	size_t i;
+
+	/* Nothing done here may propagate back to the host's mounts. */
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		die_errno("cannot make mounts private");
+	if (mount("tmpfs", spec->root_dir, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") < 0)
+		die_errno("cannot mount tmpfs on %s", spec->root_dir);
+	for (i = 0; i < plan->n; i++)
+		if (!plan->items[i].hidden && plan->items[i].kind != PLAN_READONLY)
+			make_item(&plan->items[i], spec->root_dir);
+	make_dev(spec->root_dir);
+	make_proc_sys(spec->root_dir);
+	/* Read-only paths last: they seal whatever the overlays above put there. */
+	for (i = 0; i < plan->n; i++)
+		if (!plan->items[i].hidden && plan->items[i].kind == PLAN_READONLY)
+			make_item(&plan->items[i], spec->root_dir);
+	pivot_into(spec->root_dir);
+}
+
+static void loopback_up(void)
+{
+	cleanup_fd int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct ifreq ifr;
+
+	if (fd < 0)
+		die_errno("cannot create a socket to configure loopback");
+	memset(&ifr, 0, sizeof(ifr));
+	strcpy(ifr.ifr_name, "lo");
+	if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0)
+		die_errno("cannot read the loopback interface's flags");
+	ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+	if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)
+		die_errno("cannot bring the loopback interface up");
+}
+
+static void send_msg(int fd, const struct tracee_msg *msg)
+{
+	/* write(), not sendmsg(): sendmsg is notified once the filter is installed. */
+	while (write(fd, msg, sizeof(*msg)) != (ssize_t)sizeof(*msg)) {
+		if (errno != EINTR)
+			die_errno("cannot reach the supervisor");
+	}
+}
+
+/* Wait for a message of the given type from the supervisor; EOF means it died. */
+static void wait_msg(int fd, int type)
+{
+	struct tracee_msg msg;
+	ssize_t n;
+
+	do {
+		n = read(fd, &msg, sizeof(msg));
+	} while (n < 0 && errno == EINTR);
+	if (n != (ssize_t)sizeof(msg) || msg.type != type)
+		_exit(EXIT_AIRLOCK_FAILED);
+}
+
+/*
+ * Drop every capability the new user namespace gave us, for good: the bounding set, the
+ * ambient set, and the securebits that would give them back to uid 0 on execve (root
+ * running airlock maps uid 0 to itself).
+ */
+static void drop_capabilities(void)
+{
+	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct data[2];
+	int cap;
+
+	for (cap = 0; cap <= 63; cap++)
+		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
+			die_errno("cannot drop capability %d", cap);
+	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+	if (prctl(PR_SET_SECUREBITS, SECBIT_NOROOT | SECBIT_NOROOT_LOCKED |
+					     SECBIT_NO_SETUID_FIXUP |
+					     SECBIT_NO_SETUID_FIXUP_LOCKED | SECBIT_KEEP_CAPS_LOCKED,
+		  0, 0, 0) < 0)
+		die_errno("cannot set securebits");
+	memset(data, 0, sizeof(data));
+	if (syscall(SYS_capset, &hdr, data) < 0)
+		die_errno("cannot clear capabilities");
+}
+
+static const char *env_get(char *const *envp, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (; envp && *envp; envp++)
+		if (strncmp(*envp, name, n) == 0 && (*envp)[n] == '=')
+			return *envp + n + 1;
+	return NULL;
+}
+
+/*
+ * Find the command as execvp() would, in the sandbox's view, before the filter exists (so a
+ * PATH search does not notify once per directory). Returns the path, or NULL with the exit
+ * status to use in *status (127 not found, 126 found but not executable).
+ */
+static char *find_command(const char *name, char *const *envp, int *status)
+{
+	const char *path = env_get(envp, "PATH");
+	bool denied = false;
+	const char *p;
+
+	*status = EXIT_NOT_FOUND;
+	if (name[0] == '\0')
+		return NULL;
+	if (strchr(name, '/')) {
+		struct stat st;
+
+		if (stat(name, &st) < 0)
+			return NULL;
+		if (S_ISDIR(st.st_mode) || access(name, X_OK) < 0) {
+			*status = EXIT_CANNOT_EXEC;
+			return NULL;
+		}
+		return xstrdup(name);
+	}
+	if (!path)
+		path = "/usr/local/bin:/usr/bin:/bin";
+	for (p = path;; p++) {
+		const char *end = strchrnul(p, ':');
+		cleanup_free char *dir = end > p ? xstrndup(p, (size_t)(end - p)) : xstrdup(".");
+		cleanup_free char *cand = path_join(dir, name);
+		struct stat st;
+
+		if (stat(cand, &st) == 0 && S_ISREG(st.st_mode)) {
+			if (access(cand, X_OK) == 0)
+				return steal_pointer(&cand);
+			denied = true;
+		}
+		if (*end == '\0')
+			break;
+		p = end;
+	}
+	if (denied)
+		*status = EXIT_CANNOT_EXEC;
+	return NULL;
+}
+
+static void close_other_fds(int keep)
+{
+	/* close_range: Linux 5.9; the loop is the fallback for older kernels. */
+	if (keep > 3)
+		syscall(SYS_close_range, 3U, (unsigned)keep - 1, 0U);
+	if (syscall(SYS_close_range, (unsigned)keep + 1, ~0U, 0U) < 0) {
+		int fd;
+
+		for (fd = keep + 1; fd < 65536; fd++)
+			close(fd);
+	}
+}
+
+static noreturn void run_command(const struct sandbox_spec *spec)
+{
+	struct tracee_msg msg = {.type = TRACEE_MSG_LISTENER}, hello = {0};
+	sigset_t none;
+	cleanup_free char *exe = NULL;
+	int listener, status;
+	size_t i;
+
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	for (i = 1; i < NSIG; i++)
+		signal((int)i, SIG_DFL);
+	/* Its own session: no controlling terminal to push keystrokes into (TIOCSTI). */
+	if (setsid() < 0)
+		die_errno("cannot start a new session");
+	close_other_fds(spec->control_fd);
+	if (chdir(spec->cwd) < 0)
+		die_errno("cannot enter the working directory %s inside the sandbox", spec->cwd);
+	exe = find_command(spec->argv[0], spec->envp, &status);
+	if (!exe) {
+		err_set_die_status(status);
+		die("%s: %s", spec->argv[0],
+		    status == EXIT_NOT_FOUND ? "command not found" : "permission denied");
+	}
+	drop_capabilities();
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		die_errno("cannot set no_new_privs");
+	hello.type = TRACEE_MSG_HELLO;
+	send_msg(spec->control_fd, &hello);
+	listener = filter_install(&msg.filter);
+	if (listener < 0)
+		exit(EXIT_AIRLOCK_FAILED);
+	msg.listener = listener;
+	send_msg(spec->control_fd, &msg);
+	wait_msg(spec->control_fd, TRACEE_MSG_TAKEN);
+	close(listener);
+	close(spec->control_fd);
+	execve(exe, spec->argv, spec->envp);
+	status = errno == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_EXEC;
+	fprintf(stderr, "airlock: cannot run %s: %s\n", exe, strerror(errno));
+	_exit(status);
+}
+
+/* pid 1: forward signals to the command, reap everything, report the command's end. */
+static noreturn void run_init(const struct sandbox_spec *spec, pid_t cmd, const sigset_t *mask)
+{
+	int sfd = signalfd(-1, mask, SFD_CLOEXEC);
+
+	if (sfd < 0)
+		die_errno("cannot create signalfd in the sandbox");
+	for (;;) {
+		struct signalfd_siginfo si;
+		ssize_t n = read(sfd, &si, sizeof(si));
+		int status;
+		pid_t pid;
+
+		if (n != (ssize_t)sizeof(si)) {
+			if (n < 0 && errno == EINTR)
+				continue;
+			die_errno("cannot read signals in the sandbox");
+		}
+		if (si.ssi_signo != SIGCHLD) {
+			/* The command runs in its own session; its process group has its pid. */
+			if (kill(-cmd, (int)si.ssi_signo) < 0)
+				kill(cmd, (int)si.ssi_signo);
+			continue;
+		}
+		while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+			if (pid == cmd) {
+				struct tracee_msg msg = {.type = TRACEE_MSG_EXIT, .status = status};
+
+				send_msg(spec->control_fd, &msg);
+				/* Leaving kills every process left in the pid namespace. */
+				_exit(0);
+			}
+		}
+	}
+}
+
+noreturn void sandbox_main(const struct sandbox_spec *spec)
+{
+	sigset_t mask;
+	pid_t cmd;
+	size_t i;
+
+	close(spec->supervisor_fd);
+	/* If airlock dies, so does pid 1, and with it the whole pid namespace. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+		die_errno("cannot set the parent death signal");
+	wait_msg(spec->control_fd, TRACEE_MSG_READY);
+	setup_user_namespace(spec->uid, spec->gid);
+	build_root(spec);
+	if (spec->net != NET_HOST)
+		loopback_up();
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	for (i = 0; i < ARRAY_SIZE(forwarded_signals); i++)
+		sigaddset(&mask, forwarded_signals[i]);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+		die_errno("cannot block signals");
+	cmd = fork();
+	if (cmd < 0)
+		die_errno("cannot fork the command");
+	if (cmd == 0)
+		run_command(spec);
+	run_init(spec, cmd, &mask);
+}

@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The tracee: everything that runs in the child between clone and execve. It enters new
+ * user, mount, pid, network, ipc and uts namespaces, builds the root from the mount plan,
+ * and starts the command under the seccomp filter, handing the listener to the supervisor.
+ *
+ * Process layout inside the pid namespace:
+ *   pid 1  init: forwards signals to the command's process group, reaps orphans, reports the
+ *          command's exit over the control socket, and exits with it (which kills the rest)
+ *   pid 2  the command: setsid, capabilities dropped, no_new_privs, filter, execve
+ */
+#ifndef AIRLOCK_TRACEE_SANDBOX_H
+#define AIRLOCK_TRACEE_SANDBOX_H
+
+#include "tracee/filter.h"
+#include "tracee/plan.h"
+
+#include <stdbool.h>
+#include <stdnoreturn.h>
+#include <sys/types.h>
+
+enum net_mode {
+	NET_MEDIATED, /* own network namespace, loopback only; the supervisor decides the rest */
+	NET_NONE,     /* own network namespace, loopback only; nothing leaves */
+	NET_HOST,     /* the host's network (trusted runs); connections still logged */
+};
+
+struct sandbox_spec {
+	char *const *argv;     /* the command; argv[0] is looked up in PATH inside */
+	char *const *envp;     /* its environment (already scrubbed) */
+	const char *cwd;       /* working directory inside (same path as on the host) */
+	const char *root_dir;  /* empty directory on the host where the new root is assembled */
+	const struct plan *plan;
+	enum net_mode net;
+	int control_fd;        /* the tracee's end of the control socket (SOCK_SEQPACKET) */
+	int supervisor_fd;     /* the supervisor's end, closed in the child at once */
+	uid_t uid;             /* the caller's ids, mapped to themselves */
+	gid_t gid;
+};
+
+/* Messages the tracee sends on the control socket. */
+/*
+ * The listener cannot travel by SCM_RIGHTS: once the filter is installed, sendmsg() itself
+ * notifies, and the supervisor is not listening yet. So the command announces itself before
+ * the filter (the kernel attaches its pid, translated into the supervisor's pid namespace,
+ * as SCM_CREDENTIALS), then writes the listener's descriptor number with write(), and waits
+ * while the supervisor takes the descriptor with pidfd_getfd() (Linux 5.6).
+ */
+enum tracee_msg_type {
+	TRACEE_MSG_HELLO = 1,    /* the command, before its filter: "take my pid" */
+	TRACEE_MSG_LISTENER = 2, /* the listener's fd number in the command, and filter_info */
+	TRACEE_MSG_EXIT = 3,     /* from pid 1: the command ended, status as waitpid() gave it */
+	TRACEE_MSG_READY = 4,    /* from the supervisor: pid 1 may build the sandbox */
+	TRACEE_MSG_TAKEN = 5,    /* from the supervisor: the listener is taken, go on */
+};
+
+struct tracee_msg {
+	int type;
+	int status;     /* TRACEE_MSG_EXIT */
+	int listener;   /* TRACEE_MSG_LISTENER: descriptor number in the command */
+	struct filter_info filter;
+};
+
+/* Clone flags the sandbox is created with (the caller clones; see sandbox_clone()). */
+#define SANDBOX_CLONE_FLAGS                                                                        \
+	(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS)
+
+/*
+ * Start the sandbox: clone a child in new namespaces that runs sandbox_main(). Returns the
+ * child's pid in the caller's namespace, or -errno.
+ */
+pid_t sandbox_clone(const struct sandbox_spec *spec);
+
+/* The child's entry point; never returns. Setup errors exit 125 with a message. */
+noreturn void sandbox_main(const struct sandbox_spec *spec);
+
+#endif
