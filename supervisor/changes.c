@@ -249,9 +249,12 @@ static int open_upper_dir(int dfd, const char *name, const struct stat *st, mode
 	int fd;
 
 	*restore = NO_RESTORE;
-	fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd >= 0 || errno != EACCES || st->st_uid != geteuid())
+	/* Without u+x (mode 0400 copied from a host directory) open succeeds but nothing in it
+	   can be looked at: grant u+rx up front whenever either bit is missing. */
+	if ((st->st_mode & 0500) == 0500 || st->st_uid != geteuid()) {
+		fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		return fd >= 0 ? fd : -errno;
+	}
 	if (fchmodat(dfd, name, (st->st_mode & PERM_BITS) | 0500, AT_SYMLINK_NOFOLLOW) < 0)
 		return -errno;
 	*restore = st->st_mode & PERM_BITS;

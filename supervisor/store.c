@@ -98,16 +98,20 @@ int store_create(struct session *s)
 	}
 	for (attempt = 0; attempt < 64; attempt++) {
 		char id[64];
-		unsigned short r = 0;
-		time_t now = time(NULL);
+		unsigned char r = 0;
+		struct timespec now;
 		struct tm tm;
 		cleanup_free char *sdir = NULL;
 
-		localtime_r(&now, &tm);
+		/* Milliseconds keep IDs in time order ("last" is the greatest); the random
+		   digit separates sessions started in the same millisecond. */
+		clock_gettime(CLOCK_REALTIME, &now);
+		gmtime_r(&now.tv_sec, &tm);
 		if (getrandom(&r, sizeof(r), 0) != sizeof(r))
-			r = (unsigned short)(getpid() + attempt);
-		snprintf(id, sizeof(id), "%02d%02d%02d-%02d%02d%02d-%04x", tm.tm_year % 100,
-			 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, r);
+			r = (unsigned char)(getpid() + attempt);
+		snprintf(id, sizeof(id), "%02d%02d%02d-%02d%02d%02d-%03ld%x", tm.tm_year % 100,
+			 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+			 now.tv_nsec / 1000000, (unsigned)(r & 15));
 		sdir = path_join(dir, id);
 		if (mkdir(sdir, 0700) < 0) {
 			if (errno == EEXIST)

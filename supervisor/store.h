@@ -3,7 +3,7 @@
  * The session store: $AIRLOCK_STATE_DIR, else $XDG_STATE_HOME/airlock, else
  * ~/.local/state/airlock. Each session is sessions/ID/ with meta.json, events.jsonl, the
  * overlay upper/work directories and a lock file. IDs are short, unique and sort by time
- * ("YYMMDD-HHMMSS-xxxx"); "last" (or no ID) names the newest session, and a unique prefix
+ * ("YYMMDD-HHMMSS-mmmr": UTC time, milliseconds, a random digit); "last" (or no ID) names the newest session, and a unique prefix
  * names a session as git abbreviates commits.
  */
 #ifndef AIRLOCK_SUPERVISOR_STORE_H
