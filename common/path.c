@@ -228,7 +228,7 @@ char *read_file(const char *path, size_t max, size_t *len_out)
 	return read_fd(fd, max, len_out);
 }
 
-int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode)
+int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode, bool durable)
 {
 	cleanup_free char *tmp = xasprintf("%s.tmp.%d", path, (int)getpid());
 	cleanup_fd int fd = -1;
@@ -249,7 +249,7 @@ int write_file_atomic(const char *path, const void *data, size_t len, mode_t mod
 		p += n;
 		len -= (size_t)n;
 	}
-	if (fsync(fd) < 0)
+	if (durable && fsync(fd) < 0)
 		goto fail;
 	if (rename(tmp, path) < 0)
 		goto fail;

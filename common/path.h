@@ -37,8 +37,8 @@ char *read_file(const char *path, size_t max, size_t *len_out);
 /* Read from fd to its end (at most max bytes); NULL + errno (EFBIG past max). */
 char *read_fd(int fd, size_t max, size_t *len_out);
 
-/* Write data to path atomically (temp file, fsync, rename). 0 or -errno. */
-int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode);
+/* Write data to path atomically (temp file, rename; fsync first when durable). 0 or -errno. */
+int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode, bool durable);
 
 /* Parse "30s", "5m", "2h", "1500ms", "10" (seconds) into milliseconds. 0 or -EINVAL. */
 int parse_duration_ms(const char *s, unsigned long long *ms);

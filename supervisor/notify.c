@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/audit.h>
+#include <linux/openat2.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -301,6 +302,8 @@ static const char *errno_name(int err)
 		return "EAFNOSUPPORT";
 	case EIO:
 		return "EIO";
+	case ENOENT:
+		return "ENOENT";
 	default:
 		return "error";
 	}
@@ -419,6 +422,32 @@ static int copy_argv(const struct notifier *n, unsigned long addr, cJSON *arr, b
 	return 0;
 }
 
+/*
+ * Whether path exists in the sandbox's view of pid. Resolved from the task's own root with
+ * RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS (Linux 5.6), so a symlink the program planted cannot
+ * lead the supervisor outside the sandbox (sandlock #112). Returns 1, 0 (ENOENT or ENOTDIR),
+ * or -errno when it cannot tell.
+ */
+static int exists_in_sandbox(pid_t pid, const char *path)
+{
+	struct open_how how = {.flags = O_PATH | O_CLOEXEC,
+			       .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
+	char root[64];
+	cleanup_fd int rfd = -1;
+	int fd;
+
+	snprintf(root, sizeof(root), "/proc/%d/root", (int)pid);
+	rfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rfd < 0)
+		return -errno;
+	fd = (int)syscall(SYS_openat2, rfd, path, &how, sizeof(how));
+	if (fd >= 0) {
+		close(fd);
+		return 1;
+	}
+	return errno == ENOENT || errno == ENOTDIR ? 0 : -errno;
+}
+
 static int handle_exec(struct notifier *n, const struct sys_desc *sd)
 {
 	const struct seccomp_data *d = &n->req->data;
@@ -434,6 +463,12 @@ static int handle_exec(struct notifier *n, const struct sys_desc *sd)
 	if (!id_valid(n)) {
 		cJSON_Delete(argv);
 		return 0;
+	}
+	/* execvp() and subprocess try each PATH directory: a miss is answered as the kernel
+	   would, and not recorded as a command. */
+	if (rc == 0 && target[0] == '/' && exists_in_sandbox((pid_t)n->req->pid, target) == 0) {
+		cJSON_Delete(argv);
+		return answer(n, NULL, deny(ENOENT));
 	}
 	ev = new_event(n, "exec", sd->name);
 	cJSON_AddItemToObject(ev, "target", json_text(target ? target : "?"));

@@ -166,7 +166,7 @@ void session_record_init(struct session_record *rec, const struct session *s,
 
 int session_record_start(struct session_record *rec)
 {
-	return store_write_meta(rec->s, rec->meta);
+	return store_write_meta(rec->s, rec->meta, false);
 }
 
 static void set_item(cJSON *obj, const char *key, cJSON *val)
@@ -207,7 +207,7 @@ void session_record_finish(struct session_record *rec, int exit_code, int signal
 		set_item(rec->meta, "changes", cJSON_CreateNumber((double)cs.n));
 	}
 	change_set_free(&cs);
-	store_write_meta(rec->s, rec->meta);
+	store_write_meta(rec->s, rec->meta, true);
 }
 
 void session_record_free(struct session_record *rec)

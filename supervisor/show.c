@@ -353,9 +353,9 @@ static void print_size(off_t size)
 	if (size < 10240)
 		printf("%7lld B", (long long)size);
 	else if (size < 10485760)
-		printf("%6.1f KiB", (double)size / 1024);
+		printf("%5.1f KiB", (double)size / 1024);
 	else
-		printf("%6.1f MiB", (double)size / 1048576);
+		printf("%5.1f MiB", (double)size / 1048576);
 }
 
 static void print_show_text(const cJSON *out, const struct change_set *cs)
@@ -384,20 +384,23 @@ static void print_show_text(const cJSON *out, const struct change_set *cs)
 		cleanup_free char *by = NULL;
 		const cJSON *w = cJSON_GetObjectItemCaseSensitive(c, "by");
 
-		printf("  %-16s ", change_kind_name(ch->kind));
+		printf("  %-15s ", change_kind_name(ch->kind));
+		if (S_ISREG(ch->mode))
+			print_size(ch->size);
+		else
+			printf("%9s", "");
+		printf("  ");
 		put_safe(stdout, ch->path);
 		if (ch->kind == CHANGE_SYMLINK_ADDED || ch->kind == CHANGE_SYMLINK_CHANGED) {
 			printf(" -> ");
 			put_safe(stdout, ch->link_target);
-		} else if (S_ISREG(ch->mode)) {
-			printf("  ");
-			print_size(ch->size);
 		}
 		if (cJSON_GetArraySize(w) > 0) {
-			printf("  by ");
+			printf("   (by ");
 			put_safe(stdout, cJSON_GetArrayItem(w, 0)->valuestring);
 			if (cJSON_GetArraySize(w) > 1)
-				printf(" (+%d)", cJSON_GetArraySize(w) - 1);
+				printf(" and %d more", cJSON_GetArraySize(w) - 1);
+			putchar(')');
 		}
 		putchar('\n');
 	}
@@ -532,7 +535,7 @@ int cmd_discard(int argc, char **argv)
 		}
 	}
 	cJSON_ReplaceItemInObjectCaseSensitive(meta, "state", cJSON_CreateString("discarded"));
-	if (store_write_meta(&s, meta) < 0)
+	if (store_write_meta(&s, meta, true) < 0)
 		rc = -1;
 	if (rc == 0)
 		printf("discarded session %s (its record is kept)\n", s.id);

@@ -306,7 +306,7 @@ cJSON *store_read_meta(const struct session *s)
 	return meta;
 }
 
-int store_write_meta(const struct session *s, const cJSON *meta)
+int store_write_meta(const struct session *s, const cJSON *meta, bool durable)
 {
 	cleanup_free char *path = session_path(s, "meta.json");
 	cleanup_free char *text = cJSON_Print(meta);
@@ -318,7 +318,7 @@ int store_write_meta(const struct session *s, const cJSON *meta)
 	buf_init(&b);
 	buf_adds(&b, text);
 	buf_addc(&b, '\n');
-	rc = write_file_atomic(path, b.data, b.len, 0600);
+	rc = write_file_atomic(path, b.data, b.len, 0600, durable);
 	buf_release(&b);
 	if (rc < 0) {
 		errno = -rc;

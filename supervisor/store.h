@@ -43,8 +43,12 @@ bool store_in_use(const char *id);
 /* Read sessions/ID/meta.json; NULL after printing why. Caller deletes. */
 cJSON *store_read_meta(const struct session *s);
 
-/* Write meta.json atomically. 0 or -errno (printed). */
-int store_write_meta(const struct session *s, const cJSON *meta);
+/*
+ * Write meta.json atomically (temp file and rename). durable also fsyncs it: the start of a
+ * run skips that, since a crash then leaves a session that shows as interrupted anyway.
+ * 0 or -errno (printed).
+ */
+int store_write_meta(const struct session *s, const cJSON *meta, bool durable);
 
 /* A path inside the session directory; caller frees. */
 char *session_path(const struct session *s, const char *name);
