@@ -95,6 +95,9 @@ const char *path_rel(const char *path, const char *dir)
 {
 	size_t n = strlen(dir);
 
+	/* Skip dir as path_is_under() matched it: "/a/" must not step past the end of "/a". */
+	while (n > 1 && dir[n - 1] == '/')
+		n--;
 	if (n == 1 && dir[0] == '/')
 		n = 0;
 	path += n;
@@ -106,8 +109,11 @@ const char *path_rel(const char *path, const char *dir)
 int mkdir_p(const char *path, mode_t mode)
 {
 	cleanup_free char *p = xstrdup(path);
+	struct stat st;
 	char *s;
 
+	if (!p[0])
+		return -ENOENT;
 	for (s = p + 1; *s; s++) {
 		if (*s != '/')
 			continue;
@@ -116,21 +122,79 @@ int mkdir_p(const char *path, mode_t mode)
 			return -errno;
 		*s = '/';
 	}
-	if (mkdir(p, mode) < 0 && errno != EEXIST)
+	if (mkdir(p, mode) == 0)
+		return 0;
+	if (errno != EEXIST)
 		return -errno;
-	return 0;
+	/* EEXIST also means a file or a dangling symlink is in the way. */
+	if (stat(p, &st) < 0)
+		return -errno;
+	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
 }
 
-/* Remove everything inside the directory open at dfd; depth bounds the recursion. */
-static int rm_rf_at(int dfd, dev_t dev, int depth)
+/*
+ * How deep rm_rf_at() descends. Each level holds two descriptors and a stack frame, and a
+ * program can nest directories without limit (mkdir d; cd d; ... in a loop), so a directory
+ * found deeper is moved up to the top of the tree and removed by a later pass: a tree of any
+ * depth goes within a fixed number of descriptors (the usual limit is 1024) and of stack.
+ */
+#define RM_RF_MAX_DEPTH 64
+
+struct rm_rf_walk {
+	int top;	     /* the tree's top directory, where deep directories are moved */
+	dev_t dev;	     /* its filesystem: directories on any other are left alone */
+	unsigned long moved; /* directories moved up so far */
+	unsigned long seq;   /* for names at the top that are not taken yet */
+};
+
+static int rm_rf_at(struct rm_rf_walk *w, int dfd, int depth);
+
+/* Move the directory name in dfd to the top of the tree under a new name. 0 or -errno. */
+static int rm_rf_move_up(struct rm_rf_walk *w, int dfd, const char *name)
+{
+	/* Names at the top are the program's to choose: never replace one. */
+	for (;;) {
+		char to[64];
+
+		snprintf(to, sizeof(to), ".airlock-rm-%lu", w->seq++);
+		if (renameat2(dfd, name, w->top, to, RENAME_NOREPLACE) == 0) {
+			w->moved++;
+			return 0;
+		}
+		if (errno != EEXIST)
+			return -errno;
+	}
+}
+
+/* Remove the directory name in dfd, depth levels below the top, and what it holds. */
+static int rm_rf_dir(struct rm_rf_walk *w, int dfd, const char *name, int depth)
+{
+	cleanup_fd int sub = -1;
+	int rc = 0;
+
+	if (depth >= RM_RF_MAX_DEPTH) {
+		if (unlinkat(dfd, name, AT_REMOVEDIR) == 0)
+			return 0;
+		if (errno != ENOTEMPTY && errno != EEXIST)
+			return -errno;
+		return rm_rf_move_up(w, dfd, name);
+	}
+	sub = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (sub >= 0)
+		rc = rm_rf_at(w, sub, depth + 1);
+	if (unlinkat(dfd, name, AT_REMOVEDIR) < 0 && !rc)
+		rc = -errno;
+	return rc;
+}
+
+/* Remove everything inside the directory open at dfd, depth levels below the top. */
+static int rm_rf_at(struct rm_rf_walk *w, int dfd, int depth)
 {
 	cleanup_dir DIR *d = NULL;
 	struct dirent *de;
 	int rc = 0;
 	int fd;
 
-	if (depth > 4096)
-		return -ELOOP;
 	fd = dup(dfd);
 	if (fd < 0)
 		return -errno;
@@ -139,32 +203,27 @@ static int rm_rf_at(int dfd, dev_t dev, int depth)
 		close(fd);
 		return -errno;
 	}
+	/* The duplicate shares the offset an earlier pass left at the end. */
+	rewinddir(d);
 	while ((de = readdir(d))) {
 		struct stat st;
+		int r = 0;
 
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
 		if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 			continue;
-		if (S_ISDIR(st.st_mode) && st.st_dev == dev) {
-			cleanup_fd int sub = -1;
-
+		if (!S_ISDIR(st.st_mode)) {
+			if (unlinkat(dfd, de->d_name, 0) < 0)
+				r = -errno;
+		} else if (st.st_dev == w->dev) {
 			/* The program may have left a directory we cannot enter (mode 000). */
 			if ((st.st_mode & 0700) != 0700)
 				(void)!fchmodat(dfd, de->d_name, 0700, 0);
-			sub = openat(dfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-			if (sub >= 0) {
-				int r = rm_rf_at(sub, dev, depth + 1);
-
-				if (r < 0 && !rc)
-					rc = r;
-			}
-			if (unlinkat(dfd, de->d_name, AT_REMOVEDIR) < 0 && !rc)
-				rc = -errno;
-		} else if (!S_ISDIR(st.st_mode)) {
-			if (unlinkat(dfd, de->d_name, 0) < 0 && !rc)
-				rc = -errno;
+			r = rm_rf_dir(w, dfd, de->d_name, depth);
 		}
+		if (r < 0 && !rc)
+			rc = r;
 	}
 	return rc;
 }
@@ -172,6 +231,8 @@ static int rm_rf_at(int dfd, dev_t dev, int depth)
 int rm_rf(const char *path)
 {
 	cleanup_fd int fd = -1;
+	struct rm_rf_walk w = {0};
+	unsigned long moved;
 	struct stat st;
 	int rc;
 
@@ -184,7 +245,16 @@ int rm_rf(const char *path)
 	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	rc = rm_rf_at(fd, st.st_dev, 0);
+	w.top = fd;
+	w.dev = st.st_dev;
+	/*
+	 * Repeat while a pass moved directories up. This ends: a move only ever makes a
+	 * directory shallower, and the last pass's errors are those of what is left.
+	 */
+	do {
+		moved = w.moved;
+		rc = rm_rf_at(&w, fd, 0);
+	} while (w.moved != moved);
 	if (rmdir(path) < 0 && !rc)
 		rc = -errno;
 	return rc;

@@ -79,8 +79,13 @@ int events_open(struct event_log *log, const char *path)
 	if (log->fd < 0)
 		return error_errno("cannot open the event log %s", path);
 	data = read_fd(log->fd, (size_t)1 << 34, &len);
-	if (!data)
-		return error_errno("cannot read the event log %s", path);
+	if (!data) {
+		int rc = error_errno("cannot read the event log %s", path);
+
+		close(log->fd);
+		log->fd = -1;
+		return rc;
+	}
 	/* Find the last complete line: it is the chain's head. */
 	for (line = data; line < data + len; line = next) {
 		char *nl = memchr(line, '\n', (size_t)(data + len - line));
@@ -90,6 +95,14 @@ int events_open(struct event_log *log, const char *path)
 		next = nl + 1;
 		sha256_hex(line, (size_t)(nl - line), log->prev);
 		log->seq++;
+	}
+	/* A line cut short by a crash is not part of the chain: drop it before appending. */
+	if (line < data + len && ftruncate(log->fd, (off_t)(line - data)) < 0) {
+		int rc = error_errno("cannot drop the partial last line of %s", path);
+
+		close(log->fd);
+		log->fd = -1;
+		return rc;
 	}
 	return 0;
 }

@@ -84,6 +84,8 @@ static const struct sys_desc sys_table[] = {
 	{SYS_removexattr, "removexattr", CLASS_WRITE, -1, 0, -1, -1, -1, -1, -1},
 	{SYS_lremovexattr, "lremovexattr", CLASS_WRITE, -1, 0, -1, -1, -1, -1, -1},
 	{SYS_fremovexattr, "fremovexattr", CLASS_WRITE, -1, -1, -1, -1, -1, 0, -1},
+	{SYS_fchmod, "fchmod", CLASS_WRITE, -1, -1, -1, -1, -1, 0, -1},
+	{SYS_fchown, "fchown", CLASS_WRITE, -1, -1, -1, -1, -1, 0, -1},
 	{463, "setxattrat", CLASS_WRITE, 0, 1, -1, -1, -1, -1, -1},
 	{466, "removexattrat", CLASS_WRITE, 0, 1, -1, -1, -1, -1, -1},
 	{SYS_execve, "execve", CLASS_EXEC, -1, 0, -1, -1, -1, -1, -1},

@@ -6,9 +6,13 @@
 #include "common/cleanup.h"
 #include "common/err.h"
 #include "common/path.h"
+#include "common/utf8.h"
 #include "supervisor/changes.h"
 #include "supervisor/events.h"
+#include "supervisor/monitor.h"
 #include "supervisor/notify.h"
+#include "supervisor/redact.h"
+#include "supervisor/report.h"
 #include "supervisor/session.h"
 #include "supervisor/store.h"
 #include "tracee/env.h"
@@ -25,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -53,11 +58,16 @@ static void strlist_add(struct strlist *l, const char *s)
 	l->v[l->n++] = s;
 }
 
+/* Limits; 0 means none. */
+struct run_limits {
+	unsigned long long timeout_ms, cpu_ms, memory, pids, fsize, output;
+};
+
 struct run_opts {
 	struct strlist env, hide, readonly, scratch;
-	bool keep_env;
+	bool keep_env, json, capture;
 	enum net_mode net;
-	unsigned long long timeout_ms;
+	struct run_limits lim;
 	char **command;
 };
 
@@ -112,19 +122,67 @@ static const struct option run_options[] = {
 static const char run_usage[] =
 	"usage: airlock run [options] [--] command [arg...]\n"
 	"\n"
-	"  -r, --rules FILE       add a rules file (not supported yet)\n"
-	"      --ask MODE         how asks are answered; only 'deny' is supported yet\n"
-	"      --review WHEN      auto (default) | never; the review is not available yet\n"
+	"      --json             print one JSON result on stdout; output is captured into it\n"
+	"      --capture          capture output into the session (and redact secrets)\n"
 	"      --net MODE         mediated (default) | none: the sandbox has its own loopback;\n"
 	"                         every destination outside it is refused (EACCES)\n"
 	"      --timeout DUR      wall-clock limit (30s, 5m, 1h); exit status 124\n"
+	"      --cpu DUR          CPU time of the whole sandbox; exit status 137\n"
+	"      --memory SIZE      resident memory of the whole sandbox (default: half the RAM)\n"
+	"      --pids N           processes and threads in the sandbox (default: 4096)\n"
+	"      --fsize SIZE       largest file a process may write (default: 8G)\n"
+	"      --output-limit SIZE  captured stdout and stderr, each (default: 16M)\n"
+	"                         (a limit of 'none' or 0 turns it off)\n"
 	"      --env NAME[=VAL]   pass a variable, or set one (repeatable)\n"
 	"      --keep-env         pass the whole environment\n"
 	"      --hide PATH        make PATH absent inside (repeatable)\n"
 	"      --readonly PATH    make PATH read-only inside (repeatable)\n"
 	"      --scratch DIR      writable inside, thrown away, never reviewed (repeatable)\n"
-	"      --json, --capture, --cpu, --memory, --pids, --fsize, --output-limit,\n"
-	"      --ask-timeout, --dns-upstream, --replay: not supported yet\n";
+	"      --review WHEN      auto (default) | never; the review is not available yet\n"
+	"      --ask MODE         how asks are answered; only 'deny' is supported yet\n"
+	"  -r, --rules FILE, --ask-timeout, --dns-upstream, --replay: not supported yet\n";
+
+/* Parse a size limit; "none" and 0 mean no limit. */
+static int parse_limit_size(const char *opt, const char *v, unsigned long long *out)
+{
+	if (strcmp(v, "none") == 0) {
+		*out = 0;
+		return 0;
+	}
+	if (parse_size(v, out) < 0) {
+		fprintf(stderr, "airlock: %s %s: expected a size such as 512M or 2G, or none\n", opt,
+			v);
+		return -1;
+	}
+	return 0;
+}
+
+static int parse_limit_duration(const char *opt, const char *v, unsigned long long *out)
+{
+	if (strcmp(v, "none") == 0) {
+		*out = 0;
+		return 0;
+	}
+	if (parse_duration_ms(v, out) < 0) {
+		fprintf(stderr, "airlock: %s %s: expected a duration such as 30s, 5m or 1h, or none\n",
+			opt, v);
+		return -1;
+	}
+	return 0;
+}
+
+static void default_limits(struct run_limits *l)
+{
+	long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+
+	memset(l, 0, sizeof(*l));
+	/* The host survives by default: half the RAM, 4096 tasks, 8 GiB files, 16 MiB output. */
+	if (pages > 0 && page > 0)
+		l->memory = (unsigned long long)pages * (unsigned long long)page / 2;
+	l->pids = 4096;
+	l->fsize = 8ULL << 30;
+	l->output = 16ULL << 20;
+}
 
 static int not_yet(const char *opt)
 {
@@ -144,6 +202,7 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 	int c;
 
 	o->net = NET_MEDIATED;
+	default_limits(&o->lim);
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "+r:", run_options, NULL)) != -1) {
 		switch (c) {
@@ -171,9 +230,41 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 				return bad_value("--net", optarg, "expected mediated, none or host");
 			break;
 		case OPT_TIMEOUT:
-			if (parse_duration_ms(optarg, &o->timeout_ms) < 0 || o->timeout_ms == 0)
-				return bad_value("--timeout", optarg,
-						 "expected a duration such as 30s, 5m or 1h");
+			if (parse_limit_duration("--timeout", optarg, &o->lim.timeout_ms) < 0)
+				return EXIT_AIRLOCK_FAILED;
+			break;
+		case OPT_CPU:
+			if (parse_limit_duration("--cpu", optarg, &o->lim.cpu_ms) < 0)
+				return EXIT_AIRLOCK_FAILED;
+			break;
+		case OPT_MEMORY:
+			if (parse_limit_size("--memory", optarg, &o->lim.memory) < 0)
+				return EXIT_AIRLOCK_FAILED;
+			break;
+		case OPT_FSIZE:
+			if (parse_limit_size("--fsize", optarg, &o->lim.fsize) < 0)
+				return EXIT_AIRLOCK_FAILED;
+			break;
+		case OPT_OUTPUT_LIMIT:
+			if (parse_limit_size("--output-limit", optarg, &o->lim.output) < 0)
+				return EXIT_AIRLOCK_FAILED;
+			break;
+		case OPT_PIDS: {
+			char *end;
+
+			errno = 0;
+			o->lim.pids = strcmp(optarg, "none") == 0 ? 0 : strtoull(optarg, &end, 10);
+			if (strcmp(optarg, "none") != 0 &&
+			    (errno || end == optarg || *end || optarg[0] == '-'))
+				return bad_value("--pids", optarg, "expected a number, or none");
+			break;
+		}
+		case OPT_JSON:
+			o->json = true;
+			o->capture = true;
+			break;
+		case OPT_CAPTURE:
+			o->capture = true;
 			break;
 		case OPT_ENV:
 			strlist_add(&o->env, optarg);
@@ -190,20 +281,6 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 		case OPT_SCRATCH:
 			strlist_add(&o->scratch, optarg);
 			break;
-		case OPT_JSON:
-			return not_yet("--json");
-		case OPT_CAPTURE:
-			return not_yet("--capture");
-		case OPT_CPU:
-			return not_yet("--cpu");
-		case OPT_MEMORY:
-			return not_yet("--memory");
-		case OPT_PIDS:
-			return not_yet("--pids");
-		case OPT_FSIZE:
-			return not_yet("--fsize");
-		case OPT_OUTPUT_LIMIT:
-			return not_yet("--output-limit");
 		case OPT_ASK_TIMEOUT:
 			return not_yet("--ask-timeout");
 		case OPT_DNS_UPSTREAM:
@@ -293,6 +370,42 @@ static const char *clone_hint(int err)
 	return "";
 }
 
+/* One captured stream: kept up to the output limit, the rest drained and counted. */
+struct capture {
+	int fd;             /* read end of the pipe, -1 when closed or not capturing */
+	struct buf data;
+	unsigned long long limit; /* 0: no limit */
+	unsigned long long dropped;
+};
+
+static void capture_read(struct capture *c)
+{
+	char chunk[65536];
+
+	for (;;) {
+		ssize_t n = read(c->fd, chunk, sizeof(chunk));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return;
+		if (n <= 0) {
+			close(c->fd);
+			c->fd = -1;
+			return;
+		}
+		{
+			size_t keep = (size_t)n;
+
+			/* Keep draining past the limit, so the program is never blocked on us. */
+			if (c->limit && c->data.len + keep > c->limit)
+				keep = c->data.len >= c->limit ? 0 : (size_t)(c->limit - c->data.len);
+			buf_add(&c->data, chunk, keep);
+			c->dropped += (unsigned long long)n - keep;
+		}
+	}
+}
+
 /* Everything the run loop tracks. */
 struct run_state {
 	pid_t pid;          /* pid 1 of the sandbox, in our namespace */
@@ -310,7 +423,34 @@ struct run_state {
 	int init_status;    /* waitpid() status of pid 1 */
 	const char *limit;  /* the limit that ended the run, or NULL */
 	struct filter_info filter;
+	const struct run_limits *lim;
+	struct monitor mon; /* whole-sandbox memory, CPU and task limits */
+	int tickfd;         /* periodic timer for the monitor, or -1 */
+	struct capture out[2]; /* captured stdout and stderr */
 };
+
+/*
+ * The sandbox is built once the command has its filter: from now on its /proc can be read.
+ * A check every 10 ms bounds how far a hog or a fork bomb gets before it is stopped; the
+ * rlimits set in the tracee hold each process meanwhile.
+ */
+static void start_monitor(struct run_state *rs)
+{
+	struct itimerspec its = {.it_interval = {0, 10000000}, .it_value = {0, 10000000}};
+
+	rs->mon.mem_max = rs->lim->memory;
+	rs->mon.cpu_max_ms = rs->lim->cpu_ms;
+	rs->mon.tasks_max = rs->lim->pids;
+	if (!rs->mon.mem_max && !rs->mon.cpu_max_ms && !rs->mon.tasks_max)
+		return;
+	if (monitor_open(&rs->mon, rs->pid) < 0) {
+		warn("cannot watch the sandbox's processes: only per-process limits hold");
+		return;
+	}
+	rs->tickfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (rs->tickfd < 0 || timerfd_settime(rs->tickfd, 0, &its, NULL) < 0)
+		warn("cannot start the limit timer: only per-process limits hold");
+}
 
 /* Take the listener out of the command with pidfd_getfd (see tracee/sandbox.h for why). */
 static int take_listener(struct run_state *rs, const struct tracee_msg *msg,
@@ -334,6 +474,7 @@ static int take_listener(struct run_state *rs, const struct tracee_msg *msg,
 	rs->filter = msg->filter;
 	if (send(rs->control, &taken, sizeof(taken), MSG_NOSIGNAL) != (ssize_t)sizeof(taken))
 		return error_errno("cannot answer the sandbox");
+	start_monitor(rs);
 	return 0;
 }
 
@@ -414,12 +555,21 @@ static void handle_signal(struct run_state *rs)
 	}
 }
 
+static void stop_for_limit(struct run_state *rs, const char *limit)
+{
+	if (rs->limit)
+		return;
+	rs->limit = limit;
+	kill(rs->pid, SIGKILL);
+}
+
 static int serve(struct run_state *rs, struct event_log *log, enum net_mode net)
 {
-	while (!rs->reaped) {
-		struct pollfd pf[4];
+	while (!rs->reaped || rs->out[0].fd >= 0 || rs->out[1].fd >= 0) {
+		struct pollfd pf[8];
 		nfds_t n = 0;
-		int i_ctl = -1, i_sig, i_lis = -1, i_tim = -1;
+		int i_ctl = -1, i_sig, i_lis = -1, i_tim = -1, i_tick = -1, i_out[2] = {-1, -1};
+		int k;
 
 		if (!rs->control_gone) {
 			i_ctl = (int)n;
@@ -427,19 +577,36 @@ static int serve(struct run_state *rs, struct event_log *log, enum net_mode net)
 		}
 		i_sig = (int)n;
 		pf[n++] = (struct pollfd){.fd = rs->sigfd, .events = POLLIN};
-		if (rs->have_listener && !rs->listener_gone) {
+		if (rs->have_listener && !rs->listener_gone && !rs->reaped) {
 			i_lis = (int)n;
 			pf[n++] = (struct pollfd){.fd = rs->notifier.fd, .events = POLLIN};
 		}
-		if (rs->timerfd >= 0) {
+		if (rs->timerfd >= 0 && !rs->reaped) {
 			i_tim = (int)n;
 			pf[n++] = (struct pollfd){.fd = rs->timerfd, .events = POLLIN};
 		}
-		if (poll(pf, n, -1) < 0) {
+		if (rs->tickfd >= 0 && !rs->reaped) {
+			i_tick = (int)n;
+			pf[n++] = (struct pollfd){.fd = rs->tickfd, .events = POLLIN};
+		}
+		for (k = 0; k < 2; k++) {
+			if (rs->out[k].fd >= 0) {
+				i_out[k] = (int)n;
+				pf[n++] = (struct pollfd){.fd = rs->out[k].fd, .events = POLLIN};
+			}
+		}
+		/*
+		 * After pid 1 is reaped every process of the sandbox is gone (its exit waits for
+		 * them), so the pipes reach end of file; the timeout only guards against surprises.
+		 */
+		k = poll(pf, n, rs->reaped ? 1000 : -1);
+		if (k < 0) {
 			if (errno == EINTR)
 				continue;
 			return error_errno("poll failed");
 		}
+		if (k == 0)
+			break;
 		/* Notifications first: a task blocked on one holds up the whole program. */
 		if (i_lis >= 0 && (pf[i_lis].revents & POLLIN)) {
 			int rc = notifier_handle(&rs->notifier);
@@ -459,13 +626,24 @@ static int serve(struct run_state *rs, struct event_log *log, enum net_mode net)
 			if (rc < 0)
 				return rc;
 		}
+		for (k = 0; k < 2; k++)
+			if (i_out[k] >= 0 && pf[i_out[k]].revents)
+				capture_read(&rs->out[k]);
 		if (pf[i_sig].revents & POLLIN)
 			handle_signal(rs);
 		if (i_tim >= 0 && (pf[i_tim].revents & POLLIN)) {
-			rs->limit = "timeout";
-			kill(rs->pid, SIGKILL);
+			stop_for_limit(rs, "timeout");
 			close(rs->timerfd);
 			rs->timerfd = -1;
+		}
+		if (i_tick >= 0 && (pf[i_tick].revents & POLLIN)) {
+			uint64_t ticks;
+			const char *hit;
+
+			(void)!read(rs->tickfd, &ticks, sizeof(ticks));
+			hit = monitor_check(&rs->mon);
+			if (hit)
+				stop_for_limit(rs, hit);
 		}
 	}
 	/* pid 1 sends the command's status before it exits: it is already queued. */
@@ -492,21 +670,39 @@ static int start_timer(unsigned long long ms)
 	return fd;
 }
 
+static bool died_of(int st, int sig)
+{
+	return (WIFSIGNALED(st) && WTERMSIG(st) == sig) || (WIFEXITED(st) && WEXITSTATUS(st) == 128 + sig);
+}
+
 /* The exit status of `airlock run`, per design.md: the command's own, 128+N, 124, 137. */
-static int final_status(const struct run_state *rs, int *signal_out)
+static int final_status(struct run_state *rs, int *signal_out)
 {
 	int st;
 
 	*signal_out = 0;
-	if (rs->limit && strcmp(rs->limit, "timeout") == 0)
-		return 124;
-	if (rs->limit)
-		return 137;
 	if (rs->got_exit) {
 		st = rs->exit_status;
 	} else {
 		/* pid 1 ended without reporting: its own status (125 for a setup failure). */
 		st = rs->init_status;
+	}
+	if (rs->limit && strcmp(rs->limit, "timeout") == 0)
+		return 124;
+	if (rs->limit)
+		return 137;
+	/*
+	 * The rlimits: the command died of its CPU or file size limit, itself or as the shell
+	 * running it reports (128+N). A program that ignores SIGXFSZ, as Python does, sees
+	 * EFBIG instead and decides for itself.
+	 */
+	if (rs->got_exit && rs->lim->cpu_ms && died_of(st, SIGXCPU)) {
+		rs->limit = "cpu";
+		return 137;
+	}
+	if (rs->got_exit && rs->lim->fsize && died_of(st, SIGXFSZ)) {
+		rs->limit = "fsize";
+		return 137;
 	}
 	if (WIFEXITED(st))
 		return WEXITSTATUS(st);
@@ -559,10 +755,228 @@ static void free_strlist_owned(struct strlist *l)
 	memset(l, 0, sizeof(*l));
 }
 
+/* "104857600" -> "100 MiB", for messages. */
+static void human_size(unsigned long long v, char *out, size_t sz)
+{
+	if (v >= (1ULL << 30) && v % (1ULL << 30) == 0)
+		snprintf(out, sz, "%llu GiB", v >> 30);
+	else if (v >= (1ULL << 20))
+		snprintf(out, sz, "%.1f MiB", (double)v / (1 << 20));
+	else
+		snprintf(out, sz, "%llu bytes", v);
+}
+
+static void report_limit(const char *limit, const struct run_limits *l)
+{
+	char v[64] = "";
+
+	if (strcmp(limit, "memory") == 0)
+		human_size(l->memory, v, sizeof(v));
+	else if (strcmp(limit, "fsize") == 0)
+		human_size(l->fsize, v, sizeof(v));
+	else if (strcmp(limit, "pids") == 0)
+		snprintf(v, sizeof(v), "%llu tasks", l->pids);
+	else if (strcmp(limit, "cpu") == 0)
+		snprintf(v, sizeof(v), "%.1f s of CPU", (double)l->cpu_ms / 1000);
+	else if (strcmp(limit, "timeout") == 0)
+		snprintf(v, sizeof(v), "%.1f s", (double)l->timeout_ms / 1000);
+	fprintf(stderr, "airlock: the sandbox reached its %s limit (--%s, %s) and was stopped\n",
+		limit, limit, v);
+}
+
+/* Limits as the record keeps them: value and what enforced it. */
+static cJSON *limits_json(const struct run_limits *l, bool root)
+{
+	cJSON *o = cJSON_CreateObject();
+	struct {
+		const char *name;
+		unsigned long long v;
+		const char *how;
+	} rows[] = {
+		{"timeout_ms", l->timeout_ms, "supervisor timer"},
+		{"cpu_ms", l->cpu_ms, "supervisor, sum over the sandbox every 10 ms; RLIMIT_CPU"},
+		{"memory", l->memory, "supervisor, resident memory summed every 10 ms"},
+		{"pids", l->pids,
+		 root ? "supervisor, tasks counted every 10 ms (RLIMIT_NPROC does not bind uid 0)"
+		      : "supervisor, tasks counted every 10 ms; RLIMIT_NPROC"},
+		{"fsize", l->fsize, "RLIMIT_FSIZE"},
+		{"output", l->output, "supervisor, captured output cut"},
+	};
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(rows); i++) {
+		cJSON *r = cJSON_CreateObject();
+
+		if (rows[i].v)
+			cJSON_AddNumberToObject(r, "value", (double)rows[i].v);
+		else
+			cJSON_AddNullToObject(r, "value");
+		cJSON_AddStringToObject(r, "enforced_by", rows[i].v ? rows[i].how : "none");
+		cJSON_AddItemToObject(o, rows[i].name, r);
+	}
+	return o;
+}
+
+/*
+ * Values of removed variables become literals to redact. Values with a '/' are paths or path
+ * lists (OLDPWD, VIRTUAL_ENV): redacting them would blank ordinary output, so they are kept
+ * unless the name itself says secret.
+ */
+static void add_env_literals(struct redactor *r, char *const *removed)
+{
+	for (; removed && *removed; removed++) {
+		const char *v = getenv(*removed);
+		cleanup_free char *kind = NULL;
+
+		if (!v || strlen(v) < 8)
+			continue;
+		if (strchr(v, '/') && !env_looks_secret(*removed))
+			continue;
+		kind = xasprintf("env:%s", *removed);
+		redactor_add_literal(r, kind, v);
+	}
+}
+
+/* JSON text from captured bytes: NUL and invalid UTF-8 written as \xNN escapes. */
+static cJSON *json_bytes(const char *data, size_t len)
+{
+	struct buf b = BUF_INIT;
+	size_t i = 0;
+	cJSON *j;
+
+	buf_init(&b);
+	while (i < len) {
+		const char *nul = memchr(data + i, '\0', len - i);
+		size_t seg = nul ? (size_t)(nul - (data + i)) : len - i;
+		cleanup_free char *part = xstrndup(data + i, seg);
+		cleanup_free char *clean = utf8_sanitize(part);
+
+		buf_adds(&b, clean);
+		i += seg;
+		if (nul) {
+			buf_adds(&b, "\\x00");
+			i++;
+		}
+	}
+	j = cJSON_CreateString(b.data);
+	buf_release(&b);
+	return j;
+}
+
+struct output {
+	char *text[2];   /* redacted stdout, stderr */
+	size_t len[2];
+	bool truncated;
+	struct redactor *red;
+};
+
+/* Redact what was captured, keep it in the session, free the raw bytes. */
+static void finish_output(struct run_state *rs, const struct session *s, char *const *removed,
+			  struct output *out)
+{
+	static const char *const names[2] = {"stdout", "stderr"};
+	int k;
+
+	memset(out, 0, sizeof(*out));
+	out->red = redactor_new();
+	add_env_literals(out->red, removed);
+	for (k = 0; k < 2; k++) {
+		struct capture *c = &rs->out[k];
+		cleanup_free char *path = session_path(s, names[k]);
+
+		if (!c->data.data)
+			buf_init(&c->data);
+		if (c->dropped) {
+			out->truncated = true;
+			buf_addf(&c->data, "\n[airlock: output cut at %llu bytes; %llu more dropped]\n",
+				 c->limit, c->dropped);
+		}
+		out->text[k] = redactor_apply(out->red, c->data.data, c->data.len, &out->len[k]);
+		buf_release(&c->data);
+		if (write_file_atomic(path, out->text[k], out->len[k], 0600, false) < 0)
+			warn("cannot keep the captured %s in the session", names[k]);
+	}
+}
+
+static cJSON *redactions_json(const struct redactor *r)
+{
+	cJSON *o = cJSON_CreateObject();
+	size_t i, n = redactor_nkinds(r);
+
+	for (i = 0; i < n; i++) {
+		size_t count;
+		const char *kind = redactor_kind(r, i, &count);
+
+		cJSON_AddNumberToObject(o, kind, (double)count);
+	}
+	return o;
+}
+
+static void print_result(const struct session *s, const cJSON *meta, const struct output *out,
+			 int status, int sig, const char *limit)
+{
+	cJSON *res = cJSON_CreateObject();
+	struct change_set cs = {0};
+	cleanup_free char *text = NULL;
+
+	cJSON_AddStringToObject(res, "session", s->id);
+	cJSON_AddNumberToObject(res, "exit_code", status);
+	if (sig)
+		cJSON_AddNumberToObject(res, "signal", sig);
+	else
+		cJSON_AddNullToObject(res, "signal");
+	if (limit)
+		cJSON_AddStringToObject(res, "limit", limit);
+	else
+		cJSON_AddNullToObject(res, "limit");
+	cJSON_AddNumberToObject(res, "duration_ms", meta_num(meta, "duration_ms", 0));
+	cJSON_AddItemToObject(res, "stdout", json_bytes(out->text[0], out->len[0]));
+	cJSON_AddItemToObject(res, "stderr", json_bytes(out->text[1], out->len[1]));
+	cJSON_AddBoolToObject(res, "truncated", out->truncated);
+	cJSON_AddItemToObject(res, "redactions", redactions_json(out->red));
+	report_add(res, s, meta, &cs);
+	change_set_free(&cs);
+	text = cJSON_Print(res);
+	cJSON_Delete(res);
+	if (text)
+		puts(text);
+	fflush(stdout);
+}
+
+static void open_capture(struct capture *c, int *write_end, unsigned long long limit)
+{
+	int p[2];
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		die_errno("cannot create a pipe for the output");
+	if (fcntl(p[0], F_SETFL, O_NONBLOCK) < 0)
+		die_errno("cannot set up the output pipe");
+	c->fd = p[0];
+	c->limit = limit;
+	buf_init(&c->data);
+	*write_end = p[1];
+}
+
+static struct sandbox_rlimits rlimits_for(const struct run_limits *l)
+{
+	struct sandbox_rlimits r = {RLIM_INFINITY, RLIM_INFINITY, RLIM_INFINITY, RLIM_INFINITY};
+
+	/* Backstops between two checks of the monitor, a little above the whole-sandbox
+	   limits so that the monitor, which sees the whole sandbox, names the limit first. */
+	if (l->cpu_ms)
+		r.cpu_s = (l->cpu_ms + 999) / 1000 + 1;
+	if (l->pids)
+		r.nproc = l->pids + 64;
+	if (l->fsize)
+		r.fsize = l->fsize;
+	return r;
+}
+
 int cmd_run(int argc, char **argv)
 {
 	struct run_opts o = {0};
-	struct run_state rs = {.pid = -1, .control = -1, .pidfd = -1, .sigfd = -1, .timerfd = -1};
+	struct run_state rs = {.pid = -1, .control = -1, .pidfd = -1, .sigfd = -1, .timerfd = -1,
+			       .tickfd = -1, .mon = {.procfd = -1}, .out = {{.fd = -1}, {.fd = -1}}};
 	struct strlist hide = {0}, ro = {0}, scratch = {0};
 	struct session s = {0};
 	struct plan plan = {0};
@@ -570,15 +984,17 @@ int cmd_run(int argc, char **argv)
 	struct env_result env = {0};
 	struct sandbox_spec spec;
 	struct session_record rec;
+	struct output out = {0};
 	struct tracee_msg ready = {.type = TRACEE_MSG_READY};
 	cleanup_free char *cwd = NULL, *store = NULL, *root_dir = NULL, *events_path = NULL;
 	sigset_t mask;
-	int sv[2], status, sig, rc;
+	int sv[2], wr[2] = {-1, -1}, status, sig, rc, k;
 	size_t i;
 
 	rc = parse_run_opts(argc, argv, &o);
 	if (rc >= 0)
 		return rc;
+	rs.lim = &o.lim;
 	err_set_die_status(EXIT_AIRLOCK_FAILED);
 	if (check_kernel() < 0)
 		return EXIT_AIRLOCK_FAILED;
@@ -620,7 +1036,9 @@ int cmd_run(int argc, char **argv)
 	if (mkdir(root_dir, 0700) < 0)
 		die_errno("cannot create %s", root_dir);
 	session_record_init(&rec, &s, o.command, cwd, &plan, hide.v, hide.n, ro.v, ro.n,
-			    o.net == NET_NONE ? "none" : "mediated", o.timeout_ms);
+			    o.net == NET_NONE ? "none" : "mediated", o.lim.timeout_ms);
+	cJSON_AddItemToObject(rec.meta, "limits", limits_json(&o.lim, getuid() == 0));
+	cJSON_AddBoolToObject(rec.meta, "captured", o.capture);
 	if (session_record_start(&rec) < 0)
 		return EXIT_AIRLOCK_FAILED;
 	events_path = session_path(&s, "events.jsonl");
@@ -635,6 +1053,10 @@ int cmd_run(int argc, char **argv)
 	rs.control = sv[0];
 	if (setsockopt(rs.control, SOL_SOCKET, SO_PASSCRED, &(int){1}, sizeof(int)) < 0)
 		die_errno("cannot set up the control socket");
+	if (o.capture) {
+		open_capture(&rs.out[0], &wr[0], o.lim.output);
+		open_capture(&rs.out[1], &wr[1], o.lim.output);
+	}
 	spec = (struct sandbox_spec){
 		.argv = o.command,
 		.envp = env.envp,
@@ -644,6 +1066,9 @@ int cmd_run(int argc, char **argv)
 		.net = o.net,
 		.control_fd = sv[1],
 		.supervisor_fd = sv[0],
+		.stdout_fd = wr[0],
+		.stderr_fd = wr[1],
+		.limits = rlimits_for(&o.lim),
 		.uid = getuid(),
 		.gid = getgid(),
 	};
@@ -655,25 +1080,37 @@ int cmd_run(int argc, char **argv)
 		    clone_hint(errno));
 	}
 	close(sv[1]);
+	for (k = 0; k < 2; k++)
+		if (wr[k] >= 0)
+			close(wr[k]);
 	if (send(rs.control, &ready, sizeof(ready), MSG_NOSIGNAL) != (ssize_t)sizeof(ready))
 		die_errno("cannot start the sandbox");
-	rs.timerfd = start_timer(o.timeout_ms);
+	rs.timerfd = start_timer(o.lim.timeout_ms);
 
 	rc = serve(&rs, &log, o.net);
-	if (rc < 0) {
+	if (rc < 0 || !rs.reaped) {
 		kill(rs.pid, SIGKILL);
 		while (!rs.reaped && waitpid(rs.pid, &rs.init_status, 0) < 0 && errno == EINTR)
 			;
+		rs.reaped = true;
 	}
 	status = final_status(&rs, &sig);
-	if (!rs.have_listener && !rs.got_exit && status == EXIT_AIRLOCK_FAILED)
+	if (!rs.have_listener && !rs.got_exit && status == EXIT_AIRLOCK_FAILED && !o.json)
 		error("the sandbox could not start (see the message above)");
-	if (rs.limit && strcmp(rs.limit, "timeout") == 0)
-		error("the command ran out of time (--timeout) and was killed");
+	if (rs.limit)
+		report_limit(rs.limit, &o.lim);
 
 	session_record_finish(&rec, status, sig, rs.limit, rs.notifier.handled,
 			      rs.filter.wait_killable, rs.notifier.sync_wakeup);
-	if (rec.nchanges >= 0 && status != EXIT_AIRLOCK_FAILED)
+	if (o.capture) {
+		finish_output(&rs, &s, env.removed, &out);
+		cJSON_AddItemToObject(rec.meta, "redactions", redactions_json(out.red));
+		cJSON_AddBoolToObject(rec.meta, "truncated", out.truncated);
+		store_write_meta(&s, rec.meta, true);
+	}
+	if (o.json)
+		print_result(&s, rec.meta, &out, status, sig, rs.limit);
+	else if (rec.nchanges >= 0 && status != EXIT_AIRLOCK_FAILED)
 		fprintf(stderr,
 			"airlock: session %s: %ld change%s held in the sandbox; see 'airlock show "
 			"%s'\n",
@@ -683,6 +1120,15 @@ int cmd_run(int argc, char **argv)
 		notifier_free(&rs.notifier);
 	if (rs.pidfd >= 0)
 		close(rs.pidfd);
+	monitor_close(&rs.mon);
+	for (k = 0; k < 2; k++) {
+		free(out.text[k]);
+		if (rs.out[k].fd >= 0)
+			close(rs.out[k].fd);
+		buf_release(&rs.out[k].data);
+	}
+	if (out.red)
+		redactor_free(out.red);
 	events_close(&log);
 	session_record_free(&rec);
 	plan_free(&plan);

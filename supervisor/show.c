@@ -9,6 +9,7 @@
 #include "common/utf8.h"
 #include "supervisor/changes.h"
 #include "supervisor/events.h"
+#include "supervisor/report.h"
 #include "supervisor/session.h"
 #include "supervisor/store.h"
 
@@ -26,24 +27,6 @@ static void put_safe(FILE *f, const char *s)
 	cleanup_free char *clean = term_sanitize(s ? s : "");
 
 	fputs(clean, f);
-}
-
-/* Join a JSON array of strings with spaces (for display). Caller frees. */
-static char *join_argv(const cJSON *arr)
-{
-	struct buf b = BUF_INIT;
-	const cJSON *a;
-
-	buf_init(&b);
-	cJSON_ArrayForEach(a, arr)
-	{
-		if (!cJSON_IsString(a))
-			continue;
-		if (b.len)
-			buf_addc(&b, ' ');
-		buf_adds(&b, a->valuestring);
-	}
-	return buf_detach(&b);
 }
 
 /* Parse "[ID] [--json]" for list/show. Returns -1 to go on, or an exit status. */
@@ -159,188 +142,6 @@ int cmd_list(int argc, char **argv)
 	return 0;
 }
 
-/* Which processes wrote which path, from the event log: sorted (path, argv) pairs. */
-struct writer {
-	char *path;
-	char *argv;
-};
-
-struct writers {
-	struct writer *w;
-	size_t n, cap;
-};
-
-static int cmp_writer(const void *a, const void *b)
-{
-	const struct writer *x = a, *y = b;
-	int c = strcmp(x->path, y->path);
-
-	return c ? c : strcmp(x->argv, y->argv);
-}
-
-static void add_writer(struct writers *ws, const char *path, const char *argv)
-{
-	GROW(ws->w, ws->cap, ws->n + 1);
-	ws->w[ws->n].path = xstrdup(path);
-	ws->w[ws->n].argv = xstrdup(argv);
-	ws->n++;
-}
-
-/* Read events.jsonl, filling writers, commands and connections. */
-static void read_events(const struct session *s, struct writers *ws, cJSON *commands,
-			cJSON *connections)
-{
-	cleanup_free char *path = session_path(s, "events.jsonl");
-	cleanup_file FILE *f = fopen(path, "re");
-	cleanup_free char *line = NULL;
-	size_t cap = 0;
-
-	if (!f)
-		return;
-	while (getline(&line, &cap, f) > 0) {
-		cJSON *ev = cJSON_Parse(line);
-		const char *cls = ev ? meta_str(ev, "class") : NULL;
-
-		if (!cls) {
-			cJSON_Delete(ev);
-			continue;
-		}
-		if (strcmp(cls, "write") == 0) {
-			cleanup_free char *who = join_argv(cJSON_GetObjectItemCaseSensitive(ev, "argv"));
-			const char *t1 = meta_str(ev, "target");
-			const char *t2 = meta_str(ev, "target2");
-
-			if (t1)
-				add_writer(ws, t1, who);
-			if (t2)
-				add_writer(ws, t2, who);
-		} else if (strcmp(cls, "exec") == 0) {
-			cJSON *c = cJSON_CreateObject();
-
-			cJSON_AddItemToObject(c, "argv",
-					      cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(
-								      ev, "command"),
-							      true));
-			cJSON_AddItemToObject(c, "path",
-					      cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(
-								      ev, "target"),
-							      true));
-			cJSON_AddStringToObject(c, "decision", meta_str(ev, "decision") ?: "?");
-			cJSON_AddStringToObject(c, "by", meta_str(ev, "by") ?: "?");
-			cJSON_AddNumberToObject(c, "pid", meta_num(ev, "pid", 0));
-			cJSON_AddStringToObject(c, "time", meta_str(ev, "time") ?: "");
-			cJSON_AddItemToArray(commands, c);
-		} else if (strcmp(cls, "connect") == 0) {
-			cJSON *c = cJSON_CreateObject();
-
-			cJSON_AddStringToObject(c, "target", meta_str(ev, "target") ?: "?");
-			cJSON_AddNullToObject(c, "name");
-			cJSON_AddStringToObject(c, "op", meta_str(ev, "op") ?: "?");
-			cJSON_AddStringToObject(c, "decision", meta_str(ev, "decision") ?: "?");
-			cJSON_AddStringToObject(c, "by", meta_str(ev, "by") ?: "?");
-			cJSON_AddItemToObject(c, "argv",
-					      cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(
-								      ev, "argv"),
-							      true));
-			cJSON_AddItemToArray(connections, c);
-		}
-		cJSON_Delete(ev);
-	}
-	if (ws->n)
-		qsort(ws->w, ws->n, sizeof(*ws->w), cmp_writer);
-}
-
-/* The distinct processes that wrote path, as a JSON array of command lines. */
-static cJSON *writers_of(const struct writers *ws, const char *path)
-{
-	cJSON *arr = cJSON_CreateArray();
-	size_t lo = 0, hi = ws->n;
-	const char *last = NULL;
-
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-
-		if (strcmp(ws->w[mid].path, path) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	for (; lo < ws->n && strcmp(ws->w[lo].path, path) == 0; lo++) {
-		if (last && strcmp(last, ws->w[lo].argv) == 0)
-			continue;
-		last = ws->w[lo].argv;
-		cJSON_AddItemToArray(arr, cJSON_CreateString(last));
-	}
-	return arr;
-}
-
-static const char *type_name(mode_t m)
-{
-	if (m == 0)
-		return NULL;
-	if (S_ISREG(m))
-		return "file";
-	if (S_ISDIR(m))
-		return "dir";
-	if (S_ISLNK(m))
-		return "symlink";
-	if (S_ISFIFO(m))
-		return "fifo";
-	if (S_ISSOCK(m))
-		return "socket";
-	return "device";
-}
-
-static cJSON *change_json(const struct change *c, const struct writers *ws)
-{
-	cJSON *o = cJSON_CreateObject();
-	cleanup_free char *path = utf8_sanitize(c->path);
-	const char *t = type_name(c->mode), *ot = type_name(c->old_mode);
-	char mode[8];
-
-	cJSON_AddStringToObject(o, "path", path);
-	cJSON_AddStringToObject(o, "kind", change_kind_name(c->kind));
-	if (t)
-		cJSON_AddStringToObject(o, "type", t);
-	else
-		cJSON_AddNullToObject(o, "type");
-	if (ot)
-		cJSON_AddStringToObject(o, "old_type", ot);
-	else
-		cJSON_AddNullToObject(o, "old_type");
-	cJSON_AddNumberToObject(o, "size", (double)c->size);
-	if (c->mode) {
-		snprintf(mode, sizeof(mode), "%04o", (unsigned)(c->mode & 07777));
-		cJSON_AddStringToObject(o, "mode", mode);
-	} else {
-		cJSON_AddNullToObject(o, "mode");
-	}
-	if (c->old_mode) {
-		snprintf(mode, sizeof(mode), "%04o", (unsigned)(c->old_mode & 07777));
-		cJSON_AddStringToObject(o, "old_mode", mode);
-	} else {
-		cJSON_AddNullToObject(o, "old_mode");
-	}
-	if (c->link_target) {
-		cleanup_free char *lt = utf8_sanitize(c->link_target);
-
-		cJSON_AddStringToObject(o, "link_target", lt);
-	}
-	cJSON_AddItemToObject(o, "by", writers_of(ws, path));
-	return o;
-}
-
-static void free_writers(struct writers *ws)
-{
-	size_t i;
-
-	for (i = 0; i < ws->n; i++) {
-		free(ws->w[i].path);
-		free(ws->w[i].argv);
-	}
-	free(ws->w);
-}
-
 static void copy_field(cJSON *dst, const cJSON *meta, const char *key)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(meta, key);
@@ -428,19 +229,13 @@ int cmd_show(int argc, char **argv)
 	bool json;
 	struct session s;
 	struct change_set cs = {0};
-	struct writers ws = {0};
-	cJSON *meta, *out, *changes, *commands, *conns;
-	size_t i;
+	cJSON *meta, *out;
 	int rc = parse_id_json(argc, argv, "airlock show [ID] [--json]", &id, &json);
 
 	if (rc >= 0)
 		return rc;
 	/* Reading needs no lock: a running session can be looked at as it goes. */
-	rc = store_open(id, false, &s);
-	if (rc == -EBUSY) {
-		rc = 0;
-	}
-	if (rc < 0 && !s.id)
+	if (store_find(id, &s) < 0)
 		return EXIT_REFUSED;
 	meta = store_read_meta(&s);
 	if (!meta) {
@@ -459,18 +254,7 @@ int cmd_show(int argc, char **argv)
 	copy_field(out, meta, "signal");
 	copy_field(out, meta, "limit");
 	copy_field(out, meta, "script");
-	changes = cJSON_AddArrayToObject(out, "changes");
-	commands = cJSON_CreateArray();
-	conns = cJSON_CreateArray();
-	read_events(&s, &ws, commands, conns);
-	if (strcmp(session_state(&s, meta), "discarded") != 0) {
-		if (session_scan_changes(&s, meta, &cs) < 0)
-			warn("the change set of %s could not be read completely", s.id);
-	}
-	for (i = 0; i < cs.n; i++)
-		cJSON_AddItemToArray(changes, change_json(&cs.items[i], &ws));
-	cJSON_AddItemToObject(out, "commands", commands);
-	cJSON_AddItemToObject(out, "connections", conns);
+	report_add(out, &s, meta, &cs);
 	if (json) {
 		cleanup_free char *text = cJSON_Print(out);
 
@@ -481,7 +265,6 @@ int cmd_show(int argc, char **argv)
 	cJSON_Delete(out);
 	cJSON_Delete(meta);
 	change_set_free(&cs);
-	free_writers(&ws);
 	store_close(&s);
 	return 0;
 }

@@ -229,6 +229,23 @@ static char *resolve_id(const char *arg)
 	return NULL;
 }
 
+int store_find(const char *arg, struct session *s)
+{
+	cleanup_free char *dir = sessions_dir();
+	char *id;
+
+	memset(s, 0, sizeof(*s));
+	s->lock_fd = -1;
+	if (!dir)
+		return -ENOENT;
+	id = resolve_id(arg);
+	if (!id)
+		return -ENOENT;
+	s->dir = path_join(dir, id);
+	s->id = id;
+	return 0;
+}
+
 int store_open(const char *arg, bool exclusive, struct session *s)
 {
 	cleanup_free char *dir = sessions_dir();

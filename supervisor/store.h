@@ -32,6 +32,12 @@ int store_create(struct session *s);
  */
 int store_open(const char *arg, bool exclusive, struct session *s);
 
+/*
+ * Find the session named by arg without locking it, for reading (show, list): a running
+ * session can be looked at as it goes. 0 or -ENOENT / -EINVAL after printing why.
+ */
+int store_find(const char *arg, struct session *s);
+
 void store_close(struct session *s);
 
 /* The sorted IDs of every session; caller frees each and the array. 0 or -errno. */

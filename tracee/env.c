@@ -100,12 +100,13 @@ static void strv_set(struct strv *sv, char *entry)
 	strv_push(sv, entry);
 }
 
-static void strv_remove(struct strv *sv, const char *name)
+/* Remove the bare name from a list of names. */
+static void strv_remove_name(struct strv *sv, const char *name)
 {
-	size_t n = strlen(name), i;
+	size_t i;
 
 	for (i = 0; i < sv->n; i++) {
-		if (strncmp(sv->v[i], name, n) == 0 && sv->v[i][n] == '=') {
+		if (strcmp(sv->v[i], name) == 0) {
 			free(sv->v[i]);
 			memmove(&sv->v[i], &sv->v[i + 1], (sv->n - i) * sizeof(char *));
 			sv->n--;
@@ -125,8 +126,10 @@ int env_build(char *const *env, const char *const *pass, size_t npass, bool keep
 		const char *eq = strchr(pass[i], '=');
 		size_t n = eq ? (size_t)(eq - pass[i]) : strlen(pass[i]);
 
-		if (!valid_name(pass[i], n))
-			return error("--env %s: not a valid variable name", pass[i]);
+		if (!valid_name(pass[i], n)) {
+			error("--env %s: not a valid variable name", pass[i]);
+			return -EINVAL;
+		}
 	}
 	strv_init(&keep);
 	strv_init(&removed);
@@ -152,7 +155,7 @@ int env_build(char *const *env, const char *const *pass, size_t npass, bool keep
 		if (strchr(pass[i], '=')) {
 			cleanup_free char *name = xstrndup(pass[i], strcspn(pass[i], "="));
 
-			strv_remove(&removed, name);
+			strv_remove_name(&removed, name);
 			strv_set(&keep, xstrdup(pass[i]));
 		}
 	}

@@ -123,7 +123,7 @@ static const int notify_always[] = {
 	SCMP_SYS(utime),      SCMP_SYS(utimes),	     SCMP_SYS(utimensat),   SCMP_SYS(futimesat),
 	SCMP_SYS(mknod),      SCMP_SYS(mknodat),     SCMP_SYS(setxattr),    SCMP_SYS(lsetxattr),
 	SCMP_SYS(fsetxattr),  SCMP_SYS(removexattr), SCMP_SYS(lremovexattr), SCMP_SYS(fremovexattr),
-	NR_SETXATTRAT,	      NR_REMOVEXATTRAT,	     SCMP_SYS(execve),	    SCMP_SYS(execveat),
+	NR_SETXATTRAT,	      NR_REMOVEXATTRAT,	     SCMP_SYS(fchmod),	    SCMP_SYS(fchown),	     SCMP_SYS(execve),	    SCMP_SYS(execveat),
 	SCMP_SYS(connect),    SCMP_SYS(bind),	     SCMP_SYS(sendmsg),	    SCMP_SYS(sendmmsg),
 };
 
@@ -202,6 +202,14 @@ static int add_rules(scmp_filter_ctx ctx)
 		rc = add_masked(ctx, SCMP_ACT_ERRNO(EAFNOSUPPORT), SCMP_SYS(socket), 0, MASK32,
 				fam);
 	}
+	/*
+	 * socketpair() creates sockets too: the kernel loads the family's module and runs its
+	 * create() before it finds out whether the family has pairs, and AF_TIPC does. Only
+	 * AF_UNIX has a use here; any other 64-bit value, high bits included, is refused.
+	 */
+	if (rc == 0)
+		rc = seccomp_rule_add_exact(ctx, SCMP_ACT_ERRNO(EAFNOSUPPORT), SCMP_SYS(socketpair),
+					    1, SCMP_A0(SCMP_CMP_NE, AF_UNIX));
 	return rc;
 }
 

@@ -216,15 +216,42 @@ static struct plan_item *add_item(struct plan *plan, enum plan_kind kind, const 
 	return it;
 }
 
-/* Give dst the permission bits and times of the host directory src (best effort). */
+static bool in_group(gid_t gid)
+{
+	gid_t groups[256];
+	int n, i;
+
+	if (gid == getegid())
+		return true;
+	n = getgroups(ARRAY_SIZE(groups), groups);
+	for (i = 0; i < n; i++)
+		if (groups[i] == gid)
+			return true;
+	return false;
+}
+
+/*
+ * Give dst (a directory airlock makes in an upper layer) the mode and times of the host
+ * directory src. overlayfs shows the upper's attributes for a merged directory, and it will
+ * be owned by the caller, who cannot chown it: so its owner bits become the access the
+ * caller really has on the host directory (group or other bits), and /etc stays unwritable
+ * for an unprivileged caller inside as outside. Best effort.
+ */
 static void copy_dir_attrs(const char *src, const char *dst)
 {
 	struct timespec ts[2];
 	struct stat st;
+	mode_t mode;
 
 	if (stat(src, &st) < 0)
 		return;
-	(void)!chmod(dst, st.st_mode & 07777);
+	mode = st.st_mode & 07777;
+	if (st.st_uid != geteuid()) {
+		mode_t mine = in_group(st.st_gid) ? (mode >> 3) & 7 : mode & 7;
+
+		mode = (mode & ~(mode_t)0700) | (mine << 6);
+	}
+	(void)!chmod(dst, mode);
 	ts[0] = st.st_atim;
 	ts[1] = st.st_mtim;
 	utimensat(AT_FDCWD, dst, ts, 0);
@@ -246,8 +273,6 @@ static int add_layer_dirs(struct planner *pl, struct plan_item *it, const char *
 		errno = -rc;
 		return error_errno("cannot create overlay directories in %s", pl->opts->session_dir);
 	}
-	/* overlayfs shows the upper root's mode and times for the merged root: copy the host's. */
-	copy_dir_attrs(it->path, it->upper);
 	return 0;
 }
 
@@ -322,7 +347,7 @@ static int plan_path(struct planner *pl, const char *path, int depth)
 		/* overlayfs options cannot carry a comma: show it read-only instead. */
 		warn("%s is shown read-only: its name has a comma, which overlayfs cannot mount",
 		     path);
-		add_item(pl->plan, PLAN_BIND_RO, path);
+		add_item(pl->plan, PLAN_BIND_RO, path)->is_dir = true;
 		return 0;
 	}
 	it = add_item(pl->plan, PLAN_OVERLAY, path);
@@ -388,9 +413,9 @@ static int hide_in_overlay(struct plan_item *it, const char *path)
 			*slash = '/';
 			return 0;
 		}
-		if (mkdir(up, hs.st_mode & 07777) < 0 && errno != EEXIST)
+		/* Writable for now; finish_attrs() gives it the host's attributes at the end. */
+		if (mkdir(up, 0700) < 0 && errno != EEXIST)
 			return error_errno("cannot create %s", up);
-		copy_dir_attrs(host, up);
 		add_premade(it, relcopy);
 		*slash = '/';
 	}
@@ -447,6 +472,41 @@ static int plan_scratch_and_readonly(struct planner *pl)
 	return 0;
 }
 
+static int cmp_depth_desc(const void *a, const void *b)
+{
+	size_t la = strlen(*(char *const *)a), lb = strlen(*(char *const *)b);
+
+	return la < lb ? 1 : la > lb ? -1 : 0;
+}
+
+/*
+ * overlayfs shows an upper directory's mode and times for a merged directory: give the
+ * directories airlock made (upper roots and the parents of whiteouts) the host's, deepest
+ * first, once nothing more is created in them (the copied mode may not let us write).
+ */
+static void finish_attrs(struct plan *plan)
+{
+	size_t i, j;
+
+	for (i = 0; i < plan->n; i++) {
+		struct plan_item *it = &plan->items[i];
+
+		if (it->kind != PLAN_OVERLAY && it->kind != PLAN_SCRATCH)
+			continue;
+		if (it->npremade > 1)
+			qsort(it->premade, it->npremade, sizeof(*it->premade), cmp_depth_desc);
+		for (j = 0; j < it->npremade; j++) {
+			cleanup_free char *up = path_join(it->upper, it->premade[j]);
+			cleanup_free char *host = path_join(it->path, it->premade[j]);
+			struct stat st;
+
+			if (lstat(up, &st) == 0 && S_ISDIR(st.st_mode))
+				copy_dir_attrs(host, up);
+		}
+		copy_dir_attrs(it->path, it->upper);
+	}
+}
+
 int plan_build(struct plan *plan, const struct plan_opts *opts)
 {
 	struct planner pl = {.plan = plan, .opts = opts};
@@ -460,6 +520,8 @@ int plan_build(struct plan *plan, const struct plan_opts *opts)
 		rc = plan_hidden(&pl);
 	if (rc == 0)
 		rc = plan_scratch_and_readonly(&pl);
+	if (rc == 0)
+		finish_attrs(plan);
 	free_mounts(&pl.mounts);
 	if (rc < 0)
 		plan_free(plan);

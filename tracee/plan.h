@@ -39,6 +39,7 @@ struct plan_item {
 	bool ro;       /* PLAN_OVERLAY: the host mount is read-only, so is the overlay */
 	bool noexec;   /* PLAN_OVERLAY: the host mount is noexec */
 	bool hidden;   /* removed from the plan by a hide: nothing is made */
+	bool is_dir;   /* PLAN_BIND_RO: the host path is a directory */
 	char **premade; /* PLAN_OVERLAY: upper-relative entries airlock made (hidden paths) */
 	size_t npremade;
 };

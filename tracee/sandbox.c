@@ -21,6 +21,7 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -178,7 +179,7 @@ static void make_item(const struct plan_item *it, const char *root)
 			die_errno("cannot create symlink %s in the new root", it->path);
 		break;
 	case PLAN_BIND_RO:
-		bind_ro(it->path, target, false);
+		bind_ro(it->path, target, it->is_dir);
 		break;
 	case PLAN_OVERLAY:
 	case PLAN_SCRATCH:
@@ -426,6 +427,35 @@ static void close_other_fds(int keep)
 	}
 }
 
+static void set_limit(int resource, unsigned long long value, const char *name)
+{
+	struct rlimit rl;
+
+	if (value == RLIM_INFINITY)
+		return;
+	if (getrlimit(resource, &rl) < 0)
+		die_errno("cannot read %s", name);
+	/* Never raise a limit the caller already had lower. */
+	if (rl.rlim_max != RLIM_INFINITY && value > rl.rlim_max)
+		value = rl.rlim_max;
+	rl.rlim_cur = value;
+	/* RLIMIT_CPU: SIGXCPU at the soft limit, SIGKILL a second later at the hard one. */
+	if (resource == RLIMIT_CPU && (rl.rlim_max == RLIM_INFINITY || value < rl.rlim_max))
+		rl.rlim_max = value + 1;
+	else
+		rl.rlim_max = value;
+	if (setrlimit(resource, &rl) < 0)
+		die_errno("cannot set %s", name);
+}
+
+static void apply_rlimits(const struct sandbox_rlimits *l)
+{
+	set_limit(RLIMIT_CPU, l->cpu_s, "RLIMIT_CPU");
+	set_limit(RLIMIT_AS, l->as, "RLIMIT_AS");
+	set_limit(RLIMIT_NPROC, l->nproc, "RLIMIT_NPROC");
+	set_limit(RLIMIT_FSIZE, l->fsize, "RLIMIT_FSIZE");
+}
+
 static noreturn void run_command(const struct sandbox_spec *spec)
 {
 	struct tracee_msg msg = {.type = TRACEE_MSG_LISTENER}, hello = {0};
@@ -450,6 +480,7 @@ static noreturn void run_command(const struct sandbox_spec *spec)
 		die("%s: %s", spec->argv[0],
 		    status == EXIT_NOT_FOUND ? "command not found" : "permission denied");
 	}
+	apply_rlimits(&spec->limits);
 	drop_capabilities();
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		die_errno("cannot set no_new_privs");
@@ -512,6 +543,10 @@ noreturn void sandbox_main(const struct sandbox_spec *spec)
 	size_t i;
 
 	close(spec->supervisor_fd);
+	/* Captured output: everything from here on, setup errors included, goes to airlock. */
+	if (spec->stdout_fd >= 0 && (dup2(spec->stdout_fd, STDOUT_FILENO) < 0 ||
+				     dup2(spec->stderr_fd, STDERR_FILENO) < 0))
+		_exit(EXIT_AIRLOCK_FAILED);
 	/* If airlock dies, so does pid 1, and with it the whole pid namespace. */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
 		die_errno("cannot set the parent death signal");

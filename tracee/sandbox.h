@@ -25,6 +25,14 @@ enum net_mode {
 	NET_HOST,     /* the host's network (trusted runs); connections still logged */
 };
 
+/* Per-process resource limits set before execve (RLIM_INFINITY: leave as it is). */
+struct sandbox_rlimits {
+	unsigned long long cpu_s;   /* RLIMIT_CPU: backstop for --cpu */
+	unsigned long long as;      /* RLIMIT_AS: backstop for --memory */
+	unsigned long long nproc;   /* RLIMIT_NPROC: backstop for --pids (ignored for uid 0) */
+	unsigned long long fsize;   /* RLIMIT_FSIZE: --fsize */
+};
+
 struct sandbox_spec {
 	char *const *argv;     /* the command; argv[0] is looked up in PATH inside */
 	char *const *envp;     /* its environment (already scrubbed) */
@@ -34,6 +42,9 @@ struct sandbox_spec {
 	enum net_mode net;
 	int control_fd;        /* the tracee's end of the control socket (SOCK_SEQPACKET) */
 	int supervisor_fd;     /* the supervisor's end, closed in the child at once */
+	int stdout_fd;         /* when capturing: where the sandbox's stdout goes, else -1 */
+	int stderr_fd;         /* when capturing: where its stderr goes, else -1 */
+	struct sandbox_rlimits limits;
 	uid_t uid;             /* the caller's ids, mapped to themselves */
 	gid_t gid;
 };

@@ -158,7 +158,7 @@ al_run -- ./noexec.sh 2>/dev/null
 is "$?" 126 "a file that cannot be executed gives 126"
 "$AIRLOCK" run --no-such-option -- true 2>/dev/null
 is "$?" 125 "a bad option gives 125"
-"$AIRLOCK" run --json -- true 2>"$T/err"
+"$AIRLOCK" run --rules /dev/null -- true 2>"$T/err"
 is "$?" 125 "an option of a later version is refused, not ignored"
 check "the refusal says so" grep -q "not supported yet" "$T/err"
 al_run --timeout 1s -- sleep 30 2>/dev/null

@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: MIT */
+/* Samples the sandbox's processes through its own /proc; see monitor.h. */
+#include "supervisor/monitor.h"
+
+#include "common/cleanup.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+int monitor_open(struct monitor *m, pid_t pid)
+{
+	/* Resolved inside the sandbox's root: nothing it planted can point elsewhere. */
+	struct open_how how = {.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
+			       .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
+	char root[64];
+	cleanup_fd int rfd = -1;
+
+	m->procfd = -1;
+	snprintf(root, sizeof(root), "/proc/%d/root", (int)pid);
+	rfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rfd < 0)
+		return -errno;
+	m->procfd = (int)syscall(SYS_openat2, rfd, "proc", &how, sizeof(how));
+	return m->procfd < 0 ? -errno : 0;
+}
+
+void monitor_close(struct monitor *m)
+{
+	if (m->procfd >= 0)
+		close(m->procfd);
+	m->procfd = -1;
+}
+
+/* Read a small /proc file below dirfd into buf. Length, or -1. */
+static ssize_t read_small(int dirfd, const char *name, char *buf, size_t size)
+{
+	cleanup_fd int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, size - 1);
+	if (n < 0)
+		return -1;
+	buf[n] = '\0';
+	return n;
+}
+
+/*
+ * From /proc/PID/stat: CPU ticks (own and reaped children's) and the number of threads. The
+ * command name (field 2) is the program's choice and may hold spaces and parentheses:
+ * parsing starts after its last ')'.
+ */
+static int parse_stat(const char *buf, unsigned long long *ticks, unsigned long long *threads)
+{
+	const char *p = strrchr(buf, ')');
+	unsigned long long v[18];
+	int i;
+
+	if (!p)
+		return -1;
+	p++;
+	/* Fields 3..20: state, ppid, ..., utime(14) stime(15) cutime(16) cstime(17) ...
+	   num_threads(20). The state is a character; skip it, then read numbers. */
+	while (*p == ' ')
+		p++;
+	if (!*p)
+		return -1;
+	p++;
+	for (i = 4; i <= 20; i++) {
+		char *end;
+
+		while (*p == ' ')
+			p++;
+		v[i - 4] = strtoull(p, &end, 10);
+		if (end == p && *p != '-')
+			return -1;
+		if (*p == '-') /* negative fields (priority, nice) */
+			v[i - 4] = 0, end = (char *)strchrnul(p, ' ');
+		p = end;
+	}
+	*ticks = v[14 - 4] + v[15 - 4] + v[16 - 4] + v[17 - 4];
+	*threads = v[20 - 4];
+	return 0;
+}
+
+const char *monitor_check(struct monitor *m)
+{
+	static long page, hz;
+	cleanup_dir DIR *d = NULL;
+	struct dirent *de;
+	unsigned long long mem = 0, ticks = 0, tasks = 0;
+	int fd;
+
+	if (m->procfd < 0)
+		return NULL;
+	if (!page) {
+		page = sysconf(_SC_PAGESIZE);
+		hz = sysconf(_SC_CLK_TCK);
+	}
+	fd = dup(m->procfd);
+	if (fd < 0)
+		return NULL;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return NULL;
+	}
+	rewinddir(d);
+	while ((de = readdir(d))) {
+		char path[300], buf[1024];
+		unsigned long long t = 0, th = 0, size = 0, rss = 0;
+
+		if (!isdigit((unsigned char)de->d_name[0]))
+			continue;
+		snprintf(path, sizeof(path), "%s/stat", de->d_name);
+		if (read_small(m->procfd, path, buf, sizeof(buf)) > 0 && parse_stat(buf, &t, &th) == 0) {
+			ticks += t;
+			tasks += th;
+		}
+		snprintf(path, sizeof(path), "%s/statm", de->d_name);
+		if (read_small(m->procfd, path, buf, sizeof(buf)) > 0 &&
+		    sscanf(buf, "%llu %llu", &size, &rss) == 2)
+			mem += rss * (unsigned long long)page;
+	}
+	m->mem = mem;
+	m->cpu_ms = hz > 0 ? ticks * 1000ULL / (unsigned long long)hz : 0;
+	m->tasks = tasks;
+	if (mem > m->mem_peak)
+		m->mem_peak = mem;
+	if (tasks > m->tasks_peak)
+		m->tasks_peak = tasks;
+	if (m->tasks_max && tasks > m->tasks_max)
+		return "pids";
+	if (m->mem_max && mem > m->mem_max)
+		return "memory";
+	if (m->cpu_max_ms && m->cpu_ms > m->cpu_max_ms)
+		return "cpu";
+	return NULL;
+}

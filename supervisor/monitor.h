@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Whole-sandbox limits the supervisor enforces itself: total resident memory, total CPU time
+ * and the number of tasks of every process in the sandbox, read from the sandbox's own /proc
+ * every few milliseconds. Per-process rlimits (tracee/) are the backstop between two checks;
+ * cgroups would do this in the kernel, but an unprivileged user rarely has a delegated
+ * cgroup, and this works for everyone.
+ */
+#ifndef AIRLOCK_SUPERVISOR_MONITOR_H
+#define AIRLOCK_SUPERVISOR_MONITOR_H
+
+#include <sys/types.h>
+
+struct monitor {
+	int procfd;                 /* the sandbox's /proc */
+	unsigned long long mem_max; /* bytes of resident memory, 0: unlimited */
+	unsigned long long cpu_max_ms; /* milliseconds of CPU, 0: unlimited */
+	unsigned long long tasks_max;  /* tasks (processes and threads), 0: unlimited */
+	/* The last sample, for the record. */
+	unsigned long long mem, cpu_ms, tasks;
+	unsigned long long mem_peak, tasks_peak;
+};
+
+/* Open the /proc of the sandbox whose pid 1 is pid (in our namespace). 0 or -errno. */
+int monitor_open(struct monitor *m, pid_t pid);
+
+/*
+ * Sample the sandbox. Returns the name of the limit it exceeds ("memory", "cpu", "pids"),
+ * or NULL.
+ */
+const char *monitor_check(struct monitor *m);
+
+void monitor_close(struct monitor *m);
+
+#endif

@@ -1,0 +1,234 @@
+/* SPDX-License-Identifier: MIT */
+/* A session's report: its changes (with the processes that made them), commands, connections. */
+#include "supervisor/report.h"
+
+#include "common/buf.h"
+#include "common/cleanup.h"
+#include "common/err.h"
+#include "common/utf8.h"
+#include "supervisor/session.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* Join a JSON array of strings with spaces (for display). Caller frees. */
+char *join_argv(const cJSON *arr)
+{
+	struct buf b = BUF_INIT;
+	const cJSON *a;
+
+	buf_init(&b);
+	cJSON_ArrayForEach(a, arr)
+	{
+		if (!cJSON_IsString(a))
+			continue;
+		if (b.len)
+			buf_addc(&b, ' ');
+		buf_adds(&b, a->valuestring);
+	}
+	return buf_detach(&b);
+}
+
+/* Which processes wrote which path, from the event log: sorted (path, argv) pairs. */
+struct writer {
+	char *path;
+	char *argv;
+};
+
+struct writers {
+	struct writer *w;
+	size_t n, cap;
+};
+
+static int cmp_writer(const void *a, const void *b)
+{
+	const struct writer *x = a, *y = b;
+	int c = strcmp(x->path, y->path);
+
+	return c ? c : strcmp(x->argv, y->argv);
+}
+
+static void add_writer(struct writers *ws, const char *path, const char *argv)
+{
+	GROW(ws->w, ws->cap, ws->n + 1);
+	ws->w[ws->n].path = xstrdup(path);
+	ws->w[ws->n].argv = xstrdup(argv);
+	ws->n++;
+}
+
+/* Read events.jsonl, filling writers, commands and connections. */
+static void read_events(const struct session *s, struct writers *ws, cJSON *commands,
+			cJSON *connections)
+{
+	cleanup_free char *path = session_path(s, "events.jsonl");
+	cleanup_file FILE *f = fopen(path, "re");
+	cleanup_free char *line = NULL;
+	size_t cap = 0;
+
+	if (!f)
+		return;
+	while (getline(&line, &cap, f) > 0) {
+		cJSON *ev = cJSON_Parse(line);
+		const char *cls = ev ? meta_str(ev, "class") : NULL;
+
+		if (!cls) {
+			cJSON_Delete(ev);
+			continue;
+		}
+		if (strcmp(cls, "write") == 0) {
+			cleanup_free char *who = join_argv(cJSON_GetObjectItemCaseSensitive(ev, "argv"));
+			const char *t1 = meta_str(ev, "target");
+			const char *t2 = meta_str(ev, "target2");
+
+			if (t1)
+				add_writer(ws, t1, who);
+			if (t2)
+				add_writer(ws, t2, who);
+		} else if (strcmp(cls, "exec") == 0) {
+			cJSON *c = cJSON_CreateObject();
+
+			cJSON_AddItemToObject(c, "argv",
+					      cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(
+								      ev, "command"),
+							      true));
+			cJSON_AddItemToObject(c, "path",
+					      cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(
+								      ev, "target"),
+							      true));
+			cJSON_AddStringToObject(c, "decision", meta_str(ev, "decision") ?: "?");
+			cJSON_AddStringToObject(c, "by", meta_str(ev, "by") ?: "?");
+			cJSON_AddNumberToObject(c, "pid", meta_num(ev, "pid", 0));
+			cJSON_AddStringToObject(c, "time", meta_str(ev, "time") ?: "");
+			cJSON_AddItemToArray(commands, c);
+		} else if (strcmp(cls, "connect") == 0) {
+			cJSON *c = cJSON_CreateObject();
+
+			cJSON_AddStringToObject(c, "target", meta_str(ev, "target") ?: "?");
+			cJSON_AddNullToObject(c, "name");
+			cJSON_AddStringToObject(c, "op", meta_str(ev, "op") ?: "?");
+			cJSON_AddStringToObject(c, "decision", meta_str(ev, "decision") ?: "?");
+			cJSON_AddStringToObject(c, "by", meta_str(ev, "by") ?: "?");
+			cJSON_AddItemToObject(c, "argv",
+					      cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(
+								      ev, "argv"),
+							      true));
+			cJSON_AddItemToArray(connections, c);
+		}
+		cJSON_Delete(ev);
+	}
+	if (ws->n)
+		qsort(ws->w, ws->n, sizeof(*ws->w), cmp_writer);
+}
+
+/* The distinct processes that wrote path, as a JSON array of command lines. */
+static cJSON *writers_of(const struct writers *ws, const char *path)
+{
+	cJSON *arr = cJSON_CreateArray();
+	size_t lo = 0, hi = ws->n;
+	const char *last = NULL;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (strcmp(ws->w[mid].path, path) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < ws->n && strcmp(ws->w[lo].path, path) == 0; lo++) {
+		if (last && strcmp(last, ws->w[lo].argv) == 0)
+			continue;
+		last = ws->w[lo].argv;
+		cJSON_AddItemToArray(arr, cJSON_CreateString(last));
+	}
+	return arr;
+}
+
+static const char *type_name(mode_t m)
+{
+	if (m == 0)
+		return NULL;
+	if (S_ISREG(m))
+		return "file";
+	if (S_ISDIR(m))
+		return "dir";
+	if (S_ISLNK(m))
+		return "symlink";
+	if (S_ISFIFO(m))
+		return "fifo";
+	if (S_ISSOCK(m))
+		return "socket";
+	return "device";
+}
+
+static cJSON *change_json(const struct change *c, const struct writers *ws)
+{
+	cJSON *o = cJSON_CreateObject();
+	cleanup_free char *path = utf8_sanitize(c->path);
+	const char *t = type_name(c->mode), *ot = type_name(c->old_mode);
+	char mode[8];
+
+	cJSON_AddStringToObject(o, "path", path);
+	cJSON_AddStringToObject(o, "kind", change_kind_name(c->kind));
+	if (t)
+		cJSON_AddStringToObject(o, "type", t);
+	else
+		cJSON_AddNullToObject(o, "type");
+	if (ot)
+		cJSON_AddStringToObject(o, "old_type", ot);
+	else
+		cJSON_AddNullToObject(o, "old_type");
+	cJSON_AddNumberToObject(o, "size", (double)c->size);
+	if (c->mode) {
+		snprintf(mode, sizeof(mode), "%04o", (unsigned)(c->mode & 07777));
+		cJSON_AddStringToObject(o, "mode", mode);
+	} else {
+		cJSON_AddNullToObject(o, "mode");
+	}
+	if (c->old_mode) {
+		snprintf(mode, sizeof(mode), "%04o", (unsigned)(c->old_mode & 07777));
+		cJSON_AddStringToObject(o, "old_mode", mode);
+	} else {
+		cJSON_AddNullToObject(o, "old_mode");
+	}
+	if (c->link_target) {
+		cleanup_free char *lt = utf8_sanitize(c->link_target);
+
+		cJSON_AddStringToObject(o, "link_target", lt);
+	}
+	cJSON_AddItemToObject(o, "by", writers_of(ws, path));
+	return o;
+}
+
+static void free_writers(struct writers *ws)
+{
+	size_t i;
+
+	for (i = 0; i < ws->n; i++) {
+		free(ws->w[i].path);
+		free(ws->w[i].argv);
+	}
+	free(ws->w);
+}
+
+void report_add(cJSON *out, const struct session *s, const cJSON *meta, struct change_set *cs)
+{
+	struct writers ws = {0};
+	cJSON *changes = cJSON_AddArrayToObject(out, "changes");
+	cJSON *commands = cJSON_CreateArray();
+	cJSON *conns = cJSON_CreateArray();
+	size_t i;
+
+	read_events(s, &ws, commands, conns);
+	if (strcmp(session_state(s, meta), "discarded") != 0) {
+		if (session_scan_changes(s, meta, cs) < 0)
+			warn("the change set of %s could not be read completely", s->id);
+	}
+	for (i = 0; i < cs->n; i++)
+		cJSON_AddItemToArray(changes, change_json(&cs->items[i], &ws));
+	cJSON_AddItemToObject(out, "commands", commands);
+	cJSON_AddItemToObject(out, "connections", conns);
+	free_writers(&ws);
+}

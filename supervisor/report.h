@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A session's report, shared by `airlock show --json` and the `airlock run --json` result:
+ * "changes" (path, kind, type, size, mode, by: the command lines that wrote the path, from the
+ * event log), "commands" (argv, decision, by, ...) and "connections" (target, name, decision).
+ */
+#ifndef AIRLOCK_SUPERVISOR_REPORT_H
+#define AIRLOCK_SUPERVISOR_REPORT_H
+
+#include "supervisor/changes.h"
+#include "supervisor/store.h"
+
+#include <cjson/cJSON.h>
+
+/*
+ * Add "changes", "commands" and "connections" to out, and leave the scanned change set in *cs
+ * (zeroed by the caller, freed with change_set_free()).
+ */
+void report_add(cJSON *out, const struct session *s, const cJSON *meta, struct change_set *cs);
+
+/* Join a JSON array of strings with spaces, for display. Caller frees. */
+char *join_argv(const cJSON *arr);
+
+#endif

@@ -1,0 +1,278 @@
+/* SPDX-License-Identifier: MIT */
+/* Unit tests for supervisor/events.h: the hash-chained events.jsonl and the SHA-256 helpers. */
+#include "supervisor/events.h"
+
+#include "common/buf.h"
+#include "common/cleanup.h"
+#include "common/path.h"
+#include "tests/unit/tap.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MAX_LINES 16
+
+static char base[PATH_MAX];
+
+static char *at(const char *rel)
+{
+	return path_join(base, rel);
+}
+
+/* The file's lines, split in place at '\n' (the text is owned by *data). Returns the count. */
+static size_t split_lines(const char *path, char **data, char *lines[MAX_LINES], bool *torn)
+{
+	size_t len = 0, n = 0;
+	char *p, *end;
+
+	*torn = false;
+	*data = read_file(path, 1 << 20, &len);
+	if (!*data)
+		return 0;
+	end = *data + len;
+	for (p = *data; p < end && n < MAX_LINES;) {
+		char *nl = memchr(p, '\n', (size_t)(end - p));
+
+		if (!nl) {
+			*torn = true;
+			break;
+		}
+		*nl = '\0';
+		lines[n++] = p;
+		p = nl + 1;
+	}
+	return n;
+}
+
+static cJSON *event(const char *op, const char *path)
+{
+	cJSON *ev = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(ev, "class", "file");
+	cJSON_AddStringToObject(ev, "op", op);
+	cJSON_AddStringToObject(ev, "path", path);
+	return ev;
+}
+
+/* "YYYY-MM-DDTHH:MM:SS.uuuuuuZ" */
+static bool is_time(const char *s)
+{
+	static const char shape[] = "dddd-dd-ddTdd:dd:dd.ddddddZ";
+	size_t i;
+
+	if (strlen(s) != sizeof(shape) - 1)
+		return false;
+	for (i = 0; shape[i]; i++) {
+		if (shape[i] == 'd' ? (s[i] < '0' || s[i] > '9') : s[i] != shape[i])
+			return false;
+	}
+	return true;
+}
+
+/* Check every line of the log: JSON, seq = its index, a time, prev chaining to the line before. */
+static void check_chain(const char *path, size_t want_lines, const char *label)
+{
+	cleanup_free char *data = NULL;
+	char *lines[MAX_LINES];
+	char prev[65] = "";
+	bool torn;
+	size_t n = split_lines(path, &data, lines, &torn), i;
+
+	is_int(n, want_lines, "%s: %zu lines", label, want_lines);
+	ok(!torn, "%s: the file ends with a newline", label);
+	for (i = 0; i < n; i++) {
+		cJSON *j = cJSON_Parse(lines[i]);
+		const cJSON *seq = cJSON_GetObjectItemCaseSensitive(j, "seq");
+		const cJSON *when = cJSON_GetObjectItemCaseSensitive(j, "time");
+		const cJSON *p = cJSON_GetObjectItemCaseSensitive(j, "prev");
+
+		ok(cJSON_IsObject(j), "%s: line %zu is a JSON object", label, i);
+		ok(cJSON_IsNumber(seq) && seq->valuedouble == (double)i, "%s: line %zu has seq %zu",
+		   label, i, i);
+		ok(cJSON_IsString(when) && is_time(when->valuestring),
+		   "%s: line %zu has a UTC time", label, i);
+		ok(cJSON_IsString(p), "%s: line %zu has prev", label, i);
+		if (cJSON_IsString(p))
+			is_str(p->valuestring, prev, "%s: line %zu's prev is %s", label, i,
+			       i ? "the hash of the line before" : "\"\"");
+		ok(strncmp(lines[i], "{\"seq\":", 7) == 0, "%s: line %zu starts with seq", label,
+		   i);
+		sha256_hex(lines[i], strlen(lines[i]), prev);
+		cJSON_Delete(j);
+	}
+}
+
+static void test_chain(void)
+{
+	cleanup_free char *path = at("events.jsonl");
+	cleanup_free char *data = NULL;
+	struct event_log log;
+	char *lines[MAX_LINES];
+	char last[65];
+	bool torn;
+	size_t n;
+
+	is_int(events_open(&log, path), 0, "events_open creates a new log");
+	ok(log.fd >= 0 && log.seq == 0 && log.prev[0] == '\0',
+	   "a new log starts at seq 0, prev \"\"");
+	is_int(events_append(&log, event("write", "/home/dev/a.txt")), 0, "append event 0");
+	is_int(events_append(&log, event("unlink", "/home/dev/b\nc")), 0,
+	       "append event 1 (a newline in a value)");
+	is_int(events_append(&log, event("rename", "/home/dev/\"q\"")), 0,
+	       "append event 2 (quotes in a value)");
+	is_int(log.seq, 3, "seq is 3 after three events");
+	events_close(&log);
+	is_int(log.fd, -1, "events_close forgets the descriptor");
+	{
+		struct stat st;
+
+		ok(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600, "the log is mode 0600");
+	}
+	check_chain(path, 3, "three events");
+
+	n = split_lines(path, &data, lines, &torn);
+	if (n == 3) {
+		cJSON *j = cJSON_Parse(lines[1]);
+		const cJSON *p = cJSON_GetObjectItemCaseSensitive(j, "path");
+		const cJSON *op = cJSON_GetObjectItemCaseSensitive(j, "op");
+
+		ok(cJSON_IsString(p) && strcmp(p->valuestring, "/home/dev/b\nc") == 0 &&
+		       cJSON_IsString(op) && strcmp(op->valuestring, "unlink") == 0,
+		   "the event's own fields survive");
+		cJSON_Delete(j);
+		sha256_hex(lines[2], strlen(lines[2]), last);
+	} else {
+		last[0] = '\0';
+	}
+
+	is_int(events_open(&log, path), 0, "events_open reopens the log");
+	is_int(log.seq, 3, "reopening continues at seq 3");
+	is_str(log.prev, last, "reopening chains to the hash of the last line");
+	is_int(events_append(&log, event("chmod", "/x")), 0, "append event 3 after reopening");
+	events_close(&log);
+	check_chain(path, 4, "after reopening");
+}
+
+/* A write cut short (here by RLIMIT_FSIZE) must leave no partial line behind. */
+static void test_short_write(void)
+{
+	cleanup_free char *path = at("short.jsonl");
+	struct event_log log;
+	struct rlimit saved, small;
+	struct stat before, after;
+	int rc;
+
+	if (events_open(&log, path) < 0 || events_append(&log, event("write", "/a")) < 0) {
+		ok(0, "cannot start short.jsonl");
+		return;
+	}
+	if (getrlimit(RLIMIT_FSIZE, &saved) < 0 || fstat(log.fd, &before) < 0) {
+		ok(0, "getrlimit: %s", strerror(errno));
+		events_close(&log);
+		return;
+	}
+	signal(SIGXFSZ, SIG_IGN);
+	small = saved;
+	small.rlim_cur = (rlim_t)before.st_size + 20;
+	setrlimit(RLIMIT_FSIZE, &small);
+	rc = events_append(&log, event("write", "/b"));
+	setrlimit(RLIMIT_FSIZE, &saved);
+	signal(SIGXFSZ, SIG_DFL);
+	ok(rc < 0, "events_append fails when the write is cut short");
+	ok(fstat(log.fd, &after) == 0 && after.st_size == before.st_size,
+	   "the partial line is removed");
+	is_int(log.seq, 1, "seq does not advance on failure");
+	is_int(events_append(&log, event("write", "/c")), 0, "the next append succeeds");
+	events_close(&log);
+	check_chain(path, 2, "after a short write");
+}
+
+static void test_open_errors(void)
+{
+	cleanup_free char *target = at("target.jsonl");
+	cleanup_free char *link = at("link.jsonl");
+	cleanup_free char *nodir = at("missing/events.jsonl");
+	struct event_log log;
+
+	if (symlink(target, link) < 0)
+		printf("# cannot symlink: %s\n", strerror(errno));
+	ok(events_open(&log, link) < 0, "events_open refuses a symlink");
+	if (log.fd >= 0)
+		events_close(&log);
+	ok(access(target, F_OK) < 0, "and creates nothing at its target");
+	is_int(events_open(&log, nodir), -ENOENT, "events_open in a missing directory: -ENOENT");
+}
+
+static void test_sha256(void)
+{
+	static const struct {
+		const char *in, *want;
+	} cases[] = {
+		{"abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"},
+		{"", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"},
+		{"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
+		 "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"},
+	};
+	cleanup_free char *small = at("abc.txt");
+	cleanup_free char *big = at("big.bin");
+	cleanup_free char *link = at("abc.link");
+	cleanup_free char *missing = at("missing.txt");
+	cleanup_free char *bigdata = malloc(200000);
+	char got[65], want[65];
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		sha256_hex(cases[i].in, strlen(cases[i].in), got);
+		is_str(got, cases[i].want, "sha256_hex(\"%s\")", cases[i].in);
+	}
+
+	write_file_atomic(small, "abc", 3, 0644, false);
+	memset(got, 'x', sizeof(got));
+	is_int(sha256_file(small, got), 0, "sha256_file of a 3-byte file");
+	is_str(got, cases[0].want, "sha256_file(\"abc\") is the known digest");
+
+	if (bigdata) {
+		for (i = 0; i < 200000; i++)
+			bigdata[i] = (char)(i * 7 + (i >> 8));
+		write_file_atomic(big, bigdata, 200000, 0644, false);
+		sha256_hex(bigdata, 200000, want);
+		is_int(sha256_file(big, got), 0, "sha256_file of a file past one read");
+		is_str(got, want, "sha256_file agrees with sha256_hex on 200000 bytes");
+	}
+
+	if (symlink(small, link) < 0)
+		printf("# cannot symlink: %s\n", strerror(errno));
+	is_int(sha256_file(link, got), -ELOOP, "sha256_file refuses a symlink");
+	is_int(sha256_file(missing, got), -ENOENT, "sha256_file of a missing file: -ENOENT");
+}
+
+int main(void)
+{
+	char tmpl[PATH_MAX];
+	const char *tmp = getenv("TMPDIR");
+
+	setvbuf(stdout, NULL, _IONBF, 0);
+	umask(022);
+	snprintf(tmpl, sizeof(tmpl), "%s/airlock-events-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(tmpl) || !realpath(tmpl, base)) {
+		printf("Bail out! cannot make a temporary directory: %s\n", strerror(errno));
+		return 1;
+	}
+
+	test_chain();
+	test_short_write();
+	test_open_errors();
+	test_sha256();
+
+	if (rm_rf(base) < 0)
+		printf("# cannot remove %s\n", base);
+	return tap_done();
+}
