@@ -20,6 +20,7 @@
 #include "tracee/sandbox.h"
 
 #include <errno.h>
+#include <linux/filter.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
@@ -985,6 +986,7 @@ int cmd_run(int argc, char **argv)
 	struct sandbox_spec spec;
 	struct session_record rec;
 	struct output out = {0};
+	struct sock_fprog filter = {0};
 	struct tracee_msg ready = {.type = TRACEE_MSG_READY};
 	cleanup_free char *cwd = NULL, *store = NULL, *root_dir = NULL, *events_path = NULL;
 	sigset_t mask;
@@ -1045,6 +1047,8 @@ int cmd_run(int argc, char **argv)
 	if (events_open(&log, events_path) < 0)
 		return EXIT_AIRLOCK_FAILED;
 
+	if (filter_compile(&filter) < 0)
+		return EXIT_AIRLOCK_FAILED;
 	rs.sigfd = setup_signals(&mask);
 	if (rs.sigfd < 0)
 		return EXIT_AIRLOCK_FAILED;
@@ -1063,6 +1067,7 @@ int cmd_run(int argc, char **argv)
 		.cwd = cwd,
 		.root_dir = root_dir,
 		.plan = &plan,
+		.filter = &filter,
 		.net = o.net,
 		.control_fd = sv[1],
 		.supervisor_fd = sv[0],
@@ -1106,7 +1111,7 @@ int cmd_run(int argc, char **argv)
 		finish_output(&rs, &s, env.removed, &out);
 		cJSON_AddItemToObject(rec.meta, "redactions", redactions_json(out.red));
 		cJSON_AddBoolToObject(rec.meta, "truncated", out.truncated);
-		store_write_meta(&s, rec.meta, true);
+		store_write_meta(&s, rec.meta, false);
 	}
 	if (o.json)
 		print_result(&s, rec.meta, &out, status, sig, rs.limit);
@@ -1129,6 +1134,7 @@ int cmd_run(int argc, char **argv)
 	}
 	if (out.red)
 		redactor_free(out.red);
+	free(filter.filter);
 	events_close(&log);
 	session_record_free(&rec);
 	plan_free(&plan);

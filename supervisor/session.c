@@ -207,7 +207,9 @@ void session_record_finish(struct session_record *rec, int exit_code, int signal
 		set_item(rec->meta, "changes", cJSON_CreateNumber((double)cs.n));
 	}
 	change_set_free(&cs);
-	store_write_meta(rec->s, rec->meta, true);
+	/* Not fsynced: a crash now leaves a session whose events are intact and that lists as
+	   interrupted; commit, which changes the host, makes its own record durable. */
+	store_write_meta(rec->s, rec->meta, false);
 }
 
 void session_record_free(struct session_record *rec)

@@ -250,7 +250,7 @@ int filter_export(int fd)
 }
 
 /* The filter as a BPF program in memory (libseccomp 2.5.4 can only write it to a fd). */
-static int filter_program(struct sock_fprog *prog)
+int filter_compile(struct sock_fprog *prog)
 {
 	cleanup_fd int mfd = -1;
 	off_t size;
@@ -280,30 +280,34 @@ static int filter_program(struct sock_fprog *prog)
 	return 0;
 }
 
+int filter_load(const struct sock_fprog *prog, struct filter_info *info)
+{
+	unsigned long flags = SECCOMP_FILTER_FLAG_NEW_LISTENER;
+	int fd;
+
+	memset(info, 0, sizeof(*info));
+	/* Linux 5.19: a signal no longer aborts a notification the supervisor has received. */
+	fd = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+			  flags | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV, prog);
+	if (fd >= 0)
+		info->wait_killable = true;
+	else if (errno == EINVAL)
+		fd = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, prog);
+	if (fd < 0)
+		return error_errno("cannot install the seccomp filter (seccomp user notification "
+				   "needs Linux >= 5.5)");
+	return fd;
+}
+
 int filter_install(struct filter_info *info)
 {
 	struct sock_fprog prog;
-	unsigned long flags = SECCOMP_FILTER_FLAG_NEW_LISTENER;
-	int fd, rc;
+	int rc;
 
-	memset(info, 0, sizeof(*info));
-	rc = filter_program(&prog);
+	rc = filter_compile(&prog);
 	if (rc < 0)
 		return rc;
-	/* Linux 5.19: a signal no longer aborts a notification the supervisor has received. */
-	fd = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
-			  flags | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV, &prog);
-	if (fd >= 0) {
-		info->wait_killable = true;
-	} else if (errno == EINVAL) {
-		fd = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
-	}
-	rc = fd < 0 ? -errno : fd;
+	rc = filter_load(&prog, info);
 	free(prog.filter);
-	if (rc < 0) {
-		errno = -rc;
-		return error_errno("cannot install the seccomp filter (seccomp user notification "
-				   "needs Linux >= 5.5)");
-	}
 	return rc;
 }

@@ -266,9 +266,10 @@ static int add_layer_dirs(struct planner *pl, struct plan_item *it, const char *
 
 	it->upper = xasprintf("%s/%s/%u", pl->opts->session_dir, upper_base, n);
 	it->work = xasprintf("%s/%s/%u", pl->opts->session_dir, work_base, n);
-	rc = mkdir_p(it->upper, 0700);
+	/* Plain mkdir first: one call each in the common case, mkdir_p only for the first. */
+	rc = mkdir(it->upper, 0700) == 0 ? 0 : mkdir_p(it->upper, 0700);
 	if (rc == 0)
-		rc = mkdir_p(it->work, 0700);
+		rc = mkdir(it->work, 0700) == 0 ? 0 : mkdir_p(it->work, 0700);
 	if (rc < 0) {
 		errno = -rc;
 		return error_errno("cannot create overlay directories in %s", pl->opts->session_dir);

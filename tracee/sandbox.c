@@ -151,7 +151,7 @@ static void mount_overlay(const struct plan_item *it, const char *target)
 		flags |= MS_RDONLY;
 	if (it->noexec)
 		flags |= MS_NOEXEC;
-	opts = xasprintf("lowerdir=%s,upperdir=%s,workdir=%s,userxattr", lower, it->upper,
+	opts = xasprintf("lowerdir=%s,upperdir=%s,workdir=%s,userxattr,volatile", lower, it->upper,
 			 it->work);
 	if (mount("overlay", target, "overlay", flags, opts) < 0) {
 		if (errno == EINVAL || errno == EPERM)
@@ -486,7 +486,7 @@ static noreturn void run_command(const struct sandbox_spec *spec)
 		die_errno("cannot set no_new_privs");
 	hello.type = TRACEE_MSG_HELLO;
 	send_msg(spec->control_fd, &hello);
-	listener = filter_install(&msg.filter);
+	listener = filter_load(spec->filter, &msg.filter);
 	if (listener < 0)
 		exit(EXIT_AIRLOCK_FAILED);
 	msg.listener = listener;

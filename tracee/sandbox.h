@@ -39,6 +39,7 @@ struct sandbox_spec {
 	const char *cwd;       /* working directory inside (same path as on the host) */
 	const char *root_dir;  /* empty directory on the host where the new root is assembled */
 	const struct plan *plan;
+	const struct sock_fprog *filter; /* compiled by filter_compile() */
 	enum net_mode net;
 	int control_fd;        /* the tracee's end of the control socket (SOCK_SEQPACKET) */
 	int supervisor_fd;     /* the supervisor's end, closed in the child at once */
