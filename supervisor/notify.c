@@ -117,6 +117,8 @@ static struct verdict deny(int err)
 int notifier_init(struct notifier *n, int fd, struct event_log *log, enum net_mode net)
 {
 	memset(n, 0, sizeof(*n));
+	for (int i = 0; i < CMDLINE_CACHE; i++)
+		n->cmdline[i].fd = -1;
 	n->fd = fd;
 	n->log = log;
 	n->net = net;
@@ -137,6 +139,11 @@ int notifier_init(struct notifier *n, int fd, struct event_log *log, enum net_mo
 
 void notifier_free(struct notifier *n)
 {
+	int i;
+
+	for (i = 0; i < CMDLINE_CACHE; i++)
+		if (n->cmdline[i].fd >= 0)
+			close(n->cmdline[i].fd);
 	if (n->fd >= 0)
 		close(n->fd);
 	free(n->req);
@@ -171,20 +178,42 @@ static cJSON *json_text(const char *s)
 	return cJSON_CreateString(clean);
 }
 
-/* The calling process's argv from /proc (bounded), as a JSON array. */
-static cJSON *process_argv(pid_t pid)
+static int cmdline_fd(struct notifier *n, pid_t pid)
 {
-	char path[64], data[4096];
-	cleanup_fd int fd = -1;
-	cJSON *arr = cJSON_CreateArray();
-	ssize_t len;
-	size_t off = 0;
+	struct cmdline_slot *slot = &n->cmdline[(unsigned)pid % CMDLINE_CACHE];
+	char path[64];
 
+	if (slot->fd >= 0 && slot->pid == pid)
+		return slot->fd;
+	if (slot->fd >= 0)
+		close(slot->fd);
 	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return arr;
-	len = read(fd, data, sizeof(data) - 1);
+	slot->fd = open(path, O_RDONLY | O_CLOEXEC);
+	slot->pid = pid;
+	return slot->fd;
+}
+
+/* The calling process's argv from /proc (bounded), as a JSON array. */
+static cJSON *process_argv(struct notifier *n, pid_t pid)
+{
+	char data[4096];
+	cJSON *arr = cJSON_CreateArray();
+	ssize_t len = -1;
+	size_t off = 0;
+	int attempt;
+
+	for (attempt = 0; attempt < 2 && len <= 0; attempt++) {
+		int fd = cmdline_fd(n, pid);
+
+		if (fd < 0)
+			return arr;
+		len = pread(fd, data, sizeof(data) - 1, 0);
+		if (len <= 0) {
+			/* A stale descriptor (the pid was reused): open it afresh once. */
+			close(fd);
+			n->cmdline[(unsigned)pid % CMDLINE_CACHE].fd = -1;
+		}
+	}
 	if (len <= 0)
 		return arr;
 	data[len] = '\0';
@@ -343,12 +372,12 @@ static int answer(struct notifier *n, cJSON *ev, struct verdict v)
 	return 0;
 }
 
-static cJSON *new_event(const struct notifier *n, const char *cls, const char *op)
+static cJSON *new_event(struct notifier *n, const char *cls, const char *op)
 {
 	cJSON *ev = cJSON_CreateObject();
 
 	cJSON_AddNumberToObject(ev, "pid", n->req->pid);
-	cJSON_AddItemToObject(ev, "argv", process_argv((pid_t)n->req->pid));
+	cJSON_AddItemToObject(ev, "argv", process_argv(n, (pid_t)n->req->pid));
 	cJSON_AddStringToObject(ev, "class", cls);
 	cJSON_AddStringToObject(ev, "op", op);
 	return ev;

@@ -19,7 +19,17 @@
 #include <linux/seccomp.h>
 #include <stdbool.h>
 
+/* Open /proc/PID/cmdline descriptors: one pread per notification instead of open/read/close.
+   A descriptor stays tied to its process, so a reused pid reads as gone and is reopened. */
+#define CMDLINE_CACHE 64
+
+struct cmdline_slot {
+	int pid;
+	int fd;
+};
+
 struct notifier {
+	struct cmdline_slot cmdline[CMDLINE_CACHE];
 	int fd;
 	struct seccomp_notif *req;
 	struct seccomp_notif_resp *resp;
