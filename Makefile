@@ -8,7 +8,7 @@ DESTDIR ?=
 CC      ?= cc
 PKG_CONFIG ?= pkg-config
 
-PKGS := libseccomp libcjson libcrypto
+PKGS := libseccomp libcjson libcrypto libgit2
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
 	-Wvla -Wwrite-strings -Wimplicit-fallthrough
