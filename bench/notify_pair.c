@@ -397,10 +397,9 @@ int main(int argc, char **argv)
 		if (s < best)
 			best = s;
 	} else {
-		printf(
-		    "notify_rtt_sync_us NA\n# SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP unavailable: %s "
-		    "(needs Linux >= 6.6)\n",
-		    strerror(sync_errno));
+		printf("notify_rtt_sync_us NA\n# SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP unavailable: %s "
+		       "(needs Linux >= 6.6)\n",
+		       strerror(sync_errno));
 	}
 	printf("notify_rtt_best_us %.3f\n", best);
 	printf("notify_rtt_poll_us %.3f\n", median(polled, runs));

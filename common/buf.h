@@ -12,7 +12,10 @@ struct buf {
 	size_t cap;
 };
 
-#define BUF_INIT {NULL, 0, 0}
+#define BUF_INIT                                                                                   \
+	{                                                                                          \
+		NULL, 0, 0                                                                         \
+	}
 
 /* Prepare an empty buffer. Aborts on out-of-memory, as every buf_* call does. */
 void buf_init(struct buf *b);

@@ -9,10 +9,10 @@
 /* Exit statuses of `airlock run` when airlock itself (not the command) fails. */
 enum {
 	EXIT_AIRLOCK_FAILED = 125, /* airlock could not do its job */
-	EXIT_CANNOT_EXEC = 126,    /* the command exists but cannot be executed */
-	EXIT_NOT_FOUND = 127,      /* the command was not found */
-	EXIT_USAGE = 2,            /* bad usage of a subcommand other than run */
-	EXIT_REFUSED = 1,          /* refusal: conflict, failed verify, ... */
+	EXIT_CANNOT_EXEC = 126,	   /* the command exists but cannot be executed */
+	EXIT_NOT_FOUND = 127,	   /* the command was not found */
+	EXIT_USAGE = 2,		   /* bad usage of a subcommand other than run */
+	EXIT_REFUSED = 1,	   /* refusal: conflict, failed verify, ... */
 };
 
 /*

@@ -17,25 +17,25 @@
 #include <sys/types.h>
 
 enum change_kind {
-	CHANGE_ADDED,           /* a file (or fifo, socket) that the host does not have */
-	CHANGE_MODIFIED,        /* a regular file whose content differs (mode may differ too) */
-	CHANGE_DELETED,         /* whiteout: the host entry, and all below it, is removed */
-	CHANGE_DIR_ADDED,       /* a directory the host does not have */
-	CHANGE_DIR_REPLACED,    /* an opaque directory over a host directory */
-	CHANGE_SYMLINK_ADDED,   /* a symlink the host does not have */
+	CHANGE_ADDED,		/* a file (or fifo, socket) that the host does not have */
+	CHANGE_MODIFIED,	/* a regular file whose content differs (mode may differ too) */
+	CHANGE_DELETED,		/* whiteout: the host entry, and all below it, is removed */
+	CHANGE_DIR_ADDED,	/* a directory the host does not have */
+	CHANGE_DIR_REPLACED,	/* an opaque directory over a host directory */
+	CHANGE_SYMLINK_ADDED,	/* a symlink the host does not have */
 	CHANGE_SYMLINK_CHANGED, /* a symlink over a host symlink with another target */
-	CHANGE_TYPE_CHANGED,    /* file <-> dir <-> symlink <-> other */
-	CHANGE_MODE_CHANGED,    /* same type and content, other permission bits */
+	CHANGE_TYPE_CHANGED,	/* file <-> dir <-> symlink <-> other */
+	CHANGE_MODE_CHANGED,	/* same type and content, other permission bits */
 };
 
 struct change {
-	char *path;        /* absolute host path */
-	char *upper;       /* absolute path of the entry in the upper directory */
+	char *path;  /* absolute host path */
+	char *upper; /* absolute path of the entry in the upper directory */
 	enum change_kind kind;
-	mode_t mode;       /* st_mode of the new entry (type and permissions); 0 when deleted */
+	mode_t mode;	   /* st_mode of the new entry (type and permissions); 0 when deleted */
 	mode_t old_mode;   /* st_mode of the host entry; 0 when the host has none */
-	off_t size;        /* size of the new entry; 0 when deleted */
-	off_t old_size;    /* size of the host entry; 0 when absent */
+	off_t size;	   /* size of the new entry; 0 when deleted */
+	off_t old_size;	   /* size of the host entry; 0 when absent */
 	char *link_target; /* new symlink target, or NULL */
 };
 
@@ -46,8 +46,8 @@ struct change_set {
 
 /* One overlay: where it is mounted on the host and where its upper directory is. */
 struct overlay_layer {
-	const char *mount_path;     /* host path the overlay covers, e.g. "/home" */
-	const char *upper_dir;      /* the session's upper directory for it */
+	const char *mount_path;	    /* host path the overlay covers, e.g. "/home" */
+	const char *upper_dir;	    /* the session's upper directory for it */
 	const char *const *premade; /* upper-relative paths airlock made itself (hidden-path
 				       whiteouts and their parent directories); never changes */
 	size_t npremade;

@@ -120,8 +120,7 @@ int events_append(struct event_log *log, cJSON *ev)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	snprintf(when, sizeof(when), "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", tm.tm_year + 1900,
-		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-		 ts.tv_nsec / 1000);
+		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000);
 	/* seq, time first and prev last, so a reader sees the chain fields where it expects. */
 	cJSON_AddItemToObject(ev, "prev", cJSON_CreateString(log->prev));
 	text = cJSON_PrintUnformatted(ev);

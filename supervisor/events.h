@@ -13,8 +13,8 @@
 
 struct event_log {
 	int fd;
-	unsigned long long seq;   /* sequence number of the next event */
-	char prev[65];            /* hex SHA-256 of the last line, "" before the first */
+	unsigned long long seq; /* sequence number of the next event */
+	char prev[65];		/* hex SHA-256 of the last line, "" before the first */
 };
 
 /* Open (creating if needed) the log at path and find the chain's head. 0 or -errno. */

@@ -122,7 +122,8 @@ const char *monitor_check(struct monitor *m)
 		if (!isdigit((unsigned char)de->d_name[0]))
 			continue;
 		snprintf(path, sizeof(path), "%s/stat", de->d_name);
-		if (read_small(m->procfd, path, buf, sizeof(buf)) > 0 && parse_stat(buf, &t, &th) == 0) {
+		if (read_small(m->procfd, path, buf, sizeof(buf)) > 0 &&
+		    parse_stat(buf, &t, &th) == 0) {
 			ticks += t;
 			tasks += th;
 		}

@@ -12,8 +12,8 @@
 #include <sys/types.h>
 
 struct monitor {
-	int procfd;                 /* the sandbox's /proc */
-	unsigned long long mem_max; /* bytes of resident memory, 0: unlimited */
+	int procfd;		       /* the sandbox's /proc */
+	unsigned long long mem_max;    /* bytes of resident memory, 0: unlimited */
 	unsigned long long cpu_max_ms; /* milliseconds of CPU, 0: unlimited */
 	unsigned long long tasks_max;  /* tasks (processes and threads), 0: unlimited */
 	/* The last sample, for the record. */

@@ -36,7 +36,13 @@
 #define MAX_ARG_BYTES  4096  /* bytes kept of each argument */
 #define MAX_ARGV_TOTAL 65536 /* bytes kept of the whole argv */
 
-enum sys_class { CLASS_WRITE, CLASS_EXEC, CLASS_CONNECT, CLASS_SEND, CLASS_BIND };
+enum sys_class {
+	CLASS_WRITE,
+	CLASS_EXEC,
+	CLASS_CONNECT,
+	CLASS_SEND,
+	CLASS_BIND
+};
 
 /* Where a syscall keeps what we record; -1 = absent. dirfd -1 with a path = AT_FDCWD. */
 struct sys_desc {
@@ -45,7 +51,7 @@ struct sys_desc {
 	enum sys_class cls;
 	signed char dirfd, path, dirfd2, path2;
 	signed char str;   /* symlink: the link's content, a string, not resolved */
-	signed char fd;    /* the object is this descriptor */
+	signed char fd;	   /* the object is this descriptor */
 	signed char flags; /* open flags */
 };
 
@@ -99,10 +105,10 @@ static const struct sys_desc sys_table[] = {
 
 /* The answer to one notification. */
 struct verdict {
-	bool cont;            /* CONTINUE: let the kernel run the call */
-	int err;              /* otherwise fail it with this errno */
+	bool cont;	      /* CONTINUE: let the kernel run the call */
+	int err;	      /* otherwise fail it with this errno */
 	const char *decision; /* "allow" / "deny" */
-	const char *by;       /* who decided: "default" until rules exist */
+	const char *by;	      /* who decided: "default" until rules exist */
 };
 
 static const struct verdict ALLOW = {true, 0, "allow", "default"};
@@ -289,8 +295,12 @@ static void add_open_flags(cJSON *ev, unsigned flags)
 		unsigned bit;
 		const char *name;
 	} names[] = {
-		{O_WRONLY, "O_WRONLY"}, {O_RDWR, "O_RDWR"},   {O_CREAT, "O_CREAT"},
-		{O_TRUNC, "O_TRUNC"},	{O_APPEND, "O_APPEND"}, {O_EXCL, "O_EXCL"},
+		{O_WRONLY, "O_WRONLY"},
+		{O_RDWR, "O_RDWR"},
+		{O_CREAT, "O_CREAT"},
+		{O_TRUNC, "O_TRUNC"},
+		{O_APPEND, "O_APPEND"},
+		{O_EXCL, "O_EXCL"},
 		{O_TMPFILE & ~O_DIRECTORY, "O_TMPFILE"},
 	};
 	struct buf b = BUF_INIT;
@@ -537,8 +547,8 @@ static bool describe_addr(const struct sockaddr_storage *ss, socklen_t len, char
 			return true;
 		/* ::ffff:a.b.c.d is the IPv4 address a.b.c.d. */
 		if (IN6_IS_ADDR_V4MAPPED(a))
-			return a->s6_addr[12] == 127 ||
-			       (a->s6_addr[12] | a->s6_addr[13] | a->s6_addr[14] | a->s6_addr[15]) == 0;
+			return a->s6_addr[12] == 127 || (a->s6_addr[12] | a->s6_addr[13] |
+							 a->s6_addr[14] | a->s6_addr[15]) == 0;
 		return false;
 	}
 	case AF_UNIX: {

@@ -37,8 +37,8 @@ struct notifier {
 	struct event_log *log;
 	enum net_mode net;
 	unsigned long long handled;
-	bool sync_wakeup;    /* SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP is on (Linux 6.6) */
-	bool log_broken;     /* the event log failed: every later call is denied */
+	bool sync_wakeup; /* SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP is on (Linux 6.6) */
+	bool log_broken;  /* the event log failed: every later call is denied */
 };
 
 /* Prepare to serve the listener fd (the notifier takes ownership). 0 or -errno. */

@@ -44,8 +44,8 @@ static const struct builtin {
 	 "[Aa][Ww][Ss]_[Ss][Ee][Cc][Rr][Ee][Tt]_[Aa][Cc][Cc][Ee][Ss][Ss]_[Kk][Ee][Yy]"
 	 "[\"']?[[:space:]]*[=:][[:space:]]*[\"']?([A-Za-z0-9/+=]{40,})",
 	 1, 62, FIX_NONE},
-	{"github", "\\b((ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})", 0, 33,
-	 FIX_NONE},
+	{"github", "\\b((ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})", 0,
+	 33, FIX_NONE},
 	{"slack", "\\bxox[abposr]-[A-Za-z0-9-]{10,}", 0, 15, FIX_NONE},
 	{"private_key", "-----BEGIN [A-Z ]*PRIVATE KEY( BLOCK)?-----", 0, 32, FIX_PEM_END},
 	/*
@@ -79,7 +79,7 @@ struct literal {
 };
 
 struct redactor {
-	locale_t c_locale; /* patterns are compiled and run byte-wise, whatever the locale */
+	locale_t c_locale;  /* patterns are compiled and run byte-wise, whatever the locale */
 	struct kind *kinds; /* every kind a rule names, in registration order */
 	size_t nkinds, kinds_cap;
 	size_t *seen; /* indices into kinds, in the order they were first counted */
@@ -92,10 +92,10 @@ struct redactor {
 
 /* The next candidate of one rule during redactor_apply(). */
 struct cursor {
-	size_t start, end;	    /* the span to replace */
+	size_t start, end;	   /* the span to replace */
 	size_t seg_start, seg_end; /* the NUL-delimited segment searched last (patterns) */
-	bool valid;		    /* start/end hold a candidate */
-	bool done;		    /* no candidate until the end of the data */
+	bool valid;		   /* start/end hold a candidate */
+	bool done;		   /* no candidate until the end of the data */
 };
 
 static size_t intern_kind(struct redactor *r, const char *name)

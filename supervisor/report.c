@@ -78,7 +78,8 @@ static void read_events(const struct session *s, struct writers *ws, cJSON *comm
 			continue;
 		}
 		if (strcmp(cls, "write") == 0) {
-			cleanup_free char *who = join_argv(cJSON_GetObjectItemCaseSensitive(ev, "argv"));
+			cleanup_free char *who =
+				join_argv(cJSON_GetObjectItemCaseSensitive(ev, "argv"));
 			const char *t1 = meta_str(ev, "target");
 			const char *t2 = meta_str(ev, "target2");
 
@@ -89,14 +90,14 @@ static void read_events(const struct session *s, struct writers *ws, cJSON *comm
 		} else if (strcmp(cls, "exec") == 0) {
 			cJSON *c = cJSON_CreateObject();
 
-			cJSON_AddItemToObject(c, "argv",
-					      cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(
-								      ev, "command"),
-							      true));
-			cJSON_AddItemToObject(c, "path",
-					      cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(
-								      ev, "target"),
-							      true));
+			cJSON_AddItemToObject(
+				c, "argv",
+				cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(ev, "command"),
+						true));
+			cJSON_AddItemToObject(
+				c, "path",
+				cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(ev, "target"),
+						true));
 			cJSON_AddStringToObject(c, "decision", meta_str(ev, "decision") ?: "?");
 			cJSON_AddStringToObject(c, "by", meta_str(ev, "by") ?: "?");
 			cJSON_AddNumberToObject(c, "pid", meta_num(ev, "pid", 0));
@@ -110,10 +111,10 @@ static void read_events(const struct session *s, struct writers *ws, cJSON *comm
 			cJSON_AddStringToObject(c, "op", meta_str(ev, "op") ?: "?");
 			cJSON_AddStringToObject(c, "decision", meta_str(ev, "decision") ?: "?");
 			cJSON_AddStringToObject(c, "by", meta_str(ev, "by") ?: "?");
-			cJSON_AddItemToObject(c, "argv",
-					      cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(
-								      ev, "argv"),
-							      true));
+			cJSON_AddItemToObject(
+				c, "argv",
+				cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(ev, "argv"),
+						true));
 			cJSON_AddItemToArray(connections, c);
 		}
 		cJSON_Delete(ev);

@@ -44,8 +44,8 @@ extern char **environ;
 
 /* Secrets hidden by default (design.md, "Threat model"); --hide and rules extend the list. */
 static const char *const default_hidden[] = {
-	"~/.ssh",	"~/.gnupg",	    "~/.aws", "~/.azure",	  "~/.config/gcloud",
-	"~/.kube",	"~/.docker",	    "~/.netrc", "~/.password-store", "~/.config/gh",
+	"~/.ssh",  "~/.gnupg",	"~/.aws",   "~/.azure",		 "~/.config/gcloud",
+	"~/.kube", "~/.docker", "~/.netrc", "~/.password-store", "~/.config/gh",
 };
 
 struct strlist {
@@ -151,8 +151,8 @@ static int parse_limit_size(const char *opt, const char *v, unsigned long long *
 		return 0;
 	}
 	if (parse_size(v, out) < 0) {
-		fprintf(stderr, "airlock: %s %s: expected a size such as 512M or 2G, or none\n", opt,
-			v);
+		fprintf(stderr, "airlock: %s %s: expected a size such as 512M or 2G, or none\n",
+			opt, v);
 		return -1;
 	}
 	return 0;
@@ -165,8 +165,9 @@ static int parse_limit_duration(const char *opt, const char *v, unsigned long lo
 		return 0;
 	}
 	if (parse_duration_ms(v, out) < 0) {
-		fprintf(stderr, "airlock: %s %s: expected a duration such as 30s, 5m or 1h, or none\n",
-			opt, v);
+		fprintf(stderr,
+			"airlock: %s %s: expected a duration such as 30s, 5m or 1h, or none\n", opt,
+			v);
 		return -1;
 	}
 	return 0;
@@ -217,7 +218,8 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 			if (strcmp(optarg, "never") && strcmp(optarg, "auto")) {
 				if (!strcmp(optarg, "always"))
 					return not_yet("--review always");
-				return bad_value("--review", optarg, "expected auto, always or never");
+				return bad_value("--review", optarg,
+						 "expected auto, always or never");
 			}
 			break;
 		case OPT_NET:
@@ -228,7 +230,8 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 			else if (strcmp(optarg, "host") == 0)
 				return not_yet("--net host");
 			else
-				return bad_value("--net", optarg, "expected mediated, none or host");
+				return bad_value("--net", optarg,
+						 "expected mediated, none or host");
 			break;
 		case OPT_TIMEOUT:
 			if (parse_limit_duration("--timeout", optarg, &o->lim.timeout_ms) < 0)
@@ -373,7 +376,7 @@ static const char *clone_hint(int err)
 
 /* One captured stream: kept up to the output limit, the rest drained and counted. */
 struct capture {
-	int fd;             /* read end of the pipe, -1 when closed or not capturing */
+	int fd; /* read end of the pipe, -1 when closed or not capturing */
 	struct buf data;
 	unsigned long long limit; /* 0: no limit */
 	unsigned long long dropped;
@@ -400,7 +403,8 @@ static void capture_read(struct capture *c)
 
 			/* Keep draining past the limit, so the program is never blocked on us. */
 			if (c->limit && c->data.len + keep > c->limit)
-				keep = c->data.len >= c->limit ? 0 : (size_t)(c->limit - c->data.len);
+				keep = c->data.len >= c->limit ? 0
+							       : (size_t)(c->limit - c->data.len);
 			buf_add(&c->data, chunk, keep);
 			c->dropped += (unsigned long long)n - keep;
 		}
@@ -409,24 +413,24 @@ static void capture_read(struct capture *c)
 
 /* Everything the run loop tracks. */
 struct run_state {
-	pid_t pid;          /* pid 1 of the sandbox, in our namespace */
-	int control;        /* our end of the control socket */
-	int pidfd;          /* the command (pid 2), once it said hello */
+	pid_t pid;   /* pid 1 of the sandbox, in our namespace */
+	int control; /* our end of the control socket */
+	int pidfd;   /* the command (pid 2), once it said hello */
 	int sigfd;
 	int timerfd;
 	struct notifier notifier;
 	bool have_listener;
 	bool listener_gone;
 	bool control_gone;
-	bool got_exit;      /* the command's status arrived from pid 1 */
-	int exit_status;    /* waitpid() status of the command */
+	bool got_exit;	 /* the command's status arrived from pid 1 */
+	int exit_status; /* waitpid() status of the command */
 	bool reaped;
-	int init_status;    /* waitpid() status of pid 1 */
-	const char *limit;  /* the limit that ended the run, or NULL */
+	int init_status;   /* waitpid() status of pid 1 */
+	const char *limit; /* the limit that ended the run, or NULL */
 	struct filter_info filter;
 	const struct run_limits *lim;
-	struct monitor mon; /* whole-sandbox memory, CPU and task limits */
-	int tickfd;         /* periodic timer for the monitor, or -1 */
+	struct monitor mon;    /* whole-sandbox memory, CPU and task limits */
+	int tickfd;	       /* periodic timer for the monitor, or -1 */
 	struct capture out[2]; /* captured stdout and stderr */
 };
 
@@ -454,8 +458,8 @@ static void start_monitor(struct run_state *rs)
 }
 
 /* Take the listener out of the command with pidfd_getfd (see tracee/sandbox.h for why). */
-static int take_listener(struct run_state *rs, const struct tracee_msg *msg,
-			 struct event_log *log, enum net_mode net)
+static int take_listener(struct run_state *rs, const struct tracee_msg *msg, struct event_log *log,
+			 enum net_mode net)
 {
 	struct tracee_msg taken = {.type = TRACEE_MSG_TAKEN};
 	int fd, rc;
@@ -493,7 +497,8 @@ static int note_hello(struct run_state *rs, struct msghdr *mh)
 		memcpy(&cred, CMSG_DATA(c), sizeof(cred));
 		rs->pidfd = (int)syscall(SYS_pidfd_open, cred.pid, 0);
 		if (rs->pidfd < 0)
-			return error_errno("cannot open a pidfd for the sandbox (needs Linux >= 5.3)");
+			return error_errno(
+				"cannot open a pidfd for the sandbox (needs Linux >= 5.3)");
 		return 0;
 	}
 	return error("the sandbox's hello carried no credentials");
@@ -507,7 +512,9 @@ static int recv_control(struct run_state *rs, struct event_log *log, enum net_mo
 		struct cmsghdr align;
 	} cbuf;
 	struct iovec iov = {.iov_base = &msg, .iov_len = sizeof(msg)};
-	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf.buf,
+	struct msghdr mh = {.msg_iov = &iov,
+			    .msg_iovlen = 1,
+			    .msg_control = cbuf.buf,
 			    .msg_controllen = sizeof(cbuf.buf)};
 	ssize_t n;
 
@@ -673,7 +680,8 @@ static int start_timer(unsigned long long ms)
 
 static bool died_of(int st, int sig)
 {
-	return (WIFSIGNALED(st) && WTERMSIG(st) == sig) || (WIFEXITED(st) && WEXITSTATUS(st) == 128 + sig);
+	return (WIFSIGNALED(st) && WTERMSIG(st) == sig) ||
+	       (WIFEXITED(st) && WEXITSTATUS(st) == 128 + sig);
 }
 
 /* The exit status of `airlock run`, per design.md: the command's own, 128+N, 124, 137. */
@@ -716,8 +724,8 @@ static int final_status(struct run_state *rs, int *signal_out)
 
 static int setup_signals(sigset_t *mask)
 {
-	static const int sigs[] = {SIGCHLD, SIGINT, SIGTERM, SIGHUP, SIGQUIT,
-				   SIGUSR1, SIGUSR2, SIGWINCH};
+	static const int sigs[] = {SIGCHLD, SIGINT,  SIGTERM, SIGHUP,
+				   SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
 	size_t i;
 	int fd;
 
@@ -865,7 +873,7 @@ static cJSON *json_bytes(const char *data, size_t len)
 }
 
 struct output {
-	char *text[2];   /* redacted stdout, stderr */
+	char *text[2]; /* redacted stdout, stderr */
 	size_t len[2];
 	bool truncated;
 	struct redactor *red;
@@ -889,7 +897,8 @@ static void finish_output(struct run_state *rs, const struct session *s, char *c
 			buf_init(&c->data);
 		if (c->dropped) {
 			out->truncated = true;
-			buf_addf(&c->data, "\n[airlock: output cut at %llu bytes; %llu more dropped]\n",
+			buf_addf(&c->data,
+				 "\n[airlock: output cut at %llu bytes; %llu more dropped]\n",
 				 c->limit, c->dropped);
 		}
 		out->text[k] = redactor_apply(out->red, c->data.data, c->data.len, &out->len[k]);
@@ -976,8 +985,14 @@ static struct sandbox_rlimits rlimits_for(const struct run_limits *l)
 int cmd_run(int argc, char **argv)
 {
 	struct run_opts o = {0};
-	struct run_state rs = {.pid = -1, .control = -1, .pidfd = -1, .sigfd = -1, .timerfd = -1,
-			       .tickfd = -1, .mon = {.procfd = -1}, .out = {{.fd = -1}, {.fd = -1}}};
+	struct run_state rs = {.pid = -1,
+			       .control = -1,
+			       .pidfd = -1,
+			       .sigfd = -1,
+			       .timerfd = -1,
+			       .tickfd = -1,
+			       .mon = {.procfd = -1},
+			       .out = {{.fd = -1}, {.fd = -1}}};
 	struct strlist hide = {0}, ro = {0}, scratch = {0};
 	struct session s = {0};
 	struct plan plan = {0};

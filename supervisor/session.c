@@ -53,8 +53,8 @@ static cJSON *string_array(const char *const *v, size_t n)
 static cJSON *script_of(char *const *command, const char *cwd)
 {
 	static const char *const interpreters[] = {"python", "python2", "python3", "node",
-						   "perl",   "ruby",    "bash",    "sh",
-						   "dash",   "zsh",     "deno",    "bun"};
+						   "perl",   "ruby",	"bash",	   "sh",
+						   "dash",   "zsh",	"deno",	   "bun"};
 	const char *base = strrchr(command[0], '/');
 	bool interp = false;
 	size_t i;
@@ -65,7 +65,8 @@ static cJSON *script_of(char *const *command, const char *cwd)
 
 		/* python3.11 counts as python3 */
 		if (strncmp(base, interpreters[i], n) == 0 &&
-		    (base[n] == '\0' || (base[n] == '.' && base[n + 1] >= '0' && base[n + 1] <= '9')))
+		    (base[n] == '\0' ||
+		     (base[n] == '.' && base[n + 1] >= '0' && base[n + 1] <= '9')))
 			interp = true;
 	}
 	if (!interp)
@@ -105,7 +106,8 @@ static cJSON *mounts_json(const struct session *s, const struct plan *plan)
 			continue;
 		m = cJSON_CreateObject();
 		cJSON_AddItemToObject(m, "path", json_text(it->path));
-		cJSON_AddStringToObject(m, "kind", it->kind == PLAN_OVERLAY ? "overlay" : "scratch");
+		cJSON_AddStringToObject(m, "kind",
+					it->kind == PLAN_OVERLAY ? "overlay" : "scratch");
 		cJSON_AddStringToObject(m, "upper", path_rel(it->upper, s->dir));
 		cJSON_AddStringToObject(m, "work", path_rel(it->work, s->dir));
 		cJSON_AddItemToObject(m, "premade",
@@ -115,10 +117,10 @@ static cJSON *mounts_json(const struct session *s, const struct plan *plan)
 	return arr;
 }
 
-void session_record_init(struct session_record *rec, const struct session *s,
-			 char *const *command, const char *cwd, const struct plan *plan,
-			 const char *const *hidden, size_t nhidden, const char *const *readonly,
-			 size_t nreadonly, const char *net, unsigned long long timeout_ms)
+void session_record_init(struct session_record *rec, const struct session *s, char *const *command,
+			 const char *cwd, const struct plan *plan, const char *const *hidden,
+			 size_t nhidden, const char *const *readonly, size_t nreadonly,
+			 const char *net, unsigned long long timeout_ms)
 {
 	cJSON *m = cJSON_CreateObject();
 	struct passwd *pw = getpwuid(getuid());
@@ -177,9 +179,8 @@ static void set_item(cJSON *obj, const char *key, cJSON *val)
 		cJSON_AddItemToObject(obj, key, val);
 }
 
-void session_record_finish(struct session_record *rec, int exit_code, int signal,
-			   const char *limit, unsigned long long notifications, bool wait_killable,
-			   bool sync_wakeup)
+void session_record_finish(struct session_record *rec, int exit_code, int signal, const char *limit,
+			   unsigned long long notifications, bool wait_killable, bool sync_wakeup)
 {
 	struct change_set cs = {0};
 	struct timespec now;

@@ -17,22 +17,21 @@ struct session_record {
 	const struct session *s;
 	cJSON *meta;
 	struct timespec started; /* CLOCK_MONOTONIC, for the duration */
-	long nchanges;           /* after finish: size of the change set, or -1 */
+	long nchanges;		 /* after finish: size of the change set, or -1 */
 };
 
 /* Fill the record for a new run (nothing is written yet). */
-void session_record_init(struct session_record *rec, const struct session *s,
-			 char *const *command, const char *cwd, const struct plan *plan,
-			 const char *const *hidden, size_t nhidden, const char *const *readonly,
-			 size_t nreadonly, const char *net, unsigned long long timeout_ms);
+void session_record_init(struct session_record *rec, const struct session *s, char *const *command,
+			 const char *cwd, const struct plan *plan, const char *const *hidden,
+			 size_t nhidden, const char *const *readonly, size_t nreadonly,
+			 const char *net, unsigned long long timeout_ms);
 
 /* Write meta.json with state "running". 0 or -errno (printed). */
 int session_record_start(struct session_record *rec);
 
 /* Record the end: exit, signal, limit; scan the change set; state "finished". */
-void session_record_finish(struct session_record *rec, int exit_code, int signal,
-			   const char *limit, unsigned long long notifications, bool wait_killable,
-			   bool sync_wakeup);
+void session_record_finish(struct session_record *rec, int exit_code, int signal, const char *limit,
+			   unsigned long long notifications, bool wait_killable, bool sync_wakeup);
 
 void session_record_free(struct session_record *rec);
 

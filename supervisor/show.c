@@ -104,18 +104,18 @@ int cmd_list(int argc, char **argv)
 				cJSON_AddNumberToObject(o, "changes", changes);
 			else
 				cJSON_AddNullToObject(o, "changes");
-			cJSON_AddItemToObject(o, "command",
-					      cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(
-								      meta, "command"),
-							      true));
-			cJSON_AddItemToObject(o, "start",
-					      cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(
-								      meta, "start"),
-							      true));
-			cJSON_AddItemToObject(o, "exit_code",
-					      cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(
-								      meta, "exit_code"),
-							      true));
+			cJSON_AddItemToObject(
+				o, "command",
+				cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(meta, "command"),
+						true));
+			cJSON_AddItemToObject(
+				o, "start",
+				cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(meta, "start"),
+						true));
+			cJSON_AddItemToObject(
+				o, "exit_code",
+				cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(meta, "exit_code"),
+						true));
 			cJSON_AddItemToArray(out, o);
 		} else {
 			char ch[32] = "-";

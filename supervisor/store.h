@@ -3,8 +3,8 @@
  * The session store: $AIRLOCK_STATE_DIR, else $XDG_STATE_HOME/airlock, else
  * ~/.local/state/airlock. Each session is sessions/ID/ with meta.json, events.jsonl, the
  * overlay upper/work directories and a lock file. IDs are short, unique and sort by time
- * ("YYMMDD-HHMMSS-mmmr": UTC time, milliseconds, a random digit); "last" (or no ID) names the newest session, and a unique prefix
- * names a session as git abbreviates commits.
+ * ("YYMMDD-HHMMSS-mmmr": UTC time, milliseconds, a random digit); "last" (or no ID) names the
+ * newest session, and a unique prefix names a session as git abbreviates commits.
  */
 #ifndef AIRLOCK_SUPERVISOR_STORE_H
 #define AIRLOCK_SUPERVISOR_STORE_H
@@ -15,8 +15,8 @@
 
 struct session {
 	char *id;
-	char *dir;    /* absolute path of sessions/ID */
-	int lock_fd;  /* holds the session's flock while the session is open */
+	char *dir;   /* absolute path of sessions/ID */
+	int lock_fd; /* holds the session's flock while the session is open */
 };
 
 /* The store's root directory (caller frees), or NULL after printing why (no HOME). */

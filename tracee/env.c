@@ -19,15 +19,17 @@
  * and PAGER name programs, never secrets, and tools such as git consult them.
  */
 static const char *const allowlist[] = {
-	"PATH",	   "HOME",  "USER",   "LOGNAME", "SHELL",    "LANG",   "LANGUAGE", "LC_*",
-	"TERM",	   "COLORTERM", "TZ", "TMPDIR",  "PWD",	     "COLUMNS", "LINES",   "NO_COLOR",
-	"EDITOR",  "VISUAL", "PAGER",
+	"PATH",	 "HOME",     "USER",	  "LOGNAME", "SHELL",  "LANG", "LANGUAGE",
+	"LC_*",	 "TERM",     "COLORTERM", "TZ",	     "TMPDIR", "PWD",  "COLUMNS",
+	"LINES", "NO_COLOR", "EDITOR",	  "VISUAL",  "PAGER",
 };
 
 static const char *const secret_patterns[] = {
-	"*_TOKEN",  "*_TOKEN_*", "*_KEY",     "*_KEY_*",   "*_SECRET", "*_SECRET_*", "*PASSWORD*",
-	"*PASSWD*", "*_PASS",	 "AWS_*",     "AZURE_*",   "GOOGLE_APPLICATION_CREDENTIALS",
-	"*_CREDENTIALS", "*APIKEY*", "*_AUTH", "*SESSION_ID*", "SSH_AUTH_SOCK", "GPG_AGENT_INFO",
+	"*_TOKEN",	 "*_TOKEN_*",	   "*_KEY",	 "*_KEY_*",
+	"*_SECRET",	 "*_SECRET_*",	   "*PASSWORD*", "*PASSWD*",
+	"*_PASS",	 "AWS_*",	   "AZURE_*",	 "GOOGLE_APPLICATION_CREDENTIALS",
+	"*_CREDENTIALS", "*APIKEY*",	   "*_AUTH",	 "*SESSION_ID*",
+	"SSH_AUTH_SOCK", "GPG_AGENT_INFO",
 };
 
 static bool match_any(const char *name, const char *const *pats, size_t n)

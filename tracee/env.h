@@ -11,9 +11,9 @@
 #include <stddef.h>
 
 struct env_result {
-	char **envp;     /* NULL-terminated "NAME=VALUE" strings for the command */
-	char **removed;  /* NULL-terminated names the scrub removed (their values are secrets
-			    to redact from captured output) */
+	char **envp;	/* NULL-terminated "NAME=VALUE" strings for the command */
+	char **removed; /* NULL-terminated names the scrub removed (their values are secrets
+			   to redact from captured output) */
 };
 
 /*

@@ -115,16 +115,17 @@ static const struct deny deny_list[] = {
 
 /* Path calls that change the filesystem: notified so every change is attributed. */
 static const int notify_always[] = {
-	SCMP_SYS(creat),      SCMP_SYS(unlink),	     SCMP_SYS(unlinkat),    SCMP_SYS(rename),
-	SCMP_SYS(renameat),   SCMP_SYS(renameat2),   SCMP_SYS(mkdir),	    SCMP_SYS(mkdirat),
-	SCMP_SYS(rmdir),      SCMP_SYS(link),	     SCMP_SYS(linkat),	    SCMP_SYS(symlink),
-	SCMP_SYS(symlinkat),  SCMP_SYS(chmod),	     SCMP_SYS(fchmodat),    NR_FCHMODAT2,
-	SCMP_SYS(chown),      SCMP_SYS(lchown),	     SCMP_SYS(fchownat),    SCMP_SYS(truncate),
-	SCMP_SYS(utime),      SCMP_SYS(utimes),	     SCMP_SYS(utimensat),   SCMP_SYS(futimesat),
-	SCMP_SYS(mknod),      SCMP_SYS(mknodat),     SCMP_SYS(setxattr),    SCMP_SYS(lsetxattr),
-	SCMP_SYS(fsetxattr),  SCMP_SYS(removexattr), SCMP_SYS(lremovexattr), SCMP_SYS(fremovexattr),
-	NR_SETXATTRAT,	      NR_REMOVEXATTRAT,	     SCMP_SYS(fchmod),	    SCMP_SYS(fchown),	     SCMP_SYS(execve),	    SCMP_SYS(execveat),
-	SCMP_SYS(connect),    SCMP_SYS(bind),	     SCMP_SYS(sendmsg),	    SCMP_SYS(sendmmsg),
+	SCMP_SYS(creat),     SCMP_SYS(unlink),	    SCMP_SYS(unlinkat),	    SCMP_SYS(rename),
+	SCMP_SYS(renameat),  SCMP_SYS(renameat2),   SCMP_SYS(mkdir),	    SCMP_SYS(mkdirat),
+	SCMP_SYS(rmdir),     SCMP_SYS(link),	    SCMP_SYS(linkat),	    SCMP_SYS(symlink),
+	SCMP_SYS(symlinkat), SCMP_SYS(chmod),	    SCMP_SYS(fchmodat),	    NR_FCHMODAT2,
+	SCMP_SYS(chown),     SCMP_SYS(lchown),	    SCMP_SYS(fchownat),	    SCMP_SYS(truncate),
+	SCMP_SYS(utime),     SCMP_SYS(utimes),	    SCMP_SYS(utimensat),    SCMP_SYS(futimesat),
+	SCMP_SYS(mknod),     SCMP_SYS(mknodat),	    SCMP_SYS(setxattr),	    SCMP_SYS(lsetxattr),
+	SCMP_SYS(fsetxattr), SCMP_SYS(removexattr), SCMP_SYS(lremovexattr), SCMP_SYS(fremovexattr),
+	NR_SETXATTRAT,	     NR_REMOVEXATTRAT,	    SCMP_SYS(fchmod),	    SCMP_SYS(fchown),
+	SCMP_SYS(execve),    SCMP_SYS(execveat),    SCMP_SYS(connect),	    SCMP_SYS(bind),
+	SCMP_SYS(sendmsg),   SCMP_SYS(sendmmsg),
 };
 
 /* Open flags that make an open a write. O_TMPFILE needs O_WRONLY or O_RDWR, so it is here. */
@@ -132,8 +133,8 @@ static const unsigned long write_open_flags[] = {O_WRONLY, O_RDWR, O_CREAT, O_TR
 
 /* CLONE_NEW* flags: a new namespace would let the program build its own mounts. */
 static const unsigned long clone_ns_flags[] = {
-	CLONE_NEWNS,  CLONE_NEWCGROUP, CLONE_NEWUTS, CLONE_NEWIPC,
-	CLONE_NEWUSER, CLONE_NEWPID,   CLONE_NEWNET,
+	CLONE_NEWNS,   CLONE_NEWCGROUP, CLONE_NEWUTS, CLONE_NEWIPC,
+	CLONE_NEWUSER, CLONE_NEWPID,	CLONE_NEWNET,
 };
 
 /* personality() bits that weaken the address space (READ_IMPLIES_EXEC, no ASLR, page 0). */

@@ -35,10 +35,10 @@ struct mount_table {
 bool plan_is_pseudo_fs(const char *fstype)
 {
 	static const char *const pseudo[] = {
-		"proc",	     "sysfs",	   "devtmpfs",	 "devpts",   "cgroup",	  "cgroup2",
-		"mqueue",    "debugfs",	   "tracefs",	 "securityfs", "pstore",  "bpf",
-		"hugetlbfs", "fusectl",	   "configfs",	 "binfmt_misc", "autofs", "nsfs",
-		"rpc_pipefs", "efivarfs",  "selinuxfs", "nfsd",	    "ramfs_pseudo",
+		"proc",	      "sysfs",	  "devtmpfs",  "devpts",      "cgroup",	      "cgroup2",
+		"mqueue",     "debugfs",  "tracefs",   "securityfs",  "pstore",	      "bpf",
+		"hugetlbfs",  "fusectl",  "configfs",  "binfmt_misc", "autofs",	      "nsfs",
+		"rpc_pipefs", "efivarfs", "selinuxfs", "nfsd",	      "ramfs_pseudo",
 	};
 	size_t i;
 
@@ -272,7 +272,8 @@ static int add_layer_dirs(struct planner *pl, struct plan_item *it, const char *
 		rc = mkdir(it->work, 0700) == 0 ? 0 : mkdir_p(it->work, 0700);
 	if (rc < 0) {
 		errno = -rc;
-		return error_errno("cannot create overlay directories in %s", pl->opts->session_dir);
+		return error_errno("cannot create overlay directories in %s",
+				   pl->opts->session_dir);
 	}
 	return 0;
 }

@@ -31,15 +31,15 @@ enum plan_kind {
 
 struct plan_item {
 	enum plan_kind kind;
-	char *path;    /* absolute path, the same inside and on the host */
-	char *upper;   /* PLAN_OVERLAY, PLAN_SCRATCH: upper directory */
-	char *work;    /* PLAN_OVERLAY, PLAN_SCRATCH: work directory */
-	char *link;    /* PLAN_SYMLINK: target */
-	mode_t mode;   /* PLAN_DIR: permission bits */
-	bool ro;       /* PLAN_OVERLAY: the host mount is read-only, so is the overlay */
-	bool noexec;   /* PLAN_OVERLAY: the host mount is noexec */
-	bool hidden;   /* removed from the plan by a hide: nothing is made */
-	bool is_dir;   /* PLAN_BIND_RO: the host path is a directory */
+	char *path;	/* absolute path, the same inside and on the host */
+	char *upper;	/* PLAN_OVERLAY, PLAN_SCRATCH: upper directory */
+	char *work;	/* PLAN_OVERLAY, PLAN_SCRATCH: work directory */
+	char *link;	/* PLAN_SYMLINK: target */
+	mode_t mode;	/* PLAN_DIR: permission bits */
+	bool ro;	/* PLAN_OVERLAY: the host mount is read-only, so is the overlay */
+	bool noexec;	/* PLAN_OVERLAY: the host mount is noexec */
+	bool hidden;	/* removed from the plan by a hide: nothing is made */
+	bool is_dir;	/* PLAN_BIND_RO: the host path is a directory */
 	char **premade; /* PLAN_OVERLAY: upper-relative entries airlock made (hidden paths) */
 	size_t npremade;
 };
@@ -47,18 +47,18 @@ struct plan_item {
 struct plan {
 	struct plan_item *items; /* parents before children */
 	size_t n, cap;
-	unsigned next_layer;     /* numbering of upper/work directories */
+	unsigned next_layer; /* numbering of upper/work directories */
 };
 
 struct plan_opts {
-	const char *session_dir;   /* upper/N, work/N, scratch/N are made below it */
-	const char *const *hide;   /* absolute paths to make absent */
+	const char *session_dir; /* upper/N, work/N, scratch/N are made below it */
+	const char *const *hide; /* absolute paths to make absent */
 	size_t nhide;
 	const char *const *readonly;
 	size_t nreadonly;
 	const char *const *scratch;
 	size_t nscratch;
-	const char *mountinfo;     /* path of the mountinfo to read; NULL: /proc/self/mountinfo */
+	const char *mountinfo; /* path of the mountinfo to read; NULL: /proc/self/mountinfo */
 };
 
 /*

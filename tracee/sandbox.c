@@ -41,7 +41,8 @@ struct mount_attr {
 #endif
 
 /* Signals airlock passes on to the command (as a terminal would to its process group). */
-static const int forwarded_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
+static const int forwarded_signals[] = {SIGINT,	 SIGTERM, SIGHUP,  SIGQUIT,
+					SIGUSR1, SIGUSR2, SIGWINCH};
 
 pid_t sandbox_clone(const struct sandbox_spec *spec)
 {
@@ -155,9 +156,10 @@ static void mount_overlay(const struct plan_item *it, const char *target)
 			 it->work);
 	if (mount("overlay", target, "overlay", flags, opts) < 0) {
 		if (errno == EINVAL || errno == EPERM)
-			die_errno("cannot mount overlay on %s (unprivileged overlayfs needs Linux >= "
-				  "5.11, and the session store must not be on overlayfs)",
-				  it->path);
+			die_errno(
+				"cannot mount overlay on %s (unprivileged overlayfs needs Linux >= "
+				"5.11, and the session store must not be on overlayfs)",
+				it->path);
 		die_errno("cannot mount overlay on %s", it->path);
 	}
 }
@@ -165,8 +167,8 @@ static void mount_overlay(const struct plan_item *it, const char *target)
 static void make_item(const struct plan_item *it, const char *root)
 {
 	/* it->path is absolute: the target is the same path below the new root. */
-	cleanup_free char *target = strcmp(it->path, "/") == 0 ? xstrdup(root)
-							       : xasprintf("%s%s", root, it->path);
+	cleanup_free char *target =
+		strcmp(it->path, "/") == 0 ? xstrdup(root) : xasprintf("%s%s", root, it->path);
 
 	switch (it->kind) {
 	case PLAN_DIR:
@@ -198,7 +200,7 @@ static void make_dev(const char *root)
 {
 	static const char *const nodes[] = {"null", "zero", "full", "random", "urandom", "tty"};
 	static const char *const links[][2] = {
-		{"/proc/self/fd", "fd"},	 {"/proc/self/fd/0", "stdin"},
+		{"/proc/self/fd", "fd"},       {"/proc/self/fd/0", "stdin"},
 		{"/proc/self/fd/1", "stdout"}, {"/proc/self/fd/2", "stderr"},
 		{"pts/ptmx", "ptmx"},
 	};
@@ -267,8 +269,8 @@ static void pivot_into(const char *root)
 	if (chdir("/") < 0)
 		die_errno("cannot enter the new root");
 	/* The skeleton is read-only: writes outside the overlays fail instead of vanishing. */
-	if (mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV,
-		  NULL) < 0)
+	if (mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) <
+	    0)
 		die_errno("cannot make the new root read-only");
 }
 
@@ -347,9 +349,9 @@ static void drop_capabilities(void)
 		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
 			die_errno("cannot drop capability %d", cap);
 	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
-	if (prctl(PR_SET_SECUREBITS, SECBIT_NOROOT | SECBIT_NOROOT_LOCKED |
-					     SECBIT_NO_SETUID_FIXUP |
-					     SECBIT_NO_SETUID_FIXUP_LOCKED | SECBIT_KEEP_CAPS_LOCKED,
+	if (prctl(PR_SET_SECUREBITS,
+		  SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP |
+			  SECBIT_NO_SETUID_FIXUP_LOCKED | SECBIT_KEEP_CAPS_LOCKED,
 		  0, 0, 0) < 0)
 		die_errno("cannot set securebits");
 	memset(data, 0, sizeof(data));
@@ -544,8 +546,8 @@ noreturn void sandbox_main(const struct sandbox_spec *spec)
 
 	close(spec->supervisor_fd);
 	/* Captured output: everything from here on, setup errors included, goes to airlock. */
-	if (spec->stdout_fd >= 0 && (dup2(spec->stdout_fd, STDOUT_FILENO) < 0 ||
-				     dup2(spec->stderr_fd, STDERR_FILENO) < 0))
+	if (spec->stdout_fd >= 0 &&
+	    (dup2(spec->stdout_fd, STDOUT_FILENO) < 0 || dup2(spec->stderr_fd, STDERR_FILENO) < 0))
 		_exit(EXIT_AIRLOCK_FAILED);
 	/* If airlock dies, so does pid 1, and with it the whole pid namespace. */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)

@@ -27,26 +27,26 @@ enum net_mode {
 
 /* Per-process resource limits set before execve (RLIM_INFINITY: leave as it is). */
 struct sandbox_rlimits {
-	unsigned long long cpu_s;   /* RLIMIT_CPU: backstop for --cpu */
-	unsigned long long as;      /* RLIMIT_AS: backstop for --memory */
-	unsigned long long nproc;   /* RLIMIT_NPROC: backstop for --pids (ignored for uid 0) */
-	unsigned long long fsize;   /* RLIMIT_FSIZE: --fsize */
+	unsigned long long cpu_s; /* RLIMIT_CPU: backstop for --cpu */
+	unsigned long long as;	  /* RLIMIT_AS: backstop for --memory */
+	unsigned long long nproc; /* RLIMIT_NPROC: backstop for --pids (ignored for uid 0) */
+	unsigned long long fsize; /* RLIMIT_FSIZE: --fsize */
 };
 
 struct sandbox_spec {
-	char *const *argv;     /* the command; argv[0] is looked up in PATH inside */
-	char *const *envp;     /* its environment (already scrubbed) */
-	const char *cwd;       /* working directory inside (same path as on the host) */
-	const char *root_dir;  /* empty directory on the host where the new root is assembled */
+	char *const *argv;    /* the command; argv[0] is looked up in PATH inside */
+	char *const *envp;    /* its environment (already scrubbed) */
+	const char *cwd;      /* working directory inside (same path as on the host) */
+	const char *root_dir; /* empty directory on the host where the new root is assembled */
 	const struct plan *plan;
 	const struct sock_fprog *filter; /* compiled by filter_compile() */
 	enum net_mode net;
-	int control_fd;        /* the tracee's end of the control socket (SOCK_SEQPACKET) */
-	int supervisor_fd;     /* the supervisor's end, closed in the child at once */
-	int stdout_fd;         /* when capturing: where the sandbox's stdout goes, else -1 */
-	int stderr_fd;         /* when capturing: where its stderr goes, else -1 */
+	int control_fd;	   /* the tracee's end of the control socket (SOCK_SEQPACKET) */
+	int supervisor_fd; /* the supervisor's end, closed in the child at once */
+	int stdout_fd;	   /* when capturing: where the sandbox's stdout goes, else -1 */
+	int stderr_fd;	   /* when capturing: where its stderr goes, else -1 */
 	struct sandbox_rlimits limits;
-	uid_t uid;             /* the caller's ids, mapped to themselves */
+	uid_t uid; /* the caller's ids, mapped to themselves */
 	gid_t gid;
 };
 
@@ -59,17 +59,17 @@ struct sandbox_spec {
  * while the supervisor takes the descriptor with pidfd_getfd() (Linux 5.6).
  */
 enum tracee_msg_type {
-	TRACEE_MSG_HELLO = 1,    /* the command, before its filter: "take my pid" */
+	TRACEE_MSG_HELLO = 1,	 /* the command, before its filter: "take my pid" */
 	TRACEE_MSG_LISTENER = 2, /* the listener's fd number in the command, and filter_info */
-	TRACEE_MSG_EXIT = 3,     /* from pid 1: the command ended, status as waitpid() gave it */
-	TRACEE_MSG_READY = 4,    /* from the supervisor: pid 1 may build the sandbox */
-	TRACEE_MSG_TAKEN = 5,    /* from the supervisor: the listener is taken, go on */
+	TRACEE_MSG_EXIT = 3,	 /* from pid 1: the command ended, status as waitpid() gave it */
+	TRACEE_MSG_READY = 4,	 /* from the supervisor: pid 1 may build the sandbox */
+	TRACEE_MSG_TAKEN = 5,	 /* from the supervisor: the listener is taken, go on */
 };
 
 struct tracee_msg {
 	int type;
-	int status;     /* TRACEE_MSG_EXIT */
-	int listener;   /* TRACEE_MSG_LISTENER: descriptor number in the command */
+	int status;   /* TRACEE_MSG_EXIT */
+	int listener; /* TRACEE_MSG_LISTENER: descriptor number in the command */
 	struct filter_info filter;
 };
 

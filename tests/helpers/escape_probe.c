@@ -149,16 +149,47 @@ static const char *errname(int e)
 	static const struct {
 		int e;
 		const char *name;
-	} names[] = {
-	    E(EPERM),	   E(ENOENT),	       E(ESRCH),	   E(EINTR),	    E(EIO),
-	    E(ENXIO),	   E(E2BIG),	       E(ENOEXEC),	   E(EBADF),	    E(ECHILD),
-	    E(EAGAIN),	   E(ENOMEM),	       E(EACCES),	   E(EFAULT),	    E(EBUSY),
-	    E(EEXIST),	   E(EXDEV),	       E(ENODEV),	   E(ENOTDIR),	    E(EISDIR),
-	    E(EINVAL),	   E(EMFILE),	       E(ENOTTY),	   E(ENOSPC),	    E(EROFS),
-	    E(ERANGE),	   E(ENAMETOOLONG),    E(ENOSYS),	   E(ELOOP),	    E(EOVERFLOW),
-	    E(EOPNOTSUPP), E(EPROTONOSUPPORT), E(ESOCKTNOSUPPORT), E(EAFNOSUPPORT), E(EPROTOTYPE),
-	    E(ESTALE),	   E(ENOKEY),	       E(EDQUOT),	   E(EUSERS),	    E(ENOTBLK),
-	    E(EPROTO)};
+	} names[] = {E(EPERM),
+		     E(ENOENT),
+		     E(ESRCH),
+		     E(EINTR),
+		     E(EIO),
+		     E(ENXIO),
+		     E(E2BIG),
+		     E(ENOEXEC),
+		     E(EBADF),
+		     E(ECHILD),
+		     E(EAGAIN),
+		     E(ENOMEM),
+		     E(EACCES),
+		     E(EFAULT),
+		     E(EBUSY),
+		     E(EEXIST),
+		     E(EXDEV),
+		     E(ENODEV),
+		     E(ENOTDIR),
+		     E(EISDIR),
+		     E(EINVAL),
+		     E(EMFILE),
+		     E(ENOTTY),
+		     E(ENOSPC),
+		     E(EROFS),
+		     E(ERANGE),
+		     E(ENAMETOOLONG),
+		     E(ENOSYS),
+		     E(ELOOP),
+		     E(EOVERFLOW),
+		     E(EOPNOTSUPP),
+		     E(EPROTONOSUPPORT),
+		     E(ESOCKTNOSUPPORT),
+		     E(EAFNOSUPPORT),
+		     E(EPROTOTYPE),
+		     E(ESTALE),
+		     E(ENOKEY),
+		     E(EDQUOT),
+		     E(EUSERS),
+		     E(ENOTBLK),
+		     E(EPROTO)};
 #undef E
 	static char buf[24];
 	size_t i;
@@ -793,10 +824,10 @@ static int p_new_mount_api(void)
 	struct tally t = {0};
 
 	close_if(
-	    attempt(&t, REAL, "fsopen(tmpfs)", syscall(__NR_fsopen, "tmpfs", FSOPEN_CLOEXEC_)));
-	close_if(
-	    attempt(&t, REAL, "open_tree(/, OPEN_TREE_CLONE)",
-		    syscall(__NR_open_tree, AT_FDCWD, "/", OPEN_TREE_CLONE_ | OPEN_TREE_CLOEXEC_)));
+		attempt(&t, REAL, "fsopen(tmpfs)", syscall(__NR_fsopen, "tmpfs", FSOPEN_CLOEXEC_)));
+	close_if(attempt(
+		&t, REAL, "open_tree(/, OPEN_TREE_CLONE)",
+		syscall(__NR_open_tree, AT_FDCWD, "/", OPEN_TREE_CLONE_ | OPEN_TREE_CLOEXEC_)));
 	close_if(attempt(&t, POKE, "open_tree(bad flags)",
 			 syscall(__NR_open_tree, AT_FDCWD, "/", 0x10000000UL)));
 	attempt(&t, POKE, "mount_setattr(bad flags)",
@@ -814,7 +845,7 @@ static void sti_child(void *arg, struct child_result *r)
 {
 	const struct sti_arg *a = arg;
 	unsigned long cmd =
-	    a->highbits ? (unsigned long)TIOCSTI | HIGH_BIT : (unsigned long)TIOCSTI;
+		a->highbits ? (unsigned long)TIOCSTI | HIGH_BIT : (unsigned long)TIOCSTI;
 	char c = '#'; /* lands in our own private pty's input queue; nobody reads it */
 	int fd;
 
@@ -924,12 +955,12 @@ static int p_socket_highbits(void)
 		int family, type, proto;
 		const char *name;
 	} denied[] = {
-	    {AF_NETLINK, SOCK_RAW, 0, "AF_NETLINK"},
-	    {AF_PACKET, SOCK_DGRAM, 0, "AF_PACKET"},
-	    {AF_VSOCK, SOCK_STREAM, 0, "AF_VSOCK"},
-	    {AF_BLUETOOTH, SOCK_SEQPACKET, 0, "AF_BLUETOOTH"},
-	    {AF_ALG, SOCK_SEQPACKET, 0, "AF_ALG"},
-	    {AF_KEY, SOCK_RAW, 2 /* PF_KEY_V2 */, "AF_KEY"},
+		{AF_NETLINK, SOCK_RAW, 0, "AF_NETLINK"},
+		{AF_PACKET, SOCK_DGRAM, 0, "AF_PACKET"},
+		{AF_VSOCK, SOCK_STREAM, 0, "AF_VSOCK"},
+		{AF_BLUETOOTH, SOCK_SEQPACKET, 0, "AF_BLUETOOTH"},
+		{AF_ALG, SOCK_SEQPACKET, 0, "AF_ALG"},
+		{AF_KEY, SOCK_RAW, 2 /* PF_KEY_V2 */, "AF_KEY"},
 	};
 	struct tally t = {0};
 	char what[80];
@@ -946,9 +977,9 @@ static int p_socket_highbits(void)
 		setup_fail(&t, "socket(AF_INET) must work but failed: %s", errname(errno));
 	close_if(fd);
 
-	close_if(attempt(
-	    &t, REAL, "socket(AF_NETLINK|1<<32)",
-	    syscall(SYS_socket, (unsigned long)AF_NETLINK | HIGH_BIT, SOCK_RAW | SOCK_CLOEXEC, 0)));
+	close_if(attempt(&t, REAL, "socket(AF_NETLINK|1<<32)",
+			 syscall(SYS_socket, (unsigned long)AF_NETLINK | HIGH_BIT,
+				 SOCK_RAW | SOCK_CLOEXEC, 0)));
 	close_if(attempt(&t, REAL, "socket(AF_PACKET|1<<32)",
 			 syscall(SYS_socket, (unsigned long)AF_PACKET | HIGH_BIT,
 				 SOCK_DGRAM | SOCK_CLOEXEC, 0)));
@@ -1048,13 +1079,13 @@ static int p_int80(void)
 static int p_seccomp_listener(void)
 {
 	struct sock_filter insns[] = {
-	    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
-	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 0, 3),
-	    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_uselib, 0, 1),
-	    BPF_STMT(BPF_RET | BPF_K,
-		     SECCOMP_RET_USER_NOTIF), /* only uselib, which nothing calls */
-	    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 0, 3),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_uselib, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K,
+			 SECCOMP_RET_USER_NOTIF), /* only uselib, which nothing calls */
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 	};
 	struct sock_fprog prog = {.len = sizeof(insns) / sizeof(insns[0]), .filter = insns};
 	struct tally t = {0};
@@ -1066,10 +1097,10 @@ static int p_seccomp_listener(void)
 	close_if(attempt(&t, REAL, "seccomp(NEW_LISTENER|1<<32)",
 			 syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
 				 SECCOMP_FILTER_FLAG_NEW_LISTENER | HIGH_BIT, &prog)));
-	close_if(
-	    attempt(&t, REAL, "seccomp(NEW_LISTENER|LOG)",
-		    syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
-			    SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_LOG, &prog)));
+	close_if(attempt(&t, REAL, "seccomp(NEW_LISTENER|LOG)",
+			 syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+				 SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_LOG,
+				 &prog)));
 	close_if(attempt(&t, REAL, "seccomp(SET_MODE_FILTER|1<<32, NEW_LISTENER)",
 			 syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER | HIGH_BIT,
 				 SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog)));
@@ -1142,9 +1173,9 @@ static int p_name_to_handle_at(void)
 	h.fh.handle_bytes = 128;
 	attempt(&t, REAL, "name_to_handle_at",
 		syscall(SYS_name_to_handle_at, AT_FDCWD, handle_path(), &h.fh, &mount_id, 0));
-	attempt(
-	    &t, POKE, "name_to_handle_at(bad flags)",
-	    syscall(SYS_name_to_handle_at, AT_FDCWD, handle_path(), &h.fh, &mount_id, 0x10000000));
+	attempt(&t, POKE, "name_to_handle_at(bad flags)",
+		syscall(SYS_name_to_handle_at, AT_FDCWD, handle_path(), &h.fh, &mount_id,
+			0x10000000));
 	return finish(&t);
 }
 
@@ -1511,56 +1542,58 @@ struct probe {
 };
 
 static const struct probe probes[] = {
-    {"io_uring_setup", p_io_uring_setup,
-     "io_uring_setup: io_uring runs operations seccomp never sees"},
-    {"ptrace", p_ptrace, "PTRACE_SEIZE a child, PTRACE_TRACEME"},
-    {"process_vm_writev", p_process_vm_writev, "write a child's memory"},
-    {"process_vm_readv", p_process_vm_readv, "read a child's memory"},
-    {"unshare_user", p_unshare_user, "unshare(CLONE_NEWUSER)"},
-    {"unshare_mount_write", p_unshare_mount_write,
-     "unshare user+mount namespaces, mount, peel mounts, write the marker argv[2]"},
-    {"clone_newuser", p_clone_newuser, "raw clone(CLONE_NEWUSER), also with high flag bits"},
-    {"clone3_newuser", p_clone3_newuser, "clone3 with CLONE_NEWUSER (must be ENOSYS)"},
-    {"mount", p_mount, "mount tmpfs on /tmp; mount/umount2 pokes"},
-    {"new_mount_api", p_new_mount_api, "fsopen, open_tree(CLONE), mount_setattr, fsconfig"},
-    {"tiocsti", p_tiocsti, "TIOCSTI on our own controlling pty"},
-    {"tiocsti_highbits", p_tiocsti_highbits, "TIOCSTI|1<<32 on our own controlling pty"},
-    {"tioclinux", p_tioclinux, "TIOCLINUX (also with high bits) poked on /dev/null"},
-    {"socket_highbits", p_socket_highbits,
-     "socket(AF_NETLINK|1<<32), (AF_PACKET|1<<32), denied families; UNIX and INET must work"},
-    {"x32", p_x32, "x32 getpid and unshare (syscall bit 30)"},
-    {"int80", p_int80, "i386 getpid and unshare through int $0x80"},
-    {"seccomp_listener", p_seccomp_listener, "install a filter with NEW_LISTENER (also high bits)"},
-    {"open_by_handle_at", p_open_by_handle_at, "open a file by handle (argv[2] or /etc/passwd)"},
-    {"name_to_handle_at", p_name_to_handle_at, "take a handle of argv[2] or /etc/passwd"},
-    {"keyctl", p_keyctl, "keyctl on the process keyring"},
-    {"add_key", p_add_key, "add_key and request_key on the process keyring"},
-    {"bpf", p_bpf, "BPF_MAP_CREATE"},
-    {"perf_event_open", p_perf_event_open, "a software counter on ourselves"},
-    {"userfaultfd", p_userfaultfd, "userfaultfd, user-mode-only and full"},
-    {"personality", p_personality, "READ_IMPLIES_EXEC, ADDR_NO_RANDOMIZE, also with high bits"},
-    {"kexec_load", p_kexec_load, "kexec_load/kexec_file_load pokes"},
-    {"init_module", p_init_module, "init_module/finit_module/delete_module pokes"},
-    {"pidfd_getfd", p_pidfd_getfd, "copy a descriptor out of a child"},
-    {"kcmp", p_kcmp, "compare our memory with a child's"},
-    {"openat2", p_openat2, "openat2 (must be ENOSYS)"},
-    {"chroot", p_chroot, "chroot(/)"},
-    {"pivot_root", p_pivot_root, "pivot_root poke"},
-    {"setns", p_setns, "setns into our own network namespace"},
-    {"iopl", p_iopl, "iopl(3), iopl(0)"},
-    {"ioperm", p_ioperm, "ioperm on port 0x80"},
-    {"modify_ldt", p_modify_ldt, "read the LDT"},
-    {"acct", p_acct, "process accounting poke"},
-    {"swapon", p_swapon, "swapon/swapoff pokes"},
-    {"syslog", p_syslog, "read the kernel log"},
-    {"clock_settime", p_clock_settime,
-     "settimeofday(NULL, NULL); clock_settime/clock_adjtime pokes"},
-    {"mbind", p_mbind, "mbind(MPOL_DEFAULT) on our own page"},
-    {"set_mempolicy", p_set_mempolicy, "set_mempolicy(MPOL_DEFAULT)"},
-    {"migrate_pages", p_migrate_pages, "migrate_pages with empty node sets"},
-    {"move_pages", p_move_pages, "move_pages of zero pages"},
-    {"reboot", p_reboot, "reboot poke with bad magic"},
-    {"quotactl", p_quotactl, "quotactl/quotactl_fd pokes"},
+	{"io_uring_setup", p_io_uring_setup,
+	 "io_uring_setup: io_uring runs operations seccomp never sees"},
+	{"ptrace", p_ptrace, "PTRACE_SEIZE a child, PTRACE_TRACEME"},
+	{"process_vm_writev", p_process_vm_writev, "write a child's memory"},
+	{"process_vm_readv", p_process_vm_readv, "read a child's memory"},
+	{"unshare_user", p_unshare_user, "unshare(CLONE_NEWUSER)"},
+	{"unshare_mount_write", p_unshare_mount_write,
+	 "unshare user+mount namespaces, mount, peel mounts, write the marker argv[2]"},
+	{"clone_newuser", p_clone_newuser, "raw clone(CLONE_NEWUSER), also with high flag bits"},
+	{"clone3_newuser", p_clone3_newuser, "clone3 with CLONE_NEWUSER (must be ENOSYS)"},
+	{"mount", p_mount, "mount tmpfs on /tmp; mount/umount2 pokes"},
+	{"new_mount_api", p_new_mount_api, "fsopen, open_tree(CLONE), mount_setattr, fsconfig"},
+	{"tiocsti", p_tiocsti, "TIOCSTI on our own controlling pty"},
+	{"tiocsti_highbits", p_tiocsti_highbits, "TIOCSTI|1<<32 on our own controlling pty"},
+	{"tioclinux", p_tioclinux, "TIOCLINUX (also with high bits) poked on /dev/null"},
+	{"socket_highbits", p_socket_highbits,
+	 "socket(AF_NETLINK|1<<32), (AF_PACKET|1<<32), denied families; UNIX and INET must work"},
+	{"x32", p_x32, "x32 getpid and unshare (syscall bit 30)"},
+	{"int80", p_int80, "i386 getpid and unshare through int $0x80"},
+	{"seccomp_listener", p_seccomp_listener,
+	 "install a filter with NEW_LISTENER (also high bits)"},
+	{"open_by_handle_at", p_open_by_handle_at,
+	 "open a file by handle (argv[2] or /etc/passwd)"},
+	{"name_to_handle_at", p_name_to_handle_at, "take a handle of argv[2] or /etc/passwd"},
+	{"keyctl", p_keyctl, "keyctl on the process keyring"},
+	{"add_key", p_add_key, "add_key and request_key on the process keyring"},
+	{"bpf", p_bpf, "BPF_MAP_CREATE"},
+	{"perf_event_open", p_perf_event_open, "a software counter on ourselves"},
+	{"userfaultfd", p_userfaultfd, "userfaultfd, user-mode-only and full"},
+	{"personality", p_personality, "READ_IMPLIES_EXEC, ADDR_NO_RANDOMIZE, also with high bits"},
+	{"kexec_load", p_kexec_load, "kexec_load/kexec_file_load pokes"},
+	{"init_module", p_init_module, "init_module/finit_module/delete_module pokes"},
+	{"pidfd_getfd", p_pidfd_getfd, "copy a descriptor out of a child"},
+	{"kcmp", p_kcmp, "compare our memory with a child's"},
+	{"openat2", p_openat2, "openat2 (must be ENOSYS)"},
+	{"chroot", p_chroot, "chroot(/)"},
+	{"pivot_root", p_pivot_root, "pivot_root poke"},
+	{"setns", p_setns, "setns into our own network namespace"},
+	{"iopl", p_iopl, "iopl(3), iopl(0)"},
+	{"ioperm", p_ioperm, "ioperm on port 0x80"},
+	{"modify_ldt", p_modify_ldt, "read the LDT"},
+	{"acct", p_acct, "process accounting poke"},
+	{"swapon", p_swapon, "swapon/swapoff pokes"},
+	{"syslog", p_syslog, "read the kernel log"},
+	{"clock_settime", p_clock_settime,
+	 "settimeofday(NULL, NULL); clock_settime/clock_adjtime pokes"},
+	{"mbind", p_mbind, "mbind(MPOL_DEFAULT) on our own page"},
+	{"set_mempolicy", p_set_mempolicy, "set_mempolicy(MPOL_DEFAULT)"},
+	{"migrate_pages", p_migrate_pages, "migrate_pages with empty node sets"},
+	{"move_pages", p_move_pages, "move_pages of zero pages"},
+	{"reboot", p_reboot, "reboot poke with bad magic"},
+	{"quotactl", p_quotactl, "quotactl/quotactl_fd pokes"},
 };
 
 #define NPROBES (sizeof(probes) / sizeof(probes[0]))

@@ -113,8 +113,8 @@ static bool sorted(const struct change_set *cs)
 static void test_kind_names(void)
 {
 	static const char *const want[] = {
-	    "added",	     "modified",	"deleted",	"dir-added",	"dir-replaced",
-	    "symlink-added", "symlink-changed", "type-changed", "mode-changed",
+		"added",	 "modified",	    "deleted",	    "dir-added",    "dir-replaced",
+		"symlink-added", "symlink-changed", "type-changed", "mode-changed",
 	};
 	size_t i;
 	int same = 1;
@@ -317,9 +317,9 @@ static void test_fixture(void)
 	cleanup_free char *upper_b = at("ub");
 	cleanup_free char *upper_c = at("r");
 	struct overlay_layer layers[] = {
-	    {mount_a, upper_a, premade, ARRAY_SIZE(premade)},
-	    {mount_b, upper_b, NULL, 0},
-	    {"/", upper_c, NULL, 0},
+		{mount_a, upper_a, premade, ARRAY_SIZE(premade)},
+		{mount_b, upper_b, NULL, 0},
+		{"/", upper_c, NULL, 0},
 	};
 	struct change_set cs = {0};
 	const struct change *c;
@@ -338,7 +338,7 @@ static void test_fixture(void)
 		is_str(cs.n ? cs.items[0].path : NULL, first, "the layer given last sorts first");
 	}
 	ok(find(&cs, "g/zz") && find(&cs, "h/new.txt") &&
-	       find(&cs, "g/zz") < find(&cs, "h/new.txt"),
+		   find(&cs, "g/zz") < find(&cs, "h/new.txt"),
 	   "layer b (g) sorts before layer a (h)");
 
 	is_str(kind_of(&cs, "h/new.txt"), "added", "new file is added");
@@ -365,7 +365,7 @@ static void test_fixture(void)
 	c = find(&cs, "h/gone.txt");
 	if (wo)
 		ok(c && c->mode == 0 && c->size == 0 && c->old_mode == (S_IFREG | 0644) &&
-		       c->old_size == 3,
+			   c->old_size == 3,
 		   "deleted file has the host mode and size only");
 	kind_is(&cs, "h/gonedir", "deleted", wo, "whiteout over a directory is deleted");
 	c = find(&cs, "h/gonedir");
@@ -434,7 +434,7 @@ static void test_fixture(void)
 
 	c = find(&cs, "h/z000");
 	ok(c && (c->kind == CHANGE_MODIFIED || c->kind == CHANGE_MODE_CHANGED) &&
-	       c->mode == S_IFREG,
+		   c->mode == S_IFREG,
 	   "mode 000 file over the same content is reported (%s)",
 	   c ? change_kind_name(c->kind) : "");
 	c = find(&cs, "h/new000");
@@ -584,13 +584,13 @@ static void test_real_overlay(const char *self)
 		make_dir("ov/h/forged", 0755);
 		make_file("ov/h/forged/k", "k", 0644);
 		cmd = xasprintf(
-		    "unshare -rm sh -ec 'mount -t overlay overlay -o "
-		    "lowerdir=%s,upperdir=%s,workdir=%s,userxattr %s; cd %s; "
-		    "rm -rf d; rm f; echo two >> edit; chmod 600 perm; touch touched; "
-		    "ln -s target link; mkdir newdir; echo x > newdir/inside; "
-		    "rm -rf repl; mkdir repl; echo y > repl/new; touch forged/n; "
-		    "mkdir tmpdir; rmdir tmpdir; %s --forge-opaque forged' >/dev/null 2>&1",
-		    h, u, w, m, m, self);
+			"unshare -rm sh -ec 'mount -t overlay overlay -o "
+			"lowerdir=%s,upperdir=%s,workdir=%s,userxattr %s; cd %s; "
+			"rm -rf d; rm f; echo two >> edit; chmod 600 perm; touch touched; "
+			"ln -s target link; mkdir newdir; echo x > newdir/inside; "
+			"rm -rf repl; mkdir repl; echo y > repl/new; touch forged/n; "
+			"mkdir tmpdir; rmdir tmpdir; %s --forge-opaque forged' >/dev/null 2>&1",
+			h, u, w, m, m, self);
 		if (system(cmd) != 0)
 			why = "cannot mount an unprivileged overlay (needs Linux >= 5.11)";
 	}

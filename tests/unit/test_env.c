@@ -30,8 +30,9 @@ static char *caller_env[ARRAY_SIZE(caller_src)];
 
 /* Names the default scrub must remove from caller_env. */
 static const char *const scrubbed[] = {
-	"OPENAI_API_KEY", "AWS_SECRET_ACCESS_KEY", "GITHUB_TOKEN", "DATABASE_PASSWORD",
-	"RANDOM_VAR", "EMPTY",
+	"OPENAI_API_KEY", "AWS_SECRET_ACCESS_KEY",
+	"GITHUB_TOKEN",	  "DATABASE_PASSWORD",
+	"RANDOM_VAR",	  "EMPTY",
 };
 
 static size_t count(char **v)
@@ -258,7 +259,7 @@ static void test_looks_secret(void)
 		   "env_looks_secret(\"%s\") is %s", cases[i].name,
 		   cases[i].secret ? "true" : "false");
 	ok(env_allowed("LC_CTYPE") && env_allowed("PATH") && !env_allowed("path") &&
-	       !env_allowed("GITHUB_TOKEN") && !env_allowed("PATHX"),
+		   !env_allowed("GITHUB_TOKEN") && !env_allowed("PATHX"),
 	   "env_allowed: LC_* and PATH, case-sensitive, whole names");
 }
 

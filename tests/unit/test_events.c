@@ -145,7 +145,7 @@ static void test_chain(void)
 		const cJSON *op = cJSON_GetObjectItemCaseSensitive(j, "op");
 
 		ok(cJSON_IsString(p) && strcmp(p->valuestring, "/home/dev/b\nc") == 0 &&
-		       cJSON_IsString(op) && strcmp(op->valuestring, "unlink") == 0,
+			   cJSON_IsString(op) && strcmp(op->valuestring, "unlink") == 0,
 		   "the event's own fields survive");
 		cJSON_Delete(j);
 		sha256_hex(lines[2], strlen(lines[2]), last);

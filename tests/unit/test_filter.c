@@ -238,8 +238,7 @@ static long p_listener_valid(void)
 	/* A seccomp listener knows no notification 1 (ENOENT); another descriptor says ENOTTY. */
 	unsigned long long id = 1;
 
-	return syscall(SYS_ioctl, (long)listener, (unsigned long)SECCOMP_IOCTL_NOTIF_ID_VALID,
-		       &id);
+	return syscall(SYS_ioctl, (long)listener, (unsigned long)SECCOMP_IOCTL_NOTIF_ID_VALID, &id);
 }
 
 static long p_status(void)

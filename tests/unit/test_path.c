@@ -96,20 +96,11 @@ static void test_join(void)
 	static const struct {
 		const char *a, *b, *want;
 	} cases[] = {
-		{"/a", "b", "/a/b"},
-		{"/a/", "b", "/a/b"},
-		{"/a//", "b", "/a/b"},
-		{"/a", "b/c", "/a/b/c"},
-		{"/", "b", "/b"},
-		{"//", "b", "/b"},
-		{"/", "/", "/"},
-		{"/a", "/c", "/c"},
-		{"/a/", "/c/d", "/c/d"},
-		{"/a", "", "/a"},
-		{"/a/", "", "/a"},
-		{"", "b", "b"},
-		{"a", "b", "a/b"},
-		{"a/", "b", "a/b"},
+		{"/a", "b", "/a/b"},	 {"/a/", "b", "/a/b"}, {"/a//", "b", "/a/b"},
+		{"/a", "b/c", "/a/b/c"}, {"/", "b", "/b"},     {"//", "b", "/b"},
+		{"/", "/", "/"},	 {"/a", "/c", "/c"},   {"/a/", "/c/d", "/c/d"},
+		{"/a", "", "/a"},	 {"/a/", "", "/a"},    {"", "b", "b"},
+		{"a", "b", "a/b"},	 {"a/", "b", "a/b"},
 	};
 	size_t i;
 
@@ -168,18 +159,12 @@ static void test_under_rel(void)
 		bool under;
 		const char *rel; /* path_rel() when under */
 	} cases[] = {
-		{"/a/b", "/a", true, "b"},
-		{"/a/b/c", "/a", true, "b/c"},
-		{"/a", "/a", true, ""},
-		{"/a/b", "/a/", true, "b"},
-		{"/a", "/a/", true, ""},
-		{"/ab", "/a", false, NULL},
-		{"/a", "/ab", false, NULL},
-		{"/a", "/a/b", false, NULL},
-		{"/b/a", "/a", false, NULL},
-		{"/", "/", true, ""},
-		{"/a", "/", true, "a"},
-		{"/a/b/c", "/", true, "a/b/c"},
+		{"/a/b", "/a", true, "b"},   {"/a/b/c", "/a", true, "b/c"},
+		{"/a", "/a", true, ""},	     {"/a/b", "/a/", true, "b"},
+		{"/a", "/a/", true, ""},     {"/ab", "/a", false, NULL},
+		{"/a", "/ab", false, NULL},  {"/a", "/a/b", false, NULL},
+		{"/b/a", "/a", false, NULL}, {"/", "/", true, ""},
+		{"/a", "/", true, "a"},	     {"/a/b/c", "/", true, "a/b/c"},
 		{"/x/y", "/x/y", true, ""},
 	};
 	size_t i;
@@ -486,28 +471,17 @@ static void test_parse(void)
 		int rc;
 		unsigned long long want;
 	} sizes[] = {
-		{"512M", 0, 512ULL << 20},
-		{"1G", 0, 1ULL << 30},
-		{"1g", 0, 1ULL << 30},
-		{"100k", 0, 100ULL << 10},
-		{"100K", 0, 100ULL << 10},
-		{"4096", 0, 4096},
-		{"4096b", 0, 4096},
-		{"1.5G", 0, 3ULL << 29},
-		{"2T", 0, 2ULL << 40},
-		{"64MiB", 0, 64ULL << 20},
-		{"64mb", 0, 64ULL << 20},
-		{"0", 0, 0},
-		{"", -EINVAL, 0},
-		{"G", -EINVAL, 0},
-		{"-1G", -EINVAL, 0},
-		{"1X", -EINVAL, 0},
-		{"1 G", -EINVAL, 0},
-		{"1GG", -EINVAL, 0},
-		{"1G ", -EINVAL, 0},
-		{"inf", -EINVAL, 0},
-		{"1e30", -EINVAL, 0},
-		{"99999999999T", -EINVAL, 0},
+		{"512M", 0, 512ULL << 20}, {"1G", 0, 1ULL << 30},
+		{"1g", 0, 1ULL << 30},	   {"100k", 0, 100ULL << 10},
+		{"100K", 0, 100ULL << 10}, {"4096", 0, 4096},
+		{"4096b", 0, 4096},	   {"1.5G", 0, 3ULL << 29},
+		{"2T", 0, 2ULL << 40},	   {"64MiB", 0, 64ULL << 20},
+		{"64mb", 0, 64ULL << 20},  {"0", 0, 0},
+		{"", -EINVAL, 0},	   {"G", -EINVAL, 0},
+		{"-1G", -EINVAL, 0},	   {"1X", -EINVAL, 0},
+		{"1 G", -EINVAL, 0},	   {"1GG", -EINVAL, 0},
+		{"1G ", -EINVAL, 0},	   {"inf", -EINVAL, 0},
+		{"1e30", -EINVAL, 0},	   {"99999999999T", -EINVAL, 0},
 	};
 	size_t i;
 

@@ -67,12 +67,14 @@ static void test_builtins(void)
 		  "aws_access_key_id = [REDACTED:aws_access_key]\n");
 	check_one("aws_access_key", "temporary ASIAY34FZKBOKMUTVV7A used",
 		  "temporary [REDACTED:aws_access_key] used");
-	check_one("aws_secret", "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n",
+	check_one("aws_secret",
+		  "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n",
 		  "aws_secret_access_key = [REDACTED:aws_secret]\n");
 	check_one("aws_secret",
 		  "{\"AWS_SECRET_ACCESS_KEY\": \"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\"}",
 		  "{\"AWS_SECRET_ACCESS_KEY\": \"[REDACTED:aws_secret]\"}");
-	check_one("github", "git clone https://x:ghp_1234567890abcdefghijABCDEFGHIJ123456@github.com/a/b",
+	check_one("github",
+		  "git clone https://x:ghp_1234567890abcdefghijABCDEFGHIJ123456@github.com/a/b",
 		  "git clone https://x:[REDACTED:github]@github.com/a/b");
 	check_one("github", "token=github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyz end",
 		  "token=[REDACTED:github] end");
@@ -86,18 +88,21 @@ static void test_builtins(void)
 		  "\"url\": \"mysql://root:[REDACTED:connection_string]@10.0.0.1:3306/db\"");
 	check_one("bearer", "Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.abc-_x\r\n",
 		  "Authorization: Bearer [REDACTED:bearer]\r\n");
-	check_one("bearer", "authorization: bearer abcd1234efgh", "authorization: bearer [REDACTED:bearer]");
+	check_one("bearer", "authorization: bearer abcd1234efgh",
+		  "authorization: bearer [REDACTED:bearer]");
 }
 
 static void test_untouched(void)
 {
-	check_untouched("sk- alone", "ls sk- and sk-short and task-manager-settings-for-production");
+	check_untouched("sk- alone",
+			"ls sk- and sk-short and task-manager-settings-for-production");
 	check_untouched("short AKIA", "AKIA1234 and XAKIAIOSFODNN7EXAMPLE");
 	check_untouched("url without password", "see https://example.com/path?q=1#top");
 	check_untouched("url with port", "http://localhost:8080/api and ssh://git@github.com/x");
 	check_untouched("Bearer without token", "Authorization: Bearer\nBearer tokens");
 	check_untouched("ghp too short", "ghp_abc123 gho_");
-	check_untouched("certificate", "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
+	check_untouched("certificate",
+			"-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
 	check_untouched("empty", "");
 }
 
@@ -153,7 +158,8 @@ static void test_literals(void)
 	/* Overlap: the leftmost candidate wins and the next search starts after it. */
 	redactor_add_literal(r, "env", "456xyzw789");
 	d = red(r, "tok-abcdef123456xyzw789");
-	is_str(d, "[REDACTED:env]xyzw789", "overlap: leftmost candidate wins, no double replacement");
+	is_str(d, "[REDACTED:env]xyzw789",
+	       "overlap: leftmost candidate wins, no double replacement");
 
 	is_int(redactor_nkinds(r), 5, "kinds: five counted");
 	is_str(redactor_kind(r, 0, NULL), "env", "kinds: first-seen order (env)");
@@ -210,7 +216,8 @@ static void test_custom_patterns(void)
 
 	is_int(redactor_add_pattern(r, "internal", "INT-[0-9]{6}"), 0, "custom: pattern added");
 	is_int(redactor_add_pattern(r, "bad", "a(b"), -EINVAL, "custom: unbalanced ( is -EINVAL");
-	is_int(redactor_add_pattern(r, "bad", "x{2,1}"), -EINVAL, "custom: bad interval is -EINVAL");
+	is_int(redactor_add_pattern(r, "bad", "x{2,1}"), -EINVAL,
+	       "custom: bad interval is -EINVAL");
 	a = red(r, "ids INT-123456 and INT-12345 and INT-654321");
 	is_str(a, "ids [REDACTED:internal] and INT-12345 and [REDACTED:internal]",
 	       "custom: matches redacted under the custom kind");
@@ -234,7 +241,8 @@ static void test_locale(void)
 		return;
 	}
 	r = redactor_new();
-	got = red(r, "\xff\xfe" "AKIAIOSFODNN7EXAMPLE \xc3(sk-abcdefghijklmnopqrstuvwxyz\xe9");
+	got = red(r, "\xff\xfe"
+		     "AKIAIOSFODNN7EXAMPLE \xc3(sk-abcdefghijklmnopqrstuvwxyz\xe9");
 	is_str(got, "\xff\xfe[REDACTED:aws_access_key] \xc3([REDACTED:openai]\xe9",
 	       "locale: UTF-8 locale, invalid UTF-8 around keys");
 	redactor_free(r);
@@ -302,7 +310,10 @@ static void test_performance(void)
 	/* Binary: short NUL-separated segments. */
 	buf_reset(&b);
 	while (b.len < target)
-		buf_add(&b, "\0\x01\x7f" "ab\0\0ELF\0\xff\xfe", 13);
+		buf_add(&b,
+			"\0\x01\x7f"
+			"ab\0\0ELF\0\xff\xfe",
+			13);
 	timed("10 MB of binary", b.data, b.len, 0, 5.0);
 	buf_release(&b);
 }

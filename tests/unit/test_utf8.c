@@ -104,13 +104,22 @@ static void test_seq_len(void)
 		{"byte FE", "\xfe", 0},
 		{"byte FF", "\xff", 0},
 		{"2-byte truncated at end", "\xc3", 0},
-		{"2-byte followed by ASCII", "\xc3" "A", 0},
+		{"2-byte followed by ASCII",
+		 "\xc3"
+		 "A",
+		 0},
 		{"3-byte truncated after 1", "\xe2", 0},
 		{"3-byte truncated after 2", "\xe2\x82", 0},
-		{"3-byte with ASCII third", "\xe2\x82" "A", 0},
+		{"3-byte with ASCII third",
+		 "\xe2\x82"
+		 "A",
+		 0},
 		{"3-byte with a new lead second", "\xe2\xc3\xa9", 0},
 		{"4-byte truncated after 3", "\xf0\x9f\x98", 0},
-		{"4-byte with ASCII fourth", "\xf0\x9f\x98" "A", 0},
+		{"4-byte with ASCII fourth",
+		 "\xf0\x9f\x98"
+		 "A",
+		 0},
 	};
 	unsigned char buf[8];
 	uint32_t cp;
@@ -162,10 +171,17 @@ static void test_utf8_sanitize(void)
 		{"plain ASCII", "hello world", "hello world"},
 		{"empty", "", ""},
 		{"2-byte kept", "caf\xc3\xa9", "caf\xc3\xa9"},
-		{"3-byte kept", "\xe2\x82\xac" "5", "\xe2\x82\xac" "5"},
+		{"3-byte kept",
+		 "\xe2\x82\xac"
+		 "5",
+		 "\xe2\x82\xac"
+		 "5"},
 		{"4-byte kept", "\xf0\x9f\x98\x80!", "\xf0\x9f\x98\x80!"},
 		{"controls are not its business", "a\nb\tc\x1b", "a\nb\tc\x1b"},
-		{"invalid byte in the middle", "a\xff" "b", "a\\xffb"},
+		{"invalid byte in the middle",
+		 "a\xff"
+		 "b",
+		 "a\\xffb"},
 		{"lone continuation", "\x80", "\\x80"},
 		{"overlong NUL", "\xc0\x80", "\\xc0\\x80"},
 		{"surrogate", "\xed\xa0\x80", "\\xed\\xa0\\x80"},
@@ -173,7 +189,11 @@ static void test_utf8_sanitize(void)
 		{"truncated at the end", "x\xe2\x82", "x\\xe2\\x82"},
 		{"truncated, then valid", "\xe2\x82\xc3\xa9", "\\xe2\\x82\xc3\xa9"},
 		{"Latin-1 text", "na\xefve", "na\\xefve"},
-		{"C1 CSI as one raw byte", "\x9b" "2J", "\\x9b" "2J"},
+		{"C1 CSI as one raw byte",
+		 "\x9b"
+		 "2J",
+		 "\\x9b"
+		 "2J"},
 	};
 	size_t i;
 
@@ -196,11 +216,24 @@ static void test_term_sanitize(void)
 		{"CSI cursor home and colour", "\x1b[H\x1b[31mred", "\\e[H\\e[31mred"},
 		{"OSC window title ended by BEL", "\x1b]0;pwned\x07", "\\e]0;pwned\\x07"},
 		{"OSC 8 hyperlink ended by ST", "\x1b]8;;http://x\x1b\\", "\\e]8;;http://x\\e\\\\"},
-		{"C1 CSI as UTF-8", "\xc2\x9b" "2J", "\\u009b2J"},
-		{"C1 OSC as UTF-8", "\xc2\x9d" "0;t\xc2\x9c", "\\u009d0;t\\u009c"},
+		{"C1 CSI as UTF-8",
+		 "\xc2\x9b"
+		 "2J",
+		 "\\u009b2J"},
+		{"C1 OSC as UTF-8",
+		 "\xc2\x9d"
+		 "0;t\xc2\x9c",
+		 "\\u009d0;t\\u009c"},
 		{"C1 NEL U+0085", "\xc2\x85", "\\u0085"},
-		{"C1 CSI as a raw byte", "\x9b" "2J", "\\x9b2J"},
-		{"U+00A0 is not C1", "a\xc2\xa0" "b", "a\xc2\xa0" "b"},
+		{"C1 CSI as a raw byte",
+		 "\x9b"
+		 "2J",
+		 "\\x9b2J"},
+		{"U+00A0 is not C1",
+		 "a\xc2\xa0"
+		 "b",
+		 "a\xc2\xa0"
+		 "b"},
 		{"newline", "a\nb", "a\\nb"},
 		{"tab", "a\tb", "a\\tb"},
 		{"carriage return", "100%\r", "100%\\r"},
@@ -210,7 +243,10 @@ static void test_term_sanitize(void)
 		{"unit separator 0x1f", "\x1f", "\\x1f"},
 		{"backslash doubled", "C:\\dir", "C:\\\\dir"},
 		{"an escape's text stays apart from an escape", "\\e[2J", "\\\\e[2J"},
-		{"invalid byte", "a\xff" "b", "a\\xffb"},
+		{"invalid byte",
+		 "a\xff"
+		 "b",
+		 "a\\xffb"},
 		{"overlong ESC", "\xc0\x9b", "\\xc0\\x9b"},
 		{"multibyte kept", "\xc3\xa9t\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80",
 		 "\xc3\xa9t\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"},
@@ -222,7 +258,7 @@ static void test_term_sanitize(void)
 	int round;
 
 	ok(!terminal_safe("\x1b[2J") && !terminal_safe("a\xc2\x9b") && !terminal_safe("\x7f") &&
-	       !terminal_safe("\n") && !terminal_safe("\xff") && terminal_safe("\xc2\xa0\\"),
+		   !terminal_safe("\n") && !terminal_safe("\xff") && terminal_safe("\xc2\xa0\\"),
 	   "the terminal-safety check itself tells safe from unsafe");
 	for (i = 0; i < ARRAY_SIZE(cases); i++) {
 		cleanup_free char *got = term_sanitize(cases[i].in);
@@ -251,7 +287,7 @@ static void test_term_sanitize(void)
 	all = true;
 	for (round = 0; round < 100000 && all; round++) {
 		static const unsigned char pick[] = {0x1b, 0x07, 0x9b, 0xc2, 0x80, 0x9f, 0x7f, '\\',
-						     '[',  ']',  '\n', 0xe2, 0xf0, 0xed, 0xff, 'a'};
+						     '[',  ']',	 '\n', 0xe2, 0xf0, 0xed, 0xff, 'a'};
 		char in[24];
 		size_t len, j;
 
