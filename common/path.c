@@ -344,14 +344,15 @@ static const char *parse_number(const char *s, double *out)
 	return end;
 }
 
-int parse_duration_ms(const char *s, unsigned long long *ms)
+struct unit {
+	const char *suffix;
+	double mult;
+};
+
+/* A number followed by one of the units' suffixes (case-insensitive), as an integer. */
+static int parse_with_units(const char *s, const struct unit *units, size_t n, double max,
+			    unsigned long long *out)
 {
-	static const struct {
-		const char *suffix;
-		double ms;
-	} units[] = {
-		{"", 1000}, {"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}, {"d", 86400000},
-	};
 	const char *end;
 	double v;
 	size_t i;
@@ -359,25 +360,31 @@ int parse_duration_ms(const char *s, unsigned long long *ms)
 	end = parse_number(s, &v);
 	if (!end)
 		return -EINVAL;
-	for (i = 0; i < ARRAY_SIZE(units); i++) {
-		if (strcmp(end, units[i].suffix) == 0) {
-			double r = v * units[i].ms;
+	for (i = 0; i < n; i++) {
+		if (strcasecmp(end, units[i].suffix) == 0) {
+			double r = v * units[i].mult;
 
-			if (r > 1e15)
+			if (r > max)
 				return -EINVAL;
-			*ms = (unsigned long long)r;
+			*out = (unsigned long long)r;
 			return 0;
 		}
 	}
 	return -EINVAL;
 }
 
+int parse_duration_ms(const char *s, unsigned long long *ms)
+{
+	static const struct unit units[] = {
+		{"", 1000}, {"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}, {"d", 86400000},
+	};
+
+	return parse_with_units(s, units, ARRAY_SIZE(units), 1e15, ms);
+}
+
 int parse_size(const char *s, unsigned long long *bytes)
 {
-	static const struct {
-		const char *suffix;
-		double mult;
-	} units[] = {
+	static const struct unit units[] = {
 		{"", 1},
 		{"b", 1},
 		{"k", 1024.0},
@@ -391,22 +398,6 @@ int parse_size(const char *s, unsigned long long *bytes)
 		{"mib", 1048576.0},
 		{"gib", 1073741824.0},
 	};
-	const char *end;
-	double v;
-	size_t i;
 
-	end = parse_number(s, &v);
-	if (!end)
-		return -EINVAL;
-	for (i = 0; i < ARRAY_SIZE(units); i++) {
-		if (strcasecmp(end, units[i].suffix) == 0) {
-			double r = v * units[i].mult;
-
-			if (r > 9.0e18)
-				return -EINVAL;
-			*bytes = (unsigned long long)r;
-			return 0;
-		}
-	}
-	return -EINVAL;
+	return parse_with_units(s, units, ARRAY_SIZE(units), 9.0e18, bytes);
 }

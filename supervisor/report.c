@@ -14,6 +14,13 @@
 #include <sys/stat.h>
 
 /* Join a JSON array of strings with spaces (for display). Caller frees. */
+void json_copy(cJSON *dst, const char *dkey, const cJSON *src, const char *skey)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(src, skey);
+
+	cJSON_AddItemToObject(dst, dkey, v ? cJSON_Duplicate(v, true) : cJSON_CreateNull());
+}
+
 char *join_argv(const cJSON *arr)
 {
 	struct buf b = BUF_INIT;
@@ -90,14 +97,8 @@ static void read_events(const struct session *s, struct writers *ws, cJSON *comm
 		} else if (strcmp(cls, "exec") == 0) {
 			cJSON *c = cJSON_CreateObject();
 
-			cJSON_AddItemToObject(
-				c, "argv",
-				cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(ev, "command"),
-						true));
-			cJSON_AddItemToObject(
-				c, "path",
-				cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(ev, "target"),
-						true));
+			json_copy(c, "argv", ev, "command");
+			json_copy(c, "path", ev, "target");
 			cJSON_AddStringToObject(c, "decision", meta_str(ev, "decision") ?: "?");
 			cJSON_AddStringToObject(c, "by", meta_str(ev, "by") ?: "?");
 			cJSON_AddNumberToObject(c, "pid", meta_num(ev, "pid", 0));
@@ -111,10 +112,7 @@ static void read_events(const struct session *s, struct writers *ws, cJSON *comm
 			cJSON_AddStringToObject(c, "op", meta_str(ev, "op") ?: "?");
 			cJSON_AddStringToObject(c, "decision", meta_str(ev, "decision") ?: "?");
 			cJSON_AddStringToObject(c, "by", meta_str(ev, "by") ?: "?");
-			cJSON_AddItemToObject(
-				c, "argv",
-				cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(ev, "argv"),
-						true));
+			json_copy(c, "argv", ev, "argv");
 			cJSON_AddItemToArray(connections, c);
 		}
 		cJSON_Delete(ev);

@@ -18,6 +18,9 @@
  */
 void report_add(cJSON *out, const struct session *s, const cJSON *meta, struct change_set *cs);
 
+/* Set dst[dkey] to a copy of src[skey], or null when src has none. */
+void json_copy(cJSON *dst, const char *dkey, const cJSON *src, const char *skey);
+
 /* Join a JSON array of strings with spaces, for display. Caller frees. */
 char *join_argv(const cJSON *arr);
 

@@ -104,18 +104,9 @@ int cmd_list(int argc, char **argv)
 				cJSON_AddNumberToObject(o, "changes", changes);
 			else
 				cJSON_AddNullToObject(o, "changes");
-			cJSON_AddItemToObject(
-				o, "command",
-				cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(meta, "command"),
-						true));
-			cJSON_AddItemToObject(
-				o, "start",
-				cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(meta, "start"),
-						true));
-			cJSON_AddItemToObject(
-				o, "exit_code",
-				cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(meta, "exit_code"),
-						true));
+			json_copy(o, "command", meta, "command");
+			json_copy(o, "start", meta, "start");
+			json_copy(o, "exit_code", meta, "exit_code");
 			cJSON_AddItemToArray(out, o);
 		} else {
 			char ch[32] = "-";
@@ -140,13 +131,6 @@ int cmd_list(int argc, char **argv)
 	}
 	cJSON_Delete(out);
 	return 0;
-}
-
-static void copy_field(cJSON *dst, const cJSON *meta, const char *key)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(meta, key);
-
-	cJSON_AddItemToObject(dst, key, v ? cJSON_Duplicate(v, true) : cJSON_CreateNull());
 }
 
 static void print_size(off_t size)
@@ -245,15 +229,15 @@ int cmd_show(int argc, char **argv)
 	out = cJSON_CreateObject();
 	cJSON_AddStringToObject(out, "session", s.id);
 	cJSON_AddStringToObject(out, "state", session_state(&s, meta));
-	copy_field(out, meta, "command");
-	copy_field(out, meta, "cwd");
-	copy_field(out, meta, "start");
-	copy_field(out, meta, "end");
-	copy_field(out, meta, "duration_ms");
-	copy_field(out, meta, "exit_code");
-	copy_field(out, meta, "signal");
-	copy_field(out, meta, "limit");
-	copy_field(out, meta, "script");
+	json_copy(out, "command", meta, "command");
+	json_copy(out, "cwd", meta, "cwd");
+	json_copy(out, "start", meta, "start");
+	json_copy(out, "end", meta, "end");
+	json_copy(out, "duration_ms", meta, "duration_ms");
+	json_copy(out, "exit_code", meta, "exit_code");
+	json_copy(out, "signal", meta, "signal");
+	json_copy(out, "limit", meta, "limit");
+	json_copy(out, "script", meta, "script");
 	report_add(out, &s, meta, &cs);
 	if (json) {
 		cleanup_free char *text = cJSON_Print(out);

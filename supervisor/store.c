@@ -248,32 +248,23 @@ int store_find(const char *arg, struct session *s)
 
 int store_open(const char *arg, bool exclusive, struct session *s)
 {
-	cleanup_free char *dir = sessions_dir();
-	cleanup_free char *id = NULL;
-	int fd;
+	int fd, rc;
 
-	memset(s, 0, sizeof(*s));
-	s->lock_fd = -1;
-	if (!dir)
-		return -ENOENT;
-	id = resolve_id(arg);
-	if (!id)
-		return -ENOENT;
-	s->dir = path_join(dir, id);
+	rc = store_find(arg, s);
+	if (rc < 0)
+		return rc;
 	fd = lock_dir(s->dir, exclusive, false);
 	if (fd < 0) {
-		if (fd == -EBUSY)
-			error("session %s is in use by another airlock process", id);
-		else {
+		if (fd == -EBUSY) {
+			error("session %s is in use by another airlock process", s->id);
+		} else {
 			errno = -fd;
-			error_errno("cannot lock session %s", id);
+			error_errno("cannot lock session %s", s->id);
 		}
-		free(s->dir);
-		s->dir = NULL;
+		store_close(s);
 		return fd;
 	}
 	s->lock_fd = fd;
-	s->id = steal_pointer(&id);
 	return 0;
 }
 
