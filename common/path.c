@@ -349,9 +349,9 @@ struct unit {
 	double mult;
 };
 
-/* A number followed by one of the units' suffixes (case-insensitive), as an integer. */
-static int parse_with_units(const char *s, const struct unit *units, size_t n, double max,
-			    unsigned long long *out)
+/* A number followed by one of the units' suffixes, as an integer. */
+static int parse_with_units(const char *s, const struct unit *units, size_t n, bool fold_case,
+			    double max, unsigned long long *out)
 {
 	const char *end;
 	double v;
@@ -361,7 +361,8 @@ static int parse_with_units(const char *s, const struct unit *units, size_t n, d
 	if (!end)
 		return -EINVAL;
 	for (i = 0; i < n; i++) {
-		if (strcasecmp(end, units[i].suffix) == 0) {
+		if ((fold_case ? strcasecmp(end, units[i].suffix) : strcmp(end, units[i].suffix)) ==
+		    0) {
 			double r = v * units[i].mult;
 
 			if (r > max)
@@ -379,7 +380,8 @@ int parse_duration_ms(const char *s, unsigned long long *ms)
 		{"", 1000}, {"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}, {"d", 86400000},
 	};
 
-	return parse_with_units(s, units, ARRAY_SIZE(units), 1e15, ms);
+	/* Case matters: "M" could be minutes or months. */
+	return parse_with_units(s, units, ARRAY_SIZE(units), false, 1e15, ms);
 }
 
 int parse_size(const char *s, unsigned long long *bytes)
@@ -399,5 +401,5 @@ int parse_size(const char *s, unsigned long long *bytes)
 		{"gib", 1073741824.0},
 	};
 
-	return parse_with_units(s, units, ARRAY_SIZE(units), 9.0e18, bytes);
+	return parse_with_units(s, units, ARRAY_SIZE(units), true, 9.0e18, bytes);
 }
