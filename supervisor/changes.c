@@ -593,6 +593,7 @@ int changes_scan(const struct overlay_layer *layers, size_t nlayers, struct chan
 			return rc;
 		}
 	}
-	qsort(out->items + start, out->n - start, sizeof(*out->items), cmp_change_path);
+	if (out->n > start)
+		qsort(out->items + start, out->n - start, sizeof(*out->items), cmp_change_path);
 	return 0;
 }
