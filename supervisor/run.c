@@ -1089,6 +1089,7 @@ int cmd_run(int argc, char **argv)
 		.stdout_fd = wr[0],
 		.stderr_fd = wr[1],
 		.limits = rlimits_for(&o.lim),
+		.shm_size = o.lim.memory,
 		.uid = getuid(),
 		.gid = getgid(),
 	};

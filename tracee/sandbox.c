@@ -196,7 +196,7 @@ static void make_item(const struct plan_item *it, const char *root)
 	}
 }
 
-static void make_dev(const char *root)
+static void make_dev(const char *root, unsigned long long shm_size)
 {
 	static const char *const nodes[] = {"null", "zero", "full", "random", "urandom", "tty"};
 	static const char *const links[][2] = {
@@ -235,9 +235,17 @@ static void make_dev(const char *root)
 		if (mount("devpts", pts, "devpts", MS_NOSUID | MS_NOEXEC,
 			  "newinstance,ptmxmode=0666,mode=620") < 0)
 			die_errno("cannot mount devpts on /dev/pts");
-		if (mount("tmpfs", shm, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") < 0)
+		cleanup_free char *opts = shm_size ? xasprintf("mode=1777,size=%llu", shm_size)
+						    : xstrdup("mode=1777");
+
+		/* tmpfs pages are memory that no process's resident set shows: bound them. */
+		if (mount("tmpfs", shm, "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0)
 			die_errno("cannot mount tmpfs on /dev/shm");
 	}
+	/* Nothing else is written in /dev: files there would be memory outside every limit. */
+	if (mount(NULL, dev, NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NOEXEC, "mode=0755") <
+	    0)
+		die_errno("cannot make /dev read-only");
 }
 
 static void make_proc_sys(const char *root)
@@ -287,7 +295,7 @@ static void build_root(const struct sandbox_spec *spec)
 	for (i = 0; i < plan->n; i++)
 		if (!plan->items[i].hidden && plan->items[i].kind != PLAN_READONLY)
 			make_item(&plan->items[i], spec->root_dir);
-	make_dev(spec->root_dir);
+	make_dev(spec->root_dir, spec->shm_size);
 	make_proc_sys(spec->root_dir);
 	/* Read-only paths last: they seal whatever the overlays above put there. */
 	for (i = 0; i < plan->n; i++)

@@ -46,6 +46,7 @@ struct sandbox_spec {
 	int stdout_fd;	   /* when capturing: where the sandbox's stdout goes, else -1 */
 	int stderr_fd;	   /* when capturing: where its stderr goes, else -1 */
 	struct sandbox_rlimits limits;
+	unsigned long long shm_size; /* bytes for /dev/shm (tmpfs pages are memory), 0: default */
 	uid_t uid; /* the caller's ids, mapped to themselves */
 	gid_t gid;
 };

@@ -98,6 +98,29 @@ else
 	skip "connection to the host's address" "no non-loopback address on this machine"
 	skip "datagram to the host's address" "no non-loopback address on this machine"
 fi
+if [ -n "$hostip" ]; then
+	# A server on the host's own address, and a thread flipping connect()'s sockaddr
+	# between the sandbox's loopback and that address while the supervisor decides.
+	"$PY" - "$hostip" "$T/race.port" "$T/race.log" <<'PY' &
+import socket, sys, os
+s = socket.socket(); s.bind((sys.argv[1], 0)); s.listen(64); s.settimeout(20)
+open(sys.argv[2] + ".tmp", "w").write(str(s.getsockname()[1])); os.rename(sys.argv[2] + ".tmp", sys.argv[2])
+try:
+    while True:
+        c, a = s.accept(); open(sys.argv[3], "a").write("connection\n"); c.close()
+except socket.timeout:
+    pass
+PY
+	rserver=$!
+	wait_for 10 test -s "$T/race.port"
+	al_run -- "$HELPERS/race_connect" "$hostip" "$(cat "$T/race.port")" 3000 >/dev/null 2>&1
+	kill $rserver 2>/dev/null
+	wait $rserver 2>/dev/null
+	is "$(cat "$T/race.log" 2>/dev/null | wc -l)" 0 \
+		"racing connect() addresses never reach the host's address"
+else
+	skip "racing connect() addresses" "no non-loopback address on this machine"
+fi
 is "$(cat "$T/server.log" 2>/dev/null | wc -l)" 0 "the host's server received nothing"
 kill $server 2>/dev/null
 wait $server 2>/dev/null
