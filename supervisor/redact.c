@@ -7,6 +7,7 @@
 #include "common/err.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <locale.h>
 #include <regex.h>
 #include <stdbool.h>
@@ -15,6 +16,14 @@
 
 /* Literal values shorter than this would match ordinary text. */
 #define MIN_LITERAL 6
+
+/*
+ * regoff_t is an int in glibc, and --output-limit may exceed 2 GiB: a longer segment is searched
+ * in windows that overlap by a sixteenth, so only a match longer than that can be missed or cut.
+ */
+#ifndef REGEX_WINDOW
+#define REGEX_WINDOW ((size_t)INT_MAX)
+#endif
 
 /* What a built-in pattern's match needs beyond the regular expression. */
 enum fixup {
@@ -281,12 +290,21 @@ static void find_pattern(const struct pattern *p, const char *data, size_t len, 
 	}
 	for (;;) {
 		while (from <= c->seg_end && c->seg_end - from >= p->min_len) {
-			size_t base = c->seg_start;
+			size_t base = c->seg_start, end = c->seg_end;
 
+			if (end - base > REGEX_WINDOW) {
+				/* Keep the byte before from: \b looks at it. */
+				base = from > c->seg_start ? from - 1 : from;
+				end = end - base > REGEX_WINDOW ? base + REGEX_WINDOW : end;
+			}
 			m[0].rm_so = (regoff_t)(from - base);
-			m[0].rm_eo = (regoff_t)(c->seg_end - base);
-			if (regexec(&p->re, data + base, nmatch, m, REG_STARTEND) != 0)
-				break;
+			m[0].rm_eo = (regoff_t)(end - base);
+			if (regexec(&p->re, data + base, nmatch, m, REG_STARTEND) != 0) {
+				if (end == c->seg_end)
+					break;
+				from = end - REGEX_WINDOW / 16;
+				continue;
+			}
 			if (m[p->group].rm_so >= 0 && m[p->group].rm_eo > m[p->group].rm_so &&
 			    (p->fixup != FIX_URL_SCHEME ||
 			     scheme_before(data + base, (size_t)m[0].rm_so))) {

@@ -13,6 +13,7 @@
 #include <linux/capability.h>
 #include <linux/securebits.h>
 #include <net/if.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -282,9 +283,34 @@ static void pivot_into(const char *root)
 		die_errno("cannot make the new root read-only");
 }
 
+/* Overlays of one half of the plan, mounted by one of two threads (see build_root). */
+struct mount_half {
+	const struct sandbox_spec *spec;
+	int half;
+};
+
+static bool is_overlay(const struct plan_item *it)
+{
+	return !it->hidden && it->kind == PLAN_OVERLAY;
+}
+
+static void *mount_overlays(void *arg)
+{
+	const struct mount_half *mh = arg;
+	const struct plan *plan = mh->spec->plan;
+	size_t i, k = 0;
+
+	for (i = 0; i < plan->n; i++)
+		if (is_overlay(&plan->items[i]) && k++ % 2 == (size_t)mh->half)
+			make_item(&plan->items[i], mh->spec->root_dir);
+	return NULL;
+}
+
 static void build_root(const struct sandbox_spec *spec)
 {
 	const struct plan *plan = spec->plan;
+	struct mount_half halves[2] = {{spec, 0}, {spec, 1}};
+	pthread_t worker;
 	size_t i;
 
 	/* Nothing done here may propagate back to the host's mounts. */
@@ -292,8 +318,26 @@ static void build_root(const struct sandbox_spec *spec)
 		die_errno("cannot make mounts private");
 	if (mount("tmpfs", spec->root_dir, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") < 0)
 		die_errno("cannot mount tmpfs on %s", spec->root_dir);
+	/* The skeleton first: every overlay's mount point then has its parent. */
 	for (i = 0; i < plan->n; i++)
-		if (!plan->items[i].hidden && plan->items[i].kind != PLAN_READONLY)
+		if (!plan->items[i].hidden && (plan->items[i].kind == PLAN_DIR ||
+					       plan->items[i].kind == PLAN_SYMLINK ||
+					       plan->items[i].kind == PLAN_BIND_RO))
+			make_item(&plan->items[i], spec->root_dir);
+	/*
+	 * Overlays are leaves of the skeleton and independent of each other; each mount costs
+	 * a few hundred microseconds of filesystem checks, so two threads halve the wait. A
+	 * thread takes a pid number in the new namespace: the command is pid 3.
+	 */
+	if (pthread_create(&worker, NULL, mount_overlays, &halves[1]) != 0) {
+		mount_overlays(&halves[1]);
+		mount_overlays(&halves[0]);
+	} else {
+		mount_overlays(&halves[0]);
+		pthread_join(worker, NULL);
+	}
+	for (i = 0; i < plan->n; i++)
+		if (!plan->items[i].hidden && plan->items[i].kind == PLAN_SCRATCH)
 			make_item(&plan->items[i], spec->root_dir);
 	make_dev(spec->root_dir, spec->shm_size);
 	make_proc_sys(spec->root_dir);

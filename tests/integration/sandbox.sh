@@ -199,7 +199,7 @@ is "$out" bar "--keep-env passes everything"
 out=$(al_run -- "$PY" -c '
 import os
 print(os.getpid(), len([p for p in os.listdir("/proc") if p.isdigit()]) <= 3, os.getuid() == int(os.environ.get("UID_WANT", os.getuid())))' 2>/dev/null)
-is "$out" "2 True True" "the command is pid 2 of its own pid namespace and sees only the sandbox"
+is "$out" "3 True True" "the command is pid 3 of its own pid namespace and sees only the sandbox"
 out=$(al_run -- sh -c 'test -c /dev/null && test -c /dev/urandom && test ! -e /dev/sda && test ! -e /dev/kmsg && echo dev-ok' 2>/dev/null)
 is "$out" dev-ok "a minimal /dev"
 out=$(al_run -- sh -c 'echo x > /sys/kernel/new 2>/dev/null || echo sys-ro' 2>/dev/null)
