@@ -12,7 +12,10 @@ static const char usage[] =
 	"usage: airlock run [options] [--] command [arg...]\n"
 	"       airlock list [--json]\n"
 	"       airlock show [ID] [--json]\n"
+	"       airlock diff [ID] [--] [PATH...]\n"
 	"       airlock discard [ID]\n"
+	"       airlock log [ID] [--json]\n"
+	"       airlock verify [ID]\n"
 	"       airlock --help | --version\n"
 	"\n"
 	"Run a command in a sandbox where every file change lands in a copy-on-write overlay,\n"
@@ -23,9 +26,12 @@ static const char usage[] =
 	"  run       run a command in a new session (see 'airlock run --help')\n"
 	"  list      list sessions, newest last\n"
 	"  show      show a session's changes, commands and connections\n"
+	"  diff      print a session's changes as a patch that `git apply` accepts\n"
 	"  discard   throw a session's changes away, keeping its record\n"
+	"  log       print a session's timeline of events (--json: one object per line)\n"
+	"  verify    check that a session's record is intact (exit 1 naming what broke)\n"
 	"\n"
-	"Not supported yet: review, diff, commit, undo, log, replay, verify, rules.\n"
+	"Not supported yet: review, commit, undo, replay, rules.\n"
 	"Sessions live in $AIRLOCK_STATE_DIR, else $XDG_STATE_HOME/airlock, else\n"
 	"~/.local/state/airlock. See airlock(1).\n";
 
@@ -43,8 +49,7 @@ int usage_error(const char *fmt, ...)
 
 int main(int argc, char **argv)
 {
-	static const char *const later[] = {"review", "diff",	"commit", "undo",
-					    "log",    "replay", "verify", "rules"};
+	static const char *const later[] = {"review", "commit", "undo", "replay", "rules"};
 	const char *cmd;
 	size_t i;
 
@@ -67,8 +72,14 @@ int main(int argc, char **argv)
 		return cmd_list(argc - 1, argv + 1);
 	if (strcmp(cmd, "show") == 0)
 		return cmd_show(argc - 1, argv + 1);
+	if (strcmp(cmd, "diff") == 0)
+		return cmd_diff(argc - 1, argv + 1);
 	if (strcmp(cmd, "discard") == 0)
 		return cmd_discard(argc - 1, argv + 1);
+	if (strcmp(cmd, "log") == 0)
+		return cmd_log(argc - 1, argv + 1);
+	if (strcmp(cmd, "verify") == 0)
+		return cmd_verify(argc - 1, argv + 1);
 	for (i = 0; i < sizeof(later) / sizeof(later[0]); i++) {
 		if (strcmp(cmd, later[i]) == 0) {
 			fprintf(stderr, "airlock: '%s' is not supported yet\n", cmd);

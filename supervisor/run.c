@@ -7,6 +7,7 @@
 #include "common/err.h"
 #include "common/path.h"
 #include "common/utf8.h"
+#include "supervisor/audit.h"
 #include "supervisor/changes.h"
 #include "supervisor/events.h"
 #include "supervisor/monitor.h"
@@ -1121,6 +1122,8 @@ int cmd_run(int argc, char **argv)
 	if (rs.limit)
 		report_limit(rs.limit, &o.lim);
 
+	/* The chain's head in meta: verify then notices lines cut from the end of the log. */
+	audit_record_head(rec.meta, &log);
 	session_record_finish(&rec, status, sig, rs.limit, rs.notifier.handled,
 			      rs.filter.wait_killable, rs.notifier.sync_wakeup);
 	if (o.capture) {

@@ -7,6 +7,7 @@
 #include "common/err.h"
 #include "common/path.h"
 #include "common/utf8.h"
+#include "supervisor/audit.h"
 #include "supervisor/changes.h"
 #include "supervisor/events.h"
 #include "supervisor/report.h"
@@ -29,8 +30,7 @@ static void put_safe(FILE *f, const char *s)
 	fputs(clean, f);
 }
 
-/* Parse "[ID] [--json]" for list/show. Returns -1 to go on, or an exit status. */
-static int parse_id_json(int argc, char **argv, const char *usage, const char **id, bool *json)
+int parse_id_args(int argc, char **argv, const char *usage, const char **id, bool *json)
 {
 	static const struct option opts[] = {
 		{"json", no_argument, NULL, 'j'},
@@ -40,10 +40,11 @@ static int parse_id_json(int argc, char **argv, const char *usage, const char **
 	int c;
 
 	*id = NULL;
-	*json = false;
+	if (json)
+		*json = false;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (c == 'j') {
+		if (c == 'j' && json) {
 			*json = true;
 		} else if (c == 'h') {
 			printf("usage: %s\n", usage);
@@ -66,7 +67,7 @@ int cmd_list(int argc, char **argv)
 	char **ids;
 	size_t n, i;
 	cJSON *out;
-	int rc = parse_id_json(argc, argv, "airlock list [--json]", &id, &json);
+	int rc = parse_id_args(argc, argv, "airlock list [--json]", &id, &json);
 
 	if (rc >= 0)
 		return rc;
@@ -214,7 +215,7 @@ int cmd_show(int argc, char **argv)
 	struct session s;
 	struct change_set cs = {0};
 	cJSON *meta, *out;
-	int rc = parse_id_json(argc, argv, "airlock show [ID] [--json]", &id, &json);
+	int rc = parse_id_args(argc, argv, "airlock show [ID] [--json]", &id, &json);
 
 	if (rc >= 0)
 		return rc;
@@ -257,6 +258,7 @@ int cmd_discard(int argc, char **argv)
 {
 	static const char *const dirs[] = {"upper", "work", "scratch", "scratch-work", "root"};
 	static const char usage[] = "airlock discard [ID]";
+	const char *id;
 	struct session s;
 	struct event_log log;
 	cleanup_free char *events = NULL;
@@ -264,14 +266,11 @@ int cmd_discard(int argc, char **argv)
 	size_t i;
 	int rc = 0;
 
-	if (argc > 2 || (argc == 2 && argv[1][0] == '-' && strcmp(argv[1], "-") != 0)) {
-		if (argc == 2 && strcmp(argv[1], "--help") == 0) {
-			printf("usage: %s\n", usage);
-			return 0;
-		}
-		return usage_error("usage: %s", usage);
-	}
-	if (store_open(argc == 2 ? argv[1] : NULL, true, &s) < 0)
+	rc = parse_id_args(argc, argv, usage, &id, NULL);
+	if (rc >= 0)
+		return rc;
+	rc = 0;
+	if (store_open(id, true, &s) < 0)
 		return EXIT_REFUSED;
 	meta = store_read_meta(&s);
 	if (!meta) {
@@ -290,6 +289,7 @@ int cmd_discard(int argc, char **argv)
 		cJSON_AddStringToObject(ev, "decision", "discard");
 		cJSON_AddStringToObject(ev, "by", "person");
 		events_append(&log, ev);
+		audit_record_head(meta, &log);
 		events_close(&log);
 	}
 	for (i = 0; i < ARRAY_SIZE(dirs); i++) {
