@@ -506,8 +506,10 @@ static int handle_exec(struct notifier *n, const struct sys_desc *sd)
 		return 0;
 	}
 	/* execvp() and subprocess try each PATH directory: a miss is answered as the kernel
-	   would, and not recorded as a command. */
-	if (rc == 0 && target[0] == '/' && exists_in_sandbox((pid_t)n->req->pid, target) == 0) {
+	   would, and not recorded as a command. execveat (fexecve of a memfd, a path from a
+	   descriptor) is never a PATH search. */
+	if (rc == 0 && sd->nr == SYS_execve && target[0] == '/' &&
+	    exists_in_sandbox((pid_t)n->req->pid, target) == 0) {
 		cJSON_Delete(argv);
 		return answer(n, NULL, deny(ENOENT));
 	}
@@ -677,6 +679,9 @@ static int handle_send(struct notifier *n, const struct sys_desc *sd)
 			break;
 		if (mh.msg_hdr.msg_name == NULL || mh.msg_hdr.msg_namelen == 0)
 			continue;
+		/* The kernel clamps a longer msg_namelen to sockaddr_storage for sendmsg. */
+		if (mh.msg_hdr.msg_namelen > sizeof(ss))
+			mh.msg_hdr.msg_namelen = sizeof(ss);
 		rc = copy_addr(n, (unsigned long)mh.msg_hdr.msg_name, mh.msg_hdr.msg_namelen, &ss);
 		if (rc < 0)
 			break;

@@ -377,17 +377,36 @@ static const char *clone_hint(int err)
 
 /* One captured stream: kept up to the output limit, the rest drained and counted. */
 struct capture {
-	int fd; /* read end of the pipe, -1 when closed or not capturing */
+	int fd;	  /* read end of the pipe, -1 when closed or not capturing */
+	int sink; /* relay: write what arrives here instead of keeping it, else -1 */
 	struct buf data;
 	unsigned long long limit; /* 0: no limit */
 	unsigned long long dropped;
 };
 
+/* Copy everything to fd (a regular file the caller gave airlock as stdout or stderr). */
+static void write_all(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return; /* the caller's file is full or gone: the output is lost, as it
+				   would be */
+		p += w;
+		n -= (size_t)w;
+	}
+}
+
 static void capture_read(struct capture *c)
 {
 	char chunk[65536];
+	int rounds;
 
-	for (;;) {
+	/* A bounded number of reads per wake-up: busy writers must not starve notifications. */
+	for (rounds = 0; rounds < 16; rounds++) {
 		ssize_t n = read(c->fd, chunk, sizeof(chunk));
 
 		if (n < 0 && errno == EINTR)
@@ -399,6 +418,10 @@ static void capture_read(struct capture *c)
 			c->fd = -1;
 			return;
 		}
+		if (c->sink >= 0) {
+			write_all(c->sink, chunk, (size_t)n);
+			continue;
+		}
 		{
 			size_t keep = (size_t)n;
 
@@ -409,6 +432,63 @@ static void capture_read(struct capture *c)
 			buf_add(&c->data, chunk, keep);
 			c->dropped += (unsigned long long)n - keep;
 		}
+	}
+}
+
+/*
+ * Whether descriptor fd of ours may be handed to the sandbox as it is. The program can
+ * reopen its stdio through /proc/self/fd/N with any access the file's permissions allow:
+ * a regular file, a directory or a named FIFO handed over as is would let it write to the
+ * host outside every overlay. Terminals, sockets and anonymous pipes give it nothing new.
+ */
+static bool stdio_safe(int fd)
+{
+	char link[64], target[64];
+	struct stat st;
+	ssize_t n;
+
+	if (fstat(fd, &st) < 0)
+		return true; /* closed: nothing to reopen */
+	if (S_ISCHR(st.st_mode) || S_ISSOCK(st.st_mode))
+		return true;
+	if (!S_ISFIFO(st.st_mode))
+		return false;
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, target, sizeof(target) - 1);
+	if (n < 0)
+		return false;
+	target[n] = '\0';
+	return strncmp(target, "pipe:", 5) == 0;
+}
+
+/* stdin relayed from the caller's file into a pipe, so the sandbox never holds the file. */
+struct feeder {
+	int src;  /* our stdin */
+	int pipe; /* write end, nonblocking; -1 when done */
+	char buf[65536];
+	size_t off, len;
+};
+
+static void feeder_write(struct feeder *f)
+{
+	ssize_t n;
+
+	if (f->off == f->len) {
+		n = read(f->src, f->buf, sizeof(f->buf));
+		if (n <= 0) { /* end of file, or a directory: the command sees end of file */
+			close(f->pipe);
+			f->pipe = -1;
+			return;
+		}
+		f->off = 0;
+		f->len = (size_t)n;
+	}
+	n = write(f->pipe, f->buf + f->off, f->len - f->off);
+	if (n > 0)
+		f->off += (size_t)n;
+	else if (n < 0 && errno != EAGAIN && errno != EINTR) {
+		close(f->pipe); /* the command closed its stdin */
+		f->pipe = -1;
 	}
 }
 
@@ -432,7 +512,8 @@ struct run_state {
 	const struct run_limits *lim;
 	struct monitor mon;    /* whole-sandbox memory, CPU and task limits */
 	int tickfd;	       /* periodic timer for the monitor, or -1 */
-	struct capture out[2]; /* captured stdout and stderr */
+	struct capture out[2]; /* captured or relayed stdout and stderr */
+	struct feeder in;      /* relayed stdin */
 };
 
 /*
@@ -575,9 +656,10 @@ static void stop_for_limit(struct run_state *rs, const char *limit)
 static int serve(struct run_state *rs, struct event_log *log, enum net_mode net)
 {
 	while (!rs->reaped || rs->out[0].fd >= 0 || rs->out[1].fd >= 0) {
-		struct pollfd pf[8];
+		struct pollfd pf[10];
 		nfds_t n = 0;
 		int i_ctl = -1, i_sig, i_lis = -1, i_tim = -1, i_tick = -1, i_out[2] = {-1, -1};
+		int i_in = -1;
 		int k;
 
 		if (!rs->control_gone) {
@@ -603,6 +685,10 @@ static int serve(struct run_state *rs, struct event_log *log, enum net_mode net)
 				i_out[k] = (int)n;
 				pf[n++] = (struct pollfd){.fd = rs->out[k].fd, .events = POLLIN};
 			}
+		}
+		if (rs->in.pipe >= 0 && !rs->reaped) {
+			i_in = (int)n;
+			pf[n++] = (struct pollfd){.fd = rs->in.pipe, .events = POLLOUT};
 		}
 		/*
 		 * After pid 1 is reaped every process of the sandbox is gone (its exit waits for
@@ -638,6 +724,8 @@ static int serve(struct run_state *rs, struct event_log *log, enum net_mode net)
 		for (k = 0; k < 2; k++)
 			if (i_out[k] >= 0 && pf[i_out[k]].revents)
 				capture_read(&rs->out[k]);
+		if (i_in >= 0 && (pf[i_in].revents & (POLLOUT | POLLERR | POLLHUP)))
+			feeder_write(&rs->in);
 		if (pf[i_sig].revents & POLLIN)
 			handle_signal(rs);
 		if (i_tim >= 0 && (pf[i_tim].revents & POLLIN)) {
@@ -742,17 +830,44 @@ static int setup_signals(sigset_t *mask)
 	return fd;
 }
 
+/*
+ * Add path to the hidden list, and the path it resolves to when a component is a symlink
+ * (~/.config -> dotfiles/config): hiding only the name would leave the content reachable
+ * by its real path. An absent path is resolved through its parent.
+ */
+static void add_hidden(struct strlist *out, char *path)
+{
+	cleanup_free char *real = realpath(path, NULL);
+
+	if (!real) {
+		cleanup_free char *dir = xstrdup(path);
+		char *slash = strrchr(dir, '/');
+
+		if (slash && slash != dir) {
+			cleanup_free char *rdir = NULL;
+
+			*slash = '\0';
+			rdir = realpath(dir, NULL);
+			if (rdir)
+				real = path_join(rdir, slash + 1);
+		}
+	}
+	strlist_add(out, path);
+	if (real && strcmp(real, path) != 0)
+		strlist_add(out, steal_pointer(&real));
+}
+
 static void build_hide_list(const struct run_opts *o, const char *cwd, const char *store,
 			    struct strlist *out)
 {
 	size_t i;
 
 	for (i = 0; i < ARRAY_SIZE(default_hidden); i++)
-		strlist_add(out, expand_path(default_hidden[i], cwd));
+		add_hidden(out, expand_path(default_hidden[i], cwd));
 	for (i = 0; i < o->hide.n; i++)
-		strlist_add(out, expand_path(o->hide.v[i], cwd));
+		add_hidden(out, expand_path(o->hide.v[i], cwd));
 	/* The program must not see or touch its own session, nor any other. */
-	strlist_add(out, xstrdup(store));
+	add_hidden(out, xstrdup(store));
 }
 
 static void free_strlist_owned(struct strlist *l)
@@ -993,7 +1108,8 @@ int cmd_run(int argc, char **argv)
 			       .timerfd = -1,
 			       .tickfd = -1,
 			       .mon = {.procfd = -1},
-			       .out = {{.fd = -1}, {.fd = -1}}};
+			       .out = {{.fd = -1, .sink = -1}, {.fd = -1, .sink = -1}},
+			       .in = {.src = -1, .pipe = -1}};
 	struct strlist hide = {0}, ro = {0}, scratch = {0};
 	struct session s = {0};
 	struct plan plan = {0};
@@ -1006,7 +1122,7 @@ int cmd_run(int argc, char **argv)
 	struct tracee_msg ready = {.type = TRACEE_MSG_READY};
 	cleanup_free char *cwd = NULL, *store = NULL, *root_dir = NULL, *events_path = NULL;
 	sigset_t mask;
-	int sv[2], wr[2] = {-1, -1}, status, sig, rc, k;
+	int sv[2], wr[2] = {-1, -1}, rd_in = -1, status, sig, rc, k;
 	size_t i;
 
 	rc = parse_run_opts(argc, argv, &o);
@@ -1073,9 +1189,22 @@ int cmd_run(int argc, char **argv)
 	rs.control = sv[0];
 	if (setsockopt(rs.control, SOL_SOCKET, SO_PASSCRED, &(int){1}, sizeof(int)) < 0)
 		die_errno("cannot set up the control socket");
-	if (o.capture) {
-		open_capture(&rs.out[0], &wr[0], o.lim.output);
-		open_capture(&rs.out[1], &wr[1], o.lim.output);
+	for (k = 0; k < 2; k++) {
+		if (o.capture) {
+			open_capture(&rs.out[k], &wr[k], o.lim.output);
+		} else if (!stdio_safe(k + 1)) {
+			open_capture(&rs.out[k], &wr[k], 0);
+			rs.out[k].sink = k + 1;
+		}
+	}
+	if (!stdio_safe(STDIN_FILENO)) {
+		int p[2];
+
+		if (pipe2(p, O_CLOEXEC) < 0 || fcntl(p[1], F_SETFL, O_NONBLOCK) < 0)
+			die_errno("cannot create a pipe for the input");
+		rs.in.src = STDIN_FILENO;
+		rs.in.pipe = p[1];
+		rd_in = p[0];
 	}
 	spec = (struct sandbox_spec){
 		.argv = o.command,
@@ -1087,6 +1216,7 @@ int cmd_run(int argc, char **argv)
 		.net = o.net,
 		.control_fd = sv[1],
 		.supervisor_fd = sv[0],
+		.stdin_fd = rd_in,
 		.stdout_fd = wr[0],
 		.stderr_fd = wr[1],
 		.limits = rlimits_for(&o.lim),
@@ -1105,6 +1235,8 @@ int cmd_run(int argc, char **argv)
 	for (k = 0; k < 2; k++)
 		if (wr[k] >= 0)
 			close(wr[k]);
+	if (rd_in >= 0)
+		close(rd_in);
 	if (send(rs.control, &ready, sizeof(ready), MSG_NOSIGNAL) != (ssize_t)sizeof(ready))
 		die_errno("cannot start the sandbox");
 	rs.timerfd = start_timer(o.lim.timeout_ms);
@@ -1145,6 +1277,8 @@ int cmd_run(int argc, char **argv)
 	if (rs.pidfd >= 0)
 		close(rs.pidfd);
 	monitor_close(&rs.mon);
+	if (rs.in.pipe >= 0)
+		close(rs.in.pipe);
 	for (k = 0; k < 2; k++) {
 		free(out.text[k]);
 		if (rs.out[k].fd >= 0)

@@ -346,10 +346,13 @@ static int plan_path(struct planner *pl, const char *path, int depth)
 		return plan_entries(pl, path, depth);
 	}
 	if (strchr(path, ',')) {
-		/* overlayfs options cannot carry a comma: show it read-only instead. */
-		warn("%s is shown read-only: its name has a comma, which overlayfs cannot mount",
-		     path);
-		add_item(pl->plan, PLAN_BIND_RO, path)->is_dir = true;
+		/*
+		 * overlayfs options cannot carry a comma. A read-only bind would still let the
+		 * program connect to host sockets in it and would not hide paths below it: the
+		 * directory is shown empty instead.
+		 */
+		warn("%s is shown empty: its name has a comma, which overlayfs cannot mount", path);
+		add_item(pl->plan, PLAN_DIR, path)->mode = st.st_mode & 07777;
 		return 0;
 	}
 	it = add_item(pl->plan, PLAN_OVERLAY, path);
@@ -358,22 +361,11 @@ static int plan_path(struct planner *pl, const char *path, int depth)
 	return add_layer_dirs(pl, it, "upper", "work");
 }
 
-/* The overlay item whose tree holds path (below its root), or NULL. */
-static struct plan_item *overlay_holding(struct plan *plan, const char *path)
+/* Whether the overlay (or scratch overlay) item's tree holds path below its root. */
+static bool holds(const struct plan_item *it, const char *path)
 {
-	struct plan_item *best = NULL;
-	size_t i;
-
-	for (i = 0; i < plan->n; i++) {
-		struct plan_item *it = &plan->items[i];
-
-		if (it->kind != PLAN_OVERLAY || strcmp(it->path, path) == 0 ||
-		    !path_is_under(path, it->path))
-			continue;
-		if (!best || strlen(it->path) > strlen(best->path))
-			best = it;
-	}
-	return best;
+	return (it->kind == PLAN_OVERLAY || it->kind == PLAN_SCRATCH) &&
+	       strcmp(it->path, path) != 0 && path_is_under(path, it->path);
 }
 
 static void add_premade(struct plan_item *it, const char *rel)
@@ -402,8 +394,9 @@ static int hide_in_overlay(struct plan_item *it, const char *path)
 	char *slash;
 	struct stat st;
 
-	if (lstat(path, &st) < 0)
-		return 0; /* nothing there to hide */
+	/* Hidden even when absent now: the host may create it while the program runs. */
+	if (lstat(path, &st) < 0 && errno != ENOENT)
+		return 0;
 	for (slash = strchr(relcopy, '/'); slash; slash = strchr(slash + 1, '/')) {
 		cleanup_free char *up = NULL, *host = NULL;
 		struct stat hs;
@@ -428,26 +421,31 @@ static int hide_in_overlay(struct plan_item *it, const char *path)
 	return 0;
 }
 
+/*
+ * Whiteouts in every overlay that holds a hidden path: the overlay of its mount and any
+ * scratch overlay stacked above it, whose lower layer is the bare host directory. A hidden
+ * path that is a skeleton entry was left out by plan_path().
+ */
 static int plan_hidden(struct planner *pl)
 {
-	size_t i;
+	size_t i, j;
 	int rc;
 
 	for (i = 0; i < pl->opts->nhide; i++) {
-		struct plan_item *it = overlay_holding(pl->plan, pl->opts->hide[i]);
-
-		if (!it)
-			continue; /* a skeleton entry: plan_path() left it out */
-		rc = hide_in_overlay(it, pl->opts->hide[i]);
-		if (rc < 0)
-			return rc;
+		for (j = 0; j < pl->plan->n; j++) {
+			if (!holds(&pl->plan->items[j], pl->opts->hide[i]))
+				continue;
+			rc = hide_in_overlay(&pl->plan->items[j], pl->opts->hide[i]);
+			if (rc < 0)
+				return rc;
+		}
 	}
 	return 0;
 }
 
-static int plan_scratch_and_readonly(struct planner *pl)
+static int plan_scratch(struct planner *pl)
 {
-	size_t i;
+	size_t i, j;
 	int rc;
 
 	for (i = 0; i < pl->opts->nscratch; i++) {
@@ -459,11 +457,22 @@ static int plan_scratch_and_readonly(struct planner *pl)
 			return error("cannot make %s scratch: not an existing directory", p);
 		if (mount_below(pl, p))
 			return error("cannot make %s scratch: a mount lies below it", p);
+		for (j = 0; j < pl->opts->nhide; j++)
+			if (path_is_under(p, pl->opts->hide[j]))
+				return error("cannot make %s scratch: it is hidden (%s)", p,
+					     pl->opts->hide[j]);
 		it = add_item(pl->plan, PLAN_SCRATCH, p);
 		rc = add_layer_dirs(pl, it, "scratch", "scratch-work");
 		if (rc < 0)
 			return rc;
 	}
+	return 0;
+}
+
+static int plan_readonly(struct planner *pl)
+{
+	size_t i;
+
 	for (i = 0; i < pl->opts->nreadonly; i++) {
 		struct stat st;
 
@@ -518,10 +527,13 @@ int plan_build(struct plan *plan, const struct plan_opts *opts)
 	rc = read_mounts(opts->mountinfo ? opts->mountinfo : "/proc/self/mountinfo", &pl.mounts);
 	if (rc == 0)
 		rc = plan_path(&pl, "/", 0);
+	/* Scratch overlays before the whiteouts: they need them too. */
+	if (rc == 0)
+		rc = plan_scratch(&pl);
 	if (rc == 0)
 		rc = plan_hidden(&pl);
 	if (rc == 0)
-		rc = plan_scratch_and_readonly(&pl);
+		rc = plan_readonly(&pl);
 	if (rc == 0)
 		finish_attrs(plan);
 	free_mounts(&pl.mounts);

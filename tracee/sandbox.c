@@ -237,16 +237,54 @@ static void make_dev(const char *root, unsigned long long shm_size)
 			  "newinstance,ptmxmode=0666,mode=620") < 0)
 			die_errno("cannot mount devpts on /dev/pts");
 		cleanup_free char *opts = shm_size ? xasprintf("mode=1777,size=%llu", shm_size)
-						    : xstrdup("mode=1777");
+						   : xstrdup("mode=1777");
 
 		/* tmpfs pages are memory that no process's resident set shows: bound them. */
 		if (mount("tmpfs", shm, "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0)
 			die_errno("cannot mount tmpfs on /dev/shm");
 	}
 	/* Nothing else is written in /dev: files there would be memory outside every limit. */
-	if (mount(NULL, dev, NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NOEXEC, "mode=0755") <
-	    0)
+	if (mount(NULL, dev, NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NOEXEC, "mode=0755") < 0)
 		die_errno("cannot make /dev read-only");
+}
+
+/*
+ * The parts of /proc that act on the whole host. Writes to /proc/sys are checked against the
+ * writer's uid, not its capabilities, so a caller running airlock as root (uid 0 maps to
+ * itself) could otherwise set kernel.core_pattern and run a command as real root; the
+ * sysrq trigger needs no capability at all. As runc does: read-only or masked.
+ */
+static const char *const proc_readonly[] = {"sys", "sysrq-trigger", "irq", "bus", "fs"};
+static const char *const proc_masked[] = {"kcore",    "keys", "timer_list", "sched_debug",
+					  "kallsyms", "kmsg", "acpi",	    "scsi"};
+
+static void seal_proc(const char *proc)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(proc_readonly); i++) {
+		cleanup_free char *p = path_join(proc, proc_readonly[i]);
+
+		if (access(p, F_OK) < 0)
+			continue;
+		if (mount(p, p, NULL, MS_BIND | MS_REC, NULL) < 0)
+			die_errno("cannot bind /proc/%s", proc_readonly[i]);
+		remount_ro(p);
+	}
+	for (i = 0; i < ARRAY_SIZE(proc_masked); i++) {
+		cleanup_free char *p = path_join(proc, proc_masked[i]);
+		struct stat st;
+
+		if (lstat(p, &st) < 0)
+			continue;
+		if (S_ISDIR(st.st_mode)) {
+			if (mount("tmpfs", p, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+				  "size=0") < 0)
+				die_errno("cannot mask /proc/%s", proc_masked[i]);
+		} else if (mount("/dev/null", p, NULL, MS_BIND, NULL) < 0) {
+			die_errno("cannot mask /proc/%s", proc_masked[i]);
+		}
+	}
 }
 
 static void make_proc_sys(const char *root)
@@ -259,6 +297,7 @@ static void make_proc_sys(const char *root)
 	if (mount("proc", proc, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
 		die_errno("cannot mount /proc (a /proc with hidden parts, as in some containers, "
 			  "prevents it)");
+	seal_proc(proc);
 	if (mount("/sys", sys, NULL, MS_BIND | MS_REC, NULL) < 0)
 		die_errno("cannot bind /sys");
 	/* Linux 5.12: read-only for the whole tree at once; older kernels get the top only. */
@@ -320,9 +359,9 @@ static void build_root(const struct sandbox_spec *spec)
 		die_errno("cannot mount tmpfs on %s", spec->root_dir);
 	/* The skeleton first: every overlay's mount point then has its parent. */
 	for (i = 0; i < plan->n; i++)
-		if (!plan->items[i].hidden && (plan->items[i].kind == PLAN_DIR ||
-					       plan->items[i].kind == PLAN_SYMLINK ||
-					       plan->items[i].kind == PLAN_BIND_RO))
+		if (!plan->items[i].hidden &&
+		    (plan->items[i].kind == PLAN_DIR || plan->items[i].kind == PLAN_SYMLINK ||
+		     plan->items[i].kind == PLAN_BIND_RO))
 			make_item(&plan->items[i], spec->root_dir);
 	/*
 	 * Overlays are leaves of the skeleton and independent of each other; each mount costs
@@ -598,9 +637,13 @@ noreturn void sandbox_main(const struct sandbox_spec *spec)
 
 	close(spec->supervisor_fd);
 	/* Captured output: everything from here on, setup errors included, goes to airlock. */
-	if (spec->stdout_fd >= 0 &&
-	    (dup2(spec->stdout_fd, STDOUT_FILENO) < 0 || dup2(spec->stderr_fd, STDERR_FILENO) < 0))
+	if ((spec->stdin_fd >= 0 && dup2(spec->stdin_fd, STDIN_FILENO) < 0) ||
+	    (spec->stdout_fd >= 0 && dup2(spec->stdout_fd, STDOUT_FILENO) < 0) ||
+	    (spec->stderr_fd >= 0 && dup2(spec->stderr_fd, STDERR_FILENO) < 0))
 		_exit(EXIT_AIRLOCK_FAILED);
+	/* The clone copied every descriptor of airlock's (pipe ends among them, which would keep
+	   the command's stdin from ever ending): keep only stdio and the control socket. */
+	close_other_fds(spec->control_fd);
 	/* If airlock dies, so does pid 1, and with it the whole pid namespace. */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
 		die_errno("cannot set the parent death signal");

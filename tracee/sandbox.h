@@ -44,11 +44,12 @@ struct sandbox_spec {
 	enum net_mode net;
 	int control_fd;	   /* the tracee's end of the control socket (SOCK_SEQPACKET) */
 	int supervisor_fd; /* the supervisor's end, closed in the child at once */
-	int stdout_fd;	   /* when capturing: where the sandbox's stdout goes, else -1 */
-	int stderr_fd;	   /* when capturing: where its stderr goes, else -1 */
+	int stdin_fd;	   /* a pipe that replaces stdin, else -1 (see run.c: relays) */
+	int stdout_fd;	   /* a pipe for stdout (capture or relay), else -1 */
+	int stderr_fd;	   /* a pipe for stderr (capture or relay), else -1 */
 	struct sandbox_rlimits limits;
 	unsigned long long shm_size; /* bytes for /dev/shm (tmpfs pages are memory), 0: default */
-	uid_t uid; /* the caller's ids, mapped to themselves */
+	uid_t uid;		     /* the caller's ids, mapped to themselves */
 	gid_t gid;
 };
 
