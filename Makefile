@@ -35,7 +35,7 @@ BENCH_BIN := $(BENCH_SRC:bench/%.c=$(B)/bench/%)
 
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 
-.PHONY: all check unit asan bench install uninstall deps demo format format-check man-lint clean helpers
+.PHONY: all check unit asan bench fuzz install uninstall deps demo format format-check man-lint clean helpers
 
 all: $(B)/airlock
 
@@ -77,6 +77,10 @@ asan:
 
 bench: all $(BENCH_BIN)
 	@bench/run
+
+# libFuzzer over the rules parser for FUZZ_SECONDS (default 30); clang with libFuzzer needed.
+fuzz:
+	@tests/fuzz/run
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5

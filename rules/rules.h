@@ -1,0 +1,236 @@
+/* SPDX-License-Identifier: MIT */
+/* The rules grammar of airlock-rules(5): parse rules files, check that they are safe, match. */
+#ifndef AIRLOCK_RULES_RULES_H
+#define AIRLOCK_RULES_RULES_H
+
+// The grammar. (Written with // because its glob examples hold the characters that would
+// end a C comment.)
+//
+// Pure code: no curses, no seccomp, no I/O beyond reading a rules file (and stat() of its
+// directories in rules_file_trusted()).
+//
+// Grammar, one rule per line; '#' starts a comment at the start of a line or after
+// whitespace; blank lines are ignored; a CR before the LF is ignored:
+//
+//     allow|deny|ask|defer  exec     PROGRAM [ARG-GLOB...] [$]
+//     allow|deny|ask        connect  TARGET...
+//     allow|deny|ask        write    PATH-GLOB...
+//     hide|readonly|scratch          PATH...
+//
+// Words are separated by spaces or tabs. Double quotes group (`"My Documents"`, and a word may
+// mix quoted and bare parts: `~/"My Documents"/**`); inside them `\"` and `\\` stand for `"`
+// and `\`, any other backslash is kept. Quoting only groups: expansion and globbing still
+// apply. A word listing several patterns makes one rule per pattern (connect, write and the
+// path directives); an exec line is one rule.
+//
+// Paths (write, hide/readonly/scratch, exec PROGRAM when it is a path, unix:PATH) start with
+// `/`, `~` or `~/`, `$HOME` or `$HOME/` (the home directory), `.` or `./` (the starting
+// directory); any other relative path and any `..` component is refused. Expanded paths are
+// normalised lexically ("//" and "." removed); nothing resolves symlinks.
+//
+// Globs: `*` matches any run of bytes within one path component (dot files included); a whole
+// component `**` matches zero or more components, so `./**` matches the starting directory
+// itself and everything below it, and `/a/**` + `/b` matches `/a/b`. `**` inside a component
+// (`**.py`) is refused as ambiguous. `\*` matches a literal `*` and `\\` a backslash (any other
+// backslash is an ordinary byte); the home and starting directories are inserted escaped, so
+// a directory named `*` stays literal.
+//
+// exec: PROGRAM containing '/' or starting with `~`, `$HOME` or `.` is a path glob matched
+// against the executable's path; otherwise it is a glob matched against the path's last
+// component (`git`, `python3*`, `*`). ARG-GLOBs are matched against argv[1], argv[2], ... in
+// order; there `*` matches any bytes, '/' included. Further arguments are allowed, unless
+// the last word is a bare `$` (not quoted), which means "and no more arguments": `git push`
+// matches `git push origin main`; `git status $` matches only `git status`. A quoted "$" is
+// a literal argument. Arguments are not expanded (`~` stays `~`).
+//
+// connect TARGET:
+//   `*`                      every destination: every host and port, and every Unix socket
+//   HOST, HOST:PORT          HOST is `*` (any host), an IPv4 or IPv6 address, a CIDR
+//                            (10.0.0.0/8, 2001:db8::/32; host bits are masked), or a host
+//                            name glob (`*.github.com`, where `*` may span dots); IPv6 with a
+//                            port in brackets: `[::1]:8080`, `[2001:db8::/32]:443`
+//   PORT                     a number, a range `8000-8100`, or `*`; none means any port
+//   unix:*                   every Unix socket, pathname or abstract
+//   unix:PATH-GLOB           pathname Unix sockets
+//   unix:@NAME-GLOB          abstract Unix sockets (`*` matches any bytes there)
+// Names are compared case-insensitively, a trailing dot ignored. An address rule matches the
+// destination address; a name rule matches the name the program looked up (which the
+// supervisor's DNS records), never an address. An IPv4-mapped IPv6 address (::ffff:a.b.c.d)
+// is IPv4, in rules and in targets alike (so 10.0.0.0/8 matches ::ffff:10.1.2.3; an IPv6 CIDR
+// shorter than /96, such as ::/0, matches only real IPv6).
+//
+// hide/readonly/scratch: plain paths (a glob is refused: a hidden path that silently failed
+// to match would leave a secret visible). For one path, the last directive wins, so a later
+// file can turn the default `hide ~/.docker` into `readonly ~/.docker`.
+//
+// Matching: for exec, connect and write, the last matching rule wins (the rules of the
+// defaults, then of each file in load order), as in doas.conf.
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+/* Longest line accepted, without its newline. */
+#define RULES_MAX_LINE 4096
+
+/* Largest rules file accepted. */
+#define RULES_MAX_FILE (1024 * 1024)
+
+/* The source name of the built-in defaults: decisions name "<defaults>:LINE". */
+#define RULES_DEFAULTS_NAME "<defaults>"
+
+enum rule_action {
+	RULE_ALLOW,
+	RULE_DENY,
+	RULE_ASK,
+	RULE_DEFER, /* exec only */
+	RULE_HIDE,  /* path directives (class RULE_PATH) */
+	RULE_READONLY,
+	RULE_SCRATCH,
+};
+
+enum rule_class {
+	RULE_EXEC,
+	RULE_CONNECT,
+	RULE_WRITE,
+	RULE_PATH, /* hide, readonly, scratch */
+};
+
+/* One rule, as callers see it. The ruleset owns it and every string it points to. */
+struct rule {
+	enum rule_action action;
+	enum rule_class cls;
+	const char *source; /* RULES_DEFAULTS_NAME or the file's path as given */
+	unsigned int line;  /* 1-based line in source */
+	const char *text;   /* the pattern as written, re-quoted where needed (exec: all words) */
+	const char *path;   /* RULE_PATH: the absolute, normalised path; NULL otherwise */
+};
+
+/* Rules from several sources, in load order. Initialise with RULESET_INIT. */
+struct ruleset {
+	struct rule **rules; /* owned; each rule stays at its address until rules_release() */
+	size_t n, cap;
+	char **sources; /* owned names of the loaded sources, in order */
+	size_t nsources, sources_cap;
+};
+
+#define RULESET_INIT                                                                               \
+	{                                                                                          \
+		NULL, 0, 0, NULL, 0, 0                                                             \
+	}
+
+/* What the expansions stand for. Both absolute; NULL when unknown (using it is an error). */
+struct rules_env {
+	const char *home; /* `~` and `$HOME` */
+	const char *cwd;  /* `.`: the directory airlock was started in */
+};
+
+/* Why a file was refused: "file:line: message", or "file: message" when no line is at fault. */
+struct rules_error {
+	char msg[512];
+	unsigned int line; /* 0 when the message is not about one line */
+};
+
+/*
+ * A connect destination. Fill it by hand (tests, DNS names) or with
+ * rules_target_from_sockaddr(). Strings are borrowed.
+ */
+struct rules_target {
+	int family;	  /* AF_INET, AF_INET6, AF_UNIX, or AF_UNSPEC when only the name is known */
+	const char *name; /* AF_INET/AF_INET6/AF_UNSPEC: the host name looked up, or NULL */
+	union {
+		struct in_addr v4;
+		struct in6_addr v6;
+	} addr;
+	int port;	       /* AF_INET/AF_INET6/AF_UNSPEC: 0-65535, or -1 when unknown */
+	bool abstract;	       /* AF_UNIX: an abstract socket */
+	const char *unix_name; /* AF_UNIX: the path (absolute), or the abstract name's bytes */
+	size_t unix_len;       /* bytes at unix_name (abstract names may hold NUL bytes) */
+};
+
+/* "allow", "deny", "ask", "defer", "hide", "readonly", "scratch"; "?" for anything else. */
+const char *rule_action_name(enum rule_action action);
+
+/* "exec", "connect", "write", "path"; "?" for anything else. */
+const char *rule_class_name(enum rule_class cls);
+
+/* "source:line" of a rule, for the event log's `by`. Caller frees. */
+char *rule_origin(const struct rule *r);
+
+/* The text of the built-in defaults, exactly as loaded by rules_load_defaults(). */
+const char *rules_defaults_text(void);
+
+/*
+ * Parse len bytes of rules text named name (used in messages and in each rule's source) and
+ * append its rules to rs. All or nothing: on any error nothing is added, err (when not NULL)
+ * holds "name:line: message" and -EINVAL is returned (also for more than RULES_MAX_FILE
+ * bytes). data need not be NUL-terminated. 0 on success.
+ */
+int rules_parse_buffer(struct ruleset *rs, const char *name, const char *data, size_t len,
+		       const struct rules_env *env, struct rules_error *err);
+
+/* Append the built-in defaults under the name RULES_DEFAULTS_NAME. 0 or -EINVAL (env->home unset).
+ */
+int rules_load_defaults(struct ruleset *rs, const struct rules_env *env, struct rules_error *err);
+
+/*
+ * Read the rules file at path (a regular file of at most RULES_MAX_FILE bytes) and append its
+ * rules, all or nothing, as rules_parse_buffer(). Does not check who can write the file: call
+ * rules_file_trusted() first. 0, -EINVAL (bad content, not a regular file, too large), or the
+ * -errno of open/read; err says which ("path: message" or "path:line: message").
+ */
+int rules_load_file(struct ruleset *rs, const char *path, const struct rules_env *env,
+		    struct rules_error *err);
+
+/*
+ * Whether a rules file may be trusted by the user uid: it must be a regular file owned by uid
+ * or root and not writable by group or others, and every directory through which its path
+ * resolves (symlinks followed, each link's directory checked too) must be owned by uid or
+ * root and not writable by group or others, unless it is root's and sticky (as /tmp: nobody
+ * else can rename or replace our entries there). As doas refuses a doas.conf others can write.
+ * 0 when trusted; -EPERM when not; the -errno of stat/readlink/getcwd; -ELOOP after 40
+ * symlinks. err holds "path: why" on failure.
+ */
+int rules_file_trusted(const char *path, uid_t uid, struct rules_error *err);
+
+/*
+ * The last exec rule matching an execution of path (absolute; normalised here) with argv
+ * (NULL-terminated, may be NULL; argv[0] is not matched). NULL when none matches.
+ */
+const struct rule *rules_match_exec(const struct ruleset *rs, const char *path, char *const *argv);
+
+/* The last write rule matching path (absolute; normalised here; a relative path matches none). */
+const struct rule *rules_match_write(const struct ruleset *rs, const char *path);
+
+/* The last connect rule matching t; NULL when none does. */
+const struct rule *rules_match_connect(const struct ruleset *rs, const struct rules_target *t);
+
+/*
+ * Fill t from a socket address of len bytes (AF_INET, AF_INET6, AF_UNIX), with name as the host
+ * name looked up (or NULL). unix_name points into sa. An IPv4-mapped IPv6 address becomes
+ * AF_INET. 0, -EINVAL (too short, unnamed Unix socket) or -EAFNOSUPPORT.
+ */
+int rules_target_from_sockaddr(struct rules_target *t, const struct sockaddr *sa, socklen_t len,
+			       const char *name);
+
+/*
+ * The path directives of one kind (RULE_HIDE, RULE_READONLY or RULE_SCRATCH) in effect: each
+ * path once, for the last directive naming it, in rule order. *out receives a NULL-terminated
+ * array of borrowed rules (r->path is the path) that the caller frees with free(). Returns the
+ * count.
+ */
+size_t rules_paths(const struct ruleset *rs, enum rule_action kind, const struct rule ***out);
+
+/*
+ * word as one word of a rules line: bare when that reads back the same, else in double quotes
+ * with `"` and `\` escaped. For writing rules (the prompt's "save as a rule"). Globs and
+ * expansions are not escaped. Caller frees; NULL + EINVAL when word holds a control character.
+ */
+char *rules_quote(const char *word);
+
+/* Free every rule and source; rs is left empty and reusable. */
+void rules_release(struct ruleset *rs);
+
+#endif
