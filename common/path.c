@@ -80,6 +80,20 @@ char *path_normalize(const char *path)
 	return out;
 }
 
+char *path_absolute(const char *p)
+{
+	cleanup_free char *cwd = NULL;
+	cleanup_free char *joined = NULL;
+
+	if (p[0] == '/')
+		return path_normalize(p);
+	cwd = getcwd(NULL, 0);
+	if (!cwd)
+		return NULL;
+	joined = path_join(cwd, p);
+	return path_normalize(joined);
+}
+
 bool path_is_under(const char *path, const char *dir)
 {
 	size_t n = strlen(dir);

@@ -16,6 +16,9 @@ char *path_join(const char *a, const char *b);
  */
 char *path_normalize(const char *path);
 
+/* path made absolute against the working directory, normalised; NULL + errno. Caller frees. */
+char *path_absolute(const char *p);
+
 /* True when path equals dir or lies below it ("/a/b" is under "/a", "/ab" is not). */
 bool path_is_under(const char *path, const char *dir);
 

@@ -504,20 +504,6 @@ static int cmp_change_path(const void *a, const void *b)
 	return strcmp(ca->path, cb->path);
 }
 
-static char *absolute_path(const char *p)
-{
-	cleanup_free char *cwd = NULL;
-	cleanup_free char *joined = NULL;
-
-	if (p[0] == '/')
-		return path_normalize(p);
-	cwd = getcwd(NULL, 0);
-	if (!cwd)
-		return NULL;
-	joined = path_join(cwd, p);
-	return path_normalize(joined);
-}
-
 static int scan_layer(const struct overlay_layer *layer, struct change_set *out, char *cmp)
 {
 	struct scan s = {.layer = layer, .out = out, .cmp_a = cmp, .cmp_b = cmp + CMP_CHUNK};
@@ -529,7 +515,7 @@ static int scan_layer(const struct overlay_layer *layer, struct change_set *out,
 	int rc;
 
 	s.mount = path_normalize(layer->mount_path);
-	s.upper = absolute_path(layer->upper_dir);
+	s.upper = path_absolute(layer->upper_dir);
 	buf_init(&s.rel);
 	if (!s.upper) {
 		rc = -errno;

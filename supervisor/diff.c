@@ -667,20 +667,6 @@ static bool looks_like_id(const char *arg)
 	return strcmp(arg, "last") == 0 || (arg[0] && strspn(arg, "0123456789-") == strlen(arg));
 }
 
-static char *absolute(const char *p)
-{
-	cleanup_free char *cwd = NULL;
-	cleanup_free char *joined = NULL;
-
-	if (p[0] == '/')
-		return path_normalize(p);
-	cwd = getcwd(NULL, 0);
-	if (!cwd)
-		return NULL;
-	joined = path_join(cwd, p);
-	return path_normalize(joined);
-}
-
 int cmd_diff(int argc, char **argv)
 {
 	static const char usage[] = "airlock diff [ID] [--] [PATH...]";
@@ -723,7 +709,7 @@ int cmd_diff(int argc, char **argv)
 			rc = usage_error("usage: %s", usage);
 			goto out;
 		}
-		paths[npaths] = absolute(arg);
+		paths[npaths] = path_absolute(arg);
 		if (!paths[npaths]) {
 			error_errno("cannot resolve %s", arg);
 			goto out;

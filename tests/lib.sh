@@ -19,7 +19,23 @@ mkdir -p "$T/work"
 tap_n=0
 tap_fail=0
 
+# Processes a test started, by a unique pattern in their command line: reaped on exit, so a
+# failed test leaves nothing running. running/gone PATTERN test for them.
+tags=()
+running() { pgrep -f -- "$1" >/dev/null; }
+gone() { ! pgrep -f -- "$1" >/dev/null; }
+reap() {
+	local p
+	for p in $(pgrep -f -- "$1"); do
+		kill -9 "$p" 2>/dev/null
+	done
+}
+
 cleanup_scratch() {
+	local tag
+	for tag in "${tags[@]}"; do
+		reap "$tag"
+	done
 	chmod -R u+rwX "$T" 2>/dev/null
 	rm -rf "$T"
 }

@@ -7,29 +7,6 @@
 
 require_sandbox
 
-tags=()
-
-# running PATTERN / gone PATTERN: whether a process's command line matches PATTERN.
-running() { pgrep -f -- "$1" >/dev/null; }
-gone() { ! pgrep -f -- "$1" >/dev/null; }
-
-# reap PATTERN: kill, by pid, what a failed test left behind.
-reap() {
-	local p
-	for p in $(pgrep -f -- "$1"); do
-		kill -9 "$p" 2>/dev/null
-	done
-}
-
-finish() {
-	local tag
-	for tag in "${tags[@]}"; do
-		reap "$tag"
-	done
-	cleanup_scratch
-}
-trap finish EXIT
-
 # airlock runs as the child of this small Python parent, which records airlock's pid and how it
 # ended ("exit N" or "signal N"): the shell's $? cannot tell exit(143) from death by SIGTERM,
 # and `al_run ... &` would give the pid of a subshell, not of airlock. A background job of a

@@ -10,23 +10,6 @@
 require_sandbox
 cd "$T/work" || exit 1
 
-tags=()
-gone() { ! pgrep -f -- "$1" >/dev/null; }
-reap() {
-	local p
-	for p in $(pgrep -f -- "$1"); do
-		kill -9 "$p" 2>/dev/null
-	done
-}
-finish() {
-	local tag
-	for tag in "${tags[@]}"; do
-		reap "$tag"
-	done
-	cleanup_scratch
-}
-trap finish EXIT
-
 # al_json NAME ARGS...: `airlock run --review never --json ARGS...` under timeout(1); the
 # result goes to $T/NAME.json, airlock's stderr to $T/NAME.err. Sets rc and ms (wall clock).
 al_json() {
