@@ -94,6 +94,20 @@ json_get() {
 	fi
 }
 
+# jf NAME EXPR [ARG...]: EXPR on the parsed JSON in $T/NAME.json (as j; ARGs in sys.argv[3:]),
+# or "<no json: ...>" when it does not parse.
+jf() {
+	"$PY" - "$T/$1.json" "$2" "${@:3}" <<'PY' 2>&1
+import json, sys
+try:
+    j = json.loads(open(sys.argv[1], encoding="utf-8", errors="replace").read())
+except ValueError as e:
+    print("<no json: %s>" % e)
+    sys.exit(0)
+print(eval(sys.argv[2]))
+PY
+}
+
 # Skip (or, under AIRLOCK_MUST_WORK=1, fail) when the sandbox cannot start on this kernel.
 require_sandbox() {
 	local out

@@ -73,18 +73,6 @@ al_json() {
 	timeout -k 5 60 "$AIRLOCK" run --review never --ask deny --json "$@" >"$T/$name.json" 2>"$T/$name.err"
 	rc=$?
 }
-# jf NAME EXPR [ARG...]: EXPR on the parsed result j (ARGs in sys.argv[3:]).
-jf() {
-	"$PY" - "$T/$1.json" "$2" "${@:3}" <<'PY' 2>&1
-import json, sys
-try:
-    j = json.loads(open(sys.argv[1], encoding="utf-8", errors="replace").read())
-except ValueError as e:
-    print("<no json: %s>" % e)
-    sys.exit(0)
-print(eval(sys.argv[2]))
-PY
-}
 valid() {
 	local v
 	v=$("$PY" "$T/validate.py" "$T/$1.json")

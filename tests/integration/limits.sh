@@ -21,18 +21,6 @@ al_json() {
 	ms=$((($(date +%s%N) - start) / 1000000))
 }
 
-# jf NAME EXPR: EXPR on the parsed result of run NAME (j), or "<no json: ...>".
-jf() {
-	"$PY" - "$T/$1.json" "$2" <<'PY' 2>&1
-import json, sys
-try:
-    j = json.loads(open(sys.argv[1], encoding="utf-8", errors="replace").read())
-except ValueError as e:
-    print("<no json: %s>" % e)
-    sys.exit(0)
-print(eval(sys.argv[2]))
-PY
-}
 
 # show_run NAME: what airlock said, for a failed test.
 show_run() {
