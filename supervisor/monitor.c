@@ -5,6 +5,7 @@
 #include "common/cleanup.h"
 
 #include <ctype.h>
+#include <stdbool.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -12,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -36,7 +38,22 @@ void monitor_close(struct monitor *m)
 {
 	if (m->procfd >= 0)
 		close(m->procfd);
+	if (m->storefd >= 0)
+		close(m->storefd);
 	m->procfd = -1;
+	m->storefd = -1;
+}
+
+/* Every tenth check (100 ms): the store's filesystem keeps disk_reserve bytes free. */
+static bool disk_low(struct monitor *m)
+{
+	struct statvfs sv;
+
+	if (m->storefd < 0 || !m->disk_reserve || m->tick++ % 10 != 0)
+		return false;
+	if (fstatvfs(m->storefd, &sv) < 0)
+		return false;
+	return (unsigned long long)sv.f_bavail * sv.f_frsize < m->disk_reserve;
 }
 
 /* Read a small /proc file below dirfd into buf. Length, or -1. */
@@ -145,5 +162,7 @@ const char *monitor_check(struct monitor *m)
 		return "memory";
 	if (m->cpu_max_ms && m->cpu_ms > m->cpu_max_ms)
 		return "cpu";
+	if (disk_low(m))
+		return "disk";
 	return NULL;
 }

@@ -12,10 +12,13 @@
 #include <sys/types.h>
 
 struct monitor {
-	int procfd;		       /* the sandbox's /proc */
-	unsigned long long mem_max;    /* bytes of resident memory, 0: unlimited */
-	unsigned long long cpu_max_ms; /* milliseconds of CPU, 0: unlimited */
-	unsigned long long tasks_max;  /* tasks (processes and threads), 0: unlimited */
+	int procfd;			 /* the sandbox's /proc */
+	unsigned long long mem_max;	 /* bytes of resident memory, 0: unlimited */
+	unsigned long long cpu_max_ms;	 /* milliseconds of CPU, 0: unlimited */
+	unsigned long long tasks_max;	 /* tasks (processes and threads), 0: unlimited */
+	int storefd;			 /* the session directory, for the free space check */
+	unsigned long long disk_reserve; /* stop when the store's filesystem has less free */
+	unsigned long long tick;
 	/* The last sample, for the record. */
 	unsigned long long mem, cpu_ms, tasks;
 	unsigned long long mem_peak, tasks_peak;
@@ -25,8 +28,9 @@ struct monitor {
 int monitor_open(struct monitor *m, pid_t pid);
 
 /*
- * Sample the sandbox. Returns the name of the limit it exceeds ("memory", "cpu", "pids"),
- * or NULL.
+ * Sample the sandbox. Returns the name of the limit it exceeds ("memory", "cpu", "pids", or
+ * "disk" when the filesystem of the session store runs below disk_reserve: the upper
+ * directories and the event log grow with what the program does), or NULL.
  */
 const char *monitor_check(struct monitor *m);
 

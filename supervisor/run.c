@@ -34,6 +34,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <sys/utsname.h>
@@ -514,6 +515,8 @@ struct run_state {
 	int tickfd;	       /* periodic timer for the monitor, or -1 */
 	struct capture out[2]; /* captured or relayed stdout and stderr */
 	struct feeder in;      /* relayed stdin */
+	const char *session_dir;
+	unsigned long long disk_reserve;
 };
 
 /*
@@ -528,7 +531,9 @@ static void start_monitor(struct run_state *rs)
 	rs->mon.mem_max = rs->lim->memory;
 	rs->mon.cpu_max_ms = rs->lim->cpu_ms;
 	rs->mon.tasks_max = rs->lim->pids;
-	if (!rs->mon.mem_max && !rs->mon.cpu_max_ms && !rs->mon.tasks_max)
+	rs->mon.disk_reserve = rs->disk_reserve;
+	rs->mon.storefd = open(rs->session_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (!rs->mon.mem_max && !rs->mon.cpu_max_ms && !rs->mon.tasks_max && !rs->disk_reserve)
 		return;
 	if (monitor_open(&rs->mon, rs->pid) < 0) {
 		warn("cannot watch the sandbox's processes: only per-process limits hold");
@@ -905,6 +910,11 @@ static void report_limit(const char *limit, const struct run_limits *l)
 		snprintf(v, sizeof(v), "%.1f s of CPU", (double)l->cpu_ms / 1000);
 	else if (strcmp(limit, "timeout") == 0)
 		snprintf(v, sizeof(v), "%.1f s", (double)l->timeout_ms / 1000);
+	if (strcmp(limit, "disk") == 0) {
+		fprintf(stderr, "airlock: the disk holding the session store ran low on free space "
+				"(AIRLOCK_DISK_RESERVE) and the sandbox was stopped\n");
+		return;
+	}
 	fprintf(stderr, "airlock: the sandbox reached its %s limit (--%s, %s) and was stopped\n",
 		limit, limit, v);
 }
@@ -1083,6 +1093,30 @@ static void open_capture(struct capture *c, int *write_end, unsigned long long l
 	*write_end = p[1];
 }
 
+/*
+ * How much free space the store's filesystem keeps: a program that writes without end (files
+ * under --fsize each, or notified calls filling the event log) is stopped before the disk is
+ * full. 2% of the filesystem, between 256 MiB and 2 GiB; AIRLOCK_DISK_RESERVE (bytes, 0 for
+ * none) overrides it.
+ */
+static unsigned long long disk_reserve(const char *dir)
+{
+	const char *env = getenv("AIRLOCK_DISK_RESERVE");
+	unsigned long long v;
+	struct statvfs sv;
+
+	if (env && parse_size(env, &v) == 0)
+		return v;
+	if (statvfs(dir, &sv) < 0)
+		return 0;
+	v = (unsigned long long)sv.f_blocks * sv.f_frsize / 50;
+	if (v < (256ULL << 20))
+		v = 256ULL << 20;
+	if (v > (2ULL << 30))
+		v = 2ULL << 30;
+	return v;
+}
+
 static struct sandbox_rlimits rlimits_for(const struct run_limits *l)
 {
 	struct sandbox_rlimits r = {RLIM_INFINITY, RLIM_INFINITY, RLIM_INFINITY, RLIM_INFINITY};
@@ -1107,7 +1141,7 @@ int cmd_run(int argc, char **argv)
 			       .sigfd = -1,
 			       .timerfd = -1,
 			       .tickfd = -1,
-			       .mon = {.procfd = -1},
+			       .mon = {.procfd = -1, .storefd = -1},
 			       .out = {{.fd = -1, .sink = -1}, {.fd = -1, .sink = -1}},
 			       .in = {.src = -1, .pipe = -1}};
 	struct strlist hide = {0}, ro = {0}, scratch = {0};
@@ -1166,6 +1200,8 @@ int cmd_run(int argc, char **argv)
 		if (plan_build(&plan, &po) < 0)
 			die("cannot prepare the sandbox's filesystem view");
 	}
+	rs.session_dir = s.dir;
+	rs.disk_reserve = disk_reserve(s.dir);
 	root_dir = session_path(&s, "root");
 	if (mkdir(root_dir, 0700) < 0)
 		die_errno("cannot create %s", root_dir);

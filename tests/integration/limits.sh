@@ -176,6 +176,20 @@ is "$(jf flood2 '(j["exit_code"], j["truncated"], j["stdout"], 65536 <= len(j["s
 	"(0, True, 'small\n', True)" "stderr is cut at --output-limit too, stdout kept whole"
 
 # --- every limit at once, and a program that stays within them -----------------------
+# Disk: the store's filesystem keeps a reserve; here it is set 40 MiB below what is free now,
+# and the program writes 200 MiB.
+free=$(df -B1 --output=avail "$AIRLOCK_STATE_DIR" 2>/dev/null | tail -1)
+if [ -n "$free" ] && [ "$free" -gt $((200 * 1048576)) ]; then
+	AIRLOCK_DISK_RESERVE=$((free - 40 * 1048576)) al_json disk -- "$PY" -c '
+f = open("fill.bin", "wb")
+for i in range(200):
+    f.write(b"x" * 1048576); f.flush()'
+	limit_case disk 137 disk disk 30000 "writing 200 MiB with 40 MiB left above the disk reserve"
+	check "disk: the file never exists on the host" test ! -e "$T/work/fill.bin"
+else
+	not_ok "disk reserve: the store's filesystem has less than 200 MiB free"
+fi
+
 al_json normal --timeout 30s --cpu 10s --memory 200M --pids 64 --fsize 10M --output-limit 1M -- "$PY" -c '
 import subprocess, time
 subprocess.run(["true"], check=True)
