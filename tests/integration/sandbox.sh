@@ -195,6 +195,13 @@ is "$out" "tok123 1" "--env passes or sets a variable"
 out=$(AIRLOCK_TEST_FOO=bar al_run --keep-env -- sh -c 'echo "$AIRLOCK_TEST_FOO"' 2>/dev/null)
 is "$out" bar "--keep-env passes everything"
 
+# --- signals during notified calls (sandlock #235) ---------------------------------------
+out=$(al_run -- "$HELPERS/signal_storm" "$T/work" 2000 2>/dev/null)
+is "$out" "0 0" "a signal storm during notified opens: with SA_RESTART no open fails"
+out=$(al_run -- "$HELPERS/signal_storm" "$T/work" 2000 norestart 2>/dev/null)
+case $out in "0 0" | *" 0") ok "without SA_RESTART an interrupted open fails only with EINTR ($out)" ;;
+*) not_ok "without SA_RESTART an interrupted open fails only with EINTR ($out)" ;; esac
+
 # --- the process view ------------------------------------------------------------------
 out=$(al_run -- "$PY" -c '
 import os
