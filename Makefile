@@ -8,7 +8,11 @@ DESTDIR ?=
 CC      ?= cc
 PKG_CONFIG ?= pkg-config
 
-PKGS := libseccomp libcjson libcrypto libgit2
+PKGS := libseccomp libcjson libcrypto
+# libgit2 is loaded with dlopen() when a diff is made (supervisor/git.c): only its headers
+# are needed to build, and its soname, so that the one built against is the one loaded.
+GIT2_CFLAGS := $(shell $(PKG_CONFIG) --cflags libgit2 2>/dev/null)
+GIT2_SONAME := $(shell objdump -p $$($(PKG_CONFIG) --variable=libdir libgit2 2>/dev/null)/libgit2.so 2>/dev/null | awk '/SONAME/ {print $$2}')
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
 	-Wvla -Wwrite-strings -Wimplicit-fallthrough
@@ -18,7 +22,8 @@ HARDEN_LD := -pie -Wl,-z,relro,-z,now
 OPT ?= -O2 -g
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null | sed 's/-D_XOPEN_SOURCE=[0-9]*//; s/-D_DEFAULT_SOURCE//')
 PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
-ALL_CFLAGS := -std=gnu11 -D_GNU_SOURCE $(OPT) $(WARN) $(HARDEN) -I. $(PKG_CFLAGS) $(CFLAGS) $(EXTRA_CFLAGS)
+ALL_CFLAGS := -std=gnu11 -D_GNU_SOURCE $(OPT) $(WARN) $(HARDEN) -I. $(PKG_CFLAGS) $(GIT2_CFLAGS) \
+	$(if $(GIT2_SONAME),-DGIT2_SONAME='"$(GIT2_SONAME)"') $(CFLAGS) $(EXTRA_CFLAGS)
 ALL_LDFLAGS := $(HARDEN_LD) $(LDFLAGS) $(EXTRA_LDFLAGS)
 
 B := build

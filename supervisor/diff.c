@@ -8,13 +8,13 @@
 #include "common/path.h"
 #include "common/utf8.h"
 #include "supervisor/cli.h"
+#include "supervisor/git.h"
 #include "supervisor/session.h"
 #include "supervisor/store.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <git2.h>
 #include <limits.h>
 #include <linux/openat2.h>
 #include <stdlib.h>
@@ -23,7 +23,10 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#define MAX_DEPTH     1024
+#define MAX_DEPTH 1024
+/* libgit2, loaded when a diff is made (supervisor/git.h). */
+static const struct git_api *git;
+
 #define GIT_MODE_FILE 0100644
 #define GIT_MODE_EXEC 0100755
 #define GIT_MODE_LINK 0120000
@@ -536,18 +539,18 @@ static void emit(struct diff *d, const struct side *o, const struct side *n)
 		failed(d, error_errno("cannot read %s", shown));
 		return;
 	}
-	git_diff_options_init(&opts, GIT_DIFF_OPTIONS_VERSION);
+	git->diff_options_init(&opts, GIT_DIFF_OPTIONS_VERSION);
 	opts.flags = GIT_DIFF_SHOW_BINARY;
 	/* libgit2, like git, looks for a NUL in the first 8000 bytes only; one further on would
 	   go into a text patch raw. Binary patches carry any byte safely. */
 	if ((obuf && memchr(obuf, 0, olen)) || (nbuf && memchr(nbuf, 0, nlen)))
 		opts.flags |= GIT_DIFF_FORCE_BINARY;
-	rc = git_patch_from_buffers(&patch, obuf, olen, gpath, nbuf, nlen, gpath, &opts);
+	rc = git->patch_from_buffers(&patch, obuf, olen, gpath, nbuf, nlen, gpath, &opts);
 	if (rc == 0)
-		rc = git_patch_to_buf(&gb, patch);
-	git_patch_free(patch);
+		rc = git->patch_to_buf(&gb, patch);
+	git->patch_free(patch);
 	if (rc < 0) {
-		const git_error *e = git_error_last();
+		const git_error *e = git->error_last();
 		cleanup_free char *shown = term_sanitize(s->path);
 
 		failed(d, error("cannot diff %s: %s", shown,
@@ -557,7 +560,7 @@ static void emit(struct diff *d, const struct side *o, const struct side *n)
 			  n ? git_mode(n->mode) : 0);
 		put(d);
 	}
-	git_buf_dispose(&gb);
+	git->buf_dispose(&gb);
 }
 
 /* git apply refuses any path with a ".git" component (any case: core.protectNTFS). */
@@ -625,7 +628,12 @@ int diff_write(FILE *out, const struct change_set *cs, const char *upper_base,
 			rc = -ENOENT;
 	if (rc == 0) {
 		qsort(d.v, d.n, sizeof(*d.v), cmp_side);
-		if (git_libgit2_init() < 0) {
+		git = git_api();
+		if (!git) {
+			rc = -EIO;
+			goto out;
+		}
+		if (git->libgit2_init() < 0) {
 			error("cannot initialise libgit2");
 			rc = -EIO;
 			goto out;
@@ -645,7 +653,7 @@ int diff_write(FILE *out, const struct change_set *cs, const char *upper_base,
 				emit(&d, s->upper ? NULL : s, s->upper ? s : NULL);
 			}
 		}
-		git_libgit2_shutdown();
+		git->libgit2_shutdown();
 		if (dot_git)
 			warn("%zu files of the patch are inside a .git directory, which git apply "
 			     "refuses; leave them out with git apply --exclude='*/.git/*'",
