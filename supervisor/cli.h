@@ -12,6 +12,8 @@ int cmd_discard(int argc, char **argv);
 int cmd_log(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
+int cmd_commit(int argc, char **argv);
+int cmd_undo(int argc, char **argv);
 
 /*
  * Parse "[ID]" and, when json is not NULL, "[--json]" (and --help). Returns -1 to go on, or

@@ -669,12 +669,6 @@ out:
 	return rc;
 }
 
-/* Whether the first argument of `airlock diff` names a session rather than a path. */
-static bool looks_like_id(const char *arg)
-{
-	return strcmp(arg, "last") == 0 || (arg[0] && strspn(arg, "0123456789-") == strlen(arg));
-}
-
 int cmd_diff(int argc, char **argv)
 {
 	static const char usage[] = "airlock diff [ID] [--] [PATH...]";
@@ -709,7 +703,7 @@ int cmd_diff(int argc, char **argv)
 			goto out;
 		}
 		/* Before "--" there is only the ID; without "--", the first argument may be it. */
-		if (a < dashdash && npos++ == 0 && (dashdash < argc || looks_like_id(arg))) {
+		if (a < dashdash && npos++ == 0 && (dashdash < argc || store_is_id_arg(arg))) {
 			id = arg;
 			continue;
 		}

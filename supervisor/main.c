@@ -13,6 +13,8 @@ static const char usage[] =
 	"       airlock list [--json]\n"
 	"       airlock show [ID] [--json]\n"
 	"       airlock diff [ID] [--] [PATH...]\n"
+	"       airlock commit [ID] [--all | PATH...] [--force]\n"
+	"       airlock undo [ID]\n"
 	"       airlock discard [ID]\n"
 	"       airlock log [ID] [--json]\n"
 	"       airlock verify [ID]\n"
@@ -27,11 +29,13 @@ static const char usage[] =
 	"  list      list sessions, newest last\n"
 	"  show      show a session's changes, commands and connections\n"
 	"  diff      print a session's changes as a patch that `git apply` accepts\n"
+	"  commit    apply a session's changes to the host (--all, or PATH...)\n"
+	"  undo      put the host back as it was before a session's commit\n"
 	"  discard   throw a session's changes away, keeping its record\n"
 	"  log       print a session's timeline of events (--json: one object per line)\n"
 	"  verify    check that a session's record is intact (exit 1 naming what broke)\n"
 	"\n"
-	"Not supported yet: review, commit, undo, replay, rules.\n"
+	"Not supported yet: review, replay, rules.\n"
 	"Sessions live in $AIRLOCK_STATE_DIR, else $XDG_STATE_HOME/airlock, else\n"
 	"~/.local/state/airlock. See airlock(1).\n";
 
@@ -49,7 +53,7 @@ int usage_error(const char *fmt, ...)
 
 int main(int argc, char **argv)
 {
-	static const char *const later[] = {"review", "commit", "undo", "replay", "rules"};
+	static const char *const later[] = {"review", "replay", "rules"};
 	const char *cmd;
 	size_t i;
 
@@ -74,6 +78,10 @@ int main(int argc, char **argv)
 		return cmd_show(argc - 1, argv + 1);
 	if (strcmp(cmd, "diff") == 0)
 		return cmd_diff(argc - 1, argv + 1);
+	if (strcmp(cmd, "commit") == 0)
+		return cmd_commit(argc - 1, argv + 1);
+	if (strcmp(cmd, "undo") == 0)
+		return cmd_undo(argc - 1, argv + 1);
 	if (strcmp(cmd, "discard") == 0)
 		return cmd_discard(argc - 1, argv + 1);
 	if (strcmp(cmd, "log") == 0)

@@ -1302,11 +1302,13 @@ int cmd_run(int argc, char **argv)
 	}
 	if (o.json)
 		print_result(&s, rec.meta, &out, status, sig, rs.limit);
-	else if (rec.nchanges >= 0 && status != EXIT_AIRLOCK_FAILED)
+	else if (rec.nchanges == 0 && status != EXIT_AIRLOCK_FAILED)
+		fprintf(stderr, "airlock: session %s: no changes\n", s.id);
+	else if (rec.nchanges > 0 && status != EXIT_AIRLOCK_FAILED)
 		fprintf(stderr,
-			"airlock: session %s: %ld change%s held in the sandbox; see 'airlock show "
-			"%s'\n",
-			s.id, rec.nchanges, rec.nchanges == 1 ? "" : "s", s.id);
+			"airlock: session %s: %ld change%s held in the sandbox; 'airlock show %s' "
+			"lists them, 'airlock commit %s --all' applies them\n",
+			s.id, rec.nchanges, rec.nchanges == 1 ? "" : "s", s.id, s.id);
 
 	if (rs.have_listener)
 		notifier_free(&rs.notifier);

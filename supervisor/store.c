@@ -285,6 +285,11 @@ bool store_in_use(const char *id)
 	return fd == -EBUSY;
 }
 
+bool store_is_id_arg(const char *arg)
+{
+	return strcmp(arg, "last") == 0 || (arg[0] && strspn(arg, "0123456789-") == strlen(arg));
+}
+
 void store_close(struct session *s)
 {
 	if (s->lock_fd >= 0)

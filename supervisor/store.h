@@ -40,6 +40,12 @@ int store_find(const char *arg, struct session *s);
 
 void store_close(struct session *s);
 
+/*
+ * Whether a subcommand's first argument names a session ("last", or digits and dashes as IDs
+ * and their prefixes are) rather than a path, for commands that take both (diff, commit).
+ */
+bool store_is_id_arg(const char *arg);
+
 /* The sorted IDs of every session; caller frees each and the array. 0 or -errno. */
 int store_list(char ***ids, size_t *n);
 
