@@ -6,6 +6,7 @@
 #include "common/cleanup.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -118,6 +119,41 @@ const char *path_rel(const char *path, const char *dir)
 	while (*path == '/')
 		path++;
 	return path;
+}
+
+int dir_list(int dfd, char ***names, size_t *n)
+{
+	cleanup_dir DIR *dir = NULL;
+	struct dirent *de;
+	size_t cap = 0;
+	int fd;
+
+	*names = NULL;
+	*n = 0;
+	fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	dir = fdopendir(fd);
+	if (!dir) {
+		close(fd);
+		return -errno;
+	}
+	while ((errno = 0, de = readdir(dir))) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		GROW(*names, cap, *n + 1);
+		(*names)[(*n)++] = xstrdup(de->d_name);
+	}
+	return -errno;
+}
+
+void dir_list_free(char **names, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
 }
 
 int mkdir_p(const char *path, mode_t mode)

@@ -25,6 +25,14 @@ bool path_is_under(const char *path, const char *dir);
 /* The part of path below dir ("" when equal); path must be under dir. Borrowed pointer. */
 const char *path_rel(const char *path, const char *dir);
 
+/*
+ * The names in the directory open at dfd, without "." and "..", in directory order. dfd
+ * stays open and its offset unused (the listing reads its own descriptor). The caller frees
+ * with dir_list_free(), also after an error. 0 or -errno.
+ */
+int dir_list(int dfd, char ***names, size_t *n);
+void dir_list_free(char **names, size_t n);
+
 /* mkdir -p with the given mode for directories it creates. 0 or -errno. */
 int mkdir_p(const char *path, mode_t mode);
 

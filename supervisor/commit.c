@@ -127,41 +127,6 @@ static int copy_data(int in, int out)
 	return 0;
 }
 
-static int list_names(int fd, char ***names, size_t *n)
-{
-	int dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
-	size_t cap = 0;
-	DIR *d;
-	struct dirent *e;
-
-	*names = NULL;
-	*n = 0;
-	if (dup_fd < 0)
-		return -errno;
-	d = fdopendir(dup_fd);
-	if (!d) {
-		close(dup_fd);
-		return -errno;
-	}
-	while ((errno = 0, e = readdir(d))) {
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		GROW(*names, cap, *n + 1);
-		(*names)[(*n)++] = xstrdup(e->d_name);
-	}
-	closedir(d);
-	return 0;
-}
-
-static void free_names(char **names, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
-}
-
 /*
  * Copy the entry sfd/sname to dfd/dname (which must not exist) with its mode and times, never
  * following a symlink: regular files (fsynced), symlinks, fifos and directories. A directory's
@@ -232,10 +197,10 @@ static int copy_entry(int sfd, const char *sname, int dfd, const char *dname, bo
 		in = openat(sfd, sname, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (in < 0)
 			return -errno;
-		rc = list_names(in, &names, &n);
+		rc = dir_list(in, &names, &n);
 		for (i = 0; rc == 0 && i < n; i++)
 			rc = copy_entry(in, names[i], out, names[i], true, depth + 1);
-		free_names(names, n);
+		dir_list_free(names, n);
 		if (rc == 0 && (fchmod(out, st.st_mode & 07777) < 0 || futimens(out, ts) < 0 ||
 				fsync(out) < 0))
 			rc = -errno;
@@ -264,7 +229,7 @@ static int remove_at(int dfd, const char *name, int depth)
 	fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	rc = list_names(fd, &names, &n);
+	rc = dir_list(fd, &names, &n);
 	for (i = 0; rc == 0 && i < n; i++) {
 		struct stat cst;
 
@@ -275,7 +240,7 @@ static int remove_at(int dfd, const char *name, int depth)
 		else
 			rc = remove_at(fd, names[i], depth + 1);
 	}
-	free_names(names, n);
+	dir_list_free(names, n);
 	if (rc == 0 && unlinkat(dfd, name, AT_REMOVEDIR) < 0)
 		rc = -errno;
 	return rc;
@@ -306,7 +271,7 @@ static int tree_newer(int dfd, const char *name, const struct timespec *start, c
 		return -ELOOP;
 	if (fd < 0)
 		return -errno;
-	rc = list_names(fd, &names, &n);
+	rc = dir_list(fd, &names, &n);
 	for (i = 0; rc == 0 && i < n; i++) {
 		cleanup_free char *sub = xasprintf("%s/%s", shown, names[i]);
 		struct stat st;
@@ -320,7 +285,7 @@ static int tree_newer(int dfd, const char *name, const struct timespec *start, c
 			rc = tree_newer(fd, names[i], start, sub, which, depth + 1);
 		}
 	}
-	free_names(names, n);
+	dir_list_free(names, n);
 	return rc;
 }
 
@@ -587,24 +552,13 @@ static cJSON *commit_event(const char *cls, const char *kind, const char *path,
 	return ev;
 }
 
-static void iso_now(char *out, size_t sz)
-{
-	struct timespec ts;
-	struct tm tm;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	snprintf(out, sz, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
-		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
-}
-
 static cJSON *who_when(void)
 {
 	struct passwd *pw = getpwuid(getuid());
 	cJSON *o = cJSON_CreateObject();
 	char now[64];
 
-	iso_now(now, sizeof(now));
+	session_iso_time(now, sizeof(now));
 	cJSON_AddStringToObject(o, "user", pw ? pw->pw_name : "?");
 	cJSON_AddNumberToObject(o, "uid", getuid());
 	cJSON_AddStringToObject(o, "time", now);

@@ -94,33 +94,6 @@ static void push(struct diff *d, const char *path, const struct change *c, mode_
 	};
 }
 
-/* Names in the directory open at dfd (which stays open and unmoved). 0 or -errno. */
-static int list_names(int dfd, char ***names, size_t *n)
-{
-	cleanup_dir DIR *dir = NULL;
-	struct dirent *de;
-	size_t cap = 0;
-	int fd;
-
-	*names = NULL;
-	*n = 0;
-	fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	dir = fdopendir(fd);
-	if (!dir) {
-		close(fd);
-		return -errno;
-	}
-	while ((errno = 0, de = readdir(dir))) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		GROW(*names, cap, *n + 1);
-		(*names)[(*n)++] = xstrdup(de->d_name);
-	}
-	return -errno;
-}
-
 struct walk {
 	unsigned empty, odd; /* empty directories; fifos, sockets, devices */
 	bool root_stays;     /* the top directory is the sandbox's too: its emptiness is no loss */
@@ -135,7 +108,7 @@ static int walk_host(struct diff *d, int dfd, struct buf *path, int depth, struc
 
 	if (depth > MAX_DEPTH)
 		return -ELOOP;
-	rc = list_names(dfd, &names, &n);
+	rc = dir_list(dfd, &names, &n);
 	if (rc == 0 && n == 0 && (depth > 0 || !w->root_stays))
 		w->empty++;
 	for (i = 0; rc == 0 && i < n; i++) {
@@ -160,9 +133,7 @@ static int walk_host(struct diff *d, int dfd, struct buf *path, int depth, struc
 			path->data[base] = '\0';
 		}
 	}
-	for (i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
+	dir_list_free(names, n);
 	return rc;
 }
 

@@ -18,7 +18,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
-static void iso_time(char *out, size_t sz)
+void session_iso_time(char *out, size_t sz)
 {
 	struct timespec ts;
 	struct tm tm;
@@ -134,7 +134,7 @@ void session_record_init(struct session_record *rec, const struct session *s, ch
 	clock_gettime(CLOCK_MONOTONIC, &rec->started);
 	while (command[argc])
 		argc++;
-	iso_time(now, sizeof(now));
+	session_iso_time(now, sizeof(now));
 	cJSON_AddNumberToObject(m, "version", 1);
 	cJSON_AddStringToObject(m, "id", s->id);
 	cJSON_AddStringToObject(m, "state", "running");
@@ -191,7 +191,7 @@ void session_record_finish(struct session_record *rec, int exit_code, int signal
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	ms = (double)(now.tv_sec - rec->started.tv_sec) * 1000.0 +
 	     (double)(now.tv_nsec - rec->started.tv_nsec) / 1e6;
-	iso_time(when, sizeof(when));
+	session_iso_time(when, sizeof(when));
 	set_item(rec->meta, "state", cJSON_CreateString("finished"));
 	set_item(rec->meta, "end", cJSON_CreateString(when));
 	set_item(rec->meta, "duration_ms", cJSON_CreateNumber((double)(long long)ms));

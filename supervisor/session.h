@@ -41,6 +41,9 @@ int session_scan_changes(const struct session *s, const cJSON *meta, struct chan
 /* The state to show: meta's, or "interrupted" for a "running" session nobody holds. */
 const char *session_state(const struct session *s, const cJSON *meta);
 
+/* The time now as the record writes it: "2026-11-23T11:10:05.123Z" (UTC, milliseconds). */
+void session_iso_time(char *out, size_t sz);
+
 /* Helpers for reading meta: a string field or NULL; a number field or dflt. */
 const char *meta_str(const cJSON *meta, const char *key);
 double meta_num(const cJSON *meta, const char *key, double dflt);
