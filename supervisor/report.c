@@ -212,7 +212,8 @@ static void free_writers(struct writers *ws)
 	free(ws->w);
 }
 
-void report_add(cJSON *out, const struct session *s, const cJSON *meta, struct change_set *cs)
+void report_add(cJSON *out, const struct session *s, const cJSON *meta, struct change_set *cs,
+		bool scanned)
 {
 	struct writers ws = {0};
 	cJSON *changes = cJSON_AddArrayToObject(out, "changes");
@@ -221,7 +222,7 @@ void report_add(cJSON *out, const struct session *s, const cJSON *meta, struct c
 	size_t i;
 
 	read_events(s, &ws, commands, conns);
-	if (strcmp(session_state(s, meta), "discarded") != 0) {
+	if (!scanned && strcmp(session_state(s, meta), "discarded") != 0) {
 		if (session_scan_changes(s, meta, cs) < 0)
 			warn("the change set of %s could not be read completely", s->id);
 	}

@@ -11,12 +11,15 @@
 #include "supervisor/store.h"
 
 #include <cjson/cJSON.h>
+#include <stdbool.h>
 
 /*
- * Add "changes", "commands" and "connections" to out, and leave the scanned change set in *cs
- * (zeroed by the caller, freed with change_set_free()).
+ * Add "changes", "commands" and "connections" to out. With scanned, *cs is the session's
+ * change set already; otherwise the scan fills *cs (zeroed by the caller, freed with
+ * change_set_free()).
  */
-void report_add(cJSON *out, const struct session *s, const cJSON *meta, struct change_set *cs);
+void report_add(cJSON *out, const struct session *s, const cJSON *meta, struct change_set *cs,
+		bool scanned);
 
 /* Set dst[dkey] to a copy of src[skey], or null when src has none. */
 void json_copy(cJSON *dst, const char *dkey, const cJSON *src, const char *skey);

@@ -1048,11 +1048,12 @@ static cJSON *redactions_json(const struct redactor *r)
 	return o;
 }
 
-static void print_result(const struct session *s, const cJSON *meta, const struct output *out,
-			 int status, int sig, const char *limit)
+static void print_result(const struct session *s, struct session_record *rec,
+			 const struct output *out, int status, int sig, const char *limit)
 {
 	cJSON *res = cJSON_CreateObject();
-	struct change_set cs = {0};
+	struct change_set rescan = {0};
+	const cJSON *meta = rec->meta;
 	cleanup_free char *text = NULL;
 
 	cJSON_AddStringToObject(res, "session", s->id);
@@ -1070,8 +1071,12 @@ static void print_result(const struct session *s, const cJSON *meta, const struc
 	cJSON_AddItemToObject(res, "stderr", json_bytes(out->text[1], out->len[1]));
 	cJSON_AddBoolToObject(res, "truncated", out->truncated);
 	cJSON_AddItemToObject(res, "redactions", redactions_json(out->red));
-	report_add(res, s, meta, &cs);
-	change_set_free(&cs);
+	/* The end of the run scanned the change set already; scan again only if that failed. */
+	if (rec->nchanges >= 0)
+		report_add(res, s, meta, &rec->changes, true);
+	else
+		report_add(res, s, meta, &rescan, false);
+	change_set_free(&rescan);
 	text = cJSON_Print(res);
 	cJSON_Delete(res);
 	if (text)
@@ -1301,7 +1306,7 @@ int cmd_run(int argc, char **argv)
 		store_write_meta(&s, rec.meta, false);
 	}
 	if (o.json)
-		print_result(&s, rec.meta, &out, status, sig, rs.limit);
+		print_result(&s, &rec, &out, status, sig, rs.limit);
 	else if (rec.nchanges == 0 && status != EXIT_AIRLOCK_FAILED)
 		fprintf(stderr, "airlock: session %s: no changes\n", s.id);
 	else if (rec.nchanges > 0 && status != EXIT_AIRLOCK_FAILED)

@@ -182,7 +182,6 @@ static void set_item(cJSON *obj, const char *key, cJSON *val)
 void session_record_finish(struct session_record *rec, int exit_code, int signal, const char *limit,
 			   unsigned long long notifications, bool wait_killable, bool sync_wakeup)
 {
-	struct change_set cs = {0};
 	struct timespec now;
 	char when[64];
 	cJSON *features;
@@ -203,11 +202,10 @@ void session_record_finish(struct session_record *rec, int exit_code, int signal
 	cJSON_AddBoolToObject(features, "wait_killable_recv", wait_killable);
 	cJSON_AddBoolToObject(features, "sync_wakeup", sync_wakeup);
 	set_item(rec->meta, "features", features);
-	if (session_scan_changes(rec->s, rec->meta, &cs) == 0) {
-		rec->nchanges = (long)cs.n;
-		set_item(rec->meta, "changes", cJSON_CreateNumber((double)cs.n));
+	if (session_scan_changes(rec->s, rec->meta, &rec->changes) == 0) {
+		rec->nchanges = (long)rec->changes.n;
+		set_item(rec->meta, "changes", cJSON_CreateNumber((double)rec->changes.n));
 	}
-	change_set_free(&cs);
 	/* Not fsynced: a crash now leaves a session whose events are intact and that lists as
 	   interrupted; commit, which changes the host, makes its own record durable. */
 	store_write_meta(rec->s, rec->meta, false);
@@ -217,6 +215,7 @@ void session_record_free(struct session_record *rec)
 {
 	cJSON_Delete(rec->meta);
 	rec->meta = NULL;
+	change_set_free(&rec->changes);
 }
 
 const char *meta_str(const cJSON *meta, const char *key)

@@ -16,8 +16,9 @@
 struct session_record {
 	const struct session *s;
 	cJSON *meta;
-	struct timespec started; /* CLOCK_MONOTONIC, for the duration */
-	long nchanges;		 /* after finish: size of the change set, or -1 */
+	struct timespec started;   /* CLOCK_MONOTONIC, for the duration */
+	long nchanges;		   /* after finish: size of the change set, or -1 */
+	struct change_set changes; /* after finish: the change set, when it could be read */
 };
 
 /* Fill the record for a new run (nothing is written yet). */

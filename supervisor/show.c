@@ -239,7 +239,7 @@ int cmd_show(int argc, char **argv)
 	json_copy(out, "signal", meta, "signal");
 	json_copy(out, "limit", meta, "limit");
 	json_copy(out, "script", meta, "script");
-	report_add(out, &s, meta, &cs);
+	report_add(out, &s, meta, &cs, false);
 	if (json) {
 		cleanup_free char *text = cJSON_Print(out);
 
