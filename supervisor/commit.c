@@ -946,10 +946,8 @@ int cmd_commit(int argc, char **argv)
 		goto out;
 	}
 	events = session_path(&s, "events.jsonl");
-	if (events_open(&log, events) < 0) {
-		error("cannot open %s", events);
+	if (events_open(&log, events) < 0) /* it says what failed */
 		goto out;
-	}
 	log_open = true;
 	r = settle_journal(&s, &log, &start);
 	if (r < 0)
@@ -1177,10 +1175,8 @@ int cmd_undo(int argc, char **argv)
 	if (!meta)
 		goto out_close;
 	events = session_path(&s, "events.jsonl");
-	if (events_open(&log, events) < 0) {
-		error("cannot open %s", events);
+	if (events_open(&log, events) < 0) /* it says what failed */
 		goto out_meta;
-	}
 	if (rollback(&s, &log, &had) < 0) {
 		set_item(meta, "state", cJSON_CreateString("partially committed"));
 		audit_record_head(meta, &log);
