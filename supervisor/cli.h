@@ -4,6 +4,7 @@
 #define AIRLOCK_SUPERVISOR_CLI_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 int cmd_run(int argc, char **argv);
 int cmd_list(int argc, char **argv);
@@ -20,6 +21,43 @@ int cmd_undo(int argc, char **argv);
  * the exit status to stop with (0 after --help, 2 after a usage error).
  */
 int parse_id_args(int argc, char **argv, const char *usage, const char **id, bool *json);
+
+/* What parse_session_args() accepts beside "[ID]". */
+enum {
+	ARG_PATHS = 1 << 0, /* PATH... after the ID (diff, commit) */
+	ARG_ALL = 1 << 1,   /* --all */
+	ARG_FORCE = 1 << 2, /* --force */
+	ARG_RUN = 1 << 3,   /* --run N, --run=N (repeatable; N >= 1) */
+};
+
+struct session_args_spec {
+	const char *usage; /* "airlock commit [ID] ..." */
+	const char *help;  /* printed after the usage line by --help; ends with a newline */
+	unsigned accept;   /* ARG_* */
+};
+
+struct session_args {
+	const char *id; /* borrowed from argv, or NULL for the newest session */
+	char **paths;	/* absolute, normalised */
+	size_t npaths;
+	bool all, force;
+	long *runs; /* --run numbers in the order given */
+	size_t nruns;
+};
+
+/*
+ * Parse "[ID] [options] [--] [PATH...]" the same way for every subcommand that takes a session
+ * and paths. Options are recognised before "--" only, anywhere among the other arguments. With
+ * a "--", the single argument before it is the ID, however it is spelled, and everything after
+ * it is a PATH; without one, the first argument is the ID when it is spelled as one ("last",
+ * digits and '-', see store_is_id_arg()), else it is the first PATH. Relative PATHs are made
+ * absolute against the working directory. Returns -1 to go on, or the exit status to stop with: 0
+ * after --help, 2 after a usage error (printed), 1 when a PATH cannot be resolved (printed).
+ * Either way the caller frees *a with session_args_free().
+ */
+int parse_session_args(int argc, char **argv, const struct session_args_spec *spec,
+		       struct session_args *a);
+void session_args_free(struct session_args *a);
 
 /* Print the usage of a subcommand to stderr and return EXIT_USAGE (2). */
 int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -30,24 +30,51 @@
 #include <unistd.h>
 
 #define MAX_DEPTH 1024
+/*
+ * Steps applied between two journal syncs. Each batch costs two syncfs() of the host
+ * filesystem and two fdatasync() of the journal whatever its size, so this is what makes a
+ * commit of many files cost about what copying them does.
+ */
+#define BATCH_STEPS 512
+/* meta.json lists the paths of a commit only up to this many; counts are always there. */
+#define RECORD_PATHS 100
+#define JOURNAL_MAX  (1024u << 20)
 
-enum backup_kind {
-	BK_NONE,
-	BK_TREE,
-	BK_MODE
+/*
+ * What a step does to the host path. add: put the new entry where the host has none.
+ * replace: swap the new entry in (RENAME_EXCHANGE) and move the host's entry to the backup.
+ * delete: move the host's entry to the backup. chmod: set the mode (the old one is journalled).
+ */
+enum step_op {
+	OP_ADD,
+	OP_REPLACE,
+	OP_DELETE,
+	OP_CHMOD
 };
 
-static const char *const bk_names[] = {"none", "tree", "mode"};
+static const char *const op_names[] = {"add", "replace", "delete", "chmod"};
+
+/* Where an entry is: the device and inode that identify it across renames. */
+struct ident {
+	unsigned long long dev, ino;
+};
 
 struct step {
 	const struct change *c;
-	bool covered;	  /* an earlier step creates (or empties) the host parent */
+	enum step_op op;
+	long dep;	  /* index of the nearest step creating an ancestor directory, or -1 */
+	bool covered;	  /* an earlier step creates the host parent (dep >= 0) */
 	bool host_exists; /* the host has an entry at the path now */
 	bool replace;	  /* a forced addition replaces what appeared meanwhile */
 	char *conflict;	  /* why the host path conflicts, or NULL */
 	bool unsafe;	  /* a conflict that --force cannot override */
 	mode_t host_mode; /* st_mode of the host entry when host_exists */
-	enum backup_kind bk;
+	bool has_pmtime;  /* the parent's mtime before the commit, to put back on undo */
+	struct timespec pmtime;
+	bool has_new; /* the new entry made under its temporary name */
+	struct ident new_id;
+	bool has_old; /* the host's entry the step moves away */
+	struct ident old_id;
 };
 
 static int open_how(int dfd, const char *path, int flags, unsigned long long resolve)
@@ -74,29 +101,76 @@ static char *split(const char *path, const char **name)
 }
 
 /*
- * Open the directory holding the absolute host path, refusing any symlink on the way (ELOOP):
- * a directory swapped for a symlink after the run must not redirect a write. fd or -errno.
+ * Open a host directory by its absolute path, refusing any symlink on the way (ELOOP): a
+ * directory swapped for a symlink after the run must not redirect a write. fd or -errno.
  */
-static int host_parent(const char *path, const char **name)
+static int host_dir(const char *dir)
 {
-	cleanup_free char *dir = split(path, name);
-
-	if (path[0] != '/' || !**name)
+	if (dir[0] != '/')
 		return -EINVAL;
 	return open_how(AT_FDCWD, dir, O_RDONLY | O_DIRECTORY,
 			RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
 }
 
-/* Open the directory holding an upper entry, staying inside the session directory. */
-static int upper_parent(int sfd, const char *sdir, const char *upper, const char **name)
+/* Open the directory holding the absolute host path, as host_dir(). fd or -errno. */
+static int host_parent(const char *path, const char **name)
 {
-	cleanup_free char *dir = NULL;
+	cleanup_free char *dir = split(path, name);
 
-	if (!path_is_under(upper, sdir) || strcmp(upper, sdir) == 0)
+	if (!**name)
+		return -EINVAL;
+	return host_dir(dir);
+}
+
+/* Open the directory holding an upper entry, staying inside the session directory. */
+static int upper_dir(int sfd, const char *sdir, const char *dir)
+{
+	if (!path_is_under(dir, sdir))
 		return -EXDEV;
-	dir = split(path_rel(upper, sdir), name);
-	return open_how(sfd, dir, O_PATH | O_DIRECTORY,
+	if (strcmp(dir, sdir) == 0)
+		return -EXDEV;
+	return open_how(sfd, path_rel(dir, sdir), O_PATH | O_DIRECTORY,
 			RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+}
+
+/*
+ * The last directory opened, kept for the next step with the same parent: a commit of many
+ * files in one directory then resolves it once. A descriptor stays valid for the directory it
+ * names even if the path is swapped meanwhile, so nothing is written through a symlink that
+ * appears later. Reset wherever a step may have replaced a directory.
+ */
+struct dir_cache {
+	char *dir;
+	int fd;
+};
+
+static void dir_cache_reset(struct dir_cache *dc)
+{
+	free(dc->dir);
+	dc->dir = NULL;
+	if (dc->fd >= 0)
+		close(dc->fd);
+	dc->fd = -1;
+}
+
+/* The parent of path, opened by opener (host_dir or upper_dir); borrowed fd or -errno. */
+static int dir_cache_get(struct dir_cache *dc, const char *path, const char **name, int sfd,
+			 const char *sdir)
+{
+	cleanup_free char *dir = split(path, name);
+	int fd;
+
+	if (!**name)
+		return -EINVAL;
+	if (dc->dir && strcmp(dc->dir, dir) == 0)
+		return dc->fd;
+	fd = sdir ? upper_dir(sfd, sdir, dir) : host_dir(dir);
+	if (fd < 0)
+		return fd;
+	dir_cache_reset(dc);
+	dc->dir = steal_pointer(&dir);
+	dc->fd = fd;
+	return fd;
 }
 
 static int copy_data(int in, int out)
@@ -104,6 +178,20 @@ static int copy_data(int in, int out)
 	char buf[65536];
 	ssize_t n;
 
+	/* In-kernel first (no copy through user space; a reflink where the filesystem can). */
+	for (;;) {
+		n = copy_file_range(in, NULL, out, NULL, 1u << 30, 0);
+		if (n == 0)
+			return 0;
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EXDEV || errno == EINVAL || errno == ENOSYS ||
+			    errno == EOPNOTSUPP || errno == EPERM)
+				break;
+			return -errno;
+		}
+	}
 	while ((n = read(in, buf, sizeof(buf))) != 0) {
 		char *p = buf;
 
@@ -129,9 +217,10 @@ static int copy_data(int in, int out)
 
 /*
  * Copy the entry sfd/sname to dfd/dname (which must not exist) with its mode and times, never
- * following a symlink: regular files (fsynced), symlinks, fifos and directories. A directory's
- * content is copied when recursive; otherwise it is made empty with the owner's rwx kept, for
- * the caller to fix up. 0 or -errno.
+ * following a symlink: regular files, symlinks, fifos and directories. A directory's content
+ * is copied when recursive; otherwise it is made empty with mode 0700, for the caller to fix
+ * up once its content is in. Nothing is synced: callers sync a whole batch with syncfs().
+ * 0 or -errno.
  */
 static int copy_entry(int sfd, const char *sname, int dfd, const char *dname, bool recursive,
 		      int depth)
@@ -157,8 +246,7 @@ static int copy_entry(int sfd, const char *sname, int dfd, const char *dname, bo
 		if (out < 0)
 			return -errno;
 		rc = copy_data(in, out);
-		if (rc == 0 && (fchmod(out, st.st_mode & 07777) < 0 || futimens(out, ts) < 0 ||
-				fsync(out) < 0))
+		if (rc == 0 && (fchmod(out, st.st_mode & 07777) < 0 || futimens(out, ts) < 0))
 			rc = -errno;
 		return rc;
 	}
@@ -189,11 +277,11 @@ static int copy_entry(int sfd, const char *sname, int dfd, const char *dname, bo
 
 		if (mkdirat(dfd, dname, 0700) < 0)
 			return -errno;
+		if (!recursive)
+			return 0;
 		out = openat(dfd, dname, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (out < 0)
 			return -errno;
-		if (!recursive)
-			return fchmod(out, (st.st_mode & 07777) | 0700) < 0 ? -errno : 0;
 		in = openat(sfd, sname, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (in < 0)
 			return -errno;
@@ -201,8 +289,7 @@ static int copy_entry(int sfd, const char *sname, int dfd, const char *dname, bo
 		for (i = 0; rc == 0 && i < n; i++)
 			rc = copy_entry(in, names[i], out, names[i], true, depth + 1);
 		dir_list_free(names, n);
-		if (rc == 0 && (fchmod(out, st.st_mode & 07777) < 0 || futimens(out, ts) < 0 ||
-				fsync(out) < 0))
+		if (rc == 0 && (fchmod(out, st.st_mode & 07777) < 0 || futimens(out, ts) < 0))
 			rc = -errno;
 		return rc;
 	}
@@ -246,16 +333,19 @@ static int remove_at(int dfd, const char *name, int depth)
 	return rc;
 }
 
+static bool ts_after(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec > b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec > b->tv_nsec);
+}
+
+static bool ts_eq(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
+}
+
 static bool newer(const struct stat *st, const struct timespec *start)
 {
-	const struct timespec *t[2] = {&st->st_ctim, &st->st_mtim};
-	size_t i;
-
-	for (i = 0; i < 2; i++)
-		if (t[i]->tv_sec > start->tv_sec ||
-		    (t[i]->tv_sec == start->tv_sec && t[i]->tv_nsec > start->tv_nsec))
-			return true;
-	return false;
+	return ts_after(&st->st_ctim, start) || ts_after(&st->st_mtim, start);
 }
 
 /* 1 (and *which, caller frees) when something below dfd/name changed after start; 0; -errno. */
@@ -342,27 +432,20 @@ static bool is_addition(const struct change *c)
 }
 
 /* Look at the host path of one step; record a conflict with the session start, if any. */
-static void check_step(struct step *st, const struct step *steps, size_t idx,
-		       const struct timespec *start, int sfd, const char *sdir)
+static void check_step(struct step *st, const struct timespec *start, int sfd, const char *sdir)
 {
 	const struct change *c = st->c;
 	const char *name;
-	struct stat hs;
+	struct stat hs, ps;
 	cleanup_fd int pfd = -1;
-	size_t j;
 	int r;
 
-	for (j = 0; j < idx; j++) {
-		if (creates_dir(steps[j].c) && path_is_under(c->path, steps[j].c->path) &&
-		    strcmp(c->path, steps[j].c->path) != 0) {
-			st->covered = true;
-			return;
-		}
-	}
+	if (st->covered)
+		return;
 	pfd = host_parent(c->path, &name);
 	if (pfd < 0) {
 		st->unsafe = true;
-		if (pfd == -ELOOP || pfd == -ENOTDIR)
+		if (pfd == -ELOOP || pfd == -ENOTDIR || pfd == -EXDEV)
 			st->conflict = xstrdup("a directory on the way to it is no longer a "
 					       "directory on the host (a symlink?)");
 		else if (pfd == -ENOENT)
@@ -372,6 +455,10 @@ static void check_step(struct step *st, const struct step *steps, size_t idx,
 			st->conflict =
 				xasprintf("cannot open its parent directory: %s", strerror(-pfd));
 		return;
+	}
+	if (fstat(pfd, &ps) == 0) {
+		st->has_pmtime = true;
+		st->pmtime = ps.st_mtim;
 	}
 	if (fstatat(pfd, name, &hs, AT_SYMLINK_NOFOLLOW) == 0) {
 		st->host_exists = true;
@@ -421,122 +508,124 @@ static void check_step(struct step *st, const struct step *steps, size_t idx,
 	}
 }
 
-static int journal_line(int fd, cJSON *o)
+/* ---- the journal ------------------------------------------------------------------------ */
+
+/*
+ * commit/journal.jsonl, one JSON object a line:
+ *   begin                       the commit starts (version 2)
+ *   plan   step path kind do    every step, before any host change; do is add, replace,
+ *          old_mode [pmtime]    delete or chmod; pmtime is the parent's mtime before
+ *   batch  from to              the steps whose temporary entries may exist from now on
+ *   start  step [new] [old]     before the step touches the host: new is the device:inode of
+ *                               the entry it puts in place, old that of the entry it moves away
+ *   done   step                 the step is complete (the old entry is in commit/backup/STEP)
+ *   result step type ...        what the path holds after the whole commit (for undo's check)
+ *   end    ok                   the commit finished (ok true) or gave up before any change
+ *   undo-begin                  undo of a finished commit starts, its check passed
+ *   pm-skip step                undo leaves the mtime of the step's directory as it is
+ *   undone step                 undo put the step back
+ *   undo-end sec nsec           undo (or a rollback) finished
+ * Lines are buffered and written at the sync points only; a line cut short by a crash is
+ * ignored when read.
+ */
+struct jwriter {
+	int fd;
+	struct buf b;
+};
+
+static void jw_add(struct jwriter *w, cJSON *o)
 {
 	cleanup_free char *text = cJSON_PrintUnformatted(o);
-	cleanup_free char *line = xasprintf("%s\n", text);
-	size_t len = strlen(line), off = 0;
 
 	cJSON_Delete(o);
-	while (off < len) {
-		ssize_t w = write(fd, line + off, len - off);
+	buf_adds(&w->b, text);
+	buf_addc(&w->b, '\n');
+}
 
-		if (w < 0) {
+/* Write what is buffered; with sync, make it durable. 0 or -errno. */
+static int jw_flush(struct jwriter *w, bool sync)
+{
+	size_t off = 0;
+
+	while (off < w->b.len) {
+		ssize_t n = write(w->fd, w->b.data + off, w->b.len - off);
+
+		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			return -errno;
 		}
-		off += (size_t)w;
+		off += (size_t)n;
 	}
-	return fdatasync(fd) < 0 ? -errno : 0;
+	buf_reset(&w->b);
+	return sync && fdatasync(w->fd) < 0 ? -errno : 0;
 }
 
-static int journal_mark(int fd, const char *op, long step)
+static cJSON *jline(const char *op, long step)
 {
 	cJSON *o = cJSON_CreateObject();
 
 	cJSON_AddStringToObject(o, "op", op);
 	if (step >= 0)
 		cJSON_AddNumberToObject(o, "step", (double)step);
-	return journal_line(fd, o);
+	return o;
 }
 
-static char *temp_name(const struct session *s, size_t i)
+static void add_ts(cJSON *o, const char *key, const struct timespec *ts)
 {
-	return xasprintf(".airlock-commit-%s-%zu", s->id, i);
+	cJSON *a = cJSON_AddArrayToObject(o, key);
+
+	cJSON_AddItemToArray(a, cJSON_CreateNumber((double)ts->tv_sec));
+	cJSON_AddItemToArray(a, cJSON_CreateNumber((double)ts->tv_nsec));
 }
 
-/* Apply one step to the host. 0 or -errno. */
-static int apply_step(const struct session *s, int sfd, const struct step *st, size_t i)
+static bool get_ts(const cJSON *o, const char *key, struct timespec *ts)
 {
-	const struct change *c = st->c;
-	const char *name, *uname;
-	cleanup_fd int pfd = -1, ufd = -1;
-	cleanup_free char *tmp = NULL;
-	struct stat hs;
-	bool exists;
-	int r;
+	const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, key);
+	const cJSON *s = cJSON_GetArrayItem(a, 0), *ns = cJSON_GetArrayItem(a, 1);
 
-	pfd = host_parent(c->path, &name);
-	if (pfd < 0)
-		return pfd;
-	exists = fstatat(pfd, name, &hs, AT_SYMLINK_NOFOLLOW) == 0;
-	if (c->kind == CHANGE_MODE_CHANGED) {
-		if (!exists)
-			return -ENOENT;
-		if (S_ISLNK(hs.st_mode))
-			return -ELOOP;
-		return fchmodat(pfd, name, c->mode & 07777, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
-	}
-	if (c->kind == CHANGE_DELETED)
-		r = remove_at(pfd, name, 0);
-	else if (S_ISDIR(c->mode)) {
-		if (exists && is_addition(c) && !st->replace)
-			return -EEXIST;
-		if (exists && (r = remove_at(pfd, name, 0)) < 0)
-			return r;
-		r = mkdirat(pfd, name, 0700) < 0 ? -errno : 0;
-		if (r == 0 && fchmodat(pfd, name, (c->mode & 07777) | 0700, 0) < 0)
-			r = -errno;
-	} else {
-		ufd = upper_parent(sfd, s->dir, c->upper, &uname);
-		if (ufd < 0)
-			return ufd;
-		tmp = temp_name(s, i);
-		unlinkat(pfd, tmp, 0);
-		r = copy_entry(ufd, uname, pfd, tmp, false, 0);
-		/* rename cannot put a file over a directory: the tree goes first (backed up). */
-		if (r == 0 && exists && S_ISDIR(hs.st_mode) && (!is_addition(c) || st->replace))
-			r = remove_at(pfd, name, 0);
-		if (r == 0 && is_addition(c) && !st->replace)
-			r = renameat2(pfd, tmp, pfd, name, RENAME_NOREPLACE) < 0 ? -errno : 0;
-		else if (r == 0)
-			r = renameat(pfd, tmp, pfd, name) < 0 ? -errno : 0;
-		if (r < 0)
-			unlinkat(pfd, tmp, 0);
-	}
-	if (r == 0)
-		fsync(pfd);
-	return r;
+	if (!cJSON_IsNumber(s) || !cJSON_IsNumber(ns))
+		return false;
+	ts->tv_sec = (time_t)s->valuedouble;
+	ts->tv_nsec = (long)ns->valuedouble;
+	return true;
 }
 
-/* Give each directory the commit created its mode and mtime, now that its content is in. */
-static void fix_dirs(int sfd, const struct session *s, const struct step *steps, size_t n)
+/* Inode numbers go up to 2^64, past what a JSON number holds exactly: written as hex text. */
+static void add_ident(cJSON *o, const char *key, const struct ident *id)
 {
-	size_t i = n;
+	char text[40];
 
-	while (i-- > 0) {
-		const struct change *c = steps[i].c;
-		const char *name, *uname;
-		cleanup_fd int pfd = -1, ufd = -1, dfd = -1;
-		struct stat us;
-		struct timespec ts[2];
-
-		if (!creates_dir(c))
-			continue;
-		pfd = host_parent(c->path, &name);
-		ufd = upper_parent(sfd, s->dir, c->upper, &uname);
-		if (pfd < 0 || ufd < 0 || fstatat(ufd, uname, &us, AT_SYMLINK_NOFOLLOW) < 0)
-			continue;
-		dfd = openat(pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (dfd < 0)
-			continue;
-		ts[0] = us.st_atim;
-		ts[1] = us.st_mtim;
-		if (fchmod(dfd, c->mode & 07777) < 0 || futimens(dfd, ts) < 0)
-			warn("cannot set the mode and time of %s: %s", c->path, strerror(errno));
-	}
+	snprintf(text, sizeof(text), "%llx:%llx", id->dev, id->ino);
+	cJSON_AddStringToObject(o, key, text);
 }
+
+static bool get_ident(const cJSON *o, const char *key, struct ident *id)
+{
+	const char *s = meta_str(o, key);
+
+	return s && sscanf(s, "%llx:%llx", &id->dev, &id->ino) == 2;
+}
+
+static void ident_of(const struct stat *st, struct ident *id)
+{
+	id->dev = (unsigned long long)st->st_dev;
+	id->ino = (unsigned long long)st->st_ino;
+}
+
+static bool ident_is(const struct stat *st, const struct ident *id)
+{
+	return (unsigned long long)st->st_dev == id->dev &&
+	       (unsigned long long)st->st_ino == id->ino;
+}
+
+/* The temporary names of step i in its host directory: the new entry, the old one, undo's. */
+static char *temp_name(const char *id, size_t i, const char *suffix)
+{
+	return xasprintf(".airlock-commit-%s-%zu%s", id, i, suffix);
+}
+
+/* ---- the record --------------------------------------------------------------------------- */
 
 static cJSON *commit_event(const char *cls, const char *kind, const char *path,
 			   const char *decision)
@@ -552,6 +641,7 @@ static cJSON *commit_event(const char *cls, const char *kind, const char *path,
 	return ev;
 }
 
+/* {"user", "uid", "time"}: who did it, and when. */
 static cJSON *who_when(void)
 {
 	struct passwd *pw = getpwuid(getuid());
@@ -573,19 +663,419 @@ static void set_item(cJSON *obj, const char *key, cJSON *v)
 		cJSON_AddItemToObject(obj, key, v);
 }
 
-/* What a journal says: its plan and how far it got. */
+/* ---- applying --------------------------------------------------------------------------- */
+
+/* The devices of the host directories a batch touched, each synced once. */
+struct devs {
+	dev_t v[8];
+	int fd[8];
+	size_t n;
+	bool overflow; /* more than fit: sync them all */
+};
+
+static void devs_add(struct devs *d, int fd)
+{
+	struct stat st;
+	size_t i;
+
+	if (fstat(fd, &st) < 0)
+		return;
+	for (i = 0; i < d->n; i++)
+		if (d->v[i] == st.st_dev)
+			return;
+	if (d->n == ARRAY_SIZE(d->v)) {
+		d->overflow = true;
+		return;
+	}
+	d->v[d->n] = st.st_dev;
+	d->fd[d->n++] = dup(fd);
+}
+
+static int devs_sync(struct devs *d)
+{
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < d->n; i++) {
+		if (d->fd[i] >= 0 && syncfs(d->fd[i]) < 0 && rc == 0)
+			rc = -errno;
+		if (d->fd[i] >= 0)
+			close(d->fd[i]);
+	}
+	if (d->overflow)
+		sync();
+	d->n = 0;
+	d->overflow = false;
+	return rc;
+}
+
+struct applier {
+	const struct session *s;
+	int sfd; /* the session directory */
+	int bfd; /* commit/backup */
+	struct step *steps;
+	size_t n;
+	struct jwriter jw;
+	struct event_log *log;
+	struct dir_cache host, upper;
+	struct devs devs;
+	size_t failed;	  /* the step that failed, or SIZE_MAX */
+	int failed_rc;	  /* and why */
+	const char *what; /* what was being done when it failed */
+};
+
+static void fail(struct applier *a, size_t i, int rc, const char *what)
+{
+	if (a->failed != SIZE_MAX)
+		return;
+	a->failed = i;
+	a->failed_rc = rc;
+	a->what = what;
+}
+
+/*
+ * Put the old entry, now at pfd/from, into commit/backup/N. A rename where the backup is on
+ * the same filesystem (and the entry is ours to move); otherwise a copy, made durable before
+ * the entry leaves the host directory. 0 or -errno.
+ */
+static int stash(struct applier *a, int pfd, const char *from, size_t i)
+{
+	char bname[32], part[40];
+	int r;
+
+	snprintf(bname, sizeof(bname), "%zu", i);
+	if (renameat(pfd, from, a->bfd, bname) == 0)
+		return 0;
+	/* EXDEV: another filesystem or mount; EACCES/EPERM: a directory we may not re-parent. */
+	if (errno != EXDEV && errno != EACCES && errno != EPERM)
+		return -errno;
+	snprintf(part, sizeof(part), "%zu.part", i);
+	r = remove_at(a->bfd, part, 0);
+	if (r == 0)
+		r = copy_entry(pfd, from, a->bfd, part, true, 0);
+	if (r == 0 && syncfs(a->bfd) < 0)
+		r = -errno;
+	if (r == 0 && renameat(a->bfd, part, a->bfd, bname) < 0)
+		r = -errno;
+	if (r == 0 && fsync(a->bfd) < 0)
+		r = -errno;
+	return r < 0 ? r : remove_at(pfd, from, 0);
+}
+
+/* Phase 1: make each new entry under its temporary name, next to where it goes. */
+static void make_temps(struct applier *a, size_t from, size_t to)
+{
+	size_t i;
+
+	for (i = from; i < to && a->failed == SIZE_MAX; i++) {
+		struct step *st = &a->steps[i];
+		cleanup_free char *tmp = NULL;
+		const char *name, *uname;
+		struct stat ts;
+		int pfd, ufd, r;
+
+		if (st->op != OP_ADD && st->op != OP_REPLACE)
+			continue;
+		pfd = dir_cache_get(&a->host, st->c->path, &name, -1, NULL);
+		if (pfd < 0) {
+			fail(a, i, pfd, "cannot open its directory");
+			break;
+		}
+		ufd = dir_cache_get(&a->upper, st->c->upper, &uname, a->sfd, a->s->dir);
+		if (ufd < 0) {
+			fail(a, i, ufd, "cannot open it in the session");
+			break;
+		}
+		tmp = temp_name(a->s->id, i, "");
+		r = remove_at(pfd, tmp, 0); /* a stale one from an earlier attempt is ours */
+		if (r == 0)
+			r = copy_entry(ufd, uname, pfd, tmp, false, 0);
+		if (r == 0 && fstatat(pfd, tmp, &ts, AT_SYMLINK_NOFOLLOW) < 0)
+			r = -errno;
+		if (r < 0) {
+			fail(a, i, r, "cannot write it");
+			break;
+		}
+		st->has_new = true;
+		ident_of(&ts, &st->new_id);
+		devs_add(&a->devs, pfd);
+	}
+}
+
+/* Phase 2: journal each step of the batch with the entries it will move, before any moves. */
+static void journal_starts(struct applier *a, size_t from, size_t to)
+{
+	size_t i;
+
+	for (i = from; i < to && a->failed == SIZE_MAX; i++) {
+		struct step *st = &a->steps[i];
+		cJSON *o = jline("start", (long)i);
+		cJSON *ev =
+			commit_event("commit", change_kind_name(st->c->kind), st->c->path, "apply");
+		const char *name;
+		struct stat hs;
+		int pfd;
+
+		if (st->op == OP_REPLACE || st->op == OP_DELETE) {
+			pfd = dir_cache_get(&a->host, st->c->path, &name, -1, NULL);
+			if (pfd < 0 || fstatat(pfd, name, &hs, AT_SYMLINK_NOFOLLOW) < 0) {
+				cJSON_Delete(o);
+				cJSON_Delete(ev);
+				fail(a, i, pfd < 0 ? pfd : -errno,
+				     "it is gone from the host since the conflict check");
+				break;
+			}
+			st->has_old = true;
+			ident_of(&hs, &st->old_id);
+			add_ident(o, "old", &st->old_id);
+		}
+		if (st->has_new)
+			add_ident(o, "new", &st->new_id);
+		if (st->conflict) {
+			cJSON_AddTrueToObject(ev, "forced");
+			cJSON_AddStringToObject(ev, "conflict", st->conflict);
+		}
+		jw_add(&a->jw, o);
+		if (events_append(a->log, ev) < 0) {
+			fail(a, i, -EIO, "cannot record it in the event log");
+			break;
+		}
+	}
+}
+
+/* Phase 3: one step's host change. 0 or -errno (a.what says which part failed). */
+static int apply_one(struct applier *a, size_t i)
+{
+	struct step *st = &a->steps[i];
+	const struct change *c = st->c;
+	cleanup_free char *tmp = temp_name(a->s->id, i, "");
+	cleanup_free char *old = temp_name(a->s->id, i, ".old");
+	const char *name;
+	struct stat hs;
+	int pfd = dir_cache_get(&a->host, c->path, &name, -1, NULL);
+
+	if (pfd < 0)
+		return pfd;
+	devs_add(&a->devs, pfd);
+	if (st->op == OP_CHMOD) {
+		if (fstatat(pfd, name, &hs, AT_SYMLINK_NOFOLLOW) < 0)
+			return -errno;
+		if (S_ISLNK(hs.st_mode))
+			return -ELOOP;
+		/* A directory's mode waits for the end: its new content goes in first. */
+		if (S_ISDIR(hs.st_mode))
+			return 0;
+		return fchmodat(pfd, name, c->mode & 07777, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
+	}
+	if (st->op == OP_ADD) {
+		if (renameat2(pfd, tmp, pfd, name, RENAME_NOREPLACE) == 0)
+			return 0;
+		if (errno != EINVAL)
+			return -errno;
+		/* No RENAME_NOREPLACE here: look, then rename (an addition race stays possible). */
+		if (fstatat(pfd, name, &hs, AT_SYMLINK_NOFOLLOW) == 0)
+			return -EEXIST;
+		return renameat(pfd, tmp, pfd, name) < 0 ? -errno : 0;
+	}
+	/* replace and delete move the entry journalled as "old", and only that one. */
+	if (fstatat(pfd, name, &hs, AT_SYMLINK_NOFOLLOW) < 0)
+		return -errno;
+	if (!ident_is(&hs, &st->old_id))
+		return -ESTALE;
+	if (st->op == OP_DELETE) {
+		char bname[32];
+
+		snprintf(bname, sizeof(bname), "%zu", i);
+		if (renameat(pfd, name, a->bfd, bname) == 0)
+			return 0;
+		if (renameat(pfd, name, pfd, old) < 0)
+			return -errno;
+		return stash(a, pfd, old, i);
+	}
+	/* One atomic swap: nobody sees the path missing; the old entry lands on the temp name. */
+	if (renameat2(pfd, tmp, pfd, name, RENAME_EXCHANGE) == 0)
+		return stash(a, pfd, tmp, i);
+	if (errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP)
+		return -errno;
+	/* A filesystem without RENAME_EXCHANGE: move the old entry aside, then put ours in. */
+	if (renameat(pfd, name, pfd, old) < 0)
+		return -errno;
+	if (renameat2(pfd, tmp, pfd, name, RENAME_NOREPLACE) < 0)
+		return -errno;
+	return stash(a, pfd, old, i);
+}
+
+/*
+ * Apply steps [from, to): their temporary entries, synced; the journal's start lines, synced;
+ * the moves; a sync; the done lines. A crash anywhere leaves a journal from which rollback
+ * finds every entry by its inode.
+ */
+static void apply_batch(struct applier *a, size_t from, size_t to)
+{
+	cJSON *b = jline("batch", -1);
+	size_t i;
+	int r;
+
+	cJSON_AddNumberToObject(b, "from", (double)from);
+	cJSON_AddNumberToObject(b, "to", (double)to);
+	jw_add(&a->jw, b);
+	if ((r = jw_flush(&a->jw, false)) < 0) {
+		fail(a, from, r, "cannot write the journal");
+		return;
+	}
+	make_temps(a, from, to);
+	if (a->failed == SIZE_MAX && (r = devs_sync(&a->devs)) < 0)
+		fail(a, from, r, "cannot sync the new files");
+	journal_starts(a, from, to);
+	/* Every start line, even of a failed batch: rollback needs what was made. */
+	if ((r = jw_flush(&a->jw, true)) < 0)
+		fail(a, from, r, "cannot write the journal");
+	for (i = from; i < to && a->failed == SIZE_MAX; i++) {
+		r = apply_one(a, i);
+		if (r < 0) {
+			fail(a, i, r,
+			     r == -EEXIST   ? "something appeared at this path during the commit"
+			     : r == -ESTALE ? "it changed on the host during the commit"
+					    : "cannot put it in place");
+			break;
+		}
+	}
+	if (a->failed != SIZE_MAX)
+		return;
+	if ((r = devs_sync(&a->devs)) < 0) {
+		fail(a, to - 1, r, "cannot sync the host");
+		return;
+	}
+	for (i = from; i < to; i++)
+		jw_add(&a->jw, jline("done", (long)i));
+	if ((r = jw_flush(&a->jw, true)) < 0)
+		fail(a, to - 1, r, "cannot write the journal");
+}
+
+/* Give each directory the commit made, and each chmod of one, its mode and mtime, last. */
+static void fix_dirs(struct applier *a)
+{
+	size_t i = a->n;
+
+	while (i-- > 0) {
+		const struct step *st = &a->steps[i];
+		const struct change *c = st->c;
+		const char *name, *uname;
+		cleanup_fd int pfd = -1, ufd = -1, dfd = -1;
+		struct stat us;
+		struct timespec ts[2];
+
+		if (!S_ISDIR(c->mode) || st->op == OP_DELETE)
+			continue;
+		pfd = host_parent(c->path, &name);
+		if (pfd < 0)
+			continue;
+		devs_add(&a->devs, pfd);
+		dfd = openat(pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (dfd < 0)
+			continue;
+		if (st->op == OP_CHMOD) {
+			if (fchmod(dfd, c->mode & 07777) < 0)
+				warn("cannot set the mode of %s: %s", c->path, strerror(errno));
+			continue;
+		}
+		{
+			cleanup_free char *udir = split(c->upper, &uname);
+
+			ufd = upper_dir(a->sfd, a->s->dir, udir);
+		}
+		if (ufd < 0 || fstatat(ufd, uname, &us, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		ts[0] = us.st_atim;
+		ts[1] = us.st_mtim;
+		if (fchmod(dfd, c->mode & 07777) < 0 || futimens(dfd, ts) < 0)
+			warn("cannot set the mode and time of %s: %s", c->path, strerror(errno));
+	}
+}
+
+static char type_char(mode_t m)
+{
+	if (S_ISREG(m))
+		return 'f';
+	if (S_ISDIR(m))
+		return 'd';
+	if (S_ISLNK(m))
+		return 'l';
+	if (S_ISFIFO(m))
+		return 'p';
+	return '?';
+}
+
+/* The result lines: what each path holds now, for undo to tell later host changes apart. */
+static void journal_results(struct applier *a)
+{
+	size_t i;
+
+	dir_cache_reset(&a->host);
+	for (i = 0; i < a->n; i++) {
+		const struct step *st = &a->steps[i];
+		cJSON *o = jline("result", (long)i);
+		const char *name;
+		struct stat hs, ps;
+		int pfd = dir_cache_get(&a->host, st->c->path, &name, -1, NULL);
+		char type[2] = "-";
+
+		if (pfd >= 0 && fstatat(pfd, name, &hs, AT_SYMLINK_NOFOLLOW) == 0) {
+			struct ident id;
+			char mode[8];
+
+			ident_of(&hs, &id);
+			type[0] = type_char(hs.st_mode);
+			add_ident(o, "id", &id);
+			snprintf(mode, sizeof(mode), "%o", (unsigned)(hs.st_mode & 07777));
+			cJSON_AddStringToObject(o, "mode", mode);
+			cJSON_AddNumberToObject(o, "size", (double)hs.st_size);
+			add_ts(o, "mtime", &hs.st_mtim);
+			add_ts(o, "ctime", &hs.st_ctim);
+		}
+		cJSON_AddStringToObject(o, "type", type);
+		if (st->has_pmtime && pfd >= 0 && fstat(pfd, &ps) == 0)
+			add_ts(o, "pmtime", &ps.st_mtim);
+		jw_add(&a->jw, o);
+		if (a->jw.b.len > (1u << 20))
+			jw_flush(&a->jw, false);
+	}
+}
+
+/* ---- reading the journal, undo ---------------------------------------------------------- */
+
+struct result {
+	char type; /* as type_char(), '-' when the path held nothing */
+	struct ident id;
+	mode_t mode;
+	long long size;
+	struct timespec mtime, ctime;
+	bool has_pmtime; /* the parent's mtime right after the commit */
+	struct timespec pmtime;
+};
+
 struct jstep {
 	char *path;
 	char *kind;
-	enum backup_kind bk;
+	enum step_op op;
 	mode_t old_mode;
-	bool started, done, undone;
+	bool covered;
+	bool has_pmtime; /* the parent's mtime before the commit */
+	struct timespec pmtime;
+	bool batched, started, done, undone;
+	bool has_new, has_old;
+	struct ident new_id, old_id;
+	bool has_result;
+	struct result res;
+	bool restore_pmtime; /* undo puts the parent's mtime back */
+	bool pm_skip;	     /* an earlier undo decided not to (the person changed it) */
 };
 
 struct journal {
 	struct jstep *steps;
 	size_t n;
-	bool ended_ok, undo_ended;
+	int version;
+	bool ended, ended_ok, undo_begun, undo_ended;
 	struct timespec undo_time; /* when the last rollback finished */
 };
 
@@ -598,53 +1088,96 @@ static void journal_free(struct journal *j)
 		free(j->steps[i].kind);
 	}
 	free(j->steps);
+	memset(j, 0, sizeof(*j));
 }
 
-/* Read commit/journal.jsonl. 0, -ENOENT when there is none, or -errno/-EINVAL (printed). */
+static enum step_op op_of(const char *s, const char *kind)
+{
+	size_t i;
+
+	for (i = 0; s && i < ARRAY_SIZE(op_names); i++)
+		if (strcmp(s, op_names[i]) == 0)
+			return (enum step_op)i;
+	/* A journal without "do" predates it: deletions and mode changes say so by kind. */
+	if (kind && strcmp(kind, "deleted") == 0)
+		return OP_DELETE;
+	if (kind && strcmp(kind, "mode-changed") == 0)
+		return OP_CHMOD;
+	return OP_REPLACE;
+}
+
+static void read_result(const cJSON *o, struct result *r)
+{
+	const char *t = meta_str(o, "type");
+	const char *mode = meta_str(o, "mode");
+
+	memset(r, 0, sizeof(*r));
+	r->type = t && t[0] ? t[0] : '-';
+	get_ident(o, "id", &r->id);
+	r->mode = mode ? (mode_t)strtoul(mode, NULL, 8) : 0;
+	r->size = (long long)meta_num(o, "size", 0);
+	get_ts(o, "mtime", &r->mtime);
+	get_ts(o, "ctime", &r->ctime);
+	r->has_pmtime = get_ts(o, "pmtime", &r->pmtime);
+}
+
+/* Read commit/journal.jsonl. 0, -ENOENT when there is none, or -errno. */
 static int journal_read(const char *path, struct journal *j)
 {
 	cleanup_free char *text = NULL;
 	char *line, *save = NULL;
-	size_t len;
+	size_t len, cap = 0;
 
 	memset(j, 0, sizeof(*j));
-	text = read_file(path, 256u << 20, &len);
+	text = read_file(path, JOURNAL_MAX, &len);
 	if (!text)
 		return errno == ENOENT ? -ENOENT : -errno;
 	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		cJSON *o = cJSON_Parse(line);
 		const char *op = meta_str(o, "op");
 		double step = meta_num(o, "step", -1);
+		struct jstep *js =
+			step >= 0 && step < (double)j->n ? &j->steps[(size_t)step] : NULL;
 
 		if (!op) {
 			cJSON_Delete(o);
 			continue; /* a line cut short by a crash */
 		}
-		if (strcmp(op, "plan") == 0 && step == (double)j->n && meta_str(o, "path")) {
-			struct jstep *js;
-			const char *bk = meta_str(o, "backup");
-
-			j->steps = realloc(j->steps, (j->n + 1) * sizeof(*j->steps));
-			if (!j->steps)
-				abort();
+		if (strcmp(op, "begin") == 0) {
+			j->version = (int)meta_num(o, "version", 1);
+		} else if (strcmp(op, "plan") == 0 && step == (double)j->n && meta_str(o, "path")) {
+			GROW(j->steps, cap, j->n + 1);
 			js = &j->steps[j->n++];
 			memset(js, 0, sizeof(*js));
 			js->path = xstrdup(meta_str(o, "path"));
 			js->kind = xstrdup(meta_str(o, "kind") ?: "?");
-			js->bk = bk && strcmp(bk, "tree") == 0	 ? BK_TREE
-				 : bk && strcmp(bk, "mode") == 0 ? BK_MODE
-								 : BK_NONE;
+			js->op = op_of(meta_str(o, "do"), js->kind);
 			js->old_mode = (mode_t)meta_num(o, "old_mode", 0);
-		} else if (step >= 0 && step < (double)j->n) {
-			struct jstep *js = &j->steps[(size_t)step];
+			js->covered = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "covered"));
+			js->has_pmtime = get_ts(o, "pmtime", &js->pmtime);
+		} else if (strcmp(op, "batch") == 0) {
+			double from = meta_num(o, "from", 0), to = meta_num(o, "to", 0);
+			size_t k;
 
-			if (strcmp(op, "start") == 0)
-				js->started = true;
-			else if (strcmp(op, "done") == 0)
-				js->done = true;
-			else if (strcmp(op, "undone") == 0)
-				js->undone = true;
+			for (k = (size_t)from; k < (size_t)to && k < j->n; k++)
+				j->steps[k].batched = true;
+		} else if (js && strcmp(op, "start") == 0) {
+			js->started = true;
+			js->has_new = get_ident(o, "new", &js->new_id);
+			js->has_old = get_ident(o, "old", &js->old_id);
+		} else if (js && strcmp(op, "done") == 0) {
+			js->done = true;
+		} else if (js && strcmp(op, "result") == 0) {
+			js->has_result = true;
+			read_result(o, &js->res);
+		} else if (js && strcmp(op, "undone") == 0) {
+			js->undone = true;
+		} else if (js && strcmp(op, "pm-skip") == 0) {
+			js->pm_skip = true;
+		} else if (strcmp(op, "undo-begin") == 0) {
+			j->undo_begun = true;
 		} else if (strcmp(op, "end") == 0) {
+			j->ended = true;
 			j->ended_ok = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "ok"));
 		} else if (strcmp(op, "undo-end") == 0) {
 			j->undo_ended = true;
@@ -656,46 +1189,339 @@ static int journal_read(const char *path, struct journal *j)
 	return 0;
 }
 
-/* Put one step back: remove what it made, restore its backup. 0 or -errno. */
-static int undo_step(const struct session *s, int bfd, const struct jstep *js, size_t i)
+/*
+ * Put the entry at fdir/fname at pfd/name. What is at name (ours, or with --force anything)
+ * is swapped out and removed; from another filesystem the entry is copied in first.
+ * 0 or -errno.
+ */
+static int place(int fdir, const char *fname, int pfd, const char *name, const char *spare)
+{
+	struct stat st;
+	int r;
+
+	if (fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		if (errno != ENOENT)
+			return -errno;
+		if (renameat(fdir, fname, pfd, name) == 0)
+			return 0;
+	} else {
+		if (renameat2(fdir, fname, pfd, name, RENAME_EXCHANGE) == 0)
+			return remove_at(fdir, fname, 0);
+		if (errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP) {
+			r = remove_at(pfd, name, 0);
+			if (r < 0)
+				return r;
+			if (renameat(fdir, fname, pfd, name) == 0)
+				return 0;
+		}
+	}
+	if (errno != EXDEV && errno != EACCES && errno != EPERM)
+		return -errno;
+	/* The backup lives on another filesystem: copy it next to its place, then swap it in. */
+	r = remove_at(pfd, spare, 0);
+	if (r == 0)
+		r = copy_entry(fdir, fname, pfd, spare, true, 0);
+	if (r == 0 && syncfs(pfd) < 0)
+		r = -errno;
+	if (r == 0)
+		r = place(pfd, spare, pfd, name, spare);
+	return r;
+}
+
+/* Remove pfd/name when it is the entry id. 0 or -errno. */
+static int remove_if(int pfd, const char *name, const struct ident *id)
+{
+	struct stat st;
+
+	if (fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	return ident_is(&st, id) ? remove_at(pfd, name, 0) : 0;
+}
+
+/*
+ * Put one step back: find the host's old entry (where it was, on a temporary name, or in the
+ * backup) and move it to the path; remove the entry the step made. A step whose journal lines
+ * predate the inode records (version 1) is undone by kind, as then. 0 or -errno.
+ */
+static int undo_step(const struct session *s, int bfd, const struct jstep *js, size_t i,
+		     struct devs *devs)
 {
 	const char *name;
 	cleanup_fd int pfd = host_parent(js->path, &name);
-	cleanup_free char *tmp = temp_name(s, i);
-	cleanup_free char *bname = xasprintf("%zu", i);
-	bool deleted = strcmp(js->kind, "deleted") == 0;
+	cleanup_free char *tmp = temp_name(s->id, i, "");
+	cleanup_free char *old = temp_name(s->id, i, ".old");
+	cleanup_free char *spare = temp_name(s->id, i, ".undo");
+	char bname[32];
+	struct stat st;
 	int r = 0;
 
+	snprintf(bname, sizeof(bname), "%zu", i);
+	if (pfd >= 0)
+		devs_add(devs, pfd);
 	if (pfd < 0)
-		return pfd;
-	unlinkat(pfd, tmp, 0);
-	if (js->bk == BK_MODE)
+		/* The directory is gone: nothing the step made is left, nothing to restore. */
+		return pfd == -ENOENT && (js->op == OP_ADD || js->op == OP_CHMOD) ? 0 : pfd;
+	if (js->op == OP_CHMOD) {
+		if (fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			return errno == ENOENT ? 0 : -errno;
+		if (S_ISLNK(st.st_mode))
+			return 0;
 		return fchmodat(pfd, name, js->old_mode & 07777, AT_SYMLINK_NOFOLLOW) < 0 ? -errno
 											  : 0;
-	/*
-	 * What is at the path now is the commit's when the step finished, or the original (or
-	 * part of it) when a backup exists; otherwise it may be the person's, and stays (an empty
-	 * directory an unfinished step made goes).
-	 */
-	if (deleted ? !js->done : (js->done || js->bk == BK_TREE))
+	}
+	if (js->has_old || js->has_new || !js->started) {
+		bool at_path = false;
+
+		if (js->has_old && fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+			at_path = ident_is(&st, &js->old_id);
+		if (js->has_old && !at_path) {
+			struct stat ts;
+
+			if (fstatat(pfd, tmp, &ts, AT_SYMLINK_NOFOLLOW) == 0 &&
+			    ident_is(&ts, &js->old_id))
+				r = place(pfd, tmp, pfd, name, spare);
+			else if (fstatat(pfd, old, &ts, AT_SYMLINK_NOFOLLOW) == 0 &&
+				 ident_is(&ts, &js->old_id))
+				r = place(pfd, old, pfd, name, spare);
+			else if (fstatat(bfd, bname, &ts, AT_SYMLINK_NOFOLLOW) == 0)
+				r = place(bfd, bname, pfd, name, spare);
+			else if (js->done)
+				r = -ENOENT; /* the backup is gone */
+			/* else: never moved; the path holds the host's own entry or ours */
+			if (r < 0)
+				return r;
+		}
+		if (js->has_new && r == 0)
+			r = remove_if(pfd, name, &js->new_id);
+		/* Our temporary names hold only what the step made or moved: never the person's. */
+		if (r == 0)
+			r = remove_at(pfd, tmp, 0);
+		if (r == 0)
+			r = remove_at(pfd, old, 0);
+		if (r == 0)
+			r = remove_at(pfd, spare, 0);
+		return r;
+	}
+	/* Version 1: a full copy in the backup, taken before the first change. */
+	unlinkat(pfd, tmp, 0);
+	if (js->op == OP_DELETE ? !js->done : (js->done || fstatat(bfd, bname, &st, 0) == 0))
 		r = remove_at(pfd, name, 0);
-	else if (!js->done)
-		unlinkat(pfd, name, AT_REMOVEDIR);
-	if (r == 0 && js->bk == BK_TREE)
+	if (r == 0 && fstatat(bfd, bname, &st, AT_SYMLINK_NOFOLLOW) == 0)
 		r = copy_entry(bfd, bname, pfd, name, true, 0);
-	if (r == 0)
-		fsync(pfd);
 	return r;
+}
+
+static int cmp_jstep_path(const void *key, const void *elem)
+{
+	return strcmp(key, ((const struct jstep *)elem)->path);
+}
+
+/*
+ * Why undoing step js would lose a change made on the host after the commit (caller frees), or
+ * NULL. *unsafe when even --force must not go on (a symlink on the way). pm_now is set to the
+ * parent's mtime now.
+ */
+static char *undo_conflict(const struct session *s, const struct journal *j, struct jstep *js,
+			   bool *unsafe)
+{
+	const struct result *res = &js->res;
+	const char *name;
+	cleanup_fd int pfd = host_parent(js->path, &name);
+	cleanup_free char *prefix = xasprintf(".airlock-commit-%s-", s->id);
+	struct stat st, ps;
+
+	*unsafe = false;
+	if (pfd < 0) {
+		if (pfd == -ENOENT && (js->op == OP_ADD || js->op == OP_CHMOD))
+			return NULL;
+		*unsafe = true;
+		if (pfd == -ELOOP || pfd == -ENOTDIR || pfd == -EXDEV)
+			return xstrdup(
+				"a directory on the way to it is no longer a directory on the "
+				"host (a symlink?)");
+		return xasprintf("cannot open its directory: %s", strerror(-pfd));
+	}
+	if (js->has_pmtime && res->has_pmtime && fstat(pfd, &ps) == 0)
+		js->restore_pmtime = ts_eq(&ps.st_mtim, &res->pmtime);
+	if (fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		if (errno != ENOENT)
+			return xasprintf("cannot look at it: %s", strerror(errno));
+		return NULL; /* removed since: undo loses nothing there */
+	}
+	/* Already put back by an undo that was interrupted before it said so. */
+	if ((js->has_old && ident_is(&st, &js->old_id)) ||
+	    (js->op == OP_CHMOD && (st.st_mode & 07777) == (js->old_mode & 07777)))
+		return NULL;
+	if (res->type == '-')
+		return xstrdup("something was created at this path after the commit");
+	if (type_char(st.st_mode) != res->type || !ident_is(&st, &res->id))
+		return xstrdup("it was replaced on the host after the commit");
+	if ((st.st_mode & 07777) != res->mode)
+		return xstrdup("its mode changed on the host after the commit");
+	if (js->op == OP_CHMOD)
+		return NULL;
+	if (!S_ISDIR(st.st_mode)) {
+		if (st.st_size != res->size || !ts_eq(&st.st_mtim, &res->mtime) ||
+		    !ts_eq(&st.st_ctim, &res->ctime))
+			return xstrdup("it changed on the host after the commit");
+		return NULL;
+	}
+	/* A directory the commit made goes whole: everything in it must be the commit's. */
+	{
+		cleanup_fd int dfd =
+			openat(pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		char **names = NULL;
+		char *why = NULL;
+		size_t n = 0, k;
+
+		if (dfd < 0 || dir_list(dfd, &names, &n) < 0) {
+			dir_list_free(names, n);
+			return xasprintf("cannot read it: %s", strerror(errno));
+		}
+		for (k = 0; k < n && !why; k++) {
+			cleanup_free char *child = path_join(js->path, names[k]);
+			const struct jstep *cj;
+
+			if (strncmp(names[k], prefix, strlen(prefix)) == 0)
+				continue;
+			cj = bsearch(child, j->steps, j->n, sizeof(*j->steps), cmp_jstep_path);
+			if (!cj || !cj->done || cj->undone) {
+				cleanup_free char *shown = term_sanitize(names[k]);
+
+				why = xasprintf("%s was added in it after the commit", shown);
+			}
+		}
+		dir_list_free(names, n);
+		return why;
+	}
+}
+
+/* Put back the mtime each parent directory had before the commit. */
+static void restore_pmtimes(const struct journal *j, bool checked)
+{
+	size_t i;
+
+	for (i = 0; i < j->n; i++) {
+		const struct jstep *js = &j->steps[i];
+		struct timespec ts[2] = {{.tv_nsec = UTIME_OMIT}, js->pmtime};
+		cleanup_free char *dir = NULL;
+		cleanup_fd int fd = -1;
+		const char *name;
+
+		if (!js->started || !js->has_pmtime || js->covered ||
+		    (checked && !js->restore_pmtime))
+			continue;
+		/* Consecutive steps share directories: set each once. */
+		if (i + 1 < j->n && j->steps[i + 1].started && j->steps[i + 1].has_pmtime) {
+			cleanup_free char *next = split(j->steps[i + 1].path, &name);
+
+			dir = split(js->path, &name);
+			if (strcmp(dir, next) == 0 && ts_eq(&js->pmtime, &j->steps[i + 1].pmtime) &&
+			    (!checked || j->steps[i + 1].restore_pmtime))
+				continue;
+		}
+		fd = host_parent(js->path, &name);
+		if (fd >= 0)
+			futimens(fd, ts);
+	}
+}
+
+/*
+ * Roll back the journal j of an open session: every step it shows started, newest first, then
+ * the parents' mtimes. checked: undo_conflict() ran and said which mtimes to put back.
+ * Prints what failed; returns 0 or -1.
+ */
+static int rollback_journal(const struct session *s, struct event_log *log, struct journal *j,
+			    bool checked)
+{
+	cleanup_free char *jpath = session_path(s, "commit/journal.jsonl");
+	cleanup_free char *bpath = session_path(s, "commit/backup");
+	struct jwriter jw = {.fd = -1, .b = BUF_INIT};
+	struct devs devs = {.n = 0};
+	cleanup_fd int bfd = -1;
+	size_t i;
+	int r, rc = 0;
+
+	buf_init(&jw.b);
+	jw.fd = open(jpath, O_WRONLY | O_APPEND | O_CLOEXEC);
+	bfd = open(bpath, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (jw.fd < 0 || bfd < 0) {
+		rc = error_errno("cannot open %s", jw.fd < 0 ? jpath : bpath);
+		goto out;
+	}
+	/*
+	 * Which directory mtimes go back was decided before the first step (later ones see our
+	 * own changes): journal it, so an undo that is interrupted keeps the decision.
+	 */
+	if (checked) {
+		jw_add(&jw, jline("undo-begin", -1));
+		for (i = 0; i < j->n; i++)
+			if (j->steps[i].has_pmtime && !j->steps[i].restore_pmtime)
+				jw_add(&jw, jline("pm-skip", (long)i));
+	} else if (j->undo_begun) {
+		checked = true;
+		for (i = 0; i < j->n; i++)
+			j->steps[i].restore_pmtime = !j->steps[i].pm_skip;
+	}
+	if (jw_flush(&jw, true) < 0) {
+		rc = error_errno("cannot write %s", jpath);
+		goto out;
+	}
+	for (i = j->n; i-- > 0;) {
+		struct jstep *js = &j->steps[i];
+
+		if (js->undone || (!js->started && !js->batched))
+			continue;
+		if (log && js->started)
+			events_append(log, commit_event("undo", js->kind, js->path, "apply"));
+		r = undo_step(s, bfd, js, i, &devs);
+		if (r < 0) {
+			cleanup_free char *shown = term_sanitize(js->path);
+
+			errno = -r;
+			rc = error_errno(
+				"undo stopped at step %zu (%s %s); fix it and run 'airlock "
+				"undo' again",
+				i + 1, js->kind, shown);
+			break;
+		}
+		/* Written at once (not synced): a second undo after a kill skips what is done. */
+		if (js->started)
+			jw_add(&jw, jline("undone", (long)i));
+		if (jw_flush(&jw, false) < 0) {
+			rc = error_errno("cannot write %s", jpath);
+			break;
+		}
+	}
+	if (rc == 0) {
+		cJSON *o = jline("undo-end", -1);
+		struct timespec now;
+
+		restore_pmtimes(j, checked);
+		/* The new baseline for conflicts: what undo restored is newer than the session. */
+		clock_gettime(CLOCK_REALTIME, &now);
+		cJSON_AddNumberToObject(o, "sec", (double)now.tv_sec);
+		cJSON_AddNumberToObject(o, "nsec", (double)now.tv_nsec);
+		if (devs_sync(&devs) < 0 || syncfs(bfd) < 0)
+			rc = error_errno("cannot sync the host");
+		jw_add(&jw, o);
+	}
+	/* What was undone stays undone: write the marks even after a failure. */
+	if (jw_flush(&jw, true) < 0)
+		rc = error_errno("cannot write %s", jpath);
+out:
+	devs_sync(&devs);
+	if (jw.fd >= 0)
+		close(jw.fd);
+	buf_release(&jw.b);
+	return rc;
 }
 
 static int rollback(const struct session *s, struct event_log *log, bool *had)
 {
 	cleanup_free char *jpath = session_path(s, "commit/journal.jsonl");
-	cleanup_free char *bpath = session_path(s, "commit/backup");
-	cleanup_fd int jfd = -1, bfd = -1;
 	struct journal j;
-	size_t i;
-	int r, rc = 0;
+	int r;
 
 	*had = false;
 	r = journal_read(jpath, &j);
@@ -705,55 +1531,12 @@ static int rollback(const struct session *s, struct event_log *log, bool *had)
 		errno = -r;
 		return error_errno("cannot read %s", jpath);
 	}
-	if (j.undo_ended) {
-		journal_free(&j);
-		return 0;
+	if (!j.undo_ended) {
+		*had = true;
+		r = rollback_journal(s, log, &j, false);
 	}
-	*had = true;
-	jfd = open(jpath, O_WRONLY | O_APPEND | O_CLOEXEC);
-	bfd = open(bpath, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (jfd < 0 || bfd < 0) {
-		rc = error_errno("cannot open %s", jfd < 0 ? jpath : bpath);
-		goto out;
-	}
-	for (i = j.n; i-- > 0;) {
-		struct jstep *js = &j.steps[i];
-		cleanup_free char *shown = NULL;
-
-		if (!js->started || js->undone)
-			continue;
-		if (log)
-			events_append(log, commit_event("undo", js->kind, js->path, "apply"));
-		r = undo_step(s, bfd, js, i);
-		if (r < 0) {
-			shown = term_sanitize(js->path);
-			errno = -r;
-			rc = error_errno(
-				"undo stopped at step %zu (%s %s); fix it and run 'airlock "
-				"undo' again",
-				i + 1, js->kind, shown);
-			goto out;
-		}
-		if (journal_mark(jfd, "undone", (long)i) < 0) {
-			rc = error_errno("cannot write %s", jpath);
-			goto out;
-		}
-	}
-	{
-		cJSON *o = cJSON_CreateObject();
-		struct timespec now;
-
-		/* The new baseline for conflicts: what undo restored is newer than the session. */
-		clock_gettime(CLOCK_REALTIME, &now);
-		cJSON_AddStringToObject(o, "op", "undo-end");
-		cJSON_AddNumberToObject(o, "sec", (double)now.tv_sec);
-		cJSON_AddNumberToObject(o, "nsec", (double)now.tv_nsec);
-		if (journal_line(jfd, o) < 0)
-			rc = error_errno("cannot write %s", jpath);
-	}
-out:
 	journal_free(&j);
-	return rc;
+	return r;
 }
 
 int commit_rollback(const struct session *s, bool *had_journal)
@@ -761,37 +1544,7 @@ int commit_rollback(const struct session *s, bool *had_journal)
 	return rollback(s, NULL, had_journal);
 }
 
-/*
- * Settle an earlier commit: roll back an unfinished one. 1 when a finished commit stands, 0 when
- * none does (*baseline then moves to the end of the last rollback, if later), -1 on error.
- */
-static int settle_journal(const struct session *s, struct event_log *log, struct timespec *baseline)
-{
-	cleanup_free char *jpath = session_path(s, "commit/journal.jsonl");
-	struct journal j;
-	bool had;
-	int r = journal_read(jpath, &j);
-
-	if (r == -ENOENT)
-		return 0;
-	if (r < 0) {
-		errno = -r;
-		return error_errno("cannot read %s", jpath);
-	}
-	r = j.ended_ok && !j.undo_ended;
-	if (!j.ended_ok && !j.undo_ended)
-		printf("rolling back the unfinished commit of session %s first\n", s->id);
-	journal_free(&j);
-	if (r)
-		return 1;
-	if (rollback(s, log, &had) < 0 || journal_read(jpath, &j) < 0)
-		return -1;
-	if (j.undo_time.tv_sec > baseline->tv_sec ||
-	    (j.undo_time.tv_sec == baseline->tv_sec && j.undo_time.tv_nsec > baseline->tv_nsec))
-		*baseline = j.undo_time;
-	journal_free(&j);
-	return 0;
-}
+/* ---- the commands ----------------------------------------------------------------------- */
 
 static void print_path(FILE *f, const char *path)
 {
@@ -800,103 +1553,84 @@ static void print_path(FILE *f, const char *path)
 	fputs(shown, f);
 }
 
-struct commit_args {
-	const char *id;
-	char **paths;
-	size_t npaths;
-	bool all, force;
-};
-
-static int parse_commit_args(int argc, char **argv, struct commit_args *a)
+/* meta.json's record of a finished commit the journal shows but meta lacks (a crash between). */
+static void repair_record(const struct session *s, cJSON *meta, struct event_log *log,
+			  const struct journal *j)
 {
-	static const char usage[] = "airlock commit [ID] [--all | PATH...] [--force]";
-	int i, npos = 0;
-	bool dashdash = false;
+	cJSON *rec = who_when();
+	size_t i, done = 0;
 
-	for (i = 1; i < argc; i++) {
-		const char *arg = argv[i];
-
-		if (!dashdash && strcmp(arg, "--") == 0) {
-			dashdash = true;
-		} else if (!dashdash && (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0)) {
-			printf("usage: %s\n\nApply a session's changes to the host: --all, or the "
-			       "changes at or below each PATH.\nA host path changed since the session "
-			       "started is a conflict, refused unless --force.\n'airlock undo' puts "
-			       "the host back.\n",
-			       usage);
-			return 0;
-		} else if (!dashdash && strcmp(arg, "--all") == 0) {
-			a->all = true;
-		} else if (!dashdash && strcmp(arg, "--force") == 0) {
-			a->force = true;
-		} else if (!dashdash && arg[0] == '-' && arg[1]) {
-			return usage_error("usage: %s", usage);
-		} else if (!dashdash && npos++ == 0 && store_is_id_arg(arg)) {
-			a->id = arg;
-		} else {
-			a->paths[a->npaths] = path_absolute(arg);
-			if (!a->paths[a->npaths]) {
-				error_errno("cannot resolve %s", arg);
-				return EXIT_REFUSED;
-			}
-			a->npaths++;
-		}
-	}
-	if (a->all && a->npaths > 0)
-		return usage_error("usage: %s (--all or paths, not both)", usage);
-	if (!a->all && a->npaths == 0)
-		return usage_error("usage: %s\nname the paths to commit, or --all for every change "
-				   "(the interactive review does not exist yet)",
-				   usage);
-	return -1;
+	for (i = 0; i < j->n; i++)
+		done += j->steps[i].done;
+	cJSON_AddNumberToObject(rec, "applied", (double)done);
+	cJSON_AddTrueToObject(rec, "repaired");
+	set_item(meta, "commit", rec);
+	set_item(meta, "state", cJSON_CreateString("committed"));
+	audit_record_head(meta, log);
+	store_write_meta(s, meta, true);
 }
 
-/* Backups and the journal's plan, before the first host change. 0 or -1 (printed). */
-static int prepare(struct step *steps, size_t n, int jfd, int bfd)
+/*
+ * Settle an earlier commit: roll back an unfinished one. 1 when a finished commit stands, 0
+ * when none does (*baseline then moves to the end of the last rollback, if later), -1 on error.
+ */
+static int settle_journal(const struct session *s, cJSON *meta, struct event_log *log,
+			  struct timespec *baseline)
 {
-	size_t i;
-	int r;
+	cleanup_free char *jpath = session_path(s, "commit/journal.jsonl");
+	struct journal j;
+	int r = journal_read(jpath, &j);
 
-	for (i = 0; i < n; i++) {
-		struct step *st = &steps[i];
-		cJSON *o = cJSON_CreateObject();
-
-		if (st->covered || !st->host_exists)
-			st->bk = BK_NONE;
-		else if (st->c->kind == CHANGE_MODE_CHANGED)
-			st->bk = BK_MODE;
-		else if (is_addition(st->c) && !st->replace)
-			st->bk = BK_NONE;
-		else
-			st->bk = BK_TREE;
-		cJSON_AddStringToObject(o, "op", "plan");
-		cJSON_AddNumberToObject(o, "step", (double)i);
-		cJSON_AddStringToObject(o, "path", st->c->path);
-		cJSON_AddStringToObject(o, "kind", change_kind_name(st->c->kind));
-		cJSON_AddStringToObject(o, "backup", bk_names[st->bk]);
-		cJSON_AddNumberToObject(o, "old_mode", st->host_mode);
-		if (journal_line(jfd, o) < 0)
-			return error_errno("cannot write the commit journal");
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0) {
+		errno = -r;
+		return error_errno("cannot read %s", jpath);
 	}
-	for (i = 0; i < n; i++) {
-		const char *name;
-		cleanup_fd int pfd = -1;
-		cleanup_free char *bname = NULL;
+	if (j.ended_ok && !j.undo_ended) {
+		const char *state = meta_str(meta, "state");
 
-		if (steps[i].bk != BK_TREE)
-			continue;
-		pfd = host_parent(steps[i].c->path, &name);
-		bname = xasprintf("%zu", i);
-		r = pfd < 0 ? pfd : copy_entry(pfd, name, bfd, bname, true, 0);
-		if (r < 0) {
-			errno = -r;
-			error_errno("cannot back up %s", steps[i].c->path);
+		if (!state || strcmp(state, "committed") != 0)
+			repair_record(s, meta, log, &j);
+		journal_free(&j);
+		return 1;
+	}
+	if (!j.undo_ended) {
+		printf("rolling back the unfinished commit of session %s first\n", s->id);
+		r = rollback_journal(s, log, &j, false);
+		journal_free(&j);
+		if (r < 0 || journal_read(jpath, &j) < 0)
 			return -1;
-		}
 	}
-	if (fsync(bfd) < 0 || journal_mark(jfd, "backed-up", -1) < 0)
-		return error_errno("cannot write the commit backups");
+	if (ts_after(&j.undo_time, baseline))
+		*baseline = j.undo_time;
+	journal_free(&j);
 	return 0;
+}
+
+/* How many commands the session deferred (exec events decided "defer"), numbered from 1. */
+static long count_deferred(const struct session *s)
+{
+	cleanup_free char *path = session_path(s, "events.jsonl");
+	cleanup_file FILE *f = fopen(path, "re");
+	cleanup_free char *line = NULL;
+	size_t cap = 0;
+	long n = 0;
+
+	if (!f)
+		return 0;
+	while (getline(&line, &cap, f) > 0) {
+		cJSON *ev;
+
+		if (!strstr(line, "\"defer\""))
+			continue;
+		ev = cJSON_Parse(line);
+		if (strcmp(meta_str(ev, "class") ?: "", "exec") == 0 &&
+		    strcmp(meta_str(ev, "decision") ?: "", "defer") == 0)
+			n++;
+		cJSON_Delete(ev);
+	}
+	return n;
 }
 
 /* The hidden path (from meta "hidden") at or above path, or NULL. */
@@ -912,25 +1646,257 @@ static const char *hidden_above(const cJSON *meta, const char *path)
 	return NULL;
 }
 
+static int cmp_step_path(const void *key, const void *elem)
+{
+	const char *k = key;
+	const struct step *st = *(const struct step *const *)elem;
+
+	return strcmp(k, st->c->path);
+}
+
+/*
+ * For each step, the nearest earlier step that creates a directory above it (dep, or -1), and
+ * so whether the step's host parent is the commit's own (covered). Steps are sorted by path,
+ * so every ancestor comes first; each prefix of a path is looked up among the directories made.
+ */
+static void find_deps(struct step *steps, size_t n)
+{
+	struct step **made = xcalloc(n + 1, sizeof(*made));
+	size_t nmade = 0, i;
+
+	for (i = 0; i < n; i++) {
+		const char *p = steps[i].c->path;
+		size_t len = strlen(p);
+
+		steps[i].dep = -1;
+		while (nmade > 0 && len > 1) {
+			struct step **hit;
+			char *prefix;
+
+			while (len > 0 && p[len - 1] != '/')
+				len--;
+			if (len <= 1)
+				break;
+			prefix = xstrndup(p, len - 1);
+			hit = bsearch(prefix, made, nmade, sizeof(*made), cmp_step_path);
+			free(prefix);
+			len--;
+			if (hit) {
+				steps[i].dep = (long)(*hit - steps);
+				break;
+			}
+		}
+		steps[i].covered = steps[i].dep >= 0;
+		if (creates_dir(steps[i].c))
+			made[nmade++] = &steps[i];
+	}
+	free(made);
+}
+
+/* What kind of entry cannot be committed (sockets, devices), or NULL. */
+static const char *uncommittable(const struct change *c)
+{
+	if (c->kind == CHANGE_DELETED || c->kind == CHANGE_MODE_CHANGED)
+		return NULL;
+	if (S_ISSOCK(c->mode))
+		return "a socket";
+	if (S_ISCHR(c->mode) || S_ISBLK(c->mode))
+		return "a device";
+	return NULL;
+}
+
+/* A change the commit leaves out, and why ("skip": not named, "hidden", "unsupported"). */
+struct left {
+	const struct change *c;
+	const char *why;
+};
+
+static cJSON *path_list(const struct step *steps, size_t n, const struct left *left, size_t nleft)
+{
+	cJSON *arr = cJSON_CreateArray();
+	size_t i;
+
+	for (i = 0; i < (steps ? n : nleft); i++) {
+		cleanup_free char *clean =
+			utf8_sanitize(steps ? steps[i].c->path : left[i].c->path);
+
+		cJSON_AddItemToArray(arr, cJSON_CreateString(clean));
+	}
+	return arr;
+}
+
+/*
+ * meta.json's "commit": who, when, how many changes were applied and left out (and why), with
+ * the paths themselves only when there are few: a session of 100,000 changes keeps a small
+ * record, and the event log has every path.
+ */
+static cJSON *commit_record(const struct step *steps, size_t n, const struct left *left,
+			    size_t nleft, size_t nforced)
+{
+	cJSON *rec = who_when();
+	size_t i, hidden = 0, unsupported = 0;
+
+	for (i = 0; i < nleft; i++) {
+		hidden += strcmp(left[i].why, "hidden") == 0;
+		unsupported += strcmp(left[i].why, "unsupported") == 0;
+	}
+	cJSON_AddNumberToObject(rec, "applied", (double)n);
+	cJSON_AddNumberToObject(rec, "left", (double)nleft);
+	cJSON_AddNumberToObject(rec, "hidden", (double)hidden);
+	cJSON_AddNumberToObject(rec, "unsupported", (double)unsupported);
+	cJSON_AddNumberToObject(rec, "forced", (double)nforced);
+	if (n <= RECORD_PATHS)
+		cJSON_AddItemToObject(rec, "paths", path_list(steps, n, NULL, 0));
+	if (nleft <= RECORD_PATHS)
+		cJSON_AddItemToObject(rec, "left_paths", path_list(NULL, 0, left, nleft));
+	return rec;
+}
+
+/* The closing event of a commit or undo, with its counts. */
+static cJSON *summary_event(const char *cls, const char *decision, size_t applied, size_t left)
+{
+	struct passwd *pw = getpwuid(getuid());
+	cJSON *ev = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(ev, "class", cls);
+	cJSON_AddStringToObject(ev, "op", "end");
+	cJSON_AddStringToObject(ev, "decision", decision);
+	cJSON_AddStringToObject(ev, "by", "person");
+	cJSON_AddStringToObject(ev, "user", pw ? pw->pw_name : "?");
+	cJSON_AddNumberToObject(ev, "applied", (double)applied);
+	cJSON_AddNumberToObject(ev, "left", (double)left);
+	return ev;
+}
+
+static const struct session_args_spec commit_spec = {
+	.usage = "airlock commit [ID] [--all | [--] PATH...] [--force] [--run N]",
+	.help = "Apply a session's changes to the host: --all, or the changes at or below each "
+		"PATH.\n"
+		"A host path changed since the session started is a conflict, refused unless "
+		"--force.\n"
+		"Nothing is applied when anything fails: the host is put back as it was.\n"
+		"--run N names a deferred command to run after the commit (repeatable).\n"
+		"Without --, the first argument is the ID when it is 'last' or made of digits and "
+		"'-'.\n"
+		"'airlock undo' puts the host back.\n",
+	.accept = ARG_PATHS | ARG_ALL | ARG_FORCE | ARG_RUN,
+};
+
+static int parse_commit_args(int argc, char **argv, struct session_args *a)
+{
+	int rc = parse_session_args(argc, argv, &commit_spec, a);
+
+	if (rc >= 0)
+		return rc;
+	if (a->all && a->npaths > 0)
+		return usage_error("usage: %s (--all or paths, not both)", commit_spec.usage);
+	if (!a->all && a->npaths == 0 && a->nruns == 0)
+		return usage_error("usage: %s\nname the paths to commit, or --all for every change",
+				   commit_spec.usage);
+	return -1;
+}
+
+/* Refuse --run N that names no deferred command; running them is not built yet. 0 or -1. */
+static int check_runs(const struct session *s, const struct session_args *a)
+{
+	long have;
+	size_t i;
+
+	if (a->nruns == 0)
+		return 0;
+	have = count_deferred(s);
+	for (i = 0; i < a->nruns; i++) {
+		if (a->runs[i] > have)
+			return error("no deferred command %ld in session %s (it has %ld)",
+				     a->runs[i], s->id, have);
+	}
+	return error("deferred command %ld: running deferred commands is not supported yet",
+		     a->runs[0]);
+}
+
+/* Apply the steps: journal, batches, the directories' modes, the results. 0 or -1 (printed). */
+static int apply_all(struct applier *a, const char *jpath)
+{
+	size_t i, from;
+	int r;
+
+	jw_add(&a->jw, jline("begin", -1));
+	for (i = 0; i < a->n; i++) {
+		const struct step *st = &a->steps[i];
+		cJSON *o = jline("plan", (long)i);
+
+		cJSON_AddStringToObject(o, "path", st->c->path);
+		cJSON_AddStringToObject(o, "kind", change_kind_name(st->c->kind));
+		cJSON_AddStringToObject(o, "do", op_names[st->op]);
+		cJSON_AddNumberToObject(o, "old_mode", st->host_mode);
+		if (st->covered)
+			cJSON_AddTrueToObject(o, "covered");
+		if (st->has_pmtime)
+			add_ts(o, "pmtime", &st->pmtime);
+		jw_add(&a->jw, o);
+		if (a->jw.b.len > (1u << 20) && (r = jw_flush(&a->jw, false)) < 0)
+			goto bad_journal;
+	}
+	/* Nothing on the host changes before the whole plan is durable. */
+	if ((r = jw_flush(&a->jw, true)) < 0)
+		goto bad_journal;
+	for (from = 0; from < a->n && a->failed == SIZE_MAX;) {
+		size_t to = from + 1;
+
+		/* A batch ends before a step whose directory a step of the batch creates. */
+		while (to < a->n && to - from < BATCH_STEPS && a->steps[to].dep < (long)from)
+			to++;
+		dir_cache_reset(&a->host);
+		apply_batch(a, from, to);
+		from = to;
+	}
+	dir_cache_reset(&a->host);
+	if (a->failed != SIZE_MAX)
+		return -1;
+	fix_dirs(a);
+	if (devs_sync(&a->devs) < 0)
+		return error_errno("cannot sync the host");
+	journal_results(a);
+	if ((r = jw_flush(&a->jw, true)) < 0)
+		goto bad_journal;
+	{
+		cJSON *o = jline("end", -1);
+
+		cJSON_AddTrueToObject(o, "ok");
+		jw_add(&a->jw, o);
+	}
+	if ((r = jw_flush(&a->jw, true)) < 0)
+		goto bad_journal;
+	return 0;
+bad_journal:
+	errno = -r;
+	return error_errno("cannot write %s", jpath);
+}
+
 int cmd_commit(int argc, char **argv)
 {
-	struct commit_args a = {.paths = xcalloc((size_t)argc + 1, sizeof(char *))};
-	bool *matched = xcalloc((size_t)argc + 1, sizeof(bool));
+	struct session_args a;
 	struct session s = {.lock_fd = -1};
 	struct change_set cs = {0};
 	struct event_log log = {.fd = -1};
+	struct applier ap = {.failed = SIZE_MAX, .host = {.fd = -1}, .upper = {.fd = -1}};
 	struct step *steps = NULL;
+	struct left *left = NULL;
+	bool *matched = NULL;
 	struct timespec start;
 	cleanup_free char *events = NULL, *cdir = NULL, *jpath = NULL, *bdir = NULL;
-	cleanup_fd int jfd = -1, bfd = -1, sfd = -1;
-	cJSON *meta = NULL, *rec, *list;
-	size_t n = 0, cap = 0, i, j, nconf = 0, nunsafe = 0, failed = SIZE_MAX;
+	cleanup_fd int bfd = -1, sfd = -1;
+	cJSON *meta = NULL;
+	size_t n = 0, cap = 0, nleft = 0, lcap = 0, i, j, nconf = 0, nunsafe = 0;
 	int rc = parse_commit_args(argc, argv, &a), r;
 	bool opened = false, log_open = false;
 
+	buf_init(&ap.jw.b);
+	ap.jw.fd = -1;
 	if (rc >= 0)
 		goto out;
 	rc = EXIT_REFUSED;
+	matched = xcalloc(a.npaths + 1, sizeof(*matched));
 	if (store_open(a.id, true, &s) < 0)
 		goto out;
 	opened = true;
@@ -945,11 +1911,13 @@ int cmd_commit(int argc, char **argv)
 		error("session %s has no valid start time", s.id);
 		goto out;
 	}
+	if (check_runs(&s, &a) < 0)
+		goto out;
 	events = session_path(&s, "events.jsonl");
 	if (events_open(&log, events) < 0) /* it says what failed */
 		goto out;
 	log_open = true;
-	r = settle_journal(&s, &log, &start);
+	r = settle_journal(&s, meta, &log, &start);
 	if (r < 0)
 		goto out;
 	if (r == 1) {
@@ -961,32 +1929,42 @@ int cmd_commit(int argc, char **argv)
 		goto out;
 	}
 	for (i = 0; i < cs.n; i++) {
+		const struct change *c = &cs.items[i];
 		bool take = a.all;
-		const char *hidden = hidden_above(meta, cs.items[i].path);
+		const char *hidden = hidden_above(meta, c->path), *odd = uncommittable(c);
 
 		for (j = 0; j < a.npaths; j++) {
-			if (path_is_under(cs.items[i].path, a.paths[j])) {
+			if (path_is_under(c->path, a.paths[j])) {
 				take = true;
 				matched[j] = true;
 			}
 		}
-		if (!take)
+		GROW(left, lcap, nleft + 1);
+		left[nleft] = (struct left){.c = c, .why = "skip"};
+		if (!take) {
+			nleft++;
 			continue;
+		}
 		/*
 		 * The program never saw what a hidden path holds (~/.ssh): whatever it put there
 		 * is never applied, or an empty directory would replace the host's keys.
 		 */
-		if (hidden) {
+		if (hidden || odd) {
 			fputs("airlock: ", stderr);
-			print_path(stderr, cs.items[i].path);
-			fputs(": hidden in the sandbox (", stderr);
-			print_path(stderr, hidden);
-			fputs("), never committed\n", stderr);
+			print_path(stderr, c->path);
+			if (hidden) {
+				fputs(": hidden in the sandbox (", stderr);
+				print_path(stderr, hidden);
+				fputs("), never committed\n", stderr);
+			} else {
+				fprintf(stderr, ": %s cannot be committed; left out\n", odd);
+			}
+			left[nleft++].why = hidden ? "hidden" : "unsupported";
 			continue;
 		}
 		GROW(steps, cap, n + 1);
 		memset(&steps[n], 0, sizeof(steps[n]));
-		steps[n++].c = &cs.items[i];
+		steps[n++].c = c;
 	}
 	for (j = 0; j < a.npaths; j++) {
 		if (!matched[j]) {
@@ -1007,8 +1985,9 @@ int cmd_commit(int argc, char **argv)
 		error_errno("cannot open %s", s.dir);
 		goto out;
 	}
+	find_deps(steps, n);
 	for (i = 0; i < n; i++) {
-		check_step(&steps[i], steps, i, &start, sfd, s.dir);
+		check_step(&steps[i], &start, sfd, s.dir);
 		if (steps[i].conflict) {
 			nconf++;
 			nunsafe += steps[i].unsafe;
@@ -1039,6 +2018,29 @@ int cmd_commit(int argc, char **argv)
 			goto out;
 		}
 	}
+	/* What each step does; a forced deletion or chmod of what the host lost is nothing. */
+	for (i = j = 0; i < n; i++) {
+		struct step *st = &steps[i];
+
+		if (st->c->kind == CHANGE_MODE_CHANGED)
+			st->op = OP_CHMOD;
+		else if (st->c->kind == CHANGE_DELETED)
+			st->op = OP_DELETE;
+		else
+			st->op = st->host_exists ? OP_REPLACE : OP_ADD;
+		if ((st->op == OP_DELETE || st->op == OP_CHMOD) && !st->host_exists) {
+			free(st->conflict);
+			GROW(left, lcap, nleft + 1);
+			left[nleft++] = (struct left){.c = st->c, .why = "gone"};
+			continue;
+		}
+		steps[j++] = *st;
+	}
+	n = j;
+	find_deps(steps, n);
+	for (i = 0; i < nleft; i++)
+		events_append(&log, commit_event("commit", change_kind_name(left[i].c->kind),
+						 left[i].c->path, left[i].why));
 	cdir = session_path(&s, "commit");
 	jpath = session_path(&s, "commit/journal.jsonl");
 	bdir = session_path(&s, "commit/backup");
@@ -1046,95 +2048,56 @@ int cmd_commit(int argc, char **argv)
 		error_errno("cannot prepare %s", cdir);
 		goto out;
 	}
-	jfd = open(jpath, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0600);
+	ap.jw.fd = open(jpath, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0600);
 	bfd = open(bdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (jfd < 0 || bfd < 0) {
-		error_errno("cannot create %s", jfd < 0 ? jpath : bdir);
+	if (ap.jw.fd < 0 || bfd < 0) {
+		error_errno("cannot create %s", ap.jw.fd < 0 ? jpath : bdir);
 		goto out;
 	}
-	if (journal_mark(jfd, "begin", -1) < 0 || prepare(steps, n, jfd, bfd) < 0) {
-		cJSON *o = cJSON_CreateObject();
+	ap.s = &s;
+	ap.sfd = sfd;
+	ap.bfd = bfd;
+	ap.steps = steps;
+	ap.n = n;
+	ap.log = &log;
+	if (apply_all(&ap, jpath) < 0) {
+		struct journal jr;
 
-		cJSON_AddStringToObject(o, "op", "end");
-		cJSON_AddFalseToObject(o, "ok");
-		journal_line(jfd, o);
-		error("nothing committed");
+		if (ap.failed != SIZE_MAX) {
+			const struct step *st = &steps[ap.failed];
+
+			fprintf(stderr, "airlock: step %zu of %zu failed (%s ", ap.failed + 1, n,
+				change_kind_name(st->c->kind));
+			print_path(stderr, st->c->path);
+			fprintf(stderr, "): %s: %s\n", ap.what, strerror(-ap.failed_rc));
+		}
+		jw_flush(&ap.jw, true);
+		/* All or nothing: put back every step the journal shows started. */
+		if (journal_read(jpath, &jr) < 0 || rollback_journal(&s, &log, &jr, false) < 0) {
+			journal_free(&jr);
+			set_item(meta, "state", cJSON_CreateString("partially committed"));
+			events_append(&log, summary_event("commit", "failed", 0, cs.n));
+			audit_record_head(meta, &log);
+			store_write_meta(&s, meta, true);
+			fprintf(stderr,
+				"airlock: session %s is partially committed; 'airlock undo %s' "
+				"rolls the rest back\n",
+				s.id, s.id);
+			goto out;
+		}
+		journal_free(&jr);
+		events_append(&log, summary_event("commit", "failed", 0, cs.n));
+		audit_record_head(meta, &log);
+		store_write_meta(&s, meta, true);
+		error("nothing committed: the host is as it was");
 		goto out;
 	}
-	if (!a.all) {
-		for (i = 0, j = 0; i < cs.n; i++) {
-			if (j < n && steps[j].c == &cs.items[i]) {
-				j++;
-				continue;
-			}
-			events_append(&log,
-				      commit_event("commit", change_kind_name(cs.items[i].kind),
-						   cs.items[i].path, "skip"));
-		}
-	}
-	for (i = 0; i < n; i++) {
-		cJSON *ev = commit_event("commit", change_kind_name(steps[i].c->kind),
-					 steps[i].c->path, "apply");
-
-		if (steps[i].conflict) {
-			cJSON_AddTrueToObject(ev, "forced");
-			cJSON_AddStringToObject(ev, "conflict", steps[i].conflict);
-		}
-		if (events_append(&log, ev) < 0 || journal_mark(jfd, "start", (long)i) < 0) {
-			error_errno("cannot record step %zu", i + 1);
-			failed = i;
-			break;
-		}
-		r = apply_step(&s, sfd, &steps[i], i);
-		if (r < 0) {
-			fprintf(stderr, "airlock: step %zu of %zu failed (%s ", i + 1, n,
-				change_kind_name(steps[i].c->kind));
-			print_path(stderr, steps[i].c->path);
-			fprintf(stderr, "): %s\n", strerror(-r));
-			failed = i;
-			break;
-		}
-		if (journal_mark(jfd, "done", (long)i) < 0) {
-			error_errno("cannot write %s", jpath);
-			failed = i;
-			break;
-		}
-	}
-	if (failed == SIZE_MAX) {
-		cJSON *o = cJSON_CreateObject();
-
-		fix_dirs(sfd, &s, steps, n);
-		cJSON_AddStringToObject(o, "op", "end");
-		cJSON_AddTrueToObject(o, "ok");
-		if (journal_line(jfd, o) < 0)
-			error_errno("cannot write %s", jpath);
-	}
-	rec = who_when();
-	list = cJSON_AddArrayToObject(rec, "paths");
-	for (i = 0; i < n && i < failed; i++) {
-		cleanup_free char *clean = utf8_sanitize(steps[i].c->path);
-
-		cJSON_AddItemToArray(list, cJSON_CreateString(clean));
-	}
-	cJSON_AddBoolToObject(rec, "forced", nconf > 0);
-	if (failed != SIZE_MAX) {
-		cleanup_free char *clean = utf8_sanitize(steps[failed].c->path);
-
-		cJSON_AddStringToObject(rec, "failed", clean);
-	}
-	set_item(meta, "commit", rec);
-	set_item(meta, "state",
-		 cJSON_CreateString(failed == SIZE_MAX ? "committed" : "partially committed"));
+	events_append(&log, summary_event("commit", "committed", n, nleft));
+	set_item(meta, "commit", commit_record(steps, n, left, nleft, nconf));
+	set_item(meta, "state", cJSON_CreateString("committed"));
 	audit_record_head(meta, &log);
 	if (store_write_meta(&s, meta, true) < 0)
 		goto out;
-	if (failed != SIZE_MAX) {
-		fprintf(stderr,
-			"airlock: session %s is partially committed (%zu of %zu steps); 'airlock undo "
-			"%s' rolls it back\n",
-			s.id, failed, n, s.id);
-		goto out;
-	}
 	printf("committed %zu change%s of session %s%s ('airlock undo %s' takes them back)\n", n,
 	       n == 1 ? "" : "s", s.id, nconf ? " (conflicts forced)" : "", s.id);
 	rc = 0;
@@ -1142,10 +2105,14 @@ out:
 	for (i = 0; i < n; i++)
 		free(steps[i].conflict);
 	free(steps);
-	for (i = 0; i < a.npaths; i++)
-		free(a.paths[i]);
-	free(a.paths);
+	free(left);
 	free(matched);
+	session_args_free(&a);
+	if (ap.jw.fd >= 0)
+		close(ap.jw.fd);
+	buf_release(&ap.jw.b);
+	dir_cache_reset(&ap.host);
+	dir_cache_reset(&ap.upper);
 	if (log_open)
 		events_close(&log);
 	change_set_free(&cs);
@@ -1157,48 +2124,112 @@ out:
 
 int cmd_undo(int argc, char **argv)
 {
-	static const char usage[] = "airlock undo [ID]";
-	const char *id;
-	struct session s;
-	struct event_log log;
-	cleanup_free char *events = NULL;
-	cJSON *meta;
-	bool had = false;
-	int rc = parse_id_args(argc, argv, usage, &id, NULL);
+	static const struct session_args_spec spec = {
+		.usage = "airlock undo [ID] [--force]",
+		.help = "Put the host back exactly as it was before the session's commit.\n"
+			"A path changed on the host after the commit is refused (nothing is "
+			"undone)\nunless --force, which undoes it anyway and loses that change.\n",
+		.accept = ARG_FORCE,
+	};
+	struct session_args a;
+	struct session s = {.lock_fd = -1};
+	struct event_log log = {.fd = -1};
+	struct journal j = {0};
+	cleanup_free char *events = NULL, *jpath = NULL;
+	cJSON *meta = NULL, *rec;
+	size_t i, nconf = 0, nunsafe = 0, nundo = 0;
+	bool opened = false, log_open = false, checked = false;
+	int rc = parse_session_args(argc, argv, &spec, &a), r;
 
 	if (rc >= 0)
-		return rc;
+		goto out;
 	rc = EXIT_REFUSED;
-	if (store_open(id, true, &s) < 0)
-		return EXIT_REFUSED;
+	if (store_open(a.id, true, &s) < 0)
+		goto out;
+	opened = true;
 	meta = store_read_meta(&s);
 	if (!meta)
-		goto out_close;
+		goto out;
 	events = session_path(&s, "events.jsonl");
 	if (events_open(&log, events) < 0) /* it says what failed */
-		goto out_meta;
-	if (rollback(&s, &log, &had) < 0) {
+		goto out;
+	log_open = true;
+	jpath = session_path(&s, "commit/journal.jsonl");
+	r = journal_read(jpath, &j);
+	if (r < 0 && r != -ENOENT) {
+		errno = -r;
+		error_errno("cannot read %s", jpath);
+		goto out;
+	}
+	if (r == -ENOENT || j.undo_ended) {
+		error("session %s has no commit to undo", s.id);
+		goto out;
+	}
+	/*
+	 * A finished commit may be old: the person may have changed its paths since. Look at all
+	 * of them before touching any, and refuse to lose a change silently.
+	 */
+	if (j.ended_ok && !j.undo_begun) {
+		checked = true;
+		for (i = 0; i < j.n; i++) {
+			struct jstep *js = &j.steps[i];
+			cleanup_free char *why = NULL;
+			bool unsafe;
+
+			if (!js->done || js->undone || !js->has_result)
+				continue;
+			why = undo_conflict(&s, &j, js, &unsafe);
+			if (!why)
+				continue;
+			if (nconf++ == 0)
+				fprintf(stderr,
+					"airlock: changed on the host since the commit of session "
+					"%s:\n",
+					s.id);
+			fputs("  ", stderr);
+			print_path(stderr, js->path);
+			fprintf(stderr, ": %s%s\n", why,
+				unsafe ? " (--force cannot override this)" : "");
+			nunsafe += unsafe;
+			events_append(&log, commit_event("undo", js->kind, js->path, "conflict"));
+		}
+		if (nconf > 0 && (!a.force || nunsafe > 0)) {
+			fprintf(stderr, "airlock: nothing undone%s\n",
+				nunsafe ? ""
+					: "; --force undoes anyway, and those changes are lost");
+			audit_record_head(meta, &log);
+			store_write_meta(&s, meta, true);
+			goto out;
+		}
+	}
+	for (i = 0; i < j.n; i++)
+		nundo += j.steps[i].started && !j.steps[i].undone;
+	if (rollback_journal(&s, &log, &j, checked) < 0) {
 		set_item(meta, "state", cJSON_CreateString("partially committed"));
+		events_append(&log, summary_event("undo", "failed", 0, 0));
 		audit_record_head(meta, &log);
 		store_write_meta(&s, meta, true);
-		goto out_log;
+		goto out;
 	}
-	if (!had) {
-		error("session %s has no commit to undo", s.id);
-		goto out_log;
-	}
-	set_item(meta, "undo", who_when());
+	rec = who_when();
+	cJSON_AddNumberToObject(rec, "undone", (double)nundo);
+	cJSON_AddNumberToObject(rec, "forced", (double)nconf);
+	set_item(meta, "undo", rec);
 	set_item(meta, "state", cJSON_CreateString("undone"));
+	events_append(&log, summary_event("undo", "undone", nundo, 0));
 	audit_record_head(meta, &log);
 	if (store_write_meta(&s, meta, true) < 0)
-		goto out_log;
-	printf("undid the commit of session %s\n", s.id);
+		goto out;
+	printf("undid the commit of session %s%s\n", s.id,
+	       nconf ? " (later host changes overwritten)" : "");
 	rc = 0;
-out_log:
-	events_close(&log);
-out_meta:
+out:
+	journal_free(&j);
+	session_args_free(&a);
+	if (log_open)
+		events_close(&log);
 	cJSON_Delete(meta);
-out_close:
-	store_close(&s);
+	if (opened)
+		store_close(&s);
 	return rc;
 }

@@ -642,55 +642,28 @@ out:
 
 int cmd_diff(int argc, char **argv)
 {
-	static const char usage[] = "airlock diff [ID] [--] [PATH...]";
-	const char *id = NULL;
-	char **paths = xcalloc((size_t)argc, sizeof(*paths));
-	bool *matched = xcalloc((size_t)argc, sizeof(*matched));
-	size_t npaths = 0, npos = 0, i;
+	static const struct session_args_spec spec = {
+		.usage = "airlock diff [ID] [--] [PATH...]",
+		.help = "A git patch of the session's changes on stdout; apply it with `cd / && git "
+			"apply`,\nor to a copy of DIR with `cd COPY && git apply -pN` (N = 1 + the "
+			"components of DIR).\nWithout --, the first argument is the ID when it is "
+			"'last' or made of digits and '-'.\n",
+		.accept = ARG_PATHS,
+	};
+	struct session_args a;
+	bool *matched = NULL;
+	size_t i;
 	struct session s = {.lock_fd = -1};
 	struct change_set cs = {0};
 	cJSON *meta = NULL;
-	int a, dashdash = argc, rc = EXIT_REFUSED, r;
+	int rc = parse_session_args(argc, argv, &spec, &a), r;
 
-	for (a = 1; a < argc && dashdash == argc; a++)
-		if (strcmp(argv[a], "--") == 0)
-			dashdash = a;
-	for (a = 1; a < argc; a++) {
-		const char *arg = argv[a];
-
-		if (a == dashdash)
-			continue;
-		if (a < dashdash && (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0)) {
-			printf("usage: %s\n\nA git patch of the session's changes on stdout; apply it "
-			       "with `cd / && git apply`,\nor to a copy of DIR with `cd COPY && git "
-			       "apply -pN` (N = 1 + the components of DIR).\nWithout --, the first "
-			       "argument is the ID when it is 'last' or made of digits and '-'.\n",
-			       usage);
-			rc = 0;
-			goto out;
-		}
-		if (a < dashdash && arg[0] == '-' && arg[1]) {
-			rc = usage_error("usage: %s", usage);
-			goto out;
-		}
-		/* Before "--" there is only the ID; without "--", the first argument may be it. */
-		if (a < dashdash && npos++ == 0 && (dashdash < argc || store_is_id_arg(arg))) {
-			id = arg;
-			continue;
-		}
-		if (a < dashdash && dashdash < argc) {
-			rc = usage_error("usage: %s", usage);
-			goto out;
-		}
-		paths[npaths] = path_absolute(arg);
-		if (!paths[npaths]) {
-			error_errno("cannot resolve %s", arg);
-			goto out;
-		}
-		npaths++;
-	}
+	if (rc >= 0)
+		goto out;
+	rc = EXIT_REFUSED;
+	matched = xcalloc(a.npaths + 1, sizeof(*matched));
 	/* Reading needs no lock, as for show: a running session can be looked at as it goes. */
-	if (store_find(id, &s) < 0)
+	if (store_find(a.id, &s) < 0)
 		goto out;
 	meta = store_read_meta(&s);
 	if (!meta)
@@ -701,12 +674,12 @@ int cmd_diff(int argc, char **argv)
 	}
 	if (session_scan_changes(&s, meta, &cs) < 0)
 		goto out;
-	r = diff_write(stdout, &cs, s.dir, (const char *const *)paths, npaths, matched,
+	r = diff_write(stdout, &cs, s.dir, (const char *const *)a.paths, a.npaths, matched,
 		       isatty(STDOUT_FILENO));
 	if (r == -ENOENT) {
-		for (i = 0; i < npaths; i++) {
+		for (i = 0; i < a.npaths; i++) {
 			if (!matched[i]) {
-				cleanup_free char *shown = term_sanitize(paths[i]);
+				cleanup_free char *shown = term_sanitize(a.paths[i]);
 
 				error("%s: not changed in session %s", shown, s.id);
 			}
@@ -719,9 +692,7 @@ int cmd_diff(int argc, char **argv)
 	}
 	rc = r == 0 ? 0 : EXIT_REFUSED;
 out:
-	for (i = 0; i < npaths; i++)
-		free(paths[i]);
-	free(paths);
+	session_args_free(&a);
 	free(matched);
 	change_set_free(&cs);
 	cJSON_Delete(meta);
