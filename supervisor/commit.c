@@ -1408,11 +1408,13 @@ static void restore_pmtimes(const struct journal *j, bool checked)
 		cleanup_fd int fd = -1;
 		const char *name;
 
-		if (!js->started || !js->has_pmtime || js->covered ||
+		/* A batch's temporary entries alone changed the directory's mtime. */
+		if ((!js->started && !js->batched) || !js->has_pmtime || js->covered ||
 		    (checked && !js->restore_pmtime))
 			continue;
 		/* Consecutive steps share directories: set each once. */
-		if (i + 1 < j->n && j->steps[i + 1].started && j->steps[i + 1].has_pmtime) {
+		if (i + 1 < j->n && (j->steps[i + 1].started || j->steps[i + 1].batched) &&
+		    j->steps[i + 1].has_pmtime) {
 			cleanup_free char *next = split(j->steps[i + 1].path, &name);
 
 			dir = split(js->path, &name);
