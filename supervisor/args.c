@@ -76,7 +76,8 @@ int parse_session_args(int argc, char **argv, const struct session_args_spec *sp
 			}
 			if ((spec->accept & ARG_RUN) && strncmp(arg, "--run", 5) == 0 &&
 			    (arg[5] == '\0' || arg[5] == '=')) {
-				val = arg[5] == '=' ? arg + 6 : (i + 1 < dashdash ? argv[++i] : NULL);
+				val = arg[5] == '=' ? arg + 6
+						    : (i + 1 < dashdash ? argv[++i] : NULL);
 				if (parse_positive(val, &a->runs[a->nruns]) < 0)
 					return usage_error("usage: %s\n--run takes the number of a "
 							   "deferred command (1, 2, ...)",

@@ -2096,6 +2096,7 @@ int cmd_commit(int argc, char **argv)
 	}
 	events_append(&log, summary_event("commit", "committed", n, nleft));
 	set_item(meta, "commit", commit_record(steps, n, left, nleft, nconf));
+	cJSON_DeleteItemFromObjectCaseSensitive(meta, "undo"); /* of an earlier commit */
 	set_item(meta, "state", cJSON_CreateString("committed"));
 	audit_record_head(meta, &log);
 	if (store_write_meta(&s, meta, true) < 0)

@@ -144,6 +144,33 @@ static void print_size(off_t size)
 		printf("%5.1f MiB", (double)size / 1048576);
 }
 
+/* The commit and undo lines: who, when, and what was applied and left out. */
+static void print_commit_text(const cJSON *out)
+{
+	const cJSON *c = cJSON_GetObjectItemCaseSensitive(out, "commit");
+	const cJSON *u = cJSON_GetObjectItemCaseSensitive(out, "undo");
+
+	if (cJSON_IsObject(c)) {
+		printf("\ncommitted %s by ", meta_str(c, "time") ?: "?");
+		put_safe(stdout, meta_str(c, "user") ?: "?");
+		printf(": %.0f applied", meta_num(c, "applied", 0));
+		if (meta_num(c, "left", 0) > 0) {
+			printf(", %.0f left out", meta_num(c, "left", 0));
+			if (meta_num(c, "hidden", 0) > 0)
+				printf(" (%.0f hidden)", meta_num(c, "hidden", 0));
+		}
+		if (meta_num(c, "forced", 0) > 0)
+			printf(", %.0f conflicts forced", meta_num(c, "forced", 0));
+	}
+	if (cJSON_IsObject(u)) {
+		printf("\nundone    %s by ", meta_str(u, "time") ?: "?");
+		put_safe(stdout, meta_str(u, "user") ?: "?");
+		if (meta_num(u, "forced", 0) > 0)
+			printf(", over %.0f later host changes (--force)",
+			       meta_num(u, "forced", 0));
+	}
+}
+
 static void print_show_text(const cJSON *out, const struct change_set *cs)
 {
 	const cJSON *changes = cJSON_GetObjectItemCaseSensitive(out, "changes");
@@ -163,6 +190,7 @@ static void print_show_text(const cJSON *out, const struct change_set *cs)
 	printf("\nstarted   %s", meta_str(out, "start") ?: "?");
 	if (meta_num(out, "duration_ms", -1) >= 0)
 		printf(", ran %.2f s", meta_num(out, "duration_ms", 0) / 1000.0);
+	print_commit_text(out);
 	printf("\n\nchanges (%d)\n", cJSON_GetArraySize(changes));
 	cJSON_ArrayForEach(c, changes)
 	{
@@ -239,6 +267,8 @@ int cmd_show(int argc, char **argv)
 	json_copy(out, "signal", meta, "signal");
 	json_copy(out, "limit", meta, "limit");
 	json_copy(out, "script", meta, "script");
+	json_copy(out, "commit", meta, "commit");
+	json_copy(out, "undo", meta, "undo");
 	report_add(out, &s, meta, &cs, false);
 	if (json) {
 		cleanup_free char *text = cJSON_Print(out);

@@ -6,33 +6,14 @@
 . "$(dirname "$0")/../lib.sh"
 require_sandbox
 
-cat >"$T/tool.py" <<'PY'
-import hashlib, os, shutil, stat, sys
+TREE=$TESTS_DIR/helpers/tree.py
+sum() { "$PY" "$TREE" sum "$@"; }
 
-def manifest(root, times):
-    out = []
-    for dirpath, dirs, files in os.walk(root):
-        for name in dirs + files:
-            p = os.path.join(dirpath, name)
-            rel = os.path.relpath(p, root)
-            st = os.lstat(p)
-            mode = "%o" % stat.S_IMODE(st.st_mode)
-            if stat.S_ISLNK(st.st_mode):
-                out.append("%r l %r" % (rel, os.readlink(p)))
-            elif stat.S_ISDIR(st.st_mode):
-                out.append("%r d %s" % (rel, mode))
-            else:
-                h = hashlib.sha256(open(p, "rb").read()).hexdigest()
-                t = " %d" % st.st_mtime_ns if times else ""
-                out.append("%r f %s %s%s" % (rel, mode, h, t))
-    return "\n".join(sorted(out))
+cat >"$T/tool.py" <<'PY'
+import os, shutil, sys
 
 cmd, root = sys.argv[1], sys.argv[2]
-if cmd == "manifest":
-    print(manifest(root, False))
-elif cmd == "sum":
-    print(manifest(root, True))
-elif cmd == "change":
+if cmd == "change":
     os.chdir(root)
     open("a.txt", "a").write("four\n")
     open("new.txt", "w").write("created\n")
@@ -48,7 +29,6 @@ elif cmd == "change":
     os.chmod("run.sh", 0o755)
     os.chmod("private", 0o700)
     open("exec.sh", "w").write("#!/bin/sh\n"); os.chmod("exec.sh", 0o750)
-    print(manifest(root, False))
 elif cmd == "two":
     open(os.path.join(root, "one.txt"), "a").write("changed one\n")
     open(os.path.join(root, "two.txt"), "a").write("changed two\n")
@@ -79,11 +59,12 @@ chmod 0644 "$P/run.sh"
 chmod 0755 "$P/private"
 echo secret >"$P/private/s"
 touch -d '2020-01-02 03:04:05' "$P/a.txt" "$P/b.txt" "$P/deldir/x"
-before=$(tool sum "$P")
+before=$(sum "$P" --dirtimes)
 
-al_run -- "$PY" "$T/tool.py" change "$P" >"$T/want" 2>"$T/err"
+al_run -- sh -c '"$1" "$2" change "$3" && "$1" "$4" sum "$3"' _ "$PY" "$T/tool.py" "$P" "$TREE" \
+	>"$T/want" 2>"$T/err"
 is "$?" 0 "the agent changes the project inside the sandbox"
-is "$(tool sum "$P")" "$before" "nothing reached the host during the run"
+is "$(sum "$P" --dirtimes)" "$before" "nothing reached the host during the run"
 
 "$AIRLOCK" commit >/dev/null 2>"$T/usage.err"
 is "$?" 2 "commit without --all or paths is a usage error"
@@ -92,7 +73,7 @@ check "the usage error says to name paths or --all" grep -q -- "--all" "$T/usage
 "$AIRLOCK" commit --all >"$T/out" 2>"$T/err"
 is "$?" 0 "commit --all exits 0"
 sed 's/^/# /' "$T/err"
-got=$(tool manifest "$P")
+got=$(sum "$P")
 if [ "$got" = "$(cat "$T/want")" ]; then ok "the host equals the sandbox's view after commit"; else
 	not_ok "the host equals the sandbox's view after commit"
 	diff <(echo "$got") "$T/want" | sed 's/^/# /'
@@ -103,7 +84,7 @@ is "$(stat -c %a "$P/exec.sh")" 750 "an added file keeps its mode"
 id=$(last_session)
 is "$("$AIRLOCK" show --json "$id" | json_get - 'j["state"]')" committed \
 	"the session is committed"
-is "$(json_get "$AIRLOCK_STATE_DIR/sessions/$id/meta.json" 'len(j["commit"]["paths"]) > 0 and j["commit"]["user"] != ""')" \
+is "$(json_get "$AIRLOCK_STATE_DIR/sessions/$id/meta.json" 'len(j["commit"]["paths"]) == j["commit"]["applied"] > 0 and j["commit"]["user"] != ""')" \
 	True "meta.json records the committed paths and the user"
 check "the event log records the commit" grep -q '"class":"commit"' "$AIRLOCK_STATE_DIR/sessions/$id/events.jsonl"
 "$AIRLOCK" verify "$id" >/dev/null 2>&1
@@ -115,9 +96,9 @@ is "$?" 1 "a second commit of the same session is refused"
 "$AIRLOCK" undo >"$T/out" 2>"$T/err"
 is "$?" 0 "undo exits 0"
 sed 's/^/# /' "$T/err"
-got=$(tool sum "$P")
-if [ "$got" = "$before" ]; then ok "undo restores the tree exactly (content, modes, mtimes, links)"; else
-	not_ok "undo restores the tree exactly (content, modes, mtimes, links)"
+got=$(sum "$P" --dirtimes)
+if [ "$got" = "$before" ]; then ok "undo restores the tree exactly (content, modes, every mtime, links)"; else
+	not_ok "undo restores the tree exactly (content, modes, every mtime, links)"
 	diff <(echo "$got") <(echo "$before") | sed 's/^/# /'
 fi
 is "$("$AIRLOCK" show --json "$id" | json_get - 'j["state"]')" undone "the session is undone"
@@ -157,6 +138,18 @@ is "$(cat "$Q/one.txt")" one "and nothing is applied"
 is "$?" 0 "commit of a relative PATH exits 0"
 is "$(cat "$Q/one.txt")" "$(printf 'one\nchanged one')" "the named path is committed"
 is "$(cat "$Q/two.txt")" two "the other path is not"
+id=$(last_session)
+is "$(json_get "$AIRLOCK_STATE_DIR/sessions/$id/meta.json" '(j["commit"]["applied"], j["commit"]["left"], [p.rsplit("/", 1)[1] for p in j["commit"]["left_paths"]])')" \
+	"(1, 1, ['two.txt'])" "meta.json records what was applied and what was left out"
+"$AIRLOCK" show "$id" >"$T/show"
+check "show says who committed how many, and how many were left out" \
+	grep -qE "^committed .* by $(id -un): 1 applied, 1 left out" "$T/show"
+check "the event log has the left-out path" \
+	grep -q '"class":"commit","op":"modified","target":"'"$Q"'/two.txt","decision":"skip"' \
+	"$AIRLOCK_STATE_DIR/sessions/$id/events.jsonl"
+check "... and the commit's summary with its user" \
+	grep -q '"class":"commit","op":"end","decision":"committed","by":"person","user":"'"$(id -un)"'","applied":1,"left":1' \
+	"$AIRLOCK_STATE_DIR/sessions/$id/events.jsonl"
 
 # --- symlink attack: a directory on the way is now a symlink -------------------------------
 S=$T/sym
@@ -192,7 +185,7 @@ mkdir -p "$I/d"
 echo one >"$I/one.txt"
 echo two >"$I/two.txt"
 echo in >"$I/d/in"
-before=$(tool sum "$I")
+before=$(sum "$I" --dirtimes)
 al_run -- "$PY" -c 'import os, shutil, sys
 open(sys.argv[1] + "/one.txt", "a").write("more\n")
 os.unlink(sys.argv[1] + "/two.txt")
@@ -209,7 +202,7 @@ sed 's/^/# /' "$T/out"
 grep -v '"op":"end"' "$J" >"$T/j" && cat "$T/j" >"$J"
 "$AIRLOCK" undo >/dev/null 2>&1
 is "$?" 0 "undo of an unfinished commit exits 0"
-is "$(tool sum "$I")" "$before" "undo rolls back every step the journal shows done"
+is "$(sum "$I" --dirtimes)" "$before" "undo rolls back every step the journal shows done"
 
 # A hidden path is never committed: the program never saw what it holds (~/.ssh), and an
 # empty directory of its making must not replace the host's keys.
@@ -221,5 +214,81 @@ is "$?" 0 "commit --all with changes under a hidden path exits 0"
 check "it says the hidden path is never committed" grep -q "never committed" "$T/out"
 is "$(ls "$H/keys")" id "the hidden directory on the host is untouched"
 is "$(cat "$H/plain" 2>/dev/null)" ok "the other changes are applied"
+
+# --- symlink attack two levels up: a grandparent directory is now a symlink -----------------
+G=$T/grand
+mkdir -p "$G/a/b" "$T/outside3/b"
+echo x >"$G/a/b/x.txt"
+echo "outside" >"$T/outside3/b/x.txt"
+al_run -- sh -c "echo changed >'$G/a/b/x.txt'; echo new >'$G/a/b/new.txt'" >/dev/null 2>&1
+mv "$G/a" "$G/a.moved"
+ln -s "$T/outside3" "$G/a"
+"$AIRLOCK" commit --all --force >"$T/out" 2>"$T/err"
+is "$?" 1 "commit refuses paths below a grandparent swapped for a symlink, even with --force"
+is "$(cat "$T/outside3/b/x.txt")" outside "the file outside is untouched"
+check "nothing was added outside" test ! -e "$T/outside3/b/new.txt"
+
+# --- a deleted directory swapped for a symlink: --force removes the symlink, not its target -----
+W=$T/wdel
+mkdir -p "$W/d" "$T/outside4"
+echo x >"$W/d/x"
+echo keep >"$T/outside4/keep"
+al_run -- rm -r "$W/d" >/dev/null 2>&1
+mv "$W/d" "$W/d.moved"
+ln -s "$T/outside4" "$W/d"
+"$AIRLOCK" commit --all >"$T/out" 2>"$T/err"
+is "$?" 1 "a deleted directory that became a symlink is a conflict"
+"$AIRLOCK" commit --all --force >"$T/out" 2>"$T/err"
+is "$?" 0 "--force deletes the symlink itself"
+check "the symlink is gone" test ! -L "$W/d"
+is "$(cat "$T/outside4/keep")" keep "its target is untouched"
+
+# --- the command line: the same [ID] [--] [PATH...] rules as diff ----------------------------
+R=$T/args
+mkdir -p "$R"
+echo one >"$R/one.txt"
+echo two >"$R/two.txt"
+# A whole ID ends in a random hex digit: run until one ends in a letter, which made a whole ID
+# look like a path once.
+for try in $(seq 40); do
+	al_run -- "$PY" "$T/tool.py" two "$R" >/dev/null 2>&1
+	id=$(last_session)
+	case $id in *[a-f]) break ;; esac
+done
+full=$id
+"$AIRLOCK" commit --run x "$id" --all >/dev/null 2>"$T/err"
+is "$?" 2 "--run takes a number"
+"$AIRLOCK" commit "$id" --run 3 >/dev/null 2>"$T/err"
+is "$?" 1 "--run N without that deferred command is refused"
+check "... saying so" grep -q "no deferred command 3 in session $id" "$T/err"
+"$AIRLOCK" commit "$id" --all "$R/one.txt" >/dev/null 2>&1
+is "$?" 2 "--all and paths together are a usage error"
+"$AIRLOCK" commit "$id" "$R" -- "$R/one.txt" >/dev/null 2>&1
+is "$?" 2 "two arguments before -- are a usage error (as for diff)"
+"$AIRLOCK" diff "$id" "$R" -- "$R/one.txt" >/dev/null 2>&1
+is "$?" 2 "... and for diff"
+"$AIRLOCK" commit --bogus >/dev/null 2>&1
+is "$?" 2 "an unknown option is a usage error"
+"$AIRLOCK" commit -- last >/dev/null 2>"$T/err"
+is "$?" 1 "after --, 'last' is a path"
+check "... not changed in the session" grep -q "last: not changed in session" "$T/err"
+"$AIRLOCK" diff -- last >/dev/null 2>"$T/err"
+is "$?" 1 "... for diff too"
+(cd "$R" && "$AIRLOCK" diff "$full" -- one.txt) >"$T/one.patch"
+is "$?" 0 "diff takes a whole ID (ending in a hex digit) before --"
+check "... and the relative path after it" grep -qF "b$R/one.txt" "$T/one.patch"
+(cd "$R" && "$AIRLOCK" commit "$full" -- one.txt) >/dev/null 2>"$T/err"
+is "$?" 0 "commit takes the same arguments"
+is "$(cat "$R/one.txt")" "$(printf 'one\nchanged one')" "... and commits that path"
+is "$(cat "$R/two.txt")" two "... only"
+"$AIRLOCK" undo "$full" extra >/dev/null 2>&1
+is "$?" 2 "undo takes no path"
+"$AIRLOCK" undo --force "$full" >/dev/null 2>&1
+is "$?" 0 "undo --force ID exits 0"
+"$AIRLOCK" commit --help >"$T/help"
+is "$?" 0 "commit --help exits 0"
+check "... and describes --run and --force" grep -q -- "--run N.*--force\|--force.*--run N" "$T/help"
+"$AIRLOCK" undo --help >"$T/help"
+check "undo --help describes --force" grep -q -- "--force" "$T/help"
 
 done_testing
