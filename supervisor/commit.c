@@ -35,7 +35,8 @@
  * filesystem and two fdatasync() of the journal whatever its size, so this is what makes a
  * commit of many files cost about what copying them does.
  */
-#define BATCH_STEPS 512
+#define BATCH_STEPS 2048
+#define BATCH_BYTES (256ll << 20) /* and at most this much new file data to sync at once */
 /* meta.json lists the paths of a commit only up to this many; counts are always there. */
 #define RECORD_PATHS 100
 #define JOURNAL_MAX  (1024u << 20)
@@ -133,6 +134,57 @@ static int upper_dir(int sfd, const char *sdir, const char *dir)
 			RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
 }
 
+/* The devices of the host directories a batch touched, each synced once. */
+struct devs {
+	dev_t v[8];
+	int fd[8];
+	size_t n;
+	bool overflow; /* more than fit: sync them all */
+};
+
+/* Remember the filesystem of the directory open at fd (on device dev, or found by fstat). */
+static void devs_add(struct devs *d, int fd, dev_t dev)
+{
+	struct stat st;
+	size_t i;
+
+	if (dev == 0) {
+		if (fstat(fd, &st) < 0)
+			return;
+		dev = st.st_dev;
+	}
+	for (i = 0; i < d->n; i++)
+		if (d->v[i] == dev)
+			return;
+	if (d->n == ARRAY_SIZE(d->v)) {
+		d->overflow = true;
+		return;
+	}
+	d->v[d->n] = dev;
+	d->fd[d->n++] = dup(fd);
+}
+
+/* syncfs() each filesystem noted; keep remembers them for the next sync. 0 or -errno. */
+static int devs_sync(struct devs *d, bool keep)
+{
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < d->n; i++) {
+		if (d->fd[i] >= 0 && syncfs(d->fd[i]) < 0 && rc == 0)
+			rc = -errno;
+		if (d->fd[i] >= 0 && !keep)
+			close(d->fd[i]);
+	}
+	if (d->overflow)
+		sync();
+	if (!keep) {
+		d->n = 0;
+		d->overflow = false;
+	}
+	return rc;
+}
+
 /*
  * The last directory opened, kept for the next step with the same parent: a commit of many
  * files in one directory then resolves it once. A descriptor stays valid for the directory it
@@ -142,6 +194,8 @@ static int upper_dir(int sfd, const char *sdir, const char *dir)
 struct dir_cache {
 	char *dir;
 	int fd;
+	struct stat st;	   /* of the directory, when it was opened */
+	struct devs *devs; /* host directories: where their filesystems are noted for syncing */
 };
 
 static void dir_cache_reset(struct dir_cache *dc)
@@ -168,6 +222,10 @@ static int dir_cache_get(struct dir_cache *dc, const char *path, const char **na
 	if (fd < 0)
 		return fd;
 	dir_cache_reset(dc);
+	if (fstat(fd, &dc->st) < 0)
+		memset(&dc->st, 0, sizeof(dc->st));
+	if (dc->devs)
+		devs_add(dc->devs, fd, dc->st.st_dev);
 	dc->dir = steal_pointer(&dir);
 	dc->fd = fd;
 	return fd;
@@ -432,17 +490,17 @@ static bool is_addition(const struct change *c)
 }
 
 /* Look at the host path of one step; record a conflict with the session start, if any. */
-static void check_step(struct step *st, const struct timespec *start, int sfd, const char *sdir)
+static void check_step(struct step *st, const struct timespec *start, int sfd, const char *sdir,
+		       struct dir_cache *dc)
 {
 	const struct change *c = st->c;
 	const char *name;
-	struct stat hs, ps;
-	cleanup_fd int pfd = -1;
-	int r;
+	struct stat hs;
+	int pfd, r;
 
 	if (st->covered)
 		return;
-	pfd = host_parent(c->path, &name);
+	pfd = dir_cache_get(dc, c->path, &name, -1, NULL);
 	if (pfd < 0) {
 		st->unsafe = true;
 		if (pfd == -ELOOP || pfd == -ENOTDIR || pfd == -EXDEV)
@@ -456,10 +514,8 @@ static void check_step(struct step *st, const struct timespec *start, int sfd, c
 				xasprintf("cannot open its parent directory: %s", strerror(-pfd));
 		return;
 	}
-	if (fstat(pfd, &ps) == 0) {
-		st->has_pmtime = true;
-		st->pmtime = ps.st_mtim;
-	}
+	st->has_pmtime = true;
+	st->pmtime = dc->st.st_mtim;
 	if (fstatat(pfd, name, &hs, AT_SYMLINK_NOFOLLOW) == 0) {
 		st->host_exists = true;
 		st->host_mode = hs.st_mode;
@@ -665,50 +721,6 @@ static void set_item(cJSON *obj, const char *key, cJSON *v)
 
 /* ---- applying --------------------------------------------------------------------------- */
 
-/* The devices of the host directories a batch touched, each synced once. */
-struct devs {
-	dev_t v[8];
-	int fd[8];
-	size_t n;
-	bool overflow; /* more than fit: sync them all */
-};
-
-static void devs_add(struct devs *d, int fd)
-{
-	struct stat st;
-	size_t i;
-
-	if (fstat(fd, &st) < 0)
-		return;
-	for (i = 0; i < d->n; i++)
-		if (d->v[i] == st.st_dev)
-			return;
-	if (d->n == ARRAY_SIZE(d->v)) {
-		d->overflow = true;
-		return;
-	}
-	d->v[d->n] = st.st_dev;
-	d->fd[d->n++] = dup(fd);
-}
-
-static int devs_sync(struct devs *d)
-{
-	size_t i;
-	int rc = 0;
-
-	for (i = 0; i < d->n; i++) {
-		if (d->fd[i] >= 0 && syncfs(d->fd[i]) < 0 && rc == 0)
-			rc = -errno;
-		if (d->fd[i] >= 0)
-			close(d->fd[i]);
-	}
-	if (d->overflow)
-		sync();
-	d->n = 0;
-	d->overflow = false;
-	return rc;
-}
-
 struct applier {
 	const struct session *s;
 	int sfd; /* the session directory */
@@ -787,7 +799,8 @@ static void make_temps(struct applier *a, size_t from, size_t to)
 			break;
 		}
 		tmp = temp_name(a->s->id, i, "");
-		r = remove_at(pfd, tmp, 0); /* a stale one from an earlier attempt is ours */
+		/* A stale one from an earlier attempt is ours. */
+		r = unlinkat(pfd, tmp, 0) == 0 || errno == ENOENT ? 0 : remove_at(pfd, tmp, 0);
 		if (r == 0)
 			r = copy_entry(ufd, uname, pfd, tmp, false, 0);
 		if (r == 0 && fstatat(pfd, tmp, &ts, AT_SYMLINK_NOFOLLOW) < 0)
@@ -798,7 +811,6 @@ static void make_temps(struct applier *a, size_t from, size_t to)
 		}
 		st->has_new = true;
 		ident_of(&ts, &st->new_id);
-		devs_add(&a->devs, pfd);
 	}
 }
 
@@ -856,7 +868,6 @@ static int apply_one(struct applier *a, size_t i)
 
 	if (pfd < 0)
 		return pfd;
-	devs_add(&a->devs, pfd);
 	if (st->op == OP_CHMOD) {
 		if (fstatat(pfd, name, &hs, AT_SYMLINK_NOFOLLOW) < 0)
 			return -errno;
@@ -907,8 +918,8 @@ static int apply_one(struct applier *a, size_t i)
 
 /*
  * Apply steps [from, to): their temporary entries, synced; the journal's start lines, synced;
- * the moves; a sync; the done lines. A crash anywhere leaves a journal from which rollback
- * finds every entry by its inode.
+ * the moves; the done lines. A crash anywhere leaves a journal from which rollback finds every
+ * entry by its inode.
  */
 static void apply_batch(struct applier *a, size_t from, size_t to)
 {
@@ -924,7 +935,7 @@ static void apply_batch(struct applier *a, size_t from, size_t to)
 		return;
 	}
 	make_temps(a, from, to);
-	if (a->failed == SIZE_MAX && (r = devs_sync(&a->devs)) < 0)
+	if (a->failed == SIZE_MAX && (r = devs_sync(&a->devs, true)) < 0)
 		fail(a, from, r, "cannot sync the new files");
 	journal_starts(a, from, to);
 	/* Every start line, even of a failed batch: rollback needs what was made. */
@@ -942,13 +953,13 @@ static void apply_batch(struct applier *a, size_t from, size_t to)
 	}
 	if (a->failed != SIZE_MAX)
 		return;
-	if ((r = devs_sync(&a->devs)) < 0) {
-		fail(a, to - 1, r, "cannot sync the host");
-		return;
-	}
+	/*
+	 * Not synced: rollback finds each entry by its inode whether or not a done line or a
+	 * rename survived a power cut; the end of the commit syncs everything before "end".
+	 */
 	for (i = from; i < to; i++)
 		jw_add(&a->jw, jline("done", (long)i));
-	if ((r = jw_flush(&a->jw, true)) < 0)
+	if ((r = jw_flush(&a->jw, false)) < 0)
 		fail(a, to - 1, r, "cannot write the journal");
 }
 
@@ -970,7 +981,7 @@ static void fix_dirs(struct applier *a)
 		pfd = host_parent(c->path, &name);
 		if (pfd < 0)
 			continue;
-		devs_add(&a->devs, pfd);
+		devs_add(&a->devs, pfd, 0);
 		dfd = openat(pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (dfd < 0)
 			continue;
@@ -1016,7 +1027,7 @@ static void journal_results(struct applier *a)
 		const struct step *st = &a->steps[i];
 		cJSON *o = jline("result", (long)i);
 		const char *name;
-		struct stat hs, ps;
+		struct stat hs;
 		int pfd = dir_cache_get(&a->host, st->c->path, &name, -1, NULL);
 		char type[2] = "-";
 
@@ -1034,8 +1045,8 @@ static void journal_results(struct applier *a)
 			add_ts(o, "ctime", &hs.st_ctim);
 		}
 		cJSON_AddStringToObject(o, "type", type);
-		if (st->has_pmtime && pfd >= 0 && fstat(pfd, &ps) == 0)
-			add_ts(o, "pmtime", &ps.st_mtim);
+		if (st->has_pmtime && pfd >= 0)
+			add_ts(o, "pmtime", &a->host.st.st_mtim);
 		jw_add(&a->jw, o);
 		if (a->jw.b.len > (1u << 20))
 			jw_flush(&a->jw, false);
@@ -1257,7 +1268,7 @@ static int undo_step(const struct session *s, int bfd, const struct jstep *js, s
 
 	snprintf(bname, sizeof(bname), "%zu", i);
 	if (pfd >= 0)
-		devs_add(devs, pfd);
+		devs_add(devs, pfd, 0);
 	if (pfd < 0)
 		/* The directory is gone: nothing the step made is left, nothing to restore. */
 		return pfd == -ENOENT && (js->op == OP_ADD || js->op == OP_CHMOD) ? 0 : pfd;
@@ -1504,7 +1515,7 @@ static int rollback_journal(const struct session *s, struct event_log *log, stru
 		clock_gettime(CLOCK_REALTIME, &now);
 		cJSON_AddNumberToObject(o, "sec", (double)now.tv_sec);
 		cJSON_AddNumberToObject(o, "nsec", (double)now.tv_nsec);
-		if (devs_sync(&devs) < 0 || syncfs(bfd) < 0)
+		if (devs_sync(&devs, false) < 0 || syncfs(bfd) < 0)
 			rc = error_errno("cannot sync the host");
 		jw_add(&jw, o);
 	}
@@ -1512,7 +1523,7 @@ static int rollback_journal(const struct session *s, struct event_log *log, stru
 	if (jw_flush(&jw, true) < 0)
 		rc = error_errno("cannot write %s", jpath);
 out:
-	devs_sync(&devs);
+	devs_sync(&devs, false);
 	if (jw.fd >= 0)
 		close(jw.fd);
 	buf_release(&jw.b);
@@ -1845,9 +1856,12 @@ static int apply_all(struct applier *a, const char *jpath)
 	for (from = 0; from < a->n && a->failed == SIZE_MAX;) {
 		size_t to = from + 1;
 
+		long long bytes = a->steps[from].c->size;
+
 		/* A batch ends before a step whose directory a step of the batch creates. */
-		while (to < a->n && to - from < BATCH_STEPS && a->steps[to].dep < (long)from)
-			to++;
+		while (to < a->n && to - from < BATCH_STEPS && a->steps[to].dep < (long)from &&
+		       bytes + a->steps[to].c->size <= BATCH_BYTES)
+			bytes += a->steps[to++].c->size;
 		dir_cache_reset(&a->host);
 		apply_batch(a, from, to);
 		from = to;
@@ -1856,7 +1870,7 @@ static int apply_all(struct applier *a, const char *jpath)
 	if (a->failed != SIZE_MAX)
 		return -1;
 	fix_dirs(a);
-	if (devs_sync(&a->devs) < 0)
+	if (devs_sync(&a->devs, false) < 0)
 		return error_errno("cannot sync the host");
 	journal_results(a);
 	if ((r = jw_flush(&a->jw, true)) < 0)
@@ -1882,6 +1896,7 @@ int cmd_commit(int argc, char **argv)
 	struct change_set cs = {0};
 	struct event_log log = {.fd = -1};
 	struct applier ap = {.failed = SIZE_MAX, .host = {.fd = -1}, .upper = {.fd = -1}};
+	struct dir_cache checks = {.fd = -1};
 	struct step *steps = NULL;
 	struct left *left = NULL;
 	bool *matched = NULL;
@@ -1989,7 +2004,7 @@ int cmd_commit(int argc, char **argv)
 	}
 	find_deps(steps, n);
 	for (i = 0; i < n; i++) {
-		check_step(&steps[i], &start, sfd, s.dir);
+		check_step(&steps[i], &start, sfd, s.dir, &checks);
 		if (steps[i].conflict) {
 			nconf++;
 			nunsafe += steps[i].unsafe;
@@ -2062,6 +2077,8 @@ int cmd_commit(int argc, char **argv)
 	ap.steps = steps;
 	ap.n = n;
 	ap.log = &log;
+	ap.host.devs = &ap.devs;
+	devs_add(&ap.devs, bfd, 0); /* the backups, when the store is on another filesystem */
 	if (apply_all(&ap, jpath) < 0) {
 		struct journal jr;
 
@@ -2116,6 +2133,7 @@ out:
 	buf_release(&ap.jw.b);
 	dir_cache_reset(&ap.host);
 	dir_cache_reset(&ap.upper);
+	dir_cache_reset(&checks);
 	if (log_open)
 		events_close(&log);
 	change_set_free(&cs);
