@@ -40,6 +40,8 @@
 /* meta.json lists the paths of a commit only up to this many; counts are always there. */
 #define RECORD_PATHS 100
 #define JOURNAL_MAX  (1024u << 20)
+/* The journal's format; rollback refuses another one rather than guess. */
+#define JOURNAL_VERSION 2
 
 /*
  * What a step does to the host path. add: put the new entry where the host has none.
@@ -1102,18 +1104,13 @@ static void journal_free(struct journal *j)
 	memset(j, 0, sizeof(*j));
 }
 
-static enum step_op op_of(const char *s, const char *kind)
+static enum step_op op_of(const char *s)
 {
 	size_t i;
 
 	for (i = 0; s && i < ARRAY_SIZE(op_names); i++)
 		if (strcmp(s, op_names[i]) == 0)
 			return (enum step_op)i;
-	/* A journal without "do" predates it: deletions and mode changes say so by kind. */
-	if (kind && strcmp(kind, "deleted") == 0)
-		return OP_DELETE;
-	if (kind && strcmp(kind, "mode-changed") == 0)
-		return OP_CHMOD;
 	return OP_REPLACE;
 }
 
@@ -1162,7 +1159,7 @@ static int journal_read(const char *path, struct journal *j)
 			memset(js, 0, sizeof(*js));
 			js->path = xstrdup(meta_str(o, "path"));
 			js->kind = xstrdup(meta_str(o, "kind") ?: "?");
-			js->op = op_of(meta_str(o, "do"), js->kind);
+			js->op = op_of(meta_str(o, "do"));
 			js->old_mode = (mode_t)meta_num(o, "old_mode", 0);
 			js->covered = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "covered"));
 			js->has_pmtime = get_ts(o, "pmtime", &js->pmtime);
@@ -1251,8 +1248,7 @@ static int remove_if(int pfd, const char *name, const struct ident *id)
 
 /*
  * Put one step back: find the host's old entry (where it was, on a temporary name, or in the
- * backup) and move it to the path; remove the entry the step made. A step whose journal lines
- * predate the inode records (version 1) is undone by kind, as then. 0 or -errno.
+ * backup) and move it to the path; remove the entry the step made. 0 or -errno.
  */
 static int undo_step(const struct session *s, int bfd, const struct jstep *js, size_t i,
 		     struct devs *devs)
@@ -1280,7 +1276,10 @@ static int undo_step(const struct session *s, int bfd, const struct jstep *js, s
 		return fchmodat(pfd, name, js->old_mode & 07777, AT_SYMLINK_NOFOLLOW) < 0 ? -errno
 											  : 0;
 	}
-	if (js->has_old || js->has_new || !js->started) {
+	/* A directory the commit made may have been given a mode without u+w: it is ours. */
+	if (js->covered && fstat(pfd, &st) == 0 && (st.st_mode & 0300) != 0300)
+		fchmod(pfd, (st.st_mode & 07777) | 0300);
+	{
 		bool at_path = false;
 
 		if (js->has_old && fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
@@ -1313,13 +1312,6 @@ static int undo_step(const struct session *s, int bfd, const struct jstep *js, s
 			r = remove_at(pfd, spare, 0);
 		return r;
 	}
-	/* Version 1: a full copy in the backup, taken before the first change. */
-	unlinkat(pfd, tmp, 0);
-	if (js->op == OP_DELETE ? !js->done : (js->done || fstatat(bfd, bname, &st, 0) == 0))
-		r = remove_at(pfd, name, 0);
-	if (r == 0 && fstatat(bfd, bname, &st, AT_SYMLINK_NOFOLLOW) == 0)
-		r = copy_entry(bfd, bname, pfd, name, true, 0);
-	return r;
 }
 
 static int cmp_jstep_path(const void *key, const void *elem)
@@ -1452,9 +1444,13 @@ static int rollback_journal(const struct session *s, struct event_log *log, stru
 	struct jwriter jw = {.fd = -1, .b = BUF_INIT};
 	struct devs devs = {.n = 0};
 	cleanup_fd int bfd = -1;
-	size_t i;
+	size_t i, k;
 	int r, rc = 0;
 
+	if (j->version != JOURNAL_VERSION && j->n > 0)
+		return error("%s is in another format (version %d); undo it with the airlock that "
+			     "made it",
+			     jpath, j->version);
 	buf_init(&jw.b);
 	jw.fd = open(jpath, O_WRONLY | O_APPEND | O_CLOEXEC);
 	bfd = open(bpath, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -1480,9 +1476,18 @@ static int rollback_journal(const struct session *s, struct event_log *log, stru
 		rc = error_errno("cannot write %s", jpath);
 		goto out;
 	}
-	for (i = j->n; i-- > 0;) {
-		struct jstep *js = &j->steps[i];
+	/*
+	 * Mode changes first: a host directory the commit made read-only must have its old mode
+	 * back before what the commit put in it can go. Then the rest, newest step first.
+	 */
+	for (k = 0; k < 2 * j->n; k++) {
+		struct jstep *js;
 
+		i = k < j->n ? j->n - 1 - k : 2 * j->n - 1 - k;
+		js = &j->steps[i];
+
+		if ((js->op == OP_CHMOD) != (k < j->n))
+			continue;
 		if (js->undone || (!js->started && !js->batched))
 			continue;
 		if (log && js->started)
@@ -1833,7 +1838,12 @@ static int apply_all(struct applier *a, const char *jpath)
 	size_t i, from;
 	int r;
 
-	jw_add(&a->jw, jline("begin", -1));
+	{
+		cJSON *o = jline("begin", -1);
+
+		cJSON_AddNumberToObject(o, "version", JOURNAL_VERSION);
+		jw_add(&a->jw, o);
+	}
 	for (i = 0; i < a->n; i++) {
 		const struct step *st = &a->steps[i];
 		cJSON *o = jline("plan", (long)i);

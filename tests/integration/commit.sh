@@ -215,6 +215,24 @@ check "it says the hidden path is never committed" grep -q "never committed" "$T
 is "$(ls "$H/keys")" id "the hidden directory on the host is untouched"
 is "$(cat "$H/plain" 2>/dev/null)" ok "the other changes are applied"
 
+# --- read-only directories: their modes are set last, and undo opens them again first --------
+O=$T/ro
+mkdir -p "$O/r"
+echo in >"$O/r/in.txt"
+before=$(sum "$O" --dirtimes)
+al_run -- sh -c 'cd "$1" && echo new >r/new.txt && chmod 555 r &&
+	mkdir n && echo f >n/f && chmod 555 n' _ "$O" >/dev/null 2>&1
+"$AIRLOCK" commit --all >"$T/out" 2>"$T/err"
+is "$?" 0 "commit into a directory the program made read-only exits 0"
+sed 's/^/# /' "$T/err"
+is "$(stat -c %a "$O/r") $(cat "$O/r/new.txt")" "555 new" "... the file is in, the mode is set"
+is "$(stat -c %a "$O/n") $(cat "$O/n/f")" "555 f" "... also in a new read-only directory"
+"$AIRLOCK" undo >"$T/out" 2>"$T/err"
+is "$?" 0 "undo of it exits 0"
+sed 's/^/# /' "$T/err"
+is "$(sum "$O" --dirtimes)" "$before" "undo restores the tree exactly"
+chmod -R u+w "$O"
+
 # --- symlink attack two levels up: a grandparent directory is now a symlink -----------------
 G=$T/grand
 mkdir -p "$G/a/b" "$T/outside3/b"
