@@ -72,13 +72,26 @@ struct step {
 	char *conflict;	  /* why the host path conflicts, or NULL */
 	bool unsafe;	  /* a conflict that --force cannot override */
 	mode_t host_mode; /* st_mode of the host entry when host_exists */
-	bool has_pmtime;  /* the parent's mtime before the commit, to put back on undo */
+	struct ident host_id;
+	bool has_pmtime; /* the parent's mtime before the commit, to put back on undo */
 	struct timespec pmtime;
 	bool has_new; /* the new entry made under its temporary name */
 	struct ident new_id;
 	bool has_old; /* the host's entry the step moves away */
 	struct ident old_id;
 };
+
+static void ident_of(const struct stat *st, struct ident *id)
+{
+	id->dev = (unsigned long long)st->st_dev;
+	id->ino = (unsigned long long)st->st_ino;
+}
+
+static bool ident_is(const struct stat *st, const struct ident *id)
+{
+	return (unsigned long long)st->st_dev == id->dev &&
+	       (unsigned long long)st->st_ino == id->ino;
+}
 
 static int open_how(int dfd, const char *path, int flags, unsigned long long resolve)
 {
@@ -233,25 +246,31 @@ static int dir_cache_get(struct dir_cache *dc, const char *path, const char **na
 	return fd;
 }
 
-static int copy_data(int in, int out)
+/* Copy in to out: size bytes, or to the end when the file turns out shorter. 0 or -errno. */
+static int copy_data(int in, int out, off_t size)
 {
 	char buf[65536];
 	ssize_t n;
+	off_t done = 0;
 
 	/* In-kernel first (no copy through user space; a reflink where the filesystem can). */
-	for (;;) {
-		n = copy_file_range(in, NULL, out, NULL, 1u << 30, 0);
+	while (done < size) {
+		n = copy_file_range(in, NULL, out, NULL, (size_t)(size - done), 0);
 		if (n == 0)
 			return 0;
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EXDEV || errno == EINVAL || errno == ENOSYS ||
-			    errno == EOPNOTSUPP || errno == EPERM)
-				break;
-			return -errno;
+		if (n > 0) {
+			done += n;
+			continue;
 		}
+		if (errno == EINTR)
+			continue;
+		if (errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP ||
+		    errno == EPERM)
+			break;
+		return -errno;
 	}
+	if (done >= size)
+		return 0;
 	while ((n = read(in, buf, sizeof(buf))) != 0) {
 		char *p = buf;
 
@@ -305,7 +324,7 @@ static int copy_entry(int sfd, const char *sname, int dfd, const char *dname, bo
 			     0600);
 		if (out < 0)
 			return -errno;
-		rc = copy_data(in, out);
+		rc = copy_data(in, out, st.st_size);
 		if (rc == 0 && (fchmod(out, st.st_mode & 07777) < 0 || futimens(out, ts) < 0))
 			rc = -errno;
 		return rc;
@@ -521,6 +540,7 @@ static void check_step(struct step *st, const struct timespec *start, int sfd, c
 	if (fstatat(pfd, name, &hs, AT_SYMLINK_NOFOLLOW) == 0) {
 		st->host_exists = true;
 		st->host_mode = hs.st_mode;
+		ident_of(&hs, &st->host_id);
 	} else if (errno != ENOENT) {
 		st->unsafe = true;
 		st->conflict = xasprintf("cannot look at it on the host: %s", strerror(errno));
@@ -665,18 +685,6 @@ static bool get_ident(const cJSON *o, const char *key, struct ident *id)
 	return s && sscanf(s, "%llx:%llx", &id->dev, &id->ino) == 2;
 }
 
-static void ident_of(const struct stat *st, struct ident *id)
-{
-	id->dev = (unsigned long long)st->st_dev;
-	id->ino = (unsigned long long)st->st_ino;
-}
-
-static bool ident_is(const struct stat *st, const struct ident *id)
-{
-	return (unsigned long long)st->st_dev == id->dev &&
-	       (unsigned long long)st->st_ino == id->ino;
-}
-
 /* The temporary names of step i in its host directory: the new entry, the old one, undo's. */
 static char *temp_name(const char *id, size_t i, const char *suffix)
 {
@@ -801,9 +809,9 @@ static void make_temps(struct applier *a, size_t from, size_t to)
 			break;
 		}
 		tmp = temp_name(a->s->id, i, "");
-		/* A stale one from an earlier attempt is ours. */
-		r = unlinkat(pfd, tmp, 0) == 0 || errno == ENOENT ? 0 : remove_at(pfd, tmp, 0);
-		if (r == 0)
+		r = copy_entry(ufd, uname, pfd, tmp, false, 0);
+		/* A stale one from an earlier attempt that was killed is ours. */
+		if (r == -EEXIST && (r = remove_at(pfd, tmp, 0)) == 0)
 			r = copy_entry(ufd, uname, pfd, tmp, false, 0);
 		if (r == 0 && fstatat(pfd, tmp, &ts, AT_SYMLINK_NOFOLLOW) < 0)
 			r = -errno;
@@ -826,21 +834,13 @@ static void journal_starts(struct applier *a, size_t from, size_t to)
 		cJSON *o = jline("start", (long)i);
 		cJSON *ev =
 			commit_event("commit", change_kind_name(st->c->kind), st->c->path, "apply");
-		const char *name;
-		struct stat hs;
-		int pfd;
-
+		/*
+		 * The entry the conflict check looked at is the only one the step may move: the
+		 * move itself checks that it is still there.
+		 */
 		if (st->op == OP_REPLACE || st->op == OP_DELETE) {
-			pfd = dir_cache_get(&a->host, st->c->path, &name, -1, NULL);
-			if (pfd < 0 || fstatat(pfd, name, &hs, AT_SYMLINK_NOFOLLOW) < 0) {
-				cJSON_Delete(o);
-				cJSON_Delete(ev);
-				fail(a, i, pfd < 0 ? pfd : -errno,
-				     "it is gone from the host since the conflict check");
-				break;
-			}
 			st->has_old = true;
-			ident_of(&hs, &st->old_id);
+			st->old_id = st->host_id;
 			add_ident(o, "old", &st->old_id);
 		}
 		if (st->has_new)
