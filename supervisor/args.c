@@ -64,6 +64,12 @@ int parse_session_args(int argc, char **argv, const struct session_args_spec *sp
 		if (i < dashdash && arg[0] == '-' && arg[1]) {
 			if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
 				printf("usage: %s\n\n%s", spec->usage, spec->help);
+				if (spec->accept & ARG_PATHS)
+					fputs("Without --, the first argument is the ID when it is "
+					      "'last', an ID or the prefix of one;\nwith --, the "
+					      "argument before it is the ID and those after it are "
+					      "PATHs.\n",
+					      stdout);
 				return 0;
 			}
 			if ((spec->accept & ARG_ALL) && strcmp(arg, "--all") == 0) {

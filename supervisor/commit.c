@@ -1793,9 +1793,8 @@ static const struct session_args_spec commit_spec = {
 		"A host path changed since the session started is a conflict, refused unless "
 		"--force.\n"
 		"Nothing is applied when anything fails: the host is put back as it was.\n"
-		"--run N names a deferred command to run after the commit (repeatable).\n"
-		"Without --, the first argument is the ID when it is 'last' or made of digits and "
-		"'-'.\n"
+		"--run N names a deferred command to run after the commit (repeatable; running "
+		"them is\nnot supported yet).\n"
 		"'airlock undo' puts the host back.\n",
 	.accept = ARG_PATHS | ARG_ALL | ARG_FORCE | ARG_RUN,
 };

@@ -646,8 +646,7 @@ int cmd_diff(int argc, char **argv)
 		.usage = "airlock diff [ID] [--] [PATH...]",
 		.help = "A git patch of the session's changes on stdout; apply it with `cd / && git "
 			"apply`,\nor to a copy of DIR with `cd COPY && git apply -pN` (N = 1 + the "
-			"components of DIR).\nWithout --, the first argument is the ID when it is "
-			"'last' or made of digits and '-'.\n",
+			"components of DIR).\n",
 		.accept = ARG_PATHS,
 	};
 	struct session_args a;
