@@ -7,6 +7,7 @@
 #include "common/err.h"
 #include "common/path.h"
 #include "common/utf8.h"
+#include "supervisor/freeze.h"
 #include "supervisor/procmem.h"
 #include "supervisor/sbpath.h"
 #include "supervisor/substitute.h"
@@ -295,10 +296,10 @@ static char *resolve_for_record(pid_t pid, int dirfd, const char *raw)
 	return path_normalize(joined);
 }
 
-/* Copy the path argument at index idx (with its dirfd) and resolve it. 0 or -errno. */
-static int copy_path(const struct notifier *n, int dirfd_idx, int path_idx, char **out)
+/* Copy the path argument at index idx (with its dirfd) of pid's call d and resolve it. */
+static int copy_path_of(pid_t pid, const struct seccomp_data *d, int dirfd_idx, int path_idx,
+			char **out)
 {
-	const struct seccomp_data *d = &n->req->data;
 	char raw[MAX_PATH_BYTES];
 	/* A dirfd is an int: the kernel reads the low 32 bits only. */
 	int dirfd = dirfd_idx >= 0 ? (int)(unsigned)d->args[dirfd_idx] : AT_FDCWD;
@@ -309,14 +310,20 @@ static int copy_path(const struct notifier *n, int dirfd_idx, int path_idx, char
 		/* utimensat(fd, NULL, ...) acts on the descriptor itself. */
 		if (dirfd_idx < 0 || dirfd == AT_FDCWD)
 			return -EFAULT;
-		*out = dir_of(n->req->pid, dirfd);
+		*out = dir_of(pid, dirfd);
 		return *out ? 0 : -EBADF;
 	}
-	rc = mem_read_string(n->req->pid, d->args[path_idx], raw, sizeof(raw));
+	rc = mem_read_string(pid, d->args[path_idx], raw, sizeof(raw));
 	if (rc < 0)
 		return rc;
-	*out = resolve_for_record(n->req->pid, dirfd, raw);
+	*out = resolve_for_record(pid, dirfd, raw);
 	return 0;
+}
+
+/* Copy the path argument of the call being handled. 0 or -errno. */
+static int copy_path(const struct notifier *n, int dirfd_idx, int path_idx, char **out)
+{
+	return copy_path_of((pid_t)n->req->pid, &n->req->data, dirfd_idx, path_idx, out);
 }
 
 static void add_open_flags(cJSON *ev, unsigned flags)
@@ -446,6 +453,8 @@ struct pending_call {
 	cJSON *ev;  /* the event, completed and recorded when the answer comes */
 	char *rule; /* the rule that said ask */
 	int deny_err;
+	const struct sys_desc *sd;
+	struct seccomp_data data; /* the call, to read its arguments again (freeze.h) */
 	struct pending_call *next;
 };
 
@@ -468,6 +477,76 @@ static void pending_unlink(struct notifier *n, struct pending_call *pc)
 		}
 }
 
+static int copy_argv_of(pid_t pid, unsigned long addr, cJSON *arr, bool *truncated);
+
+/* Where /proc/PID/exe points now, into out ("" when it cannot be read). */
+static void exe_now(pid_t pid, char *out, size_t sz)
+{
+	char link[64];
+	ssize_t len;
+
+	snprintf(link, sizeof(link), "/proc/%d/exe", (int)pid);
+	len = readlink(link, out, sz - 1);
+	out[len > 0 ? len : 0] = '\0';
+}
+
+/* Whether a fresh copy of the exec's path and argv is what the event recorded. */
+static bool same_as_recorded(const cJSON *ev, const char *target, const cJSON *argv)
+{
+	const cJSON *t = cJSON_GetObjectItemCaseSensitive(ev, "target");
+	const cJSON *c = cJSON_GetObjectItemCaseSensitive(ev, "command");
+	cleanup_free char *clean = utf8_sanitize(target);
+
+	return cJSON_IsString(t) && strcmp(t->valuestring, clean) == 0 && c &&
+	       cJSON_Compare(c, argv, true);
+}
+
+/*
+ * Let an exec go on (v allows it, or denies it after all). When the decision depended on the
+ * arguments (the exec rules hold more than "allow"), the sandbox is frozen first, the path and
+ * argv read again and compared with what was decided on, and only then is the call continued;
+ * the sandbox continues once the exec is done (freeze.h). Anything that goes wrong refuses.
+ */
+static int continue_exec(struct notifier *n, __u64 id, pid_t pid, const struct seccomp_data *d,
+			 const struct sys_desc *sd, cJSON *ev, struct verdict v)
+{
+	cleanup_free char *target = NULL;
+	char old_exe[MAX_PATH_BYTES];
+	struct freeze fz;
+	bool truncated = false;
+	cJSON *argv;
+	int rc;
+
+	if (!v.cont || !n->rules || n->exec_rules_allow_all || !sd)
+		return answer_id(n, id, ev, v);
+	rc = freeze_sandbox(&fz, n->init_pid);
+	if (rc < 0) {
+		cJSON_AddStringToObject(ev, "note",
+					"the sandbox could not be held still while "
+					"the arguments were checked: refused");
+		return answer_id(n, id, ev, deny_by(EACCES, v.by));
+	}
+	argv = cJSON_CreateArray();
+	rc = copy_path_of(pid, d, sd->dirfd, sd->path, &target);
+	if (rc == 0)
+		rc = copy_argv_of(pid, d->args[sd->path + 1], argv, &truncated);
+	if (rc < 0 || !same_as_recorded(ev, target, argv)) {
+		cJSON_Delete(argv);
+		thaw_sandbox(&fz);
+		cJSON_AddStringToObject(
+			ev, "note",
+			"the path or arguments changed while they were decided: refused");
+		return answer_id(n, id, ev, deny_by(EACCES, "airlock"));
+	}
+	cJSON_Delete(argv);
+	exe_now(pid, old_exe, sizeof(old_exe));
+	rc = answer_id(n, id, ev, v);
+	if (!n->log_broken)
+		freeze_wait_exec(pid, old_exe);
+	thaw_sandbox(&fz);
+	return rc;
+}
+
 /* The answer to an ask arrived: act on it for the call that waits. */
 static int resume(struct notifier *n, struct pending_call *pc, const struct ask_answer *ans)
 {
@@ -478,13 +557,13 @@ static int resume(struct notifier *n, struct pending_call *pc, const struct ask_
 	pc->ev = NULL;
 	cJSON_AddStringToObject(ev, "rule", pc->rule);
 	cJSON_AddBoolToObject(ev, "asked", true);
-	if (!ans->allow)
+	if (!ans->allow) {
 		v = deny_by(pc->deny_err, ans->by);
-	else if (pc->cls == CLASS_EXEC)
-		/* The new program runs inside the same sandbox: containment does not rest on
-		   this. */
-		v = allow_by(ans->by);
-	else
+	} else if (pc->cls == CLASS_EXEC) {
+		rc = continue_exec(n, pc->id, pc->pid, &pc->data, pc->sd, ev, allow_by(ans->by));
+		pending_free(pc);
+		return rc;
+	} else
 		/* Until connections are mediated, an allowed destination outside cannot be
 		   reached: the network namespace has loopback only. */
 		v = deny_by(EACCES, ans->by);
@@ -509,8 +588,8 @@ static void ask_done(void *ctx, void *cookie, const struct ask_answer *ans)
  * Ask about the call being handled. The question goes out and the notification waits in
  * n->pending; the loop goes on receiving others (design.md, protocol step 6).
  */
-static int ask_about(struct notifier *n, cJSON *ev, enum sys_class cls, const struct rule *r,
-		     struct ask_question *q, int deny_err)
+static int ask_about(struct notifier *n, const struct sys_desc *sd, cJSON *ev, enum sys_class cls,
+		     const struct rule *r, struct ask_question *q, int deny_err)
 {
 	struct pending_call *pc = xcalloc(1, sizeof(*pc));
 	struct ask_answer now;
@@ -522,6 +601,8 @@ static int ask_about(struct notifier *n, cJSON *ev, enum sys_class cls, const st
 	pc->ev = ev;
 	pc->rule = rule_origin(r);
 	pc->deny_err = deny_err;
+	pc->sd = sd;
+	pc->data = n->req->data;
 	q->pid = pc->pid;
 	q->rule = pc->rule;
 	q->argv = cJSON_GetObjectItemCaseSensitive(ev, "argv");
@@ -640,10 +721,9 @@ static int handle_write(struct notifier *n, const struct sys_desc *sd)
 	return answer(n, ev, decide_write(n, target, target2));
 }
 
-/* Copy argv (bounded) into a JSON array. 0 or -errno; *truncated when bounds cut it. */
-static int copy_argv(const struct notifier *n, unsigned long addr, cJSON *arr, bool *truncated)
+/* Copy pid's argv at addr (bounded) into a JSON array. 0 or -errno; *truncated when cut. */
+static int copy_argv_of(pid_t pid, unsigned long addr, cJSON *arr, bool *truncated)
 {
-	pid_t pid = (pid_t)n->req->pid;
 	size_t total = 0, i;
 	char arg[MAX_ARG_BYTES];
 
@@ -674,6 +754,11 @@ static int copy_argv(const struct notifier *n, unsigned long addr, cJSON *arr, b
 	return 0;
 }
 
+static int copy_argv(const struct notifier *n, unsigned long addr, cJSON *arr, bool *truncated)
+{
+	return copy_argv_of((pid_t)n->req->pid, addr, arr, truncated);
+}
+
 /*
  * A deferred exec: recorded with its cwd and environment, and run as the stub instead (see
  * substitute.h). Where the substitution cannot be guaranteed, the exec is refused (EACCES):
@@ -688,9 +773,10 @@ static int defer_exec(struct notifier *n, const struct sys_desc *sd, cJSON *ev,
 	cleanup_free char *cwd = dir_of(pid, AT_FDCWD);
 	cJSON *env = cJSON_CreateArray();
 	struct substitution sub;
+	struct freeze fz;
 	struct verdict v = {.cont = true, .decision = "defer", .result = "deferred"};
 	bool truncated = false;
-	int rc;
+	int rc, rc2;
 
 	snprintf(v.by, sizeof(v.by), "%s", origin);
 	rc = copy_argv(n, d->args[2], env, &truncated);
@@ -699,8 +785,15 @@ static int defer_exec(struct notifier *n, const struct sys_desc *sd, cJSON *ev,
 		cJSON_AddStringToObject(ev, "note", "cannot be deferred safely: refused");
 		return answer(n, ev, deny_by(EACCES, origin));
 	}
+	/* Nobody else runs while the path is rewritten and the kernel reads it (freeze.h). */
+	if (freeze_sandbox(&fz, n->init_pid) < 0) {
+		cJSON_Delete(env);
+		cJSON_AddStringToObject(ev, "note", "the sandbox could not be held still: refused");
+		return answer(n, ev, deny_by(EACCES, origin));
+	}
 	rc = substitute_begin(&sub, pid, d->args[0]);
 	if (rc < 0) {
+		thaw_sandbox(&fz);
 		cJSON_Delete(env);
 		cJSON_AddStringToObject(ev, "note",
 					rc == -EBUSY ? "other threads share the process's memory: "
@@ -710,6 +803,7 @@ static int defer_exec(struct notifier *n, const struct sys_desc *sd, cJSON *ev,
 	}
 	if (!id_valid(n)) {
 		substitute_abort(&sub);
+		thaw_sandbox(&fz);
 		cJSON_Delete(env);
 		cJSON_Delete(ev);
 		return 0;
@@ -721,9 +815,12 @@ static int defer_exec(struct notifier *n, const struct sys_desc *sd, cJSON *ev,
 	if (n->log_broken) {
 		/* answer() refused the call: the exec fails and the program keeps its memory. */
 		substitute_abort(&sub);
+		thaw_sandbox(&fz);
 		return rc;
 	}
-	if (substitute_end(&sub) < 0) {
+	rc2 = substitute_end(&sub);
+	thaw_sandbox(&fz);
+	if (rc2 < 0) {
 		cJSON *bad = new_event(n, "exec", "execve");
 
 		cJSON_AddStringToObject(bad, "note",
@@ -846,11 +943,12 @@ static int decide_exec(struct notifier *n, const struct sys_desc *sd, cJSON *ev,
 					  .key = key,
 					  .suggest = suggest,
 					  .command = argv};
-		return ask_about(n, ev, CLASS_EXEC, r, &q, EACCES);
+		return ask_about(n, sd, ev, CLASS_EXEC, r, &q, EACCES);
 	case RULE_DEFER:
 		return defer_exec(n, sd, ev, r);
 	default:
-		return answer(n, ev, rule_verdict(r, EACCES));
+		return continue_exec(n, n->req->id, (pid_t)n->req->pid, &n->req->data, sd, ev,
+				     rule_verdict(r, EACCES));
 	}
 }
 
@@ -993,7 +1091,7 @@ static int decide_destination(struct notifier *n, cJSON *ev, const struct sockad
 		suggest = xasprintf("connect %s", target);
 		q = (struct ask_question){
 			.cls = "connect", .target = target, .key = key, .suggest = suggest};
-		return ask_about(n, ev, CLASS_CONNECT, r, &q, EACCES);
+		return ask_about(n, NULL, ev, CLASS_CONNECT, r, &q, EACCES);
 	}
 	cJSON_AddStringToObject(ev, "note", "allowed, but the mediated network is not available");
 	return answer(n, ev, deny_by(EACCES, origin));

@@ -41,6 +41,7 @@ struct notifier {
 	unsigned ndeferred;	   /* deferred commands so far */
 	bool exec_rules_allow_all; /* no exec rule but "allow": an exec never depends on memory */
 	int listener_failed;	   /* -errno when answering a pending call failed */
+	pid_t init_pid;		   /* the sandbox's pid 1, ours (freeze.h) */
 	int fd;
 	struct seccomp_notif *req;
 	struct seccomp_notif_resp *resp;

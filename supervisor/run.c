@@ -573,6 +573,7 @@ static int take_listener(struct run_state *rs, const struct tracee_msg *msg, str
 		return rc;
 	}
 	rs->notifier.exec_rules_allow_all = rules_exec_allows_all(rs->rules);
+	rs->notifier.init_pid = rs->pid; /* to hold the sandbox still around execs */
 	rs->have_listener = true;
 	rs->filter = msg->filter;
 	if (send(rs->control, &taken, sizeof(taken), MSG_NOSIGNAL) != (ssize_t)sizeof(taken))

@@ -243,6 +243,17 @@ for i in 1 2 3 4 5; do
 done >"$T/loop.out"
 is "$(sort -u "$T/loop.out")" "rc=0" "deferring is reliable (five runs)"
 
+# --- TOCTOU: a thread (or a vfork parent's thread) flips the path between an allowed and a
+# denied program while the exec is decided: the denied program never runs.
+printf 'deny exec /usr/bin/touch\n' >"$T/race.rules"
+out=$(al_run -r "$T/race.rules" -- "$HELPERS/race_exec" /usr/bin/sleep /usr/bin/touch "$W/raced" 300 2>/dev/null)
+is "$out" "done 300" "the exec race ran to the end"
+"$AIRLOCK" show --json last >"$T/race.json"
+is "$(jf race "[c['path'] for c in j['changes']]")" "[]" "the denied program never ran (no file, inside or out)"
+check "the host has no file either" test ! -e "$W/raced"
+is "$(jf race "all(c['decision'] == 'deny' for c in j['commands'] if c['path'] == '/usr/bin/touch')")" True \
+	"every exec of the denied program that reached the supervisor was denied"
+
 # --- the command line's --hide joins the rules: a later readonly turns a default hide around
 mkdir -p "$HOME/.airlock-rules-test-$$"
 echo visible >"$HOME/.airlock-rules-test-$$/f"
