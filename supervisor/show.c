@@ -261,8 +261,7 @@ int cmd_discard(int argc, char **argv)
 	const char *id;
 	struct session s;
 	struct event_log log;
-	cleanup_free char *events = NULL;
-	cJSON *meta, *ev;
+	cJSON *meta;
 	size_t i;
 	int rc = 0;
 
@@ -281,16 +280,15 @@ int cmd_discard(int argc, char **argv)
 		printf("session %s was already discarded\n", s.id);
 		goto out;
 	}
-	events = session_path(&s, "events.jsonl");
-	if (events_open(&log, events) == 0) {
-		ev = cJSON_CreateObject();
-		cJSON_AddStringToObject(ev, "class", "session");
-		cJSON_AddStringToObject(ev, "op", "discard");
-		cJSON_AddStringToObject(ev, "decision", "discard");
-		cJSON_AddStringToObject(ev, "by", "person");
-		events_append(&log, ev);
-		audit_record_head(meta, &log);
+	/* The record first, sealed with the discard event, then the overlays go. */
+	cJSON_ReplaceItemInObjectCaseSensitive(meta, "state", cJSON_CreateString("discarded"));
+	if (audit_open_log(&s, meta, &log) == 0) {
+		if (audit_seal(&s, meta, &log, audit_session_event("discard", NULL, "person"),
+			       true) < 0)
+			rc = -1;
 		events_close(&log);
+	} else if (store_write_meta(&s, meta, true) < 0) {
+		rc = -1;
 	}
 	for (i = 0; i < ARRAY_SIZE(dirs); i++) {
 		cleanup_free char *d = session_path(&s, dirs[i]);
@@ -301,9 +299,6 @@ int cmd_discard(int argc, char **argv)
 			rc = error_errno("cannot remove %s", d);
 		}
 	}
-	cJSON_ReplaceItemInObjectCaseSensitive(meta, "state", cJSON_CreateString("discarded"));
-	if (store_write_meta(&s, meta, true) < 0)
-		rc = -1;
 	if (rc == 0)
 		printf("discarded session %s (its record is kept)\n", s.id);
 out:
