@@ -88,7 +88,7 @@ cJSON *audit_session_event(const char *op, const char *target, const char *by)
 	return ev;
 }
 
-int audit_seal(const struct session *s, cJSON *meta, struct event_log *log, cJSON *ev, bool durable)
+int audit_seal_event(cJSON *meta, struct event_log *log, cJSON *ev)
 {
 	cleanup_free char *text = meta_canonical(meta);
 	cJSON *fields, *m;
@@ -97,7 +97,7 @@ int audit_seal(const struct session *s, cJSON *meta, struct event_log *log, cJSO
 
 	if (!text) {
 		cJSON_Delete(ev);
-		return error("session %s: cannot seal meta.json: out of memory", s->id);
+		return error("cannot seal meta.json: out of memory");
 	}
 	sha256_hex(text, strlen(text), hex);
 	fields = cJSON_CreateObject();
@@ -113,14 +113,16 @@ int audit_seal(const struct session *s, cJSON *meta, struct event_log *log, cJSO
 	rc = events_append(log, ev);
 	if (rc < 0) {
 		errno = -rc;
-		error_errno("session %s: cannot append the seal of meta.json to events.jsonl",
-			    s->id);
+		error_errno("cannot append the seal of meta.json to the event log");
 	}
-	/* Written even so: meta.json must say what happened; verify then reports it unsealed. */
+	/* Recorded even so: verify then says meta.json is not sealed, which is the truth. */
 	record_head(meta, log);
-	if (store_write_meta(s, meta, durable) < 0)
-		return -1;
 	return rc;
+}
+
+void audit_record_head(cJSON *meta, struct event_log *log)
+{
+	audit_seal_event(meta, log, audit_session_event("seal", "meta.json", "airlock"));
 }
 
 /* A line read from events.jsonl: 1 with the newline stripped, 0 at the end, -errno. */
@@ -542,14 +544,14 @@ int cmd_verify(int argc, char **argv)
 	return rc;
 }
 
-int audit_open_log(const struct session *s, const cJSON *meta, struct event_log *log)
+int audit_open_log(struct event_log *log, const char *path, const cJSON *meta)
 {
-	cleanup_free char *path = session_path(s, "events.jsonl");
+	const char *id = meta_str(meta, "id");
 	int rc = events_open(log, path);
 
 	/* A run with --log-syslog: what happens to its session later is forwarded too. */
-	if (rc == 0 && cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(meta, "syslog")))
-		events_forward_syslog(log, s->id);
+	if (rc == 0 && id && cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(meta, "syslog")))
+		events_forward_syslog(log, id);
 	return rc;
 }
 

@@ -9,34 +9,39 @@
 #define AIRLOCK_SUPERVISOR_AUDIT_H
 
 #include "supervisor/events.h"
-#include "supervisor/store.h"
 
 #include <cjson/cJSON.h>
 #include <stdbool.h>
 
 /*
  * A new event of the session itself ("class": "session"), such as the end of the run or a
- * commit: op names it and is also its decision, target (or NULL) says what came of it, by is
- * who acted ("person", or "airlock" at the end of a run). The caller hands it to audit_seal().
+ * discard: op names it and is also its decision, target (or NULL) says what came of it, by is
+ * who acted ("person", or "airlock" for airlock's own record keeping).
  */
 cJSON *audit_session_event(const char *op, const char *target, const char *by);
 
 /*
- * Seal meta and write it: complete ev with "meta_sha256", the SHA-256 of meta's compact text
- * without "chain", and "meta_fields", a short digest of each member so that verify can name the
- * member that changed; append ev to the log; record the chain head (now the seal) in meta as
- * "chain": {"events": N, "head": HEX}; write meta.json (fsynced when durable). ev is consumed.
- * Whoever changes meta.json after the run (commit, undo, discard) seals it again; verify checks
- * meta.json against the last seal and that the seal is the log's last line.
- * 0, or a negative value after printing what failed (meta.json is written whenever it can be).
+ * Seal meta with ev, then record the chain head. ev (consumed) is completed with "meta_sha256",
+ * the SHA-256 of meta's compact text without "chain", and "meta_fields", a short digest of
+ * each member so that verify can name the member that changed, and appended to the log; meta
+ * then gets "chain": {"events": N, "head": HEX}, N the lines so far and HEX the SHA-256 of the
+ * last (the seal). The caller writes meta.json next, unchanged. verify checks meta.json
+ * against the log's last seal, and that the seal is the last line: so every writer of a
+ * finished session's meta.json seals it. 0, or -errno after printing why (the head is
+ * recorded anyway, and verify will report meta.json unsealed).
  */
-int audit_seal(const struct session *s, cJSON *meta, struct event_log *log, cJSON *ev,
-	       bool durable);
+int audit_seal_event(cJSON *meta, struct event_log *log, cJSON *ev);
 
 /*
- * Open the session's events.jsonl for appending; when the run forwarded its events to syslog
- * (meta "syslog"), forward these too. 0 or -errno (printed).
+ * Seal meta with a plain seal event ("op": "seal") and record the chain head: call it just
+ * before writing meta.json (commit, undo), as audit_seal_event() explains.
  */
-int audit_open_log(const struct session *s, const cJSON *meta, struct event_log *log);
+void audit_record_head(cJSON *meta, struct event_log *log);
+
+/*
+ * Open the event log at path for appending (events_open); when the run forwarded its events to
+ * syslog (meta "syslog"), forward these too. 0 or -errno (printed).
+ */
+int audit_open_log(struct event_log *log, const char *path, const cJSON *meta);
 
 #endif

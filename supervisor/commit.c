@@ -921,7 +921,7 @@ int cmd_commit(int argc, char **argv)
 	struct event_log log = {.fd = -1};
 	struct step *steps = NULL;
 	struct timespec start;
-	cleanup_free char *cdir = NULL, *jpath = NULL, *bdir = NULL;
+	cleanup_free char *events = NULL, *cdir = NULL, *jpath = NULL, *bdir = NULL;
 	cleanup_fd int jfd = -1, bfd = -1, sfd = -1;
 	cJSON *meta = NULL, *rec, *list;
 	size_t n = 0, cap = 0, i, j, nconf = 0, nunsafe = 0, failed = SIZE_MAX;
@@ -945,7 +945,8 @@ int cmd_commit(int argc, char **argv)
 		error("session %s has no valid start time", s.id);
 		goto out;
 	}
-	if (audit_open_log(&s, meta, &log) < 0) /* it says what failed */
+	events = session_path(&s, "events.jsonl");
+	if (audit_open_log(&log, events, meta) < 0) /* it says what failed */
 		goto out;
 	log_open = true;
 	r = settle_journal(&s, &log, &start);
@@ -1033,9 +1034,9 @@ int cmd_commit(int argc, char **argv)
 						commit_event("commit",
 							     change_kind_name(steps[i].c->kind),
 							     steps[i].c->path, "conflict"));
-			audit_seal(&s, meta, &log,
-				   audit_session_event("commit", "refused: conflicts", "person"),
-				   true);
+			/* The refusal's events are sealed like any other. */
+			audit_record_head(meta, &log);
+			store_write_meta(&s, meta, true);
 			fprintf(stderr, "airlock: nothing committed%s\n",
 				nunsafe ? "" : "; --force applies the conflicting changes anyway");
 			goto out;
@@ -1127,8 +1128,8 @@ int cmd_commit(int argc, char **argv)
 	set_item(meta, "commit", rec);
 	set_item(meta, "state",
 		 cJSON_CreateString(failed == SIZE_MAX ? "committed" : "partially committed"));
-	if (audit_seal(&s, meta, &log,
-		       audit_session_event("commit", meta_str(meta, "state"), "person"), true) < 0)
+	audit_record_head(meta, &log);
+	if (store_write_meta(&s, meta, true) < 0)
 		goto out;
 	if (failed != SIZE_MAX) {
 		fprintf(stderr,
@@ -1163,6 +1164,7 @@ int cmd_undo(int argc, char **argv)
 	const char *id;
 	struct session s;
 	struct event_log log;
+	cleanup_free char *events = NULL;
 	cJSON *meta;
 	bool had = false;
 	int rc = parse_id_args(argc, argv, usage, &id, NULL);
@@ -1175,13 +1177,13 @@ int cmd_undo(int argc, char **argv)
 	meta = store_read_meta(&s);
 	if (!meta)
 		goto out_close;
-	if (audit_open_log(&s, meta, &log) < 0) /* it says what failed */
+	events = session_path(&s, "events.jsonl");
+	if (audit_open_log(&log, events, meta) < 0) /* it says what failed */
 		goto out_meta;
 	if (rollback(&s, &log, &had) < 0) {
 		set_item(meta, "state", cJSON_CreateString("partially committed"));
-		audit_seal(&s, meta, &log,
-			   audit_session_event("undo", "stopped: partially committed", "person"),
-			   true);
+		audit_record_head(meta, &log);
+		store_write_meta(&s, meta, true);
 		goto out_log;
 	}
 	if (!had) {
@@ -1190,7 +1192,8 @@ int cmd_undo(int argc, char **argv)
 	}
 	set_item(meta, "undo", who_when());
 	set_item(meta, "state", cJSON_CreateString("undone"));
-	if (audit_seal(&s, meta, &log, audit_session_event("undo", "undone", "person"), true) < 0)
+	audit_record_head(meta, &log);
+	if (store_write_meta(&s, meta, true) < 0)
 		goto out_log;
 	printf("undid the commit of session %s\n", s.id);
 	rc = 0;

@@ -269,9 +269,10 @@ void session_record_finish(struct session_record *rec, struct event_log *log, in
 		cJSON_AddNumberToObject(o, "dropped", (double)dropped);
 		set_item(rec->meta, "syslog", o);
 	}
+	audit_seal_event(rec->meta, log, finish_event(rec, exit_code, signal, limit));
 	/* Not fsynced: a crash now leaves a session whose events are intact and that lists as
 	   interrupted; commit, which changes the host, makes its own record durable. */
-	audit_seal(rec->s, rec->meta, log, finish_event(rec, exit_code, signal, limit), false);
+	store_write_meta(rec->s, rec->meta, false);
 }
 
 void session_record_free(struct session_record *rec)

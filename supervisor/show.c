@@ -261,6 +261,7 @@ int cmd_discard(int argc, char **argv)
 	const char *id;
 	struct session s;
 	struct event_log log;
+	cleanup_free char *events = NULL;
 	cJSON *meta;
 	size_t i;
 	int rc = 0;
@@ -280,15 +281,12 @@ int cmd_discard(int argc, char **argv)
 		printf("session %s was already discarded\n", s.id);
 		goto out;
 	}
-	/* The record first, sealed with the discard event, then the overlays go. */
+	/* The state first: the discard event seals meta.json as it is written below. */
 	cJSON_ReplaceItemInObjectCaseSensitive(meta, "state", cJSON_CreateString("discarded"));
-	if (audit_open_log(&s, meta, &log) == 0) {
-		if (audit_seal(&s, meta, &log, audit_session_event("discard", NULL, "person"),
-			       true) < 0)
-			rc = -1;
+	events = session_path(&s, "events.jsonl");
+	if (audit_open_log(&log, events, meta) == 0) {
+		audit_seal_event(meta, &log, audit_session_event("discard", NULL, "person"));
 		events_close(&log);
-	} else if (store_write_meta(&s, meta, true) < 0) {
-		rc = -1;
 	}
 	for (i = 0; i < ARRAY_SIZE(dirs); i++) {
 		cleanup_free char *d = session_path(&s, dirs[i]);
@@ -299,6 +297,8 @@ int cmd_discard(int argc, char **argv)
 			rc = error_errno("cannot remove %s", d);
 		}
 	}
+	if (store_write_meta(&s, meta, true) < 0)
+		rc = -1;
 	if (rc == 0)
 		printf("discarded session %s (its record is kept)\n", s.id);
 out:
