@@ -504,7 +504,13 @@ static int check_files(const struct session *s, const cJSON *meta, bool sealed, 
 
 int cmd_verify(int argc, char **argv)
 {
-	static const char usage[] = "airlock verify [ID]";
+	static const char usage[] =
+		"airlock verify [ID]\n\n"
+		"Check that the session's record is intact: the hash chain of events.jsonl, that\n"
+		"meta.json is what the last event sealed (the end of the run, a commit, an undo or\n"
+		"a discard), the rules copies and captured output it vouches for, and that every\n"
+		"entry in the overlays still matches changes.sha256. Exit 0 when it is; else name\n"
+		"the first bad entry (a line, a member of meta.json, a path) and exit 1.";
 	struct recorded_head rh;
 	struct seal seal = {0};
 	struct buf overlay = BUF_INIT;
@@ -846,7 +852,12 @@ static void rows_free(struct row *rows, size_t n)
 
 int cmd_log(int argc, char **argv)
 {
-	static const char usage[] = "airlock log [ID] [--json]";
+	static const char usage[] =
+		"airlock log [ID] [--json]\n\n"
+		"Print the session's timeline: time, process (indented under its parent), class,\n"
+		"decision (coloured on a terminal unless NO_COLOR is set), target, and who decided\n"
+		"when it was not the built-in policy. --json prints the events as recorded, one\n"
+		"JSON object per line. The hash chain is not checked: see 'airlock verify'.";
 	cleanup_free char *path = NULL, *line = NULL;
 	cleanup_file FILE *f = NULL;
 	struct tree tree = {0};

@@ -37,7 +37,7 @@ int parse_id_args(int argc, char **argv, const char *usage, const char **id, boo
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	int c;
+	int c, first = (int)strcspn(usage, "\n"); /* errors show the first line only */
 
 	*id = NULL;
 	if (json)
@@ -50,11 +50,11 @@ int parse_id_args(int argc, char **argv, const char *usage, const char **id, boo
 			printf("usage: %s\n", usage);
 			return 0;
 		} else {
-			return usage_error("usage: %s", usage);
+			return usage_error("usage: %.*s", first, usage);
 		}
 	}
 	if (argc - optind > 1)
-		return usage_error("usage: %s", usage);
+		return usage_error("usage: %.*s", first, usage);
 	if (optind < argc)
 		*id = argv[optind];
 	return -1;

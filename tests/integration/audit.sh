@@ -392,6 +392,10 @@ is "$?" 2 "verify: too many arguments is a usage error"
 is "$?" 2 "log: an unknown option is a usage error"
 "$AIRLOCK" verify nosuch >/dev/null 2>&1
 is "$?" 1 "verify: an unknown session is refused"
+check "verify --help: says what is checked" sh -c "'$AIRLOCK' verify --help | grep -q 'changes.sha256'"
+check "log --help: describes the columns and NO_COLOR" sh -c "'$AIRLOCK' log --help | grep -q NO_COLOR"
+check "run --help: describes --log-syslog" sh -c "'$AIRLOCK' run --help | grep -q -- '--log-syslog .*syslog'"
+check "a usage error shows the synopsis only" sh -c "'$AIRLOCK' verify a b 2>&1 | wc -l | grep -qx 1"
 
 # Discard appends to the same chain and removes the overlays: verify checks the record only.
 nev=$(wc -l <"$EV")
