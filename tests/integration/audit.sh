@@ -359,6 +359,29 @@ tampered "tamper: changes.sha256 edited" "changes.sha256: does not match the SHA
 put_back
 intact "every tampering put back: intact again"
 
+# Files and directories the program made unreadable are hashed all the same, and left as
+# they were.
+mkdir "$T/locked" && cd "$T/locked" || exit 1
+al_run -- "$PY" -c "
+import os
+os.mkdir('dir'); open('dir/in.txt', 'w').write('in'); open('file.txt', 'w').write('f')
+os.chmod('dir/in.txt', 0); os.chmod('file.txt', 0); os.chmod('dir', 0)" 2>/dev/null
+lsid=$(last_session)
+"$AIRLOCK" verify "$lsid" >"$T/locked.out" 2>&1
+is "$?" 0 "unreadable files: verify passes"
+check "unreadable files: hashed in changes.sha256" \
+	grep -qE "^$(printf in | sha256sum | cut -d' ' -f1) file 0000 $T/locked/dir/in.txt\$" "$SESS/$lsid/changes.sha256"
+ldir=$(find "$SESS/$lsid/upper" -path "*/$(basename "$T")/locked/dir" -print -quit)
+is "$(stat -c %a "$ldir")" 0 "unreadable files: the directory's mode is left as it was"
+chmod 700 "$ldir" && chmod 600 "$ldir/in.txt" && printf 'IN' >"$ldir/in.txt" && chmod 0 "$ldir/in.txt" "$ldir"
+err=$("$AIRLOCK" verify "$lsid" 2>&1 >/dev/null)
+case $err in
+*"overlay: $T/locked/dir/in.txt: its content differs from the record"*) ok "unreadable files: an edit is still found" ;;
+*) not_ok "unreadable files: an edit is still found ($err)" ;;
+esac
+chmod 700 "$ldir"
+cd "$T/work" || exit 1
+
 # Commit and undo append to the chain, re-seal meta.json and leave the overlays as recorded.
 "$AIRLOCK" commit "$sid" --all >"$T/commit.out" 2>&1
 is "$?" 0 "commit --all"
@@ -485,7 +508,7 @@ with open(sys.argv[2], "ab", buffering=0) as f:
         f.write(s.recv(1 << 20) + b"\n")
 PY
 # syslog_matches GOT SESSION-DIR: the datagrams are the session's lines, in order, each in
-# syslog(3)'s format from airlock's pid. Prints "ok N" or what differs.
+# syslog(3)'s format, the run's from airlock's pid. Prints "ok N" or what differs.
 syslog_matches() {
 	"$PY" - "$1" "$2" <<'PY'
 import json, re, sys
@@ -494,15 +517,26 @@ lines = open(sys.argv[2] + "/events.jsonl", "rb").read().splitlines()
 m = json.load(open(sys.argv[2] + "/meta.json"))
 pat = re.compile(rb"^<14>[A-Z][a-z]{2} [ 1-3][0-9] [0-2][0-9]:[0-5][0-9]:[0-6][0-9] "
                  rb"airlock\[(\d+)\]: session=([0-9a-f-]+) (.*)$")
+cut = 0
 for i, (g, l) in enumerate(zip(got, lines)):
     r = pat.match(g)
     if not r:
         print("datagram %d is not in syslog format: %r" % (i, g[:120]))
         sys.exit(0)
-    if r.group(2).decode() != m["id"] or r.group(3) != l:
+    body = r.group(3)
+    # A line too long for syslog is cut, marked, and fits in 8 KiB.
+    if len(l) > len(body) and body.endswith(b" [cut]") and l.startswith(body[:-6]) and len(g) <= 8192:
+        cut += 1
+    elif r.group(2).decode() != m["id"] or body != l:
         print("datagram %d is not line %d of events.jsonl: %r" % (i, i + 1, g[:120]))
         sys.exit(0)
-print("ok %d" % len(got) if len(got) == len(lines) else "%d datagrams, %d lines" % (len(got), len(lines)))
+    if i == 0 and int(r.group(1)) != m["supervisor_pid"]:
+        print("the run's datagrams are not from airlock's pid")
+        sys.exit(0)
+if len(got) != len(lines):
+    print("%d datagrams, %d lines" % (len(got), len(lines)))
+else:
+    print("ok %d" % len(got) + (" (%d cut)" % cut if cut else ""))
 PY
 }
 sock=$T/syslog.sock
@@ -510,21 +544,22 @@ sock=$T/syslog.sock
 syslogd=$!
 if wait_for 10 test -S "$sock"; then
 	AIRLOCK_SYSLOG_SOCKET=$sock al_run --log-syslog --capture -- "$PY" -c \
-		"print('to be captured'); open('fwd.txt', 'w').write('fwd')" >/dev/null 2>"$T/fwd.err"
+		"import subprocess; print('to be captured'); open('fwd.txt', 'w').write('fwd')
+subprocess.run(['/bin/true'] + ['x' * 4000] * 3)" >/dev/null 2>"$T/fwd.err"
 	is "$?" 0 "--log-syslog: the run succeeds"
 	fsid=$(last_session)
 	F=$SESS/$fsid
 	fev=$(wc -l <"$F/events.jsonl")
 	wait_for 10 sh -c "[ \$(wc -l <'$T/syslog.got') -ge $fev ]"
-	is "$(syslog_matches "$T/syslog.got" "$F")" "ok $fev" \
-		"--log-syslog: each line of events.jsonl, in order, in syslog(3)'s format"
+	is "$(syslog_matches "$T/syslog.got" "$F")" "ok $fev (1 cut)" \
+		"--log-syslog: each line of events.jsonl, in order, in syslog(3)'s format; a long one cut"
 	is "$(json_get "$F/meta.json" '(j["syslog"]["socket"], j["syslog"]["sent"], j["syslog"]["dropped"])')" \
 		"('$sock', $((fev - 1)), 0)" "--log-syslog: meta.json counts the lines sent before the end, none lost"
 	check "--log-syslog: no warning" sh -c "! grep -q syslog '$T/fwd.err'"
 	AIRLOCK_SYSLOG_SOCKET=$sock "$AIRLOCK" commit "$fsid" --all >"$T/fwd-commit.out" 2>&1 || diag "commit: $(cat "$T/fwd-commit.out")"
 	fev=$(wc -l <"$F/events.jsonl")
 	wait_for 10 sh -c "[ \$(wc -l <'$T/syslog.got') -ge $fev ]"
-	is "$(syslog_matches "$T/syslog.got" "$F")" "ok $fev" "--log-syslog: the commit's events are forwarded too"
+	is "$(syslog_matches "$T/syslog.got" "$F")" "ok $fev (1 cut)" "--log-syslog: the commit's events are forwarded too"
 	intact_f=$("$AIRLOCK" verify "$fsid" 2>&1)
 	is "$?" 0 "--log-syslog: the session verifies"
 
@@ -558,6 +593,32 @@ is "$(json_get "$SESS/$nsid/meta.json" '(j["syslog"]["sent"], j["syslog"]["dropp
 	"--log-syslog, nobody listening: meta.json counts every line as lost"
 "$AIRLOCK" verify "$nsid" >/dev/null 2>&1
 is "$?" 0 "--log-syslog, nobody listening: the record itself is whole"
+
+# A daemon that stops reading: the run waits for it once, briefly, then drops and counts.
+cat >"$T/deaf.py" <<'PY'
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+time.sleep(600)
+PY
+"$PY" "$T/deaf.py" "$T/deaf.sock" &
+deaf=$!
+if wait_for 10 test -S "$T/deaf.sock"; then
+	AIRLOCK_SYSLOG_SOCKET=$T/deaf.sock timeout 120 "$AIRLOCK" run --review never --log-syslog -- "$PY" -c "
+for i in range(3000):
+    open('deaf-%d' % i, 'w').close()" 2>"$T/deaf.err"
+	is "$?" 0 "--log-syslog, a daemon that does not read: the run ends on its own"
+	dsid=$(last_session)
+	dev=$(wc -l <"$SESS/$dsid/events.jsonl")
+	is "$(json_get "$SESS/$dsid/meta.json" 'j["syslog"]["dropped"] > 0, j["syslog"]["sent"] + j["syslog"]["dropped"]')" \
+		"True $((dev - 1))" "--log-syslog, a daemon that does not read: lines dropped and counted"
+	check "--log-syslog, a daemon that does not read: one warning" \
+		sh -c "[ \$(grep -c 'log-syslog' '$T/deaf.err') = 1 ] && grep -q 'the log daemon is not reading' '$T/deaf.err'"
+else
+	not_ok "--log-syslog, a daemon that does not read (the test's socket did not appear)"
+fi
+kill "$deaf" 2>/dev/null
+wait "$deaf" 2>/dev/null
 
 # The default socket is /dev/log, where journald and rsyslog listen.
 env -u AIRLOCK_SYSLOG_SOCKET "$AIRLOCK" run --review never --log-syslog -- /bin/true 2>"$T/devlog.err"
