@@ -19,7 +19,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-#define MAX_DEPTH    1024
+#define MAX_DEPTH    CHANGES_MAX_DEPTH
 #define CMP_CHUNK    65536
 #define OPAQUE_XATTR "user.overlay.opaque"
 #define PERM_BITS    07777
@@ -546,21 +546,25 @@ static int scan_layer(const struct overlay_layer *layer, struct change_set *out,
 	if (restore != NO_RESTORE && ufd >= 0 && fchmod(ufd, restore) < 0 && rc == 0)
 		rc = -errno;
 out:
-	if (rc < 0 && !reported) {
-		const char *where = s.upper ? s.upper : layer->upper_dir;
-		cleanup_free char *full = path_join(where, s.fail_rel ? s.fail_rel : "");
-		cleanup_free char *shown = term_sanitize(full); /* names are the program's */
-
-		if (rc == -ELOOP)
-			error("cannot scan changes in %s: deeper than %d levels", shown, MAX_DEPTH);
-		else
-			error("cannot scan changes in %s: %s", shown, strerror(-rc));
-	}
+	if (rc < 0 && !reported)
+		changes_walk_error("scan changes in", s.upper ? s.upper : layer->upper_dir,
+				   s.fail_rel, rc);
 	free(s.mount);
 	free(s.upper);
 	free(s.fail_rel);
 	buf_release(&s.rel);
 	return rc;
+}
+
+void changes_walk_error(const char *verb, const char *upper, const char *rel, int rc)
+{
+	cleanup_free char *full = path_join(upper, rel ? rel : "");
+	cleanup_free char *shown = term_sanitize(full); /* names are the program's */
+
+	if (rc == -ELOOP)
+		error("cannot %s %s: deeper than %d levels", verb, shown, MAX_DEPTH);
+	else
+		error("cannot %s %s: %s", verb, shown, strerror(-rc));
 }
 
 int changes_scan(const struct overlay_layer *layers, size_t nlayers, struct change_set *out)

@@ -70,6 +70,15 @@ void change_set_free(struct change_set *cs);
  * None follows a symlink.
  */
 
+/* How deep an upper tree is walked; deeper stops the walk with -ELOOP. */
+#define CHANGES_MAX_DEPTH 1024
+
+/*
+ * Print why the walk of the upper directory upper failed at rel (NULL or "" for its root):
+ * "airlock: cannot VERB PATH: why", the path escaped for the terminal.
+ */
+void changes_walk_error(const char *verb, const char *upper, const char *rel, int rc);
+
 /* The mode changes_open_upper_dir() leaves in *restore when it changed none. */
 #define CHANGES_NO_RESTORE ((mode_t)-1)
 

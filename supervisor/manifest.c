@@ -21,7 +21,6 @@
 #include <unistd.h>
 
 #define MANIFEST_FILE "changes.sha256"
-#define MAX_DEPTH     1024
 #define MANIFEST_MAX  ((size_t)1 << 32)
 
 struct entry {
@@ -231,7 +230,7 @@ static int walk_dir(struct walk *w, int *dfd, int depth)
 	struct stat self;
 	int rc;
 
-	if (depth > MAX_DEPTH)
+	if (depth > CHANGES_MAX_DEPTH)
 		return -ELOOP;
 	if (fstat(*dfd, &self) < 0)
 		return -errno;
@@ -279,15 +278,8 @@ static int walk_layer(const struct overlay_layer *layer, struct manifest *m)
 		    rc == 0)
 			rc = -errno;
 	}
-	if (rc < 0) {
-		cleanup_free char *full = path_join(layer->upper_dir, w.fail_rel ? w.fail_rel : "");
-		cleanup_free char *shown = term_sanitize(full); /* names are the program's */
-
-		if (rc == -ELOOP)
-			error("cannot read %s: deeper than %d levels", shown, MAX_DEPTH);
-		else
-			error("cannot read %s: %s", shown, strerror(-rc));
-	}
+	if (rc < 0)
+		changes_walk_error("read", layer->upper_dir, w.fail_rel, rc);
 	free(w.mount);
 	free(w.fail_rel);
 	buf_release(&w.rel);
