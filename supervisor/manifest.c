@@ -346,7 +346,10 @@ int manifest_record(const struct session *s, cJSON *meta)
 	if (rc < 0) {
 		set_member(meta, "changes_sha256", cJSON_CreateNull());
 		set_member(meta, "changes_entries", cJSON_CreateNull());
-		set_member(meta, "changes_error", cJSON_CreateString(strerror(-rc)));
+		set_member(meta, "changes_error",
+			   cJSON_CreateString(rc == -ELOOP
+						      ? "the overlay is deeper than 1024 levels"
+						      : strerror(-rc)));
 	} else {
 		sha256_hex(text.data, text.len, hex);
 		set_member(meta, "changes_sha256", cJSON_CreateString(hex));

@@ -382,6 +382,23 @@ esac
 chmod 700 "$ldir"
 cd "$T/work" || exit 1
 
+# A tree 1000 levels deep is walked with few descriptors (the usual limit is 1024); one deeper
+# than 1024 levels cannot be recorded, and verify says so rather than vouch for it.
+mkdir "$T/deep" && cd "$T/deep" || exit 1
+deep() { printf 'import os\nfor _ in range(%d):\n    os.mkdir("d"); os.chdir("d")\nopen("f", "w").write("f")\n' "$1"; }
+al_run -- "$PY" -c "$(deep 1000)" 2>"$T/deep.err"
+"$AIRLOCK" verify >"$T/deep.out" 2>&1
+is "$?" 0 "a tree 1000 deep: recorded and verified"
+is "$(grep -cE "^- dir 0[0-7]{3} $T/deep/d(/d)*\$" "$SESS/$(last_session)/changes.sha256")" 1000 \
+	"a tree 1000 deep: every level listed"
+al_run -- "$PY" -c "$(deep 1030)" 2>"$T/deeper.err"
+err=$("$AIRLOCK" verify 2>&1 >/dev/null)
+case $err in
+*"the change set was not recorded when the run ended (the overlay is deeper than 1024 levels)"*) ok "a tree 1030 deep: verify refuses to vouch for the overlays" ;;
+*) not_ok "a tree 1030 deep: verify refuses to vouch for the overlays ($err)" ;;
+esac
+cd "$T/work" || exit 1
+
 # Commit and undo append to the chain, re-seal meta.json and leave the overlays as recorded.
 "$AIRLOCK" commit "$sid" --all >"$T/commit.out" 2>&1
 is "$?" 0 "commit --all"
