@@ -382,6 +382,23 @@ esac
 chmod 700 "$ldir"
 cd "$T/work" || exit 1
 
+# The copies of the rules files a run used are covered by their hashes in meta.json.
+printf 'allow exec *\n' >"$T/my.rules"
+chmod 644 "$T/my.rules"
+al_run -r "$T/my.rules" -- /bin/true 2>/dev/null
+rsid=$(last_session)
+copy=$("$PY" -c 'import json, sys
+j = json.load(open(sys.argv[1]))
+print([r["copy"] for r in j["rules"] if r.get("source") == sys.argv[2]][0])' "$SESS/$rsid/meta.json" "$T/my.rules" 2>/dev/null)
+"$AIRLOCK" verify "$rsid" >/dev/null 2>&1
+is "$?:${copy%/*}" "0:rules" "rules: the session keeps a copy of the rules file, and verifies"
+echo "allow connect *" >>"$SESS/$rsid/$copy"
+err=$("$AIRLOCK" verify "$rsid" 2>&1 >/dev/null)
+case $err in
+*"$copy: does not match the SHA-256 meta.json records (edited)"*) ok "tamper: a rules copy edited -> names it" ;;
+*) not_ok "tamper: a rules copy edited -> names it ($err)" ;;
+esac
+
 # A tree 1000 levels deep is walked with few descriptors (the usual limit is 1024); one deeper
 # than 1024 levels cannot be recorded, and verify says so rather than vouch for it.
 mkdir "$T/deep" && cd "$T/deep" || exit 1
