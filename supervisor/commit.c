@@ -946,7 +946,7 @@ int cmd_commit(int argc, char **argv)
 		goto out;
 	}
 	events = session_path(&s, "events.jsonl");
-	if (events_open(&log, events) < 0) /* it says what failed */
+	if (audit_open_log(&log, events, meta) < 0) /* it says what failed */
 		goto out;
 	log_open = true;
 	r = settle_journal(&s, &log, &start);
@@ -1034,6 +1034,9 @@ int cmd_commit(int argc, char **argv)
 						commit_event("commit",
 							     change_kind_name(steps[i].c->kind),
 							     steps[i].c->path, "conflict"));
+			/* The refusal's events are sealed like any other. */
+			audit_record_head(meta, &log);
+			store_write_meta(&s, meta, true);
 			fprintf(stderr, "airlock: nothing committed%s\n",
 				nunsafe ? "" : "; --force applies the conflicting changes anyway");
 			goto out;
@@ -1175,7 +1178,7 @@ int cmd_undo(int argc, char **argv)
 	if (!meta)
 		goto out_close;
 	events = session_path(&s, "events.jsonl");
-	if (events_open(&log, events) < 0) /* it says what failed */
+	if (audit_open_log(&log, events, meta) < 0) /* it says what failed */
 		goto out_meta;
 	if (rollback(&s, &log, &had) < 0) {
 		set_item(meta, "state", cJSON_CreateString("partially committed"));

@@ -65,7 +65,7 @@ struct run_limits {
 
 struct run_opts {
 	struct strlist env, hide, readonly, scratch, rules;
-	bool keep_env, json, capture, ask_given;
+	bool keep_env, json, capture, ask_given, log_syslog;
 	enum ask_mode ask;
 	int ask_fd;
 	unsigned long long ask_timeout_ms;
@@ -94,6 +94,7 @@ enum {
 	OPT_ASK_TIMEOUT,
 	OPT_DNS_UPSTREAM,
 	OPT_REPLAY,
+	OPT_LOG_SYSLOG,
 	OPT_HELP,
 };
 
@@ -118,6 +119,7 @@ static const struct option run_options[] = {
 	{"ask-timeout", required_argument, NULL, OPT_ASK_TIMEOUT},
 	{"dns-upstream", required_argument, NULL, OPT_DNS_UPSTREAM},
 	{"replay", required_argument, NULL, OPT_REPLAY},
+	{"log-syslog", no_argument, NULL, OPT_LOG_SYSLOG},
 	{"help", no_argument, NULL, OPT_HELP},
 	{NULL, 0, NULL, 0},
 };
@@ -143,6 +145,8 @@ static const char run_usage[] =
 	"      --scratch DIR      writable inside, thrown away, never reviewed (repeatable)\n"
 	"      --review WHEN      auto (default) | never; the review is not available yet\n"
 	"      --ask MODE         how asks are answered; only 'deny' is supported yet\n"
+	"      --log-syslog       also send each event to syslog (ident airlock, facility\n"
+	"                         user): journald or rsyslog collect it\n"
 	"  -r, --rules FILE, --ask-timeout, --dns-upstream, --replay: not supported yet\n";
 
 /* Parse a size limit; "none" and 0 mean no limit. */
@@ -300,6 +304,9 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 			return not_yet("--dns-upstream");
 		case OPT_REPLAY:
 			return not_yet("--replay");
+		case OPT_LOG_SYSLOG:
+			o->log_syslog = true;
+			break;
 		case OPT_HELP:
 			fputs(run_usage, stdout);
 			return 0;
@@ -1355,6 +1362,8 @@ int cmd_run(int argc, char **argv)
 	events_path = session_path(&s, "events.jsonl");
 	if (events_open(&log, events_path) < 0)
 		return EXIT_AIRLOCK_FAILED;
+	if (o.log_syslog)
+		events_forward_syslog(&log, s.id); /* a warning when unreachable; the run goes on */
 
 	if (filter_compile(&filter) < 0)
 		return EXIT_AIRLOCK_FAILED;
@@ -1437,16 +1446,14 @@ int cmd_run(int argc, char **argv)
 	if (rs.limit)
 		report_limit(rs.limit, &o.lim);
 
-	/* The chain's head in meta: verify then notices lines cut from the end of the log. */
-	audit_record_head(rec.meta, &log);
-	session_record_finish(&rec, status, sig, rs.limit, rs.notifier.handled,
-			      rs.filter.wait_killable, rs.notifier.sync_wakeup);
 	if (o.capture) {
 		finish_output(&rs, &s, env.removed, &out);
 		cJSON_AddItemToObject(rec.meta, "redactions", redactions_json(out.red));
 		cJSON_AddBoolToObject(rec.meta, "truncated", out.truncated);
-		store_write_meta(&s, rec.meta, false);
 	}
+	/* Last: it seals meta.json, the output's record included. */
+	session_record_finish(&rec, &log, status, sig, rs.limit, rs.notifier.handled,
+			      rs.filter.wait_killable, rs.notifier.sync_wakeup);
 	if (o.json)
 		print_result(&s, &rec, &out, status, sig, rs.limit);
 	else if (rec.nchanges == 0 && status != EXIT_AIRLOCK_FAILED)

@@ -287,7 +287,12 @@ bool store_in_use(const char *id)
 
 bool store_is_id_arg(const char *arg)
 {
-	return strcmp(arg, "last") == 0 || (arg[0] && strspn(arg, "0123456789-") == strlen(arg));
+	size_t len = strlen(arg), digits = strspn(arg, "0123456789-");
+
+	/* A whole ID ends in a hex digit ("261123-114428-020c"); its prefixes are digits and '-'.
+	 */
+	return strcmp(arg, "last") == 0 || (len > 0 && digits == len) ||
+	       (len == 18 && digits == 17 && strchr("abcdef", arg[17]));
 }
 
 void store_close(struct session *s)

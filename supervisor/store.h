@@ -41,8 +41,9 @@ int store_find(const char *arg, struct session *s);
 void store_close(struct session *s);
 
 /*
- * Whether a subcommand's first argument names a session ("last", or digits and dashes as IDs
- * and their prefixes are) rather than a path, for commands that take both (diff, commit).
+ * Whether a subcommand's first argument names a session ("last", a whole ID, or digits and
+ * dashes as the prefixes of IDs are) rather than a path, for commands that take both (diff,
+ * commit).
  */
 bool store_is_id_arg(const char *arg);
 
