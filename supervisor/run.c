@@ -14,6 +14,7 @@
 #include "supervisor/notify.h"
 #include "supervisor/redact.h"
 #include "supervisor/report.h"
+#include "supervisor/review.h"
 #include "supervisor/session.h"
 #include "supervisor/store.h"
 #include "tracee/env.h"
@@ -69,6 +70,7 @@ struct run_limits {
 struct run_opts {
 	struct strlist env, hide, readonly, scratch;
 	bool keep_env, json, capture;
+	enum review_when review;
 	enum net_mode net;
 	struct run_limits lim;
 	char **command;
@@ -141,7 +143,9 @@ static const char run_usage[] =
 	"      --hide PATH        make PATH absent inside (repeatable)\n"
 	"      --readonly PATH    make PATH read-only inside (repeatable)\n"
 	"      --scratch DIR      writable inside, thrown away, never reviewed (repeatable)\n"
-	"      --review WHEN      auto (default) | never; the review is not available yet\n"
+	"      --review WHEN      auto (default: when stdin and stdout are terminals, without\n"
+	"                         --json) | always | never: the review opens when the program\n"
+	"                         ends (see 'airlock review --help')\n"
 	"      --ask MODE         how asks are answered; only 'deny' is supported yet\n"
 	"  -r, --rules FILE, --ask-timeout, --dns-upstream, --replay: not supported yet\n";
 
@@ -217,12 +221,9 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 				return not_yet("--ask other than 'deny'");
 			break;
 		case OPT_REVIEW:
-			if (strcmp(optarg, "never") && strcmp(optarg, "auto")) {
-				if (!strcmp(optarg, "always"))
-					return not_yet("--review always");
+			if (review_parse_when(optarg, &o->review) < 0)
 				return bad_value("--review", optarg,
 						 "expected auto, always or never");
-			}
 			break;
 		case OPT_NET:
 			if (strcmp(optarg, "mediated") == 0)
@@ -1315,6 +1316,8 @@ int cmd_run(int argc, char **argv)
 			"lists them, 'airlock commit %s --all' applies them\n",
 			s.id, rec.nchanges, rec.nchanges == 1 ? "" : "s", s.id, s.id);
 
+	if (status != EXIT_AIRLOCK_FAILED)
+		review_after_run(&s, o.review, o.json);
 	if (rs.have_listener)
 		notifier_free(&rs.notifier);
 	if (rs.pidfd >= 0)
