@@ -39,9 +39,9 @@ char *ui_keys_mdoc(void)
 	size_t i;
 
 	buf_init(&b);
-	buf_adds(&b, ".Bl -tag -width \"PgDn, Ctrl-F\"\n");
+	buf_adds(&b, ".Bl -tag -width \"PgDn, Ctrl-F\" -compact\n");
 	for (i = 0; i < UI_REQ_COUNT - 1; i++)
-		buf_addf(&b, ".It Sy \"%s\"\n%c%s%s.\n", ui_keys[i].shown,
+		buf_addf(&b, ".It Sy \"\\&%s\"\n%c%s%s.\n", ui_keys[i].shown,
 			 ui_keys[i].help[0] - 'a' + 'A', ui_keys[i].help + 1,
 			 where[ui_keys[i].where & 3]);
 	buf_adds(&b, ".El\n");

@@ -71,7 +71,7 @@ enum {
 	  'c')                                                                                     \
 	K(REDRAW, UI_BOTH, "Ctrl-L", NULL, "redraw the screen", UI_CTRL('l'))                           \
 	K(HELP, UI_BOTH, "?", "help", "show the keys", '?')                                                \
-	K(QUIT, UI_BOTH, "q", "quit",                                                                      \
+	K(QUIT, UI_BOTH, "q, Esc", "quit",                                                                      \
 	  "close the view shown; in the list, quit (the review quits without committing)", 'q',   \
 	  UI_KEY_ESC)
 
