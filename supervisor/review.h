@@ -12,7 +12,8 @@
 
 enum review_when {
 	REVIEW_AUTO,   /* when stdin and stdout are terminals, without --json, with changes */
-	REVIEW_ALWAYS, /* even with nothing to review; refused (with a message) without a terminal */
+	REVIEW_ALWAYS, /* even with nothing to review; refused (with a message) without a terminal
+			*/
 	REVIEW_NEVER,
 };
 

@@ -50,8 +50,11 @@ void ui_review_prepare(struct ui_review *r)
 
 	for (i = 0; i < r->nchanges; i++)
 		order[i] = i;
+	/* A change set of one overlay comes sorted already. */
+	for (i = 1; i < r->nchanges && strcmp(r->changes[i - 1].path, r->changes[i].path) < 0; i++)
+		;
 	sort_ctx = r;
-	if (r->nchanges)
+	if (i < r->nchanges)
 		qsort(order, r->nchanges, sizeof(*order), cmp_by_path);
 	sort_ctx = NULL;
 	for (i = 0; i < r->nchanges; i++) {

@@ -181,8 +181,8 @@ static void open_path_diff(struct replay_app *ra, const char *path)
 		return;
 	}
 	title = xasprintf("diff: %s", path);
-	app_push(&ra->app, text_view_new(title, len ? patch : "(no content change)\n",
-					 len ? len : 20, true));
+	app_push(&ra->app,
+		 text_view_new(title, len ? patch : "(no content change)\n", len ? len : 20, true));
 }
 
 /* --- the files of one process ------------------------------------------------------- */
@@ -195,8 +195,8 @@ static size_t files_count(struct view *v)
 static void files_draw(struct view *v, size_t i, int y, int width, bool selected)
 {
 	struct files *f = v->data;
-	const char *kind = f->ra->p->change_kind ? f->ra->p->change_kind(f->ra->p->ctx, f->paths[i])
-						 : NULL;
+	const char *kind =
+		f->ra->p->change_kind ? f->ra->p->change_kind(f->ra->p->ctx, f->paths[i]) : NULL;
 	attr_t sel = selected ? A_REVERSE : 0;
 
 	move(y, 0);

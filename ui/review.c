@@ -40,7 +40,7 @@ struct review_app {
 
 /* A line of a change list: a directory header or a change. */
 struct cline {
-	size_t idx;  /* the change (for a header: the first change of the directory) */
+	size_t idx; /* the change (for a header: the first change of the directory) */
 	bool header;
 };
 
@@ -59,14 +59,19 @@ static size_t dir_len(const char *path)
 	return slash ? (size_t)(slash - path) + 1 : 0;
 }
 
-static const struct ui_review *sort_r;
+/* A change to sort for display, with its directory's length computed once. */
+struct sort_key {
+	const char *path;
+	size_t dir;
+	size_t idx;
+};
 
 /* Directories in tree order ('/' before every other byte), then names. */
 static int cmp_display(const void *a, const void *b)
 {
-	const char *x = sort_r->changes[*(const size_t *)a].path;
-	const char *y = sort_r->changes[*(const size_t *)b].path;
-	size_t dx = dir_len(x), dy = dir_len(y), i;
+	const struct sort_key *kx = a, *ky = b;
+	const char *x = kx->path, *y = ky->path;
+	size_t dx = kx->dir, dy = ky->dir, i;
 
 	for (i = 0; i < dx && i < dy && x[i] == y[i]; i++)
 		;
@@ -87,9 +92,15 @@ static int cmp_display(const void *a, const void *b)
 static const char *short_kind(const char *kind)
 {
 	static const char *const names[][2] = {
-		{"added", "add"},	    {"modified", "mod"},	 {"deleted", "del"},
-		{"dir-added", "dir+"},	    {"dir-replaced", "dir~"},	 {"symlink-added", "link+"},
-		{"symlink-changed", "link~"}, {"type-changed", "type"}, {"mode-changed", "mode"},
+		{"added", "add"},
+		{"modified", "mod"},
+		{"deleted", "del"},
+		{"dir-added", "dir+"},
+		{"dir-replaced", "dir~"},
+		{"symlink-added", "link+"},
+		{"symlink-changed", "link~"},
+		{"type-changed", "type"},
+		{"mode-changed", "mode"},
 	};
 	size_t i;
 
@@ -161,8 +172,7 @@ static void count_lines(struct ui_review *r, size_t i)
 
 /* --- drawing ------------------------------------------------------------------------- */
 
-static void draw_change(struct review_app *ra, size_t i, int y, int width, bool selected,
-			bool flat)
+static void draw_change(struct review_app *ra, size_t i, int y, int width, bool selected, bool flat)
 {
 	struct ui_review *r = ra->r;
 	struct ui_change *c = &r->changes[i];
@@ -184,10 +194,12 @@ static void draw_change(struct review_app *ra, size_t i, int y, int width, bool 
 	attron(sel);
 	hline(' ', width);
 	attroff(sel);
-	x = term_put(y, 1, 3, decision_mark(c->decision), term_color(decision_pair(c->decision)) | sel | A_BOLD);
+	x = term_put(y, 1, 3, decision_mark(c->decision),
+		     term_color(decision_pair(c->decision)) | sel | A_BOLD);
 	x += 1;
 	x += term_put(y, x + 1, 1, c->conflict_state >= 2 ? "!" : " ",
-		      term_color(PAIR_CONFLICT) | A_BOLD | sel) + 1;
+		      term_color(PAIR_CONFLICT) | A_BOLD | sel) +
+	     1;
 	x += term_put(y, x + 1, 6, short_kind(c->kind), sel) + 1;
 	x = 14;
 	rw = (int)strlen(right);
@@ -297,8 +309,8 @@ static void changes_title(struct view *v, struct buf *out)
 static void set_one(struct review_app *ra, size_t i, enum ui_req req)
 {
 	struct ui_change *c = &ra->r->changes[i];
-	enum ui_decision d = req == UI_REQ_APPROVE ? UI_APPROVED
-			     : req == UI_REQ_DENY  ? UI_DENIED
+	enum ui_decision d = req == UI_REQ_APPROVE	  ? UI_APPROVED
+			     : req == UI_REQ_DENY	  ? UI_DENIED
 			     : c->decision == UI_APPROVED ? UI_DENIED
 							  : UI_APPROVED;
 
@@ -403,28 +415,24 @@ static struct view *changes_view_new(struct review_app *ra)
 	struct ui_review *r = ra->r;
 	struct view *v = xcalloc(1, sizeof(*v));
 	struct changes_view *cv = xcalloc(1, sizeof(*cv));
-	size_t *order = xcalloc(r->nchanges ? r->nchanges : 1, sizeof(*order));
-	size_t i, cap = 0, prev = (size_t)-1;
+	struct sort_key *order = xcalloc(r->nchanges ? r->nchanges : 1, sizeof(*order));
+	size_t i, cap = r->nchanges + 1;
 
 	for (i = 0; i < r->nchanges; i++)
-		order[i] = i;
-	sort_r = r;
+		order[i] = (struct sort_key){r->changes[i].path, dir_len(r->changes[i].path), i};
 	if (r->nchanges)
 		qsort(order, r->nchanges, sizeof(*order), cmp_display);
-	sort_r = NULL;
 	cv->ra = ra;
+	cv->lines = xcalloc(cap, sizeof(*cv->lines));
 	for (i = 0; i < r->nchanges; i++) {
-		const char *p = r->changes[order[i]].path;
-		size_t dl = dir_len(p);
-
-		if (prev == (size_t)-1 || dir_len(r->changes[prev].path) != dl ||
-		    memcmp(r->changes[prev].path, p, dl) != 0) {
+		/* A directory's header before its first change. */
+		if (i == 0 || order[i - 1].dir != order[i].dir ||
+		    memcmp(order[i - 1].path, order[i].path, order[i].dir) != 0) {
 			GROW(cv->lines, cap, cv->n + 1);
-			cv->lines[cv->n++] = (struct cline){order[i], true};
+			cv->lines[cv->n++] = (struct cline){order[i].idx, true};
 		}
 		GROW(cv->lines, cap, cv->n + 1);
-		cv->lines[cv->n++] = (struct cline){order[i], false};
-		prev = order[i];
+		cv->lines[cv->n++] = (struct cline){order[i].idx, false};
 	}
 	free(order);
 	/* Start on the first change rather than on its directory. */
@@ -478,9 +486,9 @@ static void diff_status(void *ctx, struct buf *l1, struct buf *l2)
 
 static void describe_mode(struct buf *b, mode_t m)
 {
-	const char *t = S_ISDIR(m)   ? "directory"
-			: S_ISLNK(m) ? "symlink"
-			: S_ISREG(m) ? "file"
+	const char *t = S_ISDIR(m)    ? "directory"
+			: S_ISLNK(m)  ? "symlink"
+			: S_ISREG(m)  ? "file"
 			: S_ISFIFO(m) ? "fifo"
 			: S_ISSOCK(m) ? "socket"
 				      : "device";
@@ -619,12 +627,13 @@ static int commands_request(struct view *v, enum ui_req req)
 	case UI_REQ_TOGGLE:
 		if (!c)
 			return VIEW_DONE;
-		d = req == UI_REQ_APPROVE  ? UI_APPROVED
-		    : req == UI_REQ_DENY   ? UI_DENIED
+		d = req == UI_REQ_APPROVE	 ? UI_APPROVED
+		    : req == UI_REQ_DENY	 ? UI_DENIED
 		    : c->decision == UI_APPROVED ? UI_DENIED
 						 : UI_APPROVED;
 		if (!ui_set_command(r, v->sel, d))
-			app_message(&ra->app, "this command was denied when it ran: nothing to apply");
+			app_message(&ra->app,
+				    "this command was denied when it ran: nothing to apply");
 		else if (v->sel + 1 < r->ncommands)
 			v->sel++;
 		return VIEW_DONE;

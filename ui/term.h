@@ -42,8 +42,8 @@ bool term_headless(void);
 
 /*
  * The next key (a character, or a UI_KEY_* code). With timeout_ms >= 0, TERM_IDLE when
- * none came in time (in the test mode at once, so background work finishes before each key
- * and screens are reproducible). UI_KEY_EOF when the script ends, the terminal is gone or a
+ * none came in time (never in the test mode, where background work waits for the commit's
+ * summary, which finishes it). UI_KEY_EOF when the script ends, the terminal is gone or a
  * signal asks to quit.
  */
 int term_key(int timeout_ms);

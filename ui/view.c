@@ -362,8 +362,8 @@ int app_run(struct app *app)
 		}
 		/* Quitting from a view goes back first; the view decides the rest. */
 		r = req == UI_REQ_QUIT && app->depth > 1 ? VIEW_UNHANDLED
-							 : v->ops->request ? v->ops->request(v, req)
-									   : VIEW_UNHANDLED;
+		    : v->ops->request			 ? v->ops->request(v, req)
+							 : VIEW_UNHANDLED;
 		if (r == VIEW_UNHANDLED)
 			r = common_request(app, v, req);
 		if (r == VIEW_EXIT)
@@ -611,7 +611,8 @@ void diff_count(const char *text, size_t len, int *added, int *removed)
 
 		if (starts(p, n, "diff --git "))
 			hunk = false;
-		else if (starts(p, n, "GIT binary patch") || (!hunk && starts(p, n, "Binary files "))) {
+		else if (starts(p, n, "GIT binary patch") ||
+			 (!hunk && starts(p, n, "Binary files "))) {
 			*added = *removed = -2;
 			return;
 		} else if (starts(p, n, "@@"))

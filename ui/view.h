@@ -52,11 +52,11 @@ struct view {
 };
 
 struct app {
-	int where;		 /* UI_REVIEW or UI_REPLAY */
-	const char *name;	 /* "review", "replay" */
-	struct view *stack[16];	 /* stack[0] is the root */
+	int where;		/* UI_REVIEW or UI_REPLAY */
+	const char *name;	/* "review", "replay" */
+	struct view *stack[16]; /* stack[0] is the root */
 	size_t depth;
-	struct buf message;	 /* the message row; empty for the key hints */
+	struct buf message; /* the message row; empty for the key hints */
 	char search[256];
 	int result;
 	/* Work to do when no key is waiting (true while more remains), or NULL. */

@@ -46,7 +46,8 @@ static void test_key_map(void)
 	int dup = 0;
 
 	is_int(ui_key_request('j', UI_REVIEW), UI_REQ_DOWN, "j moves down in the review");
-	is_int(ui_key_request(UI_KEY_DOWN, UI_REPLAY), UI_REQ_DOWN, "Down moves down in the replay");
+	is_int(ui_key_request(UI_KEY_DOWN, UI_REPLAY), UI_REQ_DOWN,
+	       "Down moves down in the replay");
 	is_int(ui_key_request('a', UI_REVIEW), UI_REQ_APPROVE, "a approves");
 	is_int(ui_key_request('a', UI_REPLAY), UI_REQ_NONE, "a means nothing in the replay");
 	is_int(ui_key_request('f', UI_REPLAY), UI_REQ_FILTER_CLASS, "f filters the replay");
@@ -68,8 +69,7 @@ static void test_key_map(void)
 	is_int(i, UI_REQ_COUNT - 1, "help texts start lowercase; names hold no quote (mdoc)");
 }
 
-static struct ui_change change(const char *path, const char *kind, mode_t mode,
-			       enum ui_decision d)
+static struct ui_change change(const char *path, const char *kind, mode_t mode, enum ui_decision d)
 {
 	struct ui_change c = {.path = path, .kind = kind, .mode = mode, .decision = d};
 
@@ -90,10 +90,16 @@ static void test_model(void)
 	};
 	size_t w0[] = {2, 6}, w1[] = {3};
 	struct ui_command cmds[] = {
-		{.argv = "python3 a.py", .ran = "allow", .decision = UI_APPROVED, .files = w0,
+		{.argv = "python3 a.py",
+		 .ran = "allow",
+		 .decision = UI_APPROVED,
+		 .files = w0,
 		 .nfiles = 2},
 		{.argv = "curl x", .ran = "deny", .decision = UI_DENIED},
-		{.argv = "sh -c x", .ran = "allow", .decision = UI_APPROVED, .files = w1,
+		{.argv = "sh -c x",
+		 .ran = "allow",
+		 .decision = UI_APPROVED,
+		 .files = w1,
 		 .nfiles = 1},
 	};
 	struct ui_review r = {.changes = ch, .nchanges = 7, .commands = cmds, .ncommands = 3};
