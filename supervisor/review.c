@@ -147,17 +147,40 @@ static char *ui_conflict(void *ctx, size_t i, bool *unsafe)
 	return commit_conflict(rec->sfd, rec->s->dir, &rec->cs.items[i], &rec->start, unsafe);
 }
 
-/* The hidden path (meta "hidden") at or above path, or NULL: never committed. */
-static const char *hidden_at(const cJSON *meta, const char *path)
-{
-	const cJSON *h;
+/* The hidden paths of meta "hidden", with their lengths: looked up for every change. */
+struct hidden {
+	const char **v;
+	size_t *len;
+	size_t n;
+};
 
-	cJSON_ArrayForEach(h, cJSON_GetObjectItemCaseSensitive(meta, "hidden"))
+static void hidden_load(struct hidden *h, const cJSON *meta)
+{
+	const cJSON *arr = cJSON_GetObjectItemCaseSensitive(meta, "hidden"), *e;
+	size_t cap = (size_t)cJSON_GetArraySize(arr) + 1;
+
+	h->v = xcalloc(cap, sizeof(*h->v));
+	h->len = xcalloc(cap, sizeof(*h->len));
+	h->n = 0;
+	cJSON_ArrayForEach(e, arr)
 	{
-		if (cJSON_IsString(h) && path_is_under(path, h->valuestring))
-			return h->valuestring;
+		if (!cJSON_IsString(e) || e->valuestring[0] != '/')
+			continue;
+		h->v[h->n] = e->valuestring;
+		h->len[h->n++] = strlen(e->valuestring);
 	}
-	return NULL;
+}
+
+/* Whether path is at or below a hidden path: never committed. */
+static bool is_hidden(const struct hidden *h, const char *path)
+{
+	size_t i;
+
+	for (i = 0; i < h->n; i++)
+		if (strncmp(path, h->v[i], h->len[i]) == 0 &&
+		    (path[h->len[i]] == '/' || path[h->len[i]] == '\0' || h->len[i] == 1))
+			return true;
+	return false;
 }
 
 /* Command lines sorted, to find the commands a writer's command line names. */
@@ -302,8 +325,10 @@ static void fill_changes(struct record *rec, const struct ruleset *rs, bool have
 	struct ui_review *r = &rec->r;
 	struct attribution at = {.rec = rec};
 	struct why_cache cache[64];
+	struct hidden hidden;
 	size_t ncache = 0, i;
 
+	hidden_load(&hidden, rec->meta);
 	at.index = xcalloc(r->ncommands ? r->ncommands : 1, sizeof(*at.index));
 	for (i = 0; i < r->ncommands; i++)
 		at.index[at.n++] = (struct by_argv){r->commands[i].argv, i};
@@ -314,7 +339,6 @@ static void fill_changes(struct record *rec, const struct ruleset *rs, bool have
 	for (i = 0; i < rec->cs.n; i++) {
 		const struct change *c = &rec->cs.items[i];
 		struct ui_change *u = &r->changes[i];
-		const char *hidden = hidden_at(rec->meta, c->path);
 		cleanup_free char *logged = ascii(c->path) ? NULL : utf8_sanitize(c->path);
 
 		u->path = c->path;
@@ -326,7 +350,7 @@ static void fill_changes(struct record *rec, const struct ruleset *rs, bool have
 		u->link_target = c->link_target;
 		u->creates_dir = c->kind == CHANGE_DIR_ADDED ||
 				 (c->kind == CHANGE_TYPE_CHANGED && S_ISDIR(c->mode));
-		if (hidden) {
+		if (is_hidden(&hidden, c->path)) {
 			u->decision = UI_DENIED;
 			u->why = "inside a path hidden in the sandbox: never committed";
 		} else if (!have_rules) {
@@ -346,6 +370,8 @@ static void fill_changes(struct record *rec, const struct ruleset *rs, bool have
 		writers_each(ws, logged ? logged : c->path, attribute, &at);
 	}
 	free(at.index);
+	free(hidden.v);
+	free(hidden.len);
 }
 
 /* The event log read beside the change scan: the two take about as long at 100,000 changes. */

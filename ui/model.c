@@ -12,7 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-/* Change indices sorted by path, for finding a path's parent change. */
+/* Directory changes sorted by path, for finding a path's parent change. */
 static const struct ui_review *sort_ctx;
 
 static int cmp_by_path(const void *a, const void *b)
@@ -21,10 +21,10 @@ static int cmp_by_path(const void *a, const void *b)
 		      sort_ctx->changes[*(const size_t *)b].path);
 }
 
-static size_t find_path(const struct ui_review *r, const size_t *order, const char *path,
+static size_t find_path(const struct ui_review *r, const size_t *order, size_t n, const char *path,
 			size_t len)
 {
-	size_t lo = 0, hi = r->nchanges;
+	size_t lo = 0, hi = n;
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
@@ -46,16 +46,15 @@ static size_t find_path(const struct ui_review *r, const size_t *order, const ch
 void ui_review_prepare(struct ui_review *r)
 {
 	size_t *order = xcalloc(r->nchanges ? r->nchanges : 1, sizeof(*order));
-	size_t i;
+	size_t i, ndirs = 0;
 
+	/* Only a directory can be a parent: look among those, sorted by path. */
 	for (i = 0; i < r->nchanges; i++)
-		order[i] = i;
-	/* A change set of one overlay comes sorted already. */
-	for (i = 1; i < r->nchanges && strcmp(r->changes[i - 1].path, r->changes[i].path) < 0; i++)
-		;
+		if (S_ISDIR(r->changes[i].mode) || S_ISDIR(r->changes[i].old_mode))
+			order[ndirs++] = i;
 	sort_ctx = r;
-	if (i < r->nchanges)
-		qsort(order, r->nchanges, sizeof(*order), cmp_by_path);
+	if (ndirs)
+		qsort(order, ndirs, sizeof(*order), cmp_by_path);
 	sort_ctx = NULL;
 	for (i = 0; i < r->nchanges; i++) {
 		struct ui_change *c = &r->changes[i];
@@ -67,14 +66,14 @@ void ui_review_prepare(struct ui_review *r)
 		c->set_by = NULL;
 		c->parent = (size_t)-1;
 		/* The nearest ancestor directory that is itself a change. */
-		while (len > 1) {
+		while (ndirs && len > 1) {
 			while (len > 0 && c->path[len - 1] != '/')
 				len--;
 			if (len > 1)
 				len--; /* drop the '/' */
 			if (len == 0)
 				break;
-			c->parent = find_path(r, order, c->path, len);
+			c->parent = find_path(r, order, ndirs, c->path, len);
 			if (c->parent != (size_t)-1)
 				break;
 		}

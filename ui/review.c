@@ -89,6 +89,103 @@ static int cmp_display(const void *a, const void *b)
 	return strcmp(x + dx, y + dy);
 }
 
+static int cmp_name(const void *a, const void *b)
+{
+	const struct sort_key *x = a, *y = b;
+
+	return strcmp(x->path + x->dir, y->path + y->dir);
+}
+
+/* One directory of the change list: where its changes start in the display order. */
+struct group {
+	const char *path; /* of its first change */
+	size_t dir;	  /* length of the directory's part */
+	size_t n, start;
+};
+
+static int cmp_group(const void *a, const void *b)
+{
+	const struct group *x = a, *y = b;
+	struct sort_key kx = {x->path, x->dir, 0}, ky = {y->path, y->dir, 0};
+
+	return cmp_display(&kx, &ky);
+}
+
+static size_t hash_dir(const char *p, size_t n)
+{
+	size_t h = 14695981039346656037ULL;
+
+	while (n--)
+		h = (h ^ (unsigned char)*p++) * 1099511628211ULL;
+	return h;
+}
+
+/*
+ * The changes in display order (cmp_display). Sorting 100,000 paths that share long prefixes
+ * with that comparator cost more than anything else at start-up: group them by directory
+ * with a hash table instead, sort the directories, and sort each directory's names only when
+ * they do not come sorted already (a change set of one overlay does). Caller frees.
+ */
+static struct sort_key *display_order(const struct ui_review *r)
+{
+	size_t n = r->nchanges, cap = 64, ng = 0, i, *slot, *gi;
+	struct group *g = xcalloc(n + 1, sizeof(*g));
+	struct sort_key *out = xcalloc(n + 1, sizeof(*out));
+
+	while (cap < 2 * n)
+		cap *= 2;
+	slot = xcalloc(cap, sizeof(*slot)); /* group index + 1; 0 empty */
+	gi = xcalloc(n + 1, sizeof(*gi));
+	for (i = 0; i < n; i++) {
+		const char *p = r->changes[i].path;
+		size_t d = dir_len(p), h = hash_dir(p, d) & (cap - 1);
+
+		while (slot[h] &&
+		       !(g[slot[h] - 1].dir == d && memcmp(g[slot[h] - 1].path, p, d) == 0))
+			h = (h + 1) & (cap - 1);
+		if (!slot[h]) {
+			g[ng] = (struct group){p, d, 0, 0};
+			slot[h] = ++ng;
+		}
+		gi[i] = slot[h] - 1;
+		g[gi[i]].n++;
+	}
+	/* Sort the directories, remembering where each group went. */
+	for (i = 0; i < ng; i++)
+		g[i].start = i;
+	qsort(g, ng, sizeof(*g), cmp_group);
+	{
+		size_t *where = xcalloc(ng + 1, sizeof(*where)), pos = 0;
+
+		for (i = 0; i < ng; i++) {
+			where[g[i].start] = i;
+			g[i].start = pos;
+			pos += g[i].n;
+			g[i].n = 0;
+		}
+		for (i = 0; i < n; i++) {
+			struct group *grp = &g[where[gi[i]]];
+
+			out[grp->start + grp->n++] =
+				(struct sort_key){r->changes[i].path, grp->dir, i};
+		}
+		free(where);
+	}
+	for (i = 0; i < ng; i++) {
+		struct sort_key *k = out + g[i].start;
+		size_t j;
+
+		for (j = 1; j < g[i].n && cmp_name(&k[j - 1], &k[j]) < 0; j++)
+			;
+		if (j < g[i].n)
+			qsort(k, g[i].n, sizeof(*k), cmp_name);
+	}
+	free(slot);
+	free(gi);
+	free(g);
+	return out;
+}
+
 static const char *short_kind(const char *kind)
 {
 	static const char *const names[][2] = {
@@ -415,13 +512,9 @@ static struct view *changes_view_new(struct review_app *ra)
 	struct ui_review *r = ra->r;
 	struct view *v = xcalloc(1, sizeof(*v));
 	struct changes_view *cv = xcalloc(1, sizeof(*cv));
-	struct sort_key *order = xcalloc(r->nchanges ? r->nchanges : 1, sizeof(*order));
+	struct sort_key *order = display_order(r);
 	size_t i, cap = r->nchanges + 1;
 
-	for (i = 0; i < r->nchanges; i++)
-		order[i] = (struct sort_key){r->changes[i].path, dir_len(r->changes[i].path), i};
-	if (r->nchanges)
-		qsort(order, r->nchanges, sizeof(*order), cmp_display);
 	cv->ra = ra;
 	cv->lines = xcalloc(cap, sizeof(*cv->lines));
 	for (i = 0; i < r->nchanges; i++) {
