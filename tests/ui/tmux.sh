@@ -89,6 +89,14 @@ check "the denied file is not" test ! -e "$P/drop.txt"
 is "$(cat "$P/a.txt")" "one
 two" "the approved modification is applied"
 
+# --- airlock run on a terminal opens the review when the program ends ------------------------
+start "'$AIRLOCK' run -- '$PY' -c 'open(\"ran.txt\", \"w\").write(\"x\\n\"); raise SystemExit(3)'"
+check "airlock run opens the review on a terminal" wait_for 20 pane_has "add    ran.txt"
+keys q
+check "q ends it" wait_for 10 finished
+is "$(cat "$T/rc" 2>/dev/null)" 3 "airlock run still exits with the program's status"
+check "nothing was committed" test ! -e "$P/ran.txt"
+
 # --- a signal during the review --------------------------------------------------------------
 al_run -- "$PY" -c 'open("later.txt", "w").write("x\n")' 2>/dev/null
 ID2=$(last_session)
