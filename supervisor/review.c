@@ -511,29 +511,38 @@ static int review(struct record *rec)
 	return 0;
 }
 
+/* --help or -h among the arguments: the long help rather than parse_id_args()'s usage. */
+static bool wants_help(int argc, char **argv)
+{
+	int a;
+
+	for (a = 1; a < argc; a++)
+		if (strcmp(argv[a], "--help") == 0 || strcmp(argv[a], "-h") == 0)
+			return true;
+	return false;
+}
+
 int cmd_review(int argc, char **argv)
 {
 	static const char usage[] = "airlock review [ID]";
 	struct session s = {.lock_fd = -1};
 	struct record rec;
 	const char *id;
-	int rc, a;
+	int rc;
 
-	for (a = 1; a < argc; a++) {
-		if (strcmp(argv[a], "--help") == 0 || strcmp(argv[a], "-h") == 0) {
-			printf("usage: %s\n\n"
-			       "Review a session on the terminal: its changes grouped by directory, the "
-			       "commands that ran\n(with the files each changed) and the connections "
-			       "they tried, with a diff of each change.\nEach change and command "
-			       "starts approved, denied or undecided as the session's rules say\n"
-			       "(the status rows say which rule); a command's decision applies to the "
-			       "changes it made.\nc commits the approved changes (after a y/n summary; "
-			       "undecided ones are left out)\nand then runs the approved deferred "
-			       "commands; q quits without committing; ? shows\nthe keys. Conflicts "
-			       "with the host are marked '!'. See airlock(1), REVIEW.\n",
-			       usage);
-			return 0;
-		}
+	if (wants_help(argc, argv)) {
+		printf("usage: %s\n\n"
+		       "Review a session on the terminal: its changes grouped by directory, the "
+		       "commands that ran\n(with the files each changed) and the connections "
+		       "they tried, with a diff of each change.\nEach change and command "
+		       "starts approved, denied or undecided as the session's rules say\n"
+		       "(the status rows say which rule); a command's decision applies to the "
+		       "changes it made.\nc commits the approved changes (after a y/n summary; "
+		       "undecided ones are left out)\nand then runs the approved deferred "
+		       "commands; q quits without committing; ? shows\nthe keys. Conflicts "
+		       "with the host are marked '!'. See airlock(1), REVIEW.\n",
+		       usage);
+		return 0;
 	}
 	rc = parse_id_args(argc, argv, usage, &id, NULL);
 	if (rc >= 0)
@@ -698,20 +707,18 @@ int cmd_replay(int argc, char **argv)
 	struct replay_rec rp;
 	const char *id;
 	size_t i;
-	int rc, a;
+	int rc;
 
-	for (a = 1; a < argc; a++) {
-		if (strcmp(argv[a], "--help") == 0 || strcmp(argv[a], "-h") == 0) {
-			printf("usage: %s\n\n"
-			       "Step through a session's recorded events on the terminal, as "
-			       "'airlock log' lists them.\nf shows one class of events at a time "
-			       "(exec, write, connect, dns), p only the selected\nevent's process; "
-			       "Enter on a write event shows that file's diff, on an exec event the\n"
-			       "files its process changed. ? shows the keys, q quits. See airlock(1), "
-			       "REPLAY.\n",
-			       usage);
-			return 0;
-		}
+	if (wants_help(argc, argv)) {
+		printf("usage: %s\n\n"
+		       "Step through a session's recorded events on the terminal, as "
+		       "'airlock log' lists them.\nf shows one class of events at a time "
+		       "(exec, write, connect, dns), p only the selected\nevent's process; "
+		       "Enter on a write event shows that file's diff, on an exec event the\n"
+		       "files its process changed. ? shows the keys, q quits. See airlock(1), "
+		       "REPLAY.\n",
+		       usage);
+		return 0;
 	}
 	rc = parse_id_args(argc, argv, usage, &id, NULL);
 	if (rc >= 0)

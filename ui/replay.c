@@ -110,10 +110,7 @@ static void timeline_draw(struct view *v, size_t i, int y, int width, bool selec
 	buf_init(&what);
 	short_time(e->time, tm, sizeof(tm));
 	snprintf(head, sizeof(head), "%5llu %-12s %7ld ", e->seq, tm, e->pid);
-	move(y, 0);
-	attron(sel);
-	hline(' ', width);
-	attroff(sel);
+	term_blank(y, width, sel);
 	x = term_put(y, 0, width, head, sel);
 	x += term_put(y, x, 8, e->cls ? e->cls : "?", sel | A_BOLD);
 	x = x < 36 ? 36 : x;
@@ -199,10 +196,7 @@ static void files_draw(struct view *v, size_t i, int y, int width, bool selected
 		f->ra->p->change_kind ? f->ra->p->change_kind(f->ra->p->ctx, f->paths[i]) : NULL;
 	attr_t sel = selected ? A_REVERSE : 0;
 
-	move(y, 0);
-	attron(sel);
-	hline(' ', width);
-	attroff(sel);
+	term_blank(y, width, sel);
 	term_put(y, 1, 16, kind ? kind : "(not a change)", sel | (kind ? A_BOLD : A_DIM));
 	term_put(y, 18, width - 19, f->paths[i], sel);
 }

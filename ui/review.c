@@ -287,10 +287,7 @@ static void draw_change(struct review_app *ra, size_t i, int y, int width, bool 
 		snprintf(right, sizeof(right), "%lld bytes", (long long)c->size);
 	else if (c->added == -2 && !S_ISDIR(c->mode) && !S_ISDIR(c->old_mode))
 		snprintf(right, sizeof(right), "binary");
-	move(y, 0);
-	attron(sel);
-	hline(' ', width);
-	attroff(sel);
+	term_blank(y, width, sel);
 	x = term_put(y, 1, 3, decision_mark(c->decision),
 		     term_color(decision_pair(c->decision)) | sel | A_BOLD);
 	x += 1;
@@ -315,10 +312,7 @@ static void draw_header(struct review_app *ra, size_t i, int y, int width, bool 
 	cleanup_free char *dir = xstrndup(path, dir_len(path));
 	attr_t sel = selected ? A_REVERSE : 0;
 
-	move(y, 0);
-	attron(sel);
-	hline(' ', width);
-	attroff(sel);
+	term_blank(y, width, sel);
 	term_put(y, 0, width, dir, term_color(PAIR_HEADER) | A_BOLD | sel);
 }
 
@@ -654,10 +648,7 @@ static void commands_draw(struct view *v, size_t i, int y, int width, bool selec
 	char what[32];
 	int x;
 
-	move(y, 0);
-	attron(sel);
-	hline(' ', width);
-	attroff(sel);
+	term_blank(y, width, sel);
 	if (was_denied(c))
 		x = term_put(y, 1, 3, "[x]", term_color(PAIR_DENIED) | sel | A_BOLD);
 	else
@@ -774,10 +765,7 @@ static void conns_draw(struct view *v, size_t i, int y, int width, bool selected
 	bool allowed = c->decision && strcmp(c->decision, "allow") == 0;
 	int x;
 
-	move(y, 0);
-	attron(sel);
-	hline(' ', width);
-	attroff(sel);
+	term_blank(y, width, sel);
 	term_put(y, 1, 6, c->decision ? c->decision : "?",
 		 term_color(allowed ? PAIR_APPROVED : PAIR_DENIED) | sel | A_BOLD);
 	x = 8 + term_put(y, 8, width - 9, c->name ? c->name : c->target, sel);

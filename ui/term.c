@@ -525,6 +525,14 @@ int term_put(int y, int x, int width, const char *raw, attr_t attr)
 	return used;
 }
 
+void term_blank(int y, int width, attr_t attr)
+{
+	move(y, 0);
+	attron(attr);
+	hline(' ', width);
+	attroff(attr);
+}
+
 void term_fill(int y, int x, attr_t attr)
 {
 	int rows, cols;

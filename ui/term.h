@@ -57,6 +57,9 @@ void term_dump(void);
  */
 int term_put(int y, int x, int width, const char *raw, attr_t attr);
 
+/* Blank the first width columns of row y in attr (a selected line's bar). */
+void term_blank(int y, int width, attr_t attr);
+
 /* Fill the rest of row y from column x with spaces in attr. */
 void term_fill(int y, int x, attr_t attr);
 

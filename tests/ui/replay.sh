@@ -22,19 +22,13 @@ cd "$P" || exit 1
 al_run -- "$PY" "$T/agent.py" 2>/dev/null
 ID=$(last_session)
 
-ui() {
-	printf '%s' "$1" >"$T/keys"
-	: >"$T/dump"
-	AIRLOCK_UI_SCRIPT=$T/keys AIRLOCK_UI_DUMP=$T/dump AIRLOCK_UI_SIZE=160x24 LC_ALL=C.UTF-8 \
-		"$AIRLOCK" replay "$ID" >"$T/out" 2>"$T/err"
-}
-screen() {
-	awk -v n="$1" '$0 == "--" { k++; next } k == n - 1' "$T/dump" | sed "s|$T|T|g; s|$ID|ID|g"
-}
+. "$TESTS_DIR/ui/screen.bash"
+UI_SIZE=160x24
+replay_ui() { ui "$1" replay "$ID"; }
 # rows N: the event rows of screen N without their times and pids.
 rows() { screen "$1" | sed -n '2,21p' | grep -E '^ +[0-9]+ ' | awk '{ $2 = ""; $3 = ""; print }'; }
 
-ui '<Dump>'
+replay_ui '<Dump>'
 is "$(rows 1)" "0   exec allow $PY T/agent.py
 1   write allow openat T/proj/a.txt
 2   exec allow /bin/sh -c echo x > b.txt; echo y > \"\$(printf 'c\\\\033[2J.txt')\"
@@ -46,38 +40,38 @@ check "the status rows say who decided and which process" \
 	grep -q '^exec execve: allow by default, continued  \[1/6\]$' <(screen 1)
 check "no escape byte on the screen" bash -c "! grep -q \$'\\x1b' '$T/dump'"
 
-ui 'f<Dump>f<Dump>f<Dump>f<Dump>f<Dump>'
+replay_ui 'f<Dump>f<Dump>f<Dump>f<Dump>f<Dump>'
 is "$(rows 1 | awk '{print $1}' | tr '\n' ' ')" "0 2 " "f: exec events only"
 is "$(rows 2 | awk '{print $1}' | tr '\n' ' ')" "1 3 4 " "f again: write events"
 is "$(rows 3 | awk '{print $1}' | tr '\n' ' ')" "5 " "then connect"
 check "then dns (none here)" grep -q 'no events match the filter' <(screen 4)
 is "$(rows 5 | wc -l)" 6 "and all again"
 
-ui 'jjjp<Dump>p<Dump>'
+replay_ui 'jjjp<Dump>p<Dump>'
 is "$(rows 1 | awk '{print $1}' | tr '\n' ' ')" "2 3 4 " "p: the selected event's process only"
 check "the title says so" grep -q 'process: [0-9]' <(screen 1)
 is "$(rows 2 | wc -l)" 6 "p again: every process"
 
-ui 'j<Enter><Dump>'
+replay_ui 'j<Enter><Dump>'
 check "Enter on a write event shows its diff" grep -q '^diff --git aT/proj/a.txt bT/proj/a.txt$' <(screen 1)
 check "with the line it added" grep -q '^+two$' <(screen 1)
-ui 'jj<Enter><Dump><Enter><Dump>'
+replay_ui 'jj<Enter><Dump><Enter><Dump>'
 check "Enter on an exec event lists the files its process wrote" \
 	grep -q 'files written by process [0-9]*: /bin/sh -c' <(screen 1)
 check "with their kinds" grep -qE '^ added +T/proj/b.txt$' <(screen 1)
 check "hostile names escaped" grep -qF 'T/proj/c\e[2J.txt' <(screen 1)
 check "and Enter there shows a diff" grep -q '^+x$' <(screen 2)
-ui 'G<Enter><Dump>'
+replay_ui 'G<Enter><Dump>'
 check "Enter on a connect event says what it opens" grep -q 'Enter opens write and exec events' <(screen 1)
-ui '/b.txt<Enter><Dump>n<Dump>'
+replay_ui '/b.txt<Enter><Dump>n<Dump>'
 check "/ searches the timeline" grep -q '\[3/6\]$' <(screen 1)
 check "n goes to the next match" grep -q '\[4/6\]$' <(screen 2)
-ui '?<Dump>'
+replay_ui '?<Dump>'
 check "? lists the replay's keys" grep -q '^  f              show only one class of events' <(screen 1)
 check "and not the review's" bash -c "! grep -q 'approve the selected' '$T/dump'"
 
 "$AIRLOCK" discard "$ID" >/dev/null 2>&1
-ui 'j<Enter><Dump>'
+replay_ui 'j<Enter><Dump>'
 check "a discarded session's diff is gone, and the replay says why" grep -q 'discarded' <(screen 1)
 "$AIRLOCK" replay --help >"$T/out"
 check "replay --help describes it" grep -q 'Enter on a write event' "$T/out"

@@ -30,19 +30,7 @@ al_run -- "$PY" "$T/agent.py" "$T/outside.txt" 2>"$T/run.err"
 check "the program ran" test -s "$T/run.err"
 ID=$(last_session)
 
-# ui KEYS: run `airlock review` on KEYS; the screens go to $T/dump, output to $T/out/err.
-ui() {
-	local keys=$1
-	shift
-	printf '%s' "$keys" >"$T/keys"
-	: >"$T/dump"
-	AIRLOCK_UI_SCRIPT=$T/keys AIRLOCK_UI_DUMP=$T/dump LC_ALL=C.UTF-8 \
-		"$AIRLOCK" "${@:-review}" >"$T/out" 2>"$T/err"
-}
-# screen N: the Nth dumped screen, with the scratch directory and the session id made fixed.
-screen() {
-	awk -v n="$1" '$0 == "--" { k++; next } k == n - 1' "$T/dump" | sed "s|$T|T|g; s|$ID|ID|g"
-}
+. "$TESTS_DIR/ui/screen.bash"
 
 ui '<Dump>'
 is "$(screen 1 | sed 's|/tmp/airlock-test.*|/tmp/airlock-test|')" "airlock review ID  [Changes 11]  Commands 2   Connections 0
