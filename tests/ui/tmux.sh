@@ -71,6 +71,10 @@ keys j d
 check "d denies drop.txt" wait_for 5 pane_has " [-]   add    drop.txt"
 keys a
 check "a approves keep.txt" wait_for 5 pane_has " [+]   add    keep.txt"
+# A resize redraws for the new size: the key hints move to the new last row.
+tm resize-window -t ui -x 120 -y 40
+last_row_hints() { [ "$(tm capture-pane -p -t ui | sed -n '40p' | cut -c1-10)" = "Enter open" ]; }
+check "a resize redraws at the new size" wait_for 5 last_row_hints
 keys k k Enter
 check "Enter shows a.txt's diff" wait_for 5 pane_has "+two"
 keys q c
