@@ -743,6 +743,16 @@ int rules_load_file(struct ruleset *rs, const char *path, const struct rules_env
 
 /* ---- matching ---- */
 
+bool rules_exec_allows_all(const struct ruleset *rs)
+{
+	size_t i;
+
+	for (i = 0; i < rs->n; i++)
+		if (rs->rules[i]->cls == RULE_EXEC && rs->rules[i]->action != RULE_ALLOW)
+			return false;
+	return true;
+}
+
 /*
  * Every matcher walks the rules from the last one back and stops at the first match: the
  * same answer as doas's "walk all, keep the last", with less work per notification.

@@ -201,6 +201,9 @@ int rules_file_trusted(const char *path, uid_t uid, struct rules_error *err);
  */
 const struct rule *rules_match_exec(const struct ruleset *rs, const char *path, char *const *argv);
 
+/* Whether every exec rule allows (then no exec decision depends on the command's argv). */
+bool rules_exec_allows_all(const struct ruleset *rs);
+
 /* The last write rule matching path (absolute; normalised here; a relative path matches none). */
 const struct rule *rules_match_write(const struct ruleset *rs, const char *path);
 

@@ -2,6 +2,8 @@
 /* `airlock verify` and `airlock log`: checking a session's hash-chained record and reading it. */
 #include "supervisor/audit.h"
 
+#include "rules/rules.h"
+
 #include "common/buf.h"
 #include "common/cleanup.h"
 #include "common/err.h"
@@ -455,7 +457,10 @@ static void row_fill(struct row *r, const cJSON *ev, int depth)
 	r->cls = term_sanitize(meta_str(ev, "class") ?: "?");
 	r->decision = term_sanitize(meta_str(ev, "decision") ?: "-");
 	r->target = term_sanitize(target);
-	r->by = by && strcmp(by, "default") != 0 ? term_sanitize(by) : NULL;
+	/* The defaults decide most events: say who decided only when it was someone else. */
+	r->by = by && strcmp(by, "default") != 0 && strncmp(by, RULES_DEFAULTS_NAME ":", 11) != 0
+			? term_sanitize(by)
+			: NULL;
 }
 
 /* Colours on a terminal only, and never under NO_COLOR (no-color.org) or TERM=dumb. */

@@ -20,6 +20,7 @@ static const char usage[] =
 	"       airlock log [ID] [--json]\n"
 	"       airlock replay [ID]\n"
 	"       airlock verify [ID]\n"
+	"       airlock rules check FILE... | rules show [-r FILE]...\n"
 	"       airlock --help | --version\n"
 	"\n"
 	"Run a command in a sandbox where every file change lands in a copy-on-write overlay,\n"
@@ -38,8 +39,8 @@ static const char usage[] =
 	"  log       print a session's timeline of events (--json: one object per line)\n"
 	"  replay    step through a session's events on the terminal, with diffs\n"
 	"  verify    check that a session's record is intact (exit 1 naming what broke)\n"
+	"  rules     check rules files, or show the rules in force (airlock-rules(5))\n"
 	"\n"
-	"Not supported yet: rules.\n"
 	"Sessions live in $AIRLOCK_STATE_DIR, else $XDG_STATE_HOME/airlock, else\n"
 	"~/.local/state/airlock. See airlock(1).\n";
 
@@ -57,9 +58,7 @@ int usage_error(const char *fmt, ...)
 
 int main(int argc, char **argv)
 {
-	static const char *const later[] = {"rules"};
 	const char *cmd;
-	size_t i;
 
 	if (argc < 2) {
 		fputs(usage, stderr);
@@ -96,12 +95,8 @@ int main(int argc, char **argv)
 		return cmd_log(argc - 1, argv + 1);
 	if (strcmp(cmd, "verify") == 0)
 		return cmd_verify(argc - 1, argv + 1);
-	for (i = 0; i < sizeof(later) / sizeof(later[0]); i++) {
-		if (strcmp(cmd, later[i]) == 0) {
-			fprintf(stderr, "airlock: '%s' is not supported yet\n", cmd);
-			return EXIT_USAGE;
-		}
-	}
+	if (strcmp(cmd, "rules") == 0)
+		return cmd_rules(argc - 1, argv + 1);
 	fprintf(stderr, "airlock: '%s' is not an airlock command\n\n%s", cmd, usage);
 	return EXIT_USAGE;
 }

@@ -8,6 +8,8 @@
 #include "common/path.h"
 #include "common/utf8.h"
 #include "supervisor/procmem.h"
+#include "supervisor/sbpath.h"
+#include "supervisor/substitute.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -107,22 +109,50 @@ static const struct sys_desc sys_table[] = {
 struct verdict {
 	bool cont;	      /* CONTINUE: let the kernel run the call */
 	int err;	      /* otherwise fail it with this errno */
-	const char *decision; /* "allow" / "deny" */
-	const char *by;	      /* who decided: "default" until rules exist */
+	const char *decision; /* "allow", "deny", "ask" (a write held for the review), "defer" */
+	char by[192];	      /* who decided: a rule "file:line", "person", "approver", ... */
+	const char *result;   /* what happened, when not "continued" or the errno's name */
 };
 
-static const struct verdict ALLOW = {true, 0, "allow", "default"};
-
-static struct verdict deny(int err)
+static struct verdict allow_by(const char *by)
 {
-	struct verdict v = {false, err, "deny", "default"};
+	struct verdict v = {.cont = true, .decision = "allow"};
 
+	snprintf(v.by, sizeof(v.by), "%s", by);
 	return v;
 }
 
-int notifier_init(struct notifier *n, int fd, struct event_log *log, enum net_mode net)
+static struct verdict deny_by(int err, const char *by)
+{
+	struct verdict v = {.cont = false, .err = err, .decision = "deny"};
+
+	snprintf(v.by, sizeof(v.by), "%s", by);
+	return v;
+}
+
+static struct verdict deny(int err)
+{
+	return deny_by(err, "default");
+}
+
+#define ALLOW allow_by("default")
+
+/* The verdict a rule gives (allow or deny with err); by names the rule. */
+static struct verdict rule_verdict(const struct rule *r, int err)
+{
+	cleanup_free char *origin = r ? rule_origin(r) : NULL;
+
+	if (r && r->action == RULE_DENY)
+		return deny_by(err, origin);
+	return allow_by(origin ? origin : "default");
+}
+
+int notifier_init(struct notifier *n, int fd, struct event_log *log, enum net_mode net,
+		  const struct ruleset *rules, struct asker *asker)
 {
 	memset(n, 0, sizeof(*n));
+	n->rules = rules;
+	n->asker = asker;
 	for (int i = 0; i < CMDLINE_CACHE; i++)
 		n->cmdline[i].fd = -1;
 	n->fd = fd;
@@ -350,15 +380,21 @@ static const char *errno_name(int err)
 	}
 }
 
-/* Record the event, then answer. A failed record denies the call: nothing unrecorded runs. */
-static int answer(struct notifier *n, cJSON *ev, struct verdict v)
+/*
+ * Record the event, then answer notification id. A failed record denies the call: nothing
+ * unrecorded runs.
+ */
+static int answer_id(struct notifier *n, __u64 id, cJSON *ev, struct verdict v)
 {
 	struct seccomp_notif_resp *resp = n->resp;
 
 	if (ev) {
 		cJSON_AddStringToObject(ev, "decision", v.decision);
 		cJSON_AddStringToObject(ev, "by", v.by);
-		cJSON_AddStringToObject(ev, "result", v.cont ? "continued" : errno_name(v.err));
+		cJSON_AddStringToObject(ev, "result",
+					v.result ? v.result
+					: v.cont ? "continued"
+						 : errno_name(v.err));
 		if (!n->log_broken && events_append(n->log, ev) < 0) {
 			n->log_broken = true;
 			warn("the event log cannot be written: every further call is denied");
@@ -367,7 +403,7 @@ static int answer(struct notifier *n, cJSON *ev, struct verdict v)
 			v = deny(EPERM);
 	}
 	memset(resp, 0, n->sizes.seccomp_notif_resp);
-	resp->id = n->req->id;
+	resp->id = id;
 	if (v.cont) {
 		resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
 	} else {
@@ -382,6 +418,12 @@ static int answer(struct notifier *n, cJSON *ev, struct verdict v)
 	return 0;
 }
 
+/* Answer the notification being handled. */
+static int answer(struct notifier *n, cJSON *ev, struct verdict v)
+{
+	return answer_id(n, n->req->id, ev, v);
+}
+
 static cJSON *new_event(struct notifier *n, const char *cls, const char *op)
 {
 	cJSON *ev = cJSON_CreateObject();
@@ -391,6 +433,176 @@ static cJSON *new_event(struct notifier *n, const char *cls, const char *op)
 	cJSON_AddStringToObject(ev, "class", cls);
 	cJSON_AddStringToObject(ev, "op", op);
 	return ev;
+}
+
+/*
+ * A notification waiting for an answer to an ask. It holds its own copy of everything the
+ * answer needs: the request buffer is reused for the next notification meanwhile.
+ */
+struct pending_call {
+	__u64 id;
+	pid_t pid;
+	enum sys_class cls;
+	cJSON *ev;  /* the event, completed and recorded when the answer comes */
+	char *rule; /* the rule that said ask */
+	int deny_err;
+	struct pending_call *next;
+};
+
+static void pending_free(struct pending_call *pc)
+{
+	cJSON_Delete(pc->ev);
+	free(pc->rule);
+	free(pc);
+}
+
+static void pending_unlink(struct notifier *n, struct pending_call *pc)
+{
+	struct pending_call **pp;
+
+	for (pp = &n->pending; *pp; pp = &(*pp)->next)
+		if (*pp == pc) {
+			*pp = pc->next;
+			n->npending--;
+			return;
+		}
+}
+
+/* The answer to an ask arrived: act on it for the call that waits. */
+static int resume(struct notifier *n, struct pending_call *pc, const struct ask_answer *ans)
+{
+	struct verdict v;
+	cJSON *ev = pc->ev;
+	int rc;
+
+	pc->ev = NULL;
+	cJSON_AddStringToObject(ev, "rule", pc->rule);
+	cJSON_AddBoolToObject(ev, "asked", true);
+	if (!ans->allow)
+		v = deny_by(pc->deny_err, ans->by);
+	else if (pc->cls == CLASS_EXEC)
+		/* The new program runs inside the same sandbox: containment does not rest on
+		   this. */
+		v = allow_by(ans->by);
+	else
+		/* Until connections are mediated, an allowed destination outside cannot be
+		   reached: the network namespace has loopback only. */
+		v = deny_by(EACCES, ans->by);
+	rc = answer_id(n, pc->id, ev, v);
+	pending_free(pc);
+	return rc;
+}
+
+static void ask_done(void *ctx, void *cookie, const struct ask_answer *ans)
+{
+	struct notifier *n = ctx;
+	struct pending_call *pc = cookie;
+	int rc;
+
+	pending_unlink(n, pc);
+	rc = resume(n, pc, ans);
+	if (rc < 0)
+		n->listener_failed = rc;
+}
+
+/*
+ * Ask about the call being handled. The question goes out and the notification waits in
+ * n->pending; the loop goes on receiving others (design.md, protocol step 6).
+ */
+static int ask_about(struct notifier *n, cJSON *ev, enum sys_class cls, const struct rule *r,
+		     struct ask_question *q, int deny_err)
+{
+	struct pending_call *pc = xcalloc(1, sizeof(*pc));
+	struct ask_answer now;
+	int rc;
+
+	pc->id = n->req->id;
+	pc->pid = (pid_t)n->req->pid;
+	pc->cls = cls;
+	pc->ev = ev;
+	pc->rule = rule_origin(r);
+	pc->deny_err = deny_err;
+	q->pid = pc->pid;
+	q->rule = pc->rule;
+	q->argv = cJSON_GetObjectItemCaseSensitive(ev, "argv");
+	if (!n->asker) {
+		now = (struct ask_answer){.allow = false, .by = "default"};
+		return resume(n, pc, &now);
+	}
+	rc = asker_ask(n->asker, q, pc, &now);
+	if (rc == 1)
+		return resume(n, pc, &now);
+	if (rc < 0) {
+		now = (struct ask_answer){.allow = false, .by = "default"};
+		return resume(n, pc, &now);
+	}
+	pc->next = n->pending;
+	n->pending = pc;
+	n->npending++;
+	return 0;
+}
+
+int notifier_asks(struct notifier *n, bool readable)
+{
+	struct pending_call *pc, *next;
+
+	if (!n->asker)
+		return 0;
+	n->listener_failed = 0;
+	/* A process that died (or a call that a signal interrupted) waits for nothing. */
+	for (pc = n->pending; pc; pc = next) {
+		__u64 id = pc->id;
+
+		next = pc->next;
+		if (ioctl(n->fd, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0)
+			continue;
+		asker_cancel(n->asker, pc);
+		pending_unlink(n, pc);
+		cJSON_AddStringToObject(pc->ev, "rule", pc->rule);
+		cJSON_AddStringToObject(pc->ev, "decision", "none");
+		cJSON_AddStringToObject(pc->ev, "by", "nobody");
+		cJSON_AddStringToObject(pc->ev, "result", "gone");
+		if (!n->log_broken && events_append(n->log, pc->ev) < 0)
+			n->log_broken = true;
+		pc->ev = NULL;
+		pending_free(pc);
+	}
+	asker_process(n->asker, readable, ask_done, n);
+	return n->listener_failed;
+}
+
+static int rank(const struct rule *r)
+{
+	if (!r)
+		return 0;
+	return r->action == RULE_DENY ? 2 : r->action == RULE_ASK ? 1 : 0;
+}
+
+/*
+ * A write's verdict from the write rules. The overlay bounds where a write lands whatever the
+ * memory says by the time the kernel reads it, so CONTINUE is safe: a deny rule refuses the
+ * call now (EACCES); ask and allow let it land and tell the review how to start the change
+ * (held for an explicit decision, or approved). Both paths of a rename or link need write
+ * authority (sandlock #194): the stricter rule of the two decides. Paths the record could not
+ * resolve to an absolute path (an anonymous descriptor) match no rule.
+ */
+static struct verdict decide_write(const struct notifier *n, const char *t1, const char *t2)
+{
+	const struct rule *r = NULL, *r2 = NULL;
+	struct verdict v;
+
+	if (!n->rules)
+		return ALLOW;
+	if (t1 && t1[0] == '/')
+		r = rules_match_write(n->rules, t1);
+	if (t2 && t2[0] == '/')
+		r2 = rules_match_write(n->rules, t2);
+	if (rank(r2) > rank(r))
+		r = r2;
+	v = rule_verdict(r, EACCES);
+	if (r && r->action == RULE_ASK)
+		v.decision = "ask";
+	return v;
 }
 
 static int handle_write(struct notifier *n, const struct sys_desc *sd)
@@ -425,8 +637,7 @@ static int handle_write(struct notifier *n, const struct sys_desc *sd)
 		add_open_flags(ev, (unsigned)d->args[sd->flags]);
 	if (rc < 0)
 		return answer(n, ev, deny(-rc));
-	/* Writes land in the overlay whatever the memory says now: CONTINUE is bounded. */
-	return answer(n, ev, ALLOW);
+	return answer(n, ev, decide_write(n, target, target2));
 }
 
 /* Copy argv (bounded) into a JSON array. 0 or -errno; *truncated when bounds cut it. */
@@ -464,29 +675,182 @@ static int copy_argv(const struct notifier *n, unsigned long addr, cJSON *arr, b
 }
 
 /*
- * Whether path exists in the sandbox's view of pid. Resolved from the task's own root with
- * RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS (Linux 5.6), so a symlink the program planted cannot
- * lead the supervisor outside the sandbox (sandlock #112). Returns 1, 0 (ENOENT or ENOTDIR),
- * or -errno when it cannot tell.
+ * A deferred exec: recorded with its cwd and environment, and run as the stub instead (see
+ * substitute.h). Where the substitution cannot be guaranteed, the exec is refused (EACCES):
+ * a deferred command never runs inside the sandbox, let alone outside it.
  */
-static int exists_in_sandbox(pid_t pid, const char *path)
+static int defer_exec(struct notifier *n, const struct sys_desc *sd, cJSON *ev,
+		      const struct rule *r)
 {
-	struct open_how how = {.flags = O_PATH | O_CLOEXEC,
-			       .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
-	char root[64];
-	cleanup_fd int rfd = -1;
-	int fd;
+	const struct seccomp_data *d = &n->req->data;
+	pid_t pid = (pid_t)n->req->pid;
+	cleanup_free char *origin = rule_origin(r);
+	cleanup_free char *cwd = dir_of(pid, AT_FDCWD);
+	cJSON *env = cJSON_CreateArray();
+	struct substitution sub;
+	struct verdict v = {.cont = true, .decision = "defer", .result = "deferred"};
+	bool truncated = false;
+	int rc;
 
-	snprintf(root, sizeof(root), "/proc/%d/root", (int)pid);
-	rfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (rfd < 0)
-		return -errno;
-	fd = (int)syscall(SYS_openat2, rfd, path, &how, sizeof(how));
-	if (fd >= 0) {
-		close(fd);
-		return 1;
+	snprintf(v.by, sizeof(v.by), "%s", origin);
+	rc = copy_argv(n, d->args[2], env, &truncated);
+	if (sd->nr != SYS_execve || rc < 0 || truncated || !cwd) {
+		cJSON_Delete(env);
+		cJSON_AddStringToObject(ev, "note", "cannot be deferred safely: refused");
+		return answer(n, ev, deny_by(EACCES, origin));
 	}
-	return errno == ENOENT || errno == ENOTDIR ? 0 : -errno;
+	rc = substitute_begin(&sub, pid, d->args[0]);
+	if (rc < 0) {
+		cJSON_Delete(env);
+		cJSON_AddStringToObject(ev, "note",
+					rc == -EBUSY ? "other threads share the process's memory: "
+						       "cannot be deferred safely, refused"
+						     : "cannot be deferred safely: refused");
+		return answer(n, ev, deny_by(EACCES, origin));
+	}
+	if (!id_valid(n)) {
+		substitute_abort(&sub);
+		cJSON_Delete(env);
+		cJSON_Delete(ev);
+		return 0;
+	}
+	cJSON_AddNumberToObject(ev, "deferred", (double)++n->ndeferred);
+	cJSON_AddItemToObject(ev, "cwd", json_text(cwd));
+	cJSON_AddItemToObject(ev, "env", env);
+	rc = answer(n, ev, v);
+	if (n->log_broken) {
+		/* answer() refused the call: the exec fails and the program keeps its memory. */
+		substitute_abort(&sub);
+		return rc;
+	}
+	if (substitute_end(&sub) < 0) {
+		cJSON *bad = new_event(n, "exec", "execve");
+
+		cJSON_AddStringToObject(bad, "note",
+					"the deferred exec did not run the stub: the "
+					"process was killed");
+		cJSON_AddStringToObject(bad, "decision", "deny");
+		cJSON_AddStringToObject(bad, "by", "airlock");
+		cJSON_AddStringToObject(bad, "result", "killed");
+		if (events_append(n->log, bad) < 0)
+			n->log_broken = true;
+	}
+	return rc;
+}
+
+/* The strings of a JSON array as a NULL-terminated vector (borrowed). Caller frees the array. */
+static char **argv_vector(const cJSON *arr)
+{
+	size_t n = (size_t)cJSON_GetArraySize(arr), i = 0;
+	char **v = xcalloc(n + 1, sizeof(*v));
+	const cJSON *a;
+
+	cJSON_ArrayForEach(a, arr)
+	{
+		if (cJSON_IsString(a) && i < n)
+			v[i++] = a->valuestring;
+	}
+	return v;
+}
+
+/* A rule body that matches exactly this command, for "save as a rule". Caller frees. */
+static char *exec_suggestion(const char *target, char *const *argv)
+{
+	struct buf b = BUF_INIT;
+	cleanup_free char *prog = rules_quote(target);
+	size_t i;
+
+	if (!prog)
+		return NULL;
+	buf_init(&b);
+	buf_addf(&b, "exec %s", prog);
+	for (i = 1; argv[0] && argv[i]; i++) {
+		cleanup_free char *w = rules_quote(argv[i]);
+
+		/* A word the grammar cannot hold, or a glob character: no exact rule to offer. */
+		if (!w || strpbrk(argv[i], "*\\")) {
+			buf_release(&b);
+			return NULL;
+		}
+		buf_addf(&b, " %s", w);
+	}
+	buf_adds(&b, " $");
+	return buf_detach(&b);
+}
+
+/* How strict an exec rule is: deny, then defer (never runs now), ask, allow. */
+static int exec_rank(const struct rule *r)
+{
+	if (!r)
+		return 0;
+	switch (r->action) {
+	case RULE_DENY:
+		return 3;
+	case RULE_DEFER:
+		return 2;
+	case RULE_ASK:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/*
+ * An exec's verdict from the exec rules: allow (CONTINUE: the new program runs inside the same
+ * sandbox), deny (EACCES: the program sees PermissionError), ask, defer. The rules see the
+ * path as named and as the kernel will resolve it (/bin/id is /usr/bin/id where /bin is a
+ * link): the stricter verdict of the two decides, so a rule on either name holds. A command
+ * whose argv was cut by the copy bounds, under rules that look at arguments, is refused.
+ */
+static int decide_exec(struct notifier *n, const struct sys_desc *sd, cJSON *ev, const char *target,
+		       cJSON *argv, bool truncated)
+{
+	cleanup_free char **vec = argv_vector(argv);
+	cleanup_free char *origin = NULL;
+	cleanup_free char *key = NULL, *suggest = NULL;
+	cleanup_free char *real = NULL;
+	const struct rule *r = NULL, *r2;
+	struct ask_question q = {0};
+	enum rule_action act;
+
+	if (n->rules) {
+		real = sb_realpath((pid_t)n->req->pid, target);
+		if (!real)
+			return answer(n, ev, deny(EACCES));
+		r = rules_match_exec(n->rules, target, vec);
+		r2 = strcmp(real, target) ? rules_match_exec(n->rules, real, vec) : NULL;
+		if (exec_rank(r2) > exec_rank(r))
+			r = r2;
+		if (strcmp(real, target))
+			cJSON_AddItemToObject(ev, "resolved", json_text(real));
+	}
+	act = r ? r->action : RULE_ALLOW;
+	if (truncated && act == RULE_ALLOW && n->rules && !n->exec_rules_allow_all)
+		act = RULE_DENY;
+	switch (act) {
+	case RULE_DENY:
+		origin = r ? rule_origin(r) : xstrdup("default");
+		return answer(n, ev, deny_by(EACCES, origin));
+	case RULE_ASK:
+		key = xasprintf("exec\n%s", target);
+		for (size_t i = 1; vec[0] && vec[i]; i++) {
+			char *k = xasprintf("%s\n%s", key, vec[i]);
+
+			free(key);
+			key = k;
+		}
+		suggest = exec_suggestion(target, vec);
+		q = (struct ask_question){.cls = "exec",
+					  .target = target,
+					  .key = key,
+					  .suggest = suggest,
+					  .command = argv};
+		return ask_about(n, ev, CLASS_EXEC, r, &q, EACCES);
+	case RULE_DEFER:
+		return defer_exec(n, sd, ev, r);
+	default:
+		return answer(n, ev, rule_verdict(r, EACCES));
+	}
 }
 
 static int handle_exec(struct notifier *n, const struct sys_desc *sd)
@@ -509,7 +873,7 @@ static int handle_exec(struct notifier *n, const struct sys_desc *sd)
 	   would, and not recorded as a command. execveat (fexecve of a memfd, a path from a
 	   descriptor) is never a PATH search. */
 	if (rc == 0 && sd->nr == SYS_execve && target[0] == '/' &&
-	    exists_in_sandbox((pid_t)n->req->pid, target) == 0) {
+	    sb_exists((pid_t)n->req->pid, target) == 0) {
 		cJSON_Delete(argv);
 		return answer(n, NULL, deny(ENOENT));
 	}
@@ -520,8 +884,7 @@ static int handle_exec(struct notifier *n, const struct sys_desc *sd)
 		cJSON_AddBoolToObject(ev, "truncated", true);
 	if (rc < 0)
 		return answer(n, ev, deny(-rc));
-	/* The new program runs inside the same sandbox: containment does not rest on this. */
-	return answer(n, ev, ALLOW);
+	return decide_exec(n, sd, ev, target, argv, truncated);
 }
 
 /* Format a socket address for the record; returns whether it stays inside the sandbox. */
@@ -601,13 +964,38 @@ static int copy_addr(const struct notifier *n, unsigned long addr, unsigned long
 	return mem_read((pid_t)n->req->pid, addr, ss, len);
 }
 
-/* Decide a destination: inside the sandbox goes on; anything else is refused for now. */
-static struct verdict decide_destination(bool inside)
+/*
+ * A destination outside the sandbox, from the connect rules: deny (EACCES), ask, or allow.
+ * Until connections are mediated, an allowed destination cannot be reached either (the
+ * network namespace has loopback only) and is refused with EACCES, which the record notes.
+ */
+static int decide_destination(struct notifier *n, cJSON *ev, const struct sockaddr_storage *ss,
+			      socklen_t len, const char *target)
 {
-	if (inside)
-		return ALLOW;
-	/* Until connections are mediated, every destination outside the sandbox is denied. */
-	return deny(EACCES);
+	struct rules_target t;
+	const struct rule *r = NULL;
+	cleanup_free char *origin = NULL;
+	cleanup_free char *key = NULL, *suggest = NULL;
+	struct ask_question q;
+
+	if (n->net == NET_NONE)
+		return answer(n, ev, deny_by(EACCES, "--net none"));
+	if (rules_target_from_sockaddr(&t, (const struct sockaddr *)ss, len, NULL) < 0)
+		return answer(n, ev, deny(EACCES));
+	if (n->rules)
+		r = rules_match_connect(n->rules, &t);
+	origin = r ? rule_origin(r) : xstrdup("default");
+	if (!r || r->action == RULE_DENY)
+		return answer(n, ev, deny_by(EACCES, origin));
+	if (r->action == RULE_ASK) {
+		key = xasprintf("connect\n%s", target);
+		suggest = xasprintf("connect %s", target);
+		q = (struct ask_question){
+			.cls = "connect", .target = target, .key = key, .suggest = suggest};
+		return ask_about(n, ev, CLASS_CONNECT, r, &q, EACCES);
+	}
+	cJSON_AddStringToObject(ev, "note", "allowed, but the mediated network is not available");
+	return answer(n, ev, deny_by(EACCES, origin));
 }
 
 static int answer_addr(struct notifier *n, const char *cls, const char *op, int rc,
@@ -623,7 +1011,9 @@ static int answer_addr(struct notifier *n, const char *cls, const char *op, int 
 	cJSON_AddItemToObject(ev, "target", json_text(target));
 	if (rc < 0)
 		return answer(n, ev, deny(-rc));
-	return answer(n, ev, decide_destination(inside));
+	if (inside)
+		return answer(n, ev, ALLOW);
+	return decide_destination(n, ev, ss, len, target);
 }
 
 static int handle_connect_bind(struct notifier *n, const struct sys_desc *sd)

@@ -13,6 +13,8 @@
 #ifndef AIRLOCK_SUPERVISOR_NOTIFY_H
 #define AIRLOCK_SUPERVISOR_NOTIFY_H
 
+#include "rules/rules.h"
+#include "supervisor/ask.h"
 #include "supervisor/events.h"
 #include "tracee/sandbox.h"
 
@@ -28,8 +30,17 @@ struct cmdline_slot {
 	int fd;
 };
 
+struct pending_call;
+
 struct notifier {
 	struct cmdline_slot cmdline[CMDLINE_CACHE];
+	const struct ruleset *rules;  /* decides exec, write and connect; NULL: allow all */
+	struct asker *asker;	      /* answers "ask"; NULL: deny */
+	struct pending_call *pending; /* notifications waiting for an answer */
+	unsigned npending;
+	unsigned ndeferred;	   /* deferred commands so far */
+	bool exec_rules_allow_all; /* no exec rule but "allow": an exec never depends on memory */
+	int listener_failed;	   /* -errno when answering a pending call failed */
 	int fd;
 	struct seccomp_notif *req;
 	struct seccomp_notif_resp *resp;
@@ -41,8 +52,19 @@ struct notifier {
 	bool log_broken;  /* the event log failed: every later call is denied */
 };
 
-/* Prepare to serve the listener fd (the notifier takes ownership). 0 or -errno. */
-int notifier_init(struct notifier *n, int fd, struct event_log *log, enum net_mode net);
+/*
+ * Prepare to serve the listener fd (the notifier takes ownership), deciding by rules (borrowed,
+ * may be NULL) and asking asker (borrowed, may be NULL). 0 or -errno.
+ */
+int notifier_init(struct notifier *n, int fd, struct event_log *log, enum net_mode net,
+		  const struct ruleset *rules, struct asker *asker);
+
+/*
+ * Serve the asks: read answers (readable: the asker's descriptor has input), expire asks past
+ * their time, drop asks whose caller died, and answer the notifications that waited. 0 or
+ * -errno when the listener failed.
+ */
+int notifier_asks(struct notifier *n, bool readable);
 
 /*
  * Receive and answer one notification. Returns 0 (also when the task died meanwhile), or

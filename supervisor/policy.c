@@ -50,40 +50,65 @@ static char *read_rules(const char *path, size_t *len, struct rules_error *err)
 }
 
 /* Keep data as rules/N in the session and describe it for meta. */
-static int keep_copy(const struct session *s, size_t idx, const char *source, const char *data,
-		     size_t len, cJSON *sources)
+static int keep_copy(const struct session *s, size_t idx, const struct policy_file *f,
+		     cJSON *sources)
 {
-	cleanup_free char *dir = session_path(s, "rules");
 	cleanup_free char *name = xasprintf("rules/%zu", idx);
 	cleanup_free char *path = session_path(s, name);
 	char hex[65];
 	cJSON *o;
 	int rc;
 
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-		return error_errno("cannot create %s", dir);
-	rc = write_file_atomic(path, data, len, 0600, false);
+	rc = write_file_atomic(path, f->data, f->len, 0600, false);
 	if (rc < 0) {
 		errno = -rc;
-		return error_errno("cannot keep a copy of %s in the session", source);
+		return error_errno("cannot keep a copy of %s in the session", f->source);
 	}
-	sha256_hex(data, len, hex);
+	sha256_hex(f->data, f->len, hex);
 	o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "source", source);
+	cJSON_AddStringToObject(o, "source", f->source);
 	cJSON_AddStringToObject(o, "sha256", hex);
 	cJSON_AddStringToObject(o, "copy", name);
 	cJSON_AddItemToArray(sources, o);
 	return 0;
 }
 
-/* Load one file (trusted, outside the store), keep its copy. 0 or -1 after printing why. */
-static int load_one(struct ruleset *rs, const char *path, const struct rules_env *env,
-		    const char *store, const struct session *s, cJSON *sources, size_t idx)
+cJSON *policy_keep(const struct policy *p, const struct session *s)
+{
+	cleanup_free char *dir = session_path(s, "rules");
+	cJSON *sources = cJSON_CreateArray();
+	size_t i;
+
+	if (p->nfiles && mkdir(dir, 0700) < 0 && errno != EEXIST) {
+		error_errno("cannot create %s", dir);
+		cJSON_Delete(sources);
+		return NULL;
+	}
+	for (i = 0; i < p->nfiles; i++)
+		if (keep_copy(s, i + 1, &p->files[i], sources) < 0) {
+			cJSON_Delete(sources);
+			return NULL;
+		}
+	return sources;
+}
+
+static void add_file(struct policy *p, const char *source, char *data, size_t len)
+{
+	GROW(p->files, p->cap, p->nfiles + 1);
+	p->files[p->nfiles].source = xstrdup(source);
+	p->files[p->nfiles].data = data;
+	p->files[p->nfiles].len = len;
+	p->nfiles++;
+}
+
+/* Load one file (trusted, outside the store). 0 or -1 after printing why. */
+static int load_one(struct policy *p, const char *path, const struct rules_env *env,
+		    const char *store)
 {
 	struct rules_error err = {{0}, 0};
 	cleanup_free char *abs = path_absolute(path);
 	cleanup_free char *real = NULL;
-	cleanup_free char *data = NULL;
+	char *data;
 	size_t len = 0;
 
 	if (!abs)
@@ -97,43 +122,56 @@ static int load_one(struct ruleset *rs, const char *path, const struct rules_env
 	data = read_rules(path, &len, &err);
 	if (!data)
 		return error("%s", err.msg);
-	if (rules_parse_buffer(rs, path, data, len, env, &err) < 0)
+	if (rules_parse_buffer(&p->rs, path, data, len, env, &err) < 0) {
+		free(data);
 		return error("%s", err.msg);
-	if (s && keep_copy(s, idx, path, data, len, sources) < 0)
-		return -1;
+	}
+	add_file(p, path, data, len);
 	return 0;
 }
 
-int policy_load(struct ruleset *rs, const char *const *files, size_t n, const struct rules_env *env,
-		const char *store, const struct session *s, cJSON **sources)
+int policy_load(struct policy *p, const char *const *files, size_t n, const struct rules_env *env,
+		const char *store)
 {
 	struct rules_error err = {{0}, 0};
 	cleanup_free char *user = policy_user_file(env->home);
-	cJSON *src = cJSON_CreateArray();
-	size_t i, idx = 1;
 	struct stat st;
+	size_t i;
 
-	if (sources)
-		*sources = NULL;
-	if (rules_load_defaults(rs, env, &err) < 0) {
-		cJSON_Delete(src);
+	if (rules_load_defaults(&p->rs, env, &err) < 0)
 		return error("%s", err.msg);
-	}
-	if (lstat(user, &st) == 0 || errno != ENOENT) {
-		if (load_one(rs, user, env, store, s, src, idx++) < 0)
-			goto fail;
-	}
+	if (lstat(user, &st) == 0 || errno != ENOENT)
+		if (load_one(p, user, env, store) < 0)
+			return -1;
 	for (i = 0; i < n; i++)
-		if (load_one(rs, files[i], env, store, s, src, idx++) < 0)
-			goto fail;
-	if (sources)
-		*sources = src;
-	else
-		cJSON_Delete(src);
+		if (load_one(p, files[i], env, store) < 0)
+			return -1;
 	return 0;
-fail:
-	cJSON_Delete(src);
-	return -1;
+}
+
+int policy_add_text(struct policy *p, const char *name, const char *text,
+		    const struct rules_env *env)
+{
+	struct rules_error err = {{0}, 0};
+	size_t len = strlen(text);
+
+	if (rules_parse_buffer(&p->rs, name, text, len, env, &err) < 0)
+		return error("%s", err.msg);
+	add_file(p, name, xstrndup(text, len), len);
+	return 0;
+}
+
+void policy_free(struct policy *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->nfiles; i++) {
+		free(p->files[i].source);
+		free(p->files[i].data);
+	}
+	free(p->files);
+	rules_release(&p->rs);
+	memset(p, 0, sizeof(*p));
 }
 
 int policy_of_session(struct ruleset *rs, const struct session *s, const cJSON *meta,

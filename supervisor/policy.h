@@ -19,15 +19,39 @@
    frees. */
 char *policy_user_file(const char *home);
 
+/* The rules of a run, with the bytes of each file as loaded (kept in the session later). */
+struct policy_file {
+	char *source; /* the path as given, or a name such as "<command line>" */
+	char *data;
+	size_t len;
+};
+
+struct policy {
+	struct ruleset rs;
+	struct policy_file *files;
+	size_t nfiles, cap;
+};
+
 /*
- * Load the defaults, the user's file (when it exists) and files[0..n) into rs, refusing any
- * file that someone other than the user or root can change, or that lies in the session store.
- * With s not NULL, each file's bytes are kept as s->dir/rules/N and described in *sources (a
- * new JSON array for meta "rules"). Prints "airlock: FILE:LINE: message" and returns -1 on the
- * first bad file; 0 on success.
+ * Load the defaults, the user's file (when it exists) and files[0..n) into p (zeroed by the
+ * caller), refusing any file that someone other than the user or root can change, or that
+ * lies in the session store. Prints "airlock: FILE:LINE: message" and returns -1 on the first
+ * bad file; 0 on success.
  */
-int policy_load(struct ruleset *rs, const char *const *files, size_t n, const struct rules_env *env,
-		const char *store, const struct session *s, cJSON **sources);
+int policy_load(struct policy *p, const char *const *files, size_t n, const struct rules_env *env,
+		const char *store);
+
+/* Add rules text from another source (the command line's --hide and the like). 0 or -1. */
+int policy_add_text(struct policy *p, const char *name, const char *text,
+		    const struct rules_env *env);
+
+/*
+ * Keep a copy of every loaded source as s->dir/rules/N; returns the array for meta "rules"
+ * ({"source", "sha256", "copy"}), or NULL after printing why.
+ */
+cJSON *policy_keep(const struct policy *p, const struct session *s);
+
+void policy_free(struct policy *p);
 
 /*
  * Rebuild the ruleset of a recorded session: the defaults, then the copies meta "rules" names.

@@ -15,7 +15,9 @@
 #include "supervisor/changes.h"
 #include "supervisor/cli.h"
 #include "supervisor/commit.h"
+#include "supervisor/deferred.h"
 #include "supervisor/diff.h"
+#include "supervisor/events.h"
 #include "supervisor/policy.h"
 #include "supervisor/report.h"
 #include "supervisor/session.h"
@@ -31,24 +33,28 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#if __has_include("supervisor/deferred.h")
-#include "supervisor/deferred.h"
+/*
+ * Run the approved deferred commands (1-based numbers) after the commit. They append to the
+ * session's chain: take the session exclusively for that, as commit does.
+ */
+static int run_deferred(const struct session *sess, const unsigned *which, size_t n)
+{
+	struct session s = {.lock_fd = -1};
+	struct event_log log = {.fd = -1};
+	cleanup_free char *path = NULL;
+	int rc;
 
-static int run_deferred(const struct session *s, const unsigned *which, size_t n)
-{
-	return deferred_run(s, which, n);
+	if (store_open(sess->id, true, &s) < 0)
+		return -1;
+	path = session_path(&s, "events.jsonl");
+	rc = events_open(&log, path); /* it says what failed */
+	if (rc == 0) {
+		rc = deferred_run(&s, &log, which, n);
+		events_close(&log);
+	}
+	store_close(&s);
+	return rc;
 }
-#else
-/* deferred_run() (supervisor/deferred.h) is not part of this build yet: say so, run nothing. */
-static int run_deferred(const struct session *s, const unsigned *which, size_t n)
-{
-	(void)which;
-	error("session %s: %zu approved deferred command%s not run: this airlock cannot run "
-	      "deferred commands yet",
-	      s->id, n, n == 1 ? "" : "s");
-	return -ENOSYS;
-}
-#endif
 
 /* Strings the ui structs borrow, freed together. */
 struct pool {
@@ -253,8 +259,10 @@ static void fill_commands(struct record *rec, const cJSON *commands)
 		u->ran = ran;
 		u->by = meta_str(c, "by") ?: "?";
 		if (strcmp(ran, "defer") == 0) {
-			/* Deferred commands wait for a person: undecided until approved. */
-			u->defer_index = ++deferred;
+			/* Deferred commands wait for a person: undecided until approved. The log
+			   numbers them; count for a record that does not. */
+			++deferred;
+			u->defer_index = (unsigned)meta_num(c, "deferred", deferred);
 			u->decision = UI_UNDECIDED;
 		} else {
 			u->decision = strcmp(ran, "allow") == 0	 ? UI_APPROVED

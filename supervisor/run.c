@@ -7,11 +7,13 @@
 #include "common/err.h"
 #include "common/path.h"
 #include "common/utf8.h"
+#include "supervisor/ask.h"
 #include "supervisor/audit.h"
 #include "supervisor/changes.h"
 #include "supervisor/events.h"
 #include "supervisor/monitor.h"
 #include "supervisor/notify.h"
+#include "supervisor/policy.h"
 #include "supervisor/redact.h"
 #include "supervisor/report.h"
 #include "supervisor/review.h"
@@ -45,12 +47,6 @@
 
 extern char **environ;
 
-/* Secrets hidden by default (design.md, "Threat model"); --hide and rules extend the list. */
-static const char *const default_hidden[] = {
-	"~/.ssh",  "~/.gnupg",	"~/.aws",   "~/.azure",		 "~/.config/gcloud",
-	"~/.kube", "~/.docker", "~/.netrc", "~/.password-store", "~/.config/gh",
-};
-
 struct strlist {
 	const char **v;
 	size_t n, cap;
@@ -68,9 +64,12 @@ struct run_limits {
 };
 
 struct run_opts {
-	struct strlist env, hide, readonly, scratch;
-	bool keep_env, json, capture;
+	struct strlist env, hide, readonly, scratch, rules;
+	bool keep_env, json, capture, ask_given;
 	enum review_when review;
+	enum ask_mode ask;
+	int ask_fd;
+	unsigned long long ask_timeout_ms;
 	enum net_mode net;
 	struct run_limits lim;
 	char **command;
@@ -210,15 +209,20 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 	int c;
 
 	o->net = NET_MEDIATED;
+	o->ask_timeout_ms = 60000;
+	o->ask_fd = -1;
 	default_limits(&o->lim);
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "+r:", run_options, NULL)) != -1) {
 		switch (c) {
 		case 'r':
-			return not_yet("--rules");
+			strlist_add(&o->rules, optarg);
+			break;
 		case OPT_ASK:
-			if (strcmp(optarg, "deny") != 0)
-				return not_yet("--ask other than 'deny'");
+			if (ask_parse_mode(optarg, &o->ask, &o->ask_fd) < 0)
+				return bad_value("--ask", optarg,
+						 "expected tty, deny, allow or fd:N");
+			o->ask_given = true;
 			break;
 		case OPT_REVIEW:
 			if (review_parse_when(optarg, &o->review) < 0)
@@ -289,7 +293,9 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 			strlist_add(&o->scratch, optarg);
 			break;
 		case OPT_ASK_TIMEOUT:
-			return not_yet("--ask-timeout");
+			if (parse_limit_duration("--ask-timeout", optarg, &o->ask_timeout_ms) < 0)
+				return EXIT_AIRLOCK_FAILED;
+			break;
 		case OPT_DNS_UPSTREAM:
 			return not_yet("--dns-upstream");
 		case OPT_REPLAY:
@@ -518,6 +524,8 @@ struct run_state {
 	struct feeder in;      /* relayed stdin */
 	const char *session_dir;
 	unsigned long long disk_reserve;
+	const struct ruleset *rules;
+	struct asker *asker;
 };
 
 /*
@@ -558,11 +566,12 @@ static int take_listener(struct run_state *rs, const struct tracee_msg *msg, str
 	if (fd < 0)
 		return error_errno("cannot take the seccomp listener from the sandbox "
 				   "(pidfd_getfd needs Linux >= 5.6)");
-	rc = notifier_init(&rs->notifier, fd, log, net);
+	rc = notifier_init(&rs->notifier, fd, log, net, rs->rules, rs->asker);
 	if (rc < 0) {
 		close(fd);
 		return rc;
 	}
+	rs->notifier.exec_rules_allow_all = rules_exec_allows_all(rs->rules);
 	rs->have_listener = true;
 	rs->filter = msg->filter;
 	if (send(rs->control, &taken, sizeof(taken), MSG_NOSIGNAL) != (ssize_t)sizeof(taken))
@@ -662,10 +671,10 @@ static void stop_for_limit(struct run_state *rs, const char *limit)
 static int serve(struct run_state *rs, struct event_log *log, enum net_mode net)
 {
 	while (!rs->reaped || rs->out[0].fd >= 0 || rs->out[1].fd >= 0) {
-		struct pollfd pf[10];
+		struct pollfd pf[12];
 		nfds_t n = 0;
 		int i_ctl = -1, i_sig, i_lis = -1, i_tim = -1, i_tick = -1, i_out[2] = {-1, -1};
-		int i_in = -1;
+		int i_in = -1, i_ask = -1, wait_ms = rs->reaped ? 1000 : -1;
 		int k;
 
 		if (!rs->control_gone) {
@@ -696,17 +705,28 @@ static int serve(struct run_state *rs, struct event_log *log, enum net_mode net)
 			i_in = (int)n;
 			pf[n++] = (struct pollfd){.fd = rs->in.pipe, .events = POLLOUT};
 		}
+		if (rs->have_listener && !rs->reaped && asker_poll_fd(rs->asker) >= 0) {
+			i_ask = (int)n;
+			pf[n++] = (struct pollfd){.fd = asker_poll_fd(rs->asker), .events = POLLIN};
+		}
+		if (rs->have_listener && !rs->reaped && rs->notifier.npending) {
+			/* Wake up for the next ask to time out, and once a second to notice a
+			   caller that died while it waited. */
+			int t = asker_timeout_ms(rs->asker);
+
+			wait_ms = t >= 0 && t < 1000 ? t : 1000;
+		}
 		/*
 		 * After pid 1 is reaped every process of the sandbox is gone (its exit waits for
 		 * them), so the pipes reach end of file; the timeout only guards against surprises.
 		 */
-		k = poll(pf, n, rs->reaped ? 1000 : -1);
+		k = poll(pf, n, wait_ms);
 		if (k < 0) {
 			if (errno == EINTR)
 				continue;
 			return error_errno("poll failed");
 		}
-		if (k == 0)
+		if (k == 0 && rs->reaped)
 			break;
 		/* Notifications first: a task blocked on one holds up the whole program. */
 		if (i_lis >= 0 && (pf[i_lis].revents & POLLIN)) {
@@ -726,6 +746,17 @@ static int serve(struct run_state *rs, struct event_log *log, enum net_mode net)
 
 			if (rc < 0)
 				return rc;
+		}
+		if (rs->have_listener && !rs->reaped &&
+		    (rs->notifier.npending || (i_ask >= 0 && pf[i_ask].revents))) {
+			int rc = notifier_asks(&rs->notifier, i_ask >= 0 && pf[i_ask].revents);
+
+			if (rc < 0 && rc != -ENOENT) {
+				errno = -rc;
+				error_errno("the seccomp listener failed; stopping the sandbox");
+				kill(rs->pid, SIGKILL);
+				rs->listener_gone = true;
+			}
 		}
 		for (k = 0; k < 2; k++)
 			if (i_out[k] >= 0 && pf[i_out[k]].revents)
@@ -863,17 +894,72 @@ static void add_hidden(struct strlist *out, char *path)
 		strlist_add(out, steal_pointer(&real));
 }
 
-static void build_hide_list(const struct run_opts *o, const char *cwd, const char *store,
-			    struct strlist *out)
+/*
+ * The command line's --hide, --readonly and --scratch as rules text: they join the rules'
+ * path directives, where the last directive naming a path wins, and are kept with them in
+ * the session. NULL after printing why.
+ */
+static char *flag_directives(const struct run_opts *o, const char *cwd)
 {
-	size_t i;
+	const struct {
+		const char *word;
+		const struct strlist *l;
+	} kinds[] = {{"hide", &o->hide}, {"readonly", &o->readonly}, {"scratch", &o->scratch}};
+	struct buf b = BUF_INIT;
+	size_t i, k;
 
-	for (i = 0; i < ARRAY_SIZE(default_hidden); i++)
-		add_hidden(out, expand_path(default_hidden[i], cwd));
-	for (i = 0; i < o->hide.n; i++)
-		add_hidden(out, expand_path(o->hide.v[i], cwd));
-	/* The program must not see or touch its own session, nor any other. */
-	add_hidden(out, xstrdup(store));
+	buf_init(&b);
+	for (k = 0; k < ARRAY_SIZE(kinds); k++)
+		for (i = 0; i < kinds[k].l->n; i++) {
+			cleanup_free char *abs = expand_path(kinds[k].l->v[i], cwd);
+			cleanup_free char *q = rules_quote(abs);
+
+			if (!q || strpbrk(abs, "*\\")) {
+				error("--%s %s: a path with a control character, '*' or '\\' "
+				      "cannot be used",
+				      kinds[k].word, kinds[k].l->v[i]);
+				buf_release(&b);
+				return NULL;
+			}
+			buf_addf(&b, "%s %s\n", kinds[k].word, q);
+		}
+	return buf_detach(&b);
+}
+
+/* The paths the rules say to hide, make read-only or throw away (kind), into out. */
+static void rule_paths(const struct ruleset *rs, enum rule_action kind, struct strlist *out)
+{
+	const struct rule **v = NULL;
+	size_t n = rules_paths(rs, kind, &v), i;
+
+	for (i = 0; i < n; i++) {
+		if (kind == RULE_HIDE)
+			add_hidden(out, xstrdup(v[i]->path));
+		else
+			strlist_add(out, xstrdup(v[i]->path));
+	}
+	free(v);
+}
+
+/*
+ * Who answers asks: --ask, else the person on the terminal when airlock runs on one (and
+ * prints no JSON result for a program to read), else nobody (deny).
+ */
+static struct asker *make_asker(const struct run_opts *o, const char *home)
+{
+	enum ask_mode mode = o->ask;
+	cleanup_free char *user_rules = NULL;
+	struct asker *a;
+
+	if (!o->ask_given)
+		mode = !o->json && isatty(STDIN_FILENO) && isatty(STDERR_FILENO) ? ASK_MODE_TTY
+										 : ASK_MODE_DENY;
+	a = asker_new(mode, o->ask_fd, o->ask_timeout_ms);
+	if (a && mode == ASK_MODE_TTY) {
+		user_rules = policy_user_file(home);
+		asker_set_rules_file(a, user_rules);
+	}
+	return a;
 }
 
 static void free_strlist_owned(struct strlist *l)
@@ -1161,9 +1247,13 @@ int cmd_run(int argc, char **argv)
 	struct sock_fprog filter = {0};
 	struct tracee_msg ready = {.type = TRACEE_MSG_READY};
 	cleanup_free char *cwd = NULL, *store = NULL, *root_dir = NULL, *events_path = NULL;
+	cleanup_free char *flags = NULL;
+	struct policy pol = {0};
+	struct rules_env renv;
+	struct asker *asker = NULL;
+	cJSON *sources;
 	sigset_t mask;
 	int sv[2], wr[2] = {-1, -1}, rd_in = -1, status, sig, rc, k;
-	size_t i;
 
 	rc = parse_run_opts(argc, argv, &o);
 	if (rc >= 0)
@@ -1182,11 +1272,20 @@ int cmd_run(int argc, char **argv)
 		die("the session store path %s has a ',' or ':', which overlayfs options cannot "
 		    "carry; set AIRLOCK_STATE_DIR to another directory",
 		    store);
-	build_hide_list(&o, cwd, store, &hide);
-	for (i = 0; i < o.readonly.n; i++)
-		strlist_add(&ro, expand_path(o.readonly.v[i], cwd));
-	for (i = 0; i < o.scratch.n; i++)
-		strlist_add(&scratch, expand_path(o.scratch.v[i], cwd));
+	renv = (struct rules_env){.home = home_dir(), .cwd = cwd};
+	if (policy_load(&pol, (const char *const *)o.rules.v, o.rules.n, &renv, store) < 0)
+		return EXIT_AIRLOCK_FAILED;
+	flags = flag_directives(&o, cwd);
+	if (!flags || (flags[0] && policy_add_text(&pol, "<command line>", flags, &renv) < 0))
+		return EXIT_AIRLOCK_FAILED;
+	rule_paths(&pol.rs, RULE_HIDE, &hide);
+	/* The program must not see or touch its own session, nor any other. */
+	add_hidden(&hide, xstrdup(store));
+	rule_paths(&pol.rs, RULE_READONLY, &ro);
+	rule_paths(&pol.rs, RULE_SCRATCH, &scratch);
+	asker = make_asker(&o, renv.home);
+	if (!asker)
+		return EXIT_AIRLOCK_FAILED;
 	if (env_build(environ, o.env.v, o.env.n, o.keep_env, cwd, &env) < 0)
 		return EXIT_AIRLOCK_FAILED;
 
@@ -1207,6 +1306,8 @@ int cmd_run(int argc, char **argv)
 			die("cannot prepare the sandbox's filesystem view");
 	}
 	rs.session_dir = s.dir;
+	rs.rules = &pol.rs;
+	rs.asker = asker;
 	rs.disk_reserve = disk_reserve(s.dir);
 	root_dir = session_path(&s, "root");
 	if (mkdir(root_dir, 0700) < 0)
@@ -1215,6 +1316,10 @@ int cmd_run(int argc, char **argv)
 			    o.net == NET_NONE ? "none" : "mediated", o.lim.timeout_ms);
 	cJSON_AddItemToObject(rec.meta, "limits", limits_json(&o.lim, getuid() == 0));
 	cJSON_AddBoolToObject(rec.meta, "captured", o.capture);
+	sources = policy_keep(&pol, &s);
+	if (!sources)
+		return EXIT_AIRLOCK_FAILED;
+	cJSON_ReplaceItemInObjectCaseSensitive(rec.meta, "rules", sources);
 	if (session_record_start(&rec) < 0)
 		return EXIT_AIRLOCK_FAILED;
 	events_path = session_path(&s, "events.jsonl");
@@ -1334,6 +1439,8 @@ int cmd_run(int argc, char **argv)
 	if (out.red)
 		redactor_free(out.red);
 	free(filter.filter);
+	asker_free(asker);
+	policy_free(&pol);
 	events_close(&log);
 	session_record_free(&rec);
 	plan_free(&plan);
@@ -1345,6 +1452,7 @@ int cmd_run(int argc, char **argv)
 	free(o.hide.v);
 	free(o.readonly.v);
 	free(o.scratch.v);
+	free(o.rules.v);
 	store_close(&s);
 	sigprocmask(SIG_UNBLOCK, &mask, NULL);
 	return status;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The tracee: namespaces, the new root, pid 1, and the command's start; see sandbox.h. */
 #include "tracee/sandbox.h"
+#include "tracee/stub.h"
 
 #include "common/buf.h"
 #include "common/cleanup.h"
@@ -322,6 +323,25 @@ static void pivot_into(const char *root)
 		die_errno("cannot make the new root read-only");
 }
 
+/*
+ * The stub deferred execs run (supervisor/substitute.h), in the read-only root where the
+ * program cannot replace it. A host root entry of the same name wins: the supervisor then
+ * refuses to defer (the stub's check after the exec fails) rather than run the command.
+ */
+static void make_stub(const char *root)
+{
+	cleanup_free char *path = path_join(root, STUB_PATH);
+	cleanup_fd int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0555);
+
+	if (fd < 0) {
+		if (errno == EEXIST)
+			return;
+		die_errno("cannot create %s", path);
+	}
+	if (write(fd, stub_elf, sizeof(stub_elf)) != (ssize_t)sizeof(stub_elf))
+		die_errno("cannot write %s", path);
+}
+
 /* Overlays of one half of the plan, mounted by one of two threads (see build_root). */
 struct mount_half {
 	const struct sandbox_spec *spec;
@@ -380,6 +400,7 @@ static void build_root(const struct sandbox_spec *spec)
 			make_item(&plan->items[i], spec->root_dir);
 	make_dev(spec->root_dir, spec->shm_size);
 	make_proc_sys(spec->root_dir);
+	make_stub(spec->root_dir);
 	/* Read-only paths last: they seal whatever the overlays above put there. */
 	for (i = 0; i < plan->n; i++)
 		if (!plan->items[i].hidden && plan->items[i].kind == PLAN_READONLY)

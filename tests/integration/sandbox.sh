@@ -182,8 +182,8 @@ is "$?" 126 "a file that cannot be executed gives 126"
 "$AIRLOCK" run --no-such-option -- true 2>/dev/null
 is "$?" 125 "a bad option gives 125"
 "$AIRLOCK" run --rules /dev/null -- true 2>"$T/err"
-is "$?" 125 "an option of a later version is refused, not ignored"
-check "the refusal says so" grep -q "not supported yet" "$T/err"
+is "$?" 125 "a rules file that is not a regular file is refused"
+check "the refusal names it" grep -q "/dev/null: not a regular file" "$T/err"
 al_run --timeout 1s -- sleep 30 2>/dev/null
 is "$?" 124 "--timeout ends the command with 124"
 

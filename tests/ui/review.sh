@@ -174,4 +174,24 @@ check "review --help describes the review" grep -q 'q quits without committing' 
 is "$?" 1 "review without a terminal refuses"
 check "and says why" grep -q 'needs a terminal' "$T/err"
 
+
+# Deferred commands start undecided; the approved one runs on the host after the commit.
+printf 'defer exec touch\n' >"$T/defer.rules"
+chmod 600 "$T/defer.rules"
+cd "$P" || exit 1
+al_run -r "$T/defer.rules" -- "$PY" -c '
+import subprocess, sys
+open("d.txt", "w").write("x\n")
+subprocess.run(["touch", sys.argv[1] + "/first-ran"])
+subprocess.run(["touch", sys.argv[1] + "/second-ran"])' "$T" 2>/dev/null
+ID=$(last_session)
+check "deferred commands did not run in the sandbox" test ! -e "$T/first-ran" -a ! -e "$T/second-ran"
+ui '<Tab><Dump>jajdc<Dump>y'
+check "they are listed, undecided" grep -qE '^ \[\?\] deferred #1 +touch T/first-ran$' <(screen 1)
+check "with their number" grep -qE '^ \[\?\] deferred #2 +touch T/second-ran$' <(screen 1)
+check "the summary says one will run" grep -q 'Then run 1 approved deferred command on the host.' <(screen 2)
+check "the approved one ran on the host after the commit" test -e "$T/first-ran"
+check "the denied one did not" test ! -e "$T/second-ran"
+check "with the change committed" test -e "$P/d.txt"
+
 done_testing
