@@ -37,7 +37,7 @@ is "$(rows 1)" "0   exec allow $PY T/agent.py
 5   connect deny 10.1.2.3:80" "the timeline lists every event with its class, decision and target"
 check "the title counts them" grep -q '^airlock replay ID   6 of 6 events$' <(screen 1)
 check "the status rows say who decided and which process" \
-	grep -q '^exec execve: allow by default, continued  \[1/6\]$' <(screen 1)
+	grep -qE '^exec execve: allow by <defaults>:[0-9]+, continued  \[1/6\]$' <(screen 1)
 check "no escape byte on the screen" bash -c "! grep -q \$'\\x1b' '$T/dump'"
 
 replay_ui 'f<Dump>f<Dump>f<Dump>f<Dump>f<Dump>'
