@@ -14,6 +14,8 @@ int cmd_verify(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
 int cmd_commit(int argc, char **argv);
 int cmd_undo(int argc, char **argv);
+int cmd_review(int argc, char **argv);
+int cmd_replay(int argc, char **argv);
 int cmd_rules(int argc, char **argv);
 
 /*

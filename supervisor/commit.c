@@ -342,23 +342,14 @@ static bool is_addition(const struct change *c)
 }
 
 /* Look at the host path of one step; record a conflict with the session start, if any. */
-static void check_step(struct step *st, const struct step *steps, size_t idx,
-		       const struct timespec *start, int sfd, const char *sdir)
+static void check_host(struct step *st, const struct timespec *start, int sfd, const char *sdir)
 {
 	const struct change *c = st->c;
 	const char *name;
 	struct stat hs;
 	cleanup_fd int pfd = -1;
-	size_t j;
 	int r;
 
-	for (j = 0; j < idx; j++) {
-		if (creates_dir(steps[j].c) && path_is_under(c->path, steps[j].c->path) &&
-		    strcmp(c->path, steps[j].c->path) != 0) {
-			st->covered = true;
-			return;
-		}
-	}
 	pfd = host_parent(c->path, &name);
 	if (pfd < 0) {
 		st->unsafe = true;
@@ -419,6 +410,32 @@ static void check_step(struct step *st, const struct step *steps, size_t idx,
 			st->conflict = xasprintf("cannot read the tree below it: %s", strerror(-r));
 		}
 	}
+}
+
+/* As check_host(), unless an earlier step creates the directory the path is in. */
+static void check_step(struct step *st, const struct step *steps, size_t idx,
+		       const struct timespec *start, int sfd, const char *sdir)
+{
+	size_t j;
+
+	for (j = 0; j < idx; j++) {
+		if (creates_dir(steps[j].c) && path_is_under(st->c->path, steps[j].c->path) &&
+		    strcmp(st->c->path, steps[j].c->path) != 0) {
+			st->covered = true;
+			return;
+		}
+	}
+	check_host(st, start, sfd, sdir);
+}
+
+char *commit_conflict(int sfd, const char *sdir, const struct change *c,
+		      const struct timespec *start, bool *unsafe)
+{
+	struct step st = {.c = c};
+
+	check_host(&st, start, sfd, sdir);
+	*unsafe = st.unsafe;
+	return st.conflict;
 }
 
 static int journal_line(int fd, cJSON *o)
@@ -793,6 +810,24 @@ static int settle_journal(const struct session *s, struct event_log *log, struct
 	return 0;
 }
 
+int commit_baseline(const struct session *s, const cJSON *meta, struct timespec *start)
+{
+	cleanup_free char *jpath = session_path(s, "commit/journal.jsonl");
+	struct journal j;
+
+	if (parse_start(meta_str(meta, "start"), start) < 0)
+		return -EINVAL;
+	if (journal_read(jpath, &j) < 0)
+		return 0;
+	/* What an undo restored is newer than the session: the undo is the baseline then. */
+	if (j.undo_ended &&
+	    (j.undo_time.tv_sec > start->tv_sec ||
+	     (j.undo_time.tv_sec == start->tv_sec && j.undo_time.tv_nsec > start->tv_nsec)))
+		*start = j.undo_time;
+	journal_free(&j);
+	return 0;
+}
+
 static void print_path(FILE *f, const char *path)
 {
 	cleanup_free char *shown = term_sanitize(path);
@@ -805,6 +840,7 @@ struct commit_args {
 	char **paths;
 	size_t npaths;
 	bool all, force;
+	bool exact; /* paths (sorted) name changes exactly, not what lies below them */
 };
 
 static int parse_commit_args(int argc, char **argv, struct commit_args *a)
@@ -846,7 +882,7 @@ static int parse_commit_args(int argc, char **argv, struct commit_args *a)
 		return usage_error("usage: %s (--all or paths, not both)", usage);
 	if (!a->all && a->npaths == 0)
 		return usage_error("usage: %s\nname the paths to commit, or --all for every change "
-				   "(the interactive review does not exist yet)",
+				   "(or choose them in 'airlock review')",
 				   usage);
 	return -1;
 }
@@ -912,10 +948,68 @@ static const char *hidden_above(const cJSON *meta, const char *path)
 	return NULL;
 }
 
+static int cmp_pathp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Whether change path is one a names; marks which in matched. */
+static bool taken(const struct commit_args *a, const char *path, bool *matched)
+{
+	bool take = a->all;
+	size_t j;
+
+	if (a->exact) {
+		char *const *hit =
+			bsearch(&path, a->paths, a->npaths, sizeof(*a->paths), cmp_pathp);
+
+		if (hit)
+			matched[hit - a->paths] = true;
+		return hit != NULL;
+	}
+	for (j = 0; j < a->npaths; j++) {
+		if (path_is_under(path, a->paths[j])) {
+			take = true;
+			matched[j] = true;
+		}
+	}
+	return take;
+}
+
+static int commit_session(const struct commit_args *a);
+
 int cmd_commit(int argc, char **argv)
 {
 	struct commit_args a = {.paths = xcalloc((size_t)argc + 1, sizeof(char *))};
-	bool *matched = xcalloc((size_t)argc + 1, sizeof(bool));
+	int rc = parse_commit_args(argc, argv, &a);
+	size_t i;
+
+	if (rc < 0)
+		rc = commit_session(&a);
+	for (i = 0; i < a.npaths; i++)
+		free(a.paths[i]);
+	free(a.paths);
+	return rc;
+}
+
+int commit_paths(const char *id, const char *const *paths, size_t n, bool force)
+{
+	struct commit_args a = {.id = id, .npaths = n, .force = force, .exact = true};
+	int rc;
+
+	a.paths = xcalloc(n + 1, sizeof(*a.paths));
+	memcpy(a.paths, paths, n * sizeof(*paths));
+	if (n)
+		qsort(a.paths, n, sizeof(*a.paths), cmp_pathp);
+	rc = commit_session(&a);
+	free(a.paths);
+	return rc;
+}
+
+static int commit_session(const struct commit_args *ap)
+{
+	struct commit_args a = *ap;
+	bool *matched = xcalloc(a.npaths + 1, sizeof(bool));
 	struct session s = {.lock_fd = -1};
 	struct change_set cs = {0};
 	struct event_log log = {.fd = -1};
@@ -925,12 +1019,9 @@ int cmd_commit(int argc, char **argv)
 	cleanup_fd int jfd = -1, bfd = -1, sfd = -1;
 	cJSON *meta = NULL, *rec, *list;
 	size_t n = 0, cap = 0, i, j, nconf = 0, nunsafe = 0, failed = SIZE_MAX;
-	int rc = parse_commit_args(argc, argv, &a), r;
+	int rc = EXIT_REFUSED, r;
 	bool opened = false, log_open = false;
 
-	if (rc >= 0)
-		goto out;
-	rc = EXIT_REFUSED;
 	if (store_open(a.id, true, &s) < 0)
 		goto out;
 	opened = true;
@@ -961,16 +1052,9 @@ int cmd_commit(int argc, char **argv)
 		goto out;
 	}
 	for (i = 0; i < cs.n; i++) {
-		bool take = a.all;
 		const char *hidden = hidden_above(meta, cs.items[i].path);
 
-		for (j = 0; j < a.npaths; j++) {
-			if (path_is_under(cs.items[i].path, a.paths[j])) {
-				take = true;
-				matched[j] = true;
-			}
-		}
-		if (!take)
+		if (!taken(&a, cs.items[i].path, matched))
 			continue;
 		/*
 		 * The program never saw what a hidden path holds (~/.ssh): whatever it put there
@@ -1145,9 +1229,6 @@ out:
 	for (i = 0; i < n; i++)
 		free(steps[i].conflict);
 	free(steps);
-	for (i = 0; i < a.npaths; i++)
-		free(a.paths[i]);
-	free(a.paths);
 	free(matched);
 	if (log_open)
 		events_close(&log);

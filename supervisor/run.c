@@ -17,6 +17,7 @@
 #include "supervisor/ptyrelay.h"
 #include "supervisor/redact.h"
 #include "supervisor/report.h"
+#include "supervisor/review.h"
 #include "supervisor/session.h"
 #include "supervisor/store.h"
 #include "tracee/env.h"
@@ -66,6 +67,7 @@ struct run_limits {
 struct run_opts {
 	struct strlist env, hide, readonly, scratch, rules;
 	bool keep_env, json, capture, ask_given, log_syslog;
+	enum review_when review;
 	enum ask_mode ask;
 	int ask_fd;
 	unsigned long long ask_timeout_ms;
@@ -143,7 +145,9 @@ static const char run_usage[] =
 	"      --hide PATH        make PATH absent inside (repeatable)\n"
 	"      --readonly PATH    make PATH read-only inside (repeatable)\n"
 	"      --scratch DIR      writable inside, thrown away, never reviewed (repeatable)\n"
-	"      --review WHEN      auto (default) | never; the review is not available yet\n"
+	"      --review WHEN      auto (default: when stdin and stdout are terminals, without\n"
+	"                         --json) | always | never: the review opens when the program\n"
+	"                         ends (see 'airlock review --help')\n"
 	"      --ask MODE         how asks are answered; only 'deny' is supported yet\n"
 	"      --log-syslog       also send each event to syslog (ident airlock, facility\n"
 	"                         user): journald or rsyslog collect it\n"
@@ -226,12 +230,9 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 			o->ask_given = true;
 			break;
 		case OPT_REVIEW:
-			if (strcmp(optarg, "never") && strcmp(optarg, "auto")) {
-				if (!strcmp(optarg, "always"))
-					return not_yet("--review always");
+			if (review_parse_when(optarg, &o->review) < 0)
 				return bad_value("--review", optarg,
 						 "expected auto, always or never");
-			}
 			break;
 		case OPT_NET:
 			if (strcmp(optarg, "mediated") == 0)
@@ -1464,6 +1465,8 @@ int cmd_run(int argc, char **argv)
 			"lists them, 'airlock commit %s --all' applies them\n",
 			s.id, rec.nchanges, rec.nchanges == 1 ? "" : "s", s.id, s.id);
 
+	if (status != EXIT_AIRLOCK_FAILED)
+		review_after_run(&s, o.review, o.json);
 	if (rs.have_listener)
 		notifier_free(&rs.notifier);
 	if (rs.pidfd >= 0)
