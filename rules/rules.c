@@ -913,6 +913,34 @@ const struct rule *rules_match_connect(const struct ruleset *rs, const struct ru
 	return found;
 }
 
+/* Whether a rule names loopback addresses explicitly: 127.0.0.0/8 or within it, ::1, or the
+   name localhost. */
+static bool names_loopback(const struct rule_impl *r)
+{
+	static const unsigned char v6_loop[16] = {[15] = 1};
+
+	if (r->conn == CONN_ADDR && r->family == AF_INET)
+		return r->prefix >= 8 && r->addr[0] == 127;
+	if (r->conn == CONN_ADDR && r->family == AF_INET6)
+		return r->prefix == 128 && memcmp(r->addr, v6_loop, 16) == 0;
+	return r->conn == CONN_NAME && strcmp(r->glob, "localhost") == 0;
+}
+
+const struct rule *rules_match_loopback(const struct ruleset *rs, const struct rules_target *t)
+{
+	const struct rule *found = NULL;
+	struct canon_target c;
+
+	canon_target(t, &c);
+	for (size_t i = rs->n; i-- > 0 && !found;) {
+		const struct rule_impl *r = impl(rs->rules[i]);
+
+		if (r->pub.cls == RULE_CONNECT && names_loopback(r) && match_connect(r, &c))
+			found = &r->pub;
+	}
+	return found;
+}
+
 /*
  * The verdict for a name at one port when its address is not known yet: the action of the
  * last rule that surely matches, or -1 when an address rule that allows or asks comes first

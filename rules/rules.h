@@ -211,6 +211,14 @@ const struct rule *rules_match_write(const struct ruleset *rs, const char *path)
 const struct rule *rules_match_connect(const struct ruleset *rs, const struct rules_target *t);
 
 /*
+ * The last connect rule matching t (a loopback destination, with name "localhost" unless the
+ * program looked up another) among those that name loopback explicitly: an address or CIDR
+ * within 127.0.0.0/8, ::1, or the name `localhost`. Loopback is the sandbox's own unless such
+ * a rule says to reach the host's (`*` and `0.0.0.0/0` never do). NULL when none matches.
+ */
+const struct rule *rules_match_loopback(const struct ruleset *rs, const struct rules_target *t);
+
+/*
  * Whether every connection to the host name (looked up, address not known yet) would be
  * denied, whatever its port and whatever address the name has: the sandbox's DNS answers
  * such a name NXDOMAIN. A name that a rule allows or asks about at some port is not denied,

@@ -42,6 +42,7 @@ struct sandbox_spec {
 	const struct plan *plan;
 	const struct sock_fprog *filter; /* compiled by filter_compile() */
 	enum net_mode net;
+	const char *resolv_conf; /* a file bound read-only over /etc/resolv.conf, or NULL */
 	int control_fd;	   /* the tracee's end of the control socket (SOCK_SEQPACKET) */
 	int supervisor_fd; /* the supervisor's end, closed in the child at once */
 	int stdin_fd;	   /* a pipe that replaces stdin, else -1 (see run.c: relays) */
@@ -67,6 +68,8 @@ enum tracee_msg_type {
 	TRACEE_MSG_EXIT = 3,	 /* from pid 1: the command ended, status as waitpid() gave it */
 	TRACEE_MSG_READY = 4,	 /* from the supervisor: pid 1 may build the sandbox */
 	TRACEE_MSG_TAKEN = 5,	 /* from the supervisor: the listener is taken, go on */
+	TRACEE_MSG_DNS = 6,	 /* from pid 1: the resolver's UDP socket, bound inside on
+				    127.0.0.53:53, as SCM_RIGHTS (pid 1 has no filter) */
 };
 
 struct tracee_msg {
