@@ -913,8 +913,8 @@ const struct rule *rules_match_connect(const struct ruleset *rs, const struct ru
 	return found;
 }
 
-/* Whether a rule names loopback addresses explicitly: 127.0.0.0/8 or within it, ::1, or the
-   name localhost. */
+/* Whether a rule names a loopback destination explicitly: an address or CIDR within
+   127.0.0.0/8, ::1, or a host name (which matches only the name looked up). */
 static bool names_loopback(const struct rule_impl *r)
 {
 	static const unsigned char v6_loop[16] = {[15] = 1};
@@ -923,7 +923,7 @@ static bool names_loopback(const struct rule_impl *r)
 		return r->prefix >= 8 && r->addr[0] == 127;
 	if (r->conn == CONN_ADDR && r->family == AF_INET6)
 		return r->prefix == 128 && memcmp(r->addr, v6_loop, 16) == 0;
-	return r->conn == CONN_NAME && strcmp(r->glob, "localhost") == 0;
+	return r->conn == CONN_NAME;
 }
 
 const struct rule *rules_match_loopback(const struct ruleset *rs, const struct rules_target *t)

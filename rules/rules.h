@@ -212,9 +212,10 @@ const struct rule *rules_match_connect(const struct ruleset *rs, const struct ru
 
 /*
  * The last connect rule matching t (a loopback destination, with name "localhost" unless the
- * program looked up another) among those that name loopback explicitly: an address or CIDR
- * within 127.0.0.0/8, ::1, or the name `localhost`. Loopback is the sandbox's own unless such
- * a rule says to reach the host's (`*` and `0.0.0.0/0` never do). NULL when none matches.
+ * program looked up another name) among those that name it explicitly: an address or CIDR
+ * within 127.0.0.0/8, ::1, or a host name rule (`localhost:5432`, or the name the program
+ * looked up). Loopback is the sandbox's own unless such a rule says to reach the host's (`*`,
+ * `*:PORT` and `0.0.0.0/0` never do). NULL when none matches.
  */
 const struct rule *rules_match_loopback(const struct ruleset *rs, const struct rules_target *t);
 

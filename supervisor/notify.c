@@ -473,8 +473,7 @@ struct pending_call {
 };
 
 static void net_call_free(struct net_call *c);
-static int net_resume(struct notifier *n, __u64 id, struct net_call *c, cJSON *ev,
-		      const char *by);
+static int net_resume(struct notifier *n, __u64 id, struct net_call *c, cJSON *ev, const char *by);
 
 static void pending_free(struct pending_call *pc)
 {
@@ -942,8 +941,8 @@ enum dest_kind {
 struct net_call {
 	const struct sys_desc *sd;
 	pid_t pid;
-	int fd;	   /* the program's descriptor */
-	int flags; /* send flags */
+	int fd;		      /* the program's descriptor */
+	int flags;	      /* send flags */
 	struct net_sock sock; /* our duplicate of the program's socket; fd -1 until needed */
 	bool have_sock;
 	struct sockaddr_storage addr; /* the destination: the (first) message's */
@@ -956,7 +955,7 @@ struct net_call {
 	bool fastopen;		      /* a stream send with MSG_FASTOPEN: a connect */
 	struct msghdr *hdrs;	      /* sendmsg/sendmmsg: the headers copied */
 	size_t nhdrs;
-	unsigned long mmsg_addr; /* sendmmsg: where its array is (for msg_len) */
+	unsigned long mmsg_addr;   /* sendmmsg: where its array is (for msg_len) */
 	unsigned long buf, buflen; /* sendto: the payload */
 };
 
@@ -1139,7 +1138,7 @@ static enum dest_kind classify_unix(struct notifier *n, struct net_call *c)
 		if (net_abstract_bound(c->pid, sun->sun_path + 1, len) != 0)
 			return DEST_INSIDE;
 		return net_abstract_bound(0, sun->sun_path + 1, len) == 1 ? DEST_HOST_UNIX
-									   : DEST_INSIDE;
+									  : DEST_INSIDE;
 	}
 	raw = unix_path(&c->addr, c->addrlen);
 	abs = resolve_for_record(c->pid, AT_FDCWD, raw);
@@ -1203,9 +1202,8 @@ static int classify(struct notifier *n, struct net_call *c)
 			c->loop_rule = NULL;
 	}
 	/* The socket matters once host sockets exist, and for destinations outside. */
-	if (n->host_sockets ||
-	    (c->addr.ss_family != AF_UNIX && c->sd->cls != CLASS_BIND &&
-	     (!(loop || unspec) || c->loop_rule))) {
+	if (n->host_sockets || (c->addr.ss_family != AF_UNIX && c->sd->cls != CLASS_BIND &&
+				(!(loop || unspec) || c->loop_rule))) {
 		rc = need_sock(n, c);
 		if (rc < 0)
 			return rc;
@@ -1240,13 +1238,14 @@ static int classify(struct notifier *n, struct net_call *c)
 static const char *protocol_name(const struct net_sock *s)
 {
 	if (s->domain == AF_UNIX)
-		return s->type == SOCK_STREAM ? "unix-stream"
+		return s->type == SOCK_STREAM  ? "unix-stream"
 		       : s->type == SOCK_DGRAM ? "unix-dgram"
 					       : "unix-seqpacket";
 	if (s->type == SOCK_STREAM)
 		return s->protocol == IPPROTO_MPTCP ? "mptcp" : "tcp";
 	if (s->type == SOCK_DGRAM)
-		return s->protocol == IPPROTO_ICMP || s->protocol == IPPROTO_ICMPV6 ? "icmp" : "udp";
+		return s->protocol == IPPROTO_ICMP || s->protocol == IPPROTO_ICMPV6 ? "icmp"
+										    : "udp";
 	return s->protocol == IPPROTO_SCTP ? "sctp" : "other";
 }
 
@@ -1322,8 +1321,7 @@ static socklen_t proc_fd_addr(int fd, struct sockaddr_storage *ss)
  * where the program would find it: on the host for a host socket, else in the sandbox's
  * view (RESOLVE_IN_ROOT from its root). 0 or -errno.
  */
-static int own_address(struct net_call *c, struct sockaddr_storage *ss, socklen_t *len,
-		       int *pathfd)
+static int own_address(struct net_call *c, struct sockaddr_storage *ss, socklen_t *len, int *pathfd)
 {
 	cleanup_free char *raw = NULL, *abs = NULL;
 	cleanup_fd int rfd = -1;
@@ -1387,8 +1385,8 @@ static int own_address(struct net_call *c, struct sockaddr_storage *ss, socklen_
 }
 
 /* Copy the payloads of c's messages (sends). *nout messages, or -errno. */
-static int copy_payloads(struct net_call *c, const struct sockaddr_storage *to,
-			 socklen_t tolen, struct net_msg **out, size_t *nout)
+static int copy_payloads(struct net_call *c, const struct sockaddr_storage *to, socklen_t tolen,
+			 struct net_msg **out, size_t *nout)
 {
 	bool stream = c->sock.type == SOCK_STREAM;
 	struct net_msg *m;
@@ -1499,7 +1497,8 @@ static int net_act(struct notifier *n, __u64 id, struct net_call *c)
 			/* A blocking connect: the program waits, the supervisor does not. */
 			int own = host >= 0 ? steal_fd(&host) : steal_fd(&c->sock.fd);
 
-			rc = net_wait(n->waits, id, own, NET_WAIT_CONNECT, msgs, c->fastopen ? nmsgs : 0);
+			rc = net_wait(n->waits, id, own, NET_WAIT_CONNECT, msgs,
+				      c->fastopen ? nmsgs : 0);
 			if (rc == 0)
 				return 0;
 			close(own);
@@ -1632,8 +1631,9 @@ static int decide_net(struct notifier *n, struct net_call *c, cJSON *ev)
 	}
 	if (!n->sandbox_cookie) {
 		net_call_free(c);
-		cJSON_AddStringToObject(ev, "note", "allowed connections need Linux >= 5.14 "
-						    "(SO_NETNS_COOKIE)");
+		cJSON_AddStringToObject(ev, "note",
+					"allowed connections need Linux >= 5.14 "
+					"(SO_NETNS_COOKIE)");
 		return answer(n, ev, deny(EACCES));
 	}
 	if (c->kind == DEST_HOST_UNIX && c->host_path) {
@@ -1733,9 +1733,10 @@ static int handle_net(struct notifier *n, const struct sys_desc *sd)
 	rc = classify(n, c);
 	if (rc < 0) {
 		if (rc == -EACCES)
-			cJSON_AddStringToObject(ev, "note", "a socket the supervisor connected through "
-							    "the host cannot be bound or "
-							    "re-addressed here");
+			cJSON_AddStringToObject(ev, "note",
+						"a socket the supervisor connected through "
+						"the host cannot be bound or "
+						"re-addressed here");
 		net_call_free(c);
 		return answer(n, ev, deny(-rc));
 	}

@@ -57,17 +57,17 @@ struct notifier {
 	bool sync_wakeup; /* SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP is on (Linux 6.6) */
 	bool log_broken;  /* the event log failed: every later call is denied */
 	/* The mediated network (notifier_net_start()). */
-	struct net_waits *waits;  /* calls waiting for a socket; also watches the resolver */
-	struct resolver *dns;	  /* the sandbox's DNS, or NULL */
-	const struct plan *plan;  /* the overlays: which Unix sockets the program made */
-	uint64_t sandbox_cookie;  /* the sandbox's network namespace (SO_NETNS_COOKIE), 0: unknown */
-	bool host_sockets;	  /* a socket of the host's network was installed in the program */
+	struct net_waits *waits; /* calls waiting for a socket; also watches the resolver */
+	struct resolver *dns;	 /* the sandbox's DNS, or NULL */
+	const struct plan *plan; /* the overlays: which Unix sockets the program made */
+	uint64_t sandbox_cookie; /* the sandbox's network namespace (SO_NETNS_COOKIE), 0: unknown */
+	bool host_sockets;	 /* a socket of the host's network was installed in the program */
 	long long next_expire_ms; /* when waits and DNS queries are next checked */
 };
 
 /* What the mediated network starts with. */
 struct notifier_net {
-	int dns_fd;			  /* the UDP socket pid 1 bound for the resolver (taken), or -1 */
+	int dns_fd; /* the UDP socket pid 1 bound for the resolver (taken), or -1 */
 	struct sockaddr_storage upstream; /* where the resolver forwards */
 	socklen_t upstream_len;		  /* 0: nowhere */
 	const struct plan *plan;	  /* borrowed */

@@ -19,7 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_MESSAGE	   65535
+#define MAX_MESSAGE	    65535
 #define UPSTREAM_TIMEOUT_MS 5000
 /* Queries read per wake-up: a flood from the program must not starve its notifications. */
 #define QUERIES_PER_WAKE 32
@@ -166,8 +166,7 @@ static void collect(void *ctx, int family, const uint8_t *addr)
 	char text[INET6_ADDRSTRLEN];
 
 	remember(a->f, family, addr);
-	if (inet_ntop(family, addr, text, sizeof(text)) &&
-	    cJSON_GetArraySize(a->list) < 64)
+	if (inet_ntop(family, addr, text, sizeof(text)) && cJSON_GetArraySize(a->list) < 64)
 		cJSON_AddItemToArray(a->list, cJSON_CreateString(text));
 }
 
@@ -269,7 +268,8 @@ static void serve_query(struct resolver *r, size_t n, const struct sockaddr_stor
 		return;
 	if (rc < 0) {
 		reply_error(r, r->buf, n, &q, false,
-			    rc == -EOPNOTSUPP ? DNS_RCODE_NOTIMP : DNS_RCODE_FORMERR, from, fromlen);
+			    rc == -EOPNOTSUPP ? DNS_RCODE_NOTIMP : DNS_RCODE_FORMERR, from,
+			    fromlen);
 		return;
 	}
 	ev = query_event(&q, "query");
@@ -279,7 +279,9 @@ static void serve_query(struct resolver *r, size_t n, const struct sockaddr_stor
 		return;
 	}
 	if (r->cfg.none || (r->cfg.rules && rules_name_denied(r->cfg.rules, q.name, &by))) {
-		origin = r->cfg.none ? xstrdup("--net none") : by ? rule_origin(by) : xstrdup("default");
+		origin = r->cfg.none ? xstrdup("--net none")
+			 : by	     ? rule_origin(by)
+				     : xstrdup("default");
 		cJSON_AddStringToObject(ev, "decision", "deny");
 		cJSON_AddStringToObject(ev, "by", origin);
 		cJSON_AddStringToObject(ev, "result", "NXDOMAIN");

@@ -31,13 +31,13 @@
 #define RESOLVER_NAMES 4096
 
 struct resolver_config {
-	int fd;				 /* the UDP socket pid 1 bound (taken) */
+	int fd;				  /* the UDP socket pid 1 bound (taken) */
 	struct sockaddr_storage upstream; /* where allowed queries go */
-	socklen_t upstream_len;		 /* 0: nowhere (every query SERVFAIL) */
-	bool none;			 /* --net none: every query NXDOMAIN */
-	const struct ruleset *rules;	 /* borrowed; NULL: nothing is denied */
-	struct event_log *log;		 /* borrowed */
-	bool *log_broken;		 /* set when the log fails; then every query is refused */
+	socklen_t upstream_len;		  /* 0: nowhere (every query SERVFAIL) */
+	bool none;			  /* --net none: every query NXDOMAIN */
+	const struct ruleset *rules;	  /* borrowed; NULL: nothing is denied */
+	struct event_log *log;		  /* borrowed */
+	bool *log_broken;		  /* set when the log fails; then every query is refused */
 };
 
 struct resolver;

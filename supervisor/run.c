@@ -300,8 +300,9 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 			break;
 		case OPT_DNS_UPSTREAM:
 			if (dns_parse_server(optarg, &o->dns_upstream, &o->dns_upstream_len) < 0)
-				return bad_value("--dns-upstream", optarg,
-						 "expected ADDR or ADDR:PORT ([ADDR]:PORT for IPv6)");
+				return bad_value(
+					"--dns-upstream", optarg,
+					"expected ADDR or ADDR:PORT ([ADDR]:PORT for IPv6)");
 			break;
 		case OPT_REPLAY:
 			return not_yet("--replay");
@@ -1407,7 +1408,7 @@ int cmd_run(int argc, char **argv)
 	if (mkdir(root_dir, 0700) < 0)
 		die_errno("cannot create %s", root_dir);
 	session_record_init(&rec, &s, o.command, cwd, &plan, hide.v, hide.n, ro.v, ro.n,
-			    o.net == NET_NONE   ? "none"
+			    o.net == NET_NONE	? "none"
 			    : o.net == NET_HOST ? "host"
 						: "mediated",
 			    o.lim.timeout_ms);

@@ -41,7 +41,7 @@ struct mount_attr {
 };
 #endif
 #ifndef OPEN_TREE_CLONE
-#define OPEN_TREE_CLONE 1
+#define OPEN_TREE_CLONE	  1
 #define OPEN_TREE_CLOEXEC O_CLOEXEC
 #endif
 #ifndef MOVE_MOUNT_F_EMPTY_PATH
@@ -472,9 +472,9 @@ static void send_dns_socket(int control)
 /*
  * /etc/resolv.conf names the supervisor's resolver: the file behind srcfd (a detached copy of
  * its mount, from open_tree(): the host's mounts are gone after pivot_root) is mounted
- * read-only over it, in the new root. The host's may be a symlink (systemd-resolved's points into /run):
- * the link is followed inside the sandbox and the file it names is covered; when that file is
- * missing, its directory gets a small tmpfs holding just it.
+ * read-only over it, in the new root. The host's may be a symlink (systemd-resolved's points into
+ * /run): the link is followed inside the sandbox and the file it names is covered; when that file
+ * is missing, its directory gets a small tmpfs holding just it.
  */
 static void bind_resolv_conf(int srcfd)
 {

@@ -43,11 +43,11 @@ struct sandbox_spec {
 	const struct sock_fprog *filter; /* compiled by filter_compile() */
 	enum net_mode net;
 	const char *resolv_conf; /* a file bound read-only over /etc/resolv.conf, or NULL */
-	int control_fd;	   /* the tracee's end of the control socket (SOCK_SEQPACKET) */
-	int supervisor_fd; /* the supervisor's end, closed in the child at once */
-	int stdin_fd;	   /* a pipe that replaces stdin, else -1 (see run.c: relays) */
-	int stdout_fd;	   /* a pipe for stdout (capture or relay), else -1 */
-	int stderr_fd;	   /* a pipe for stderr (capture or relay), else -1 */
+	int control_fd;		 /* the tracee's end of the control socket (SOCK_SEQPACKET) */
+	int supervisor_fd;	 /* the supervisor's end, closed in the child at once */
+	int stdin_fd;		 /* a pipe that replaces stdin, else -1 (see run.c: relays) */
+	int stdout_fd;		 /* a pipe for stdout (capture or relay), else -1 */
+	int stderr_fd;		 /* a pipe for stderr (capture or relay), else -1 */
 	struct sandbox_rlimits limits;
 	unsigned long long shm_size; /* bytes for /dev/shm (tmpfs pages are memory), 0: default */
 	uid_t uid;		     /* the caller's ids, mapped to themselves */
