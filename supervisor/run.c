@@ -129,8 +129,14 @@ static const char run_usage[] =
 	"\n"
 	"      --json             print one JSON result on stdout; output is captured into it\n"
 	"      --capture          capture output into the session (and redact secrets)\n"
-	"      --net MODE         mediated (default) | none: the sandbox has its own loopback;\n"
-	"                         every destination outside it is refused (EACCES)\n"
+	"      --net MODE         mediated (default): the sandbox has its own loopback; each\n"
+	"                         destination outside is decided by the connect rules and asks,\n"
+	"                         and an allowed one is connected by airlock (denied: EACCES);\n"
+	"                         the host's loopback needs a rule naming it (localhost:5432)\n"
+	"                         none: nothing leaves, every name is NXDOMAIN\n"
+	"                         host: the host's network, no decisions, connections recorded\n"
+	"      --dns-upstream ADDR[:PORT]  where the sandbox's DNS forwards allowed names\n"
+	"                         (default: the first nameserver of /etc/resolv.conf)\n"
 	"      --timeout DUR      wall-clock limit (30s, 5m, 1h); exit status 124\n"
 	"      --cpu DUR          CPU time of the whole sandbox; exit status 137\n"
 	"      --memory SIZE      resident memory of the whole sandbox (default: half the RAM)\n"
@@ -145,7 +151,7 @@ static const char run_usage[] =
 	"      --scratch DIR      writable inside, thrown away, never reviewed (repeatable)\n"
 	"      --review WHEN      auto (default) | never; the review is not available yet\n"
 	"      --ask MODE         how asks are answered; only 'deny' is supported yet\n"
-	"  -r, --rules FILE, --ask-timeout, --dns-upstream, --replay: not supported yet\n";
+	"  -r, --rules FILE, --ask-timeout, --replay: not supported yet\n";
 
 /* Parse a size limit; "none" and 0 mean no limit. */
 static int parse_limit_size(const char *opt, const char *v, unsigned long long *out)
