@@ -195,20 +195,61 @@ static const struct {
 	{IPPROTO_UDP, UDP_SEGMENT},
 };
 
-/* Copy the carried options that differ; an option the host refuses is left as it is. */
-static void carry_options(int from, int to)
+/* What a fresh host socket of one kind holds for each carried option: learnt once per kind,
+   so that each connection reads only the options its kind has and sets only those that
+   differ. */
+struct option_defaults {
+	int domain, type, protocol;
+	bool has[ARRAY_SIZE(carried)];
+	unsigned char value[ARRAY_SIZE(carried)][64];
+	socklen_t len[ARRAY_SIZE(carried)];
+};
+
+static struct option_defaults kinds[8];
+static size_t nkinds;
+
+static const struct option_defaults *defaults_for(int fresh, int domain, int type, int protocol)
 {
+	struct option_defaults *d;
+
+	for (size_t i = 0; i < nkinds; i++)
+		if (kinds[i].domain == domain && kinds[i].type == type &&
+		    kinds[i].protocol == protocol)
+			return &kinds[i];
+	if (nkinds == ARRAY_SIZE(kinds))
+		return NULL;
+	d = &kinds[nkinds++];
+	d->domain = domain;
+	d->type = type;
+	d->protocol = protocol;
+	for (size_t i = 0; i < ARRAY_SIZE(carried); i++) {
+		d->len[i] = sizeof(d->value[i]);
+		d->has[i] = getsockopt(fresh, carried[i].level, carried[i].name, d->value[i],
+				       &d->len[i]) == 0;
+	}
+	return d;
+}
+
+/* Copy the carried options that differ; an option the host refuses is left as it is. */
+static void carry_options(const struct net_sock *s, int to)
+{
+	const struct option_defaults *d = defaults_for(to, s->domain, s->type, s->protocol);
+
 	for (size_t i = 0; i < ARRAY_SIZE(carried); i++) {
 		unsigned char want[64], have[64];
 		socklen_t wl = sizeof(want), hl = sizeof(have);
 
-		if (getsockopt(from, carried[i].level, carried[i].name, want, &wl) < 0)
+		if (d && !d->has[i])
 			continue; /* not an option of this kind of socket */
-		if (getsockopt(to, carried[i].level, carried[i].name, have, &hl) == 0 && hl == wl &&
-		    memcmp(want, have, wl) == 0)
+		if (getsockopt(s->fd, carried[i].level, carried[i].name, want, &wl) < 0)
 			continue;
-		/* IPV6_V6ONLY decides which addresses the socket reaches: it must hold. The
-		   others are best effort (TCP_CONGESTION may name an algorithm the host lacks). */
+		if (d && d->len[i] == wl && memcmp(d->value[i], want, wl) == 0)
+			continue;
+		if (!d && getsockopt(to, carried[i].level, carried[i].name, have, &hl) == 0 &&
+		    hl == wl && memcmp(want, have, wl) == 0)
+			continue;
+		/* Best effort: TCP_CONGESTION may name an algorithm the host lacks. IPV6_V6ONLY,
+		   which decides what the socket reaches, is checked by the caller. */
 		(void)setsockopt(to, carried[i].level, carried[i].name, want, wl);
 	}
 }
@@ -220,7 +261,7 @@ int net_host_socket(const struct net_sock *s)
 
 	if (fd < 0)
 		return -errno;
-	carry_options(s->fd, fd);
+	carry_options(s, fd);
 	if (s->domain == AF_INET6 && sockopt_int(s->fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only) == 0) {
 		int now = -1;
 
