@@ -92,25 +92,23 @@ async def main():
     print((await r.read(100)).decode()); w.close()
 asyncio.run(main())' "$P" 2>/dev/null)
 is "$out" async "a non-blocking connect (asyncio) completes through the supervisor"
-out=$(al_run -r "$T/allow.rules" -- "$PY" -c '
-import socket, threading
-srv = socket.socket(); srv.bind(("127.0.0.1", 0)); srv.listen(1)
-def serve():
-    c, _ = srv.accept(); c.sendall(c.recv(100).upper()); c.close()
-threading.Thread(target=serve).start()
-c = socket.create_connection(srv.getsockname(), timeout=5); c.sendall(b"inside")
-print(c.recv(100).decode())' 2>/dev/null)
-is "$out" INSIDE "a server the program starts on its own loopback works, with no rule for it"
-out=$(al_run -r "$T/allow.rules" -- "$PY" -c '
+# own.py WORD [PORT]: a server of the program's own on its loopback, asked after an allowed
+# connection to the host's PORT when one is given.
+cat >"$T/own.py" <<'PY'
 import socket, sys, threading
 srv = socket.socket(); srv.bind(("127.0.0.1", 0)); srv.listen(1)
 def serve():
     c, _ = srv.accept(); c.sendall(c.recv(100).upper()); c.close()
 threading.Thread(target=serve).start()
-out = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
-out.sendall(b"x"); out.recv(10)
-c = socket.create_connection(srv.getsockname(), timeout=5); c.sendall(b"after")
-print(c.recv(100).decode())' "$P" 2>/dev/null)
+if len(sys.argv) > 2:
+    out = socket.create_connection(("127.0.0.1", int(sys.argv[2])), timeout=5)
+    out.sendall(b"x"); out.recv(10)
+c = socket.create_connection(srv.getsockname(), timeout=5); c.sendall(sys.argv[1].encode())
+print(c.recv(100).decode())
+PY
+out=$(al_run -r "$T/allow.rules" -- "$PY" "$T/own.py" inside 2>/dev/null)
+is "$out" INSIDE "a server the program starts on its own loopback works, with no rule for it"
+out=$(al_run -r "$T/allow.rules" -- "$PY" "$T/own.py" after "$P" 2>/dev/null)
 is "$out" AFTER "its own loopback still works once it holds a host connection"
 
 # --- IPv6 loopback, v4-mapped addresses
