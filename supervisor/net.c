@@ -313,8 +313,13 @@ int net_bind(int fd, const struct sockaddr *addr, socklen_t len)
 
 void net_msg_free(struct net_msg *m)
 {
+	for (size_t i = 0; i < m->nfds; i++)
+		close(m->fds[i]);
+	free(m->fds);
 	free(m->data);
 	free(m->control);
+	m->fds = NULL;
+	m->nfds = m->fds_cap = 0;
 	m->data = NULL;
 	m->control = NULL;
 }
@@ -332,21 +337,45 @@ int net_copy_buf(pid_t pid, unsigned long buf, size_t len, bool stream, struct n
 	return mem_read(pid, buf, m->data, len);
 }
 
-/* Control data the supervisor may pass on: nothing read in its own descriptor table or
-   credentials. 0, -EINVAL (malformed) or -EPERM. */
-static int check_control(const uint8_t *c, size_t len)
+/*
+ * Make the control data the program wrote (in m) mean the same when the supervisor sends it:
+ * descriptors passed with SCM_RIGHTS are numbers in the program's table, so each is replaced
+ * by the supervisor's duplicate of the same open file (closed by net_msg_free()). Credentials
+ * (SCM_CREDENTIALS) would be checked against the supervisor's: refused. 0, -EINVAL
+ * (malformed), -EBADF (a descriptor the program does not have) or -EPERM.
+ */
+static int translate_control(pid_t pid, struct net_msg *m)
 {
-	struct msghdr mh = {.msg_control = (void *)c, .msg_controllen = len};
+	struct msghdr mh = {.msg_control = m->control, .msg_controllen = m->controllen};
+	cleanup_fd int pidfd = -1;
 	struct cmsghdr *cm;
 
 	for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
+		size_t n;
+
 		if (cm->cmsg_len < CMSG_LEN(0) ||
-		    cm->cmsg_len > len - (size_t)((const uint8_t *)cm - c))
+		    cm->cmsg_len > m->controllen - (size_t)((uint8_t *)cm - m->control))
 			return -EINVAL;
-		if (cm->cmsg_level == SOL_SOCKET &&
-		    (cm->cmsg_type == SCM_RIGHTS || cm->cmsg_type == SCM_CREDENTIALS ||
-		     cm->cmsg_type == SCM_PIDFD))
+		if (cm->cmsg_level != SOL_SOCKET)
+			continue;
+		if (cm->cmsg_type == SCM_CREDENTIALS || cm->cmsg_type == SCM_PIDFD)
 			return -EPERM;
+		if (cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		if (pidfd < 0 && (pidfd = pidfd_of(pid)) < 0)
+			return pidfd;
+		for (size_t i = 0; i < n; i++) {
+			int theirs, ours;
+
+			memcpy(&theirs, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+			ours = theirs < 0 ? -1 : (int)syscall(SYS_pidfd_getfd, pidfd, theirs, 0);
+			if (ours < 0)
+				return -EBADF;
+			GROW(m->fds, m->fds_cap, m->nfds + 1);
+			m->fds[m->nfds++] = ours;
+			memcpy(CMSG_DATA(cm) + i * sizeof(int), &ours, sizeof(int));
+		}
 	}
 	return 0;
 }
@@ -392,7 +421,7 @@ int net_copy_msg(pid_t pid, const struct msghdr *mh, bool stream, struct net_msg
 		rc = mem_read(pid, (unsigned long)mh->msg_control, m->control, m->controllen);
 		if (rc < 0)
 			return rc;
-		rc = check_control(m->control, m->controllen);
+		rc = translate_control(pid, m);
 		if (rc < 0)
 			return rc;
 	}

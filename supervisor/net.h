@@ -81,6 +81,8 @@ struct net_msg {
 	size_t controllen;
 	int flags;
 	bool cut; /* the payload was longer than NET_MAX_PAYLOAD */
+	int *fds; /* SCM_RIGHTS: the supervisor's duplicates of the descriptors passed */
+	size_t nfds, fds_cap;
 };
 
 void net_msg_free(struct net_msg *m);
@@ -95,9 +97,10 @@ int net_copy_buf(pid_t pid, unsigned long buf, size_t len, bool stream, struct n
  * Copy a sendmsg() message's payload and control data from task pid, given the msghdr
  * already copied (msg_name is not read: the caller copied the address). 0, -EFAULT,
  * -EMSGSIZE (more than UIO_MAXIOV pieces, or a datagram over NET_MAX_PAYLOAD), -ENOBUFS
- * (control data over NET_MAX_CONTROL), -EINVAL (malformed control data), or -EPERM when the
- * control data passes descriptors or credentials (SCM_RIGHTS and its kind would be read in the
- * supervisor's descriptor table: never sent for the program).
+ * (control data over NET_MAX_CONTROL), -EINVAL (malformed control data), -EBADF (SCM_RIGHTS
+ * names a descriptor the program does not have) or -EPERM (SCM_CREDENTIALS, which would be
+ * checked against the supervisor's). Descriptors passed with SCM_RIGHTS are replaced by the
+ * supervisor's duplicates of the same files, so that the receiver gets what the program sent.
  */
 int net_copy_msg(pid_t pid, const struct msghdr *mh, bool stream, struct net_msg *m);
 

@@ -280,6 +280,22 @@ def serve():
 threading.Thread(target=serve).start()
 c = socket.socket(socket.AF_UNIX); c.connect("own.sock"); print(c.recv(100).decode())' 2>/dev/null)
 is "$out" unix-ok "a Unix socket the program binds inside works"
+out=$(al_run -r "$T/allow.rules" -- "$PY" -c '
+import os, socket, sys, threading
+out = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+out.sendall(b"x"); out.recv(10)
+a, b = socket.socketpair()
+r, w = os.pipe(); os.write(w, b"passed")
+socket.send_fds(a, [b"fd"], [r])
+msg, fds, _, _ = socket.recv_fds(b, 10, 1)
+print(os.read(fds[0], 10).decode())
+srv = socket.socket(socket.AF_UNIX); srv.bind("own2.sock"); srv.listen(1)
+def serve():
+    c, _ = srv.accept(); c.sendall(b"unix-after"); c.close()
+threading.Thread(target=serve).start()
+c = socket.socket(socket.AF_UNIX); c.connect("own2.sock"); print(c.recv(100).decode())' "$P" 2>/dev/null | paste -sd' ')
+is "$out" "passed unix-after" \
+	"once it holds a host connection: descriptors still pass (SCM_RIGHTS), Unix bind and connect work"
 
 # --- hostile calls
 out=$(al_run -- "$PY" -c '
