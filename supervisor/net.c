@@ -583,7 +583,7 @@ static void waiter_ready(struct net_watch *watch, uint32_t events)
 			}
 		}
 	} else {
-		val = send_all(w, w->nmsgs > 1);
+		val = send_all(w, w->kind == NET_WAIT_SENDMMSG);
 		if (val == -EAGAIN)
 			return; /* still full: wait on */
 		if (val < 0) {

@@ -110,7 +110,9 @@ ssize_t net_send(int fd, const struct net_msg *m);
 /* What a waiting call does when its socket is ready. */
 enum net_wait_kind {
 	NET_WAIT_CONNECT, /* a blocking connect: answer 0 or its error; then send msgs (TFO) */
-	NET_WAIT_SEND,	  /* a send that would block a blocking socket: retry it */
+	NET_WAIT_SEND,	  /* a send that would block a blocking socket: retry it, answer bytes */
+	NET_WAIT_SENDMMSG /* the same for sendmmsg: answer how many messages went (their
+			     msg_len is not written in this rare case) */
 };
 
 struct net_waits;

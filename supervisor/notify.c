@@ -1521,10 +1521,14 @@ static int net_act(struct notifier *n, __u64 id, struct net_call *c)
 			msgs[i].len = (size_t)k;
 			sent = c->sd->nr == SYS_sendmmsg ? (long long)i + 1 : k;
 		}
-		if (i == 0 && rc == -EAGAIN && !c->sock.nonblock) {
+		/* A blocking socket that is full: wait, unless the messages name a Unix socket
+		   through pathfd, which is closed when this returns (answered EAGAIN). */
+		if (i == 0 && rc == -EAGAIN && !c->sock.nonblock && pathfd < 0) {
 			int own = host >= 0 ? steal_fd(&host) : steal_fd(&c->sock.fd);
 
-			rc = net_wait(n->waits, id, own, NET_WAIT_SEND, msgs, nmsgs);
+			rc = net_wait(n->waits, id, own,
+				      c->sd->nr == SYS_sendmmsg ? NET_WAIT_SENDMMSG : NET_WAIT_SEND,
+				      msgs, nmsgs);
 			if (rc == 0)
 				return 0;
 			close(own);
