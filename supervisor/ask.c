@@ -21,16 +21,28 @@
 
 struct pending {
 	unsigned id;
+	int pid;
 	void *cookie;
 	char *key;
 	unsigned long long deadline; /* CLOCK_MONOTONIC ms; 0: none */
 	struct prompt_item *shown;   /* tty: what the prompt shows, else NULL */
 };
 
+/*
+ * A remembered answer: for the session (pid 0), or, for a "once" answer, for the same process
+ * for a moment: execvp() and subprocess try each PATH directory in turn, and /bin/touch after
+ * a denied /usr/bin/touch is the same question, not a new one.
+ */
 struct memo {
 	char *key;
 	bool allow;
+	int pid;
+	unsigned long long until; /* CLOCK_MONOTONIC ms; 0: the whole session */
+	const char *by;		  /* who gave the answer (a static string) */
 };
+
+/* How long a "once" answer also answers the same process's same question. */
+#define ONCE_MS 2000
 
 struct asker {
 	enum ask_mode mode;
@@ -134,22 +146,42 @@ void asker_set_rules_file(struct asker *a, const char *path)
 		prompt_set_rules_file(a->tty, path);
 }
 
-static const struct memo *recall(const struct asker *a, const char *key)
+static const struct memo *recall(const struct asker *a, const char *key, int pid)
 {
+	unsigned long long t = now_ms();
 	size_t i;
 
-	/* Newest first: a later "for this session" answer replaces an earlier one. */
-	for (i = a->nm; i-- > 0;)
-		if (strcmp(a->m[i].key, key) == 0)
-			return &a->m[i];
+	/* Newest first: a later answer replaces an earlier one. */
+	for (i = a->nm; i-- > 0;) {
+		const struct memo *m = &a->m[i];
+
+		if (m->until && (m->pid != pid || m->until < t))
+			continue;
+		if (strcmp(m->key, key) == 0)
+			return m;
+	}
 	return NULL;
 }
 
-static void remember(struct asker *a, const char *key, bool allow)
+static void remember(struct asker *a, const char *key, const struct ask_answer *ans, int pid)
 {
+	unsigned long long t = now_ms();
+	size_t i, k = 0;
+
+	/* Forget the moments that passed. */
+	for (i = 0; i < a->nm; i++) {
+		if (a->m[i].until && a->m[i].until < t)
+			free(a->m[i].key);
+		else
+			a->m[k++] = a->m[i];
+	}
+	a->nm = k;
 	GROW(a->m, a->mcap, a->nm + 1);
 	a->m[a->nm].key = xstrdup(key);
-	a->m[a->nm].allow = allow;
+	a->m[a->nm].allow = ans->allow;
+	a->m[a->nm].pid = ans->remember ? 0 : pid;
+	a->m[a->nm].until = ans->remember ? 0 : t + ONCE_MS;
+	a->m[a->nm].by = ans->by;
 	a->nm++;
 }
 
@@ -231,12 +263,12 @@ static int ask_controller(struct asker *a, const struct ask_question *q, unsigne
 
 int asker_ask(struct asker *a, const struct ask_question *q, void *cookie, struct ask_answer *now)
 {
-	const struct memo *m = recall(a, q->key);
+	const struct memo *m = recall(a, q->key, q->pid);
 	struct pending *p;
 	int rc = 0;
 
 	if (m) {
-		*now = (struct ask_answer){.allow = m->allow, .remember = false, .by = "session"};
+		*now = (struct ask_answer){.allow = m->allow, .remember = false, .by = m->by};
 		return 1;
 	}
 	if (a->mode == ASK_MODE_DENY || a->mode == ASK_MODE_ALLOW) {
@@ -253,6 +285,7 @@ int asker_ask(struct asker *a, const struct ask_question *q, void *cookie, struc
 	p->id = a->next_id++;
 	p->cookie = cookie;
 	p->key = xstrdup(q->key);
+	p->pid = q->pid;
 	p->deadline = a->timeout_ms ? now_ms() + a->timeout_ms : 0;
 	if (a->mode == ASK_MODE_FD)
 		rc = ask_controller(a, q, p->id);
@@ -308,6 +341,11 @@ int asker_timeout_ms(const struct asker *a)
 	return soonest <= t ? 0 : (int)(soonest - t > 60000000 ? 60000000 : soonest - t);
 }
 
+bool asker_prompt_active(const struct asker *a)
+{
+	return a && a->tty && prompt_active(a->tty);
+}
+
 unsigned asker_pending(const struct asker *a)
 {
 	return (unsigned)a->np;
@@ -318,8 +356,7 @@ static void resolve(struct asker *a, size_t i, struct ask_answer ans, ask_done_f
 {
 	void *cookie = a->p[i].cookie;
 
-	if (ans.remember)
-		remember(a, a->p[i].key, ans.allow);
+	remember(a, a->p[i].key, &ans, a->p[i].pid);
 	drop(a, i);
 	done(ctx, cookie, &ans);
 }

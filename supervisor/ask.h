@@ -83,6 +83,9 @@ int asker_timeout_ms(const struct asker *a);
 /* Read what arrived (readable) and expire asks past their time; call done for each answer. */
 void asker_process(struct asker *a, bool readable, ask_done_fn done, void *ctx);
 
+/* Whether a question is on the terminal now (the relay holds the program's output). */
+bool asker_prompt_active(const struct asker *a);
+
 /* How many asks wait for an answer. */
 unsigned asker_pending(const struct asker *a);
 

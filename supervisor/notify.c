@@ -868,7 +868,8 @@ static int decide_exec(struct notifier *n, const struct sys_desc *sd, cJSON *ev,
 		origin = r ? rule_origin(r) : xstrdup("default");
 		return answer(n, ev, deny_by(EACCES, origin));
 	case RULE_ASK:
-		key = xasprintf("exec\n%s", target);
+		/* Keyed by the program that will run: PATH tries name one program many ways. */
+		key = xasprintf("exec\n%s", real ? real : target);
 		for (size_t i = 1; vec[0] && vec[i]; i++) {
 			char *k = xasprintf("%s\n%s", key, vec[i]);
 

@@ -15,6 +15,7 @@
 #include "supervisor/monitor.h"
 #include "supervisor/notify.h"
 #include "supervisor/policy.h"
+#include "supervisor/ptyrelay.h"
 #include "supervisor/redact.h"
 #include "supervisor/report.h"
 #include "supervisor/session.h"
@@ -538,6 +539,7 @@ struct run_state {
 	unsigned long long disk_reserve;
 	const struct ruleset *rules;
 	struct asker *asker;
+	struct relay relay;	 /* the sandbox's pty, when asks go to the person's terminal */
 	struct notifier_net net; /* the mediated network: the resolver's socket arrives first */
 };
 
@@ -711,6 +713,11 @@ static void handle_signal(struct run_state *rs)
 			}
 			continue;
 		}
+		/* With a pty of its own, the kernel tells the program of a new size itself. */
+		if (si.ssi_signo == SIGWINCH && rs->relay.master >= 0) {
+			relay_winch(&rs->relay);
+			continue;
+		}
 		/* pid 1 passes it on to the command's process group. */
 		kill(rs->pid, (int)si.ssi_signo);
 	}
@@ -727,10 +734,12 @@ static void stop_for_limit(struct run_state *rs, const char *limit)
 static int serve(struct run_state *rs, struct event_log *log, enum net_mode net)
 {
 	while (!rs->reaped || rs->out[0].fd >= 0 || rs->out[1].fd >= 0) {
-		struct pollfd pf[12];
+		struct pollfd pf[14];
 		nfds_t n = 0;
 		int i_ctl = -1, i_sig, i_lis = -1, i_tim = -1, i_tick = -1, i_out[2] = {-1, -1};
-		int i_in = -1, i_ask = -1, i_net = -1, wait_ms = rs->reaped ? 1000 : -1;
+		int i_in = -1, i_ask = -1, i_pm = -1, i_pi = -1, i_net = -1;
+		int wait_ms = rs->reaped ? 1000 : -1;
+		bool asking = rs->asker && asker_prompt_active(rs->asker);
 		int k;
 
 		if (!rs->control_gone) {
@@ -760,6 +769,14 @@ static int serve(struct run_state *rs, struct event_log *log, enum net_mode net)
 		if (rs->in.pipe >= 0 && !rs->reaped) {
 			i_in = (int)n;
 			pf[n++] = (struct pollfd){.fd = rs->in.pipe, .events = POLLOUT};
+		}
+		if (relay_poll_master(&rs->relay) >= 0) {
+			i_pm = (int)n;
+			pf[n++] = (struct pollfd){.fd = rs->relay.master, .events = POLLIN};
+		}
+		if (relay_poll_in(&rs->relay, asking) >= 0 && !rs->reaped) {
+			i_pi = (int)n;
+			pf[n++] = (struct pollfd){.fd = rs->relay.in, .events = POLLIN};
 		}
 		if (rs->have_listener && !rs->reaped && asker_poll_fd(rs->asker) >= 0) {
 			i_ask = (int)n;
@@ -827,6 +844,13 @@ static int serve(struct run_state *rs, struct event_log *log, enum net_mode net)
 		}
 		if (rs->have_listener && !rs->reaped && i_net >= 0)
 			notifier_net_process(&rs->notifier, pf[i_net].revents & POLLIN);
+		if (rs->relay.master >= 0 && !asker_prompt_active(rs->asker))
+			relay_flush(
+				&rs->relay); /* the question is answered: what was held goes out */
+		if (i_pm >= 0 && pf[i_pm].revents)
+			relay_from_master(&rs->relay, asker_prompt_active(rs->asker));
+		if (i_pi >= 0 && pf[i_pi].revents)
+			relay_from_in(&rs->relay);
 		for (k = 0; k < 2; k++)
 			if (i_out[k] >= 0 && pf[i_out[k]].revents)
 				capture_read(&rs->out[k]);
@@ -1014,7 +1038,7 @@ static void rule_paths(const struct ruleset *rs, enum rule_action kind, struct s
  * Who answers asks: --ask, else the person on the terminal when airlock runs on one (and
  * prints no JSON result for a program to read), else nobody (deny).
  */
-static struct asker *make_asker(const struct run_opts *o, const char *home)
+static struct asker *make_asker(const struct run_opts *o, const char *home, enum ask_mode *used)
 {
 	enum ask_mode mode = o->ask;
 	cleanup_free char *user_rules = NULL;
@@ -1023,6 +1047,7 @@ static struct asker *make_asker(const struct run_opts *o, const char *home)
 	if (!o->ask_given)
 		mode = !o->json && isatty(STDIN_FILENO) && isatty(STDERR_FILENO) ? ASK_MODE_TTY
 										 : ASK_MODE_DENY;
+	*used = mode;
 	a = asker_new(mode, o->ask_fd, o->ask_timeout_ms);
 	if (a && mode == ASK_MODE_TTY) {
 		user_rules = policy_user_file(home);
@@ -1330,6 +1355,7 @@ int cmd_run(int argc, char **argv)
 			       .mon = {.procfd = -1, .storefd = -1},
 			       .out = {{.fd = -1, .sink = -1}, {.fd = -1, .sink = -1}},
 			       .in = {.src = -1, .pipe = -1},
+			       .relay = {.master = -1, .slave = -1, .in = -1, .out = -1},
 			       .net = {.dns_fd = -1}};
 	struct strlist hide = {0}, ro = {0}, scratch = {0};
 	struct session s = {0};
@@ -1346,6 +1372,8 @@ int cmd_run(int argc, char **argv)
 	struct policy pol = {0};
 	struct rules_env renv;
 	struct asker *asker = NULL;
+	enum ask_mode ask_mode;
+	bool use_slave[3] = {false, false, false};
 	cJSON *sources;
 	sigset_t mask;
 	int sv[2], wr[2] = {-1, -1}, rd_in = -1, status, sig, rc, k;
@@ -1378,8 +1406,11 @@ int cmd_run(int argc, char **argv)
 	add_hidden(&hide, xstrdup(store));
 	rule_paths(&pol.rs, RULE_READONLY, &ro);
 	rule_paths(&pol.rs, RULE_SCRATCH, &scratch);
-	asker = make_asker(&o, renv.home);
+	asker = make_asker(&o, renv.home, &ask_mode);
 	if (!asker)
+		return EXIT_AIRLOCK_FAILED;
+	/* A person answers on this terminal: the program gets a pty of its own (ptyrelay.h). */
+	if (ask_mode == ASK_MODE_TTY && !o.capture && relay_open(&rs.relay, use_slave) < 0)
 		return EXIT_AIRLOCK_FAILED;
 	if (env_build(environ, o.env.v, o.env.n, o.keep_env, cwd, &env) < 0)
 		return EXIT_AIRLOCK_FAILED;
@@ -1468,9 +1499,13 @@ int cmd_run(int argc, char **argv)
 		.resolv_conf = resolv_conf,
 		.control_fd = sv[1],
 		.supervisor_fd = sv[0],
-		.stdin_fd = rd_in,
-		.stdout_fd = wr[0],
-		.stderr_fd = wr[1],
+		.stdin_fd = use_slave[0] ? rs.relay.slave : rd_in,
+		.stdout_fd = use_slave[1] ? rs.relay.slave : wr[0],
+		.stderr_fd = use_slave[2] ? rs.relay.slave : wr[1],
+		.ctty_fd = use_slave[0]	  ? 0
+			   : use_slave[1] ? 1
+			   : use_slave[2] ? 2
+					  : -1,
 		.limits = rlimits_for(&o.lim),
 		.shm_size = o.lim.memory,
 		.uid = getuid(),
@@ -1491,6 +1526,7 @@ int cmd_run(int argc, char **argv)
 		close(rd_in);
 	if (send(rs.control, &ready, sizeof(ready), MSG_NOSIGNAL) != (ssize_t)sizeof(ready))
 		die_errno("cannot start the sandbox");
+	relay_start(&rs.relay);
 	rs.timerfd = start_timer(o.lim.timeout_ms);
 
 	rc = serve(&rs, &log, o.net);
@@ -1500,6 +1536,7 @@ int cmd_run(int argc, char **argv)
 			;
 		rs.reaped = true;
 	}
+	relay_close(&rs.relay);
 	status = final_status(&rs, &sig);
 	if (!rs.have_listener && !rs.got_exit && status == EXIT_AIRLOCK_FAILED && !o.json)
 		error("the sandbox could not start (see the message above)");

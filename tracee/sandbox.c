@@ -679,6 +679,9 @@ static noreturn void run_command(const struct sandbox_spec *spec)
 	/* Its own session: no controlling terminal to push keystrokes into (TIOCSTI). */
 	if (setsid() < 0)
 		die_errno("cannot start a new session");
+	/* A pty of its own (supervisor/ptyrelay.h), never the person's terminal. */
+	if (spec->ctty_fd >= 0 && ioctl(spec->ctty_fd, TIOCSCTTY, 0) < 0)
+		die_errno("cannot make the sandbox's pty its terminal");
 	close_other_fds(spec->control_fd);
 	if (chdir(spec->cwd) < 0)
 		die_errno("cannot enter the working directory %s inside the sandbox", spec->cwd);

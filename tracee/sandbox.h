@@ -48,6 +48,8 @@ struct sandbox_spec {
 	int stdin_fd;		 /* a pipe that replaces stdin, else -1 (see run.c: relays) */
 	int stdout_fd;		 /* a pipe for stdout (capture or relay), else -1 */
 	int stderr_fd;		 /* a pipe for stderr (capture or relay), else -1 */
+	int ctty_fd;		 /* 0-2: after setsid, make this (the relay's pty) the controlling
+				    terminal, so Ctrl-C and window sizes reach the command; -1: none */
 	struct sandbox_rlimits limits;
 	unsigned long long shm_size; /* bytes for /dev/shm (tmpfs pages are memory), 0: default */
 	uid_t uid;		     /* the caller's ids, mapped to themselves */
