@@ -7,6 +7,9 @@
  *   4. Act: CONTINUE only where a kernel boundary bounds the outcome whatever the memory holds
  *      (writes land in the overlay; the network namespace has loopback only; host Unix
  *      sockets are not reachable through overlayfs; abstract sockets are per namespace).
+ *      A connection or datagram allowed outside is made by the supervisor (net.h), and once
+ *      the program holds such a socket, whose calls no namespace bounds, every connect,
+ *      bind and send that names an address is performed by the supervisor too.
  *   5. Every error path answers with a denial, never CONTINUE.
  * Each notification is written to the event log before it is answered.
  */
@@ -16,6 +19,9 @@
 #include "rules/rules.h"
 #include "supervisor/ask.h"
 #include "supervisor/events.h"
+#include "supervisor/net.h"
+#include "supervisor/resolver.h"
+#include "tracee/plan.h"
 #include "tracee/sandbox.h"
 
 #include <linux/seccomp.h>
@@ -51,6 +57,21 @@ struct notifier {
 	unsigned long long handled;
 	bool sync_wakeup; /* SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP is on (Linux 6.6) */
 	bool log_broken;  /* the event log failed: every later call is denied */
+	/* The mediated network (notifier_net_start()). */
+	struct net_waits *waits; /* calls waiting for a socket; also watches the resolver */
+	struct resolver *dns;	 /* the sandbox's DNS, or NULL */
+	const struct plan *plan; /* the overlays: which Unix sockets the program made */
+	uint64_t sandbox_cookie; /* the sandbox's network namespace (SO_NETNS_COOKIE), 0: unknown */
+	bool host_sockets;	 /* a socket of the host's network was installed in the program */
+	long long next_expire_ms; /* when waits and DNS queries are next checked */
+};
+
+/* What the mediated network starts with. */
+struct notifier_net {
+	int dns_fd; /* the UDP socket pid 1 bound for the resolver (taken), or -1 */
+	struct sockaddr_storage upstream; /* where the resolver forwards */
+	socklen_t upstream_len;		  /* 0: nowhere */
+	const struct plan *plan;	  /* borrowed */
 };
 
 /*
@@ -72,6 +93,21 @@ int notifier_asks(struct notifier *n, bool readable);
  * -errno when the listener itself failed.
  */
 int notifier_handle(struct notifier *n);
+
+/*
+ * Start the mediated network once the notifier is set up: the resolver, the waits. 0 or
+ * -errno after printing why.
+ */
+int notifier_net_start(struct notifier *n, const struct notifier_net *cfg);
+
+/* The descriptor to poll for the network's events (POLLIN), or -1. */
+int notifier_net_fd(const struct notifier *n);
+
+/* Milliseconds until the network wants notifier_net_process() called anyway; -1: never. */
+int notifier_net_timeout_ms(const struct notifier *n);
+
+/* Serve the network's events (readable: its descriptor has input) and expire what waited. */
+void notifier_net_process(struct notifier *n, bool readable);
 
 void notifier_free(struct notifier *n);
 

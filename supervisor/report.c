@@ -109,7 +109,10 @@ struct writers *report_read_events(const struct session *s, cJSON *commands, cJS
 			cJSON *c = cJSON_CreateObject();
 
 			cJSON_AddStringToObject(c, "target", meta_str(ev, "target") ?: "?");
-			cJSON_AddNullToObject(c, "name");
+			json_copy(c, "name", ev, "name");
+			json_copy(c, "address", ev, "address");
+			json_copy(c, "port", ev, "port");
+			json_copy(c, "protocol", ev, "protocol");
 			cJSON_AddStringToObject(c, "op", meta_str(ev, "op") ?: "?");
 			cJSON_AddStringToObject(c, "decision", meta_str(ev, "decision") ?: "?");
 			cJSON_AddStringToObject(c, "by", meta_str(ev, "by") ?: "?");

@@ -10,6 +10,7 @@
 #include "supervisor/ask.h"
 #include "supervisor/audit.h"
 #include "supervisor/changes.h"
+#include "supervisor/dns.h"
 #include "supervisor/events.h"
 #include "supervisor/monitor.h"
 #include "supervisor/notify.h"
@@ -72,6 +73,8 @@ struct run_opts {
 	int ask_fd;
 	unsigned long long ask_timeout_ms;
 	enum net_mode net;
+	struct sockaddr_storage dns_upstream; /* --dns-upstream; family 0: the host's resolver */
+	socklen_t dns_upstream_len;
 	struct run_limits lim;
 	char **command;
 };
@@ -131,8 +134,14 @@ static const char run_usage[] =
 	"\n"
 	"      --json             print one JSON result on stdout; output is captured into it\n"
 	"      --capture          capture output into the session (and redact secrets)\n"
-	"      --net MODE         mediated (default) | none: the sandbox has its own loopback;\n"
-	"                         every destination outside it is refused (EACCES)\n"
+	"      --net MODE         mediated (default): the sandbox has its own loopback; each\n"
+	"                         destination outside is decided by the connect rules and asks,\n"
+	"                         and an allowed one is connected by airlock (denied: EACCES);\n"
+	"                         the host's loopback needs a rule naming it (localhost:5432)\n"
+	"                         none: nothing leaves, every name is NXDOMAIN\n"
+	"                         host: the host's network, no decisions, connections recorded\n"
+	"      --dns-upstream ADDR[:PORT]  where the sandbox's DNS forwards allowed names\n"
+	"                         (default: the first nameserver of /etc/resolv.conf)\n"
 	"      --timeout DUR      wall-clock limit (30s, 5m, 1h); exit status 124\n"
 	"      --cpu DUR          CPU time of the whole sandbox; exit status 137\n"
 	"      --memory SIZE      resident memory of the whole sandbox (default: half the RAM)\n"
@@ -150,8 +159,7 @@ static const char run_usage[] =
 	"                         ends (see 'airlock review --help')\n"
 	"      --ask MODE         how asks are answered; only 'deny' is supported yet\n"
 	"      --log-syslog       also send each event to syslog (ident airlock, facility\n"
-	"                         user): journald or rsyslog collect it\n"
-	"  -r, --rules FILE, --ask-timeout, --dns-upstream, --replay: not supported yet\n";
+	"                         user): journald or rsyslog collect it\n";
 
 /* Parse a size limit; "none" and 0 mean no limit. */
 static int parse_limit_size(const char *opt, const char *v, unsigned long long *out)
@@ -240,7 +248,7 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 			else if (strcmp(optarg, "none") == 0)
 				o->net = NET_NONE;
 			else if (strcmp(optarg, "host") == 0)
-				return not_yet("--net host");
+				o->net = NET_HOST;
 			else
 				return bad_value("--net", optarg,
 						 "expected mediated, none or host");
@@ -302,7 +310,11 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 				return EXIT_AIRLOCK_FAILED;
 			break;
 		case OPT_DNS_UPSTREAM:
-			return not_yet("--dns-upstream");
+			if (dns_parse_server(optarg, &o->dns_upstream, &o->dns_upstream_len) < 0)
+				return bad_value(
+					"--dns-upstream", optarg,
+					"expected ADDR or ADDR:PORT ([ADDR]:PORT for IPv6)");
+			break;
 		case OPT_REPLAY:
 			return not_yet("--replay");
 		case OPT_LOG_SYSLOG:
@@ -534,7 +546,8 @@ struct run_state {
 	unsigned long long disk_reserve;
 	const struct ruleset *rules;
 	struct asker *asker;
-	struct relay relay; /* the sandbox's pty, when asks go to the person's terminal */
+	struct relay relay;	 /* the sandbox's pty, when asks go to the person's terminal */
+	struct notifier_net net; /* the mediated network: the resolver's socket arrives first */
 };
 
 /*
@@ -583,6 +596,10 @@ static int take_listener(struct run_state *rs, const struct tracee_msg *msg, str
 	rs->notifier.exec_rules_allow_all = rules_exec_allows_all(rs->rules);
 	rs->notifier.init_pid = rs->pid; /* to hold the sandbox still around execs */
 	rs->have_listener = true;
+	rc = notifier_net_start(&rs->notifier, &rs->net);
+	rs->net.dns_fd = -1; /* the notifier's now */
+	if (rc < 0)
+		return rc;
 	rs->filter = msg->filter;
 	if (send(rs->control, &taken, sizeof(taken), MSG_NOSIGNAL) != (ssize_t)sizeof(taken))
 		return error_errno("cannot answer the sandbox");
@@ -609,6 +626,39 @@ static int note_hello(struct run_state *rs, struct msghdr *mh)
 		return 0;
 	}
 	return error("the sandbox's hello carried no credentials");
+}
+
+/* The first descriptor a control message carried (the others are closed), or -1. */
+static int take_rights(struct msghdr *mh)
+{
+	struct cmsghdr *c;
+	int got = -1;
+
+	for (c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
+		size_t n, i;
+
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (i = 0; i < n; i++) {
+			int fd;
+
+			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(fd));
+			if (got < 0)
+				got = fd;
+			else
+				close(fd);
+		}
+	}
+	return got;
+}
+
+static void close_rights(struct msghdr *mh)
+{
+	int fd = take_rights(mh);
+
+	if (fd >= 0)
+		close(fd);
 }
 
 static int recv_control(struct run_state *rs, struct event_log *log, enum net_mode net)
@@ -642,6 +692,12 @@ static int recv_control(struct run_state *rs, struct event_log *log, enum net_mo
 	case TRACEE_MSG_LISTENER:
 		if (!rs->have_listener)
 			return take_listener(rs, &msg, log, net);
+		return 0;
+	case TRACEE_MSG_DNS:
+		if (rs->net.dns_fd < 0 && !rs->have_listener)
+			rs->net.dns_fd = take_rights(&mh);
+		else
+			close_rights(&mh);
 		return 0;
 	case TRACEE_MSG_EXIT:
 		rs->got_exit = true;
@@ -689,7 +745,8 @@ static int serve(struct run_state *rs, struct event_log *log, enum net_mode net)
 		struct pollfd pf[14];
 		nfds_t n = 0;
 		int i_ctl = -1, i_sig, i_lis = -1, i_tim = -1, i_tick = -1, i_out[2] = {-1, -1};
-		int i_in = -1, i_ask = -1, i_pm = -1, i_pi = -1, wait_ms = rs->reaped ? 1000 : -1;
+		int i_in = -1, i_ask = -1, i_pm = -1, i_pi = -1, i_net = -1;
+		int wait_ms = rs->reaped ? 1000 : -1;
 		bool asking = rs->asker && asker_prompt_active(rs->asker);
 		int k;
 
@@ -733,12 +790,23 @@ static int serve(struct run_state *rs, struct event_log *log, enum net_mode net)
 			i_ask = (int)n;
 			pf[n++] = (struct pollfd){.fd = asker_poll_fd(rs->asker), .events = POLLIN};
 		}
+		if (rs->have_listener && !rs->reaped && notifier_net_fd(&rs->notifier) >= 0) {
+			int t = notifier_net_timeout_ms(&rs->notifier);
+
+			i_net = (int)n;
+			pf[n++] = (struct pollfd){.fd = notifier_net_fd(&rs->notifier),
+						  .events = POLLIN};
+			if (t >= 0 && (wait_ms < 0 || t < wait_ms))
+				wait_ms = t;
+		}
 		if (rs->have_listener && !rs->reaped && rs->notifier.npending) {
 			/* Wake up for the next ask to time out, and once a second to notice a
 			   caller that died while it waited. */
 			int t = asker_timeout_ms(rs->asker);
 
-			wait_ms = t >= 0 && t < 1000 ? t : 1000;
+			t = t >= 0 && t < 1000 ? t : 1000;
+			if (wait_ms < 0 || t < wait_ms)
+				wait_ms = t;
 		}
 		/*
 		 * After pid 1 is reaped every process of the sandbox is gone (its exit waits for
@@ -782,6 +850,8 @@ static int serve(struct run_state *rs, struct event_log *log, enum net_mode net)
 				rs->listener_gone = true;
 			}
 		}
+		if (rs->have_listener && !rs->reaped && i_net >= 0)
+			notifier_net_process(&rs->notifier, pf[i_net].revents & POLLIN);
 		if (rs->relay.master >= 0 && !asker_prompt_active(rs->asker))
 			relay_flush(
 				&rs->relay); /* the question is answered: what was held goes out */
@@ -1241,6 +1311,31 @@ static unsigned long long disk_reserve(const char *dir)
 	return v;
 }
 
+/*
+ * The sandbox's resolver: where it forwards (--dns-upstream, else the host's first nameserver)
+ * and the resolv.conf the sandbox gets (written to path) that names it. 0 or -1 after saying
+ * why.
+ */
+static int setup_dns(const struct run_opts *o, struct notifier_net *net, const char *path)
+{
+	static const char text[] = "# airlock: the sandbox's resolver, served by the supervisor\n"
+				   "nameserver " RESOLVER_ADDR "\n";
+
+	if (o->dns_upstream_len) {
+		net->upstream = o->dns_upstream;
+		net->upstream_len = o->dns_upstream_len;
+	} else if (o->net == NET_MEDIATED) {
+		cleanup_free char *host = read_file("/etc/resolv.conf", 65536, NULL);
+
+		if (!host || dns_first_nameserver(host, &net->upstream, &net->upstream_len) < 0)
+			warn("the host's /etc/resolv.conf names no nameserver: names do not resolve "
+			     "in the sandbox (--dns-upstream ADDR:PORT names one)");
+	}
+	if (write_file_atomic(path, text, sizeof(text) - 1, 0644, false) < 0)
+		return error_errno("cannot write %s", path);
+	return 0;
+}
+
 static struct sandbox_rlimits rlimits_for(const struct run_limits *l)
 {
 	struct sandbox_rlimits r = {RLIM_INFINITY, RLIM_INFINITY, RLIM_INFINITY, RLIM_INFINITY};
@@ -1268,7 +1363,8 @@ int cmd_run(int argc, char **argv)
 			       .mon = {.procfd = -1, .storefd = -1},
 			       .out = {{.fd = -1, .sink = -1}, {.fd = -1, .sink = -1}},
 			       .in = {.src = -1, .pipe = -1},
-			       .relay = {.master = -1, .slave = -1, .in = -1, .out = -1}};
+			       .relay = {.master = -1, .slave = -1, .in = -1, .out = -1},
+			       .net = {.dns_fd = -1}};
 	struct strlist hide = {0}, ro = {0}, scratch = {0};
 	struct session s = {0};
 	struct plan plan = {0};
@@ -1280,7 +1376,7 @@ int cmd_run(int argc, char **argv)
 	struct sock_fprog filter = {0};
 	struct tracee_msg ready = {.type = TRACEE_MSG_READY};
 	cleanup_free char *cwd = NULL, *store = NULL, *root_dir = NULL, *events_path = NULL;
-	cleanup_free char *flags = NULL;
+	cleanup_free char *flags = NULL, *resolv_conf = NULL;
 	struct policy pol = {0};
 	struct rules_env renv;
 	struct asker *asker = NULL;
@@ -1345,13 +1441,22 @@ int cmd_run(int argc, char **argv)
 	}
 	rs.session_dir = s.dir;
 	rs.rules = &pol.rs;
+	if (o.net != NET_HOST) {
+		resolv_conf = session_path(&s, "resolv.conf");
+		if (setup_dns(&o, &rs.net, resolv_conf) < 0)
+			return EXIT_AIRLOCK_FAILED;
+		rs.net.plan = &plan;
+	}
 	rs.asker = asker;
 	rs.disk_reserve = disk_reserve(s.dir);
 	root_dir = session_path(&s, "root");
 	if (mkdir(root_dir, 0700) < 0)
 		die_errno("cannot create %s", root_dir);
 	session_record_init(&rec, &s, o.command, cwd, &plan, hide.v, hide.n, ro.v, ro.n,
-			    o.net == NET_NONE ? "none" : "mediated", o.lim.timeout_ms);
+			    o.net == NET_NONE	? "none"
+			    : o.net == NET_HOST ? "host"
+						: "mediated",
+			    o.lim.timeout_ms);
 	cJSON_AddItemToObject(rec.meta, "limits", limits_json(&o.lim, getuid() == 0));
 	cJSON_AddBoolToObject(rec.meta, "captured", o.capture);
 	sources = policy_keep(&pol, &s);
@@ -1401,6 +1506,7 @@ int cmd_run(int argc, char **argv)
 		.plan = &plan,
 		.filter = &filter,
 		.net = o.net,
+		.resolv_conf = resolv_conf,
 		.control_fd = sv[1],
 		.supervisor_fd = sv[0],
 		.stdin_fd = use_slave[0] ? rs.relay.slave : rd_in,

@@ -202,9 +202,15 @@ static void print_show_text(const cJSON *out, const struct change_set *cs)
 	printf("\nconnections (%d)\n", cJSON_GetArraySize(conns));
 	cJSON_ArrayForEach(c, conns)
 	{
+		const char *name = meta_str(c, "name");
+
 		printf("  %-6s ", meta_str(c, "decision"));
+		if (name) {
+			put_safe(stdout, name);
+			printf(" = ");
+		}
 		put_safe(stdout, meta_str(c, "target"));
-		printf("  (%s)\n", meta_str(c, "op"));
+		printf("  (%s, %s)\n", meta_str(c, "op"), meta_str(c, "by"));
 	}
 }
 
