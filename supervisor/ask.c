@@ -186,6 +186,13 @@ static void remember(struct asker *a, const char *key, const struct ask_answer *
 }
 
 /* Write all of line to the controller, waiting at most a second for room. 0 or -errno. */
+void asker_preload(struct asker *a, const char *key, bool allow, const char *by)
+{
+	struct ask_answer ans = {.allow = allow, .remember = true, .by = by};
+
+	remember(a, key, &ans, 0);
+}
+
 static int send_line(int fd, const char *line, size_t len)
 {
 	unsigned long long give_up = now_ms() + 1000;

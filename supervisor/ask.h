@@ -55,6 +55,12 @@ struct asker *asker_new(enum ask_mode mode, int fd, unsigned long long timeout_m
 
 void asker_free(struct asker *a);
 
+/*
+ * File an answer for the whole session under key, as if given now (--replay: an earlier
+ * session's decisions). by is a static string, "replay".
+ */
+void asker_preload(struct asker *a, const char *key, bool allow, const char *by);
+
 /* Where the terminal prompt's "save as a rule" appends (the user's rules file). */
 void asker_set_rules_file(struct asker *a, const char *path);
 

@@ -637,6 +637,8 @@ static int ask_start(struct notifier *n, const struct sys_desc *sd, cJSON *ev, e
 	q->pid = pc->pid;
 	q->rule = pc->rule;
 	q->argv = cJSON_GetObjectItemCaseSensitive(ev, "argv");
+	/* The question, as answers are filed: --replay of this session answers it again. */
+	cJSON_AddItemToObject(ev, "ask_key", json_text(q->key));
 	if (!n->asker) {
 		now = (struct ask_answer){.allow = false, .by = "default"};
 		return resume(n, pc, &now);

@@ -71,6 +71,7 @@ struct run_opts {
 	enum review_when review;
 	enum ask_mode ask;
 	int ask_fd;
+	const char *replay; /* --replay ID */
 	unsigned long long ask_timeout_ms;
 	enum net_mode net;
 	struct sockaddr_storage dns_upstream; /* --dns-upstream; family 0: the host's resolver */
@@ -132,6 +133,15 @@ static const struct option run_options[] = {
 static const char run_usage[] =
 	"usage: airlock run [options] [--] command [arg...]\n"
 	"\n"
+	"  -r, --rules FILE       add a rules file (repeatable; later files win; see\n"
+	"                         airlock-rules(5)); the built-in defaults and\n"
+	"                         ~/.config/airlock/rules come first\n"
+	"      --ask MODE         who answers what the rules leave to 'ask':\n"
+	"                         tty (default on a terminal): a prompt on the terminal\n"
+	"                         deny (default otherwise) | allow: nobody, always that answer\n"
+	"                         fd:N: a controller, JSON lines on descriptor N\n"
+	"      --ask-timeout DUR  how long an ask waits before it is denied (default 60s)\n"
+	"      --replay ID        answers given in session ID answer the same asks again\n"
 	"      --json             print one JSON result on stdout; output is captured into it\n"
 	"      --capture          capture output into the session (and redact secrets)\n"
 	"      --net MODE         mediated (default): the sandbox has its own loopback; each\n"
@@ -157,7 +167,6 @@ static const char run_usage[] =
 	"      --review WHEN      auto (default: when stdin and stdout are terminals, without\n"
 	"                         --json) | always | never: the review opens when the program\n"
 	"                         ends (see 'airlock review --help')\n"
-	"      --ask MODE         how asks are answered; only 'deny' is supported yet\n"
 	"      --log-syslog       also send each event to syslog (ident airlock, facility\n"
 	"                         user): journald or rsyslog collect it\n";
 
@@ -202,12 +211,6 @@ static void default_limits(struct run_limits *l)
 	l->pids = 4096;
 	l->fsize = 8ULL << 30;
 	l->output = 16ULL << 20;
-}
-
-static int not_yet(const char *opt)
-{
-	fprintf(stderr, "airlock: %s is not supported yet\n", opt);
-	return EXIT_AIRLOCK_FAILED;
 }
 
 static int bad_value(const char *opt, const char *value, const char *want)
@@ -316,7 +319,8 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 					"expected ADDR or ADDR:PORT ([ADDR]:PORT for IPv6)");
 			break;
 		case OPT_REPLAY:
-			return not_yet("--replay");
+			o->replay = optarg;
+			break;
 		case OPT_LOG_SYSLOG:
 			o->log_syslog = true;
 			break;
@@ -1043,6 +1047,55 @@ static void rule_paths(const struct ruleset *rs, enum rule_action kind, struct s
 }
 
 /*
+ * --replay ID: the decisions a person or an approver gave in session ID answer the same
+ * questions in this run (filed under the key each ask recorded, "ask_key"); anything new is
+ * asked as usual. Rules and defaults are not replayed: this run's rules decide those. Returns
+ * the number of answers loaded, or -1 after printing why.
+ */
+static int load_replay(struct asker *a, const char *id, cJSON **out)
+{
+	struct session old = {0};
+	cleanup_free char *path = NULL;
+	cleanup_file FILE *f = NULL;
+	cleanup_free char *line = NULL;
+	size_t cap = 0;
+	int count = 0;
+	cJSON *r;
+
+	if (store_find(id, &old) < 0)
+		return -1;
+	path = session_path(&old, "events.jsonl");
+	f = fopen(path, "re");
+	if (!f) {
+		error_errno("--replay %s: cannot read %s", id, path);
+		store_close(&old);
+		return -1;
+	}
+	while (getline(&line, &cap, f) > 0) {
+		cJSON *ev = cJSON_Parse(line);
+		const char *key = ev ? meta_str(ev, "ask_key") : NULL;
+		const char *dec = ev ? meta_str(ev, "decision") : NULL;
+		const char *by = ev ? meta_str(ev, "by") : NULL;
+
+		/* Only what someone decided: not a timeout, not an ask nobody could answer. */
+		if (key && dec && by &&
+		    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ev, "asked")) &&
+		    (!strcmp(dec, "allow") || !strcmp(dec, "deny")) &&
+		    (!strcmp(by, "person") || !strcmp(by, "approver") || !strcmp(by, "replay"))) {
+			asker_preload(a, key, strcmp(dec, "allow") == 0, "replay");
+			count++;
+		}
+		cJSON_Delete(ev);
+	}
+	r = cJSON_CreateObject();
+	cJSON_AddStringToObject(r, "session", old.id);
+	cJSON_AddNumberToObject(r, "answers", count);
+	*out = r;
+	store_close(&old);
+	return count;
+}
+
+/*
  * Who answers asks: --ask, else the person on the terminal when airlock runs on one (and
  * prints no JSON result for a program to read), else nobody (deny).
  */
@@ -1381,6 +1434,7 @@ int cmd_run(int argc, char **argv)
 	struct rules_env renv;
 	struct asker *asker = NULL;
 	enum ask_mode ask_mode;
+	cJSON *replayed = NULL;
 	bool use_slave[3] = {false, false, false};
 	cJSON *sources;
 	sigset_t mask;
@@ -1416,6 +1470,8 @@ int cmd_run(int argc, char **argv)
 	rule_paths(&pol.rs, RULE_SCRATCH, &scratch);
 	asker = make_asker(&o, renv.home, &ask_mode);
 	if (!asker)
+		return EXIT_AIRLOCK_FAILED;
+	if (o.replay && load_replay(asker, o.replay, &replayed) < 0)
 		return EXIT_AIRLOCK_FAILED;
 	/* A person answers on this terminal: the program gets a pty of its own (ptyrelay.h). */
 	if (ask_mode == ASK_MODE_TTY && !o.capture && relay_open(&rs.relay, use_slave) < 0)
@@ -1463,6 +1519,8 @@ int cmd_run(int argc, char **argv)
 	if (!sources)
 		return EXIT_AIRLOCK_FAILED;
 	cJSON_ReplaceItemInObjectCaseSensitive(rec.meta, "rules", sources);
+	if (replayed)
+		cJSON_AddItemToObject(rec.meta, "replay", replayed);
 	if (session_record_start(&rec) < 0)
 		return EXIT_AIRLOCK_FAILED;
 	events_path = session_path(&s, "events.jsonl");

@@ -254,6 +254,45 @@ check "the host has no file either" test ! -e "$W/raced"
 is "$(jf race "all(c['decision'] == 'deny' for c in j['commands'] if c['path'] == '/usr/bin/touch')")" True \
 	"every exec of the denied program that reached the supervisor was denied"
 
+# --- --replay: an earlier session's answers answer the same asks; anything new is asked
+cat >"$T/three.py" <<'PY'
+import subprocess, sys
+for name in sys.argv[1:]:
+    try:
+        subprocess.run(["touch", name])
+        print("ran", name)
+    except PermissionError:
+        print("denied", name)
+PY
+AIRLOCK="$AIRLOCK" "$PY" "$TOP/examples/approver.py" --allow 'exec:*r-yes*' --deny 'exec:*r-no*' -- \
+	run --review never -r "$T/ask.rules" -- "$PY" "$T/three.py" r-yes r-no >"$T/out" 2>"$T/err"
+is "$(paste -sd' ' "$T/out")" "ran r-yes denied r-no" "the first session: one allowed, one denied by the approver"
+first=$(last_session)
+rm -f "$T/asks3.jsonl"
+AIRLOCK="$AIRLOCK" "$PY" "$TOP/examples/approver.py" --allow 'exec:*' --log "$T/asks3.jsonl" -- \
+	run --review never --replay "$first" -r "$T/ask.rules" -- "$PY" "$T/three.py" r-yes r-no r-new \
+	>"$T/out" 2>"$T/err"
+is "$(paste -sd' ' "$T/out")" "ran r-yes denied r-no ran r-new" \
+	"replay answers the recorded allow and deny, and the new command is asked"
+is "$("$PY" -c 'import json,sys; print([" ".join(json.loads(l)["ask"]["command"]) for l in open(sys.argv[1])])' "$T/asks3.jsonl")" \
+	"['touch r-new']" "only the new command reached the approver"
+second=$(last_session)
+"$AIRLOCK" log --json "$second" >"$T/replay.log"
+is "$("$PY" -c 'import json,sys
+e=[json.loads(l) for l in open(sys.argv[1]) if "\"asked\"" in l]
+seen = []
+for x in e:
+    k = (x["command"][1], x["decision"], x["by"])
+    if x["decision"] != "none" and k not in seen:
+        seen.append(k)
+print(seen)' "$T/replay.log")" \
+	"[('r-yes', 'allow', 'replay'), ('r-no', 'deny', 'replay'), ('r-new', 'allow', 'approver')]" \
+	"the events say which answers came from the replay"
+is "$("$PY" -c 'import json,sys; m=json.load(open(sys.argv[1])); print(m["replay"]["session"], m["replay"]["answers"] >= 2)' \
+	"$AIRLOCK_STATE_DIR/sessions/$second/meta.json")" "$first True" "the new session records which session answered"
+"$AIRLOCK" run --review never --replay no-such-session -- true 2>"$T/err"
+is "$?" 125 "--replay of an unknown session is refused"
+
 # --- the command line's --hide joins the rules: a later readonly turns a default hide around
 mkdir -p "$HOME/.airlock-rules-test-$$"
 echo visible >"$HOME/.airlock-rules-test-$$/f"
