@@ -8,7 +8,7 @@ DESTDIR ?=
 CC      ?= cc
 PKG_CONFIG ?= pkg-config
 
-PKGS := libseccomp libcjson libcrypto
+PKGS := libseccomp libcjson libcrypto ncursesw
 # libgit2 is loaded with dlopen() when a diff is made (supervisor/git.c): only its headers
 # are needed to build, and its soname, so that the one built against is the one loaded.
 GIT2_CFLAGS := $(shell $(PKG_CONFIG) --cflags libgit2 2>/dev/null)

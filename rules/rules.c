@@ -743,6 +743,16 @@ int rules_load_file(struct ruleset *rs, const char *path, const struct rules_env
 
 /* ---- matching ---- */
 
+bool rules_exec_allows_all(const struct ruleset *rs)
+{
+	size_t i;
+
+	for (i = 0; i < rs->n; i++)
+		if (rs->rules[i]->cls == RULE_EXEC && rs->rules[i]->action != RULE_ALLOW)
+			return false;
+	return true;
+}
+
 /*
  * Every matcher walks the rules from the last one back and stops at the first match: the
  * same answer as doas's "walk all, keep the last", with less work per notification.
@@ -901,6 +911,93 @@ const struct rule *rules_match_connect(const struct ruleset *rs, const struct ru
 	}
 	free(c.unix_path);
 	return found;
+}
+
+/* Whether a rule names a loopback destination explicitly: an address or CIDR within
+   127.0.0.0/8, ::1, or a host name (which matches only the name looked up). */
+static bool names_loopback(const struct rule_impl *r)
+{
+	static const unsigned char v6_loop[16] = {[15] = 1};
+
+	if (r->conn == CONN_ADDR && r->family == AF_INET)
+		return r->prefix >= 8 && r->addr[0] == 127;
+	if (r->conn == CONN_ADDR && r->family == AF_INET6)
+		return r->prefix == 128 && memcmp(r->addr, v6_loop, 16) == 0;
+	return r->conn == CONN_NAME;
+}
+
+const struct rule *rules_match_loopback(const struct ruleset *rs, const struct rules_target *t)
+{
+	const struct rule *found = NULL;
+	struct canon_target c;
+
+	canon_target(t, &c);
+	for (size_t i = rs->n; i-- > 0 && !found;) {
+		const struct rule_impl *r = impl(rs->rules[i]);
+
+		if (r->pub.cls == RULE_CONNECT && names_loopback(r) && match_connect(r, &c))
+			found = &r->pub;
+	}
+	return found;
+}
+
+/*
+ * The verdict for a name at one port when its address is not known yet: the action of the
+ * last rule that surely matches, or -1 when an address rule that allows or asks comes first
+ * (it may match whatever address the name has).
+ */
+static int name_verdict(const struct ruleset *rs, const struct canon_target *c,
+			const struct rule **by)
+{
+	for (size_t i = rs->n; i-- > 0;) {
+		const struct rule_impl *r = impl(rs->rules[i]);
+
+		if (r->pub.cls != RULE_CONNECT)
+			continue;
+		if (r->conn == CONN_ADDR) {
+			if (port_ok(r, c) && r->pub.action != RULE_DENY)
+				return -1;
+			continue; /* a deny for some addresses: not sure to hold */
+		}
+		if (match_connect(r, c)) {
+			*by = &r->pub;
+			return (int)r->pub.action;
+		}
+	}
+	*by = NULL;
+	return RULE_DENY; /* no rule: nothing is allowed */
+}
+
+bool rules_name_denied(const struct ruleset *rs, const char *name, const struct rule **by)
+{
+	struct rules_target t = {.family = AF_UNSPEC, .name = name, .port = 0};
+	struct canon_target c;
+	const struct rule *first = NULL, *r;
+	bool denied = true;
+	size_t i;
+
+	*by = NULL;
+	canon_target(&t, &c);
+	/* The verdict changes only where a rule's port range starts or ends: port 0 and those
+	   edges cover every port. */
+	if (name_verdict(rs, &c, &first) != RULE_DENY)
+		return false;
+	for (i = 0; i < rs->n && denied; i++) {
+		const struct rule_impl *ri = impl(rs->rules[i]);
+		int edges[2] = {ri->port_lo, ri->port_hi + 1};
+
+		if (ri->pub.cls != RULE_CONNECT || ri->port_lo < 0)
+			continue;
+		for (int k = 0; k < 2 && denied; k++) {
+			if (edges[k] < 0 || edges[k] > 65535)
+				continue;
+			c.port = edges[k];
+			if (name_verdict(rs, &c, &r) != RULE_DENY)
+				denied = false;
+		}
+	}
+	*by = denied ? first : NULL;
+	return denied;
 }
 
 int rules_target_from_sockaddr(struct rules_target *t, const struct sockaddr *sa, socklen_t len,

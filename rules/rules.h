@@ -201,11 +201,32 @@ int rules_file_trusted(const char *path, uid_t uid, struct rules_error *err);
  */
 const struct rule *rules_match_exec(const struct ruleset *rs, const char *path, char *const *argv);
 
+/* Whether every exec rule allows (then no exec decision depends on the command's argv). */
+bool rules_exec_allows_all(const struct ruleset *rs);
+
 /* The last write rule matching path (absolute; normalised here; a relative path matches none). */
 const struct rule *rules_match_write(const struct ruleset *rs, const char *path);
 
 /* The last connect rule matching t; NULL when none does. */
 const struct rule *rules_match_connect(const struct ruleset *rs, const struct rules_target *t);
+
+/*
+ * The last connect rule matching t (a loopback destination, with name "localhost" unless the
+ * program looked up another name) among those that name it explicitly: an address or CIDR
+ * within 127.0.0.0/8, ::1, or a host name rule (`localhost:5432`, or the name the program
+ * looked up). Loopback is the sandbox's own unless such a rule says to reach the host's (`*`,
+ * `*:PORT` and `0.0.0.0/0` never do). NULL when none matches.
+ */
+const struct rule *rules_match_loopback(const struct ruleset *rs, const struct rules_target *t);
+
+/*
+ * Whether every connection to the host name (looked up, address not known yet) would be
+ * denied, whatever its port and whatever address the name has: the sandbox's DNS answers
+ * such a name NXDOMAIN. A name that a rule allows or asks about at some port is not denied,
+ * nor is any name while an address rule that allows or asks could match its address. *by is
+ * the deny rule that decided (at port 0), or NULL when no rule matched (nothing allows it).
+ */
+bool rules_name_denied(const struct ruleset *rs, const char *name, const struct rule **by);
 
 /*
  * Fill t from a socket address of len bytes (AF_INET, AF_INET6, AF_UNIX), with name as the host

@@ -2,12 +2,15 @@
 /* `airlock verify` and `airlock log`: checking a session's hash-chained record and reading it. */
 #include "supervisor/audit.h"
 
+#include "rules/rules.h"
+
 #include "common/buf.h"
 #include "common/cleanup.h"
 #include "common/err.h"
 #include "common/path.h"
 #include "common/utf8.h"
 #include "supervisor/cli.h"
+#include "supervisor/manifest.h"
 #include "supervisor/report.h"
 #include "supervisor/session.h"
 #include "supervisor/store.h"
@@ -24,7 +27,15 @@
 #define META_MAX   (64 << 20)
 #define MAX_INDENT 12 /* deeper process trees are drawn at this depth */
 
-void audit_record_head(cJSON *meta, const struct event_log *log)
+#define FIELD_DIGEST 16 /* hex digits of a member's digest in a seal: enough to name it */
+
+/*
+ * Record the chain's head in meta as "chain": {"events": N, "head": HEX}, replacing an older
+ * one: N lines so far, HEX the SHA-256 of line N ("" when N is 0). With it, verify also
+ * detects lines cut from the end of events.jsonl and an edit of the last line, which the
+ * chain alone cannot.
+ */
+static void record_head(cJSON *meta, const struct event_log *log)
 {
 	cJSON *chain = cJSON_CreateObject();
 
@@ -32,6 +43,86 @@ void audit_record_head(cJSON *meta, const struct event_log *log)
 	cJSON_AddStringToObject(chain, "head", log->prev);
 	cJSON_DeleteItemFromObjectCaseSensitive(meta, "chain");
 	cJSON_AddItemToObject(meta, "chain", chain);
+}
+
+/*
+ * What a seal covers: meta's compact text without "chain" (which points past the seal, so
+ * cannot be in it; verify checks it against the log instead). cJSON prints a parsed value back
+ * to the same text, so the reader recomputes exactly what the writer hashed. Caller frees;
+ * NULL when out of memory.
+ */
+static char *meta_canonical(cJSON *meta)
+{
+	cJSON *chain = cJSON_DetachItemFromObjectCaseSensitive(meta, "chain");
+	char *text = cJSON_PrintUnformatted(meta);
+
+	if (chain)
+		cJSON_AddItemToObject(meta, "chain", chain);
+	return text;
+}
+
+/* The first FIELD_DIGEST hex digits of the SHA-256 of a member's compact value. */
+static void member_digest(const cJSON *item, char out[FIELD_DIGEST + 1])
+{
+	cleanup_free char *text = cJSON_PrintUnformatted(item);
+	char hex[65];
+
+	sha256_hex(text ? text : "", text ? strlen(text) : 0, hex);
+	memcpy(out, hex, FIELD_DIGEST);
+	out[FIELD_DIGEST] = '\0';
+}
+
+cJSON *audit_session_event(const char *op, const char *target, const char *by)
+{
+	cJSON *ev = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(ev, "class", "session");
+	cJSON_AddStringToObject(ev, "op", op);
+	if (target) {
+		cleanup_free char *clean = utf8_sanitize(target);
+
+		cJSON_AddStringToObject(ev, "target", clean);
+	}
+	cJSON_AddStringToObject(ev, "decision", op);
+	cJSON_AddStringToObject(ev, "by", by);
+	return ev;
+}
+
+int audit_seal_event(cJSON *meta, struct event_log *log, cJSON *ev)
+{
+	cleanup_free char *text = meta_canonical(meta);
+	cJSON *fields, *m;
+	char hex[65], digest[FIELD_DIGEST + 1];
+	int rc;
+
+	if (!text) {
+		cJSON_Delete(ev);
+		return error("cannot seal meta.json: out of memory");
+	}
+	sha256_hex(text, strlen(text), hex);
+	fields = cJSON_CreateObject();
+	cJSON_ArrayForEach(m, meta)
+	{
+		if (!m->string || strcmp(m->string, "chain") == 0)
+			continue;
+		member_digest(m, digest);
+		cJSON_AddStringToObject(fields, m->string, digest);
+	}
+	cJSON_AddStringToObject(ev, "meta_sha256", hex);
+	cJSON_AddItemToObject(ev, "meta_fields", fields);
+	rc = events_append(log, ev);
+	if (rc < 0) {
+		errno = -rc;
+		error_errno("cannot append the seal of meta.json to the event log");
+	}
+	/* Recorded even so: verify then says meta.json is not sealed, which is the truth. */
+	record_head(meta, log);
+	return rc;
+}
+
+void audit_record_head(cJSON *meta, struct event_log *log)
+{
+	audit_seal_event(meta, log, audit_session_event("seal", "meta.json", "airlock"));
 }
 
 /* A line read from events.jsonl: 1 with the newline stripped, 0 at the end, -errno. */
@@ -63,11 +154,19 @@ static cJSON *parse_event(const char *line, size_t len)
 	return ev;
 }
 
-/* The head meta.json recorded (see audit_record_head), if it recorded one. */
+/* The head meta.json recorded (see record_head), if it recorded one. */
 struct recorded_head {
 	bool present;
 	unsigned long long events;
 	char head[65];
+};
+
+/* The last seal found in events.jsonl (see audit_seal). */
+struct seal {
+	bool present;
+	unsigned long long line; /* its line number, from 1 */
+	char sha256[65];
+	cJSON *fields; /* owned */
 };
 
 /* A non-negative integer that a double holds exactly; false for anything else. */
@@ -80,8 +179,21 @@ static bool as_count(const cJSON *v, unsigned long long *out)
 	return true;
 }
 
-/* Check meta.json: it parses, names this session, and its chain head (if any) is well formed. */
-static int check_meta(const struct session *s, struct recorded_head *rh)
+static bool is_hex64(const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < 64; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	return s[64] == '\0';
+}
+
+/*
+ * Check meta.json: it parses, names this session, and its chain head (if any) is well formed.
+ * *out gets the parsed meta when it is a JSON object (caller deletes), else NULL.
+ */
+static int check_meta(const struct session *s, struct recorded_head *rh, cJSON **out)
 {
 	cleanup_free char *path = session_path(s, "meta.json");
 	cleanup_free char *text = NULL;
@@ -92,6 +204,7 @@ static int check_meta(const struct session *s, struct recorded_head *rh)
 	int rc = 0;
 
 	memset(rh, 0, sizeof(*rh));
+	*out = NULL;
 	text = read_file(path, META_MAX, &len);
 	if (!text)
 		return error_errno("session %s: cannot read meta.json", s->id);
@@ -121,16 +234,34 @@ static int check_meta(const struct session *s, struct recorded_head *rh)
 			memcpy(rh->head, head->valuestring, strlen(head->valuestring) + 1);
 		}
 	}
-	cJSON_Delete(meta);
+	*out = meta;
 	return rc;
+}
+
+/* Remember ev as the last seal when it is one: only airlock writes "meta_sha256". */
+static void note_seal(const cJSON *ev, unsigned long long lineno, struct seal *seal)
+{
+	const cJSON *sha = cJSON_GetObjectItemCaseSensitive(ev, "meta_sha256");
+	const cJSON *fields = cJSON_GetObjectItemCaseSensitive(ev, "meta_fields");
+
+	if (!sha)
+		return;
+	cJSON_Delete(seal->fields);
+	seal->present = true;
+	seal->line = lineno;
+	/* A malformed seal matches no meta: verify then says meta.json differs from it. */
+	snprintf(seal->sha256, sizeof(seal->sha256), "%s",
+		 cJSON_IsString(sha) && is_hex64(sha->valuestring) ? sha->valuestring : "");
+	seal->fields = cJSON_IsObject(fields) ? cJSON_Duplicate(fields, true) : NULL;
 }
 
 /*
  * Check one line of the chain: a JSON object whose seq is the expected one and whose prev is
- * the hash of the line before. NULL when it is good, else what is wrong (caller frees).
+ * the hash of the line before. NULL when it is good (a seal is noted), else what is wrong
+ * (caller frees).
  */
 static char *check_entry(const char *line, size_t len, unsigned long long lineno,
-			 unsigned long long want_seq, const char *want_prev)
+			 unsigned long long want_seq, const char *want_prev, struct seal *seal)
 {
 	cJSON *ev = parse_event(line, len);
 	const cJSON *prev;
@@ -156,16 +287,18 @@ static char *check_entry(const char *line, size_t len, unsigned long long lineno
 		why = xasprintf("seq %llu: prev hash does not match line %llu (edited, deleted or "
 				"reordered)",
 				seq, lineno - 1);
+	else
+		note_seal(ev, lineno, seal);
 	cJSON_Delete(ev);
 	return why;
 }
 
 /*
- * Walk events.jsonl recomputing the chain. 0 when intact (*count = events), -1 after printing
- * the first bad entry, or -errno when the file cannot be read.
+ * Walk events.jsonl recomputing the chain. 0 when intact (*count = events, *seal = the last
+ * seal), -1 after printing the first bad entry, or -errno when the file cannot be read.
  */
 static int check_chain(const struct session *s, const struct recorded_head *rh,
-		       unsigned long long *count)
+		       unsigned long long *count, struct seal *seal)
 {
 	cleanup_free char *path = session_path(s, "events.jsonl");
 	cleanup_file FILE *f = fopen(path, "re");
@@ -191,7 +324,7 @@ static int check_chain(const struct session *s, const struct recorded_head *rh,
 				"by a crash, or edited)",
 				s->id, n + 1);
 		}
-		why = check_entry(line, len, n + 1, n, prev);
+		why = check_entry(line, len, n + 1, n, prev, seal);
 		if (why)
 			return error("session %s: events.jsonl:%llu: %s", s->id, n + 1, why);
 		sha256_hex(line, len, prev);
@@ -213,33 +346,219 @@ static int check_chain(const struct session *s, const struct recorded_head *rh,
 	return 0;
 }
 
+/* meta differs from the seal: name the first member that does. Returns -1. */
+static int name_changed_member(const struct session *s, cJSON *meta, const struct seal *seal)
+{
+	char digest[FIELD_DIGEST + 1];
+	const cJSON *f, *m;
+
+	cJSON_ArrayForEach(f, seal->fields)
+	{
+		cleanup_free char *key = term_sanitize(f->string ? f->string : "");
+
+		m = f->string ? cJSON_GetObjectItemCaseSensitive(meta, f->string) : NULL;
+		if (!m || strcmp(f->string, "chain") == 0)
+			return error("session %s: meta.json: \"%s\" was removed after "
+				     "events.jsonl:%llu sealed it (edited)",
+				     s->id, key, seal->line);
+		member_digest(m, digest);
+		if (!cJSON_IsString(f) || strcmp(f->valuestring, digest) != 0)
+			return error("session %s: meta.json: \"%s\" differs from what "
+				     "events.jsonl:%llu sealed (edited)",
+				     s->id, key, seal->line);
+	}
+	cJSON_ArrayForEach(m, meta)
+	{
+		cleanup_free char *key = term_sanitize(m->string ? m->string : "");
+
+		if (m->string && strcmp(m->string, "chain") != 0 &&
+		    !cJSON_GetObjectItemCaseSensitive(seal->fields, m->string))
+			return error("session %s: meta.json: \"%s\" was added after "
+				     "events.jsonl:%llu sealed it (edited)",
+				     s->id, key, seal->line);
+	}
+	return error("session %s: meta.json: does not match the seal at events.jsonl:%llu "
+		     "(edited)",
+		     s->id, seal->line);
+}
+
+/*
+ * Check meta against the last seal of the chain (n lines, all intact). 0, with *note set for a
+ * session that is not sealed yet (running or interrupted); or -1 after printing why.
+ */
+static int check_seal(const struct session *s, cJSON *meta, const struct recorded_head *rh,
+		      const struct seal *seal, unsigned long long n, const char **note)
+{
+	const char *state = meta_str(meta, "state");
+	bool live = store_in_use(s->id);
+	cleanup_free char *text = NULL;
+	char hex[65];
+
+	*note = NULL;
+	if (!seal->present) {
+		cleanup_free char *shown = term_sanitize(state ? state : "");
+
+		if (state && strcmp(state, "running") == 0) {
+			*note = live ? "running: meta.json is sealed when the run ends"
+				     : "interrupted: the run never ended, so meta.json was never "
+				       "sealed and the change set never recorded";
+			return 0;
+		}
+		return error("session %s: meta.json: the state is '%s' but no event of "
+			     "events.jsonl seals meta.json (edited)",
+			     s->id, shown);
+	}
+	if (!rh->present)
+		return error("session %s: meta.json: records no chain head, but events.jsonl:%llu "
+			     "sealed it (edited)",
+			     s->id, seal->line);
+	if (rh->events != seal->line)
+		return error("session %s: meta.json: its chain head counts %llu events, but the "
+			     "last seal is events.jsonl:%llu (edited)",
+			     s->id, rh->events, seal->line);
+	if (n > seal->line) {
+		if (!live)
+			return error("session %s: events.jsonl:%llu: seq %llu: written after the "
+				     "last seal (line %llu): appended later, or an airlock command "
+				     "stopped before sealing meta.json",
+				     s->id, seal->line + 1, seal->line, seal->line);
+		*note = "another airlock command is changing the session: its last events are "
+			"not sealed yet";
+	}
+	text = meta_canonical(meta);
+	if (!text)
+		return error("session %s: cannot check meta.json: out of memory", s->id);
+	sha256_hex(text, strlen(text), hex);
+	if (strcmp(hex, seal->sha256) != 0)
+		return name_changed_member(s, meta, seal);
+	return 0;
+}
+
+/*
+ * The files the sealed meta vouches for: the rules copies, the captured output and, by state,
+ * the change set. 0 (*overlay says what was found) or -1 after printing the first bad one.
+ */
+static int check_files(const struct session *s, const cJSON *meta, bool sealed, struct buf *overlay)
+{
+	const cJSON *r, *out = cJSON_GetObjectItemCaseSensitive(meta, "output_sha256");
+	const char *state = meta_str(meta, "state");
+	size_t entries;
+	int rc = 0;
+
+	cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(meta, "rules"))
+	{
+		const char *copy = meta_str(r, "copy"), *want = meta_str(r, "sha256");
+		cleanup_free char *shown = NULL, *path = NULL;
+		char hex[65];
+
+		if (!copy)
+			continue;
+		shown = term_sanitize(copy);
+		/* Names are airlock's ("rules/N"): anything else in meta is not followed. */
+		if (strncmp(copy, "rules/", 6) != 0 || strchr(copy + 6, '/') || copy[6] == '.') {
+			rc = error("session %s: meta.json: names a bad rules copy '%s'", s->id,
+				   shown);
+			continue;
+		}
+		path = session_path(s, copy);
+		if (sha256_file(path, hex) < 0)
+			rc = error_errno("session %s: cannot read %s", s->id, shown);
+		else if (!want || strcmp(hex, want) != 0)
+			rc = error("session %s: %s: does not match the SHA-256 meta.json records "
+				   "(edited)",
+				   s->id, shown);
+	}
+	for (r = out ? out->child : NULL; r; r = r->next) {
+		cleanup_free char *path = NULL;
+		char hex[65];
+
+		if (!r->string || (strcmp(r->string, "stdout") && strcmp(r->string, "stderr")))
+			continue;
+		path = session_path(s, r->string);
+		if (sha256_file(path, hex) < 0)
+			rc = error_errno("session %s: cannot read the captured %s", s->id,
+					 r->string);
+		else if (!cJSON_IsString(r) || strcmp(hex, r->valuestring) != 0)
+			rc = error("session %s: %s: the captured output does not match the SHA-256 "
+				   "meta.json records (edited)",
+				   s->id, r->string);
+	}
+	if (!sealed) {
+		buf_adds(overlay, "");
+	} else if (state && strcmp(state, "discarded") == 0) {
+		/* Discard removes the overlays; what they held is still on record. */
+		if (cJSON_GetObjectItemCaseSensitive(meta, "changes_sha256") &&
+		    manifest_check_file(s, meta) < 0)
+			rc = -1;
+		else
+			buf_adds(overlay, ", change set discarded (the overlays are gone; their "
+					  "recorded hashes are kept)");
+	} else if (manifest_check(s, meta, &entries) < 0) {
+		rc = -1;
+	} else {
+		buf_addf(overlay, ", %zu overlay entr%s as recorded", entries,
+			 entries == 1 ? "y" : "ies");
+	}
+	return rc;
+}
+
 int cmd_verify(int argc, char **argv)
 {
-	static const char usage[] = "airlock verify [ID]";
+	static const char usage[] =
+		"airlock verify [ID]\n\n"
+		"Check that the session's record is intact: the hash chain of events.jsonl, that\n"
+		"meta.json is what the last event sealed (the end of the run, a commit, an undo or\n"
+		"a discard), the rules copies and captured output it vouches for, and that every\n"
+		"entry in the overlays still matches changes.sha256. Exit 0 when it is; else name\n"
+		"the first bad entry (a line, a member of meta.json, a path) and exit 1.";
 	struct recorded_head rh;
+	struct seal seal = {0};
+	struct buf overlay = BUF_INIT;
 	struct session s;
-	unsigned long long n;
-	const char *id;
+	unsigned long long n = 0;
+	const char *id, *note = NULL;
+	cJSON *meta = NULL;
 	int rc = parse_id_args(argc, argv, usage, &id, NULL);
-	int meta_rc, chain_rc;
+	int meta_rc, chain_rc, seal_rc = 0, files_rc = 0;
 
 	if (rc >= 0)
 		return rc;
 	/* No lock: a running session can be verified as it goes. */
 	if (store_find(id, &s) < 0)
 		return EXIT_REFUSED;
-	/* Both halves are checked so that one run names every part that is broken. */
-	meta_rc = check_meta(&s, &rh);
-	chain_rc = check_chain(&s, &rh, &n);
-	if (meta_rc == 0 && chain_rc == 0) {
+	buf_init(&overlay);
+	/* Each part is checked, so that one run names every part that is broken. */
+	meta_rc = check_meta(&s, &rh, &meta);
+	chain_rc = check_chain(&s, &rh, &n, &seal);
+	if (meta && chain_rc == 0)
+		seal_rc = check_seal(&s, meta, &rh, &seal, n, &note);
+	if (meta)
+		files_rc = check_files(&s, meta, seal.present, &overlay);
+	rc = meta_rc == 0 && chain_rc == 0 && seal_rc == 0 && files_rc == 0 ? 0 : EXIT_REFUSED;
+	if (rc == 0) {
 		printf("session %s: %llu event%s, chain intact", s.id, n, n == 1 ? "" : "s");
-		if (!rh.present)
-			printf(" (meta.json records no chain head: lines cut from the end would not "
-			       "show)");
+		if (seal.present)
+			printf(", meta.json sealed%s", overlay.data);
+		if (note)
+			printf(" (%s)", note);
 		putchar('\n');
 	}
+	buf_release(&overlay);
+	cJSON_Delete(seal.fields);
+	cJSON_Delete(meta);
 	store_close(&s);
-	return meta_rc == 0 && chain_rc == 0 ? 0 : EXIT_REFUSED;
+	return rc;
+}
+
+int audit_open_log(struct event_log *log, const char *path, const cJSON *meta)
+{
+	const char *id = meta_str(meta, "id");
+	int rc = events_open(log, path);
+
+	/* A run with --log-syslog: what happens to its session later is forwarded too. */
+	if (rc == 0 && id && cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(meta, "syslog")))
+		events_forward_syslog(log, id);
+	return rc;
 }
 
 /*
@@ -455,7 +774,10 @@ static void row_fill(struct row *r, const cJSON *ev, int depth)
 	r->cls = term_sanitize(meta_str(ev, "class") ?: "?");
 	r->decision = term_sanitize(meta_str(ev, "decision") ?: "-");
 	r->target = term_sanitize(target);
-	r->by = by && strcmp(by, "default") != 0 ? term_sanitize(by) : NULL;
+	/* The defaults decide most events: say who decided only when it was someone else. */
+	r->by = by && strcmp(by, "default") != 0 && strncmp(by, RULES_DEFAULTS_NAME ":", 11) != 0
+			? term_sanitize(by)
+			: NULL;
 }
 
 /* Colours on a terminal only, and never under NO_COLOR (no-color.org) or TERM=dumb. */
@@ -530,7 +852,12 @@ static void rows_free(struct row *rows, size_t n)
 
 int cmd_log(int argc, char **argv)
 {
-	static const char usage[] = "airlock log [ID] [--json]";
+	static const char usage[] =
+		"airlock log [ID] [--json]\n\n"
+		"Print the session's timeline: time, process (indented under its parent), class,\n"
+		"decision (coloured on a terminal unless NO_COLOR is set), target, and who decided\n"
+		"when it was not the built-in policy. --json prints the events as recorded, one\n"
+		"JSON object per line. The hash chain is not checked: see 'airlock verify'.";
 	cleanup_free char *path = NULL, *line = NULL;
 	cleanup_file FILE *f = NULL;
 	struct tree tree = {0};

@@ -19,11 +19,11 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-#define MAX_DEPTH    1024
+#define MAX_DEPTH    CHANGES_MAX_DEPTH
 #define CMP_CHUNK    65536
 #define OPAQUE_XATTR "user.overlay.opaque"
 #define PERM_BITS    07777
-#define NO_RESTORE   ((mode_t)-1)
+#define NO_RESTORE   CHANGES_NO_RESTORE
 
 struct scan {
 	const struct overlay_layer *layer;
@@ -116,7 +116,7 @@ static off_t size_of(const struct stat *st)
 }
 
 /* Read the symlink name in dfd into *out (caller frees). 0 or -errno. */
-static int read_link(int dfd, const char *name, char **out)
+int changes_read_link(int dfd, const char *name, char **out)
 {
 	/* On the heap: this may be inlined into the recursion, 1024 frames deep. */
 	cleanup_free char *target = xmalloc(PATH_MAX);
@@ -143,7 +143,7 @@ static int add_change(struct scan *s, enum change_kind kind, int dfd, const char
 	int rc;
 
 	if (st && S_ISLNK(st->st_mode)) {
-		rc = read_link(dfd, name, &c.link_target);
+		rc = changes_read_link(dfd, name, &c.link_target);
 		if (rc < 0)
 			return rc;
 	}
@@ -230,9 +230,9 @@ static int links_differ(int dfd, int hfd, const char *name)
 	cleanup_free char *b = NULL;
 	int rc;
 
-	rc = read_link(dfd, name, &a);
+	rc = changes_read_link(dfd, name, &a);
 	if (rc == 0)
-		rc = read_link(hfd, name, &b);
+		rc = changes_read_link(hfd, name, &b);
 	if (rc < 0)
 		return rc;
 	return strcmp(a, b) != 0;
@@ -243,7 +243,7 @@ static int links_differ(int dfd, int hfd, const char *name)
  * without read or search permission for us (chmod 000); the upper is ours, so grant u+rx for the
  * scan and set *restore to the mode to put back afterwards (else NO_RESTORE). fd or -errno.
  */
-static int open_upper_dir(int dfd, const char *name, const struct stat *st, mode_t *restore)
+int changes_open_upper_dir(int dfd, const char *name, const struct stat *st, mode_t *restore)
 {
 	struct stat now;
 	int fd;
@@ -270,7 +270,7 @@ static int open_upper_dir(int dfd, const char *name, const struct stat *st, mode
 }
 
 /* 1 when the upper directory open at fd is opaque, 0 when not, or -errno. */
-static int is_opaque(int fd)
+int changes_is_opaque(int fd)
 {
 	char val[2];
 	ssize_t n;
@@ -318,7 +318,7 @@ static int list_names(int dfd, struct names *ns)
 }
 
 /* Reopen the directory above the one open at fd and check it is still want. fd or -errno. */
-static int reopen_parent(int fd, const struct stat *want)
+int changes_reopen_parent(int fd, const struct stat *want)
 {
 	struct stat st;
 	int pfd;
@@ -356,10 +356,10 @@ static int scan_subdir(struct scan *s, int *dfd, const struct stat *self, int hf
 	mode_t restore;
 	int opaque, rc;
 
-	cfd = open_upper_dir(*dfd, name, st, &restore);
+	cfd = changes_open_upper_dir(*dfd, name, st, &restore);
 	if (cfd < 0)
 		return cfd;
-	opaque = is_opaque(cfd);
+	opaque = changes_is_opaque(cfd);
 	if (opaque < 0) {
 		rc = opaque;
 		goto out;
@@ -398,7 +398,7 @@ static int scan_subdir(struct scan *s, int *dfd, const struct stat *self, int hf
 	*dfd = -1;
 	rc = scan_dir(s, &cfd, chfd, depth + 1);
 	if (cfd >= 0) {
-		int pfd = reopen_parent(cfd, self);
+		int pfd = changes_reopen_parent(cfd, self);
 
 		if (pfd < 0 && rc == 0)
 			rc = pfd;
@@ -529,7 +529,7 @@ static int scan_layer(const struct overlay_layer *layer, struct change_set *out,
 		rc = -ENOTDIR;
 		goto out;
 	}
-	ufd = open_upper_dir(AT_FDCWD, s.upper, &st, &restore);
+	ufd = changes_open_upper_dir(AT_FDCWD, s.upper, &st, &restore);
 	if (ufd < 0) {
 		rc = ufd;
 		goto out;
@@ -546,21 +546,25 @@ static int scan_layer(const struct overlay_layer *layer, struct change_set *out,
 	if (restore != NO_RESTORE && ufd >= 0 && fchmod(ufd, restore) < 0 && rc == 0)
 		rc = -errno;
 out:
-	if (rc < 0 && !reported) {
-		const char *where = s.upper ? s.upper : layer->upper_dir;
-		cleanup_free char *full = path_join(where, s.fail_rel ? s.fail_rel : "");
-		cleanup_free char *shown = term_sanitize(full); /* names are the program's */
-
-		if (rc == -ELOOP)
-			error("cannot scan changes in %s: deeper than %d levels", shown, MAX_DEPTH);
-		else
-			error("cannot scan changes in %s: %s", shown, strerror(-rc));
-	}
+	if (rc < 0 && !reported)
+		changes_walk_error("scan changes in", s.upper ? s.upper : layer->upper_dir,
+				   s.fail_rel, rc);
 	free(s.mount);
 	free(s.upper);
 	free(s.fail_rel);
 	buf_release(&s.rel);
 	return rc;
+}
+
+void changes_walk_error(const char *verb, const char *upper, const char *rel, int rc)
+{
+	cleanup_free char *full = path_join(upper, rel ? rel : "");
+	cleanup_free char *shown = term_sanitize(full); /* names are the program's */
+
+	if (rc == -ELOOP)
+		error("cannot %s %s: deeper than %d levels", verb, shown, MAX_DEPTH);
+	else
+		error("cannot %s %s: %s", verb, shown, strerror(-rc));
 }
 
 int changes_scan(const struct overlay_layer *layers, size_t nlayers, struct change_set *out)

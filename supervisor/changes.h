@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 enum change_kind {
@@ -63,6 +64,41 @@ struct overlay_layer {
 int changes_scan(const struct overlay_layer *layers, size_t nlayers, struct change_set *out);
 
 void change_set_free(struct change_set *cs);
+
+/*
+ * Helpers for reading an upper directory, shared with the change-set manifest (manifest.h).
+ * None follows a symlink.
+ */
+
+/* How deep an upper tree is walked; deeper stops the walk with -ELOOP. */
+#define CHANGES_MAX_DEPTH 1024
+
+/*
+ * Print why the walk of the upper directory upper failed at rel (NULL or "" for its root):
+ * "airlock: cannot VERB PATH: why", the path escaped for the terminal.
+ */
+void changes_walk_error(const char *verb, const char *upper, const char *rel, int rc);
+
+/* The mode changes_open_upper_dir() leaves in *restore when it changed none. */
+#define CHANGES_NO_RESTORE ((mode_t)-1)
+
+/*
+ * Open the upper directory name in dfd (st its lstat) for reading. The program may have left it
+ * without read or search permission for us (chmod 000); the upper is ours, so u+rx is granted
+ * and *restore set to the mode to put back with fchmod() when done (else CHANGES_NO_RESTORE).
+ * fd or -errno.
+ */
+int changes_open_upper_dir(int dfd, const char *name, const struct stat *st, mode_t *restore);
+
+/* Reopen the directory above the one open at fd, checking it is still want. fd or -errno
+   (-ESTALE when the tree moved). */
+int changes_reopen_parent(int fd, const struct stat *want);
+
+/* 1 when the upper directory open at fd is opaque (it replaces the host's), 0 if not, -errno. */
+int changes_is_opaque(int fd);
+
+/* The target of the symlink name in dfd into *out (caller frees). 0 or -errno. */
+int changes_read_link(int dfd, const char *name, char **out);
 
 /* "added", "modified", "deleted", "dir-added", "dir-replaced", "symlink-added",
    "symlink-changed", "type-changed", "mode-changed". */

@@ -15,10 +15,15 @@ int cmd_verify(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
 int cmd_commit(int argc, char **argv);
 int cmd_undo(int argc, char **argv);
+int cmd_review(int argc, char **argv);
+int cmd_replay(int argc, char **argv);
+int cmd_rules(int argc, char **argv);
 
 /*
- * Parse "[ID]" and, when json is not NULL, "[--json]" (and --help). Returns -1 to go on, or
- * the exit status to stop with (0 after --help, 2 after a usage error).
+ * Parse "[ID]" and, when json is not NULL, "[--json]" (and --help). usage is the synopsis,
+ * optionally followed by lines that describe the command: --help prints it all, a usage error
+ * the synopsis only. Returns -1 to go on, or the exit status to stop with (0 after --help, 2
+ * after a usage error).
  */
 int parse_id_args(int argc, char **argv, const char *usage, const char **id, bool *json);
 

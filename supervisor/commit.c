@@ -10,6 +10,7 @@
 #include "supervisor/audit.h"
 #include "supervisor/changes.h"
 #include "supervisor/cli.h"
+#include "supervisor/deferred.h"
 #include "supervisor/events.h"
 #include "supervisor/session.h"
 
@@ -584,6 +585,18 @@ static void check_step(struct step *st, const struct timespec *start, int sfd, c
 			st->conflict = xasprintf("cannot read the tree below it: %s", strerror(-r));
 		}
 	}
+}
+
+char *commit_conflict(int sfd, const char *sdir, const struct change *c,
+		      const struct timespec *start, bool *unsafe)
+{
+	struct step st = {.c = c};
+	struct dir_cache dc = {.fd = -1};
+
+	check_step(&st, start, sfd, sdir, &dc);
+	dir_cache_reset(&dc);
+	*unsafe = st.unsafe;
+	return st.conflict;
 }
 
 /* ---- the journal ------------------------------------------------------------------------ */
@@ -1562,6 +1575,22 @@ int commit_rollback(const struct session *s, bool *had_journal)
 	return rollback(s, NULL, had_journal);
 }
 
+int commit_baseline(const struct session *s, const cJSON *meta, struct timespec *start)
+{
+	cleanup_free char *jpath = session_path(s, "commit/journal.jsonl");
+	struct journal j;
+
+	if (parse_start(meta_str(meta, "start"), start) < 0)
+		return -EINVAL;
+	if (journal_read(jpath, &j) < 0)
+		return 0;
+	/* What an undo restored is newer than the session: the undo is the baseline then. */
+	if (j.undo_ended && ts_after(&j.undo_time, start))
+		*start = j.undo_time;
+	journal_free(&j);
+	return 0;
+}
+
 /* ---- the commands ----------------------------------------------------------------------- */
 
 static void print_path(FILE *f, const char *path)
@@ -1571,11 +1600,26 @@ static void print_path(FILE *f, const char *path)
 	fputs(shown, f);
 }
 
-/* meta.json's record of a finished commit the journal shows but meta lacks (a crash between). */
-static void repair_record(const struct session *s, cJSON *meta, struct event_log *log,
-			  const struct journal *j)
+/* The closing event of a commit or undo, with its counts. */
+static cJSON *summary_event(const char *cls, const char *decision, size_t applied, size_t left)
 {
-	cJSON *rec = who_when();
+	struct passwd *pw = getpwuid(getuid());
+	cJSON *ev = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(ev, "class", cls);
+	cJSON_AddStringToObject(ev, "op", "end");
+	cJSON_AddStringToObject(ev, "decision", decision);
+	cJSON_AddStringToObject(ev, "by", "person");
+	cJSON_AddStringToObject(ev, "user", pw ? pw->pw_name : "?");
+	cJSON_AddNumberToObject(ev, "applied", (double)applied);
+	cJSON_AddNumberToObject(ev, "left", (double)left);
+	return ev;
+}
+
+/* meta.json's record of a finished commit the journal shows but meta lacks (a crash between). */
+static void repair_record(cJSON *meta, struct event_log *log, const struct journal *j)
+{
+	cJSON *rec = who_when(), *ev;
 	size_t i, done = 0;
 
 	for (i = 0; i < j->n; i++)
@@ -1584,8 +1628,9 @@ static void repair_record(const struct session *s, cJSON *meta, struct event_log
 	cJSON_AddTrueToObject(rec, "repaired");
 	set_item(meta, "commit", rec);
 	set_item(meta, "state", cJSON_CreateString("committed"));
-	audit_record_head(meta, log);
-	store_write_meta(s, meta, true);
+	ev = summary_event("commit", "committed", done, 0);
+	cJSON_AddTrueToObject(ev, "repaired");
+	events_append(log, ev); /* the caller seals meta over it */
 }
 
 /*
@@ -1609,7 +1654,7 @@ static int settle_journal(const struct session *s, cJSON *meta, struct event_log
 		const char *state = meta_str(meta, "state");
 
 		if (!state || strcmp(state, "committed") != 0)
-			repair_record(s, meta, log, &j);
+			repair_record(meta, log, &j);
 		journal_free(&j);
 		return 1;
 	}
@@ -1624,31 +1669,6 @@ static int settle_journal(const struct session *s, cJSON *meta, struct event_log
 		*baseline = j.undo_time;
 	journal_free(&j);
 	return 0;
-}
-
-/* How many commands the session deferred (exec events decided "defer"), numbered from 1. */
-static long count_deferred(const struct session *s)
-{
-	cleanup_free char *path = session_path(s, "events.jsonl");
-	cleanup_file FILE *f = fopen(path, "re");
-	cleanup_free char *line = NULL;
-	size_t cap = 0;
-	long n = 0;
-
-	if (!f)
-		return 0;
-	while (getline(&line, &cap, f) > 0) {
-		cJSON *ev;
-
-		if (!strstr(line, "\"defer\""))
-			continue;
-		ev = cJSON_Parse(line);
-		if (strcmp(meta_str(ev, "class") ?: "", "exec") == 0 &&
-		    strcmp(meta_str(ev, "decision") ?: "", "defer") == 0)
-			n++;
-		cJSON_Delete(ev);
-	}
-	return n;
 }
 
 /* The hidden path (from meta "hidden") at or above path, or NULL. */
@@ -1770,22 +1790,6 @@ static cJSON *commit_record(const struct step *steps, size_t n, const struct lef
 	return rec;
 }
 
-/* The closing event of a commit or undo, with its counts. */
-static cJSON *summary_event(const char *cls, const char *decision, size_t applied, size_t left)
-{
-	struct passwd *pw = getpwuid(getuid());
-	cJSON *ev = cJSON_CreateObject();
-
-	cJSON_AddStringToObject(ev, "class", cls);
-	cJSON_AddStringToObject(ev, "op", "end");
-	cJSON_AddStringToObject(ev, "decision", decision);
-	cJSON_AddStringToObject(ev, "by", "person");
-	cJSON_AddStringToObject(ev, "user", pw ? pw->pw_name : "?");
-	cJSON_AddNumberToObject(ev, "applied", (double)applied);
-	cJSON_AddNumberToObject(ev, "left", (double)left);
-	return ev;
-}
-
 static const struct session_args_spec commit_spec = {
 	.usage = "airlock commit [ID] [--all | [--] PATH...] [--force] [--run N]",
 	.help = "Apply a session's changes to the host: --all, or the changes at or below each "
@@ -1793,8 +1797,8 @@ static const struct session_args_spec commit_spec = {
 		"A host path changed since the session started is a conflict, refused unless "
 		"--force.\n"
 		"Nothing is applied when anything fails: the host is put back as it was.\n"
-		"--run N names a deferred command to run after the commit (repeatable; running "
-		"them is\nnot supported yet).\n"
+		"--run N (repeatable) runs deferred command N on the host after the commit, or\n"
+		"alone without --all or PATHs.\n"
 		"'airlock undo' puts the host back.\n",
 	.accept = ARG_PATHS | ARG_ALL | ARG_FORCE | ARG_RUN,
 };
@@ -1808,27 +1812,85 @@ static int parse_commit_args(int argc, char **argv, struct session_args *a)
 	if (a->all && a->npaths > 0)
 		return usage_error("usage: %s (--all or paths, not both)", commit_spec.usage);
 	if (!a->all && a->npaths == 0 && a->nruns == 0)
-		return usage_error("usage: %s\nname the paths to commit, or --all for every change",
+		return usage_error("usage: %s\nname the paths to commit, or --all for every change "
+				   "(or choose them in 'airlock review')",
 				   commit_spec.usage);
 	return -1;
 }
 
-/* Refuse --run N that names no deferred command; running them is not built yet. 0 or -1. */
+/*
+ * Refuse --run N, before anything is applied, when the session deferred no command N or N ran
+ * already (deferred_run() checks again before it runs any). 0 or -1 (printed).
+ */
 static int check_runs(const struct session *s, const struct session_args *a)
 {
-	long have;
-	size_t i;
+	struct deferred_list l;
+	size_t i, k;
+	int rc = 0;
 
 	if (a->nruns == 0)
 		return 0;
-	have = count_deferred(s);
-	for (i = 0; i < a->nruns; i++) {
-		if (a->runs[i] > have)
-			return error("no deferred command %ld in session %s (it has %ld)",
-				     a->runs[i], s->id, have);
+	if (deferred_load(s, &l) < 0)
+		return error("cannot read the deferred commands of session %s", s->id);
+	for (i = 0; i < a->nruns && rc == 0; i++) {
+		const struct deferred_cmd *c = NULL;
+
+		for (k = 0; k < l.n; k++)
+			if ((long)l.v[k].n == a->runs[i])
+				c = &l.v[k];
+		if (!c)
+			rc = error("no deferred command %ld in session %s (it deferred %zu)",
+				   a->runs[i], s->id, l.n);
+		else if (c->ran != -1)
+			rc = error("deferred command %ld of session %s ran already", a->runs[i],
+				   s->id);
 	}
-	return error("deferred command %ld: running deferred commands is not supported yet",
-		     a->runs[0]);
+	deferred_free(&l);
+	return rc;
+}
+
+/* Run the --run commands after the commit. 0, or 1 when one failed or none could run. */
+static int run_deferred(const struct session *s, struct event_log *log,
+			const struct session_args *a)
+{
+	cleanup_free unsigned *which = xcalloc(a->nruns + 1, sizeof(*which));
+	size_t i;
+
+	for (i = 0; i < a->nruns; i++)
+		which[i] = (unsigned)a->runs[i];
+	return deferred_run(s, log, which, a->nruns) == 0 ? 0 : EXIT_REFUSED;
+}
+
+static int cmp_pathp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * Whether the change at path is one the arguments take, marking which PATH in matched: with
+ * exact, the paths (sorted) name changes themselves (the review's way), else a PATH takes
+ * everything at or below it.
+ */
+static bool taken(const struct session_args *a, bool exact, const char *path, bool *matched)
+{
+	bool take = a->all;
+	size_t j;
+
+	if (exact) {
+		char *const *hit =
+			bsearch(&path, a->paths, a->npaths, sizeof(*a->paths), cmp_pathp);
+
+		if (hit)
+			matched[hit - a->paths] = true;
+		return hit != NULL;
+	}
+	for (j = 0; j < a->npaths; j++) {
+		if (path_is_under(path, a->paths[j])) {
+			take = true;
+			matched[j] = true;
+		}
+	}
+	return take;
 }
 
 /* Apply the steps: journal, batches, the directories' modes, the results. 0 or -1 (printed). */
@@ -1898,9 +1960,48 @@ bad_journal:
 	return error_errno("cannot write %s", jpath);
 }
 
+/* Seal meta.json over the events appended since the last seal, and write it. 0 or -1. */
+static int seal(const struct session *s, cJSON *meta, struct event_log *log,
+		unsigned long long *sealed)
+{
+	if (log->fd < 0 || log->seq == *sealed)
+		return 0;
+	audit_record_head(meta, log);
+	*sealed = log->seq;
+	return store_write_meta(s, meta, true);
+}
+
+static int commit_session(const struct session_args *args, bool exact);
+
 int cmd_commit(int argc, char **argv)
 {
 	struct session_args a;
+	int rc = parse_commit_args(argc, argv, &a);
+
+	if (rc < 0)
+		rc = commit_session(&a, false);
+	session_args_free(&a);
+	return rc;
+}
+
+int commit_paths(const char *id, const char *const *paths, size_t n, bool force)
+{
+	struct session_args a = {.id = id, .npaths = n, .force = force};
+	int rc;
+
+	a.paths = xcalloc(n + 1, sizeof(*a.paths));
+	memcpy(a.paths, paths, n * sizeof(*paths));
+	if (n)
+		qsort(a.paths, n, sizeof(*a.paths), cmp_pathp);
+	rc = commit_session(&a, true);
+	free(a.paths); /* the strings are the caller's */
+	return rc;
+}
+
+/* `airlock commit`: the paths a takes (exactly, with exact), then a's deferred commands. */
+static int commit_session(const struct session_args *args, bool exact)
+{
+	const struct session_args a = *args;
 	struct session s = {.lock_fd = -1};
 	struct change_set cs = {0};
 	struct event_log log = {.fd = -1};
@@ -1914,14 +2015,12 @@ int cmd_commit(int argc, char **argv)
 	cleanup_fd int bfd = -1, sfd = -1;
 	cJSON *meta = NULL;
 	size_t n = 0, cap = 0, nleft = 0, lcap = 0, i, j, nconf = 0, nunsafe = 0;
-	int rc = parse_commit_args(argc, argv, &a), r;
-	bool opened = false, log_open = false;
+	unsigned long long sealed = 0;
+	int rc = EXIT_REFUSED, r;
+	bool opened = false, log_open = false, files = a.all || a.npaths > 0;
 
 	buf_init(&ap.jw.b);
 	ap.jw.fd = -1;
-	if (rc >= 0)
-		goto out;
-	rc = EXIT_REFUSED;
 	matched = xcalloc(a.npaths + 1, sizeof(*matched));
 	if (store_open(a.id, true, &s) < 0)
 		goto out;
@@ -1940,12 +2039,18 @@ int cmd_commit(int argc, char **argv)
 	if (check_runs(&s, &a) < 0)
 		goto out;
 	events = session_path(&s, "events.jsonl");
-	if (events_open(&log, events) < 0) /* it says what failed */
+	if (audit_open_log(&log, events, meta) < 0) /* it says what failed */
 		goto out;
 	log_open = true;
+	sealed = log.seq;
 	r = settle_journal(&s, meta, &log, &start);
 	if (r < 0)
 		goto out;
+	if (!files) {
+		/* --run N alone: the deferred commands, with the files as they are. */
+		rc = run_deferred(&s, &log, &a);
+		goto out;
+	}
 	if (r == 1) {
 		error("session %s is already committed; 'airlock undo %s' first", s.id, s.id);
 		goto out;
@@ -1956,15 +2061,9 @@ int cmd_commit(int argc, char **argv)
 	}
 	for (i = 0; i < cs.n; i++) {
 		const struct change *c = &cs.items[i];
-		bool take = a.all;
+		bool take = taken(&a, exact, c->path, matched);
 		const char *hidden = hidden_above(meta, c->path), *odd = uncommittable(c);
 
-		for (j = 0; j < a.npaths; j++) {
-			if (path_is_under(c->path, a.paths[j])) {
-				take = true;
-				matched[j] = true;
-			}
-		}
 		GROW(left, lcap, nleft + 1);
 		left[nleft] = (struct left){.c = c, .why = "skip"};
 		if (!take) {
@@ -2002,7 +2101,7 @@ int cmd_commit(int argc, char **argv)
 	}
 	if (n == 0) {
 		printf("session %s has no changes to commit\n", s.id);
-		rc = 0;
+		rc = run_deferred(&s, &log, &a);
 		goto out;
 	}
 	/* The conflict check comes first: nothing is touched until every path is looked at. */
@@ -2039,6 +2138,8 @@ int cmd_commit(int argc, char **argv)
 						commit_event("commit",
 							     change_kind_name(steps[i].c->kind),
 							     steps[i].c->path, "conflict"));
+			/* The refusal's events are sealed like any other. */
+			seal(&s, meta, &log, &sealed);
 			fprintf(stderr, "airlock: nothing committed%s\n",
 				nunsafe ? "" : "; --force applies the conflicting changes anyway");
 			goto out;
@@ -2105,8 +2206,7 @@ int cmd_commit(int argc, char **argv)
 			journal_free(&jr);
 			set_item(meta, "state", cJSON_CreateString("partially committed"));
 			events_append(&log, summary_event("commit", "failed", 0, cs.n));
-			audit_record_head(meta, &log);
-			store_write_meta(&s, meta, true);
+			seal(&s, meta, &log, &sealed);
 			fprintf(stderr,
 				"airlock: session %s is partially committed; 'airlock undo %s' "
 				"rolls the rest back\n",
@@ -2115,8 +2215,7 @@ int cmd_commit(int argc, char **argv)
 		}
 		journal_free(&jr);
 		events_append(&log, summary_event("commit", "failed", 0, cs.n));
-		audit_record_head(meta, &log);
-		store_write_meta(&s, meta, true);
+		seal(&s, meta, &log, &sealed);
 		error("nothing committed: the host is as it was");
 		goto out;
 	}
@@ -2124,19 +2223,21 @@ int cmd_commit(int argc, char **argv)
 	set_item(meta, "commit", commit_record(steps, n, left, nleft, nconf));
 	cJSON_DeleteItemFromObjectCaseSensitive(meta, "undo"); /* of an earlier commit */
 	set_item(meta, "state", cJSON_CreateString("committed"));
-	audit_record_head(meta, &log);
-	if (store_write_meta(&s, meta, true) < 0)
+	if (seal(&s, meta, &log, &sealed) < 0)
 		goto out;
 	printf("committed %zu change%s of session %s%s ('airlock undo %s' takes them back)\n", n,
 	       n == 1 ? "" : "s", s.id, nconf ? " (conflicts forced)" : "", s.id);
-	rc = 0;
+	/* The approved deferred commands run after the files, and only when they went in. */
+	rc = run_deferred(&s, &log, &a);
 out:
+	/* Whatever was appended (a rollback, a refusal, deferred runs) is sealed. */
+	if (log_open)
+		seal(&s, meta, &log, &sealed);
 	for (i = 0; i < n; i++)
 		free(steps[i].conflict);
 	free(steps);
 	free(left);
 	free(matched);
-	session_args_free(&a);
 	if (ap.jw.fd >= 0)
 		close(ap.jw.fd);
 	buf_release(&ap.jw.b);
@@ -2168,6 +2269,7 @@ int cmd_undo(int argc, char **argv)
 	cleanup_free char *events = NULL, *jpath = NULL;
 	cJSON *meta = NULL, *rec;
 	size_t i, nconf = 0, nunsafe = 0, nundo = 0;
+	unsigned long long sealed = 0;
 	bool opened = false, log_open = false, checked = false;
 	int rc = parse_session_args(argc, argv, &spec, &a), r;
 
@@ -2181,9 +2283,10 @@ int cmd_undo(int argc, char **argv)
 	if (!meta)
 		goto out;
 	events = session_path(&s, "events.jsonl");
-	if (events_open(&log, events) < 0) /* it says what failed */
+	if (audit_open_log(&log, events, meta) < 0) /* it says what failed */
 		goto out;
 	log_open = true;
+	sealed = log.seq;
 	jpath = session_path(&s, "commit/journal.jsonl");
 	r = journal_read(jpath, &j);
 	if (r < 0 && r != -ENOENT) {
@@ -2227,8 +2330,7 @@ int cmd_undo(int argc, char **argv)
 			fprintf(stderr, "airlock: nothing undone%s\n",
 				nunsafe ? ""
 					: "; --force undoes anyway, and those changes are lost");
-			audit_record_head(meta, &log);
-			store_write_meta(&s, meta, true);
+			seal(&s, meta, &log, &sealed);
 			goto out;
 		}
 	}
@@ -2237,8 +2339,7 @@ int cmd_undo(int argc, char **argv)
 	if (rollback_journal(&s, &log, &j, checked) < 0) {
 		set_item(meta, "state", cJSON_CreateString("partially committed"));
 		events_append(&log, summary_event("undo", "failed", 0, 0));
-		audit_record_head(meta, &log);
-		store_write_meta(&s, meta, true);
+		seal(&s, meta, &log, &sealed);
 		goto out;
 	}
 	rec = who_when();
@@ -2247,13 +2348,14 @@ int cmd_undo(int argc, char **argv)
 	set_item(meta, "undo", rec);
 	set_item(meta, "state", cJSON_CreateString("undone"));
 	events_append(&log, summary_event("undo", "undone", nundo, 0));
-	audit_record_head(meta, &log);
-	if (store_write_meta(&s, meta, true) < 0)
+	if (seal(&s, meta, &log, &sealed) < 0)
 		goto out;
 	printf("undid the commit of session %s%s\n", s.id,
 	       nconf ? " (later host changes overwritten)" : "");
 	rc = 0;
 out:
+	if (log_open)
+		seal(&s, meta, &log, &sealed);
 	journal_free(&j);
 	session_args_free(&a);
 	if (log_open)

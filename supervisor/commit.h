@@ -13,7 +13,12 @@
 #ifndef AIRLOCK_SUPERVISOR_COMMIT_H
 #define AIRLOCK_SUPERVISOR_COMMIT_H
 
+#include "supervisor/changes.h"
 #include "supervisor/store.h"
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <time.h>
 
 /*
  * Roll back the commit journal of an open (exclusively locked) session: every step the journal
@@ -21,5 +26,27 @@
  * roll back, *had_journal then false) or -1 after printing which step failed.
  */
 int commit_rollback(const struct session *s, bool *had_journal);
+
+/*
+ * Commit the changes of session id (as `airlock commit ID PATH...` does, printing what it does)
+ * whose paths are exactly paths[0..n): a directory's path takes that directory, not what lies
+ * below it. The review commits this way. Returns the exit status (0, or 1 after printing why).
+ */
+int commit_paths(const char *id, const char *const *paths, size_t n, bool force);
+
+/*
+ * The time the conflict check compares the host with: the session's start, or the end of the
+ * last undo of its commit. 0, or -EINVAL when meta has no valid start. Read-only.
+ */
+int commit_baseline(const struct session *s, const cJSON *meta, struct timespec *start);
+
+/*
+ * Whether committing c now would conflict with the host, by the check `airlock commit` makes
+ * (read-only): NULL, or why (caller frees), with *unsafe when --force cannot override it. sfd
+ * is the session directory sdir opened O_PATH. A change below a directory the commit creates
+ * is a commit of that directory first: check only that one.
+ */
+char *commit_conflict(int sfd, const char *sdir, const struct change *c,
+		      const struct timespec *start, bool *unsafe);
 
 #endif

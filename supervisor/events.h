@@ -11,10 +11,13 @@
 #include <cjson/cJSON.h>
 #include <stdbool.h>
 
+struct syslog_fwd;
+
 struct event_log {
 	int fd;
 	unsigned long long seq; /* sequence number of the next event */
 	char prev[65];		/* hex SHA-256 of the last line, "" before the first */
+	struct syslog_fwd *fwd; /* forwarding to syslog (events_forward_syslog), or NULL */
 };
 
 /* Open (creating if needed) the log at path and find the chain's head. 0 or -errno. */
@@ -26,12 +29,33 @@ int events_open(struct event_log *log, const char *path);
  */
 int events_append(struct event_log *log, cJSON *ev);
 
+/* Close the log and stop forwarding. */
 void events_close(struct event_log *log);
+
+/*
+ * From now on, also send each appended line to syslog, as syslog(3) would with facility user,
+ * priority info and ident "airlock": "<14>Mmm dd hh:mm:ss airlock[PID]: session=ID LINE",
+ * LINE exactly as events.jsonl holds it (cut at 8 KiB, marked " [cut]"). The socket is
+ * $AIRLOCK_SYSLOG_SOCKET when set, else /dev/log (where journald and rsyslog listen). The copy
+ * never holds back the record: a line that cannot be sent is counted and dropped. 0, or
+ * -errno after a warning when the socket cannot be reached now (later lines try again).
+ */
+int events_forward_syslog(struct event_log *log, const char *session_id);
+
+/* Lines sent to syslog and lines lost so far (both 0 when not forwarding). */
+void events_syslog_counts(const struct event_log *log, unsigned long long *sent,
+			  unsigned long long *dropped);
+
+/* The socket lines are forwarded to, or NULL when not forwarding. Borrowed. */
+const char *events_syslog_path(const struct event_log *log);
 
 /* Hex SHA-256 of data into out[65]. */
 void sha256_hex(const void *data, size_t len, char out[65]);
 
-/* Hex SHA-256 of a file's content into out[65]. 0 or -errno. */
+/* Hex SHA-256 of a file's content into out[65] (a symlink is not followed). 0 or -errno. */
 int sha256_file(const char *path, char out[65]);
+
+/* Hex SHA-256 of what remains to be read from fd into out[65]. 0 or -errno. */
+int sha256_fd(int fd, char out[65]);
 
 #endif

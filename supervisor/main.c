@@ -13,11 +13,14 @@ static const char usage[] =
 	"       airlock list [--json]\n"
 	"       airlock show [ID] [--json]\n"
 	"       airlock diff [ID] [--] [PATH...]\n"
+	"       airlock review [ID]\n"
 	"       airlock commit [ID] [--all | [--] PATH...] [--force] [--run N]\n"
 	"       airlock undo [ID] [--force]\n"
 	"       airlock discard [ID]\n"
 	"       airlock log [ID] [--json]\n"
+	"       airlock replay [ID]\n"
 	"       airlock verify [ID]\n"
+	"       airlock rules check FILE... | rules show [-r FILE]...\n"
 	"       airlock --help | --version\n"
 	"\n"
 	"Run a command in a sandbox where every file change lands in a copy-on-write overlay,\n"
@@ -29,13 +32,16 @@ static const char usage[] =
 	"  list      list sessions, newest last\n"
 	"  show      show a session's changes, commands and connections\n"
 	"  diff      print a session's changes as a patch that `git apply` accepts\n"
+	"  review    approve or deny a session's changes and commands on the terminal, commit\n"
 	"  commit    apply a session's changes to the host (--all, or PATH...)\n"
 	"  undo      put the host back as it was before a session's commit\n"
 	"  discard   throw a session's changes away, keeping its record\n"
 	"  log       print a session's timeline of events (--json: one object per line)\n"
-	"  verify    check that a session's record is intact (exit 1 naming what broke)\n"
+	"  replay    step through a session's events on the terminal, with diffs\n"
+	"  verify    check that a session's record and held changes are intact (exit 1\n"
+	"            naming what broke)\n"
+	"  rules     check rules files, or show the rules in force (airlock-rules(5))\n"
 	"\n"
-	"Not supported yet: review, replay, rules.\n"
 	"Sessions live in $AIRLOCK_STATE_DIR, else $XDG_STATE_HOME/airlock, else\n"
 	"~/.local/state/airlock. See airlock(1).\n";
 
@@ -53,9 +59,7 @@ int usage_error(const char *fmt, ...)
 
 int main(int argc, char **argv)
 {
-	static const char *const later[] = {"review", "replay", "rules"};
 	const char *cmd;
-	size_t i;
 
 	if (argc < 2) {
 		fputs(usage, stderr);
@@ -84,16 +88,16 @@ int main(int argc, char **argv)
 		return cmd_undo(argc - 1, argv + 1);
 	if (strcmp(cmd, "discard") == 0)
 		return cmd_discard(argc - 1, argv + 1);
+	if (strcmp(cmd, "review") == 0)
+		return cmd_review(argc - 1, argv + 1);
+	if (strcmp(cmd, "replay") == 0)
+		return cmd_replay(argc - 1, argv + 1);
 	if (strcmp(cmd, "log") == 0)
 		return cmd_log(argc - 1, argv + 1);
 	if (strcmp(cmd, "verify") == 0)
 		return cmd_verify(argc - 1, argv + 1);
-	for (i = 0; i < sizeof(later) / sizeof(later[0]); i++) {
-		if (strcmp(cmd, later[i]) == 0) {
-			fprintf(stderr, "airlock: '%s' is not supported yet\n", cmd);
-			return EXIT_USAGE;
-		}
-	}
+	if (strcmp(cmd, "rules") == 0)
+		return cmd_rules(argc - 1, argv + 1);
 	fprintf(stderr, "airlock: '%s' is not an airlock command\n\n%s", cmd, usage);
 	return EXIT_USAGE;
 }

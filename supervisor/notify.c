@@ -7,7 +7,10 @@
 #include "common/err.h"
 #include "common/path.h"
 #include "common/utf8.h"
+#include "supervisor/freeze.h"
 #include "supervisor/procmem.h"
+#include "supervisor/sbpath.h"
+#include "supervisor/substitute.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -20,8 +23,10 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifndef SECCOMP_IOCTL_NOTIF_SET_FLAGS
@@ -107,22 +112,51 @@ static const struct sys_desc sys_table[] = {
 struct verdict {
 	bool cont;	      /* CONTINUE: let the kernel run the call */
 	int err;	      /* otherwise fail it with this errno */
-	const char *decision; /* "allow" / "deny" */
-	const char *by;	      /* who decided: "default" until rules exist */
+	const char *decision; /* "allow", "deny", "ask" (a write held for the review), "defer" */
+	char by[192];	      /* who decided: a rule "file:line", "person", "approver", ... */
+	const char *result;   /* what happened, when not "continued" or the errno's name */
+	long long val;	      /* neither: the call's return value (a mediated call's result) */
 };
 
-static const struct verdict ALLOW = {true, 0, "allow", "default"};
-
-static struct verdict deny(int err)
+static struct verdict allow_by(const char *by)
 {
-	struct verdict v = {false, err, "deny", "default"};
+	struct verdict v = {.cont = true, .decision = "allow"};
 
+	snprintf(v.by, sizeof(v.by), "%s", by);
 	return v;
 }
 
-int notifier_init(struct notifier *n, int fd, struct event_log *log, enum net_mode net)
+static struct verdict deny_by(int err, const char *by)
+{
+	struct verdict v = {.cont = false, .err = err, .decision = "deny"};
+
+	snprintf(v.by, sizeof(v.by), "%s", by);
+	return v;
+}
+
+static struct verdict deny(int err)
+{
+	return deny_by(err, "default");
+}
+
+#define ALLOW allow_by("default")
+
+/* The verdict a rule gives (allow or deny with err); by names the rule. */
+static struct verdict rule_verdict(const struct rule *r, int err)
+{
+	cleanup_free char *origin = r ? rule_origin(r) : NULL;
+
+	if (r && r->action == RULE_DENY)
+		return deny_by(err, origin);
+	return allow_by(origin ? origin : "default");
+}
+
+int notifier_init(struct notifier *n, int fd, struct event_log *log, enum net_mode net,
+		  const struct ruleset *rules, struct asker *asker)
 {
 	memset(n, 0, sizeof(*n));
+	n->rules = rules;
+	n->asker = asker;
 	for (int i = 0; i < CMDLINE_CACHE; i++)
 		n->cmdline[i].fd = -1;
 	n->fd = fd;
@@ -152,6 +186,10 @@ void notifier_free(struct notifier *n)
 			close(n->cmdline[i].fd);
 	if (n->fd >= 0)
 		close(n->fd);
+	resolver_free(n->dns);
+	net_waits_free(n->waits);
+	n->dns = NULL;
+	n->waits = NULL;
 	free(n->req);
 	free(n->resp);
 	n->fd = -1;
@@ -265,10 +303,10 @@ static char *resolve_for_record(pid_t pid, int dirfd, const char *raw)
 	return path_normalize(joined);
 }
 
-/* Copy the path argument at index idx (with its dirfd) and resolve it. 0 or -errno. */
-static int copy_path(const struct notifier *n, int dirfd_idx, int path_idx, char **out)
+/* Copy the path argument at index idx (with its dirfd) of pid's call d and resolve it. */
+static int copy_path_of(pid_t pid, const struct seccomp_data *d, int dirfd_idx, int path_idx,
+			char **out)
 {
-	const struct seccomp_data *d = &n->req->data;
 	char raw[MAX_PATH_BYTES];
 	/* A dirfd is an int: the kernel reads the low 32 bits only. */
 	int dirfd = dirfd_idx >= 0 ? (int)(unsigned)d->args[dirfd_idx] : AT_FDCWD;
@@ -279,14 +317,20 @@ static int copy_path(const struct notifier *n, int dirfd_idx, int path_idx, char
 		/* utimensat(fd, NULL, ...) acts on the descriptor itself. */
 		if (dirfd_idx < 0 || dirfd == AT_FDCWD)
 			return -EFAULT;
-		*out = dir_of(n->req->pid, dirfd);
+		*out = dir_of(pid, dirfd);
 		return *out ? 0 : -EBADF;
 	}
-	rc = mem_read_string(n->req->pid, d->args[path_idx], raw, sizeof(raw));
+	rc = mem_read_string(pid, d->args[path_idx], raw, sizeof(raw));
 	if (rc < 0)
 		return rc;
-	*out = resolve_for_record(n->req->pid, dirfd, raw);
+	*out = resolve_for_record(pid, dirfd, raw);
 	return 0;
+}
+
+/* Copy the path argument of the call being handled. 0 or -errno. */
+static int copy_path(const struct notifier *n, int dirfd_idx, int path_idx, char **out)
+{
+	return copy_path_of((pid_t)n->req->pid, &n->req->data, dirfd_idx, path_idx, out);
 }
 
 static void add_open_flags(cJSON *ev, unsigned flags)
@@ -350,29 +394,41 @@ static const char *errno_name(int err)
 	}
 }
 
-/* Record the event, then answer. A failed record denies the call: nothing unrecorded runs. */
-static int answer(struct notifier *n, cJSON *ev, struct verdict v)
+/* Record ev with v's decision. Returns v, or a denial when the record failed. */
+static struct verdict record_event(struct notifier *n, cJSON *ev, struct verdict v)
 {
-	struct seccomp_notif_resp *resp = n->resp;
-
 	if (ev) {
 		cJSON_AddStringToObject(ev, "decision", v.decision);
 		cJSON_AddStringToObject(ev, "by", v.by);
-		cJSON_AddStringToObject(ev, "result", v.cont ? "continued" : errno_name(v.err));
-		if (!n->log_broken && events_append(n->log, ev) < 0) {
+		cJSON_AddStringToObject(ev, "result",
+					v.result ? v.result
+					: v.cont ? "continued"
+						 : errno_name(v.err));
+		if (n->log_broken) {
+			cJSON_Delete(ev);
+		} else if (events_append(n->log, ev) < 0) {
 			n->log_broken = true;
 			warn("the event log cannot be written: every further call is denied");
 		}
 		if (n->log_broken)
 			v = deny(EPERM);
 	}
+	return v;
+}
+
+/* Answer notification id with v (recorded already, or not to be recorded). */
+static int respond_id(struct notifier *n, __u64 id, struct verdict v)
+{
+	struct seccomp_notif_resp *resp = n->resp;
+
 	memset(resp, 0, n->sizes.seccomp_notif_resp);
-	resp->id = n->req->id;
-	if (v.cont) {
+	resp->id = id;
+	if (v.cont)
 		resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
-	} else {
+	else if (v.err)
 		resp->error = -v.err;
-	}
+	else
+		resp->val = v.val;
 	if (ioctl(n->fd, SECCOMP_IOCTL_NOTIF_SEND, resp) < 0) {
 		/* ENOENT: the task died or the call was interrupted; nothing waits. */
 		if (errno == ENOENT)
@@ -380,6 +436,21 @@ static int answer(struct notifier *n, cJSON *ev, struct verdict v)
 		return -errno;
 	}
 	return 0;
+}
+
+/*
+ * Record the event, then answer notification id. A failed record denies the call: nothing
+ * unrecorded runs.
+ */
+static int answer_id(struct notifier *n, __u64 id, cJSON *ev, struct verdict v)
+{
+	return respond_id(n, id, record_event(n, ev, v));
+}
+
+/* Answer the notification being handled. */
+static int answer(struct notifier *n, cJSON *ev, struct verdict v)
+{
+	return answer_id(n, n->req->id, ev, v);
 }
 
 static cJSON *new_event(struct notifier *n, const char *cls, const char *op)
@@ -391,6 +462,261 @@ static cJSON *new_event(struct notifier *n, const char *cls, const char *op)
 	cJSON_AddStringToObject(ev, "class", cls);
 	cJSON_AddStringToObject(ev, "op", op);
 	return ev;
+}
+
+/*
+ * A notification waiting for an answer to an ask. It holds its own copy of everything the
+ * answer needs: the request buffer is reused for the next notification meanwhile.
+ */
+struct pending_call {
+	__u64 id;
+	pid_t pid;
+	enum sys_class cls;
+	cJSON *ev;  /* the event, completed and recorded when the answer comes */
+	char *rule; /* the rule that said ask */
+	int deny_err;
+	const struct sys_desc *sd;
+	struct seccomp_data data; /* the call, to read its arguments again (freeze.h) */
+	struct net_call *net;	  /* a network call: what to do when it is allowed */
+	struct pending_call *next;
+};
+
+static void net_call_free(struct net_call *c);
+static int net_resume(struct notifier *n, __u64 id, struct net_call *c, cJSON *ev, const char *by);
+
+static void pending_free(struct pending_call *pc)
+{
+	cJSON_Delete(pc->ev);
+	free(pc->rule);
+	net_call_free(pc->net);
+	free(pc);
+}
+
+static void pending_unlink(struct notifier *n, struct pending_call *pc)
+{
+	struct pending_call **pp;
+
+	for (pp = &n->pending; *pp; pp = &(*pp)->next)
+		if (*pp == pc) {
+			*pp = pc->next;
+			n->npending--;
+			return;
+		}
+}
+
+static int copy_argv_of(pid_t pid, unsigned long addr, cJSON *arr, bool *truncated);
+
+/* Where /proc/PID/exe points now, into out ("" when it cannot be read). */
+static void exe_now(pid_t pid, char *out, size_t sz)
+{
+	char link[64];
+	ssize_t len;
+
+	snprintf(link, sizeof(link), "/proc/%d/exe", (int)pid);
+	len = readlink(link, out, sz - 1);
+	out[len > 0 ? len : 0] = '\0';
+}
+
+/* Whether a fresh copy of the exec's path and argv is what the event recorded. */
+static bool same_as_recorded(const cJSON *ev, const char *target, const cJSON *argv)
+{
+	const cJSON *t = cJSON_GetObjectItemCaseSensitive(ev, "target");
+	const cJSON *c = cJSON_GetObjectItemCaseSensitive(ev, "command");
+	cleanup_free char *clean = utf8_sanitize(target);
+
+	return cJSON_IsString(t) && strcmp(t->valuestring, clean) == 0 && c &&
+	       cJSON_Compare(c, argv, true);
+}
+
+/*
+ * Let an exec go on (v allows it, or denies it after all). When the decision depended on the
+ * arguments (the exec rules hold more than "allow"), the sandbox is frozen first, the path and
+ * argv read again and compared with what was decided on, and only then is the call continued;
+ * the sandbox continues once the exec is done (freeze.h). Anything that goes wrong refuses.
+ */
+static int continue_exec(struct notifier *n, __u64 id, pid_t pid, const struct seccomp_data *d,
+			 const struct sys_desc *sd, cJSON *ev, struct verdict v)
+{
+	cleanup_free char *target = NULL;
+	char old_exe[MAX_PATH_BYTES];
+	struct freeze fz;
+	bool truncated = false;
+	cJSON *argv;
+	int rc;
+
+	if (!v.cont || !n->rules || n->exec_rules_allow_all || !sd)
+		return answer_id(n, id, ev, v);
+	rc = freeze_sandbox(&fz, n->init_pid);
+	if (rc < 0) {
+		cJSON_AddStringToObject(ev, "note",
+					"the sandbox could not be held still while "
+					"the arguments were checked: refused");
+		return answer_id(n, id, ev, deny_by(EACCES, v.by));
+	}
+	argv = cJSON_CreateArray();
+	rc = copy_path_of(pid, d, sd->dirfd, sd->path, &target);
+	if (rc == 0)
+		rc = copy_argv_of(pid, d->args[sd->path + 1], argv, &truncated);
+	if (rc < 0 || !same_as_recorded(ev, target, argv)) {
+		cJSON_Delete(argv);
+		thaw_sandbox(&fz);
+		cJSON_AddStringToObject(
+			ev, "note",
+			"the path or arguments changed while they were decided: refused");
+		return answer_id(n, id, ev, deny_by(EACCES, "airlock"));
+	}
+	cJSON_Delete(argv);
+	exe_now(pid, old_exe, sizeof(old_exe));
+	rc = answer_id(n, id, ev, v);
+	if (!n->log_broken)
+		freeze_wait_exec(pid, old_exe);
+	thaw_sandbox(&fz);
+	return rc;
+}
+
+/* The answer to an ask arrived: act on it for the call that waits. */
+static int resume(struct notifier *n, struct pending_call *pc, const struct ask_answer *ans)
+{
+	struct verdict v;
+	cJSON *ev = pc->ev;
+	int rc;
+
+	pc->ev = NULL;
+	cJSON_AddStringToObject(ev, "rule", pc->rule);
+	cJSON_AddBoolToObject(ev, "asked", true);
+	if (!ans->allow) {
+		v = deny_by(pc->deny_err, ans->by);
+	} else if (pc->cls == CLASS_EXEC) {
+		rc = continue_exec(n, pc->id, pc->pid, &pc->data, pc->sd, ev, allow_by(ans->by));
+		pending_free(pc);
+		return rc;
+	} else if (pc->net) {
+		rc = net_resume(n, pc->id, pc->net, ev, ans->by);
+		pending_free(pc);
+		return rc;
+	} else
+		v = deny_by(EACCES, ans->by);
+	rc = answer_id(n, pc->id, ev, v);
+	pending_free(pc);
+	return rc;
+}
+
+static void ask_done(void *ctx, void *cookie, const struct ask_answer *ans)
+{
+	struct notifier *n = ctx;
+	struct pending_call *pc = cookie;
+	int rc;
+
+	pending_unlink(n, pc);
+	rc = resume(n, pc, ans);
+	if (rc < 0)
+		n->listener_failed = rc;
+}
+
+/*
+ * Ask about the call being handled. The question goes out and the notification waits in
+ * n->pending; the loop goes on receiving others (design.md, protocol step 6).
+ */
+static int ask_start(struct notifier *n, const struct sys_desc *sd, cJSON *ev, enum sys_class cls,
+		     const struct rule *r, struct ask_question *q, int deny_err,
+		     struct net_call *net)
+{
+	struct pending_call *pc = xcalloc(1, sizeof(*pc));
+	struct ask_answer now;
+	int rc;
+
+	pc->net = net;
+	pc->id = n->req->id;
+	pc->pid = (pid_t)n->req->pid;
+	pc->cls = cls;
+	pc->ev = ev;
+	pc->rule = rule_origin(r);
+	pc->deny_err = deny_err;
+	pc->sd = sd;
+	pc->data = n->req->data;
+	q->pid = pc->pid;
+	q->rule = pc->rule;
+	q->argv = cJSON_GetObjectItemCaseSensitive(ev, "argv");
+	/* The question, as answers are filed: --replay of this session answers it again. */
+	cJSON_AddItemToObject(ev, "ask_key", json_text(q->key));
+	if (!n->asker) {
+		now = (struct ask_answer){.allow = false, .by = "default"};
+		return resume(n, pc, &now);
+	}
+	rc = asker_ask(n->asker, q, pc, &now);
+	if (rc == 1)
+		return resume(n, pc, &now);
+	if (rc < 0) {
+		now = (struct ask_answer){.allow = false, .by = "default"};
+		return resume(n, pc, &now);
+	}
+	pc->next = n->pending;
+	n->pending = pc;
+	n->npending++;
+	return 0;
+}
+
+int notifier_asks(struct notifier *n, bool readable)
+{
+	struct pending_call *pc, *next;
+
+	if (!n->asker)
+		return 0;
+	n->listener_failed = 0;
+	/* A process that died (or a call that a signal interrupted) waits for nothing. */
+	for (pc = n->pending; pc; pc = next) {
+		__u64 id = pc->id;
+
+		next = pc->next;
+		if (ioctl(n->fd, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0)
+			continue;
+		asker_cancel(n->asker, pc);
+		pending_unlink(n, pc);
+		cJSON_AddStringToObject(pc->ev, "rule", pc->rule);
+		cJSON_AddStringToObject(pc->ev, "decision", "none");
+		cJSON_AddStringToObject(pc->ev, "by", "nobody");
+		cJSON_AddStringToObject(pc->ev, "result", "gone");
+		if (!n->log_broken && events_append(n->log, pc->ev) < 0)
+			n->log_broken = true;
+		pc->ev = NULL;
+		pending_free(pc);
+	}
+	asker_process(n->asker, readable, ask_done, n);
+	return n->listener_failed;
+}
+
+static int rank(const struct rule *r)
+{
+	if (!r)
+		return 0;
+	return r->action == RULE_DENY ? 2 : r->action == RULE_ASK ? 1 : 0;
+}
+
+/*
+ * A write's verdict from the write rules. The overlay bounds where a write lands whatever the
+ * memory says by the time the kernel reads it, so CONTINUE is safe: a deny rule refuses the
+ * call now (EACCES); ask and allow let it land and tell the review how to start the change
+ * (held for an explicit decision, or approved). Both paths of a rename or link need write
+ * authority (sandlock #194): the stricter rule of the two decides. Paths the record could not
+ * resolve to an absolute path (an anonymous descriptor) match no rule.
+ */
+static struct verdict decide_write(const struct notifier *n, const char *t1, const char *t2)
+{
+	const struct rule *r = NULL, *r2 = NULL;
+	struct verdict v;
+
+	if (!n->rules)
+		return ALLOW;
+	if (t1 && t1[0] == '/')
+		r = rules_match_write(n->rules, t1);
+	if (t2 && t2[0] == '/')
+		r2 = rules_match_write(n->rules, t2);
+	if (rank(r2) > rank(r))
+		r = r2;
+	v = rule_verdict(r, EACCES);
+	if (r && r->action == RULE_ASK)
+		v.decision = "ask";
+	return v;
 }
 
 static int handle_write(struct notifier *n, const struct sys_desc *sd)
@@ -425,14 +751,12 @@ static int handle_write(struct notifier *n, const struct sys_desc *sd)
 		add_open_flags(ev, (unsigned)d->args[sd->flags]);
 	if (rc < 0)
 		return answer(n, ev, deny(-rc));
-	/* Writes land in the overlay whatever the memory says now: CONTINUE is bounded. */
-	return answer(n, ev, ALLOW);
+	return answer(n, ev, decide_write(n, target, target2));
 }
 
-/* Copy argv (bounded) into a JSON array. 0 or -errno; *truncated when bounds cut it. */
-static int copy_argv(const struct notifier *n, unsigned long addr, cJSON *arr, bool *truncated)
+/* Copy pid's argv at addr (bounded) into a JSON array. 0 or -errno; *truncated when cut. */
+static int copy_argv_of(pid_t pid, unsigned long addr, cJSON *arr, bool *truncated)
 {
-	pid_t pid = (pid_t)n->req->pid;
 	size_t total = 0, i;
 	char arg[MAX_ARG_BYTES];
 
@@ -463,30 +787,202 @@ static int copy_argv(const struct notifier *n, unsigned long addr, cJSON *arr, b
 	return 0;
 }
 
-/*
- * Whether path exists in the sandbox's view of pid. Resolved from the task's own root with
- * RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS (Linux 5.6), so a symlink the program planted cannot
- * lead the supervisor outside the sandbox (sandlock #112). Returns 1, 0 (ENOENT or ENOTDIR),
- * or -errno when it cannot tell.
- */
-static int exists_in_sandbox(pid_t pid, const char *path)
+static int copy_argv(const struct notifier *n, unsigned long addr, cJSON *arr, bool *truncated)
 {
-	struct open_how how = {.flags = O_PATH | O_CLOEXEC,
-			       .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
-	char root[64];
-	cleanup_fd int rfd = -1;
-	int fd;
+	return copy_argv_of((pid_t)n->req->pid, addr, arr, truncated);
+}
 
-	snprintf(root, sizeof(root), "/proc/%d/root", (int)pid);
-	rfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (rfd < 0)
-		return -errno;
-	fd = (int)syscall(SYS_openat2, rfd, path, &how, sizeof(how));
-	if (fd >= 0) {
-		close(fd);
-		return 1;
+/*
+ * A deferred exec: recorded with its cwd and environment, and run as the stub instead (see
+ * substitute.h). Where the substitution cannot be guaranteed, the exec is refused (EACCES):
+ * a deferred command never runs inside the sandbox, let alone outside it.
+ */
+static int defer_exec(struct notifier *n, const struct sys_desc *sd, cJSON *ev,
+		      const struct rule *r)
+{
+	const struct seccomp_data *d = &n->req->data;
+	pid_t pid = (pid_t)n->req->pid;
+	cleanup_free char *origin = rule_origin(r);
+	cleanup_free char *cwd = dir_of(pid, AT_FDCWD);
+	cJSON *env = cJSON_CreateArray();
+	struct substitution sub;
+	struct freeze fz;
+	struct verdict v = {.cont = true, .decision = "defer", .result = "deferred"};
+	bool truncated = false;
+	int rc, rc2;
+
+	snprintf(v.by, sizeof(v.by), "%s", origin);
+	rc = copy_argv(n, d->args[2], env, &truncated);
+	if (sd->nr != SYS_execve || rc < 0 || truncated || !cwd) {
+		cJSON_Delete(env);
+		cJSON_AddStringToObject(ev, "note", "cannot be deferred safely: refused");
+		return answer(n, ev, deny_by(EACCES, origin));
 	}
-	return errno == ENOENT || errno == ENOTDIR ? 0 : -errno;
+	/* Nobody else runs while the path is rewritten and the kernel reads it (freeze.h). */
+	if (freeze_sandbox(&fz, n->init_pid) < 0) {
+		cJSON_Delete(env);
+		cJSON_AddStringToObject(ev, "note", "the sandbox could not be held still: refused");
+		return answer(n, ev, deny_by(EACCES, origin));
+	}
+	rc = substitute_begin(&sub, pid, d->args[0]);
+	if (rc < 0) {
+		thaw_sandbox(&fz);
+		cJSON_Delete(env);
+		cJSON_AddStringToObject(ev, "note",
+					rc == -EBUSY ? "other threads share the process's memory: "
+						       "cannot be deferred safely, refused"
+						     : "cannot be deferred safely: refused");
+		return answer(n, ev, deny_by(EACCES, origin));
+	}
+	if (!id_valid(n)) {
+		substitute_abort(&sub);
+		thaw_sandbox(&fz);
+		cJSON_Delete(env);
+		cJSON_Delete(ev);
+		return 0;
+	}
+	cJSON_AddNumberToObject(ev, "deferred", (double)++n->ndeferred);
+	cJSON_AddItemToObject(ev, "cwd", json_text(cwd));
+	cJSON_AddItemToObject(ev, "env", env);
+	rc = answer(n, ev, v);
+	if (n->log_broken) {
+		/* answer() refused the call: the exec fails and the program keeps its memory. */
+		substitute_abort(&sub);
+		thaw_sandbox(&fz);
+		return rc;
+	}
+	rc2 = substitute_end(&sub);
+	thaw_sandbox(&fz);
+	if (rc2 < 0) {
+		cJSON *bad = new_event(n, "exec", "execve");
+
+		cJSON_AddStringToObject(bad, "note",
+					"the deferred exec did not run the stub: the "
+					"process was killed");
+		cJSON_AddStringToObject(bad, "decision", "deny");
+		cJSON_AddStringToObject(bad, "by", "airlock");
+		cJSON_AddStringToObject(bad, "result", "killed");
+		if (events_append(n->log, bad) < 0)
+			n->log_broken = true;
+	}
+	return rc;
+}
+
+/* The strings of a JSON array as a NULL-terminated vector (borrowed). Caller frees the array. */
+static char **argv_vector(const cJSON *arr)
+{
+	size_t n = (size_t)cJSON_GetArraySize(arr), i = 0;
+	char **v = xcalloc(n + 1, sizeof(*v));
+	const cJSON *a;
+
+	cJSON_ArrayForEach(a, arr)
+	{
+		if (cJSON_IsString(a) && i < n)
+			v[i++] = a->valuestring;
+	}
+	return v;
+}
+
+/* A rule body that matches exactly this command, for "save as a rule". Caller frees. */
+static char *exec_suggestion(const char *target, char *const *argv)
+{
+	struct buf b = BUF_INIT;
+	cleanup_free char *prog = rules_quote(target);
+	size_t i;
+
+	if (!prog)
+		return NULL;
+	buf_init(&b);
+	buf_addf(&b, "exec %s", prog);
+	for (i = 1; argv[0] && argv[i]; i++) {
+		cleanup_free char *w = rules_quote(argv[i]);
+
+		/* A word the grammar cannot hold, or a glob character: no exact rule to offer. */
+		if (!w || strpbrk(argv[i], "*\\")) {
+			buf_release(&b);
+			return NULL;
+		}
+		buf_addf(&b, " %s", w);
+	}
+	buf_adds(&b, " $");
+	return buf_detach(&b);
+}
+
+/* How strict an exec rule is: deny, then defer (never runs now), ask, allow. */
+static int exec_rank(const struct rule *r)
+{
+	if (!r)
+		return 0;
+	switch (r->action) {
+	case RULE_DENY:
+		return 3;
+	case RULE_DEFER:
+		return 2;
+	case RULE_ASK:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/*
+ * An exec's verdict from the exec rules: allow (CONTINUE: the new program runs inside the same
+ * sandbox), deny (EACCES: the program sees PermissionError), ask, defer. The rules see the
+ * path as named and as the kernel will resolve it (/bin/id is /usr/bin/id where /bin is a
+ * link): the stricter verdict of the two decides, so a rule on either name holds. A command
+ * whose argv was cut by the copy bounds, under rules that look at arguments, is refused.
+ */
+static int decide_exec(struct notifier *n, const struct sys_desc *sd, cJSON *ev, const char *target,
+		       cJSON *argv, bool truncated)
+{
+	cleanup_free char **vec = argv_vector(argv);
+	cleanup_free char *origin = NULL;
+	cleanup_free char *key = NULL, *suggest = NULL;
+	cleanup_free char *real = NULL;
+	const struct rule *r = NULL, *r2;
+	struct ask_question q = {0};
+	enum rule_action act;
+
+	if (n->rules) {
+		real = sb_realpath((pid_t)n->req->pid, target);
+		if (!real)
+			return answer(n, ev, deny(EACCES));
+		r = rules_match_exec(n->rules, target, vec);
+		r2 = strcmp(real, target) ? rules_match_exec(n->rules, real, vec) : NULL;
+		if (exec_rank(r2) > exec_rank(r))
+			r = r2;
+		if (strcmp(real, target))
+			cJSON_AddItemToObject(ev, "resolved", json_text(real));
+	}
+	act = r ? r->action : RULE_ALLOW;
+	if (truncated && act == RULE_ALLOW && n->rules && !n->exec_rules_allow_all)
+		act = RULE_DENY;
+	switch (act) {
+	case RULE_DENY:
+		origin = r ? rule_origin(r) : xstrdup("default");
+		return answer(n, ev, deny_by(EACCES, origin));
+	case RULE_ASK:
+		/* Keyed by the program that will run: PATH tries name one program many ways. */
+		key = xasprintf("exec\n%s", real ? real : target);
+		for (size_t i = 1; vec[0] && vec[i]; i++) {
+			char *k = xasprintf("%s\n%s", key, vec[i]);
+
+			free(key);
+			key = k;
+		}
+		suggest = exec_suggestion(target, vec);
+		q = (struct ask_question){.cls = "exec",
+					  .target = target,
+					  .key = key,
+					  .suggest = suggest,
+					  .command = argv};
+		return ask_start(n, sd, ev, CLASS_EXEC, r, &q, EACCES, NULL);
+	case RULE_DEFER:
+		return defer_exec(n, sd, ev, r);
+	default:
+		return continue_exec(n, n->req->id, (pid_t)n->req->pid, &n->req->data, sd, ev,
+				     rule_verdict(r, EACCES));
+	}
 }
 
 static int handle_exec(struct notifier *n, const struct sys_desc *sd)
@@ -509,7 +1005,7 @@ static int handle_exec(struct notifier *n, const struct sys_desc *sd)
 	   would, and not recorded as a command. execveat (fexecve of a memfd, a path from a
 	   descriptor) is never a PATH search. */
 	if (rc == 0 && sd->nr == SYS_execve && target[0] == '/' &&
-	    exists_in_sandbox((pid_t)n->req->pid, target) == 0) {
+	    sb_exists((pid_t)n->req->pid, target) == 0) {
 		cJSON_Delete(argv);
 		return answer(n, NULL, deny(ENOENT));
 	}
@@ -520,38 +1016,107 @@ static int handle_exec(struct notifier *n, const struct sys_desc *sd)
 		cJSON_AddBoolToObject(ev, "truncated", true);
 	if (rc < 0)
 		return answer(n, ev, deny(-rc));
-	/* The new program runs inside the same sandbox: containment does not rest on this. */
-	return answer(n, ev, ALLOW);
+	return decide_exec(n, sd, ev, target, argv, truncated);
 }
 
-/* Format a socket address for the record; returns whether it stays inside the sandbox. */
-static bool describe_addr(const struct sockaddr_storage *ss, socklen_t len, char *out, size_t sz)
+/* ---- the network (design.md "Network"; the mechanics are in net.h) ---- */
+
+/* Messages of one sendmmsg the supervisor sends itself; sendmmsg returns how many went, and
+   the program sends the rest in its next call. */
+#define NET_MAX_MMSG 64
+
+/* Where a call's address leads. */
+enum dest_kind {
+	DEST_NONE,	/* no address: a connected socket */
+	DEST_INSIDE,	/* the sandbox's own network or filesystem (or nowhere: AF_UNSPEC) */
+	DEST_OUTSIDE,	/* the host's network: decided */
+	DEST_HOST_UNIX, /* a Unix socket of the host, pathname or abstract: decided */
+};
+
+/* A network call, copied once: everything deciding and acting on it needs. */
+struct net_call {
+	const struct sys_desc *sd;
+	pid_t pid;
+	int fd;		      /* the program's descriptor */
+	int flags;	      /* send flags */
+	struct net_sock sock; /* our duplicate of the program's socket; fd -1 until needed */
+	bool have_sock;
+	struct sockaddr_storage addr; /* the destination: the (first) message's */
+	socklen_t addrlen;
+	enum dest_kind kind;
+	const struct rule *loop_rule; /* a loopback destination sent to the host by this rule */
+	char target[300];	      /* as recorded: "1.2.3.4:443", "[::1]:80", "unix:/x" */
+	char *name;		      /* the name the program looked up, or NULL */
+	char *host_path;	      /* DEST_HOST_UNIX pathname: the host's socket, resolved */
+	bool fastopen;		      /* a stream send with MSG_FASTOPEN: a connect */
+	struct msghdr *hdrs;	      /* sendmsg/sendmmsg: the headers copied */
+	size_t nhdrs;
+	unsigned long mmsg_addr;   /* sendmmsg: where its array is (for msg_len) */
+	unsigned long buf, buflen; /* sendto: the payload */
+};
+
+static void net_call_free(struct net_call *c)
+{
+	if (!c)
+		return;
+	net_sock_put(&c->sock);
+	free(c->name);
+	free(c->host_path);
+	free(c->hdrs);
+	free(c);
+}
+
+/* The name recorded for an address: what the program looked up through the sandbox's DNS. */
+static char *name_of(const struct notifier *n, const struct sockaddr_storage *ss)
+{
+	const char *name = n->dns ? resolver_name_of(n->dns, (const struct sockaddr *)ss) : NULL;
+
+	return name ? xstrdup(name) : NULL;
+}
+
+static bool is_loopback(const struct sockaddr_storage *ss, bool *unspecified)
+{
+	*unspecified = false;
+	if (ss->ss_family == AF_INET) {
+		uint32_t a = ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr);
+
+		*unspecified = a == 0;
+		return (a >> 24) == 127;
+	}
+	if (ss->ss_family == AF_INET6) {
+		const struct in6_addr *a = &((const struct sockaddr_in6 *)ss)->sin6_addr;
+
+		if (IN6_IS_ADDR_V4MAPPED(a)) {
+			/* ::ffff:a.b.c.d is the IPv4 address a.b.c.d. */
+			*unspecified = (a->s6_addr[12] | a->s6_addr[13] | a->s6_addr[14] |
+					a->s6_addr[15]) == 0;
+			return a->s6_addr[12] == 127;
+		}
+		*unspecified = IN6_IS_ADDR_UNSPECIFIED(a);
+		return IN6_IS_ADDR_LOOPBACK(a);
+	}
+	return false;
+}
+
+/* Format a socket address for the record. */
+static void describe_addr(const struct sockaddr_storage *ss, socklen_t len, char *out, size_t sz)
 {
 	char host[INET6_ADDRSTRLEN];
 
 	switch (ss->ss_family) {
 	case AF_INET: {
 		const struct sockaddr_in *sin = (const void *)ss;
-		uint32_t a = ntohl(sin->sin_addr.s_addr);
 
 		inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host));
 		snprintf(out, sz, "%s:%u", host, ntohs(sin->sin_port));
-		/* 127/8 and 0.0.0.0 reach the sandbox's own loopback, not the host's. */
-		return (a >> 24) == 127 || a == 0;
+		return;
 	}
 	case AF_INET6: {
 		const struct sockaddr_in6 *s6 = (const void *)ss;
-		const struct in6_addr *a = &s6->sin6_addr;
 
-		inet_ntop(AF_INET6, a, host, sizeof(host));
+		inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof(host));
 		snprintf(out, sz, "[%s]:%u", host, ntohs(s6->sin6_port));
-		if (IN6_IS_ADDR_LOOPBACK(a) || IN6_IS_ADDR_UNSPECIFIED(a))
-			return true;
-		/* ::ffff:a.b.c.d is the IPv4 address a.b.c.d. */
-		if (IN6_IS_ADDR_V4MAPPED(a))
-			return a->s6_addr[12] == 127 || (a->s6_addr[12] | a->s6_addr[13] |
-							 a->s6_addr[14] | a->s6_addr[15]) == 0;
-		return false;
+		return;
 	}
 	case AF_UNIX: {
 		const struct sockaddr_un *sun = (const void *)ss;
@@ -563,7 +1128,9 @@ static bool describe_addr(const struct sockaddr_storage *ss, socklen_t len, char
 		if (plen > sizeof(sun->sun_path))
 			plen = sizeof(sun->sun_path);
 		if (plen > 0 && sun->sun_path[0] == '\0') {
-			memcpy(name, sun->sun_path + 1, plen - 1);
+			/* NUL bytes inside an abstract name are shown as '@', as /proc does. */
+			for (size_t i = 1; i < plen; i++)
+				name[i - 1] = sun->sun_path[i] ? sun->sun_path[i] : '@';
 			name[plen - 1] = '\0';
 			snprintf(out, sz, "unix:@%s", name);
 		} else {
@@ -571,19 +1138,14 @@ static bool describe_addr(const struct sockaddr_storage *ss, socklen_t len, char
 			name[plen] = '\0';
 			snprintf(out, sz, "unix:%s", name);
 		}
-		/*
-		 * Pathname sockets resolve in the sandbox's view, where a host socket's inode
-		 * sits behind overlayfs and refuses connections; abstract names live in the
-		 * sandbox's own network namespace.
-		 */
-		return true;
+		return;
 	}
 	case AF_UNSPEC:
 		snprintf(out, sz, "unspec");
-		return true; /* dissolves an association; reaches nothing */
+		return;
 	default:
 		snprintf(out, sz, "family-%u", ss->ss_family);
-		return true; /* the socket's own family decides; the namespace bounds it */
+		return;
 	}
 }
 
@@ -601,109 +1163,767 @@ static int copy_addr(const struct notifier *n, unsigned long addr, unsigned long
 	return mem_read((pid_t)n->req->pid, addr, ss, len);
 }
 
-/* Decide a destination: inside the sandbox goes on; anything else is refused for now. */
-static struct verdict decide_destination(bool inside)
+/* The pathname of a Unix address, or NULL for an abstract or unnamed one. */
+static char *unix_path(const struct sockaddr_storage *ss, socklen_t len)
 {
-	if (inside)
-		return ALLOW;
-	/* Until connections are mediated, every destination outside the sandbox is denied. */
-	return deny(EACCES);
+	const struct sockaddr_un *sun = (const void *)ss;
+	size_t off = offsetof(struct sockaddr_un, sun_path), plen;
+
+	if (len <= off || sun->sun_path[0] == '\0')
+		return NULL;
+	plen = len - off < sizeof(sun->sun_path) ? len - off : sizeof(sun->sun_path);
+	return xstrndup(sun->sun_path, strnlen(sun->sun_path, plen));
 }
 
-static int answer_addr(struct notifier *n, const char *cls, const char *op, int rc,
-		       const struct sockaddr_storage *ss, socklen_t len)
+/*
+ * Whether the Unix socket at path (absolute, resolved in the sandbox's view) is one the
+ * program made: it is in an upper directory of the session's overlays.
+ */
+static bool made_inside(const struct notifier *n, const char *path)
 {
-	char target[256] = "?";
-	bool inside = false;
-	cJSON *ev;
+	const struct plan_item *best = NULL;
+	cleanup_free char *upper = NULL;
+	struct stat st;
 
-	if (rc == 0)
-		inside = describe_addr(ss, len, target, sizeof(target));
-	ev = new_event(n, cls, op);
-	cJSON_AddItemToObject(ev, "target", json_text(target));
-	if (rc < 0)
-		return answer(n, ev, deny(-rc));
-	return answer(n, ev, decide_destination(inside));
+	for (size_t i = 0; n->plan && i < n->plan->n; i++) {
+		const struct plan_item *it = &n->plan->items[i];
+
+		if ((it->kind == PLAN_OVERLAY || it->kind == PLAN_SCRATCH) && !it->hidden &&
+		    path_is_under(path, it->path) &&
+		    (!best || strlen(it->path) > strlen(best->path)))
+			best = it;
+	}
+	if (!best)
+		return true; /* no overlay holds it: the sandbox's own tmpfs */
+	upper = path_join(best->upper, path + strlen(best->path));
+	return lstat(upper, &st) == 0;
 }
 
-static int handle_connect_bind(struct notifier *n, const struct sys_desc *sd)
+/* An O_PATH descriptor of the host's socket at path, never through a symlink, or -errno. */
+static int open_host_socket(const char *path)
 {
-	const struct seccomp_data *d = &n->req->data;
-	struct sockaddr_storage ss;
+	struct open_how how = {.flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_NO_SYMLINKS};
+	int fd = (int)syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof(how));
+	struct stat st;
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode)) {
+		close(fd);
+		return -ENOTSOCK;
+	}
+	return fd;
+}
+
+/* Where a Unix address leads, for a socket of the sandbox. */
+static enum dest_kind classify_unix(struct notifier *n, struct net_call *c)
+{
+	const struct sockaddr_un *sun = (const void *)&c->addr;
+	size_t off = offsetof(struct sockaddr_un, sun_path);
+	cleanup_free char *raw = NULL, *abs = NULL, *real = NULL;
+	int fd;
+
+	if (c->addrlen <= off)
+		return DEST_INSIDE; /* unnamed: nothing to reach */
+	if (sun->sun_path[0] == '\0') {
+		size_t len = c->addrlen - off - 1;
+
+		if (len > sizeof(sun->sun_path) - 1)
+			len = sizeof(sun->sun_path) - 1;
+		/* The sandbox's own abstract namespace first: a name bound there is its own. */
+		if (net_abstract_bound(c->pid, sun->sun_path + 1, len) != 0)
+			return DEST_INSIDE;
+		return net_abstract_bound(0, sun->sun_path + 1, len) == 1 ? DEST_HOST_UNIX
+									  : DEST_INSIDE;
+	}
+	raw = unix_path(&c->addr, c->addrlen);
+	abs = resolve_for_record(c->pid, AT_FDCWD, raw);
+	real = sb_realpath(c->pid, abs);
+	if (!real || made_inside(n, real))
+		return DEST_INSIDE;
+	/* Through the overlay a host socket refuses connections; it is reached, if allowed, by
+	   the supervisor on the host. */
+	fd = open_host_socket(real);
+	if (fd < 0)
+		return DEST_INSIDE;
+	close(fd);
+	c->host_path = steal_pointer(&real);
+	return DEST_HOST_UNIX;
+}
+
+/* Take the duplicate of the program's socket, when not yet done. 0 or -errno. */
+static int need_sock(struct notifier *n, struct net_call *c)
+{
 	int rc;
 
-	rc = copy_addr(n, d->args[1], d->args[2], &ss);
-	if (!id_valid(n))
+	if (c->have_sock)
 		return 0;
-	if (sd->cls == CLASS_BIND) {
-		char target[256] = "?";
-		cJSON *ev;
-
-		if (rc == 0)
-			describe_addr(&ss, (socklen_t)d->args[2], target, sizeof(target));
-		ev = new_event(n, "bind", sd->name);
-		cJSON_AddItemToObject(ev, "target", json_text(target));
-		/* A bind happens in the sandbox's own network namespace or overlay. */
-		return answer(n, ev, rc < 0 ? deny(-rc) : ALLOW);
-	}
-	return answer_addr(n, "connect", sd->name, rc, &ss, (socklen_t)d->args[2]);
+	rc = net_sock_get(c->pid, c->fd, n->sandbox_cookie, &c->sock);
+	if (rc < 0)
+		return rc;
+	c->have_sock = true;
+	return 0;
 }
 
-/* sendmsg/sendmmsg: read each msghdr's destination; none means a connected socket. */
-static int handle_send(struct notifier *n, const struct sys_desc *sd)
+/*
+ * Where the call's destination leads. Before the program holds any socket of the host's, every
+ * socket it has is the sandbox's, and loopback and Unix addresses stay inside without looking
+ * at the socket; after, the socket decides too: for a host socket, every address is the host's.
+ */
+static int classify(struct notifier *n, struct net_call *c)
 {
-	const struct seccomp_data *d = &n->req->data;
-	struct sockaddr_storage ss;
-	unsigned long count = 1, i;
+	bool unspec = false, loop = false;
+	int rc;
+
+	if (c->addrlen == 0) {
+		c->kind = DEST_NONE;
+		return 0;
+	}
+	if (c->addr.ss_family != AF_INET && c->addr.ss_family != AF_INET6 &&
+	    c->addr.ss_family != AF_UNIX) {
+		c->kind = DEST_INSIDE; /* AF_UNSPEC dissolves an association; others: the
+					  socket's own family refuses them */
+		return 0;
+	}
+	if (c->addr.ss_family != AF_UNIX) {
+		struct rules_target t;
+
+		loop = is_loopback(&c->addr, &unspec);
+		c->name = name_of(n, &c->addr);
+		if (loop && n->rules &&
+		    rules_target_from_sockaddr(&t, (const struct sockaddr *)&c->addr, c->addrlen,
+					       c->name ? c->name : "localhost") == 0)
+			c->loop_rule = rules_match_loopback(n->rules, &t);
+		if (c->loop_rule && c->loop_rule->action == RULE_DENY)
+			c->loop_rule = NULL;
+	}
+	/* The socket matters once host sockets exist, and for destinations outside. */
+	if (n->host_sockets || (c->addr.ss_family != AF_UNIX && c->sd->cls != CLASS_BIND &&
+				(!(loop || unspec) || c->loop_rule))) {
+		rc = need_sock(n, c);
+		if (rc < 0)
+			return rc;
+	}
+	if (c->have_sock && !c->sock.inside) {
+		/* A socket of the host's (one the supervisor installed): nothing is inside. */
+		if (c->sd->cls == CLASS_BIND || c->sock.domain == AF_UNIX)
+			return -EACCES;
+		c->kind = DEST_OUTSIDE;
+	} else if (c->sd->cls == CLASS_BIND) {
+		/* A bind happens in the sandbox's own network namespace or overlay. */
+		c->kind = DEST_INSIDE;
+		return 0;
+	} else if (c->addr.ss_family == AF_UNIX) {
+		c->kind = classify_unix(n, c);
+		return 0;
+	} else {
+		/* The sandbox's loopback, unless a rule names the host's loopback explicitly. */
+		c->kind = (loop || unspec) && !c->loop_rule ? DEST_INSIDE : DEST_OUTSIDE;
+	}
+	/* A stream socket ignores a send's address unless it is TCP Fast Open's connect. */
+	if (c->sd->cls == CLASS_SEND && c->have_sock && c->sock.type == SOCK_STREAM) {
+		c->fastopen = (c->flags & MSG_FASTOPEN) != 0;
+		if (!c->fastopen)
+			c->kind = DEST_INSIDE;
+	}
+	if (c->kind == DEST_OUTSIDE && (loop || unspec) && !c->name)
+		c->name = xstrdup("localhost");
+	return 0;
+}
+
+static const char *protocol_name(const struct net_sock *s)
+{
+	if (s->domain == AF_UNIX)
+		return s->type == SOCK_STREAM  ? "unix-stream"
+		       : s->type == SOCK_DGRAM ? "unix-dgram"
+					       : "unix-seqpacket";
+	if (s->type == SOCK_STREAM)
+		return s->protocol == IPPROTO_MPTCP ? "mptcp" : "tcp";
+	if (s->type == SOCK_DGRAM)
+		return s->protocol == IPPROTO_ICMP || s->protocol == IPPROTO_ICMPV6 ? "icmp"
+										    : "udp";
+	return s->protocol == IPPROTO_SCTP ? "sctp" : "other";
+}
+
+/* Address, port, protocol and name of the destination, on the event (and the ask). */
+static cJSON *destination_json(const struct net_call *c)
+{
+	cJSON *o = cJSON_CreateObject();
+	char host[INET6_ADDRSTRLEN];
+
+	if (c->addr.ss_family == AF_INET) {
+		const struct sockaddr_in *sin = (const void *)&c->addr;
+
+		inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host));
+		cJSON_AddStringToObject(o, "address", host);
+		cJSON_AddNumberToObject(o, "port", ntohs(sin->sin_port));
+	} else if (c->addr.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const void *)&c->addr;
+
+		inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof(host));
+		cJSON_AddStringToObject(o, "address", host);
+		cJSON_AddNumberToObject(o, "port", ntohs(s6->sin6_port));
+	}
+	if (c->have_sock)
+		cJSON_AddStringToObject(o, "protocol", protocol_name(&c->sock));
+	return o;
+}
+
+static void add_destination(cJSON *ev, const struct net_call *c)
+{
+	cJSON *d = destination_json(c), *x;
+
+	if (c->name)
+		cJSON_AddItemToObject(ev, "name", json_text(c->name));
+	while ((x = d->child)) {
+		cJSON_DetachItemViaPointer(d, x);
+		cJSON_AddItemToObject(ev, x->string, x);
+	}
+	cJSON_Delete(d);
+}
+
+/* A "net" event about what went wrong after a decision was recorded. */
+static void record_failure(struct notifier *n, const struct net_call *c, const char *what, int err)
+{
+	cJSON *ev = cJSON_CreateObject();
+
+	/* Not new_event(): after an ask, the request buffer holds another call. */
+	cJSON_AddNumberToObject(ev, "pid", c->pid);
+	cJSON_AddItemToObject(ev, "argv", process_argv(n, c->pid));
+	cJSON_AddStringToObject(ev, "class", "net");
+	cJSON_AddStringToObject(ev, "op", c->sd->name);
+
+	cJSON_AddItemToObject(ev, "target", json_text(c->target));
+	cJSON_AddStringToObject(ev, "note", what);
+	cJSON_AddStringToObject(ev, "result", errno_name(err));
+	if (!n->log_broken && events_append(n->log, ev) < 0)
+		n->log_broken = true;
+}
+
+/* sockaddr_un "/proc/self/fd/N": connect or send to the socket file fd names. */
+static socklen_t proc_fd_addr(int fd, struct sockaddr_storage *ss)
+{
+	struct sockaddr_un *sun = (struct sockaddr_un *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	sun->sun_family = AF_UNIX;
+	snprintf(sun->sun_path, sizeof(sun->sun_path), "/proc/self/fd/%d", fd);
+	return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(sun->sun_path) + 1);
+}
+
+/*
+ * The address the supervisor itself uses for c: its own copy, except for Unix pathnames,
+ * which name the socket file through a descriptor (*pathfd, closed by the caller) found
+ * where the program would find it: on the host for a host socket, else in the sandbox's
+ * view (RESOLVE_IN_ROOT from its root). 0 or -errno.
+ */
+static int own_address(struct net_call *c, struct sockaddr_storage *ss, socklen_t *len, int *pathfd)
+{
+	cleanup_free char *raw = NULL, *abs = NULL;
+	cleanup_fd int rfd = -1;
+
+	*pathfd = -1;
+	*ss = c->addr;
+	*len = c->addrlen;
+	if (c->addr.ss_family != AF_UNIX || !(raw = unix_path(&c->addr, c->addrlen)))
+		return 0;
+	if (c->kind == DEST_HOST_UNIX) {
+		*pathfd = open_host_socket(c->host_path);
+	} else if (c->sd->cls == CLASS_BIND) {
+		/* A bind creates the file: name it through its directory, found in the sandbox. */
+		struct sockaddr_un *sun = (struct sockaddr_un *)ss;
+		char root[64];
+		struct open_how how = {.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+				       .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
+		cleanup_free char *dir = NULL;
+		char *slash;
+		int k;
+
+		abs = resolve_for_record(c->pid, AT_FDCWD, raw);
+		dir = xstrdup(abs);
+		slash = strrchr(dir, '/');
+		if (!slash || !slash[1])
+			return -EINVAL;
+		*slash = '\0';
+		snprintf(root, sizeof(root), "/proc/%d/root", (int)c->pid);
+		rfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (rfd < 0)
+			return -errno;
+		*pathfd = (int)syscall(SYS_openat2, rfd, dir[0] ? dir : "/", &how, sizeof(how));
+		if (*pathfd < 0)
+			return -errno;
+		memset(ss, 0, sizeof(*ss));
+		sun->sun_family = AF_UNIX;
+		k = snprintf(sun->sun_path, sizeof(sun->sun_path), "/proc/self/fd/%d/%s", *pathfd,
+			     slash + 1);
+		if (k < 0 || (size_t)k >= sizeof(sun->sun_path))
+			return -ENAMETOOLONG;
+		*len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + (size_t)k + 1);
+		return 0;
+	} else {
+		char root[64];
+		struct open_how how = {.flags = O_PATH | O_CLOEXEC,
+				       .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
+
+		abs = resolve_for_record(c->pid, AT_FDCWD, raw);
+		snprintf(root, sizeof(root), "/proc/%d/root", (int)c->pid);
+		rfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (rfd < 0)
+			return -errno;
+		*pathfd = (int)syscall(SYS_openat2, rfd, abs, &how, sizeof(how));
+		if (*pathfd < 0)
+			*pathfd = -errno;
+	}
+	if (*pathfd < 0)
+		return *pathfd;
+	*len = proc_fd_addr(*pathfd, ss);
+	return 0;
+}
+
+/* Copy the payloads of c's messages (sends). *nout messages, or -errno. */
+static int copy_payloads(struct net_call *c, const struct sockaddr_storage *to, socklen_t tolen,
+			 struct net_msg **out, size_t *nout)
+{
+	bool stream = c->sock.type == SOCK_STREAM;
+	struct net_msg *m;
+	size_t count = c->sd->nr == SYS_sendto ? 1 : c->nhdrs, i;
 	int rc = 0;
 
-	if (sd->nr == SYS_sendto) {
-		rc = copy_addr(n, d->args[4], d->args[5], &ss);
-		if (!id_valid(n))
-			return 0;
-		return answer_addr(n, "connect", sd->name, rc, &ss, (socklen_t)d->args[5]);
-	}
-	if (sd->nr == SYS_sendmmsg) {
-		count = (unsigned)d->args[2];
-		if (count > 1024) /* UIO_MAXIOV: the kernel sends no more in one call */
-			count = 1024;
-	}
-	for (i = 0; i < count; i++) {
-		struct mmsghdr mh;
-		size_t stride = sd->nr == SYS_sendmmsg ? sizeof(struct mmsghdr) : 0;
-
-		memset(&mh, 0, sizeof(mh));
-		rc = mem_read((pid_t)n->req->pid, d->args[1] + i * stride, &mh.msg_hdr,
-			      sizeof(mh.msg_hdr));
-		if (rc < 0)
-			break;
-		if (mh.msg_hdr.msg_name == NULL || mh.msg_hdr.msg_namelen == 0)
-			continue;
-		/* The kernel clamps a longer msg_namelen to sockaddr_storage for sendmsg. */
-		if (mh.msg_hdr.msg_namelen > sizeof(ss))
-			mh.msg_hdr.msg_namelen = sizeof(ss);
-		rc = copy_addr(n, (unsigned long)mh.msg_hdr.msg_name, mh.msg_hdr.msg_namelen, &ss);
-		if (rc < 0)
-			break;
-		{
-			char target[256];
-
-			if (!describe_addr(&ss, mh.msg_hdr.msg_namelen, target, sizeof(target))) {
-				if (!id_valid(n))
-					return 0;
-				return answer_addr(n, "connect", sd->name, 0, &ss,
-						   mh.msg_hdr.msg_namelen);
-			}
+	m = xcalloc(count ? count : 1, sizeof(*m));
+	for (i = 0; i < count && rc == 0; i++) {
+		m[i].flags = c->flags & ~MSG_FASTOPEN;
+		if (c->sd->nr == SYS_sendto)
+			rc = net_copy_buf(c->pid, c->buf, c->buflen, stream, &m[i]);
+		else
+			rc = net_copy_msg(c->pid, &c->hdrs[i], stream, &m[i]);
+		if (c->kind != DEST_NONE && !(stream && !c->fastopen)) {
+			m[i].addr = *to;
+			m[i].addrlen = tolen;
 		}
+		if (c->fastopen)
+			m[i].addrlen = 0; /* sent once connected */
 	}
-	if (!id_valid(n))
-		return 0;
-	if (rc < 0)
-		return answer_addr(n, "connect", sd->name, rc, &ss, 0);
-	/* No destination outside: the network namespace bounds whatever is sent. */
-	return answer(n, NULL, ALLOW);
+	if (rc < 0) {
+		for (size_t k = 0; k < i; k++)
+			net_msg_free(&m[k]);
+		free(m);
+		return rc;
+	}
+	*out = m;
+	*nout = count;
+	return 0;
 }
 
+/* sendmmsg's msg_len for each message sent, as the kernel writes them. */
+static void write_mmsg_lens(const struct net_call *c, const struct net_msg *m, long long count)
+{
+	for (long long i = 0; i < count; i++) {
+		unsigned int len = (unsigned)m[i].len;
+
+		(void)mem_write(c->pid,
+				c->mmsg_addr + (unsigned long)i * sizeof(struct mmsghdr) +
+					offsetof(struct mmsghdr, msg_len),
+				&len, sizeof(len));
+	}
+}
+
+static struct verdict result(long long val, int err)
+{
+	struct verdict v = {.decision = "allow", .err = err, .val = val};
+
+	return v;
+}
+
+/*
+ * Perform the call for the program, on a socket the supervisor controls, with its own copies,
+ * and answer notification id (or leave it to a wait). The decision is recorded already. A
+ * destination outside reached from a socket of the sandbox gets a host socket first,
+ * installed in place of the program's (so replies reach it).
+ */
+static int net_act(struct notifier *n, __u64 id, struct net_call *c)
+{
+	cleanup_fd int host = -1, pathfd = -1;
+	struct sockaddr_storage to;
+	socklen_t tolen;
+	struct net_msg *msgs = NULL;
+	size_t nmsgs = 0;
+	bool is_send = c->sd->cls == CLASS_SEND;
+	int fd, rc;
+
+	rc = need_sock(n, c);
+	if (rc == 0)
+		rc = own_address(c, &to, &tolen, &pathfd);
+	if (rc == 0 && is_send)
+		rc = copy_payloads(c, &to, tolen, &msgs, &nmsgs);
+	if (rc < 0)
+		return respond_id(n, id, result(0, -rc));
+	/* The task waits in its call: its memory was still its own while we copied. */
+	{
+		__u64 vid = id;
+
+		if (ioctl(n->fd, SECCOMP_IOCTL_NOTIF_ID_VALID, &vid) < 0)
+			goto gone;
+	}
+	fd = c->sock.fd;
+	if ((c->kind == DEST_OUTSIDE || c->kind == DEST_HOST_UNIX) && c->sock.inside) {
+		host = net_host_socket(&c->sock);
+		if (host < 0) {
+			record_failure(n, c, "cannot create the host socket", -host);
+			rc = host;
+			goto fail;
+		}
+		rc = net_install(n->fd, id, host, c->fd, c->sock.cloexec);
+		if (rc == -ENOENT)
+			goto gone;
+		if (rc < 0) {
+			/* Nothing was connected or sent: the program's socket is as it was. */
+			record_failure(n, c, "cannot install the host socket", -rc);
+			goto fail;
+		}
+		n->host_sockets = true;
+		fd = host;
+	}
+	if (c->sd->cls == CLASS_BIND) {
+		rc = net_bind(fd, (const struct sockaddr *)&to, tolen);
+		goto done;
+	}
+	if (c->sd->cls == CLASS_CONNECT || c->fastopen) {
+		rc = net_connect(fd, (const struct sockaddr *)&to, tolen, c->sock.nonblock);
+		if (rc == -EINPROGRESS && !c->sock.nonblock) {
+			/* A blocking connect: the program waits, the supervisor does not. */
+			int own = host >= 0 ? steal_fd(&host) : steal_fd(&c->sock.fd);
+
+			rc = net_wait(n->waits, id, own, NET_WAIT_CONNECT, msgs,
+				      c->fastopen ? nmsgs : 0);
+			if (rc == 0)
+				return 0;
+			close(own);
+			goto fail;
+		}
+		if (rc < 0 || !c->fastopen)
+			goto done;
+	}
+	{
+		long long sent = 0;
+		size_t i;
+
+		for (i = 0; i < nmsgs; i++) {
+			ssize_t k = net_send(fd, &msgs[i]);
+
+			if (k < 0) {
+				rc = (int)k;
+				break;
+			}
+			msgs[i].len = (size_t)k;
+			sent = c->sd->nr == SYS_sendmmsg ? (long long)i + 1 : k;
+		}
+		/* A blocking socket that is full: wait, unless the messages name a Unix socket
+		   through pathfd, which is closed when this returns (answered EAGAIN). */
+		if (i == 0 && rc == -EAGAIN && !c->sock.nonblock && pathfd < 0) {
+			int own = host >= 0 ? steal_fd(&host) : steal_fd(&c->sock.fd);
+
+			rc = net_wait(n->waits, id, own,
+				      c->sd->nr == SYS_sendmmsg ? NET_WAIT_SENDMMSG : NET_WAIT_SEND,
+				      msgs, nmsgs);
+			if (rc == 0)
+				return 0;
+			close(own);
+			goto fail;
+		}
+		if (c->sd->nr == SYS_sendmmsg && sent > 0)
+			write_mmsg_lens(c, msgs, sent);
+		for (size_t k = 0; k < nmsgs; k++)
+			net_msg_free(&msgs[k]);
+		free(msgs);
+		if (i > 0 || nmsgs == 0)
+			return respond_id(n, id, result(sent, 0));
+		return respond_id(n, id, result(0, -rc));
+	}
+done:
+	for (size_t k = 0; k < nmsgs; k++)
+		net_msg_free(&msgs[k]);
+	free(msgs);
+	return respond_id(n, id, result(0, rc < 0 ? -rc : 0));
+fail:
+	for (size_t k = 0; k < nmsgs; k++)
+		net_msg_free(&msgs[k]);
+	free(msgs);
+	return respond_id(n, id, result(0, -rc));
+gone:
+	for (size_t k = 0; k < nmsgs; k++)
+		net_msg_free(&msgs[k]);
+	free(msgs);
+	return 0;
+}
+
+/* An allowed call, its event not yet recorded: record it, then act. */
+static int net_allowed(struct notifier *n, __u64 id, struct net_call *c, cJSON *ev, const char *by)
+{
+	struct verdict v = allow_by(by);
+
+	v.cont = false;
+	v.result = "mediated";
+	v = record_event(n, ev, v);
+	if (v.err)
+		return respond_id(n, id, v);
+	return net_act(n, id, c);
+}
+
+static int net_resume(struct notifier *n, __u64 id, struct net_call *c, cJSON *ev, const char *by)
+{
+	return net_allowed(n, id, c, ev, by);
+}
+
+/* Copy sendmsg's header, or sendmmsg's first headers while they name the same destination. */
+static int copy_headers(struct notifier *n, struct net_call *c)
+{
+	const struct seccomp_data *d = &n->req->data;
+	bool mmsg = c->sd->nr == SYS_sendmmsg;
+	size_t count = mmsg ? (unsigned)d->args[2] : 1, stride = mmsg ? sizeof(struct mmsghdr) : 0;
+
+	c->flags = (int)(mmsg ? d->args[3] : d->args[2]);
+	c->mmsg_addr = d->args[1];
+	if (count > NET_MAX_MMSG)
+		count = NET_MAX_MMSG;
+	c->hdrs = xcalloc(count ? count : 1, sizeof(*c->hdrs));
+	for (size_t i = 0; i < count; i++) {
+		struct msghdr *h = &c->hdrs[i];
+		struct sockaddr_storage ss;
+		socklen_t len = 0;
+		int rc = mem_read(c->pid, d->args[1] + i * stride, h, sizeof(*h));
+
+		if (rc < 0)
+			return i == 0 ? rc : 0; /* the kernel sends those before a fault */
+		if (h->msg_name && h->msg_namelen) {
+			/* The kernel clamps a longer msg_namelen to sockaddr_storage. */
+			len = h->msg_namelen > sizeof(ss) ? sizeof(ss) : h->msg_namelen;
+			rc = copy_addr(n, (unsigned long)h->msg_name, len, &ss);
+			if (rc < 0)
+				return i == 0 ? rc : 0;
+		}
+		if (i == 0) {
+			if (len)
+				c->addr = ss;
+			c->addrlen = len;
+		} else if (len != c->addrlen || (len && memcmp(&ss, &c->addr, len) != 0)) {
+			break; /* another destination: a later call */
+		}
+		c->nhdrs = i + 1;
+	}
+	return 0;
+}
+
+/* The verdict on a destination outside the sandbox, from the rules (and an ask). */
+static int decide_net(struct notifier *n, struct net_call *c, cJSON *ev)
+{
+	struct rules_target t;
+	const struct rule *r = NULL;
+	cleanup_free char *origin = NULL, *key = NULL, *suggest = NULL, *shown = NULL;
+	cleanup_free char *quoted = NULL;
+	struct ask_question q;
+	bool unspec, loop = is_loopback(&c->addr, &unspec);
+	cJSON *extra;
+	int rc;
+
+	if (n->net == NET_NONE) {
+		net_call_free(c);
+		return answer(n, ev, deny_by(EACCES, "--net none"));
+	}
+	if (!n->sandbox_cookie) {
+		net_call_free(c);
+		cJSON_AddStringToObject(ev, "note",
+					"allowed connections need Linux >= 5.14 "
+					"(SO_NETNS_COOKIE)");
+		return answer(n, ev, deny(EACCES));
+	}
+	if (c->kind == DEST_HOST_UNIX && c->host_path) {
+		memset(&t, 0, sizeof(t));
+		t.family = AF_UNIX;
+		t.port = -1;
+		t.unix_name = c->host_path;
+		t.unix_len = strlen(c->host_path);
+		rc = 0;
+	} else {
+		rc = rules_target_from_sockaddr(&t, (const struct sockaddr *)&c->addr, c->addrlen,
+						c->name);
+	}
+	if (rc == 0 && (loop || unspec))
+		r = c->loop_rule; /* the host's loopback: only a rule that names it */
+	else if (rc == 0 && n->rules)
+		r = rules_match_connect(n->rules, &t);
+	origin = r ? rule_origin(r) : xstrdup("default");
+	if (!r || r->action == RULE_DENY) {
+		net_call_free(c);
+		return answer(n, ev, deny_by(EACCES, origin));
+	}
+	if (r->action == RULE_ASK) {
+		if (c->name && (c->addr.ss_family == AF_INET || c->addr.ss_family == AF_INET6))
+			shown = xasprintf("%s:%u", c->name,
+					  ntohs(((const struct sockaddr_in *)&c->addr)->sin_port));
+		else if (c->kind == DEST_HOST_UNIX && c->host_path)
+			shown = xasprintf("unix:%s", c->host_path);
+		else
+			shown = xstrdup(c->target);
+		key = xasprintf("connect\n%s", shown);
+		quoted = rules_quote(shown);
+		suggest = quoted ? xasprintf("connect %s", quoted) : NULL;
+		extra = destination_json(c);
+		q = (struct ask_question){.cls = "connect",
+					  .target = c->target,
+					  .name = c->name,
+					  .key = key,
+					  .suggest = suggest,
+					  .extra = extra};
+		rc = ask_start(n, NULL, ev, CLASS_CONNECT, r, &q, EACCES, c);
+		cJSON_Delete(extra);
+		return rc;
+	}
+	rc = net_allowed(n, n->req->id, c, ev, origin);
+	net_call_free(c);
+	return rc;
+}
+
+static int handle_net(struct notifier *n, const struct sys_desc *sd)
+{
+	const struct seccomp_data *d = &n->req->data;
+	struct net_call *c = xcalloc(1, sizeof(*c));
+	cJSON *ev = NULL;
+	int rc = 0;
+
+	c->sd = sd;
+	c->pid = (pid_t)n->req->pid;
+	c->fd = (int)(unsigned)d->args[0];
+	c->sock.fd = -1;
+	switch (sd->nr) {
+	case SYS_connect:
+	case SYS_bind:
+		rc = copy_addr(n, d->args[1], d->args[2], &c->addr);
+		c->addrlen = (socklen_t)(unsigned)d->args[2];
+		break;
+	case SYS_sendto:
+		c->flags = (int)d->args[3];
+		c->buf = d->args[1];
+		c->buflen = d->args[2];
+		rc = copy_addr(n, d->args[4], d->args[5], &c->addr);
+		c->addrlen = (socklen_t)(unsigned)d->args[5];
+		break;
+	default:
+		rc = copy_headers(n, c);
+		break;
+	}
+	if (!id_valid(n)) {
+		net_call_free(c);
+		return 0;
+	}
+	if (rc == 0 && c->addrlen)
+		describe_addr(&c->addr, c->addrlen, c->target, sizeof(c->target));
+	if (rc < 0 || c->addrlen) {
+		ev = new_event(n, sd->cls == CLASS_BIND ? "bind" : "connect", sd->name);
+		cJSON_AddItemToObject(ev, "target", json_text(rc < 0 ? "?" : c->target));
+	}
+	if (rc < 0) {
+		net_call_free(c);
+		return answer(n, ev, deny(-rc));
+	}
+	if (n->net == NET_HOST) {
+		/* No isolation: recorded, and the kernel does what the program asked. */
+		net_call_free(c);
+		return answer(n, ev, allow_by("--net host"));
+	}
+	rc = classify(n, c);
+	if (rc < 0) {
+		if (rc == -EACCES)
+			cJSON_AddStringToObject(ev, "note",
+						"a socket the supervisor connected through "
+						"the host cannot be bound or "
+						"re-addressed here");
+		net_call_free(c);
+		return answer(n, ev, deny(-rc));
+	}
+	if (ev && (c->kind == DEST_OUTSIDE || c->kind == DEST_HOST_UNIX))
+		add_destination(ev, c);
+	if (c->kind == DEST_OUTSIDE || c->kind == DEST_HOST_UNIX)
+		return decide_net(n, c, ev);
+	if (!n->host_sockets) {
+		/* Every socket the program has is the sandbox's: its namespace and the overlay
+		   bound whatever the kernel reads from memory. */
+		net_call_free(c);
+		return answer(n, ev, ALLOW);
+	}
+	/* The program holds sockets of the host's, and could swap one in (dup2) before the
+	   kernel runs the call: the supervisor performs it on the socket it checked. */
+	rc = net_allowed(n, n->req->id, c, ev, "default");
+	net_call_free(c);
+	return rc;
+}
+
+int notifier_net_start(struct notifier *n, const struct notifier_net *cfg)
+{
+	n->plan = cfg->plan;
+	n->waits = net_waits_new(n->fd);
+	if (!n->waits) {
+		if (cfg->dns_fd >= 0)
+			close(cfg->dns_fd);
+		return error_errno("cannot create an epoll descriptor");
+	}
+	if (cfg->dns_fd < 0)
+		return 0;
+	n->sandbox_cookie = net_cookie(cfg->dns_fd);
+	{
+		struct resolver_config rc = {
+			.fd = cfg->dns_fd,
+			.upstream = cfg->upstream,
+			.upstream_len = cfg->upstream_len,
+			.none = n->net == NET_NONE,
+			.rules = n->rules,
+			.log = n->log,
+			.log_broken = &n->log_broken,
+		};
+
+		n->dns = resolver_new(&rc, n->waits);
+	}
+	return n->dns ? 0 : -EIO;
+}
+
+int notifier_net_fd(const struct notifier *n)
+{
+	return n->waits ? net_waits_fd(n->waits) : -1;
+}
+
+static long long mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int notifier_net_timeout_ms(const struct notifier *n)
+{
+	long long left;
+
+	if (!n->waits || (!net_waits_count(n->waits) && !(n->dns && resolver_inflight(n->dns))))
+		return -1;
+	left = n->next_expire_ms - mono_ms();
+	return left < 0 ? 0 : left > 1000 ? 1000 : (int)left;
+}
+
+void notifier_net_process(struct notifier *n, bool readable)
+{
+	long long now = mono_ms();
+
+	if (!n->waits)
+		return;
+	if (readable)
+		net_waits_process(n->waits, true);
+	/* Once a second: waits whose task died, DNS queries the upstream never answered. */
+	if (now >= n->next_expire_ms) {
+		net_waits_process(n->waits, false);
+		if (n->dns)
+			resolver_expire(n->dns);
+		n->next_expire_ms = now + 1000;
+	}
+}
 int notifier_handle(struct notifier *n)
 {
 	const struct sys_desc *sd;
@@ -728,9 +1948,8 @@ int notifier_handle(struct notifier *n)
 		return handle_exec(n, sd);
 	case CLASS_CONNECT:
 	case CLASS_BIND:
-		return handle_connect_bind(n, sd);
 	case CLASS_SEND:
-		return handle_send(n, sd);
+		return handle_net(n, sd);
 	}
 	return answer(n, NULL, deny(EPERM));
 }

@@ -33,6 +33,18 @@ int mem_read(pid_t pid, unsigned long addr, void *buf, size_t len)
 	return 0;
 }
 
+int mem_write(pid_t pid, unsigned long addr, const void *buf, size_t len)
+{
+	struct iovec local = {.iov_base = (void *)buf, .iov_len = len};
+	struct iovec remote = {.iov_base = (void *)addr, .iov_len = len};
+
+	if (len == 0)
+		return 0;
+	if (addr == 0 || addr + len < addr)
+		return -EFAULT;
+	return process_vm_writev(pid, &local, 1, &remote, 1, 0) == (ssize_t)len ? 0 : -EFAULT;
+}
+
 int mem_read_string(pid_t pid, unsigned long addr, char *buf, size_t size)
 {
 	size_t got = 0;

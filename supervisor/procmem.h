@@ -19,4 +19,10 @@ int mem_read(pid_t pid, unsigned long addr, void *buf, size_t len);
  */
 int mem_read_string(pid_t pid, unsigned long addr, char *buf, size_t size);
 
+/*
+ * Write len bytes at addr in the process (a result the kernel would have written there, such
+ * as sendmmsg's msg_len). 0, or -EFAULT.
+ */
+int mem_write(pid_t pid, unsigned long addr, const void *buf, size_t len);
+
 #endif

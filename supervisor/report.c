@@ -65,17 +65,16 @@ static void add_writer(struct writers *ws, const char *path, const char *argv)
 	ws->n++;
 }
 
-/* Read events.jsonl, filling writers, commands and connections. */
-static void read_events(const struct session *s, struct writers *ws, cJSON *commands,
-			cJSON *connections)
+struct writers *report_read_events(const struct session *s, cJSON *commands, cJSON *connections)
 {
+	struct writers *ws = xcalloc(1, sizeof(*ws));
 	cleanup_free char *path = session_path(s, "events.jsonl");
 	cleanup_file FILE *f = fopen(path, "re");
 	cleanup_free char *line = NULL;
 	size_t cap = 0;
 
 	if (!f)
-		return;
+		return ws;
 	while (getline(&line, &cap, f) > 0) {
 		cJSON *ev = cJSON_Parse(line);
 		const char *cls = ev ? meta_str(ev, "class") : NULL;
@@ -94,7 +93,7 @@ static void read_events(const struct session *s, struct writers *ws, cJSON *comm
 				add_writer(ws, t1, who);
 			if (t2)
 				add_writer(ws, t2, who);
-		} else if (strcmp(cls, "exec") == 0) {
+		} else if (strcmp(cls, "exec") == 0 && commands) {
 			cJSON *c = cJSON_CreateObject();
 
 			json_copy(c, "argv", ev, "command");
@@ -103,12 +102,17 @@ static void read_events(const struct session *s, struct writers *ws, cJSON *comm
 			cJSON_AddStringToObject(c, "by", meta_str(ev, "by") ?: "?");
 			cJSON_AddNumberToObject(c, "pid", meta_num(ev, "pid", 0));
 			cJSON_AddStringToObject(c, "time", meta_str(ev, "time") ?: "");
+			if (cJSON_GetObjectItemCaseSensitive(ev, "deferred"))
+				json_copy(c, "deferred", ev, "deferred");
 			cJSON_AddItemToArray(commands, c);
-		} else if (strcmp(cls, "connect") == 0) {
+		} else if (strcmp(cls, "connect") == 0 && connections) {
 			cJSON *c = cJSON_CreateObject();
 
 			cJSON_AddStringToObject(c, "target", meta_str(ev, "target") ?: "?");
-			cJSON_AddNullToObject(c, "name");
+			json_copy(c, "name", ev, "name");
+			json_copy(c, "address", ev, "address");
+			json_copy(c, "port", ev, "port");
+			json_copy(c, "protocol", ev, "protocol");
 			cJSON_AddStringToObject(c, "op", meta_str(ev, "op") ?: "?");
 			cJSON_AddStringToObject(c, "decision", meta_str(ev, "decision") ?: "?");
 			cJSON_AddStringToObject(c, "by", meta_str(ev, "by") ?: "?");
@@ -119,13 +123,13 @@ static void read_events(const struct session *s, struct writers *ws, cJSON *comm
 	}
 	if (ws->n)
 		qsort(ws->w, ws->n, sizeof(*ws->w), cmp_writer);
+	return ws;
 }
 
-/* The distinct processes that wrote path, as a JSON array of command lines. */
-static cJSON *writers_of(const struct writers *ws, const char *path)
+size_t writers_each(const struct writers *ws, const char *path,
+		    void (*fn)(void *ctx, const char *argv), void *ctx)
 {
-	cJSON *arr = cJSON_CreateArray();
-	size_t lo = 0, hi = ws->n;
+	size_t lo = 0, hi = ws->n, count = 0;
 	const char *last = NULL;
 
 	while (lo < hi) {
@@ -140,8 +144,23 @@ static cJSON *writers_of(const struct writers *ws, const char *path)
 		if (last && strcmp(last, ws->w[lo].argv) == 0)
 			continue;
 		last = ws->w[lo].argv;
-		cJSON_AddItemToArray(arr, cJSON_CreateString(last));
+		fn(ctx, last);
+		count++;
 	}
+	return count;
+}
+
+static void add_string(void *arr, const char *s)
+{
+	cJSON_AddItemToArray(arr, cJSON_CreateString(s));
+}
+
+/* The distinct processes that wrote path, as a JSON array of command lines. */
+static cJSON *writers_of(const struct writers *ws, const char *path)
+{
+	cJSON *arr = cJSON_CreateArray();
+
+	writers_each(ws, path, add_string, arr);
 	return arr;
 }
 
@@ -201,34 +220,36 @@ static cJSON *change_json(const struct change *c, const struct writers *ws)
 	return o;
 }
 
-static void free_writers(struct writers *ws)
+void writers_free(struct writers *ws)
 {
 	size_t i;
 
+	if (!ws)
+		return;
 	for (i = 0; i < ws->n; i++) {
 		free(ws->w[i].path);
 		free(ws->w[i].argv);
 	}
 	free(ws->w);
+	free(ws);
 }
 
 void report_add(cJSON *out, const struct session *s, const cJSON *meta, struct change_set *cs,
 		bool scanned)
 {
-	struct writers ws = {0};
 	cJSON *changes = cJSON_AddArrayToObject(out, "changes");
 	cJSON *commands = cJSON_CreateArray();
 	cJSON *conns = cJSON_CreateArray();
+	struct writers *ws = report_read_events(s, commands, conns);
 	size_t i;
 
-	read_events(s, &ws, commands, conns);
 	if (!scanned && strcmp(session_state(s, meta), "discarded") != 0) {
 		if (session_scan_changes(s, meta, cs) < 0)
 			warn("the change set of %s could not be read completely", s->id);
 	}
 	for (i = 0; i < cs->n; i++)
-		cJSON_AddItemToArray(changes, change_json(&cs->items[i], &ws));
+		cJSON_AddItemToArray(changes, change_json(&cs->items[i], ws));
 	cJSON_AddItemToObject(out, "commands", commands);
 	cJSON_AddItemToObject(out, "connections", conns);
-	free_writers(&ws);
+	writers_free(ws);
 }

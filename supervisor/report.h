@@ -21,6 +21,25 @@
 void report_add(cJSON *out, const struct session *s, const cJSON *meta, struct change_set *cs,
 		bool scanned);
 
+/* Who wrote which path, from the event log. */
+struct writers;
+
+/*
+ * Read the session's events.jsonl: who wrote which path, and (each when not NULL) the commands
+ * and connections as report_add() lists them, appended to the JSON arrays. Free the result
+ * with writers_free().
+ */
+struct writers *report_read_events(const struct session *s, cJSON *commands, cJSON *connections);
+
+/*
+ * Call fn with each distinct command line that wrote path (the log's form of it: invalid
+ * UTF-8 escaped, see utf8_sanitize()). Returns how many.
+ */
+size_t writers_each(const struct writers *ws, const char *path,
+		    void (*fn)(void *ctx, const char *argv), void *ctx);
+
+void writers_free(struct writers *ws);
+
 /* Set dst[dkey] to a copy of src[skey], or null when src has none. */
 void json_copy(cJSON *dst, const char *dkey, const cJSON *src, const char *skey);
 

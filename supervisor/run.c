@@ -7,13 +7,18 @@
 #include "common/err.h"
 #include "common/path.h"
 #include "common/utf8.h"
+#include "supervisor/ask.h"
 #include "supervisor/audit.h"
 #include "supervisor/changes.h"
+#include "supervisor/dns.h"
 #include "supervisor/events.h"
 #include "supervisor/monitor.h"
 #include "supervisor/notify.h"
+#include "supervisor/policy.h"
+#include "supervisor/ptyrelay.h"
 #include "supervisor/redact.h"
 #include "supervisor/report.h"
+#include "supervisor/review.h"
 #include "supervisor/session.h"
 #include "supervisor/store.h"
 #include "tracee/env.h"
@@ -44,12 +49,6 @@
 
 extern char **environ;
 
-/* Secrets hidden by default (design.md, "Threat model"); --hide and rules extend the list. */
-static const char *const default_hidden[] = {
-	"~/.ssh",  "~/.gnupg",	"~/.aws",   "~/.azure",		 "~/.config/gcloud",
-	"~/.kube", "~/.docker", "~/.netrc", "~/.password-store", "~/.config/gh",
-};
-
 struct strlist {
 	const char **v;
 	size_t n, cap;
@@ -67,9 +66,16 @@ struct run_limits {
 };
 
 struct run_opts {
-	struct strlist env, hide, readonly, scratch;
-	bool keep_env, json, capture;
+	struct strlist env, hide, readonly, scratch, rules;
+	bool keep_env, json, capture, ask_given, log_syslog;
+	enum review_when review;
+	enum ask_mode ask;
+	int ask_fd;
+	const char *replay; /* --replay ID */
+	unsigned long long ask_timeout_ms;
 	enum net_mode net;
+	struct sockaddr_storage dns_upstream; /* --dns-upstream; family 0: the host's resolver */
+	socklen_t dns_upstream_len;
 	struct run_limits lim;
 	char **command;
 };
@@ -94,6 +100,7 @@ enum {
 	OPT_ASK_TIMEOUT,
 	OPT_DNS_UPSTREAM,
 	OPT_REPLAY,
+	OPT_LOG_SYSLOG,
 	OPT_HELP,
 };
 
@@ -118,6 +125,7 @@ static const struct option run_options[] = {
 	{"ask-timeout", required_argument, NULL, OPT_ASK_TIMEOUT},
 	{"dns-upstream", required_argument, NULL, OPT_DNS_UPSTREAM},
 	{"replay", required_argument, NULL, OPT_REPLAY},
+	{"log-syslog", no_argument, NULL, OPT_LOG_SYSLOG},
 	{"help", no_argument, NULL, OPT_HELP},
 	{NULL, 0, NULL, 0},
 };
@@ -125,10 +133,25 @@ static const struct option run_options[] = {
 static const char run_usage[] =
 	"usage: airlock run [options] [--] command [arg...]\n"
 	"\n"
+	"  -r, --rules FILE       add a rules file (repeatable; later files win; see\n"
+	"                         airlock-rules(5)); the built-in defaults and\n"
+	"                         ~/.config/airlock/rules come first\n"
+	"      --ask MODE         who answers what the rules leave to 'ask':\n"
+	"                         tty (default on a terminal): a prompt on the terminal\n"
+	"                         deny (default otherwise) | allow: nobody, always that answer\n"
+	"                         fd:N: a controller, JSON lines on descriptor N\n"
+	"      --ask-timeout DUR  how long an ask waits before it is denied (default 60s)\n"
+	"      --replay ID        answers given in session ID answer the same asks again\n"
 	"      --json             print one JSON result on stdout; output is captured into it\n"
 	"      --capture          capture output into the session (and redact secrets)\n"
-	"      --net MODE         mediated (default) | none: the sandbox has its own loopback;\n"
-	"                         every destination outside it is refused (EACCES)\n"
+	"      --net MODE         mediated (default): the sandbox has its own loopback; each\n"
+	"                         destination outside is decided by the connect rules and asks,\n"
+	"                         and an allowed one is connected by airlock (denied: EACCES);\n"
+	"                         the host's loopback needs a rule naming it (localhost:5432)\n"
+	"                         none: nothing leaves, every name is NXDOMAIN\n"
+	"                         host: the host's network, no decisions, connections recorded\n"
+	"      --dns-upstream ADDR[:PORT]  where the sandbox's DNS forwards allowed names\n"
+	"                         (default: the first nameserver of /etc/resolv.conf)\n"
 	"      --timeout DUR      wall-clock limit (30s, 5m, 1h); exit status 124\n"
 	"      --cpu DUR          CPU time of the whole sandbox; exit status 137\n"
 	"      --memory SIZE      resident memory of the whole sandbox (default: half the RAM)\n"
@@ -141,9 +164,11 @@ static const char run_usage[] =
 	"      --hide PATH        make PATH absent inside (repeatable)\n"
 	"      --readonly PATH    make PATH read-only inside (repeatable)\n"
 	"      --scratch DIR      writable inside, thrown away, never reviewed (repeatable)\n"
-	"      --review WHEN      auto (default) | never; the review is not available yet\n"
-	"      --ask MODE         how asks are answered; only 'deny' is supported yet\n"
-	"  -r, --rules FILE, --ask-timeout, --dns-upstream, --replay: not supported yet\n";
+	"      --review WHEN      auto (default: when stdin and stdout are terminals, without\n"
+	"                         --json) | always | never: the review opens when the program\n"
+	"                         ends (see 'airlock review --help')\n"
+	"      --log-syslog       also send each event to syslog (ident airlock, facility\n"
+	"                         user): journald or rsyslog collect it\n";
 
 /* Parse a size limit; "none" and 0 mean no limit. */
 static int parse_limit_size(const char *opt, const char *v, unsigned long long *out)
@@ -188,12 +213,6 @@ static void default_limits(struct run_limits *l)
 	l->output = 16ULL << 20;
 }
 
-static int not_yet(const char *opt)
-{
-	fprintf(stderr, "airlock: %s is not supported yet\n", opt);
-	return EXIT_AIRLOCK_FAILED;
-}
-
 static int bad_value(const char *opt, const char *value, const char *want)
 {
 	fprintf(stderr, "airlock: %s %s: %s\n", opt, value, want);
@@ -206,23 +225,25 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 	int c;
 
 	o->net = NET_MEDIATED;
+	o->ask_timeout_ms = 60000;
+	o->ask_fd = -1;
 	default_limits(&o->lim);
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "+r:", run_options, NULL)) != -1) {
 		switch (c) {
 		case 'r':
-			return not_yet("--rules");
+			strlist_add(&o->rules, optarg);
+			break;
 		case OPT_ASK:
-			if (strcmp(optarg, "deny") != 0)
-				return not_yet("--ask other than 'deny'");
+			if (ask_parse_mode(optarg, &o->ask, &o->ask_fd) < 0)
+				return bad_value("--ask", optarg,
+						 "expected tty, deny, allow or fd:N");
+			o->ask_given = true;
 			break;
 		case OPT_REVIEW:
-			if (strcmp(optarg, "never") && strcmp(optarg, "auto")) {
-				if (!strcmp(optarg, "always"))
-					return not_yet("--review always");
+			if (review_parse_when(optarg, &o->review) < 0)
 				return bad_value("--review", optarg,
 						 "expected auto, always or never");
-			}
 			break;
 		case OPT_NET:
 			if (strcmp(optarg, "mediated") == 0)
@@ -230,7 +251,7 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 			else if (strcmp(optarg, "none") == 0)
 				o->net = NET_NONE;
 			else if (strcmp(optarg, "host") == 0)
-				return not_yet("--net host");
+				o->net = NET_HOST;
 			else
 				return bad_value("--net", optarg,
 						 "expected mediated, none or host");
@@ -288,11 +309,21 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 			strlist_add(&o->scratch, optarg);
 			break;
 		case OPT_ASK_TIMEOUT:
-			return not_yet("--ask-timeout");
+			if (parse_limit_duration("--ask-timeout", optarg, &o->ask_timeout_ms) < 0)
+				return EXIT_AIRLOCK_FAILED;
+			break;
 		case OPT_DNS_UPSTREAM:
-			return not_yet("--dns-upstream");
+			if (dns_parse_server(optarg, &o->dns_upstream, &o->dns_upstream_len) < 0)
+				return bad_value(
+					"--dns-upstream", optarg,
+					"expected ADDR or ADDR:PORT ([ADDR]:PORT for IPv6)");
+			break;
 		case OPT_REPLAY:
-			return not_yet("--replay");
+			o->replay = optarg;
+			break;
+		case OPT_LOG_SYSLOG:
+			o->log_syslog = true;
+			break;
 		case OPT_HELP:
 			fputs(run_usage, stdout);
 			return 0;
@@ -517,6 +548,10 @@ struct run_state {
 	struct feeder in;      /* relayed stdin */
 	const char *session_dir;
 	unsigned long long disk_reserve;
+	const struct ruleset *rules;
+	struct asker *asker;
+	struct relay relay;	 /* the sandbox's pty, when asks go to the person's terminal */
+	struct notifier_net net; /* the mediated network: the resolver's socket arrives first */
 };
 
 /*
@@ -557,12 +592,18 @@ static int take_listener(struct run_state *rs, const struct tracee_msg *msg, str
 	if (fd < 0)
 		return error_errno("cannot take the seccomp listener from the sandbox "
 				   "(pidfd_getfd needs Linux >= 5.6)");
-	rc = notifier_init(&rs->notifier, fd, log, net);
+	rc = notifier_init(&rs->notifier, fd, log, net, rs->rules, rs->asker);
 	if (rc < 0) {
 		close(fd);
 		return rc;
 	}
+	rs->notifier.exec_rules_allow_all = rules_exec_allows_all(rs->rules);
+	rs->notifier.init_pid = rs->pid; /* to hold the sandbox still around execs */
 	rs->have_listener = true;
+	rc = notifier_net_start(&rs->notifier, &rs->net);
+	rs->net.dns_fd = -1; /* the notifier's now */
+	if (rc < 0)
+		return rc;
 	rs->filter = msg->filter;
 	if (send(rs->control, &taken, sizeof(taken), MSG_NOSIGNAL) != (ssize_t)sizeof(taken))
 		return error_errno("cannot answer the sandbox");
@@ -589,6 +630,39 @@ static int note_hello(struct run_state *rs, struct msghdr *mh)
 		return 0;
 	}
 	return error("the sandbox's hello carried no credentials");
+}
+
+/* The first descriptor a control message carried (the others are closed), or -1. */
+static int take_rights(struct msghdr *mh)
+{
+	struct cmsghdr *c;
+	int got = -1;
+
+	for (c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
+		size_t n, i;
+
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (i = 0; i < n; i++) {
+			int fd;
+
+			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(fd));
+			if (got < 0)
+				got = fd;
+			else
+				close(fd);
+		}
+	}
+	return got;
+}
+
+static void close_rights(struct msghdr *mh)
+{
+	int fd = take_rights(mh);
+
+	if (fd >= 0)
+		close(fd);
 }
 
 static int recv_control(struct run_state *rs, struct event_log *log, enum net_mode net)
@@ -623,6 +697,12 @@ static int recv_control(struct run_state *rs, struct event_log *log, enum net_mo
 		if (!rs->have_listener)
 			return take_listener(rs, &msg, log, net);
 		return 0;
+	case TRACEE_MSG_DNS:
+		if (rs->net.dns_fd < 0 && !rs->have_listener)
+			rs->net.dns_fd = take_rights(&mh);
+		else
+			close_rights(&mh);
+		return 0;
 	case TRACEE_MSG_EXIT:
 		rs->got_exit = true;
 		rs->exit_status = msg.status;
@@ -645,6 +725,11 @@ static void handle_signal(struct run_state *rs)
 			}
 			continue;
 		}
+		/* With a pty of its own, the kernel tells the program of a new size itself. */
+		if (si.ssi_signo == SIGWINCH && rs->relay.master >= 0) {
+			relay_winch(&rs->relay);
+			continue;
+		}
 		/* pid 1 passes it on to the command's process group. */
 		kill(rs->pid, (int)si.ssi_signo);
 	}
@@ -661,10 +746,12 @@ static void stop_for_limit(struct run_state *rs, const char *limit)
 static int serve(struct run_state *rs, struct event_log *log, enum net_mode net)
 {
 	while (!rs->reaped || rs->out[0].fd >= 0 || rs->out[1].fd >= 0) {
-		struct pollfd pf[10];
+		struct pollfd pf[14];
 		nfds_t n = 0;
 		int i_ctl = -1, i_sig, i_lis = -1, i_tim = -1, i_tick = -1, i_out[2] = {-1, -1};
-		int i_in = -1;
+		int i_in = -1, i_ask = -1, i_pm = -1, i_pi = -1, i_net = -1;
+		int wait_ms = rs->reaped ? 1000 : -1;
+		bool asking = rs->asker && asker_prompt_active(rs->asker);
 		int k;
 
 		if (!rs->control_gone) {
@@ -695,17 +782,47 @@ static int serve(struct run_state *rs, struct event_log *log, enum net_mode net)
 			i_in = (int)n;
 			pf[n++] = (struct pollfd){.fd = rs->in.pipe, .events = POLLOUT};
 		}
+		if (relay_poll_master(&rs->relay) >= 0) {
+			i_pm = (int)n;
+			pf[n++] = (struct pollfd){.fd = rs->relay.master, .events = POLLIN};
+		}
+		if (relay_poll_in(&rs->relay, asking) >= 0 && !rs->reaped) {
+			i_pi = (int)n;
+			pf[n++] = (struct pollfd){.fd = rs->relay.in, .events = POLLIN};
+		}
+		if (rs->have_listener && !rs->reaped && asker_poll_fd(rs->asker) >= 0) {
+			i_ask = (int)n;
+			pf[n++] = (struct pollfd){.fd = asker_poll_fd(rs->asker), .events = POLLIN};
+		}
+		if (rs->have_listener && !rs->reaped && notifier_net_fd(&rs->notifier) >= 0) {
+			int t = notifier_net_timeout_ms(&rs->notifier);
+
+			i_net = (int)n;
+			pf[n++] = (struct pollfd){.fd = notifier_net_fd(&rs->notifier),
+						  .events = POLLIN};
+			if (t >= 0 && (wait_ms < 0 || t < wait_ms))
+				wait_ms = t;
+		}
+		if (rs->have_listener && !rs->reaped && rs->notifier.npending) {
+			/* Wake up for the next ask to time out, and once a second to notice a
+			   caller that died while it waited. */
+			int t = asker_timeout_ms(rs->asker);
+
+			t = t >= 0 && t < 1000 ? t : 1000;
+			if (wait_ms < 0 || t < wait_ms)
+				wait_ms = t;
+		}
 		/*
 		 * After pid 1 is reaped every process of the sandbox is gone (its exit waits for
 		 * them), so the pipes reach end of file; the timeout only guards against surprises.
 		 */
-		k = poll(pf, n, rs->reaped ? 1000 : -1);
+		k = poll(pf, n, wait_ms);
 		if (k < 0) {
 			if (errno == EINTR)
 				continue;
 			return error_errno("poll failed");
 		}
-		if (k == 0)
+		if (k == 0 && rs->reaped)
 			break;
 		/* Notifications first: a task blocked on one holds up the whole program. */
 		if (i_lis >= 0 && (pf[i_lis].revents & POLLIN)) {
@@ -726,6 +843,26 @@ static int serve(struct run_state *rs, struct event_log *log, enum net_mode net)
 			if (rc < 0)
 				return rc;
 		}
+		if (rs->have_listener && !rs->reaped &&
+		    (rs->notifier.npending || (i_ask >= 0 && pf[i_ask].revents))) {
+			int rc = notifier_asks(&rs->notifier, i_ask >= 0 && pf[i_ask].revents);
+
+			if (rc < 0 && rc != -ENOENT) {
+				errno = -rc;
+				error_errno("the seccomp listener failed; stopping the sandbox");
+				kill(rs->pid, SIGKILL);
+				rs->listener_gone = true;
+			}
+		}
+		if (rs->have_listener && !rs->reaped && i_net >= 0)
+			notifier_net_process(&rs->notifier, pf[i_net].revents & POLLIN);
+		if (rs->relay.master >= 0 && !asker_prompt_active(rs->asker))
+			relay_flush(
+				&rs->relay); /* the question is answered: what was held goes out */
+		if (i_pm >= 0 && pf[i_pm].revents)
+			relay_from_master(&rs->relay, asker_prompt_active(rs->asker));
+		if (i_pi >= 0 && pf[i_pi].revents)
+			relay_from_in(&rs->relay);
 		for (k = 0; k < 2; k++)
 			if (i_out[k] >= 0 && pf[i_out[k]].revents)
 				capture_read(&rs->out[k]);
@@ -862,17 +999,122 @@ static void add_hidden(struct strlist *out, char *path)
 		strlist_add(out, steal_pointer(&real));
 }
 
-static void build_hide_list(const struct run_opts *o, const char *cwd, const char *store,
-			    struct strlist *out)
+/*
+ * The command line's --hide, --readonly and --scratch as rules text: they join the rules'
+ * path directives, where the last directive naming a path wins, and are kept with them in
+ * the session. NULL after printing why.
+ */
+static char *flag_directives(const struct run_opts *o, const char *cwd)
 {
-	size_t i;
+	const struct {
+		const char *word;
+		const struct strlist *l;
+	} kinds[] = {{"hide", &o->hide}, {"readonly", &o->readonly}, {"scratch", &o->scratch}};
+	struct buf b = BUF_INIT;
+	size_t i, k;
 
-	for (i = 0; i < ARRAY_SIZE(default_hidden); i++)
-		add_hidden(out, expand_path(default_hidden[i], cwd));
-	for (i = 0; i < o->hide.n; i++)
-		add_hidden(out, expand_path(o->hide.v[i], cwd));
-	/* The program must not see or touch its own session, nor any other. */
-	add_hidden(out, xstrdup(store));
+	buf_init(&b);
+	for (k = 0; k < ARRAY_SIZE(kinds); k++)
+		for (i = 0; i < kinds[k].l->n; i++) {
+			cleanup_free char *abs = expand_path(kinds[k].l->v[i], cwd);
+			cleanup_free char *q = rules_quote(abs);
+
+			if (!q || strpbrk(abs, "*\\")) {
+				error("--%s %s: a path with a control character, '*' or '\\' "
+				      "cannot be used",
+				      kinds[k].word, kinds[k].l->v[i]);
+				buf_release(&b);
+				return NULL;
+			}
+			buf_addf(&b, "%s %s\n", kinds[k].word, q);
+		}
+	return buf_detach(&b);
+}
+
+/* The paths the rules say to hide, make read-only or throw away (kind), into out. */
+static void rule_paths(const struct ruleset *rs, enum rule_action kind, struct strlist *out)
+{
+	const struct rule **v = NULL;
+	size_t n = rules_paths(rs, kind, &v), i;
+
+	for (i = 0; i < n; i++) {
+		if (kind == RULE_HIDE)
+			add_hidden(out, xstrdup(v[i]->path));
+		else
+			strlist_add(out, xstrdup(v[i]->path));
+	}
+	free(v);
+}
+
+/*
+ * --replay ID: the decisions a person or an approver gave in session ID answer the same
+ * questions in this run (filed under the key each ask recorded, "ask_key"); anything new is
+ * asked as usual. Rules and defaults are not replayed: this run's rules decide those. Returns
+ * the number of answers loaded, or -1 after printing why.
+ */
+static int load_replay(struct asker *a, const char *id, cJSON **out)
+{
+	struct session old = {0};
+	cleanup_free char *path = NULL;
+	cleanup_file FILE *f = NULL;
+	cleanup_free char *line = NULL;
+	size_t cap = 0;
+	int count = 0;
+	cJSON *r;
+
+	if (store_find(id, &old) < 0)
+		return -1;
+	path = session_path(&old, "events.jsonl");
+	f = fopen(path, "re");
+	if (!f) {
+		error_errno("--replay %s: cannot read %s", id, path);
+		store_close(&old);
+		return -1;
+	}
+	while (getline(&line, &cap, f) > 0) {
+		cJSON *ev = cJSON_Parse(line);
+		const char *key = ev ? meta_str(ev, "ask_key") : NULL;
+		const char *dec = ev ? meta_str(ev, "decision") : NULL;
+		const char *by = ev ? meta_str(ev, "by") : NULL;
+
+		/* Only what someone decided: not a timeout, not an ask nobody could answer. */
+		if (key && dec && by &&
+		    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ev, "asked")) &&
+		    (!strcmp(dec, "allow") || !strcmp(dec, "deny")) &&
+		    (!strcmp(by, "person") || !strcmp(by, "approver") || !strcmp(by, "replay"))) {
+			asker_preload(a, key, strcmp(dec, "allow") == 0, "replay");
+			count++;
+		}
+		cJSON_Delete(ev);
+	}
+	r = cJSON_CreateObject();
+	cJSON_AddStringToObject(r, "session", old.id);
+	cJSON_AddNumberToObject(r, "answers", count);
+	*out = r;
+	store_close(&old);
+	return count;
+}
+
+/*
+ * Who answers asks: --ask, else the person on the terminal when airlock runs on one (and
+ * prints no JSON result for a program to read), else nobody (deny).
+ */
+static struct asker *make_asker(const struct run_opts *o, const char *home, enum ask_mode *used)
+{
+	enum ask_mode mode = o->ask;
+	cleanup_free char *user_rules = NULL;
+	struct asker *a;
+
+	if (!o->ask_given)
+		mode = !o->json && isatty(STDIN_FILENO) && isatty(STDERR_FILENO) ? ASK_MODE_TTY
+										 : ASK_MODE_DENY;
+	*used = mode;
+	a = asker_new(mode, o->ask_fd, o->ask_timeout_ms);
+	if (a && mode == ASK_MODE_TTY) {
+		user_rules = policy_user_file(home);
+		asker_set_rules_file(a, user_rules);
+	}
+	return a;
 }
 
 static void free_strlist_owned(struct strlist *l)
@@ -1122,6 +1364,31 @@ static unsigned long long disk_reserve(const char *dir)
 	return v;
 }
 
+/*
+ * The sandbox's resolver: where it forwards (--dns-upstream, else the host's first nameserver)
+ * and the resolv.conf the sandbox gets (written to path) that names it. 0 or -1 after saying
+ * why.
+ */
+static int setup_dns(const struct run_opts *o, struct notifier_net *net, const char *path)
+{
+	static const char text[] = "# airlock: the sandbox's resolver, served by the supervisor\n"
+				   "nameserver " RESOLVER_ADDR "\n";
+
+	if (o->dns_upstream_len) {
+		net->upstream = o->dns_upstream;
+		net->upstream_len = o->dns_upstream_len;
+	} else if (o->net == NET_MEDIATED) {
+		cleanup_free char *host = read_file("/etc/resolv.conf", 65536, NULL);
+
+		if (!host || dns_first_nameserver(host, &net->upstream, &net->upstream_len) < 0)
+			warn("the host's /etc/resolv.conf names no nameserver: names do not resolve "
+			     "in the sandbox (--dns-upstream ADDR:PORT names one)");
+	}
+	if (write_file_atomic(path, text, sizeof(text) - 1, 0644, false) < 0)
+		return error_errno("cannot write %s", path);
+	return 0;
+}
+
 static struct sandbox_rlimits rlimits_for(const struct run_limits *l)
 {
 	struct sandbox_rlimits r = {RLIM_INFINITY, RLIM_INFINITY, RLIM_INFINITY, RLIM_INFINITY};
@@ -1148,7 +1415,9 @@ int cmd_run(int argc, char **argv)
 			       .tickfd = -1,
 			       .mon = {.procfd = -1, .storefd = -1},
 			       .out = {{.fd = -1, .sink = -1}, {.fd = -1, .sink = -1}},
-			       .in = {.src = -1, .pipe = -1}};
+			       .in = {.src = -1, .pipe = -1},
+			       .relay = {.master = -1, .slave = -1, .in = -1, .out = -1},
+			       .net = {.dns_fd = -1}};
 	struct strlist hide = {0}, ro = {0}, scratch = {0};
 	struct session s = {0};
 	struct plan plan = {0};
@@ -1160,9 +1429,16 @@ int cmd_run(int argc, char **argv)
 	struct sock_fprog filter = {0};
 	struct tracee_msg ready = {.type = TRACEE_MSG_READY};
 	cleanup_free char *cwd = NULL, *store = NULL, *root_dir = NULL, *events_path = NULL;
+	cleanup_free char *flags = NULL, *resolv_conf = NULL;
+	struct policy pol = {0};
+	struct rules_env renv;
+	struct asker *asker = NULL;
+	enum ask_mode ask_mode;
+	cJSON *replayed = NULL;
+	bool use_slave[3] = {false, false, false};
+	cJSON *sources;
 	sigset_t mask;
 	int sv[2], wr[2] = {-1, -1}, rd_in = -1, status, sig, rc, k;
-	size_t i;
 
 	rc = parse_run_opts(argc, argv, &o);
 	if (rc >= 0)
@@ -1181,11 +1457,25 @@ int cmd_run(int argc, char **argv)
 		die("the session store path %s has a ',' or ':', which overlayfs options cannot "
 		    "carry; set AIRLOCK_STATE_DIR to another directory",
 		    store);
-	build_hide_list(&o, cwd, store, &hide);
-	for (i = 0; i < o.readonly.n; i++)
-		strlist_add(&ro, expand_path(o.readonly.v[i], cwd));
-	for (i = 0; i < o.scratch.n; i++)
-		strlist_add(&scratch, expand_path(o.scratch.v[i], cwd));
+	renv = (struct rules_env){.home = home_dir(), .cwd = cwd};
+	if (policy_load(&pol, (const char *const *)o.rules.v, o.rules.n, &renv, store) < 0)
+		return EXIT_AIRLOCK_FAILED;
+	flags = flag_directives(&o, cwd);
+	if (!flags || (flags[0] && policy_add_text(&pol, "<command line>", flags, &renv) < 0))
+		return EXIT_AIRLOCK_FAILED;
+	rule_paths(&pol.rs, RULE_HIDE, &hide);
+	/* The program must not see or touch its own session, nor any other. */
+	add_hidden(&hide, xstrdup(store));
+	rule_paths(&pol.rs, RULE_READONLY, &ro);
+	rule_paths(&pol.rs, RULE_SCRATCH, &scratch);
+	asker = make_asker(&o, renv.home, &ask_mode);
+	if (!asker)
+		return EXIT_AIRLOCK_FAILED;
+	if (o.replay && load_replay(asker, o.replay, &replayed) < 0)
+		return EXIT_AIRLOCK_FAILED;
+	/* A person answers on this terminal: the program gets a pty of its own (ptyrelay.h). */
+	if (ask_mode == ASK_MODE_TTY && !o.capture && relay_open(&rs.relay, use_slave) < 0)
+		return EXIT_AIRLOCK_FAILED;
 	if (env_build(environ, o.env.v, o.env.n, o.keep_env, cwd, &env) < 0)
 		return EXIT_AIRLOCK_FAILED;
 
@@ -1206,19 +1496,38 @@ int cmd_run(int argc, char **argv)
 			die("cannot prepare the sandbox's filesystem view");
 	}
 	rs.session_dir = s.dir;
+	rs.rules = &pol.rs;
+	if (o.net != NET_HOST) {
+		resolv_conf = session_path(&s, "resolv.conf");
+		if (setup_dns(&o, &rs.net, resolv_conf) < 0)
+			return EXIT_AIRLOCK_FAILED;
+		rs.net.plan = &plan;
+	}
+	rs.asker = asker;
 	rs.disk_reserve = disk_reserve(s.dir);
 	root_dir = session_path(&s, "root");
 	if (mkdir(root_dir, 0700) < 0)
 		die_errno("cannot create %s", root_dir);
 	session_record_init(&rec, &s, o.command, cwd, &plan, hide.v, hide.n, ro.v, ro.n,
-			    o.net == NET_NONE ? "none" : "mediated", o.lim.timeout_ms);
+			    o.net == NET_NONE	? "none"
+			    : o.net == NET_HOST ? "host"
+						: "mediated",
+			    o.lim.timeout_ms);
 	cJSON_AddItemToObject(rec.meta, "limits", limits_json(&o.lim, getuid() == 0));
 	cJSON_AddBoolToObject(rec.meta, "captured", o.capture);
+	sources = policy_keep(&pol, &s);
+	if (!sources)
+		return EXIT_AIRLOCK_FAILED;
+	cJSON_ReplaceItemInObjectCaseSensitive(rec.meta, "rules", sources);
+	if (replayed)
+		cJSON_AddItemToObject(rec.meta, "replay", replayed);
 	if (session_record_start(&rec) < 0)
 		return EXIT_AIRLOCK_FAILED;
 	events_path = session_path(&s, "events.jsonl");
 	if (events_open(&log, events_path) < 0)
 		return EXIT_AIRLOCK_FAILED;
+	if (o.log_syslog)
+		events_forward_syslog(&log, s.id); /* a warning when unreachable; the run goes on */
 
 	if (filter_compile(&filter) < 0)
 		return EXIT_AIRLOCK_FAILED;
@@ -1255,11 +1564,16 @@ int cmd_run(int argc, char **argv)
 		.plan = &plan,
 		.filter = &filter,
 		.net = o.net,
+		.resolv_conf = resolv_conf,
 		.control_fd = sv[1],
 		.supervisor_fd = sv[0],
-		.stdin_fd = rd_in,
-		.stdout_fd = wr[0],
-		.stderr_fd = wr[1],
+		.stdin_fd = use_slave[0] ? rs.relay.slave : rd_in,
+		.stdout_fd = use_slave[1] ? rs.relay.slave : wr[0],
+		.stderr_fd = use_slave[2] ? rs.relay.slave : wr[1],
+		.ctty_fd = use_slave[0]	  ? 0
+			   : use_slave[1] ? 1
+			   : use_slave[2] ? 2
+					  : -1,
 		.limits = rlimits_for(&o.lim),
 		.shm_size = o.lim.memory,
 		.uid = getuid(),
@@ -1280,6 +1594,7 @@ int cmd_run(int argc, char **argv)
 		close(rd_in);
 	if (send(rs.control, &ready, sizeof(ready), MSG_NOSIGNAL) != (ssize_t)sizeof(ready))
 		die_errno("cannot start the sandbox");
+	relay_start(&rs.relay);
 	rs.timerfd = start_timer(o.lim.timeout_ms);
 
 	rc = serve(&rs, &log, o.net);
@@ -1289,22 +1604,21 @@ int cmd_run(int argc, char **argv)
 			;
 		rs.reaped = true;
 	}
+	relay_close(&rs.relay);
 	status = final_status(&rs, &sig);
 	if (!rs.have_listener && !rs.got_exit && status == EXIT_AIRLOCK_FAILED && !o.json)
 		error("the sandbox could not start (see the message above)");
 	if (rs.limit)
 		report_limit(rs.limit, &o.lim);
 
-	/* The chain's head in meta: verify then notices lines cut from the end of the log. */
-	audit_record_head(rec.meta, &log);
-	session_record_finish(&rec, status, sig, rs.limit, rs.notifier.handled,
-			      rs.filter.wait_killable, rs.notifier.sync_wakeup);
 	if (o.capture) {
 		finish_output(&rs, &s, env.removed, &out);
 		cJSON_AddItemToObject(rec.meta, "redactions", redactions_json(out.red));
 		cJSON_AddBoolToObject(rec.meta, "truncated", out.truncated);
-		store_write_meta(&s, rec.meta, false);
 	}
+	/* Last: it seals meta.json, the output's record included. */
+	session_record_finish(&rec, &log, status, sig, rs.limit, rs.notifier.handled,
+			      rs.filter.wait_killable, rs.notifier.sync_wakeup);
 	if (o.json)
 		print_result(&s, &rec, &out, status, sig, rs.limit);
 	else if (rec.nchanges == 0 && status != EXIT_AIRLOCK_FAILED)
@@ -1315,6 +1629,8 @@ int cmd_run(int argc, char **argv)
 			"lists them, 'airlock commit %s --all' applies them\n",
 			s.id, rec.nchanges, rec.nchanges == 1 ? "" : "s", s.id, s.id);
 
+	if (status != EXIT_AIRLOCK_FAILED)
+		review_after_run(&s, o.review, o.json);
 	if (rs.have_listener)
 		notifier_free(&rs.notifier);
 	if (rs.pidfd >= 0)
@@ -1331,6 +1647,8 @@ int cmd_run(int argc, char **argv)
 	if (out.red)
 		redactor_free(out.red);
 	free(filter.filter);
+	asker_free(asker);
+	policy_free(&pol);
 	events_close(&log);
 	session_record_free(&rec);
 	plan_free(&plan);
@@ -1342,6 +1660,7 @@ int cmd_run(int argc, char **argv)
 	free(o.hide.v);
 	free(o.readonly.v);
 	free(o.scratch.v);
+	free(o.rules.v);
 	store_close(&s);
 	sigprocmask(SIG_UNBLOCK, &mask, NULL);
 	return status;

@@ -7,7 +7,9 @@
 #include "common/err.h"
 #include "common/path.h"
 #include "common/utf8.h"
+#include "supervisor/audit.h"
 #include "supervisor/events.h"
+#include "supervisor/manifest.h"
 
 #include <errno.h>
 #include <pwd.h>
@@ -179,8 +181,51 @@ static void set_item(cJSON *obj, const char *key, cJSON *val)
 		cJSON_AddItemToObject(obj, key, val);
 }
 
-void session_record_finish(struct session_record *rec, int exit_code, int signal, const char *limit,
-			   unsigned long long notifications, bool wait_killable, bool sync_wakeup)
+/* The hashes of the captured output, which the seal then covers. */
+static void record_output_hashes(struct session_record *rec)
+{
+	static const char *const names[] = {"stdout", "stderr"};
+	cJSON *o = cJSON_CreateObject();
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(names); i++) {
+		cleanup_free char *path = session_path(rec->s, names[i]);
+		char hex[65];
+
+		if (sha256_file(path, hex) == 0)
+			cJSON_AddStringToObject(o, names[i], hex);
+	}
+	set_item(rec->meta, "output_sha256", o);
+}
+
+/* The event that ends the run and seals meta.json: how it ended, and the change set's hash. */
+static cJSON *finish_event(const struct session_record *rec, int exit_code, int signal,
+			   const char *limit)
+{
+	const char *changes = meta_str(rec->meta, "changes_sha256");
+	struct buf what = BUF_INIT;
+	cJSON *ev;
+
+	buf_init(&what);
+	if (limit)
+		buf_addf(&what, "limit %s, exit %d", limit, exit_code);
+	else if (signal)
+		buf_addf(&what, "signal %d, exit %d", signal, exit_code);
+	else
+		buf_addf(&what, "exit %d", exit_code);
+	if (rec->nchanges >= 0)
+		buf_addf(&what, ", %ld change%s", rec->nchanges, rec->nchanges == 1 ? "" : "s");
+	ev = audit_session_event("finish", what.data, "airlock");
+	buf_release(&what);
+	cJSON_AddNumberToObject(ev, "exit_code", exit_code);
+	if (changes)
+		cJSON_AddStringToObject(ev, "changes_sha256", changes);
+	return ev;
+}
+
+void session_record_finish(struct session_record *rec, struct event_log *log, int exit_code,
+			   int signal, const char *limit, unsigned long long notifications,
+			   bool wait_killable, bool sync_wakeup)
 {
 	struct timespec now;
 	char when[64];
@@ -206,6 +251,25 @@ void session_record_finish(struct session_record *rec, int exit_code, int signal
 		rec->nchanges = (long)rec->changes.n;
 		set_item(rec->meta, "changes", cJSON_CreateNumber((double)rec->changes.n));
 	}
+	/* Every entry of the overlays, hashed, for verify; the program has ended, they are still.
+	 */
+	if (manifest_record(rec->s, rec->meta) < 0)
+		warn("session %s: the change set is not recorded: 'airlock verify' cannot vouch "
+		     "for it",
+		     rec->s->id);
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(rec->meta, "captured")))
+		record_output_hashes(rec);
+	if (events_syslog_path(log)) {
+		unsigned long long sent, dropped;
+		cJSON *o = cJSON_CreateObject();
+
+		events_syslog_counts(log, &sent, &dropped);
+		cJSON_AddStringToObject(o, "socket", events_syslog_path(log));
+		cJSON_AddNumberToObject(o, "sent", (double)sent);
+		cJSON_AddNumberToObject(o, "dropped", (double)dropped);
+		set_item(rec->meta, "syslog", o);
+	}
+	audit_seal_event(rec->meta, log, finish_event(rec, exit_code, signal, limit));
 	/* Not fsynced: a crash now leaves a session whose events are intact and that lists as
 	   interrupted; commit, which changes the host, makes its own record durable. */
 	store_write_meta(rec->s, rec->meta, false);
@@ -256,17 +320,13 @@ static char *session_subpath(const struct session *s, const char *rel)
 	return path_join(s->dir, norm);
 }
 
-int session_scan_changes(const struct session *s, const cJSON *meta, struct change_set *cs)
+void session_layers(const struct session *s, const cJSON *meta, struct session_layers *out)
 {
 	const cJSON *mounts = cJSON_GetObjectItemCaseSensitive(meta, "mounts");
 	const cJSON *m;
-	struct overlay_layer *layers = NULL;
-	char **uppers = NULL;
-	const char ***premades = NULL;
-	size_t n = 0, cap = 0, ucap = 0, pcap = 0, i;
-	int rc;
+	size_t cap = 0, ucap = 0, pcap = 0;
 
-	memset(cs, 0, sizeof(*cs));
+	memset(out, 0, sizeof(*out));
 	cJSON_ArrayForEach(m, mounts)
 	{
 		const char *kind = meta_str(m, "kind");
@@ -290,22 +350,39 @@ int session_scan_changes(const struct session *s, const cJSON *meta, struct chan
 			GROW(pv, npcap, np + 1);
 			pv[np++] = p->valuestring;
 		}
-		GROW(layers, cap, n + 1);
-		GROW(uppers, ucap, n + 1);
-		GROW(premades, pcap, n + 1);
-		uppers[n] = upper;
-		premades[n] = pv;
-		layers[n] = (struct overlay_layer){
+		GROW(out->v, cap, out->n + 1);
+		GROW(out->uppers, ucap, out->n + 1);
+		GROW(out->premades, pcap, out->n + 1);
+		out->uppers[out->n] = upper;
+		out->premades[out->n] = pv;
+		out->v[out->n] = (struct overlay_layer){
 			.mount_path = path, .upper_dir = upper, .premade = pv, .npremade = np};
-		n++;
+		out->n++;
 	}
-	rc = changes_scan(layers, n, cs);
-	for (i = 0; i < n; i++) {
-		free(uppers[i]);
-		free(premades[i]);
+}
+
+void session_layers_free(struct session_layers *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++) {
+		free(l->uppers[i]);
+		free(l->premades[i]);
 	}
-	free(uppers);
-	free(premades);
-	free(layers);
+	free(l->uppers);
+	free(l->premades);
+	free(l->v);
+	memset(l, 0, sizeof(*l));
+}
+
+int session_scan_changes(const struct session *s, const cJSON *meta, struct change_set *cs)
+{
+	struct session_layers l;
+	int rc;
+
+	memset(cs, 0, sizeof(*cs));
+	session_layers(s, meta, &l);
+	rc = changes_scan(l.v, l.n, cs);
+	session_layers_free(&l);
 	return rc;
 }

@@ -37,7 +37,7 @@ int parse_id_args(int argc, char **argv, const char *usage, const char **id, boo
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	int c;
+	int c, first = (int)strcspn(usage, "\n"); /* errors show the first line only */
 
 	*id = NULL;
 	if (json)
@@ -50,11 +50,11 @@ int parse_id_args(int argc, char **argv, const char *usage, const char **id, boo
 			printf("usage: %s\n", usage);
 			return 0;
 		} else {
-			return usage_error("usage: %s", usage);
+			return usage_error("usage: %.*s", first, usage);
 		}
 	}
 	if (argc - optind > 1)
-		return usage_error("usage: %s", usage);
+		return usage_error("usage: %.*s", first, usage);
 	if (optind < argc)
 		*id = argv[optind];
 	return -1;
@@ -230,9 +230,15 @@ static void print_show_text(const cJSON *out, const struct change_set *cs)
 	printf("\nconnections (%d)\n", cJSON_GetArraySize(conns));
 	cJSON_ArrayForEach(c, conns)
 	{
+		const char *name = meta_str(c, "name");
+
 		printf("  %-6s ", meta_str(c, "decision"));
+		if (name) {
+			put_safe(stdout, name);
+			printf(" = ");
+		}
 		put_safe(stdout, meta_str(c, "target"));
-		printf("  (%s)\n", meta_str(c, "op"));
+		printf("  (%s, %s)\n", meta_str(c, "op"), meta_str(c, "by"));
 	}
 }
 
@@ -292,7 +298,7 @@ int cmd_discard(int argc, char **argv)
 	struct session s;
 	struct event_log log;
 	cleanup_free char *events = NULL;
-	cJSON *meta, *ev;
+	cJSON *meta;
 	size_t i;
 	int rc = 0;
 
@@ -311,15 +317,11 @@ int cmd_discard(int argc, char **argv)
 		printf("session %s was already discarded\n", s.id);
 		goto out;
 	}
+	/* The state first: the discard event seals meta.json as it is written below. */
+	cJSON_ReplaceItemInObjectCaseSensitive(meta, "state", cJSON_CreateString("discarded"));
 	events = session_path(&s, "events.jsonl");
-	if (events_open(&log, events) == 0) {
-		ev = cJSON_CreateObject();
-		cJSON_AddStringToObject(ev, "class", "session");
-		cJSON_AddStringToObject(ev, "op", "discard");
-		cJSON_AddStringToObject(ev, "decision", "discard");
-		cJSON_AddStringToObject(ev, "by", "person");
-		events_append(&log, ev);
-		audit_record_head(meta, &log);
+	if (audit_open_log(&log, events, meta) == 0) {
+		audit_seal_event(meta, &log, audit_session_event("discard", NULL, "person"));
 		events_close(&log);
 	}
 	for (i = 0; i < ARRAY_SIZE(dirs); i++) {
@@ -331,7 +333,6 @@ int cmd_discard(int argc, char **argv)
 			rc = error_errno("cannot remove %s", d);
 		}
 	}
-	cJSON_ReplaceItemInObjectCaseSensitive(meta, "state", cJSON_CreateString("discarded"));
 	if (store_write_meta(&s, meta, true) < 0)
 		rc = -1;
 	if (rc == 0)

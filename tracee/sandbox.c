@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The tracee: namespaces, the new root, pid 1, and the command's start; see sandbox.h. */
 #include "tracee/sandbox.h"
+#include "tracee/stub.h"
 
 #include "common/buf.h"
 #include "common/cleanup.h"
@@ -12,7 +13,9 @@
 #include <limits.h>
 #include <linux/capability.h>
 #include <linux/securebits.h>
+#include <arpa/inet.h>
 #include <net/if.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -36,6 +39,13 @@
 struct mount_attr {
 	unsigned long long attr_set, attr_clr, propagation, userns_fd;
 };
+#endif
+#ifndef OPEN_TREE_CLONE
+#define OPEN_TREE_CLONE	  1
+#define OPEN_TREE_CLOEXEC O_CLOEXEC
+#endif
+#ifndef MOVE_MOUNT_F_EMPTY_PATH
+#define MOVE_MOUNT_F_EMPTY_PATH 0x00000004
 #endif
 #ifndef AT_RECURSIVE
 #define AT_RECURSIVE 0x8000
@@ -322,6 +332,25 @@ static void pivot_into(const char *root)
 		die_errno("cannot make the new root read-only");
 }
 
+/*
+ * The stub deferred execs run (supervisor/substitute.h), in the read-only root where the
+ * program cannot replace it. A host root entry of the same name wins: the supervisor then
+ * refuses to defer (the stub's check after the exec fails) rather than run the command.
+ */
+static void make_stub(const char *root)
+{
+	cleanup_free char *path = path_join(root, STUB_PATH);
+	cleanup_fd int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0555);
+
+	if (fd < 0) {
+		if (errno == EEXIST)
+			return;
+		die_errno("cannot create %s", path);
+	}
+	if (write(fd, stub_elf, sizeof(stub_elf)) != (ssize_t)sizeof(stub_elf))
+		die_errno("cannot write %s", path);
+}
+
 /* Overlays of one half of the plan, mounted by one of two threads (see build_root). */
 struct mount_half {
 	const struct sandbox_spec *spec;
@@ -380,6 +409,7 @@ static void build_root(const struct sandbox_spec *spec)
 			make_item(&plan->items[i], spec->root_dir);
 	make_dev(spec->root_dir, spec->shm_size);
 	make_proc_sys(spec->root_dir);
+	make_stub(spec->root_dir);
 	/* Read-only paths last: they seal whatever the overlays above put there. */
 	for (i = 0; i < plan->n; i++)
 		if (!plan->items[i].hidden && plan->items[i].kind == PLAN_READONLY)
@@ -401,6 +431,91 @@ static void loopback_up(void)
 	ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
 	if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)
 		die_errno("cannot bring the loopback interface up");
+}
+
+/*
+ * The resolver's socket: pid 1 may bind port 53 on the sandbox's loopback (it holds
+ * CAP_NET_BIND_SERVICE in its user namespace, which owns the network namespace) and hands the
+ * socket to the supervisor, which cannot enter the namespace but answers from the host's
+ * network. pid 1 has no filter, so sendmsg() is not notified here.
+ */
+static void send_dns_socket(int control)
+{
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(53)};
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} cbuf;
+	struct tracee_msg msg = {.type = TRACEE_MSG_DNS};
+	struct iovec iov = {.iov_base = &msg, .iov_len = sizeof(msg)};
+	struct msghdr mh = {.msg_iov = &iov,
+			    .msg_iovlen = 1,
+			    .msg_control = cbuf.buf,
+			    .msg_controllen = sizeof(cbuf.buf)};
+	cleanup_fd int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct cmsghdr *cm;
+
+	memset(&cbuf, 0, sizeof(cbuf));
+	inet_pton(AF_INET, "127.0.0.53", &sin.sin_addr);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0)
+		die_errno("cannot bind the sandbox's resolver on 127.0.0.53:53");
+	cm = CMSG_FIRSTHDR(&mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(fd));
+	while (sendmsg(control, &mh, MSG_NOSIGNAL) < 0)
+		if (errno != EINTR)
+			die_errno("cannot hand the resolver's socket to the supervisor");
+}
+
+/*
+ * /etc/resolv.conf names the supervisor's resolver: the file behind srcfd (a detached copy of
+ * its mount, from open_tree(): the host's mounts are gone after pivot_root) is mounted
+ * read-only over it, in the new root. The host's may be a symlink (systemd-resolved's points into
+ * /run): the link is followed inside the sandbox and the file it names is covered; when that file
+ * is missing, its directory gets a small tmpfs holding just it.
+ */
+static void bind_resolv_conf(int srcfd)
+{
+	char target[4096];
+	cleanup_free char *real = realpath("/etc/resolv.conf", NULL);
+	ssize_t k;
+
+	if (!real) {
+		cleanup_free char *joined = NULL, *dir = NULL, *rdir = NULL;
+		char *slash;
+
+		k = readlink("/etc/resolv.conf", target, sizeof(target) - 1);
+		if (k <= 0) {
+			warn("the sandbox has no /etc/resolv.conf to point at its resolver");
+			return;
+		}
+		target[k] = '\0';
+		joined = target[0] == '/' ? path_normalize(target) : path_join("/etc", target);
+		dir = xstrdup(joined);
+		slash = strrchr(dir, '/');
+		if (!slash || !slash[1])
+			return;
+		*slash = '\0';
+		rdir = realpath(dir[0] ? dir : "/", NULL);
+		if (!rdir || mount("tmpfs", rdir, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+				   "mode=0755,size=64k") < 0) {
+			warn("cannot make %s for the sandbox's resolver", joined);
+			return;
+		}
+		real = path_join(rdir, slash + 1);
+		{
+			cleanup_fd int fd = open(real, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+
+			if (fd < 0)
+				die_errno("cannot create %s", real);
+		}
+	}
+	if (syscall(SYS_move_mount, srcfd, "", AT_FDCWD, real, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+		die_errno("cannot mount the sandbox's resolv.conf over %s (Linux >= 5.2 needed)",
+			  real);
+	remount_ro(real);
 }
 
 static void send_msg(int fd, const struct tracee_msg *msg)
@@ -564,6 +679,9 @@ static noreturn void run_command(const struct sandbox_spec *spec)
 	/* Its own session: no controlling terminal to push keystrokes into (TIOCSTI). */
 	if (setsid() < 0)
 		die_errno("cannot start a new session");
+	/* A pty of its own (supervisor/ptyrelay.h), never the person's terminal. */
+	if (spec->ctty_fd >= 0 && ioctl(spec->ctty_fd, TIOCSCTTY, 0) < 0)
+		die_errno("cannot make the sandbox's pty its terminal");
 	close_other_fds(spec->control_fd);
 	if (chdir(spec->cwd) < 0)
 		die_errno("cannot enter the working directory %s inside the sandbox", spec->cwd);
@@ -634,6 +752,7 @@ noreturn void sandbox_main(const struct sandbox_spec *spec)
 	sigset_t mask;
 	pid_t cmd;
 	size_t i;
+	int resolv_fd = -1;
 
 	close(spec->supervisor_fd);
 	/* Captured output: everything from here on, setup errors included, goes to airlock. */
@@ -649,9 +768,21 @@ noreturn void sandbox_main(const struct sandbox_spec *spec)
 		die_errno("cannot set the parent death signal");
 	wait_msg(spec->control_fd, TRACEE_MSG_READY);
 	setup_user_namespace(spec->uid, spec->gid);
+	if (spec->resolv_conf) {
+		resolv_fd = (int)syscall(SYS_open_tree, AT_FDCWD, spec->resolv_conf,
+					 OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+		if (resolv_fd < 0)
+			die_errno("cannot open %s", spec->resolv_conf);
+	}
 	build_root(spec);
-	if (spec->net != NET_HOST)
+	if (resolv_fd >= 0) {
+		bind_resolv_conf(resolv_fd);
+		close(resolv_fd);
+	}
+	if (spec->net != NET_HOST) {
 		loopback_up();
+		send_dns_socket(spec->control_fd);
+	}
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGCHLD);

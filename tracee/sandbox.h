@@ -42,11 +42,14 @@ struct sandbox_spec {
 	const struct plan *plan;
 	const struct sock_fprog *filter; /* compiled by filter_compile() */
 	enum net_mode net;
-	int control_fd;	   /* the tracee's end of the control socket (SOCK_SEQPACKET) */
-	int supervisor_fd; /* the supervisor's end, closed in the child at once */
-	int stdin_fd;	   /* a pipe that replaces stdin, else -1 (see run.c: relays) */
-	int stdout_fd;	   /* a pipe for stdout (capture or relay), else -1 */
-	int stderr_fd;	   /* a pipe for stderr (capture or relay), else -1 */
+	const char *resolv_conf; /* a file bound read-only over /etc/resolv.conf, or NULL */
+	int control_fd;		 /* the tracee's end of the control socket (SOCK_SEQPACKET) */
+	int supervisor_fd;	 /* the supervisor's end, closed in the child at once */
+	int stdin_fd;		 /* a pipe that replaces stdin, else -1 (see run.c: relays) */
+	int stdout_fd;		 /* a pipe for stdout (capture or relay), else -1 */
+	int stderr_fd;		 /* a pipe for stderr (capture or relay), else -1 */
+	int ctty_fd;		 /* 0-2: after setsid, make this (the relay's pty) the controlling
+				    terminal, so Ctrl-C and window sizes reach the command; -1: none */
 	struct sandbox_rlimits limits;
 	unsigned long long shm_size; /* bytes for /dev/shm (tmpfs pages are memory), 0: default */
 	uid_t uid;		     /* the caller's ids, mapped to themselves */
@@ -67,6 +70,8 @@ enum tracee_msg_type {
 	TRACEE_MSG_EXIT = 3,	 /* from pid 1: the command ended, status as waitpid() gave it */
 	TRACEE_MSG_READY = 4,	 /* from the supervisor: pid 1 may build the sandbox */
 	TRACEE_MSG_TAKEN = 5,	 /* from the supervisor: the listener is taken, go on */
+	TRACEE_MSG_DNS = 6,	 /* from pid 1: the resolver's UDP socket, bound inside on
+				    127.0.0.53:53, as SCM_RIGHTS (pid 1 has no filter) */
 };
 
 struct tracee_msg {

@@ -303,6 +303,31 @@ is "$(cat "$R/two.txt")" two "... only"
 is "$?" 2 "undo takes no path"
 "$AIRLOCK" undo --force "$full" >/dev/null 2>&1
 is "$?" 0 "undo --force ID exits 0"
+# --run N: deferred commands run on the host after the files, each at most once.
+D=$T/deferred
+mkdir -p "$D"
+printf 'defer exec /usr/bin/touch\n' >"$T/defer.rules"
+(cd "$D" && al_run -r "$T/defer.rules" -- sh -c 'echo file >f.txt; touch later-1; touch later-2') \
+	>/dev/null 2>&1
+did=$(last_session)
+check "the deferred commands did not run in the sandbox" test ! -e "$D/later-1"
+"$AIRLOCK" commit "$did" --all --run 3 >/dev/null 2>"$T/err"
+is "$?" 1 "--run with a number the session did not defer is refused"
+check "... before anything is applied" test ! -e "$D/f.txt"
+"$AIRLOCK" commit "$did" --all --run 2 >"$T/out" 2>"$T/err"
+is "$?" 0 "commit --all --run 2 exits 0"
+check "the files are committed" test -f "$D/f.txt"
+check "deferred command 2 ran on the host after them" test -e "$D/later-2"
+check "deferred command 1 did not" test ! -e "$D/later-1"
+"$AIRLOCK" commit "$did" --run 2 >/dev/null 2>"$T/err"
+is "$?" 1 "a deferred command runs at most once"
+check "... saying so" grep -q "deferred command 2 of session $did ran already" "$T/err"
+"$AIRLOCK" commit "$did" --run 1 >/dev/null 2>"$T/err"
+is "$?" 0 "--run N alone runs it on a committed session"
+check "deferred command 1 ran" test -e "$D/later-1"
+"$AIRLOCK" verify "$did" >/dev/null 2>&1
+is "$?" 0 "the record verifies after the deferred runs"
+
 "$AIRLOCK" commit --help >"$T/help"
 is "$?" 0 "commit --help exits 0"
 check "... and describes --run and --force" grep -q -- "--run N.*--force\|--force.*--run N" "$T/help"

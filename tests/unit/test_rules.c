@@ -747,6 +747,57 @@ static void test_match_connect(void)
 	}
 }
 
+/* Which names the sandbox's DNS answers NXDOMAIN: those no connection could be allowed to. */
+static void test_name_denied(void)
+{
+	static const struct {
+		const char *rules, *name;
+		bool denied;
+		unsigned line;
+		const char *desc;
+	} cases[] = {
+		{"deny connect *", "a.test", true, 1, "deny * denies every name"},
+		{"", "a.test", true, 0, "no rule: denied, by nobody"},
+		{"ask connect *", "a.test", false, 0, "ask: looked up (the connect asks)"},
+		{"deny connect *\nallow connect pypi.org:443", "pypi.org", false, 0,
+		 "a port rule for the name lets it be looked up"},
+		{"deny connect *\nallow connect pypi.org:443", "evil.test", true, 1,
+		 "  and only that name"},
+		{"allow connect pypi.org:443\ndeny connect *", "pypi.org", true, 2,
+		 "a later deny * wins"},
+		{"allow connect *.github.com\ndeny connect evil.github.com", "evil.github.com",
+		 true, 2, "a later deny of the name"},
+		{"allow connect *.github.com\ndeny connect evil.github.com:443", "evil.github.com",
+		 false, 0, "a deny of one port leaves the others"},
+		{"deny connect *\nallow connect 10.0.0.0/8", "intranet.test", false, 0,
+		 "an address rule that allows may match the name's address"},
+		{"allow connect *\ndeny connect 10.0.0.0/8", "a.test", false, 0,
+		 "an address deny is not sure to hold"},
+		{"deny connect *\ndeny connect 10.0.0.0/8", "a.test", true, 1,
+		 "address denies only: denied"},
+		{"deny connect *\nallow connect *:8000-8100\ndeny connect *:8000-8050\ndeny connect "
+		 "*:8051-8100",
+		 "a.test", true, 1, "port ranges that cover each other"},
+		{"deny connect *\nallow connect *:8000-8100\ndeny connect *:8000-8050", "a.test",
+		 false, 0, "a range left open at its end"},
+		{"deny connect *\nallow connect unix:*", "a.test", true, 1,
+		 "unix rules do not count"},
+		{"deny connect *\nallow connect A.Test", "a.test.", false, 0,
+		 "case and a trailing dot do not count"},
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct ruleset rs = RULESET_INIT;
+		const struct rule *by = (const struct rule *)&rs;
+		bool d;
+
+		parse(&rs, cases[i].rules, NULL);
+		d = rules_name_denied(&rs, cases[i].name, &by);
+		ok(d == cases[i].denied && line_of(by) == cases[i].line, "name: %s", cases[i].desc);
+		rules_release(&rs);
+	}
+}
+
 static void test_sockaddr(void)
 {
 	struct sockaddr_storage ss;
@@ -1080,6 +1131,7 @@ int main(void)
 	test_match_write();
 	test_match_connect();
 	test_sockaddr();
+	test_name_denied();
 	test_defaults();
 	test_trust();
 	test_load_file();

@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Paths as a sandboxed process sees them, looked up by the supervisor from the process's own
+ * root (/proc/PID/root) with openat2(RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS) (Linux 5.6), so
+ * a symlink the program planted cannot lead the supervisor outside the sandbox (sandlock #112).
+ */
+#ifndef AIRLOCK_SUPERVISOR_SBPATH_H
+#define AIRLOCK_SUPERVISOR_SBPATH_H
+
+#include <sys/types.h>
+
+/* Whether path exists in pid's view: 1, 0 (ENOENT or ENOTDIR), or -errno when it cannot tell. */
+int sb_exists(pid_t pid, const char *path);
+
+/*
+ * path (absolute) with every symlink resolved in pid's view, normalised: what the kernel will
+ * run for an exec of path. A missing component ends the resolution (the rest is kept as it
+ * is). Caller frees; NULL + errno (ELOOP after 40 links).
+ */
+char *sb_realpath(pid_t pid, const char *path);
+
+#endif

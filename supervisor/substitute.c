@@ -1,0 +1,232 @@
+/* SPDX-License-Identifier: MIT */
+/* Rewriting a deferred exec's path to the stub; see substitute.h for why it is safe. */
+#include "supervisor/substitute.h"
+
+#include "common/cleanup.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#define KCMP_VM 1
+
+/* How long the exec and the stopping of a sharer may take before we give up on them. */
+#define WAIT_MS 2000
+
+static void pause_briefly(void)
+{
+	struct timespec ts = {0, 200000}; /* 0.2 ms */
+
+	nanosleep(&ts, NULL);
+}
+
+static long long elapsed_ms(const struct timespec *start)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (long long)(now.tv_sec - start->tv_sec) * 1000 +
+	       (now.tv_nsec - start->tv_nsec) / 1000000;
+}
+
+/* A field of /proc/PID/status as a number ("Threads", "PPid"), or -1. */
+static long status_field(pid_t pid, const char *name)
+{
+	char path[64], line[256];
+	size_t len = strlen(name);
+	cleanup_file FILE *f = NULL;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (strncmp(line, name, len) == 0 && line[len] == ':')
+			return strtol(line + len + 1, NULL, 10);
+	return -1;
+}
+
+/* The state letter of a thread (/proc/PID/task/TID/stat, after the command's ')'). */
+static char thread_state(pid_t pid, const char *tid)
+{
+	char path[320], buf[512];
+	cleanup_fd int fd = -1;
+	ssize_t n;
+	char *p;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%s/stat", (int)pid, tid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' ? p[2] : 0;
+}
+
+/*
+ * Whether every thread of pid is stopped, or waiting for its vfork child (uninterruptible,
+ * 'D'): then nothing of it runs until we continue it.
+ */
+static bool all_stopped(pid_t pid)
+{
+	char path[64];
+	cleanup_dir DIR *d = NULL;
+	struct dirent *e;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	d = opendir(path);
+	if (!d)
+		return false;
+	while ((e = readdir(d))) {
+		char st;
+
+		if (e->d_name[0] == '.')
+			continue;
+		st = thread_state(pid, e->d_name);
+		if (st != 'T' && st != 't' && st != 'D')
+			return false;
+	}
+	return true;
+}
+
+static int mem_write(pid_t pid, unsigned long addr, const void *data, size_t len)
+{
+	char path[64];
+	cleanup_fd int fd = -1;
+
+	/* /proc/PID/mem writes even read-only private pages (a string literal), copy-on-write. */
+	snprintf(path, sizeof(path), "/proc/%d/mem", (int)pid);
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (pwrite(fd, data, len, (off_t)addr) != (ssize_t)len)
+		return -EIO;
+	return 0;
+}
+
+static int mem_peek(pid_t pid, unsigned long addr, void *data, size_t len)
+{
+	char path[64];
+	cleanup_fd int fd = -1;
+
+	snprintf(path, sizeof(path), "/proc/%d/mem", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (pread(fd, data, len, (off_t)addr) != (ssize_t)len)
+		return -EFAULT;
+	return 0;
+}
+
+static void exe_of(pid_t pid, char *out, size_t sz);
+
+static void continue_sharer(struct substitution *sub)
+{
+	if (sub->sharer > 0)
+		kill(sub->sharer, SIGCONT);
+	sub->sharer = 0;
+}
+
+int substitute_begin(struct substitution *sub, pid_t pid, unsigned long addr)
+{
+	struct timespec start;
+	long ppid;
+	int rc;
+
+	memset(sub, 0, sizeof(*sub));
+	sub->pid = pid;
+	sub->addr = addr;
+	if (status_field(pid, "Threads") != 1)
+		return -EBUSY;
+	rc = mem_peek(pid, addr, sub->saved, sizeof(sub->saved));
+	if (rc < 0)
+		return rc;
+	/* The stub's path with its NUL must fit inside the old string. */
+	if (memchr(sub->saved, '\0', sizeof(sub->saved) - 1))
+		return -ENAMETOOLONG;
+	ppid = status_field(pid, "PPid");
+	if (ppid > 1 && syscall(SYS_kcmp, pid, (pid_t)ppid, KCMP_VM, 0, 0) == 0) {
+		/* A vfork child: its parent's threads would see, or undo, the write. */
+		sub->sharer = (pid_t)ppid;
+		if (kill(sub->sharer, SIGSTOP) < 0) {
+			sub->sharer = 0;
+			return -EBUSY;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &start);
+		while (!all_stopped(sub->sharer)) {
+			if (elapsed_ms(&start) > WAIT_MS) {
+				continue_sharer(sub);
+				return -EBUSY;
+			}
+			pause_briefly();
+		}
+	}
+	exe_of(pid, sub->old_exe, sizeof(sub->old_exe));
+	rc = mem_write(pid, addr, STUB_PATH, sizeof(STUB_PATH));
+	if (rc < 0) {
+		continue_sharer(sub);
+		return rc;
+	}
+	sub->written = true;
+	return 0;
+}
+
+/* Where /proc/PID/exe points ("" when the process is gone or a zombie). */
+static void exe_of(pid_t pid, char *out, size_t sz)
+{
+	char link[64];
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/proc/%d/exe", (int)pid);
+	n = readlink(link, out, sz - 1);
+	out[n > 0 ? n : 0] = '\0';
+}
+
+int substitute_end(struct substitution *sub)
+{
+	struct timespec start;
+	char exe[4096];
+	int rc = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		exe_of(sub->pid, exe, sizeof(exe));
+		if (exe[0] == '\0' || strcmp(exe, STUB_PATH) == 0)
+			break; /* the stub runs (or has exited already) */
+		if (strcmp(exe, sub->old_exe) != 0) {
+			/* It exec'd something other than the stub. */
+			kill(sub->pid, SIGKILL);
+			rc = -EPERM;
+			break;
+		}
+		if (elapsed_ms(&start) > WAIT_MS) {
+			/* Still the old program: the exec failed or never happened. */
+			kill(sub->pid, SIGKILL);
+			rc = -ETIMEDOUT;
+			break;
+		}
+		pause_briefly();
+	}
+	if (sub->sharer > 0)
+		mem_write(sub->sharer, sub->addr, sub->saved, sizeof(sub->saved));
+	continue_sharer(sub);
+	return rc;
+}
+
+void substitute_abort(struct substitution *sub)
+{
+	if (sub->written)
+		mem_write(sub->pid, sub->addr, sub->saved, sizeof(sub->saved));
+	sub->written = false;
+	continue_sharer(sub);
+}

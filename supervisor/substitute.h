@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Deferring an exec (design.md, "Exec"): the program must see its command start and exit 0
+ * with no output, while the command itself does not run. seccomp cannot change the path a
+ * call names, so the supervisor rewrites the first bytes of the path string in the caller's
+ * memory to name the stub, "/.@" (a 129-byte static program at the sandbox's root that only
+ * calls exit_group(0)), and lets the kernel run the exec.
+ *
+ * Writing another process's memory is safe only when nothing else reads or changes it
+ * meanwhile:
+ *   - the caller must be single-threaded: another thread could put the old path back
+ *     between the write and the kernel's copy (or see the rewritten string);
+ *   - a vfork child (Python's subprocess, posix_spawn) shares its parent's memory: the parent
+ *     is stopped (SIGSTOP, every thread) before the write, its bytes are put back once the
+ *     exec has replaced the child's memory, and only then is it continued;
+ *   - after the exec, /proc/PID/exe must be the stub, or the process is killed: whatever ran
+ *     instead (memory shared by some other means) never gets to run a single instruction
+ *     unnoticed for long, and the event log says so.
+ * Any exec where this cannot be guaranteed is refused (EACCES), never run.
+ */
+#ifndef AIRLOCK_SUPERVISOR_SUBSTITUTE_H
+#define AIRLOCK_SUPERVISOR_SUBSTITUTE_H
+
+#include "tracee/stub.h"
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+struct substitution {
+	pid_t pid;	    /* the caller */
+	pid_t sharer;	    /* its vfork parent, stopped; 0 when none */
+	unsigned long addr; /* the path string in the caller's memory */
+	char saved[sizeof(STUB_PATH)];
+	char old_exe[4096]; /* /proc/PID/exe before the exec */
+	bool written;
+};
+
+/*
+ * Check that the exec of pid (path string at addr) can be substituted, stop whoever shares
+ * the memory, and write the stub's path over the string. 0, or -errno (the caller answers
+ * EACCES): -EBUSY (other threads), -ENAMETOOLONG (path shorter than the stub's), -EIO.
+ */
+int substitute_begin(struct substitution *sub, pid_t pid, unsigned long addr);
+
+/*
+ * After the CONTINUE: wait (bounded) until the exec has replaced the caller's memory, check
+ * it runs the stub (else kill it: returns -EPERM), put the sharer's bytes back and continue
+ * it. 0 or -errno.
+ */
+int substitute_end(struct substitution *sub);
+
+/* The exec is not going ahead after all: undo the write, continue the sharer. */
+void substitute_abort(struct substitution *sub);
+
+#endif

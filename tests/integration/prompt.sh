@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# The live prompt on a real terminal (tmux): an ask shows the process, the command and the
+# rule; y/n/a/d answer it; 'r' saves the answer as a rule; the program's own output is held
+# back while the question is up; the program keeps a terminal of its own (isatty, input,
+# Ctrl-C) and the person's terminal is restored afterwards.
+. "$(dirname "$0")/../lib.sh"
+require_sandbox
+if ! command -v tmux >/dev/null; then
+	skip "tmux tests" "tmux is not installed"
+	done_testing
+	exit
+fi
+
+W=$T/work
+cd "$W" || exit 1
+export XDG_CONFIG_HOME=$T/config
+SOCK=$T/tmux.sock
+tm() { tmux -S "$SOCK" "$@"; }
+trap 'tm kill-server 2>/dev/null; cleanup_scratch' EXIT
+# One server for the whole script (restarting tmux servers quickly is not reliable); each
+# case gets a session of its own, $S.
+tm new-session -d -s keep "sleep 900"
+S=none
+n_sessions=0
+screen() { tm capture-pane -p -t "$S" -S -100 2>/dev/null; }
+# wait_screen PATTERN: poll the screen until it matches (grep -E), 20 s at most.
+wait_screen() { wait_for 20 sh -c 'tmux -S "$1" capture-pane -p -t "$2" -S -100 | grep -qE -- "$3"' _ "$SOCK" "$S" "$1"; }
+# start CMD: run CMD in a fresh 100x30 terminal, then "EXIT=status" and the terminal mode.
+start() {
+	[ "$S" = none ] || tm kill-session -t "$S" 2>/dev/null
+	n_sessions=$((n_sessions + 1))
+	S=case$n_sessions
+	tm new-session -d -s "$S" -x 100 -y 30 \
+		"cd '$W' && $1; echo EXIT=\$?; stty -a | grep -o -- '-\\?icanon'; sleep 60"
+}
+
+cat >"$T/ask.rules" <<'RULES'
+ask exec /usr/bin/touch
+RULES
+cat >"$T/prog.py" <<'PY'
+import subprocess, sys
+print("isatty", sys.stdout.isatty(), sys.stdin.isatty(), flush=True)
+for name in sys.argv[1:]:
+    try:
+        subprocess.run(["touch", name])
+        print("ran", name, flush=True)
+    except PermissionError:
+        print("denied", name, flush=True)
+print("got", repr(input("type: ")), flush=True)
+PY
+AL="'$AIRLOCK' run --review never -r '$T/ask.rules' -- '$PY' '$T/prog.py'"
+
+start "$AL one two"
+check "the question appears" wait_screen 'airlock: allow this\?'
+check "it names the process" wait_screen "process +pid [0-9]+: .*prog.py one two"
+check "it names the command and the program's path" wait_screen "wants +exec touch one +\[/usr/bin/touch\]"
+check "it names the rule that asked" wait_screen "rule +.*ask.rules:1"
+check "the program has a terminal of its own" wait_screen "isatty True True"
+tm send-keys -t "$S" y
+check "y allows once" wait_screen "^ran one"
+check "a different command asks again" wait_screen "wants +exec touch two"
+tm send-keys -t "$S" n
+check "n denies" wait_screen "^denied two"
+check "the program reads its own input" wait_screen "type:"
+tm send-keys -t "$S" 'hello' Enter
+check "... and gets what the person typed" wait_screen "got 'hello'"
+check "airlock exits with the program's status" wait_screen "^EXIT=0"
+check "the terminal is back in canonical mode" wait_screen "^icanon"
+"$AIRLOCK" show --json last >"$T/s1.json"
+is "$(jf s1 "sorted(c['path'].rsplit('/',1)[1] for c in j['changes'])")" "['one']" \
+	"only the allowed command's change is in the session"
+
+# a: allow for the session; the same command is not asked again
+start "$AL same same"
+check "the question appears (session answer)" wait_screen 'wants +exec touch same'
+tm send-keys -t "$S" a
+check "the first runs" wait_screen "^ran same"
+check "the second runs without a question" wait_screen "type:"
+is "$(screen | grep -c 'allow this?')" 1 "asked once"
+tm send-keys -t "$S" Enter
+check "done" wait_screen "^EXIT=0"
+
+# r: save the answer as a rule in the user's rules file
+start "$AL saved"
+check "the question offers to save a rule" wait_screen '\[r\] save the answer as a rule'
+tm send-keys -t "$S" r
+check "it shows the rule it would save" wait_screen 'rule: \.\.\. exec /usr/bin/touch saved \$'
+tm send-keys -t "$S" y
+check "the saved answer allows" wait_screen "^ran saved"
+tm send-keys -t "$S" Enter
+check "done (saved)" wait_screen "^EXIT=0"
+is "$(cat "$XDG_CONFIG_HOME/airlock/rules" 2>/dev/null)" 'allow exec /usr/bin/touch saved $' \
+	"the rule is appended to the user's rules file"
+"$AIRLOCK" rules check "$XDG_CONFIG_HOME/airlock/rules" >/dev/null 2>&1
+is "$?" 0 "the saved rules file is valid"
+rm -rf "$XDG_CONFIG_HOME"
+
+# output is held while a question is up
+cat >"$T/ticker.py" <<'PY'
+import subprocess, sys, threading, time
+def tick():
+    for i in range(1000):
+        print("tick", i, flush=True)
+        time.sleep(0.02)
+threading.Thread(target=tick, daemon=True).start()
+time.sleep(0.3)
+try:
+    subprocess.run(["touch", "t"])
+except PermissionError:
+    pass
+time.sleep(0.3)
+print("finished", flush=True)
+PY
+start "'$AIRLOCK' run --review never -r '$T/ask.rules' -- '$PY' '$T/ticker.py'"
+check "the ticker's question appears" wait_screen 'wants +exec touch t'
+sleep_check() { screen | sed -n '/allow this?/,$p' | grep -c '^tick'; }
+# Poll for a second: no tick may appear below the question while it is up.
+held=ok
+for _ in $(seq 20); do
+	[ "$(sleep_check)" = 0 ] || held=broken
+	sleep 0.05
+done
+is "$held" ok "the program's output is held back while the question is up"
+tm send-keys -t "$S" n
+check "after the answer the held output comes" wait_screen "^finished"
+
+# Ctrl-C reaches the program through its terminal
+cat >"$T/wait.py" <<'PY'
+import time
+print("waiting", flush=True)
+try:
+    time.sleep(60)
+except KeyboardInterrupt:
+    print("interrupted", flush=True)
+PY
+start "'$AIRLOCK' run --review never -r '$T/ask.rules' -- '$PY' '$T/wait.py'"
+check "the program waits" wait_screen "^waiting"
+tm send-keys -t "$S" C-c
+check "Ctrl-C interrupts the program" wait_screen "^(\^C)?interrupted" || screen | sed "s/^/# /"
+check "and airlock ends" wait_screen "^EXIT=0"
+
+done_testing

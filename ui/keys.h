@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The keys of the review and the replay timeline: one table gives each request its keys, the
+ * name shown for them, where it applies and its help text. The key map, the help screen and
+ * the KEYS list of airlock(1) all come from it (tests/unit/test_ui_keys.c fails when the man
+ * page drifts; `build/tests/test_ui_keys --man` prints the list to paste). No curses here: key
+ * codes above the Unicode range stand for the special keys, and ui/term.c maps curses' codes
+ * onto them.
+ */
+#ifndef AIRLOCK_UI_KEYS_H
+#define AIRLOCK_UI_KEYS_H
+
+enum {
+	UI_KEY_BASE = 0x110000, /* past the last Unicode code point */
+	UI_KEY_DOWN,
+	UI_KEY_UP,
+	UI_KEY_NPAGE,
+	UI_KEY_PPAGE,
+	UI_KEY_HOME,
+	UI_KEY_END,
+	UI_KEY_ENTER,
+	UI_KEY_RESIZE,
+	UI_KEY_BACKSPACE,
+	UI_KEY_ESC,
+	UI_KEY_TAB,
+	UI_KEY_EOF, /* the test script ran out, or the terminal went away */
+};
+
+#define UI_CTRL(c) ((c)&0x1f)
+
+/* Where a request applies. */
+enum {
+	UI_REVIEW = 1,
+	UI_REPLAY = 2,
+	UI_BOTH = 3,
+};
+
+/*
+ * K(request, where, "keys as shown", "hint" (for the bottom row, or NULL), "help text",
+ * key codes...). The names are written as
+ * the man page shows them, so they must be plain mdoc-safe text.
+ */
+#define UI_KEY_TABLE(K)                                                                            \
+	K(DOWN, UI_BOTH, "j, Down", NULL, "move to the next line", 'j', UI_KEY_DOWN)               \
+	K(UP, UI_BOTH, "k, Up", NULL, "move to the previous line", 'k', UI_KEY_UP)                 \
+	K(PAGE_DOWN, UI_BOTH, "PgDn, Ctrl-F", NULL, "move one screen down", UI_KEY_NPAGE,          \
+	  UI_CTRL('f'))                                                                            \
+	K(PAGE_UP, UI_BOTH, "PgUp, Ctrl-B", NULL, "move one screen up", UI_KEY_PPAGE,              \
+	  UI_CTRL('b'))                                                                            \
+	K(FIRST, UI_BOTH, "g, Home", NULL, "move to the first line", 'g', UI_KEY_HOME)             \
+	K(LAST, UI_BOTH, "G, End", NULL, "move to the last line", 'G', UI_KEY_END)                 \
+	K(ENTER, UI_BOTH, "Enter", "open",                                                         \
+	  "open the selected item: a file's diff, the files a command changed; in the replay, "    \
+	  "a write event's diff or the files an exec event's process changed",                     \
+	  UI_KEY_ENTER)                                                                            \
+	K(NEXT_VIEW, UI_REVIEW, "Tab", "views",                                                    \
+	  "switch between the changes, commands and connections", UI_KEY_TAB)                      \
+	K(APPROVE, UI_REVIEW, "a", "approve", "approve the selected change or command", 'a')       \
+	K(DENY, UI_REVIEW, "d", "deny", "deny the selected change or command", 'd')                \
+	K(TOGGLE, UI_REVIEW, "Space", NULL,                                                        \
+	  "toggle the selected item between approved and denied", ' ')                             \
+	K(APPROVE_ALL, UI_REVIEW, "A", NULL, "approve every item of the list shown", 'A')          \
+	K(DENY_ALL, UI_REVIEW, "D", NULL, "deny every item of the list shown", 'D')                \
+	K(FILTER_CLASS, UI_REPLAY, "f", "class",                                                   \
+	  "show only one class of events: exec, write, connect, dns, then all again", 'f')         \
+	K(FILTER_PROCESS, UI_REPLAY, "p", "process",                                               \
+	  "show only the events of the selected event's process; again to show all", 'p')          \
+	K(SEARCH, UI_BOTH, "/", NULL, "search the lines shown for a text", '/')                    \
+	K(SEARCH_NEXT, UI_BOTH, "n", NULL, "go to the next match of the search", 'n')              \
+	K(SEARCH_PREV, UI_BOTH, "N", NULL, "go to the previous match of the search", 'N')          \
+	K(COMMIT, UI_REVIEW, "c", "commit",                                                        \
+	  "commit: show a summary and ask y or n; approved changes are applied to the host and "   \
+	  "approved deferred commands run after them",                                             \
+	  'c')                                                                                     \
+	K(REDRAW, UI_BOTH, "Ctrl-L", NULL, "redraw the screen", UI_CTRL('l'))                      \
+	K(HELP, UI_BOTH, "?", "help", "show the keys", '?')                                        \
+	K(QUIT, UI_BOTH, "q, Esc", "quit",                                                         \
+	  "close the view shown; in the list, quit (the review quits without committing)", 'q',    \
+	  UI_KEY_ESC)
+
+enum ui_req {
+	UI_REQ_NONE,
+#define UI_REQ_ENUM(name, where, shown, hint, help, ...) UI_REQ_##name,
+	UI_KEY_TABLE(UI_REQ_ENUM)
+#undef UI_REQ_ENUM
+	UI_REQ_COUNT,
+};
+
+struct ui_key {
+	enum ui_req req;
+	int where; /* UI_REVIEW, UI_REPLAY or both */
+	const char *shown;
+	const char *hint; /* a word for the key hints of the bottom row, or NULL */
+	const char *help;
+	int codes[4]; /* 0-terminated */
+};
+
+/* The table, in its order; UI_REQ_COUNT - 1 entries. */
+extern const struct ui_key ui_keys[];
+
+/* The request of key code in a context (UI_REVIEW or UI_REPLAY); UI_REQ_NONE when unbound. */
+enum ui_req ui_key_request(int code, int where);
+
+/* The KEYS list of airlock(1) as mdoc, from the table. Caller frees. */
+char *ui_keys_mdoc(void);
+
+#endif

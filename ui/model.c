@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The review's decision model, apart from drawing: how one decision carries to the changes
+ * that depend on it (see ui.h). No curses here.
+ */
+#include "ui/ui.h"
+
+#include "common/buf.h"
+#include "common/path.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* Directory changes sorted by path, for finding a path's parent change. */
+static const struct ui_review *sort_ctx;
+
+static int cmp_by_path(const void *a, const void *b)
+{
+	return strcmp(sort_ctx->changes[*(const size_t *)a].path,
+		      sort_ctx->changes[*(const size_t *)b].path);
+}
+
+static size_t find_path(const struct ui_review *r, const size_t *order, size_t n, const char *path,
+			size_t len)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const char *p = r->changes[order[mid]].path;
+		int c = strncmp(p, path, len);
+
+		if (c == 0 && p[len] != '\0')
+			c = 1;
+		if (c < 0)
+			lo = mid + 1;
+		else if (c > 0)
+			hi = mid;
+		else
+			return order[mid];
+	}
+	return (size_t)-1;
+}
+
+void ui_review_prepare(struct ui_review *r)
+{
+	size_t *order = xcalloc(r->nchanges ? r->nchanges : 1, sizeof(*order));
+	size_t i, ndirs = 0;
+
+	/* Only a directory can be a parent: look among those, sorted by path. */
+	for (i = 0; i < r->nchanges; i++)
+		if (S_ISDIR(r->changes[i].mode) || S_ISDIR(r->changes[i].old_mode))
+			order[ndirs++] = i;
+	sort_ctx = r;
+	if (ndirs)
+		qsort(order, ndirs, sizeof(*order), cmp_by_path);
+	sort_ctx = NULL;
+	for (i = 0; i < r->nchanges; i++) {
+		struct ui_change *c = &r->changes[i];
+		size_t len = strlen(c->path);
+
+		c->added = c->removed = -1;
+		c->conflict_state = 0;
+		c->conflict = NULL;
+		c->set_by = NULL;
+		c->parent = (size_t)-1;
+		/* The nearest ancestor directory that is itself a change. */
+		while (ndirs && len > 1) {
+			while (len > 0 && c->path[len - 1] != '/')
+				len--;
+			if (len > 1)
+				len--; /* drop the '/' */
+			if (len == 0)
+				break;
+			c->parent = find_path(r, order, ndirs, c->path, len);
+			if (c->parent != (size_t)-1)
+				break;
+		}
+	}
+	free(order);
+}
+
+void ui_review_free(struct ui_review *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->nchanges; i++) {
+		free(r->changes[i].conflict);
+		r->changes[i].conflict = NULL;
+	}
+}
+
+void ui_set_change(struct ui_review *r, size_t i, enum ui_decision d, const char *by)
+{
+	struct ui_change *c = &r->changes[i];
+	size_t p, j;
+
+	c->decision = d;
+	c->set_by = by;
+	/* A change below a directory the host does not have yet needs that directory. */
+	if (d == UI_APPROVED) {
+		for (p = c->parent; p != (size_t)-1; p = r->changes[p].parent) {
+			struct ui_change *pc = &r->changes[p];
+
+			if (pc->creates_dir && pc->decision != UI_APPROVED) {
+				pc->decision = UI_APPROVED;
+				pc->set_by = "a change below it needs it";
+			}
+		}
+		return;
+	}
+	/* Without that directory nothing below it can be committed. */
+	if (c->creates_dir) {
+		for (j = 0; j < r->nchanges; j++) {
+			struct ui_change *o = &r->changes[j];
+
+			if (j != i && o->decision != d && path_is_under(o->path, c->path)) {
+				o->decision = d;
+				o->set_by = "its directory is not approved";
+			}
+		}
+	}
+}
+
+bool ui_set_command(struct ui_review *r, size_t i, enum ui_decision d)
+{
+	struct ui_command *cmd = &r->commands[i];
+	size_t j;
+
+	if (cmd->ran && strcmp(cmd->ran, "deny") == 0)
+		return false;
+	cmd->decision = d;
+	cmd->set_by = "you";
+	for (j = 0; j < cmd->nfiles; j++)
+		ui_set_change(r, cmd->files[j], d, "its command");
+	return true;
+}

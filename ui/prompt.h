@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The live prompt: a question the rules left open ("ask"), put to the person on the
+ * terminal (/dev/tty) while the sandbox keeps running. One question is on screen at a time;
+ * later ones wait in order. No curses: a few lines of plain text and one key per answer, so
+ * the program's own screen (which the supervisor holds back meanwhile, see run.c) is left as
+ * it was. Everything the program controls is shown escaped (term_sanitize).
+ */
+#ifndef AIRLOCK_UI_PROMPT_H
+#define AIRLOCK_UI_PROMPT_H
+
+#include "supervisor/ask.h"
+
+#include <stdbool.h>
+
+struct prompt;
+struct prompt_item;
+
+struct prompt_reply {
+	unsigned id; /* the id given to prompt_add() */
+	bool allow;
+	bool remember; /* for this session (also when the answer was saved as a rule) */
+};
+
+/* Open /dev/tty for questions. NULL after printing why. */
+struct prompt *prompt_open(void);
+
+void prompt_close(struct prompt *p);
+
+/* The terminal's descriptor while a question is on screen (to poll), else -1. */
+int prompt_fd(const struct prompt *p);
+
+/* Whether a question is on screen: the program's terminal output and input are held. */
+bool prompt_active(const struct prompt *p);
+
+/* Queue q (copied) under id; shown at once when nothing else is. */
+struct prompt_item *prompt_add(struct prompt *p, const struct ask_question *q, unsigned id);
+
+/* Take a question back (answered elsewhere, or its process died); the next one is shown. */
+void prompt_remove(struct prompt *p, struct prompt_item *it);
+
+/*
+ * Read the keys typed. Returns 1 with *r filled when the question on screen was answered (the
+ * caller then removes it with prompt_remove()), 0 when no answer is complete yet.
+ */
+int prompt_read(struct prompt *p, struct prompt_reply *r);
+
+/* The terminal went away (hang-up, read error): nobody can answer any more. */
+bool prompt_gone(const struct prompt *p);
+
+/* Where "save as a rule" appends: the user's rules file. Set before the first question. */
+void prompt_set_rules_file(struct prompt *p, const char *path);
+
+#endif

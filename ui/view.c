@@ -1,0 +1,626 @@
+/* SPDX-License-Identifier: MIT */
+/* The view stack and its loop, text views (diffs, help) and the y/n box; see view.h. */
+#include "ui/view.h"
+
+#include "common/buf.h"
+#include "common/cleanup.h"
+#include "ui/term.h"
+#include "ui/ui.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define STATUS_ROWS 3 /* two status rows and the message row */
+
+int view_rows(void)
+{
+	int rows = LINES - 1 - STATUS_ROWS;
+
+	return rows > 1 ? rows : 1;
+}
+
+static void view_free(struct view *v)
+{
+	if (v->ops->free)
+		v->ops->free(v);
+	free(v);
+}
+
+void app_push(struct app *app, struct view *v)
+{
+	if (app->depth == ARRAY_SIZE(app->stack)) {
+		view_free(v);
+		app_message(app, "too many views open");
+		return;
+	}
+	v->app = app;
+	app->stack[app->depth++] = v;
+}
+
+bool app_pop(struct app *app)
+{
+	if (app->depth <= 1)
+		return false;
+	view_free(app->stack[--app->depth]);
+	return true;
+}
+
+void app_close(struct app *app)
+{
+	while (app_pop(app))
+		;
+	if (app->depth == 1)
+		view_free(app->stack[0]);
+	app->depth = 0;
+	buf_release(&app->message);
+}
+
+void app_set_root(struct app *app, struct view *v)
+{
+	while (app_pop(app))
+		;
+	if (app->depth == 1)
+		view_free(app->stack[0]);
+	app->depth = 0;
+	app_push(app, v);
+}
+
+void app_message(struct app *app, const char *fmt, ...)
+{
+	va_list ap;
+
+	buf_reset(&app->message);
+	va_start(ap, fmt);
+	buf_vaddf(&app->message, fmt, ap);
+	va_end(ap);
+}
+
+static struct view *top(struct app *app)
+{
+	return app->stack[app->depth - 1];
+}
+
+/* Keep the selection on screen. */
+static void clamp(struct view *v)
+{
+	size_t n = v->ops->count(v), rows = (size_t)view_rows();
+
+	if (v->scroll_only) {
+		if (v->top + rows > n)
+			v->top = n > rows ? n - rows : 0;
+		v->sel = v->top;
+		return;
+	}
+	if (n == 0) {
+		v->sel = v->top = 0;
+		return;
+	}
+	if (v->sel >= n)
+		v->sel = n - 1;
+	if (v->sel < v->top)
+		v->top = v->sel;
+	if (v->sel >= v->top + rows)
+		v->top = v->sel - rows + 1;
+}
+
+/* The key hints of the bottom row, from the key table. */
+static void draw_hints(struct app *app, int y)
+{
+	struct buf b = BUF_INIT;
+	size_t i;
+
+	buf_init(&b);
+	for (i = 0; i < UI_REQ_COUNT - 1; i++) {
+		const struct ui_key *k = &ui_keys[i];
+		const char *comma = strchr(k->shown, ',');
+
+		if (!k->hint || !(k->where & app->where))
+			continue;
+		buf_addf(&b, "%s%.*s %s", b.len ? "  " : "",
+			 (int)(comma ? (size_t)(comma - k->shown) : strlen(k->shown)), k->shown,
+			 k->hint);
+	}
+	term_put(y, 0, COLS, b.data, A_NORMAL);
+	buf_release(&b);
+}
+
+void app_draw(struct app *app)
+{
+	struct view *v = top(app);
+	struct buf t = BUF_INIT, s1 = BUF_INIT, s2 = BUF_INIT;
+	size_t n, i;
+	int rows = view_rows(), y, x;
+
+	buf_init(&t);
+	buf_init(&s1);
+	buf_init(&s2);
+	clamp(v);
+	erase();
+	app->title(app, &t);
+	if (v->ops->title) {
+		buf_adds(&t, "  ");
+		v->ops->title(v, &t);
+	}
+	x = term_put(0, 0, COLS, t.data, term_color(PAIR_TITLE) | A_BOLD);
+	term_fill(0, x, term_color(PAIR_TITLE));
+	n = v->ops->count(v);
+	for (i = v->top, y = 1; i < n && y <= rows; i++, y++)
+		v->ops->draw(v, i, y, COLS, !v->scroll_only && i == v->sel);
+	if (v->ops->status)
+		v->ops->status(v, &s1, &s2);
+	if (n > 0 && !v->scroll_only) {
+		char pos[48];
+
+		snprintf(pos, sizeof(pos), "  [%zu/%zu]", v->sel + 1, n);
+		buf_adds(&s1, pos);
+	} else if (v->scroll_only && n > (size_t)rows) {
+		char pos[48];
+
+		snprintf(pos, sizeof(pos), "  [lines %zu-%zu of %zu]", v->top + 1,
+			 v->top + (size_t)rows < n ? v->top + (size_t)rows : n, n);
+		buf_adds(&s1, pos);
+	}
+	x = term_put(rows + 1, 0, COLS, s1.data, A_REVERSE);
+	term_fill(rows + 1, x, A_REVERSE);
+	term_put(rows + 2, 0, COLS, s2.data, A_NORMAL);
+	{
+		char *msg = term_last_message();
+
+		if (msg) {
+			buf_reset(&app->message);
+			buf_adds(&app->message, msg);
+			free(msg);
+		}
+	}
+	if (app->message.len)
+		term_put(rows + 3, 0, COLS, app->message.data, A_BOLD);
+	else
+		draw_hints(app, rows + 3);
+	refresh();
+	buf_release(&t);
+	buf_release(&s1);
+	buf_release(&s2);
+}
+
+/* Read a line on the message row; false when it was cancelled. */
+static bool read_line(struct app *app, const char *prompt, char *out, size_t size)
+{
+	size_t len = 0;
+	int y = view_rows() + 3;
+
+	out[0] = '\0';
+	for (;;) {
+		int k, x;
+
+		move(y, 0);
+		clrtoeol();
+		x = term_put(y, 0, COLS, prompt, A_BOLD);
+		term_put(y, x, COLS - x, out, A_NORMAL);
+		refresh();
+		k = term_key(-1);
+		if (k == UI_KEY_ENTER)
+			return true;
+		if (k == UI_KEY_ESC || k == UI_KEY_EOF || k == UI_CTRL('c'))
+			return false;
+		if (k == UI_KEY_RESIZE) {
+			app_draw(app);
+			continue;
+		}
+		if (k == UI_KEY_BACKSPACE) {
+			/* Back over one UTF-8 character. */
+			while (len > 0 && ((unsigned char)out[--len] & 0xc0) == 0x80)
+				;
+			out[len] = '\0';
+			continue;
+		}
+		if (k >= 0x20 && k < UI_KEY_BASE && k != 0x7f) {
+			char enc[8];
+			int n = 0;
+
+			if (k < 0x80) {
+				enc[n++] = (char)k;
+			} else if (k < 0x800) {
+				enc[n++] = (char)(0xc0 | (k >> 6));
+				enc[n++] = (char)(0x80 | (k & 0x3f));
+			} else if (k < 0x10000) {
+				enc[n++] = (char)(0xe0 | (k >> 12));
+				enc[n++] = (char)(0x80 | ((k >> 6) & 0x3f));
+				enc[n++] = (char)(0x80 | (k & 0x3f));
+			} else {
+				enc[n++] = (char)(0xf0 | (k >> 18));
+				enc[n++] = (char)(0x80 | ((k >> 12) & 0x3f));
+				enc[n++] = (char)(0x80 | ((k >> 6) & 0x3f));
+				enc[n++] = (char)(0x80 | (k & 0x3f));
+			}
+			if (len + (size_t)n < size) {
+				memcpy(out + len, enc, (size_t)n);
+				len += (size_t)n;
+				out[len] = '\0';
+			}
+		}
+	}
+}
+
+static bool search_from(struct app *app, struct view *v, bool forward, bool include_sel)
+{
+	size_t n = v->ops->count(v), i, k;
+
+	if (!app->search[0] || !v->ops->text || n == 0)
+		return false;
+	for (k = include_sel ? 0 : 1; k <= n; k++) {
+		char *t;
+		bool hit;
+
+		i = forward ? (v->sel + k) % n : (v->sel + n - k % n) % n;
+		t = v->ops->text(v, i);
+		hit = t && strstr(t, app->search);
+		free(t);
+		if (hit) {
+			v->sel = i;
+			if (v->scroll_only)
+				v->top = i;
+			return true;
+		}
+	}
+	return false;
+}
+
+static void move_sel(struct view *v, long delta)
+{
+	size_t n = v->ops->count(v);
+	size_t *p = v->scroll_only ? &v->top : &v->sel;
+
+	if (delta < 0)
+		*p = (size_t)-delta > *p ? 0 : *p - (size_t)-delta;
+	else
+		*p = *p + (size_t)delta >= n ? (n ? n - 1 : 0) : *p + (size_t)delta;
+}
+
+/* Requests every view shares. */
+static int common_request(struct app *app, struct view *v, enum ui_req req)
+{
+	long page = view_rows();
+
+	switch (req) {
+	case UI_REQ_DOWN:
+		move_sel(v, 1);
+		break;
+	case UI_REQ_UP:
+		move_sel(v, -1);
+		break;
+	case UI_REQ_PAGE_DOWN:
+		move_sel(v, page);
+		if (!v->scroll_only)
+			v->top += (size_t)page;
+		break;
+	case UI_REQ_PAGE_UP:
+		move_sel(v, -page);
+		if (!v->scroll_only)
+			v->top = v->top > (size_t)page ? v->top - (size_t)page : 0;
+		break;
+	case UI_REQ_FIRST:
+		v->sel = v->top = 0;
+		break;
+	case UI_REQ_LAST:
+		move_sel(v, (long)v->ops->count(v));
+		break;
+	case UI_REQ_SEARCH:
+		if (read_line(app, "/", app->search, sizeof(app->search)) && app->search[0] &&
+		    !search_from(app, v, true, false))
+			app_message(app, "not found: %s", app->search);
+		break;
+	case UI_REQ_SEARCH_NEXT:
+	case UI_REQ_SEARCH_PREV:
+		if (!app->search[0])
+			app_message(app, "no search yet: / starts one");
+		else if (!search_from(app, v, req == UI_REQ_SEARCH_NEXT, false))
+			app_message(app, "not found: %s", app->search);
+		break;
+	case UI_REQ_HELP:
+		app_push(app, help_view_new(app->where));
+		break;
+	case UI_REQ_REDRAW:
+		clearok(curscr, TRUE);
+		break;
+	case UI_REQ_QUIT:
+		if (!app_pop(app))
+			return VIEW_EXIT;
+		break;
+	default:
+		return VIEW_UNHANDLED;
+	}
+	return VIEW_DONE;
+}
+
+int app_run(struct app *app)
+{
+	app->result = UI_QUIT;
+	for (;;) {
+		struct view *v;
+		enum ui_req req;
+		int k, r;
+
+		app_draw(app);
+		k = term_key(app->idle ? 100 : -1);
+		if (k == TERM_IDLE) {
+			if (app->idle && !app->idle(app))
+				app->idle = NULL;
+			continue;
+		}
+		buf_reset(&app->message);
+		if (k == UI_KEY_EOF)
+			return UI_QUIT;
+		if (k == UI_KEY_RESIZE)
+			continue;
+		v = top(app);
+		req = ui_key_request(k, app->where);
+		if (req == UI_REQ_NONE) {
+			app_message(app, "that key does nothing here: ? shows the keys");
+			continue;
+		}
+		/* Quitting from a view goes back first; the view decides the rest. */
+		r = req == UI_REQ_QUIT && app->depth > 1 ? VIEW_UNHANDLED
+		    : v->ops->request			 ? v->ops->request(v, req)
+							 : VIEW_UNHANDLED;
+		if (r == VIEW_UNHANDLED)
+			r = common_request(app, v, req);
+		if (r == VIEW_EXIT)
+			return app->result;
+		if (r == VIEW_UNHANDLED)
+			app_message(app, "that key does nothing in this view");
+	}
+}
+
+bool app_confirm(struct app *app, const char *const *lines, size_t n)
+{
+	for (;;) {
+		int w = COLS - 4, h = (int)n + 4, y0, i, k;
+
+		if (h > LINES - 2)
+			h = LINES - 2;
+		y0 = (LINES - h) / 2;
+		app_draw(app);
+		for (i = 0; i < h; i++) {
+			move(y0 + i, 2);
+			attron(A_REVERSE);
+			hline(' ', w);
+			attroff(A_REVERSE);
+		}
+		for (i = 0; i < (int)n && i < h - 4; i++)
+			term_put(y0 + 1 + i, 4, w - 4, lines[i], A_REVERSE);
+		term_put(y0 + h - 2, 4, w - 4, "Commit? y: yes, n: no", A_REVERSE | A_BOLD);
+		refresh();
+		k = term_key(-1);
+		if (k == 'y' || k == 'Y')
+			return true;
+		if (k == UI_KEY_RESIZE)
+			continue;
+		return false;
+	}
+}
+
+/* --- text views ---------------------------------------------------------------------- */
+
+struct tline {
+	size_t off, len;
+	enum term_pair pair;
+	bool bold;
+};
+
+struct text_view {
+	char *title;
+	char *text;
+	struct tline *lines;
+	size_t n, cap;
+	int (*forward)(void *ctx, enum ui_req req);
+	void (*fstatus)(void *ctx, struct buf *l1, struct buf *l2);
+	void *fctx;
+};
+
+static bool starts(const char *s, size_t len, const char *prefix)
+{
+	size_t n = strlen(prefix);
+
+	return len >= n && memcmp(s, prefix, n) == 0;
+}
+
+static void add_line(struct text_view *t, size_t off, size_t len, enum term_pair pair, bool bold)
+{
+	GROW(t->lines, t->cap, t->n + 1);
+	t->lines[t->n++] = (struct tline){off, len, pair, bold};
+}
+
+/* Split a patch into lines, colour them, and replace each binary part with one line. */
+static void split_diff(struct text_view *t, bool diff)
+{
+	const char *p = t->text, *end = t->text + strlen(t->text);
+	bool binary = false, hunk = false;
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		size_t off = (size_t)(p - t->text);
+
+		p += len + (nl ? 1 : 0);
+		if (!diff) {
+			add_line(t, off, len, PAIR_NONE, false);
+			continue;
+		}
+		if (starts(t->text + off, len, "diff --git ")) {
+			binary = hunk = false;
+			add_line(t, off, len, PAIR_NONE, true);
+		} else if (binary) {
+			continue;
+		} else if (starts(t->text + off, len, "GIT binary patch") ||
+			   (starts(t->text + off, len, "Binary files ") && !hunk)) {
+			binary = true;
+			/* The summary replaces the base85 data, which no one can read. */
+			add_line(t, SIZE_MAX, 0, PAIR_HUNK, false);
+		} else if (starts(t->text + off, len, "@@")) {
+			hunk = true;
+			add_line(t, off, len, PAIR_HUNK, false);
+		} else if (hunk && starts(t->text + off, len, "+")) {
+			add_line(t, off, len, PAIR_ADD, false);
+		} else if (hunk && starts(t->text + off, len, "-")) {
+			add_line(t, off, len, PAIR_DEL, false);
+		} else {
+			add_line(t, off, len, PAIR_NONE, !hunk);
+		}
+	}
+}
+
+static size_t text_count(struct view *v)
+{
+	return ((struct text_view *)v->data)->n;
+}
+
+/* The line's raw text with tabs expanded (caller frees). */
+static char *line_text(const struct text_view *t, size_t i)
+{
+	const struct tline *l = &t->lines[i];
+	struct buf b = BUF_INIT;
+	size_t k, col = 0;
+
+	buf_init(&b);
+	if (l->off == SIZE_MAX) {
+		buf_adds(&b, "Binary content changed (not shown)");
+		return buf_detach(&b);
+	}
+	for (k = 0; k < l->len; k++) {
+		char c = t->text[l->off + k];
+
+		if (c == '\t') {
+			do
+				buf_addc(&b, ' ');
+			while (++col % 8);
+			continue;
+		}
+		buf_addc(&b, c);
+		col++;
+	}
+	return buf_detach(&b);
+}
+
+static void text_draw(struct view *v, size_t i, int y, int width, bool selected)
+{
+	struct text_view *t = v->data;
+	cleanup_free char *s = line_text(t, i);
+
+	(void)selected;
+	term_put(y, 0, width, s, term_color(t->lines[i].pair) | (t->lines[i].bold ? A_BOLD : 0));
+}
+
+static char *text_text(struct view *v, size_t i)
+{
+	return line_text(v->data, i);
+}
+
+static void text_title(struct view *v, struct buf *out)
+{
+	buf_adds(out, ((struct text_view *)v->data)->title);
+}
+
+static int text_request(struct view *v, enum ui_req req)
+{
+	struct text_view *t = v->data;
+
+	if (t->forward && req != UI_REQ_QUIT)
+		return t->forward(t->fctx, req);
+	return VIEW_UNHANDLED;
+}
+
+static void text_status(struct view *v, struct buf *l1, struct buf *l2)
+{
+	struct text_view *t = v->data;
+
+	if (t->fstatus)
+		t->fstatus(t->fctx, l1, l2);
+}
+
+static void text_free(struct view *v)
+{
+	struct text_view *t = v->data;
+
+	free(t->title);
+	free(t->text);
+	free(t->lines);
+	free(t);
+}
+
+static const struct view_ops text_ops = {
+	.count = text_count,
+	.draw = text_draw,
+	.text = text_text,
+	.request = text_request,
+	.status = text_status,
+	.title = text_title,
+	.free = text_free,
+};
+
+struct view *text_view_new(const char *title, const char *text, size_t len, bool diff)
+{
+	struct view *v = xcalloc(1, sizeof(*v));
+	struct text_view *t = xcalloc(1, sizeof(*t));
+
+	t->title = xstrdup(title);
+	t->text = xstrndup(text, len);
+	split_diff(t, diff);
+	v->ops = &text_ops;
+	v->data = t;
+	v->scroll_only = true;
+	return v;
+}
+
+void text_view_forward(struct view *v, int (*fn)(void *ctx, enum ui_req req),
+		       void (*status)(void *ctx, struct buf *l1, struct buf *l2), void *ctx)
+{
+	struct text_view *t = v->data;
+
+	t->forward = fn;
+	t->fstatus = status;
+	t->fctx = ctx;
+}
+
+struct view *help_view_new(int where)
+{
+	struct buf b = BUF_INIT;
+	struct view *v;
+	size_t i;
+
+	buf_init(&b);
+	for (i = 0; i < UI_REQ_COUNT - 1; i++) {
+		if (ui_keys[i].where & where)
+			buf_addf(&b, "  %-14s %s\n", ui_keys[i].shown, ui_keys[i].help);
+	}
+	v = text_view_new("keys (q closes this)", b.data, b.len, false);
+	buf_release(&b);
+	return v;
+}
+
+void diff_count(const char *text, size_t len, int *added, int *removed)
+{
+	const char *p = text, *end = text + len;
+	bool hunk = false;
+
+	*added = *removed = 0;
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+
+		if (starts(p, n, "diff --git "))
+			hunk = false;
+		else if (starts(p, n, "GIT binary patch") ||
+			 (!hunk && starts(p, n, "Binary files "))) {
+			*added = *removed = -2;
+			return;
+		} else if (starts(p, n, "@@"))
+			hunk = true;
+		else if (hunk && n > 0 && *p == '+')
+			(*added)++;
+		else if (hunk && n > 0 && *p == '-')
+			(*removed)++;
+		p += n + (nl ? 1 : 0);
+	}
+}

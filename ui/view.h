@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Views, as tig has them: each view is a list of lines with a table of operations, and a
+ * stack of views is shown one at a time (the list, then the diff opened from it). The loop
+ * here moves, scrolls, searches, shows help and closes views; each view handles the rest of
+ * the requests. The line model stays apart from drawing: a view's lines are indices into the
+ * plain data of ui.h, drawn only when on screen. Internal to ui/.
+ *
+ * Screen: row 0 the title, then the lines, two status rows, and the message row.
+ */
+#ifndef AIRLOCK_UI_VIEW_H
+#define AIRLOCK_UI_VIEW_H
+
+#include "common/buf.h"
+#include "ui/keys.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct view;
+struct app;
+
+/* What a request handler did. */
+enum {
+	VIEW_UNHANDLED, /* not this view's: the loop handles it (or says it is not bound) */
+	VIEW_DONE,
+	VIEW_EXIT, /* leave the loop; app->result holds the result */
+};
+
+struct view_ops {
+	/* Number of lines. */
+	size_t (*count)(struct view *v);
+	/* Draw line i at screen row y in width columns; selected: under the cursor. */
+	void (*draw)(struct view *v, size_t i, int y, int width, bool selected);
+	/* The raw text of line i that / searches (caller frees), or NULL. */
+	char *(*text)(struct view *v, size_t i);
+	/* Handle req for the selected line. */
+	int (*request)(struct view *v, enum ui_req req);
+	/* The two status rows for the selection (raw text; escaped when drawn). */
+	void (*status)(struct view *v, struct buf *line1, struct buf *line2);
+	/* The view's title (raw). */
+	void (*title)(struct view *v, struct buf *out);
+	void (*free)(struct view *v);
+};
+
+struct view {
+	const struct view_ops *ops;
+	struct app *app;
+	void *data;
+	size_t top, sel;
+	bool scroll_only; /* text: j/k scroll, no cursor line */
+};
+
+struct app {
+	int where;		/* UI_REVIEW or UI_REPLAY */
+	const char *name;	/* "review", "replay" */
+	struct view *stack[16]; /* stack[0] is the root */
+	size_t depth;
+	struct buf message; /* the message row; empty for the key hints */
+	char search[256];
+	int result;
+	/* Work to do when no key is waiting (true while more remains), or NULL. */
+	bool (*idle)(struct app *app);
+	void *data;
+	/* The title's left part (raw). */
+	void (*title)(struct app *app, struct buf *out);
+};
+
+/* Rows available for lines. */
+int view_rows(void);
+
+/* Push v (owned by the app from now on) on the stack and show it. */
+void app_push(struct app *app, struct view *v);
+
+/* Close the top view; false when it is the root (nothing closed). */
+bool app_pop(struct app *app);
+
+/* Close every view and free the message. */
+void app_close(struct app *app);
+
+/* Replace the root view, closing every other one. */
+void app_set_root(struct app *app, struct view *v);
+
+/* Show a message on the message row until the next key. */
+void app_message(struct app *app, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Draw everything now. */
+void app_draw(struct app *app);
+
+/* Run until a view returns VIEW_EXIT or the keys end (result then UI_KEY_EOF's default 0). */
+int app_run(struct app *app);
+
+/*
+ * Ask a question in a box over the screen: lines (raw text, one per line), then wait for y
+ * or n. True for y.
+ */
+bool app_confirm(struct app *app, const char *const *lines, size_t n);
+
+/* A view of text lines: a diff (coloured, binary parts summarised) or plain text. */
+struct view *text_view_new(const char *title, const char *text, size_t len, bool diff);
+
+/* Where a text view sends the requests it does not handle and asks for its status rows (the
+   change a diff is of), set by its opener; either may be NULL. */
+void text_view_forward(struct view *v, int (*fn)(void *ctx, enum ui_req req),
+		       void (*status)(void *ctx, struct buf *l1, struct buf *l2), void *ctx);
+
+/* The help view for the app's context. */
+struct view *help_view_new(int where);
+
+/* Count the +/- lines of a git patch; -2 in both when it has a binary part. */
+void diff_count(const char *text, size_t len, int *added, int *removed);
+
+#endif
