@@ -91,7 +91,9 @@ static int rules_show(int argc, char **argv)
 		const struct rule *r = pol.rs.rules[i];
 		cleanup_free char *origin = rule_origin(r);
 
-		if (r->cls == RULE_PATH)
+		if (r->cls == RULE_OUTPUT)
+			printf("%-22s %-8s %s %s\n", origin, "redact", r->kind, r->text);
+		else if (r->cls == RULE_PATH)
 			printf("%-22s %-8s %s\n", origin, rule_action_name(r->action), r->text);
 		else
 			printf("%-22s %-5s %-7s %s\n", origin, rule_action_name(r->action),
