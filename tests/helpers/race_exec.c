@@ -37,7 +37,8 @@ int main(int argc, char **argv)
 	int i, n;
 
 	if (argc != 5 || strlen(argv[1]) != strlen(argv[2]) || strlen(argv[1]) >= sizeof(path)) {
-		fprintf(stderr, "usage: race_exec ALLOWED DENIED MARKER ITERATIONS (same lengths)\n");
+		fprintf(stderr,
+			"usage: race_exec ALLOWED DENIED MARKER ITERATIONS (same lengths)\n");
 		return 2;
 	}
 	allowed = argv[1];
