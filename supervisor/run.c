@@ -30,7 +30,6 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -339,17 +338,6 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 	}
 	o->command = argv + optind;
 	return -1;
-}
-
-static const char *home_dir(void)
-{
-	const char *home = getenv("HOME");
-	struct passwd *pw;
-
-	if (home && home[0] == '/')
-		return home;
-	pw = getpwuid(getuid());
-	return pw && pw->pw_dir ? pw->pw_dir : "/";
 }
 
 /* "~/x", "$HOME/x", "./x" or "x" -> absolute, normalised. Caller frees. */
