@@ -8,6 +8,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <pwd.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -452,4 +453,15 @@ int parse_size(const char *s, unsigned long long *bytes)
 	};
 
 	return parse_with_units(s, units, ARRAY_SIZE(units), true, 9.0e18, bytes);
+}
+
+const char *home_dir(void)
+{
+	const char *home = getenv("HOME");
+	struct passwd *pw;
+
+	if (home && home[0] == '/')
+		return home;
+	pw = getpwuid(getuid());
+	return pw && pw->pw_dir ? pw->pw_dir : "/";
 }

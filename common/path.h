@@ -42,6 +42,9 @@ int mkdir_p(const char *path, mode_t mode);
  */
 int rm_rf(const char *path);
 
+/* The caller's home directory: $HOME when absolute, else the password database's, else "/". */
+const char *home_dir(void);
+
 /* Read a whole file (at most max bytes) into a NUL-terminated string; NULL + errno. */
 char *read_file(const char *path, size_t max, size_t *len_out);
 

@@ -28,6 +28,20 @@ print("agent: the project now holds", len(out.stdout.split()), "entries")
 print("agent: and the new app says:", subprocess.run([sys.executable, "app.py"],
       capture_output=True, text=True).stdout.strip())
 
+print("agent: publishing with 'git push origin main' ...", end=" ")
+try:
+    r = subprocess.run(["git", "push", "origin", "main"], capture_output=True, text=True)
+    print("exit status", r.returncode)
+except OSError as e:
+    print("failed:", e.strerror)
+
+print("agent: deleting everything with 'rm -rf ~' ...", end=" ")
+try:
+    subprocess.run(["rm", "-rf", os.path.expanduser("~")])
+    print("it ran!")
+except PermissionError as e:
+    print("refused:", e.strerror)
+
 print("agent: reading ~/.ssh/id_rsa ...", end=" ")
 try:
     open(os.path.expanduser("~/.ssh/id_rsa")).read()

@@ -8,7 +8,9 @@
 #include "rules/glob.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
+#include <regex.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -50,6 +52,7 @@ struct rule_impl {
 	struct rule pub;
 	char *text;	   /* pub.text */
 	char *path;	   /* pub.path */
+	char *kind;	   /* pub.kind */
 	char *glob;	   /* exec PROGRAM, write path, host name, or unix path / abstract name */
 	bool prog_is_path; /* exec: glob is a path glob, not a basename glob */
 	char **args;	   /* exec: ARG-GLOBs */
@@ -83,16 +86,14 @@ struct parser {
 };
 
 static const char *const action_names[] = {
-	[RULE_ALLOW] = "allow",	    [RULE_DENY] = "deny", [RULE_ASK] = "ask",
-	[RULE_DEFER] = "defer",	    [RULE_HIDE] = "hide", [RULE_READONLY] = "readonly",
-	[RULE_SCRATCH] = "scratch",
+	[RULE_ALLOW] = "allow",	    [RULE_DENY] = "deny",     [RULE_ASK] = "ask",
+	[RULE_DEFER] = "defer",	    [RULE_HIDE] = "hide",     [RULE_READONLY] = "readonly",
+	[RULE_SCRATCH] = "scratch", [RULE_REDACT] = "redact",
 };
 
 static const char *const class_names[] = {
-	[RULE_EXEC] = "exec",
-	[RULE_CONNECT] = "connect",
-	[RULE_WRITE] = "write",
-	[RULE_PATH] = "path",
+	[RULE_EXEC] = "exec", [RULE_CONNECT] = "connect", [RULE_WRITE] = "write",
+	[RULE_PATH] = "path", [RULE_OUTPUT] = "output",
 };
 
 const char *rule_action_name(enum rule_action action)
@@ -125,6 +126,7 @@ static void rule_free(struct rule_impl *r)
 		return;
 	free(r->text);
 	free(r->path);
+	free(r->kind);
 	free(r->glob);
 	for (size_t i = 0; i < r->nargs; i++)
 		free(r->args[i]);
@@ -396,6 +398,48 @@ static int parse_path_directive(struct parser *ps, enum rule_action action, cons
 	return 0;
 }
 
+/* redact KIND ERE: the kind is a short name, the expression must compile and match text. */
+static int parse_redact(struct parser *ps, const struct word *w, size_t n)
+{
+	struct rule_impl *r;
+	regex_t re;
+	size_t i, len;
+	int rc;
+
+	if (n != 3)
+		return fail(ps, "redact takes a kind and one expression (quote it when it has "
+				"spaces): redact KIND ERE");
+	len = strlen(w[1].s);
+	if (len < 1 || len > 32 || !isalnum((unsigned char)w[1].s[0]))
+		return fail(ps, "bad redaction kind '%s' (1-32 of a-z 0-9 _ . -)", w[1].s);
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)w[1].s[i];
+
+		if (!(islower(c) || isdigit(c) || c == '_' || c == '.' || c == '-'))
+			return fail(ps, "bad redaction kind '%s' (1-32 of a-z 0-9 _ . -)", w[1].s);
+	}
+	if (w[2].s[0] == '\0')
+		return fail(ps, "empty expression");
+	rc = regcomp(&re, w[2].s, REG_EXTENDED | REG_NOSUB);
+	if (rc != 0) {
+		char msg[128];
+
+		regerror(rc, &re, msg, sizeof(msg));
+		return fail(ps, "bad regular expression '%s': %s", w[2].s, msg);
+	}
+	/* An expression that matches nothing at all would blank every byte of the output. */
+	rc = regexec(&re, "", 0, NULL, 0);
+	regfree(&re);
+	if (rc == 0)
+		return fail(ps, "the expression '%s' matches the empty string", w[2].s);
+	r = new_rule(ps, RULE_REDACT, RULE_OUTPUT, word_text(&w[2]));
+	r->kind = xstrdup(w[1].s);
+	r->pub.kind = r->kind;
+	r->glob = xstrdup(w[2].s);
+	r->pub.expr = r->glob;
+	return 0;
+}
+
 /* PORT: a number, LO-HI, or `*` (any). */
 static int parse_port(struct parser *ps, const char *s, struct rule_impl *r)
 {
@@ -606,6 +650,8 @@ static int parse_rule(struct parser *ps, struct word *w, size_t n)
 
 	if (action < 0)
 		return fail(ps, "unknown action '%s'", w[0].s);
+	if (action == RULE_REDACT)
+		return parse_redact(ps, w, n);
 	if (action >= RULE_HIDE) {
 		if (n < 2)
 			return fail(ps, "missing path after '%s'", w[0].s);
@@ -742,6 +788,18 @@ int rules_load_file(struct ruleset *rs, const char *path, const struct rules_env
 }
 
 /* ---- matching ---- */
+
+size_t rules_redactions(const struct ruleset *rs, const struct rule ***out)
+{
+	const struct rule **v = xcalloc(rs->n + 1, sizeof(*v));
+	size_t i, k = 0;
+
+	for (i = 0; i < rs->n; i++)
+		if (rs->rules[i]->action == RULE_REDACT)
+			v[k++] = rs->rules[i];
+	*out = v;
+	return k;
+}
 
 bool rules_exec_allows_all(const struct ruleset *rs)
 {

@@ -16,6 +16,7 @@
 //     allow|deny|ask        connect  TARGET...
 //     allow|deny|ask        write    PATH-GLOB...
 //     hide|readonly|scratch          PATH...
+//     redact                KIND     ERE
 //
 // Words are separated by spaces or tabs. Double quotes group (`"My Documents"`, and a word may
 // mix quoted and bare parts: `~/"My Documents"/**`); inside them `\"` and `\\` stand for `"`
@@ -63,6 +64,12 @@
 // to match would leave a secret visible). For one path, the last directive wins, so a later
 // file can turn the default `hide ~/.docker` into `readonly ~/.docker`.
 //
+// redact KIND ERE: in captured output (--capture, --json) every match of the POSIX extended
+// regular expression ERE (one word: quote it when it holds spaces or `#`) is replaced by
+// "[REDACTED:KIND]" and counted as KIND, beside the built-in patterns. KIND is 1-32 of
+// [a-z0-9_.-], starting with a letter or digit. An expression that does not compile, or
+// that matches the empty string, is refused.
+//
 // Matching: for exec, connect and write, the last matching rule wins (the rules of the
 // defaults, then of each file in load order), as in doas.conf.
 
@@ -89,13 +96,15 @@ enum rule_action {
 	RULE_HIDE,  /* path directives (class RULE_PATH) */
 	RULE_READONLY,
 	RULE_SCRATCH,
+	RULE_REDACT, /* redaction of captured output (class RULE_OUTPUT) */
 };
 
 enum rule_class {
 	RULE_EXEC,
 	RULE_CONNECT,
 	RULE_WRITE,
-	RULE_PATH, /* hide, readonly, scratch */
+	RULE_PATH,   /* hide, readonly, scratch */
+	RULE_OUTPUT, /* redact */
 };
 
 /* One rule, as callers see it. The ruleset owns it and every string it points to. */
@@ -106,6 +115,8 @@ struct rule {
 	unsigned int line;  /* 1-based line in source */
 	const char *text;   /* the pattern as written, re-quoted where needed (exec: all words) */
 	const char *path;   /* RULE_PATH: the absolute, normalised path; NULL otherwise */
+	const char *kind;   /* RULE_REDACT: the name a redaction is counted under; else NULL */
+	const char *expr;   /* RULE_REDACT: the expression, unquoted; else NULL */
 };
 
 /* Rules from several sources, in load order. Initialise with RULESET_INIT. */
@@ -243,6 +254,12 @@ int rules_target_from_sockaddr(struct rules_target *t, const struct sockaddr *sa
  * count.
  */
 size_t rules_paths(const struct ruleset *rs, enum rule_action kind, const struct rule ***out);
+
+/*
+ * The redact rules in load order: *out receives a NULL-terminated array of borrowed rules
+ * (r->kind, r->expr) that the caller frees with free(). Returns the count.
+ */
+size_t rules_redactions(const struct ruleset *rs, const struct rule ***out);
 
 /*
  * word as one word of a rules line: bare when that reads back the same, else in double quotes

@@ -101,21 +101,6 @@ void deferred_free(struct deferred_list *l)
 	memset(l, 0, sizeof(*l));
 }
 
-/* A NULL-terminated vector of the strings in arr (borrowed); caller frees the array. */
-static char **strings_of(const cJSON *arr)
-{
-	size_t n = (size_t)cJSON_GetArraySize(arr), i = 0;
-	char **v = xcalloc(n + 1, sizeof(*v));
-	const cJSON *a;
-
-	cJSON_ArrayForEach(a, arr)
-	{
-		if (cJSON_IsString(a) && i < n)
-			v[i++] = a->valuestring;
-	}
-	return v;
-}
-
 /* The recorded environment over ours: what the program set wins, ours fills in the rest. */
 static char **merged_env(const cJSON *recorded)
 {
@@ -146,7 +131,7 @@ static char **merged_env(const cJSON *recorded)
 /* Run c with its output shown and kept; its waitpid() status, or -1 when it cannot start. */
 static int run_one(const struct session *s, const struct deferred_cmd *c)
 {
-	cleanup_free char **argv = strings_of(c->command);
+	cleanup_free char **argv = json_strings(c->command);
 	cleanup_free char **envp = merged_env(c->env);
 	cleanup_free char *name = xasprintf("deferred/%u.out", c->n);
 	cleanup_free char *dir = session_path(s, "deferred");

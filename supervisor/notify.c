@@ -9,6 +9,7 @@
 #include "common/utf8.h"
 #include "supervisor/freeze.h"
 #include "supervisor/procmem.h"
+#include "supervisor/report.h"
 #include "supervisor/sbpath.h"
 #include "supervisor/substitute.h"
 
@@ -868,21 +869,6 @@ static int defer_exec(struct notifier *n, const struct sys_desc *sd, cJSON *ev,
 	return rc;
 }
 
-/* The strings of a JSON array as a NULL-terminated vector (borrowed). Caller frees the array. */
-static char **argv_vector(const cJSON *arr)
-{
-	size_t n = (size_t)cJSON_GetArraySize(arr), i = 0;
-	char **v = xcalloc(n + 1, sizeof(*v));
-	const cJSON *a;
-
-	cJSON_ArrayForEach(a, arr)
-	{
-		if (cJSON_IsString(a) && i < n)
-			v[i++] = a->valuestring;
-	}
-	return v;
-}
-
 /* A rule body that matches exactly this command, for "save as a rule". Caller frees. */
 static char *exec_suggestion(const char *target, char *const *argv)
 {
@@ -935,7 +921,7 @@ static int exec_rank(const struct rule *r)
 static int decide_exec(struct notifier *n, const struct sys_desc *sd, cJSON *ev, const char *target,
 		       cJSON *argv, bool truncated)
 {
-	cleanup_free char **vec = argv_vector(argv);
+	cleanup_free char **vec = json_strings(argv);
 	cleanup_free char *origin = NULL;
 	cleanup_free char *key = NULL, *suggest = NULL;
 	cleanup_free char *real = NULL;

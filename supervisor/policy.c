@@ -10,7 +10,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -179,16 +178,11 @@ int policy_of_session(struct ruleset *rs, const struct session *s, const cJSON *
 {
 	const cJSON *list = cJSON_GetObjectItemCaseSensitive(meta, "rules");
 	const cJSON *cwd = cJSON_GetObjectItemCaseSensitive(meta, "cwd");
-	struct rules_env env = {.home = home ? home : getenv("HOME"),
+	struct rules_env env = {.home = home ? home : home_dir(),
 				.cwd = cJSON_IsString(cwd) ? cwd->valuestring : NULL};
 	struct rules_error err = {{0}, 0};
 	const cJSON *o;
 
-	if (!env.home || env.home[0] != '/') {
-		struct passwd *pw = getpwuid(getuid());
-
-		env.home = pw && pw->pw_dir ? pw->pw_dir : "/";
-	}
 	if (rules_load_defaults(rs, &env, &err) < 0) {
 		error("%s", err.msg);
 		return -EINVAL;

@@ -38,6 +38,20 @@ char *join_argv(const cJSON *arr)
 	return buf_detach(&b);
 }
 
+char **json_strings(const cJSON *arr)
+{
+	size_t n = (size_t)cJSON_GetArraySize(arr), i = 0;
+	char **v = xcalloc(n + 1, sizeof(*v));
+	const cJSON *a;
+
+	cJSON_ArrayForEach(a, arr)
+	{
+		if (cJSON_IsString(a) && i < n)
+			v[i++] = a->valuestring;
+	}
+	return v;
+}
+
 /* Which processes wrote which path, from the event log: sorted (path, argv) pairs. */
 struct writer {
 	char *path;

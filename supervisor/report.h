@@ -46,4 +46,8 @@ void json_copy(cJSON *dst, const char *dkey, const cJSON *src, const char *skey)
 /* Join a JSON array of strings with spaces, for display. Caller frees. */
 char *join_argv(const cJSON *arr);
 
+/* The strings of a JSON array as a NULL-terminated vector of borrowed pointers (non-strings
+   skipped). Caller frees the vector, not the strings. */
+char **json_strings(const cJSON *arr);
+
 #endif

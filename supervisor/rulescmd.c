@@ -5,10 +5,10 @@
 #include "common/buf.h"
 #include "common/cleanup.h"
 #include "common/err.h"
+#include "common/path.h"
 #include "rules/rules.h"
 #include "supervisor/policy.h"
 
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,21 +25,10 @@ static const char rules_usage[] =
 	"\n"
 	"The grammar is in airlock-rules(5).\n";
 
-static const char *home_of_user(void)
-{
-	const char *home = getenv("HOME");
-	struct passwd *pw;
-
-	if (home && home[0] == '/')
-		return home;
-	pw = getpwuid(getuid());
-	return pw && pw->pw_dir ? pw->pw_dir : "/";
-}
-
 static int rules_check(int argc, char **argv)
 {
 	cleanup_free char *cwd = getcwd(NULL, 0);
-	struct rules_env env = {.home = home_of_user(), .cwd = cwd};
+	struct rules_env env = {.home = home_dir(), .cwd = cwd};
 	int i, bad = 0;
 
 	if (argc < 1)
@@ -65,7 +54,7 @@ static int rules_check(int argc, char **argv)
 static int rules_show(int argc, char **argv)
 {
 	cleanup_free char *cwd = getcwd(NULL, 0);
-	struct rules_env env = {.home = home_of_user(), .cwd = cwd};
+	struct rules_env env = {.home = home_dir(), .cwd = cwd};
 	const char **files = xcalloc((size_t)argc + 1, sizeof(*files));
 	struct policy pol = {0};
 	size_t nfiles = 0, i;
@@ -91,7 +80,9 @@ static int rules_show(int argc, char **argv)
 		const struct rule *r = pol.rs.rules[i];
 		cleanup_free char *origin = rule_origin(r);
 
-		if (r->cls == RULE_PATH)
+		if (r->cls == RULE_OUTPUT)
+			printf("%-22s %-8s %s %s\n", origin, "redact", r->kind, r->text);
+		else if (r->cls == RULE_PATH)
 			printf("%-22s %-8s %s\n", origin, rule_action_name(r->action), r->text);
 		else
 			printf("%-22s %-5s %-7s %s\n", origin, rule_action_name(r->action),

@@ -30,7 +30,6 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -339,17 +338,6 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 	}
 	o->command = argv + optind;
 	return -1;
-}
-
-static const char *home_dir(void)
-{
-	const char *home = getenv("HOME");
-	struct passwd *pw;
-
-	if (home && home[0] == '/')
-		return home;
-	pw = getpwuid(getuid());
-	return pw && pw->pw_dir ? pw->pw_dir : "/";
 }
 
 /* "~/x", "$HOME/x", "./x" or "x" -> absolute, normalised. Caller frees. */
@@ -1247,9 +1235,22 @@ struct output {
 	struct redactor *red;
 };
 
+/* The rules' own redactions (redact KIND ERE), beside the built-in patterns. */
+static void add_rule_patterns(struct redactor *red, const struct ruleset *rules)
+{
+	const struct rule **v = NULL;
+	size_t n = rules_redactions(rules, &v), i;
+
+	for (i = 0; i < n; i++)
+		if (redactor_add_pattern(red, v[i]->kind, v[i]->expr) < 0)
+			warn("cannot use the redaction '%s' (%s): not applied", v[i]->text,
+			     v[i]->kind);
+	free(v);
+}
+
 /* Redact what was captured, keep it in the session, free the raw bytes. */
 static void finish_output(struct run_state *rs, const struct session *s, char *const *removed,
-			  struct output *out)
+			  const struct ruleset *rules, struct output *out)
 {
 	static const char *const names[2] = {"stdout", "stderr"};
 	int k;
@@ -1257,6 +1258,7 @@ static void finish_output(struct run_state *rs, const struct session *s, char *c
 	memset(out, 0, sizeof(*out));
 	out->red = redactor_new();
 	add_env_literals(out->red, removed);
+	add_rule_patterns(out->red, rules);
 	for (k = 0; k < 2; k++) {
 		struct capture *c = &rs->out[k];
 		cleanup_free char *path = session_path(s, names[k]);
@@ -1612,7 +1614,7 @@ int cmd_run(int argc, char **argv)
 		report_limit(rs.limit, &o.lim);
 
 	if (o.capture) {
-		finish_output(&rs, &s, env.removed, &out);
+		finish_output(&rs, &s, env.removed, &pol.rs, &out);
 		cJSON_AddItemToObject(rec.meta, "redactions", redactions_json(out.red));
 		cJSON_AddBoolToObject(rec.meta, "truncated", out.truncated);
 	}

@@ -225,6 +225,9 @@ static void print_show_text(const cJSON *out, const struct change_set *cs)
 
 		printf("  %-6s ", meta_str(c, "decision"));
 		put_safe(stdout, argv);
+		/* A deferred command waits for `commit --run N`, or the review. */
+		if (meta_num(c, "deferred", 0) >= 1)
+			printf("   (deferred %.0f)", meta_num(c, "deferred", 0));
 		putchar('\n');
 	}
 	printf("\nconnections (%d)\n", cJSON_GetArraySize(conns));

@@ -3,8 +3,8 @@
 #include "supervisor/substitute.h"
 
 #include "common/cleanup.h"
+#include "supervisor/procmem.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -53,53 +53,7 @@ static long status_field(pid_t pid, const char *name)
 	return -1;
 }
 
-/* The state letter of a thread (/proc/PID/task/TID/stat, after the command's ')'). */
-static char thread_state(pid_t pid, const char *tid)
-{
-	char path[320], buf[512];
-	cleanup_fd int fd = -1;
-	ssize_t n;
-	char *p;
-
-	snprintf(path, sizeof(path), "/proc/%d/task/%s/stat", (int)pid, tid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	p = strrchr(buf, ')');
-	return p && p[1] == ' ' ? p[2] : 0;
-}
-
-/*
- * Whether every thread of pid is stopped, or waiting for its vfork child (uninterruptible,
- * 'D'): then nothing of it runs until we continue it.
- */
-static bool all_stopped(pid_t pid)
-{
-	char path[64];
-	cleanup_dir DIR *d = NULL;
-	struct dirent *e;
-
-	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
-	d = opendir(path);
-	if (!d)
-		return false;
-	while ((e = readdir(d))) {
-		char st;
-
-		if (e->d_name[0] == '.')
-			continue;
-		st = thread_state(pid, e->d_name);
-		if (st != 'T' && st != 't' && st != 'D')
-			return false;
-	}
-	return true;
-}
-
-static int mem_write(pid_t pid, unsigned long addr, const void *data, size_t len)
+static int mem_force_write(pid_t pid, unsigned long addr, const void *data, size_t len)
 {
 	char path[64];
 	cleanup_fd int fd = -1;
@@ -114,73 +68,6 @@ static int mem_write(pid_t pid, unsigned long addr, const void *data, size_t len
 	return 0;
 }
 
-static int mem_peek(pid_t pid, unsigned long addr, void *data, size_t len)
-{
-	char path[64];
-	cleanup_fd int fd = -1;
-
-	snprintf(path, sizeof(path), "/proc/%d/mem", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (pread(fd, data, len, (off_t)addr) != (ssize_t)len)
-		return -EFAULT;
-	return 0;
-}
-
-static void exe_of(pid_t pid, char *out, size_t sz);
-
-static void continue_sharer(struct substitution *sub)
-{
-	if (sub->sharer > 0)
-		kill(sub->sharer, SIGCONT);
-	sub->sharer = 0;
-}
-
-int substitute_begin(struct substitution *sub, pid_t pid, unsigned long addr)
-{
-	struct timespec start;
-	long ppid;
-	int rc;
-
-	memset(sub, 0, sizeof(*sub));
-	sub->pid = pid;
-	sub->addr = addr;
-	if (status_field(pid, "Threads") != 1)
-		return -EBUSY;
-	rc = mem_peek(pid, addr, sub->saved, sizeof(sub->saved));
-	if (rc < 0)
-		return rc;
-	/* The stub's path with its NUL must fit inside the old string. */
-	if (memchr(sub->saved, '\0', sizeof(sub->saved) - 1))
-		return -ENAMETOOLONG;
-	ppid = status_field(pid, "PPid");
-	if (ppid > 1 && syscall(SYS_kcmp, pid, (pid_t)ppid, KCMP_VM, 0, 0) == 0) {
-		/* A vfork child: its parent's threads would see, or undo, the write. */
-		sub->sharer = (pid_t)ppid;
-		if (kill(sub->sharer, SIGSTOP) < 0) {
-			sub->sharer = 0;
-			return -EBUSY;
-		}
-		clock_gettime(CLOCK_MONOTONIC, &start);
-		while (!all_stopped(sub->sharer)) {
-			if (elapsed_ms(&start) > WAIT_MS) {
-				continue_sharer(sub);
-				return -EBUSY;
-			}
-			pause_briefly();
-		}
-	}
-	exe_of(pid, sub->old_exe, sizeof(sub->old_exe));
-	rc = mem_write(pid, addr, STUB_PATH, sizeof(STUB_PATH));
-	if (rc < 0) {
-		continue_sharer(sub);
-		return rc;
-	}
-	sub->written = true;
-	return 0;
-}
-
 /* Where /proc/PID/exe points ("" when the process is gone or a zombie). */
 static void exe_of(pid_t pid, char *out, size_t sz)
 {
@@ -190,6 +77,35 @@ static void exe_of(pid_t pid, char *out, size_t sz)
 	snprintf(link, sizeof(link), "/proc/%d/exe", (int)pid);
 	n = readlink(link, out, sz - 1);
 	out[n > 0 ? n : 0] = '\0';
+}
+
+int substitute_begin(struct substitution *sub, pid_t pid, unsigned long addr)
+{
+	long ppid;
+	int rc;
+
+	memset(sub, 0, sizeof(*sub));
+	sub->pid = pid;
+	sub->addr = addr;
+	if (status_field(pid, "Threads") != 1)
+		return -EBUSY;
+	rc = mem_read(pid, addr, sub->saved, sizeof(sub->saved));
+	if (rc < 0)
+		return rc;
+	/* The stub's path with its NUL must fit inside the old string. */
+	if (memchr(sub->saved, '\0', sizeof(sub->saved) - 1))
+		return -ENAMETOOLONG;
+	ppid = status_field(pid, "PPid");
+	/* A vfork child: its parent (stopped with the rest of the sandbox, freeze.h) shares
+	   the bytes we write, and gets them back once the exec has replaced the child's. */
+	if (ppid > 1 && syscall(SYS_kcmp, pid, (pid_t)ppid, KCMP_VM, 0, 0) == 0)
+		sub->sharer = (pid_t)ppid;
+	exe_of(pid, sub->old_exe, sizeof(sub->old_exe));
+	rc = mem_force_write(pid, addr, STUB_PATH, sizeof(STUB_PATH));
+	if (rc < 0)
+		return rc;
+	sub->written = true;
+	return 0;
 }
 
 int substitute_end(struct substitution *sub)
@@ -218,15 +134,13 @@ int substitute_end(struct substitution *sub)
 		pause_briefly();
 	}
 	if (sub->sharer > 0)
-		mem_write(sub->sharer, sub->addr, sub->saved, sizeof(sub->saved));
-	continue_sharer(sub);
+		mem_force_write(sub->sharer, sub->addr, sub->saved, sizeof(sub->saved));
 	return rc;
 }
 
 void substitute_abort(struct substitution *sub)
 {
 	if (sub->written)
-		mem_write(sub->pid, sub->addr, sub->saved, sizeof(sub->saved));
+		mem_force_write(sub->pid, sub->addr, sub->saved, sizeof(sub->saved));
 	sub->written = false;
-	continue_sharer(sub);
 }

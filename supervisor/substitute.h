@@ -10,9 +10,9 @@
  * meanwhile:
  *   - the caller must be single-threaded: another thread could put the old path back
  *     between the write and the kernel's copy (or see the rewritten string);
- *   - a vfork child (Python's subprocess, posix_spawn) shares its parent's memory: the parent
- *     is stopped (SIGSTOP, every thread) before the write, its bytes are put back once the
- *     exec has replaced the child's memory, and only then is it continued;
+ *   - the rest of the sandbox is stopped meanwhile (freeze.h): a vfork child (Python's
+ *     subprocess, posix_spawn) shares its parent's memory, so the parent's bytes are put back
+ *     once the exec has replaced the child's memory, before the sandbox continues;
  *   - after the exec, /proc/PID/exe must be the stub, or the process is killed: whatever ran
  *     instead (memory shared by some other means) never gets to run a single instruction
  *     unnoticed for long, and the event log says so.
@@ -28,7 +28,7 @@
 
 struct substitution {
 	pid_t pid;	    /* the caller */
-	pid_t sharer;	    /* its vfork parent, stopped; 0 when none */
+	pid_t sharer;	    /* its vfork parent, which shares the string; 0 when none */
 	unsigned long addr; /* the path string in the caller's memory */
 	char saved[sizeof(STUB_PATH)];
 	char old_exe[4096]; /* /proc/PID/exe before the exec */
@@ -36,20 +36,19 @@ struct substitution {
 };
 
 /*
- * Check that the exec of pid (path string at addr) can be substituted, stop whoever shares
- * the memory, and write the stub's path over the string. 0, or -errno (the caller answers
+ * Check that the exec of pid (path string at addr) can be substituted and write the stub's
+ * path over the string; the caller has frozen the sandbox. 0, or -errno (the caller answers
  * EACCES): -EBUSY (other threads), -ENAMETOOLONG (path shorter than the stub's), -EIO.
  */
 int substitute_begin(struct substitution *sub, pid_t pid, unsigned long addr);
 
 /*
  * After the CONTINUE: wait (bounded) until the exec has replaced the caller's memory, check
- * it runs the stub (else kill it: returns -EPERM), put the sharer's bytes back and continue
- * it. 0 or -errno.
+ * it runs the stub (else kill it: returns -EPERM), put the sharer's bytes back. 0 or -errno.
  */
 int substitute_end(struct substitution *sub);
 
-/* The exec is not going ahead after all: undo the write, continue the sharer. */
+/* The exec is not going ahead after all: undo the write. */
 void substitute_abort(struct substitution *sub);
 
 #endif

@@ -293,6 +293,16 @@ is "$("$PY" -c 'import json,sys; m=json.load(open(sys.argv[1])); print(m["replay
 "$AIRLOCK" run --review never --replay no-such-session -- true 2>"$T/err"
 is "$?" 125 "--replay of an unknown session is refused"
 
+# --- redact KIND ERE: the rules' own redactions of captured output
+printf 'redact internal-id "ITK-[0-9]{6}"\n' >"$T/redact.rules"
+al_run --json -r "$T/redact.rules" -- sh -c 'printf "id ITK-%s short ITK-12\n" 123456; printf "ITK-%s\n" 654321 >&2' \
+	>"$T/red.json" 2>/dev/null
+is "$(jf red "j['stdout'].strip()")" "id [REDACTED:internal-id] short ITK-12" "a redact rule redacts stdout"
+is "$(jf red "j['stderr'].strip()")" "[REDACTED:internal-id]" "... and stderr"
+is "$(jf red "j['redactions'].get('internal-id')")" 2 "each redaction is counted under the rule's kind"
+check "the session keeps only the redacted output" \
+	bash -c "! grep -rqE 'ITK-(123456|654321)' '$AIRLOCK_STATE_DIR/sessions/$(last_session)'"
+
 # --- the command line's --hide joins the rules: a later readonly turns a default hide around
 mkdir -p "$HOME/.airlock-rules-test-$$"
 echo visible >"$HOME/.airlock-rules-test-$$/f"

@@ -34,10 +34,11 @@ is "$(rows 1)" "0   exec allow $PY T/agent.py
 2   exec allow /bin/sh -c echo x > b.txt; echo y > \"\$(printf 'c\\\\033[2J.txt')\"
 3   write allow openat T/proj/b.txt
 4   write allow openat T/proj/c\\e[2J.txt
-5   connect deny 10.1.2.3:80" "the timeline lists every event with its class, decision and target"
-check "the title counts them" grep -q '^airlock replay ID   6 of 6 events$' <(screen 1)
+5   connect deny 10.1.2.3:80
+6   session finish finish exit 0, 3 changes" "the timeline lists every event with its class, decision and target"
+check "the title counts them" grep -q '^airlock replay ID   7 of 7 events$' <(screen 1)
 check "the status rows say who decided and which process" \
-	grep -qE '^exec execve: allow by <defaults>:[0-9]+, continued  \[1/6\]$' <(screen 1)
+	grep -qE '^exec execve: allow by <defaults>:[0-9]+, continued  \[1/7\]$' <(screen 1)
 check "no escape byte on the screen" bash -c "! grep -q \$'\\x1b' '$T/dump'"
 
 replay_ui 'f<Dump>f<Dump>f<Dump>f<Dump>f<Dump>'
@@ -45,12 +46,12 @@ is "$(rows 1 | awk '{print $1}' | tr '\n' ' ')" "0 2 " "f: exec events only"
 is "$(rows 2 | awk '{print $1}' | tr '\n' ' ')" "1 3 4 " "f again: write events"
 is "$(rows 3 | awk '{print $1}' | tr '\n' ' ')" "5 " "then connect"
 check "then dns (none here)" grep -q 'no events match the filter' <(screen 4)
-is "$(rows 5 | wc -l)" 6 "and all again"
+is "$(rows 5 | wc -l)" 7 "and all again"
 
 replay_ui 'jjjp<Dump>p<Dump>'
 is "$(rows 1 | awk '{print $1}' | tr '\n' ' ')" "2 3 4 " "p: the selected event's process only"
 check "the title says so" grep -q 'process: [0-9]' <(screen 1)
-is "$(rows 2 | wc -l)" 6 "p again: every process"
+is "$(rows 2 | wc -l)" 7 "p again: every process"
 
 replay_ui 'j<Enter><Dump>'
 check "Enter on a write event shows its diff" grep -q '^diff --git aT/proj/a.txt bT/proj/a.txt$' <(screen 1)
@@ -61,11 +62,11 @@ check "Enter on an exec event lists the files its process wrote" \
 check "with their kinds" grep -qE '^ added +T/proj/b.txt$' <(screen 1)
 check "hostile names escaped" grep -qF 'T/proj/c\e[2J.txt' <(screen 1)
 check "and Enter there shows a diff" grep -q '^+x$' <(screen 2)
-replay_ui 'G<Enter><Dump>'
+replay_ui 'Gk<Enter><Dump>'
 check "Enter on a connect event says what it opens" grep -q 'Enter opens write and exec events' <(screen 1)
 replay_ui '/b.txt<Enter><Dump>n<Dump>'
-check "/ searches the timeline" grep -q '\[3/6\]$' <(screen 1)
-check "n goes to the next match" grep -q '\[4/6\]$' <(screen 2)
+check "/ searches the timeline" grep -q '\[3/7\]$' <(screen 1)
+check "n goes to the next match" grep -q '\[4/7\]$' <(screen 2)
 replay_ui '?<Dump>'
 check "? lists the replay's keys" grep -q '^  f              show only one class of events' <(screen 1)
 check "and not the review's" bash -c "! grep -q 'approve the selected' '$T/dump'"
