@@ -12,6 +12,7 @@
 #include "supervisor/cli.h"
 #include "supervisor/deferred.h"
 #include "supervisor/events.h"
+#include "supervisor/report.h"
 #include "supervisor/session.h"
 
 #include <dirent.h>
@@ -1019,19 +1020,6 @@ static void fix_dirs(struct applier *a)
 	}
 }
 
-static char type_char(mode_t m)
-{
-	if (S_ISREG(m))
-		return 'f';
-	if (S_ISDIR(m))
-		return 'd';
-	if (S_ISLNK(m))
-		return 'l';
-	if (S_ISFIFO(m))
-		return 'p';
-	return '?';
-}
-
 /* The result lines: what each path holds now, for undo to tell later host changes apart. */
 static void journal_results(struct applier *a)
 {
@@ -1044,14 +1032,14 @@ static void journal_results(struct applier *a)
 		const char *name;
 		struct stat hs;
 		int pfd = dir_cache_get(&a->host, st->c->path, &name, -1, NULL);
-		char type[2] = "-";
+		const char *type = "-";
 
 		if (pfd >= 0 && fstatat(pfd, name, &hs, AT_SYMLINK_NOFOLLOW) == 0) {
 			struct ident id;
 			char mode[8];
 
 			ident_of(&hs, &id);
-			type[0] = type_char(hs.st_mode);
+			type = report_type_name(hs.st_mode);
 			add_ident(o, "id", &id);
 			snprintf(mode, sizeof(mode), "%o", (unsigned)(hs.st_mode & 07777));
 			cJSON_AddStringToObject(o, "mode", mode);
@@ -1071,7 +1059,7 @@ static void journal_results(struct applier *a)
 /* ---- reading the journal, undo ---------------------------------------------------------- */
 
 struct result {
-	char type; /* as type_char(), '-' when the path held nothing */
+	char type[8]; /* as report_type_name(), "-" when the path held nothing */
 	struct ident id;
 	mode_t mode;
 	long long size;
@@ -1133,7 +1121,7 @@ static void read_result(const cJSON *o, struct result *r)
 	const char *mode = meta_str(o, "mode");
 
 	memset(r, 0, sizeof(*r));
-	r->type = t && t[0] ? t[0] : '-';
+	snprintf(r->type, sizeof(r->type), "%s", t ? t : "-");
 	get_ident(o, "id", &r->id);
 	r->mode = mode ? (mode_t)strtoul(mode, NULL, 8) : 0;
 	r->size = (long long)meta_num(o, "size", 0);
@@ -1368,9 +1356,9 @@ static char *undo_conflict(const struct session *s, const struct journal *j, str
 	if ((js->has_old && ident_is(&st, &js->old_id)) ||
 	    (js->op == OP_CHMOD && (st.st_mode & 07777) == (js->old_mode & 07777)))
 		return NULL;
-	if (res->type == '-')
+	if (strcmp(res->type, "-") == 0)
 		return xstrdup("something was created at this path after the commit");
-	if (type_char(st.st_mode) != res->type || !ident_is(&st, &res->id))
+	if (strcmp(report_type_name(st.st_mode), res->type) != 0 || !ident_is(&st, &res->id))
 		return xstrdup("it was replaced on the host after the commit");
 	if ((st.st_mode & 07777) != res->mode)
 		return xstrdup("its mode changed on the host after the commit");

@@ -178,7 +178,7 @@ static cJSON *writers_of(const struct writers *ws, const char *path)
 	return arr;
 }
 
-static const char *type_name(mode_t m)
+const char *report_type_name(mode_t m)
 {
 	if (m == 0)
 		return NULL;
@@ -199,7 +199,7 @@ static cJSON *change_json(const struct change *c, const struct writers *ws)
 {
 	cJSON *o = cJSON_CreateObject();
 	cleanup_free char *path = utf8_sanitize(c->path);
-	const char *t = type_name(c->mode), *ot = type_name(c->old_mode);
+	const char *t = report_type_name(c->mode), *ot = report_type_name(c->old_mode);
 	char mode[8];
 
 	cJSON_AddStringToObject(o, "path", path);

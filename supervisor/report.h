@@ -12,6 +12,7 @@
 
 #include <cjson/cJSON.h>
 #include <stdbool.h>
+#include <sys/types.h>
 
 /*
  * Add "changes", "commands" and "connections" to out. With scanned, *cs is the session's
@@ -42,6 +43,10 @@ void writers_free(struct writers *ws);
 
 /* Set dst[dkey] to a copy of src[skey], or null when src has none. */
 void json_copy(cJSON *dst, const char *dkey, const cJSON *src, const char *skey);
+
+/* The type of an st_mode as the report names it: "file", "dir", "symlink", "fifo", "socket",
+   "device"; NULL for 0 (nothing there). */
+const char *report_type_name(mode_t m);
 
 /* Join a JSON array of strings with spaces, for display. Caller frees. */
 char *join_argv(const cJSON *arr);
