@@ -4,6 +4,7 @@
 
 #include "common/buf.h"
 #include "common/cleanup.h"
+#include "supervisor/procmem.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -259,18 +260,16 @@ void thaw_sandbox(struct freeze *f)
 void freeze_wait_exec(pid_t tid, const char *old_exe)
 {
 	struct timespec t0;
-	char link[64], exe[4096], stat[64];
+	char exe[4096], stat[64];
 
-	snprintf(link, sizeof(link), "/proc/%d/exe", (int)tid);
 	snprintf(stat, sizeof(stat), "/proc/%d/stat", (int)tid);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	while (ms_since(&t0) < WAIT_MS) {
-		ssize_t n = readlink(link, exe, sizeof(exe) - 1);
 		char st;
 
-		if (n <= 0)
+		proc_exe(tid, exe, sizeof(exe));
+		if (!exe[0])
 			return; /* gone, or a zombie */
-		exe[n] = '\0';
 		if (strcmp(exe, old_exe) != 0)
 			return; /* the new program (stopped, or about to stop) */
 		st = stat_state(AT_FDCWD, stat);

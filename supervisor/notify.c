@@ -507,17 +507,6 @@ static void pending_unlink(struct notifier *n, struct pending_call *pc)
 
 static int copy_argv_of(pid_t pid, unsigned long addr, cJSON *arr, bool *truncated);
 
-/* Where /proc/PID/exe points now, into out ("" when it cannot be read). */
-static void exe_now(pid_t pid, char *out, size_t sz)
-{
-	char link[64];
-	ssize_t len;
-
-	snprintf(link, sizeof(link), "/proc/%d/exe", (int)pid);
-	len = readlink(link, out, sz - 1);
-	out[len > 0 ? len : 0] = '\0';
-}
-
 /* Whether a fresh copy of the exec's path and argv is what the event recorded. */
 static bool same_as_recorded(const cJSON *ev, const char *target, const cJSON *argv)
 {
@@ -567,7 +556,7 @@ static int continue_exec(struct notifier *n, __u64 id, pid_t pid, const struct s
 		return answer_id(n, id, ev, deny_by(EACCES, "airlock"));
 	}
 	cJSON_Delete(argv);
-	exe_now(pid, old_exe, sizeof(old_exe));
+	proc_exe(pid, old_exe, sizeof(old_exe));
 	rc = answer_id(n, id, ev, v);
 	if (!n->log_broken)
 		freeze_wait_exec(pid, old_exe);

@@ -3,6 +3,7 @@
 #include "supervisor/procmem.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -69,4 +70,14 @@ int mem_read_string(pid_t pid, unsigned long addr, char *buf, size_t size)
 	}
 	buf[size - 1] = '\0';
 	return -ENAMETOOLONG;
+}
+
+void proc_exe(pid_t pid, char *out, size_t sz)
+{
+	char link[64];
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/proc/%d/exe", (int)pid);
+	n = readlink(link, out, sz - 1);
+	out[n > 0 ? n : 0] = '\0';
 }

@@ -25,4 +25,7 @@ int mem_read_string(pid_t pid, unsigned long addr, char *buf, size_t size);
  */
 int mem_write(pid_t pid, unsigned long addr, const void *buf, size_t len);
 
+/* Where /proc/PID/exe points, into out[sz] ("" when the process is gone or a zombie). */
+void proc_exe(pid_t pid, char *out, size_t sz);
+
 #endif

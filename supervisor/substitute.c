@@ -68,17 +68,6 @@ static int mem_force_write(pid_t pid, unsigned long addr, const void *data, size
 	return 0;
 }
 
-/* Where /proc/PID/exe points ("" when the process is gone or a zombie). */
-static void exe_of(pid_t pid, char *out, size_t sz)
-{
-	char link[64];
-	ssize_t n;
-
-	snprintf(link, sizeof(link), "/proc/%d/exe", (int)pid);
-	n = readlink(link, out, sz - 1);
-	out[n > 0 ? n : 0] = '\0';
-}
-
 int substitute_begin(struct substitution *sub, pid_t pid, unsigned long addr)
 {
 	long ppid;
@@ -100,7 +89,7 @@ int substitute_begin(struct substitution *sub, pid_t pid, unsigned long addr)
 	   the bytes we write, and gets them back once the exec has replaced the child's. */
 	if (ppid > 1 && syscall(SYS_kcmp, pid, (pid_t)ppid, KCMP_VM, 0, 0) == 0)
 		sub->sharer = (pid_t)ppid;
-	exe_of(pid, sub->old_exe, sizeof(sub->old_exe));
+	proc_exe(pid, sub->old_exe, sizeof(sub->old_exe));
 	rc = mem_force_write(pid, addr, STUB_PATH, sizeof(STUB_PATH));
 	if (rc < 0)
 		return rc;
@@ -116,7 +105,7 @@ int substitute_end(struct substitution *sub)
 
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	for (;;) {
-		exe_of(sub->pid, exe, sizeof(exe));
+		proc_exe(sub->pid, exe, sizeof(exe));
 		if (exe[0] == '\0' || strcmp(exe, STUB_PATH) == 0)
 			break; /* the stub runs (or has exited already) */
 		if (strcmp(exe, sub->old_exe) != 0) {
