@@ -3,6 +3,7 @@
 #include "supervisor/substitute.h"
 
 #include "common/cleanup.h"
+#include "supervisor/freeze.h"
 #include "supervisor/procmem.h"
 
 #include <errno.h>
@@ -12,29 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
-#include <time.h>
 #include <unistd.h>
 
 #define KCMP_VM 1
-
-/* How long the exec and the stopping of a sharer may take before we give up on them. */
-#define WAIT_MS 2000
-
-static void pause_briefly(void)
-{
-	struct timespec ts = {0, 200000}; /* 0.2 ms */
-
-	nanosleep(&ts, NULL);
-}
-
-static long long elapsed_ms(const struct timespec *start)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (long long)(now.tv_sec - start->tv_sec) * 1000 +
-	       (now.tv_nsec - start->tv_nsec) / 1000000;
-}
 
 /* A field of /proc/PID/status as a number ("Threads", "PPid"), or -1. */
 static long status_field(pid_t pid, const char *name)
@@ -99,28 +80,15 @@ int substitute_begin(struct substitution *sub, pid_t pid, unsigned long addr)
 
 int substitute_end(struct substitution *sub)
 {
-	struct timespec start;
 	char exe[4096];
 	int rc = 0;
 
-	clock_gettime(CLOCK_MONOTONIC, &start);
-	for (;;) {
-		proc_exe(sub->pid, exe, sizeof(exe));
-		if (exe[0] == '\0' || strcmp(exe, STUB_PATH) == 0)
-			break; /* the stub runs (or has exited already) */
-		if (strcmp(exe, sub->old_exe) != 0) {
-			/* It exec'd something other than the stub. */
-			kill(sub->pid, SIGKILL);
-			rc = -EPERM;
-			break;
-		}
-		if (elapsed_ms(&start) > WAIT_MS) {
-			/* Still the old program: the exec failed or never happened. */
-			kill(sub->pid, SIGKILL);
-			rc = -ETIMEDOUT;
-			break;
-		}
-		pause_briefly();
+	freeze_wait_exec(sub->pid, sub->old_exe);
+	proc_exe(sub->pid, exe, sizeof(exe));
+	if (exe[0] != '\0' && strcmp(exe, STUB_PATH) != 0) {
+		/* Still the old program (the exec failed), or something other than the stub. */
+		kill(sub->pid, SIGKILL);
+		rc = strcmp(exe, sub->old_exe) == 0 ? -ETIMEDOUT : -EPERM;
 	}
 	if (sub->sharer > 0)
 		mem_force_write(sub->sharer, sub->addr, sub->saved, sizeof(sub->saved));

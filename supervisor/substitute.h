@@ -43,8 +43,9 @@ struct substitution {
 int substitute_begin(struct substitution *sub, pid_t pid, unsigned long addr);
 
 /*
- * After the CONTINUE: wait (bounded) until the exec has replaced the caller's memory, check
- * it runs the stub (else kill it: returns -EPERM), put the sharer's bytes back. 0 or -errno.
+ * After the CONTINUE: wait (bounded, freeze_wait_exec()) until the exec has replaced the
+ * caller's memory or failed, check that it runs the stub (else kill it: -EPERM, or
+ * -ETIMEDOUT when it still runs the old program), put the sharer's bytes back. 0 or -errno.
  */
 int substitute_end(struct substitution *sub);
 
