@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <stdio.h>
@@ -44,16 +45,36 @@ void monitor_close(struct monitor *m)
 	m->storefd = -1;
 }
 
-/* Every tenth check (100 ms): the store's filesystem keeps disk_reserve bytes free. */
-static bool disk_low(struct monitor *m)
+/*
+ * Every check (10 ms): the store's filesystem keeps disk_reserve bytes free. One fstatvfs()
+ * costs about a microsecond; sampling every tenth check let a fast writer put 200 MiB on the
+ * disk between two samples. A single file cannot pass the reserve at all (RLIMIT_FSIZE is set
+ * to what was free above it, see run.c); this catches many files growing together.
+ */
+bool monitor_disk_low(struct monitor *m)
 {
 	struct statvfs sv;
 
-	if (m->storefd < 0 || !m->disk_reserve || m->tick++ % 10 != 0)
+	if (m->storefd < 0 || !m->disk_reserve)
 		return false;
 	if (fstatvfs(m->storefd, &sv) < 0)
 		return false;
 	return (unsigned long long)sv.f_bavail * sv.f_frsize < m->disk_reserve;
+}
+
+int monitor_disk_room(const struct monitor *m, unsigned long long *room)
+{
+	struct statvfs sv;
+	unsigned long long avail;
+
+	*room = ULLONG_MAX;
+	if (!m->disk_reserve)
+		return 0;
+	if (m->storefd < 0 || fstatvfs(m->storefd, &sv) < 0)
+		return -EIO;
+	avail = (unsigned long long)sv.f_bavail * sv.f_frsize;
+	*room = avail > m->disk_reserve ? avail - m->disk_reserve : 0;
+	return 0;
 }
 
 /* Read a small /proc file below dirfd into buf. Length, or -1. */
@@ -162,7 +183,7 @@ const char *monitor_check(struct monitor *m)
 		return "memory";
 	if (m->cpu_max_ms && m->cpu_ms > m->cpu_max_ms)
 		return "cpu";
-	if (disk_low(m))
+	if (monitor_disk_low(m))
 		return "disk";
 	return NULL;
 }

@@ -9,6 +9,7 @@
 #ifndef AIRLOCK_SUPERVISOR_MONITOR_H
 #define AIRLOCK_SUPERVISOR_MONITOR_H
 
+#include <stdbool.h>
 #include <sys/types.h>
 
 struct monitor {
@@ -18,7 +19,6 @@ struct monitor {
 	unsigned long long tasks_max;	 /* tasks (processes and threads), 0: unlimited */
 	int storefd;			 /* the session directory, for the free space check */
 	unsigned long long disk_reserve; /* stop when the store's filesystem has less free */
-	unsigned long long tick;
 	/* The last sample, for the record. */
 	unsigned long long mem, cpu_ms, tasks;
 	unsigned long long mem_peak, tasks_peak;
@@ -33,6 +33,15 @@ int monitor_open(struct monitor *m, pid_t pid);
  * directories and the event log grow with what the program does), or NULL.
  */
 const char *monitor_check(struct monitor *m);
+
+/* True when the store's filesystem has less than disk_reserve bytes free. */
+bool monitor_disk_low(struct monitor *m);
+
+/*
+ * Bytes the sandbox may still add to the store's filesystem before its reserve (ULLONG_MAX
+ * when there is no reserve). 0, or -EIO when the filesystem cannot be asked (fail closed).
+ */
+int monitor_disk_room(const struct monitor *m, unsigned long long *room);
 
 void monitor_close(struct monitor *m);
 

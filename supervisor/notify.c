@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/audit.h>
+#include <linux/falloc.h>
 #include <linux/openat2.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -98,6 +99,7 @@ static const struct sys_desc sys_table[] = {
 	{SYS_fremovexattr, "fremovexattr", CLASS_WRITE, -1, -1, -1, -1, -1, 0, -1},
 	{SYS_fchmod, "fchmod", CLASS_WRITE, -1, -1, -1, -1, -1, 0, -1},
 	{SYS_fchown, "fchown", CLASS_WRITE, -1, -1, -1, -1, -1, 0, -1},
+	{SYS_fallocate, "fallocate", CLASS_WRITE, -1, -1, -1, -1, -1, 0, -1},
 	{463, "setxattrat", CLASS_WRITE, 0, 1, -1, -1, -1, -1, -1},
 	{466, "removexattrat", CLASS_WRITE, 0, 1, -1, -1, -1, -1, -1},
 	{SYS_execve, "execve", CLASS_EXEC, -1, 0, -1, -1, -1, -1, -1},
@@ -709,6 +711,30 @@ static struct verdict decide_write(const struct notifier *n, const char *t1, con
 	return v;
 }
 
+/*
+ * fallocate() takes blocks without writing them; with FALLOC_FL_KEEP_SIZE it does so past the
+ * end of the file, where RLIMIT_FSIZE does not look. Each call is held to the room left above
+ * the store's reserve. The decision rests on the call's registers alone, which the program
+ * cannot change once the call is made, so letting the kernel run it is safe. A hole punched
+ * frees blocks and is not held.
+ */
+static struct verdict decide_space(const struct notifier *n)
+{
+	const struct seccomp_data *d = &n->req->data;
+	unsigned mode = (unsigned)d->args[1];
+	unsigned long long room;
+
+	if (mode & FALLOC_FL_PUNCH_HOLE)
+		return ALLOW;
+	if (!n->space)
+		return ALLOW;
+	if (monitor_disk_room(n->space, &room) < 0)
+		return deny_by(EIO, "airlock");
+	if (d->args[3] > room)
+		return deny_by(ENOSPC, "disk reserve");
+	return ALLOW;
+}
+
 static int handle_write(struct notifier *n, const struct sys_desc *sd)
 {
 	const struct seccomp_data *d = &n->req->data;
@@ -741,6 +767,12 @@ static int handle_write(struct notifier *n, const struct sys_desc *sd)
 		add_open_flags(ev, (unsigned)d->args[sd->flags]);
 	if (rc < 0)
 		return answer(n, ev, deny(-rc));
+	if (sd->nr == SYS_fallocate) {
+		struct verdict v = decide_space(n);
+
+		if (!v.cont)
+			return answer(n, ev, v);
+	}
 	return answer(n, ev, decide_write(n, target, target2));
 }
 

@@ -19,6 +19,7 @@
 #include "rules/rules.h"
 #include "supervisor/ask.h"
 #include "supervisor/events.h"
+#include "supervisor/monitor.h"
 #include "supervisor/net.h"
 #include "supervisor/resolver.h"
 #include "tracee/plan.h"
@@ -57,6 +58,7 @@ struct notifier {
 	unsigned long long handled;
 	bool sync_wakeup; /* SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP is on (Linux 6.6) */
 	bool log_broken;  /* the event log failed: every later call is denied */
+	const struct monitor *space; /* the store's free space, for fallocate(); may be NULL */
 	/* The mediated network (notifier_net_start()). */
 	struct net_waits *waits; /* calls waiting for a socket; also watches the resolver */
 	struct resolver *dns;	 /* the sandbox's DNS, or NULL */

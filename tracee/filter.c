@@ -125,7 +125,7 @@ static const int notify_always[] = {
 	SCMP_SYS(fsetxattr), SCMP_SYS(removexattr), SCMP_SYS(lremovexattr), SCMP_SYS(fremovexattr),
 	NR_SETXATTRAT,	     NR_REMOVEXATTRAT,	    SCMP_SYS(fchmod),	    SCMP_SYS(fchown),
 	SCMP_SYS(execve),    SCMP_SYS(execveat),    SCMP_SYS(connect),	    SCMP_SYS(bind),
-	SCMP_SYS(sendmsg),   SCMP_SYS(sendmmsg),
+	SCMP_SYS(sendmsg),   SCMP_SYS(sendmmsg),	    SCMP_SYS(fallocate),
 };
 
 /* Open flags that make an open a write. O_TMPFILE needs O_WRONLY or O_RDWR, so it is here. */
