@@ -693,6 +693,12 @@ static int recv_control(struct run_state *rs, struct event_log *log, enum net_mo
 		else
 			close_rights(&mh);
 		return 0;
+	case TRACEE_MSG_SOCKDIAG:
+		if (rs->mon.diagfd < 0 && !rs->have_listener)
+			rs->mon.diagfd = take_rights(&mh);
+		else
+			close_rights(&mh);
+		return 0;
 	case TRACEE_MSG_EXIT:
 		rs->got_exit = true;
 		rs->exit_status = msg.status;
@@ -1162,7 +1168,7 @@ static cJSON *limits_json(const struct run_limits *l, bool root)
 	} rows[] = {
 		{"timeout_ms", l->timeout_ms, "supervisor timer"},
 		{"cpu_ms", l->cpu_ms, "supervisor, sum over the sandbox every 10 ms; RLIMIT_CPU"},
-		{"memory", l->memory, "supervisor, resident memory summed every 10 ms"},
+		{"memory", l->memory, "supervisor, resident memory and socket buffers summed every 10 ms"},
 		{"pids", l->pids,
 		 root ? "supervisor, tasks counted every 10 ms (RLIMIT_NPROC does not bind uid 0)"
 		      : "supervisor, tasks counted every 10 ms; RLIMIT_NPROC"},
@@ -1454,7 +1460,7 @@ int cmd_run(int argc, char **argv)
 			       .sigfd = -1,
 			       .timerfd = -1,
 			       .tickfd = -1,
-			       .mon = {.procfd = -1, .storefd = -1},
+			       .mon = {.procfd = -1, .storefd = -1, .diagfd = -1},
 			       .out = {{.fd = -1, .sink = -1}, {.fd = -1, .sink = -1}},
 			       .in = {.src = -1, .pipe = -1},
 			       .relay = {.master = -1, .slave = -1, .in = -1, .out = -1},

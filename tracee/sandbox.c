@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/netlink.h>
 #include <linux/capability.h>
 #include <linux/securebits.h>
 #include <arpa/inet.h>
@@ -433,32 +434,22 @@ static void loopback_up(void)
 		die_errno("cannot bring the loopback interface up");
 }
 
-/*
- * The resolver's socket: pid 1 may bind port 53 on the sandbox's loopback (it holds
- * CAP_NET_BIND_SERVICE in its user namespace, which owns the network namespace) and hands the
- * socket to the supervisor, which cannot enter the namespace but answers from the host's
- * network. pid 1 has no filter, so sendmsg() is not notified here.
- */
-static void send_dns_socket(int control)
+/* Hand fd to the supervisor in a message of type; pid 1 has no filter to notify sendmsg(). */
+static void send_socket(int control, int type, int fd, const char *what)
 {
-	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(53)};
 	union {
 		char buf[CMSG_SPACE(sizeof(int))];
 		struct cmsghdr align;
 	} cbuf;
-	struct tracee_msg msg = {.type = TRACEE_MSG_DNS};
+	struct tracee_msg msg = {.type = type};
 	struct iovec iov = {.iov_base = &msg, .iov_len = sizeof(msg)};
 	struct msghdr mh = {.msg_iov = &iov,
 			    .msg_iovlen = 1,
 			    .msg_control = cbuf.buf,
 			    .msg_controllen = sizeof(cbuf.buf)};
-	cleanup_fd int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	struct cmsghdr *cm;
 
 	memset(&cbuf, 0, sizeof(cbuf));
-	inet_pton(AF_INET, "127.0.0.53", &sin.sin_addr);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0)
-		die_errno("cannot bind the sandbox's resolver on 127.0.0.53:53");
 	cm = CMSG_FIRSTHDR(&mh);
 	cm->cmsg_level = SOL_SOCKET;
 	cm->cmsg_type = SCM_RIGHTS;
@@ -466,7 +457,42 @@ static void send_dns_socket(int control)
 	memcpy(CMSG_DATA(cm), &fd, sizeof(fd));
 	while (sendmsg(control, &mh, MSG_NOSIGNAL) < 0)
 		if (errno != EINTR)
-			die_errno("cannot hand the resolver's socket to the supervisor");
+			die_errno("cannot hand %s to the supervisor", what);
+}
+
+/*
+ * The resolver's socket: pid 1 may bind port 53 on the sandbox's loopback (it holds
+ * CAP_NET_BIND_SERVICE in its user namespace, which owns the network namespace) and hands the
+ * socket to the supervisor, which cannot enter the namespace but answers from the host's
+ * network.
+ */
+static void send_dns_socket(int control)
+{
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(53)};
+	cleanup_fd int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	inet_pton(AF_INET, "127.0.0.53", &sin.sin_addr);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0)
+		die_errno("cannot bind the sandbox's resolver on 127.0.0.53:53");
+	send_socket(control, TRACEE_MSG_DNS, fd, "the resolver's socket");
+}
+
+/*
+ * Data queued in the sandbox's sockets is memory no process maps: the supervisor counts it
+ * against --memory through sock_diag, which lists the sockets of the netlink socket's own
+ * network namespace, so it must be made here. Without it (a kernel without sock_diag), only
+ * resident memory is counted.
+ */
+static void send_diag_socket(int control)
+{
+	cleanup_fd int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+
+	if (fd < 0) {
+		warn("cannot open sock_diag (%s): socket memory is not counted in --memory",
+		     strerror(errno));
+		return;
+	}
+	send_socket(control, TRACEE_MSG_SOCKDIAG, fd, "the sock_diag socket");
 }
 
 /*
@@ -782,6 +808,7 @@ noreturn void sandbox_main(const struct sandbox_spec *spec)
 	if (spec->net != NET_HOST) {
 		loopback_up();
 		send_dns_socket(spec->control_fd);
+		send_diag_socket(spec->control_fd);
 	}
 
 	sigemptyset(&mask);

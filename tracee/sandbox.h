@@ -72,6 +72,8 @@ enum tracee_msg_type {
 	TRACEE_MSG_TAKEN = 5,	 /* from the supervisor: the listener is taken, go on */
 	TRACEE_MSG_DNS = 6,	 /* from pid 1: the resolver's UDP socket, bound inside on
 				    127.0.0.53:53, as SCM_RIGHTS (pid 1 has no filter) */
+	TRACEE_MSG_SOCKDIAG = 7, /* from pid 1: a NETLINK_SOCK_DIAG socket in the sandbox's
+				    network namespace, as SCM_RIGHTS, to count socket memory */
 };
 
 struct tracee_msg {
