@@ -48,7 +48,8 @@ enum sys_class {
 	CLASS_EXEC,
 	CLASS_CONNECT,
 	CLASS_SEND,
-	CLASS_BIND
+	CLASS_BIND,
+	CLASS_IDS /* changes of the caller's user or group IDs */
 };
 
 /* Where a syscall keeps what we record; -1 = absent. dirfd -1 with a path = AT_FDCWD. */
@@ -100,6 +101,12 @@ static const struct sys_desc sys_table[] = {
 	{SYS_fchmod, "fchmod", CLASS_WRITE, -1, -1, -1, -1, -1, 0, -1},
 	{SYS_fchown, "fchown", CLASS_WRITE, -1, -1, -1, -1, -1, 0, -1},
 	{SYS_fallocate, "fallocate", CLASS_WRITE, -1, -1, -1, -1, -1, 0, -1},
+	{SYS_setuid, "setuid", CLASS_IDS, -1, -1, -1, -1, -1, -1, -1},
+	{SYS_setgid, "setgid", CLASS_IDS, -1, -1, -1, -1, -1, -1, -1},
+	{SYS_setreuid, "setreuid", CLASS_IDS, -1, -1, -1, -1, -1, -1, -1},
+	{SYS_setregid, "setregid", CLASS_IDS, -1, -1, -1, -1, -1, -1, -1},
+	{SYS_setresuid, "setresuid", CLASS_IDS, -1, -1, -1, -1, -1, -1, -1},
+	{SYS_setresgid, "setresgid", CLASS_IDS, -1, -1, -1, -1, -1, -1, -1},
 	{463, "setxattrat", CLASS_WRITE, 0, 1, -1, -1, -1, -1, -1},
 	{466, "removexattrat", CLASS_WRITE, 0, 1, -1, -1, -1, -1, -1},
 	{SYS_execve, "execve", CLASS_EXEC, -1, 0, -1, -1, -1, -1, -1},
@@ -198,6 +205,52 @@ void notifier_free(struct notifier *n)
 	n->fd = -1;
 	n->req = NULL;
 	n->resp = NULL;
+}
+
+/*
+ * The arguments that are user or group IDs (bit i: argument i) of the calls that take them.
+ * The sandbox's user namespace maps only the caller's own IDs, and the kernel answers EINVAL
+ * for an ID outside the map where the host answers EPERM: Python's subprocess(user=...) and
+ * chown() to another user raise OSError(EINVAL), which programs do not expect. The supervisor
+ * gives the host's answer. It decides on the registers alone, which the program cannot change
+ * once the call is made, so letting the kernel run a call with mapped IDs is safe.
+ */
+static const struct {
+	int nr;
+	unsigned char uids, gids;
+} id_args[] = {
+	{SYS_setuid, 1 << 0, 0},    {SYS_setgid, 0, 1 << 0},	{SYS_setreuid, 3, 0},
+	{SYS_setregid, 0, 3},	    {SYS_setresuid, 7, 0},	{SYS_setresgid, 0, 7},
+	{SYS_chown, 1 << 1, 1 << 2}, {SYS_lchown, 1 << 1, 1 << 2}, {SYS_fchown, 1 << 1, 1 << 2},
+	{SYS_fchownat, 1 << 2, 1 << 3},
+};
+
+/* One ID argument: -1 ("leave it", or EINVAL for setuid, the kernel's to say) or mapped. */
+static bool id_mapped(__u64 arg, unsigned own)
+{
+	unsigned v = (unsigned)arg; /* uid_t and gid_t: the kernel reads the low 32 bits */
+
+	return v == (unsigned)-1 || v == own;
+}
+
+/* False when the call names a user or group ID outside the sandbox's map. */
+static bool ids_mapped(const struct notifier *n)
+{
+	const struct seccomp_data *d = &n->req->data;
+	size_t i;
+	int a;
+
+	for (i = 0; i < ARRAY_SIZE(id_args); i++) {
+		if (id_args[i].nr != d->nr)
+			continue;
+		for (a = 0; a < 6; a++) {
+			if ((id_args[i].uids & (1 << a)) && !id_mapped(d->args[a], n->uid))
+				return false;
+			if ((id_args[i].gids & (1 << a)) && !id_mapped(d->args[a], n->gid))
+				return false;
+		}
+	}
+	return true;
 }
 
 static const struct sys_desc *find_desc(int nr)
@@ -767,6 +820,8 @@ static int handle_write(struct notifier *n, const struct sys_desc *sd)
 		add_open_flags(ev, (unsigned)d->args[sd->flags]);
 	if (rc < 0)
 		return answer(n, ev, deny(-rc));
+	if (!ids_mapped(n))
+		return answer(n, ev, deny_by(EPERM, "airlock: an ID outside the sandbox's map"));
 	if (sd->nr == SYS_fallocate) {
 		struct verdict v = decide_space(n);
 
@@ -1957,6 +2012,9 @@ int notifier_handle(struct notifier *n)
 	case CLASS_BIND:
 	case CLASS_SEND:
 		return handle_net(n, sd);
+	case CLASS_IDS:
+		/* Not a change the review shows: answered, not recorded. */
+		return answer(n, NULL, ids_mapped(n) ? ALLOW : deny(EPERM));
 	}
 	return answer(n, NULL, deny(EPERM));
 }

@@ -49,6 +49,8 @@ struct notifier {
 	bool exec_rules_allow_all; /* no exec rule but "allow": an exec never depends on memory */
 	int listener_failed;	   /* -errno when answering a pending call failed */
 	pid_t init_pid;		   /* the sandbox's pid 1, ours (freeze.h) */
+	uid_t uid;		   /* the only user ID the sandbox maps (to itself) */
+	gid_t gid;		   /* the only group ID it maps */
 	int fd;
 	struct seccomp_notif *req;
 	struct seccomp_notif_resp *resp;

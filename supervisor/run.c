@@ -589,6 +589,8 @@ static int take_listener(struct run_state *rs, const struct tracee_msg *msg, str
 	rs->notifier.exec_rules_allow_all = rules_exec_allows_all(rs->rules);
 	rs->notifier.init_pid = rs->pid; /* to hold the sandbox still around execs */
 	rs->notifier.space = &rs->mon; /* fallocate() is held to the disk's reserve */
+	rs->notifier.uid = getuid(); /* mapped to itself: tracee/sandbox.c */
+	rs->notifier.gid = getgid();
 	rs->have_listener = true;
 	rc = notifier_net_start(&rs->notifier, &rs->net);
 	rs->net.dns_fd = -1; /* the notifier's now */

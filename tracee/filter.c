@@ -126,6 +126,9 @@ static const int notify_always[] = {
 	NR_SETXATTRAT,	     NR_REMOVEXATTRAT,	    SCMP_SYS(fchmod),	    SCMP_SYS(fchown),
 	SCMP_SYS(execve),    SCMP_SYS(execveat),    SCMP_SYS(connect),	    SCMP_SYS(bind),
 	SCMP_SYS(sendmsg),   SCMP_SYS(sendmmsg),	    SCMP_SYS(fallocate),
+	/* ID changes: an ID outside the map gets the host's EPERM, not EINVAL (notify.c). */
+	SCMP_SYS(setuid),    SCMP_SYS(setgid),	    SCMP_SYS(setreuid),	    SCMP_SYS(setregid),
+	SCMP_SYS(setresuid), SCMP_SYS(setresgid),
 };
 
 /* Open flags that make an open a write. O_TMPFILE needs O_WRONLY or O_RDWR, so it is here. */
