@@ -12,6 +12,7 @@
 #include "supervisor/manifest.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -223,6 +224,23 @@ static cJSON *finish_event(const struct session_record *rec, int exit_code, int 
 	return ev;
 }
 
+/*
+ * The overlays are mounted "volatile": overlayfs then skips every sync the program asks for
+ * (pip, git and SQLite call fsync often, and nothing of theirs needs to be durable until the
+ * person keeps it). What the session holds must still survive a crash or a reboot before the
+ * commit, so the end of the run syncs the store's filesystem once: the upper directories,
+ * the event log and meta.json together.
+ */
+static void sync_session(const struct session *s)
+{
+	cleanup_fd int fd = open(s->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0 || syncfs(fd) < 0)
+		warn("session %s: cannot sync the held changes to disk (%s): a crash before the "
+		     "commit may lose them",
+		     s->id, strerror(errno));
+}
+
 void session_record_finish(struct session_record *rec, struct event_log *log, int exit_code,
 			   int signal, const char *limit, unsigned long long notifications,
 			   bool wait_killable, bool sync_wakeup)
@@ -270,9 +288,8 @@ void session_record_finish(struct session_record *rec, struct event_log *log, in
 		set_item(rec->meta, "syslog", o);
 	}
 	audit_seal_event(rec->meta, log, finish_event(rec, exit_code, signal, limit));
-	/* Not fsynced: a crash now leaves a session whose events are intact and that lists as
-	   interrupted; commit, which changes the host, makes its own record durable. */
 	store_write_meta(rec->s, rec->meta, false);
+	sync_session(rec->s);
 }
 
 void session_record_free(struct session_record *rec)
