@@ -6,7 +6,9 @@
 #include "common/cleanup.h"
 #include "common/err.h"
 #include "common/path.h"
+#include "common/utf8.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -186,12 +188,79 @@ static void free_ids(char **ids, size_t n)
 	free(ids);
 }
 
-/* Resolve "last", NULL, an exact ID or a unique prefix. Caller frees. */
+/*
+ * "last~N" or "@N": the Nth session before the newest (N >= 0). Returns N, or -1 when arg is
+ * not spelled so.
+ */
+static long back_handle(const char *arg)
+{
+	const char *num = NULL;
+	char *end;
+	long v;
+
+	if (strncmp(arg, "last~", 5) == 0)
+		num = arg + 5;
+	else if (arg[0] == '@')
+		num = arg + 1;
+	if (!num || !isdigit((unsigned char)num[0]))
+		return -1;
+	errno = 0;
+	v = strtol(num, &end, 10);
+	if (*end || errno || v < 0)
+		return -1;
+	return v;
+}
+
+/* arg names id: the whole of it, a prefix of it, or a suffix of it (its random tail). */
+static bool id_matches(const char *id, const char *arg)
+{
+	size_t il = strlen(id), al = strlen(arg);
+
+	return al <= il && (strncmp(id, arg, al) == 0 || strcmp(id + il - al, arg) == 0);
+}
+
+/* Say that arg names no session, or several, listing up to a few candidates. */
+static void id_error(const char *arg, char **ids, size_t n, size_t matches)
+{
+	struct buf b;
+	size_t i, shown = 0;
+	char *safe = term_sanitize(arg);
+	struct stat st;
+
+	if (matches == 0) {
+		if (lstat(arg, &st) == 0)
+			error("no session '%s' (see 'airlock list'); '%s' was read as a session id: "
+			      "to name the path, put it after '--'",
+			      safe, safe);
+		else
+			error("no session '%s' (see 'airlock list')", safe);
+		free(safe);
+		return;
+	}
+	buf_init(&b);
+	for (i = n; i-- > 0 && shown < 5;) {
+		if (!id_matches(ids[i], arg))
+			continue;
+		buf_addf(&b, "%s%s", shown ? ", " : "", ids[i]);
+		shown++;
+	}
+	if (matches > shown)
+		buf_addf(&b, " and %zu more", matches - shown);
+	error("session id '%s' is ambiguous: %s (see 'airlock list')", safe, b.data);
+	buf_release(&b);
+	free(safe);
+}
+
+/*
+ * Resolve NULL or "last" (the newest), "last~N" or "@N" (the Nth before it), an exact ID, or
+ * a unique prefix or suffix of one. Caller frees.
+ */
 static char *resolve_id(const char *arg)
 {
 	char **ids;
 	size_t n, i, matches = 0;
 	char *found = NULL;
+	long back;
 
 	if (store_list(&ids, &n) < 0)
 		return NULL;
@@ -200,8 +269,17 @@ static char *resolve_id(const char *arg)
 		error("no sessions yet (run one with 'airlock run -- COMMAND')");
 		return NULL;
 	}
-	if (!arg || strcmp(arg, "last") == 0) {
-		found = xstrdup(ids[n - 1]);
+	back = arg ? back_handle(arg) : 0;
+	if (!arg || strcmp(arg, "last") == 0 || back >= 0) {
+		if (back < 0)
+			back = 0;
+		if ((size_t)back >= n) {
+			error("there are only %zu sessions: '%s' names none (see 'airlock list')", n,
+			      arg);
+			free_ids(ids, n);
+			return NULL;
+		}
+		found = xstrdup(ids[n - 1 - (size_t)back]);
 		free_ids(ids, n);
 		return found;
 	}
@@ -212,21 +290,19 @@ static char *resolve_id(const char *arg)
 			matches = 1;
 			break;
 		}
-		if (strncmp(ids[i], arg, strlen(arg)) == 0) {
+		if (arg[0] && id_matches(ids[i], arg)) {
 			matches++;
 			free(found);
 			found = xstrdup(ids[i]);
 		}
 	}
+	if (matches != 1) {
+		free(found);
+		found = NULL;
+		id_error(arg, ids, n, matches);
+	}
 	free_ids(ids, n);
-	if (matches == 1)
-		return found;
-	free(found);
-	if (matches == 0)
-		error("no session '%s' (see 'airlock list')", arg);
-	else
-		error("session id '%s' is ambiguous (see 'airlock list')", arg);
-	return NULL;
+	return found;
 }
 
 int store_find(const char *arg, struct session *s)
@@ -289,10 +365,17 @@ bool store_is_id_arg(const char *arg)
 {
 	size_t len = strlen(arg), digits = strspn(arg, "0123456789-");
 
-	/* A whole ID ends in a hex digit ("261123-114428-020c"); its prefixes are digits and '-'.
+	/*
+	 * A whole ID ends in four hex digits ("261123-114428-020c"); its prefixes are digits and
+	 * '-'; its suffix of four hex digits ("020c") is its random tail.
 	 */
-	return strcmp(arg, "last") == 0 || (len > 0 && digits == len) ||
-	       (len == 18 && digits == 17 && strchr("abcdef", arg[17]));
+	if (strcmp(arg, "last") == 0 || back_handle(arg) >= 0)
+		return true;
+	if (len > 0 && digits == len)
+		return true;
+	if (len == 4 && strspn(arg, "0123456789abcdef") == 4)
+		return true;
+	return len == 18 && digits >= 14 && strspn(arg + 14, "0123456789abcdef") == 4;
 }
 
 void store_close(struct session *s)
