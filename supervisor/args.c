@@ -9,6 +9,7 @@
 #include "supervisor/store.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +31,61 @@ static int parse_positive(const char *s, long *out)
 	return 0;
 }
 
+unsigned edit_distance(const char *a, const char *b)
+{
+	unsigned row[64], i, j, la = (unsigned)strlen(a), lb = (unsigned)strlen(b);
+
+	if (la >= 63 || lb >= 63)
+		return 9;
+	for (j = 0; j <= lb; j++)
+		row[j] = j;
+	for (i = 1; i <= la; i++) {
+		unsigned diag = row[0], next;
+
+		row[0] = i;
+		for (j = 1; j <= lb; j++) {
+			next = row[j];
+			row[j] = diag + (a[i - 1] != b[j - 1]);
+			if (row[j - 1] + 1 < row[j])
+				row[j] = row[j - 1] + 1;
+			if (next + 1 < row[j])
+				row[j] = next + 1;
+			diag = next;
+		}
+	}
+	return row[lb] > 9 ? 9 : row[lb];
+}
+
+int option_error(const char *cmd, const char *arg, const struct option *opts, const char *usage)
+{
+	char word[64];
+	const char *best = NULL;
+	unsigned best_d = 3;
+	char *shown;
+	size_t i;
+
+	/* "--timout=5s": the name is what comes before '='. */
+	snprintf(word, sizeof(word), "%.*s", (int)strcspn(arg + strspn(arg, "-"), "="),
+		 arg + strspn(arg, "-"));
+	for (i = 0; opts && opts[i].name; i++) {
+		unsigned d = edit_distance(word, opts[i].name);
+
+		if (d < best_d) {
+			best_d = d;
+			best = opts[i].name;
+		}
+	}
+	shown = term_sanitize(arg);
+	if (best)
+		fprintf(stderr, "airlock: %s: unknown option '%s'; did you mean '--%s'?\n", cmd,
+			shown, best);
+	else
+		fprintf(stderr, "airlock: %s: unknown option '%s'\n", cmd, shown);
+	free(shown);
+	fprintf(stderr, "usage: %.*s\n", (int)strcspn(usage, "\n"), usage);
+	return EXIT_USAGE;
+}
+
 void session_args_free(struct session_args *a)
 {
 	size_t i;
@@ -39,6 +95,25 @@ void session_args_free(struct session_args *a)
 	free(a->paths);
 	free(a->runs);
 	memset(a, 0, sizeof(*a));
+}
+
+/* An unknown option of a session subcommand, with the options it does take as suggestions. */
+static int session_option_error(const struct session_args_spec *spec, const char *arg)
+{
+	struct option opts[5] = {{0}};
+	const char *w = spec->usage + strcspn(spec->usage, " ") + 1; /* after "airlock " */
+	char cmd[32];
+	size_t n = 0;
+
+	opts[n++].name = "help";
+	if (spec->accept & ARG_ALL)
+		opts[n++].name = "all";
+	if (spec->accept & ARG_FORCE)
+		opts[n++].name = "force";
+	if (spec->accept & ARG_RUN)
+		opts[n++].name = "run";
+	snprintf(cmd, sizeof(cmd), "%.*s", (int)strcspn(w, " "), w);
+	return option_error(cmd, arg, opts, spec->usage);
 }
 
 int parse_session_args(int argc, char **argv, const struct session_args_spec *spec,
@@ -91,7 +166,7 @@ int parse_session_args(int argc, char **argv, const struct session_args_spec *sp
 				a->nruns++;
 				continue;
 			}
-			return usage_error("usage: %s", spec->usage);
+			return session_option_error(spec, arg);
 		}
 		/*
 		 * The ID comes first. Before "--" only it may stand, whatever it looks like

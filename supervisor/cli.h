@@ -64,6 +64,18 @@ int parse_session_args(int argc, char **argv, const struct session_args_spec *sp
 		       struct session_args *a);
 void session_args_free(struct session_args *a);
 
+struct option;
+
+/* Edit distance between a and b, capped at 9: how near a typo is to a name. */
+unsigned edit_distance(const char *a, const char *b);
+
+/*
+ * Say that arg (an argument of subcommand cmd that looks like an option) is not one of opts,
+ * suggesting the closest long option when it is a near miss ("did you mean '--timeout'?"),
+ * then the first line of usage. Returns EXIT_USAGE (2).
+ */
+int option_error(const char *cmd, const char *arg, const struct option *opts, const char *usage);
+
 /* Print the usage of a subcommand to stderr and return EXIT_USAGE (2). */
 int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

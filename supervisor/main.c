@@ -2,10 +2,13 @@
 /* airlock(1): the command line, dispatching to the subcommands. */
 #include "supervisor/cli.h"
 
+#include "common/cleanup.h"
 #include "common/err.h"
+#include "common/utf8.h"
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char usage[] =
@@ -58,9 +61,23 @@ int usage_error(const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
+/* The subcommands, in the order of the usage. */
+static const struct {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+} commands[] = {
+	{"run", cmd_run},	  {"list", cmd_list},	  {"show", cmd_show},
+	{"diff", cmd_diff},	  {"commit", cmd_commit}, {"undo", cmd_undo},
+	{"discard", cmd_discard}, {"review", cmd_review}, {"replay", cmd_replay},
+	{"log", cmd_log},	  {"verify", cmd_verify}, {"rules", cmd_rules},
+};
+
 int main(int argc, char **argv)
 {
-	const char *cmd;
+	const char *cmd, *best = NULL;
+	unsigned best_d = 3;
+	char *shown;
+	size_t i;
 
 	if (argc < 2) {
 		fputs(usage, stderr);
@@ -75,30 +92,24 @@ int main(int argc, char **argv)
 		printf("airlock %s\n", AIRLOCK_VERSION);
 		return 0;
 	}
-	if (strcmp(cmd, "run") == 0)
-		return cmd_run(argc - 1, argv + 1);
-	if (strcmp(cmd, "list") == 0)
-		return cmd_list(argc - 1, argv + 1);
-	if (strcmp(cmd, "show") == 0)
-		return cmd_show(argc - 1, argv + 1);
-	if (strcmp(cmd, "diff") == 0)
-		return cmd_diff(argc - 1, argv + 1);
-	if (strcmp(cmd, "commit") == 0)
-		return cmd_commit(argc - 1, argv + 1);
-	if (strcmp(cmd, "undo") == 0)
-		return cmd_undo(argc - 1, argv + 1);
-	if (strcmp(cmd, "discard") == 0)
-		return cmd_discard(argc - 1, argv + 1);
-	if (strcmp(cmd, "review") == 0)
-		return cmd_review(argc - 1, argv + 1);
-	if (strcmp(cmd, "replay") == 0)
-		return cmd_replay(argc - 1, argv + 1);
-	if (strcmp(cmd, "log") == 0)
-		return cmd_log(argc - 1, argv + 1);
-	if (strcmp(cmd, "verify") == 0)
-		return cmd_verify(argc - 1, argv + 1);
-	if (strcmp(cmd, "rules") == 0)
-		return cmd_rules(argc - 1, argv + 1);
-	fprintf(stderr, "airlock: '%s' is not an airlock command\n\n%s", cmd, usage);
+	for (i = 0; i < ARRAY_SIZE(commands); i++)
+		if (strcmp(cmd, commands[i].name) == 0)
+			return commands[i].fn(argc - 1, argv + 1);
+	for (i = 0; i < ARRAY_SIZE(commands); i++) {
+		unsigned d = edit_distance(cmd, commands[i].name);
+
+		if (d < best_d) {
+			best_d = d;
+			best = commands[i].name;
+		}
+	}
+	shown = term_sanitize(cmd);
+	if (best)
+		fprintf(stderr, "airlock: '%s' is not an airlock command; did you mean '%s'?\n",
+			shown, best);
+	else
+		fprintf(stderr, "airlock: '%s' is not an airlock command (see 'airlock --help')\n",
+			shown);
+	free(shown);
 	return EXIT_USAGE;
 }

@@ -228,7 +228,8 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 	o->ask_fd = -1;
 	default_limits(&o->lim);
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+r:", run_options, NULL)) != -1) {
+	opterr = 0; /* our own messages, with a suggestion for a near miss */
+	while ((c = getopt_long(argc, argv, "+:r:h", run_options, NULL)) != -1) {
 		switch (c) {
 		case 'r':
 			strlist_add(&o->rules, optarg);
@@ -323,11 +324,17 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 		case OPT_LOG_SYSLOG:
 			o->log_syslog = true;
 			break;
+		case 'h':
 		case OPT_HELP:
 			fputs(run_usage, stdout);
 			return 0;
+		case ':':
+			fprintf(stderr, "airlock: run: option '%s' needs a value\n%.*s\n",
+				argv[optind - 1], (int)strcspn(run_usage, "\n"), run_usage);
+			return EXIT_AIRLOCK_FAILED;
 		default:
-			fputs(run_usage, stderr);
+			/* Exit 125, not 2: run's own statuses are the command's (design.md). */
+			option_error("run", argv[optind - 1], run_options, run_usage + 7);
 			return EXIT_AIRLOCK_FAILED;
 		}
 	}

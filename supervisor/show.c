@@ -43,14 +43,19 @@ int parse_id_args(int argc, char **argv, const char *usage, const char **id, boo
 	if (json)
 		*json = false;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	opterr = 0; /* our own messages, with a suggestion for a near miss */
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		if (c == 'j' && json) {
 			*json = true;
 		} else if (c == 'h') {
 			printf("usage: %s\n", usage);
 			return 0;
 		} else {
-			return usage_error("usage: %.*s", first, usage);
+			char cmd[32];
+			const char *w = usage + strcspn(usage, " ") + 1; /* after "airlock " */
+
+			snprintf(cmd, sizeof(cmd), "%.*s", (int)strcspn(w, " \n"), w);
+			return option_error(cmd, argv[optind - 1], json ? opts : opts + 1, usage);
 		}
 	}
 	if (argc - optind > 1)

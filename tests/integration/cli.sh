@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# The command line's own messages: a typo gets "did you mean" and the one usage line, not the
+# whole help; every subcommand takes -h and --help; every error starts with "airlock:".
+. "$(dirname "$0")/../lib.sh"
+cd "$T/work" || exit 1
+
+# typo DESC WANT_RC SUGGESTION ARGS...: airlock ARGS fails with WANT_RC, suggests SUGGESTION
+# (or nothing when it is "-"), and prints exactly two lines.
+typo() {
+	local desc=$1 want=$2 sugg=$3 rc
+	shift 3
+	"$AIRLOCK" "$@" >"$T/out" 2>"$T/err"
+	rc=$?
+	is "$rc" "$want" "$desc: exit status $want"
+	if [ "$sugg" = - ]; then
+		check "$desc: no suggestion" sh -c "! grep -q 'did you mean' '$T/err'"
+	else
+		check "$desc: suggests $sugg" grep -q "did you mean '$sugg'?" "$T/err"
+	fi
+	is "$(wc -l <"$T/err")" 2 "$desc: two lines, the error and the usage"
+	check "$desc: the error starts with 'airlock:'" sh -c "head -1 '$T/err' | grep -q '^airlock: '"
+	check "$desc: the second line is the usage" sh -c "sed -n 2p '$T/err' | grep -q '^usage: airlock '"
+	is "$(wc -c <"$T/out")" 0 "$desc: nothing on stdout"
+}
+
+typo "run --timout" 125 --timeout run --timout 5s -- true
+typo "run --memroy=1G" 125 --memory run --memroy=1G -- true
+typo "run -x" 125 - run -x true
+typo "list --jsn" 2 --json list --jsn
+typo "show --hepl" 2 --help show --hepl
+typo "commit --al" 2 --all commit --al
+typo "undo --froce" 2 --force undo --froce
+typo "verify --json (not an option of verify)" 2 - verify --json
+
+"$AIRLOCK" run --timeout >/dev/null 2>"$T/err"
+is "$?" 125 "run --timeout without a value: 125"
+check "run --timeout without a value: says it needs one" grep -q "^airlock: run: option '--timeout' needs a value" "$T/err"
+
+"$AIRLOCK" comit >/dev/null 2>"$T/err"
+is "$?" 2 "an unknown subcommand: 2"
+check "an unknown subcommand near a real one: did you mean" grep -q "^airlock: 'comit' is not an airlock command; did you mean 'commit'?" "$T/err"
+is "$(wc -l <"$T/err")" 1 "an unknown subcommand: one line"
+"$AIRLOCK" "$(printf 'x\033]0;t\007')" >/dev/null 2>"$T/err"
+check "an unknown subcommand is shown escaped" sh -c "! grep -q \$(printf '\033') '$T/err'"
+
+for c in run list show diff review commit undo discard log replay verify rules; do
+	for h in -h --help; do
+		"$AIRLOCK" "$c" "$h" >"$T/out" 2>"$T/err"
+		rc=$?
+		if [ "$rc" -eq 0 ] && grep -q "^usage: airlock $c" "$T/out"; then
+			ok "$c $h prints its usage on stdout and exits 0"
+		else
+			not_ok "$c $h prints its usage on stdout and exits 0 (rc $rc)"
+			diag "$(head -c 200 "$T/err")"
+		fi
+	done
+done
+
+done_testing
