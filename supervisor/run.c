@@ -496,12 +496,15 @@ struct feeder {
 	size_t off, len;
 };
 
+/* One step: read when nothing is held (our stdin polled readable), else write what is. */
 static void feeder_write(struct feeder *f)
 {
 	ssize_t n;
 
 	if (f->off == f->len) {
 		n = read(f->src, f->buf, sizeof(f->buf));
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			return;
 		if (n <= 0) { /* end of file, or a directory: the command sees end of file */
 			close(f->pipe);
 			f->pipe = -1;
@@ -784,8 +787,14 @@ static int serve(struct run_state *rs, struct event_log *log, enum net_mode net)
 			}
 		}
 		if (rs->in.pipe >= 0 && !rs->reaped) {
+			/* Wait for our stdin to be readable while nothing is held, for the pipe to
+			   take more otherwise: a read of a FIFO with no writer data must never block
+			   the loop, or no notification is answered meanwhile. */
 			i_in = (int)n;
-			pf[n++] = (struct pollfd){.fd = rs->in.pipe, .events = POLLOUT};
+			if (rs->in.off == rs->in.len)
+				pf[n++] = (struct pollfd){.fd = rs->in.src, .events = POLLIN};
+			else
+				pf[n++] = (struct pollfd){.fd = rs->in.pipe, .events = POLLOUT};
 		}
 		if (relay_poll_master(&rs->relay) >= 0) {
 			i_pm = (int)n;
@@ -871,7 +880,7 @@ static int serve(struct run_state *rs, struct event_log *log, enum net_mode net)
 		for (k = 0; k < 2; k++)
 			if (i_out[k] >= 0 && pf[i_out[k]].revents)
 				capture_read(&rs->out[k]);
-		if (i_in >= 0 && (pf[i_in].revents & (POLLOUT | POLLERR | POLLHUP)))
+		if (i_in >= 0 && pf[i_in].revents)
 			feeder_write(&rs->in);
 		if (pf[i_sig].revents & POLLIN)
 			handle_signal(rs);

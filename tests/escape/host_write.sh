@@ -42,8 +42,22 @@ is "$out" 0 "a scratch overlay keeps the session store hidden"
 al_run --hide "$T/s" --scratch "$T/s/secret" -- true 2>"$T/err"
 is "$?" 125 "a scratch path inside a hidden path is refused"
 
-out=$(al_run --hide "$T/later" -- sh -c "sleep 0.5; cat '$T/later/token' 2>/dev/null || echo absent" 2>/dev/null &
-	sleep 0.1; mkdir -p "$T/later"; echo TOKEN >"$T/later/token"; wait)
+# A handshake instead of sleeps: the program says "started" on its stdout (a FIFO the test
+# reads) and waits for a line on its stdin; the hidden path is made in between, while the
+# session runs. (A FIFO cannot be shared through the overlay itself: overlayfs gives it an
+# inode, and a pipe, of its own.)
+mkfifo "$T/in" "$T/outp"
+al_run --hide "$T/later" -- sh -c "echo started; read x; cat '$T/later/token' 2>/dev/null || echo absent" \
+	<"$T/in" >"$T/outp" 2>/dev/null &
+exec 3>"$T/in" 4<"$T/outp"
+read -r -t 60 started <&4
+mkdir -p "$T/later"; echo TOKEN >"$T/later/token"
+echo go >&3
+exec 3>&-
+read -r -t 60 out <&4
+exec 4<&-
+wait
+is "$started" started "the hidden-path program started before the path was made"
 is "$out" absent "a hidden path created on the host during the session stays hidden"
 
 out=$(al_run -- "$PY" -c '

@@ -75,4 +75,19 @@ else
 	skip "the end of a run syncs the held changes" "strace is not installed"
 fi
 
+# stdin a named FIFO whose writer has sent nothing yet: the program runs meanwhile (the
+# supervisor never blocks reading the caller's stdin), and then reads what comes.
+mkfifo "$T/stdin.fifo"
+al_run -- sh -c 'echo running > ran.txt; echo ok; read x; echo "read $x"' <"$T/stdin.fifo" >"$T/fifo.out" 2>/dev/null &
+exec 3>"$T/stdin.fifo"
+if wait_for 20 grep -q ok "$T/fifo.out"; then
+	ok "a FIFO as stdin: the program runs before any input arrives"
+else
+	not_ok "a FIFO as stdin: the program runs before any input arrives"
+fi
+echo late >&3
+exec 3>&-
+wait
+is "$(tail -1 "$T/fifo.out")" "read late" "a FIFO as stdin: the input that comes later is read"
+
 done_testing

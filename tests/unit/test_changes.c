@@ -84,13 +84,6 @@ static const char *kind_of(const struct change_set *cs, const char *rel)
 	return c ? change_kind_name(c->kind) : "(none)";
 }
 
-#define skip(why, ...)                                                                             \
-	do {                                                                                       \
-		printf("ok %d - ", ++tap_n);                                                       \
-		printf(__VA_ARGS__);                                                               \
-		printf(" # SKIP %s\n", why);                                                       \
-	} while (0)
-
 /* Check the kind of the change at base/rel; when the fixture step was not possible, skip. */
 #define kind_is(cs, rel, want, possible, ...)                                                      \
 	do {                                                                                       \
