@@ -7,6 +7,7 @@
 #include "common/err.h"
 #include "common/path.h"
 #include "common/utf8.h"
+#include "supervisor/execverify.h"
 #include "supervisor/freeze.h"
 #include "supervisor/procmem.h"
 #include "supervisor/report.h"
@@ -19,6 +20,7 @@
 #include <linux/audit.h>
 #include <linux/openat2.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -518,21 +520,47 @@ static bool same_as_recorded(const cJSON *ev, const char *target, const cJSON *a
 	       cJSON_Compare(c, argv, true);
 }
 
+/* Record that pid, allowed to exec the event's target, ran something else and was killed. */
+static void record_wrong_exec(struct notifier *n, pid_t pid, const struct sys_desc *sd,
+			      const char *what, cJSON *ran)
+{
+	cJSON *bad = cJSON_CreateObject();
+
+	cJSON_AddNumberToObject(bad, "pid", pid);
+	cJSON_AddStringToObject(bad, "class", "exec");
+	cJSON_AddStringToObject(bad, "op", sd->name);
+	cJSON_AddItemToObject(bad, "target", json_text(what[0] ? what : "?"));
+	cJSON_AddItemToObject(bad, "command", ran ? ran : cJSON_CreateArray());
+	cJSON_AddStringToObject(bad, "note",
+				"the program that ran is not the one that was checked (its "
+				"memory changed under the check): the process was killed");
+	cJSON_AddStringToObject(bad, "decision", "deny");
+	cJSON_AddStringToObject(bad, "by", "airlock");
+	cJSON_AddStringToObject(bad, "result", "killed");
+	if (n->log_broken)
+		cJSON_Delete(bad);
+	else if (events_append(n->log, bad) < 0)
+		n->log_broken = true;
+}
+
 /*
  * Let an exec go on (v allows it, or denies it after all). When the decision depended on the
  * arguments (the exec rules hold more than "allow"), the sandbox is frozen first, the path and
- * argv read again and compared with what was decided on, and only then is the call continued;
- * the sandbox continues once the exec is done (freeze.h). Anything that goes wrong refuses.
+ * argv read again and compared with what was decided on, what they name identified
+ * (execverify.h), and only then is the call continued; once the exec is done, the new program
+ * (held by the freeze before its first instruction) must be what was identified, or it is
+ * killed, and the sandbox continues (freeze.h). Anything that goes wrong refuses.
  */
 static int continue_exec(struct notifier *n, __u64 id, pid_t pid, const struct seccomp_data *d,
 			 const struct sys_desc *sd, cJSON *ev, struct verdict v)
 {
-	cleanup_free char *target = NULL;
-	char old_exe[MAX_PATH_BYTES];
+	cleanup_free char *target = NULL, *cwd = NULL;
+	char old_exe[MAX_PATH_BYTES], raw[MAX_PATH_BYTES], what[MAX_PATH_BYTES];
+	struct exec_expect x;
 	struct freeze fz;
 	bool truncated = false;
 	cJSON *argv;
-	int rc;
+	int rc, fd = -1;
 
 	if (!v.cont || !n->rules || n->exec_rules_allow_all || !sd)
 		return answer_id(n, id, ev, v);
@@ -555,11 +583,32 @@ static int continue_exec(struct notifier *n, __u64 id, pid_t pid, const struct s
 			"the path or arguments changed while they were decided: refused");
 		return answer_id(n, id, ev, deny_by(EACCES, "airlock"));
 	}
-	cJSON_Delete(argv);
+	/* fexecve(): execveat(fd, "", AT_EMPTY_PATH) runs the descriptor's file. */
+	if (sd->nr == SYS_execveat && mem_read_string(pid, d->args[1], raw, sizeof(raw)) == 0 &&
+	    raw[0] == '\0')
+		fd = (int)(unsigned)d->args[0];
+	cwd = dir_of(pid, AT_FDCWD);
+	rc = exec_expect(&x, pid, target, fd, cwd, argv);
+	if (rc < 0) {
+		cJSON_Delete(argv);
+		thaw_sandbox(&fz);
+		cJSON_AddStringToObject(ev, "note",
+					"what the path names could not be identified to be "
+					"checked after the exec: refused");
+		return answer_id(n, id, ev, deny_by(EACCES, "airlock"));
+	}
 	proc_exe(pid, old_exe, sizeof(old_exe));
 	rc = answer_id(n, id, ev, v);
-	if (!n->log_broken)
+	if (!n->log_broken) {
 		freeze_wait_exec(pid, old_exe);
+		cJSON *ran = NULL;
+
+		if (exec_verify(&x, pid, what, sizeof(what), &ran) < 0) {
+			kill(pid, SIGKILL);
+			record_wrong_exec(n, pid, sd, what, ran);
+		}
+	}
+	cJSON_Delete(argv);
 	thaw_sandbox(&fz);
 	return rc;
 }
