@@ -736,39 +736,119 @@ static int rank(const struct rule *r)
  * memory says by the time the kernel reads it, so CONTINUE is safe: a deny rule refuses the
  * call now (EACCES); ask and allow let it land and tell the review how to start the change
  * (held for an explicit decision, or approved). Both paths of a rename or link need write
- * authority (sandlock #194): the stricter rule of the two decides. Paths the record could not
- * resolve to an absolute path (an anonymous descriptor) match no rule.
+ * authority (sandlock #194), and each path counts as named and as the kernel will resolve it
+ * in the sandbox (a symlink into a denied directory): the strictest rule of them decides.
+ * Paths the record could not resolve to an absolute path (an anonymous descriptor) match no
+ * rule.
  */
-static struct verdict decide_write(const struct notifier *n, const char *t1, const char *t2)
+static struct verdict decide_write(const struct notifier *n, const char *const paths[4])
 {
-	const struct rule *r = NULL, *r2 = NULL;
+	const struct rule *r = NULL, *ri;
 	struct verdict v;
+	int i;
 
 	if (!n->rules)
 		return ALLOW;
-	if (t1 && t1[0] == '/')
-		r = rules_match_write(n->rules, t1);
-	if (t2 && t2[0] == '/')
-		r2 = rules_match_write(n->rules, t2);
-	if (rank(r2) > rank(r))
-		r = r2;
+	for (i = 0; i < 4; i++) {
+		if (!paths[i] || paths[i][0] != '/')
+			continue;
+		ri = rules_match_write(n->rules, paths[i]);
+		if (!r || rank(ri) > rank(r))
+			r = ri;
+	}
 	v = rule_verdict(r, EACCES);
 	if (r && r->action == RULE_ASK)
 		v.decision = "ask";
 	return v;
 }
 
+/* Whether the call acts on what a final symlink in path idx points to (open follows it unless
+   O_NOFOLLOW or O_CREAT|O_EXCL; the l* and *at calls as their flags say). */
+static bool follows_final(const struct sys_desc *sd, const struct seccomp_data *d, int idx)
+{
+	unsigned flags;
+
+	switch (sd->nr) {
+	case SYS_open:
+	case SYS_openat:
+		flags = (unsigned)d->args[sd->flags];
+		return !(flags & O_NOFOLLOW) && (flags & (O_CREAT | O_EXCL)) != (O_CREAT | O_EXCL);
+	case SYS_creat:
+	case SYS_truncate:
+	case SYS_chmod:
+	case SYS_fchmodat:
+	case SYS_chown:
+	case SYS_utime:
+	case SYS_utimes:
+	case SYS_futimesat:
+	case SYS_setxattr:
+	case SYS_removexattr:
+		return true;
+	case 452: /* fchmodat2 */
+	case SYS_utimensat:
+		return !((unsigned)d->args[3] & AT_SYMLINK_NOFOLLOW);
+	case SYS_fchownat:
+		return !((unsigned)d->args[4] & AT_SYMLINK_NOFOLLOW);
+	case 463: /* setxattrat */
+	case 466: /* removexattrat */
+		return !((unsigned)d->args[2] & AT_SYMLINK_NOFOLLOW);
+	case SYS_linkat:
+		return idx == 0 && ((unsigned)d->args[4] & AT_SYMLINK_FOLLOW);
+	default:
+		return false;
+	}
+}
+
+/*
+ * path (absolute, as named) as the kernel will find it in pid's view: every symlink resolved,
+ * the last one too when the call follows it, else only the parent directory's. NULL when the
+ * same as named, or when it cannot be resolved (then the kernel's lookup fails as well, or
+ * the named path decides alone).
+ */
+static char *resolve_write(pid_t pid, const char *path, bool follow)
+{
+	cleanup_free char *dir = NULL, *rdir = NULL, *self = NULL;
+	const char *base;
+	char *real;
+
+	if (!path || path[0] != '/')
+		return NULL;
+	/* The usual case, an existing file: the kernel's lookup says where it is. */
+	real = sb_canonical(pid, path, follow);
+	if (!real) {
+		base = strrchr(path, '/') + 1;
+		if (!*base || strcmp(base, "..") == 0 || strcmp(base, ".") == 0)
+			return NULL;
+		/* A dangling link the call follows (O_CREAT makes its target): step by step. */
+		if (follow && (self = sb_canonical(pid, path, false)))
+			real = sb_realpath(pid, path);
+		else {
+			/* A new name: where its directory is. */
+			dir = base - path > 1 ? xstrndup(path, (size_t)(base - path - 1))
+					      : xstrdup("/");
+			rdir = sb_canonical(pid, dir, true);
+			real = rdir ? path_join(rdir, base) : NULL;
+		}
+	}
+	if (real && strcmp(real, path) == 0) {
+		free(real);
+		return NULL;
+	}
+	return real;
+}
+
 static int handle_write(struct notifier *n, const struct sys_desc *sd)
 {
 	const struct seccomp_data *d = &n->req->data;
-	cleanup_free char *target = NULL, *target2 = NULL;
+	pid_t pid = (pid_t)n->req->pid;
+	cleanup_free char *target = NULL, *target2 = NULL, *real = NULL, *real2 = NULL;
 	char link[MAX_PATH_BYTES];
 	cJSON *ev;
 	int rc = 0;
 
 	link[0] = '\0';
 	if (sd->fd >= 0) {
-		target = dir_of((pid_t)n->req->pid, (int)(unsigned)d->args[sd->fd]);
+		target = dir_of(pid, (int)(unsigned)d->args[sd->fd]);
 		if (!target)
 			rc = -EBADF;
 	} else {
@@ -777,20 +857,30 @@ static int handle_write(struct notifier *n, const struct sys_desc *sd)
 	if (rc == 0 && sd->path2 >= 0)
 		rc = copy_path(n, sd->dirfd2, sd->path2, &target2);
 	if (rc == 0 && sd->str >= 0)
-		rc = mem_read_string((pid_t)n->req->pid, d->args[sd->str], link, sizeof(link));
+		rc = mem_read_string(pid, d->args[sd->str], link, sizeof(link));
+	/* A descriptor's path is already the file's own; a named path may pass through links. */
+	if (rc == 0 && n->rules && sd->fd < 0) {
+		real = resolve_write(pid, target, follows_final(sd, d, 0));
+		real2 = resolve_write(pid, target2, false);
+	}
 	if (!id_valid(n))
 		return 0;
 	ev = new_event(n, "write", sd->name);
 	cJSON_AddItemToObject(ev, "target", json_text(target ? target : "?"));
+	if (real)
+		cJSON_AddItemToObject(ev, "resolved", json_text(real));
 	if (target2)
 		cJSON_AddItemToObject(ev, "target2", json_text(target2));
+	if (real2)
+		cJSON_AddItemToObject(ev, "resolved2", json_text(real2));
 	if (sd->str >= 0 && rc == 0)
 		cJSON_AddItemToObject(ev, "link", json_text(link));
 	if (sd->flags >= 0)
 		add_open_flags(ev, (unsigned)d->args[sd->flags]);
 	if (rc < 0)
 		return answer(n, ev, deny(-rc));
-	return answer(n, ev, decide_write(n, target, target2));
+	return answer(n, ev,
+		      decide_write(n, (const char *const[4]){target, target2, real, real2}));
 }
 
 /* Copy pid's argv at addr (bounded) into a JSON array. 0 or -errno; *truncated when cut. */
