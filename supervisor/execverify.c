@@ -18,9 +18,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_SCRIPTS   4	       /* the kernel's binfmt recursion limit is 5 programs */
-#define BINPRM_BUF    256      /* the kernel reads the "#!" line from this many bytes */
-#define MAX_CMDLINE   (160 << 10)
+#define MAX_SCRIPTS 4	/* the kernel's binfmt recursion limit is 5 programs */
+#define BINPRM_BUF  256 /* the kernel reads the "#!" line from this many bytes */
+#define MAX_CMDLINE (160 << 10)
 
 /* path (absolute) in pid's view, symlinks followed, as an O_PATH descriptor; -errno. */
 static int open_in_view(pid_t pid, const char *path)

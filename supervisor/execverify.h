@@ -24,11 +24,11 @@
 struct exec_expect {
 	dev_t dev; /* the program the kernel will run: the file, or its last interpreter */
 	ino_t ino;
-	int scripts;	     /* how many "#!" levels lead to it */
-	bool check_name;     /* a script's name in the new argv can be compared with target */
-	char target[4096];   /* the path decided on, absolute and normalised */
-	const cJSON *argv;   /* the argv decided on (borrowed) */
-	dev_t old_dev;	     /* the caller before the exec: to tell a failed exec */
+	int scripts;	   /* how many "#!" levels lead to it */
+	bool check_name;   /* a script's name in the new argv can be compared with target */
+	char target[4096]; /* the path decided on, absolute and normalised */
+	const cJSON *argv; /* the argv decided on (borrowed) */
+	dev_t old_dev;	   /* the caller before the exec: to tell a failed exec */
 	ino_t old_ino;
 	unsigned long old_arg_start, old_arg_end;
 };

@@ -879,8 +879,7 @@ static int handle_write(struct notifier *n, const struct sys_desc *sd)
 		add_open_flags(ev, (unsigned)d->args[sd->flags]);
 	if (rc < 0)
 		return answer(n, ev, deny(-rc));
-	return answer(n, ev,
-		      decide_write(n, (const char *const[4]){target, target2, real, real2}));
+	return answer(n, ev, decide_write(n, (const char *const[4]){target, target2, real, real2}));
 }
 
 /* Copy pid's argv at addr (bounded) into a JSON array. 0 or -errno; *truncated when cut. */
