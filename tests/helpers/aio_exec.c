@@ -7,9 +7,10 @@
  *       io_setup() and io_submit() of an IOCB_CMD_POLL on a timerfd, legacy AIO whose
  *       completion the kernel writes into user memory from interrupt context. Prints
  *       "io_setup: ERRNO" and "io_submit: ERRNO" ("ok" when the call worked); exit 0.
- *   aio_exec exec FILE N MARKER
+ *   aio_exec exec FILE N MARKER [thread]
  *       FILE holds a path (NUL-terminated). Maps it MAP_SHARED read-only, and N times forks
- *       a child that execve()s the path as it reads in the mapping, with argv {"x", MARKER}.
+ *       a child that execve()s the path as it reads in the mapping, with argv {"x", MARKER};
+ *       with "thread", from a second thread (which takes over the process's pid).
  *       Another process outside the sandbox rewrites FILE meanwhile (the lower layer of the
  *       overlay, so the mapping follows): a writer no freeze holds. Prints "done N killed K"
  *       (K children died of SIGKILL).
@@ -20,6 +21,8 @@
 #include <fcntl.h>
 #include <linux/aio_abi.h>
 #include <poll.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,7 +72,19 @@ static int do_aio(void)
 	return 0;
 }
 
-static int do_exec(const char *file, int n, const char *marker)
+static const char *exec_path, *exec_marker;
+
+static void *exec_thread(void *arg)
+{
+	char *args[] = {"x", (char *)exec_marker, NULL};
+	char *env[] = {NULL};
+
+	(void)arg;
+	execve(exec_path, args, env);
+	_exit(0);
+}
+
+static int do_exec(const char *file, int n, const char *marker, bool thread)
 {
 	int fd = open(file, O_RDONLY | O_CLOEXEC), i, killed = 0;
 	char *path;
@@ -90,7 +105,15 @@ static int do_exec(const char *file, int n, const char *marker)
 		if (pid == 0) {
 			char *args[] = {"x", (char *)marker, NULL};
 			char *env[] = {NULL};
+			pthread_t t;
 
+			if (thread) {
+				exec_path = path;
+				exec_marker = marker;
+				if (pthread_create(&t, NULL, exec_thread, NULL) == 0)
+					pthread_join(t, NULL);
+				_exit(0);
+			}
 			execve(path, args, env);
 			_exit(0); /* refused: fine */
 		}
@@ -123,10 +146,12 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IONBF, 0);
 	if (argc == 2 && strcmp(argv[1], "aio") == 0)
 		return do_aio();
-	if (argc == 5 && strcmp(argv[1], "exec") == 0)
-		return do_exec(argv[2], atoi(argv[3]), argv[4]);
+	if ((argc == 5 || argc == 6) && strcmp(argv[1], "exec") == 0)
+		return do_exec(argv[2], atoi(argv[3]), argv[4],
+			       argc == 6 && strcmp(argv[5], "thread") == 0);
 	if (argc == 5 && strcmp(argv[1], "flip") == 0)
 		return do_flip(argv[2], argv[3], argv[4]);
-	fprintf(stderr, "usage: aio_exec aio | exec FILE N MARKER | flip FILE ALLOWED DENIED\n");
+	fprintf(stderr,
+		"usage: aio_exec aio | exec FILE N MARKER [thread] | flip FILE ALLOWED DENIED\n");
 	return 2;
 }
