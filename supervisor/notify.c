@@ -599,9 +599,9 @@ static int continue_exec(struct notifier *n, __u64 id, pid_t pid, const struct s
 	proc_exe(pid, old_exe, sizeof(old_exe));
 	rc = answer_id(n, id, ev, v);
 	if (!n->log_broken) {
-		freeze_wait_exec(pid, old_exe);
 		cJSON *ran = NULL;
 
+		freeze_wait_exec(pid, old_exe);
 		if (exec_verify(&x, pid, what, sizeof(what), &ran) < 0)
 			record_wrong_exec(n, pid, sd, what, ran);
 	}
