@@ -7,6 +7,7 @@
 #include "common/err.h"
 #include "common/path.h"
 #include "common/utf8.h"
+#include "supervisor/execverify.h"
 #include "supervisor/freeze.h"
 #include "supervisor/procmem.h"
 #include "supervisor/report.h"
@@ -573,21 +574,47 @@ static bool same_as_recorded(const cJSON *ev, const char *target, const cJSON *a
 	       cJSON_Compare(c, argv, true);
 }
 
+/* Record that pid, allowed to exec the event's target, ran something else and was killed. */
+static void record_wrong_exec(struct notifier *n, pid_t pid, const struct sys_desc *sd,
+			      const char *what, cJSON *ran)
+{
+	cJSON *bad = cJSON_CreateObject();
+
+	cJSON_AddNumberToObject(bad, "pid", pid);
+	cJSON_AddStringToObject(bad, "class", "exec");
+	cJSON_AddStringToObject(bad, "op", sd->name);
+	cJSON_AddItemToObject(bad, "target", json_text(what[0] ? what : "?"));
+	cJSON_AddItemToObject(bad, "command", ran ? ran : cJSON_CreateArray());
+	cJSON_AddStringToObject(bad, "note",
+				"the program that ran is not the one that was checked (its "
+				"memory changed under the check): the process was killed");
+	cJSON_AddStringToObject(bad, "decision", "deny");
+	cJSON_AddStringToObject(bad, "by", "airlock");
+	cJSON_AddStringToObject(bad, "result", "killed");
+	if (n->log_broken)
+		cJSON_Delete(bad);
+	else if (events_append(n->log, bad) < 0)
+		n->log_broken = true;
+}
+
 /*
  * Let an exec go on (v allows it, or denies it after all). When the decision depended on the
  * arguments (the exec rules hold more than "allow"), the sandbox is frozen first, the path and
- * argv read again and compared with what was decided on, and only then is the call continued;
- * the sandbox continues once the exec is done (freeze.h). Anything that goes wrong refuses.
+ * argv read again and compared with what was decided on, what they name identified
+ * (execverify.h), and only then is the call continued; once the exec is done, the new program
+ * (held by the freeze before its first instruction) must be what was identified, or it is
+ * killed, and the sandbox continues (freeze.h). Anything that goes wrong refuses.
  */
 static int continue_exec(struct notifier *n, __u64 id, pid_t pid, const struct seccomp_data *d,
 			 const struct sys_desc *sd, cJSON *ev, struct verdict v)
 {
-	cleanup_free char *target = NULL;
-	char old_exe[MAX_PATH_BYTES];
+	cleanup_free char *target = NULL, *cwd = NULL;
+	char old_exe[MAX_PATH_BYTES], raw[MAX_PATH_BYTES], what[MAX_PATH_BYTES];
+	struct exec_expect x;
 	struct freeze fz;
 	bool truncated = false;
 	cJSON *argv;
-	int rc;
+	int rc, fd = -1;
 
 	if (!v.cont || !n->rules || n->exec_rules_allow_all || !sd)
 		return answer_id(n, id, ev, v);
@@ -610,11 +637,30 @@ static int continue_exec(struct notifier *n, __u64 id, pid_t pid, const struct s
 			"the path or arguments changed while they were decided: refused");
 		return answer_id(n, id, ev, deny_by(EACCES, "airlock"));
 	}
-	cJSON_Delete(argv);
+	/* fexecve(): execveat(fd, "", AT_EMPTY_PATH) runs the descriptor's file. */
+	if (sd->nr == SYS_execveat && mem_read_string(pid, d->args[1], raw, sizeof(raw)) == 0 &&
+	    raw[0] == '\0')
+		fd = (int)(unsigned)d->args[0];
+	cwd = dir_of(pid, AT_FDCWD);
+	rc = exec_expect(&x, pid, target, fd, cwd, argv);
+	if (rc < 0) {
+		cJSON_Delete(argv);
+		thaw_sandbox(&fz);
+		cJSON_AddStringToObject(ev, "note",
+					"what the path names could not be identified to be "
+					"checked after the exec: refused");
+		return answer_id(n, id, ev, deny_by(EACCES, "airlock"));
+	}
 	proc_exe(pid, old_exe, sizeof(old_exe));
 	rc = answer_id(n, id, ev, v);
-	if (!n->log_broken)
+	if (!n->log_broken) {
+		cJSON *ran = NULL;
+
 		freeze_wait_exec(pid, old_exe);
+		if (exec_verify(&x, pid, what, sizeof(what), &ran) < 0)
+			record_wrong_exec(n, pid, sd, what, ran);
+	}
+	cJSON_Delete(argv);
 	thaw_sandbox(&fz);
 	return rc;
 }
@@ -742,22 +788,26 @@ static int rank(const struct rule *r)
  * memory says by the time the kernel reads it, so CONTINUE is safe: a deny rule refuses the
  * call now (EACCES); ask and allow let it land and tell the review how to start the change
  * (held for an explicit decision, or approved). Both paths of a rename or link need write
- * authority (sandlock #194): the stricter rule of the two decides. Paths the record could not
- * resolve to an absolute path (an anonymous descriptor) match no rule.
+ * authority (sandlock #194), and each path counts as named and as the kernel will resolve it
+ * in the sandbox (a symlink into a denied directory): the strictest rule of them decides.
+ * Paths the record could not resolve to an absolute path (an anonymous descriptor) match no
+ * rule.
  */
-static struct verdict decide_write(const struct notifier *n, const char *t1, const char *t2)
+static struct verdict decide_write(const struct notifier *n, const char *const paths[4])
 {
-	const struct rule *r = NULL, *r2 = NULL;
+	const struct rule *r = NULL, *ri;
 	struct verdict v;
+	int i;
 
 	if (!n->rules)
 		return ALLOW;
-	if (t1 && t1[0] == '/')
-		r = rules_match_write(n->rules, t1);
-	if (t2 && t2[0] == '/')
-		r2 = rules_match_write(n->rules, t2);
-	if (rank(r2) > rank(r))
-		r = r2;
+	for (i = 0; i < 4; i++) {
+		if (!paths[i] || paths[i][0] != '/')
+			continue;
+		ri = rules_match_write(n->rules, paths[i]);
+		if (!r || rank(ri) > rank(r))
+			r = ri;
+	}
 	v = rule_verdict(r, EACCES);
 	if (r && r->action == RULE_ASK)
 		v.decision = "ask";
@@ -788,17 +838,93 @@ static struct verdict decide_space(const struct notifier *n)
 	return ALLOW;
 }
 
+/* Whether the call acts on what a final symlink in path idx points to (open follows it unless
+   O_NOFOLLOW or O_CREAT|O_EXCL; the l* and *at calls as their flags say). */
+static bool follows_final(const struct sys_desc *sd, const struct seccomp_data *d, int idx)
+{
+	unsigned flags;
+
+	switch (sd->nr) {
+	case SYS_open:
+	case SYS_openat:
+		flags = (unsigned)d->args[sd->flags];
+		return !(flags & O_NOFOLLOW) && (flags & (O_CREAT | O_EXCL)) != (O_CREAT | O_EXCL);
+	case SYS_creat:
+	case SYS_truncate:
+	case SYS_chmod:
+	case SYS_fchmodat:
+	case SYS_chown:
+	case SYS_utime:
+	case SYS_utimes:
+	case SYS_futimesat:
+	case SYS_setxattr:
+	case SYS_removexattr:
+		return true;
+	case 452: /* fchmodat2 */
+	case SYS_utimensat:
+		return !((unsigned)d->args[3] & AT_SYMLINK_NOFOLLOW);
+	case SYS_fchownat:
+		return !((unsigned)d->args[4] & AT_SYMLINK_NOFOLLOW);
+	case 463: /* setxattrat */
+	case 466: /* removexattrat */
+		return !((unsigned)d->args[2] & AT_SYMLINK_NOFOLLOW);
+	case SYS_linkat:
+		return idx == 0 && ((unsigned)d->args[4] & AT_SYMLINK_FOLLOW);
+	default:
+		return false;
+	}
+}
+
+/*
+ * path (absolute, as named) as the kernel will find it in pid's view: every symlink resolved,
+ * the last one too when the call follows it, else only the parent directory's. NULL when the
+ * same as named, or when it cannot be resolved (then the kernel's lookup fails as well, or
+ * the named path decides alone).
+ */
+static char *resolve_write(pid_t pid, const char *path, bool follow)
+{
+	cleanup_free char *dir = NULL, *rdir = NULL, *self = NULL;
+	const char *base;
+	char *real;
+
+	if (!path || path[0] != '/')
+		return NULL;
+	/* The usual case, an existing file: the kernel's lookup says where it is. */
+	real = sb_canonical(pid, path, follow);
+	if (!real) {
+		base = strrchr(path, '/') + 1;
+		if (!*base || strcmp(base, "..") == 0 || strcmp(base, ".") == 0)
+			return NULL;
+		/* A dangling link the call follows (O_CREAT makes its target): step by step. */
+		if (follow && (self = sb_canonical(pid, path, false)))
+			real = sb_realpath(pid, path);
+		else {
+			/* A new name: where its directory is. */
+			dir = base - path > 1 ? xstrndup(path, (size_t)(base - path - 1))
+					      : xstrdup("/");
+			rdir = sb_canonical(pid, dir, true);
+			real = rdir ? path_join(rdir, base) : NULL;
+		}
+	}
+	if (real && strcmp(real, path) == 0) {
+		free(real);
+		return NULL;
+	}
+	return real;
+}
+
 static int handle_write(struct notifier *n, const struct sys_desc *sd)
 {
 	const struct seccomp_data *d = &n->req->data;
-	cleanup_free char *target = NULL, *target2 = NULL;
+	pid_t pid = (pid_t)n->req->pid;
+	cleanup_free char *target = NULL, *target2 = NULL, *real = NULL, *real2 = NULL;
 	char link[MAX_PATH_BYTES];
 	cJSON *ev;
 	int rc = 0;
 
 	link[0] = '\0';
 	if (sd->fd >= 0) {
-		target = dir_of((pid_t)n->req->pid, (int)(unsigned)d->args[sd->fd]);
+		target = dir_of(pid, (int)(unsigned)d->args[sd->fd]);
 		if (!target)
 			rc = -EBADF;
 	} else {
@@ -807,13 +933,22 @@ static int handle_write(struct notifier *n, const struct sys_desc *sd)
 	if (rc == 0 && sd->path2 >= 0)
 		rc = copy_path(n, sd->dirfd2, sd->path2, &target2);
 	if (rc == 0 && sd->str >= 0)
-		rc = mem_read_string((pid_t)n->req->pid, d->args[sd->str], link, sizeof(link));
+		rc = mem_read_string(pid, d->args[sd->str], link, sizeof(link));
+	/* A descriptor's path is already the file's own; a named path may pass through links. */
+	if (rc == 0 && n->rules && sd->fd < 0) {
+		real = resolve_write(pid, target, follows_final(sd, d, 0));
+		real2 = resolve_write(pid, target2, false);
+	}
 	if (!id_valid(n))
 		return 0;
 	ev = new_event(n, "write", sd->name);
 	cJSON_AddItemToObject(ev, "target", json_text(target ? target : "?"));
+	if (real)
+		cJSON_AddItemToObject(ev, "resolved", json_text(real));
 	if (target2)
 		cJSON_AddItemToObject(ev, "target2", json_text(target2));
+	if (real2)
+		cJSON_AddItemToObject(ev, "resolved2", json_text(real2));
 	if (sd->str >= 0 && rc == 0)
 		cJSON_AddItemToObject(ev, "link", json_text(link));
 	if (sd->flags >= 0)
@@ -828,7 +963,7 @@ static int handle_write(struct notifier *n, const struct sys_desc *sd)
 		if (!v.cont)
 			return answer(n, ev, v);
 	}
-	return answer(n, ev, decide_write(n, target, target2));
+	return answer(n, ev, decide_write(n, (const char *const[4]){target, target2, real, real2}));
 }
 
 /* Copy pid's argv at addr (bounded) into a JSON array. 0 or -errno; *truncated when cut. */

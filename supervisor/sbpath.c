@@ -49,6 +49,30 @@ int sb_exists(pid_t pid, const char *path)
 	return errno == ENOENT || errno == ENOTDIR ? 0 : -errno;
 }
 
+char *sb_canonical(pid_t pid, const char *path, bool follow)
+{
+	cleanup_fd int rfd = open_root(pid);
+	cleanup_fd int fd = -1;
+	char link[64], out[4096];
+	ssize_t n;
+
+	if (rfd < 0)
+		return NULL;
+	fd = open_in_root(rfd, path, follow ? 0 : O_NOFOLLOW);
+	if (fd < 0)
+		return NULL;
+	/* The descriptor's path is computed in the mount namespace it belongs to: the
+	   sandbox's view, as /proc/PID/cwd is. */
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, out, sizeof(out));
+	if (n <= 0 || n >= (ssize_t)sizeof(out) || out[0] != '/') {
+		errno = ENAMETOOLONG;
+		return NULL;
+	}
+	out[n] = '\0';
+	return xstrdup(out);
+}
+
 /* The next component of *rest (advanced past it), into comp; false at the end. */
 static bool next_component(const char **rest, char *comp, size_t sz)
 {

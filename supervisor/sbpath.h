@@ -7,6 +7,7 @@
 #ifndef AIRLOCK_SUPERVISOR_SBPATH_H
 #define AIRLOCK_SUPERVISOR_SBPATH_H
 
+#include <stdbool.h>
 #include <sys/types.h>
 
 /* Whether path exists in pid's view: 1, 0 (ENOENT or ENOTDIR), or -errno when it cannot tell. */
@@ -18,5 +19,12 @@ int sb_exists(pid_t pid, const char *path);
  * is). Caller frees; NULL + errno (ELOOP after 40 links).
  */
 char *sb_realpath(pid_t pid, const char *path);
+
+/*
+ * The path of what path (absolute) names in pid's view, found by the kernel's own lookup
+ * (every symlink resolved; the last one too when follow): one lookup instead of one per
+ * component. Caller frees; NULL + errno (ENOENT when it does not exist).
+ */
+char *sb_canonical(pid_t pid, const char *path, bool follow);
 
 #endif

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -49,6 +50,26 @@ static int mem_force_write(pid_t pid, unsigned long addr, const void *data, size
 	return 0;
 }
 
+/* The stub's device and inode in pid's root: the file a substituted exec must run. */
+static int stub_id(pid_t pid, dev_t *dev, ino_t *ino)
+{
+	char root[64];
+	cleanup_fd int rfd = -1;
+	struct stat st;
+
+	snprintf(root, sizeof(root), "/proc/%d/root", (int)pid);
+	rfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rfd < 0)
+		return -errno;
+	if (fstatat(rfd, STUB_PATH + 1, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return -EPERM;
+	*dev = st.st_dev;
+	*ino = st.st_ino;
+	return 0;
+}
+
 int substitute_begin(struct substitution *sub, pid_t pid, unsigned long addr)
 {
 	long ppid;
@@ -59,6 +80,9 @@ int substitute_begin(struct substitution *sub, pid_t pid, unsigned long addr)
 	sub->addr = addr;
 	if (status_field(pid, "Threads") != 1)
 		return -EBUSY;
+	rc = stub_id(pid, &sub->stub_dev, &sub->stub_ino);
+	if (rc < 0)
+		return rc;
 	rc = mem_read(pid, addr, sub->saved, sizeof(sub->saved));
 	if (rc < 0)
 		return rc;
@@ -80,12 +104,16 @@ int substitute_begin(struct substitution *sub, pid_t pid, unsigned long addr)
 
 int substitute_end(struct substitution *sub)
 {
-	char exe[4096];
+	char exe[4096], link[64];
+	struct stat st;
 	int rc = 0;
 
 	freeze_wait_exec(sub->pid, sub->old_exe);
 	proc_exe(sub->pid, exe, sizeof(exe));
-	if (exe[0] != '\0' && strcmp(exe, STUB_PATH) != 0) {
+	snprintf(link, sizeof(link), "/proc/%d/exe", (int)sub->pid);
+	/* By inode, not by name: a file of the same name is not the stub. */
+	if (exe[0] != '\0' &&
+	    (stat(link, &st) < 0 || st.st_dev != sub->stub_dev || st.st_ino != sub->stub_ino)) {
 		/* Still the old program (the exec failed), or something other than the stub. */
 		kill(sub->pid, SIGKILL);
 		rc = strcmp(exe, sub->old_exe) == 0 ? -ETIMEDOUT : -EPERM;

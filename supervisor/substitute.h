@@ -3,8 +3,9 @@
  * Deferring an exec (design.md, "Exec"): the program must see its command start and exit 0
  * with no output, while the command itself does not run. seccomp cannot change the path a
  * call names, so the supervisor rewrites the first bytes of the path string in the caller's
- * memory to name the stub, "/.@" (a 129-byte static program at the sandbox's root that only
- * calls exit_group(0)), and lets the kernel run the exec.
+ * memory to name the stub, "/.@" (a 129-byte static program that only calls exit_group(0),
+ * made in the sandbox's own root skeleton, never on the host), and lets the kernel run the
+ * exec.
  *
  * Writing another process's memory is safe only when nothing else reads or changes it
  * meanwhile:
@@ -13,7 +14,9 @@
  *   - the rest of the sandbox is stopped meanwhile (freeze.h): a vfork child (Python's
  *     subprocess, posix_spawn) shares its parent's memory, so the parent's bytes are put back
  *     once the exec has replaced the child's memory, before the sandbox continues;
- *   - after the exec, /proc/PID/exe must be the stub, or the process is killed: whatever ran
+ *   - after the exec, /proc/PID/exe must be the stub (its device and inode, taken from the
+ *     caller's root before the exec; a file of the same name does not pass), or the process
+ *     is killed: whatever ran
  *     instead (memory shared by some other means) never gets to run a single instruction
  *     unnoticed for long, and the event log says so.
  * Any exec where this cannot be guaranteed is refused (EACCES), never run.
@@ -32,6 +35,8 @@ struct substitution {
 	unsigned long addr; /* the path string in the caller's memory */
 	char saved[sizeof(STUB_PATH)];
 	char old_exe[4096]; /* /proc/PID/exe before the exec */
+	dev_t stub_dev;	    /* the stub in the caller's root, which the exec must run */
+	ino_t stub_ino;
 	bool written;
 };
 

@@ -49,6 +49,14 @@ static const struct deny deny_list[] = {
 	{SCMP_SYS(io_uring_setup), ENOSYS},
 	{SCMP_SYS(io_uring_enter), ENOSYS},
 	{SCMP_SYS(io_uring_register), ENOSYS},
+	/*
+	 * Legacy AIO completes into memory from interrupt context, whenever it likes: a write
+	 * the freeze around an exec cannot hold still. glibc's POSIX AIO (aio_read) uses threads,
+	 * not these, and ENOSYS is what a kernel without CONFIG_AIO answers, so libaio users fall
+	 * back. io_submit alone has no context to submit to; it is refused too for clarity.
+	 */
+	{SCMP_SYS(io_setup), ENOSYS},
+	{SCMP_SYS(io_submit), ENOSYS},
 	/* Reading or writing another process: the supervisor's copies must stay authoritative. */
 	{SCMP_SYS(ptrace), EPERM},
 	{SCMP_SYS(process_vm_readv), EPERM},

@@ -230,6 +230,13 @@ static void make_dev(const char *root, unsigned long long shm_size)
 			die_errno("cannot create /dev/%s", nodes[i]);
 		if (mount(host, target, NULL, MS_BIND, NULL) < 0)
 			die_errno("cannot bind /dev/%s", nodes[i]);
+		/*
+		 * The node is the host's own inode: read-only, so chmod, chown, utimes and
+		 * xattrs fail with EROFS instead of changing it for the whole machine (a root
+		 * run once left the host's /dev/full mode 600). I/O is unaffected: a read-only
+		 * mount refuses writes to files, not to devices.
+		 */
+		remount_ro(target);
 	}
 	for (i = 0; i < ARRAY_SIZE(links); i++) {
 		cleanup_free char *target = path_join(dev, links[i][1]);
@@ -294,6 +301,9 @@ static void seal_proc(const char *proc)
 				die_errno("cannot mask /proc/%s", proc_masked[i]);
 		} else if (mount("/dev/null", p, NULL, MS_BIND, NULL) < 0) {
 			die_errno("cannot mask /proc/%s", proc_masked[i]);
+		} else {
+			/* The host's /dev/null: its metadata is not the sandbox's to change. */
+			remount_ro(p);
 		}
 	}
 }
@@ -334,22 +344,27 @@ static void pivot_into(const char *root)
 }
 
 /*
- * The stub deferred execs run (supervisor/substitute.h), in the read-only root where the
- * program cannot replace it. A host root entry of the same name wins: the supervisor then
- * refuses to defer (the stub's check after the exec fails) rather than run the command.
+ * The stub deferred execs run (supervisor/substitute.h), in the read-only root skeleton where
+ * the program cannot replace it. STUB_PATH is absolute, so it is appended to the new root,
+ * never joined (a join would name the host's own root). A host root entry of the same name
+ * is left out of the skeleton (made()), so the stub is always this file; the supervisor checks
+ * the executable by its inode after the exec, not by its name.
  */
 static void make_stub(const char *root)
 {
-	cleanup_free char *path = path_join(root, STUB_PATH);
-	cleanup_fd int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0555);
+	cleanup_free char *path = xasprintf("%s%s", root, STUB_PATH);
+	cleanup_fd int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0555);
 
-	if (fd < 0) {
-		if (errno == EEXIST)
-			return;
-		die_errno("cannot create %s", path);
-	}
+	if (fd < 0)
+		die_errno("cannot create the deferred-exec stub %s in the new root", path);
 	if (write(fd, stub_elf, sizeof(stub_elf)) != (ssize_t)sizeof(stub_elf))
 		die_errno("cannot write %s", path);
+}
+
+/* Whether a plan item is made: not hidden, and not where the stub goes. */
+static bool made(const struct plan_item *it)
+{
+	return !it->hidden && !path_is_under(it->path, STUB_PATH);
 }
 
 /* Overlays of one half of the plan, mounted by one of two threads (see build_root). */
@@ -360,7 +375,7 @@ struct mount_half {
 
 static bool is_overlay(const struct plan_item *it)
 {
-	return !it->hidden && it->kind == PLAN_OVERLAY;
+	return made(it) && it->kind == PLAN_OVERLAY;
 }
 
 static void *mount_overlays(void *arg)
@@ -389,7 +404,7 @@ static void build_root(const struct sandbox_spec *spec)
 		die_errno("cannot mount tmpfs on %s", spec->root_dir);
 	/* The skeleton first: every overlay's mount point then has its parent. */
 	for (i = 0; i < plan->n; i++)
-		if (!plan->items[i].hidden &&
+		if (made(&plan->items[i]) &&
 		    (plan->items[i].kind == PLAN_DIR || plan->items[i].kind == PLAN_SYMLINK ||
 		     plan->items[i].kind == PLAN_BIND_RO))
 			make_item(&plan->items[i], spec->root_dir);
@@ -406,14 +421,14 @@ static void build_root(const struct sandbox_spec *spec)
 		pthread_join(worker, NULL);
 	}
 	for (i = 0; i < plan->n; i++)
-		if (!plan->items[i].hidden && plan->items[i].kind == PLAN_SCRATCH)
+		if (made(&plan->items[i]) && plan->items[i].kind == PLAN_SCRATCH)
 			make_item(&plan->items[i], spec->root_dir);
 	make_dev(spec->root_dir, spec->shm_size);
 	make_proc_sys(spec->root_dir);
 	make_stub(spec->root_dir);
 	/* Read-only paths last: they seal whatever the overlays above put there. */
 	for (i = 0; i < plan->n; i++)
-		if (!plan->items[i].hidden && plan->items[i].kind == PLAN_READONLY)
+		if (made(&plan->items[i]) && plan->items[i].kind == PLAN_READONLY)
 			make_item(&plan->items[i], spec->root_dir);
 	pivot_into(spec->root_dir);
 }

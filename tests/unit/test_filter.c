@@ -85,6 +85,18 @@ static long p_io_uring(void)
 	return syscall(SYS_io_uring_setup, 0L, NULL);
 }
 
+/* Legacy AIO: a NULL context pointer is EFAULT or EINVAL from the kernel, ENOSYS from the
+   filter; io_submit to context 0 is EINVAL from the kernel. */
+static long p_io_setup(void)
+{
+	return syscall(SYS_io_setup, 1L, NULL);
+}
+
+static long p_io_submit(void)
+{
+	return syscall(SYS_io_submit, 0L, 0L, NULL);
+}
+
 static long p_openat2(void)
 {
 	return syscall(SYS_openat2, (long)AT_FDCWD, NULL, NULL, 0L);
@@ -273,6 +285,8 @@ static const struct probe {
 	{"unshare is denied with EPERM", p_unshare, EPERM},
 	{"mount is denied with EPERM", p_mount, EPERM},
 	{"io_uring_setup is denied with ENOSYS", p_io_uring, ENOSYS},
+	{"io_setup (legacy AIO) is denied with ENOSYS", p_io_setup, ENOSYS},
+	{"io_submit (legacy AIO) is denied with ENOSYS", p_io_submit, ENOSYS},
 	{"openat2 is denied with ENOSYS (libc falls back to openat)", p_openat2, ENOSYS},
 	{"a nested seccomp listener is denied with EPERM", p_seccomp_listener, EPERM},
 	{"ioctl(TIOCSTI) is denied with EPERM", p_tiocsti, EPERM},
