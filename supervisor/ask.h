@@ -22,7 +22,7 @@ enum ask_mode {
 
 /* What is asked. Borrowed for the duration of asker_ask(). */
 struct ask_question {
-	const char *cls;      /* "exec", "connect" */
+	const char *cls;      /* "exec", "connect", "dns" (a name only an ask could open) */
 	const char *target;   /* what the class acts on, as shown ("/usr/bin/git", "1.2.3.4:443") */
 	const char *name;     /* connect: the host name the program looked up, or NULL */
 	const char *key;      /* what a remembered answer is filed under */
@@ -54,6 +54,9 @@ int ask_parse_mode(const char *s, enum ask_mode *mode, int *fd);
 struct asker *asker_new(enum ask_mode mode, int fd, unsigned long long timeout_ms);
 
 void asker_free(struct asker *a);
+
+/* The mode a was made with. */
+enum ask_mode asker_mode(const struct asker *a);
 
 /*
  * File an answer for the whole session under key, as if given now (--replay: an earlier
