@@ -1842,10 +1842,8 @@ static void net_verdict(const struct notifier *n, struct net_call *c)
 				 "naming it";
 		return;
 	}
-	if (!n->rules) {
-		c->action = RULE_ALLOW;
-		return;
-	}
+	if (!n->rules)
+		return; /* nothing allows it */
 	for (i = 0; i < count; i++) {
 		const struct rule *r;
 		enum rule_action act;
