@@ -1091,12 +1091,25 @@ static bool v4_of(const struct sockaddr_storage *ss, uint32_t *a)
 	return false;
 }
 
-/*
- * Whether ss is one of the host's own addresses (any interface's, as getifaddrs() lists them
- * now): a connection there from the host's network reaches the host's own services, as the
- * loopback does. Fails closed: when the list cannot be read, every address counts as own.
- */
-static bool host_own_address(const struct sockaddr_storage *ss)
+/* Whether the kernel lets a socket of family bind addresses that are not the host's
+   (net.ipv4.ip_nonlocal_bind, net.ipv6.ip_nonlocal_bind); unknown counts as yes. */
+static bool nonlocal_bind(int family)
+{
+	const char *path = family == AF_INET ? "/proc/sys/net/ipv4/ip_nonlocal_bind"
+					     : "/proc/sys/net/ipv6/ip_nonlocal_bind";
+	char v = '1';
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		if (read(fd, &v, 1) != 1)
+			v = '1';
+		close(fd);
+	}
+	return v != '0';
+}
+
+/* Whether ss is an address of one of the host's interfaces, as getifaddrs() lists them. */
+static bool listed_own_address(const struct sockaddr_storage *ss)
 {
 	struct ifaddrs *ifs, *i;
 	bool own = false;
@@ -1118,6 +1131,52 @@ static bool host_own_address(const struct sockaddr_storage *ss)
 	}
 	freeifaddrs(ifs);
 	return own;
+}
+
+/*
+ * Whether ss is one of the host's own addresses: a connection there from the host's network
+ * reaches the host's own services, as the loopback does. The kernel answers exactly, and in
+ * a few microseconds: a socket binds only to an address that is local (an interface's, a
+ * `local` route's, or a broadcast address, which reaches the host too). Where the sysctl
+ * lets any address be bound, the interfaces' addresses are compared instead (getifaddrs(),
+ * about 90 us). Multicast is not the host's. Fails closed: an address the kernel cannot
+ * place counts as the host's.
+ */
+static bool host_own_address(const struct sockaddr_storage *ss)
+{
+	struct sockaddr_storage a;
+	socklen_t len;
+	uint32_t v4;
+	int fd, rc, err;
+
+	memset(&a, 0, sizeof(a));
+	if (v4_of(ss, &v4)) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&a;
+
+		if ((v4 >> 28) == 14)
+			return false; /* 224.0.0.0/4 */
+		sin->sin_family = AF_INET;
+		sin->sin_addr.s_addr = htonl(v4);
+		len = sizeof(*sin);
+	} else {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&a;
+
+		*s6 = *(const struct sockaddr_in6 *)ss;
+		if (IN6_IS_ADDR_MULTICAST(&s6->sin6_addr))
+			return false;
+		s6->sin6_port = 0;
+		s6->sin6_flowinfo = 0;
+		len = sizeof(*s6);
+	}
+	if (nonlocal_bind(a.ss_family))
+		return listed_own_address(&a);
+	fd = socket(a.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return true;
+	rc = bind(fd, (const struct sockaddr *)&a, len);
+	err = errno;
+	close(fd);
+	return rc == 0 || err != EADDRNOTAVAIL;
 }
 
 /*
