@@ -1416,7 +1416,6 @@ static int classify(struct notifier *n, struct net_call *c)
 		struct rules_target t;
 
 		loop = is_loopback(&c->addr, &unspec);
-		names_of(n, c);
 		/* The host's loopback and its own addresses answer only to rules that name them:
 		   never to a name the program looked up (its DNS answer may say 127.0.0.1), so
 		   a connection there is decided as "localhost" or by the bare address. */
@@ -1429,6 +1428,8 @@ static int classify(struct notifier *n, struct net_call *c)
 		/* A deny of the host's loopback leaves the sandbox's own. */
 		if (loop && c->loop_rule && c->loop_rule->action == RULE_DENY)
 			c->loop_rule = NULL;
+		if (!(loop || unspec) || c->loop_rule)
+			names_of(n, c); /* recorded; the sandbox's own loopback needs none */
 		if (!c->host_local && c->nnames)
 			c->name = xstrdup(c->names[0]);
 	}

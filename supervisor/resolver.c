@@ -143,11 +143,10 @@ static void remember(void *ctx, int family, const uint8_t *addr)
 	char *name;
 	size_t i, at;
 
-	for (i = 0; i < RESOLVER_NAMES && !e; i++) {
+	for (i = 0; i < RESOLVER_NAMES && !e && r->names[i].names[0]; i++) {
 		struct name_entry *x = &r->names[i];
 
-		if (x->names[0] && x->family == family &&
-		    memcmp(x->addr, addr, family == AF_INET ? 4 : 16) == 0)
+		if (x->family == family && memcmp(x->addr, addr, family == AF_INET ? 4 : 16) == 0)
 			e = x;
 	}
 	if (!e) {
@@ -534,8 +533,9 @@ size_t resolver_names_of(const struct resolver *r, const struct sockaddr *sa,
 	for (unsigned i = 0; i < RESOLVER_NAMES; i++) {
 		const struct name_entry *e = &r->names[i];
 
-		if (e->names[0] && e->family == family &&
-		    memcmp(e->addr, addr, family == AF_INET ? 4 : 16) == 0) {
+		if (!e->names[0])
+			break; /* entries fill in order and are never emptied: the rest are free */
+		if (e->family == family && memcmp(e->addr, addr, family == AF_INET ? 4 : 16) == 0) {
 			while (k < RESOLVER_NAMES_PER_ADDR && e->names[k]) {
 				out[k] = e->names[k];
 				k++;
