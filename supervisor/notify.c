@@ -687,6 +687,23 @@ int notifier_asks(struct notifier *n, bool readable)
 	return n->listener_failed;
 }
 
+void notifier_drop_lookups(struct notifier *n)
+{
+	struct pending_call *pc, *next;
+
+	for (pc = n->pending; pc; pc = next) {
+		next = pc->next;
+		if (!pc->dns)
+			continue;
+		if (n->asker)
+			asker_cancel(n->asker, pc);
+		pending_unlink(n, pc);
+		for (size_t i = 0; i < pc->ndns; i++)
+			resolver_drop(n->dns, pc->dns[i]);
+		pending_free(pc);
+	}
+}
+
 static int rank(const struct rule *r)
 {
 	if (!r)

@@ -429,6 +429,28 @@ void resolver_decide(struct resolver *r, struct resolver_held *held, bool allow,
 	free(held);
 }
 
+void resolver_drop(struct resolver *r, struct resolver_held *held)
+{
+	struct resolver_held **pp;
+	cJSON *ev;
+
+	for (pp = &r->held; *pp; pp = &(*pp)->next)
+		if (*pp == held) {
+			*pp = held->next;
+			r->nheld--;
+			break;
+		}
+	ev = query_event(&held->q, "query");
+	cJSON_AddStringToObject(ev, "rule", held->rule);
+	cJSON_AddStringToObject(ev, "decision", "none");
+	cJSON_AddStringToObject(ev, "by", "nobody");
+	cJSON_AddStringToObject(ev, "result", "gone");
+	record(r, ev);
+	free(held->rule);
+	free(held->msg);
+	free(held);
+}
+
 static void sandbox_ready(struct net_watch *w, uint32_t events)
 {
 	struct resolver *r = (struct resolver *)w;

@@ -81,6 +81,9 @@ size_t resolver_names_of(const struct resolver *r, const struct sockaddr *sa,
  */
 void resolver_decide(struct resolver *r, struct resolver_held *held, bool allow, const char *by);
 
+/* A held query nobody answered (the sandbox ended): recorded as gone, and freed. */
+void resolver_drop(struct resolver *r, struct resolver_held *held);
+
 /* Drop upstream queries that waited too long (call about once a second). */
 void resolver_expire(struct resolver *r);
 

@@ -1602,6 +1602,8 @@ int cmd_run(int argc, char **argv)
 	rs.timerfd = start_timer(o.lim.timeout_ms);
 
 	rc = serve(&rs, &log, o.net);
+	if (rs.have_listener)
+		notifier_drop_lookups(&rs.notifier);
 	if (rc < 0 || !rs.reaped) {
 		kill(rs.pid, SIGKILL);
 		while (!rs.reaped && waitpid(rs.pid, &rs.init_status, 0) < 0 && errno == EINTR)

@@ -72,7 +72,8 @@ except OSError as e:
 PY
 
 # ctl.py DNS-ANSWER CONNECT-ANSWER LOG -- airlock run ARGS...: an approver on fd:N answering
-# every "dns" ask and every "connect" ask as told (allow/deny), each ask logged as a JSON line.
+# every "dns" ask and every "connect" ask as told (allow/deny; none: never), each ask logged as
+# a JSON line.
 cat >"$T/ctl.py" <<'PY'
 import json, os, socket, subprocess, sys
 dns_answer, conn_answer, log = sys.argv[1:4]
@@ -89,6 +90,8 @@ with open(log, "w") as out:
             continue
         out.write(json.dumps(q) + "\n"); out.flush()
         d = dns_answer if q["class"] == "dns" else conn_answer
+        if d == "none":
+            continue
         f.write((json.dumps({"id": q["id"], "decision": d, "remember": "once"}) + "\n").encode())
         f.flush()
 sys.exit(p.wait())
@@ -168,6 +171,23 @@ is "$(cat "$T/out")" NXDOMAIN "with an approver, a lookup only an ask could open
 is "$(asks dnsask "[(x['class'], x['target']) for x in q][:1]")" "[('dns', 's3cr3t-c.attacker.example')]" \
 	"  the approver saw a dns ask naming it"
 is "$(seen dns "query s3cr3t-c")" 0 "  and the name never reached the upstream"
+# A query still waiting when the program ends is recorded too.
+ctl none deny dnsgone "${DNS[@]}" -- "$PY" -c '
+import socket, struct
+q = struct.pack("!6H", 0x1234, 0x0100, 1, 0, 0, 0)
+q += b"".join(bytes([len(l)]) + l for l in [b"s3cr3t-e", b"attacker", b"example"]) + b"\0"
+q += struct.pack("!2H", 1, 1)
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(3)
+s.sendto(q, ("127.0.0.53", 53))
+try:
+    s.recv(512)  # held: no answer comes; the ask is out long before this gives up
+except socket.timeout:
+    pass' >/dev/null 2>&1
+is "$(asks dnsgone "[(x['class'], x['target']) for x in q]")" "[('dns', 's3cr3t-e.attacker.example')]" \
+	"a query nobody answers is asked about"
+is "$(events dnsgone "[(x['target'], x['decision'], x['result']) for x in e if x.get('class')=='dns']")" \
+	"[('s3cr3t-e.attacker.example', 'none', 'gone')]" "  and recorded as gone when the sandbox ends"
+is "$(seen dns "query s3cr3t-e")" 0 "  without reaching the upstream"
 ctl allow deny dnsok "${DNS[@]}" -- "$PY" "$T/connect.py" good.example.org 198.51.100.7 443 >"$T/out" 2>/dev/null
 is "$(cat "$T/out")" EACCES "allowed by the approver, the lookup goes out; the connection is asked on its own"
 check "  the upstream was asked" grep -q "^query good.example.org 1" "$T/dns.log"
