@@ -140,11 +140,6 @@ void asker_free(struct asker *a)
 	free(a);
 }
 
-enum ask_mode asker_mode(const struct asker *a)
-{
-	return a->mode;
-}
-
 void asker_set_rules_file(struct asker *a, const char *path)
 {
 	if (a->tty)

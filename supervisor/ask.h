@@ -55,9 +55,6 @@ struct asker *asker_new(enum ask_mode mode, int fd, unsigned long long timeout_m
 
 void asker_free(struct asker *a);
 
-/* The mode a was made with. */
-enum ask_mode asker_mode(const struct asker *a);
-
 /*
  * File an answer for the whole session under key, as if given now (--replay: an earlier
  * session's decisions). by is a static string, "replay".

@@ -2137,9 +2137,7 @@ static int dns_ask(void *ctx, const char *name, struct resolver_held *held, cons
 		*by = "default";
 		return -1;
 	}
-	*by = strcmp(now.by, "default") != 0	       ? now.by
-	      : asker_mode(n->asker) == ASK_MODE_ALLOW ? "--ask allow"
-						       : "--ask deny";
+	*by = now.by;
 	return now.allow ? 1 : -1;
 }
 

@@ -369,7 +369,8 @@ static void serve_query(struct resolver *r, size_t n, const struct sockaddr_stor
 	}
 	if (r->nheld >= RESOLVER_MAX_INFLIGHT) {
 		/* A flood of names to ask about: the person sees a bounded queue. */
-		refuse(r, r->buf, n, &q, ev, "too many questions", from, fromlen);
+		cJSON_AddStringToObject(ev, "note", "too many lookups wait for an answer");
+		refuse(r, r->buf, n, &q, ev, "airlock", from, fromlen);
 		return;
 	}
 	h = xcalloc(1, sizeof(*h));

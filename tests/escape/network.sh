@@ -160,7 +160,7 @@ out=$(al_run --ask deny "${DNS[@]}" -- "$PY" "$T/lookup.py" s3cr3t-a.attacker.ex
 is "$out" NXDOMAIN "--ask deny under the default rules: a lookup is answered here"
 is "$(seen dns "query s3cr3t-a")" 0 "  and the name never reached the upstream"
 is "$(events leak "[(x['target'], x['decision'], x['by']) for x in e if x.get('class')=='dns'][:1]")" \
-	"[('s3cr3t-a.attacker.example', 'deny', '--ask deny')]" "  the query is recorded, denied by --ask deny"
+	"[('s3cr3t-a.attacker.example', 'deny', 'default')]" "  the query is recorded, denied by default (nobody can answer)"
 out=$(al_run --ask deny "${DNS[@]}" -r "$T/wild.rules" -- "$PY" "$T/lookup.py" s3cr3t-b.attacker.example 2>/dev/null)
 is "$out" NXDOMAIN "  the same beside a rule that allows other names"
 is "$(seen dns "query s3cr3t-b")" 0 "  which never reach the upstream either"
