@@ -11,6 +11,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <regex.h>
+#include <strings.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -971,17 +972,23 @@ const struct rule *rules_match_connect(const struct ruleset *rs, const struct ru
 	return found;
 }
 
-/* Whether a rule names a loopback destination explicitly: an address or CIDR within
-   127.0.0.0/8, ::1, or a host name (which matches only the name looked up). */
+/* Whether a rule names a host-local destination explicitly: an address or CIDR within
+   127.0.0.0/8, one whole address (/32, /128: ::1 or one of the host's own), or the name
+   `localhost`. Another name never does: a name's address comes from DNS, which whoever owns
+   the name controls (an answer of 127.0.0.1 must not open the host's loopback). */
 static bool names_loopback(const struct rule_impl *r)
 {
-	static const unsigned char v6_loop[16] = {[15] = 1};
-
 	if (r->conn == CONN_ADDR && r->family == AF_INET)
-		return r->prefix >= 8 && r->addr[0] == 127;
+		return r->prefix == 32 || (r->prefix >= 8 && r->addr[0] == 127);
 	if (r->conn == CONN_ADDR && r->family == AF_INET6)
-		return r->prefix == 128 && memcmp(r->addr, v6_loop, 16) == 0;
-	return r->conn == CONN_NAME;
+		return r->prefix == 128;
+	return r->conn == CONN_NAME &&
+	       (strcasecmp(r->glob, "localhost") == 0 || strcasecmp(r->glob, "localhost.") == 0);
+}
+
+bool rule_by_name(const struct rule *r)
+{
+	return r && r->cls == RULE_CONNECT && impl(r)->conn == CONN_NAME;
 }
 
 const struct rule *rules_match_loopback(const struct ruleset *rs, const struct rules_target *t)
@@ -999,10 +1006,14 @@ const struct rule *rules_match_loopback(const struct ruleset *rs, const struct r
 	return found;
 }
 
+/* name_verdict(): an address rule that allows, or asks, comes first. */
+#define VERDICT_ADDR_ALLOW (-1)
+#define VERDICT_ADDR_ASK   (-2)
+
 /*
  * The verdict for a name at one port when its address is not known yet: the action of the
- * last rule that surely matches, or -1 when an address rule that allows or asks comes first
- * (it may match whatever address the name has).
+ * last rule that surely matches, or VERDICT_ADDR_* when an address rule that allows or asks
+ * comes first (it may match whatever address the name has).
  */
 static int name_verdict(const struct ruleset *rs, const struct canon_target *c,
 			const struct rule **by)
@@ -1013,8 +1024,11 @@ static int name_verdict(const struct ruleset *rs, const struct canon_target *c,
 		if (r->pub.cls != RULE_CONNECT)
 			continue;
 		if (r->conn == CONN_ADDR) {
-			if (port_ok(r, c) && r->pub.action != RULE_DENY)
-				return -1;
+			if (port_ok(r, c) && r->pub.action != RULE_DENY) {
+				*by = &r->pub;
+				return r->pub.action == RULE_ALLOW ? VERDICT_ADDR_ALLOW
+								   : VERDICT_ADDR_ASK;
+			}
 			continue; /* a deny for some addresses: not sure to hold */
 		}
 		if (match_connect(r, c)) {
@@ -1026,35 +1040,55 @@ static int name_verdict(const struct ruleset *rs, const struct canon_target *c,
 	return RULE_DENY; /* no rule: nothing is allowed */
 }
 
-bool rules_name_denied(const struct ruleset *rs, const char *name, const struct rule **by)
+enum rules_name_reach rules_name_reach(const struct ruleset *rs, const char *name,
+				       const struct rule **by)
 {
 	struct rules_target t = {.family = AF_UNSPEC, .name = name, .port = 0};
 	struct canon_target c;
-	const struct rule *first = NULL, *r;
-	bool denied = true;
-	size_t i;
+	const struct rule *first = NULL, *r, *ask = NULL;
+	enum rules_name_reach reach = NAME_DENIED;
+	int v;
 
 	*by = NULL;
 	canon_target(&t, &c);
 	/* The verdict changes only where a rule's port range starts or ends: port 0 and those
 	   edges cover every port. */
-	if (name_verdict(rs, &c, &first) != RULE_DENY)
-		return false;
-	for (i = 0; i < rs->n && denied; i++) {
+	v = name_verdict(rs, &c, &first);
+	if (v == RULE_ALLOW || v == VERDICT_ADDR_ALLOW)
+		return NAME_ALLOWED;
+	if (v != RULE_DENY) {
+		reach = NAME_ASKED;
+		ask = first;
+	}
+	for (size_t i = 0; i < rs->n; i++) {
 		const struct rule_impl *ri = impl(rs->rules[i]);
 		int edges[2] = {ri->port_lo, ri->port_hi + 1};
 
 		if (ri->pub.cls != RULE_CONNECT || ri->port_lo < 0)
 			continue;
-		for (int k = 0; k < 2 && denied; k++) {
+		for (int k = 0; k < 2; k++) {
 			if (edges[k] < 0 || edges[k] > 65535)
 				continue;
 			c.port = edges[k];
-			if (name_verdict(rs, &c, &r) != RULE_DENY)
-				denied = false;
+			v = name_verdict(rs, &c, &r);
+			if (v == RULE_ALLOW || v == VERDICT_ADDR_ALLOW)
+				return NAME_ALLOWED;
+			if (v != RULE_DENY && reach == NAME_DENIED) {
+				reach = NAME_ASKED;
+				ask = r;
+			}
 		}
 	}
-	*by = denied ? first : NULL;
+	*by = reach == NAME_DENIED ? first : ask;
+	return reach;
+}
+
+bool rules_name_denied(const struct ruleset *rs, const char *name, const struct rule **by)
+{
+	bool denied = rules_name_reach(rs, name, by) == NAME_DENIED;
+
+	if (!denied)
+		*by = NULL;
 	return denied;
 }
 

@@ -222,20 +222,37 @@ const struct rule *rules_match_write(const struct ruleset *rs, const char *path)
 const struct rule *rules_match_connect(const struct ruleset *rs, const struct rules_target *t);
 
 /*
- * The last connect rule matching t (a loopback destination, with name "localhost" unless the
- * program looked up another name) among those that name it explicitly: an address or CIDR
- * within 127.0.0.0/8, ::1, or a host name rule (`localhost:5432`, or the name the program
- * looked up). Loopback is the sandbox's own unless such a rule says to reach the host's (`*`,
- * `*:PORT` and `0.0.0.0/0` never do). NULL when none matches.
+ * The last connect rule matching t (a host-local destination: loopback, with name "localhost",
+ * or one of the host's own addresses, with no name) among those that name it explicitly: an
+ * address or CIDR within 127.0.0.0/8, a whole address (/32, /128), or the name `localhost`.
+ * The host's loopback and its own addresses are reached only through such a rule (`*`,
+ * `*:PORT`, `0.0.0.0/0`, a wider CIDR and every other name never do): a name the program
+ * looked up never opens them, whatever its DNS answer said. NULL when none matches.
  */
 const struct rule *rules_match_loopback(const struct ruleset *rs, const struct rules_target *t);
 
+/* Whether r is a connect rule by host name (it matches names looked up, never addresses). */
+bool rule_by_name(const struct rule *r);
+
+/* What connections to a host name (looked up, address not known yet) could come to. */
+enum rules_name_reach {
+	NAME_DENIED,  /* every connection to it is denied, whatever its port and address */
+	NAME_ASKED,   /* none is allowed by a rule, but one would be asked about */
+	NAME_ALLOWED, /* a rule allows one at some port (or an address rule that allows could
+			 match whatever address it has) */
+};
+
 /*
- * Whether every connection to the host name (looked up, address not known yet) would be
- * denied, whatever its port and whatever address the name has: the sandbox's DNS answers
- * such a name NXDOMAIN. A name that a rule allows or asks about at some port is not denied,
- * nor is any name while an address rule that allows or asks could match its address. *by is
- * the deny rule that decided (at port 0), or NULL when no rule matched (nothing allows it).
+ * How far connections to the host name could go (the sandbox's DNS decides by it). *by is
+ * the deny rule that decided (NAME_DENIED at port 0; NULL when no rule matched), the ask
+ * rule (NAME_ASKED), or NULL (NAME_ALLOWED).
+ */
+enum rules_name_reach rules_name_reach(const struct ruleset *rs, const char *name,
+				       const struct rule **by);
+
+/*
+ * Whether every connection to the host name would be denied (rules_name_reach() says
+ * NAME_DENIED). *by is the deny rule that decided (at port 0), or NULL.
  */
 bool rules_name_denied(const struct ruleset *rs, const char *name, const struct rule **by);
 

@@ -22,7 +22,7 @@ enum ask_mode {
 
 /* What is asked. Borrowed for the duration of asker_ask(). */
 struct ask_question {
-	const char *cls;      /* "exec", "connect" */
+	const char *cls;      /* "exec", "connect", "dns" (a name only an ask could open) */
 	const char *target;   /* what the class acts on, as shown ("/usr/bin/git", "1.2.3.4:443") */
 	const char *name;     /* connect: the host name the program looked up, or NULL */
 	const char *key;      /* what a remembered answer is filed under */

@@ -17,6 +17,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ifaddrs.h>
 #include <linux/audit.h>
 #include <linux/falloc.h>
 #include <linux/openat2.h>
@@ -533,8 +534,11 @@ struct pending_call {
 	char *rule; /* the rule that said ask */
 	int deny_err;
 	const struct sys_desc *sd;
-	struct seccomp_data data; /* the call, to read its arguments again (freeze.h) */
-	struct net_call *net;	  /* a network call: what to do when it is allowed */
+	struct seccomp_data data;   /* the call, to read its arguments again (freeze.h) */
+	struct net_call *net;	    /* a network call: what to do when it is allowed */
+	struct resolver_held **dns; /* DNS queries for one name (no notification waits): the */
+	size_t ndns;		    /*   resolver's; one ask answers them all (A and AAAA) */
+	char *dns_name;
 	struct pending_call *next;
 };
 
@@ -545,6 +549,8 @@ static void pending_free(struct pending_call *pc)
 {
 	cJSON_Delete(pc->ev);
 	free(pc->rule);
+	free(pc->dns);
+	free(pc->dns_name);
 	net_call_free(pc->net);
 	free(pc);
 }
@@ -673,6 +679,12 @@ static int resume(struct notifier *n, struct pending_call *pc, const struct ask_
 	int rc;
 
 	pc->ev = NULL;
+	if (pc->dns) {
+		for (size_t i = 0; i < pc->ndns; i++)
+			resolver_decide(n->dns, pc->dns[i], ans->allow, ans->by);
+		pending_free(pc);
+		return 0;
+	}
 	cJSON_AddStringToObject(ev, "rule", pc->rule);
 	cJSON_AddBoolToObject(ev, "asked", true);
 	if (!ans->allow) {
@@ -759,7 +771,7 @@ int notifier_asks(struct notifier *n, bool readable)
 		__u64 id = pc->id;
 
 		next = pc->next;
-		if (ioctl(n->fd, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0)
+		if (pc->dns || ioctl(n->fd, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0)
 			continue;
 		asker_cancel(n->asker, pc);
 		pending_unlink(n, pc);
@@ -774,6 +786,23 @@ int notifier_asks(struct notifier *n, bool readable)
 	}
 	asker_process(n->asker, readable, ask_done, n);
 	return n->listener_failed;
+}
+
+void notifier_drop_lookups(struct notifier *n)
+{
+	struct pending_call *pc, *next;
+
+	for (pc = n->pending; pc; pc = next) {
+		next = pc->next;
+		if (!pc->dns)
+			continue;
+		if (n->asker)
+			asker_cancel(n->asker, pc);
+		pending_unlink(n, pc);
+		for (size_t i = 0; i < pc->ndns; i++)
+			resolver_drop(n->dns, pc->dns[i]);
+		pending_free(pc);
+	}
 }
 
 static int rank(const struct rule *r)
@@ -1241,12 +1270,18 @@ struct net_call {
 	struct sockaddr_storage addr; /* the destination: the (first) message's */
 	socklen_t addrlen;
 	enum dest_kind kind;
-	const struct rule *loop_rule; /* a loopback destination sent to the host by this rule */
+	const struct rule *loop_rule; /* a host-local destination sent to the host by this rule */
+	bool host_local;	      /* the host's loopback or one of its own addresses */
 	char target[300];	      /* as recorded: "1.2.3.4:443", "[::1]:80", "unix:/x" */
-	char *name;		      /* the name the program looked up, or NULL */
-	char *host_path;	      /* DEST_HOST_UNIX pathname: the host's socket, resolved */
-	bool fastopen;		      /* a stream send with MSG_FASTOPEN: a connect */
-	struct msghdr *hdrs;	      /* sendmsg/sendmmsg: the headers copied */
+	char *name;		      /* the name it is decided and shown by, or NULL */
+	char *names[RESOLVER_NAMES_PER_ADDR]; /* every name the address was looked up under */
+	size_t nnames;
+	const struct rule *rule; /* DEST_OUTSIDE, DEST_HOST_UNIX: the rule that decides, or NULL */
+	enum rule_action action; /*   and its verdict (RULE_DENY when no rule matched) */
+	const char *why;	 /*   a note on the verdict, or NULL */
+	char *host_path;	 /* DEST_HOST_UNIX pathname: the host's socket, resolved */
+	bool fastopen;		 /* a stream send with MSG_FASTOPEN: a connect */
+	struct msghdr *hdrs;	 /* sendmsg/sendmmsg: the headers copied */
 	size_t nhdrs;
 	unsigned long mmsg_addr;   /* sendmmsg: where its array is (for msg_len) */
 	unsigned long buf, buflen; /* sendto: the payload */
@@ -1258,17 +1293,151 @@ static void net_call_free(struct net_call *c)
 		return;
 	net_sock_put(&c->sock);
 	free(c->name);
+	for (size_t i = 0; i < c->nnames; i++)
+		free(c->names[i]);
 	free(c->host_path);
 	free(c->hdrs);
 	free(c);
 }
 
-/* The name recorded for an address: what the program looked up through the sandbox's DNS. */
-static char *name_of(const struct notifier *n, const struct sockaddr_storage *ss)
+/* Every name the program looked up through the sandbox's DNS that gave the address. */
+static void names_of(const struct notifier *n, struct net_call *c)
 {
-	const char *name = n->dns ? resolver_name_of(n->dns, (const struct sockaddr *)ss) : NULL;
+	const char *names[RESOLVER_NAMES_PER_ADDR];
 
-	return name ? xstrdup(name) : NULL;
+	c->nnames =
+		n->dns ? resolver_names_of(n->dns, (const struct sockaddr *)&c->addr, names) : 0;
+	for (size_t i = 0; i < c->nnames; i++)
+		c->names[i] = xstrdup(names[i]);
+}
+
+/* An IPv4 address (host order) of ss, true when it has one (IPv4-mapped IPv6 included). */
+static bool v4_of(const struct sockaddr_storage *ss, uint32_t *a)
+{
+	if (ss->ss_family == AF_INET) {
+		*a = ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr);
+		return true;
+	}
+	if (ss->ss_family == AF_INET6) {
+		const struct in6_addr *a6 = &((const struct sockaddr_in6 *)ss)->sin6_addr;
+
+		if (IN6_IS_ADDR_V4MAPPED(a6)) {
+			memcpy(a, a6->s6_addr + 12, 4);
+			*a = ntohl(*a);
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Whether the kernel lets a socket of family bind addresses that are not the host's
+   (net.ipv4.ip_nonlocal_bind, net.ipv6.ip_nonlocal_bind); unknown counts as yes. */
+static bool nonlocal_bind(int family)
+{
+	const char *path = family == AF_INET ? "/proc/sys/net/ipv4/ip_nonlocal_bind"
+					     : "/proc/sys/net/ipv6/ip_nonlocal_bind";
+	char v = '1';
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		if (read(fd, &v, 1) != 1)
+			v = '1';
+		close(fd);
+	}
+	return v != '0';
+}
+
+/* Whether ss is an address of one of the host's interfaces, as getifaddrs() lists them. */
+static bool listed_own_address(const struct sockaddr_storage *ss)
+{
+	struct ifaddrs *ifs, *i;
+	bool own = false;
+	uint32_t v4;
+	bool is_v4 = v4_of(ss, &v4);
+
+	if (getifaddrs(&ifs) < 0)
+		return true;
+	for (i = ifs; i && !own; i = i->ifa_next) {
+		const struct sockaddr *a = i->ifa_addr;
+
+		if (!a)
+			continue;
+		if (is_v4 && a->sa_family == AF_INET)
+			own = ntohl(((const struct sockaddr_in *)a)->sin_addr.s_addr) == v4;
+		else if (!is_v4 && a->sa_family == AF_INET6 && ss->ss_family == AF_INET6)
+			own = IN6_ARE_ADDR_EQUAL(&((const struct sockaddr_in6 *)a)->sin6_addr,
+						 &((const struct sockaddr_in6 *)ss)->sin6_addr);
+	}
+	freeifaddrs(ifs);
+	return own;
+}
+
+/*
+ * Whether ss is one of the host's own addresses: a connection there from the host's network
+ * reaches the host's own services, as the loopback does. The kernel answers exactly, and in
+ * a few microseconds: a socket binds only to an address that is local (an interface's, a
+ * `local` route's, or a broadcast address, which reaches the host too). Where the sysctl
+ * lets any address be bound, the interfaces' addresses are compared instead (getifaddrs(),
+ * about 90 us). Multicast is not the host's. Fails closed: an address the kernel cannot
+ * place counts as the host's.
+ */
+static bool host_own_address(const struct sockaddr_storage *ss)
+{
+	struct sockaddr_storage a;
+	socklen_t len;
+	uint32_t v4;
+	int fd, rc, err;
+
+	memset(&a, 0, sizeof(a));
+	if (v4_of(ss, &v4)) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&a;
+
+		if ((v4 >> 28) == 14)
+			return false; /* 224.0.0.0/4 */
+		sin->sin_family = AF_INET;
+		sin->sin_addr.s_addr = htonl(v4);
+		len = sizeof(*sin);
+	} else {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&a;
+
+		*s6 = *(const struct sockaddr_in6 *)ss;
+		if (IN6_IS_ADDR_MULTICAST(&s6->sin6_addr))
+			return false;
+		s6->sin6_port = 0;
+		s6->sin6_flowinfo = 0;
+		len = sizeof(*s6);
+	}
+	if (nonlocal_bind(a.ss_family))
+		return listed_own_address(&a);
+	fd = socket(a.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return true;
+	rc = bind(fd, (const struct sockaddr *)&a, len);
+	err = errno;
+	close(fd);
+	return rc == 0 || err != EADDRNOTAVAIL;
+}
+
+/*
+ * Whether ss is in a private, shared (carrier-grade NAT), link-local or unique-local range:
+ * 10/8, 172.16/12, 192.168/16, 100.64/10, 169.254/16 (the cloud metadata service's
+ * 169.254.169.254 among them), fc00::/7, fe80::/10. A name's address is what its DNS says,
+ * so a public name can point into the local network ("DNS rebinding").
+ */
+static bool private_address(const struct sockaddr_storage *ss)
+{
+	uint32_t a;
+
+	if (v4_of(ss, &a))
+		return (a >> 24) == 10 || (a >> 20) == (172u << 4 | 1) ||
+		       (a >> 16) == (192u << 8 | 168) || (a >> 22) == (100u << 2 | 1) ||
+		       (a >> 16) == (169u << 8 | 254);
+	if (ss->ss_family == AF_INET6) {
+		const uint8_t *b = ((const struct sockaddr_in6 *)ss)->sin6_addr.s6_addr;
+
+		return (b[0] & 0xfe) == 0xfc || (b[0] == 0xfe && (b[1] & 0xc0) == 0x80);
+	}
+	return false;
 }
 
 static bool is_loopback(const struct sockaddr_storage *ss, bool *unspecified)
@@ -1486,13 +1655,22 @@ static int classify(struct notifier *n, struct net_call *c)
 		struct rules_target t;
 
 		loop = is_loopback(&c->addr, &unspec);
-		c->name = name_of(n, &c->addr);
-		if (loop && n->rules &&
+		/* The host's loopback and its own addresses answer only to rules that name them:
+		   never to a name the program looked up (its DNS answer may say 127.0.0.1), so
+		   a connection there is decided as "localhost" or by the bare address. */
+		c->host_local =
+			loop || (!unspec && c->sd->cls != CLASS_BIND && host_own_address(&c->addr));
+		if (c->host_local && n->rules &&
 		    rules_target_from_sockaddr(&t, (const struct sockaddr *)&c->addr, c->addrlen,
-					       c->name ? c->name : "localhost") == 0)
+					       loop ? "localhost" : NULL) == 0)
 			c->loop_rule = rules_match_loopback(n->rules, &t);
-		if (c->loop_rule && c->loop_rule->action == RULE_DENY)
+		/* A deny of the host's loopback leaves the sandbox's own. */
+		if (loop && c->loop_rule && c->loop_rule->action == RULE_DENY)
 			c->loop_rule = NULL;
+		if (!(loop || unspec) || c->loop_rule)
+			names_of(n, c); /* recorded; the sandbox's own loopback needs none */
+		if (!c->host_local && c->nnames)
+			c->name = xstrdup(c->names[0]);
 	}
 	/* The socket matters once host sockets exist, and for destinations outside. */
 	if (n->host_sockets || (c->addr.ss_family != AF_UNIX && c->sd->cls != CLASS_BIND &&
@@ -1563,6 +1741,15 @@ static cJSON *destination_json(const struct net_call *c)
 	}
 	if (c->have_sock)
 		cJSON_AddStringToObject(o, "protocol", protocol_name(&c->sock));
+	/* Every name the address stands for, when it is not just the one shown. */
+	if (c->nnames > 1 || (c->nnames == 1 && (!c->name || strcmp(c->name, c->names[0])))) {
+		cJSON *a = cJSON_AddArrayToObject(o, "names");
+
+		for (size_t i = 0; i < c->nnames; i++)
+			cJSON_AddItemToArray(a, json_text(c->names[i]));
+	}
+	if (c->why)
+		cJSON_AddStringToObject(o, "reason", c->why);
 	return o;
 }
 
@@ -1910,15 +2097,93 @@ static int copy_headers(struct notifier *n, struct net_call *c)
 	return 0;
 }
 
-/* The verdict on a destination outside the sandbox, from the rules (and an ask). */
-static int decide_net(struct notifier *n, struct net_call *c, cJSON *ev)
+static int rank_action(enum rule_action a)
+{
+	return a == RULE_DENY ? 2 : a == RULE_ASK ? 1 : 0;
+}
+
+/*
+ * The rules' verdict on c, a destination outside (c->rule, c->action, c->why; c->name is
+ * the name it goes by). The host's loopback and own addresses: only a rule that names them.
+ * Otherwise the address with each name it was looked up under: names that share an address
+ * (CDNs, shared front ends) do not know which one the program meant, so the strictest verdict
+ * among them decides (deny, then ask, then allow; the newest name among equals). An allow by
+ * a name rule alone does not open a private or link-local address (a public name can point
+ * there): that is asked, unless a rule allows the bare address.
+ */
+static void net_verdict(const struct notifier *n, struct net_call *c)
 {
 	struct rules_target t;
-	const struct rule *r = NULL;
+	bool unspec, loop = is_loopback(&c->addr, &unspec);
+	size_t best = 0, i, count = c->nnames && !c->host_local ? c->nnames : 1;
+	int rc;
+
+	c->rule = NULL;
+	c->action = RULE_DENY;
+	if (c->kind == DEST_HOST_UNIX && c->host_path) {
+		memset(&t, 0, sizeof(t));
+		t.family = AF_UNIX;
+		t.port = -1;
+		t.unix_name = c->host_path;
+		t.unix_len = strlen(c->host_path);
+		rc = 0;
+	} else {
+		rc = rules_target_from_sockaddr(&t, (const struct sockaddr *)&c->addr, c->addrlen,
+						NULL);
+	}
+	if (rc < 0)
+		return;
+	if (loop || unspec || c->host_local) {
+		c->rule = c->loop_rule; /* only a rule that names it */
+		c->action = c->rule ? c->rule->action : RULE_DENY;
+		if (c->host_local && !loop && !c->rule)
+			c->why = "one of the host's own addresses: reached only by a rule "
+				 "naming it";
+		return;
+	}
+	if (!n->rules)
+		return; /* nothing allows it */
+	for (i = 0; i < count; i++) {
+		const struct rule *r;
+		enum rule_action act;
+		const char *why = NULL;
+
+		t.name = c->nnames ? c->names[i] : NULL;
+		r = rules_match_connect(n->rules, &t);
+		act = r ? r->action : RULE_DENY;
+		if (act == RULE_ALLOW && rule_by_name(r) && private_address(&c->addr)) {
+			const struct rule *bare;
+
+			t.name = NULL;
+			bare = rules_match_connect(n->rules, &t);
+			if (bare && bare->action == RULE_ALLOW) {
+				r = bare;
+			} else {
+				act = RULE_ASK;
+				why = "a private or link-local address: a name rule alone does "
+				      "not open it";
+			}
+		}
+		if (i == 0 || rank_action(act) > rank_action(c->action)) {
+			c->rule = r;
+			c->action = act;
+			c->why = why;
+			best = i;
+		}
+	}
+	if (c->nnames && c->nnames > 1 && (!c->name || strcmp(c->name, c->names[best]))) {
+		free(c->name);
+		c->name = xstrdup(c->names[best]);
+	}
+}
+
+/* The verdict on a destination outside the sandbox (net_verdict()), asked when it says so. */
+static int decide_net(struct notifier *n, struct net_call *c, cJSON *ev)
+{
+	const struct rule *r = c->rule;
 	cleanup_free char *origin = NULL, *key = NULL, *suggest = NULL, *shown = NULL;
 	cleanup_free char *quoted = NULL;
 	struct ask_question q;
-	bool unspec, loop = is_loopback(&c->addr, &unspec);
 	cJSON *extra;
 	int rc;
 
@@ -1933,27 +2198,12 @@ static int decide_net(struct notifier *n, struct net_call *c, cJSON *ev)
 					"(SO_NETNS_COOKIE)");
 		return answer(n, ev, deny(EACCES));
 	}
-	if (c->kind == DEST_HOST_UNIX && c->host_path) {
-		memset(&t, 0, sizeof(t));
-		t.family = AF_UNIX;
-		t.port = -1;
-		t.unix_name = c->host_path;
-		t.unix_len = strlen(c->host_path);
-		rc = 0;
-	} else {
-		rc = rules_target_from_sockaddr(&t, (const struct sockaddr *)&c->addr, c->addrlen,
-						c->name);
-	}
-	if (rc == 0 && (loop || unspec))
-		r = c->loop_rule; /* the host's loopback: only a rule that names it */
-	else if (rc == 0 && n->rules)
-		r = rules_match_connect(n->rules, &t);
 	origin = r ? rule_origin(r) : xstrdup("default");
-	if (!r || r->action == RULE_DENY) {
+	if (c->action == RULE_DENY) {
 		net_call_free(c);
 		return answer(n, ev, deny_by(EACCES, origin));
 	}
-	if (r->action == RULE_ASK) {
+	if (c->action == RULE_ASK) {
 		if (c->name && (c->addr.ss_family == AF_INET || c->addr.ss_family == AF_INET6))
 			shown = xasprintf("%s:%u", c->name,
 					  ntohs(((const struct sockaddr_in *)&c->addr)->sin_port));
@@ -1961,8 +2211,13 @@ static int decide_net(struct notifier *n, struct net_call *c, cJSON *ev)
 			shown = xasprintf("unix:%s", c->host_path);
 		else
 			shown = xstrdup(c->target);
-		key = xasprintf("connect\n%s", shown);
-		quoted = rules_quote(shown);
+		/* A private address behind a name is asked by its address: an answer for the
+		   name must not open another address the name may point to later. */
+		if (c->why && r && r->action == RULE_ALLOW)
+			key = xasprintf("connect\n%s\n%s", shown, c->target);
+		else
+			key = xasprintf("connect\n%s", shown);
+		quoted = rules_quote(c->why && r && r->action == RULE_ALLOW ? c->target : shown);
 		suggest = quoted ? xasprintf("connect %s", quoted) : NULL;
 		extra = destination_json(c);
 		q = (struct ask_question){.cls = "connect",
@@ -2037,6 +2292,8 @@ static int handle_net(struct notifier *n, const struct sys_desc *sd)
 		net_call_free(c);
 		return answer(n, ev, deny(-rc));
 	}
+	if (c->kind == DEST_OUTSIDE || c->kind == DEST_HOST_UNIX)
+		net_verdict(n, c);
 	if (ev && (c->kind == DEST_OUTSIDE || c->kind == DEST_HOST_UNIX))
 		add_destination(ev, c);
 	if (c->kind == DEST_OUTSIDE || c->kind == DEST_HOST_UNIX)
@@ -2052,6 +2309,58 @@ static int handle_net(struct notifier *n, const struct sys_desc *sd)
 	rc = net_allowed(n, n->req->id, c, ev, "default");
 	net_call_free(c);
 	return rc;
+}
+
+/*
+ * The sandbox's resolver asks about a name that only an ask could open (resolver_ask_fn):
+ * nobody can answer under --ask deny (or without an asker), so the name never leaves; under
+ * --ask allow it goes; otherwise the person (or the controller) is asked, "dns NAME", and
+ * the query waits. A remembered answer (this session's, or --replay's) answers at once.
+ */
+static int dns_ask(void *ctx, const char *name, struct resolver_held *held, const char **by)
+{
+	struct notifier *n = ctx;
+	cleanup_free char *key = NULL, *quoted = NULL, *suggest = NULL;
+	struct ask_question q;
+	struct ask_answer now;
+	struct pending_call *pc;
+	int rc;
+
+	if (!n->asker) {
+		*by = "default";
+		return -1;
+	}
+	/* The same name asked about already (A and AAAA come together): one answer for both. */
+	for (pc = n->pending; pc; pc = pc->next)
+		if (pc->dns && strcmp(pc->dns_name, name) == 0) {
+			pc->dns = xrealloc(pc->dns, (pc->ndns + 1) * sizeof(*pc->dns));
+			pc->dns[pc->ndns++] = held;
+			return 0;
+		}
+	key = xasprintf("dns\n%s", name);
+	quoted = rules_quote(name);
+	suggest = quoted ? xasprintf("connect %s", quoted) : NULL;
+	q = (struct ask_question){.cls = "dns", .target = name, .key = key, .suggest = suggest};
+	pc = xcalloc(1, sizeof(*pc));
+	pc->dns = xcalloc(1, sizeof(*pc->dns));
+	pc->dns[0] = held;
+	pc->ndns = 1;
+	pc->dns_name = xstrdup(name);
+	pc->cls = CLASS_CONNECT;
+	rc = asker_ask(n->asker, &q, pc, &now);
+	if (rc == 0) {
+		pc->next = n->pending;
+		n->pending = pc;
+		n->npending++;
+		return 0;
+	}
+	pending_free(pc);
+	if (rc < 0) {
+		*by = "default";
+		return -1;
+	}
+	*by = now.by;
+	return now.allow ? 1 : -1;
 }
 
 int notifier_net_start(struct notifier *n, const struct notifier_net *cfg)
@@ -2075,6 +2384,8 @@ int notifier_net_start(struct notifier *n, const struct notifier_net *cfg)
 			.rules = n->rules,
 			.log = n->log,
 			.log_broken = &n->log_broken,
+			.ask = dns_ask,
+			.ask_ctx = n,
 		};
 
 		n->dns = resolver_new(&rc, n->waits);

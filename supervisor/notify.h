@@ -93,6 +93,12 @@ int notifier_init(struct notifier *n, int fd, struct event_log *log, enum net_mo
 int notifier_asks(struct notifier *n, bool readable);
 
 /*
+ * The sandbox ended: DNS queries still waiting for an answer are recorded as gone (nobody
+ * decided them) and dropped. Call before the record is sealed.
+ */
+void notifier_drop_lookups(struct notifier *n);
+
+/*
  * Receive and answer one notification. Returns 0 (also when the task died meanwhile), or
  * -errno when the listener itself failed.
  */

@@ -124,6 +124,9 @@ struct writers *report_read_events(const struct session *s, cJSON *commands, cJS
 
 			cJSON_AddStringToObject(c, "target", meta_str(ev, "target") ?: "?");
 			json_copy(c, "name", ev, "name");
+			/* Every name the address was looked up under, when not just name. */
+			if (cJSON_GetObjectItemCaseSensitive(ev, "names"))
+				json_copy(c, "names", ev, "names");
 			json_copy(c, "address", ev, "address");
 			json_copy(c, "port", ev, "port");
 			json_copy(c, "protocol", ev, "protocol");

@@ -27,7 +27,18 @@
 struct name_entry {
 	int family;
 	uint8_t addr[16];
-	char *name;
+	char *names[RESOLVER_NAMES_PER_ADDR]; /* newest first; [0] NULL: a free entry */
+};
+
+/* A query waiting for a person's answer (resolver_ask_fn returned 0). */
+struct resolver_held {
+	struct dns_question q;
+	uint8_t *msg;
+	size_t n;
+	char *rule; /* the rule that said ask */
+	struct sockaddr_storage client;
+	socklen_t client_len;
+	struct resolver_held *next;
 };
 
 struct inflight {
@@ -50,6 +61,8 @@ struct resolver {
 	unsigned ninflight;
 	struct name_entry names[RESOLVER_NAMES];
 	unsigned next_name;
+	struct resolver_held *held;
+	unsigned nheld;
 	uint8_t buf[MAX_MESSAGE];
 };
 
@@ -114,29 +127,47 @@ static void reply_error(struct resolver *r, const uint8_t *query, size_t n,
 		reply(r, out, len, to, tolen);
 }
 
+static void entry_clear(struct name_entry *e)
+{
+	for (size_t i = 0; i < RESOLVER_NAMES_PER_ADDR; i++) {
+		free(e->names[i]);
+		e->names[i] = NULL;
+	}
+}
+
 static void remember(void *ctx, int family, const uint8_t *addr)
 {
 	struct inflight *f = ctx;
 	struct resolver *r = f->r;
-	struct name_entry *e;
+	struct name_entry *e = NULL;
+	char *name;
+	size_t i, at;
 
-	/* The same address again: it now goes by this name, the one asked for last. */
-	for (unsigned i = 0; i < RESOLVER_NAMES; i++) {
-		e = &r->names[i];
-		if (e->name && e->family == family &&
-		    memcmp(e->addr, addr, family == AF_INET ? 4 : 16) == 0) {
-			free(e->name);
-			e->name = xstrdup(f->q.name);
-			return;
-		}
+	for (i = 0; i < RESOLVER_NAMES && !e && r->names[i].names[0]; i++) {
+		struct name_entry *x = &r->names[i];
+
+		if (x->family == family && memcmp(x->addr, addr, family == AF_INET ? 4 : 16) == 0)
+			e = x;
 	}
-	e = &r->names[r->next_name];
-	r->next_name = (r->next_name + 1) % RESOLVER_NAMES;
-	free(e->name);
-	e->family = family;
-	memset(e->addr, 0, sizeof(e->addr));
-	memcpy(e->addr, addr, family == AF_INET ? 4 : 16);
-	e->name = xstrdup(f->q.name);
+	if (!e) {
+		e = &r->names[r->next_name];
+		r->next_name = (r->next_name + 1) % RESOLVER_NAMES;
+		entry_clear(e);
+		e->family = family;
+		memset(e->addr, 0, sizeof(e->addr));
+		memcpy(e->addr, addr, family == AF_INET ? 4 : 16);
+	}
+	/* The same address under several names (CDNs, shared front ends): keep them all, so that
+	   a connection to it is decided by every name it may stand for, not by the last one. */
+	for (at = 0; at < RESOLVER_NAMES_PER_ADDR - 1 && e->names[at]; at++)
+		if (strcmp(e->names[at], f->q.name) == 0)
+			break;
+	name = e->names[at] && strcmp(e->names[at], f->q.name) == 0 ? e->names[at]
+								    : xstrdup(f->q.name);
+	if (name != e->names[at])
+		free(e->names[at]);
+	memmove(&e->names[1], &e->names[0], at * sizeof(e->names[0]));
+	e->names[0] = name;
 }
 
 static void inflight_free(struct resolver *r, struct inflight *f)
@@ -210,8 +241,9 @@ static void upstream_ready(struct net_watch *w, uint32_t events)
 	inflight_free(r, f);
 }
 
-/* Forward the query in r->buf[0..n) for q upstream. 0, or an rcode to answer with. */
-static int forward(struct resolver *r, size_t n, const struct dns_question *q,
+/* Forward the query in msg[0..n) (changed: it gets the upstream id) for q upstream. 0, or an
+   rcode to answer with. */
+static int forward(struct resolver *r, uint8_t *msg, size_t n, const struct dns_question *q,
 		   const struct sockaddr_storage *from, socklen_t fromlen)
 {
 	struct inflight *f;
@@ -241,9 +273,9 @@ static int forward(struct resolver *r, size_t n, const struct dns_question *q,
 	f->q = *q;
 	f->q.id = id;
 	f->deadline_ms = now_ms() + UPSTREAM_TIMEOUT_MS;
-	r->buf[0] = (uint8_t)(id >> 8);
-	r->buf[1] = (uint8_t)id;
-	if (send(f->fd, r->buf, n, MSG_DONTWAIT | MSG_NOSIGNAL) != (ssize_t)n ||
+	msg[0] = (uint8_t)(id >> 8);
+	msg[1] = (uint8_t)id;
+	if (send(f->fd, msg, n, MSG_DONTWAIT | MSG_NOSIGNAL) != (ssize_t)n ||
 	    net_watch_add(r->nw, f->fd, EPOLLIN, &f->watch) < 0) {
 		close(f->fd);
 		free(f);
@@ -255,13 +287,47 @@ static int forward(struct resolver *r, size_t n, const struct dns_question *q,
 	return 0;
 }
 
+/* Answer the query msg[0..n) for q NXDOMAIN here, recorded as denied by by. */
+static void refuse(struct resolver *r, const uint8_t *msg, size_t n, const struct dns_question *q,
+		   cJSON *ev, const char *by, const struct sockaddr_storage *from,
+		   socklen_t fromlen)
+{
+	cJSON_AddStringToObject(ev, "decision", "deny");
+	cJSON_AddStringToObject(ev, "by", by);
+	cJSON_AddStringToObject(ev, "result", "NXDOMAIN");
+	record(r, ev);
+	reply_error(r, msg, n, q, true, DNS_RCODE_NXDOMAIN, from, fromlen);
+}
+
+/* Send the query msg[0..n) for q upstream, recorded (before it leaves) as allowed by by. */
+static void pass(struct resolver *r, uint8_t *msg, size_t n, const struct dns_question *q,
+		 cJSON *ev, const char *by, const struct sockaddr_storage *from, socklen_t fromlen)
+{
+	int rcode;
+
+	cJSON_AddStringToObject(ev, "decision", "allow");
+	cJSON_AddStringToObject(ev, "by", by);
+	cJSON_AddStringToObject(ev, "result", r->cfg.upstream_len ? "forwarded" : "SERVFAIL");
+	record(r, ev);
+	if (*r->cfg.log_broken) {
+		reply_error(r, msg, n, q, true, DNS_RCODE_REFUSED, from, fromlen);
+		return;
+	}
+	rcode = forward(r, msg, n, q, from, fromlen);
+	if (rcode)
+		reply_error(r, msg, n, q, true, rcode, from, fromlen);
+}
+
 static void serve_query(struct resolver *r, size_t n, const struct sockaddr_storage *from,
 			socklen_t fromlen)
 {
 	struct dns_question q;
 	const struct rule *by = NULL;
 	cleanup_free char *origin = NULL;
-	int rc = dns_parse_query(r->buf, n, &q), rcode;
+	enum rules_name_reach reach = NAME_ALLOWED;
+	struct resolver_held *h;
+	const char *who = NULL;
+	int rc = dns_parse_query(r->buf, n, &q);
 	cJSON *ev;
 
 	if (rc == -EBADMSG)
@@ -278,31 +344,112 @@ static void serve_query(struct resolver *r, size_t n, const struct sockaddr_stor
 		reply_error(r, r->buf, n, &q, true, DNS_RCODE_REFUSED, from, fromlen);
 		return;
 	}
-	if (r->cfg.none || (r->cfg.rules && rules_name_denied(r->cfg.rules, q.name, &by))) {
+	if (r->cfg.rules)
+		reach = rules_name_reach(r->cfg.rules, q.name, &by);
+	if (r->cfg.none || reach == NAME_DENIED) {
 		origin = r->cfg.none ? xstrdup("--net none")
 			 : by	     ? rule_origin(by)
 				     : xstrdup("default");
-		cJSON_AddStringToObject(ev, "decision", "deny");
-		cJSON_AddStringToObject(ev, "by", origin);
-		cJSON_AddStringToObject(ev, "result", "NXDOMAIN");
-		record(r, ev);
-		reply_error(r, r->buf, n, &q, true, DNS_RCODE_NXDOMAIN, from, fromlen);
+		refuse(r, r->buf, n, &q, ev, origin, from, fromlen);
 		return;
 	}
-	/* Some connection to the name could be allowed: it is looked up, and the connection
-	   is decided when it comes. */
-	cJSON_AddStringToObject(ev, "decision", "allow");
-	cJSON_AddStringToObject(ev, "by", "rules");
-	cJSON_AddStringToObject(ev, "result", r->cfg.upstream_len ? "forwarded" : "SERVFAIL");
-	/* Recorded before it leaves. */
-	record(r, ev);
+	if (reach == NAME_ALLOWED) {
+		/* Some connection to the name could be allowed: it is looked up, and the
+		   connection is decided when it comes. */
+		pass(r, r->buf, n, &q, ev, "rules", from, fromlen);
+		return;
+	}
+	/* Only an ask could open a connection to the name: the query itself is that decision,
+	   since the name leaves the machine with it. */
+	origin = by ? rule_origin(by) : xstrdup("default");
+	cJSON_AddStringToObject(ev, "rule", origin);
+	if (!r->cfg.ask) {
+		refuse(r, r->buf, n, &q, ev, "default", from, fromlen);
+		return;
+	}
+	if (r->nheld >= RESOLVER_MAX_INFLIGHT) {
+		/* A flood of names to ask about: the person sees a bounded queue. */
+		cJSON_AddStringToObject(ev, "note", "too many lookups wait for an answer");
+		refuse(r, r->buf, n, &q, ev, "airlock", from, fromlen);
+		return;
+	}
+	h = xcalloc(1, sizeof(*h));
+	h->q = q;
+	h->msg = xmalloc(n);
+	memcpy(h->msg, r->buf, n);
+	h->n = n;
+	h->rule = xstrdup(origin);
+	h->client = *from;
+	h->client_len = fromlen;
+	rc = r->cfg.ask(r->cfg.ask_ctx, q.name, h, &who);
+	if (rc == 0) {
+		/* A person will answer: the query waits (its event is recorded then). */
+		cJSON_Delete(ev);
+		h->next = r->held;
+		r->held = h;
+		r->nheld++;
+		return;
+	}
+	free(h->rule);
+	free(h->msg);
+	free(h);
+	if (rc > 0)
+		pass(r, r->buf, n, &q, ev, who, from, fromlen);
+	else
+		refuse(r, r->buf, n, &q, ev, who ? who : "default", from, fromlen);
+}
+
+void resolver_decide(struct resolver *r, struct resolver_held *held, bool allow, const char *by)
+{
+	cleanup_free char *key = xasprintf("dns\n%s", held->q.name);
+	struct resolver_held **pp;
+	cJSON *ev;
+
+	for (pp = &r->held; *pp; pp = &(*pp)->next)
+		if (*pp == held) {
+			*pp = held->next;
+			r->nheld--;
+			break;
+		}
+	ev = query_event(&held->q, "query");
+	cJSON_AddStringToObject(ev, "rule", held->rule);
+	cJSON_AddBoolToObject(ev, "asked", true);
+	/* As the ask filed it (notify.c): --replay of this session answers it again. */
+	cJSON_AddStringToObject(ev, "ask_key", key);
 	if (*r->cfg.log_broken) {
-		reply_error(r, r->buf, n, &q, true, DNS_RCODE_REFUSED, from, fromlen);
-		return;
+		cJSON_Delete(ev);
+		reply_error(r, held->msg, held->n, &held->q, true, DNS_RCODE_REFUSED, &held->client,
+			    held->client_len);
+	} else if (allow) {
+		pass(r, held->msg, held->n, &held->q, ev, by, &held->client, held->client_len);
+	} else {
+		refuse(r, held->msg, held->n, &held->q, ev, by, &held->client, held->client_len);
 	}
-	rcode = forward(r, n, &q, from, fromlen);
-	if (rcode)
-		reply_error(r, r->buf, n, &q, true, rcode, from, fromlen);
+	free(held->rule);
+	free(held->msg);
+	free(held);
+}
+
+void resolver_drop(struct resolver *r, struct resolver_held *held)
+{
+	struct resolver_held **pp;
+	cJSON *ev;
+
+	for (pp = &r->held; *pp; pp = &(*pp)->next)
+		if (*pp == held) {
+			*pp = held->next;
+			r->nheld--;
+			break;
+		}
+	ev = query_event(&held->q, "query");
+	cJSON_AddStringToObject(ev, "rule", held->rule);
+	cJSON_AddStringToObject(ev, "decision", "none");
+	cJSON_AddStringToObject(ev, "by", "nobody");
+	cJSON_AddStringToObject(ev, "result", "gone");
+	record(r, ev);
+	free(held->rule);
+	free(held->msg);
+	free(held);
 }
 
 static void sandbox_ready(struct net_watch *w, uint32_t events)
@@ -347,10 +494,18 @@ void resolver_free(struct resolver *r)
 		return;
 	while (r->inflight)
 		inflight_free(r, r->inflight);
+	while (r->held) {
+		struct resolver_held *h = r->held;
+
+		r->held = h->next;
+		free(h->rule);
+		free(h->msg);
+		free(h);
+	}
 	net_watch_del(r->nw, r->cfg.fd);
 	close(r->cfg.fd);
 	for (unsigned i = 0; i < RESOLVER_NAMES; i++)
-		free(r->names[i].name);
+		entry_clear(&r->names[i]);
 	free(r);
 }
 
@@ -377,10 +532,12 @@ unsigned resolver_inflight(const struct resolver *r)
 	return r->ninflight;
 }
 
-const char *resolver_name_of(const struct resolver *r, const struct sockaddr *sa)
+size_t resolver_names_of(const struct resolver *r, const struct sockaddr *sa,
+			 const char *out[RESOLVER_NAMES_PER_ADDR])
 {
 	uint8_t addr[16];
 	int family = sa->sa_family;
+	size_t k = 0;
 
 	if (family == AF_INET) {
 		memcpy(addr, &((const struct sockaddr_in *)sa)->sin_addr, 4);
@@ -394,17 +551,20 @@ const char *resolver_name_of(const struct resolver *r, const struct sockaddr *sa
 			memcpy(addr, a->s6_addr, 16);
 		}
 	} else {
-		return NULL;
+		return 0;
 	}
-	for (unsigned k = 0; k < RESOLVER_NAMES; k++) {
-		/* Newest first. */
-		const struct name_entry *e =
-			&r->names[(r->next_name + RESOLVER_NAMES - 1 - k) % RESOLVER_NAMES];
+	for (unsigned i = 0; i < RESOLVER_NAMES; i++) {
+		const struct name_entry *e = &r->names[i];
 
-		if (!e->name)
+		if (!e->names[0])
+			break; /* entries fill in order and are never emptied: the rest are free */
+		if (e->family == family && memcmp(e->addr, addr, family == AF_INET ? 4 : 16) == 0) {
+			while (k < RESOLVER_NAMES_PER_ADDR && e->names[k]) {
+				out[k] = e->names[k];
+				k++;
+			}
 			break;
-		if (e->family == family && memcmp(e->addr, addr, family == AF_INET ? 4 : 16) == 0)
-			return e->name;
+		}
 	}
-	return NULL;
+	return k;
 }

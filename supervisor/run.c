@@ -146,7 +146,9 @@ static const char run_usage[] =
 	"      --net MODE         mediated (default): the sandbox has its own loopback; each\n"
 	"                         destination outside is decided by the connect rules and asks,\n"
 	"                         and an allowed one is connected by airlock (denied: EACCES);\n"
-	"                         the host's loopback needs a rule naming it (localhost:5432)\n"
+	"                         the host's loopback and own addresses need a rule naming\n"
+	"                         them (localhost:5432, 127.0.0.1:8080), never a looked-up name;\n"
+	"                         a name only an ask could open is asked before it is looked up\n"
 	"                         none: nothing leaves, every name is NXDOMAIN\n"
 	"                         host: the host's network, no decisions, connections recorded\n"
 	"      --dns-upstream ADDR[:PORT]  where the sandbox's DNS forwards allowed names\n"
@@ -1667,6 +1669,8 @@ int cmd_run(int argc, char **argv)
 	rs.timerfd = start_timer(o.lim.timeout_ms);
 
 	rc = serve(&rs, &log, o.net);
+	if (rs.have_listener)
+		notifier_drop_lookups(&rs.notifier);
 	if (rc < 0 || !rs.reaped) {
 		kill(rs.pid, SIGKILL);
 		while (!rs.reaped && waitpid(rs.pid, &rs.init_status, 0) < 0 && errno == EINTR)

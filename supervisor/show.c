@@ -239,6 +239,7 @@ static void print_show_text(const cJSON *out, const struct change_set *cs)
 	cJSON_ArrayForEach(c, conns)
 	{
 		const char *name = meta_str(c, "name");
+		const cJSON *names;
 
 		printf("  %-6s ", meta_str(c, "decision"));
 		if (name) {
@@ -246,7 +247,22 @@ static void print_show_text(const cJSON *out, const struct change_set *cs)
 			printf(" = ");
 		}
 		put_safe(stdout, meta_str(c, "target"));
-		printf("  (%s, %s)\n", meta_str(c, "op"), meta_str(c, "by"));
+		printf("  (%s, %s)", meta_str(c, "op"), meta_str(c, "by"));
+		names = cJSON_GetObjectItemCaseSensitive(c, "names");
+		if (cJSON_GetArraySize(names) > 0) {
+			const cJSON *x;
+			const char *sep = "  looked up as ";
+
+			cJSON_ArrayForEach(x, names)
+			{
+				if (!cJSON_IsString(x))
+					continue;
+				fputs(sep, stdout);
+				put_safe(stdout, x->valuestring);
+				sep = ", ";
+			}
+		}
+		putchar('\n');
 	}
 }
 

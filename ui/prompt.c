@@ -149,7 +149,9 @@ static char *question_text(const struct prompt *p, const struct ask_question *q)
 {
 	cleanup_free char *who = join_argv(q->argv);
 	cleanup_free char *cmd = q->command ? join_argv(q->command) : NULL;
-	cleanup_free char *pid = xasprintf("pid %d: %s", q->pid, who);
+	/* pid 0: a DNS lookup, which names no process (the sandbox's resolver cannot tell). */
+	cleanup_free char *pid = q->pid ? xasprintf("pid %d: %s", q->pid, who)
+					: xstrdup("a name lookup (the process is not known)");
 	cleanup_free char *what = NULL;
 	struct buf b = BUF_INIT;
 
@@ -158,6 +160,9 @@ static char *question_text(const struct prompt *p, const struct ask_question *q)
 		what = xasprintf("%s %s (%s)", q->cls, q->name, q->target);
 	else if (cmd)
 		what = xasprintf("%s %s  [%s]", q->cls, cmd, q->target);
+	else if (strcmp(q->cls, "dns") == 0)
+		what = xasprintf("to look up %s (the name leaves the machine with the query)",
+				 q->target);
 	else
 		what = xasprintf("%s %s", q->cls, q->target);
 	buf_adds(&b, "\r\n\033[1mairlock: allow this?\033[0m\r\n");

@@ -140,4 +140,20 @@ tm send-keys -t "$S" C-c
 check "Ctrl-C interrupts the program" wait_screen "^(\^C)?interrupted" || screen | sed "s/^/# /"
 check "and airlock ends" wait_screen "^EXIT=0"
 
+# A name only an ask could open is asked about before it is looked up (the query would carry
+# it out); denied, the program gets NXDOMAIN. The upstream is a port nobody serves.
+cat >"$T/lookup.py" <<'PY'
+import socket
+try:
+    socket.getaddrinfo("s3cr3t.attacker.example", 443, socket.AF_INET)
+    print("resolved", flush=True)
+except socket.gaierror as e:
+    print("lookup", "NXDOMAIN" if e.errno == socket.EAI_NONAME else e, flush=True)
+PY
+start "'$AIRLOCK' run --review never --dns-upstream 127.0.0.1:9 -- '$PY' '$T/lookup.py'"
+check "a lookup asks" wait_screen "wants +to look up s3cr3t.attacker.example"
+check "  naming no process" wait_screen "process +a name lookup"
+tm send-keys -t "$S" n
+check "  denied: NXDOMAIN" wait_screen "^lookup NXDOMAIN"
+
 done_testing

@@ -809,6 +809,90 @@ static void test_name_denied(void)
 	}
 }
 
+static void test_name_reach(void)
+{
+	static const struct {
+		const char *rules, *name;
+		enum rules_name_reach reach;
+		unsigned line;
+		const char *desc;
+	} cases[] = {
+		{"ask connect *", "a.test", NAME_ASKED, 1, "ask *: only an ask opens it"},
+		{"ask connect *\nallow connect *.example.org", "x.example.org", NAME_ALLOWED, 0,
+		 "an allow for the name"},
+		{"ask connect *\nallow connect *.example.org", "x.attacker.test", NAME_ASKED, 1,
+		 "  other names stay asked"},
+		{"deny connect *\nask connect pypi.org:443", "pypi.org", NAME_ASKED, 2,
+		 "an ask at one port"},
+		{"deny connect *\nallow connect 10.0.0.0/8", "a.test", NAME_ALLOWED, 0,
+		 "an address allow may match any name's address"},
+		{"deny connect *\nask connect 10.0.0.0/8", "a.test", NAME_ASKED, 2,
+		 "an address ask: asked"},
+		{"deny connect *", "a.test", NAME_DENIED, 1, "deny *"},
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct ruleset rs = RULESET_INIT;
+		const struct rule *by = (const struct rule *)&rs;
+		enum rules_name_reach r;
+
+		parse(&rs, cases[i].rules, NULL);
+		r = rules_name_reach(&rs, cases[i].name, &by);
+		ok(r == cases[i].reach && line_of(by) == cases[i].line, "reach: %s", cases[i].desc);
+		rules_release(&rs);
+	}
+}
+
+static void test_match_loopback(void)
+{
+	static const struct {
+		const char *rules, *addr, *name;
+		int port;
+		unsigned line;
+		const char *desc;
+	} cases[] = {
+		{"allow connect *.example.org", "127.0.0.1", "localhost", 80, 0,
+		 "a name glob never names the loopback"},
+		{"allow connect evil.example.org", "127.0.0.1", "localhost", 80, 0,
+		 "  nor does another exact name"},
+		{"allow connect localhost:5432", "127.0.0.1", "localhost", 5432, 1,
+		 "localhost does"},
+		{"allow connect LOCALHOST.", "127.0.0.1", "localhost", 1, 1, "  in any case"},
+		{"allow connect l*", "127.0.0.1", "localhost", 1, 0,
+		 "  a glob that matches it does not"},
+		{"allow connect 127.0.0.1:8080", "127.0.0.1", "localhost", 8080, 1,
+		 "an address does"},
+		{"allow connect 127.0.0.0/8", "127.0.0.2", "localhost", 1, 1,
+		 "  a loopback CIDR too"},
+		{"allow connect *", "127.0.0.1", "localhost", 1, 0, "* does not"},
+		{"allow connect 0.0.0.0/0", "127.0.0.1", "localhost", 1, 0, "  nor 0.0.0.0/0"},
+		{"allow connect 192.0.2.2:22", "192.0.2.2", NULL, 22, 1,
+		 "an own address: the whole address names it"},
+		{"allow connect 192.0.2.0/24", "192.0.2.2", NULL, 22, 0, "  a wider CIDR does not"},
+		{"allow connect localhost", "192.0.2.2", NULL, 22, 0, "  nor localhost"},
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct ruleset rs = RULESET_INIT;
+		struct rules_target t = {
+			.family = AF_INET, .name = cases[i].name, .port = cases[i].port};
+
+		inet_pton(AF_INET, cases[i].addr, &t.addr.v4);
+		parse(&rs, cases[i].rules, NULL);
+		is_int(line_of(rules_match_loopback(&rs, &t)), cases[i].line, "host-local: %s",
+		       cases[i].desc);
+		rules_release(&rs);
+	}
+	{
+		struct ruleset rs = RULESET_INIT;
+
+		parse(&rs, "allow connect *.example.org\nallow connect 10.0.0.0/8", NULL);
+		ok(rule_by_name(rs.rules[0]) && !rule_by_name(rs.rules[1]),
+		   "rule_by_name tells a name rule from an address rule");
+		rules_release(&rs);
+	}
+}
+
 static void test_sockaddr(void)
 {
 	struct sockaddr_storage ss;
@@ -1143,6 +1227,8 @@ int main(void)
 	test_match_connect();
 	test_sockaddr();
 	test_name_denied();
+	test_name_reach();
+	test_match_loopback();
 	test_defaults();
 	test_trust();
 	test_load_file();
