@@ -121,7 +121,8 @@ static bool is_premade_whiteout(const struct scan *s, const char *rel)
 	if (!is_premade(s, rel))
 		return false;
 	for (i = 0; i < s->layer->npremade; i++)
-		if (strncmp(s->layer->premade[i], rel, len) == 0 && s->layer->premade[i][len] == '/')
+		if (strncmp(s->layer->premade[i], rel, len) == 0 &&
+		    s->layer->premade[i][len] == '/')
 			return false;
 	return true;
 }

@@ -1692,7 +1692,7 @@ static void guard_add(struct guards *g, const char *path, const char *what, bool
 	g->v[g->n++] = (struct guard){.path = path_normalize(path), .what = what, .always = always};
 }
 
-/* path and, when a component of it is a symlink, the path it resolves to (its parent's, if absent). */
+/* path and, when a component is a symlink, what it resolves to (by its parent when absent). */
 static void guard_add_real(struct guards *g, const char *path, const char *what)
 {
 	cleanup_free char *real = realpath(path, NULL);
@@ -1787,8 +1787,9 @@ static char *guarded(const struct guards *g, const struct change *c, const char 
 			continue;
 		shown = term_sanitize(gd->path);
 		*why = strcmp(gd->what, "hidden") == 0 ? "hidden" : "protected";
-		return xasprintf("never committed: it would take %s (%s) with it; the host keeps it",
-				 shown, what);
+		return xasprintf(
+			"never committed: it would take %s (%s) with it; the host keeps it", shown,
+			what);
 	}
 	return NULL;
 }
@@ -1952,6 +1953,9 @@ static const struct session_args_spec commit_spec = {
 		"A host path changed since the session started is a conflict, refused unless "
 		"--force.\n"
 		"Nothing is applied when anything fails: the host is put back as it was.\n"
+		"Never applied: setuid/setgid bits (stripped), devices, hidden paths, airlock's\n"
+		"configuration and store, or what would take them away. A session whose run\n"
+		"was interrupted is refused unless --force.\n"
 		"--run N (repeatable) runs deferred command N on the host after the commit, or\n"
 		"alone without --all or PATHs.\n"
 		"'airlock undo' puts the host back.\n",

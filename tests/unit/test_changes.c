@@ -315,8 +315,8 @@ static size_t build_layer_c(void)
 
 static void test_fixture(void)
 {
-	const char *const premade[] = {"hidden",	"pdir", "pdir/secret",
-				       "prepl",		"pdel", "pdel/secret"};
+	const char *const premade[] = {"hidden", "pdir", "pdir/secret",
+				       "prepl",	 "pdel", "pdel/secret"};
 	cleanup_free char *mount_a = at("h");
 	cleanup_free char *upper_a = at("u");
 	cleanup_free char *mount_b = at("g/"); /* trailing slash: normalised away */
