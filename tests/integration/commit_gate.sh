@@ -146,7 +146,7 @@ n=0
 for way in \
 	'rm -rf "$HOME/.config" && mkdir -p "$HOME/.config/app" && echo new >"$HOME/.config/app/f"' \
 	'mv "$HOME/.config" "$HOME/config.moved"' \
-	'python3 -c "import os,shutil,sys; shutil.rmtree(sys.argv[1]); os.rename(sys.argv[1]+\"x\", sys.argv[1]) if False else None" "$HOME/.config"' \
+	'python3 -c "import shutil, sys; shutil.rmtree(sys.argv[1])" "$HOME/.config"' \
 	'rm -rf "$HOME/.config" && echo a file >"$HOME/.config"' \
 	'rm -rf "$HOME/.config" && ln -s /tmp "$HOME/.config"'; do
 	n=$((n + 1))
@@ -237,29 +237,46 @@ check "a session forged in the store from inside is never committed" test ! -e "
 # --- 8. an interrupted session is not committed silently --------------------------------------
 I=$T/intr
 mkdir -p "$I"
+cat >"$T/killask.py" <<'PY'
+# Start a run whose program waits on a connect nobody answers, then SIGKILL the supervisor
+# while the ask is out: print "asked" once the ask arrived.
+import signal, socket, subprocess, sys
+al, d = sys.argv[1:3]
+a, b = socket.socketpair()
+prog = 'echo x >"$1/f"; exec python3 -c "import socket; socket.create_connection((\'192.0.2.1\', 9), 100)"'
+p = subprocess.Popen([al, "run", "--review", "never", "--ask", "fd:%d" % b.fileno(),
+                      "--ask-timeout", "120s", "--", "sh", "-c", prog, "_", d],
+                     pass_fds=[b.fileno()], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+b.close()
+a.settimeout(30)
+line = a.makefile().readline()
+print("asked" if '"type":"ask"' in line.replace(" ", "") else "no ask: " + line)
+p.send_signal(signal.SIGKILL)
+p.wait()
+a.close()
+PY
+state() { "$AIRLOCK" show --json "$1" | json_get - 'j["state"]'; }
+is_interrupted() { [ "$(state "$1")" = interrupted ]; }
 for how in plain asking; do
-	rm -f "$T/run.out"
 	if [ $how = plain ]; then
+		rm -f "$T/run.out"
 		"$AIRLOCK" run --review never -- sh -c 'echo x >"$1/f"; echo ready; exec sleep 120' _ "$I" \
 			>"$T/run.out" 2>&1 &
+		pid=$!
+		if ! wait_for 20 grep -q ready "$T/run.out"; then
+			not_ok "$how: the program started"
+			kill -9 "$pid" 2>/dev/null
+			continue
+		fi
+		kill -9 "$pid"
+		wait "$pid" 2>/dev/null
 	else
-		# Killed while the program waits on a decision (an ask nobody answers yet).
-		"$AIRLOCK" run --review never --ask-timeout 120s --ask fd:9 -- sh -c \
-			'echo x >"$1/f"; echo ready; exec python3 -c "import socket; socket.create_connection((\"192.0.2.1\", 9))"' \
-			_ "$I" >"$T/run.out" 2>&1 9<> <(:) &
+		# Killed while the program waits in a notified call for a decision.
+		is "$("$PY" "$T/killask.py" "$AIRLOCK" "$I")" asked "$how: the supervisor is killed while an ask is out"
 	fi
-	pid=$!
-	if ! wait_for 20 grep -q ready "$T/run.out"; then
-		not_ok "$how: the program started"
-		kill -9 "$pid" 2>/dev/null
-		continue
-	fi
-	kill -9 "$pid"
-	wait "$pid" 2>/dev/null
 	id=$(last_session)
-	state() { "$AIRLOCK" show --json "$id" | json_get - 'j["state"]'; }
-	wait_for 20 sh -c "[ \"\$('$AIRLOCK' show --json '$id' | '$PY' -c 'import json,sys; print(json.load(sys.stdin)[\"state\"])')\" = interrupted ]"
-	is "$(state)" interrupted "$how: the session whose supervisor was killed shows as interrupted"
+	wait_for 20 is_interrupted "$id"
+	is "$(state "$id")" interrupted "$how: the session whose supervisor was killed shows as interrupted"
 	"$AIRLOCK" commit "$id" --all >"$T/out" 2>"$T/err"
 	is "$?" 1 "$how: commit --all of the interrupted session is refused"
 	check "$how: ... saying why" grep -q "did not end normally" "$T/err"
