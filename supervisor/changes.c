@@ -109,6 +109,24 @@ static bool is_premade(const struct scan *s, const char *rel)
 	return false;
 }
 
+/*
+ * Whether rel is a whiteout airlock made for a hidden path: premade, and no other premade entry
+ * lies below it. A premade directory (the parent of a hidden path) that is a whiteout now was
+ * removed by the program, and that deletion is the program's change.
+ */
+static bool is_premade_whiteout(const struct scan *s, const char *rel)
+{
+	size_t i, len = strlen(rel);
+
+	if (!is_premade(s, rel))
+		return false;
+	for (i = 0; i < s->layer->npremade; i++)
+		if (strncmp(s->layer->premade[i], rel, len) == 0 &&
+		    s->layer->premade[i][len] == '/')
+			return false;
+	return true;
+}
+
 /* Sizes mean something for files and symlinks only; a directory's st_size is the fs's business. */
 static off_t size_of(const struct stat *st)
 {
@@ -432,7 +450,7 @@ static int scan_entry(struct scan *s, int *dfd, const struct stat *self, int hfd
 
 	if (is_whiteout(&st)) {
 		/* A whiteout over nothing hides nothing: the host lost the entry meanwhile. */
-		if (!host || is_premade(s, s->rel.data))
+		if (!host || is_premade_whiteout(s, s->rel.data))
 			return 0;
 		return add_change(s, CHANGE_DELETED, *dfd, name, NULL, host);
 	}

@@ -12,6 +12,7 @@
 #include "supervisor/cli.h"
 #include "supervisor/deferred.h"
 #include "supervisor/events.h"
+#include "supervisor/policy.h"
 #include "supervisor/report.h"
 #include "supervisor/session.h"
 
@@ -74,6 +75,7 @@ struct step {
 	char *conflict;	  /* why the host path conflicts, or NULL */
 	bool unsafe;	  /* a conflict that --force cannot override */
 	mode_t host_mode; /* st_mode of the host entry when host_exists */
+	mode_t strip;	  /* the setuid/setgid bits of the new entry the host does not get */
 	struct ident host_id;
 	bool has_pmtime; /* the parent's mtime before the commit, to put back on undo */
 	struct timespec pmtime;
@@ -297,14 +299,14 @@ static int copy_data(int in, int out, off_t size)
 }
 
 /*
- * Copy the entry sfd/sname to dfd/dname (which must not exist) with its mode and times, never
- * following a symlink: regular files, symlinks, fifos and directories. A directory's content
- * is copied when recursive; otherwise it is made empty with mode 0700, for the caller to fix
- * up once its content is in. Nothing is synced: callers sync a whole batch with syncfs().
- * 0 or -errno.
+ * Copy the entry sfd/sname to dfd/dname (which must not exist) with its mode (less the bits in
+ * strip) and times, never following a symlink: regular files, symlinks, fifos and directories.
+ * A directory's content is copied when recursive; otherwise it is made empty with mode 0700,
+ * for the caller to fix up once its content is in. Nothing is synced: callers sync a whole
+ * batch with syncfs(). 0 or -errno.
  */
 static int copy_entry(int sfd, const char *sname, int dfd, const char *dname, bool recursive,
-		      int depth)
+		      mode_t strip, int depth)
 {
 	struct stat st;
 	struct timespec ts[2];
@@ -327,7 +329,8 @@ static int copy_entry(int sfd, const char *sname, int dfd, const char *dname, bo
 		if (out < 0)
 			return -errno;
 		rc = copy_data(in, out, st.st_size);
-		if (rc == 0 && (fchmod(out, st.st_mode & 07777) < 0 || futimens(out, ts) < 0))
+		if (rc == 0 &&
+		    (fchmod(out, st.st_mode & 07777 & ~strip) < 0 || futimens(out, ts) < 0))
 			rc = -errno;
 		return rc;
 	}
@@ -346,7 +349,7 @@ static int copy_entry(int sfd, const char *sname, int dfd, const char *dname, bo
 	if (S_ISFIFO(st.st_mode)) {
 		if (mkfifoat(dfd, dname, 0600) < 0)
 			return -errno;
-		if (fchmodat(dfd, dname, st.st_mode & 07777, 0) < 0 ||
+		if (fchmodat(dfd, dname, st.st_mode & 07777 & ~strip, 0) < 0 ||
 		    utimensat(dfd, dname, ts, AT_SYMLINK_NOFOLLOW) < 0)
 			return -errno;
 		return 0;
@@ -368,9 +371,10 @@ static int copy_entry(int sfd, const char *sname, int dfd, const char *dname, bo
 			return -errno;
 		rc = dir_list(in, &names, &n);
 		for (i = 0; rc == 0 && i < n; i++)
-			rc = copy_entry(in, names[i], out, names[i], true, depth + 1);
+			rc = copy_entry(in, names[i], out, names[i], true, strip, depth + 1);
 		dir_list_free(names, n);
-		if (rc == 0 && (fchmod(out, st.st_mode & 07777) < 0 || futimens(out, ts) < 0))
+		if (rc == 0 &&
+		    (fchmod(out, st.st_mode & 07777 & ~strip) < 0 || futimens(out, ts) < 0))
 			rc = -errno;
 		return rc;
 	}
@@ -788,7 +792,7 @@ static int stash(struct applier *a, int pfd, const char *from, size_t i)
 	snprintf(part, sizeof(part), "%zu.part", i);
 	r = remove_at(a->bfd, part, 0);
 	if (r == 0)
-		r = copy_entry(pfd, from, a->bfd, part, true, 0);
+		r = copy_entry(pfd, from, a->bfd, part, true, 0, 0);
 	if (r == 0 && syncfs(a->bfd) < 0)
 		r = -errno;
 	if (r == 0 && renameat(a->bfd, part, a->bfd, bname) < 0)
@@ -823,10 +827,10 @@ static void make_temps(struct applier *a, size_t from, size_t to)
 			break;
 		}
 		tmp = temp_name(a->s->id, i, "");
-		r = copy_entry(ufd, uname, pfd, tmp, false, 0);
+		r = copy_entry(ufd, uname, pfd, tmp, false, st->strip, 0);
 		/* A stale one from an earlier attempt that was killed is ours. */
 		if (r == -EEXIST && (r = remove_at(pfd, tmp, 0)) == 0)
-			r = copy_entry(ufd, uname, pfd, tmp, false, 0);
+			r = copy_entry(ufd, uname, pfd, tmp, false, st->strip, 0);
 		if (r == 0 && fstatat(pfd, tmp, &ts, AT_SYMLINK_NOFOLLOW) < 0)
 			r = -errno;
 		if (r < 0) {
@@ -863,6 +867,12 @@ static void journal_starts(struct applier *a, size_t from, size_t to)
 			cJSON_AddTrueToObject(ev, "forced");
 			cJSON_AddStringToObject(ev, "conflict", st->conflict);
 		}
+		if (st->strip) {
+			char bits[16];
+
+			snprintf(bits, sizeof(bits), "%04o", (unsigned)st->strip);
+			cJSON_AddStringToObject(ev, "stripped", bits);
+		}
 		jw_add(&a->jw, o);
 		if (events_append(a->log, ev) < 0) {
 			fail(a, i, -EIO, "cannot record it in the event log");
@@ -892,7 +902,9 @@ static int apply_one(struct applier *a, size_t i)
 		/* A directory's mode waits for the end: its new content goes in first. */
 		if (S_ISDIR(hs.st_mode))
 			return 0;
-		return fchmodat(pfd, name, c->mode & 07777, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
+		return fchmodat(pfd, name, c->mode & 07777 & ~st->strip, AT_SYMLINK_NOFOLLOW) < 0
+			       ? -errno
+			       : 0;
 	}
 	if (st->op == OP_ADD) {
 		if (renameat2(pfd, tmp, pfd, name, RENAME_NOREPLACE) == 0)
@@ -1002,7 +1014,7 @@ static void fix_dirs(struct applier *a)
 		if (dfd < 0)
 			continue;
 		if (st->op == OP_CHMOD) {
-			if (fchmod(dfd, c->mode & 07777) < 0)
+			if (fchmod(dfd, c->mode & 07777 & ~st->strip) < 0)
 				warn("cannot set the mode of %s: %s", c->path, strerror(errno));
 			continue;
 		}
@@ -1015,7 +1027,7 @@ static void fix_dirs(struct applier *a)
 			continue;
 		ts[0] = us.st_atim;
 		ts[1] = us.st_mtim;
-		if (fchmod(dfd, c->mode & 07777) < 0 || futimens(dfd, ts) < 0)
+		if (fchmod(dfd, c->mode & 07777 & ~st->strip) < 0 || futimens(dfd, ts) < 0)
 			warn("cannot set the mode and time of %s: %s", c->path, strerror(errno));
 	}
 }
@@ -1229,7 +1241,7 @@ static int place(int fdir, const char *fname, int pfd, const char *name, const c
 	/* The backup lives on another filesystem: copy it next to its place, then swap it in. */
 	r = remove_at(pfd, spare, 0);
 	if (r == 0)
-		r = copy_entry(fdir, fname, pfd, spare, true, 0);
+		r = copy_entry(fdir, fname, pfd, spare, true, 0, 0);
 	if (r == 0 && syncfs(pfd) < 0)
 		r = -errno;
 	if (r == 0)
@@ -1659,15 +1671,125 @@ static int settle_journal(const struct session *s, cJSON *meta, struct event_log
 	return 0;
 }
 
-/* The hidden path (from meta "hidden") at or above path, or NULL. */
-static const char *hidden_above(const cJSON *meta, const char *path)
+/*
+ * A host path no commit changes, nor takes away with a directory above it: the session's hidden
+ * paths (the program never saw what they hold), airlock's own configuration and the store.
+ */
+struct guard {
+	char *path;
+	const char *what; /* "hidden", "config", "store" */
+	bool always;	  /* no symlink above it, even when the host has nothing there */
+};
+
+struct guards {
+	struct guard *v;
+	size_t n, cap;
+};
+
+static void guard_add(struct guards *g, const char *path, const char *what, bool always)
+{
+	GROW(g->v, g->cap, g->n + 1);
+	g->v[g->n++] = (struct guard){.path = path_normalize(path), .what = what, .always = always};
+}
+
+/* path and, when a component is a symlink, what it resolves to (by its parent when absent). */
+static void guard_add_real(struct guards *g, const char *path, const char *what)
+{
+	cleanup_free char *real = realpath(path, NULL);
+
+	if (!real) {
+		const char *name;
+		cleanup_free char *dir = split(path, &name);
+		cleanup_free char *rdir = realpath(dir, NULL);
+
+		if (rdir && *name)
+			real = path_join(rdir, name);
+	}
+	guard_add(g, path, what, true);
+	if (real && strcmp(real, path) != 0)
+		guard_add(g, real, what, true);
+}
+
+/* The guards of a session: its hidden paths (meta "hidden", real paths included by the run),
+   the configuration directories and the store as the person's environment names them now. */
+static void guards_init(struct guards *g, const cJSON *meta)
 {
 	const cJSON *h;
+	char *conf[2];
+	size_t n = policy_config_dirs(home_dir(), conf), i;
+	cleanup_free char *store = store_root();
 
 	cJSON_ArrayForEach(h, cJSON_GetObjectItemCaseSensitive(meta, "hidden"))
 	{
-		if (cJSON_IsString(h) && path_is_under(path, h->valuestring))
-			return h->valuestring;
+		if (cJSON_IsString(h) && h->valuestring[0] == '/')
+			guard_add(g, h->valuestring, "hidden", false);
+	}
+	for (i = 0; i < n; i++) {
+		guard_add_real(g, conf[i], "config");
+		free(conf[i]);
+	}
+	if (store)
+		guard_add_real(g, store, "store");
+}
+
+static void guards_free(struct guards *g)
+{
+	size_t i;
+
+	for (i = 0; i < g->n; i++)
+		free(g->v[i].path);
+	free(g->v);
+}
+
+/* Whether applying c removes, replaces or redirects (a symlink) the host directory at its path. */
+static bool takes_away(const struct change *c)
+{
+	return c->kind == CHANGE_DELETED || c->kind == CHANGE_DIR_REPLACED ||
+	       (c->kind == CHANGE_TYPE_CHANGED && S_ISDIR(c->old_mode)) || S_ISLNK(c->mode);
+}
+
+/*
+ * Why c must be left out to keep a guarded path as it is (caller frees; the paths escaped for
+ * the terminal), or NULL: c is at or below the guarded path, or it takes away a directory above
+ * one (rm -rf ~/.config, or a symlink in its place, would take ~/.config/gh with it).
+ */
+static char *guarded(const struct guards *g, const struct change *c, const char **why)
+{
+	static const char *const names[][2] = {
+		{"hidden", "hidden in the sandbox"},
+		{"config", "airlock's own configuration"},
+		{"store", "airlock's session store"},
+	};
+	size_t i, k;
+
+	for (i = 0; i < g->n; i++) {
+		const struct guard *gd = &g->v[i];
+		const char *what = gd->what;
+		cleanup_free char *shown = NULL;
+		struct stat st;
+
+		for (k = 0; k < ARRAY_SIZE(names); k++)
+			if (strcmp(names[k][0], gd->what) == 0)
+				what = names[k][1];
+		if (path_is_under(c->path, gd->path)) {
+			shown = term_sanitize(gd->path);
+			*why = strcmp(gd->what, "hidden") == 0 ? "hidden" : "protected";
+			return xasprintf("%s (%s), never committed", what, shown);
+		}
+		if (!path_is_under(gd->path, c->path) || !takes_away(c))
+			continue;
+		/*
+		 * What the host does not have is not taken away; but a symlink above airlock's
+		 * configuration would point the next run at rules the program wrote elsewhere.
+		 */
+		if (lstat(gd->path, &st) < 0 && (errno == ENOENT || errno == ENOTDIR) &&
+		    !(gd->always && S_ISLNK(c->mode)))
+			continue;
+		shown = term_sanitize(gd->path);
+		*why = strcmp(gd->what, "hidden") == 0 ? "hidden" : "protected";
+		return xasprintf(
+			"never committed: it would take %s (%s) with it; the host keeps it", shown,
+			what);
 	}
 	return NULL;
 }
@@ -1719,19 +1841,63 @@ static void find_deps(struct step *steps, size_t n)
 	free(made);
 }
 
-/* What kind of entry cannot be committed (sockets, devices), or NULL. */
+/*
+ * What kind of entry cannot be committed (sockets, devices), or NULL. A device node never
+ * reaches the host, nor a mode change of one there.
+ */
 static const char *uncommittable(const struct change *c)
 {
-	if (c->kind == CHANGE_DELETED || c->kind == CHANGE_MODE_CHANGED)
+	if (c->kind == CHANGE_DELETED)
+		return NULL;
+	if (S_ISCHR(c->mode) || S_ISBLK(c->mode))
+		return "a device";
+	if (c->kind == CHANGE_MODE_CHANGED)
 		return NULL;
 	if (S_ISSOCK(c->mode))
 		return "a socket";
-	if (S_ISCHR(c->mode) || S_ISBLK(c->mode))
-		return "a device";
 	return NULL;
 }
 
-/* A change the commit leaves out, and why ("skip": not named, "hidden", "unsupported"). */
+/*
+ * The setuid and setgid bits of st's new entry that the host must not get: a program would
+ * leave a binary that runs as the person for whoever starts it. Kept only where they add
+ * nothing: the bits the host entry has already when only the mode changes, and a directory's
+ * setgid where the host gives it anyway (its parent is setgid: mkdir inherits it) or has it.
+ */
+static mode_t strip_bits(const struct step *steps, const struct step *st)
+{
+	const struct change *c = st->c;
+	mode_t bits = c->mode & (S_ISUID | S_ISGID);
+
+	if (!bits || c->kind == CHANGE_DELETED || S_ISLNK(c->mode))
+		return 0;
+	if (c->kind == CHANGE_MODE_CHANGED && st->host_exists &&
+	    (st->host_mode & S_IFMT) == (c->mode & S_IFMT))
+		bits &= ~(st->host_mode & (S_ISUID | S_ISGID));
+	if (S_ISDIR(c->mode) && (bits & S_ISGID)) {
+		mode_t parent = 0;
+
+		if (st->dep >= 0) {
+			parent = steps[st->dep].c->mode & ~steps[st->dep].strip;
+		} else {
+			const char *name;
+			cleanup_fd int pfd = host_parent(c->path, &name);
+			struct stat ps;
+
+			if (pfd >= 0 && fstat(pfd, &ps) == 0)
+				parent = ps.st_mode;
+		}
+		if ((parent & S_ISGID) ||
+		    (st->host_exists && S_ISDIR(st->host_mode) && (st->host_mode & S_ISGID)))
+			bits &= ~S_ISGID;
+	}
+	return bits;
+}
+
+/*
+ * A change the commit leaves out, and why ("skip": not named, "hidden": at or above a hidden
+ * path, "protected": airlock's configuration or store, "unsupported").
+ */
 struct left {
 	const struct change *c;
 	const char *why;
@@ -1760,16 +1926,18 @@ static cJSON *commit_record(const struct step *steps, size_t n, const struct lef
 			    size_t nleft, size_t nforced)
 {
 	cJSON *rec = who_when();
-	size_t i, hidden = 0, unsupported = 0;
+	size_t i, hidden = 0, unsupported = 0, protected = 0;
 
 	for (i = 0; i < nleft; i++) {
 		hidden += strcmp(left[i].why, "hidden") == 0;
 		unsupported += strcmp(left[i].why, "unsupported") == 0;
+		protected += strcmp(left[i].why, "protected") == 0;
 	}
 	cJSON_AddNumberToObject(rec, "applied", (double)n);
 	cJSON_AddNumberToObject(rec, "left", (double)nleft);
 	cJSON_AddNumberToObject(rec, "hidden", (double)hidden);
 	cJSON_AddNumberToObject(rec, "unsupported", (double)unsupported);
+	cJSON_AddNumberToObject(rec, "protected", (double)protected);
 	cJSON_AddNumberToObject(rec, "forced", (double)nforced);
 	if (n <= RECORD_PATHS)
 		cJSON_AddItemToObject(rec, "paths", path_list(steps, n, NULL, 0));
@@ -1785,6 +1953,9 @@ static const struct session_args_spec commit_spec = {
 		"A host path changed since the session started is a conflict, refused unless "
 		"--force.\n"
 		"Nothing is applied when anything fails: the host is put back as it was.\n"
+		"Never applied: setuid/setgid bits (stripped), devices, hidden paths, airlock's\n"
+		"configuration and store, or what would take them away. A session whose run\n"
+		"was interrupted is refused unless --force.\n"
 		"--run N (repeatable) runs deferred command N on the host after the commit, or\n"
 		"alone without --all or PATHs.\n"
 		"'airlock undo' puts the host back.\n",
@@ -1961,6 +2132,43 @@ static int seal(const struct session *s, cJSON *meta, struct event_log *log,
 
 static int commit_session(const struct session_args *args, bool exact);
 
+/*
+ * Refuse, unless force, a session whose run did not end normally: its supervisor was killed
+ * (or the machine stopped) before the change set was hashed and sealed, so nothing vouches
+ * for what its overlays hold now. The caller holds the session's lock, so "running" means
+ * that no run is. 0 (a forced commit is recorded) or -1 after printing why.
+ */
+static int check_ended(const struct session *s, cJSON *meta, struct event_log *log, bool force)
+{
+	const char *state = meta_str(meta, "state");
+	const char *err = meta_str(meta, "changes_error");
+	cleanup_free char *why = NULL;
+	cJSON *ev;
+
+	if (!state || strcmp(state, "running") == 0)
+		why = xstrdup("its run did not end normally (interrupted: the supervisor was "
+			      "killed or the machine stopped), so its change set was never sealed");
+	else if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(meta, "changes_sha256")))
+		why = err ? xasprintf("its change set was never recorded (%s)", err)
+			  : xstrdup("its change set was never recorded");
+	if (!why)
+		return 0;
+	if (!force) {
+		cleanup_free char *shown = term_sanitize(why);
+
+		fprintf(stderr,
+			"airlock: session %s: %s; nothing committed ('airlock diff %s' shows what its "
+			"overlays hold; --force commits it anyway)\n",
+			s->id, shown, s->id);
+		return -1;
+	}
+	warn("session %s: %s; committing anyway (--force)", s->id, why);
+	ev = commit_event("commit", "unsealed", s->id, "forced");
+	cJSON_AddStringToObject(ev, "reason", why);
+	events_append(log, ev);
+	return 0;
+}
+
 int cmd_commit(int argc, char **argv)
 {
 	struct session_args a;
@@ -1995,6 +2203,7 @@ static int commit_session(const struct session_args *args, bool exact)
 	struct event_log log = {.fd = -1};
 	struct applier ap = {.failed = SIZE_MAX, .host = {.fd = -1}, .upper = {.fd = -1}};
 	struct dir_cache checks = {.fd = -1};
+	struct guards guards = {0};
 	struct step *steps = NULL;
 	struct left *left = NULL;
 	bool *matched = NULL;
@@ -2031,6 +2240,8 @@ static int commit_session(const struct session_args *args, bool exact)
 		goto out;
 	log_open = true;
 	sealed = log.seq;
+	if (check_ended(&s, meta, &log, a.force) < 0)
+		goto out;
 	r = settle_journal(&s, meta, &log, &start);
 	if (r < 0)
 		goto out;
@@ -2047,10 +2258,12 @@ static int commit_session(const struct session_args *args, bool exact)
 		error("cannot read the changes of session %s", s.id);
 		goto out;
 	}
+	guards_init(&guards, meta);
 	for (i = 0; i < cs.n; i++) {
 		const struct change *c = &cs.items[i];
 		bool take = taken(&a, exact, c->path, matched);
-		const char *hidden = hidden_above(meta, c->path), *odd = uncommittable(c);
+		const char *odd = uncommittable(c), *gwhy = NULL;
+		cleanup_free char *guard = NULL;
 
 		GROW(left, lcap, nleft + 1);
 		left[nleft] = (struct left){.c = c, .why = "skip"};
@@ -2060,19 +2273,18 @@ static int commit_session(const struct session_args *args, bool exact)
 		}
 		/*
 		 * The program never saw what a hidden path holds (~/.ssh): whatever it put there
-		 * is never applied, or an empty directory would replace the host's keys.
+		 * is never applied, or an empty directory would replace the host's keys; nor is a
+		 * directory above one taken away. airlock's own rules and store are the same.
 		 */
-		if (hidden || odd) {
+		guard = guarded(&guards, c, &gwhy);
+		if (guard || odd) {
 			fputs("airlock: ", stderr);
 			print_path(stderr, c->path);
-			if (hidden) {
-				fputs(": hidden in the sandbox (", stderr);
-				print_path(stderr, hidden);
-				fputs("), never committed\n", stderr);
-			} else {
+			if (guard)
+				fprintf(stderr, ": %s\n", guard);
+			else
 				fprintf(stderr, ": %s cannot be committed; left out\n", odd);
-			}
-			left[nleft++].why = hidden ? "hidden" : "unsupported";
+			left[nleft++].why = guard ? gwhy : "unsupported";
 			continue;
 		}
 		GROW(steps, cap, n + 1);
@@ -2153,6 +2365,21 @@ static int commit_session(const struct session_args *args, bool exact)
 	}
 	n = j;
 	find_deps(steps, n);
+	for (i = 0; i < n; i++) {
+		struct step *st = &steps[i];
+		mode_t want = st->c->mode & 07777;
+
+		st->strip = strip_bits(steps, st);
+		if (!st->strip)
+			continue;
+		fputs("airlock: ", stderr);
+		print_path(stderr, st->c->path);
+		fprintf(stderr, ": committed without its %s (mode %04o, not %04o)\n",
+			st->strip == (S_ISUID | S_ISGID) ? "setuid and setgid bits"
+			: st->strip == S_ISUID		 ? "setuid bit"
+							 : "setgid bit",
+			(unsigned)(want & ~st->strip), (unsigned)want);
+	}
 	for (i = 0; i < nleft; i++)
 		events_append(&log, commit_event("commit", change_kind_name(left[i].c->kind),
 						 left[i].c->path, left[i].why));
@@ -2232,6 +2459,7 @@ out:
 	dir_cache_reset(&ap.host);
 	dir_cache_reset(&ap.upper);
 	dir_cache_reset(&checks);
+	guards_free(&guards);
 	if (log_open)
 		events_close(&log);
 	change_set_free(&cs);

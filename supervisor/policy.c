@@ -25,6 +25,21 @@ char *policy_user_file(const char *home)
 	return path_join(home, ".config/airlock/rules");
 }
 
+size_t policy_config_dirs(const char *home, char *out[2])
+{
+	cleanup_free char *user = policy_user_file(home);
+	size_t n = 0;
+
+	out[n++] = path_normalize(user);
+	*strrchr(out[0], '/') = '\0'; /* .../airlock/rules: the directory */
+	out[n] = path_join(home, ".config/airlock");
+	if (strcmp(out[0], out[n]) == 0)
+		free(out[n]);
+	else
+		n++;
+	return n;
+}
+
 /* Read a rules file's bytes: a regular file, opened without following a FIFO into a hang. */
 static char *read_rules(const char *path, size_t *len, struct rules_error *err)
 {

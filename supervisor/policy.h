@@ -19,6 +19,13 @@
    frees. */
 char *policy_user_file(const char *home);
 
+/*
+ * airlock's own configuration directories: the one holding policy_user_file() and
+ * ~/.config/airlock (once when they are the same). The sandbox shows them read-only and a
+ * commit never changes them. Fills out[0..n) (caller frees each); returns n.
+ */
+size_t policy_config_dirs(const char *home, char *out[2]);
+
 /* The rules of a run, with the bytes of each file as loaded (kept in the session later). */
 struct policy_file {
 	char *source; /* the path as given, or a name such as "<command line>" */

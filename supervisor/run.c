@@ -1535,6 +1535,14 @@ int cmd_run(int argc, char **argv)
 	/* The program must not see or touch its own session, nor any other. */
 	add_hidden(&hide, xstrdup(store));
 	rule_paths(&pol.rs, RULE_READONLY, &ro);
+	{
+		/* The program must not rewrite the rules its next run, or the person's, obeys. */
+		char *conf[2];
+		size_t nconf = policy_config_dirs(renv.home, conf), i;
+
+		for (i = 0; i < nconf; i++)
+			strlist_add(&ro, conf[i]);
+	}
 	rule_paths(&pol.rs, RULE_SCRATCH, &scratch);
 	asker = make_asker(&o, renv.home, &ask_mode);
 	if (!asker)

@@ -223,6 +223,11 @@ static size_t build_layer_a(void)
 	make_file("u/pdir/newfile", "n", 0644), n++;
 	make_file("h/prepl", "secret", 0600);
 	make_file("u/prepl", "planted", 0600), n++;
+	/* A premade parent the program removed (rm -rf of a parent of a hidden path). */
+	make_dir("h/pdel", 0755);
+	make_file("h/pdel/secret", "s", 0600);
+	if (wo)
+		make_whiteout("u/pdel"), n++;
 
 	make_file("u/nl\nname\x1b", "odd", 0644), n++;
 
@@ -303,7 +308,8 @@ static size_t build_layer_c(void)
 
 static void test_fixture(void)
 {
-	const char *const premade[] = {"hidden", "pdir", "pdir/secret", "prepl"};
+	const char *const premade[] = {"hidden", "pdir", "pdir/secret",
+				       "prepl",	 "pdel", "pdel/secret"};
 	cleanup_free char *mount_a = at("h");
 	cleanup_free char *upper_a = at("u");
 	cleanup_free char *mount_b = at("g/"); /* trailing slash: normalised away */
@@ -422,6 +428,10 @@ static void test_fixture(void)
 	is_str(kind_of(&cs, "h/pdir/newfile"), "added", "premade directory is still descended");
 	is_str(kind_of(&cs, "h/prepl"), "modified",
 	       "premade whiteout the program replaced is shown");
+	kind_is(&cs, "h/pdel", "deleted", wo,
+		"premade directory the program deleted is shown as its deletion");
+	is_str(kind_of(&cs, "h/pdel/secret"), "(none)",
+	       "... and the hidden path below it is not listed");
 
 	is_str(kind_of(&cs, "h/nl\nname\x1b"), "added", "name with a newline and ESC byte");
 
