@@ -28,7 +28,30 @@ static const char defaults_text[] =
 	"ask   write   /**          # changes outside the starting directory wait for a decision\n"
 	"allow write   ./**         # changes under the starting directory start approved\n"
 	"hide  ~/.ssh ~/.gnupg ~/.aws ~/.azure ~/.config/gcloud ~/.kube ~/.docker ~/.netrc"
-	" ~/.password-store ~/.config/gh\n";
+	" ~/.password-store ~/.config/gh\n"
+	/* What runs code on the host later without the person running it (airlock-rules(5)). */
+	"sensitive /**/.git /**/.git/**/hooks/** /**/.git/**/config /**/.git/**/config.worktree"
+	" # git runs hooks, filters and fsmonitor from it\n"
+	"sensitive /**/.git/info/** /**/.gitmodules /**/.gitattributes"
+	" # git runs filters and fetches submodules from it\n"
+	"sensitive ~/.gitconfig ~/.config/git/** # git runs hooks, filters and pagers from it\n"
+	"sensitive ~/.bashrc ~/.bash_profile ~/.bash_login ~/.bash_logout ~/.profile ~/.zshrc"
+	" ~/.zshenv ~/.zprofile ~/.zlogin ~/.zlogout ~/.config/fish/** ~/.inputrc"
+	" ~/.pam_environment ~/.xprofile ~/.xinitrc ~/.xsession ~/.config/environment.d/**"
+	" # a shell or session start-up file\n"
+	"sensitive ~/.config/autostart/** ~/.config/systemd/user/** # started at login\n"
+	"sensitive ~/.local/bin/** ~/bin/** # a directory on the PATH\n"
+	"sensitive ~/.local/lib/python*/site-packages/*.pth"
+	" ~/.local/lib/python*/site-packages/usercustomize.py # python runs it at every start\n"
+	"sensitive ~/.vimrc ~/.vim/** ~/.config/nvim/** ~/.emacs ~/.emacs.d/** ~/.config/Code/**"
+	" # an editor runs it\n"
+	"sensitive /**/.envrc # direnv runs it on cd\n"
+	"sensitive /**/.vscode/** /**/.idea/** /**/.devcontainer/**"
+	" # the editor runs tasks and containers from it\n"
+	"sensitive /**/.claude/** /**/.codex/** /**/.cursor/** /**/.gemini/** /**/.aider*"
+	" /**/.aider*/** /**/.mcp.json # an agent runs hooks and servers from it\n"
+	"sensitive /**/.github/workflows/** /**/.gitlab-ci.yml # CI runs it\n"
+	"sensitive /**/.pre-commit-config.yaml /**/.husky/** # git commit runs it\n";
 
 /* Every word of a line fits: a word takes at least one byte and one separator. */
 #define MAX_WORDS (RULES_MAX_LINE / 2 + 2)
@@ -53,6 +76,7 @@ struct rule_impl {
 	char *text;	   /* pub.text */
 	char *path;	   /* pub.path */
 	char *kind;	   /* pub.kind */
+	char *reason;	   /* pub.reason */
 	char *glob;	   /* exec PROGRAM, write path, host name, or unix path / abstract name */
 	bool prog_is_path; /* exec: glob is a path glob, not a basename glob */
 	char **args;	   /* exec: ARG-GLOBs */
@@ -81,6 +105,7 @@ struct parser {
 	const struct rules_env *env;
 	struct rules_error *err;
 	unsigned int line;
+	const char *comment; /* the current line's comment (after '#'), or NULL */
 	struct rule_impl **rules;
 	size_t n, cap;
 };
@@ -88,12 +113,12 @@ struct parser {
 static const char *const action_names[] = {
 	[RULE_ALLOW] = "allow",	    [RULE_DENY] = "deny",     [RULE_ASK] = "ask",
 	[RULE_DEFER] = "defer",	    [RULE_HIDE] = "hide",     [RULE_READONLY] = "readonly",
-	[RULE_SCRATCH] = "scratch", [RULE_REDACT] = "redact",
+	[RULE_SCRATCH] = "scratch", [RULE_REDACT] = "redact", [RULE_SENSITIVE] = "sensitive",
 };
 
 static const char *const class_names[] = {
 	[RULE_EXEC] = "exec", [RULE_CONNECT] = "connect", [RULE_WRITE] = "write",
-	[RULE_PATH] = "path", [RULE_OUTPUT] = "output",
+	[RULE_PATH] = "path", [RULE_OUTPUT] = "output", [RULE_RISK] = "risk",
 };
 
 const char *rule_action_name(enum rule_action action)
@@ -127,6 +152,7 @@ static void rule_free(struct rule_impl *r)
 	free(r->text);
 	free(r->path);
 	free(r->kind);
+	free(r->reason);
 	free(r->glob);
 	for (size_t i = 0; i < r->nargs; i++)
 		free(r->args[i]);
@@ -201,6 +227,8 @@ static int split_words(struct parser *ps, char *line, struct word *words, size_t
 
 		while (*r == ' ' || *r == '\t')
 			r++;
+		if (*r == '#')
+			ps->comment = r + 1;
 		if (*r == '\0' || *r == '#')
 			break;
 		if (n == MAX_WORDS)
@@ -396,6 +424,30 @@ static int parse_path_directive(struct parser *ps, enum rule_action action, cons
 	r->path = glob_unescape(glob);
 	r->pub.path = r->path;
 	return 0;
+}
+
+/* sensitive PATH-GLOB: the comment of the line, trimmed, is the reason shown. */
+static int parse_sensitive(struct parser *ps, const struct word *w)
+{
+	struct rule_impl *r;
+	const char *c = ps->comment;
+	size_t n;
+
+	if (w->s[0] == '\0')
+		return fail(ps, "empty pattern");
+	r = new_rule(ps, RULE_SENSITIVE, RULE_RISK, word_text(w));
+	if (c) {
+		while (*c == ' ' || *c == '\t')
+			c++;
+		n = strlen(c);
+		while (n > 0 && (c[n - 1] == ' ' || c[n - 1] == '\t'))
+			n--;
+		if (n > 0) {
+			r->reason = xstrndup(c, n);
+			r->pub.reason = r->reason;
+		}
+	}
+	return expand_path(ps, w->s, &r->glob);
 }
 
 /* redact KIND ERE: the kind is a short name, the expression must compile and match text. */
@@ -652,6 +704,13 @@ static int parse_rule(struct parser *ps, struct word *w, size_t n)
 		return fail(ps, "unknown action '%s'", w[0].s);
 	if (action == RULE_REDACT)
 		return parse_redact(ps, w, n);
+	if (action == RULE_SENSITIVE) {
+		if (n < 2)
+			return fail(ps, "missing path after '%s'", w[0].s);
+		for (size_t i = 1; i < n && rc == 0; i++)
+			rc = parse_sensitive(ps, &w[i]);
+		return rc;
+	}
 	if (action >= RULE_HIDE) {
 		if (n < 2)
 			return fail(ps, "missing path after '%s'", w[0].s);
@@ -696,6 +755,7 @@ static int parse_line(struct parser *ps, const char *p, size_t n, char *line, st
 		return rc;
 	memcpy(line, p, n);
 	line[n] = '\0';
+	ps->comment = NULL;
 	rc = split_words(ps, line, words, &nwords);
 	if (rc < 0 || nwords == 0)
 		return rc;
@@ -862,6 +922,24 @@ const struct rule *rules_match_write(const struct ruleset *rs, const char *path)
 			return &r->pub;
 	}
 	return NULL;
+}
+
+const struct rule *rules_match_sensitive(const struct ruleset *rs, const char *path)
+{
+	cleanup_free char *norm = path_normalize(path);
+
+	for (size_t i = rs->n; i-- > 0;) {
+		const struct rule_impl *r = impl(rs->rules[i]);
+
+		if (r->pub.cls == RULE_RISK && glob_match_path(r->glob, norm))
+			return &r->pub;
+	}
+	return NULL;
+}
+
+bool rules_write_is_exact(const struct rule *r)
+{
+	return r && r->cls == RULE_WRITE && !glob_has_wildcard(impl(r)->glob);
 }
 
 /* A target in the form the matchers compare: mapped IPv4 folded, Unix path normalised. */
@@ -1170,4 +1248,76 @@ char *rules_quote(const char *word)
 	}
 	buf_addc(&b, '"');
 	return buf_detach(&b);
+}
+
+/* body, when "allow BODY" parses as a rules line (it will be appended to a rules file), else
+   NULL (body freed). */
+static char *reads_back(char *body)
+{
+	struct ruleset rs = RULESET_INIT;
+	cleanup_free char *line = body ? xasprintf("allow %s", body) : NULL;
+	int rc = line ? rules_parse_buffer(&rs, "suggestion", line, strlen(line), NULL, NULL) : -1;
+
+	rules_release(&rs);
+	if (rc < 0) {
+		free(body);
+		return NULL;
+	}
+	return body;
+}
+
+/* word glob-escaped, then quoted as a word of a rules line. NULL when it cannot be. */
+static char *literal_word(const char *word)
+{
+	cleanup_free char *esc = glob_escape(word);
+
+	return rules_quote(esc);
+}
+
+char *rules_suggest_exec(const char *path, char *const *argv)
+{
+	struct buf b = BUF_INIT;
+	cleanup_free char *prog = NULL;
+	size_t i;
+
+	/* Only an absolute path reads back as the same path (no ~, $HOME or . expansion). */
+	if (!path || path[0] != '/')
+		return NULL;
+	prog = literal_word(path);
+	if (!prog)
+		return NULL;
+	buf_init(&b);
+	buf_addf(&b, "exec %s", prog);
+	for (i = 1; argv && argv[0] && argv[i]; i++) {
+		cleanup_free char *w = literal_word(argv[i]);
+
+		if (!w) {
+			buf_release(&b);
+			return NULL;
+		}
+		buf_addf(&b, " %s", w);
+	}
+	buf_adds(&b, " $");
+	return reads_back(buf_detach(&b));
+}
+
+char *rules_suggest_connect(const char *target)
+{
+	cleanup_free char *body = NULL, *q = NULL, *word = NULL;
+
+	if (strncmp(target, "unix:", 5) == 0) {
+		const char *name = target + 5;
+
+		if (name[0] != '@' && name[0] != '/')
+			return NULL;
+		body = glob_escape(name[0] == '@' ? name + 1 : name);
+		q = xasprintf("unix:%s%s", name[0] == '@' ? "@" : "", body);
+	} else {
+		/* Host names hold no escape: a glob character there has no exact rule. */
+		if (strpbrk(target, "*\\"))
+			return NULL;
+		q = xstrdup(target);
+	}
+	word = rules_quote(q);
+	return word ? reads_back(xasprintf("connect %s", word)) : NULL;
 }

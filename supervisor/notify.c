@@ -858,30 +858,6 @@ static int defer_exec(struct notifier *n, const struct sys_desc *sd, cJSON *ev,
 	return rc;
 }
 
-/* A rule body that matches exactly this command, for "save as a rule". Caller frees. */
-static char *exec_suggestion(const char *target, char *const *argv)
-{
-	struct buf b = BUF_INIT;
-	cleanup_free char *prog = rules_quote(target);
-	size_t i;
-
-	if (!prog)
-		return NULL;
-	buf_init(&b);
-	buf_addf(&b, "exec %s", prog);
-	for (i = 1; argv[0] && argv[i]; i++) {
-		cleanup_free char *w = rules_quote(argv[i]);
-
-		/* A word the grammar cannot hold, or a glob character: no exact rule to offer. */
-		if (!w || strpbrk(argv[i], "*\\")) {
-			buf_release(&b);
-			return NULL;
-		}
-		buf_addf(&b, " %s", w);
-	}
-	buf_adds(&b, " $");
-	return buf_detach(&b);
-}
 
 /* How strict an exec rule is: deny, then defer (never runs now), ask, allow. */
 static int exec_rank(const struct rule *r)
@@ -945,7 +921,7 @@ static int decide_exec(struct notifier *n, const struct sys_desc *sd, cJSON *ev,
 			free(key);
 			key = k;
 		}
-		suggest = exec_suggestion(target, vec);
+		suggest = rules_suggest_exec(target, vec);
 		q = (struct ask_question){.cls = "exec",
 					  .target = target,
 					  .key = key,
@@ -1694,7 +1670,6 @@ static int decide_net(struct notifier *n, struct net_call *c, cJSON *ev)
 	struct rules_target t;
 	const struct rule *r = NULL;
 	cleanup_free char *origin = NULL, *key = NULL, *suggest = NULL, *shown = NULL;
-	cleanup_free char *quoted = NULL;
 	struct ask_question q;
 	bool unspec, loop = is_loopback(&c->addr, &unspec);
 	cJSON *extra;
@@ -1740,8 +1715,7 @@ static int decide_net(struct notifier *n, struct net_call *c, cJSON *ev)
 		else
 			shown = xstrdup(c->target);
 		key = xasprintf("connect\n%s", shown);
-		quoted = rules_quote(shown);
-		suggest = quoted ? xasprintf("connect %s", quoted) : NULL;
+		suggest = rules_suggest_connect(shown);
 		extra = destination_json(c);
 		q = (struct ask_question){.cls = "connect",
 					  .target = c->target,

@@ -1625,10 +1625,15 @@ int cmd_run(int argc, char **argv)
 		print_result(&s, &rec, &out, status, sig, rs.limit);
 	else if (rec.nchanges == 0 && status != EXIT_AIRLOCK_FAILED)
 		fprintf(stderr, "airlock: session %s: no changes\n", s.id);
+	else if (rec.nchanges > 0 && status != EXIT_AIRLOCK_FAILED && isatty(STDIN_FILENO))
+		fprintf(stderr,
+			"airlock: session %s: %ld change%s held in the sandbox; 'airlock review %s' "
+			"decides them, 'airlock commit %s' applies the approved ones\n",
+			s.id, rec.nchanges, rec.nchanges == 1 ? "" : "s", s.id, s.id);
 	else if (rec.nchanges > 0 && status != EXIT_AIRLOCK_FAILED)
 		fprintf(stderr,
 			"airlock: session %s: %ld change%s held in the sandbox; 'airlock show %s' "
-			"lists them, 'airlock commit %s --all' applies them\n",
+			"lists them, 'airlock commit %s' applies the approved ones\n",
 			s.id, rec.nchanges, rec.nchanges == 1 ? "" : "s", s.id, s.id);
 
 	if (status != EXIT_AIRLOCK_FAILED)

@@ -869,7 +869,7 @@ static bool review_idle(struct app *app)
 static int finish_commit(struct review_app *ra)
 {
 	struct ui_review *r = ra->r;
-	size_t i, appr = 0, den = 0, und = 0, conf = 0, unsafe = 0, defer = 0, nl = 0;
+	size_t i, appr = 0, den = 0, und = 0, conf = 0, unsafe = 0, defer = 0, nl = 0, risky = 0;
 	char *lines[8] = {0};
 	const char *first_conf = NULL;
 	bool yes;
@@ -895,6 +895,7 @@ static int finish_commit(struct review_app *ra)
 		} else {
 			den += c->decision == UI_DENIED;
 			und += c->decision == UI_UNDECIDED;
+			risky += c->decision == UI_UNDECIDED && c->risk;
 		}
 	}
 	for (i = 0; i < r->ncommands; i++)
@@ -905,7 +906,12 @@ static int finish_commit(struct review_app *ra)
 	}
 	lines[nl++] = xasprintf("Apply %zu approved change%s of session %s to the host.", appr,
 				appr == 1 ? "" : "s", r->id);
-	lines[nl++] = xasprintf("Left out: %zu denied, %zu undecided.", den, und);
+	if (risky)
+		lines[nl++] = xasprintf("Left out: %zu denied, %zu undecided (%zu flagged: they run "
+					"code on the host later).",
+					den, und, risky);
+	else
+		lines[nl++] = xasprintf("Left out: %zu denied, %zu undecided.", den, und);
 	if (defer)
 		lines[nl++] = xasprintf("Then run %zu approved deferred command%s on the host.",
 					defer, defer == 1 ? "" : "s");
@@ -933,6 +939,14 @@ static int finish_commit(struct review_app *ra)
 	return VIEW_EXIT;
 }
 
+static void review_after(struct app *app)
+{
+	struct review_app *ra = (struct review_app *)app;
+
+	if (ra->r->decided)
+		ra->r->decided(ra->r->ctx);
+}
+
 int ui_review_run(struct ui_review *r, bool *force)
 {
 	struct review_app ra = {.r = r};
@@ -946,6 +960,7 @@ int ui_review_run(struct ui_review *r, bool *force)
 	ra.app.name = "review";
 	ra.app.title = review_title;
 	ra.app.idle = r->nchanges ? review_idle : NULL;
+	ra.app.after = review_after;
 	buf_init(&ra.app.message);
 	app_push(&ra.app, switch_to(&ra, ROOT_CHANGES));
 	rc = app_run(&ra.app);
