@@ -21,7 +21,8 @@ static const char rules_usage[] =
 	"  check   parse each rules file and check that airlock run would load it (owned by\n"
 	"          you or root, not writable by others); exit 1 naming FILE:LINE otherwise\n"
 	"  show    print the rules in force, in the order they are matched (the last matching\n"
-	"          rule wins): the built-in defaults, ~/.config/airlock/rules, then each -r FILE\n"
+	"          rule wins): the built-in defaults, ~/.config/airlock/rules, then each -r FILE,\n"
+	"          then the directories of your PATH as sensitive paths (as a run adds them)\n"
 	"\n"
 	"The grammar is in airlock-rules(5).\n";
 
@@ -72,7 +73,8 @@ static int rules_show(int argc, char **argv)
 					   rules_usage);
 		}
 	}
-	if (policy_load(&pol, files, nfiles, &env, NULL) < 0) {
+	if (policy_load(&pol, files, nfiles, &env, NULL) < 0 ||
+	    policy_add_path_dirs(&pol, getenv("PATH"), &env) < 0) {
 		rc = EXIT_REFUSED;
 		goto out;
 	}

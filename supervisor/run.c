@@ -1465,6 +1465,8 @@ int cmd_run(int argc, char **argv)
 	flags = flag_directives(&o, cwd);
 	if (!flags || (flags[0] && policy_add_text(&pol, "<command line>", flags, &renv) < 0))
 		return EXIT_AIRLOCK_FAILED;
+	if (policy_add_path_dirs(&pol, getenv("PATH"), &renv) < 0)
+		return EXIT_AIRLOCK_FAILED;
 	rule_paths(&pol.rs, RULE_HIDE, &hide);
 	/* The program must not see or touch its own session, nor any other. */
 	add_hidden(&hide, xstrdup(store));
