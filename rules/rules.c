@@ -77,6 +77,8 @@ struct rule_impl {
 	char *path;	   /* pub.path */
 	char *kind;	   /* pub.kind */
 	char *reason;	   /* pub.reason */
+	char *needle;	   /* sensitive: a literal component every match holds, or NULL */
+	uint64_t needle_bit; /* component_bit(needle); 0 without one */
 	char *glob;	   /* exec PROGRAM, write path, host name, or unix path / abstract name */
 	bool prog_is_path; /* exec: glob is a path glob, not a basename glob */
 	char **args;	   /* exec: ARG-GLOBs */
@@ -153,6 +155,7 @@ static void rule_free(struct rule_impl *r)
 	free(r->path);
 	free(r->kind);
 	free(r->reason);
+	free(r->needle);
 	free(r->glob);
 	for (size_t i = 0; i < r->nargs; i++)
 		free(r->args[i]);
@@ -426,6 +429,76 @@ static int parse_path_directive(struct parser *ps, enum rule_action action, cons
 	return 0;
 }
 
+/*
+ * The longest component of glob without a wildcard or an escape: every path the glob matches
+ * has it as a component (a component other than `**` matches exactly one path component),
+ * so a path without it is refused at once. NULL when there is none.
+ */
+static char *literal_component(const char *glob)
+{
+	const char *best = NULL, *c = glob;
+	size_t best_len = 0;
+
+	while (*c) {
+		size_t n;
+
+		while (*c == '/')
+			c++;
+		n = strcspn(c, "/");
+		if (n > best_len && !memchr(c, '*', n) && !memchr(c, '\\', n)) {
+			best = c;
+			best_len = n;
+		}
+		c += n;
+	}
+	return best ? xstrndup(best, best_len) : NULL;
+}
+
+/* One bit of 64 for a component (FNV-1a): a path's components make a mask that refuses most
+   rules with one AND, before any string is compared. */
+static uint64_t component_bit(const char *c, size_t n)
+{
+	uint32_t h = 2166136261u;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)c[i]) * 16777619u;
+	return (uint64_t)1 << (h % 64);
+}
+
+static uint64_t component_mask(const char *path)
+{
+	uint64_t mask = 0;
+	uint32_t h = 2166136261u;
+	bool in = false;
+
+	/* component_bit() of each component, in one pass. */
+	for (const char *c = path;; c++) {
+		if (*c == '/' || *c == '\0') {
+			if (in)
+				mask |= (uint64_t)1 << (h % 64);
+			h = 2166136261u;
+			in = false;
+			if (*c == '\0')
+				break;
+			continue;
+		}
+		h = (h ^ (unsigned char)*c) * 16777619u;
+		in = true;
+	}
+	return mask;
+}
+
+/* Whether the normalised path has needle as one of its components. */
+static bool has_component(const char *path, const char *needle)
+{
+	size_t n = strlen(needle);
+
+	for (const char *p = path; (p = strstr(p, needle)) != NULL; p++)
+		if (p > path && p[-1] == '/' && (p[n] == '/' || p[n] == '\0'))
+			return true;
+	return false;
+}
+
 /* sensitive PATH-GLOB: the comment of the line, trimmed, is the reason shown. */
 static int parse_sensitive(struct parser *ps, const struct word *w)
 {
@@ -447,7 +520,11 @@ static int parse_sensitive(struct parser *ps, const struct word *w)
 			r->pub.reason = r->reason;
 		}
 	}
-	return expand_path(ps, w->s, &r->glob);
+	if (expand_path(ps, w->s, &r->glob) < 0)
+		return -EINVAL;
+	r->needle = literal_component(r->glob);
+	r->needle_bit = r->needle ? component_bit(r->needle, strlen(r->needle)) : 0;
+	return 0;
 }
 
 /* redact KIND ERE: the kind is a short name, the expression must compile and match text. */
@@ -927,11 +1004,17 @@ const struct rule *rules_match_write(const struct ruleset *rs, const char *path)
 const struct rule *rules_match_sensitive(const struct ruleset *rs, const char *path)
 {
 	cleanup_free char *norm = path_normalize(path);
+	uint64_t mask = component_mask(norm);
 
 	for (size_t i = rs->n; i-- > 0;) {
 		const struct rule_impl *r = impl(rs->rules[i]);
 
-		if (r->pub.cls == RULE_RISK && glob_match_path(r->glob, norm))
+		if (r->pub.cls != RULE_RISK)
+			continue;
+		/* Most paths hold none of the class's names: refuse them without matching. */
+		if (r->needle && (!(mask & r->needle_bit) || !has_component(norm, r->needle)))
+			continue;
+		if (glob_match_path(r->glob, norm))
 			return &r->pub;
 	}
 	return NULL;
