@@ -1883,6 +1883,43 @@ static bool taken(const struct session_args *a, bool exact, const char *path, bo
 	return take;
 }
 
+/* A directory the commit leaves out although it would create it, and why. */
+struct left_dir {
+	const char *path;
+	const char *why;
+};
+
+static int cmp_left_dir(const void *key, const void *elem)
+{
+	return strcmp(key, ((const struct left_dir *)elem)->path);
+}
+
+/*
+ * Why the change at path is left out with a directory above it that the commit does not
+ * create (dirs sorted by path), or NULL: without the directory the change cannot go in, and
+ * trying would refuse the whole commit.
+ */
+static const char *below_left_dir(const struct left_dir *dirs, size_t n, const char *path)
+{
+	size_t len = strlen(path);
+
+	while (n > 0 && len > 1) {
+		cleanup_free char *prefix = NULL;
+		const struct left_dir *hit;
+
+		while (len > 0 && path[len - 1] != '/')
+			len--;
+		if (len <= 1)
+			break;
+		len--;
+		prefix = xstrndup(path, len);
+		hit = bsearch(prefix, dirs, n, sizeof(*dirs), cmp_left_dir);
+		if (hit)
+			return hit->why;
+	}
+	return NULL;
+}
+
 /* Say what the commit left out for the person to decide, with the paths when few. */
 static void say_left(const struct session *s, const struct left *left, size_t nleft)
 {
@@ -2031,6 +2068,8 @@ static int commit_session(const struct session_args *args, bool exact)
 	bool *matched = NULL;
 	struct timespec start;
 	struct gate gate;
+	struct left_dir *ldirs = NULL;
+	size_t nldirs = 0, ldcap = 0;
 	bool have_gate = false;
 	enum gate_mode mode = exact || a.npaths > 0 ? GATE_TAKE_NAMED
 			      : a.all		    ? GATE_TAKE_ALL
@@ -2100,6 +2139,16 @@ static int commit_session(const struct session_args *args, bool exact)
 			&gate, c->path, mode, take,
 			exact || (take && gate_named_exactly(&gate, c->path, a.paths, a.npaths)),
 			&v);
+
+		if (!why)
+			why = below_left_dir(ldirs, nldirs, c->path);
+		/* (A PATH below a new directory it does not name is refused below, as ever.) */
+		if (why && (exact || strcmp(why, "skip") != 0) &&
+		    (c->kind == CHANGE_DIR_ADDED ||
+		     (c->kind == CHANGE_TYPE_CHANGED && S_ISDIR(c->mode)))) {
+			GROW(ldirs, ldcap, nldirs + 1);
+			ldirs[nldirs++] = (struct left_dir){c->path, why};
+		}
 
 		GROW(left, lcap, nleft + 1);
 		left[nleft] = (struct left){.c = c, .why = why ? why : "skip"};
@@ -2287,6 +2336,7 @@ out:
 		free(steps[i].conflict);
 	free(steps);
 	free(left);
+	free(ldirs);
 	free(matched);
 	if (ap.jw.fd >= 0)
 		close(ap.jw.fd);

