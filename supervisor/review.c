@@ -552,8 +552,10 @@ int cmd_review(int argc, char **argv)
 		       "commands that ran\n(with the files each changed) and the connections "
 		       "they tried, with a diff of each change.\nEach change and command "
 		       "starts approved, denied or undecided as the session's rules say\n"
-		       "(the status rows say which rule); a command's decision applies to the "
-		       "changes it made.\nc commits the approved changes (after a y/n summary; "
+		       "(the status rows say which rule); a change that runs code on the host "
+		       "later\n(a git hook, a shell start-up file, ...) is flagged and starts "
+		       "undecided. A command's\ndecision applies to the changes it made; "
+		       "decisions are saved in the session as they\nare made.\nc commits the approved changes (after a y/n summary; "
 		       "undecided ones are left out)\nand then runs the approved deferred "
 		       "commands; q quits without committing; ? shows\nthe keys. Conflicts "
 		       "with the host are marked '!'. See airlock(1), REVIEW.\n",
