@@ -1920,8 +1920,12 @@ static const char *below_left_dir(const struct left_dir *dirs, size_t n, const c
 	return NULL;
 }
 
-/* Say what the commit left out for the person to decide, with the paths when few. */
-static void say_left(const struct session *s, const struct left *left, size_t nleft)
+/*
+ * Say what the commit left out for the person to decide, with the paths when few; committed
+ * says whether the commit applied anything (a session commits once).
+ */
+static void say_left(const struct session *s, const struct left *left, size_t nleft,
+		     bool committed)
 {
 	static const char *const whys[] = {"undecided", "flagged", "denied"};
 	size_t count[3] = {0, 0, 0}, total = 0, i, k;
@@ -1943,10 +1947,14 @@ static void say_left(const struct session *s, const struct left *left, size_t nl
 				print_path(stderr, left[i].c->path);
 				fputc('\n', stderr);
 			}
-	if (count[1])
+	if (count[1] && !committed)
 		fprintf(stderr, "airlock: flagged changes run code on the host later; "
 				"'airlock review %s' or 'airlock commit %s PATH' applies one\n",
 			s->id, s->id);
+	else if (count[1])
+		fprintf(stderr, "airlock: flagged changes run code on the host later; to apply "
+				"one too, 'airlock undo %s' and commit again naming it\n",
+			s->id);
 }
 
 /* Apply the steps: journal, batches, the directories' modes, the results. 0 or -1 (printed). */
@@ -2198,7 +2206,7 @@ static int commit_session(const struct session_args *args, bool exact)
 			printf("session %s has no approved changes to commit\n", s.id);
 		else
 			printf("session %s has no changes to commit\n", s.id);
-		say_left(&s, left, nleft);
+		say_left(&s, left, nleft, false);
 		rc = run_deferred(&s, &log, &a);
 		goto out;
 	}
@@ -2325,7 +2333,7 @@ static int commit_session(const struct session_args *args, bool exact)
 		goto out;
 	printf("committed %zu change%s of session %s%s ('airlock undo %s' takes them back)\n", n,
 	       n == 1 ? "" : "s", s.id, nconf ? " (conflicts forced)" : "", s.id);
-	say_left(&s, left, nleft);
+	say_left(&s, left, nleft, true);
 	/* The approved deferred commands run after the files, and only when they went in. */
 	rc = run_deferred(&s, &log, &a);
 out:

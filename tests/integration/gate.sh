@@ -90,7 +90,7 @@ is "$?" 0 "commit ID exits 0"
 is "$(host_state)" "$(printf '0\n0\n1')" "commit ID applied README.md and nothing flagged or denied"
 # 11 flagged: the objects of the new repository stay with its flagged .git directory.
 check "... and says what it left" grep -qE "left in session $ID: 0 undecided, 11 flagged, $planted denied" "$T/err"
-check "... and how to apply a flagged one" grep -q "'airlock commit $ID PATH' applies one" "$T/err"
+check "... and how to apply a flagged one after it" grep -q "'airlock undo $ID' and commit again naming it" "$T/err"
 "$AIRLOCK" undo "$ID" >/dev/null 2>&1
 is "$(host_state)" "$pristine" "undo"
 
@@ -144,6 +144,7 @@ ID=$(last_session)
 is "$?" 0 "commit ID with nothing approved exits 0"
 check "... says so" grep -q "no approved changes to commit" "$T/out"
 check "... and names the flagged change it left" grep -q "^  flagged   $P/.envrc$" "$T/err"
+check "... and how to apply it" grep -q "'airlock review $ID' or 'airlock commit $ID PATH' applies one" "$T/err"
 check ".envrc is not on the host" test ! -e "$P/.envrc"
 
 # --- rules show lists the class --------------------------------------------------------
