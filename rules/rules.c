@@ -77,8 +77,6 @@ struct rule_impl {
 	char *path;	   /* pub.path */
 	char *kind;	   /* pub.kind */
 	char *reason;	   /* pub.reason */
-	char *needle;	   /* sensitive: a literal component every match holds, or NULL */
-	uint64_t needle_bit; /* component_bit(needle); 0 without one */
 	char *glob;	   /* exec PROGRAM, write path, host name, or unix path / abstract name */
 	bool prog_is_path; /* exec: glob is a path glob, not a basename glob */
 	char **args;	   /* exec: ARG-GLOBs */
@@ -89,6 +87,9 @@ struct rule_impl {
 	unsigned char addr[16]; /* CONN_ADDR: network address, host bits cleared */
 	unsigned int prefix;	/* CONN_ADDR: prefix length in bits */
 	int port_lo, port_hi;	/* inet kinds: inclusive range; -1 for any port */
+
+	char *needle;	     /* sensitive: a literal component every match holds, or NULL */
+	uint64_t needle_bit; /* component_bit(needle); 0 without one */
 };
 
 static struct rule_impl *impl(const struct rule *r)
@@ -120,7 +121,7 @@ static const char *const action_names[] = {
 
 static const char *const class_names[] = {
 	[RULE_EXEC] = "exec", [RULE_CONNECT] = "connect", [RULE_WRITE] = "write",
-	[RULE_PATH] = "path", [RULE_OUTPUT] = "output", [RULE_RISK] = "risk",
+	[RULE_PATH] = "path", [RULE_OUTPUT] = "output",	  [RULE_RISK] = "risk",
 };
 
 const char *rule_action_name(enum rule_action action)

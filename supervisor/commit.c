@@ -1924,8 +1924,7 @@ static const char *below_left_dir(const struct left_dir *dirs, size_t n, const c
  * Say what the commit left out for the person to decide, with the paths when few; committed
  * says whether the commit applied anything (a session commits once).
  */
-static void say_left(const struct session *s, const struct left *left, size_t nleft,
-		     bool committed)
+static void say_left(const struct session *s, const struct left *left, size_t nleft, bool committed)
 {
 	static const char *const whys[] = {"undecided", "flagged", "denied"};
 	size_t count[3] = {0, 0, 0}, total = 0, i, k;
@@ -1948,12 +1947,14 @@ static void say_left(const struct session *s, const struct left *left, size_t nl
 				fputc('\n', stderr);
 			}
 	if (count[1] && !committed)
-		fprintf(stderr, "airlock: flagged changes run code on the host later; "
-				"'airlock review %s' or 'airlock commit %s PATH' applies one\n",
+		fprintf(stderr,
+			"airlock: flagged changes run code on the host later; "
+			"'airlock review %s' or 'airlock commit %s PATH' applies one\n",
 			s->id, s->id);
 	else if (count[1])
-		fprintf(stderr, "airlock: flagged changes run code on the host later; to apply "
-				"one too, 'airlock undo %s' and commit again naming it\n",
+		fprintf(stderr,
+			"airlock: flagged changes run code on the host later; to apply "
+			"one too, 'airlock undo %s' and commit again naming it\n",
 			s->id);
 }
 

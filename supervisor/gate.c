@@ -78,7 +78,8 @@ static void load_decisions(struct gate *g)
 	}
 	while ((len = getline(&line, &cap, f)) > 0) {
 		cJSON *o = cJSON_ParseWithLength(line, (size_t)len);
-		const char *path = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "path"));
+		const char *path =
+			cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "path"));
 		const char *state =
 			cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "state"));
 		enum gate_state st;
@@ -244,7 +245,8 @@ const char *gate_select(struct gate *g, const char *path, enum gate_mode mode, b
 		return "denied";
 	/* Hidden: the commit's own check says so when the change is in scope. */
 	if (v->by == GATE_BY_HIDDEN)
-		return mode == GATE_TAKE_ALL || (mode == GATE_TAKE_NAMED && named) ? NULL : "hidden";
+		return mode == GATE_TAKE_ALL || (mode == GATE_TAKE_NAMED && named) ? NULL
+										   : "hidden";
 	switch (mode) {
 	case GATE_TAKE_NAMED:
 		if (!named)

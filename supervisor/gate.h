@@ -40,8 +40,8 @@ enum gate_by {
 
 struct gate_verdict {
 	enum gate_state state;
-	enum gate_by by;       /* where the state would come from without the person */
-	bool person;	       /* the state is a decision saved from the review */
+	enum gate_by by;	      /* where the state would come from without the person */
+	bool person;		      /* the state is a decision saved from the review */
 	const struct rule *rule;      /* the write rule that matched, or NULL */
 	const struct rule *sensitive; /* the sensitive rule that matched, or NULL */
 	const char *risk;	      /* why applying it runs code on the host later, or NULL */
@@ -109,10 +109,10 @@ enum gate_mode {
  * Whether commit applies the change at path (v receives its verdict): NULL when it does, else
  * why it is left out: "denied" (by the person or a deny write rule: see v->by), "hidden",
  * "undecided", "flagged" (undecided with a risk), "skip" (not named). A hidden change in scope
- * (--all, or named) is taken here for the commit's own hidden-path check to refuse and report. With GATE_TAKE_NAMED,
- * named says a PATH takes it and exact that a PATH names it explicitly (the path itself, or a
- * flagged directory above it): only then does a flagged change go in. Whatever the mode, a
- * change under a deny write rule is never taken.
+ * (--all, or named) is taken here for the commit's own hidden-path check to refuse and report. With
+ * GATE_TAKE_NAMED, named says a PATH takes it and exact that a PATH names it explicitly (the path
+ * itself, or a flagged directory above it): only then does a flagged change go in. Whatever the
+ * mode, a change under a deny write rule is never taken.
  */
 const char *gate_select(struct gate *g, const char *path, enum gate_mode mode, bool named,
 			bool exact, struct gate_verdict *v);

@@ -858,7 +858,6 @@ static int defer_exec(struct notifier *n, const struct sys_desc *sd, cJSON *ev,
 	return rc;
 }
 
-
 /* How strict an exec rule is: deny, then defer (never runs now), ask, allow. */
 static int exec_rank(const struct rule *r)
 {

@@ -173,17 +173,18 @@ int policy_add_path_dirs(struct policy *p, const char *path_var, const struct ru
 	for (dir = strtok_r(copy, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
 		cleanup_free char *norm = dir[0] == '/' ? path_normalize(dir) : NULL;
 		cleanup_free char *esc = norm ? glob_escape(norm) : NULL;
-		cleanup_free char *glob = esc ? xasprintf("%s/**", strcmp(esc, "/") ? esc : "") : NULL;
+		cleanup_free char *glob =
+			esc ? xasprintf("%s/**", strcmp(esc, "/") ? esc : "") : NULL;
 		cleanup_free char *word = glob ? rules_quote(glob) : NULL;
 		cleanup_free char *line = word ? xasprintf("sensitive %s # a directory on your "
-							 "PATH\n",
-							 word)
+							   "PATH\n",
+							   word)
 					       : NULL;
 		struct ruleset scratch = RULESET_INIT;
 
 		/* Each line on its own first: one odd entry must not cost the others. */
-		if (line && rules_parse_buffer(&scratch, "<PATH>", line, strlen(line), env, NULL) ==
-				    0)
+		if (line &&
+		    rules_parse_buffer(&scratch, "<PATH>", line, strlen(line), env, NULL) == 0)
 			buf_adds(&text, line);
 		rules_release(&scratch);
 	}

@@ -90,7 +90,7 @@ struct record {
 	struct timespec start; /* baseline of the conflict check */
 	bool have_start;
 	struct ui_review r;
-	struct gate gate;	 /* the rules and saved decisions the states come from */
+	struct gate gate; /* the rules and saved decisions the states come from */
 	bool have_gate;
 	enum ui_decision *saved; /* each change's decision as saved in the session */
 	bool *person;		 /* each change's decision is the person's, saved earlier */

@@ -85,8 +85,8 @@ static int rules_show(int argc, char **argv)
 		if (r->cls == RULE_OUTPUT)
 			printf("%-22s %-8s %s %s\n", origin, "redact", r->kind, r->text);
 		else if (r->cls == RULE_RISK && r->reason)
-			printf("%-22s %-8s %s  # %s\n", origin, rule_action_name(r->action), r->text,
-			       r->reason);
+			printf("%-22s %-8s %s  # %s\n", origin, rule_action_name(r->action),
+			       r->text, r->reason);
 		else if (r->cls == RULE_PATH || r->cls == RULE_RISK)
 			printf("%-22s %-8s %s\n", origin, rule_action_name(r->action), r->text);
 		else

@@ -907,9 +907,10 @@ static int finish_commit(struct review_app *ra)
 	lines[nl++] = xasprintf("Apply %zu approved change%s of session %s to the host.", appr,
 				appr == 1 ? "" : "s", r->id);
 	if (risky)
-		lines[nl++] = xasprintf("Left out: %zu denied, %zu undecided (%zu flagged: they run "
-					"code on the host later).",
-					den, und, risky);
+		lines[nl++] =
+			xasprintf("Left out: %zu denied, %zu undecided (%zu flagged: they run "
+				  "code on the host later).",
+				  den, und, risky);
 	else
 		lines[nl++] = xasprintf("Left out: %zu denied, %zu undecided.", den, und);
 	if (defer)

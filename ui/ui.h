@@ -32,9 +32,9 @@ struct ui_change {
 	const char *link_target; /* new symlink target, or NULL */
 	bool creates_dir;	 /* the commit makes a directory here (added, replaced, type) */
 	enum ui_decision decision;
-	const char *why; /* why it starts so, e.g. the write rule that matched; owned by caller */
+	const char *why;  /* why it starts so, e.g. the write rule that matched; owned by caller */
 	const char *risk; /* why applying it runs code on the host later (flagged), or NULL */
-	size_t *cmds;	 /* indices into ui_review.commands of the commands that wrote it */
+	size_t *cmds;	  /* indices into ui_review.commands of the commands that wrote it */
 	size_t ncmds;
 	/* Filled by ui/: */
 	int added, removed; /* line counts; -1 not counted yet, -2 binary or not countable */

@@ -145,7 +145,8 @@ static void test_rules_files(void)
 	ok(v.state == GATE_UNDECIDED && v.risk, "a glob naming the directory does not approve it");
 	gate_classify(&g, "/work/p/scripts/build.sh", &v);
 	ok(v.state == GATE_UNDECIDED && v.risk, "a rules file adds to the class");
-	is_str(v.risk, "sensitive ./scripts/** (u:4)", "  without a comment the rule is the reason");
+	is_str(v.risk, "sensitive ./scripts/** (u:4)",
+	       "  without a comment the rule is the reason");
 	gate_classify(&g, "/work/p/deploy.sh", &v);
 	is_str(v.risk, "the deploy job runs it", "  with one, the comment");
 	gate_classify(&g, "/work/p/.git/config", &v);
@@ -190,7 +191,8 @@ static void test_decisions_and_commit(void)
 	is_str(gate_select(&g, secret, GATE_TAKE_ALL, true, false, &v), "denied",
 	       "--all: a denied one is left");
 	/* PATH...: a flagged change only when named explicitly */
-	ok(!gate_named_exactly(&g, hook, named_dir, 1), "the project directory does not name a hook");
+	ok(!gate_named_exactly(&g, hook, named_dir, 1),
+	   "the project directory does not name a hook");
 	is_str(gate_select(&g, hook, GATE_TAKE_NAMED, true,
 			   gate_named_exactly(&g, hook, named_dir, 1), &v),
 	       "flagged", "PATH above a hook: left");
@@ -210,14 +212,14 @@ static void test_decisions_and_commit(void)
 	/* Decisions: approving the hook makes commit ID take it. */
 	is_int(gate_decide(&g, hook, GATE_APPROVED), 0, "the person approves the hook");
 	gate_classify(&g, hook, &v);
-	ok(v.state == GATE_APPROVED && v.person && v.risk, "  approved, by the person, still flagged");
+	ok(v.state == GATE_APPROVED && v.person && v.risk,
+	   "  approved, by the person, still flagged");
 	ok(gate_select(&g, hook, GATE_TAKE_APPROVED, false, false, &v) == NULL,
 	   "  commit ID takes it now");
 	gate_decide(&g, plain, GATE_DENIED);
 	is_str(gate_select(&g, plain, GATE_TAKE_APPROVED, false, false, &v), "denied",
 	       "a change the person denied is left by commit ID");
-	is_str(gate_select(&g, plain, GATE_TAKE_ALL, true, false, &v), "denied",
-	       "  and by --all");
+	is_str(gate_select(&g, plain, GATE_TAKE_ALL, true, false, &v), "denied", "  and by --all");
 	ok(gate_select(&g, plain, GATE_TAKE_NAMED, true, false, &v) == NULL,
 	   "  naming it applies it (the person's explicit choice)");
 	gate_decide(&g, plain, GATE_UNDECIDED);
@@ -225,7 +227,8 @@ static void test_decisions_and_commit(void)
 	ok(v.state == GATE_UNDECIDED && v.person, "the last decision wins");
 	gate_close(&g);
 
-	/* No rules: nothing approved, nothing flagged can be told apart: nothing starts approved. */
+	/* No rules: nothing approved, nothing flagged can be told apart: nothing starts approved.
+	 */
 	memset(&g, 0, sizeof(g));
 	gate_classify(&g, plain, &v);
 	ok(v.state == GATE_UNDECIDED && v.by == GATE_BY_NO_RULES, "without rules: undecided");
@@ -259,10 +262,19 @@ static void test_suggest_exec(void)
 	} cases[] = {
 		{"/tmp/d/a*", {"a", "x", NULL}, "/tmp/d/anything", {"a", "x", NULL}},
 		{"/tmp/d/a*", {"a", "x", NULL}, "/tmp/d/a*", {"a", "x", "y", NULL}},
-		{"/usr/bin/git", {"git", "push", "*", NULL}, "/usr/bin/git", {"git", "push", "origin", NULL}},
+		{"/usr/bin/git",
+		 {"git", "push", "*", NULL},
+		 "/usr/bin/git",
+		 {"git", "push", "origin", NULL}},
 		{"/usr/bin/git", {"git", "a\\*", NULL}, "/usr/bin/git", {"git", "a\\b", NULL}},
-		{"/tmp/d/back\\slash", {"b", "\\", NULL}, "/tmp/d/back\\\\slash", {"b", "\\", NULL}},
-		{"/tmp/My Dir/p", {"p", "a b", "\"q\"", NULL}, "/tmp/My Dir/p", {"p", "a", "b", NULL}},
+		{"/tmp/d/back\\slash",
+		 {"b", "\\", NULL},
+		 "/tmp/d/back\\\\slash",
+		 {"b", "\\", NULL}},
+		{"/tmp/My Dir/p",
+		 {"p", "a b", "\"q\"", NULL},
+		 "/tmp/My Dir/p",
+		 {"p", "a", "b", NULL}},
 		{"/bin/echo", {"echo", "$", "#x", NULL}, "/bin/echo", {"echo", "$", NULL}},
 		{"/bin/echo", {"echo", "", NULL}, "/bin/echo", {"echo", "x", NULL}},
 		{"/tmp/**", {"x", "**", NULL}, "/tmp/a/b", {"x", "**", NULL}},
@@ -292,10 +304,8 @@ static void test_suggest_connect(void)
 	static const struct {
 		const char *target, *other;
 	} cases[] = {
-		{"unix:/tmp/s*ock", "unix:/tmp/sXock"},
-		{"unix:/tmp/a\\b", "unix:/tmp/a\\\\b"},
-		{"unix:/tmp/**", "unix:/tmp/x/y"},
-		{"unix:@ab*", "unix:@abc"},
+		{"unix:/tmp/s*ock", "unix:/tmp/sXock"}, {"unix:/tmp/a\\b", "unix:/tmp/a\\\\b"},
+		{"unix:/tmp/**", "unix:/tmp/x/y"},	{"unix:@ab*", "unix:@abc"},
 		{"example.com:443", "example.com:80"},
 	};
 
