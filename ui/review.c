@@ -287,6 +287,13 @@ static void draw_change(struct review_app *ra, size_t i, int y, int width, bool 
 		snprintf(right, sizeof(right), "%lld bytes", (long long)c->size);
 	else if (c->added == -2 && !S_ISDIR(c->mode) && !S_ISDIR(c->old_mode))
 		snprintf(right, sizeof(right), "binary");
+	/* In the list itself: it runs code on the host later (the status row says why). */
+	if (c->risk) {
+		char counts[sizeof(right) - 10];
+
+		snprintf(counts, sizeof(counts), "%s", right);
+		snprintf(right, sizeof(right), "flagged%s%s", counts[0] ? "  " : "", counts);
+	}
 	term_blank(y, width, sel);
 	x = term_put(y, 1, 3, decision_mark(c->decision),
 		     term_color(decision_pair(c->decision)) | sel | A_BOLD);

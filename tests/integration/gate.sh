@@ -130,6 +130,7 @@ ID=$(last_session)
 ui 'jj<Dump>a<Dump>q' review "$ID"
 check "the review flags the hook where the person looks" \
 	grep -q "^undecided: flagged: git runs hooks, filters and fsmonitor from it" <(screen 1)
+check "... in the list too" grep -qE "^ \[\?\]   add    post-merge +flagged  \+1 -0$" <(screen 1)
 check "... and approves it on 'a'" grep -q "^ \[+\]   add    post-merge" <(screen 2)
 is "$("$AIRLOCK" show --json "$ID" | json_get - "[c['state'] for c in j['changes'] if c['path'].endswith('post-merge')][0]")" \
 	approved "show --json: the approval made in the review is the hook's state"
