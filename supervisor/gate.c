@@ -217,7 +217,7 @@ int gate_decide(struct gate *g, const char *path, enum gate_state st)
 	line = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	if (!line) {
-		error("cannot record the decision on %s", path);
+		error("cannot record a decision in %s", g->file);
 		return -ENOMEM;
 	}
 	len = strlen(line);
