@@ -29,7 +29,30 @@ static const char defaults_text[] =
 	"ask   write   /**          # changes outside the starting directory wait for a decision\n"
 	"allow write   ./**         # changes under the starting directory start approved\n"
 	"hide  ~/.ssh ~/.gnupg ~/.aws ~/.azure ~/.config/gcloud ~/.kube ~/.docker ~/.netrc"
-	" ~/.password-store ~/.config/gh\n";
+	" ~/.password-store ~/.config/gh\n"
+	/* What runs code on the host later without the person running it (airlock-rules(5)). */
+	"sensitive /**/.git /**/.git/**/hooks/** /**/.git/**/config /**/.git/**/config.worktree"
+	" # git runs hooks, filters and fsmonitor from it\n"
+	"sensitive /**/.git/info/** /**/.gitmodules /**/.gitattributes"
+	" # git runs filters and fetches submodules from it\n"
+	"sensitive ~/.gitconfig ~/.config/git/** # git runs hooks, filters and pagers from it\n"
+	"sensitive ~/.bashrc ~/.bash_profile ~/.bash_login ~/.bash_logout ~/.profile ~/.zshrc"
+	" ~/.zshenv ~/.zprofile ~/.zlogin ~/.zlogout ~/.config/fish/** ~/.inputrc"
+	" ~/.pam_environment ~/.xprofile ~/.xinitrc ~/.xsession ~/.config/environment.d/**"
+	" # a shell or session start-up file\n"
+	"sensitive ~/.config/autostart/** ~/.config/systemd/user/** # started at login\n"
+	"sensitive ~/.local/bin/** ~/bin/** # a directory on the PATH\n"
+	"sensitive ~/.local/lib/python*/site-packages/*.pth"
+	" ~/.local/lib/python*/site-packages/usercustomize.py # python runs it at every start\n"
+	"sensitive ~/.vimrc ~/.vim/** ~/.config/nvim/** ~/.emacs ~/.emacs.d/** ~/.config/Code/**"
+	" # an editor runs it\n"
+	"sensitive /**/.envrc # direnv runs it on cd\n"
+	"sensitive /**/.vscode/** /**/.idea/** /**/.devcontainer/**"
+	" # the editor runs tasks and containers from it\n"
+	"sensitive /**/.claude/** /**/.codex/** /**/.cursor/** /**/.gemini/** /**/.aider*"
+	" /**/.aider*/** /**/.mcp.json # an agent runs hooks and servers from it\n"
+	"sensitive /**/.github/workflows/** /**/.gitlab-ci.yml # CI runs it\n"
+	"sensitive /**/.pre-commit-config.yaml /**/.husky/** # git commit runs it\n";
 
 /* Every word of a line fits: a word takes at least one byte and one separator. */
 #define MAX_WORDS (RULES_MAX_LINE / 2 + 2)
@@ -54,6 +77,7 @@ struct rule_impl {
 	char *text;	   /* pub.text */
 	char *path;	   /* pub.path */
 	char *kind;	   /* pub.kind */
+	char *reason;	   /* pub.reason */
 	char *glob;	   /* exec PROGRAM, write path, host name, or unix path / abstract name */
 	bool prog_is_path; /* exec: glob is a path glob, not a basename glob */
 	char **args;	   /* exec: ARG-GLOBs */
@@ -64,6 +88,9 @@ struct rule_impl {
 	unsigned char addr[16]; /* CONN_ADDR: network address, host bits cleared */
 	unsigned int prefix;	/* CONN_ADDR: prefix length in bits */
 	int port_lo, port_hi;	/* inet kinds: inclusive range; -1 for any port */
+
+	char *needle;	     /* sensitive: a literal component every match holds, or NULL */
+	uint64_t needle_bit; /* component_bit(needle); 0 without one */
 };
 
 static struct rule_impl *impl(const struct rule *r)
@@ -82,6 +109,7 @@ struct parser {
 	const struct rules_env *env;
 	struct rules_error *err;
 	unsigned int line;
+	const char *comment; /* the current line's comment (after '#'), or NULL */
 	struct rule_impl **rules;
 	size_t n, cap;
 };
@@ -89,12 +117,12 @@ struct parser {
 static const char *const action_names[] = {
 	[RULE_ALLOW] = "allow",	    [RULE_DENY] = "deny",     [RULE_ASK] = "ask",
 	[RULE_DEFER] = "defer",	    [RULE_HIDE] = "hide",     [RULE_READONLY] = "readonly",
-	[RULE_SCRATCH] = "scratch", [RULE_REDACT] = "redact",
+	[RULE_SCRATCH] = "scratch", [RULE_REDACT] = "redact", [RULE_SENSITIVE] = "sensitive",
 };
 
 static const char *const class_names[] = {
 	[RULE_EXEC] = "exec", [RULE_CONNECT] = "connect", [RULE_WRITE] = "write",
-	[RULE_PATH] = "path", [RULE_OUTPUT] = "output",
+	[RULE_PATH] = "path", [RULE_OUTPUT] = "output",	  [RULE_RISK] = "risk",
 };
 
 const char *rule_action_name(enum rule_action action)
@@ -128,6 +156,8 @@ static void rule_free(struct rule_impl *r)
 	free(r->text);
 	free(r->path);
 	free(r->kind);
+	free(r->reason);
+	free(r->needle);
 	free(r->glob);
 	for (size_t i = 0; i < r->nargs; i++)
 		free(r->args[i]);
@@ -202,6 +232,8 @@ static int split_words(struct parser *ps, char *line, struct word *words, size_t
 
 		while (*r == ' ' || *r == '\t')
 			r++;
+		if (*r == '#')
+			ps->comment = r + 1;
 		if (*r == '\0' || *r == '#')
 			break;
 		if (n == MAX_WORDS)
@@ -396,6 +428,104 @@ static int parse_path_directive(struct parser *ps, enum rule_action action, cons
 	r = new_rule(ps, action, RULE_PATH, word_text(w));
 	r->path = glob_unescape(glob);
 	r->pub.path = r->path;
+	return 0;
+}
+
+/*
+ * The longest component of glob without a wildcard or an escape: every path the glob matches
+ * has it as a component (a component other than `**` matches exactly one path component),
+ * so a path without it is refused at once. NULL when there is none.
+ */
+static char *literal_component(const char *glob)
+{
+	const char *best = NULL, *c = glob;
+	size_t best_len = 0;
+
+	while (*c) {
+		size_t n;
+
+		while (*c == '/')
+			c++;
+		n = strcspn(c, "/");
+		if (n > best_len && !memchr(c, '*', n) && !memchr(c, '\\', n)) {
+			best = c;
+			best_len = n;
+		}
+		c += n;
+	}
+	return best ? xstrndup(best, best_len) : NULL;
+}
+
+/* One bit of 64 for a component (FNV-1a): a path's components make a mask that refuses most
+   rules with one AND, before any string is compared. */
+static uint64_t component_bit(const char *c, size_t n)
+{
+	uint32_t h = 2166136261u;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)c[i]) * 16777619u;
+	return (uint64_t)1 << (h % 64);
+}
+
+static uint64_t component_mask(const char *path)
+{
+	uint64_t mask = 0;
+	uint32_t h = 2166136261u;
+	bool in = false;
+
+	/* component_bit() of each component, in one pass. */
+	for (const char *c = path;; c++) {
+		if (*c == '/' || *c == '\0') {
+			if (in)
+				mask |= (uint64_t)1 << (h % 64);
+			h = 2166136261u;
+			in = false;
+			if (*c == '\0')
+				break;
+			continue;
+		}
+		h = (h ^ (unsigned char)*c) * 16777619u;
+		in = true;
+	}
+	return mask;
+}
+
+/* Whether the normalised path has needle as one of its components. */
+static bool has_component(const char *path, const char *needle)
+{
+	size_t n = strlen(needle);
+
+	for (const char *p = path; (p = strstr(p, needle)) != NULL; p++)
+		if (p > path && p[-1] == '/' && (p[n] == '/' || p[n] == '\0'))
+			return true;
+	return false;
+}
+
+/* sensitive PATH-GLOB: the comment of the line, trimmed, is the reason shown. */
+static int parse_sensitive(struct parser *ps, const struct word *w)
+{
+	struct rule_impl *r;
+	const char *c = ps->comment;
+	size_t n;
+
+	if (w->s[0] == '\0')
+		return fail(ps, "empty pattern");
+	r = new_rule(ps, RULE_SENSITIVE, RULE_RISK, word_text(w));
+	if (c) {
+		while (*c == ' ' || *c == '\t')
+			c++;
+		n = strlen(c);
+		while (n > 0 && (c[n - 1] == ' ' || c[n - 1] == '\t'))
+			n--;
+		if (n > 0) {
+			r->reason = xstrndup(c, n);
+			r->pub.reason = r->reason;
+		}
+	}
+	if (expand_path(ps, w->s, &r->glob) < 0)
+		return -EINVAL;
+	r->needle = literal_component(r->glob);
+	r->needle_bit = r->needle ? component_bit(r->needle, strlen(r->needle)) : 0;
 	return 0;
 }
 
@@ -653,6 +783,13 @@ static int parse_rule(struct parser *ps, struct word *w, size_t n)
 		return fail(ps, "unknown action '%s'", w[0].s);
 	if (action == RULE_REDACT)
 		return parse_redact(ps, w, n);
+	if (action == RULE_SENSITIVE) {
+		if (n < 2)
+			return fail(ps, "missing path after '%s'", w[0].s);
+		for (size_t i = 1; i < n && rc == 0; i++)
+			rc = parse_sensitive(ps, &w[i]);
+		return rc;
+	}
 	if (action >= RULE_HIDE) {
 		if (n < 2)
 			return fail(ps, "missing path after '%s'", w[0].s);
@@ -697,6 +834,7 @@ static int parse_line(struct parser *ps, const char *p, size_t n, char *line, st
 		return rc;
 	memcpy(line, p, n);
 	line[n] = '\0';
+	ps->comment = NULL;
 	rc = split_words(ps, line, words, &nwords);
 	if (rc < 0 || nwords == 0)
 		return rc;
@@ -863,6 +1001,30 @@ const struct rule *rules_match_write(const struct ruleset *rs, const char *path)
 			return &r->pub;
 	}
 	return NULL;
+}
+
+const struct rule *rules_match_sensitive(const struct ruleset *rs, const char *path)
+{
+	cleanup_free char *norm = path_normalize(path);
+	uint64_t mask = component_mask(norm);
+
+	for (size_t i = rs->n; i-- > 0;) {
+		const struct rule_impl *r = impl(rs->rules[i]);
+
+		if (r->pub.cls != RULE_RISK)
+			continue;
+		/* Most paths hold none of the class's names: refuse them without matching. */
+		if (r->needle && (!(mask & r->needle_bit) || !has_component(norm, r->needle)))
+			continue;
+		if (glob_match_path(r->glob, norm))
+			return &r->pub;
+	}
+	return NULL;
+}
+
+bool rules_write_is_exact(const struct rule *r)
+{
+	return r && r->cls == RULE_WRITE && !glob_has_wildcard(impl(r)->glob);
 }
 
 /* A target in the form the matchers compare: mapped IPv4 folded, Unix path normalised. */
@@ -1204,4 +1366,76 @@ char *rules_quote(const char *word)
 	}
 	buf_addc(&b, '"');
 	return buf_detach(&b);
+}
+
+/* body, when "allow BODY" parses as a rules line (it will be appended to a rules file), else
+   NULL (body freed). */
+static char *reads_back(char *body)
+{
+	struct ruleset rs = RULESET_INIT;
+	cleanup_free char *line = body ? xasprintf("allow %s", body) : NULL;
+	int rc = line ? rules_parse_buffer(&rs, "suggestion", line, strlen(line), NULL, NULL) : -1;
+
+	rules_release(&rs);
+	if (rc < 0) {
+		free(body);
+		return NULL;
+	}
+	return body;
+}
+
+/* word glob-escaped, then quoted as a word of a rules line. NULL when it cannot be. */
+static char *literal_word(const char *word)
+{
+	cleanup_free char *esc = glob_escape(word);
+
+	return rules_quote(esc);
+}
+
+char *rules_suggest_exec(const char *path, char *const *argv)
+{
+	struct buf b = BUF_INIT;
+	cleanup_free char *prog = NULL;
+	size_t i;
+
+	/* Only an absolute path reads back as the same path (no ~, $HOME or . expansion). */
+	if (!path || path[0] != '/')
+		return NULL;
+	prog = literal_word(path);
+	if (!prog)
+		return NULL;
+	buf_init(&b);
+	buf_addf(&b, "exec %s", prog);
+	for (i = 1; argv && argv[0] && argv[i]; i++) {
+		cleanup_free char *w = literal_word(argv[i]);
+
+		if (!w) {
+			buf_release(&b);
+			return NULL;
+		}
+		buf_addf(&b, " %s", w);
+	}
+	buf_adds(&b, " $");
+	return reads_back(buf_detach(&b));
+}
+
+char *rules_suggest_connect(const char *target)
+{
+	cleanup_free char *body = NULL, *q = NULL, *word = NULL;
+
+	if (strncmp(target, "unix:", 5) == 0) {
+		const char *name = target + 5;
+
+		if (name[0] != '@' && name[0] != '/')
+			return NULL;
+		body = glob_escape(name[0] == '@' ? name + 1 : name);
+		q = xasprintf("unix:%s%s", name[0] == '@' ? "@" : "", body);
+	} else {
+		/* Host names hold no escape: a glob character there has no exact rule. */
+		if (strpbrk(target, "*\\"))
+			return NULL;
+		q = xstrdup(target);
+	}
+	word = rules_quote(q);
+	return word ? reads_back(xasprintf("connect %s", word)) : NULL;
 }

@@ -17,6 +17,7 @@
 //     allow|deny|ask        write    PATH-GLOB...
 //     hide|readonly|scratch          PATH...
 //     redact                KIND     ERE
+//     sensitive                      PATH-GLOB...   [# reason]
 //
 // Words are separated by spaces or tabs. Double quotes group (`"My Documents"`, and a word may
 // mix quoted and bare parts: `~/"My Documents"/**`); inside them `\"` and `\\` stand for `"`
@@ -70,6 +71,12 @@
 // [a-z0-9_.-], starting with a letter or digit. An expression that does not compile, or
 // that matches the empty string, is refused.
 //
+// sensitive PATH-GLOB: a change at a matching path would run code on the host later without
+// the person running it (git hooks, shell start-up files, editor and CI configuration, ...).
+// Such a change starts undecided whatever write rule covers it, unless the write rule that
+// decides it allows it and names that exact path (no wildcard). The comment after the line,
+// when there is one, is the reason shown to the person. The built-in defaults hold the class.
+//
 // Matching: for exec, connect and write, the last matching rule wins (the rules of the
 // defaults, then of each file in load order), as in doas.conf.
 
@@ -96,7 +103,8 @@ enum rule_action {
 	RULE_HIDE,  /* path directives (class RULE_PATH) */
 	RULE_READONLY,
 	RULE_SCRATCH,
-	RULE_REDACT, /* redaction of captured output (class RULE_OUTPUT) */
+	RULE_REDACT,	/* redaction of captured output (class RULE_OUTPUT) */
+	RULE_SENSITIVE, /* paths whose change runs code on the host later (class RULE_RISK) */
 };
 
 enum rule_class {
@@ -105,6 +113,7 @@ enum rule_class {
 	RULE_WRITE,
 	RULE_PATH,   /* hide, readonly, scratch */
 	RULE_OUTPUT, /* redact */
+	RULE_RISK,   /* sensitive */
 };
 
 /* One rule, as callers see it. The ruleset owns it and every string it points to. */
@@ -117,6 +126,7 @@ struct rule {
 	const char *path;   /* RULE_PATH: the absolute, normalised path; NULL otherwise */
 	const char *kind;   /* RULE_REDACT: the name a redaction is counted under; else NULL */
 	const char *expr;   /* RULE_REDACT: the expression, unquoted; else NULL */
+	const char *reason; /* RULE_SENSITIVE: the line's comment, or NULL when it has none */
 };
 
 /* Rules from several sources, in load order. Initialise with RULESET_INIT. */
@@ -211,6 +221,26 @@ int rules_file_trusted(const char *path, uid_t uid, struct rules_error *err);
  * (NULL-terminated, may be NULL; argv[0] is not matched). NULL when none matches.
  */
 const struct rule *rules_match_exec(const struct ruleset *rs, const char *path, char *const *argv);
+
+/*
+ * The last sensitive rule matching path (absolute; normalised here), or NULL: a change there
+ * runs code on the host later.
+ */
+const struct rule *rules_match_sensitive(const struct ruleset *rs, const char *path);
+
+/* Whether the write rule r names one exact path (its pattern holds no wildcard). */
+bool rules_write_is_exact(const struct rule *r);
+
+/*
+ * Rule bodies for "save as a rule" that match exactly one call and nothing else: every name
+ * the program chose is glob-escaped and quoted. rules_suggest_exec(): `exec PATH ARG... $`
+ * for the executable path (absolute) and argv (argv[0] not matched). rules_suggest_connect():
+ * `connect TARGET` for a target as the supervisor shows it (`unix:PATH`, `unix:@NAME`,
+ * `HOST:PORT`, an address). Caller frees; NULL when no exact rule can be written (a control
+ * character, a host name holding a glob character).
+ */
+char *rules_suggest_exec(const char *path, char *const *argv);
+char *rules_suggest_connect(const char *target);
 
 /* Whether every exec rule allows (then no exec decision depends on the command's argv). */
 bool rules_exec_allows_all(const struct ruleset *rs);

@@ -12,6 +12,7 @@
 #include "supervisor/cli.h"
 #include "supervisor/deferred.h"
 #include "supervisor/events.h"
+#include "supervisor/gate.h"
 #include "supervisor/policy.h"
 #include "supervisor/report.h"
 #include "supervisor/session.h"
@@ -1948,8 +1949,13 @@ static cJSON *commit_record(const struct step *steps, size_t n, const struct lef
 
 static const struct session_args_spec commit_spec = {
 	.usage = "airlock commit [ID] [--all | [--] PATH...] [--force] [--run N]",
-	.help = "Apply a session's changes to the host: --all, or the changes at or below each "
-		"PATH.\n"
+	.help = "Apply a session's approved changes to the host (approved by the rules or in "
+		"'airlock review').\n"
+		"--all adds the undecided ones, never a denied or a flagged one (a change that "
+		"runs code\non the host later: git hooks, shell start-up files, ...). PATH... "
+		"applies the changes at or\nbelow each PATH instead; a flagged one only when "
+		"its PATH names it.\n"
+		"A change under a 'deny write' rule is never applied.\n"
 		"A host path changed since the session started is a conflict, refused unless "
 		"--force.\n"
 		"Nothing is applied when anything fails: the host is put back as it was.\n"
@@ -1970,10 +1976,6 @@ static int parse_commit_args(int argc, char **argv, struct session_args *a)
 		return rc;
 	if (a->all && a->npaths > 0)
 		return usage_error("usage: %s (--all or paths, not both)", commit_spec.usage);
-	if (!a->all && a->npaths == 0 && a->nruns == 0)
-		return usage_error("usage: %s\nname the paths to commit, or --all for every change "
-				   "(or choose them in 'airlock review')",
-				   commit_spec.usage);
 	return -1;
 }
 
@@ -2050,6 +2052,81 @@ static bool taken(const struct session_args *a, bool exact, const char *path, bo
 		}
 	}
 	return take;
+}
+
+/* A directory the commit leaves out although it would create it, and why. */
+struct left_dir {
+	const char *path;
+	const char *why;
+};
+
+static int cmp_left_dir(const void *key, const void *elem)
+{
+	return strcmp(key, ((const struct left_dir *)elem)->path);
+}
+
+/*
+ * Why the change at path is left out with a directory above it that the commit does not
+ * create (dirs sorted by path), or NULL: without the directory the change cannot go in, and
+ * trying would refuse the whole commit.
+ */
+static const char *below_left_dir(const struct left_dir *dirs, size_t n, const char *path)
+{
+	size_t len = strlen(path);
+
+	while (n > 0 && len > 1) {
+		cleanup_free char *prefix = NULL;
+		const struct left_dir *hit;
+
+		while (len > 0 && path[len - 1] != '/')
+			len--;
+		if (len <= 1)
+			break;
+		len--;
+		prefix = xstrndup(path, len);
+		hit = bsearch(prefix, dirs, n, sizeof(*dirs), cmp_left_dir);
+		if (hit)
+			return hit->why;
+	}
+	return NULL;
+}
+
+/*
+ * Say what the commit left out for the person to decide, with the paths when few; committed
+ * says whether the commit applied anything (a session commits once).
+ */
+static void say_left(const struct session *s, const struct left *left, size_t nleft, bool committed)
+{
+	static const char *const whys[] = {"undecided", "flagged", "denied"};
+	size_t count[3] = {0, 0, 0}, total = 0, i, k;
+
+	for (i = 0; i < nleft; i++)
+		for (k = 0; k < 3; k++)
+			if (strcmp(left[i].why, whys[k]) == 0) {
+				count[k]++;
+				total++;
+			}
+	if (total == 0)
+		return;
+	fprintf(stderr, "airlock: left in session %s: %zu undecided, %zu flagged, %zu denied\n",
+		s->id, count[0], count[1], count[2]);
+	for (i = 0; i < nleft && total <= 10; i++)
+		for (k = 0; k < 3; k++)
+			if (strcmp(left[i].why, whys[k]) == 0) {
+				fprintf(stderr, "  %-9s ", whys[k]);
+				print_path(stderr, left[i].c->path);
+				fputc('\n', stderr);
+			}
+	if (count[1] && !committed)
+		fprintf(stderr,
+			"airlock: flagged changes run code on the host later; "
+			"'airlock review %s' or 'airlock commit %s PATH' applies one\n",
+			s->id, s->id);
+	else if (count[1])
+		fprintf(stderr,
+			"airlock: flagged changes run code on the host later; to apply "
+			"one too, 'airlock undo %s' and commit again naming it\n",
+			s->id);
 }
 
 /* Apply the steps: journal, batches, the directories' modes, the results. 0 or -1 (printed). */
@@ -2208,13 +2285,20 @@ static int commit_session(const struct session_args *args, bool exact)
 	struct left *left = NULL;
 	bool *matched = NULL;
 	struct timespec start;
+	struct gate gate;
+	struct left_dir *ldirs = NULL;
+	size_t nldirs = 0, ldcap = 0;
+	bool have_gate = false;
+	enum gate_mode mode = exact || a.npaths > 0 ? GATE_TAKE_NAMED
+			      : a.all		    ? GATE_TAKE_ALL
+						    : GATE_TAKE_APPROVED;
 	cleanup_free char *events = NULL, *cdir = NULL, *jpath = NULL, *bdir = NULL;
 	cleanup_fd int bfd = -1, sfd = -1;
 	cJSON *meta = NULL;
 	size_t n = 0, cap = 0, nleft = 0, lcap = 0, i, j, nconf = 0, nunsafe = 0;
 	unsigned long long sealed = 0;
 	int rc = EXIT_REFUSED, r;
-	bool opened = false, log_open = false, files = a.all || a.npaths > 0;
+	bool opened = false, log_open = false, files = a.all || a.npaths > 0 || a.nruns == 0;
 
 	buf_init(&ap.jw.b);
 	ap.jw.fd = -1;
@@ -2258,16 +2342,47 @@ static int commit_session(const struct session_args *args, bool exact)
 		error("cannot read the changes of session %s", s.id);
 		goto out;
 	}
+	/* The states the review and show give, and every final host path checked again. */
+	gate_open(&gate, &s, meta);
 	guards_init(&guards, meta);
+	have_gate = true;
+	if (!gate.have_rules) {
+		error("nothing committed: session %s's rules cannot be read to check its changes",
+		      s.id);
+		goto out;
+	}
 	for (i = 0; i < cs.n; i++) {
 		const struct change *c = &cs.items[i];
 		bool take = taken(&a, exact, c->path, matched);
 		const char *odd = uncommittable(c), *gwhy = NULL;
 		cleanup_free char *guard = NULL;
+		struct gate_verdict v;
+		const char *why = gate_select(
+			&gate, c->path, mode, take,
+			exact || (take && gate_named_exactly(&gate, c->path, a.paths, a.npaths)),
+			&v);
+
+		if (!why)
+			why = below_left_dir(ldirs, nldirs, c->path);
+		/* (A PATH below a new directory it does not name is refused below, as ever.) */
+		if (why && (exact || strcmp(why, "skip") != 0) &&
+		    (c->kind == CHANGE_DIR_ADDED ||
+		     (c->kind == CHANGE_TYPE_CHANGED && S_ISDIR(c->mode)))) {
+			GROW(ldirs, ldcap, nldirs + 1);
+			ldirs[nldirs++] = (struct left_dir){c->path, why};
+		}
 
 		GROW(left, lcap, nleft + 1);
-		left[nleft] = (struct left){.c = c, .why = "skip"};
-		if (!take) {
+		left[nleft] = (struct left){.c = c, .why = why ? why : "skip"};
+		if (why && v.by == GATE_BY_DENY && take) {
+			cleanup_free char *origin = rule_origin(v.rule);
+
+			fputs("airlock: ", stderr);
+			print_path(stderr, c->path);
+			fprintf(stderr, ": denied by 'deny write %s' (%s), never committed\n",
+				v.rule->text, origin);
+		}
+		if (why) {
 			nleft++;
 			continue;
 		}
@@ -2300,7 +2415,11 @@ static int commit_session(const struct session_args *args, bool exact)
 		}
 	}
 	if (n == 0) {
-		printf("session %s has no changes to commit\n", s.id);
+		if (mode == GATE_TAKE_APPROVED && cs.n > 0)
+			printf("session %s has no approved changes to commit\n", s.id);
+		else
+			printf("session %s has no changes to commit\n", s.id);
+		say_left(&s, left, nleft, false);
 		rc = run_deferred(&s, &log, &a);
 		goto out;
 	}
@@ -2442,6 +2561,7 @@ static int commit_session(const struct session_args *args, bool exact)
 		goto out;
 	printf("committed %zu change%s of session %s%s ('airlock undo %s' takes them back)\n", n,
 	       n == 1 ? "" : "s", s.id, nconf ? " (conflicts forced)" : "", s.id);
+	say_left(&s, left, nleft, true);
 	/* The approved deferred commands run after the files, and only when they went in. */
 	rc = run_deferred(&s, &log, &a);
 out:
@@ -2452,6 +2572,7 @@ out:
 		free(steps[i].conflict);
 	free(steps);
 	free(left);
+	free(ldirs);
 	free(matched);
 	if (ap.jw.fd >= 0)
 		close(ap.jw.fd);
@@ -2463,6 +2584,8 @@ out:
 	if (log_open)
 		events_close(&log);
 	change_set_free(&cs);
+	if (have_gate)
+		gate_close(&gate);
 	cJSON_Delete(meta);
 	if (opened)
 		store_close(&s);

@@ -9,6 +9,7 @@
 #include "common/utf8.h"
 #include "supervisor/cli.h"
 #include "supervisor/git.h"
+#include "supervisor/gate.h"
 #include "supervisor/session.h"
 #include "supervisor/store.h"
 
@@ -640,6 +641,38 @@ out:
 	return rc;
 }
 
+/*
+ * A comment line before the patch for each flagged change it holds (git apply skips lines
+ * before the first "diff --git"), so the person reading the patch sees the risk.
+ */
+static void flag_lines(const struct session *s, const cJSON *meta, const struct change_set *cs,
+		       char *const *paths, size_t npaths)
+{
+	struct gate g;
+	size_t i, j;
+
+	gate_open(&g, s, meta);
+	for (i = 0; i < cs->n; i++) {
+		const struct change *c = &cs->items[i];
+		struct gate_verdict v;
+		bool in = npaths == 0;
+
+		for (j = 0; j < npaths && !in; j++)
+			in = path_is_under(c->path, paths[j]);
+		if (!in)
+			continue;
+		gate_classify(&g, c->path, &v);
+		if (v.risk) {
+			cleanup_free char *shown = term_sanitize(c->path);
+			cleanup_free char *why = term_sanitize(v.risk);
+
+			printf("# airlock: flagged: %s: %s (%s; it runs code on the host later)\n",
+			       shown, why, gate_state_name(v.state));
+		}
+	}
+	gate_close(&g);
+}
+
 int cmd_diff(int argc, char **argv)
 {
 	static const struct session_args_spec spec = {
@@ -673,6 +706,7 @@ int cmd_diff(int argc, char **argv)
 	}
 	if (session_scan_changes(&s, meta, &cs) < 0)
 		goto out;
+	flag_lines(&s, meta, &cs, a.paths, a.npaths);
 	r = diff_write(stdout, &cs, s.dir, (const char *const *)a.paths, a.npaths, matched,
 		       isatty(STDOUT_FILENO));
 	if (r == -ENOENT) {

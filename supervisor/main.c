@@ -37,7 +37,7 @@ static const char usage[] =
 	"  show      show a session's changes, commands and connections\n"
 	"  diff      print a session's changes as a patch that `git apply` accepts\n"
 	"  review    approve or deny a session's changes and commands on the terminal, commit\n"
-	"  commit    apply a session's changes to the host (--all, or PATH...)\n"
+	"  commit    apply a session's approved changes to the host (--all, or PATH...)\n"
 	"  undo      put the host back as it was before a session's commit\n"
 	"  discard   throw a session's changes away, keeping its record\n"
 	"  log       print a session's timeline of events (--json: one object per line)\n"

@@ -1109,31 +1109,6 @@ static int defer_exec(struct notifier *n, const struct sys_desc *sd, cJSON *ev,
 	return rc;
 }
 
-/* A rule body that matches exactly this command, for "save as a rule". Caller frees. */
-static char *exec_suggestion(const char *target, char *const *argv)
-{
-	struct buf b = BUF_INIT;
-	cleanup_free char *prog = rules_quote(target);
-	size_t i;
-
-	if (!prog)
-		return NULL;
-	buf_init(&b);
-	buf_addf(&b, "exec %s", prog);
-	for (i = 1; argv[0] && argv[i]; i++) {
-		cleanup_free char *w = rules_quote(argv[i]);
-
-		/* A word the grammar cannot hold, or a glob character: no exact rule to offer. */
-		if (!w || strpbrk(argv[i], "*\\")) {
-			buf_release(&b);
-			return NULL;
-		}
-		buf_addf(&b, " %s", w);
-	}
-	buf_adds(&b, " $");
-	return buf_detach(&b);
-}
-
 /* How strict an exec rule is: deny, then defer (never runs now), ask, allow. */
 static int exec_rank(const struct rule *r)
 {
@@ -1196,7 +1171,7 @@ static int decide_exec(struct notifier *n, const struct sys_desc *sd, cJSON *ev,
 			free(key);
 			key = k;
 		}
-		suggest = exec_suggestion(target, vec);
+		suggest = rules_suggest_exec(target, vec);
 		q = (struct ask_question){.cls = "exec",
 					  .target = target,
 					  .key = key,
@@ -2182,7 +2157,6 @@ static int decide_net(struct notifier *n, struct net_call *c, cJSON *ev)
 {
 	const struct rule *r = c->rule;
 	cleanup_free char *origin = NULL, *key = NULL, *suggest = NULL, *shown = NULL;
-	cleanup_free char *quoted = NULL;
 	struct ask_question q;
 	cJSON *extra;
 	int rc;
@@ -2217,8 +2191,8 @@ static int decide_net(struct notifier *n, struct net_call *c, cJSON *ev)
 			key = xasprintf("connect\n%s\n%s", shown, c->target);
 		else
 			key = xasprintf("connect\n%s", shown);
-		quoted = rules_quote(c->why && r && r->action == RULE_ALLOW ? c->target : shown);
-		suggest = quoted ? xasprintf("connect %s", quoted) : NULL;
+		suggest = rules_suggest_connect(c->why && r && r->action == RULE_ALLOW ? c->target
+										      : shown);
 		extra = destination_json(c);
 		q = (struct ask_question){.cls = "connect",
 					  .target = c->target,
@@ -2320,7 +2294,7 @@ static int handle_net(struct notifier *n, const struct sys_desc *sd)
 static int dns_ask(void *ctx, const char *name, struct resolver_held *held, const char **by)
 {
 	struct notifier *n = ctx;
-	cleanup_free char *key = NULL, *quoted = NULL, *suggest = NULL;
+	cleanup_free char *key = NULL, *suggest = NULL;
 	struct ask_question q;
 	struct ask_answer now;
 	struct pending_call *pc;
@@ -2338,8 +2312,7 @@ static int dns_ask(void *ctx, const char *name, struct resolver_held *held, cons
 			return 0;
 		}
 	key = xasprintf("dns\n%s", name);
-	quoted = rules_quote(name);
-	suggest = quoted ? xasprintf("connect %s", quoted) : NULL;
+	suggest = rules_suggest_connect(name);
 	q = (struct ask_question){.cls = "dns", .target = name, .key = key, .suggest = suggest};
 	pc = xcalloc(1, sizeof(*pc));
 	pc->dns = xcalloc(1, sizeof(*pc->dns));

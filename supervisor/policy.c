@@ -7,6 +7,8 @@
 #include "common/err.h"
 #include "common/path.h"
 #include "supervisor/events.h"
+#include "rules/glob.h"
+#include "supervisor/gate.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -175,6 +177,38 @@ int policy_add_text(struct policy *p, const char *name, const char *text,
 	return 0;
 }
 
+int policy_add_path_dirs(struct policy *p, const char *path_var, const struct rules_env *env)
+{
+	cleanup_free char *copy = xstrdup(path_var ? path_var : "");
+	struct buf text = BUF_INIT;
+	char *save = NULL, *dir;
+	int rc = 0;
+
+	buf_init(&text);
+	for (dir = strtok_r(copy, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
+		cleanup_free char *norm = dir[0] == '/' ? path_normalize(dir) : NULL;
+		cleanup_free char *esc = norm ? glob_escape(norm) : NULL;
+		cleanup_free char *glob =
+			esc ? xasprintf("%s/**", strcmp(esc, "/") ? esc : "") : NULL;
+		cleanup_free char *word = glob ? rules_quote(glob) : NULL;
+		cleanup_free char *line = word ? xasprintf("sensitive %s # a directory on your "
+							   "PATH\n",
+							   word)
+					       : NULL;
+		struct ruleset scratch = RULESET_INIT;
+
+		/* Each line on its own first: one odd entry must not cost the others. */
+		if (line &&
+		    rules_parse_buffer(&scratch, "<PATH>", line, strlen(line), env, NULL) == 0)
+			buf_adds(&text, line);
+		rules_release(&scratch);
+	}
+	if (text.len)
+		rc = policy_add_text(p, "<PATH>", text.data, env);
+	buf_release(&text);
+	return rc;
+}
+
 void policy_free(struct policy *p)
 {
 	size_t i;
@@ -241,4 +275,25 @@ enum rule_action policy_write_verdict(const struct ruleset *rs, const char *path
 	if (!r)
 		return RULE_ASK;
 	return r->action;
+}
+
+void gate_open(struct gate *g, const struct session *s, const cJSON *meta)
+{
+	const cJSON *arr = cJSON_GetObjectItemCaseSensitive(meta, "hidden"), *e;
+	const char **hidden = xcalloc((size_t)cJSON_GetArraySize(arr) + 1, sizeof(*hidden));
+	struct ruleset rs = RULESET_INIT;
+	cleanup_free char *file = session_path(s, "decisions.jsonl");
+	size_t n = 0;
+	/* Fail closed: without the rules nothing starts approved. */
+	bool have_rules = policy_of_session(&rs, s, meta, NULL) == 0;
+
+	cJSON_ArrayForEach(e, arr)
+	{
+		if (cJSON_IsString(e))
+			hidden[n++] = e->valuestring;
+	}
+	gate_init(g, &rs, hidden, n);
+	g->have_rules = have_rules;
+	free(hidden);
+	gate_load_decisions(g, file);
 }

@@ -58,6 +58,13 @@ int policy_add_text(struct policy *p, const char *name, const char *text,
  */
 cJSON *policy_keep(const struct policy *p, const struct session *s);
 
+/*
+ * The directories of path_var (the person's $PATH) as sensitive rules (DIR and all below it), under
+ * the name "<PATH>": a program placed there runs whenever the person types its name. Entries that
+ * are not absolute, or that the grammar cannot hold, are left out. 0 or -1 (printed).
+ */
+int policy_add_path_dirs(struct policy *p, const char *path_var, const struct rules_env *env);
+
 void policy_free(struct policy *p);
 
 /*

@@ -6,6 +6,7 @@
 #include "common/cleanup.h"
 #include "common/err.h"
 #include "common/utf8.h"
+#include "supervisor/gate.h"
 #include "supervisor/session.h"
 
 #include <stdio.h>
@@ -198,8 +199,9 @@ const char *report_type_name(mode_t m)
 	return "device";
 }
 
-static cJSON *change_json(const struct change *c, const struct writers *ws)
+static cJSON *change_json(const struct change *c, const struct writers *ws, struct gate *g)
 {
+	struct gate_verdict v;
 	cJSON *o = cJSON_CreateObject();
 	cleanup_free char *path = utf8_sanitize(c->path);
 	const char *t = report_type_name(c->mode), *ot = report_type_name(c->old_mode);
@@ -234,6 +236,12 @@ static cJSON *change_json(const struct change *c, const struct writers *ws)
 		cJSON_AddStringToObject(o, "link_target", lt);
 	}
 	cJSON_AddItemToObject(o, "by", writers_of(ws, path));
+	gate_classify(g, c->path, &v);
+	cJSON_AddStringToObject(o, "state", gate_state_name(v.state));
+	if (v.risk)
+		cJSON_AddStringToObject(o, "risk", v.risk);
+	else
+		cJSON_AddNullToObject(o, "risk");
 	return o;
 }
 
@@ -258,14 +266,17 @@ void report_add(cJSON *out, const struct session *s, const cJSON *meta, struct c
 	cJSON *commands = cJSON_CreateArray();
 	cJSON *conns = cJSON_CreateArray();
 	struct writers *ws = report_read_events(s, commands, conns);
+	struct gate g;
 	size_t i;
 
 	if (!scanned && strcmp(session_state(s, meta), "discarded") != 0) {
 		if (session_scan_changes(s, meta, cs) < 0)
 			warn("the change set of %s could not be read completely", s->id);
 	}
+	gate_open(&g, s, meta);
 	for (i = 0; i < cs->n; i++)
-		cJSON_AddItemToArray(changes, change_json(&cs->items[i], ws));
+		cJSON_AddItemToArray(changes, change_json(&cs->items[i], ws, &g));
+	gate_close(&g);
 	cJSON_AddItemToObject(out, "commands", commands);
 	cJSON_AddItemToObject(out, "connections", conns);
 	writers_free(ws);

@@ -18,6 +18,7 @@
 #include "supervisor/deferred.h"
 #include "supervisor/diff.h"
 #include "supervisor/events.h"
+#include "supervisor/gate.h"
 #include "supervisor/policy.h"
 #include "supervisor/report.h"
 #include "supervisor/session.h"
@@ -89,6 +90,10 @@ struct record {
 	struct timespec start; /* baseline of the conflict check */
 	bool have_start;
 	struct ui_review r;
+	struct gate gate; /* the rules and saved decisions the states come from */
+	bool have_gate;
+	enum ui_decision *saved; /* each change's decision as saved in the session */
+	bool *person;		 /* each change's decision is the person's, saved earlier */
 	size_t *files_cap;	 /* capacity of each ui_command.files */
 	cJSON *commands, *conns; /* the ui structs point into them */
 };
@@ -106,6 +111,10 @@ static void record_free(struct record *rec)
 	free(rec->r.commands);
 	free(rec->r.conns);
 	free(rec->files_cap);
+	free(rec->saved);
+	free(rec->person);
+	if (rec->have_gate)
+		gate_close(&rec->gate);
 	change_set_free(&rec->cs);
 	cJSON_Delete(rec->meta);
 	cJSON_Delete(rec->commands);
@@ -151,42 +160,6 @@ static char *ui_conflict(void *ctx, size_t i, bool *unsafe)
 		return xstrdup("the session has no valid start time to compare the host with");
 	}
 	return commit_conflict(rec->sfd, rec->s->dir, &rec->cs.items[i], &rec->start, unsafe);
-}
-
-/* The hidden paths of meta "hidden", with their lengths: looked up for every change. */
-struct hidden {
-	const char **v;
-	size_t *len;
-	size_t n;
-};
-
-static void hidden_load(struct hidden *h, const cJSON *meta)
-{
-	const cJSON *arr = cJSON_GetObjectItemCaseSensitive(meta, "hidden"), *e;
-	size_t cap = (size_t)cJSON_GetArraySize(arr) + 1;
-
-	h->v = xcalloc(cap, sizeof(*h->v));
-	h->len = xcalloc(cap, sizeof(*h->len));
-	h->n = 0;
-	cJSON_ArrayForEach(e, arr)
-	{
-		if (!cJSON_IsString(e) || e->valuestring[0] != '/')
-			continue;
-		h->v[h->n] = e->valuestring;
-		h->len[h->n++] = strlen(e->valuestring);
-	}
-}
-
-/* Whether path is at or below a hidden path: never committed. */
-static bool is_hidden(const struct hidden *h, const char *path)
-{
-	size_t i;
-
-	for (i = 0; i < h->n; i++)
-		if (strncmp(path, h->v[i], h->len[i]) == 0 &&
-		    (path[h->len[i]] == '/' || path[h->len[i]] == '\0' || h->len[i] == 1))
-			return true;
-	return false;
 }
 
 /* Command lines sorted, to find the commands a writer's command line names. */
@@ -290,33 +263,73 @@ static void fill_connections(struct record *rec, const cJSON *conns)
 	}
 }
 
-/* Why a write rule puts a change in its first state, shared by the changes it matches. */
+/* Why the rules put a change in its first state, shared by the changes one rule decides. */
 struct why_cache {
 	const struct rule *rule;
 	const char *why;
 };
 
-static const char *rule_why(struct record *rec, struct why_cache *cache, size_t *ncache,
-			    const struct rule *rule, enum rule_action a)
+static const char *rule_why_text(struct record *rec, const struct gate_verdict *v)
 {
-	cleanup_free char *origin = NULL;
+	cleanup_free char *origin = v->rule ? rule_origin(v->rule) : NULL;
+
+	if (v->by == GATE_BY_RISK)
+		return keep(&rec->pool, xasprintf("flagged: %s; it runs code on the host later, "
+						  "so it waits for your decision",
+						  v->risk));
+	if (!v->rule)
+		return "no write rule matches: it waits for a decision";
+	return keep(&rec->pool, xasprintf("%s write %s (%s)%s", rule_action_name(v->rule->action),
+					  v->rule->text, origin,
+					  v->by == GATE_BY_DENY ? ": never committed" : ""));
+}
+
+static const char *rule_why(struct record *rec, struct why_cache *cache, size_t *ncache,
+			    const struct gate_verdict *v)
+{
+	const struct rule *key = v->by == GATE_BY_RISK ? v->sensitive : v->rule;
 	size_t i;
 
+	if (v->by == GATE_BY_HIDDEN)
+		return "inside a path hidden in the sandbox: never committed";
+	if (v->by == GATE_BY_NO_RULES)
+		return "the session's rules could not be read: it waits for a decision";
 	for (i = 0; i < *ncache; i++)
-		if (cache[i].rule == rule)
+		if (cache[i].rule == key)
 			return cache[i].why;
-	if (!rule)
-		return "no write rule matches: it waits for a decision";
-	origin = rule_origin(rule);
 	if (*ncache < 64) {
-		cache[*ncache].rule = rule;
-		cache[*ncache].why =
-			keep(&rec->pool, xasprintf("%s write %s (%s)", rule_action_name(a),
-						   rule->text, origin));
+		cache[*ncache].rule = key;
+		cache[*ncache].why = rule_why_text(rec, v);
 		return cache[(*ncache)++].why;
 	}
-	return keep(&rec->pool,
-		    xasprintf("%s write %s (%s)", rule_action_name(a), rule->text, origin));
+	return rule_why_text(rec, v);
+}
+
+static enum ui_decision ui_of(enum gate_state st)
+{
+	return st == GATE_APPROVED ? UI_APPROVED : st == GATE_DENIED ? UI_DENIED : UI_UNDECIDED;
+}
+
+static enum gate_state gate_of(enum ui_decision d)
+{
+	return d == UI_APPROVED ? GATE_APPROVED : d == UI_DENIED ? GATE_DENIED : GATE_UNDECIDED;
+}
+
+/* Save the decisions the person changed since the last call (ui_review.decided). */
+static void ui_decided(void *ctx)
+{
+	struct record *rec = ctx;
+	size_t i;
+
+	for (i = 0; i < rec->r.nchanges; i++) {
+		enum ui_decision d = rec->r.changes[i].decision;
+
+		if (d == rec->saved[i])
+			continue;
+		if (gate_decide(&rec->gate, rec->r.changes[i].path, gate_of(d)) < 0)
+			return; /* printed; the next key tries again */
+		rec->saved[i] = d;
+	}
 }
 
 /* ASCII only: the event log writes it as it is (see utf8_sanitize()). */
@@ -327,16 +340,13 @@ static bool ascii(const char *s)
 	return *s == '\0';
 }
 
-static void fill_changes(struct record *rec, const struct ruleset *rs, bool have_rules,
-			 const struct writers *ws)
+static void fill_changes(struct record *rec, const struct writers *ws)
 {
 	struct ui_review *r = &rec->r;
 	struct attribution at = {.rec = rec};
 	struct why_cache cache[64];
-	struct hidden hidden;
 	size_t ncache = 0, i;
 
-	hidden_load(&hidden, rec->meta);
 	at.index = xcalloc(r->ncommands ? r->ncommands : 1, sizeof(*at.index));
 	for (i = 0; i < r->ncommands; i++)
 		at.index[at.n++] = (struct by_argv){r->commands[i].argv, i};
@@ -344,6 +354,8 @@ static void fill_changes(struct record *rec, const struct ruleset *rs, bool have
 		qsort(at.index, at.n, sizeof(*at.index), cmp_by_argv);
 	r->nchanges = rec->cs.n;
 	r->changes = xcalloc(r->nchanges ? r->nchanges : 1, sizeof(*r->changes));
+	rec->saved = xcalloc(r->nchanges + 1, sizeof(*rec->saved));
+	rec->person = xcalloc(r->nchanges + 1, sizeof(*rec->person));
 	for (i = 0; i < rec->cs.n; i++) {
 		const struct change *c = &rec->cs.items[i];
 		struct ui_change *u = &r->changes[i];
@@ -358,28 +370,21 @@ static void fill_changes(struct record *rec, const struct ruleset *rs, bool have
 		u->link_target = c->link_target;
 		u->creates_dir = c->kind == CHANGE_DIR_ADDED ||
 				 (c->kind == CHANGE_TYPE_CHANGED && S_ISDIR(c->mode));
-		if (is_hidden(&hidden, c->path)) {
-			u->decision = UI_DENIED;
-			u->why = "inside a path hidden in the sandbox: never committed";
-		} else if (!have_rules) {
-			u->decision = UI_UNDECIDED;
-			u->why = "the session's rules could not be read: it waits for a decision";
-		} else {
-			const struct rule *rule = NULL;
-			enum rule_action a = policy_write_verdict(rs, c->path, &rule);
+		{
+			struct gate_verdict v;
 
-			u->decision = a == RULE_ALLOW  ? UI_APPROVED
-				      : a == RULE_DENY ? UI_DENIED
-						       : UI_UNDECIDED;
-			u->why = rule_why(rec, cache, &ncache, rule, a);
+			gate_classify(&rec->gate, c->path, &v);
+			u->decision = ui_of(v.state);
+			rec->saved[i] = u->decision;
+			rec->person[i] = v.person;
+			u->risk = v.risk;
+			u->why = rule_why(rec, cache, &ncache, &v);
 		}
 		at.change = i;
 		at.cmds_cap = 0;
 		writers_each(ws, logged ? logged : c->path, attribute, &at);
 	}
 	free(at.index);
-	free(hidden.v);
-	free(hidden.len);
 }
 
 /* The event log read beside the change scan: the two take about as long at 100,000 changes. */
@@ -400,12 +405,11 @@ static void *read_events_job(void *arg)
 /* Open the session's record for the review: everything but the UI. 0 or -1 (printed). */
 static int record_load(struct record *rec, struct session *s)
 {
-	struct ruleset rs = RULESET_INIT;
 	struct writers *ws = NULL;
 	struct events_job job;
 	pthread_t reader;
 	const char *state;
-	bool have_rules, threaded;
+	bool threaded;
 	int rc = -1, scanned;
 
 	memset(rec, 0, sizeof(*rec));
@@ -443,24 +447,28 @@ static int record_load(struct record *rec, struct session *s)
 		goto out;
 	}
 	rec->have_start = commit_baseline(s, rec->meta, &rec->start) == 0;
-	/* Fail closed: without the rules nothing starts approved. */
-	have_rules = policy_of_session(&rs, s, rec->meta, NULL) == 0;
+	/* Fail closed: without the rules nothing starts approved (the gate sees to it). */
+	gate_open(&rec->gate, s, rec->meta);
+	rec->have_gate = true;
 	rec->r.id = s->id;
 	rec->r.command =
 		keep(&rec->pool, join_argv(cJSON_GetObjectItemCaseSensitive(rec->meta, "command")));
-	if (!have_rules)
+	if (!rec->gate.have_rules)
 		rec->r.note = "(rules unreadable: nothing starts approved)";
 	fill_commands(rec, rec->commands);
 	fill_connections(rec, rec->conns);
-	fill_changes(rec, &rs, have_rules, ws);
+	fill_changes(rec, ws);
 	rec->r.ctx = rec;
 	rec->r.diff = ui_diff;
 	rec->r.conflict = ui_conflict;
+	rec->r.decided = ui_decided;
 	ui_review_prepare(&rec->r);
+	for (size_t i = 0; i < rec->r.nchanges; i++)
+		if (rec->person[i])
+			rec->r.changes[i].set_by = "you, earlier";
 	rc = 0;
 out:
 	writers_free(ws);
-	rules_release(&rs);
 	return rc;
 }
 
@@ -544,8 +552,10 @@ int cmd_review(int argc, char **argv)
 		       "commands that ran\n(with the files each changed) and the connections "
 		       "they tried, with a diff of each change.\nEach change and command "
 		       "starts approved, denied or undecided as the session's rules say\n"
-		       "(the status rows say which rule); a command's decision applies to the "
-		       "changes it made.\nc commits the approved changes (after a y/n summary; "
+		       "(the status rows say which rule); a change that runs code on the host "
+		       "later\n(a git hook, a shell start-up file, ...) is flagged and starts "
+		       "undecided. A command's\ndecision applies to the changes it made; "
+		       "decisions are saved in the session as they\nare made.\nc commits the approved changes (after a y/n summary; "
 		       "undecided ones are left out)\nand then runs the approved deferred "
 		       "commands; q quits without committing; ? shows\nthe keys. Conflicts "
 		       "with the host are marked '!'. See airlock(1), REVIEW.\n",

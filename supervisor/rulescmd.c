@@ -21,7 +21,8 @@ static const char rules_usage[] =
 	"  check   parse each rules file and check that airlock run would load it (owned by\n"
 	"          you or root, not writable by others); exit 1 naming FILE:LINE otherwise\n"
 	"  show    print the rules in force, in the order they are matched (the last matching\n"
-	"          rule wins): the built-in defaults, ~/.config/airlock/rules, then each -r FILE\n"
+	"          rule wins): the built-in defaults, ~/.config/airlock/rules, then each -r FILE,\n"
+	"          then the directories of your PATH as sensitive paths (as a run adds them)\n"
 	"\n"
 	"The grammar is in airlock-rules(5).\n";
 
@@ -72,7 +73,8 @@ static int rules_show(int argc, char **argv)
 					   rules_usage);
 		}
 	}
-	if (policy_load(&pol, files, nfiles, &env, NULL) < 0) {
+	if (policy_load(&pol, files, nfiles, &env, NULL) < 0 ||
+	    policy_add_path_dirs(&pol, getenv("PATH"), &env) < 0) {
 		rc = EXIT_REFUSED;
 		goto out;
 	}
@@ -82,7 +84,10 @@ static int rules_show(int argc, char **argv)
 
 		if (r->cls == RULE_OUTPUT)
 			printf("%-22s %-8s %s %s\n", origin, "redact", r->kind, r->text);
-		else if (r->cls == RULE_PATH)
+		else if (r->cls == RULE_RISK && r->reason)
+			printf("%-22s %-8s %s  # %s\n", origin, rule_action_name(r->action),
+			       r->text, r->reason);
+		else if (r->cls == RULE_PATH || r->cls == RULE_RISK)
 			printf("%-22s %-8s %s\n", origin, rule_action_name(r->action), r->text);
 		else
 			printf("%-22s %-5s %-7s %s\n", origin, rule_action_name(r->action),

@@ -1531,6 +1531,8 @@ int cmd_run(int argc, char **argv)
 	flags = flag_directives(&o, cwd);
 	if (!flags || (flags[0] && policy_add_text(&pol, "<command line>", flags, &renv) < 0))
 		return EXIT_AIRLOCK_FAILED;
+	if (policy_add_path_dirs(&pol, getenv("PATH"), &renv) < 0)
+		return EXIT_AIRLOCK_FAILED;
 	rule_paths(&pol.rs, RULE_HIDE, &hide);
 	/* The program must not see or touch its own session, nor any other. */
 	add_hidden(&hide, xstrdup(store));
@@ -1707,10 +1709,15 @@ int cmd_run(int argc, char **argv)
 		print_result(&s, &rec, &out, status, sig, rs.limit);
 	else if (rec.nchanges == 0 && status != EXIT_AIRLOCK_FAILED)
 		fprintf(stderr, "airlock: session %s: no changes\n", s.id);
+	else if (rec.nchanges > 0 && status != EXIT_AIRLOCK_FAILED && isatty(STDIN_FILENO))
+		fprintf(stderr,
+			"airlock: session %s: %ld change%s held in the sandbox; 'airlock review %s' "
+			"decides them, 'airlock commit %s' applies the approved ones\n",
+			s.id, rec.nchanges, rec.nchanges == 1 ? "" : "s", s.id, s.id);
 	else if (rec.nchanges > 0 && status != EXIT_AIRLOCK_FAILED)
 		fprintf(stderr,
 			"airlock: session %s: %ld change%s held in the sandbox; 'airlock show %s' "
-			"lists them, 'airlock commit %s --all' applies them\n",
+			"lists them, 'airlock commit %s' applies the approved ones\n",
 			s.id, rec.nchanges, rec.nchanges == 1 ? "" : "s", s.id, s.id);
 
 	if (status != EXIT_AIRLOCK_FAILED)

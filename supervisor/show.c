@@ -214,6 +214,13 @@ static void print_show_text(const cJSON *out, const struct change_set *cs)
 			printf(" -> ");
 			put_safe(stdout, ch->link_target);
 		}
+		/* The state, and a risk where the person looks (the reason is a rules file's). */
+		printf("   [%s", meta_str(c, "state") ?: "?");
+		if (meta_str(c, "risk")) {
+			printf(", flagged: ");
+			put_safe(stdout, meta_str(c, "risk"));
+		}
+		putchar(']');
 		if (cJSON_GetArraySize(w) > 0) {
 			printf("   (by ");
 			put_safe(stdout, cJSON_GetArrayItem(w, 0)->valuestring);

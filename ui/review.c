@@ -287,6 +287,13 @@ static void draw_change(struct review_app *ra, size_t i, int y, int width, bool 
 		snprintf(right, sizeof(right), "%lld bytes", (long long)c->size);
 	else if (c->added == -2 && !S_ISDIR(c->mode) && !S_ISDIR(c->old_mode))
 		snprintf(right, sizeof(right), "binary");
+	/* In the list itself: it runs code on the host later (the status row says why). */
+	if (c->risk) {
+		char counts[sizeof(right) - 10];
+
+		snprintf(counts, sizeof(counts), "%s", right);
+		snprintf(right, sizeof(right), "flagged%s%s", counts[0] ? "  " : "", counts);
+	}
 	term_blank(y, width, sel);
 	x = term_put(y, 1, 3, decision_mark(c->decision),
 		     term_color(decision_pair(c->decision)) | sel | A_BOLD);
@@ -869,7 +876,7 @@ static bool review_idle(struct app *app)
 static int finish_commit(struct review_app *ra)
 {
 	struct ui_review *r = ra->r;
-	size_t i, appr = 0, den = 0, und = 0, conf = 0, unsafe = 0, defer = 0, nl = 0;
+	size_t i, appr = 0, den = 0, und = 0, conf = 0, unsafe = 0, defer = 0, nl = 0, risky = 0;
 	char *lines[8] = {0};
 	const char *first_conf = NULL;
 	bool yes;
@@ -895,6 +902,7 @@ static int finish_commit(struct review_app *ra)
 		} else {
 			den += c->decision == UI_DENIED;
 			und += c->decision == UI_UNDECIDED;
+			risky += c->decision == UI_UNDECIDED && c->risk;
 		}
 	}
 	for (i = 0; i < r->ncommands; i++)
@@ -905,7 +913,13 @@ static int finish_commit(struct review_app *ra)
 	}
 	lines[nl++] = xasprintf("Apply %zu approved change%s of session %s to the host.", appr,
 				appr == 1 ? "" : "s", r->id);
-	lines[nl++] = xasprintf("Left out: %zu denied, %zu undecided.", den, und);
+	if (risky)
+		lines[nl++] =
+			xasprintf("Left out: %zu denied, %zu undecided (%zu flagged: they run "
+				  "code on the host later).",
+				  den, und, risky);
+	else
+		lines[nl++] = xasprintf("Left out: %zu denied, %zu undecided.", den, und);
 	if (defer)
 		lines[nl++] = xasprintf("Then run %zu approved deferred command%s on the host.",
 					defer, defer == 1 ? "" : "s");
@@ -933,6 +947,14 @@ static int finish_commit(struct review_app *ra)
 	return VIEW_EXIT;
 }
 
+static void review_after(struct app *app)
+{
+	struct review_app *ra = (struct review_app *)app;
+
+	if (ra->r->decided)
+		ra->r->decided(ra->r->ctx);
+}
+
 int ui_review_run(struct ui_review *r, bool *force)
 {
 	struct review_app ra = {.r = r};
@@ -946,6 +968,7 @@ int ui_review_run(struct ui_review *r, bool *force)
 	ra.app.name = "review";
 	ra.app.title = review_title;
 	ra.app.idle = r->nchanges ? review_idle : NULL;
+	ra.app.after = review_after;
 	buf_init(&ra.app.message);
 	app_push(&ra.app, switch_to(&ra, ROOT_CHANGES));
 	rc = app_run(&ra.app);

@@ -32,8 +32,9 @@ struct ui_change {
 	const char *link_target; /* new symlink target, or NULL */
 	bool creates_dir;	 /* the commit makes a directory here (added, replaced, type) */
 	enum ui_decision decision;
-	const char *why; /* why it starts so, e.g. the write rule that matched; owned by caller */
-	size_t *cmds;	 /* indices into ui_review.commands of the commands that wrote it */
+	const char *why;  /* why it starts so, e.g. the write rule that matched; owned by caller */
+	const char *risk; /* why applying it runs code on the host later (flagged), or NULL */
+	size_t *cmds;	  /* indices into ui_review.commands of the commands that wrote it */
 	size_t ncmds;
 	/* Filled by ui/: */
 	int added, removed; /* line counts; -1 not counted yet, -2 binary or not countable */
@@ -76,6 +77,8 @@ struct ui_review {
 	/* Why committing change i would conflict with the host (caller frees), or NULL; *unsafe
 	   when forcing cannot override it. */
 	char *(*conflict)(void *ctx, size_t i, bool *unsafe);
+	/* Called after each key that may have changed decisions, to save them; or NULL. */
+	void (*decided)(void *ctx);
 };
 
 enum {

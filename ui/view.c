@@ -366,6 +366,8 @@ int app_run(struct app *app)
 							 : VIEW_UNHANDLED;
 		if (r == VIEW_UNHANDLED)
 			r = common_request(app, v, req);
+		if (r != VIEW_UNHANDLED && app->after)
+			app->after(app);
 		if (r == VIEW_EXIT)
 			return app->result;
 		if (r == VIEW_UNHANDLED)

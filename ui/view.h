@@ -64,6 +64,8 @@ struct app {
 	void *data;
 	/* The title's left part (raw). */
 	void (*title)(struct app *app, struct buf *out);
+	/* Called after every request a view handled, or NULL. */
+	void (*after)(struct app *app);
 };
 
 /* Rows available for lines. */

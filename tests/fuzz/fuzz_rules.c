@@ -51,7 +51,7 @@ static void check_text(const struct rule *r)
 	buf_init(&line);
 	if (r->cls == RULE_OUTPUT)
 		buf_addf(&line, "redact %s %s", r->kind, r->text);
-	else if (r->cls == RULE_PATH)
+	else if (r->cls == RULE_PATH || r->cls == RULE_RISK)
 		buf_addf(&line, "%s %s", rule_action_name(r->action), r->text);
 	else
 		buf_addf(&line, "%s %s %s", rule_action_name(r->action), rule_class_name(r->cls),

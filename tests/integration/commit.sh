@@ -66,9 +66,13 @@ al_run -- sh -c '"$1" "$2" change "$3" && "$1" "$4" sum "$3"' _ "$PY" "$T/tool.p
 is "$?" 0 "the agent changes the project inside the sandbox"
 is "$(sum "$P" --dirtimes)" "$before" "nothing reached the host during the run"
 
-"$AIRLOCK" commit >/dev/null 2>"$T/usage.err"
-is "$?" 2 "commit without --all or paths is a usage error"
-check "the usage error says to name paths or --all" grep -q -- "--all" "$T/usage.err"
+# The project is outside the starting directory: every change waits for a decision.
+"$AIRLOCK" commit >"$T/out" 2>"$T/err"
+is "$?" 0 "commit without --all or paths exits 0"
+is "$(sum "$P" --dirtimes)" "$before" "... and applies nothing: no change is approved"
+check "... and says so" grep -q "no approved changes to commit" "$T/out"
+check "... with what it left" grep -qE "left in session .*: [0-9]+ undecided, 0 flagged, 0 denied" \
+	"$T/err"
 
 "$AIRLOCK" commit --all >"$T/out" 2>"$T/err"
 is "$?" 0 "commit --all exits 0"

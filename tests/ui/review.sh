@@ -127,6 +127,14 @@ check "and says so" grep -q 'not committed' <(screen 2)
 # A command's decision applies to the changes it made.
 ui '<Tab>jd<Tab><Tab><Dump>'
 check "denying the sh command denies sh.txt" grep -q '^ \[-\]   add    sh.txt' <(screen 1)
+# Decisions are saved in the session as they are made: a review that was quit keeps them.
+ui '/sh.txt<Enter><Dump>'
+check "the next review starts from the decision" grep -q '^ \[-\]   add    sh.txt' <(screen 1)
+check "... saying whose it is" grep -q '^denied (you, earlier; the rules said' <(screen 1)
+is "$("$AIRLOCK" show --json "$ID" | json_get - "[c['state'] for c in j['changes'] if c['path'].endswith('/sh.txt')][0]")" \
+	denied "show --json gives the saved decision as the state"
+# The steps below start from the rules again.
+rm -f "$AIRLOCK_STATE_DIR/sessions/$ID/decisions.jsonl"
 
 # Conflicts are flagged before the commit.
 echo "edited on the host" >>"$P/a.txt"

@@ -105,6 +105,11 @@ static const struct bad_case bad_cases[] = {
 	{"allow", 0, "t:1: missing class after 'allow'"},
 	{"allow frob *", 0, "t:1: unknown class 'frob'"},
 	{"allow path /x", 0, "t:1: unknown class 'path'"},
+	{"allow risk /x", 0, "t:1: unknown class 'risk'"},
+	{"sensitive", 0, "t:1: missing path after 'sensitive'"},
+	{"sensitive .git/hooks/**", 0,
+	 "t:1: relative path '.git/hooks/**' (start it with /, ./, ~/ or $HOME/)"},
+	{"sensitive /a/**.sh", 0, "t:1: '**' must be a whole path component in '/a/**.sh'"},
 	{"defer connect *", 0, "t:1: defer is only valid for exec rules"},
 	{"redact Key x+", 0, "t:1: bad redaction kind 'Key' (1-32 of a-z 0-9 _ . -)"},
 	{"redact k", 0,
@@ -967,7 +972,14 @@ static void test_defaults(void)
 	ok(strstr(rules_defaults_text(), "ask   write   /**") != NULL,
 	   "defaults text as design.md");
 	is_int(rules_load_defaults(&rs, &env, &err), 0, "defaults load");
-	is_int(rs.n, 14, "  4 rules and 10 hidden paths");
+	{
+		size_t nrisk = 0;
+
+		for (size_t i = 0; i < rs.n; i++)
+			nrisk += rs.rules[i]->cls == RULE_RISK;
+		is_int(rs.n - nrisk, 14, "  4 rules and 10 hidden paths");
+		ok(nrisk > 30, "  and the sensitive paths (%zu)", nrisk);
+	}
 	r = rules_match_exec(&rs, "/usr/bin/ls", NULL);
 	ok(r && r->action == RULE_ALLOW, "  allow exec *");
 	{
