@@ -70,13 +70,14 @@ for f in "$P/.git/hooks/pre-commit" "$P/.git/config" "$P/vendor/lib/.git/hooks/p
 	is "$(state "$f")" "('undecided', True)" "show --json: ${f#$T/} is undecided and flagged"
 done
 is "$(state "$P/README.md")" "('approved', False)" "show --json: README.md is approved, not flagged"
-if json_get "$T/show.json" "any(c['path'] == '$P/secret/planted' for c in j['changes'])" | grep -q True; then
-	is "$(state "$P/secret/planted")" "('denied', False)" "show --json: the planted file is denied"
-	planted=1
-else
-	ok "# SKIP the sandbox refused the write through the symlink: nothing planted"
-	planted=0
-fi
+# The write through the symlink is decided on the path the kernel resolves, so it is refused
+# in the sandbox already; the commit's own check of every final host path against the deny
+# rules, for a change that got in all the same (a path rewritten after the check), is
+# covered by tests/unit/test_gate.c.
+is "$(json_get "$T/show.json" "any(c['path'].startswith('$P/secret/') for c in j['changes'])")" False \
+	"the write into the deny-write area through the program's symlink was refused"
+check "... and the program was told so (EACCES)" grep -q "symlink write refused: .*Permission denied" "$T/run.err"
+planted=0
 is "$(json_get "$T/show.json" "[c['risk'] for c in j['changes'] if c['path'] == '$P/.git/hooks/pre-commit'][0]")" \
 	"git runs hooks, filters and fsmonitor from it" "show --json: the risk says why"
 "$AIRLOCK" show "$ID" >"$T/show.txt"
@@ -98,8 +99,6 @@ is "$(host_state)" "$pristine" "undo"
 "$AIRLOCK" commit "$ID" --all >"$T/out" 2>"$T/err"
 is "$?" 0 "commit --all exits 0"
 is "$(host_state)" "$(printf '0\n0\n1')" "commit --all left every flagged and denied change"
-[ "$planted" = 1 ] && check "... saying the planted file is never committed" \
-	grep -q "secret/planted: denied by 'deny write ./secret/\*\*'" "$T/err"
 "$AIRLOCK" undo "$ID" >/dev/null 2>&1
 
 # --- a directory above does not name a flagged change ----------------------------------
@@ -113,13 +112,6 @@ is "$?" 0 "commit ID PATH... exits 0"
 is "$(host_state)" "$(printf '.git/hooks/pre-commit\n.vscode/tasks.json\n0\n1\n0')" \
 	"the named hook, .vscode and ~/.bashrc were applied, nothing else"
 "$AIRLOCK" undo "$ID" >/dev/null 2>&1
-
-# --- a deny write rule holds, named or not ---------------------------------------------
-if [ "$planted" = 1 ]; then
-	"$AIRLOCK" commit "$ID" "$P/secret/planted" >"$T/out" 2>"$T/err"
-	check "naming the planted file does not apply it" test ! -e "$P/secret/planted"
-	check "... and says why" grep -q "never committed" "$T/err"
-fi
 
 # --- the review's decisions are saved in the session as they are made ------------------
 . "$TESTS_DIR/ui/screen.bash"
