@@ -21,6 +21,7 @@ static const char usage[] =
 	"       airlock replay [ID]\n"
 	"       airlock verify [ID]\n"
 	"       airlock rules check FILE... | rules show [-r FILE]...\n"
+	"       airlock doctor\n"
 	"       airlock --help | --version\n"
 	"\n"
 	"Run a command in a sandbox where every file change lands in a copy-on-write overlay,\n"
@@ -41,6 +42,7 @@ static const char usage[] =
 	"  verify    check that a session's record and held changes are intact (exit 1\n"
 	"            naming what broke)\n"
 	"  rules     check rules files, or show the rules in force (airlock-rules(5))\n"
+	"  doctor    check what airlock needs from the kernel and the system, for a bug report\n"
 	"\n"
 	"Sessions live in $AIRLOCK_STATE_DIR, else $XDG_STATE_HOME/airlock, else\n"
 	"~/.local/state/airlock. See airlock(1).\n";
@@ -98,6 +100,8 @@ int main(int argc, char **argv)
 		return cmd_verify(argc - 1, argv + 1);
 	if (strcmp(cmd, "rules") == 0)
 		return cmd_rules(argc - 1, argv + 1);
+	if (strcmp(cmd, "doctor") == 0)
+		return cmd_doctor(argc - 1, argv + 1);
 	fprintf(stderr, "airlock: '%s' is not an airlock command\n\n%s", cmd, usage);
 	return EXIT_USAGE;
 }
