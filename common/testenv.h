@@ -11,7 +11,8 @@
 
 /*
  * Is the feature NAME turned off? Names: userns, uid_map, overlay, notify,
- * wait_killable_recv, addfd, addfd_send, sync_wakeup, pidfd_getfd, pidfd_thread, landlock.
+ * wait_killable_recv, addfd, addfd_send, sync_wakeup, pidfd_getfd, pidfd_thread, netns_cookie,
+ * landlock.
  */
 bool test_feature_off(const char *name);
 

@@ -23,7 +23,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -52,6 +54,9 @@
 #endif
 #ifndef PIDFD_THREAD
 #define PIDFD_THREAD O_EXCL
+#endif
+#ifndef SO_NETNS_COOKIE
+#define SO_NETNS_COOKIE 71
 #endif
 #ifndef OVERLAYFS_SUPER_MAGIC
 #define OVERLAYFS_SUPER_MAGIC 0x794c7630
@@ -190,7 +195,7 @@ int doctor_preflight(void)
 struct probes {
 	int userns, uid_map, overlay;
 	int notify, wait_killable, addfd, addfd_send, sync_wakeup;
-	int pidfd_getfd, pidfd_thread;
+	int pidfd_getfd, pidfd_thread, netns_cookie;
 	int landlock; /* the ABI version (> 0), or -errno */
 };
 
@@ -392,8 +397,22 @@ static void probe_all(const char *store, struct probes *p)
 	if (test_feature_off("pidfd_getfd"))
 		p->pidfd_getfd = ENOSYS;
 	else
-		p->pidfd_getfd = syscall(SYS_pidfd_getfd, -1, 0, 0) < 0 && errno == ENOSYS ? ENOSYS
-											  : 0;
+		p->pidfd_getfd = syscall(SYS_pidfd_getfd, -1, 0, 0) < 0 && errno != EBADF ? errno
+											 : 0;
+	{
+		/* Linux 5.14: the supervisor tells the sandbox's sockets from its own by it. */
+		cleanup_fd int s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		uint64_t cookie;
+		socklen_t len = sizeof(cookie);
+
+		if (test_feature_off("netns_cookie"))
+			p->netns_cookie = ENOPROTOOPT;
+		else
+			p->netns_cookie = s < 0 ? errno
+					  : getsockopt(s, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len) < 0
+					  ? errno
+					  : 0;
+	}
 	fd = test_feature_off("pidfd_thread") ? -1 : syscall(SYS_pidfd_open, getpid(), PIDFD_THREAD);
 	p->pidfd_thread = fd >= 0 ? 0 : test_feature_off("pidfd_thread") ? EINVAL : errno;
 	if (fd >= 0)
@@ -567,6 +586,15 @@ static int explain(const struct probes *p, const char *store)
 			       : "");
 		causes++;
 	}
+	if (p->pidfd_getfd > 0) {
+		error("pidfd_getfd() is unavailable: %s: airlock needs it (Linux >= 5.6) to take the "
+		      "sandbox's seccomp listener%s",
+		      strerror(p->pidfd_getfd),
+		      filtered ? "; a container's seccomp profile may refuse it: run with "
+				 "--security-opt seccomp=unconfined"
+			       : "");
+		causes++;
+	}
 	return causes;
 }
 
@@ -724,12 +752,13 @@ int cmd_doctor(int argc, char **argv)
 	feature_row("  WAIT_KILLABLE_RECV:", p.wait_killable, "5.19",
 		    "a signal can abort a held call, which is then retried");
 	feature_row("  NOTIF_ADDFD:", p.addfd, "5.9", "--net mediated cannot hand sockets over");
-	feature_row("  ADDFD_FLAG_SEND:", p.addfd_send, "5.14",
-		    "the socket is installed, then the reply sent");
+	feature_row("  ADDFD_FLAG_SEND:", p.addfd_send, "5.14", "nothing changes (not used yet)");
 	feature_row("  SYNC_WAKE_UP:", p.sync_wakeup, "6.6", "each notified call is slower");
 	feature_row("pidfd_getfd:", p.pidfd_getfd, "5.6", "airlock cannot take the listener");
 	feature_row("pidfd_open PIDFD_THREAD:", p.pidfd_thread, "6.9",
 		    "a thread's descriptors are found through its process");
+	feature_row("SO_NETNS_COOKIE:", p.netns_cookie, "5.14",
+		    "allowed connections are denied under --net mediated");
 	if (p.landlock > 0)
 		row("Landlock:", "ABI %d", p.landlock);
 	else

@@ -29,7 +29,7 @@ is "$rc" 0 "airlock doctor exits 0 where the sandbox starts"
 missing=
 for row in 'airlock:' 'kernel:' 'user namespace:' 'uid_map written:' 'overlayfs userxattr:' \
 	'seccomp user notify:' 'WAIT_KILLABLE_RECV:' 'NOTIF_ADDFD:' 'ADDFD_FLAG_SEND:' \
-	'SYNC_WAKE_UP:' 'pidfd_getfd:' 'pidfd_open PIDFD_THREAD:' 'Landlock:' 'cgroup' 'AppArmor:' \
+	'SYNC_WAKE_UP:' 'SO_NETNS_COOKIE:' 'pidfd_getfd:' 'pidfd_open PIDFD_THREAD:' 'Landlock:' 'cgroup' 'AppArmor:' \
 	'SELinux:' 'userns sysctls:' 'store:' 'result:'; do
 	grep -q "^ *$row" <<<"$out" || missing="$missing '$row'"
 done
@@ -129,10 +129,12 @@ doctor_cause overlay "^airlock: cannot mount overlayfs with userxattr .*AIRLOCK_
 	"overlay refused: where to put the store"
 doctor_cause notify "^airlock: seccomp user notification is unavailable: .*Linux >= 5.5" \
 	"seccomp user notification missing: the kernel it needs"
-AIRLOCK_TEST_FEATURES_OFF=addfd,addfd_send,sync_wakeup,wait_killable_recv,pidfd_thread,landlock \
+doctor_cause pidfd_getfd "^airlock: pidfd_getfd\(\) is unavailable: .*Linux >= 5.6" \
+	"pidfd_getfd missing: the kernel it needs"
+AIRLOCK_TEST_FEATURES_OFF=addfd,addfd_send,sync_wakeup,wait_killable_recv,pidfd_thread,landlock,netns_cookie \
 	"$AIRLOCK" doctor >"$T/doc.out" 2>"$T/doc.err"
-rows=$(grep -Ec '^ *(NOTIF_ADDFD|ADDFD_FLAG_SEND|SYNC_WAKE_UP|WAIT_KILLABLE_RECV|pidfd_open PIDFD_THREAD|Landlock): +no' "$T/doc.out")
-is "$rows" 6 "doctor reports each optional feature turned off, with what airlock does without it"
+rows=$(grep -Ec '^ *(NOTIF_ADDFD|ADDFD_FLAG_SEND|SYNC_WAKE_UP|WAIT_KILLABLE_RECV|pidfd_open PIDFD_THREAD|SO_NETNS_COOKIE|Landlock): +no' "$T/doc.out")
+is "$rows" 7 "doctor reports each optional feature turned off, with what airlock does without it"
 
 # A real store on overlayfs (a container's root is one): the overlay is refused.
 if [ "$me" = 0 ]; then
