@@ -9,6 +9,8 @@ bool test_feature_off(const char *name)
 	const char *v = getenv("AIRLOCK_TEST_FEATURES_OFF");
 	size_t n = strlen(name);
 
+	if (n == 0)
+		return false;
 	while (v && *v) {
 		size_t len = strcspn(v, ",");
 

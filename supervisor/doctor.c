@@ -241,8 +241,8 @@ static void probe_userns_child(const char *dir, int out)
 		cleanup_free char *upper = path_join(dir, "u");
 		cleanup_free char *work = path_join(dir, "w");
 		cleanup_free char *merged = path_join(dir, "m");
-		cleanup_free char *opts = xasprintf(
-			"lowerdir=%s,upperdir=%s,workdir=%s,userxattr", lower, upper, work);
+		cleanup_free char *opts = xasprintf("lowerdir=%s,upperdir=%s,workdir=%s,userxattr",
+						    lower, upper, work);
 
 		if (test_feature_off("overlay"))
 			r[2] = EINVAL;
@@ -397,8 +397,8 @@ static void probe_all(const char *store, struct probes *p)
 	if (test_feature_off("pidfd_getfd"))
 		p->pidfd_getfd = ENOSYS;
 	else
-		p->pidfd_getfd = syscall(SYS_pidfd_getfd, -1, 0, 0) < 0 && errno != EBADF ? errno
-											 : 0;
+		p->pidfd_getfd =
+			syscall(SYS_pidfd_getfd, -1, 0, 0) < 0 && errno != EBADF ? errno : 0;
 	{
 		/* Linux 5.14: the supervisor tells the sandbox's sockets from its own by it. */
 		cleanup_fd int s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -408,12 +408,14 @@ static void probe_all(const char *store, struct probes *p)
 		if (test_feature_off("netns_cookie"))
 			p->netns_cookie = ENOPROTOOPT;
 		else
-			p->netns_cookie = s < 0 ? errno
-					  : getsockopt(s, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len) < 0
-					  ? errno
-					  : 0;
+			p->netns_cookie =
+				s < 0 ? errno
+				: getsockopt(s, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len) < 0
+					? errno
+					: 0;
 	}
-	fd = test_feature_off("pidfd_thread") ? -1 : syscall(SYS_pidfd_open, getpid(), PIDFD_THREAD);
+	fd = test_feature_off("pidfd_thread") ? -1
+					      : syscall(SYS_pidfd_open, getpid(), PIDFD_THREAD);
 	p->pidfd_thread = fd >= 0 ? 0 : test_feature_off("pidfd_thread") ? EINVAL : errno;
 	if (fd >= 0)
 		close((int)fd);
@@ -678,10 +680,7 @@ static void lsm_rows(void)
 	row("AppArmor:", "%s, restrict_unprivileged_userns=%s, this process: %s",
 	    aa && aa[0] == 'Y' ? "enabled" : "not enabled", restrict_ ? restrict_ : "(absent)",
 	    label);
-	row("SELinux:", "%s",
-	    !se		   ? "not enabled"
-	    : se[0] == '1' ? "enforcing"
-			   : "permissive");
+	row("SELinux:", "%s", !se ? "not enabled" : se[0] == '1' ? "enforcing" : "permissive");
 }
 
 static void store_row(const char *store)
@@ -721,8 +720,12 @@ int cmd_doctor(int argc, char **argv)
 		fputs(doctor_usage, stdout);
 		return 0;
 	}
-	if (argc > 1)
-		return usage_error("doctor: unexpected argument '%s'\n%s", argv[1], doctor_usage);
+	if (argc > 1) {
+		/* Not usage_error(): that lives in main.c, and this file is in the library. */
+		fprintf(stderr, "airlock: doctor: unexpected argument '%s'\n%s", argv[1],
+			doctor_usage);
+		return EXIT_USAGE;
+	}
 	store = store_root();
 	if (uname(&u) < 0)
 		memset(&u, 0, sizeof(u));
@@ -740,7 +743,8 @@ int cmd_doctor(int argc, char **argv)
 		cleanup_free char *clone = sysctl_read("kernel/unprivileged_userns_clone");
 		cleanup_free char *max = sysctl_read("user/max_user_namespaces");
 
-		row("userns sysctls:", "kernel.unprivileged_userns_clone=%s user.max_user_namespaces=%s",
+		row("userns sysctls:",
+		    "kernel.unprivileged_userns_clone=%s user.max_user_namespaces=%s",
 		    clone ? clone : "(absent)", max ? max : "(absent)");
 	}
 	lsm_rows();

@@ -23,7 +23,7 @@
 #error "deny_userns: add this architecture"
 #endif
 
-#define NR  offsetof(struct seccomp_data, nr)
+#define NR   offsetof(struct seccomp_data, nr)
 #define ARG0 offsetof(struct seccomp_data, args[0])
 
 int main(int argc, char **argv)
