@@ -100,8 +100,7 @@ fuzz:
 AA_USERNS := /sys/kernel/security/apparmor/features/namespaces/userns_create
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
-		$(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(DOCDIR)/examples \
-		$(DESTDIR)$(APPARMORDIR)
+		$(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(DOCDIR)/examples
 	install -m 0755 $(B)/airlock $(DESTDIR)$(BINDIR)/airlock
 	install -m 0644 man/airlock.1 $(DESTDIR)$(MANDIR)/man1/airlock.1
 	install -m 0644 man/airlock-rules.5 $(DESTDIR)$(MANDIR)/man5/airlock-rules.5
@@ -112,7 +111,16 @@ install: all
 	case "$(BINDIR)" in /usr/bin|/usr/local/bin) cp apparmor/airlock $(B)/apparmor.airlock ;; \
 	*) sed 's|^profile airlock [^ ]*|profile airlock $(BINDIR)/airlock|' apparmor/airlock \
 		>$(B)/apparmor.airlock ;; esac
-	install -m 0644 $(B)/apparmor.airlock $(DESTDIR)$(APPARMORDIR)/airlock
+	@# A user installing into their home cannot write /etc: say so rather than fail.
+	@if [ -z "$(DESTDIR)" ] && ! mkdir -p $(APPARMORDIR) 2>/dev/null || \
+		{ [ -z "$(DESTDIR)" ] && [ ! -w $(APPARMORDIR) ]; }; then \
+		echo "note: $(APPARMORDIR) is not writable: the AppArmor profile (only needed where" \
+			"AppArmor restricts user namespaces) is not installed; see airlock(1)"; \
+	else \
+		echo "install -m 0644 $(B)/apparmor.airlock $(DESTDIR)$(APPARMORDIR)/airlock"; \
+		install -d $(DESTDIR)$(APPARMORDIR) && \
+		install -m 0644 $(B)/apparmor.airlock $(DESTDIR)$(APPARMORDIR)/airlock; \
+	fi
 	@if [ -z "$(DESTDIR)" ] && [ -e $(AA_USERNS) ] && command -v apparmor_parser >/dev/null; then \
 		echo "apparmor_parser -r $(APPARMORDIR)/airlock"; \
 		apparmor_parser -r $(APPARMORDIR)/airlock; fi
