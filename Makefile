@@ -4,6 +4,12 @@
 PREFIX  ?= /usr/local
 BINDIR  ?= $(PREFIX)/bin
 MANDIR  ?= $(PREFIX)/share/man
+DATADIR ?= $(PREFIX)/share
+DOCDIR  ?= $(DATADIR)/doc/airlock
+BASHCOMPDIR ?= $(DATADIR)/bash-completion/completions
+ZSHCOMPDIR  ?= $(DATADIR)/zsh/site-functions
+# The AppArmor profile goes where AppArmor reads profiles, whatever the prefix.
+APPARMORDIR ?= /etc/apparmor.d
 DESTDIR ?=
 CC      ?= cc
 PKG_CONFIG ?= pkg-config
@@ -40,7 +46,7 @@ BENCH_BIN := $(BENCH_SRC:bench/%.c=$(B)/bench/%)
 
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 
-.PHONY: all check unit asan bench fuzz install uninstall deps demo format format-check man-lint clean helpers
+.PHONY: all check unit asan bench fuzz install uninstall deb check-package deps demo format format-check man-lint clean helpers
 
 all: $(B)/airlock
 
@@ -87,14 +93,51 @@ bench: all $(BENCH_BIN)
 fuzz:
 	@tests/fuzz/run
 
+# The binary, both man pages, bash and zsh completion, examples and the AppArmor profile (the
+# same set as the Debian package). The profile names the binary's path: a BINDIR other than
+# /usr/bin or /usr/local/bin is written into it. Installed on this machine (no DESTDIR) with
+# a kernel that mediates user namespaces (Ubuntu 23.10+), the profile is loaded at once.
+AA_USERNS := /sys/kernel/security/apparmor/features/namespaces/userns_create
 install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
+		$(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(DOCDIR)/examples
 	install -m 0755 $(B)/airlock $(DESTDIR)$(BINDIR)/airlock
 	install -m 0644 man/airlock.1 $(DESTDIR)$(MANDIR)/man1/airlock.1
-	@if [ -f man/airlock-rules.5 ]; then install -m 0644 man/airlock-rules.5 $(DESTDIR)$(MANDIR)/man5/; fi
+	install -m 0644 man/airlock-rules.5 $(DESTDIR)$(MANDIR)/man5/airlock-rules.5
+	install -m 0644 completion/airlock.bash $(DESTDIR)$(BASHCOMPDIR)/airlock
+	install -m 0644 completion/_airlock $(DESTDIR)$(ZSHCOMPDIR)/_airlock
+	install -m 0644 examples/agent.py examples/approver.py examples/demo.rules \
+		$(DESTDIR)$(DOCDIR)/examples/
+	case "$(BINDIR)" in /usr/bin|/usr/local/bin) cp apparmor/airlock $(B)/apparmor.airlock ;; \
+	*) sed 's|^profile airlock [^ ]*|profile airlock $(BINDIR)/airlock|' apparmor/airlock \
+		>$(B)/apparmor.airlock ;; esac
+	@# A user installing into their home cannot write /etc: say so rather than fail.
+	@if [ -z "$(DESTDIR)" ] && ! mkdir -p $(APPARMORDIR) 2>/dev/null || \
+		{ [ -z "$(DESTDIR)" ] && [ ! -w $(APPARMORDIR) ]; }; then \
+		echo "note: $(APPARMORDIR) is not writable: the AppArmor profile (only needed where" \
+			"AppArmor restricts user namespaces) is not installed; see airlock(1)"; \
+	else \
+		echo "install -m 0644 $(B)/apparmor.airlock $(DESTDIR)$(APPARMORDIR)/airlock"; \
+		install -d $(DESTDIR)$(APPARMORDIR) && \
+		install -m 0644 $(B)/apparmor.airlock $(DESTDIR)$(APPARMORDIR)/airlock; \
+	fi
+	@if [ -z "$(DESTDIR)" ] && [ -e $(AA_USERNS) ] && command -v apparmor_parser >/dev/null; then \
+		echo "apparmor_parser -r $(APPARMORDIR)/airlock"; \
+		apparmor_parser -r $(APPARMORDIR)/airlock; fi
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/airlock $(DESTDIR)$(MANDIR)/man1/airlock.1 $(DESTDIR)$(MANDIR)/man5/airlock-rules.5
+	rm -f $(DESTDIR)$(BINDIR)/airlock $(DESTDIR)$(MANDIR)/man1/airlock.1 \
+		$(DESTDIR)$(MANDIR)/man5/airlock-rules.5 $(DESTDIR)$(BASHCOMPDIR)/airlock \
+		$(DESTDIR)$(ZSHCOMPDIR)/_airlock $(DESTDIR)$(APPARMORDIR)/airlock
+	rm -rf $(DESTDIR)$(DOCDIR)/examples
+
+# A Debian package of this tree in build/deb/ (scripts/build-deb; debhelper needed), and
+# its test: build, lintian, install, smoke test, remove (root; CI runs it).
+deb:
+	sh scripts/build-deb
+
+check-package:
+	@bash tests/package/deb.sh
 
 deps:
 	sh scripts/install-deps

@@ -24,6 +24,7 @@ static const char usage[] =
 	"       airlock replay [ID]\n"
 	"       airlock verify [ID]\n"
 	"       airlock rules check FILE... | rules show [-r FILE]...\n"
+	"       airlock doctor\n"
 	"       airlock --help | --version\n"
 	"\n"
 	"Run a command in a sandbox where every file change lands in a copy-on-write overlay,\n"
@@ -45,6 +46,7 @@ static const char usage[] =
 	"  verify    check that a session's record and held changes are intact (exit 1\n"
 	"            naming what broke)\n"
 	"  rules     check rules files, or show the rules in force (airlock-rules(5))\n"
+	"  doctor    check what airlock needs from the kernel and the system, for a bug report\n"
 	"\n"
 	"Sessions live in $AIRLOCK_STATE_DIR, else $XDG_STATE_HOME/airlock, else\n"
 	"~/.local/state/airlock. See airlock(1).\n";
@@ -70,6 +72,7 @@ static const struct {
 	{"diff", cmd_diff},	  {"commit", cmd_commit}, {"undo", cmd_undo},
 	{"discard", cmd_discard}, {"review", cmd_review}, {"replay", cmd_replay},
 	{"log", cmd_log},	  {"verify", cmd_verify}, {"rules", cmd_rules},
+	{"doctor", cmd_doctor},
 };
 
 int main(int argc, char **argv)

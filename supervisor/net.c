@@ -4,6 +4,7 @@
 
 #include "common/buf.h"
 #include "common/cleanup.h"
+#include "common/testenv.h"
 #include "supervisor/procmem.h"
 
 #include <errno.h>
@@ -49,7 +50,8 @@
 
 static int pidfd_of(pid_t tid)
 {
-	int fd = (int)syscall(SYS_pidfd_open, tid, PIDFD_THREAD);
+	int fd = test_feature_off("pidfd_thread") ? (errno = EINVAL, -1)
+						  : (int)syscall(SYS_pidfd_open, tid, PIDFD_THREAD);
 	char path[64], line[128];
 	cleanup_file FILE *f = NULL;
 	long tgid = -1;

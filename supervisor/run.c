@@ -11,6 +11,7 @@
 #include "supervisor/audit.h"
 #include "supervisor/changes.h"
 #include "supervisor/dns.h"
+#include "supervisor/doctor.h"
 #include "supervisor/events.h"
 #include "supervisor/monitor.h"
 #include "supervisor/notify.h"
@@ -361,47 +362,6 @@ static char *expand_path(const char *p, const char *cwd)
 	else
 		joined = path_join(cwd, p);
 	return path_normalize(joined);
-}
-
-/*
- * Refuse early, with the fix, when the kernel cannot run the sandbox: overlayfs in a user
- * namespace arrived in Linux 5.11, and distributions can switch user namespaces off.
- */
-static int check_kernel(void)
-{
-	struct utsname u;
-	unsigned major = 0, minor = 0;
-	cleanup_free char *v = NULL;
-
-	if (uname(&u) == 0 && sscanf(u.release, "%u.%u", &major, &minor) == 2 &&
-	    (major < 5 || (major == 5 && minor < 11)))
-		return error("Linux %u.%u is too old: airlock needs Linux >= 5.11 (unprivileged "
-			     "overlayfs)",
-			     major, minor);
-	v = read_file("/proc/sys/kernel/unprivileged_userns_clone", 64, NULL);
-	if (v && v[0] == '0' && geteuid() != 0)
-		return error("unprivileged user namespaces are disabled; enable them with "
-			     "'sysctl kernel.unprivileged_userns_clone=1'");
-	free(v);
-	v = read_file("/proc/sys/user/max_user_namespaces", 64, NULL);
-	if (v && v[0] == '0' && v[1] == '\n')
-		return error("user namespaces are disabled; enable them with "
-			     "'sysctl user.max_user_namespaces=15000'");
-	return 0;
-}
-
-static const char *clone_hint(int err)
-{
-	if (err == EPERM || err == EACCES)
-		return " (unprivileged user namespaces are restricted: on Ubuntu 23.10 and later "
-		       "run 'sysctl kernel.apparmor_restrict_unprivileged_userns=0' or install an "
-		       "AppArmor profile for airlock; elsewhere check "
-		       "kernel.unprivileged_userns_clone)";
-	if (err == ENOSPC)
-		return " (user.max_user_namespaces is exhausted or 0)";
-	if (err == EINVAL)
-		return " (the kernel lacks user, pid or network namespaces)";
-	return "";
 }
 
 /* One captured stream: kept up to the output limit, the rest drained and counted. */
@@ -1513,7 +1473,7 @@ int cmd_run(int argc, char **argv)
 		return rc;
 	rs.lim = &o.lim;
 	err_set_die_status(EXIT_AIRLOCK_FAILED);
-	if (check_kernel() < 0)
+	if (doctor_preflight() < 0)
 		return EXIT_AIRLOCK_FAILED;
 	cwd = getcwd(NULL, 0);
 	if (!cwd)
@@ -1663,9 +1623,9 @@ int cmd_run(int argc, char **argv)
 	fflush(NULL);
 	rs.pid = sandbox_clone(&spec);
 	if (rs.pid < 0) {
-		errno = -rs.pid;
-		die("cannot create the sandbox's namespaces: %s%s", strerror(errno),
-		    clone_hint(errno));
+		error("cannot create the sandbox's namespaces: %s", strerror(-rs.pid));
+		doctor_explain(store);
+		return EXIT_AIRLOCK_FAILED;
 	}
 	close(sv[1]);
 	for (k = 0; k < 2; k++)
@@ -1694,6 +1654,8 @@ int cmd_run(int argc, char **argv)
 	status = final_status(&rs, &sig);
 	if (!rs.have_listener && !rs.got_exit && status == EXIT_AIRLOCK_FAILED && !o.json)
 		error("the sandbox could not start (see the message above)");
+	if (!rs.have_listener && !rs.got_exit && status == EXIT_AIRLOCK_FAILED)
+		doctor_explain(store); /* what in this system stopped it, and the fix */
 	if (rs.limit)
 		report_limit(rs.limit, &o.lim);
 

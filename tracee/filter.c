@@ -13,6 +13,7 @@
 
 #include "common/cleanup.h"
 #include "common/err.h"
+#include "common/testenv.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -299,8 +300,13 @@ int filter_load(const struct sock_fprog *prog, struct filter_info *info)
 
 	memset(info, 0, sizeof(*info));
 	/* Linux 5.19: a signal no longer aborts a notification the supervisor has received. */
-	fd = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
-			  flags | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV, prog);
+	if (test_feature_off("wait_killable_recv")) {
+		fd = -1;
+		errno = EINVAL; /* as a kernel before 5.19 answers */
+	} else {
+		fd = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+				  flags | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV, prog);
+	}
 	if (fd >= 0)
 		info->wait_killable = true;
 	else if (errno == EINVAL)
