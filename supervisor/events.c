@@ -273,6 +273,28 @@ const char *events_syslog_path(const struct event_log *log)
 	return log->fwd ? log->fwd->path : NULL;
 }
 
+/* Count a denied "connect" or "dns" event, keeping the first few distinct names. */
+static void tally_denied(struct event_log *log, const cJSON *ev)
+{
+	const char *cls = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ev, "class"));
+	const char *dec = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ev, "decision"));
+	const char *what = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ev, "name"));
+	unsigned i;
+
+	if (!cls || !dec || strcmp(dec, "deny") != 0 ||
+	    (strcmp(cls, "connect") != 0 && strcmp(cls, "dns") != 0))
+		return;
+	log->denied_net++;
+	if (!what)
+		what = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ev, "target"));
+	if (!what || log->ndenied_first >= ARRAY_SIZE(log->denied_first))
+		return;
+	for (i = 0; i < log->ndenied_first; i++)
+		if (strncmp(log->denied_first[i], what, sizeof(log->denied_first[i]) - 1) == 0)
+			return;
+	snprintf(log->denied_first[log->ndenied_first++], sizeof(log->denied_first[0]), "%s", what);
+}
+
 int events_append(struct event_log *log, cJSON *ev)
 {
 	struct timespec ts;
@@ -287,6 +309,7 @@ int events_append(struct event_log *log, cJSON *ev)
 	gmtime_r(&ts.tv_sec, &tm);
 	snprintf(when, sizeof(when), "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", tm.tm_year + 1900,
 		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000);
+	tally_denied(log, ev);
 	/* seq, time first and prev last, so a reader sees the chain fields where it expects. */
 	cJSON_AddItemToObject(ev, "prev", cJSON_CreateString(log->prev));
 	text = cJSON_PrintUnformatted(ev);

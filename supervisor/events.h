@@ -18,6 +18,11 @@ struct event_log {
 	unsigned long long seq; /* sequence number of the next event */
 	char prev[65];		/* hex SHA-256 of the last line, "" before the first */
 	struct syslog_fwd *fwd; /* forwarding to syslog (events_forward_syslog), or NULL */
+	/* Denied connections and lookups, counted by events_append() for the run's last line:
+	   a program that retries a refused network for minutes should not end unexplained. */
+	unsigned long denied_net;
+	char denied_first[3][128]; /* the first few names or targets, distinct */
+	unsigned ndenied_first;
 };
 
 /* Open (creating if needed) the log at path and find the chain's head. 0 or -errno. */

@@ -1280,8 +1280,32 @@ static cJSON *redactions_json(const struct redactor *r)
 	return o;
 }
 
+/*
+ * The network the program was refused, in the run's last lines: a tool that retries refused
+ * connections (npm did for 3.5 minutes) should not end with only a count of changes.
+ */
+static void say_denied_net(const struct event_log *log)
+{
+	unsigned i;
+
+	fprintf(stderr, "airlock: %lu network attempt%s denied (", log->denied_net,
+		log->denied_net == 1 ? " was" : "s were");
+	for (i = 0; i < log->ndenied_first; i++) {
+		char *shown = term_sanitize(log->denied_first[i]);
+
+		fprintf(stderr, "%s%s", i ? ", " : "", shown);
+		free(shown);
+	}
+	if (log->denied_net > log->ndenied_first)
+		fputs(", ...", stderr);
+	fputs("); 'airlock log' shows them, and 'allow connect HOST:PORT' in a rules file "
+	      "allows one (airlock-rules(5))\n",
+	      stderr);
+}
+
 static void print_result(const struct session *s, struct session_record *rec,
-			 const struct output *out, int status, int sig, const char *limit)
+			 const struct output *out, int status, int sig, const char *limit,
+			 unsigned long denied_net)
 {
 	cJSON *res = cJSON_CreateObject();
 	struct change_set rescan = {0};
@@ -1303,6 +1327,7 @@ static void print_result(const struct session *s, struct session_record *rec,
 	cJSON_AddItemToObject(res, "stderr", json_bytes(out->text[1], out->len[1]));
 	cJSON_AddBoolToObject(res, "truncated", out->truncated);
 	cJSON_AddItemToObject(res, "redactions", redactions_json(out->red));
+	cJSON_AddNumberToObject(res, "network_denied", (double)denied_net);
 	/* The end of the run scanned the change set already; scan again only if that failed. */
 	if (rec->nchanges >= 0)
 		report_add(res, s, meta, &rec->changes, true);
@@ -1668,7 +1693,7 @@ int cmd_run(int argc, char **argv)
 	session_record_finish(&rec, &log, status, sig, rs.limit, rs.notifier.handled,
 			      rs.filter.wait_killable, rs.notifier.sync_wakeup);
 	if (o.json)
-		print_result(&s, &rec, &out, status, sig, rs.limit);
+		print_result(&s, &rec, &out, status, sig, rs.limit, log.denied_net);
 	else if (rec.nchanges == 0 && status != EXIT_AIRLOCK_FAILED)
 		fprintf(stderr, "airlock: session %s: no changes\n", s.id);
 	else if (rec.nchanges > 0 && status != EXIT_AIRLOCK_FAILED && isatty(STDIN_FILENO))
@@ -1682,6 +1707,8 @@ int cmd_run(int argc, char **argv)
 			"lists them, 'airlock commit %s' applies the approved ones\n",
 			s.id, rec.nchanges, rec.nchanges == 1 ? "" : "s", s.id, s.id);
 
+	if (!o.json && log.denied_net > 0)
+		say_denied_net(&log);
 	if (status != EXIT_AIRLOCK_FAILED)
 		review_after_run(&s, o.review, o.json);
 	if (rs.have_listener)

@@ -90,4 +90,21 @@ exec 3>&-
 wait
 is "$(tail -1 "$T/fifo.out")" "read late" "a FIFO as stdin: the input that comes later is read"
 
+# A refused network is said at the end of the run (a tool that retries would otherwise end
+# with only "no changes"), and counted in --json.
+net_prog='
+import socket
+for h in ["registry.example.test", "files.example.test"]:
+    try: socket.create_connection((h, 443), timeout=2)
+    except OSError: pass
+try: socket.create_connection(("192.0.2.1", 443), timeout=2)
+except OSError: pass'
+al_run --ask deny -- "$PY" -c "$net_prog" >/dev/null 2>"$T/net.err"
+check "the end of a run says how many network attempts were denied" \
+	grep -qE "^airlock: [0-9]+ network attempts were denied \(registry.example.test, files.example.test, 192.0.2.1" "$T/net.err"
+"$AIRLOCK" run --review never --ask deny --json -- "$PY" -c "$net_prog" >"$T/net.json" 2>/dev/null
+is "$(jf net 'j["network_denied"] >= 3')" True "--json counts the denied network attempts"
+al_run -- true 2>"$T/nonet.err"
+check "a run with no network says nothing of it" sh -c "! grep -q 'network attempt' '$T/nonet.err'"
+
 done_testing
