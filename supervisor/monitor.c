@@ -107,7 +107,7 @@ static unsigned long long meminfo_bytes(const struct rtattr *rta)
 	if (n <= SK_MEMINFO_WMEM_QUEUED)
 		return 0;
 	wmem = v[SK_MEMINFO_WMEM_ALLOC] > v[SK_MEMINFO_WMEM_QUEUED] ? v[SK_MEMINFO_WMEM_ALLOC]
-								      : v[SK_MEMINFO_WMEM_QUEUED];
+								    : v[SK_MEMINFO_WMEM_QUEUED];
 	return (unsigned long long)v[SK_MEMINFO_RMEM_ALLOC] + wmem;
 }
 
@@ -145,8 +145,8 @@ static int diag_dump(int fd, void *req, size_t reqlen, bool unix_family, unsigne
 			rta = (struct rtattr *)((char *)NLMSG_DATA(h) + NLMSG_ALIGN(head));
 			alen = (int)(h->nlmsg_len - NLMSG_LENGTH(NLMSG_ALIGN(head)));
 			for (; RTA_OK(rta, alen); rta = RTA_NEXT(rta, alen))
-				if (rta->rta_type == (unix_family ? UNIX_DIAG_MEMINFO
-								  : INET_DIAG_SKMEMINFO))
+				if (rta->rta_type ==
+				    (unix_family ? UNIX_DIAG_MEMINFO : INET_DIAG_SKMEMINFO))
 					*sum += meminfo_bytes(rta);
 		}
 	}

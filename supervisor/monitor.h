@@ -3,8 +3,8 @@
  * Whole-sandbox limits the supervisor enforces itself: total resident memory and what the
  * sandbox's sockets hold in the kernel, total CPU time and the number of tasks of every
  * process in the sandbox, read from the sandbox's own /proc and a sock_diag socket in its
- * network namespace every few milliseconds. Per-process rlimits (tracee/) are the backstop between two checks;
- * cgroups would do this in the kernel, but an unprivileged user rarely has a delegated
+ * network namespace every few milliseconds. Per-process rlimits (tracee/) are the backstop between
+ * two checks; cgroups would do this in the kernel, but an unprivileged user rarely has a delegated
  * cgroup, and this works for everyone.
  */
 #ifndef AIRLOCK_SUPERVISOR_MONITOR_H
@@ -14,11 +14,11 @@
 #include <sys/types.h>
 
 struct monitor {
-	int procfd;			 /* the sandbox's /proc */
-	unsigned long long mem_max;	 /* bytes of resident memory, 0: unlimited */
-	unsigned long long cpu_max_ms;	 /* milliseconds of CPU, 0: unlimited */
-	unsigned long long tasks_max;	 /* tasks (processes and threads), 0: unlimited */
-	int storefd;			 /* the session directory, for the free space check */
+	int procfd;		       /* the sandbox's /proc */
+	unsigned long long mem_max;    /* bytes of resident memory, 0: unlimited */
+	unsigned long long cpu_max_ms; /* milliseconds of CPU, 0: unlimited */
+	unsigned long long tasks_max;  /* tasks (processes and threads), 0: unlimited */
+	int storefd;		       /* the session directory, for the free space check */
 	int diagfd; /* NETLINK_SOCK_DIAG in the sandbox's network namespace, or -1 */
 	unsigned long long disk_reserve; /* stop when the store's filesystem has less free */
 	/* The last sample, for the record. */

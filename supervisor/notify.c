@@ -223,9 +223,9 @@ static const struct {
 	int nr;
 	unsigned char uids, gids;
 } id_args[] = {
-	{SYS_setuid, 1 << 0, 0},    {SYS_setgid, 0, 1 << 0},	{SYS_setreuid, 3, 0},
-	{SYS_setregid, 0, 3},	    {SYS_setresuid, 7, 0},	{SYS_setresgid, 0, 7},
-	{SYS_chown, 1 << 1, 1 << 2}, {SYS_lchown, 1 << 1, 1 << 2}, {SYS_fchown, 1 << 1, 1 << 2},
+	{SYS_setuid, 1 << 0, 0},	{SYS_setgid, 0, 1 << 0},      {SYS_setreuid, 3, 0},
+	{SYS_setregid, 0, 3},		{SYS_setresuid, 7, 0},	      {SYS_setresgid, 0, 7},
+	{SYS_chown, 1 << 1, 1 << 2},	{SYS_lchown, 1 << 1, 1 << 2}, {SYS_fchown, 1 << 1, 1 << 2},
 	{SYS_fchownat, 1 << 2, 1 << 3},
 };
 
@@ -2194,7 +2194,7 @@ static int decide_net(struct notifier *n, struct net_call *c, cJSON *ev)
 		else
 			key = xasprintf("connect\n%s", shown);
 		suggest = rules_suggest_connect(c->why && r && r->action == RULE_ALLOW ? c->target
-										      : shown);
+										       : shown);
 		extra = destination_json(c);
 		q = (struct ask_question){.cls = "connect",
 					  .target = c->target,

@@ -58,8 +58,8 @@ struct notifier {
 	struct event_log *log;
 	enum net_mode net;
 	unsigned long long handled;
-	bool sync_wakeup; /* SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP is on (Linux 6.6) */
-	bool log_broken;  /* the event log failed: every later call is denied */
+	bool sync_wakeup;	     /* SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP is on (Linux 6.6) */
+	bool log_broken;	     /* the event log failed: every later call is denied */
 	const struct monitor *space; /* the store's free space, for fallocate(); may be NULL */
 	/* The mediated network (notifier_net_start()). */
 	struct net_waits *waits; /* calls waiting for a socket; also watches the resolver */

@@ -560,8 +560,8 @@ static int take_listener(struct run_state *rs, const struct tracee_msg *msg, str
 	}
 	rs->notifier.exec_rules_allow_all = rules_exec_allows_all(rs->rules);
 	rs->notifier.init_pid = rs->pid; /* to hold the sandbox still around execs */
-	rs->notifier.space = &rs->mon; /* fallocate() is held to the disk's reserve */
-	rs->notifier.uid = getuid(); /* mapped to itself: tracee/sandbox.c */
+	rs->notifier.space = &rs->mon;	 /* fallocate() is held to the disk's reserve */
+	rs->notifier.uid = getuid();	 /* mapped to itself: tracee/sandbox.c */
 	rs->notifier.gid = getgid();
 	rs->have_listener = true;
 	rc = notifier_net_start(&rs->notifier, &rs->net);
@@ -750,8 +750,8 @@ static int serve(struct run_state *rs, struct event_log *log, enum net_mode net)
 		}
 		if (rs->in.pipe >= 0 && !rs->reaped) {
 			/* Wait for our stdin to be readable while nothing is held, for the pipe to
-			   take more otherwise: a read of a FIFO with no writer data must never block
-			   the loop, or no notification is answered meanwhile. */
+			   take more otherwise: a read of a FIFO with no writer data must never
+			   block the loop, or no notification is answered meanwhile. */
 			i_in = (int)n;
 			if (rs->in.off == rs->in.len)
 				pf[n++] = (struct pollfd){.fd = rs->in.src, .events = POLLIN};
@@ -1148,7 +1148,8 @@ static cJSON *limits_json(const struct run_limits *l, bool root)
 	} rows[] = {
 		{"timeout_ms", l->timeout_ms, "supervisor timer"},
 		{"cpu_ms", l->cpu_ms, "supervisor, sum over the sandbox every 10 ms; RLIMIT_CPU"},
-		{"memory", l->memory, "supervisor, resident memory and socket buffers summed every 10 ms"},
+		{"memory", l->memory,
+		 "supervisor, resident memory and socket buffers summed every 10 ms"},
 		{"pids", l->pids,
 		 root ? "supervisor, tasks counted every 10 ms (RLIMIT_NPROC does not bind uid 0)"
 		      : "supervisor, tasks counted every 10 ms; RLIMIT_NPROC"},
@@ -1431,9 +1432,10 @@ static int disk_room(const char *dir, unsigned long long reserve, unsigned long 
 
 		human_size(avail, a, sizeof(a));
 		human_size(reserve, r, sizeof(r));
-		return error("the filesystem of the session store %s has %s free, not more than its "
-			     "reserve of %s (AIRLOCK_DISK_RESERVE); free some space first",
-			     dir, a, r);
+		return error(
+			"the filesystem of the session store %s has %s free, not more than its "
+			"reserve of %s (AIRLOCK_DISK_RESERVE); free some space first",
+			dir, a, r);
 	}
 	*room = avail - reserve + DISK_OVERSHOOT;
 	return 0;

@@ -274,8 +274,8 @@ static char *resolve_id(const char *arg)
 		if (back < 0)
 			back = 0;
 		if ((size_t)back >= n) {
-			error("there are only %zu sessions: '%s' names none (see 'airlock list')", n,
-			      arg);
+			error("there are only %zu sessions: '%s' names none (see 'airlock list')",
+			      n, arg);
 			free_ids(ids, n);
 			return NULL;
 		}
