@@ -116,8 +116,10 @@ struct writers *report_read_events(const struct session *s, cJSON *commands, cJS
 			cJSON_AddStringToObject(c, "by", meta_str(ev, "by") ?: "?");
 			cJSON_AddNumberToObject(c, "pid", meta_num(ev, "pid", 0));
 			cJSON_AddStringToObject(c, "time", meta_str(ev, "time") ?: "");
-			if (cJSON_GetObjectItemCaseSensitive(ev, "deferred"))
+			if (cJSON_GetObjectItemCaseSensitive(ev, "deferred")) {
 				json_copy(c, "deferred", ev, "deferred");
+				json_copy(c, "cwd", ev, "cwd");
+			}
 			cJSON_AddItemToArray(commands, c);
 		} else if (strcmp(cls, "connect") == 0 && connections) {
 			cJSON *c = cJSON_CreateObject();

@@ -263,6 +263,7 @@ static void fill_commands(struct record *rec, const cJSON *commands)
 			   numbers them; count for a record that does not. */
 			++deferred;
 			u->defer_index = (unsigned)meta_num(c, "deferred", deferred);
+			u->cwd = meta_str(c, "cwd");
 			u->decision = UI_UNDECIDED;
 		} else {
 			u->decision = strcmp(ran, "allow") == 0	 ? UI_APPROVED
