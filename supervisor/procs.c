@@ -20,6 +20,7 @@
 #define MAX_GENS   8  /* command lines kept per process, for children forked earlier */
 #define MAX_DEPTH  64 /* parents looked up for a process seen for the first time */
 #define MIN_PRUNE  1024
+#define ARGV_KEPT  4096 /* bytes of a command line each event carries; the exec event has all */
 
 /* One program a process ran, from the moment it was seen to take effect. */
 struct gen {
@@ -423,6 +424,37 @@ static struct proc *of_thread(struct procs *p, pid_t init, pid_t tid)
 	return lookup(p, init, tgid, st.start, ppid, 0);
 }
 
+/*
+ * A copy of argv of at most ARGV_KEPT bytes, cut at a character: every event of the process
+ * carries it, and the exec event (exec_seq) has the whole.
+ */
+static cJSON *bounded_copy(const cJSON *argv)
+{
+	cJSON *v = cJSON_CreateArray();
+	const cJSON *a;
+	size_t total = 0;
+
+	cJSON_ArrayForEach(a, argv)
+	{
+		const char *s = cJSON_IsString(a) ? a->valuestring : "";
+		size_t len = strlen(s);
+
+		if (total + len > ARGV_KEPT) {
+			cleanup_free char *cut = xstrdup(s);
+
+			len = ARGV_KEPT - total;
+			while (len > 0 && ((unsigned char)cut[len] & 0xc0) == 0x80)
+				len--;
+			cut[len] = '\0';
+			cJSON_AddItemToArray(v, cJSON_CreateString(cut));
+			break;
+		}
+		total += len + 1;
+		cJSON_AddItemToArray(v, cJSON_CreateString(s));
+	}
+	return v;
+}
+
 void procs_exec(struct procs *p, pid_t init, pid_t tid, const cJSON *argv, long long seq)
 {
 	struct proc *e;
@@ -441,7 +473,7 @@ void procs_exec(struct procs *p, pid_t init, pid_t tid, const cJSON *argv, long 
 		return;
 	e->pend_alone = threads == 1;
 	now_mark(&e->pend_tick, &e->pend_last_pid);
-	e->pending = cJSON_Duplicate(argv, true);
+	e->pending = bounded_copy(argv);
 	e->pend_seq = seq;
 	e->pend_tid = tid;
 	GROW(p->pending, p->cpending, p->npending + 1);

@@ -37,9 +37,9 @@ void procs_free(struct procs *p);
 void procs_exec(struct procs *p, pid_t init, pid_t tid, const cJSON *argv, long long seq);
 
 /*
- * The command line of the program the thread tid runs, as observed: a new JSON array the
- * caller owns (empty when unknown), and in *seq the event of the exec that started that
- * program (-1 when unknown). init as for procs_exec().
+ * The command line of the program the thread tid runs, as observed (its first 4 KiB): a
+ * new JSON array the caller owns (empty when unknown), and in *seq the event of the exec
+ * that started that program (-1 when unknown). init as for procs_exec().
  */
 cJSON *procs_argv(struct procs *p, pid_t init, pid_t tid, long long *seq);
 
