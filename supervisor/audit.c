@@ -563,7 +563,8 @@ int audit_open_log(struct event_log *log, const char *path, const cJSON *meta)
 
 /*
  * The line made safe for a terminal without changing what it means as JSON: inside strings,
- * control characters (C0, DEL, C1) become \u00XX and invalid UTF-8 becomes \ufffd; outside
+ * control characters (C0, DEL, C1) become \u00XX, invisible and bidi characters
+ * (utf8_invisible()) \uXXXX, and invalid UTF-8 becomes \ufffd; outside
  * strings (where cJSON took them as white space) they become spaces. Caller frees.
  */
 static char *json_for_terminal(const char *line, size_t len)
@@ -576,6 +577,7 @@ static char *json_for_terminal(const char *line, size_t len)
 	while (p < end) {
 		size_t n = *p ? utf8_seq_len(p) : 1;
 		unsigned ctl = 0x100; /* the control character at p, if any */
+		unsigned cp;
 
 		if (n == 0) {
 			buf_adds(&b, in_str ? "\\ufffd" : " ");
@@ -587,7 +589,17 @@ static char *json_for_terminal(const char *line, size_t len)
 			ctl = *p;
 		else if (n == 2 && p[0] == 0xc2 && p[1] < 0xa0)
 			ctl = p[1];
-		if (ctl != 0x100) {
+		if (ctl == 0x100 && n > 1 && utf8_invisible(p, n, &cp)) {
+			/* Bidi controls and invisible characters: the same string, escaped. */
+			if (!in_str)
+				buf_addc(&b, ' ');
+			else if (cp > 0xffff)
+				buf_addf(&b, "\\u%04x\\u%04x", 0xd800 + ((cp - 0x10000) >> 10),
+					 0xdc00 + ((cp - 0x10000) & 0x3ff));
+			else
+				buf_addf(&b, "\\u%04x", cp);
+			esc = false;
+		} else if (ctl != 0x100) {
 			if (in_str)
 				buf_addf(&b, "\\u%04x", ctl);
 			else

@@ -101,38 +101,10 @@ void deferred_free(struct deferred_list *l)
 	memset(l, 0, sizeof(*l));
 }
 
-/* The recorded environment over ours: what the program set wins, ours fills in the rest. */
-static char **merged_env(const cJSON *recorded)
-{
-	size_t n = (size_t)cJSON_GetArraySize(recorded), m = 0, i, k = 0;
-	char **v;
-	const cJSON *a;
-
-	while (environ[m])
-		m++;
-	v = xcalloc(n + m + 1, sizeof(*v));
-	cJSON_ArrayForEach(a, recorded)
-	{
-		if (cJSON_IsString(a) && strchr(a->valuestring, '='))
-			v[k++] = a->valuestring;
-	}
-	for (i = 0; i < m; i++) {
-		size_t len = strcspn(environ[i], "=");
-		bool have = false;
-
-		for (size_t j = 0; j < k && !have; j++)
-			have = strncmp(v[j], environ[i], len + 1) == 0;
-		if (!have)
-			v[k++] = environ[i];
-	}
-	return v;
-}
-
 /* Run c with its output shown and kept; its waitpid() status, or -1 when it cannot start. */
 static int run_one(const struct session *s, const struct deferred_cmd *c)
 {
 	cleanup_free char **argv = json_strings(c->command);
-	cleanup_free char **envp = merged_env(c->env);
 	cleanup_free char *name = xasprintf("deferred/%u.out", c->n);
 	cleanup_free char *dir = session_path(s, "deferred");
 	cleanup_free char *out = session_path(s, name);
@@ -158,7 +130,8 @@ static int run_one(const struct session *s, const struct deferred_cmd *c)
 			fprintf(stderr, "airlock: cannot enter %s: %s\n", c->cwd, strerror(errno));
 			_exit(126);
 		}
-		execve(c->path, argv, envp);
+		/* The person's environment, not the recorded one (deferred.h). */
+		execve(c->path, argv, environ);
 		fprintf(stderr, "airlock: cannot run %s: %s\n", c->path, strerror(errno));
 		_exit(errno == ENOENT ? 127 : 126);
 	}
@@ -266,7 +239,13 @@ int deferred_run(const struct session *s, struct event_log *log, const unsigned 
 		cleanup_free char *clean = term_sanitize(cmd);
 		int status;
 
-		fprintf(stderr, "airlock: running deferred command %u: %s\n", c->n, clean);
+		cleanup_free char *exe = term_sanitize(c->path);
+		cleanup_free char *cwd = term_sanitize(c->cwd);
+
+		fprintf(stderr,
+			"airlock: running deferred command %u: %s\n"
+			"airlock:   program %s, in %s, with your environment\n",
+			c->n, clean, exe, cwd);
 		/* Recorded before it runs: what happens on the host is never unrecorded. */
 		if (events_append(log, run_event(c, true, 0)) < 0) {
 			error("cannot record deferred command %u: not run", c->n);

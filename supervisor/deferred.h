@@ -2,11 +2,14 @@
 /*
  * Deferred commands (design.md, "Exec"): execs a `defer` rule held back. The event log
  * records each with its argv, executable, cwd and environment ("deferred": N, 1-based, in
- * order). After the file commit, the ones a person approved run on the host, in order, in
- * their recorded cwd, with their recorded environment over the person's own (the sandbox's
- * scrub took the person's credentials out; the command runs outside now, by their decision).
- * Output is shown and kept in the session as deferred/N.out; each run is an event
- * ("class":"deferred") in the same hash chain, and a command runs at most once.
+ * order). After the file commit, the ones a person approved run on the host, in order, as
+ * the person approved them: the recorded executable and argv, from the recorded cwd, in the
+ * environment of the person's own `airlock commit` or `airlock review`. Nothing of the
+ * recorded environment is carried over: the program chose it and nobody was shown it, and
+ * one variable (LD_PRELOAD, GIT_CONFIG_*, PATH, BASH_ENV, PYTHONPATH, ...) turns an approved
+ * `git push` into anything. It stays in the record, for the audit. Output is shown and kept
+ * in the session as deferred/N.out; each run is an event ("class":"deferred") in the same
+ * hash chain, and a command runs at most once.
  */
 #ifndef AIRLOCK_SUPERVISOR_DEFERRED_H
 #define AIRLOCK_SUPERVISOR_DEFERRED_H
@@ -22,7 +25,7 @@ struct deferred_cmd {
 	cJSON *command; /* argv */
 	char *path;	/* the executable, as the sandbox resolved it */
 	char *cwd;
-	cJSON *env; /* "NAME=VALUE" strings */
+	cJSON *env; /* "NAME=VALUE" strings, as recorded (never used to run it) */
 	int ran;    /* -1: not run; -2: started, no end recorded; else its exit status */
 };
 

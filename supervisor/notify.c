@@ -170,8 +170,7 @@ int notifier_init(struct notifier *n, int fd, struct event_log *log, enum net_mo
 	memset(n, 0, sizeof(*n));
 	n->rules = rules;
 	n->asker = asker;
-	for (int i = 0; i < CMDLINE_CACHE; i++)
-		n->cmdline[i].fd = -1;
+	n->procs = procs_new();
 	n->fd = fd;
 	n->log = log;
 	n->net = net;
@@ -193,11 +192,8 @@ int notifier_init(struct notifier *n, int fd, struct event_log *log, enum net_mo
 
 void notifier_free(struct notifier *n)
 {
-	int i;
-
-	for (i = 0; i < CMDLINE_CACHE; i++)
-		if (n->cmdline[i].fd >= 0)
-			close(n->cmdline[i].fd);
+	procs_free(n->procs);
+	n->procs = NULL;
 	if (n->fd >= 0)
 		close(n->fd);
 	resolver_free(n->dns);
@@ -282,50 +278,23 @@ static cJSON *json_text(const char *s)
 	return cJSON_CreateString(clean);
 }
 
-static int cmdline_fd(struct notifier *n, pid_t pid)
+/*
+ * The calling process's argv as airlock observed its exec (procs.h), as a JSON array: never
+ * /proc/PID/cmdline, which the program rewrites at will.
+ */
+static cJSON *process_argv(struct notifier *n, pid_t pid, long long *exec_seq)
 {
-	struct cmdline_slot *slot = &n->cmdline[(unsigned)pid % CMDLINE_CACHE];
-	char path[64];
-
-	if (slot->fd >= 0 && slot->pid == pid)
-		return slot->fd;
-	if (slot->fd >= 0)
-		close(slot->fd);
-	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
-	slot->fd = open(path, O_RDONLY | O_CLOEXEC);
-	slot->pid = pid;
-	return slot->fd;
+	return procs_argv(n->procs, n->init_pid, pid, exec_seq);
 }
 
-/* The calling process's argv from /proc (bounded), as a JSON array. */
-static cJSON *process_argv(struct notifier *n, pid_t pid)
+/* An event's "argv", and "exec_seq": the exec event that started the program (procs.h). */
+static void add_process(struct notifier *n, cJSON *ev, pid_t pid)
 {
-	char data[4096];
-	cJSON *arr = cJSON_CreateArray();
-	ssize_t len = -1;
-	size_t off = 0;
-	int attempt;
+	long long seq;
 
-	for (attempt = 0; attempt < 2 && len <= 0; attempt++) {
-		int fd = cmdline_fd(n, pid);
-
-		if (fd < 0)
-			return arr;
-		len = pread(fd, data, sizeof(data) - 1, 0);
-		if (len <= 0) {
-			/* A stale descriptor (the pid was reused): open it afresh once. */
-			close(fd);
-			n->cmdline[(unsigned)pid % CMDLINE_CACHE].fd = -1;
-		}
-	}
-	if (len <= 0)
-		return arr;
-	data[len] = '\0';
-	while (off < (size_t)len) {
-		cJSON_AddItemToArray(arr, json_text(data + off));
-		off += strlen(data + off) + 1;
-	}
-	return arr;
+	cJSON_AddItemToObject(ev, "argv", process_argv(n, pid, &seq));
+	if (seq >= 0)
+		cJSON_AddNumberToObject(ev, "exec_seq", (double)seq);
 }
 
 /* Where dirfd points for pid (or its cwd for AT_FDCWD), as the sandbox sees it. */
@@ -504,6 +473,15 @@ static int respond_id(struct notifier *n, __u64 id, struct verdict v)
  */
 static int answer_id(struct notifier *n, __u64 id, cJSON *ev, struct verdict v)
 {
+	const cJSON *cls = cJSON_GetObjectItemCaseSensitive(ev, "class");
+
+	/* An exec let through: its argv is the process's once it takes effect (procs.h).
+	   Noted before the record, which takes ev, under the seq the record gives it. */
+	if (v.cont && !n->log_broken && cJSON_IsString(cls) &&
+	    strcmp(cls->valuestring, "exec") == 0)
+		procs_exec(n->procs, n->init_pid,
+			   (pid_t)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(ev, "pid")),
+			   cJSON_GetObjectItemCaseSensitive(ev, "command"), (long long)n->log->seq);
 	return respond_id(n, id, record_event(n, ev, v));
 }
 
@@ -518,7 +496,7 @@ static cJSON *new_event(struct notifier *n, const char *cls, const char *op)
 	cJSON *ev = cJSON_CreateObject();
 
 	cJSON_AddNumberToObject(ev, "pid", n->req->pid);
-	cJSON_AddItemToObject(ev, "argv", process_argv(n, (pid_t)n->req->pid));
+	add_process(n, ev, (pid_t)n->req->pid);
 	cJSON_AddStringToObject(ev, "class", cls);
 	cJSON_AddStringToObject(ev, "op", op);
 	return ev;
@@ -1750,7 +1728,7 @@ static void record_failure(struct notifier *n, const struct net_call *c, const c
 
 	/* Not new_event(): after an ask, the request buffer holds another call. */
 	cJSON_AddNumberToObject(ev, "pid", c->pid);
-	cJSON_AddItemToObject(ev, "argv", process_argv(n, c->pid));
+	add_process(n, ev, c->pid);
 	cJSON_AddStringToObject(ev, "class", "net");
 	cJSON_AddStringToObject(ev, "op", c->sd->name);
 

@@ -21,6 +21,7 @@
 #include "supervisor/events.h"
 #include "supervisor/monitor.h"
 #include "supervisor/net.h"
+#include "supervisor/procs.h"
 #include "supervisor/resolver.h"
 #include "tracee/plan.h"
 #include "tracee/sandbox.h"
@@ -28,19 +29,10 @@
 #include <linux/seccomp.h>
 #include <stdbool.h>
 
-/* Open /proc/PID/cmdline descriptors: one pread per notification instead of open/read/close.
-   A descriptor stays tied to its process, so a reused pid reads as gone and is reopened. */
-#define CMDLINE_CACHE 64
-
-struct cmdline_slot {
-	int pid;
-	int fd;
-};
-
 struct pending_call;
 
 struct notifier {
-	struct cmdline_slot cmdline[CMDLINE_CACHE];
+	struct procs *procs;	      /* who did it: command lines from the execs seen (procs.h) */
 	const struct ruleset *rules;  /* decides exec, write and connect; NULL: allow all */
 	struct asker *asker;	      /* answers "ask"; NULL: deny */
 	struct pending_call *pending; /* notifications waiting for an answer */

@@ -57,6 +57,7 @@ char **json_strings(const cJSON *arr)
 struct writer {
 	char *path;
 	char *argv;
+	long long exec_seq; /* the exec event that started the writer's program, -1 */
 };
 
 struct writers {
@@ -69,14 +70,17 @@ static int cmp_writer(const void *a, const void *b)
 	const struct writer *x = a, *y = b;
 	int c = strcmp(x->path, y->path);
 
-	return c ? c : strcmp(x->argv, y->argv);
+	if (c == 0)
+		c = strcmp(x->argv, y->argv);
+	return c ? c : (x->exec_seq > y->exec_seq) - (x->exec_seq < y->exec_seq);
 }
 
-static void add_writer(struct writers *ws, const char *path, const char *argv)
+static void add_writer(struct writers *ws, const char *path, const char *argv, long long exec_seq)
 {
 	GROW(ws->w, ws->cap, ws->n + 1);
 	ws->w[ws->n].path = xstrdup(path);
 	ws->w[ws->n].argv = xstrdup(argv);
+	ws->w[ws->n].exec_seq = exec_seq;
 	ws->n++;
 }
 
@@ -103,11 +107,13 @@ struct writers *report_read_events(const struct session *s, cJSON *commands, cJS
 				join_argv(cJSON_GetObjectItemCaseSensitive(ev, "argv"));
 			const char *t1 = meta_str(ev, "target");
 			const char *t2 = meta_str(ev, "target2");
+			double seq = meta_num(ev, "exec_seq", -1);
+			long long es = seq >= 0 && seq < 1e18 ? (long long)seq : -1;
 
 			if (t1)
-				add_writer(ws, t1, who);
+				add_writer(ws, t1, who, es);
 			if (t2)
-				add_writer(ws, t2, who);
+				add_writer(ws, t2, who, es);
 		} else if (strcmp(cls, "exec") == 0 && commands) {
 			cJSON *c = cJSON_CreateObject();
 
@@ -117,8 +123,11 @@ struct writers *report_read_events(const struct session *s, cJSON *commands, cJS
 			cJSON_AddStringToObject(c, "by", meta_str(ev, "by") ?: "?");
 			cJSON_AddNumberToObject(c, "pid", meta_num(ev, "pid", 0));
 			cJSON_AddStringToObject(c, "time", meta_str(ev, "time") ?: "");
-			if (cJSON_GetObjectItemCaseSensitive(ev, "deferred"))
+			json_copy(c, "seq", ev, "seq");
+			if (cJSON_GetObjectItemCaseSensitive(ev, "deferred")) {
 				json_copy(c, "deferred", ev, "deferred");
+				json_copy(c, "cwd", ev, "cwd");
+			}
 			cJSON_AddItemToArray(commands, c);
 		} else if (strcmp(cls, "connect") == 0 && connections) {
 			cJSON *c = cJSON_CreateObject();
@@ -145,10 +154,10 @@ struct writers *report_read_events(const struct session *s, cJSON *commands, cJS
 }
 
 size_t writers_each(const struct writers *ws, const char *path,
-		    void (*fn)(void *ctx, const char *argv), void *ctx)
+		    void (*fn)(void *ctx, const char *argv, long long exec_seq), void *ctx)
 {
 	size_t lo = 0, hi = ws->n, count = 0;
-	const char *last = NULL;
+	const struct writer *last = NULL;
 
 	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;
@@ -159,18 +168,24 @@ size_t writers_each(const struct writers *ws, const char *path,
 			hi = mid;
 	}
 	for (; lo < ws->n && strcmp(ws->w[lo].path, path) == 0; lo++) {
-		if (last && strcmp(last, ws->w[lo].argv) == 0)
+		if (last && strcmp(last->argv, ws->w[lo].argv) == 0 &&
+		    last->exec_seq == ws->w[lo].exec_seq)
 			continue;
-		last = ws->w[lo].argv;
-		fn(ctx, last);
+		last = &ws->w[lo];
+		fn(ctx, last->argv, last->exec_seq);
 		count++;
 	}
 	return count;
 }
 
-static void add_string(void *arr, const char *s)
+/* Each distinct command line once (two programs may have run the same one). */
+static void add_string(void *arr, const char *s, long long exec_seq)
 {
-	cJSON_AddItemToArray(arr, cJSON_CreateString(s));
+	const cJSON *end = cJSON_GetArrayItem(arr, cJSON_GetArraySize(arr) - 1);
+
+	(void)exec_seq;
+	if (!end || strcmp(end->valuestring, s) != 0)
+		cJSON_AddItemToArray(arr, cJSON_CreateString(s));
 }
 
 /* The distinct processes that wrote path, as a JSON array of command lines. */

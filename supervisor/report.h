@@ -33,11 +33,13 @@ struct writers;
 struct writers *report_read_events(const struct session *s, cJSON *commands, cJSON *connections);
 
 /*
- * Call fn with each distinct command line that wrote path (the log's form of it: invalid
- * UTF-8 escaped, see utf8_sanitize()). Returns how many.
+ * Call fn with each distinct process that wrote path (the log's form of it: invalid UTF-8
+ * escaped, see utf8_sanitize()): its command line and the seq of the exec event that started
+ * its program (-1 when unknown, or in a record from before it was kept), sorted by command
+ * line. Returns how many.
  */
 size_t writers_each(const struct writers *ws, const char *path,
-		    void (*fn)(void *ctx, const char *argv), void *ctx);
+		    void (*fn)(void *ctx, const char *argv, long long exec_seq), void *ctx);
 
 void writers_free(struct writers *ws);
 

@@ -184,13 +184,48 @@ struct attribution {
 	size_t cmds_cap;
 };
 
-/* Link the change being attributed with every command whose command line is argv. */
-static void attribute(void *ctx, const char *argv)
+static void link_change(struct attribution *at, size_t k)
+{
+	struct ui_review *r = &at->rec->r;
+	struct ui_change *c = &r->changes[at->change];
+	struct ui_command *cmd = &r->commands[k];
+
+	GROW(c->cmds, at->cmds_cap, c->ncmds + 1);
+	c->cmds[c->ncmds++] = k;
+	GROW(cmd->files, at->rec->files_cap[k], cmd->nfiles + 1);
+	cmd->files[cmd->nfiles++] = at->change;
+}
+
+/*
+ * Link the change being attributed with the command that started the program of a process
+ * that wrote it: its exec event (exec_seq), as observed, so that another program that ran
+ * (or made itself look like) the same command line is not that command. A record from
+ * before exec events were kept with writes links by command line.
+ */
+static void attribute(void *ctx, const char *argv, long long exec_seq)
 {
 	struct attribution *at = ctx;
 	struct ui_review *r = &at->rec->r;
-	struct ui_change *c = &r->changes[at->change];
-	size_t lo = 0, hi = at->n;
+	size_t lo = 0, hi = r->ncommands;
+
+	if (exec_seq >= 0) {
+		/* Commands are in log order, so by seq. */
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (r->commands[mid].seq < exec_seq)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo < r->ncommands && r->commands[lo].seq == exec_seq)
+			link_change(at, lo);
+		return;
+	}
+	if (!argv[0])
+		return; /* nobody known */
+	lo = 0;
+	hi = at->n;
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
@@ -200,15 +235,8 @@ static void attribute(void *ctx, const char *argv)
 		else
 			hi = mid;
 	}
-	for (; lo < at->n && strcmp(at->index[lo].argv, argv) == 0; lo++) {
-		size_t k = at->index[lo].cmd;
-		struct ui_command *cmd = &r->commands[k];
-
-		GROW(c->cmds, at->cmds_cap, c->ncmds + 1);
-		c->cmds[c->ncmds++] = k;
-		GROW(cmd->files, at->rec->files_cap[k], cmd->nfiles + 1);
-		cmd->files[cmd->nfiles++] = at->change;
-	}
+	for (; lo < at->n && strcmp(at->index[lo].argv, argv) == 0; lo++)
+		link_change(at, at->index[lo].cmd);
 }
 
 static void fill_commands(struct record *rec, const cJSON *commands)
@@ -228,6 +256,7 @@ static void fill_commands(struct record *rec, const cJSON *commands)
 
 		u->argv = keep(&rec->pool, join_argv(cJSON_GetObjectItemCaseSensitive(c, "argv")));
 		u->exe = meta_str(c, "path");
+		u->seq = (long long)meta_num(c, "seq", -1);
 		u->pid = (long)meta_num(c, "pid", 0);
 		u->ran = ran;
 		u->by = meta_str(c, "by") ?: "?";
@@ -236,6 +265,7 @@ static void fill_commands(struct record *rec, const cJSON *commands)
 			   numbers them; count for a record that does not. */
 			++deferred;
 			u->defer_index = (unsigned)meta_num(c, "deferred", deferred);
+			u->cwd = meta_str(c, "cwd");
 			u->decision = UI_UNDECIDED;
 		} else {
 			u->decision = strcmp(ran, "allow") == 0	 ? UI_APPROVED

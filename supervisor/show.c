@@ -238,8 +238,15 @@ static void print_show_text(const cJSON *out, const struct change_set *cs)
 		printf("  %-6s ", meta_str(c, "decision"));
 		put_safe(stdout, argv);
 		/* A deferred command waits for `commit --run N`, or the review. */
-		if (meta_num(c, "deferred", 0) >= 1)
-			printf("   (deferred %.0f)", meta_num(c, "deferred", 0));
+		if (meta_num(c, "deferred", 0) >= 1) {
+			/* What would run: the program, where, and that the environment is the
+			   person's (deferred.h). */
+			printf("   (deferred %.0f)\n         runs ", meta_num(c, "deferred", 0));
+			put_safe(stdout, meta_str(c, "path"));
+			printf(" in ");
+			put_safe(stdout, meta_str(c, "cwd"));
+			printf(", with your environment");
+		}
 		putchar('\n');
 	}
 	printf("\nconnections (%d)\n", cJSON_GetArraySize(conns));

@@ -224,6 +224,11 @@ static int add_rules(scmp_filter_ctx ctx)
 	for (i = 0; i < ARRAY_SIZE(clone_ns_flags) && rc == 0; i++)
 		rc = add_masked(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 0, clone_ns_flags[i],
 				clone_ns_flags[i]);
+	/* CLONE_PARENT makes a sibling: a child of the caller's parent that the caller's program
+	   runs, which would pass for a child of that parent's program (supervisor/procs.h). */
+	if (rc == 0)
+		rc = add_masked(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 0, CLONE_PARENT,
+				CLONE_PARENT);
 	/* TIOCSTI and TIOCLINUX push input into a terminal (CVE-2017-5226, CVE-2019-10063);
 	   the ioctl command is an unsigned int, so only the low 32 bits are compared. */
 	if (rc == 0)

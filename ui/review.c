@@ -22,6 +22,8 @@
 #define COUNT_MAX_SIZE (1 << 20)
 /* Conflict checks per background step. */
 #define CONFLICT_CHUNK 256
+/* Deferred commands listed by name in the commit confirmation; the rest are counted. */
+#define MAX_SHOWN_DEFERRED 4
 
 enum root_view {
 	ROOT_CHANGES,
@@ -695,7 +697,11 @@ static void commands_status(struct view *v, struct buf *l1, struct buf *l2)
 		buf_addf(l1, "%s%s: ran (%s %s); its decision applies to the %zu change%s it made",
 			 decision_word(c->decision), c->set_by ? " by you" : "", c->ran, c->by,
 			 c->nfiles, c->nfiles == 1 ? "" : "s");
-	buf_addf(l2, "pid %ld  %s", c->pid, c->exe ? c->exe : "");
+	if (c->defer_index)
+		buf_addf(l2, "runs %s in %s, with your environment", c->exe ? c->exe : "?",
+			 c->cwd ? c->cwd : "?");
+	else
+		buf_addf(l2, "pid %ld  %s", c->pid, c->exe ? c->exe : "");
 }
 
 static void commands_title(struct view *v, struct buf *out)
@@ -877,7 +883,7 @@ static int finish_commit(struct review_app *ra)
 {
 	struct ui_review *r = ra->r;
 	size_t i, appr = 0, den = 0, und = 0, conf = 0, unsafe = 0, defer = 0, nl = 0, risky = 0;
-	char *lines[8] = {0};
+	char *lines[8 + MAX_SHOWN_DEFERRED + 1] = {0};
 	const char *first_conf = NULL;
 	bool yes;
 
@@ -920,9 +926,26 @@ static int finish_commit(struct review_app *ra)
 				  den, und, risky);
 	else
 		lines[nl++] = xasprintf("Left out: %zu denied, %zu undecided.", den, und);
-	if (defer)
-		lines[nl++] = xasprintf("Then run %zu approved deferred command%s on the host.",
+	if (defer) {
+		size_t shown = 0;
+
+		lines[nl++] = xasprintf("Then run %zu approved deferred command%s on the host, "
+					"with your environment:",
 					defer, defer == 1 ? "" : "s");
+		for (i = 0; i < r->ncommands; i++) {
+			const struct ui_command *c = &r->commands[i];
+
+			if (!c->defer_index || c->decision != UI_APPROVED)
+				continue;
+			if (shown == MAX_SHOWN_DEFERRED) {
+				lines[nl++] = xasprintf("  ... and %zu more", defer - shown);
+				break;
+			}
+			shown++;
+			lines[nl++] = xasprintf("  #%u %s  (%s in %s)", c->defer_index, c->argv,
+						c->exe ? c->exe : "?", c->cwd ? c->cwd : "?");
+		}
+	}
 	if (conf) {
 		cleanup_free char *shown = xstrdup(first_conf);
 

@@ -51,6 +51,8 @@ struct ui_command {
 	const char *ran;      /* what the run decided: "allow", "deny", "defer", ... */
 	const char *by;	      /* who decided it: a rule "file:line", "person", "default" */
 	unsigned defer_index; /* 1-based among the deferred commands; 0 when not deferred */
+	const char *cwd;      /* a deferred command's directory, where it would run */
+	long long seq;	      /* its exec event in the log; -1: unknown */
 	enum ui_decision decision;
 	size_t *files; /* indices into ui_review.changes of the changes it made */
 	size_t nfiles;

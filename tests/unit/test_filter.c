@@ -69,6 +69,13 @@ static long p_clone_newns(void)
 		       0L);
 }
 
+static long p_clone_parent(void)
+{
+	/* CLONE_SIGHAND without CLONE_VM is invalid (EINVAL): no process is made either way. */
+	return syscall(SYS_clone, (unsigned long)(CLONE_PARENT | CLONE_SIGHAND | SIGCHLD), 0L, 0L,
+		       0L, 0L);
+}
+
 static long p_unshare(void)
 {
 	/* unshare(0) does nothing and succeeds, unless denied. */
@@ -282,6 +289,7 @@ static const struct probe {
 	{"clone3 is denied with ENOSYS (libc falls back to clone)", p_clone3, ENOSYS},
 	{"clone(CLONE_NEWUSER) is denied with EPERM", p_clone_newuser, EPERM},
 	{"clone(CLONE_NEWNS) is denied with EPERM", p_clone_newns, EPERM},
+	{"clone(CLONE_PARENT) is denied with EPERM", p_clone_parent, EPERM},
 	{"unshare is denied with EPERM", p_unshare, EPERM},
 	{"mount is denied with EPERM", p_mount, EPERM},
 	{"io_uring_setup is denied with ENOSYS", p_io_uring, ENOSYS},

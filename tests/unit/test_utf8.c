@@ -60,7 +60,15 @@ static bool terminal_safe(const char *s)
 		if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
 			return false;
 	}
-	return valid_utf8(s);
+	if (!valid_utf8(s))
+		return false;
+	for (p = (const unsigned char *)s; *p; p += utf8_seq_len(p)) {
+		unsigned cp;
+
+		if (utf8_invisible(p, utf8_seq_len(p), &cp))
+			return false;
+	}
+	return true;
 }
 
 static void test_seq_len(void)
@@ -314,11 +322,84 @@ static void test_term_sanitize(void)
 	ok(all, "100000 random strings: term_sanitize safe, utf8_sanitize valid");
 }
 
+/* Code points written as escapes: bidi controls, zero-width and other format characters. */
+static void test_invisible(void)
+{
+	static const unsigned must[] = {
+		0x202a,	 0x202b,  0x202c,  0x202d,  0x202e, /* LRE RLE PDF LRO RLO */
+		0x2066,	 0x2067,  0x2068,  0x2069,	    /* LRI RLI FSI PDI */
+		0x200b,	 0x200c,  0x200d,  0x200e,  0x200f, /* ZWSP ZWNJ ZWJ LRM RLM */
+		0x061c,	 0x2060,  0xfeff,  0x00ad,  0x2028,  0x2029,  0x180e,
+		0x2064,	 0x206f,  0xfff9,  0xfffb,  0x3164,  0x115f,  0xfe0f,
+		0xe0001, 0xe0041, 0xe007f, 0xe0100, 0x1d173, 0x13430,
+	};
+	static const unsigned keep[] = {
+		'a',
+		0xa0,
+		0xe9,
+		0x2027,
+		0x202f,
+		0x2065 + 0x10 /* 0x2075 */,
+		0x20ac,
+		0x4e2d,
+		0xfffd,
+		0x1f600,
+		0x10ffff - 2,
+		0x05d0 /* Hebrew alef */,
+		0x0627 /* Arabic alef */,
+		0x0301 /* combining acute: visible on its base */,
+	};
+	static const struct {
+		const char *what, *in, *want;
+	} cases[] = {
+		{"RLO reversing an extension", "invoice\xe2\x80\xaegpj.exe",
+		 "invoice\\u202egpj.exe"},
+		{"an isolate pair",
+		 "a\xe2\x81\xa7"
+		 "b\xe2\x81\xa9"
+		 "c",
+		 "a\\u2067b\\u2069c"},
+		{"zero-width space in a name", "git\xe2\x80\x8b", "git\\u200b"},
+		{"BOM", "\xef\xbb\xbfx", "\\ufeffx"},
+		{"soft hyphen", "pass\xc2\xadwd", "pass\\u00adwd"},
+		{"tag characters", "x\xf3\xa0\x81\x81", "x\\U000e0041"},
+		{"line separator",
+		 "a\xe2\x80\xa8"
+		 "b",
+		 "a\\u2028b"},
+		{"Hebrew text kept", "\xd7\xa9\xd7\x9c\xd7\x95\xd7\x9d",
+		 "\xd7\xa9\xd7\x9c\xd7\x95\xd7\x9d"},
+	};
+	unsigned char buf[8];
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(must); i++) {
+		unsigned cp = 0;
+		size_t n = encode(must[i], buf);
+
+		ok(utf8_invisible(buf, n, &cp) && cp == must[i], "U+%04X is invisible", must[i]);
+	}
+	for (i = 0; i < ARRAY_SIZE(keep); i++) {
+		unsigned cp = 0;
+		size_t n = encode(keep[i], buf);
+
+		ok(!utf8_invisible(buf, n, &cp), "U+%04X is shown as it is", keep[i]);
+	}
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		cleanup_free char *got = term_sanitize(cases[i].in);
+
+		is_str(got, cases[i].want, "term_sanitize: %s", cases[i].what);
+		ok(got && terminal_safe(got), "term_sanitize: %s: result is terminal-safe",
+		   cases[i].what);
+	}
+}
+
 int main(void)
 {
 	setvbuf(stdout, NULL, _IONBF, 0);
 	test_seq_len();
 	test_utf8_sanitize();
 	test_term_sanitize();
+	test_invisible();
 	return tap_done();
 }
