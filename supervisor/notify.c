@@ -922,12 +922,35 @@ static char *resolve_write(pid_t pid, const char *path, bool follow)
 	return real;
 }
 
+/*
+ * Whether a hard link's source (absolute, as named) is a file that came from the host.
+ * overlayfs links the copied-up file, but without its inode index (which needs trusted
+ * xattrs, out of reach in a user namespace) the new name reports another inode number than
+ * the old one, so a tool that checks its link gets a different file: git's local clone dies
+ * with "hardlink different from source". Such a link is refused with EXDEV, as a link across
+ * filesystems is, and git, cp and package managers copy instead. The overlay's lower layer
+ * is the host itself at the same path, so "came from the host" is: the path the sandbox
+ * resolves it to exists on the host as a non-directory.
+ */
+static bool links_host_file(pid_t pid, const char *src, bool follow)
+{
+	cleanup_free char *real = NULL;
+	struct stat st;
+
+	if (!src || src[0] != '/')
+		return false;
+	real = sb_canonical(pid, src, follow);
+	return real && lstat(real, &st) == 0 && !S_ISDIR(st.st_mode);
+}
+
 static int handle_write(struct notifier *n, const struct sys_desc *sd)
 {
 	const struct seccomp_data *d = &n->req->data;
 	pid_t pid = (pid_t)n->req->pid;
 	cleanup_free char *target = NULL, *target2 = NULL, *real = NULL, *real2 = NULL;
 	char link[MAX_PATH_BYTES];
+	bool host_link = false;
+	struct verdict v;
 	cJSON *ev;
 	int rc = 0;
 
@@ -948,6 +971,8 @@ static int handle_write(struct notifier *n, const struct sys_desc *sd)
 		real = resolve_write(pid, target, follows_final(sd, d, 0));
 		real2 = resolve_write(pid, target2, false);
 	}
+	if (rc == 0 && (sd->nr == SYS_link || sd->nr == SYS_linkat))
+		host_link = links_host_file(pid, target, follows_final(sd, d, 0));
 	if (!id_valid(n))
 		return 0;
 	ev = new_event(n, "write", sd->name);
@@ -967,12 +992,14 @@ static int handle_write(struct notifier *n, const struct sys_desc *sd)
 	if (!ids_mapped(n))
 		return answer(n, ev, deny_by(EPERM, "airlock: an ID outside the sandbox's map"));
 	if (sd->nr == SYS_fallocate) {
-		struct verdict v = decide_space(n);
-
+		v = decide_space(n);
 		if (!v.cont)
 			return answer(n, ev, v);
 	}
-	return answer(n, ev, decide_write(n, (const char *const[4]){target, target2, real, real2}));
+	v = decide_write(n, (const char *const[4]){target, target2, real, real2});
+	if (v.cont && host_link)
+		v = deny_by(EXDEV, "airlock: a hard link to a file from the host");
+	return answer(n, ev, v);
 }
 
 /* Copy pid's argv at addr (bounded) into a JSON array. 0 or -errno; *truncated when cut. */

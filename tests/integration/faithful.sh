@@ -107,4 +107,29 @@ is "$(jf net 'j["network_denied"] >= 3')" True "--json counts the denied network
 al_run -- true 2>"$T/nonet.err"
 check "a run with no network says nothing of it" sh -c "! grep -q 'network attempt' '$T/nonet.err'"
 
+# Hard links: a link to a file from the host is refused with EXDEV (overlayfs would report
+# another inode number for the new name), so a local git clone takes its copy path and works
+# as bare; links between files made inside are real links.
+if command -v git >/dev/null 2>&1; then
+	mkdir -p "$T/repo" && (cd "$T/repo" && git init -q . && echo one >a && git add a &&
+		git -c user.email=t@e -c user.name=t commit -qm one)
+	clone='git clone -q "$1" "$2" && git -C "$2" fsck -q && git -C "$2" log --format=%s && cat "$2/a"'
+	bare=$(sh -c "$clone" _ "$T/repo" "$T/bare-clone" 2>&1)
+	inside=$(al_run -- sh -c "$clone" _ "$T/repo" "$T/work/clone" 2>&1 | grep -v '^airlock:')
+	is "$inside" "$bare" "git clone of a local repository: inside as bare"
+else
+	skip "git clone of a local repository" "git is not installed"
+fi
+echo host >"$T/work/hostfile"
+out=$(al_run -- "$PY" -c '
+import os, errno
+try:
+    os.link("hostfile", "lnk"); print("linked")
+except OSError as e:
+    print(errno.errorcode[e.errno])
+open("mine", "w").write("x")
+os.link("mine", "mine2")
+print(os.stat("mine").st_ino == os.stat("mine2").st_ino, os.stat("mine2").st_nlink)' 2>/dev/null)
+is "$out" "$(printf 'EXDEV\nTrue 2')" "a link to a host file is EXDEV; a link between files made inside is a real link"
+
 done_testing
