@@ -11,6 +11,7 @@
 #include "common/err.h"
 #include "common/path.h"
 #include "common/testenv.h"
+#include "common/utf8.h"
 #include "supervisor/cli.h"
 #include "supervisor/store.h"
 
@@ -155,6 +156,30 @@ static void say_store_on_overlay(const char *store, int err)
 	      store, strerror(err));
 }
 
+/*
+ * Whether this process runs inside an airlock sandbox: the sandbox names its session in
+ * AIRLOCK_SESSION, and this process has a seccomp filter. The program can remove the
+ * variable; then the other causes below explain the failure, less plainly.
+ */
+static const char *inside_airlock(void)
+{
+	const char *id = getenv("AIRLOCK_SESSION");
+	char line[256];
+	bool filtered = false;
+	FILE *f;
+
+	if (!id || !id[0])
+		return NULL;
+	f = fopen("/proc/self/status", "re");
+	if (!f)
+		return NULL;
+	while (fgets(line, sizeof(line), f))
+		if (strncmp(line, "Seccomp:", 8) == 0)
+			filtered = atoi(line + 8) == 2;
+	fclose(f);
+	return filtered ? id : NULL;
+}
+
 int doctor_preflight(void)
 {
 	const char *env = getenv("AIRLOCK_STATE_DIR");
@@ -162,7 +187,17 @@ int doctor_preflight(void)
 	cleanup_free char *store = env && env[0] && env[0] != '/' ? NULL : store_root();
 	unsigned major, minor;
 	int causes = 0;
+	const char *outer = inside_airlock();
 
+	/* Said alone: every other check would only describe the outer sandbox. */
+	if (outer) {
+		cleanup_free char *shown = term_sanitize(outer);
+
+		return error("cannot run inside an airlock sandbox (session %s): nesting is not "
+			     "supported, because the outer sandbox refuses the new namespaces a "
+			     "sandbox needs; run the command directly, it is sandboxed already",
+			     shown);
+	}
 	if (!kernel_at_least(5, 11, &major, &minor)) {
 		error("Linux %u.%u is too old: airlock needs Linux >= 5.11 (overlayfs in a user "
 		      "namespace); upgrade the kernel or run airlock in a VM with a newer one",

@@ -1546,6 +1546,8 @@ int cmd_run(int argc, char **argv)
 
 	if (store_create(&s) < 0)
 		return EXIT_AIRLOCK_FAILED;
+	/* Tells a program (and an airlock started inside) which session it runs in. */
+	env_set(&env, "AIRLOCK_SESSION", s.id);
 	{
 		struct plan_opts po = {
 			.session_dir = s.dir,

@@ -168,6 +168,23 @@ int env_build(char *const *env, const char *const *pass, size_t npass, bool keep
 	return 0;
 }
 
+void env_set(struct env_result *r, const char *name, const char *value)
+{
+	size_t n, len = strlen(name);
+	char *entry = xasprintf("%s=%s", name, value);
+
+	for (n = 0; r->envp && r->envp[n]; n++) {
+		if (strncmp(r->envp[n], name, len) == 0 && r->envp[n][len] == '=') {
+			free(r->envp[n]);
+			r->envp[n] = entry;
+			return;
+		}
+	}
+	r->envp = xrealloc(r->envp, (n + 2) * sizeof(*r->envp));
+	r->envp[n] = entry;
+	r->envp[n + 1] = NULL;
+}
+
 void env_result_free(struct env_result *r)
 {
 	char **p;

@@ -24,6 +24,9 @@ struct env_result {
 int env_build(char *const *env, const char *const *pass, size_t npass, bool keep_all,
 	      const char *cwd, struct env_result *out);
 
+/* Set NAME=VALUE in r->envp, replacing a value it has. */
+void env_set(struct env_result *r, const char *name, const char *value);
+
 void env_result_free(struct env_result *r);
 
 /* True when name is on the default allowlist (PATH, HOME, LANG, LC_*, TERM, ...). */

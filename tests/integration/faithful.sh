@@ -132,4 +132,11 @@ os.link("mine", "mine2")
 print(os.stat("mine").st_ino == os.stat("mine2").st_ino, os.stat("mine2").st_nlink)' 2>/dev/null)
 is "$out" "$(printf 'EXDEV\nTrue 2')" "a link to a host file is EXDEV; a link between files made inside is a real link"
 
+# airlock inside airlock: one clear line, not a message about overlays or whiteouts.
+al_run -- "$AIRLOCK" run --review never -- true >/dev/null 2>"$T/nested.err"
+is "$?" 125 "airlock inside airlock exits 125"
+check "... saying that nesting is not supported" grep -q "^airlock: cannot run inside an airlock sandbox (session [0-9a-f-]*): nesting is not supported" "$T/nested.err"
+is "$(grep -c '^airlock: cannot' "$T/nested.err")" 1 "... in one line"
+is "$(al_run -- sh -c 'echo "$AIRLOCK_SESSION"' 2>/dev/null)" "$(last_session)" "the sandbox names its session in AIRLOCK_SESSION"
+
 done_testing
