@@ -17,6 +17,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/netlink.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <sched.h>
@@ -243,18 +244,35 @@ static int add_rules(scmp_filter_ctx ctx)
 		rc = add_masked(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(personality), 0,
 				personality_bits[i], personality_bits[i]);
 	/*
-	 * socket(): only AF_UNIX, AF_INET, AF_INET6. The domain is an int, so the kernel reads
-	 * the low 32 bits; any value above AF_INET6 in 64 bits (which includes every value with
-	 * high bits set) is refused, and the families in between are refused one by one.
+	 * socket(): only AF_UNIX, AF_INET, AF_INET6, and AF_NETLINK with NETLINK_ROUTE. The
+	 * domain is an int, so the kernel reads the low 32 bits; any value above AF_NETLINK in
+	 * 64 bits (which includes every value with high bits set) is refused, and the families
+	 * below it are refused one by one.
+	 *
+	 * NETLINK_ROUTE is what if_nameindex(), getifaddrs(), `ip addr` and Node's
+	 * os.networkInterfaces() read the interfaces with. It speaks only of the sandbox's own
+	 * network namespace, and every change it could make needs CAP_NET_ADMIN, which the
+	 * program does not have. Every other netlink protocol is refused: the protocol is an
+	 * int too, and refusing any 64-bit value but 0 also refuses 0 with high bits set, which
+	 * the kernel would read as NETLINK_ROUTE: more refused than needed, never less.
 	 */
 	if (rc == 0)
 		rc = seccomp_rule_add_exact(ctx, SCMP_ACT_ERRNO(EAFNOSUPPORT), SCMP_SYS(socket), 1,
-					    SCMP_A0(SCMP_CMP_GT, AF_INET6));
-	for (fam = 0; fam < AF_INET6 && rc == 0; fam++) {
-		if (fam == AF_UNIX || fam == AF_INET)
+					    SCMP_A0(SCMP_CMP_GT, AF_NETLINK));
+	for (fam = 0; fam < AF_NETLINK && rc == 0; fam++) {
+		if (fam == AF_UNIX || fam == AF_INET || fam == AF_INET6)
 			continue;
 		rc = add_masked(ctx, SCMP_ACT_ERRNO(EAFNOSUPPORT), SCMP_SYS(socket), 0, MASK32,
 				fam);
+	}
+	if (rc == 0) {
+		struct scmp_arg_cmp nl[2] = {
+			{.arg = 0, .op = SCMP_CMP_MASKED_EQ, .datum_a = MASK32, .datum_b = AF_NETLINK},
+			{.arg = 2, .op = SCMP_CMP_NE, .datum_a = NETLINK_ROUTE},
+		};
+
+		rc = seccomp_rule_add_exact_array(ctx, SCMP_ACT_ERRNO(EPROTONOSUPPORT),
+						  SCMP_SYS(socket), 2, nl);
 	}
 	/*
 	 * socketpair() creates sockets too: the kernel loads the family's module and runs its

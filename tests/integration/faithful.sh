@@ -139,4 +139,24 @@ check "... saying that nesting is not supported" grep -q "^airlock: cannot run i
 is "$(grep -c '^airlock: cannot' "$T/nested.err")" 1 "... in one line"
 is "$(al_run -- sh -c 'echo "$AIRLOCK_SESSION"' 2>/dev/null)" "$(last_session)" "the sandbox names its session in AIRLOCK_SESSION"
 
+# Interfaces: NETLINK_ROUTE reads the sandbox's own network (loopback only); changes need
+# CAP_NET_ADMIN, which the program has not; other netlink protocols are refused.
+out=$(al_run -- "$PY" -c '
+import socket, errno
+print(socket.if_nameindex())
+s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, socket.NETLINK_ROUTE)
+print("route ok")
+try:
+    socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 9)  # NETLINK_AUDIT
+    print("audit opened")
+except OSError as e:
+    print(errno.errorcode[e.errno])' 2>/dev/null)
+is "$out" "$(printf "[(1, 'lo')]\nroute ok\nEPROTONOSUPPORT")" "if_nameindex shows the sandbox's loopback; other netlink protocols are refused"
+if command -v ip >/dev/null 2>&1; then
+	out=$(al_run -- sh -c 'ip -o addr show lo | grep -c "inet 127.0.0.1"; ip link set lo down 2>/dev/null; echo $?' 2>/dev/null)
+	is "$out" "$(printf '1\n2')" "ip addr reads the sandbox's interfaces; ip link set is refused"
+else
+	skip "ip addr inside" "iproute2 is not installed"
+fi
+
 done_testing

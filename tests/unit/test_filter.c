@@ -17,6 +17,7 @@
 #include <sys/mman.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
+#include <linux/netlink.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
@@ -148,7 +149,29 @@ static long p_keyctl(void)
 
 static long p_netlink(void)
 {
-	return closed(socket(AF_NETLINK, SOCK_RAW, 0));
+	return closed(socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE));
+}
+
+static long p_netlink_audit(void)
+{
+	return closed(socket(AF_NETLINK, SOCK_RAW, NETLINK_AUDIT));
+}
+
+static long p_netlink_diag(void)
+{
+	return closed(socket(AF_NETLINK, SOCK_DGRAM, NETLINK_SOCK_DIAG));
+}
+
+static long p_netlink_route_high(void)
+{
+	return closed(
+		syscall(SYS_socket, (long)AF_NETLINK, (long)SOCK_RAW, (unsigned long)HIGH_BIT));
+}
+
+static long p_netlink_proto_high(void)
+{
+	return closed(syscall(SYS_socket, (long)AF_NETLINK, (long)SOCK_RAW,
+			      (unsigned long)NETLINK_AUDIT | HIGH_BIT));
 }
 
 static long p_packet(void)
@@ -303,7 +326,13 @@ static const struct probe {
 	{"personality(ADDR_NO_RANDOMIZE) is denied with EPERM", p_personality, EPERM},
 	{"bpf is denied with EPERM", p_bpf, EPERM},
 	{"keyctl is denied with EPERM", p_keyctl, EPERM},
-	{"socket(AF_NETLINK) is refused with EAFNOSUPPORT", p_netlink, EAFNOSUPPORT},
+	{"socket(AF_NETLINK, NETLINK_ROUTE) works (interfaces, addresses, routes)", p_netlink, 0},
+	{"socket(AF_NETLINK, NETLINK_AUDIT) is refused", p_netlink_audit, EPROTONOSUPPORT},
+	{"socket(AF_NETLINK, NETLINK_SOCK_DIAG) is refused", p_netlink_diag, EPROTONOSUPPORT},
+	{"socket(AF_NETLINK, 1<<32) is refused (never read as NETLINK_ROUTE)",
+	 p_netlink_route_high, EPROTONOSUPPORT},
+	{"socket(AF_NETLINK, NETLINK_AUDIT | 1<<32) is refused", p_netlink_proto_high,
+	 EPROTONOSUPPORT},
 	{"socket(AF_PACKET) is refused with EAFNOSUPPORT", p_packet, EAFNOSUPPORT},
 	{"socket(AF_UNSPEC) is refused with EAFNOSUPPORT", p_unspec, EAFNOSUPPORT},
 	{"socket(AF_UNIX | 1<<32) is refused", p_unix_high, EAFNOSUPPORT},
