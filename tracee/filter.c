@@ -267,7 +267,10 @@ static int add_rules(scmp_filter_ctx ctx)
 	}
 	if (rc == 0) {
 		struct scmp_arg_cmp nl[2] = {
-			{.arg = 0, .op = SCMP_CMP_MASKED_EQ, .datum_a = MASK32, .datum_b = AF_NETLINK},
+			{.arg = 0,
+			 .op = SCMP_CMP_MASKED_EQ,
+			 .datum_a = MASK32,
+			 .datum_b = AF_NETLINK},
 			{.arg = 2, .op = SCMP_CMP_NE, .datum_a = NETLINK_ROUTE},
 		};
 
