@@ -20,16 +20,26 @@ PKGS := libseccomp libcjson libcrypto ncursesw
 GIT2_CFLAGS := $(shell $(PKG_CONFIG) --cflags libgit2 2>/dev/null)
 GIT2_SONAME := $(shell objdump -p $$($(PKG_CONFIG) --variable=libdir libgit2 2>/dev/null)/libgit2.so 2>/dev/null | awk '/SONAME/ {print $$2}')
 
-WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
+# Warnings are errors in developer and CI builds (DEVELOPER=1, as git does), never for
+# someone building a release with a newer compiler that warns about more.
+DEVELOPER ?=
+WERROR := $(if $(filter 1,$(DEVELOPER)),-Werror)
+WARN := -Wall -Wextra $(WERROR) -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
 	-Wvla -Wwrite-strings -Wimplicit-fallthrough
-HARDEN := -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
+# A distribution's CPPFLAGS or CFLAGS may set _FORTIFY_SOURCE (Debian: 2, others: 3): then
+# theirs stands, and ours is not added to clash with it.
+FORTIFY := $(if $(findstring _FORTIFY_SOURCE,$(CPPFLAGS) $(CFLAGS)),,-D_FORTIFY_SOURCE=2)
+HARDEN := $(FORTIFY) -fstack-protector-strong -fPIE
 HARDEN_LD := -pie -Wl,-z,relro,-z,now
 
+# The GNU conventions: CPPFLAGS, CFLAGS and LDFLAGS are the builder's and all are honoured,
+# after ours so that they win; OPT is what CFLAGS defaults to.
 OPT ?= -O2 -g
+CFLAGS ?= $(OPT)
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null | sed 's/-D_XOPEN_SOURCE=[0-9]*//; s/-D_DEFAULT_SOURCE//')
 PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
-ALL_CFLAGS := -std=gnu11 -D_GNU_SOURCE $(OPT) $(WARN) $(HARDEN) -I. $(PKG_CFLAGS) $(GIT2_CFLAGS) \
-	$(if $(GIT2_SONAME),-DGIT2_SONAME='"$(GIT2_SONAME)"') $(CFLAGS) $(EXTRA_CFLAGS)
+ALL_CFLAGS := -std=gnu11 -D_GNU_SOURCE $(WARN) $(HARDEN) -I. $(PKG_CFLAGS) $(GIT2_CFLAGS) \
+	$(if $(GIT2_SONAME),-DGIT2_SONAME='"$(GIT2_SONAME)"') $(CPPFLAGS) $(CFLAGS) $(EXTRA_CFLAGS)
 ALL_LDFLAGS := $(HARDEN_LD) $(LDFLAGS) $(EXTRA_LDFLAGS)
 
 B := build
@@ -46,9 +56,19 @@ BENCH_BIN := $(BENCH_SRC:bench/%.c=$(B)/bench/%)
 
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 
-.PHONY: all check unit asan bench fuzz install uninstall deb check-package deps demo format format-check man-lint clean helpers
+.PHONY: pkg-check all check unit asan bench fuzz install uninstall deb check-package deps demo format format-check man-lint clean helpers
 
 all: $(B)/airlock
+
+# A missing library is named before the compiler stumbles over a missing header.
+pkg-check:
+	@$(PKG_CONFIG) --version >/dev/null 2>&1 || { \
+		echo "airlock: build: pkg-config is missing (run: sh scripts/install-deps)" >&2; exit 1; }
+	@for p in $(PKGS) libgit2; do \
+		$(PKG_CONFIG) --exists $$p || { \
+			echo "airlock: build: the development files of $$p are missing" \
+				"(run: sh scripts/install-deps)" >&2; exit 1; }; \
+	done
 
 $(B)/airlock: $(MAIN_OBJ) $(B)/libairlock.a
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) $(PKG_LIBS)
@@ -57,22 +77,24 @@ $(B)/libairlock.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(B)/%.o: %.c
+# Every object depends on VERSION, which it is compiled with; unit tests on the headers they
+# include (-MMD), like the objects.
+$(B)/%.o: %.c VERSION | pkg-check
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -DAIRLOCK_VERSION='"$(VERSION)"' -MMD -MP -c -o $@ $<
 
 $(B)/tests/%: tests/unit/%.c $(B)/libairlock.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ $< $(B)/libairlock.a $(ALL_LDFLAGS) $(PKG_LIBS)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -o $@ $< $(B)/libairlock.a $(ALL_LDFLAGS) $(PKG_LIBS)
 
 # Test helpers run inside the sandbox: plain, static where possible, no airlock code.
 $(B)/helpers/%: tests/helpers/%.c
 	@mkdir -p $(dir $@)
-	$(CC) -std=gnu11 -D_GNU_SOURCE -O1 -g -Wall -Wextra -Werror -o $@ $< -lpthread
+	$(CC) -std=gnu11 -D_GNU_SOURCE -O1 -g -Wall -Wextra $(WERROR) -o $@ $< -lpthread
 
 $(B)/bench/%: bench/%.c
 	@mkdir -p $(dir $@)
-	$(CC) -std=gnu11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -o $@ $< $(shell $(PKG_CONFIG) --libs libseccomp)
+	$(CC) -std=gnu11 -D_GNU_SOURCE -O2 -Wall -Wextra $(WERROR) -o $@ $< $(shell $(PKG_CONFIG) --libs libseccomp)
 
 helpers: $(HELPER_BIN)
 
@@ -162,4 +184,4 @@ man-lint:
 clean:
 	rm -rf build build-asan
 
--include $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(UNIT_BIN:=.d)
