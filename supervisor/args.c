@@ -31,6 +31,16 @@ static int parse_positive(const char *s, long *out)
 	return 0;
 }
 
+void nearer_name(const char *word, const char *name, const char **best, unsigned *best_d)
+{
+	unsigned d = edit_distance(word, name);
+
+	if (d < *best_d) {
+		*best_d = d;
+		*best = name;
+	}
+}
+
 unsigned edit_distance(const char *a, const char *b)
 {
 	unsigned row[64], i, j, la = (unsigned)strlen(a), lb = (unsigned)strlen(b);
@@ -67,14 +77,8 @@ int option_error(const char *cmd, const char *arg, const struct option *opts, co
 	/* "--timout=5s": the name is what comes before '='. */
 	snprintf(word, sizeof(word), "%.*s", (int)strcspn(arg + strspn(arg, "-"), "="),
 		 arg + strspn(arg, "-"));
-	for (i = 0; opts && opts[i].name; i++) {
-		unsigned d = edit_distance(word, opts[i].name);
-
-		if (d < best_d) {
-			best_d = d;
-			best = opts[i].name;
-		}
-	}
+	for (i = 0; opts && opts[i].name; i++)
+		nearer_name(word, opts[i].name, &best, &best_d);
 	shown = term_sanitize(arg);
 	if (best)
 		fprintf(stderr, "airlock: %s: unknown option '%s'; did you mean '--%s'?\n", cmd,

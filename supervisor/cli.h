@@ -70,6 +70,9 @@ struct option;
 /* Edit distance between a and b, capped at 9: how near a typo is to a name. */
 unsigned edit_distance(const char *a, const char *b);
 
+/* When name is nearer word than *best_d edits, make it *best (start with *best_d = 3). */
+void nearer_name(const char *word, const char *name, const char **best, unsigned *best_d);
+
 /*
  * Say that arg (an argument of subcommand cmd that looks like an option) is not one of opts,
  * suggesting the closest long option when it is a near miss ("did you mean '--timeout'?"),

@@ -91,19 +91,12 @@ static int exe_id(pid_t pid, dev_t *dev, ino_t *ino)
 /* arg_start and arg_end from /proc/PID/stat (fields 48 and 49); -errno. */
 static int arg_area(pid_t pid, unsigned long *start, unsigned long *end)
 {
-	char path[64], buf[2048], *p;
-	cleanup_fd int fd = -1;
-	ssize_t n;
+	char buf[2048], *p;
+	ssize_t n = proc_read(pid, "stat", buf, sizeof(buf));
 	int field;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, sizeof(buf) - 1);
-	if (n <= 0)
-		return -EIO;
-	buf[n] = '\0';
+	if (n < 0)
+		return n == -ESRCH ? -EIO : (int)n;
 	p = strrchr(buf, ')');
 	if (!p)
 		return -EIO;

@@ -91,19 +91,11 @@ static bool have(const struct freeze *f, pid_t pid)
 /* The parent pid in /proc/PID/stat, or -1. */
 static pid_t parent_of(pid_t pid)
 {
-	char path[64], buf[512], *p;
-	cleanup_fd int fd = -1;
-	ssize_t n;
+	char buf[512], *p;
 	int ppid;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (proc_read(pid, "stat", buf, sizeof(buf)) < 0)
 		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
 	p = strrchr(buf, ')');
 	if (!p || sscanf(p + 2, "%*c %d", &ppid) != 1)
 		return -1;

@@ -98,14 +98,8 @@ int main(int argc, char **argv)
 	for (i = 0; i < ARRAY_SIZE(commands); i++)
 		if (strcmp(cmd, commands[i].name) == 0)
 			return commands[i].fn(argc - 1, argv + 1);
-	for (i = 0; i < ARRAY_SIZE(commands); i++) {
-		unsigned d = edit_distance(cmd, commands[i].name);
-
-		if (d < best_d) {
-			best_d = d;
-			best = commands[i].name;
-		}
-	}
+	for (i = 0; i < ARRAY_SIZE(commands); i++)
+		nearer_name(cmd, commands[i].name, &best, &best_d);
 	shown = term_sanitize(cmd);
 	if (best)
 		fprintf(stderr, "airlock: '%s' is not an airlock command; did you mean '%s'?\n",

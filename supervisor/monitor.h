@@ -24,6 +24,8 @@ struct monitor {
 	/* The last sample, for the record. */
 	unsigned long long mem, cpu_ms, tasks;
 	unsigned long long sock_mem; /* of mem: what the sandbox's sockets hold */
+	unsigned long long tcp_mem;  /* of sock_mem: TCP's, counted every 20th check */
+	unsigned long long checks;
 	unsigned long long mem_peak, tasks_peak;
 };
 

@@ -892,29 +892,11 @@ static bool follows_final(const struct sys_desc *sd, const struct seccomp_data *
  */
 static char *resolve_write(pid_t pid, const char *path, bool follow)
 {
-	cleanup_free char *dir = NULL, *rdir = NULL, *self = NULL;
-	const char *base;
 	char *real;
 
 	if (!path || path[0] != '/')
 		return NULL;
-	/* The usual case, an existing file: the kernel's lookup says where it is. */
-	real = sb_canonical(pid, path, follow);
-	if (!real) {
-		base = strrchr(path, '/') + 1;
-		if (!*base || strcmp(base, "..") == 0 || strcmp(base, ".") == 0)
-			return NULL;
-		/* A dangling link the call follows (O_CREAT makes its target): step by step. */
-		if (follow && (self = sb_canonical(pid, path, false)))
-			real = sb_realpath(pid, path);
-		else {
-			/* A new name: where its directory is. */
-			dir = base - path > 1 ? xstrndup(path, (size_t)(base - path - 1))
-					      : xstrdup("/");
-			rdir = sb_canonical(pid, dir, true);
-			real = rdir ? path_join(rdir, base) : NULL;
-		}
-	}
+	real = sb_resolve_name(pid, path, follow);
 	if (real && strcmp(real, path) == 0) {
 		free(real);
 		return NULL;

@@ -2,7 +2,10 @@
 /* Reads a sandboxed process's memory with process_vm_readv; see procmem.h. */
 #include "supervisor/procmem.h"
 
+#include "common/cleanup.h"
+
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/uio.h>
@@ -70,6 +73,23 @@ int mem_read_string(pid_t pid, unsigned long addr, char *buf, size_t size)
 	}
 	buf[size - 1] = '\0';
 	return -ENAMETOOLONG;
+}
+
+ssize_t proc_read(pid_t pid, const char *name, char *buf, size_t size)
+{
+	char path[64];
+	cleanup_fd int fd = -1;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, size - 1);
+	if (n <= 0)
+		return n < 0 ? -errno : -ESRCH;
+	buf[n] = '\0';
+	return n;
 }
 
 void proc_exe(pid_t pid, char *out, size_t sz)

@@ -25,6 +25,13 @@ int mem_read_string(pid_t pid, unsigned long addr, char *buf, size_t size);
  */
 int mem_write(pid_t pid, unsigned long addr, const void *buf, size_t len);
 
+/*
+ * Read the small file /proc/PID/NAME ("stat", "status") into buf, NUL-terminated: one read,
+ * which the kernel answers whole for these files up to a page. Its length, or -errno
+ * (-ESRCH when it read nothing: the process is going).
+ */
+ssize_t proc_read(pid_t pid, const char *name, char *buf, size_t size);
+
 /* Where /proc/PID/exe points, into out[sz] ("" when the process is gone or a zombie). */
 void proc_exe(pid_t pid, char *out, size_t sz);
 

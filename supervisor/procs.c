@@ -4,6 +4,7 @@
 
 #include "common/buf.h"
 #include "common/cleanup.h"
+#include "supervisor/procmem.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -95,36 +96,20 @@ static int parse_stat(char *buf, struct pstat *st)
 
 static int read_stat(pid_t pid, struct pstat *st)
 {
-	char path[64], buf[1024];
-	cleanup_fd int fd = -1;
-	ssize_t n;
+	char buf[1024];
+	ssize_t n = proc_read(pid, "stat", buf, sizeof(buf));
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, sizeof(buf) - 1);
-	if (n <= 0)
-		return n < 0 ? -errno : -ESRCH;
-	buf[n] = '\0';
-	return parse_stat(buf, st);
+	return n < 0 ? (int)n : parse_stat(buf, st);
 }
 
 /* The thread group and the parent of tid (/proc/TID/status). 0 or -errno. */
 static int read_ids(pid_t tid, pid_t *tgid, pid_t *ppid)
 {
-	char path[64], buf[2048], *p;
-	cleanup_fd int fd = -1;
-	ssize_t n;
+	char buf[2048], *p;
+	ssize_t n = proc_read(tid, "status", buf, sizeof(buf));
 
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, sizeof(buf) - 1);
-	if (n <= 0)
-		return n < 0 ? -errno : -ESRCH;
-	buf[n] = '\0';
+	if (n < 0)
+		return (int)n;
 	/* Fields the kernel writes; the name (first line) cannot hold a newline. */
 	p = strstr(buf, "\nTgid:\t");
 	if (!p)

@@ -73,6 +73,54 @@ char *sb_canonical(pid_t pid, const char *path, bool follow)
 	return xstrdup(out);
 }
 
+/* The path of descriptor fd, as its mount namespace names it, into out[sz]; 0 or -1. */
+static int fd_path(int fd, char *out, size_t sz)
+{
+	char link[64];
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, out, sz);
+	if (n <= 0 || n >= (ssize_t)sz || out[0] != '/') {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	out[n] = '\0';
+	return 0;
+}
+
+char *sb_resolve_name(pid_t pid, const char *path, bool follow)
+{
+	cleanup_fd int rfd = -1, dfd = -1;
+	cleanup_free char *dir = NULL;
+	const char *base = path ? strrchr(path, '/') : NULL;
+	char out[4096];
+	struct stat st;
+
+	if (!base || path[0] != '/') {
+		errno = EINVAL;
+		return NULL;
+	}
+	base++;
+	if (!*base || strcmp(base, "..") == 0 || strcmp(base, ".") == 0)
+		return sb_canonical(pid, path, true);
+	rfd = open_root(pid);
+	if (rfd < 0)
+		return NULL;
+	/* The directory first: for a new name (most writes make one) that is all there is. */
+	dir = base - path > 1 ? xstrndup(path, (size_t)(base - path - 1)) : xstrdup("/");
+	dfd = open_in_root(rfd, dir, 0);
+	if (dfd < 0 || fd_path(dfd, out, sizeof(out)) < 0)
+		return NULL;
+	if (fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode) && follow) {
+		/* The call follows a symlink: where it leads, even dangling (O_CREAT makes it). */
+		char *real = sb_canonical(pid, path, true);
+
+		return real ? real : sb_realpath(pid, path);
+	}
+	return path_join(out, base);
+}
+
 /* The next component of *rest (advanced past it), into comp; false at the end. */
 static bool next_component(const char **rest, char *comp, size_t sz)
 {

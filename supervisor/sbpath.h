@@ -27,4 +27,13 @@ char *sb_realpath(pid_t pid, const char *path);
  */
 char *sb_canonical(pid_t pid, const char *path, bool follow);
 
+/*
+ * Where a call that names path (absolute) acts in pid's view: its directory with every
+ * symlink resolved, then its last component, followed too when it is a symlink and follow
+ * is set (to where it leads, even when that does not exist yet, as O_CREAT makes it). For a
+ * new name, the usual case of a write, this is one lookup and one fstatat. Caller frees;
+ * NULL + errno when the directory cannot be looked up.
+ */
+char *sb_resolve_name(pid_t pid, const char *path, bool follow);
+
 #endif

@@ -289,7 +289,9 @@ void session_record_finish(struct session_record *rec, struct event_log *log, in
 	}
 	audit_seal_event(rec->meta, log, finish_event(rec, exit_code, signal, limit));
 	store_write_meta(rec->s, rec->meta, false);
-	sync_session(rec->s);
+	/* Nothing held, nothing to keep: a run without changes is not held up by the disk. */
+	if (rec->nchanges != 0)
+		sync_session(rec->s);
 }
 
 void session_record_free(struct session_record *rec)

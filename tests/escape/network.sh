@@ -13,23 +13,8 @@ require_sandbox
 
 W=$T/work
 cd "$W" || exit 1
-SRV=$TOP/tests/helpers/netsrv.py
-
-# start_srv NAME MODE ADDR [ARGS...]: a server logging to $T/NAME.log; its port in $T/NAME.port.
-start_srv() {
-	local name=$1
-	shift
-	: >"$T/$name.log"
-	"$PY" "$SRV" "$1" "$2" "$T/$name.port" "$T/$name.log" "${@:3}" &
-	tags+=("$T/$name.port")
-	wait_for 10 test -s "$T/$name.port" || diag "server $name did not start"
-}
-port() { cat "$T/$1.port"; }
-seen() { grep -c "^$2" "$T/$1.log"; }
-rules() {
-	printf '%s\n' "$2" >"$T/$1.rules"
-	chmod 600 "$T/$1.rules"
-}
+# shellcheck source=tests/netlib.sh
+. "$TOP/tests/netlib.sh"
 # events NAME EXPR: EXPR on the newest session's events (as e, a list), printed.
 events() {
 	"$AIRLOCK" log --json "$(last_session)" >"$T/$1.events"
