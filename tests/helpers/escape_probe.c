@@ -943,11 +943,12 @@ static int p_tioclinux(void)
 }
 
 /*
- * Only UNIX, INET and INET6 sockets may exist inside. socket()'s domain is an int, so a filter
- * comparing the 64-bit register is bypassed by high bits (prior-art bug 7). Netlink works in
- * any network namespace without privilege; the packet socket needs CAP_NET_RAW. Attempts are
- * real, never pokes: a filter may well deny a family with EAFNOSUPPORT, as a kernel without it
- * would.
+ * Only UNIX, INET and INET6 sockets may exist inside, and netlink's NETLINK_ROUTE (which reads
+ * the sandbox's own interfaces; every change needs CAP_NET_ADMIN). socket()'s domain and
+ * protocol are ints, so a filter comparing the 64-bit register is bypassed by high bits
+ * (prior-art bug 7). Other netlink protocols work in any network namespace without privilege;
+ * the packet socket needs CAP_NET_RAW. Attempts are real, never pokes: a filter may well deny
+ * a family with EAFNOSUPPORT, as a kernel without it would.
  */
 static int p_socket_highbits(void)
 {
@@ -955,7 +956,10 @@ static int p_socket_highbits(void)
 		int family, type, proto;
 		const char *name;
 	} denied[] = {
-		{AF_NETLINK, SOCK_RAW, 0, "AF_NETLINK"},
+		{AF_NETLINK, SOCK_RAW, 9 /* NETLINK_AUDIT */, "AF_NETLINK, NETLINK_AUDIT"},
+		{AF_NETLINK, SOCK_DGRAM, 4 /* NETLINK_SOCK_DIAG */,
+		 "AF_NETLINK, NETLINK_SOCK_DIAG"},
+		{AF_NETLINK, SOCK_RAW, 16 /* NETLINK_GENERIC */, "AF_NETLINK, NETLINK_GENERIC"},
 		{AF_PACKET, SOCK_DGRAM, 0, "AF_PACKET"},
 		{AF_VSOCK, SOCK_STREAM, 0, "AF_VSOCK"},
 		{AF_BLUETOOTH, SOCK_SEQPACKET, 0, "AF_BLUETOOTH"},
@@ -980,6 +984,9 @@ static int p_socket_highbits(void)
 	close_if(attempt(&t, REAL, "socket(AF_NETLINK|1<<32)",
 			 syscall(SYS_socket, (unsigned long)AF_NETLINK | HIGH_BIT,
 				 SOCK_RAW | SOCK_CLOEXEC, 0)));
+	close_if(attempt(&t, REAL, "socket(AF_NETLINK, NETLINK_AUDIT|1<<32)",
+			 syscall(SYS_socket, AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC,
+				 (unsigned long)9 | HIGH_BIT)));
 	close_if(attempt(&t, REAL, "socket(AF_PACKET|1<<32)",
 			 syscall(SYS_socket, (unsigned long)AF_PACKET | HIGH_BIT,
 				 SOCK_DGRAM | SOCK_CLOEXEC, 0)));
