@@ -872,12 +872,18 @@ int rules_parse_buffer(struct ruleset *rs, const char *name, const char *data, s
 		return fail(&ps, "file too large (more than %d bytes)", RULES_MAX_FILE);
 	line = xmalloc(len < RULES_MAX_LINE ? len + 1 : RULES_MAX_LINE + 1);
 	words = xcalloc(MAX_WORDS, sizeof(*words));
-	while (p < end && rc == 0) {
+	while (p < end && (rc == 0 || (err && err->each))) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		size_t n = (size_t)((nl ? nl : end) - p);
+		int lrc;
 
 		ps.line++;
-		rc = parse_line(&ps, p, n, line, words);
+		lrc = parse_line(&ps, p, n, line, words);
+		if (lrc < 0) {
+			rc = lrc;
+			if (err && err->each)
+				err->each(err->msg, err->ctx);
+		}
 		p = nl ? nl + 1 : end;
 	}
 	if (rc == 0)

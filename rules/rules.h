@@ -152,6 +152,13 @@ struct rules_env {
 struct rules_error {
 	char msg[512];
 	unsigned int line; /* 0 when the message is not about one line */
+	/*
+	 * When set, parsing goes on past a bad line and each message is handed to each(msg,
+	 * ctx) as it is found (msg then holds the last); the result is all or nothing as ever.
+	 * `rules check` uses it to name every bad line at once.
+	 */
+	void (*each)(const char *msg, void *ctx);
+	void *ctx;
 };
 
 /*

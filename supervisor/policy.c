@@ -121,7 +121,7 @@ static void add_file(struct policy *p, const char *source, char *data, size_t le
 static int load_one(struct policy *p, const char *path, const struct rules_env *env,
 		    const char *store)
 {
-	struct rules_error err = {{0}, 0};
+	struct rules_error err = {0};
 	cleanup_free char *abs = path_absolute(path);
 	cleanup_free char *real = NULL;
 	char *data;
@@ -149,7 +149,7 @@ static int load_one(struct policy *p, const char *path, const struct rules_env *
 int policy_load(struct policy *p, const char *const *files, size_t n, const struct rules_env *env,
 		const char *store)
 {
-	struct rules_error err = {{0}, 0};
+	struct rules_error err = {0};
 	cleanup_free char *user = policy_user_file(env->home);
 	struct stat st;
 	size_t i;
@@ -168,7 +168,7 @@ int policy_load(struct policy *p, const char *const *files, size_t n, const stru
 int policy_add_text(struct policy *p, const char *name, const char *text,
 		    const struct rules_env *env)
 {
-	struct rules_error err = {{0}, 0};
+	struct rules_error err = {0};
 	size_t len = strlen(text);
 
 	if (rules_parse_buffer(&p->rs, name, text, len, env, &err) < 0)
@@ -229,7 +229,7 @@ int policy_of_session(struct ruleset *rs, const struct session *s, const cJSON *
 	const cJSON *cwd = cJSON_GetObjectItemCaseSensitive(meta, "cwd");
 	struct rules_env env = {.home = home ? home : home_dir(),
 				.cwd = cJSON_IsString(cwd) ? cwd->valuestring : NULL};
-	struct rules_error err = {{0}, 0};
+	struct rules_error err = {0};
 	const cJSON *o;
 
 	if (rules_load_defaults(rs, &env, &err) < 0) {

@@ -26,6 +26,13 @@ static const char rules_usage[] =
 	"\n"
 	"The grammar is in airlock-rules(5).\n";
 
+/* Print one bad line's message as the parser finds it; count them in *ctx. */
+static void say_bad_line(const char *msg, void *ctx)
+{
+	error("%s", msg);
+	(*(unsigned *)ctx)++;
+}
+
 static int rules_check(int argc, char **argv)
 {
 	cleanup_free char *cwd = getcwd(NULL, 0);
@@ -36,10 +43,13 @@ static int rules_check(int argc, char **argv)
 		return usage_error("rules check: no file given\n%s", rules_usage);
 	for (i = 0; i < argc; i++) {
 		struct ruleset rs = RULESET_INIT;
-		struct rules_error err = {{0}, 0};
+		unsigned nbad = 0;
+		struct rules_error err = {.each = say_bad_line, .ctx = &nbad};
 
 		if (rules_load_file(&rs, argv[i], &env, &err) < 0) {
-			error("%s", err.msg);
+			/* Every bad line is said already; a file that cannot be read is not. */
+			if (nbad == 0)
+				error("%s", err.msg);
 			bad = 1;
 		} else if (rules_file_trusted(argv[i], getuid(), &err) < 0) {
 			error("%s (airlock run refuses it)", err.msg);

@@ -28,7 +28,7 @@ static void check(int cond, const char *what)
 /* A refused buffer leaves the ruleset as it was and explains itself as "fuzz:...". */
 static int parse(struct ruleset *rs, const char *d, size_t n)
 {
-	struct rules_error err = {{0}, 0};
+	struct rules_error err = {0};
 	size_t before = rs->n, sources = rs->nsources;
 	int rc = rules_parse_buffer(rs, "fuzz", d, n, &env, &err);
 

@@ -57,4 +57,15 @@ for c in run list show diff review commit undo discard log replay verify rules; 
 	done
 done
 
+# rules check names every bad line, not only the first.
+printf 'allow exec\nfrobnicate x\nallow write ./ok/**\ndeny bogus y\n' >"$T/bad.rules"
+chmod 600 "$T/bad.rules"
+"$AIRLOCK" rules check "$T/bad.rules" >/dev/null 2>"$T/err"
+is "$?" 1 "rules check of a file with three bad lines exits 1"
+is "$(grep -c "^airlock: $T/bad.rules:[124]: " "$T/err")" 3 "rules check names each of the three bad lines"
+printf 'allow write ./ok/**\n' >"$T/good.rules"
+chmod 600 "$T/good.rules"
+out=$("$AIRLOCK" rules check "$T/good.rules" 2>&1)
+is "$out" "$T/good.rules: ok, 1 rule" "rules check of a good file says ok"
+
 done_testing

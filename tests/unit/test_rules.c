@@ -75,7 +75,7 @@ static void test_good_lines(void)
 	for (size_t i = 0; i < ARRAY_SIZE(good_cases); i++) {
 		const struct good_case *c = &good_cases[i];
 		struct ruleset rs = RULESET_INIT;
-		struct rules_error err = {{0}, 0};
+		struct rules_error err = {0};
 		int rc = parse(&rs, c->text, &err);
 
 		is_int(rc, 0, "parses: %s", c->text);
@@ -192,7 +192,7 @@ static void test_bad_lines(void)
 		const struct bad_case *c = &bad_cases[i];
 		size_t len = c->len ? c->len : strlen(c->text);
 		struct ruleset rs = RULESET_INIT;
-		struct rules_error err = {{0}, 0};
+		struct rules_error err = {0};
 		int rc;
 
 		/* A rule already there must survive a refused source untouched. */
@@ -320,7 +320,7 @@ static void test_junk(void)
 
 	for (int round = 0; round < 3000; round++) {
 		struct ruleset rs = RULESET_INIT;
-		struct rules_error err = {{0}, 0};
+		struct rules_error err = {0};
 		char buf[512];
 		size_t len = rng() % (round % 2 ? sizeof(buf) : 48);
 		int rc;
@@ -403,7 +403,7 @@ static void test_expansion(void)
 	for (size_t i = 0; i < ARRAY_SIZE(expand_cases); i++) {
 		const struct expand_case *c = &expand_cases[i];
 		struct ruleset rs = RULESET_INIT;
-		struct rules_error err = {{0}, 0};
+		struct rules_error err = {0};
 
 		is_int(parse(&rs, c->text, &err), 0, "parses: %s", c->text);
 		is_int(line_of(rules_match_write(&rs, c->path)), 1, "  matches %s", c->path);
