@@ -15,8 +15,8 @@ CC      ?= cc
 PKG_CONFIG ?= pkg-config
 
 PKGS := libseccomp libcjson libcrypto ncursesw
-# libgit2 is loaded with dlopen() when a diff is made (supervisor/git.c): only its headers
-# are needed to build, and its soname, so that the one built against is the one loaded.
+# libgit2 is loaded with dlopen() when a diff is made (supervisor/changeset/git.c): only its
+# headers are needed to build, and its soname, so that the one built against is the one loaded.
 GIT2_CFLAGS := $(shell $(PKG_CONFIG) --cflags libgit2 2>/dev/null)
 GIT2_SONAME := $(shell objdump -p $$($(PKG_CONFIG) --variable=libdir libgit2 2>/dev/null)/libgit2.so 2>/dev/null | awk '/SONAME/ {print $$2}')
 
@@ -44,9 +44,9 @@ ALL_LDFLAGS := $(HARDEN_LD) $(LDFLAGS) $(EXTRA_LDFLAGS)
 
 B := build
 LIB_SRC := $(wildcard common/*.c rules/*.c tracee/*.c ui/*.c) \
-	$(filter-out supervisor/main.c,$(wildcard supervisor/*.c))
+	$(filter-out supervisor/cli/main.c,$(wildcard supervisor/*/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(B)/%.o)
-MAIN_OBJ := $(B)/supervisor/main.o
+MAIN_OBJ := $(B)/supervisor/cli/main.o
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 HELPER_SRC := $(wildcard tests/helpers/*.c)

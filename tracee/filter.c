@@ -226,7 +226,8 @@ static int add_rules(scmp_filter_ctx ctx)
 		rc = add_masked(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 0, clone_ns_flags[i],
 				clone_ns_flags[i]);
 	/* CLONE_PARENT makes a sibling: a child of the caller's parent that the caller's program
-	   runs, which would pass for a child of that parent's program (supervisor/procs.h). */
+	   runs, which would pass for a child of that parent's program
+	   (supervisor/supervise/procs.h). */
 	if (rc == 0)
 		rc = add_masked(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 0, CLONE_PARENT,
 				CLONE_PARENT);

@@ -344,8 +344,8 @@ static void pivot_into(const char *root)
 }
 
 /*
- * The stub deferred execs run (supervisor/substitute.h), in the read-only root skeleton where
- * the program cannot replace it. STUB_PATH is absolute, so it is appended to the new root,
+ * The stub deferred execs run (supervisor/supervise/substitute.h), in the read-only root skeleton
+ * where the program cannot replace it. STUB_PATH is absolute, so it is appended to the new root,
  * never joined (a join would name the host's own root). A host root entry of the same name
  * is left out of the skeleton (made()), so the stub is always this file; the supervisor checks
  * the executable by its inode after the exec, not by its name.
@@ -720,7 +720,7 @@ static noreturn void run_command(const struct sandbox_spec *spec)
 	/* Its own session: no controlling terminal to push keystrokes into (TIOCSTI). */
 	if (setsid() < 0)
 		die_errno("cannot start a new session");
-	/* A pty of its own (supervisor/ptyrelay.h), never the person's terminal. */
+	/* A pty of its own (supervisor/supervise/ptyrelay.h), never the person's terminal. */
 	if (spec->ctty_fd >= 0 && ioctl(spec->ctty_fd, TIOCSCTTY, 0) < 0)
 		die_errno("cannot make the sandbox's pty its terminal");
 	close_other_fds(spec->control_fd);

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The stub a deferred exec runs instead of its command (see supervisor/substitute.h). */
+/* The stub a deferred exec runs instead of its command (see supervisor/supervise/substitute.h). */
 #ifndef AIRLOCK_TRACEE_STUB_H
 #define AIRLOCK_TRACEE_STUB_H
 

@@ -7,7 +7,7 @@
 #include "common/err.h"
 #include "common/path.h"
 #include "common/utf8.h"
-#include "supervisor/report.h"
+#include "supervisor/record/report.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -9,7 +9,7 @@
 #ifndef AIRLOCK_UI_PROMPT_H
 #define AIRLOCK_UI_PROMPT_H
 
-#include "supervisor/ask.h"
+#include "supervisor/supervise/ask.h"
 
 #include <stdbool.h>
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The curses review and replay timeline, as the rest of airlock sees them: plain data filled
- * by the supervisor (supervisor/review.c), and callbacks for what is computed lazily (diffs,
+ * by the supervisor (supervisor/review/review.c), and callbacks for what is computed lazily (diffs,
  * conflicts). Nothing here includes curses or knows about seccomp. Every string is borrowed
  * raw from the session record and may hold anything the sandboxed program chose: ui/ escapes
  * it (control characters, escape sequences, invalid UTF-8, bidirectional overrides) before it

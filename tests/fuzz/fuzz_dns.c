@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* libFuzzer target for the sandbox resolver's DNS parser: queries from the sandboxed program and
  * answers from the network may hold anything; nothing may crash, read out of bounds or leak. */
-#include "supervisor/dns.h"
+#include "supervisor/supervise/dns.h"
 
 #include <errno.h>
 #include <stdint.h>

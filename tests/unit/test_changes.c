@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Unit tests for the change set: fake host and upper trees, then a real overlay when allowed. */
-#include "supervisor/changes.h"
+#include "supervisor/changeset/changes.h"
 
 #include "common/buf.h"
 #include "common/cleanup.h"

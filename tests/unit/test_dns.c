@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* Unit tests for supervisor/dns.h: queries from a hostile program, answers from the network. */
-#include "supervisor/dns.h"
+/* Unit tests for supervisor/supervise/dns.h: queries from a hostile program, answers from the
+ * network. */
+#include "supervisor/supervise/dns.h"
 
 #include "tests/unit/tap.h"
 

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Unit tests for the checks `airlock run` makes before it clones (supervisor/doctor.h) with
+ * Unit tests for the checks `airlock run` makes before it clones (supervisor/cli/doctor.h) with
  * a fake /proc/sys (AIRLOCK_TEST_PROC_SYS), and for the test-only feature switch
  * (common/testenv.h).
  */
-#include "supervisor/doctor.h"
+#include "supervisor/cli/doctor.h"
 
 #include "common/testenv.h"
 #include "tests/unit/tap.h"

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* Unit tests for supervisor/events.h: the hash-chained events.jsonl and the SHA-256 helpers. */
-#include "supervisor/events.h"
+/* Unit tests for supervisor/record/events.h: the hash-chained events.jsonl and the SHA-256 helpers.
+ */
+#include "supervisor/record/events.h"
 
 #include "common/buf.h"
 #include "common/cleanup.h"

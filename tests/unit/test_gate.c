@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Unit tests for the gate (supervisor/gate.h): the sensitive class of the rules, the state of
- * a change from the rules and the person's decisions, what each form of `commit` takes, the
- * commit's re-check of deny rules; and the "save as a rule" suggestions, parsed back.
+ * Unit tests for the gate (supervisor/changeset/gate.h): the sensitive class of the rules, the
+ * state of a change from the rules and the person's decisions, what each form of `commit` takes,
+ * the commit's re-check of deny rules; and the "save as a rule" suggestions, parsed back.
  */
-#include "supervisor/gate.h"
+#include "supervisor/changeset/gate.h"
 
 #include "common/buf.h"
 #include "common/cleanup.h"

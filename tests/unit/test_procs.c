@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Unit tests for supervisor/procs.h on real processes (this test plays the sandbox's init):
- * an exec counts once it takes effect, a failed one never, and a child forked before its
+ * Unit tests for supervisor/supervise/procs.h on real processes (this test plays the sandbox's
+ * init): an exec counts once it takes effect, a failed one never, and a child forked before its
  * parent's exec keeps the command line its parent had then.
  */
-#include "supervisor/procs.h"
+#include "supervisor/supervise/procs.h"
 
 #include "tests/unit/tap.h"
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* Unit tests for supervisor/redact.h: built-in patterns, literals, custom patterns, counts. */
-#include "supervisor/redact.h"
+/* Unit tests for supervisor/supervise/redact.h: built-in patterns, literals, custom patterns,
+ * counts. */
+#include "supervisor/supervise/redact.h"
 
 #include "common/buf.h"
 #include "common/cleanup.h"

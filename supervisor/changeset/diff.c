@@ -1,0 +1,734 @@
+/* SPDX-License-Identifier: MIT */
+/* `airlock diff`: a session's change set as a git patch, file by file with libgit2; see diff.h. */
+#include "supervisor/changeset/diff.h"
+
+#include "common/buf.h"
+#include "common/cleanup.h"
+#include "common/err.h"
+#include "common/path.h"
+#include "common/utf8.h"
+#include "supervisor/cli/cli.h"
+#include "supervisor/changeset/git.h"
+#include "supervisor/changeset/gate.h"
+#include "supervisor/record/session.h"
+#include "supervisor/record/store.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/openat2.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define MAX_DEPTH 1024
+/* libgit2, loaded when a diff is made (supervisor/changeset/git.h). */
+static const struct git_api *git;
+
+#define GIT_MODE_FILE 0100644
+#define GIT_MODE_EXEC 0100755
+#define GIT_MODE_LINK 0120000
+
+/* One side of a file in the patch: the host's old entry or the upper's new one. */
+struct side {
+	char *path; /* absolute host path */
+	const char
+		*upper; /* new side: the upper entry (borrowed from the change); NULL: old side */
+	const char *target; /* new side of a symlink: its target (borrowed) */
+	mode_t mode;	    /* st_mode */
+	bool same_content;  /* new side of a mode change: the content is the host's */
+};
+
+struct diff {
+	FILE *out;
+	bool escape;
+	int base_fd;	  /* upper_base, O_PATH */
+	const char *base; /* upper_base, normalised */
+	struct side *v;
+	size_t n, cap;
+	struct buf text; /* the patch of the file being written */
+	int rc;		 /* the first failure, reported already */
+};
+
+static void failed(struct diff *d, int rc)
+{
+	if (d->rc == 0)
+		d->rc = rc;
+}
+
+/* git knows three modes for what it can store; every other permission bit is lost. */
+static unsigned git_mode(mode_t m)
+{
+	if (S_ISLNK(m))
+		return GIT_MODE_LINK;
+	return m & S_IXUSR ? GIT_MODE_EXEC : GIT_MODE_FILE;
+}
+
+static bool expressible(mode_t m)
+{
+	return S_ISREG(m) || S_ISLNK(m);
+}
+
+static const char *type_name(mode_t m)
+{
+	if (S_ISDIR(m))
+		return "a directory";
+	if (S_ISFIFO(m))
+		return "a fifo";
+	if (S_ISSOCK(m))
+		return "a socket";
+	return "a device";
+}
+
+static void push(struct diff *d, const char *path, const struct change *c, mode_t mode)
+{
+	GROW(d->v, d->cap, d->n + 1);
+	d->v[d->n++] = (struct side){
+		.path = xstrdup(path),
+		.upper = c ? c->upper : NULL,
+		.target = c ? c->link_target : NULL,
+		.mode = mode,
+		.same_content = c && c->kind == CHANGE_MODE_CHANGED,
+	};
+}
+
+struct walk {
+	unsigned empty, odd; /* empty directories; fifos, sockets, devices */
+	bool root_stays;     /* the top directory is the sandbox's too: its emptiness is no loss */
+};
+
+/* Add every file and symlink below the host directory open at dfd, whose path is in *path. */
+static int walk_host(struct diff *d, int dfd, struct buf *path, int depth, struct walk *w)
+{
+	char **names;
+	size_t n, i, base = path->len;
+	int rc;
+
+	if (depth > MAX_DEPTH)
+		return -ELOOP;
+	rc = dir_list(dfd, &names, &n);
+	if (rc == 0 && n == 0 && (depth > 0 || !w->root_stays))
+		w->empty++;
+	for (i = 0; rc == 0 && i < n; i++) {
+		struct stat st;
+
+		buf_addc(path, '/');
+		buf_adds(path, names[i]);
+		if (fstatat(dfd, names[i], &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			rc = -errno;
+		} else if (S_ISDIR(st.st_mode)) {
+			cleanup_fd int cfd = openat(
+				dfd, names[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+			rc = cfd < 0 ? -errno : walk_host(d, cfd, path, depth + 1, w);
+		} else if (expressible(st.st_mode)) {
+			push(d, path->data, NULL, st.st_mode);
+		} else {
+			w->odd++;
+		}
+		if (rc == 0) {
+			path->len = base;
+			path->data[base] = '\0';
+		}
+	}
+	dir_list_free(names, n);
+	return rc;
+}
+
+/*
+ * The host's entry at path (st_mode mode) as old sides: itself, or for a directory every file
+ * below it (and never the directory: git has no directories).
+ */
+static void add_host(struct diff *d, const char *path, mode_t mode, bool root_stays, bool warn_lost)
+{
+	struct walk w = {.root_stays = root_stays};
+	struct buf p = BUF_INIT;
+	int dfd, rc;
+
+	if (!S_ISDIR(mode)) {
+		if (expressible(mode)) {
+			push(d, path, NULL, mode);
+		} else if (warn_lost) {
+			cleanup_free char *shown = term_sanitize(path);
+
+			warn("%s: the deletion of %s cannot be expressed in a patch", shown,
+			     type_name(mode));
+		}
+		return;
+	}
+	buf_init(&p);
+	buf_adds(&p, strcmp(path, "/") == 0 ? "" : path);
+	dfd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	rc = dfd < 0 ? -errno : walk_host(d, dfd, &p, 0, &w);
+	if (dfd >= 0)
+		close(dfd);
+	if (rc < 0) {
+		cleanup_free char *shown = term_sanitize(p.len ? p.data : "/");
+
+		errno = -rc;
+		failed(d, error_errno("cannot read the host's %s", shown));
+	} else if (warn_lost && (w.empty || w.odd)) {
+		cleanup_free char *shown = term_sanitize(path);
+
+		warn("%s: the deletion of %u empty directories and %u fifos, sockets or devices below "
+		     "it cannot be expressed in a patch",
+		     shown, w.empty, w.odd);
+	}
+	buf_release(&p);
+}
+
+/* True when cs has a change strictly below path (cs is sorted by path, so they are adjacent
+   from the first path >= "path/"). */
+static bool has_below(const struct change_set *cs, const char *path)
+{
+	cleanup_free char *key = xasprintf("%s/", strcmp(path, "/") == 0 ? "" : path);
+	size_t lo = 0, hi = cs->n, len = strlen(key);
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (strcmp(cs->items[mid].path, key) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < cs->n && strncmp(cs->items[lo].path, key, len) == 0;
+}
+
+/* A directory the sandbox has and the patch cannot create unless files are below it. */
+static void check_dir(const struct change_set *cs, const struct change *c, bool warn_lost)
+{
+	if (warn_lost && !has_below(cs, c->path)) {
+		cleanup_free char *shown = term_sanitize(c->path);
+
+		warn("%s: an empty directory cannot be expressed in a patch", shown);
+	}
+}
+
+/* The sides of change c. warn_lost: warn about what the patch cannot express. */
+static void collect(struct diff *d, const struct change_set *cs, const struct change *c,
+		    bool warn_lost)
+{
+	cleanup_free char *shown = warn_lost ? term_sanitize(c->path) : NULL;
+	size_t before;
+
+	switch (c->kind) {
+	case CHANGE_ADDED:
+	case CHANGE_SYMLINK_ADDED:
+		if (expressible(c->mode))
+			push(d, c->path, c, c->mode);
+		else if (warn_lost)
+			warn("%s: %s cannot be expressed in a patch", shown, type_name(c->mode));
+		break;
+	case CHANGE_MODIFIED:
+	case CHANGE_SYMLINK_CHANGED:
+	case CHANGE_MODE_CHANGED:
+		if (!expressible(c->mode)) {
+			if (warn_lost && S_ISDIR(c->mode))
+				warn("%s: the mode of a directory (%04o -> %04o) cannot be expressed in "
+				     "a patch",
+				     shown, c->old_mode & 07777, c->mode & 07777);
+			else if (warn_lost)
+				warn("%s: %s cannot be expressed in a patch", shown,
+				     type_name(c->mode));
+			break;
+		}
+		if ((c->mode ^ c->old_mode) & 07777 && git_mode(c->mode) == git_mode(c->old_mode)) {
+			if (warn_lost)
+				warn("%s: the mode change %04o -> %04o cannot be expressed in a patch "
+				     "(only the owner's executable bit can)",
+				     shown, c->old_mode & 07777, c->mode & 07777);
+			if (c->kind == CHANGE_MODE_CHANGED)
+				break;
+		}
+		push(d, c->path, NULL, c->old_mode);
+		push(d, c->path, c, c->mode);
+		break;
+	case CHANGE_DELETED:
+		add_host(d, c->path, c->old_mode, false, warn_lost);
+		break;
+	case CHANGE_DIR_ADDED:
+		check_dir(cs, c, warn_lost);
+		break;
+	case CHANGE_DIR_REPLACED:
+		/* Everything the host had below it goes; what the sandbox has there is listed in
+		   cs one by one, as added. git apply removes a directory it deletes the last file
+		   of: only then can the sandbox's empty one not be had. */
+		before = d->n;
+		add_host(d, c->path, c->old_mode, true, warn_lost);
+		if (d->n > before)
+			check_dir(cs, c, warn_lost);
+		break;
+	case CHANGE_TYPE_CHANGED:
+		add_host(d, c->path, c->old_mode, false, warn_lost);
+		if (S_ISDIR(c->mode))
+			check_dir(cs, c, warn_lost);
+		else if (expressible(c->mode))
+			push(d, c->path, c, c->mode);
+		else if (warn_lost)
+			warn("%s: %s cannot be expressed in a patch", shown, type_name(c->mode));
+		break;
+	}
+}
+
+/* By path; at one path the old side first: git apply must see a deletion before an addition. */
+static int cmp_side(const void *a, const void *b)
+{
+	const struct side *x = a, *y = b;
+	int r = strcmp(x->path, y->path);
+
+	if (r)
+		return r;
+	return (x->upper != NULL) - (y->upper != NULL);
+}
+
+/* Read the regular file open at fd: at most the size fstat gives, so the content cannot make
+   us read more than the file was. NULL with errno. */
+static char *read_regular(int fd, size_t *len)
+{
+	cleanup_free char *data = NULL;
+	struct stat st;
+	size_t size, got = 0;
+
+	if (fstat(fd, &st) < 0)
+		return NULL;
+	if (!S_ISREG(st.st_mode)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (st.st_size < 0 || (unsigned long long)st.st_size >= SIZE_MAX) {
+		errno = EFBIG;
+		return NULL;
+	}
+	size = (size_t)st.st_size;
+	/* Not xmalloc: a sparse file of a terabyte is a refusal, not an abort. */
+	data = malloc(size + 1);
+	if (!data)
+		return NULL;
+	while (got < size) {
+		ssize_t n = read(fd, data + got, size - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return NULL;
+		if (n == 0)
+			break; /* it shrank meanwhile: what is there is what we show */
+		got += (size_t)n;
+	}
+	data[got] = '\0';
+	*len = got;
+	return steal_pointer(&data);
+}
+
+/* The content of side s as git sees it: a file's bytes, a symlink's target. Caller frees. */
+static char *load(struct diff *d, const struct side *s, size_t *len)
+{
+	const int flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC;
+	cleanup_fd int fd = -1;
+	char *data;
+
+	if (S_ISLNK(s->mode)) {
+		ssize_t n;
+
+		if (s->upper) {
+			*len = strlen(s->target ? s->target : "");
+			return xstrdup(s->target ? s->target : "");
+		}
+		data = xmalloc(PATH_MAX);
+		n = readlink(s->path, data, PATH_MAX);
+		if (n < 0 || n >= PATH_MAX) {
+			if (n >= PATH_MAX)
+				errno = ENAMETOOLONG;
+			free(data);
+			return NULL;
+		}
+		data[n] = '\0';
+		*len = (size_t)n;
+		return data;
+	}
+	if (s->upper) {
+		/* The upper is the program's: no symlink anywhere on the way, nothing outside. */
+		struct open_how how = {.flags = (unsigned)flags,
+				       .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
+						  RESOLVE_NO_MAGICLINKS};
+
+		if (!path_is_under(s->upper, d->base)) {
+			errno = EXDEV;
+			return NULL;
+		}
+		fd = (int)syscall(SYS_openat2, d->base_fd, path_rel(s->upper, d->base), &how,
+				  sizeof(how));
+	} else {
+		fd = open(s->path, flags);
+	}
+	if (fd < 0)
+		return NULL;
+	return read_regular(fd, len);
+}
+
+/* Append "a/PATH" as git writes a path: in quotes with C escapes when it has to be. */
+static void add_git_path(struct buf *b, const char *prefix, const char *path)
+{
+	static const char named[] = "\a\b\t\n\v\f\r";
+	static const char letter[] = "abtnvfr";
+	const unsigned char *p;
+	bool quote = false;
+
+	for (p = (const unsigned char *)path; *p && !quote; p++)
+		quote = *p < ' ' || *p >= 0x7f || *p == '"' || *p == '\\';
+	if (!quote) {
+		buf_adds(b, prefix);
+		buf_adds(b, path);
+		return;
+	}
+	buf_addc(b, '"');
+	buf_adds(b, prefix);
+	for (p = (const unsigned char *)path; *p; p++) {
+		const char *e = *p ? strchr(named, *p) : NULL;
+
+		if (e)
+			buf_addf(b, "\\%c", letter[e - named]);
+		else if (*p == '"' || *p == '\\')
+			buf_addf(b, "\\%c", *p);
+		else if (*p < ' ' || *p >= 0x7f)
+			buf_addf(b, "\\%03o", *p);
+		else
+			buf_addc(b, (char)*p);
+	}
+	buf_addc(b, '"');
+}
+
+static bool starts_with(const char *s, size_t len, const char *prefix)
+{
+	size_t n = strlen(prefix);
+
+	return len >= n && memcmp(s, prefix, n) == 0;
+}
+
+/*
+ * Append libgit2's patch of one file to b with the real modes: from buffers it writes 100644
+ * for every file. The line after "diff --git" is the one that carries a mode.
+ */
+static void add_patch(struct buf *b, const char *t, size_t len, unsigned omode, unsigned nmode)
+{
+	const char *end = t + len;
+	const char *l2 = memchr(t, '\n', len);
+	const char *e2 = l2 ? memchr(l2 + 1, '\n', (size_t)(end - l2 - 1)) : NULL;
+	size_t n2;
+
+	if (!e2) {
+		buf_add(b, t, len);
+		return;
+	}
+	l2++;
+	n2 = (size_t)(e2 - l2);
+	buf_add(b, t, (size_t)(l2 - t));
+	if (starts_with(l2, n2, "new file mode ")) {
+		buf_addf(b, "new file mode %06o\n", nmode);
+	} else if (starts_with(l2, n2, "deleted file mode ")) {
+		buf_addf(b, "deleted file mode %06o\n", omode);
+	} else if (starts_with(l2, n2, "index ")) {
+		const char *sp = memchr(l2 + 6, ' ', n2 - 6);
+		size_t ids = sp ? (size_t)(sp - l2) : n2;
+
+		if (omode != nmode)
+			buf_addf(b, "old mode %06o\nnew mode %06o\n", omode, nmode);
+		buf_add(b, l2, ids);
+		if (omode == nmode)
+			buf_addf(b, " %06o", nmode);
+		buf_addc(b, '\n');
+	} else {
+		buf_add(b, l2, n2 + 1);
+	}
+	buf_add(b, e2 + 1, (size_t)(end - e2 - 1));
+}
+
+/* Write text for a terminal: every line and tab-separated field through term_sanitize(). */
+static void put_escaped(FILE *out, const char *t, size_t len)
+{
+	const char *end = t + len;
+
+	while (t < end) {
+		size_t n = 0;
+
+		while (t + n < end && t[n] != '\n' && t[n] != '\t')
+			n++;
+		cleanup_free char *part = xstrndup(t, n);
+		cleanup_free char *clean = term_sanitize(part);
+
+		fputs(clean, out);
+		t += n;
+		if (t < end)
+			fputc(*t++, out);
+	}
+}
+
+static void put(struct diff *d)
+{
+	if (d->escape)
+		put_escaped(d->out, d->text.data, d->text.len);
+	else
+		fwrite(d->text.data, 1, d->text.len, d->out);
+}
+
+/* Write the patch of one file: old side o, new side n, either may be NULL. */
+static void emit(struct diff *d, const struct side *o, const struct side *n)
+{
+	git_diff_options opts;
+	const struct side *s = o ? o : n;
+	const char *gpath = s->path + 1; /* "a/" + the host path without its "/" */
+	cleanup_free char *obuf = NULL;
+	cleanup_free char *nbuf = NULL;
+	size_t olen = 0, nlen = 0;
+	git_patch *patch = NULL;
+	git_buf gb = GIT_BUF_INIT;
+	int rc;
+
+	buf_reset(&d->text);
+	if (o && n && n->same_content) {
+		buf_adds(&d->text, "diff --git ");
+		add_git_path(&d->text, "a/", gpath);
+		buf_addc(&d->text, ' ');
+		add_git_path(&d->text, "b/", gpath);
+		buf_addf(&d->text, "\nold mode %06o\nnew mode %06o\n", git_mode(o->mode),
+			 git_mode(n->mode));
+		put(d);
+		return;
+	}
+	if (o && !(obuf = load(d, o, &olen))) {
+		cleanup_free char *shown = term_sanitize(o->path);
+
+		failed(d, error_errno("cannot read the host's %s", shown));
+		return;
+	}
+	if (n && !(nbuf = load(d, n, &nlen))) {
+		cleanup_free char *shown = term_sanitize(n->upper);
+
+		failed(d, error_errno("cannot read %s", shown));
+		return;
+	}
+	git->diff_options_init(&opts, GIT_DIFF_OPTIONS_VERSION);
+	opts.flags = GIT_DIFF_SHOW_BINARY;
+	/* libgit2, like git, looks for a NUL in the first 8000 bytes only; one further on would
+	   go into a text patch raw. Binary patches carry any byte safely. */
+	if ((obuf && memchr(obuf, 0, olen)) || (nbuf && memchr(nbuf, 0, nlen)))
+		opts.flags |= GIT_DIFF_FORCE_BINARY;
+	rc = git->patch_from_buffers(&patch, obuf, olen, gpath, nbuf, nlen, gpath, &opts);
+	if (rc == 0)
+		rc = git->patch_to_buf(&gb, patch);
+	git->patch_free(patch);
+	if (rc < 0) {
+		const git_error *e = git->error_last();
+		cleanup_free char *shown = term_sanitize(s->path);
+
+		failed(d, error("cannot diff %s: %s", shown,
+				e && e->message ? e->message : "libgit2"));
+	} else if (gb.size > 0) {
+		add_patch(&d->text, gb.ptr, gb.size, o ? git_mode(o->mode) : 0,
+			  n ? git_mode(n->mode) : 0);
+		put(d);
+	}
+	git->buf_dispose(&gb);
+}
+
+/* git apply refuses any path with a ".git" component (any case: core.protectNTFS). */
+static bool in_dot_git(const char *path)
+{
+	const char *p = path;
+
+	while ((p = strchr(p, '/'))) {
+		p++;
+		if (strncasecmp(p, ".git", 4) == 0 && (p[4] == '/' || p[4] == '\0'))
+			return true;
+	}
+	return false;
+}
+
+static bool selected(const char *path, const char *const *paths, size_t npaths, bool *matched)
+{
+	bool any = npaths == 0;
+	size_t i;
+
+	for (i = 0; i < npaths; i++) {
+		if (path_is_under(path, paths[i])) {
+			any = true;
+			if (matched)
+				matched[i] = true;
+		}
+	}
+	return any;
+}
+
+int diff_write(FILE *out, const struct change_set *cs, const char *upper_base,
+	       const char *const *paths, size_t npaths, bool *matched, bool escape)
+{
+	cleanup_free char *base = path_normalize(upper_base);
+	struct diff d = {.out = out, .escape = escape, .base = base};
+	size_t i, j, keep, dot_git = 0;
+	int rc = 0;
+
+	if (npaths > 0)
+		memset(matched, 0, npaths * sizeof(*matched));
+	d.base_fd = open(base, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (d.base_fd < 0)
+		return error_errno("cannot open %s", base);
+	buf_init(&d.text);
+	for (i = 0; i < cs->n; i++) {
+		const struct change *c = &cs->items[i];
+		bool whole = selected(c->path, paths, npaths, matched);
+		bool part = false;
+
+		/* A path below a deleted or replaced directory names host files it deletes. */
+		for (j = 0; !whole && j < npaths; j++)
+			part = part || path_is_under(paths[j], c->path);
+		if (whole || part)
+			collect(&d, cs, c, whole);
+	}
+	for (i = keep = 0; i < d.n; i++) {
+		if (selected(d.v[i].path, paths, npaths, matched))
+			d.v[keep++] = d.v[i];
+		else
+			free(d.v[i].path);
+	}
+	d.n = keep;
+	for (j = 0; j < npaths; j++)
+		if (!matched[j])
+			rc = -ENOENT;
+	if (rc == 0) {
+		qsort(d.v, d.n, sizeof(*d.v), cmp_side);
+		git = git_api();
+		if (!git) {
+			rc = -EIO;
+			goto out;
+		}
+		if (git->libgit2_init() < 0) {
+			error("cannot initialise libgit2");
+			rc = -EIO;
+			goto out;
+		}
+		for (i = 0; i < d.n; i++) {
+			const struct side *s = &d.v[i], *next = i + 1 < d.n ? &d.v[i + 1] : NULL;
+
+			dot_git += in_dot_git(s->path);
+
+			/* An old and a new side of one type make one patch; of two types (a file
+			   that became a symlink), a deletion and an addition, as git has it. */
+			if (!s->upper && next && next->upper && strcmp(s->path, next->path) == 0 &&
+			    S_ISLNK(s->mode) == S_ISLNK(next->mode)) {
+				emit(&d, s, next);
+				i++;
+			} else {
+				emit(&d, s->upper ? NULL : s, s->upper ? s : NULL);
+			}
+		}
+		git->libgit2_shutdown();
+		if (dot_git)
+			warn("%zu files of the patch are inside a .git directory, which git apply "
+			     "refuses; leave them out with git apply --exclude='*/.git/*'",
+			     dot_git);
+		rc = d.rc;
+	}
+out:
+	for (i = 0; i < d.n; i++)
+		free(d.v[i].path);
+	free(d.v);
+	buf_release(&d.text);
+	close(d.base_fd);
+	return rc;
+}
+
+/*
+ * A comment line before the patch for each flagged change it holds (git apply skips lines
+ * before the first "diff --git"), so the person reading the patch sees the risk.
+ */
+static void flag_lines(const struct session *s, const cJSON *meta, const struct change_set *cs,
+		       char *const *paths, size_t npaths)
+{
+	struct gate g;
+	size_t i, j;
+
+	gate_open(&g, s, meta);
+	for (i = 0; i < cs->n; i++) {
+		const struct change *c = &cs->items[i];
+		struct gate_verdict v;
+		bool in = npaths == 0;
+
+		for (j = 0; j < npaths && !in; j++)
+			in = path_is_under(c->path, paths[j]);
+		if (!in)
+			continue;
+		gate_classify(&g, c->path, &v);
+		if (v.risk) {
+			cleanup_free char *shown = term_sanitize(c->path);
+			cleanup_free char *why = term_sanitize(v.risk);
+
+			printf("# airlock: flagged: %s: %s (%s; it runs code on the host later)\n",
+			       shown, why, gate_state_name(v.state));
+		}
+	}
+	gate_close(&g);
+}
+
+int cmd_diff(int argc, char **argv)
+{
+	static const struct session_args_spec spec = {
+		.usage = "airlock diff [ID] [--] [PATH...]",
+		.help = "A git patch of the session's changes on stdout; apply it with `cd / && git "
+			"apply`,\nor to a copy of DIR with `cd COPY && git apply -pN` (N = 1 + the "
+			"components of DIR).\n",
+		.accept = ARG_PATHS,
+	};
+	struct session_args a;
+	bool *matched = NULL;
+	size_t i;
+	struct session s = {.lock_fd = -1};
+	struct change_set cs = {0};
+	cJSON *meta = NULL;
+	int rc = parse_session_args(argc, argv, &spec, &a), r;
+
+	if (rc >= 0)
+		goto out;
+	rc = EXIT_REFUSED;
+	matched = xcalloc(a.npaths + 1, sizeof(*matched));
+	/* Reading needs no lock, as for show: a running session can be looked at as it goes. */
+	if (store_find(a.id, &s) < 0)
+		goto out;
+	meta = store_read_meta(&s);
+	if (!meta)
+		goto out;
+	if (strcmp(session_state(&s, meta), "discarded") == 0) {
+		error("session %s was discarded: its changes are gone", s.id);
+		goto out;
+	}
+	if (session_scan_changes(&s, meta, &cs) < 0)
+		goto out;
+	flag_lines(&s, meta, &cs, a.paths, a.npaths);
+	r = diff_write(stdout, &cs, s.dir, (const char *const *)a.paths, a.npaths, matched,
+		       isatty(STDOUT_FILENO));
+	if (r == -ENOENT) {
+		for (i = 0; i < a.npaths; i++) {
+			if (!matched[i]) {
+				cleanup_free char *shown = term_sanitize(a.paths[i]);
+
+				error("%s: not changed in session %s", shown, s.id);
+			}
+		}
+		goto out;
+	}
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		error_errno("cannot write the patch");
+		goto out;
+	}
+	rc = r == 0 ? 0 : EXIT_REFUSED;
+out:
+	session_args_free(&a);
+	free(matched);
+	change_set_free(&cs);
+	cJSON_Delete(meta);
+	store_close(&s);
+	return rc;
+}

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A change set as a git patch that `git apply` accepts and that reproduces the sandbox's files
+ * on a pristine copy of the host. Paths are the full host paths without their leading slash
+ * after "a/" and "b/" ("a/home/u/proj/f"), so `cd / && git apply` applies it to the host, and
+ * `cd COPY && git apply -pN` (N = 1 + the components of the copied directory's host path)
+ * applies it to a copy of one directory.
+ *
+ * What a git patch can express: regular files (content, and the executable bit as mode 100755),
+ * symlinks (mode 120000, the target as content), additions, deletions (a deleted or replaced
+ * directory is every file below it on the host), type changes (a deletion and an addition).
+ * What it cannot, reported with a warning on stderr and left out: empty directories, directory
+ * modes, permission changes other than the owner's executable bit, fifos, sockets and devices.
+ * Beyond that, git apply removes a directory once it deletes its last file, even one the
+ * program emptied and kept (not reported), and refuses paths inside a .git directory (a
+ * warning counts them).
+ */
+#ifndef AIRLOCK_SUPERVISOR_DIFF_H
+#define AIRLOCK_SUPERVISOR_DIFF_H
+
+#include "supervisor/changeset/changes.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+/*
+ * Write to out the patch of the changes in cs at or below any of paths (absolute, normalised
+ * host paths; every change when npaths is 0). upper_base is a directory every change's upper
+ * entry lies below (the session directory): upper entries are opened beneath it without
+ * following any symlink, and their lengths come from fstat, never from the content. matched
+ * has npaths elements (NULL when npaths is 0), each set to whether that path names a change or
+ * a file the patch deletes; when one is unmatched nothing is written. escape writes the patch
+ * for a terminal: control characters and escape sequences from file names and contents are
+ * shown escaped (the result no longer applies when they occur).
+ *
+ * Returns 0; -ENOENT when a path is unmatched (not printed); or -errno after printing what
+ * failed (a file that cannot be read is reported and left out, the rest is still written).
+ * Calls git_libgit2_init() and git_libgit2_shutdown() itself.
+ */
+int diff_write(FILE *out, const struct change_set *cs, const char *upper_base,
+	       const char *const *paths, size_t npaths, bool *matched, bool escape);
+
+#endif

@@ -1,0 +1,304 @@
+/* SPDX-License-Identifier: MIT */
+/* The state and risk of a session's changes: one classifier for review, show and commit. */
+#include "supervisor/changeset/gate.h"
+
+#include "common/buf.h"
+#include "common/cleanup.h"
+#include "common/err.h"
+#include "common/path.h"
+#include "supervisor/supervise/policy.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char *const state_names[] = {
+	[GATE_UNDECIDED] = "undecided",
+	[GATE_APPROVED] = "approved",
+	[GATE_DENIED] = "denied",
+};
+
+const char *gate_state_name(enum gate_state st)
+{
+	return (unsigned)st < ARRAY_SIZE(state_names) ? state_names[st] : "undecided";
+}
+
+static int state_of(const char *s, enum gate_state *st)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(state_names); i++)
+		if (s && strcmp(s, state_names[i]) == 0) {
+			*st = (enum gate_state)i;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+static int cmp_dec(const void *a, const void *b)
+{
+	const struct gate_decision *x = a, *y = b;
+	int c = strcmp(x->path, y->path);
+
+	return c ? c : (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+static struct gate_decision *find_dec(const struct gate *g, const char *path)
+{
+	size_t lo = 0, hi = g->ndec;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(g->dec[mid].path, path);
+
+		if (c == 0)
+			return &g->dec[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* Read decisions.jsonl: one decision per path, the last line for it winning. */
+static void load_decisions(struct gate *g)
+{
+	cleanup_file FILE *f = fopen(g->file, "re");
+	cleanup_free char *line = NULL;
+	size_t cap = 0, dcap = 0, i, k;
+	ssize_t len;
+
+	if (!f) {
+		if (errno != ENOENT)
+			warn("cannot read %s: %s; the review's earlier decisions are not used",
+			     g->file, strerror(errno));
+		return;
+	}
+	while ((len = getline(&line, &cap, f)) > 0) {
+		cJSON *o = cJSON_ParseWithLength(line, (size_t)len);
+		const char *path =
+			cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "path"));
+		const char *state =
+			cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "state"));
+		enum gate_state st;
+
+		if (path && path[0] == '/' && state_of(state, &st) == 0) {
+			GROW(g->dec, dcap, g->ndec + 1);
+			g->dec[g->ndec] = (struct gate_decision){xstrdup(path), st, g->ndec};
+			g->ndec++;
+		}
+		cJSON_Delete(o);
+	}
+	if (g->ndec == 0)
+		return;
+	qsort(g->dec, g->ndec, sizeof(*g->dec), cmp_dec);
+	/* Keep the last of each run of equal paths. */
+	for (i = k = 0; i < g->ndec; i++) {
+		if (i + 1 < g->ndec && strcmp(g->dec[i].path, g->dec[i + 1].path) == 0) {
+			free(g->dec[i].path);
+			continue;
+		}
+		g->dec[k++] = g->dec[i];
+	}
+	g->ndec = k;
+}
+
+static void init_hidden(struct gate *g, const char *const *hidden, size_t n)
+{
+	g->hidden = xcalloc(n + 1, sizeof(*g->hidden));
+	for (size_t i = 0; i < n; i++)
+		if (hidden[i] && hidden[i][0] == '/')
+			g->hidden[g->nhidden++] = xstrdup(hidden[i]);
+}
+
+void gate_init(struct gate *g, struct ruleset *rs, const char *const *hidden, size_t nhidden)
+{
+	memset(g, 0, sizeof(*g));
+	g->rs = *rs;
+	memset(rs, 0, sizeof(*rs));
+	g->have_rules = true;
+	init_hidden(g, hidden, nhidden);
+}
+
+void gate_load_decisions(struct gate *g, const char *file)
+{
+	free(g->file);
+	g->file = xstrdup(file);
+	load_decisions(g);
+}
+
+/* The reason a sensitive rule gives: its comment, else its pattern and origin. */
+static const char *reason_of(struct gate *g, const struct rule *r)
+{
+	cleanup_free char *origin = NULL;
+	size_t i;
+
+	if (r->reason)
+		return r->reason;
+	for (i = 0; i < g->nreasons; i++)
+		if (g->reasons[i].rule == r)
+			return g->reasons[i].text;
+	origin = rule_origin(r);
+	GROW(g->reasons, g->reasons_cap, g->nreasons + 1);
+	g->reasons[g->nreasons].rule = r;
+	g->reasons[g->nreasons].text = xasprintf("sensitive %s (%s)", r->text, origin);
+	return g->reasons[g->nreasons++].text;
+}
+
+void gate_classify(struct gate *g, const char *path, struct gate_verdict *v)
+{
+	const struct gate_decision *d;
+	enum rule_action a;
+
+	memset(v, 0, sizeof(*v));
+	for (size_t i = 0; i < g->nhidden; i++)
+		if (path_is_under(path, g->hidden[i])) {
+			v->state = GATE_DENIED;
+			v->by = GATE_BY_HIDDEN;
+			v->hidden = g->hidden[i];
+			return;
+		}
+	if (!g->have_rules) {
+		v->state = GATE_UNDECIDED;
+		v->by = GATE_BY_NO_RULES;
+		return;
+	}
+	a = policy_write_verdict(&g->rs, path, &v->rule);
+	if (a == RULE_DENY) {
+		v->state = GATE_DENIED;
+		v->by = GATE_BY_DENY;
+		return;
+	}
+	v->sensitive = rules_match_sensitive(&g->rs, path);
+	if (v->sensitive)
+		v->risk = reason_of(g, v->sensitive);
+	if (v->sensitive && !(a == RULE_ALLOW && rules_write_is_exact(v->rule))) {
+		v->state = GATE_UNDECIDED;
+		v->by = GATE_BY_RISK;
+	} else {
+		v->state = a == RULE_ALLOW ? GATE_APPROVED : GATE_UNDECIDED;
+		v->by = GATE_BY_RULES;
+	}
+	d = find_dec(g, path);
+	if (d) {
+		v->state = d->state;
+		v->person = true;
+	}
+}
+
+int gate_decide(struct gate *g, const char *path, enum gate_state st)
+{
+	struct gate_decision *d = find_dec(g, path);
+	cleanup_free char *line = NULL;
+	cleanup_fd int fd = -1;
+	cJSON *o;
+	size_t len;
+
+	if (d) {
+		d->state = st;
+	} else {
+		/* Kept sorted: a review decides one change at a time. */
+		size_t at = 0;
+
+		while (at < g->ndec && strcmp(g->dec[at].path, path) < 0)
+			at++;
+		g->dec = xrealloc(g->dec, (g->ndec + 1) * sizeof(*g->dec));
+		memmove(&g->dec[at + 1], &g->dec[at], (g->ndec - at) * sizeof(*g->dec));
+		g->dec[at] = (struct gate_decision){xstrdup(path), st, 0};
+		g->ndec++;
+	}
+	if (!g->file)
+		return 0;
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "path", path);
+	cJSON_AddStringToObject(o, "state", gate_state_name(st));
+	line = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	if (!line) {
+		error("cannot record a decision in %s", g->file);
+		return -ENOMEM;
+	}
+	len = strlen(line);
+	{
+		cleanup_free char *nl = xasprintf("%s\n", line);
+
+		fd = open(g->file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+		/* One write per line: concurrent reviews append whole lines. */
+		if (fd < 0 || write(fd, nl, len + 1) != (ssize_t)(len + 1)) {
+			int e = fd < 0 ? errno : EIO;
+
+			error_errno("cannot record the decision in %s", g->file);
+			return -e;
+		}
+	}
+	return 0;
+}
+
+const char *gate_select(struct gate *g, const char *path, enum gate_mode mode, bool named,
+			bool exact, struct gate_verdict *v)
+{
+	gate_classify(g, path, v);
+	/* Never, whatever the person named: the commit's re-check of every final host path. */
+	if (v->by == GATE_BY_DENY)
+		return "denied";
+	/* Hidden: the commit's own check says so when the change is in scope. */
+	if (v->by == GATE_BY_HIDDEN)
+		return mode == GATE_TAKE_ALL || (mode == GATE_TAKE_NAMED && named) ? NULL
+										   : "hidden";
+	switch (mode) {
+	case GATE_TAKE_NAMED:
+		if (!named)
+			return "skip";
+		/* A flagged change goes in only when the person named it. */
+		if (v->risk && v->state != GATE_APPROVED && !exact)
+			return "flagged";
+		return NULL;
+	case GATE_TAKE_ALL:
+		if (v->state == GATE_UNDECIDED && !v->risk)
+			return NULL;
+		break;
+	case GATE_TAKE_APPROVED:
+		break;
+	}
+	if (v->state == GATE_APPROVED)
+		return NULL;
+	if (v->state == GATE_DENIED)
+		return "denied";
+	return v->risk ? "flagged" : "undecided";
+}
+
+bool gate_named_exactly(struct gate *g, const char *path, char *const *paths, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct gate_verdict v;
+
+		if (strcmp(paths[i], path) == 0)
+			return true;
+		if (!path_is_under(path, paths[i]))
+			continue;
+		gate_classify(g, paths[i], &v);
+		if (v.risk)
+			return true;
+	}
+	return false;
+}
+
+void gate_close(struct gate *g)
+{
+	size_t i;
+
+	for (i = 0; i < g->nhidden; i++)
+		free(g->hidden[i]);
+	for (i = 0; i < g->ndec; i++)
+		free(g->dec[i].path);
+	for (i = 0; i < g->nreasons; i++)
+		free(g->reasons[i].text);
+	free(g->hidden);
+	free(g->dec);
+	free(g->reasons);
+	free(g->file);
+	rules_release(&g->rs);
+	memset(g, 0, sizeof(*g));
+}

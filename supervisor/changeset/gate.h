@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The gate between a session's changes and the host: the state of each change (approved,
+ * undecided, denied) and its risk, computed once here for the review, `show`, the JSON
+ * result and `commit`.
+ *
+ * A change's state comes from, in order:
+ *   1. a hidden path at or above it: denied, always (the program never saw what is there);
+ *   2. a `deny write` rule: denied, always (commit re-checks it, however the change got in);
+ *   3. the session's rules: a `sensitive` path (see airlock-rules(5)) starts undecided, with
+ *      its risk, unless the deciding write rule allows it and names that exact path; else
+ *      `allow write` approves, `ask write` (or no rule) leaves it undecided;
+ *   4. the person's decisions from the review, saved in the session's decisions.jsonl
+ *      ({"path", "state"} lines, the last for a path wins) as they are made.
+ * Without readable rules nothing starts approved.
+ */
+#ifndef AIRLOCK_SUPERVISOR_GATE_H
+#define AIRLOCK_SUPERVISOR_GATE_H
+
+#include "rules/rules.h"
+#include "supervisor/record/store.h"
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+
+enum gate_state {
+	GATE_UNDECIDED,
+	GATE_APPROVED,
+	GATE_DENIED,
+};
+
+/* Where a change's state came from. */
+enum gate_by {
+	GATE_BY_RULES,	  /* the write rule (verdict.rule, NULL when none matched) */
+	GATE_BY_RISK,	  /* a sensitive path, held for a person (verdict.risk) */
+	GATE_BY_DENY,	  /* a deny write rule: never committed */
+	GATE_BY_HIDDEN,	  /* inside a hidden path: never committed */
+	GATE_BY_NO_RULES, /* the rules could not be read */
+};
+
+struct gate_verdict {
+	enum gate_state state;
+	enum gate_by by;	      /* where the state would come from without the person */
+	bool person;		      /* the state is a decision saved from the review */
+	const struct rule *rule;      /* the write rule that matched, or NULL */
+	const struct rule *sensitive; /* the sensitive rule that matched, or NULL */
+	const char *risk;	      /* why applying it runs code on the host later, or NULL */
+	const char *hidden;	      /* GATE_BY_HIDDEN: the hidden path */
+};
+
+struct gate_decision {
+	char *path;
+	enum gate_state state;
+	size_t seq; /* line in the file: the last for a path wins */
+};
+
+struct gate_reason {
+	const struct rule *rule;
+	char *text;
+};
+
+struct gate {
+	struct ruleset rs;
+	bool have_rules;
+	char **hidden; /* absolute hidden paths (meta "hidden") */
+	size_t nhidden;
+	struct gate_decision *dec; /* sorted by path, one per path */
+	size_t ndec;
+	char *file; /* decisions.jsonl of the session; NULL when not opened from one */
+	struct gate_reason *reasons; /* risk texts of sensitive rules without a comment */
+	size_t nreasons, reasons_cap;
+};
+
+/* "approved", "undecided", "denied". */
+const char *gate_state_name(enum gate_state st);
+
+/*
+ * Open the gate of session s (meta is its meta.json): its rules, hidden paths and saved
+ * decisions. Unreadable rules are not an error (nothing starts approved; g->have_rules is
+ * false and the reason was printed); unreadable decisions are ignored with a warning.
+ * Release with gate_close(). (In policy.c, beside the rules it rebuilds.)
+ */
+void gate_open(struct gate *g, const struct session *s, const cJSON *meta);
+
+/* A gate over rs (moved into g: rs is left empty) and the hidden paths, with no decisions. */
+void gate_init(struct gate *g, struct ruleset *rs, const char *const *hidden, size_t nhidden);
+
+/* Read the decisions saved in file (decisions.jsonl), where gate_decide() appends from now on.
+   A missing file is no decision; an unreadable one is warned about and ignored. */
+void gate_load_decisions(struct gate *g, const char *file);
+
+/* The verdict on a change at path (absolute). Borrowed strings live as long as g. */
+void gate_classify(struct gate *g, const char *path, struct gate_verdict *v);
+
+/*
+ * Record the person's decision on path: in memory, and appended to the session's
+ * decisions.jsonl when the gate was opened from a session. 0 or -errno (printed).
+ */
+int gate_decide(struct gate *g, const char *path, enum gate_state st);
+
+/* What `airlock commit` was asked to apply. */
+enum gate_mode {
+	GATE_TAKE_APPROVED, /* no PATH, no --all: the approved changes */
+	GATE_TAKE_ALL,	    /* --all: approved and undecided, never denied or flagged */
+	GATE_TAKE_NAMED,    /* PATH...: the changes at or below the named paths */
+};
+
+/*
+ * Whether commit applies the change at path (v receives its verdict): NULL when it does, else
+ * why it is left out: "denied" (by the person or a deny write rule: see v->by), "hidden",
+ * "undecided", "flagged" (undecided with a risk), "skip" (not named). A hidden change in scope
+ * (--all, or named) is taken here for the commit's own hidden-path check to refuse and report. With
+ * GATE_TAKE_NAMED, named says a PATH takes it and exact that a PATH names it explicitly (the path
+ * itself, or a flagged directory above it): only then does a flagged change go in. Whatever the
+ * mode, a change under a deny write rule is never taken.
+ */
+const char *gate_select(struct gate *g, const char *path, enum gate_mode mode, bool named,
+			bool exact, struct gate_verdict *v);
+
+/*
+ * Whether one of paths[0..n) names path explicitly for gate_select(): it is path, or a
+ * directory above it that is itself flagged (naming `.vscode` takes what is below it).
+ */
+bool gate_named_exactly(struct gate *g, const char *path, char *const *paths, size_t n);
+
+void gate_close(struct gate *g);
+
+#endif

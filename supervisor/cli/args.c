@@ -1,0 +1,200 @@
+/* SPDX-License-Identifier: MIT */
+/* The "[ID] [--] [PATH...]" command line shared by diff, commit and undo; see cli.h. */
+#include "supervisor/cli/cli.h"
+
+#include "common/buf.h"
+#include "common/err.h"
+#include "common/path.h"
+#include "common/utf8.h"
+#include "supervisor/record/store.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A positive decimal number that fits a long ("--run 3"); 0 or -EINVAL. */
+static int parse_positive(const char *s, long *out)
+{
+	char *end;
+	long v;
+
+	if (!s || s[0] < '0' || s[0] > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || *end || v <= 0)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+void nearer_name(const char *word, const char *name, const char **best, unsigned *best_d)
+{
+	unsigned d = edit_distance(word, name);
+
+	if (d < *best_d) {
+		*best_d = d;
+		*best = name;
+	}
+}
+
+unsigned edit_distance(const char *a, const char *b)
+{
+	unsigned row[64], i, j, la = (unsigned)strlen(a), lb = (unsigned)strlen(b);
+
+	if (la >= 63 || lb >= 63)
+		return 9;
+	for (j = 0; j <= lb; j++)
+		row[j] = j;
+	for (i = 1; i <= la; i++) {
+		unsigned diag = row[0], next;
+
+		row[0] = i;
+		for (j = 1; j <= lb; j++) {
+			next = row[j];
+			row[j] = diag + (a[i - 1] != b[j - 1]);
+			if (row[j - 1] + 1 < row[j])
+				row[j] = row[j - 1] + 1;
+			if (next + 1 < row[j])
+				row[j] = next + 1;
+			diag = next;
+		}
+	}
+	return row[lb] > 9 ? 9 : row[lb];
+}
+
+int option_error(const char *cmd, const char *arg, const struct option *opts, const char *usage)
+{
+	char word[64];
+	const char *best = NULL;
+	unsigned best_d = 3;
+	char *shown;
+	size_t i;
+
+	/* "--timout=5s": the name is what comes before '='. */
+	snprintf(word, sizeof(word), "%.*s", (int)strcspn(arg + strspn(arg, "-"), "="),
+		 arg + strspn(arg, "-"));
+	for (i = 0; opts && opts[i].name; i++)
+		nearer_name(word, opts[i].name, &best, &best_d);
+	shown = term_sanitize(arg);
+	if (best)
+		fprintf(stderr, "airlock: %s: unknown option '%s'; did you mean '--%s'?\n", cmd,
+			shown, best);
+	else
+		fprintf(stderr, "airlock: %s: unknown option '%s'\n", cmd, shown);
+	free(shown);
+	fprintf(stderr, "usage: %.*s\n", (int)strcspn(usage, "\n"), usage);
+	return EXIT_USAGE;
+}
+
+void session_args_free(struct session_args *a)
+{
+	size_t i;
+
+	for (i = 0; i < a->npaths; i++)
+		free(a->paths[i]);
+	free(a->paths);
+	free(a->runs);
+	memset(a, 0, sizeof(*a));
+}
+
+/* An unknown option of a session subcommand, with the options it does take as suggestions. */
+static int session_option_error(const struct session_args_spec *spec, const char *arg)
+{
+	struct option opts[5] = {{0}};
+	const char *w = spec->usage + strcspn(spec->usage, " ") + 1; /* after "airlock " */
+	char cmd[32];
+	size_t n = 0;
+
+	opts[n++].name = "help";
+	if (spec->accept & ARG_ALL)
+		opts[n++].name = "all";
+	if (spec->accept & ARG_FORCE)
+		opts[n++].name = "force";
+	if (spec->accept & ARG_RUN)
+		opts[n++].name = "run";
+	snprintf(cmd, sizeof(cmd), "%.*s", (int)strcspn(w, " "), w);
+	return option_error(cmd, arg, opts, spec->usage);
+}
+
+int parse_session_args(int argc, char **argv, const struct session_args_spec *spec,
+		       struct session_args *a)
+{
+	int i, dashdash = argc, npos = 0;
+
+	memset(a, 0, sizeof(*a));
+	a->paths = xcalloc((size_t)argc + 1, sizeof(*a->paths));
+	a->runs = xcalloc((size_t)argc + 1, sizeof(*a->runs));
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0) {
+			dashdash = i;
+			break;
+		}
+	}
+	for (i = 1; i < argc; i++) {
+		const char *arg = argv[i];
+		const char *val = NULL;
+
+		if (i == dashdash)
+			continue;
+		if (i < dashdash && arg[0] == '-' && arg[1]) {
+			if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+				printf("usage: %s\n\n%s", spec->usage, spec->help);
+				if (spec->accept & ARG_PATHS)
+					fputs("Without --, the first argument is the ID when it is "
+					      "'last', an ID or the prefix of one;\nwith --, the "
+					      "argument before it is the ID and those after it are "
+					      "PATHs.\n",
+					      stdout);
+				return 0;
+			}
+			if ((spec->accept & ARG_ALL) && strcmp(arg, "--all") == 0) {
+				a->all = true;
+				continue;
+			}
+			if ((spec->accept & ARG_FORCE) && strcmp(arg, "--force") == 0) {
+				a->force = true;
+				continue;
+			}
+			if ((spec->accept & ARG_RUN) && strncmp(arg, "--run", 5) == 0 &&
+			    (arg[5] == '\0' || arg[5] == '=')) {
+				val = arg[5] == '=' ? arg + 6
+						    : (i + 1 < dashdash ? argv[++i] : NULL);
+				if (parse_positive(val, &a->runs[a->nruns]) < 0)
+					return usage_error("usage: %s\n--run takes the number of a "
+							   "deferred command (1, 2, ...)",
+							   spec->usage);
+				a->nruns++;
+				continue;
+			}
+			return session_option_error(spec, arg);
+		}
+		/*
+		 * The ID comes first. Before "--" only it may stand, whatever it looks like
+		 * ("ID -- PATH" is never ambiguous); without "--", the first argument is the ID
+		 * only when it is spelled as one ("last", digits and '-'), else it is a PATH.
+		 */
+		if (i < dashdash && npos++ == 0 &&
+		    (dashdash < argc || store_is_id_arg(arg) || !(spec->accept & ARG_PATHS))) {
+			a->id = arg;
+			continue;
+		}
+		if ((i < dashdash && dashdash < argc) || !(spec->accept & ARG_PATHS))
+			return usage_error("usage: %s", spec->usage);
+		if (!arg[0])
+			return usage_error("usage: %s\nan empty PATH names nothing", spec->usage);
+		a->paths[a->npaths] = path_absolute(arg);
+		if (!a->paths[a->npaths]) {
+			char *shown = term_sanitize(arg);
+
+			error_errno("cannot resolve %s", shown);
+			free(shown);
+			return EXIT_REFUSED;
+		}
+		a->npaths++;
+	}
+	return -1;
+}

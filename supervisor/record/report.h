@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A session's report, shared by `airlock show --json` and the `airlock run --json` result:
+ * "changes" (path, kind, type, size, mode, by: the command lines that wrote the path, from the
+ * event log), "commands" (argv, decision, by, ...) and "connections" (target, name, decision).
+ */
+#ifndef AIRLOCK_SUPERVISOR_REPORT_H
+#define AIRLOCK_SUPERVISOR_REPORT_H
+
+#include "supervisor/changeset/changes.h"
+#include "supervisor/record/store.h"
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+/*
+ * Add "changes", "commands" and "connections" to out. With scanned, *cs is the session's
+ * change set already; otherwise the scan fills *cs (zeroed by the caller, freed with
+ * change_set_free()).
+ */
+void report_add(cJSON *out, const struct session *s, const cJSON *meta, struct change_set *cs,
+		bool scanned);
+
+/* Who wrote which path, from the event log. */
+struct writers;
+
+/*
+ * Read the session's events.jsonl: who wrote which path, and (each when not NULL) the commands
+ * and connections as report_add() lists them, appended to the JSON arrays. Free the result
+ * with writers_free().
+ */
+struct writers *report_read_events(const struct session *s, cJSON *commands, cJSON *connections);
+
+/*
+ * Call fn with each distinct process that wrote path (the log's form of it: invalid UTF-8
+ * escaped, see utf8_sanitize()): its command line and the seq of the exec event that started
+ * its program (-1 when unknown, or in a record from before it was kept), sorted by command
+ * line. Returns how many.
+ */
+size_t writers_each(const struct writers *ws, const char *path,
+		    void (*fn)(void *ctx, const char *argv, long long exec_seq), void *ctx);
+
+void writers_free(struct writers *ws);
+
+/* Set dst[dkey] to a copy of src[skey], or null when src has none. */
+void json_copy(cJSON *dst, const char *dkey, const cJSON *src, const char *skey);
+
+/* The type of an st_mode as the report names it: "file", "dir", "symlink", "fifo", "socket",
+   "device"; NULL for 0 (nothing there). */
+const char *report_type_name(mode_t m);
+
+/* Join a JSON array of strings with spaces, for display. Caller frees. */
+char *join_argv(const cJSON *arr);
+
+/* The strings of a JSON array as a NULL-terminated vector of borrowed pointers (non-strings
+   skipped). Caller frees the vector, not the strings. */
+char **json_strings(const cJSON *arr);
+
+#endif

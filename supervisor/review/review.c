@@ -1,0 +1,815 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * `airlock review` and `airlock replay`: a session's record (change set, event log, rules)
+ * turned into the plain data ui/ shows, the lazy diffs and conflict checks it asks for, and
+ * what the person chose applied afterwards (commit, then the approved deferred commands).
+ */
+#include "supervisor/review/review.h"
+
+#include "common/buf.h"
+#include "common/cleanup.h"
+#include "common/err.h"
+#include "common/path.h"
+#include "common/utf8.h"
+#include "rules/rules.h"
+#include "supervisor/changeset/changes.h"
+#include "supervisor/cli/cli.h"
+#include "supervisor/changeset/commit.h"
+#include "supervisor/changeset/deferred.h"
+#include "supervisor/changeset/diff.h"
+#include "supervisor/record/events.h"
+#include "supervisor/changeset/gate.h"
+#include "supervisor/supervise/policy.h"
+#include "supervisor/record/report.h"
+#include "supervisor/record/session.h"
+#include "ui/ui.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/*
+ * Run the approved deferred commands (1-based numbers) after the commit. They append to the
+ * session's chain: take the session exclusively for that, as commit does.
+ */
+static int run_deferred(const struct session *sess, const unsigned *which, size_t n)
+{
+	struct session s = {.lock_fd = -1};
+	struct event_log log = {.fd = -1};
+	cleanup_free char *path = NULL;
+	int rc;
+
+	if (store_open(sess->id, true, &s) < 0)
+		return -1;
+	path = session_path(&s, "events.jsonl");
+	rc = events_open(&log, path); /* it says what failed */
+	if (rc == 0) {
+		rc = deferred_run(&s, &log, which, n);
+		events_close(&log);
+	}
+	store_close(&s);
+	return rc;
+}
+
+/* Strings the ui structs borrow, freed together. */
+struct pool {
+	char **v;
+	size_t n, cap;
+};
+
+static const char *keep(struct pool *p, char *s)
+{
+	GROW(p->v, p->cap, p->n + 1);
+	p->v[p->n++] = s;
+	return s;
+}
+
+static void pool_free(struct pool *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->n; i++)
+		free(p->v[i]);
+	free(p->v);
+}
+
+/* A session opened for review or replay, with everything the UI borrows. */
+struct record {
+	struct session *s;
+	cJSON *meta;
+	struct change_set cs;
+	bool scanned;
+	struct pool pool;
+	int sfd;	       /* the session directory, O_PATH */
+	struct timespec start; /* baseline of the conflict check */
+	bool have_start;
+	struct ui_review r;
+	struct gate gate; /* the rules and saved decisions the states come from */
+	bool have_gate;
+	enum ui_decision *saved; /* each change's decision as saved in the session */
+	bool *person;		 /* each change's decision is the person's, saved earlier */
+	size_t *files_cap;	 /* capacity of each ui_command.files */
+	cJSON *commands, *conns; /* the ui structs point into them */
+};
+
+static void record_free(struct record *rec)
+{
+	size_t i;
+
+	for (i = 0; i < rec->r.nchanges; i++)
+		free(rec->r.changes[i].cmds);
+	for (i = 0; i < rec->r.ncommands; i++)
+		free(rec->r.commands[i].files);
+	ui_review_free(&rec->r);
+	free(rec->r.changes);
+	free(rec->r.commands);
+	free(rec->r.conns);
+	free(rec->files_cap);
+	free(rec->saved);
+	free(rec->person);
+	if (rec->have_gate)
+		gate_close(&rec->gate);
+	change_set_free(&rec->cs);
+	cJSON_Delete(rec->meta);
+	cJSON_Delete(rec->commands);
+	cJSON_Delete(rec->conns);
+	pool_free(&rec->pool);
+	if (rec->sfd >= 0)
+		close(rec->sfd);
+}
+
+/* The patch of one change, as `airlock diff` writes it, into memory. */
+static char *change_patch(const struct record *rec, const struct change *c, size_t *len)
+{
+	struct change_set one = {.items = (struct change *)c, .n = 1, .cap = 1};
+	char *text = NULL;
+	size_t size = 0;
+	FILE *f = open_memstream(&text, &size);
+	int rc;
+
+	if (!f)
+		return NULL;
+	rc = diff_write(f, &one, rec->s->dir, NULL, 0, NULL, false);
+	if (fclose(f) != 0 || rc < 0) {
+		free(text);
+		return NULL;
+	}
+	*len = size;
+	return text;
+}
+
+static char *ui_diff(void *ctx, size_t i, size_t *len)
+{
+	struct record *rec = ctx;
+
+	return change_patch(rec, &rec->cs.items[i], len);
+}
+
+static char *ui_conflict(void *ctx, size_t i, bool *unsafe)
+{
+	struct record *rec = ctx;
+
+	if (!rec->have_start) {
+		*unsafe = true;
+		return xstrdup("the session has no valid start time to compare the host with");
+	}
+	return commit_conflict(rec->sfd, rec->s->dir, &rec->cs.items[i], &rec->start, unsafe);
+}
+
+/* Command lines sorted, to find the commands a writer's command line names. */
+struct by_argv {
+	const char *argv;
+	size_t cmd;
+};
+
+static int cmp_by_argv(const void *a, const void *b)
+{
+	const struct by_argv *x = a, *y = b;
+	int c = strcmp(x->argv, y->argv);
+
+	return c ? c : (x->cmd > y->cmd) - (x->cmd < y->cmd);
+}
+
+struct attribution {
+	struct record *rec;
+	struct by_argv *index;
+	size_t n;
+	size_t change;
+	size_t cmds_cap;
+};
+
+static void link_change(struct attribution *at, size_t k)
+{
+	struct ui_review *r = &at->rec->r;
+	struct ui_change *c = &r->changes[at->change];
+	struct ui_command *cmd = &r->commands[k];
+
+	GROW(c->cmds, at->cmds_cap, c->ncmds + 1);
+	c->cmds[c->ncmds++] = k;
+	GROW(cmd->files, at->rec->files_cap[k], cmd->nfiles + 1);
+	cmd->files[cmd->nfiles++] = at->change;
+}
+
+/*
+ * Link the change being attributed with the command that started the program of a process
+ * that wrote it: its exec event (exec_seq), as observed, so that another program that ran
+ * (or made itself look like) the same command line is not that command. A record from
+ * before exec events were kept with writes links by command line.
+ */
+static void attribute(void *ctx, const char *argv, long long exec_seq)
+{
+	struct attribution *at = ctx;
+	struct ui_review *r = &at->rec->r;
+	size_t lo = 0, hi = r->ncommands;
+
+	if (exec_seq >= 0) {
+		/* Commands are in log order, so by seq. */
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (r->commands[mid].seq < exec_seq)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo < r->ncommands && r->commands[lo].seq == exec_seq)
+			link_change(at, lo);
+		return;
+	}
+	if (!argv[0])
+		return; /* nobody known */
+	lo = 0;
+	hi = at->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (strcmp(at->index[mid].argv, argv) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < at->n && strcmp(at->index[lo].argv, argv) == 0; lo++)
+		link_change(at, at->index[lo].cmd);
+}
+
+static void fill_commands(struct record *rec, const cJSON *commands)
+{
+	struct ui_review *r = &rec->r;
+	const cJSON *c;
+	unsigned deferred = 0;
+
+	r->ncommands = (size_t)cJSON_GetArraySize(commands);
+	r->commands = xcalloc(r->ncommands ? r->ncommands : 1, sizeof(*r->commands));
+	rec->files_cap = xcalloc(r->ncommands ? r->ncommands : 1, sizeof(*rec->files_cap));
+	r->ncommands = 0;
+	cJSON_ArrayForEach(c, commands)
+	{
+		struct ui_command *u = &r->commands[r->ncommands++];
+		const char *ran = meta_str(c, "decision") ?: "?";
+
+		u->argv = keep(&rec->pool, join_argv(cJSON_GetObjectItemCaseSensitive(c, "argv")));
+		u->exe = meta_str(c, "path");
+		u->seq = (long long)meta_num(c, "seq", -1);
+		u->pid = (long)meta_num(c, "pid", 0);
+		u->ran = ran;
+		u->by = meta_str(c, "by") ?: "?";
+		if (strcmp(ran, "defer") == 0) {
+			/* Deferred commands wait for a person: undecided until approved. The log
+			   numbers them; count for a record that does not. */
+			++deferred;
+			u->defer_index = (unsigned)meta_num(c, "deferred", deferred);
+			u->cwd = meta_str(c, "cwd");
+			u->decision = UI_UNDECIDED;
+		} else {
+			u->decision = strcmp(ran, "allow") == 0	 ? UI_APPROVED
+				      : strcmp(ran, "deny") == 0 ? UI_DENIED
+								 : UI_UNDECIDED;
+		}
+	}
+}
+
+static void fill_connections(struct record *rec, const cJSON *conns)
+{
+	struct ui_review *r = &rec->r;
+	const cJSON *c;
+
+	r->conns = xcalloc((size_t)cJSON_GetArraySize(conns) + 1, sizeof(*r->conns));
+	cJSON_ArrayForEach(c, conns)
+	{
+		struct ui_connection *u = &r->conns[r->nconns++];
+
+		u->target = meta_str(c, "target") ?: "?";
+		u->name = meta_str(c, "name");
+		u->decision = meta_str(c, "decision") ?: "?";
+		u->by = meta_str(c, "by");
+		u->argv = keep(&rec->pool, join_argv(cJSON_GetObjectItemCaseSensitive(c, "argv")));
+	}
+}
+
+/* Why the rules put a change in its first state, shared by the changes one rule decides. */
+struct why_cache {
+	const struct rule *rule;
+	const char *why;
+};
+
+static const char *rule_why_text(struct record *rec, const struct gate_verdict *v)
+{
+	cleanup_free char *origin = v->rule ? rule_origin(v->rule) : NULL;
+
+	if (v->by == GATE_BY_RISK)
+		return keep(&rec->pool, xasprintf("flagged: %s; it runs code on the host later, "
+						  "so it waits for your decision",
+						  v->risk));
+	if (!v->rule)
+		return "no write rule matches: it waits for a decision";
+	return keep(&rec->pool, xasprintf("%s write %s (%s)%s", rule_action_name(v->rule->action),
+					  v->rule->text, origin,
+					  v->by == GATE_BY_DENY ? ": never committed" : ""));
+}
+
+static const char *rule_why(struct record *rec, struct why_cache *cache, size_t *ncache,
+			    const struct gate_verdict *v)
+{
+	const struct rule *key = v->by == GATE_BY_RISK ? v->sensitive : v->rule;
+	size_t i;
+
+	if (v->by == GATE_BY_HIDDEN)
+		return "inside a path hidden in the sandbox: never committed";
+	if (v->by == GATE_BY_NO_RULES)
+		return "the session's rules could not be read: it waits for a decision";
+	for (i = 0; i < *ncache; i++)
+		if (cache[i].rule == key)
+			return cache[i].why;
+	if (*ncache < 64) {
+		cache[*ncache].rule = key;
+		cache[*ncache].why = rule_why_text(rec, v);
+		return cache[(*ncache)++].why;
+	}
+	return rule_why_text(rec, v);
+}
+
+static enum ui_decision ui_of(enum gate_state st)
+{
+	return st == GATE_APPROVED ? UI_APPROVED : st == GATE_DENIED ? UI_DENIED : UI_UNDECIDED;
+}
+
+static enum gate_state gate_of(enum ui_decision d)
+{
+	return d == UI_APPROVED ? GATE_APPROVED : d == UI_DENIED ? GATE_DENIED : GATE_UNDECIDED;
+}
+
+/* Save the decisions the person changed since the last call (ui_review.decided). */
+static void ui_decided(void *ctx)
+{
+	struct record *rec = ctx;
+	size_t i;
+
+	for (i = 0; i < rec->r.nchanges; i++) {
+		enum ui_decision d = rec->r.changes[i].decision;
+
+		if (d == rec->saved[i])
+			continue;
+		if (gate_decide(&rec->gate, rec->r.changes[i].path, gate_of(d)) < 0)
+			return; /* printed; the next key tries again */
+		rec->saved[i] = d;
+	}
+}
+
+/* ASCII only: the event log writes it as it is (see utf8_sanitize()). */
+static bool ascii(const char *s)
+{
+	while (*s && !(*s & 0x80))
+		s++;
+	return *s == '\0';
+}
+
+static void fill_changes(struct record *rec, const struct writers *ws)
+{
+	struct ui_review *r = &rec->r;
+	struct attribution at = {.rec = rec};
+	struct why_cache cache[64];
+	size_t ncache = 0, i;
+
+	at.index = xcalloc(r->ncommands ? r->ncommands : 1, sizeof(*at.index));
+	for (i = 0; i < r->ncommands; i++)
+		at.index[at.n++] = (struct by_argv){r->commands[i].argv, i};
+	if (at.n)
+		qsort(at.index, at.n, sizeof(*at.index), cmp_by_argv);
+	r->nchanges = rec->cs.n;
+	r->changes = xcalloc(r->nchanges ? r->nchanges : 1, sizeof(*r->changes));
+	rec->saved = xcalloc(r->nchanges + 1, sizeof(*rec->saved));
+	rec->person = xcalloc(r->nchanges + 1, sizeof(*rec->person));
+	for (i = 0; i < rec->cs.n; i++) {
+		const struct change *c = &rec->cs.items[i];
+		struct ui_change *u = &r->changes[i];
+		cleanup_free char *logged = ascii(c->path) ? NULL : utf8_sanitize(c->path);
+
+		u->path = c->path;
+		u->kind = change_kind_name(c->kind);
+		u->mode = c->mode;
+		u->old_mode = c->old_mode;
+		u->size = c->size;
+		u->old_size = c->old_size;
+		u->link_target = c->link_target;
+		u->creates_dir = c->kind == CHANGE_DIR_ADDED ||
+				 (c->kind == CHANGE_TYPE_CHANGED && S_ISDIR(c->mode));
+		{
+			struct gate_verdict v;
+
+			gate_classify(&rec->gate, c->path, &v);
+			u->decision = ui_of(v.state);
+			rec->saved[i] = u->decision;
+			rec->person[i] = v.person;
+			u->risk = v.risk;
+			u->why = rule_why(rec, cache, &ncache, &v);
+		}
+		at.change = i;
+		at.cmds_cap = 0;
+		writers_each(ws, logged ? logged : c->path, attribute, &at);
+	}
+	free(at.index);
+}
+
+/* The event log read beside the change scan: the two take about as long at 100,000 changes. */
+struct events_job {
+	const struct session *s;
+	cJSON *commands, *conns;
+	struct writers *ws;
+};
+
+static void *read_events_job(void *arg)
+{
+	struct events_job *job = arg;
+
+	job->ws = report_read_events(job->s, job->commands, job->conns);
+	return NULL;
+}
+
+/* Open the session's record for the review: everything but the UI. 0 or -1 (printed). */
+static int record_load(struct record *rec, struct session *s)
+{
+	struct writers *ws = NULL;
+	struct events_job job;
+	pthread_t reader;
+	const char *state;
+	bool threaded;
+	int rc = -1, scanned;
+
+	memset(rec, 0, sizeof(*rec));
+	rec->s = s;
+	rec->sfd = -1;
+	rec->commands = cJSON_CreateArray();
+	rec->conns = cJSON_CreateArray();
+	rec->meta = store_read_meta(s);
+	if (!rec->meta)
+		goto out;
+	state = session_state(s, rec->meta);
+	if (strcmp(state, "discarded") == 0) {
+		error("session %s was discarded: its changes are gone", s->id);
+		goto out;
+	}
+	if (strcmp(state, "committed") == 0) {
+		error("session %s is already committed; 'airlock undo %s' first", s->id, s->id);
+		goto out;
+	}
+	job = (struct events_job){s, rec->commands, rec->conns, NULL};
+	threaded = pthread_create(&reader, NULL, read_events_job, &job) == 0;
+	if (!threaded)
+		read_events_job(&job);
+	scanned = session_scan_changes(s, rec->meta, &rec->cs);
+	if (threaded)
+		pthread_join(reader, NULL);
+	ws = job.ws;
+	if (scanned < 0) {
+		error("cannot read the changes of session %s", s->id);
+		goto out;
+	}
+	rec->sfd = open(s->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rec->sfd < 0) {
+		error_errno("cannot open %s", s->dir);
+		goto out;
+	}
+	rec->have_start = commit_baseline(s, rec->meta, &rec->start) == 0;
+	/* Fail closed: without the rules nothing starts approved (the gate sees to it). */
+	gate_open(&rec->gate, s, rec->meta);
+	rec->have_gate = true;
+	rec->r.id = s->id;
+	rec->r.command =
+		keep(&rec->pool, join_argv(cJSON_GetObjectItemCaseSensitive(rec->meta, "command")));
+	if (!rec->gate.have_rules)
+		rec->r.note = "(rules unreadable: nothing starts approved)";
+	fill_commands(rec, rec->commands);
+	fill_connections(rec, rec->conns);
+	fill_changes(rec, ws);
+	rec->r.ctx = rec;
+	rec->r.diff = ui_diff;
+	rec->r.conflict = ui_conflict;
+	rec->r.decided = ui_decided;
+	ui_review_prepare(&rec->r);
+	for (size_t i = 0; i < rec->r.nchanges; i++)
+		if (rec->person[i])
+			rec->r.changes[i].set_by = "you, earlier";
+	rc = 0;
+out:
+	writers_free(ws);
+	return rc;
+}
+
+static bool has_deferred(const struct ui_review *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->ncommands; i++)
+		if (r->commands[i].defer_index)
+			return true;
+	return false;
+}
+
+/* Run the review on rec and apply what the person chose. The exit status. */
+static int review(struct record *rec)
+{
+	struct ui_review *r = &rec->r;
+	cleanup_free const char **paths = NULL;
+	cleanup_free unsigned *which = NULL;
+	size_t n = 0, nd = 0, i;
+	bool force = false;
+	int rc;
+
+	rc = ui_review_run(r, &force);
+	if (rc < 0)
+		return EXIT_REFUSED;
+	if (rc == UI_QUIT) {
+		fprintf(stderr,
+			"airlock: session %s: nothing committed; 'airlock review %s' opens the review "
+			"again, 'airlock discard %s' throws the changes away\n",
+			rec->s->id, rec->s->id, rec->s->id);
+		return 0;
+	}
+	paths = xcalloc(r->nchanges + 1, sizeof(*paths));
+	which = xcalloc(r->ncommands + 1, sizeof(*which));
+	for (i = 0; i < r->nchanges; i++)
+		if (r->changes[i].decision == UI_APPROVED)
+			paths[n++] = r->changes[i].path;
+	for (i = 0; i < r->ncommands; i++)
+		if (r->commands[i].defer_index && r->commands[i].decision == UI_APPROVED)
+			which[nd++] = r->commands[i].defer_index;
+	/* The commit takes the session's lock itself. */
+	if (rec->s->lock_fd >= 0) {
+		close(rec->s->lock_fd);
+		rec->s->lock_fd = -1;
+	}
+	rc = n ? commit_paths(rec->s->id, paths, n, force) : 0;
+	if (rc != 0) {
+		if (nd)
+			error("the commit failed: the %zu approved deferred command%s did not run",
+			      nd, nd == 1 ? "" : "s");
+		return rc;
+	}
+	if (nd && run_deferred(rec->s, which, nd) != 0)
+		return EXIT_REFUSED;
+	return 0;
+}
+
+/* --help or -h among the arguments: the long help rather than parse_id_args()'s usage. */
+static bool wants_help(int argc, char **argv)
+{
+	int a;
+
+	for (a = 1; a < argc; a++)
+		if (strcmp(argv[a], "--help") == 0 || strcmp(argv[a], "-h") == 0)
+			return true;
+	return false;
+}
+
+int cmd_review(int argc, char **argv)
+{
+	static const char usage[] = "airlock review [ID]";
+	struct session s = {.lock_fd = -1};
+	struct record rec;
+	const char *id;
+	int rc;
+
+	if (wants_help(argc, argv)) {
+		printf("usage: %s\n\n"
+		       "Review a session on the terminal: its changes grouped by directory, the "
+		       "commands that ran\n(with the files each changed) and the connections "
+		       "they tried, with a diff of each change.\nEach change and command "
+		       "starts approved, denied or undecided as the session's rules say\n"
+		       "(the status rows say which rule); a change that runs code on the host "
+		       "later\n(a git hook, a shell start-up file, ...) is flagged and starts "
+		       "undecided. A command's\ndecision applies to the changes it made; "
+		       "decisions are saved in the session as they\nare made.\nc commits the approved changes (after a y/n summary; "
+		       "undecided ones are left out)\nand then runs the approved deferred "
+		       "commands; q quits without committing; ? shows\nthe keys. Conflicts "
+		       "with the host are marked '!'. See airlock(1), REVIEW.\n",
+		       usage);
+		return 0;
+	}
+	rc = parse_id_args(argc, argv, usage, &id, NULL);
+	if (rc >= 0)
+		return rc;
+	/* Shared: another review may look too, but nobody commits while it is open. */
+	if (store_open(id, false, &s) < 0)
+		return EXIT_REFUSED;
+	rc = record_load(&rec, &s) < 0 ? EXIT_REFUSED : review(&rec);
+	record_free(&rec);
+	store_close(&s);
+	return rc;
+}
+
+int review_parse_when(const char *arg, enum review_when *when)
+{
+	if (strcmp(arg, "auto") == 0)
+		*when = REVIEW_AUTO;
+	else if (strcmp(arg, "always") == 0)
+		*when = REVIEW_ALWAYS;
+	else if (strcmp(arg, "never") == 0)
+		*when = REVIEW_NEVER;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+void review_after_run(struct session *s, enum review_when when, bool json)
+{
+	bool tty = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
+	struct record rec;
+
+	if (when == REVIEW_NEVER || (when == REVIEW_AUTO && (json || !tty)))
+		return;
+	if (!tty && !getenv("AIRLOCK_UI_SCRIPT")) {
+		error("--review always: the review needs a terminal; 'airlock review %s' opens it "
+		      "later",
+		      s->id);
+		return;
+	}
+	/* The run is over: others may read the session while the person reviews it. */
+	if (s->lock_fd >= 0)
+		flock(s->lock_fd, LOCK_SH);
+	if (record_load(&rec, s) == 0 &&
+	    (when == REVIEW_ALWAYS || rec.r.nchanges > 0 || has_deferred(&rec.r)))
+		review(&rec);
+	record_free(&rec);
+}
+
+/* --- replay -------------------------------------------------------------------------- */
+
+struct replay_rec {
+	struct session s;
+	cJSON *meta;
+	struct change_set cs;
+	bool changes_ok;
+	const char *why_none;
+	struct pool pool;
+	struct ui_replay p;
+	struct by_argv *paths; /* change paths as the log writes them, sorted */
+	struct record diffrec; /* what change_patch() needs */
+};
+
+static const struct change *find_change(const struct replay_rec *rp, const char *path)
+{
+	size_t lo = 0, hi = rp->cs.n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(rp->paths[mid].argv, path);
+
+		if (c == 0)
+			return &rp->cs.items[rp->paths[mid].cmd];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+static char *replay_diff(void *ctx, const char *path, size_t *len, const char **why)
+{
+	struct replay_rec *rp = ctx;
+	const struct change *c;
+	char *text;
+
+	if (!rp->changes_ok) {
+		*why = rp->why_none;
+		return NULL;
+	}
+	c = find_change(rp, path);
+	if (!c) {
+		*why = "the change set has nothing at this path (written, then removed or put "
+		       "back as it was?)";
+		return NULL;
+	}
+	text = change_patch(&rp->diffrec, c, len);
+	if (!text)
+		*why = "the diff could not be made";
+	return text;
+}
+
+static const char *replay_kind(void *ctx, const char *path)
+{
+	struct replay_rec *rp = ctx;
+	const struct change *c = rp->changes_ok ? find_change(rp, path) : NULL;
+
+	return c ? change_kind_name(c->kind) : NULL;
+}
+
+static int cmp_key(const void *a, const void *b)
+{
+	return strcmp(((const struct by_argv *)a)->argv, ((const struct by_argv *)b)->argv);
+}
+
+static void read_timeline(struct replay_rec *rp)
+{
+	cleanup_free char *path = session_path(&rp->s, "events.jsonl");
+	cleanup_file FILE *f = fopen(path, "re");
+	cleanup_free char *line = NULL;
+	size_t cap = 0, ecap = 0;
+	ssize_t len;
+
+	if (!f)
+		return;
+	while ((len = getline(&line, &cap, f)) > 0) {
+		cJSON *ev = cJSON_ParseWithLength(line, (size_t)len);
+		struct ui_event *e;
+
+		if (!cJSON_IsObject(ev)) {
+			cJSON_Delete(ev);
+			continue;
+		}
+		GROW(rp->p.events, ecap, rp->p.nevents + 1);
+		e = &rp->p.events[rp->p.nevents++];
+		memset(e, 0, sizeof(*e));
+		e->seq = (unsigned long long)meta_num(ev, "seq", 0);
+#define TAKE(field, key)                                                                           \
+	e->field = meta_str(ev, key) ? keep(&rp->pool, xstrdup(meta_str(ev, key))) : NULL
+		TAKE(time, "time");
+		TAKE(cls, "class");
+		TAKE(op, "op");
+		TAKE(target, "target");
+		TAKE(target2, "target2");
+		TAKE(decision, "decision");
+		TAKE(by, "by");
+		TAKE(result, "result");
+#undef TAKE
+		e->pid = (long)meta_num(ev, "pid", 0);
+		e->argv = keep(&rp->pool, join_argv(cJSON_GetObjectItemCaseSensitive(ev, "argv")));
+		if (cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(ev, "command")))
+			e->command =
+				keep(&rp->pool,
+				     join_argv(cJSON_GetObjectItemCaseSensitive(ev, "command")));
+		cJSON_Delete(ev);
+	}
+}
+
+int cmd_replay(int argc, char **argv)
+{
+	static const char usage[] = "airlock replay [ID]";
+	struct replay_rec rp;
+	const char *id;
+	size_t i;
+	int rc;
+
+	if (wants_help(argc, argv)) {
+		printf("usage: %s\n\n"
+		       "Step through a session's recorded events on the terminal, as "
+		       "'airlock log' lists them.\nf shows one class of events at a time "
+		       "(exec, write, connect, dns), p only the selected\nevent's process; "
+		       "Enter on a write event shows that file's diff, on an exec event the\n"
+		       "files its process changed. ? shows the keys, q quits. See airlock(1), "
+		       "REPLAY.\n",
+		       usage);
+		return 0;
+	}
+	rc = parse_id_args(argc, argv, usage, &id, NULL);
+	if (rc >= 0)
+		return rc;
+	memset(&rp, 0, sizeof(rp));
+	rp.diffrec.sfd = -1;
+	/* Reading needs no lock, as for log: a running session can be looked at as it goes. */
+	if (store_find(id, &rp.s) < 0)
+		return EXIT_REFUSED;
+	rc = EXIT_REFUSED;
+	rp.meta = store_read_meta(&rp.s);
+	if (!rp.meta)
+		goto out;
+	if (strcmp(session_state(&rp.s, rp.meta), "discarded") == 0) {
+		rp.why_none = "the session was discarded: its changes are gone";
+	} else if (strcmp(session_state(&rp.s, rp.meta), "committed") == 0) {
+		rp.why_none = "the session is committed: the host has its changes now";
+	} else if (session_scan_changes(&rp.s, rp.meta, &rp.cs) < 0) {
+		rp.why_none = "the session's changes could not be read";
+	} else {
+		rp.changes_ok = true;
+		rp.paths = xcalloc(rp.cs.n + 1, sizeof(*rp.paths));
+		for (i = 0; i < rp.cs.n; i++)
+			rp.paths[i] = (struct by_argv){
+				keep(&rp.pool, utf8_sanitize(rp.cs.items[i].path)), i};
+		if (rp.cs.n)
+			qsort(rp.paths, rp.cs.n, sizeof(*rp.paths), cmp_key);
+	}
+	rp.diffrec.s = &rp.s;
+	read_timeline(&rp);
+	rp.p.id = rp.s.id;
+	rp.p.command =
+		keep(&rp.pool, join_argv(cJSON_GetObjectItemCaseSensitive(rp.meta, "command")));
+	rp.p.ctx = &rp;
+	rp.p.diff_path = replay_diff;
+	rp.p.change_kind = replay_kind;
+	rc = ui_replay_run(&rp.p) < 0 ? EXIT_REFUSED : 0;
+out:
+	free(rp.paths);
+	free(rp.p.events);
+	change_set_free(&rp.cs);
+	cJSON_Delete(rp.meta);
+	pool_free(&rp.pool);
+	store_close(&rp.s);
+	return rc;
+}

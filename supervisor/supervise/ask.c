@@ -1,0 +1,476 @@
+/* SPDX-License-Identifier: MIT */
+/* Asks: remembered answers, the JSON controller on a descriptor, the terminal prompt. */
+#include "supervisor/supervise/ask.h"
+
+#include "common/buf.h"
+#include "common/cleanup.h"
+#include "common/err.h"
+#include "ui/prompt.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* A controller's answer line longer than this is refused (and the controller with it). */
+#define MAX_ANSWER_LINE 65536
+
+struct pending {
+	unsigned id;
+	int pid;
+	void *cookie;
+	char *key;
+	unsigned long long deadline; /* CLOCK_MONOTONIC ms; 0: none */
+	struct prompt_item *shown;   /* tty: what the prompt shows, else NULL */
+};
+
+/*
+ * A remembered answer: for the session (pid 0), or, for a "once" answer, for the same process
+ * for a moment: execvp() and subprocess try each PATH directory in turn, and /bin/touch after
+ * a denied /usr/bin/touch is the same question, not a new one.
+ */
+struct memo {
+	char *key;
+	bool allow;
+	int pid;
+	unsigned long long until; /* CLOCK_MONOTONIC ms; 0: the whole session */
+	const char *by;		  /* who gave the answer (a static string) */
+};
+
+/* How long a "once" answer also answers the same process's same question. */
+#define ONCE_MS 2000
+
+struct asker {
+	enum ask_mode mode;
+	int fd; /* controller (borrowed) or terminal (owned); -1 when gone */
+	bool fd_gone;
+	unsigned long long timeout_ms;
+	unsigned next_id;
+	struct pending *p;
+	size_t np, pcap;
+	struct memo *m;
+	size_t nm, mcap;
+	struct buf in; /* partial answer line from the controller */
+	struct prompt *tty;
+};
+
+static unsigned long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (unsigned long long)ts.tv_sec * 1000ULL + (unsigned long long)ts.tv_nsec / 1000000;
+}
+
+int ask_parse_mode(const char *s, enum ask_mode *mode, int *fd)
+{
+	char *end;
+	long v;
+
+	*fd = -1;
+	if (strcmp(s, "deny") == 0)
+		*mode = ASK_MODE_DENY;
+	else if (strcmp(s, "allow") == 0)
+		*mode = ASK_MODE_ALLOW;
+	else if (strcmp(s, "tty") == 0)
+		*mode = ASK_MODE_TTY;
+	else if (strncmp(s, "fd:", 3) == 0) {
+		errno = 0;
+		v = strtol(s + 3, &end, 10);
+		if (errno || end == s + 3 || *end || v < 0 || v > 1 << 20)
+			return -EINVAL;
+		*mode = ASK_MODE_FD;
+		*fd = (int)v;
+	} else {
+		return -EINVAL;
+	}
+	return 0;
+}
+
+struct asker *asker_new(enum ask_mode mode, int fd, unsigned long long timeout_ms)
+{
+	struct asker *a = xcalloc(1, sizeof(*a));
+
+	a->mode = mode;
+	a->fd = -1;
+	a->timeout_ms = timeout_ms;
+	a->next_id = 1;
+	buf_init(&a->in);
+	if (mode == ASK_MODE_FD) {
+		int fl = fcntl(fd, F_GETFD);
+
+		if (fl < 0) {
+			error("--ask fd:%d: descriptor %d is not open", fd, fd);
+			asker_free(a);
+			return NULL;
+		}
+		/* The controller's descriptor must not reach the sandbox, nor any deferred command.
+		 */
+		fcntl(fd, F_SETFD, fl | FD_CLOEXEC);
+		a->fd = fd;
+	} else if (mode == ASK_MODE_TTY) {
+		a->tty = prompt_open();
+		if (!a->tty) {
+			asker_free(a);
+			return NULL;
+		}
+	}
+	return a;
+}
+
+void asker_free(struct asker *a)
+{
+	size_t i;
+
+	if (!a)
+		return;
+	for (i = 0; i < a->np; i++)
+		free(a->p[i].key);
+	for (i = 0; i < a->nm; i++)
+		free(a->m[i].key);
+	free(a->p);
+	free(a->m);
+	buf_release(&a->in);
+	if (a->tty)
+		prompt_close(a->tty);
+	free(a);
+}
+
+void asker_set_rules_file(struct asker *a, const char *path)
+{
+	if (a->tty)
+		prompt_set_rules_file(a->tty, path);
+}
+
+static const struct memo *recall(const struct asker *a, const char *key, int pid)
+{
+	unsigned long long t = now_ms();
+	size_t i;
+
+	/* Newest first: a later answer replaces an earlier one. */
+	for (i = a->nm; i-- > 0;) {
+		const struct memo *m = &a->m[i];
+
+		if (m->until && (m->pid != pid || m->until < t))
+			continue;
+		if (strcmp(m->key, key) == 0)
+			return m;
+	}
+	return NULL;
+}
+
+static void remember(struct asker *a, const char *key, const struct ask_answer *ans, int pid)
+{
+	unsigned long long t = now_ms();
+	size_t i, k = 0;
+
+	/* Forget the moments that passed. */
+	for (i = 0; i < a->nm; i++) {
+		if (a->m[i].until && a->m[i].until < t)
+			free(a->m[i].key);
+		else
+			a->m[k++] = a->m[i];
+	}
+	a->nm = k;
+	GROW(a->m, a->mcap, a->nm + 1);
+	a->m[a->nm].key = xstrdup(key);
+	a->m[a->nm].allow = ans->allow;
+	a->m[a->nm].pid = ans->remember ? 0 : pid;
+	a->m[a->nm].until = ans->remember ? 0 : t + ONCE_MS;
+	a->m[a->nm].by = ans->by;
+	a->nm++;
+}
+
+/* Write all of line to the controller, waiting at most a second for room. 0 or -errno. */
+void asker_preload(struct asker *a, const char *key, bool allow, const char *by)
+{
+	struct ask_answer ans = {.allow = allow, .remember = true, .by = by};
+
+	remember(a, key, &ans, 0);
+}
+
+static int send_line(int fd, const char *line, size_t len)
+{
+	unsigned long long give_up = now_ms() + 1000;
+
+	while (len > 0) {
+		ssize_t w = write(fd, line, len);
+
+		if (w > 0) {
+			line += w;
+			len -= (size_t)w;
+			continue;
+		}
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && errno == EAGAIN) {
+			struct pollfd pf = {.fd = fd, .events = POLLOUT};
+			long long left = (long long)(give_up - now_ms());
+
+			if (left <= 0 || poll(&pf, 1, (int)left) <= 0)
+				return -ETIMEDOUT;
+			continue;
+		}
+		return w < 0 ? -errno : -EIO;
+	}
+	return 0;
+}
+
+static void controller_gone(struct asker *a, const char *why)
+{
+	if (a->fd_gone)
+		return;
+	a->fd_gone = true;
+	error("the approver on fd %d %s: every ask is denied from now on", a->fd, why);
+}
+
+static int ask_controller(struct asker *a, const struct ask_question *q, unsigned id)
+{
+	cJSON *o = cJSON_CreateObject();
+	cleanup_free char *text = NULL;
+	cleanup_free char *line = NULL;
+	const cJSON *x;
+	int rc;
+
+	cJSON_AddStringToObject(o, "type", "ask");
+	cJSON_AddNumberToObject(o, "id", id);
+	cJSON_AddStringToObject(o, "class", q->cls);
+	cJSON_AddNumberToObject(o, "pid", q->pid);
+	cJSON_AddItemToObject(o, "argv",
+			      q->argv ? cJSON_Duplicate(q->argv, true) : cJSON_CreateArray());
+	cJSON_AddStringToObject(o, "target", q->target);
+	if (q->name)
+		cJSON_AddStringToObject(o, "name", q->name);
+	else
+		cJSON_AddNullToObject(o, "name");
+	if (q->command)
+		cJSON_AddItemToObject(o, "command", cJSON_Duplicate(q->command, true));
+	if (q->rule)
+		cJSON_AddStringToObject(o, "rule", q->rule);
+	cJSON_ArrayForEach(x, q->extra)
+	{
+		cJSON_AddItemToObject(o, x->string, cJSON_Duplicate(x, true));
+	}
+	if (a->timeout_ms)
+		cJSON_AddNumberToObject(o, "timeout_ms", (double)a->timeout_ms);
+	text = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	if (!text)
+		return -ENOMEM;
+	line = xasprintf("%s\n", text);
+	rc = send_line(a->fd, line, strlen(line));
+	if (rc < 0)
+		controller_gone(a, rc == -EPIPE ? "closed its end" : "cannot be written to");
+	return rc;
+}
+
+int asker_ask(struct asker *a, const struct ask_question *q, void *cookie, struct ask_answer *now)
+{
+	const struct memo *m = recall(a, q->key, q->pid);
+	struct pending *p;
+	int rc = 0;
+
+	if (m) {
+		*now = (struct ask_answer){.allow = m->allow, .remember = false, .by = m->by};
+		return 1;
+	}
+	if (a->mode == ASK_MODE_DENY || a->mode == ASK_MODE_ALLOW) {
+		*now = (struct ask_answer){.allow = a->mode == ASK_MODE_ALLOW, .by = "default"};
+		return 1;
+	}
+	if (a->fd_gone) {
+		*now = (struct ask_answer){.allow = false, .by = "default"};
+		return 1;
+	}
+	GROW(a->p, a->pcap, a->np + 1);
+	p = &a->p[a->np];
+	memset(p, 0, sizeof(*p));
+	p->id = a->next_id++;
+	p->cookie = cookie;
+	p->key = xstrdup(q->key);
+	p->pid = q->pid;
+	p->deadline = a->timeout_ms ? now_ms() + a->timeout_ms : 0;
+	if (a->mode == ASK_MODE_FD)
+		rc = ask_controller(a, q, p->id);
+	else
+		p->shown = prompt_add(a->tty, q, p->id);
+	if (rc < 0) {
+		free(p->key);
+		return rc;
+	}
+	a->np++;
+	return 0;
+}
+
+static void drop(struct asker *a, size_t i)
+{
+	if (a->p[i].shown)
+		prompt_remove(a->tty, a->p[i].shown);
+	free(a->p[i].key);
+	memmove(&a->p[i], &a->p[i + 1], (a->np - i - 1) * sizeof(a->p[0]));
+	a->np--;
+}
+
+void asker_cancel(struct asker *a, void *cookie)
+{
+	size_t i;
+
+	for (i = 0; i < a->np; i++)
+		if (a->p[i].cookie == cookie) {
+			drop(a, i);
+			return;
+		}
+}
+
+int asker_poll_fd(const struct asker *a)
+{
+	if (a->fd_gone)
+		return -1;
+	if (a->mode == ASK_MODE_TTY)
+		return prompt_fd(a->tty); /* only while a question is up: the keys are ours then */
+	return a->mode == ASK_MODE_FD ? a->fd : -1;
+}
+
+int asker_timeout_ms(const struct asker *a)
+{
+	unsigned long long t = now_ms(), soonest = 0;
+	size_t i;
+
+	for (i = 0; i < a->np; i++)
+		if (a->p[i].deadline && (!soonest || a->p[i].deadline < soonest))
+			soonest = a->p[i].deadline;
+	if (!soonest)
+		return -1;
+	return soonest <= t ? 0 : (int)(soonest - t > 60000000 ? 60000000 : soonest - t);
+}
+
+bool asker_prompt_active(const struct asker *a)
+{
+	return a && a->tty && prompt_active(a->tty);
+}
+
+unsigned asker_pending(const struct asker *a)
+{
+	return (unsigned)a->np;
+}
+
+/* Hand an answer to the caller and forget the ask. */
+static void resolve(struct asker *a, size_t i, struct ask_answer ans, ask_done_fn done, void *ctx)
+{
+	void *cookie = a->p[i].cookie;
+
+	remember(a, a->p[i].key, &ans, a->p[i].pid);
+	drop(a, i);
+	done(ctx, cookie, &ans);
+}
+
+static size_t find_id(const struct asker *a, unsigned id)
+{
+	size_t i;
+
+	for (i = 0; i < a->np; i++)
+		if (a->p[i].id == id)
+			return i;
+	return (size_t)-1;
+}
+
+/* One answer line from the controller: {"id":N,"decision":"allow"|"deny","remember":...}. */
+static void controller_answer(struct asker *a, const char *line, ask_done_fn done, void *ctx)
+{
+	cJSON *o = cJSON_Parse(line);
+	const cJSON *id = cJSON_GetObjectItemCaseSensitive(o, "id");
+	const cJSON *dec = cJSON_GetObjectItemCaseSensitive(o, "decision");
+	const cJSON *rem = cJSON_GetObjectItemCaseSensitive(o, "remember");
+	struct ask_answer ans = {.by = "approver"};
+	size_t i;
+
+	if (!o || !cJSON_IsNumber(id) || !cJSON_IsString(dec) ||
+	    (strcmp(dec->valuestring, "allow") && strcmp(dec->valuestring, "deny")) ||
+	    (rem && (!cJSON_IsString(rem) ||
+		     (strcmp(rem->valuestring, "once") && strcmp(rem->valuestring, "session"))))) {
+		warn("the approver sent a line that is not an answer "
+		     "({\"id\":N,\"decision\":\"allow\"|\"deny\",\"remember\":\"once\"|\"session\"}); "
+		     "ignored");
+		cJSON_Delete(o);
+		return;
+	}
+	ans.allow = strcmp(dec->valuestring, "allow") == 0;
+	ans.remember = rem && strcmp(rem->valuestring, "session") == 0;
+	i = id->valuedouble >= 1 && id->valuedouble < 4294967296.0
+		    ? find_id(a, (unsigned)id->valuedouble)
+		    : (size_t)-1;
+	cJSON_Delete(o);
+	/* An answer to an ask that timed out or whose process died: nothing waits for it. */
+	if (i != (size_t)-1)
+		resolve(a, i, ans, done, ctx);
+}
+
+static void read_controller(struct asker *a, ask_done_fn done, void *ctx)
+{
+	char chunk[4096];
+	ssize_t n;
+	char *nl;
+
+	n = read(a->fd, chunk, sizeof(chunk));
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		controller_gone(a, n == 0 ? "closed its end" : "cannot be read");
+		return;
+	}
+	buf_add(&a->in, chunk, (size_t)n);
+	while ((nl = memchr(a->in.data, '\n', a->in.len))) {
+		size_t len = (size_t)(nl - a->in.data);
+		cleanup_free char *line = xstrndup(a->in.data, len);
+
+		memmove(a->in.data, nl + 1, a->in.len - len - 1);
+		a->in.len -= len + 1;
+		a->in.data[a->in.len] = '\0';
+		if (line[0])
+			controller_answer(a, line, done, ctx);
+	}
+	if (a->in.len > MAX_ANSWER_LINE) {
+		buf_reset(&a->in);
+		controller_gone(a, "sent a line longer than 64 KiB");
+	}
+}
+
+void asker_process(struct asker *a, bool readable, ask_done_fn done, void *ctx)
+{
+	unsigned long long t;
+	size_t i;
+
+	if (readable && a->mode == ASK_MODE_FD && !a->fd_gone)
+		read_controller(a, done, ctx);
+	if (readable && a->mode == ASK_MODE_TTY) {
+		struct prompt_reply r;
+
+		while (prompt_read(a->tty, &r) > 0) {
+			i = find_id(a, r.id);
+			if (i != (size_t)-1)
+				resolve(a, i,
+					(struct ask_answer){.allow = r.allow,
+							    .remember = r.remember,
+							    .by = "person"},
+					done, ctx);
+		}
+		if (prompt_gone(a->tty))
+			a->fd_gone = true;
+	}
+	/* A controller or terminal that went away leaves nobody to answer: deny what waits. */
+	while (a->fd_gone && a->np > 0)
+		resolve(a, 0, (struct ask_answer){.allow = false, .by = "default"}, done, ctx);
+	t = now_ms();
+	for (i = 0; i < a->np;) {
+		if (a->p[i].deadline && a->p[i].deadline <= t) {
+			resolve(a, i, (struct ask_answer){.allow = false, .by = "timeout"}, done,
+				ctx);
+			continue;
+		}
+		i++;
+	}
+}

@@ -1,0 +1,211 @@
+/* SPDX-License-Identifier: MIT */
+/* Looking up paths in a sandboxed process's view of the filesystem. */
+#include "supervisor/supervise/sbpath.h"
+
+#include "common/buf.h"
+#include "common/cleanup.h"
+#include "common/path.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define MAX_LINKS 40
+
+static int open_root(pid_t pid)
+{
+	char root[64];
+
+	snprintf(root, sizeof(root), "/proc/%d/root", (int)pid);
+	return open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+}
+
+static int open_in_root(int rfd, const char *path, int flags)
+{
+	struct open_how how = {.flags = (unsigned)(O_PATH | O_CLOEXEC | flags),
+			       .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
+
+	return (int)syscall(SYS_openat2, rfd, path, &how, sizeof(how));
+}
+
+int sb_exists(pid_t pid, const char *path)
+{
+	cleanup_fd int rfd = open_root(pid);
+	int fd;
+
+	if (rfd < 0)
+		return -errno;
+	fd = open_in_root(rfd, path, 0);
+	if (fd >= 0) {
+		close(fd);
+		return 1;
+	}
+	return errno == ENOENT || errno == ENOTDIR ? 0 : -errno;
+}
+
+char *sb_canonical(pid_t pid, const char *path, bool follow)
+{
+	cleanup_fd int rfd = open_root(pid);
+	cleanup_fd int fd = -1;
+	char link[64], out[4096];
+	ssize_t n;
+
+	if (rfd < 0)
+		return NULL;
+	fd = open_in_root(rfd, path, follow ? 0 : O_NOFOLLOW);
+	if (fd < 0)
+		return NULL;
+	/* The descriptor's path is computed in the mount namespace it belongs to: the
+	   sandbox's view, as /proc/PID/cwd is. */
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, out, sizeof(out));
+	if (n <= 0 || n >= (ssize_t)sizeof(out) || out[0] != '/') {
+		errno = ENAMETOOLONG;
+		return NULL;
+	}
+	out[n] = '\0';
+	return xstrdup(out);
+}
+
+/* The path of descriptor fd, as its mount namespace names it, into out[sz]; 0 or -1. */
+static int fd_path(int fd, char *out, size_t sz)
+{
+	char link[64];
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, out, sz);
+	if (n <= 0 || n >= (ssize_t)sz || out[0] != '/') {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	out[n] = '\0';
+	return 0;
+}
+
+char *sb_resolve_name(pid_t pid, const char *path, bool follow)
+{
+	cleanup_fd int rfd = -1, dfd = -1;
+	cleanup_free char *dir = NULL;
+	const char *base = path ? strrchr(path, '/') : NULL;
+	char out[4096];
+	struct stat st;
+
+	if (!base || path[0] != '/') {
+		errno = EINVAL;
+		return NULL;
+	}
+	base++;
+	if (!*base || strcmp(base, "..") == 0 || strcmp(base, ".") == 0)
+		return sb_canonical(pid, path, true);
+	rfd = open_root(pid);
+	if (rfd < 0)
+		return NULL;
+	/* The directory first: for a new name (most writes make one) that is all there is. */
+	dir = base - path > 1 ? xstrndup(path, (size_t)(base - path - 1)) : xstrdup("/");
+	dfd = open_in_root(rfd, dir, 0);
+	if (dfd < 0 || fd_path(dfd, out, sizeof(out)) < 0)
+		return NULL;
+	if (fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode) && follow) {
+		/* The call follows a symlink: where it leads, even dangling (O_CREAT makes it). */
+		char *real = sb_canonical(pid, path, true);
+
+		return real ? real : sb_realpath(pid, path);
+	}
+	return path_join(out, base);
+}
+
+/* The next component of *rest (advanced past it), into comp; false at the end. */
+static bool next_component(const char **rest, char *comp, size_t sz)
+{
+	const char *p = *rest, *end;
+	size_t len;
+
+	while (*p == '/')
+		p++;
+	if (!*p)
+		return false;
+	end = strchrnul(p, '/');
+	len = (size_t)(end - p);
+	if (len >= sz)
+		len = sz - 1; /* longer than NAME_MAX: the lookup fails later anyway */
+	memcpy(comp, p, len);
+	comp[len] = '\0';
+	*rest = end;
+	return true;
+}
+
+char *sb_realpath(pid_t pid, const char *path)
+{
+	cleanup_fd int rfd = open_root(pid);
+	struct buf done = BUF_INIT; /* resolved so far: no symlink in it */
+	cleanup_free char *todo = xstrdup(path);
+	const char *rest = todo;
+	char comp[256], target[4096];
+	int links = 0;
+
+	if (rfd < 0)
+		return NULL;
+	buf_init(&done);
+	while (next_component(&rest, comp, sizeof(comp))) {
+		struct stat st;
+		ssize_t n;
+		int fd;
+
+		if (strcmp(comp, ".") == 0)
+			continue;
+		if (strcmp(comp, "..") == 0) {
+			char *slash = strrchr(done.data, '/');
+
+			done.len = slash ? (size_t)(slash - done.data) : 0;
+			done.data[done.len] = '\0';
+			continue;
+		}
+		buf_addc(&done, '/');
+		buf_adds(&done, comp);
+		fd = open_in_root(rfd, done.data, O_NOFOLLOW);
+		if (fd < 0) {
+			/* Missing: nothing further to resolve; keep the rest as it was named. */
+			buf_adds(&done, rest);
+			break;
+		}
+		if (fstat(fd, &st) < 0 || !S_ISLNK(st.st_mode)) {
+			close(fd);
+			continue;
+		}
+		n = readlinkat(fd, "", target, sizeof(target) - 1);
+		close(fd);
+		if (n < 0 || ++links > MAX_LINKS) {
+			errno = n < 0 ? errno : ELOOP;
+			buf_release(&done);
+			return NULL;
+		}
+		target[n] = '\0';
+		/* The link's own component goes; its target takes its place before the rest. */
+		done.len -= strlen(comp) + 1;
+		done.data[done.len] = '\0';
+		if (target[0] == '/')
+			buf_reset(&done);
+		{
+			char *next = xasprintf("%s/%s", target, rest);
+
+			free(todo);
+			todo = next;
+			rest = todo;
+		}
+	}
+	if (done.len == 0)
+		buf_addc(&done, '/');
+	{
+		char *norm = path_normalize(done.data);
+
+		buf_release(&done);
+		return norm;
+	}
+}
