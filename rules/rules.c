@@ -855,8 +855,15 @@ static void commit_rules(struct ruleset *rs, struct parser *ps)
 	}
 }
 
-int rules_parse_buffer(struct ruleset *rs, const char *name, const char *data, size_t len,
-		       const struct rules_env *env, struct rules_error *err)
+/* Who hears of each bad line when parsing goes on past one (rules_check_file()). */
+struct each_bad {
+	void (*fn)(const char *msg, void *ctx);
+	void *ctx;
+};
+
+static int parse_buffer(struct ruleset *rs, const char *name, const char *data, size_t len,
+			const struct rules_env *env, struct rules_error *err,
+			const struct each_bad *each)
 {
 	struct parser ps = {.name = name, .env = env, .err = err};
 	cleanup_free char *line = NULL;
@@ -872,7 +879,7 @@ int rules_parse_buffer(struct ruleset *rs, const char *name, const char *data, s
 		return fail(&ps, "file too large (more than %d bytes)", RULES_MAX_FILE);
 	line = xmalloc(len < RULES_MAX_LINE ? len + 1 : RULES_MAX_LINE + 1);
 	words = xcalloc(MAX_WORDS, sizeof(*words));
-	while (p < end && (rc == 0 || (err && err->each))) {
+	while (p < end && (rc == 0 || each)) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		size_t n = (size_t)((nl ? nl : end) - p);
 		int lrc;
@@ -881,8 +888,8 @@ int rules_parse_buffer(struct ruleset *rs, const char *name, const char *data, s
 		lrc = parse_line(&ps, p, n, line, words);
 		if (lrc < 0) {
 			rc = lrc;
-			if (err && err->each)
-				err->each(err->msg, err->ctx);
+			if (each && err)
+				each->fn(err->msg, each->ctx);
 		}
 		p = nl ? nl + 1 : end;
 	}
@@ -895,14 +902,20 @@ int rules_parse_buffer(struct ruleset *rs, const char *name, const char *data, s
 	return rc;
 }
 
+int rules_parse_buffer(struct ruleset *rs, const char *name, const char *data, size_t len,
+		       const struct rules_env *env, struct rules_error *err)
+{
+	return parse_buffer(rs, name, data, len, env, err, NULL);
+}
+
 int rules_load_defaults(struct ruleset *rs, const struct rules_env *env, struct rules_error *err)
 {
 	return rules_parse_buffer(rs, RULES_DEFAULTS_NAME, defaults_text, strlen(defaults_text),
 				  env, err);
 }
 
-int rules_load_file(struct ruleset *rs, const char *path, const struct rules_env *env,
-		    struct rules_error *err)
+static int load_file(struct ruleset *rs, const char *path, const struct rules_env *env,
+		     struct rules_error *err, const struct each_bad *each)
 {
 	struct parser ps = {.name = path, .err = err};
 	cleanup_free char *data = NULL;
@@ -929,7 +942,21 @@ int rules_load_file(struct ruleset *rs, const char *path, const struct rules_env
 		fail(&ps, "%s", strerror(e));
 		return -e;
 	}
-	return rules_parse_buffer(rs, path, data, len, env, err);
+	return parse_buffer(rs, path, data, len, env, err, each);
+}
+
+int rules_load_file(struct ruleset *rs, const char *path, const struct rules_env *env,
+		    struct rules_error *err)
+{
+	return load_file(rs, path, env, err, NULL);
+}
+
+int rules_check_file(struct ruleset *rs, const char *path, const struct rules_env *env,
+		     struct rules_error *err, void (*each)(const char *msg, void *ctx), void *ctx)
+{
+	struct each_bad e = {each, ctx};
+
+	return load_file(rs, path, env, err, each ? &e : NULL);
 }
 
 /* ---- matching ---- */

@@ -152,13 +152,6 @@ struct rules_env {
 struct rules_error {
 	char msg[512];
 	unsigned int line; /* 0 when the message is not about one line */
-	/*
-	 * When set, parsing goes on past a bad line and each message is handed to each(msg,
-	 * ctx) as it is found (msg then holds the last); the result is all or nothing as ever.
-	 * `rules check` uses it to name every bad line at once.
-	 */
-	void (*each)(const char *msg, void *ctx);
-	void *ctx;
 };
 
 /*
@@ -211,6 +204,14 @@ int rules_load_defaults(struct ruleset *rs, const struct rules_env *env, struct 
  */
 int rules_load_file(struct ruleset *rs, const char *path, const struct rules_env *env,
 		    struct rules_error *err);
+
+/*
+ * As rules_load_file(), but parsing goes on past a bad line: each bad line's message is
+ * handed to each(msg, ctx) as it is found (err then holds the last). All or nothing as ever.
+ * `rules check` uses it to name every bad line at once.
+ */
+int rules_check_file(struct ruleset *rs, const char *path, const struct rules_env *env,
+		     struct rules_error *err, void (*each)(const char *msg, void *ctx), void *ctx);
 
 /*
  * Whether a rules file may be trusted by the user uid: it must be a regular file owned by uid

@@ -44,9 +44,9 @@ static int rules_check(int argc, char **argv)
 	for (i = 0; i < argc; i++) {
 		struct ruleset rs = RULESET_INIT;
 		unsigned nbad = 0;
-		struct rules_error err = {.each = say_bad_line, .ctx = &nbad};
+		struct rules_error err = {0};
 
-		if (rules_load_file(&rs, argv[i], &env, &err) < 0) {
+		if (rules_check_file(&rs, argv[i], &env, &err, say_bad_line, &nbad) < 0) {
 			/* Every bad line is said already; a file that cannot be read is not. */
 			if (nbad == 0)
 				error("%s", err.msg);
