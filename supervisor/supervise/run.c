@@ -287,6 +287,12 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 			if (strcmp(optarg, "none") != 0 &&
 			    (errno || end == optarg || *end || optarg[0] == '-'))
 				return bad_value("--pids", optarg, "expected a number, or none");
+			/* RLIMIT_NPROC is the limit plus 64: a huge value wrapped around to a tiny
+			   one. Linux has at most 4194304 pids (PID_MAX_LIMIT). */
+			if (o->lim.pids > 4194304)
+				return bad_value(
+					"--pids", optarg,
+					"expected at most 4194304 (Linux's most pids), or none");
 			break;
 		}
 		case OPT_JSON:

@@ -68,4 +68,9 @@ chmod 600 "$T/good.rules"
 out=$("$AIRLOCK" rules check "$T/good.rules" 2>&1)
 is "$out" "$T/good.rules: ok, 1 rule" "rules check of a good file says ok"
 
+# --pids past what Linux can have is refused, not wrapped around to a tiny limit.
+"$AIRLOCK" run --review never --pids 18446744073709551615 -- true >/dev/null 2>"$T/err"
+is "$?" 125 "--pids 2^64-1 is refused (125)"
+check "... saying the largest it takes" grep -q "^airlock: --pids 18446744073709551615: expected at most 4194304" "$T/err"
+
 done_testing
