@@ -1,0 +1,162 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What the parts of `airlock run` share (run.c: the sandbox's start, the loop and the end;
+ * run_opts.c: the options and what they turn into; run_output.c: the program's output, the
+ * result and the closing lines). Not for use outside them.
+ */
+#ifndef AIRLOCK_SUPERVISOR_RUN_INT_H
+#define AIRLOCK_SUPERVISOR_RUN_INT_H
+
+#include "supervisor/cli/cli.h"
+
+#include "common/buf.h"
+#include "common/cleanup.h"
+#include "common/err.h"
+#include "common/path.h"
+#include "common/utf8.h"
+#include "supervisor/supervise/ask.h"
+#include "supervisor/record/audit.h"
+#include "supervisor/changeset/changes.h"
+#include "supervisor/supervise/dns.h"
+#include "supervisor/cli/doctor.h"
+#include "supervisor/record/events.h"
+#include "supervisor/supervise/monitor.h"
+#include "supervisor/supervise/notify.h"
+#include "supervisor/supervise/policy.h"
+#include "supervisor/supervise/ptyrelay.h"
+#include "supervisor/supervise/redact.h"
+#include "supervisor/record/report.h"
+#include "supervisor/review/review.h"
+#include "supervisor/record/session.h"
+#include "supervisor/record/store.h"
+#include "tracee/env.h"
+#include "tracee/plan.h"
+#include "tracee/sandbox.h"
+
+#include <errno.h>
+#include <linux/filter.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <sys/timerfd.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+struct strlist {
+	const char **v;
+	size_t n, cap;
+};
+
+/* Limits; 0 means none. */
+struct run_limits {
+	unsigned long long timeout_ms, cpu_ms, memory, pids, fsize, output;
+};
+
+struct run_opts {
+	struct strlist env, hide, readonly, scratch, rules;
+	bool keep_env, json, capture, ask_given, log_syslog;
+	enum review_when review;
+	enum ask_mode ask;
+	int ask_fd;
+	const char *replay; /* --replay ID */
+	unsigned long long ask_timeout_ms;
+	enum net_mode net;
+	struct sockaddr_storage dns_upstream; /* --dns-upstream; family 0: the host's resolver */
+	socklen_t dns_upstream_len;
+	struct run_limits lim;
+	char **command;
+};
+
+/* One captured stream: kept up to the output limit, the rest drained and counted. */
+struct capture {
+	int fd;	  /* read end of the pipe, -1 when closed or not capturing */
+	int sink; /* relay: write what arrives here instead of keeping it, else -1 */
+	struct buf data;
+	unsigned long long limit; /* 0: no limit */
+	unsigned long long dropped;
+};
+
+/* stdin relayed from the caller's file into a pipe, so the sandbox never holds the file. */
+struct feeder {
+	int src;  /* our stdin */
+	int pipe; /* write end, nonblocking; -1 when done */
+	char buf[65536];
+	size_t off, len;
+};
+
+/* Everything the run loop tracks. */
+struct run_state {
+	pid_t pid;   /* pid 1 of the sandbox, in our namespace */
+	int control; /* our end of the control socket */
+	int pidfd;   /* the command (pid 2), once it said hello */
+	int sigfd;
+	int timerfd;
+	struct notifier notifier;
+	bool have_listener;
+	bool listener_gone;
+	bool control_gone;
+	bool got_exit;	 /* the command's status arrived from pid 1 */
+	int exit_status; /* waitpid() status of the command */
+	bool reaped;
+	int init_status;   /* waitpid() status of pid 1 */
+	const char *limit; /* the limit that ended the run, or NULL */
+	struct filter_info filter;
+	const struct run_limits *lim;
+	struct monitor mon;    /* whole-sandbox memory, CPU and task limits */
+	int tickfd;	       /* periodic timer for the monitor, or -1 */
+	struct capture out[2]; /* captured or relayed stdout and stderr */
+	struct feeder in;      /* relayed stdin */
+	const char *session_dir;
+	unsigned long long disk_reserve;
+	bool fsize_is_disk; /* RLIMIT_FSIZE is the room above the reserve, below --fsize */
+	const struct ruleset *rules;
+	struct asker *asker;
+	struct relay relay;	 /* the sandbox's pty, when asks go to the person's terminal */
+	struct notifier_net net; /* the mediated network: the resolver's socket arrives first */
+};
+
+struct output {
+	char *text[2]; /* redacted stdout, stderr */
+	size_t len[2];
+	bool truncated;
+	struct redactor *red;
+};
+
+/* Shared by the parts; each is documented where it is defined. */
+void strlist_add(struct strlist *l, const char *s);
+int parse_run_opts(int argc, char **argv, struct run_opts *o);
+void add_hidden(struct strlist *out, char *path);
+char *flag_directives(const struct run_opts *o, const char *cwd);
+void rule_paths(const struct ruleset *rs, enum rule_action kind, struct strlist *out);
+int load_replay(struct asker *a, const char *id, cJSON **out);
+struct asker *make_asker(const struct run_opts *o, const char *home, enum ask_mode *used);
+void free_strlist_owned(struct strlist *l);
+void capture_read(struct capture *c);
+bool stdio_safe(int fd);
+void feeder_write(struct feeder *f);
+void human_size(unsigned long long v, char *out, size_t sz);
+void report_limit(const char *limit, const struct run_limits *l);
+cJSON *limits_json(const struct run_limits *l, bool root);
+void finish_output(struct run_state *rs, const struct session *s, char *const *removed,
+		   const struct ruleset *rules, struct output *out);
+cJSON *redactions_json(const struct redactor *r);
+void say_denied_net(const struct event_log *log);
+void print_result(const struct session *s, struct session_record *rec, const struct output *out,
+		  int status, int sig, const char *limit, unsigned long denied_net);
+void open_capture(struct capture *c, int *write_end, unsigned long long limit);
+
+#endif

@@ -1,0 +1,454 @@
+/* SPDX-License-Identifier: MIT */
+/* `airlock run`'s options, and the rules, asks and hidden paths they turn into. */
+#include "supervisor/supervise/run_int.h"
+
+void strlist_add(struct strlist *l, const char *s)
+{
+	GROW(l->v, l->cap, l->n + 1);
+	l->v[l->n++] = s;
+}
+
+enum {
+	OPT_ASK = 256,
+	OPT_REVIEW,
+	OPT_JSON,
+	OPT_NET,
+	OPT_TIMEOUT,
+	OPT_CPU,
+	OPT_MEMORY,
+	OPT_PIDS,
+	OPT_FSIZE,
+	OPT_OUTPUT_LIMIT,
+	OPT_ENV,
+	OPT_KEEP_ENV,
+	OPT_CAPTURE,
+	OPT_HIDE,
+	OPT_READONLY,
+	OPT_SCRATCH,
+	OPT_ASK_TIMEOUT,
+	OPT_DNS_UPSTREAM,
+	OPT_REPLAY,
+	OPT_LOG_SYSLOG,
+	OPT_HELP,
+};
+
+static const struct option run_options[] = {
+	{"rules", required_argument, NULL, 'r'},
+	{"ask", required_argument, NULL, OPT_ASK},
+	{"review", required_argument, NULL, OPT_REVIEW},
+	{"json", no_argument, NULL, OPT_JSON},
+	{"net", required_argument, NULL, OPT_NET},
+	{"timeout", required_argument, NULL, OPT_TIMEOUT},
+	{"cpu", required_argument, NULL, OPT_CPU},
+	{"memory", required_argument, NULL, OPT_MEMORY},
+	{"pids", required_argument, NULL, OPT_PIDS},
+	{"fsize", required_argument, NULL, OPT_FSIZE},
+	{"output-limit", required_argument, NULL, OPT_OUTPUT_LIMIT},
+	{"env", required_argument, NULL, OPT_ENV},
+	{"keep-env", no_argument, NULL, OPT_KEEP_ENV},
+	{"capture", no_argument, NULL, OPT_CAPTURE},
+	{"hide", required_argument, NULL, OPT_HIDE},
+	{"readonly", required_argument, NULL, OPT_READONLY},
+	{"scratch", required_argument, NULL, OPT_SCRATCH},
+	{"ask-timeout", required_argument, NULL, OPT_ASK_TIMEOUT},
+	{"dns-upstream", required_argument, NULL, OPT_DNS_UPSTREAM},
+	{"replay", required_argument, NULL, OPT_REPLAY},
+	{"log-syslog", no_argument, NULL, OPT_LOG_SYSLOG},
+	{"help", no_argument, NULL, OPT_HELP},
+	{NULL, 0, NULL, 0},
+};
+
+static const char run_usage[] =
+	"usage: airlock run [options] [--] command [arg...]\n"
+	"\n"
+	"  -r, --rules FILE       add a rules file (repeatable; later files win; see\n"
+	"                         airlock-rules(5)); the built-in defaults and\n"
+	"                         ~/.config/airlock/rules come first\n"
+	"      --ask MODE         who answers what the rules leave to 'ask':\n"
+	"                         tty (default on a terminal): a prompt on the terminal\n"
+	"                         deny (default otherwise) | allow: nobody, always that answer\n"
+	"                         fd:N: a controller, JSON lines on descriptor N\n"
+	"      --ask-timeout DUR  how long an ask waits before it is denied (default 60s)\n"
+	"      --replay ID        answers given in session ID answer the same asks again\n"
+	"      --json             print one JSON result on stdout; output is captured into it\n"
+	"      --capture          capture output into the session (and redact secrets)\n"
+	"      --net MODE         mediated (default): the sandbox has its own loopback; each\n"
+	"                         destination outside is decided by the connect rules and asks,\n"
+	"                         and an allowed one is connected by airlock (denied: EACCES);\n"
+	"                         the host's loopback and own addresses need a rule naming\n"
+	"                         them (localhost:5432, 127.0.0.1:8080), never a looked-up name;\n"
+	"                         a name only an ask could open is asked before it is looked up\n"
+	"                         none: nothing leaves, every name is NXDOMAIN\n"
+	"                         host: the host's network, no decisions, connections recorded\n"
+	"      --dns-upstream ADDR[:PORT]  where the sandbox's DNS forwards allowed names\n"
+	"                         (default: the first nameserver of /etc/resolv.conf)\n"
+	"      --timeout DUR      wall-clock limit (30s, 5m, 1h); exit status 124\n"
+	"      --cpu DUR          CPU time of the whole sandbox; exit status 137\n"
+	"      --memory SIZE      resident memory of the whole sandbox (default: half the RAM)\n"
+	"      --pids N           processes and threads in the sandbox (default: 4096)\n"
+	"      --fsize SIZE       largest file a process may write (default: 8G)\n"
+	"      --output-limit SIZE  captured stdout and stderr, each (default: 16M)\n"
+	"                         (a limit of 'none' or 0 turns it off)\n"
+	"      --env NAME[=VAL]   pass a variable, or set one (repeatable)\n"
+	"      --keep-env         pass the whole environment\n"
+	"      --hide PATH        make PATH absent inside (repeatable)\n"
+	"      --readonly PATH    make PATH read-only inside (repeatable)\n"
+	"      --scratch DIR      writable inside, thrown away, never reviewed (repeatable)\n"
+	"      --review WHEN      auto (default: when stdin and stdout are terminals, without\n"
+	"                         --json) | always | never: the review opens when the program\n"
+	"                         ends (see 'airlock review --help')\n"
+	"      --log-syslog       also send each event to syslog (ident airlock, facility\n"
+	"                         user): journald or rsyslog collect it\n";
+
+/* Parse a size limit; "none" and 0 mean no limit. */
+static int parse_limit_size(const char *opt, const char *v, unsigned long long *out)
+{
+	if (strcmp(v, "none") == 0) {
+		*out = 0;
+		return 0;
+	}
+	if (parse_size(v, out) < 0) {
+		fprintf(stderr, "airlock: %s %s: expected a size such as 512M or 2G, or none\n",
+			opt, v);
+		return -1;
+	}
+	return 0;
+}
+
+static int parse_limit_duration(const char *opt, const char *v, unsigned long long *out)
+{
+	if (strcmp(v, "none") == 0) {
+		*out = 0;
+		return 0;
+	}
+	if (parse_duration_ms(v, out) < 0) {
+		fprintf(stderr,
+			"airlock: %s %s: expected a duration such as 30s, 5m or 1h, or none\n", opt,
+			v);
+		return -1;
+	}
+	return 0;
+}
+
+static void default_limits(struct run_limits *l)
+{
+	long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+
+	memset(l, 0, sizeof(*l));
+	/* The host survives by default: half the RAM, 4096 tasks, 8 GiB files, 16 MiB output. */
+	if (pages > 0 && page > 0)
+		l->memory = (unsigned long long)pages * (unsigned long long)page / 2;
+	l->pids = 4096;
+	l->fsize = 8ULL << 30;
+	l->output = 16ULL << 20;
+}
+
+static int bad_value(const char *opt, const char *value, const char *want)
+{
+	fprintf(stderr, "airlock: %s %s: %s\n", opt, value, want);
+	return EXIT_AIRLOCK_FAILED;
+}
+
+/* Parse run's options; returns -1 to go on, or the exit status to stop with. */
+int parse_run_opts(int argc, char **argv, struct run_opts *o)
+{
+	int c;
+
+	o->net = NET_MEDIATED;
+	o->ask_timeout_ms = 60000;
+	o->ask_fd = -1;
+	default_limits(&o->lim);
+	optind = 1;
+	opterr = 0; /* our own messages, with a suggestion for a near miss */
+	while ((c = getopt_long(argc, argv, "+:r:h", run_options, NULL)) != -1) {
+		switch (c) {
+		case 'r':
+			strlist_add(&o->rules, optarg);
+			break;
+		case OPT_ASK:
+			if (ask_parse_mode(optarg, &o->ask, &o->ask_fd) < 0)
+				return bad_value("--ask", optarg,
+						 "expected tty, deny, allow or fd:N");
+			o->ask_given = true;
+			break;
+		case OPT_REVIEW:
+			if (review_parse_when(optarg, &o->review) < 0)
+				return bad_value("--review", optarg,
+						 "expected auto, always or never");
+			break;
+		case OPT_NET:
+			if (strcmp(optarg, "mediated") == 0)
+				o->net = NET_MEDIATED;
+			else if (strcmp(optarg, "none") == 0)
+				o->net = NET_NONE;
+			else if (strcmp(optarg, "host") == 0)
+				o->net = NET_HOST;
+			else
+				return bad_value("--net", optarg,
+						 "expected mediated, none or host");
+			break;
+		case OPT_TIMEOUT:
+			if (parse_limit_duration("--timeout", optarg, &o->lim.timeout_ms) < 0)
+				return EXIT_AIRLOCK_FAILED;
+			break;
+		case OPT_CPU:
+			if (parse_limit_duration("--cpu", optarg, &o->lim.cpu_ms) < 0)
+				return EXIT_AIRLOCK_FAILED;
+			break;
+		case OPT_MEMORY:
+			if (parse_limit_size("--memory", optarg, &o->lim.memory) < 0)
+				return EXIT_AIRLOCK_FAILED;
+			break;
+		case OPT_FSIZE:
+			if (parse_limit_size("--fsize", optarg, &o->lim.fsize) < 0)
+				return EXIT_AIRLOCK_FAILED;
+			break;
+		case OPT_OUTPUT_LIMIT:
+			if (parse_limit_size("--output-limit", optarg, &o->lim.output) < 0)
+				return EXIT_AIRLOCK_FAILED;
+			break;
+		case OPT_PIDS: {
+			char *end;
+
+			errno = 0;
+			o->lim.pids = strcmp(optarg, "none") == 0 ? 0 : strtoull(optarg, &end, 10);
+			if (strcmp(optarg, "none") != 0 &&
+			    (errno || end == optarg || *end || optarg[0] == '-'))
+				return bad_value("--pids", optarg, "expected a number, or none");
+			/* RLIMIT_NPROC is the limit plus 64: a huge value wrapped around to a tiny
+			   one. Linux has at most 4194304 pids (PID_MAX_LIMIT). */
+			if (o->lim.pids > 4194304)
+				return bad_value(
+					"--pids", optarg,
+					"expected at most 4194304 (Linux's most pids), or none");
+			break;
+		}
+		case OPT_JSON:
+			o->json = true;
+			o->capture = true;
+			break;
+		case OPT_CAPTURE:
+			o->capture = true;
+			break;
+		case OPT_ENV:
+			strlist_add(&o->env, optarg);
+			break;
+		case OPT_KEEP_ENV:
+			o->keep_env = true;
+			break;
+		case OPT_HIDE:
+			strlist_add(&o->hide, optarg);
+			break;
+		case OPT_READONLY:
+			strlist_add(&o->readonly, optarg);
+			break;
+		case OPT_SCRATCH:
+			strlist_add(&o->scratch, optarg);
+			break;
+		case OPT_ASK_TIMEOUT:
+			if (parse_limit_duration("--ask-timeout", optarg, &o->ask_timeout_ms) < 0)
+				return EXIT_AIRLOCK_FAILED;
+			break;
+		case OPT_DNS_UPSTREAM:
+			if (dns_parse_server(optarg, &o->dns_upstream, &o->dns_upstream_len) < 0)
+				return bad_value(
+					"--dns-upstream", optarg,
+					"expected ADDR or ADDR:PORT ([ADDR]:PORT for IPv6)");
+			break;
+		case OPT_REPLAY:
+			o->replay = optarg;
+			break;
+		case OPT_LOG_SYSLOG:
+			o->log_syslog = true;
+			break;
+		case 'h':
+		case OPT_HELP:
+			fputs(run_usage, stdout);
+			return 0;
+		case ':':
+			fprintf(stderr, "airlock: run: option '%s' needs a value\n%.*s\n",
+				argv[optind - 1], (int)strcspn(run_usage, "\n"), run_usage);
+			return EXIT_AIRLOCK_FAILED;
+		default:
+			/* Exit 125, not 2: run's own statuses are the command's (design.md). */
+			option_error("run", argv[optind - 1], run_options, run_usage + 7);
+			return EXIT_AIRLOCK_FAILED;
+		}
+	}
+	if (optind >= argc) {
+		fputs("airlock: run: no command given\n", stderr);
+		fputs(run_usage, stderr);
+		return EXIT_AIRLOCK_FAILED;
+	}
+	o->command = argv + optind;
+	return -1;
+}
+
+/* "~/x", "$HOME/x", "./x" or "x" -> absolute, normalised. Caller frees. */
+static char *expand_path(const char *p, const char *cwd)
+{
+	cleanup_free char *joined = NULL;
+
+	if (strcmp(p, "~") == 0 || strncmp(p, "~/", 2) == 0)
+		joined = path_join(home_dir(), p[1] ? p + 2 : "");
+	else if (strcmp(p, "$HOME") == 0 || strncmp(p, "$HOME/", 6) == 0)
+		joined = path_join(home_dir(), p[5] ? p + 6 : "");
+	else
+		joined = path_join(cwd, p);
+	return path_normalize(joined);
+}
+
+/*
+ * Add path to the hidden list, and the path it resolves to when a component is a symlink
+ * (~/.config -> dotfiles/config): hiding only the name would leave the content reachable
+ * by its real path. An absent path is resolved through its parent.
+ */
+void add_hidden(struct strlist *out, char *path)
+{
+	cleanup_free char *real = realpath(path, NULL);
+
+	if (!real) {
+		cleanup_free char *dir = xstrdup(path);
+		char *slash = strrchr(dir, '/');
+
+		if (slash && slash != dir) {
+			cleanup_free char *rdir = NULL;
+
+			*slash = '\0';
+			rdir = realpath(dir, NULL);
+			if (rdir)
+				real = path_join(rdir, slash + 1);
+		}
+	}
+	strlist_add(out, path);
+	if (real && strcmp(real, path) != 0)
+		strlist_add(out, steal_pointer(&real));
+}
+
+/*
+ * The command line's --hide, --readonly and --scratch as rules text: they join the rules'
+ * path directives, where the last directive naming a path wins, and are kept with them in
+ * the session. NULL after printing why.
+ */
+char *flag_directives(const struct run_opts *o, const char *cwd)
+{
+	const struct {
+		const char *word;
+		const struct strlist *l;
+	} kinds[] = {{"hide", &o->hide}, {"readonly", &o->readonly}, {"scratch", &o->scratch}};
+	struct buf b = BUF_INIT;
+	size_t i, k;
+
+	buf_init(&b);
+	for (k = 0; k < ARRAY_SIZE(kinds); k++)
+		for (i = 0; i < kinds[k].l->n; i++) {
+			cleanup_free char *abs = expand_path(kinds[k].l->v[i], cwd);
+			cleanup_free char *q = rules_quote(abs);
+
+			if (!q || strpbrk(abs, "*\\")) {
+				error("--%s %s: a path with a control character, '*' or '\\' "
+				      "cannot be used",
+				      kinds[k].word, kinds[k].l->v[i]);
+				buf_release(&b);
+				return NULL;
+			}
+			buf_addf(&b, "%s %s\n", kinds[k].word, q);
+		}
+	return buf_detach(&b);
+}
+
+/* The paths the rules say to hide, make read-only or throw away (kind), into out. */
+void rule_paths(const struct ruleset *rs, enum rule_action kind, struct strlist *out)
+{
+	const struct rule **v = NULL;
+	size_t n = rules_paths(rs, kind, &v), i;
+
+	for (i = 0; i < n; i++) {
+		if (kind == RULE_HIDE)
+			add_hidden(out, xstrdup(v[i]->path));
+		else
+			strlist_add(out, xstrdup(v[i]->path));
+	}
+	free(v);
+}
+
+/*
+ * --replay ID: the decisions a person or an approver gave in session ID answer the same
+ * questions in this run (filed under the key each ask recorded, "ask_key"); anything new is
+ * asked as usual. Rules and defaults are not replayed: this run's rules decide those. Returns
+ * the number of answers loaded, or -1 after printing why.
+ */
+int load_replay(struct asker *a, const char *id, cJSON **out)
+{
+	struct session old = {0};
+	cleanup_free char *path = NULL;
+	cleanup_file FILE *f = NULL;
+	cleanup_free char *line = NULL;
+	size_t cap = 0;
+	int count = 0;
+	cJSON *r;
+
+	if (store_find(id, &old) < 0)
+		return -1;
+	path = session_path(&old, "events.jsonl");
+	f = fopen(path, "re");
+	if (!f) {
+		error_errno("--replay %s: cannot read %s", id, path);
+		store_close(&old);
+		return -1;
+	}
+	while (getline(&line, &cap, f) > 0) {
+		cJSON *ev = cJSON_Parse(line);
+		const char *key = ev ? meta_str(ev, "ask_key") : NULL;
+		const char *dec = ev ? meta_str(ev, "decision") : NULL;
+		const char *by = ev ? meta_str(ev, "by") : NULL;
+
+		/* Only what someone decided: not a timeout, not an ask nobody could answer. */
+		if (key && dec && by &&
+		    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ev, "asked")) &&
+		    (!strcmp(dec, "allow") || !strcmp(dec, "deny")) &&
+		    (!strcmp(by, "person") || !strcmp(by, "approver") || !strcmp(by, "replay"))) {
+			asker_preload(a, key, strcmp(dec, "allow") == 0, "replay");
+			count++;
+		}
+		cJSON_Delete(ev);
+	}
+	r = cJSON_CreateObject();
+	cJSON_AddStringToObject(r, "session", old.id);
+	cJSON_AddNumberToObject(r, "answers", count);
+	*out = r;
+	store_close(&old);
+	return count;
+}
+
+/*
+ * Who answers asks: --ask, else the person on the terminal when airlock runs on one (and
+ * prints no JSON result for a program to read), else nobody (deny).
+ */
+struct asker *make_asker(const struct run_opts *o, const char *home, enum ask_mode *used)
+{
+	enum ask_mode mode = o->ask;
+	cleanup_free char *user_rules = NULL;
+	struct asker *a;
+
+	if (!o->ask_given)
+		mode = !o->json && isatty(STDIN_FILENO) && isatty(STDERR_FILENO) ? ASK_MODE_TTY
+										 : ASK_MODE_DENY;
+	*used = mode;
+	a = asker_new(mode, o->ask_fd, o->ask_timeout_ms);
+	if (a && mode == ASK_MODE_TTY) {
+		user_rules = policy_user_file(home);
+		asker_set_rules_file(a, user_rules);
+	}
+	return a;
+}
+
+void free_strlist_owned(struct strlist *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		free((char *)l->v[i]);
+	free(l->v);
+	memset(l, 0, sizeof(*l));
+}
