@@ -399,11 +399,10 @@ static void serve_query(struct resolver *r, size_t n, const struct sockaddr_stor
 		refuse(r, r->buf, n, &q, ev, who ? who : "default", from, fromlen);
 }
 
-void resolver_decide(struct resolver *r, struct resolver_held *held, bool allow, const char *by)
+/* Take held off the list of lookups waiting for an answer; the caller records and frees it. */
+static void unhold(struct resolver *r, struct resolver_held *held)
 {
-	cleanup_free char *key = xasprintf("dns\n%s", held->q.name);
 	struct resolver_held **pp;
-	cJSON *ev;
 
 	for (pp = &r->held; *pp; pp = &(*pp)->next)
 		if (*pp == held) {
@@ -411,6 +410,21 @@ void resolver_decide(struct resolver *r, struct resolver_held *held, bool allow,
 			r->nheld--;
 			break;
 		}
+}
+
+static void held_free(struct resolver_held *held)
+{
+	free(held->rule);
+	free(held->msg);
+	free(held);
+}
+
+void resolver_decide(struct resolver *r, struct resolver_held *held, bool allow, const char *by)
+{
+	cleanup_free char *key = xasprintf("dns\n%s", held->q.name);
+	cJSON *ev;
+
+	unhold(r, held);
 	ev = query_event(&held->q, "query");
 	cJSON_AddStringToObject(ev, "rule", held->rule);
 	cJSON_AddBoolToObject(ev, "asked", true);
@@ -425,31 +439,21 @@ void resolver_decide(struct resolver *r, struct resolver_held *held, bool allow,
 	} else {
 		refuse(r, held->msg, held->n, &held->q, ev, by, &held->client, held->client_len);
 	}
-	free(held->rule);
-	free(held->msg);
-	free(held);
+	held_free(held);
 }
 
 void resolver_drop(struct resolver *r, struct resolver_held *held)
 {
-	struct resolver_held **pp;
 	cJSON *ev;
 
-	for (pp = &r->held; *pp; pp = &(*pp)->next)
-		if (*pp == held) {
-			*pp = held->next;
-			r->nheld--;
-			break;
-		}
+	unhold(r, held);
 	ev = query_event(&held->q, "query");
 	cJSON_AddStringToObject(ev, "rule", held->rule);
 	cJSON_AddStringToObject(ev, "decision", "none");
 	cJSON_AddStringToObject(ev, "by", "nobody");
 	cJSON_AddStringToObject(ev, "result", "gone");
 	record(r, ev);
-	free(held->rule);
-	free(held->msg);
-	free(held);
+	held_free(held);
 }
 
 static void sandbox_ready(struct net_watch *w, uint32_t events)
