@@ -177,26 +177,35 @@ static void dump_inet(int fd, unsigned char family, unsigned char protocol, unsi
 	diag_dump(fd, &req, sizeof(req), false, sum);
 }
 
+/* Read a small /proc file below dirfd into buf. Length, or -1. */
+static ssize_t read_small(int dirfd, const char *name, char *buf, size_t size)
+{
+	cleanup_fd int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, size - 1);
+	if (n < 0)
+		return -1;
+	buf[n] = '\0';
+	return n;
+}
+
 /* "TCP: inuse N" and the like from the sandbox's own /proc/1/net/sockstat{,6}: per namespace. */
 static unsigned long inuse(int procfd, const char *file, const char *proto)
 {
 	char buf[1024], key[32];
-	const char *p;
-	ssize_t n;
-	int fd = openat(procfd, file, O_RDONLY | O_CLOEXEC);
+	const char *line;
+	size_t klen;
 
-	if (fd < 0)
+	if (read_small(procfd, file, buf, sizeof(buf)) <= 0)
 		return 1; /* unknown: count as in use, so the dump is made */
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 1;
-	buf[n] = '\0';
-	snprintf(key, sizeof(key), "\n%s: inuse ", proto);
-	p = strstr(buf, key);
-	if (!p && strncmp(buf, key + 1, strlen(key + 1)) == 0)
-		p = buf - 1;
-	return p ? strtoul(p + strlen(key), NULL, 10) : 1;
+	klen = (size_t)snprintf(key, sizeof(key), "%s: inuse ", proto);
+	for (line = buf; line; line = strchr(line, '\n'), line = line ? line + 1 : NULL)
+		if (strncmp(line, key, klen) == 0)
+			return strtoul(line + klen, NULL, 10);
+	return 1;
 }
 
 /*
@@ -226,21 +235,6 @@ static unsigned long long socket_memory(struct monitor *m)
 			dump_inet(m->diagfd, AF_INET6, IPPROTO_TCP, &m->tcp_mem);
 	}
 	return sum + m->tcp_mem;
-}
-
-/* Read a small /proc file below dirfd into buf. Length, or -1. */
-static ssize_t read_small(int dirfd, const char *name, char *buf, size_t size)
-{
-	cleanup_fd int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, size - 1);
-	if (n < 0)
-		return -1;
-	buf[n] = '\0';
-	return n;
 }
 
 /*

@@ -26,33 +26,11 @@ stopped() {
 	if [ "$ms" -lt 60000 ]; then ok "$2: within 60 s"; else not_ok "$2: within 60 s ($ms ms)"; fi
 }
 
-hog unix '
+# 8 processes fill Unix socketpairs of type KIND (each stops at 150 MiB, or when out of
+# descriptors) and hold them.
+pairs='
 import os, socket, time
-kids = []
-for k in range(8):
-    pid = os.fork()
-    if pid == 0:
-        held, total = [], 0
-        while total < (150 << 20):
-            a, b = socket.socketpair()
-            a.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 22)
-            a.setblocking(False)
-            held.append((a, b))
-            try:
-                while True:
-                    total += a.send(b"z" * 65536)
-            except BlockingIOError:
-                pass
-        time.sleep(20)
-        os._exit(0)
-    kids.append(pid)
-for p in kids:
-    os.waitpid(p, 0)
-print("all held")'
-stopped unix "8 processes filling socketpairs under --memory 200M"
-
-hog dgram '
-import os, socket, time
+kind = socket.KIND
 kids = []
 for k in range(8):
     pid = os.fork()
@@ -60,12 +38,14 @@ for k in range(8):
         held, total = [], 0
         try:
             while total < (150 << 20):
-                a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+                a, b = socket.socketpair(socket.AF_UNIX, kind)
+                if kind == socket.SOCK_STREAM:
+                    a.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 22)
                 a.setblocking(False)
                 held.append((a, b))
                 try:
                     while True:
-                        total += a.send(b"d" * 32768)
+                        total += a.send(b"z" * (65536 if kind == socket.SOCK_STREAM else 32768))
                 except BlockingIOError:
                     pass
         except OSError:
@@ -76,6 +56,11 @@ for k in range(8):
 for p in kids:
     os.waitpid(p, 0)
 print("all held")'
+
+hog unix "${pairs/KIND/SOCK_STREAM}"
+stopped unix "8 processes filling socketpairs under --memory 200M"
+
+hog dgram "${pairs/KIND/SOCK_DGRAM}"
 stopped dgram "Unix datagrams queued unread"
 
 hog tcp '
