@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The tracee: namespaces, the new root, pid 1, and the command's start; see sandbox.h. */
 #include "tracee/sandbox.h"
+#include "tracee/launcher.h"
 #include "tracee/stub.h"
 
 #include "common/buf.h"
@@ -559,7 +560,7 @@ static void bind_resolv_conf(int srcfd)
 	remount_ro(real);
 }
 
-static void send_msg(int fd, const struct tracee_msg *msg)
+void sandbox_send_msg(int fd, const struct tracee_msg *msg)
 {
 	/* write(), not sendmsg(): sendmsg is notified once the filter is installed. */
 	while (write(fd, msg, sizeof(*msg)) != (ssize_t)sizeof(*msg)) {
@@ -621,7 +622,7 @@ static const char *env_get(char *const *envp, const char *name)
  * PATH search does not notify once per directory). Returns the path, or NULL with the exit
  * status to use in *status (127 not found, 126 found but not executable).
  */
-static char *find_command(const char *name, char *const *envp, int *status)
+char *sandbox_find_command(const char *name, char *const *envp, int *status)
 {
 	const char *path = env_get(envp, "PATH");
 	bool denied = false;
@@ -663,7 +664,7 @@ static char *find_command(const char *name, char *const *envp, int *status)
 	return NULL;
 }
 
-static void close_other_fds(int keep)
+void sandbox_close_fds(int keep)
 {
 	/* close_range: Linux 5.9; the loop is the fallback for older kernels. */
 	if (keep > 3)
@@ -723,10 +724,10 @@ static noreturn void run_command(const struct sandbox_spec *spec)
 	/* A pty of its own (supervisor/supervise/ptyrelay.h), never the person's terminal. */
 	if (spec->ctty_fd >= 0 && ioctl(spec->ctty_fd, TIOCSCTTY, 0) < 0)
 		die_errno("cannot make the sandbox's pty its terminal");
-	close_other_fds(spec->control_fd);
+	sandbox_close_fds(spec->control_fd);
 	if (chdir(spec->cwd) < 0)
 		die_errno("cannot enter the working directory %s inside the sandbox", spec->cwd);
-	exe = find_command(spec->argv[0], spec->envp, &status);
+	exe = spec->live ? xstrdup("") : sandbox_find_command(spec->argv[0], spec->envp, &status);
 	if (!exe) {
 		err_set_die_status(status);
 		die("%s: %s", spec->argv[0],
@@ -737,14 +738,16 @@ static noreturn void run_command(const struct sandbox_spec *spec)
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		die_errno("cannot set no_new_privs");
 	hello.type = TRACEE_MSG_HELLO;
-	send_msg(spec->control_fd, &hello);
+	sandbox_send_msg(spec->control_fd, &hello);
 	listener = filter_load(spec->filter, &msg.filter);
 	if (listener < 0)
 		exit(EXIT_AIRLOCK_FAILED);
 	msg.listener = listener;
-	send_msg(spec->control_fd, &msg);
+	sandbox_send_msg(spec->control_fd, &msg);
 	wait_msg(spec->control_fd, TRACEE_MSG_TAKEN);
 	close(listener);
+	if (spec->live)
+		launcher_main(spec->control_fd);
 	close(spec->control_fd);
 	execve(exe, spec->argv, spec->envp);
 	status = errno == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_EXEC;
@@ -780,7 +783,7 @@ static noreturn void run_init(const struct sandbox_spec *spec, pid_t cmd, const 
 			if (pid == cmd) {
 				struct tracee_msg msg = {.type = TRACEE_MSG_EXIT, .status = status};
 
-				send_msg(spec->control_fd, &msg);
+				sandbox_send_msg(spec->control_fd, &msg);
 				/* Leaving kills every process left in the pid namespace. */
 				_exit(0);
 			}
@@ -803,7 +806,7 @@ noreturn void sandbox_main(const struct sandbox_spec *spec)
 		_exit(EXIT_AIRLOCK_FAILED);
 	/* The clone copied every descriptor of airlock's (pipe ends among them, which would keep
 	   the command's stdin from ever ending): keep only stdio and the control socket. */
-	close_other_fds(spec->control_fd);
+	sandbox_close_fds(spec->control_fd);
 	/* If airlock dies, so does pid 1, and with it the whole pid namespace. */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
 		die_errno("cannot set the parent death signal");

@@ -54,6 +54,7 @@ struct sandbox_spec {
 	unsigned long long shm_size; /* bytes for /dev/shm (tmpfs pages are memory), 0: default */
 	uid_t uid;		     /* the caller's ids, mapped to themselves */
 	gid_t gid;
+	bool live; /* airlock start: no command; the launcher waits for TRACEE_MSG_SPAWN */
 };
 
 /* Messages the tracee sends on the control socket. */
@@ -74,14 +75,35 @@ enum tracee_msg_type {
 				    127.0.0.53:53, as SCM_RIGHTS (pid 1 has no filter) */
 	TRACEE_MSG_SOCKDIAG = 7, /* from pid 1: a NETLINK_SOCK_DIAG socket in the sandbox's
 				    network namespace, as SCM_RIGHTS, to count socket memory */
+	/* A live session (airlock start): the launcher runs each step (tracee/launcher.c). */
+	TRACEE_MSG_SPAWN = 8,	     /* to the launcher: run step N; the message goes on with
+					struct spawn_req's strings, and carries stdin, stdout and
+					stderr as SCM_RIGHTS */
+	TRACEE_MSG_STEP_HELLO = 9,   /* from the step, before its exec: its pid, as credentials */
+	TRACEE_MSG_STEP_EXIT = 10,   /* from the launcher: step N ended, status as waitpid() gave */
+	TRACEE_MSG_STEP_FAILED = 11, /* from the launcher: step N could not start (status: errno) */
+	TRACEE_MSG_SIGNAL = 12,	     /* to the launcher: signal step N's process group (status:
+					the signal); N = 0: every step's */
 };
 
 struct tracee_msg {
 	int type;
-	int status;   /* TRACEE_MSG_EXIT */
-	int listener; /* TRACEE_MSG_LISTENER: descriptor number in the command */
+	int status;    /* TRACEE_MSG_EXIT, _STEP_EXIT; the signal of TRACEE_MSG_SIGNAL */
+	int listener;  /* TRACEE_MSG_LISTENER: descriptor number in the command */
+	unsigned step; /* the live session's step the message is about */
 	struct filter_info filter;
 };
+
+/*
+ * TRACEE_MSG_SPAWN's body, after the struct tracee_msg: NUL-terminated strings, nargs of them
+ * the command's argv, then the rest its environment, all after two leading ones: the working
+ * directory and, when the caller did not name it, one to fall back to ("" otherwise).
+ */
+struct spawn_req {
+	struct tracee_msg msg; /* type TRACEE_MSG_SPAWN, step, status = nargs */
+	char strings[];
+};
+#define SPAWN_MAX_BYTES (192 * 1024) /* a socketpair's default send buffer holds it */
 
 /* Clone flags the sandbox is created with (the caller clones; see sandbox_clone()). */
 #define SANDBOX_CLONE_FLAGS                                                                        \

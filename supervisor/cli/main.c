@@ -13,6 +13,9 @@
 
 static const char usage[] =
 	"usage: airlock run [options] [--] command [arg...]\n"
+	"       airlock start [run options] [--name NAME] [--idle DUR]\n"
+	"       airlock exec ID [-C DIR] [--json] [--] command [arg...]\n"
+	"       airlock stop ID [-t SECONDS]\n"
 	"       airlock list [--json]\n"
 	"       airlock show [ID] [--json]\n"
 	"       airlock diff [ID] [--] [PATH...]\n"
@@ -30,10 +33,14 @@ static const char usage[] =
 	"Run a command in a sandbox where every file change lands in a copy-on-write overlay,\n"
 	"every program it runs and every connection it tries is recorded, and nothing reaches\n"
 	"the host. ID is a session id, a unique prefix or suffix of one (its last four hex\n"
-	"digits), 'last' (the default), or 'last~N' / '@N' for the Nth session before it.\n"
+	"digits), 'last' (the default), 'last~N' / '@N' for the Nth session before it, or\n"
+	"the name a live session was started with.\n"
 	"\n"
 	"Subcommands:\n"
 	"  run       run a command in a new session (see 'airlock run --help')\n"
+	"  start     start a live session: a sandbox that stays up for many commands\n"
+	"  exec      run a command in a live session; it sees the earlier steps' changes\n"
+	"  stop      end a live session and seal its record\n"
 	"  list      list sessions, newest last\n"
 	"  show      show a session's changes, commands and connections\n"
 	"  diff      print a session's changes as a patch that `git apply` accepts\n"
@@ -68,7 +75,8 @@ static const struct {
 	const char *name;
 	int (*fn)(int argc, char **argv);
 } commands[] = {
-	{"run", cmd_run},	  {"list", cmd_list},	  {"show", cmd_show},
+	{"run", cmd_run},	  {"start", cmd_start},	  {"exec", cmd_exec},
+	{"stop", cmd_stop},	  {"list", cmd_list},	  {"show", cmd_show},
 	{"diff", cmd_diff},	  {"commit", cmd_commit}, {"undo", cmd_undo},
 	{"discard", cmd_discard}, {"review", cmd_review}, {"replay", cmd_replay},
 	{"log", cmd_log},	  {"verify", cmd_verify}, {"rules", cmd_rules},

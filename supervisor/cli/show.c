@@ -101,6 +101,19 @@ int cmd_list(int argc, char **argv)
 		state = session_state(&s, meta);
 		changes = meta_num(meta, "changes", -1);
 		cmd = join_argv(cJSON_GetObjectItemCaseSensitive(meta, "command"));
+		if (!cmd[0] && cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(meta, "live"))) {
+			const cJSON *live = cJSON_GetObjectItemCaseSensitive(meta, "live");
+			const char *name = meta_str(live, "name");
+			double steps = meta_num(live, "steps", -1);
+
+			free(cmd);
+			cmd = steps >= 0 && strcmp(state, "finished") == 0
+				      ? xasprintf("(live session%s%s, %.0f step%s)",
+						  name ? " " : "", name ? name : "", steps,
+						  steps == 1 ? "" : "s")
+				      : xasprintf("(live session%s%s)", name ? " " : "",
+						  name ? name : "");
+		}
 		if (json) {
 			cJSON *o = cJSON_CreateObject();
 
@@ -113,6 +126,8 @@ int cmd_list(int argc, char **argv)
 			json_copy(o, "command", meta, "command");
 			json_copy(o, "start", meta, "start");
 			json_copy(o, "exit_code", meta, "exit_code");
+			if (cJSON_GetObjectItemCaseSensitive(meta, "live"))
+				json_copy(o, "live", meta, "live");
 			cJSON_AddItemToArray(out, o);
 		} else {
 			char ch[32] = "-";

@@ -754,7 +754,21 @@ static char *event_target(const cJSON *ev)
 	struct buf b = BUF_INIT;
 
 	buf_init(&b);
-	if (cls && strcmp(cls, "exec") == 0 && cJSON_GetArraySize(command) > 0) {
+	if (cls && strcmp(cls, "step") == 0) {
+		/* A live session's step: what `airlock exec` ran, where, and how it ended. */
+		const char *op = meta_str(ev, "op") ?: "";
+
+		buf_addf(&b, "step %.0f", meta_num(ev, "step", 0));
+		if (strcmp(op, "start") == 0) {
+			cleanup_free char *joined = join_argv(command);
+
+			buf_addf(&b, ": %s (in %s)", joined, meta_str(ev, "cwd") ?: "?");
+		} else {
+			buf_addf(&b, " ended: exit %.0f", meta_num(ev, "exit_code", -1));
+			if (target)
+				buf_addf(&b, " (%s)", target);
+		}
+	} else if (cls && strcmp(cls, "exec") == 0 && cJSON_GetArraySize(command) > 0) {
 		cleanup_free char *joined = join_argv(command);
 
 		buf_adds(&b, joined);

@@ -58,10 +58,13 @@ static cJSON *script_of(char *const *command, const char *cwd)
 	static const char *const interpreters[] = {"python", "python2", "python3", "node",
 						   "perl",   "ruby",	"bash",	   "sh",
 						   "dash",   "zsh",	"deno",	   "bun"};
-	const char *base = strrchr(command[0], '/');
+	const char *base;
 	bool interp = false;
 	size_t i;
 
+	if (!command[0])
+		return cJSON_CreateNull(); /* a live session: each step's command is in the log */
+	base = strrchr(command[0], '/');
 	base = base ? base + 1 : command[0];
 	for (i = 0; i < ARRAY_SIZE(interpreters); i++) {
 		size_t n = strlen(interpreters[i]);
@@ -323,6 +326,10 @@ const char *session_state(const struct session *s, const cJSON *meta)
 		return "unknown";
 	if (strcmp(state, "running") == 0 && !store_in_use(s->id))
 		return "interrupted";
+	/* airlock start: its supervisor holds it while it serves steps */
+	if (strcmp(state, "running") == 0 &&
+	    cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(meta, "live")))
+		return "live";
 	return state;
 }
 

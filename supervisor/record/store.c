@@ -219,6 +219,28 @@ static bool id_matches(const char *id, const char *arg)
 	return al <= il && (strncmp(id, arg, al) == 0 || strcmp(id + il - al, arg) == 0);
 }
 
+static bool quiet; /* store_find_quiet(): no message for a name that names nothing */
+
+/* The newest session named arg (airlock start --name), from ids sorted oldest first. */
+static char *find_by_name(const char *arg, char **ids, size_t n)
+{
+	cleanup_free char *dir = sessions_dir();
+
+	if (!dir || !isalpha((unsigned char)arg[0]))
+		return NULL;
+	for (size_t i = n; i-- > 0;) {
+		cleanup_free char *path = xasprintf("%s/%s/name", dir, ids[i]);
+		cleanup_free char *name = read_file(path, 128, NULL);
+		size_t len = name ? strlen(name) : 0;
+
+		if (len && name[len - 1] == '\n')
+			name[len - 1] = '\0';
+		if (name && strcmp(name, arg) == 0)
+			return xstrdup(ids[i]);
+	}
+	return NULL;
+}
+
 /* Say that arg names no session, or several, listing up to a few candidates. */
 static void id_error(const char *arg, char **ids, size_t n, size_t matches)
 {
@@ -266,7 +288,8 @@ static char *resolve_id(const char *arg)
 		return NULL;
 	if (n == 0) {
 		free_ids(ids, n);
-		error("no sessions yet (run one with 'airlock run -- COMMAND')");
+		if (!quiet)
+			error("no sessions yet (run one with 'airlock run -- COMMAND')");
 		return NULL;
 	}
 	back = arg ? back_handle(arg) : 0;
@@ -296,10 +319,13 @@ static char *resolve_id(const char *arg)
 			found = xstrdup(ids[i]);
 		}
 	}
-	if (matches != 1) {
+	if (matches == 0)
+		found = find_by_name(arg, ids, n);
+	if (matches > 1 || (matches == 0 && !found)) {
 		free(found);
 		found = NULL;
-		id_error(arg, ids, n, matches);
+		if (!quiet)
+			id_error(arg, ids, n, matches);
 	}
 	free_ids(ids, n);
 	return found;
@@ -319,6 +345,26 @@ int store_find(const char *arg, struct session *s)
 		return -ENOENT;
 	s->dir = path_join(dir, id);
 	s->id = id;
+	return 0;
+}
+
+int store_find_quiet(const char *arg, struct session *s)
+{
+	int rc;
+
+	quiet = true;
+	rc = store_find(arg, s);
+	quiet = false;
+	return rc;
+}
+
+int store_set_name(const struct session *s, const char *name)
+{
+	cleanup_free char *path = session_path(s, "name");
+	cleanup_free char *text = xasprintf("%s\n", name);
+
+	if (write_file_atomic(path, text, strlen(text), 0600, false) < 0)
+		return error_errno("cannot write %s", path);
 	return 0;
 }
 
@@ -373,6 +419,21 @@ bool store_is_id_arg(const char *arg)
 		return true;
 	if (len > 0 && digits == len)
 		return true;
+	/* A session's name (airlock start --name), when one has it. */
+	if (isalpha((unsigned char)arg[0]) && len <= 64 && !strchr(arg, '/')) {
+		char **ids;
+		size_t n;
+		char *id;
+
+		if (store_list(&ids, &n) == 0) {
+			id = find_by_name(arg, ids, n);
+			free_ids(ids, n);
+			if (id) {
+				free(id);
+				return true;
+			}
+		}
+	}
 	if (len == 4 && strspn(arg, "0123456789abcdef") == 4)
 		return true;
 	return len == 18 && digits >= 14 && strspn(arg + 14, "0123456789abcdef") == 4;

@@ -4,7 +4,8 @@
  * ~/.local/state/airlock. Each session is sessions/ID/ with meta.json, events.jsonl, the
  * overlay upper/work directories and a lock file. IDs are short, unique and sort by time
  * ("YYMMDD-HHMMSS-mmmr": UTC time, milliseconds, a random digit); "last" (or no ID) names the
- * newest session, and a unique prefix names a session as git abbreviates commits.
+ * newest session, and a unique prefix names a session as git abbreviates commits. A live
+ * session may also have a name (sessions/ID/name); a name names the newest session with it.
  */
 #ifndef AIRLOCK_SUPERVISOR_STORE_H
 #define AIRLOCK_SUPERVISOR_STORE_H
@@ -37,6 +38,12 @@ int store_open(const char *arg, bool exclusive, struct session *s);
  * session can be looked at as it goes. 0 or -ENOENT / -EINVAL after printing why.
  */
 int store_find(const char *arg, struct session *s);
+
+/* As store_find(), without a message when arg names no session. */
+int store_find_quiet(const char *arg, struct session *s);
+
+/* Give the session a name (airlock start --name) that store_find() resolves. 0 or -errno. */
+int store_set_name(const struct session *s, const char *name);
 
 void store_close(struct session *s);
 

@@ -219,6 +219,12 @@ void add_process(struct notifier *n, cJSON *ev, pid_t pid)
 	cJSON_AddItemToObject(ev, "argv", process_argv(n, pid, &seq));
 	if (seq >= 0)
 		cJSON_AddNumberToObject(ev, "exec_seq", (double)seq);
+	if (n->steps) {
+		unsigned step = procs_step(n->procs, n->init_pid, pid);
+
+		if (step)
+			cJSON_AddNumberToObject(ev, "step", step);
+	}
 }
 
 /* Where dirfd points for pid (or its cwd for AT_FDCWD), as the sandbox sees it. */

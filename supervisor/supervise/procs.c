@@ -39,6 +39,7 @@ struct proc {
 	cJSON *pending; /* an exec let through, not seen to take effect yet */
 	long long pend_seq;
 	pid_t pend_tid; /* the thread that called it */
+	unsigned step;	/* a live session's step it belongs to, 0: none (procs_set_step) */
 	dev_t pend_dev; /* the executable and the stack before it */
 	ino_t pend_ino;
 	unsigned long long pend_stack;
@@ -375,6 +376,8 @@ static struct proc *lookup(struct procs *p, pid_t init, pid_t pid, unsigned long
 	e->start = start;
 	if (from)
 		push_gen(e, cJSON_Duplicate(from->argv, true), from->seq, 0, 0);
+	if (parent)
+		e->step = parent->step;
 	e->next = p->buckets[(unsigned)pid % NBUCKETS];
 	p->buckets[(unsigned)pid % NBUCKETS] = e;
 	p->n++;
@@ -476,4 +479,19 @@ cJSON *procs_argv(struct procs *p, pid_t init, pid_t tid, long long *seq)
 		return cJSON_CreateArray();
 	*seq = e->gens[e->ngens - 1].seq;
 	return cJSON_Duplicate(e->gens[e->ngens - 1].argv, true);
+}
+
+void procs_set_step(struct procs *p, pid_t init, pid_t tid, unsigned step)
+{
+	struct proc *e = of_thread(p, init, tid);
+
+	if (e)
+		e->step = step;
+}
+
+unsigned procs_step(struct procs *p, pid_t init, pid_t tid)
+{
+	struct proc *e = of_thread(p, init, tid);
+
+	return e ? e->step : 0;
 }

@@ -43,4 +43,12 @@ void procs_exec(struct procs *p, pid_t init, pid_t tid, const cJSON *argv, long 
  */
 cJSON *procs_argv(struct procs *p, pid_t init, pid_t tid, long long *seq);
 
+/*
+ * A live session's steps (airlock exec): the process tid starts step `step`; every process it
+ * forks from then on belongs to the step too. procs_step() is the step of tid's process, 0
+ * for none. init as for procs_exec().
+ */
+void procs_set_step(struct procs *p, pid_t init, pid_t tid, unsigned step);
+unsigned procs_step(struct procs *p, pid_t init, pid_t tid);
+
 #endif

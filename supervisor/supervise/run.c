@@ -59,6 +59,8 @@ static int take_listener(struct run_state *rs, const struct tracee_msg *msg, str
 	if (send(rs->control, &taken, sizeof(taken), MSG_NOSIGNAL) != (ssize_t)sizeof(taken))
 		return error_errno("cannot answer the sandbox");
 	start_monitor(rs);
+	if (rs->live)
+		live_ready(rs);
 	return 0;
 }
 
@@ -84,7 +86,7 @@ static int note_hello(struct run_state *rs, struct msghdr *mh)
 }
 
 /* The first descriptor a control message carried (the others are closed), or -1. */
-static int take_rights(struct msghdr *mh)
+int take_rights(struct msghdr *mh)
 {
 	struct cmsghdr *c;
 	int got = -1;
@@ -164,6 +166,13 @@ static int recv_control(struct run_state *rs, struct event_log *log, enum net_mo
 		rs->got_exit = true;
 		rs->exit_status = msg.status;
 		return 0;
+	case TRACEE_MSG_STEP_HELLO:
+	case TRACEE_MSG_STEP_EXIT:
+	case TRACEE_MSG_STEP_FAILED:
+		if (rs->live)
+			live_control(rs, &msg, &mh);
+		close_rights(&mh);
+		return 0;
 	default:
 		return 0;
 	}
@@ -187,6 +196,11 @@ static void handle_signal(struct run_state *rs)
 			relay_winch(&rs->relay);
 			continue;
 		}
+		/* A live session's supervisor runs in the background: a signal asks it to stop. */
+		if (rs->live) {
+			live_signal(rs, (int)si.ssi_signo);
+			continue;
+		}
 		/* pid 1 passes it on to the command's process group. */
 		kill(rs->pid, (int)si.ssi_signo);
 	}
@@ -200,86 +214,212 @@ static void stop_for_limit(struct run_state *rs, const char *limit)
 	kill(rs->pid, SIGKILL);
 }
 
-static int serve(struct run_state *rs, struct event_log *log, enum net_mode net)
+void watch(struct watches *w, int fd, short events, watch_fn fn, void *arg)
 {
+	if (fd < 0 || w->n == MAX_WATCHES)
+		return;
+	w->pf[w->n] = (struct pollfd){.fd = fd, .events = events};
+	w->fn[w->n] = fn;
+	w->arg[w->n] = arg;
+	w->each_round[w->n] = false;
+	w->n++;
+}
+
+/* As watch(), and fn is called every round (it has timeouts of its own). */
+void watch_each_round(struct watches *w, int fd, short events, watch_fn fn, void *arg)
+{
+	nfds_t n = w->n;
+
+	watch(w, fd, events, fn, arg);
+	if (w->n > n)
+		w->each_round[n] = true;
+}
+
+/* Wake up within ms at the latest (ms < 0: no bound from this part). */
+void watch_timeout(struct watches *w, int ms)
+{
+	if (ms >= 0 && (w->wait_ms < 0 || ms < w->wait_ms))
+		w->wait_ms = ms;
+}
+
+static void listener_failed(struct run_state *rs, int rc)
+{
+	if (rc >= 0 || rc == -ENOENT)
+		return;
+	errno = -rc;
+	error_errno("the seccomp listener failed; stopping the sandbox");
+	kill(rs->pid, SIGKILL);
+	rs->listener_gone = true;
+}
+
+static void on_listener(struct run_state *rs, short revents, void *arg)
+{
+	(void)arg;
+	if (revents & POLLIN)
+		listener_failed(rs, notifier_handle(&rs->notifier));
+	else if (revents & (POLLHUP | POLLERR))
+		rs->listener_gone = true; /* every filtered task has exited */
+}
+
+static void on_control(struct run_state *rs, short revents, void *arg)
+{
+	int *failed = arg;
+
+	if (revents & (POLLIN | POLLHUP)) {
+		int rc = recv_control(rs, rs->log, rs->net_mode);
+
+		if (rc < 0 && *failed == 0)
+			*failed = rc;
+	}
+}
+
+/* The asks: answers that arrived, and asks past their time. */
+static void serve_asks(struct run_state *rs, bool readable)
+{
+	if (rs->have_listener && !rs->reaped && (rs->notifier.npending || readable))
+		listener_failed(rs, notifier_asks(&rs->notifier, readable));
+}
+
+static void on_ask(struct run_state *rs, short revents, void *arg)
+{
+	(void)arg;
+	serve_asks(rs, revents != 0);
+}
+
+static void on_net(struct run_state *rs, short revents, void *arg)
+{
+	(void)arg;
+	notifier_net_process(&rs->notifier, revents & POLLIN);
+}
+
+static void on_master(struct run_state *rs, short revents, void *arg)
+{
+	(void)arg;
+	if (revents)
+		relay_from_master(&rs->relay, asker_prompt_active(rs->asker));
+}
+
+static void on_relay_in(struct run_state *rs, short revents, void *arg)
+{
+	(void)arg;
+	if (revents)
+		relay_from_in(&rs->relay);
+}
+
+static void on_output(struct run_state *rs, short revents, void *arg)
+{
+	(void)rs;
+	if (revents)
+		capture_read(arg);
+}
+
+static void on_input(struct run_state *rs, short revents, void *arg)
+{
+	(void)arg;
+	if (revents)
+		feeder_write(&rs->in);
+}
+
+static void on_signal(struct run_state *rs, short revents, void *arg)
+{
+	(void)arg;
+	if (revents & POLLIN)
+		handle_signal(rs);
+}
+
+static void on_timeout(struct run_state *rs, short revents, void *arg)
+{
+	(void)arg;
+	if (!(revents & POLLIN))
+		return;
+	stop_for_limit(rs, "timeout");
+	close(rs->timerfd);
+	rs->timerfd = -1;
+}
+
+static void on_tick(struct run_state *rs, short revents, void *arg)
+{
+	uint64_t ticks;
+	const char *hit;
+
+	(void)arg;
+	if (!(revents & POLLIN))
+		return;
+	(void)!read(rs->tickfd, &ticks, sizeof(ticks));
+	hit = monitor_check(&rs->mon);
+	if (hit)
+		stop_for_limit(rs, hit);
+}
+
+/* What the loop waits on this round, in the order it is served. */
+static void plan_round(struct run_state *rs, struct watches *w, int *control_failed)
+{
+	bool live = rs->have_listener && !rs->reaped;
+	bool asking = rs->asker && asker_prompt_active(rs->asker);
+	int k;
+
+	w->n = 0;
+	w->wait_ms = rs->reaped ? 1000 : -1;
+	/* A step says hello before its exec: in a live session the hello is read first, so
+	   that the exec's event already names its step. */
+	if (!rs->control_gone && rs->live)
+		watch(w, rs->control, POLLIN, on_control, control_failed);
+	if (live && !rs->listener_gone)
+		watch(w, rs->notifier.fd, POLLIN, on_listener, NULL);
+	if (!rs->control_gone && !rs->live)
+		watch(w, rs->control, POLLIN, on_control, control_failed);
+	if (live)
+		watch_each_round(w, asker_poll_fd(rs->asker), POLLIN, on_ask, NULL);
+	if (live && notifier_net_fd(&rs->notifier) >= 0) {
+		watch_each_round(w, notifier_net_fd(&rs->notifier), POLLIN, on_net, NULL);
+		watch_timeout(w, notifier_net_timeout_ms(&rs->notifier));
+	}
+	if (live && rs->notifier.npending) {
+		/* Wake up for the next ask to time out, and once a second to notice a caller
+		   that died while it waited. */
+		int t = asker_timeout_ms(rs->asker);
+
+		watch_timeout(w, t >= 0 && t < 1000 ? t : 1000);
+	}
+	if (relay_poll_master(&rs->relay) >= 0)
+		watch(w, rs->relay.master, POLLIN, on_master, NULL);
+	if (relay_poll_in(&rs->relay, asking) >= 0 && !rs->reaped)
+		watch(w, rs->relay.in, POLLIN, on_relay_in, NULL);
+	for (k = 0; k < 2; k++)
+		watch(w, rs->out[k].fd, POLLIN, on_output, &rs->out[k]);
+	if (rs->in.pipe >= 0 && !rs->reaped) {
+		/* Wait for our stdin to be readable while nothing is held, for the pipe to take
+		   more otherwise: a read of a FIFO with no writer data must never block the loop,
+		   or no notification is answered meanwhile. */
+		if (rs->in.off == rs->in.len)
+			watch(w, rs->in.src, POLLIN, on_input, NULL);
+		else
+			watch(w, rs->in.pipe, POLLOUT, on_input, NULL);
+	}
+	watch(w, rs->sigfd, POLLIN, on_signal, NULL);
+	if (!rs->reaped) {
+		watch(w, rs->timerfd, POLLIN, on_timeout, NULL);
+		watch(w, rs->tickfd, POLLIN, on_tick, NULL);
+	}
+	if (rs->live)
+		live_watches(rs, w);
+}
+
+static int serve(struct run_state *rs)
+{
+	struct watches w;
+
 	while (!rs->reaped || rs->out[0].fd >= 0 || rs->out[1].fd >= 0) {
-		struct pollfd pf[14];
-		nfds_t n = 0;
-		int i_ctl = -1, i_sig, i_lis = -1, i_tim = -1, i_tick = -1, i_out[2] = {-1, -1};
-		int i_in = -1, i_ask = -1, i_pm = -1, i_pi = -1, i_net = -1;
-		int wait_ms = rs->reaped ? 1000 : -1;
-		bool asking = rs->asker && asker_prompt_active(rs->asker);
-		int k;
+		int control_failed = 0, k;
+		bool asks_served = false;
+		nfds_t i;
 
-		if (!rs->control_gone) {
-			i_ctl = (int)n;
-			pf[n++] = (struct pollfd){.fd = rs->control, .events = POLLIN};
-		}
-		i_sig = (int)n;
-		pf[n++] = (struct pollfd){.fd = rs->sigfd, .events = POLLIN};
-		if (rs->have_listener && !rs->listener_gone && !rs->reaped) {
-			i_lis = (int)n;
-			pf[n++] = (struct pollfd){.fd = rs->notifier.fd, .events = POLLIN};
-		}
-		if (rs->timerfd >= 0 && !rs->reaped) {
-			i_tim = (int)n;
-			pf[n++] = (struct pollfd){.fd = rs->timerfd, .events = POLLIN};
-		}
-		if (rs->tickfd >= 0 && !rs->reaped) {
-			i_tick = (int)n;
-			pf[n++] = (struct pollfd){.fd = rs->tickfd, .events = POLLIN};
-		}
-		for (k = 0; k < 2; k++) {
-			if (rs->out[k].fd >= 0) {
-				i_out[k] = (int)n;
-				pf[n++] = (struct pollfd){.fd = rs->out[k].fd, .events = POLLIN};
-			}
-		}
-		if (rs->in.pipe >= 0 && !rs->reaped) {
-			/* Wait for our stdin to be readable while nothing is held, for the pipe to
-			   take more otherwise: a read of a FIFO with no writer data must never
-			   block the loop, or no notification is answered meanwhile. */
-			i_in = (int)n;
-			if (rs->in.off == rs->in.len)
-				pf[n++] = (struct pollfd){.fd = rs->in.src, .events = POLLIN};
-			else
-				pf[n++] = (struct pollfd){.fd = rs->in.pipe, .events = POLLOUT};
-		}
-		if (relay_poll_master(&rs->relay) >= 0) {
-			i_pm = (int)n;
-			pf[n++] = (struct pollfd){.fd = rs->relay.master, .events = POLLIN};
-		}
-		if (relay_poll_in(&rs->relay, asking) >= 0 && !rs->reaped) {
-			i_pi = (int)n;
-			pf[n++] = (struct pollfd){.fd = rs->relay.in, .events = POLLIN};
-		}
-		if (rs->have_listener && !rs->reaped && asker_poll_fd(rs->asker) >= 0) {
-			i_ask = (int)n;
-			pf[n++] = (struct pollfd){.fd = asker_poll_fd(rs->asker), .events = POLLIN};
-		}
-		if (rs->have_listener && !rs->reaped && notifier_net_fd(&rs->notifier) >= 0) {
-			int t = notifier_net_timeout_ms(&rs->notifier);
-
-			i_net = (int)n;
-			pf[n++] = (struct pollfd){.fd = notifier_net_fd(&rs->notifier),
-						  .events = POLLIN};
-			if (t >= 0 && (wait_ms < 0 || t < wait_ms))
-				wait_ms = t;
-		}
-		if (rs->have_listener && !rs->reaped && rs->notifier.npending) {
-			/* Wake up for the next ask to time out, and once a second to notice a
-			   caller that died while it waited. */
-			int t = asker_timeout_ms(rs->asker);
-
-			t = t >= 0 && t < 1000 ? t : 1000;
-			if (wait_ms < 0 || t < wait_ms)
-				wait_ms = t;
-		}
+		plan_round(rs, &w, &control_failed);
 		/*
 		 * After pid 1 is reaped every process of the sandbox is gone (its exit waits for
 		 * them), so the pipes reach end of file; the timeout only guards against surprises.
 		 */
-		k = poll(pf, n, wait_ms);
+		k = poll(w.pf, w.n, w.wait_ms);
 		if (k < 0) {
 			if (errno == EINTR)
 				continue;
@@ -287,70 +427,23 @@ static int serve(struct run_state *rs, struct event_log *log, enum net_mode net)
 		}
 		if (k == 0 && rs->reaped)
 			break;
-		/* Notifications first: a task blocked on one holds up the whole program. */
-		if (i_lis >= 0 && (pf[i_lis].revents & POLLIN)) {
-			int rc = notifier_handle(&rs->notifier);
-
-			if (rc < 0 && rc != -ENOENT) {
-				errno = -rc;
-				error_errno("the seccomp listener failed; stopping the sandbox");
-				kill(rs->pid, SIGKILL);
-				rs->listener_gone = true;
-			}
-		} else if (i_lis >= 0 && (pf[i_lis].revents & (POLLHUP | POLLERR))) {
-			rs->listener_gone = true; /* every filtered task has exited */
+		for (i = 0; i < w.n; i++) {
+			if (w.pf[i].revents || w.each_round[i])
+				w.fn[i](rs, w.pf[i].revents, w.arg[i]);
+			if (w.fn[i] == on_ask)
+				asks_served = true;
+			if (control_failed < 0)
+				return control_failed;
 		}
-		if (i_ctl >= 0 && (pf[i_ctl].revents & (POLLIN | POLLHUP))) {
-			int rc = recv_control(rs, log, net);
-
-			if (rc < 0)
-				return rc;
-		}
-		if (rs->have_listener && !rs->reaped &&
-		    (rs->notifier.npending || (i_ask >= 0 && pf[i_ask].revents))) {
-			int rc = notifier_asks(&rs->notifier, i_ask >= 0 && pf[i_ask].revents);
-
-			if (rc < 0 && rc != -ENOENT) {
-				errno = -rc;
-				error_errno("the seccomp listener failed; stopping the sandbox");
-				kill(rs->pid, SIGKILL);
-				rs->listener_gone = true;
-			}
-		}
-		if (rs->have_listener && !rs->reaped && i_net >= 0)
-			notifier_net_process(&rs->notifier, pf[i_net].revents & POLLIN);
+		/* Asks wait without a descriptor of their own too (--ask deny): they expire. */
+		if (!asks_served)
+			serve_asks(rs, false);
 		if (rs->relay.master >= 0 && !asker_prompt_active(rs->asker))
-			relay_flush(
-				&rs->relay); /* the question is answered: what was held goes out */
-		if (i_pm >= 0 && pf[i_pm].revents)
-			relay_from_master(&rs->relay, asker_prompt_active(rs->asker));
-		if (i_pi >= 0 && pf[i_pi].revents)
-			relay_from_in(&rs->relay);
-		for (k = 0; k < 2; k++)
-			if (i_out[k] >= 0 && pf[i_out[k]].revents)
-				capture_read(&rs->out[k]);
-		if (i_in >= 0 && pf[i_in].revents)
-			feeder_write(&rs->in);
-		if (pf[i_sig].revents & POLLIN)
-			handle_signal(rs);
-		if (i_tim >= 0 && (pf[i_tim].revents & POLLIN)) {
-			stop_for_limit(rs, "timeout");
-			close(rs->timerfd);
-			rs->timerfd = -1;
-		}
-		if (i_tick >= 0 && (pf[i_tick].revents & POLLIN)) {
-			uint64_t ticks;
-			const char *hit;
-
-			(void)!read(rs->tickfd, &ticks, sizeof(ticks));
-			hit = monitor_check(&rs->mon);
-			if (hit)
-				stop_for_limit(rs, hit);
-		}
+			relay_flush(&rs->relay); /* the question is answered: what was held goes */
 	}
 	/* pid 1 sends the command's status before it exits: it is already queued. */
 	while (!rs->control_gone && !rs->got_exit)
-		if (recv_control(rs, log, net) < 0 || !rs->got_exit)
+		if (recv_control(rs, rs->log, rs->net_mode) < 0 || !rs->got_exit)
 			break;
 	return 0;
 }
@@ -407,6 +500,15 @@ static int final_status(struct run_state *rs, int *signal_out)
 		rs->limit = rs->fsize_is_disk ? "disk" : "fsize";
 		return 137;
 	}
+	return run_exit_status(st, NULL, signal_out);
+}
+
+/* A waitpid() status as `airlock run` and `exec` give it: the code, 128+N, 124 or 137. */
+int run_exit_status(int st, const char *limit, int *signal_out)
+{
+	*signal_out = 0;
+	if (limit)
+		return strcmp(limit, "timeout") == 0 ? 124 : 137;
 	if (WIFEXITED(st))
 		return WEXITSTATUS(st);
 	if (WIFSIGNALED(st)) {
@@ -537,163 +639,191 @@ static struct sandbox_rlimits rlimits_for(const struct run_limits *l, unsigned l
 	return r;
 }
 
-int cmd_run(int argc, char **argv)
-{
-	struct run_opts o = {0};
-	struct run_state rs = {.pid = -1,
-			       .control = -1,
-			       .pidfd = -1,
-			       .sigfd = -1,
-			       .timerfd = -1,
-			       .tickfd = -1,
-			       .mon = {.procfd = -1, .storefd = -1, .diagfd = -1},
-			       .out = {{.fd = -1, .sink = -1}, {.fd = -1, .sink = -1}},
-			       .in = {.src = -1, .pipe = -1},
-			       .relay = {.master = -1, .slave = -1, .in = -1, .out = -1},
-			       .net = {.dns_fd = -1}};
-	struct strlist hide = {0}, ro = {0}, scratch = {0};
-	struct session s = {0};
-	struct plan plan = {0};
-	struct event_log log = {.fd = -1};
-	struct env_result env = {0};
-	struct sandbox_spec spec;
+/* Everything one run holds, from its options to its record; run and start share it. */
+struct run_ctx {
+	struct run_opts o;
+	struct run_state rs;
+	struct strlist hide, ro, scratch;
+	struct session s;
+	struct plan plan;
+	struct event_log log;
+	struct env_result env;
 	struct session_record rec;
-	struct output out = {0};
-	struct sock_fprog filter = {0};
-	struct tracee_msg ready = {.type = TRACEE_MSG_READY};
-	cleanup_free char *cwd = NULL, *store = NULL, *root_dir = NULL, *events_path = NULL;
-	cleanup_free char *flags = NULL, *resolv_conf = NULL;
-	struct policy pol = {0};
+	struct output out;
+	struct sock_fprog filter;
+	struct policy pol;
 	struct rules_env renv;
-	struct asker *asker = NULL;
+	struct asker *asker;
 	enum ask_mode ask_mode;
-	cJSON *replayed = NULL;
-	bool use_slave[3] = {false, false, false};
-	cJSON *sources;
+	cJSON *replayed;
+	bool use_slave[3];
 	sigset_t mask;
-	int sv[2], wr[2] = {-1, -1}, rd_in = -1, status, sig, rc, k;
+	char *cwd, *store, *root_dir, *flags, *resolv_conf;
 	unsigned long long disk_room_left;
+	int wr[2], rd_in;
+	int null_fd, log_fd; /* a live session's sandbox: stdio to /dev/null and its log */
+	int status, sig;
+};
 
-	rc = parse_run_opts(argc, argv, &o);
-	if (rc >= 0)
-		return rc;
-	rs.lim = &o.lim;
-	err_set_die_status(EXIT_AIRLOCK_FAILED);
-	if (doctor_preflight() < 0)
-		return EXIT_AIRLOCK_FAILED;
-	cwd = getcwd(NULL, 0);
-	if (!cwd)
-		die_errno("cannot read the working directory");
-	store = store_root();
-	if (!store)
-		return EXIT_AIRLOCK_FAILED;
-	if (strpbrk(store, ",:"))
-		die("the session store path %s has a ',' or ':', which overlayfs options cannot "
-		    "carry; set AIRLOCK_STATE_DIR to another directory",
-		    store);
-	renv = (struct rules_env){.home = home_dir(), .cwd = cwd};
-	if (policy_load(&pol, (const char *const *)o.rules.v, o.rules.n, &renv, store) < 0)
-		return EXIT_AIRLOCK_FAILED;
-	flags = flag_directives(&o, cwd);
-	if (!flags || (flags[0] && policy_add_text(&pol, "<command line>", flags, &renv) < 0))
-		return EXIT_AIRLOCK_FAILED;
-	if (policy_add_path_dirs(&pol, getenv("PATH"), &renv) < 0)
-		return EXIT_AIRLOCK_FAILED;
-	rule_paths(&pol.rs, RULE_HIDE, &hide);
+static void ctx_init(struct run_ctx *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->rs = (struct run_state){.pid = -1,
+				   .control = -1,
+				   .pidfd = -1,
+				   .sigfd = -1,
+				   .timerfd = -1,
+				   .tickfd = -1,
+				   .mon = {.procfd = -1, .storefd = -1, .diagfd = -1},
+				   .out = {{.fd = -1, .sink = -1}, {.fd = -1, .sink = -1}},
+				   .in = {.src = -1, .pipe = -1},
+				   .relay = {.master = -1, .slave = -1, .in = -1, .out = -1},
+				   .net = {.dns_fd = -1}};
+	c->log.fd = -1;
+	c->wr[0] = c->wr[1] = c->rd_in = -1;
+	c->null_fd = c->log_fd = -1;
+}
+
+/* The rules, from the files, the command line and PATH, and what they hide or protect. */
+static int load_rules(struct run_ctx *c)
+{
+	char *conf[2];
+	size_t nconf, i;
+
+	c->renv = (struct rules_env){.home = home_dir(), .cwd = c->cwd};
+	if (policy_load(&c->pol, (const char *const *)c->o.rules.v, c->o.rules.n, &c->renv,
+			c->store) < 0)
+		return -1;
+	c->flags = flag_directives(&c->o, c->cwd);
+	if (!c->flags ||
+	    (c->flags[0] && policy_add_text(&c->pol, "<command line>", c->flags, &c->renv) < 0))
+		return -1;
+	if (policy_add_path_dirs(&c->pol, getenv("PATH"), &c->renv) < 0)
+		return -1;
+	rule_paths(&c->pol.rs, RULE_HIDE, &c->hide);
 	/* The program must not see or touch its own session, nor any other. */
-	add_hidden(&hide, xstrdup(store));
-	rule_paths(&pol.rs, RULE_READONLY, &ro);
-	{
-		/* The program must not rewrite the rules its next run, or the person's, obeys. */
-		char *conf[2];
-		size_t nconf = policy_config_dirs(renv.home, conf), i;
+	add_hidden(&c->hide, xstrdup(c->store));
+	rule_paths(&c->pol.rs, RULE_READONLY, &c->ro);
+	/* The program must not rewrite the rules its next run, or the person's, obeys. */
+	nconf = policy_config_dirs(c->renv.home, conf);
+	for (i = 0; i < nconf; i++)
+		strlist_add(&c->ro, conf[i]);
+	rule_paths(&c->pol.rs, RULE_SCRATCH, &c->scratch);
+	return 0;
+}
 
-		for (i = 0; i < nconf; i++)
-			strlist_add(&ro, conf[i]);
-	}
-	rule_paths(&pol.rs, RULE_SCRATCH, &scratch);
-	asker = make_asker(&o, renv.home, &ask_mode);
-	if (!asker)
-		return EXIT_AIRLOCK_FAILED;
-	if (o.replay && load_replay(asker, o.replay, &replayed) < 0)
-		return EXIT_AIRLOCK_FAILED;
-	/* A person answers on this terminal: the program gets a pty of its own (ptyrelay.h). */
-	if (ask_mode == ASK_MODE_TTY && !o.capture && relay_open(&rs.relay, use_slave) < 0)
-		return EXIT_AIRLOCK_FAILED;
-	if (env_build(environ, o.env.v, o.env.n, o.keep_env, cwd, &env) < 0)
-		return EXIT_AIRLOCK_FAILED;
+/* Who answers the asks; a pty of the program's own when a person answers on this terminal. */
+static int prepare_asks(struct run_ctx *c)
+{
+	c->asker = make_asker(&c->o, c->renv.home, &c->ask_mode);
+	if (!c->asker)
+		return -1;
+	if (c->o.replay && load_replay(c->asker, c->o.replay, &c->replayed) < 0)
+		return -1;
+	if (c->ask_mode == ASK_MODE_TTY && !c->o.capture &&
+	    relay_open(&c->rs.relay, c->use_slave) < 0)
+		return -1;
+	return 0;
+}
 
-	if (store_create(&s) < 0)
-		return EXIT_AIRLOCK_FAILED;
+/* The session: its directory, the filesystem view, the resolver and the disk's room. */
+static int create_session(struct run_ctx *c)
+{
+	struct plan_opts po = {
+		.hide = c->hide.v,
+		.nhide = c->hide.n,
+		.readonly = c->ro.v,
+		.nreadonly = c->ro.n,
+		.scratch = c->scratch.v,
+		.nscratch = c->scratch.n,
+	};
+
+	if (store_create(&c->s) < 0)
+		return -1;
 	/* Tells a program (and an airlock started inside) which session it runs in. */
-	env_set(&env, "AIRLOCK_SESSION", s.id);
-	{
-		struct plan_opts po = {
-			.session_dir = s.dir,
-			.hide = hide.v,
-			.nhide = hide.n,
-			.readonly = ro.v,
-			.nreadonly = ro.n,
-			.scratch = scratch.v,
-			.nscratch = scratch.n,
-		};
+	env_set(&c->env, "AIRLOCK_SESSION", c->s.id);
+	po.session_dir = c->s.dir;
+	if (plan_build(&c->plan, &po) < 0)
+		die("cannot prepare the sandbox's filesystem view");
+	c->rs.session_dir = c->s.dir;
+	c->rs.rules = &c->pol.rs;
+	if (c->o.net != NET_HOST) {
+		c->resolv_conf = session_path(&c->s, "resolv.conf");
+		if (setup_dns(&c->o, &c->rs.net, c->resolv_conf) < 0)
+			return -1;
+		c->rs.net.plan = &c->plan;
+	}
+	c->rs.asker = c->asker;
+	c->rs.disk_reserve = disk_reserve(c->s.dir);
+	if (disk_room(c->s.dir, c->rs.disk_reserve, &c->disk_room_left) < 0)
+		return -1;
+	c->rs.fsize_is_disk =
+		c->disk_room_left && (!c->o.lim.fsize || c->disk_room_left < c->o.lim.fsize);
+	c->root_dir = session_path(&c->s, "root");
+	if (mkdir(c->root_dir, 0700) < 0)
+		die_errno("cannot create %s", c->root_dir);
+	return 0;
+}
 
-		if (plan_build(&plan, &po) < 0)
-			die("cannot prepare the sandbox's filesystem view");
-	}
-	rs.session_dir = s.dir;
-	rs.rules = &pol.rs;
-	if (o.net != NET_HOST) {
-		resolv_conf = session_path(&s, "resolv.conf");
-		if (setup_dns(&o, &rs.net, resolv_conf) < 0)
-			return EXIT_AIRLOCK_FAILED;
-		rs.net.plan = &plan;
-	}
-	rs.asker = asker;
-	rs.disk_reserve = disk_reserve(s.dir);
-	if (disk_room(s.dir, rs.disk_reserve, &disk_room_left) < 0)
-		return EXIT_AIRLOCK_FAILED;
-	rs.fsize_is_disk = disk_room_left && (!o.lim.fsize || disk_room_left < o.lim.fsize);
-	root_dir = session_path(&s, "root");
-	if (mkdir(root_dir, 0700) < 0)
-		die_errno("cannot create %s", root_dir);
-	session_record_init(&rec, &s, o.command, cwd, &plan, hide.v, hide.n, ro.v, ro.n,
-			    o.net == NET_NONE	? "none"
-			    : o.net == NET_HOST ? "host"
-						: "mediated",
-			    o.lim.timeout_ms);
-	cJSON_AddItemToObject(rec.meta, "limits", limits_json(&o.lim, getuid() == 0));
-	cJSON_AddBoolToObject(rec.meta, "captured", o.capture);
-	sources = policy_keep(&pol, &s);
+/* meta.json as the run starts, and the event log. */
+static int start_record(struct run_ctx *c)
+{
+	static char *const no_command[] = {NULL};
+	cJSON *sources;
+
+	session_record_init(&c->rec, &c->s, c->o.live ? no_command : c->o.command, c->cwd, &c->plan,
+			    c->hide.v, c->hide.n, c->ro.v, c->ro.n,
+			    c->o.net == NET_NONE   ? "none"
+			    : c->o.net == NET_HOST ? "host"
+						   : "mediated",
+			    c->o.lim.timeout_ms);
+	cJSON_AddItemToObject(c->rec.meta, "limits", limits_json(&c->o.lim, getuid() == 0));
+	cJSON_AddBoolToObject(c->rec.meta, "captured", c->o.capture);
+	if (c->o.live)
+		cJSON_AddItemToObject(c->rec.meta, "live", live_meta(c->rs.live));
+	sources = policy_keep(&c->pol, &c->s);
 	if (!sources)
-		return EXIT_AIRLOCK_FAILED;
-	cJSON_ReplaceItemInObjectCaseSensitive(rec.meta, "rules", sources);
-	if (replayed)
-		cJSON_AddItemToObject(rec.meta, "replay", replayed);
-	if (session_record_start(&rec) < 0)
-		return EXIT_AIRLOCK_FAILED;
-	events_path = session_path(&s, "events.jsonl");
-	if (events_open(&log, events_path) < 0)
-		return EXIT_AIRLOCK_FAILED;
-	if (o.log_syslog)
-		events_forward_syslog(&log, s.id); /* a warning when unreachable; the run goes on */
+		return -1;
+	cJSON_ReplaceItemInObjectCaseSensitive(c->rec.meta, "rules", sources);
+	if (c->replayed) {
+		cJSON_AddItemToObject(c->rec.meta, "replay", c->replayed);
+		c->replayed = NULL;
+	}
+	if (session_record_start(&c->rec) < 0)
+		return -1;
+	{
+		cleanup_free char *events_path = session_path(&c->s, "events.jsonl");
 
-	if (filter_compile(&filter) < 0)
-		return EXIT_AIRLOCK_FAILED;
-	rs.sigfd = setup_signals(&mask);
-	if (rs.sigfd < 0)
-		return EXIT_AIRLOCK_FAILED;
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
-		die_errno("cannot create the control socket");
-	rs.control = sv[0];
-	if (setsockopt(rs.control, SOL_SOCKET, SO_PASSCRED, &(int){1}, sizeof(int)) < 0)
-		die_errno("cannot set up the control socket");
+		if (events_open(&c->log, events_path) < 0)
+			return -1;
+	}
+	if (c->o.log_syslog)
+		events_forward_syslog(&c->log, c->s.id); /* a warning when unreachable */
+	c->rs.log = &c->log;
+	c->rs.net_mode = c->o.net;
+	return 0;
+}
+
+/* Where the command's output and input go: captured, relayed through pipes, or its own. */
+static void prepare_stdio(struct run_ctx *c)
+{
+	int k;
+
+	if (c->o.live) {
+		/* The live sandbox's own stdio holds nothing of the caller's: `airlock start`
+		   must not keep the terminal or a pipe it was started from. Each step gets the
+		   stdio of its `airlock exec`. */
+		c->null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+		if (c->null_fd < 0)
+			die_errno("cannot open /dev/null");
+		return;
+	}
 	for (k = 0; k < 2; k++) {
-		if (o.capture) {
-			open_capture(&rs.out[k], &wr[k], o.lim.output);
+		if (c->o.capture) {
+			open_capture(&c->rs.out[k], &c->wr[k], c->o.lim.output);
 		} else if (!stdio_safe(k + 1)) {
-			open_capture(&rs.out[k], &wr[k], 0);
-			rs.out[k].sink = k + 1;
+			open_capture(&c->rs.out[k], &c->wr[k], 0);
+			c->rs.out[k].sink = k + 1;
 		}
 	}
 	if (!stdio_safe(STDIN_FILENO)) {
@@ -701,130 +831,270 @@ int cmd_run(int argc, char **argv)
 
 		if (pipe2(p, O_CLOEXEC) < 0 || fcntl(p[1], F_SETFL, O_NONBLOCK) < 0)
 			die_errno("cannot create a pipe for the input");
-		rs.in.src = STDIN_FILENO;
-		rs.in.pipe = p[1];
-		rd_in = p[0];
+		c->rs.in.src = STDIN_FILENO;
+		c->rs.in.pipe = p[1];
+		c->rd_in = p[0];
 	}
+}
+
+/* Clone the sandbox and let its pid 1 build it. 0, or -1 after saying why. */
+static int launch(struct run_ctx *c)
+{
+	struct tracee_msg ready = {.type = TRACEE_MSG_READY};
+	struct sandbox_spec spec;
+	int sv[2], k;
+
+	if (filter_compile(&c->filter) < 0)
+		return -1;
+	c->rs.sigfd = setup_signals(&c->mask);
+	if (c->rs.sigfd < 0)
+		return -1;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		die_errno("cannot create the control socket");
+	c->rs.control = sv[0];
+	if (setsockopt(c->rs.control, SOL_SOCKET, SO_PASSCRED, &(int){1}, sizeof(int)) < 0)
+		die_errno("cannot set up the control socket");
+	prepare_stdio(c);
 	spec = (struct sandbox_spec){
-		.argv = o.command,
-		.envp = env.envp,
-		.cwd = cwd,
-		.root_dir = root_dir,
-		.plan = &plan,
-		.filter = &filter,
-		.net = o.net,
-		.resolv_conf = resolv_conf,
+		.argv = c->o.command,
+		.envp = c->env.envp,
+		.cwd = c->cwd,
+		.root_dir = c->root_dir,
+		.plan = &c->plan,
+		.filter = &c->filter,
+		.net = c->o.net,
+		.resolv_conf = c->resolv_conf,
 		.control_fd = sv[1],
 		.supervisor_fd = sv[0],
-		.stdin_fd = use_slave[0] ? rs.relay.slave : rd_in,
-		.stdout_fd = use_slave[1] ? rs.relay.slave : wr[0],
-		.stderr_fd = use_slave[2] ? rs.relay.slave : wr[1],
-		.ctty_fd = use_slave[0]	  ? 0
-			   : use_slave[1] ? 1
-			   : use_slave[2] ? 2
-					  : -1,
-		.limits = rlimits_for(&o.lim, disk_room_left),
-		.shm_size = o.lim.memory,
+		.stdin_fd = c->use_slave[0] ? c->rs.relay.slave : c->rd_in,
+		.stdout_fd = c->use_slave[1] ? c->rs.relay.slave : c->wr[0],
+		.stderr_fd = c->use_slave[2] ? c->rs.relay.slave : c->wr[1],
+		.ctty_fd = c->use_slave[0]   ? 0
+			   : c->use_slave[1] ? 1
+			   : c->use_slave[2] ? 2
+					     : -1,
+		.limits = rlimits_for(&c->o.lim, c->disk_room_left),
+		.shm_size = c->o.lim.memory,
 		.uid = getuid(),
 		.gid = getgid(),
+		.live = c->o.live,
 	};
+	if (c->o.live) {
+		spec.stdin_fd = spec.stdout_fd = c->null_fd;
+		spec.stderr_fd = c->log_fd >= 0 ? c->log_fd : c->null_fd;
+	}
 	fflush(NULL);
-	rs.pid = sandbox_clone(&spec);
-	if (rs.pid < 0) {
-		error("cannot create the sandbox's namespaces: %s", strerror(-rs.pid));
-		doctor_explain(store);
-		return EXIT_AIRLOCK_FAILED;
+	c->rs.pid = sandbox_clone(&spec);
+	if (c->rs.pid < 0) {
+		error("cannot create the sandbox's namespaces: %s", strerror(-c->rs.pid));
+		doctor_explain(c->store);
+		return -1;
 	}
 	close(sv[1]);
 	for (k = 0; k < 2; k++)
-		if (wr[k] >= 0)
-			close(wr[k]);
-	if (rd_in >= 0)
-		close(rd_in);
-	if (send(rs.control, &ready, sizeof(ready), MSG_NOSIGNAL) != (ssize_t)sizeof(ready))
+		if (c->wr[k] >= 0)
+			close(c->wr[k]);
+	if (c->rd_in >= 0)
+		close(c->rd_in);
+	if (send(c->rs.control, &ready, sizeof(ready), MSG_NOSIGNAL) != (ssize_t)sizeof(ready))
 		die_errno("cannot start the sandbox");
-	relay_start(&rs.relay);
-	rs.timerfd = start_timer(o.lim.timeout_ms);
+	relay_start(&c->rs.relay);
+	c->rs.timerfd = start_timer(c->o.lim.timeout_ms);
+	return 0;
+}
 
-	rc = serve(&rs, &log, o.net);
-	if (rs.have_listener)
-		notifier_drop_lookups(&rs.notifier);
-	if (rc < 0 || !rs.reaped) {
-		kill(rs.pid, SIGKILL);
-		while (!rs.reaped && waitpid(rs.pid, &rs.init_status, 0) < 0 && errno == EINTR)
+/* Everything up to the loop: options, rules, the session, its record and the sandbox. */
+static int prepare(struct run_ctx *c)
+{
+	c->rs.lim = &c->o.lim;
+	err_set_die_status(EXIT_AIRLOCK_FAILED);
+	if (doctor_preflight() < 0)
+		return -1;
+	c->cwd = getcwd(NULL, 0);
+	if (!c->cwd)
+		die_errno("cannot read the working directory");
+	c->store = store_root();
+	if (!c->store)
+		return -1;
+	if (strpbrk(c->store, ",:"))
+		die("the session store path %s has a ',' or ':', which overlayfs options cannot "
+		    "carry; set AIRLOCK_STATE_DIR to another directory",
+		    c->store);
+	if (load_rules(c) < 0 || prepare_asks(c) < 0)
+		return -1;
+	if (env_build(environ, c->o.env.v, c->o.env.n, c->o.keep_env, c->cwd, &c->env) < 0)
+		return -1;
+	return create_session(c);
+}
+
+/* After the loop: the sandbox is gone; its status, output and record. */
+static void conclude(struct run_ctx *c, int rc)
+{
+	struct run_state *rs = &c->rs;
+
+	if (rs->have_listener)
+		notifier_drop_lookups(&rs->notifier);
+	if (rc < 0 || !rs->reaped) {
+		kill(rs->pid, SIGKILL);
+		while (!rs->reaped && waitpid(rs->pid, &rs->init_status, 0) < 0 && errno == EINTR)
 			;
-		rs.reaped = true;
+		rs->reaped = true;
 	}
-	relay_close(&rs.relay);
+	relay_close(&rs->relay);
+	if (rs->live)
+		live_sandbox_ended(rs); /* the steps still waiting learn how the session ended */
 	/* A program that met the disk's bound (EFBIG) and exited before the next check. */
-	if (!rs.limit && monitor_disk_low(&rs.mon))
-		rs.limit = "disk";
-	status = final_status(&rs, &sig);
-	if (!rs.have_listener && !rs.got_exit && status == EXIT_AIRLOCK_FAILED && !o.json)
+	if (!rs->limit && monitor_disk_low(&rs->mon))
+		rs->limit = "disk";
+	c->status = final_status(rs, &c->sig);
+	if (c->o.live && c->status != EXIT_AIRLOCK_FAILED && rs->have_listener && !rs->limit)
+		c->status = c->sig = 0; /* a live session ends when it is stopped: no status */
+	if (!rs->have_listener && !rs->got_exit && c->status == EXIT_AIRLOCK_FAILED && !c->o.json)
 		error("the sandbox could not start (see the message above)");
-	if (!rs.have_listener && !rs.got_exit && status == EXIT_AIRLOCK_FAILED)
-		doctor_explain(store); /* what in this system stopped it, and the fix */
-	if (rs.limit)
-		report_limit(rs.limit, &o.lim);
-
-	if (o.capture) {
-		finish_output(&rs, &s, env.removed, &pol.rs, &out);
-		cJSON_AddItemToObject(rec.meta, "redactions", redactions_json(out.red));
-		cJSON_AddBoolToObject(rec.meta, "truncated", out.truncated);
+	if (!rs->have_listener && !rs->got_exit && c->status == EXIT_AIRLOCK_FAILED)
+		doctor_explain(c->store); /* what in this system stopped it, and the fix */
+	if (rs->limit)
+		report_limit(rs->limit, &c->o.lim);
+	if (c->o.capture) {
+		finish_output(rs, &c->s, c->env.removed, &c->pol.rs, &c->out);
+		cJSON_AddItemToObject(c->rec.meta, "redactions", redactions_json(c->out.red));
+		cJSON_AddBoolToObject(c->rec.meta, "truncated", c->out.truncated);
 	}
+	if (rs->live)
+		cJSON_ReplaceItemInObjectCaseSensitive(c->rec.meta, "live", live_meta(rs->live));
 	/* Last: it seals meta.json, the output's record included. */
-	session_record_finish(&rec, &log, status, sig, rs.limit, rs.notifier.handled,
-			      rs.filter.wait_killable, rs.notifier.sync_wakeup);
-	if (o.json)
-		print_result(&s, &rec, &out, status, sig, rs.limit, log.denied_net);
-	else if (rec.nchanges == 0 && status != EXIT_AIRLOCK_FAILED)
-		fprintf(stderr, "airlock: session %s: no changes\n", s.id);
-	else if (rec.nchanges > 0 && status != EXIT_AIRLOCK_FAILED && isatty(STDIN_FILENO))
+	session_record_finish(&c->rec, &c->log, c->status, c->sig, rs->limit, rs->notifier.handled,
+			      rs->filter.wait_killable, rs->notifier.sync_wakeup);
+}
+
+/* The run's last lines: the result, or what is held and what to do next. */
+static void tell_result(struct run_ctx *c)
+{
+	const char *id = c->s.id;
+	long n = c->rec.nchanges;
+
+	if (c->o.json)
+		print_result(&c->s, &c->rec, &c->out, c->status, c->sig, c->rs.limit,
+			     c->log.denied_net);
+	else if (n == 0 && c->status != EXIT_AIRLOCK_FAILED)
+		fprintf(stderr, "airlock: session %s: no changes\n", id);
+	else if (n > 0 && c->status != EXIT_AIRLOCK_FAILED && isatty(STDIN_FILENO))
 		fprintf(stderr,
 			"airlock: session %s: %ld change%s held in the sandbox; 'airlock review %s' "
 			"decides them, 'airlock commit %s' applies the approved ones\n",
-			s.id, rec.nchanges, rec.nchanges == 1 ? "" : "s", s.id, s.id);
-	else if (rec.nchanges > 0 && status != EXIT_AIRLOCK_FAILED)
+			id, n, n == 1 ? "" : "s", id, id);
+	else if (n > 0 && c->status != EXIT_AIRLOCK_FAILED)
 		fprintf(stderr,
 			"airlock: session %s: %ld change%s held in the sandbox; 'airlock show %s' "
 			"lists them, 'airlock commit %s' applies the approved ones\n",
-			s.id, rec.nchanges, rec.nchanges == 1 ? "" : "s", s.id, s.id);
+			id, n, n == 1 ? "" : "s", id, id);
+	if (!c->o.json && c->log.denied_net > 0)
+		say_denied_net(&c->log);
+}
 
-	if (!o.json && log.denied_net > 0)
-		say_denied_net(&log);
-	if (status != EXIT_AIRLOCK_FAILED)
-		review_after_run(&s, o.review, o.json);
-	if (rs.have_listener)
-		notifier_free(&rs.notifier);
-	if (rs.pidfd >= 0)
-		close(rs.pidfd);
-	monitor_close(&rs.mon);
-	if (rs.in.pipe >= 0)
-		close(rs.in.pipe);
+static void ctx_free(struct run_ctx *c)
+{
+	struct run_state *rs = &c->rs;
+	int k;
+
+	if (rs->have_listener)
+		notifier_free(&rs->notifier);
+	if (rs->pidfd >= 0)
+		close(rs->pidfd);
+	monitor_close(&rs->mon);
+	if (rs->in.pipe >= 0)
+		close(rs->in.pipe);
 	for (k = 0; k < 2; k++) {
-		free(out.text[k]);
-		if (rs.out[k].fd >= 0)
-			close(rs.out[k].fd);
-		buf_release(&rs.out[k].data);
+		free(c->out.text[k]);
+		if (rs->out[k].fd >= 0)
+			close(rs->out[k].fd);
+		buf_release(&rs->out[k].data);
 	}
-	if (out.red)
-		redactor_free(out.red);
-	free(filter.filter);
-	asker_free(asker);
-	policy_free(&pol);
-	events_close(&log);
-	session_record_free(&rec);
-	plan_free(&plan);
-	env_result_free(&env);
-	free_strlist_owned(&hide);
-	free_strlist_owned(&ro);
-	free_strlist_owned(&scratch);
-	free(o.env.v);
-	free(o.hide.v);
-	free(o.readonly.v);
-	free(o.scratch.v);
-	free(o.rules.v);
-	store_close(&s);
-	sigprocmask(SIG_UNBLOCK, &mask, NULL);
+	if (c->out.red)
+		redactor_free(c->out.red);
+	live_free(rs->live);
+	free(c->filter.filter);
+	asker_free(c->asker);
+	policy_free(&c->pol);
+	events_close(&c->log);
+	session_record_free(&c->rec);
+	plan_free(&c->plan);
+	env_result_free(&c->env);
+	free_strlist_owned(&c->hide);
+	free_strlist_owned(&c->ro);
+	free_strlist_owned(&c->scratch);
+	free(c->o.env.v);
+	free(c->o.hide.v);
+	free(c->o.readonly.v);
+	free(c->o.scratch.v);
+	free(c->o.rules.v);
+	free(c->cwd);
+	free(c->store);
+	free(c->root_dir);
+	free(c->flags);
+	free(c->resolv_conf);
+	if (c->null_fd >= 0)
+		close(c->null_fd);
+	if (c->log_fd >= 0)
+		close(c->log_fd);
+	store_close(&c->s);
+	sigprocmask(SIG_UNBLOCK, &c->mask, NULL);
+}
+
+int cmd_run(int argc, char **argv)
+{
+	struct run_ctx c;
+	int rc, status;
+
+	ctx_init(&c);
+	rc = parse_run_opts(argc, argv, &c.o);
+	if (rc >= 0)
+		return rc;
+	if (prepare(&c) < 0 || start_record(&c) < 0 || launch(&c) < 0)
+		return EXIT_AIRLOCK_FAILED;
+	rc = serve(&c.rs);
+	conclude(&c, rc);
+	tell_result(&c);
+	if (c.status != EXIT_AIRLOCK_FAILED)
+		review_after_run(&c.s, c.o.review, c.o.json);
+	status = c.status;
+	ctx_free(&c);
 	return status;
+}
+
+/*
+ * The background half of `airlock start`: the same session and sandbox as a run, whose
+ * launcher waits for steps; ready_fd learns the session's ID once the sandbox is up (see
+ * cmd_start in supervisor/cli/live.c), and the loop serves until the session is stopped.
+ */
+int run_live(int argc, char **argv, int ready_fd)
+{
+	struct run_ctx c;
+	int rc;
+
+	ctx_init(&c);
+	c.o.live = true;
+	rc = parse_run_opts(argc, argv, &c.o);
+	if (rc >= 0)
+		return rc;
+	if (prepare(&c) < 0)
+		return EXIT_AIRLOCK_FAILED;
+	{
+		cleanup_free char *path = session_path(&c.s, "supervisor.log");
+
+		/* The sandbox's own messages, and the supervisor's once `start` has returned. */
+		c.log_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (c.log_fd < 0)
+			die_errno("cannot create %s", path);
+	}
+	if (c.o.name && store_set_name(&c.s, c.o.name) < 0)
+		return EXIT_AIRLOCK_FAILED;
+	c.rs.live = live_new(&c.o, &c.s, c.cwd, ready_fd, c.log_fd);
+	if (live_listen(c.rs.live, &c.s) < 0 || start_record(&c) < 0 || launch(&c) < 0)
+		return EXIT_AIRLOCK_FAILED;
+	rc = serve(&c.rs);
+	conclude(&c, rc);
+	live_finish(&c.rs, &c.s, c.rec.nchanges);
+	ctx_free(&c);
+	return 0;
 }

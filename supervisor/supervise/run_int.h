@@ -33,6 +33,7 @@
 #include "tracee/plan.h"
 #include "tracee/sandbox.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <linux/filter.h>
 #include <fcntl.h>
@@ -79,6 +80,10 @@ struct run_opts {
 	socklen_t dns_upstream_len;
 	struct run_limits lim;
 	char **command;
+	/* airlock start */
+	bool live;
+	const char *name;	    /* --name */
+	unsigned long long idle_ms; /* --idle: stop after this long without a step */
 };
 
 /* One captured stream: kept up to the output limit, the rest drained and counted. */
@@ -127,7 +132,29 @@ struct run_state {
 	struct asker *asker;
 	struct relay relay;	 /* the sandbox's pty, when asks go to the person's terminal */
 	struct notifier_net net; /* the mediated network: the resolver's socket arrives first */
+	struct live *live;	 /* airlock start: the control channel and steps (run_live.c) */
+	struct event_log *log;
+	enum net_mode net_mode;
 };
+
+/*
+ * The loop's table of watches: each round, every part adds the descriptors it waits on with
+ * the handler to call, in the order they are to be served (notifications first: a task
+ * blocked on one holds up the whole program).
+ */
+typedef void (*watch_fn)(struct run_state *rs, short revents, void *arg);
+#define MAX_WATCHES 96
+struct watches {
+	struct pollfd pf[MAX_WATCHES];
+	watch_fn fn[MAX_WATCHES];
+	void *arg[MAX_WATCHES];
+	bool each_round[MAX_WATCHES]; /* called every round, not only when fd is ready */
+	nfds_t n;
+	int wait_ms; /* -1: no timeout */
+};
+void watch(struct watches *w, int fd, short events, watch_fn fn, void *arg);
+void watch_each_round(struct watches *w, int fd, short events, watch_fn fn, void *arg);
+void watch_timeout(struct watches *w, int ms);
 
 struct output {
 	char *text[2]; /* redacted stdout, stderr */
@@ -158,5 +185,23 @@ void say_denied_net(const struct event_log *log);
 void print_result(const struct session *s, struct session_record *rec, const struct output *out,
 		  int status, int sig, const char *limit, unsigned long denied_net);
 void open_capture(struct capture *c, int *write_end, unsigned long long limit);
+int take_rights(struct msghdr *mh);
+void add_env_literals(struct redactor *r, char *const *removed);
+int run_live(int argc, char **argv, int ready_fd);
+int run_exit_status(int wait_status, const char *limit, int *signal_out);
+
+/* A live session (run_live.c). */
+struct session;
+struct live *live_new(const struct run_opts *o, const struct session *s, const char *cwd,
+		      int ready_fd, int log_fd);
+int live_listen(struct live *l, const struct session *s);
+void live_watches(struct run_state *rs, struct watches *w);
+void live_ready(struct run_state *rs);
+void live_control(struct run_state *rs, const struct tracee_msg *msg, struct msghdr *mh);
+void live_signal(struct run_state *rs, int sig);
+void live_sandbox_ended(struct run_state *rs);
+void live_finish(struct run_state *rs, const struct session *s, long nchanges);
+void live_free(struct live *l);
+cJSON *live_meta(const struct live *l);
 
 #endif

@@ -30,6 +30,8 @@ enum {
 	OPT_REPLAY,
 	OPT_LOG_SYSLOG,
 	OPT_HELP,
+	OPT_NAME,
+	OPT_IDLE,
 };
 
 static const struct option run_options[] = {
@@ -55,6 +57,8 @@ static const struct option run_options[] = {
 	{"replay", required_argument, NULL, OPT_REPLAY},
 	{"log-syslog", no_argument, NULL, OPT_LOG_SYSLOG},
 	{"help", no_argument, NULL, OPT_HELP},
+	{"name", required_argument, NULL, OPT_NAME},
+	{"idle", required_argument, NULL, OPT_IDLE},
 	{NULL, 0, NULL, 0},
 };
 
@@ -99,6 +103,38 @@ static const char run_usage[] =
 	"                         ends (see 'airlock review --help')\n"
 	"      --log-syslog       also send each event to syslog (ident airlock, facility\n"
 	"                         user): journald or rsyslog collect it\n";
+
+static const char start_usage[] =
+	"usage: airlock start [run options] [--name NAME] [--idle DUR]\n"
+	"\n"
+	"Start a live session: its sandbox stays up in the background, and each\n"
+	"'airlock exec ID -- command' runs in it and sees every earlier change.\n"
+	"'airlock stop ID' ends it; then review, commit or discard it as any run.\n"
+	"Prints the session's ID.\n"
+	"\n"
+	"      --name NAME        a name that works wherever the ID does (a letter first,\n"
+	"                         then letters, digits, '.', '_' or '-'; at most 64)\n"
+	"      --idle DUR         stop the session after DUR without a running step\n"
+	"      --timeout DUR      the session's whole life (exit status 124 for the step\n"
+	"                         that was running)\n"
+	"      --json             print {\"session\": ID} instead of the bare ID\n"
+	"  The other options are those of 'airlock run --help' (not --capture, --review):\n"
+	"  rules, asks (tty is not available: the session has no terminal; the default is\n"
+	"  deny), the network, limits (counted for the whole session: a limit reached\n"
+	"  ends it), the environment each step gets, hidden, read-only and scratch paths.\n";
+
+/* A session name: a letter, then letters, digits, '.', '_', '-'; never read as an ID. */
+static bool valid_name(const char *s)
+{
+	size_t i;
+
+	if (!isalpha((unsigned char)s[0]) || strlen(s) > 64 || strcmp(s, "last") == 0)
+		return false;
+	for (i = 1; s[i]; i++)
+		if (!isalnum((unsigned char)s[i]) && !strchr("._-", s[i]))
+			return false;
+	return true;
+}
 
 /* Parse a size limit; "none" and 0 mean no limit. */
 static int parse_limit_size(const char *opt, const char *v, unsigned long long *out)
@@ -147,6 +183,37 @@ static int bad_value(const char *opt, const char *value, const char *want)
 {
 	fprintf(stderr, "airlock: %s %s: %s\n", opt, value, want);
 	return EXIT_AIRLOCK_FAILED;
+}
+
+/* What `airlock start` refuses of run's options; -1 to go on, else the exit status. */
+static int live_opts_check(struct run_opts *o, int nargs)
+{
+	if (nargs > 0) {
+		fputs("airlock: start: takes no command: start the session, then run commands "
+		      "in it with 'airlock exec ID -- COMMAND'\n",
+		      stderr);
+		return EXIT_USAGE;
+	}
+	if (o->capture && !o->json) {
+		fputs("airlock: start: --capture is not for a live session: 'airlock exec --json' "
+		      "captures a step's output\n",
+		      stderr);
+		return EXIT_USAGE;
+	}
+	if (o->review != REVIEW_AUTO) {
+		fputs("airlock: start: --review is not for a live session: 'airlock stop' ends it, "
+		      "'airlock review ID' opens the review\n",
+		      stderr);
+		return EXIT_USAGE;
+	}
+	if (o->ask == ASK_MODE_TTY && o->ask_given) {
+		fputs("airlock: start: --ask tty needs a terminal, which a live session does not "
+		      "have: use --ask deny, allow or fd:N\n",
+		      stderr);
+		return EXIT_USAGE;
+	}
+	o->capture = false; /* --json: the ID as JSON; each step's output is its exec's */
+	return -1;
 }
 
 /* Parse run's options; returns -1 to go on, or the exit status to stop with. */
@@ -261,20 +328,43 @@ int parse_run_opts(int argc, char **argv, struct run_opts *o)
 		case OPT_LOG_SYSLOG:
 			o->log_syslog = true;
 			break;
+		case OPT_NAME:
+			if (!o->live)
+				return bad_value("--name", optarg,
+						 "only 'airlock start' takes a name");
+			if (!valid_name(optarg))
+				return bad_value(
+					"--name", optarg,
+					"expected a letter, then letters, digits, '.', '_' "
+					"or '-' (at most 64, not 'last')");
+			o->name = optarg;
+			break;
+		case OPT_IDLE:
+			if (!o->live)
+				return bad_value("--idle", optarg,
+						 "only 'airlock start' stops when idle");
+			if (parse_limit_duration("--idle", optarg, &o->idle_ms) < 0)
+				return EXIT_AIRLOCK_FAILED;
+			break;
 		case 'h':
 		case OPT_HELP:
-			fputs(run_usage, stdout);
+			fputs(o->live ? start_usage : run_usage, stdout);
 			return 0;
 		case ':':
-			fprintf(stderr, "airlock: run: option '%s' needs a value\n%.*s\n",
-				argv[optind - 1], (int)strcspn(run_usage, "\n"), run_usage);
+			fprintf(stderr, "airlock: %s: option '%s' needs a value\n%.*s\n",
+				o->live ? "start" : "run", argv[optind - 1],
+				(int)strcspn(o->live ? start_usage : run_usage, "\n"),
+				o->live ? start_usage : run_usage);
 			return EXIT_AIRLOCK_FAILED;
 		default:
 			/* Exit 125, not 2: run's own statuses are the command's (design.md). */
-			option_error("run", argv[optind - 1], run_options, run_usage + 7);
+			option_error(o->live ? "start" : "run", argv[optind - 1], run_options,
+				     (o->live ? start_usage : run_usage) + 7);
 			return EXIT_AIRLOCK_FAILED;
 		}
 	}
+	if (o->live)
+		return live_opts_check(o, argc - optind);
 	if (optind >= argc) {
 		fputs("airlock: run: no command given\n", stderr);
 		fputs(run_usage, stderr);
@@ -431,7 +521,10 @@ struct asker *make_asker(const struct run_opts *o, const char *home, enum ask_mo
 	cleanup_free char *user_rules = NULL;
 	struct asker *a;
 
-	if (!o->ask_given)
+	if (!o->ask_given && o->live)
+		mode = ASK_MODE_DENY; /* nobody at a terminal: a live session runs in the background
+				       */
+	else if (!o->ask_given)
 		mode = !o->json && isatty(STDIN_FILENO) && isatty(STDERR_FILENO) ? ASK_MODE_TTY
 										 : ASK_MODE_DENY;
 	*used = mode;

@@ -178,7 +178,7 @@ cJSON *limits_json(const struct run_limits *l, bool root)
  * lists (OLDPWD, VIRTUAL_ENV): redacting them would blank ordinary output, so they are kept
  * unless the name itself says secret.
  */
-static void add_env_literals(struct redactor *r, char *const *removed)
+void add_env_literals(struct redactor *r, char *const *removed)
 {
 	for (; removed && *removed; removed++) {
 		const char *v = getenv(*removed);

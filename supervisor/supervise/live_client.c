@@ -1,0 +1,736 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * `airlock start`, `airlock exec` and `airlock stop`: the caller's side of a live session.
+ * start runs the supervisor in the background (run_live() in run.c) and waits until its
+ * sandbox is up; exec and stop speak to it over the session's control socket (live.h).
+ */
+#include "supervisor/supervise/run_int.h"
+
+#include "supervisor/supervise/live.h"
+
+#include <sys/un.h>
+
+/* A JSON string from untrusted bytes (invalid UTF-8 escaped). */
+static cJSON *text_json(const char *s)
+{
+	cleanup_free char *clean = utf8_sanitize(s);
+
+	return cJSON_CreateString(clean);
+}
+
+#define EXEC_OUTPUT_MAX (16ULL << 20) /* exec --json: each stream kept, as run's default */
+
+/* Close every descriptor above stderr but keep[0..n): the daemon holds nothing of the
+   caller's (a test harness's fd 3, a pipe someone waits on). */
+static void close_inherited(const int *keep, size_t n)
+{
+	int max = (int)sysconf(_SC_OPEN_MAX);
+
+	if (max < 0 || max > 65536)
+		max = 65536;
+	for (int fd = 3; fd < max; fd++) {
+		bool kept = false;
+
+		for (size_t i = 0; i < n; i++)
+			kept |= keep[i] == fd;
+		if (!kept)
+			close(fd);
+	}
+}
+
+/* A session with this name that is live now (its supervisor holds it), or NULL. */
+static char *live_name_owner(const char *name)
+{
+	struct session s = {.lock_fd = -1};
+	char *id = NULL;
+
+	if (store_find_quiet(name, &s) == 0) {
+		if (store_in_use(s.id))
+			id = xstrdup(s.id);
+		store_close(&s);
+	}
+	return id;
+}
+
+int cmd_start(int argc, char **argv)
+{
+	struct run_opts o = {.live = true};
+	int rc, ready[2], status;
+	char id[128];
+	size_t len = 0;
+	ssize_t n;
+	pid_t pid;
+
+	rc = parse_run_opts(argc, argv, &o);
+	if (rc >= 0)
+		return rc;
+	if (o.name) {
+		cleanup_free char *owner = live_name_owner(o.name);
+
+		if (owner) {
+			error("start: the name '%s' is taken by live session %s", o.name, owner);
+			return EXIT_USAGE;
+		}
+	}
+	if (pipe2(ready, O_CLOEXEC) < 0)
+		die_errno("cannot create a pipe");
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0)
+		die_errno("cannot start the session's supervisor");
+	if (pid == 0) {
+		int keep[2] = {ready[1], o.ask_fd};
+		int null = open("/dev/null", O_RDWR);
+
+		close(ready[0]);
+		/* Its own session: the terminal's signals and hangup are not its. */
+		setsid();
+		if (null < 0 || dup2(null, STDIN_FILENO) < 0 || dup2(null, STDOUT_FILENO) < 0)
+			_exit(EXIT_AIRLOCK_FAILED);
+		close_inherited(keep, 2);
+		if (null > STDERR_FILENO && null != ready[1] && null != o.ask_fd)
+			close(null);
+		_exit(run_live(argc, argv, ready[1]));
+	}
+	close(ready[1]);
+	while (len < sizeof(id) - 1 && (n = read(ready[0], id + len, sizeof(id) - 1 - len)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			break;
+		len += (size_t)n;
+	}
+	close(ready[0]);
+	id[len] = '\0';
+	if (len == 0 || id[len - 1] != '\n') {
+		/* The supervisor said why on our stderr before it ended. */
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			;
+		if (WIFSIGNALED(status))
+			error("start: the session's supervisor died (signal %d) before its sandbox "
+			      "was up",
+			      WTERMSIG(status));
+		return WIFEXITED(status) && WEXITSTATUS(status) ? WEXITSTATUS(status)
+								: EXIT_AIRLOCK_FAILED;
+	}
+	id[len - 1] = '\0';
+	if (o.json)
+		printf("{\"version\":1,\"session\":\"%s\"}\n", id);
+	else
+		printf("%s\n", id);
+	return 0;
+}
+
+/* Connect to a live session's control socket. The fd, or -errno. */
+static int live_connect(const struct session *s)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	cleanup_fd int dir = open(s->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	int fd, rc;
+
+	if (dir < 0)
+		return -errno;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%d/%s", dir, LIVE_SOCKET);
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		rc = -errno;
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
+/* Why session s cannot be reached: it is not live. Returns the exit status. */
+static int not_live(const struct session *s, const char *verb)
+{
+	cJSON *meta = store_read_meta(s);
+	const char *state = meta ? session_state(s, meta) : "unknown";
+
+	error("%s: session %s is not live (%s)%s", verb, s->id, state,
+	      strcmp(state, "interrupted") == 0 ? ": its supervisor is gone; 'airlock stop' "
+						  "seals it for review"
+						: "; 'airlock start' begins a new one");
+	cJSON_Delete(meta);
+	return EXIT_AIRLOCK_FAILED;
+}
+
+static int send_request(int fd, const struct live_msg *m, const struct buf *body, const int *fds,
+			size_t nfds)
+{
+	union {
+		char b[CMSG_SPACE(sizeof(int) * 3)];
+		struct cmsghdr align;
+	} cbuf;
+	struct iovec iov[2] = {
+		{.iov_base = (void *)m, .iov_len = sizeof(*m)},
+		{.iov_base = body ? body->data : NULL, .iov_len = body ? body->len : 0}};
+	struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 2};
+
+	if (nfds) {
+		struct cmsghdr *c;
+
+		mh.msg_control = cbuf.b;
+		mh.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
+		c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+		memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
+	}
+	return sendmsg(fd, &mh, MSG_NOSIGNAL) < 0 ? -errno : 0;
+}
+
+/* One answer; its text (if any) in text. 0, or -errno / -EPIPE when the session went away. */
+static int read_answer(int fd, struct live_msg *m, char *text, size_t size)
+{
+	char buf[sizeof(*m) + 512];
+	ssize_t n;
+
+	do {
+		n = recv(fd, buf, sizeof(buf), 0);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	if (n < (ssize_t)sizeof(*m))
+		return -EPIPE;
+	memcpy(m, buf, sizeof(*m));
+	if (m->magic != LIVE_MAGIC)
+		return -EPROTO;
+	text[0] = '\0';
+	if ((size_t)n > sizeof(*m)) {
+		size_t len = (size_t)n - sizeof(*m);
+
+		if (len >= size)
+			len = size - 1;
+		memcpy(text, buf + sizeof(*m), len);
+		text[len] = '\0';
+	}
+	return 0;
+}
+
+struct exec_opts {
+	const char *dir; /* -C */
+	bool json;
+	const char *id;
+	char **command;
+};
+
+static const char exec_usage[] =
+	"usage: airlock exec ID [-C DIR] [--json] [--] command [arg...]\n"
+	"\n"
+	"Run a command in live session ID ('airlock start'): it sees every change the\n"
+	"earlier steps made, under the session's rules, asks, network and limits. Its\n"
+	"stdin, stdout, stderr and exit status are its own, as with 'airlock run'.\n"
+	"\n"
+	"  -C DIR         run in DIR (default: the current directory, or the session's\n"
+	"                 when the current one is not in its view)\n"
+	"      --json     print one JSON result on stdout; output is captured into it\n";
+
+/* exec's options, before or after the ID; -1 to go on, else the exit status. */
+static int exec_options(int argc, char **argv, struct exec_opts *o)
+{
+	static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
+					     {"help", no_argument, NULL, 'h'},
+					     {NULL, 0, NULL, 0}};
+	int c;
+
+	while ((c = getopt_long(argc, argv, "+:C:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'C':
+			o->dir = optarg;
+			break;
+		case 'j':
+			o->json = true;
+			break;
+		case 'h':
+			fputs(exec_usage, stdout);
+			return 0;
+		case ':':
+			fprintf(stderr, "airlock: exec: option '%s' needs a value\n%.*s\n",
+				argv[optind - 1], (int)strcspn(exec_usage, "\n"), exec_usage);
+			return EXIT_USAGE;
+		default:
+			option_error("exec", argv[optind - 1], opts, exec_usage + 7);
+			return EXIT_USAGE;
+		}
+	}
+	return -1;
+}
+
+static int parse_exec(int argc, char **argv, struct exec_opts *o)
+{
+	int rc;
+
+	optind = 1;
+	opterr = 0;
+	rc = exec_options(argc, argv, o);
+	if (rc >= 0)
+		return rc;
+	if (optind < argc && strcmp(argv[optind], "--") != 0) {
+		/* The ID, then options again: getopt reads the rest with the ID as its argv[0]. */
+		o->id = argv[optind];
+		argv += optind;
+		argc -= optind;
+		optind = 1;
+		rc = exec_options(argc, argv, o);
+		if (rc >= 0)
+			return rc;
+	}
+	if (optind < argc && strcmp(argv[optind], "--") == 0)
+		optind++;
+	if (!o->id || optind >= argc) {
+		fprintf(stderr, "airlock: exec: %s\n%.*s\n",
+			o->id ? "no command given" : "no session given",
+			(int)strcspn(exec_usage, "\n"), exec_usage);
+		return EXIT_USAGE;
+	}
+	o->command = argv + optind;
+	return -1;
+}
+
+/* The request's body: the directory, the command, our environment. */
+static int exec_body(const struct exec_opts *o, struct buf *b, int *nargs)
+{
+	cleanup_free char *cwd = getcwd(NULL, 0);
+	cleanup_free char *dir = NULL;
+	char **p;
+
+	if (!cwd)
+		return error_errno("exec: cannot read the working directory");
+	dir = o->dir ? (o->dir[0] == '/' ? path_normalize(o->dir) : path_join(cwd, o->dir))
+		     : xstrdup(cwd);
+	if (o->dir) {
+		char *norm = path_normalize(dir);
+
+		free(dir);
+		dir = norm;
+	}
+	buf_init(b);
+	buf_add(b, dir, strlen(dir) + 1);
+	for (*nargs = 0, p = o->command; *p; p++, (*nargs)++)
+		buf_add(b, *p, strlen(*p) + 1);
+	for (p = environ; p && *p; p++)
+		buf_add(b, *p, strlen(*p) + 1);
+	if (b->len > LIVE_MAX_BODY)
+		return error("exec: the command line and environment take %zu bytes; a live "
+			     "session takes at most %d",
+			     b->len, LIVE_MAX_BODY);
+	return 0;
+}
+
+/* The client's relay: a stream the step may not hold as is goes through a pipe of ours. */
+struct pump {
+	int from, to; /* from: read end (or our stdin); to: write end (or our stdout/stderr) */
+	struct buf keep;
+	unsigned long long dropped;
+	bool capture;
+};
+
+static void pump_read(struct pump *p)
+{
+	char buf[65536];
+	ssize_t n = read(p->from, buf, sizeof(buf));
+
+	if (n <= 0) {
+		if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+			close(p->from);
+			p->from = -1;
+			if (p->to >= 0 && !p->capture && p->to > STDERR_FILENO) {
+				close(p->to);
+				p->to = -1;
+			}
+		}
+		return;
+	}
+	if (p->capture) {
+		size_t room = p->keep.len < EXEC_OUTPUT_MAX ? EXEC_OUTPUT_MAX - p->keep.len : 0;
+
+		buf_add(&p->keep, buf, (size_t)n < room ? (size_t)n : room);
+		if ((size_t)n > room)
+			p->dropped += (size_t)n - room;
+		return;
+	}
+	for (ssize_t off = 0; off < n;) {
+		ssize_t w = write(p->to, buf + off, (size_t)(n - off));
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			break; /* our reader is gone: what the step writes is dropped */
+		off += w;
+	}
+}
+
+/* The step's stdin, stdout and stderr (fds), with the pumps that serve the unsafe ones. */
+static void exec_stdio(bool json, int fds[3], struct pump pumps[3], int theirs[3])
+{
+	for (int k = 0; k < 3; k++) {
+		int p[2];
+
+		pumps[k] = (struct pump){.from = -1, .to = -1, .capture = json && k > 0};
+		buf_init(&pumps[k].keep);
+		theirs[k] = -1;
+		if (json && k == 0) {
+			fds[k] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+			theirs[k] = fds[k];
+			continue;
+		}
+		if (!pumps[k].capture && stdio_safe(k)) {
+			fds[k] = k;
+			continue;
+		}
+		if (pipe2(p, O_CLOEXEC) < 0)
+			die_errno("cannot create a pipe");
+		if (k == 0) {
+			/* Our stdin (a file, a FIFO) is copied in: the step never holds it. */
+			pumps[k].from = STDIN_FILENO;
+			pumps[k].to = p[1];
+			fds[k] = theirs[k] = p[0];
+		} else {
+			pumps[k].from = p[0];
+			pumps[k].to = k;
+			fds[k] = theirs[k] = p[1];
+		}
+	}
+}
+
+static void print_exec_json(const struct session *s, unsigned step, int code, int sig,
+			    struct pump pumps[3], const char *error_text)
+{
+	static const char *const names[3] = {NULL, "stdout", "stderr"};
+	struct env_result env = {0};
+	struct redactor *red = redactor_new();
+	cJSON *o = cJSON_CreateObject();
+	bool truncated = false;
+	char *text;
+
+	if (env_build(environ, NULL, 0, false, "/", &env) == 0)
+		add_env_literals(red, env.removed);
+	cJSON_AddNumberToObject(o, "version", 1);
+	cJSON_AddStringToObject(o, "session", s->id);
+	if (step)
+		cJSON_AddNumberToObject(o, "step", step);
+	else
+		cJSON_AddNullToObject(o, "step");
+	cJSON_AddNumberToObject(o, "exit_code", code);
+	if (sig)
+		cJSON_AddNumberToObject(o, "signal", sig);
+	else
+		cJSON_AddNullToObject(o, "signal");
+	for (int k = 1; k < 3; k++) {
+		size_t len;
+		char *out = redactor_apply(red, pumps[k].keep.data ? pumps[k].keep.data : "",
+					   pumps[k].keep.len, &len);
+
+		cJSON_AddItemToObject(o, names[k], text_json(out));
+		free(out);
+		truncated |= pumps[k].dropped > 0;
+	}
+	cJSON_AddBoolToObject(o, "truncated", truncated);
+	if (error_text)
+		cJSON_AddItemToObject(o, "error", text_json(error_text));
+	text = cJSON_PrintUnformatted(o);
+	printf("%s\n", text);
+	free(text);
+	cJSON_Delete(o);
+	redactor_free(red);
+	env_result_free(&env);
+}
+
+static int exec_signals(sigset_t *old)
+{
+	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
+	sigset_t mask;
+
+	sigemptyset(&mask);
+	for (size_t i = 0; i < ARRAY_SIZE(sigs); i++)
+		sigaddset(&mask, sigs[i]);
+	signal(SIGPIPE, SIG_IGN);
+	if (sigprocmask(SIG_BLOCK, &mask, old) < 0)
+		return -1;
+	return signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
+/*
+ * The loop of an exec: answers from the session, our signals passed on, the pumps. Returns
+ * the exit status once the step ended and its output is through.
+ */
+static int exec_wait(int sock, int sigfd, struct pump pumps[3], const struct exec_opts *o,
+		     const struct session *s)
+{
+	unsigned step = 0;
+	int code = -1, sig = 0;
+	char text[512] = "";
+	bool over = false;
+
+	while (!over || pumps[1].from >= 0 || pumps[2].from >= 0) {
+		struct pollfd pf[5];
+		int idx[5], n = 0;
+
+		if (!over) {
+			pf[n] = (struct pollfd){.fd = sock, .events = POLLIN};
+			idx[n++] = -1;
+			pf[n] = (struct pollfd){.fd = sigfd, .events = POLLIN};
+			idx[n++] = -2;
+		}
+		for (int k = 0; k < 3; k++)
+			if (pumps[k].from >= 0 && (k > 0 || !over)) {
+				pf[n] = (struct pollfd){.fd = pumps[k].from, .events = POLLIN};
+				idx[n++] = k;
+			}
+		/* Once the step ended, its output is through when no one else holds the pipe;
+		   a background process that keeps it gets a moment, not forever. */
+		if (poll(pf, (nfds_t)n, over ? 200 : -1) == 0)
+			break;
+		for (int i = 0; i < n; i++) {
+			if (!pf[i].revents)
+				continue;
+			if (idx[i] >= 0) {
+				pump_read(&pumps[idx[i]]);
+			} else if (idx[i] == -2) {
+				struct signalfd_siginfo si;
+
+				while (read(sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+					struct live_msg m = {.magic = LIVE_MAGIC,
+							     .type = LIVE_SIGNAL,
+							     .arg = (int)si.ssi_signo};
+
+					send_request(sock, &m, NULL, NULL, 0);
+				}
+			} else {
+				struct live_msg m;
+				int rc = read_answer(sock, &m, text, sizeof(text));
+
+				if (rc < 0) {
+					snprintf(text, sizeof(text), "the session went away");
+					code = EXIT_AIRLOCK_FAILED;
+					over = true;
+				} else if (m.type == LIVE_STEP) {
+					step = m.step;
+				} else if (m.type == LIVE_EXIT) {
+					code = m.arg;
+					sig = m.arg2;
+					text[0] = '\0';
+					over = true;
+				} else if (m.type == LIVE_ERROR) {
+					code = m.arg ? m.arg : EXIT_AIRLOCK_FAILED;
+					over = true;
+				}
+			}
+		}
+	}
+	if (o->json) {
+		print_exec_json(s, step, code, sig, pumps, text[0] ? text : NULL);
+	} else if (text[0]) {
+		cleanup_free char *safe = term_sanitize(text);
+
+		error("exec: session %s: %s", s->id, safe);
+	}
+	return code;
+}
+
+int cmd_exec(int argc, char **argv)
+{
+	struct exec_opts o = {0};
+	struct session s = {.lock_fd = -1};
+	struct live_msg m = {.magic = LIVE_MAGIC, .type = LIVE_EXEC};
+	struct pump pumps[3];
+	struct buf body;
+	int fds[3], theirs[3], sock, sigfd, nargs = 0, rc, code;
+	sigset_t old;
+
+	rc = parse_exec(argc, argv, &o);
+	if (rc >= 0)
+		return rc;
+	err_set_die_status(EXIT_AIRLOCK_FAILED);
+	if (store_find(o.id, &s) < 0)
+		return EXIT_AIRLOCK_FAILED;
+	sock = live_connect(&s);
+	if (sock < 0) {
+		rc = not_live(&s, "exec");
+		store_close(&s);
+		return rc;
+	}
+	if (exec_body(&o, &body, &nargs) < 0)
+		return EXIT_AIRLOCK_FAILED;
+	m.arg = nargs;
+	m.arg2 = o.dir ? LIVE_CWD_GIVEN : 0;
+	sigfd = exec_signals(&old);
+	if (sigfd < 0)
+		die_errno("cannot watch signals");
+	exec_stdio(o.json, fds, pumps, theirs);
+	rc = send_request(sock, &m, &body, fds, 3);
+	buf_release(&body);
+	for (int k = 0; k < 3; k++)
+		if (theirs[k] >= 0)
+			close(theirs[k]);
+	if (rc < 0) {
+		struct live_msg a;
+		char text[512];
+
+		/* The supervisor may have refused us before reading: its answer says why. */
+		if (read_answer(sock, &a, text, sizeof(text)) == 0 && a.type == LIVE_ERROR) {
+			cleanup_free char *safe = term_sanitize(text);
+
+			error("exec: session %s: %s", s.id, safe);
+			return a.arg ? a.arg : EXIT_AIRLOCK_FAILED;
+		}
+		errno = -rc;
+		error_errno("exec: cannot reach session %s", s.id);
+		return EXIT_AIRLOCK_FAILED;
+	}
+	if (pumps[0].to >= 0)
+		fcntl(pumps[0].to, F_SETFL, O_NONBLOCK);
+	code = exec_wait(sock, sigfd, pumps, &o, &s);
+	for (int k = 0; k < 3; k++) {
+		if (pumps[k].from > STDERR_FILENO)
+			close(pumps[k].from);
+		if (pumps[k].to > STDERR_FILENO)
+			close(pumps[k].to);
+		buf_release(&pumps[k].keep);
+	}
+	close(sigfd);
+	close(sock);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	store_close(&s);
+	return code < 0 ? EXIT_AIRLOCK_FAILED : code;
+}
+
+static const char stop_usage[] =
+	"usage: airlock stop ID [-t SECONDS]\n"
+	"\n"
+	"End live session ID: its running steps get SIGTERM, and SIGKILL after the grace\n"
+	"(-t, default 5 seconds); the record is sealed, and the session can then be\n"
+	"reviewed, committed or discarded as any run. A session whose supervisor is gone\n"
+	"(shown as interrupted) is sealed as it was left.\n";
+
+/*
+ * A session nobody holds whose record was never sealed: its supervisor died, and its sandbox
+ * with it (pid 1 dies with its parent). Seal what the upper directories hold, saying so.
+ */
+static int recover(struct session *s)
+{
+	struct session_record rec = {.s = s, .nchanges = -1};
+	struct event_log log = {.fd = -1};
+	cleanup_free char *events = session_path(s, "events.jsonl");
+	cJSON *live;
+
+	rec.meta = store_read_meta(s);
+	if (!rec.meta)
+		return EXIT_AIRLOCK_FAILED;
+	clock_gettime(CLOCK_MONOTONIC, &rec.started);
+	if (audit_open_log(&log, events, rec.meta) < 0) {
+		cJSON_Delete(rec.meta);
+		return EXIT_AIRLOCK_FAILED;
+	}
+	cJSON_AddBoolToObject(rec.meta, "recovered", true);
+	live = cJSON_GetObjectItemCaseSensitive(rec.meta, "live");
+	if (cJSON_IsObject(live) && !cJSON_GetObjectItemCaseSensitive(live, "ended_by"))
+		cJSON_AddStringToObject(live, "ended_by", "supervisor gone");
+	session_record_finish(&rec, &log, EXIT_AIRLOCK_FAILED, 0, NULL, 0, false, false);
+	fprintf(stderr,
+		"airlock: session %s: its supervisor was gone; sealed with %ld change%s held as "
+		"the sandbox left them ('airlock review %s')\n",
+		s->id, rec.nchanges > 0 ? rec.nchanges : 0, rec.nchanges == 1 ? "" : "s", s->id);
+	events_close(&log);
+	session_record_free(&rec);
+	return 0;
+}
+
+/* stop on a session that does not answer: seal it if it was left unsealed. */
+static int stop_not_live(const char *arg)
+{
+	struct session s = {.lock_fd = -1};
+	cJSON *meta;
+	int rc;
+
+	if (store_open(arg, true, &s) < 0)
+		return EXIT_AIRLOCK_FAILED;
+	meta = store_read_meta(&s);
+	/* We hold its lock: a "running" record has nobody running it any more. */
+	if (meta && meta_str(meta, "state") && strcmp(meta_str(meta, "state"), "running") == 0) {
+		rc = recover(&s);
+	} else {
+		fprintf(stderr, "airlock: session %s is not live (%s): nothing to stop\n", s.id,
+			meta ? session_state(&s, meta) : "unknown");
+		rc = 0;
+	}
+	cJSON_Delete(meta);
+	store_close(&s);
+	return rc;
+}
+
+int cmd_stop(int argc, char **argv)
+{
+	static const struct option opts[] = {{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+	struct session s = {.lock_fd = -1};
+	struct live_msg m = {.magic = LIVE_MAGIC, .type = LIVE_STOP, .arg = 5};
+	char text[512];
+	const char *id;
+	int c, sock, rc;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+t:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 't': {
+			char *end;
+			long v;
+
+			errno = 0;
+			v = strtol(optarg, &end, 10);
+			if (errno || end == optarg || *end || v < 0 || v > 600) {
+				error("stop: -t %s: expected seconds, 0 to 600", optarg);
+				return EXIT_USAGE;
+			}
+			m.arg = (int)v;
+			break;
+		}
+		case 'h':
+			fputs(stop_usage, stdout);
+			return 0;
+		default:
+			option_error("stop", argv[optind - 1], opts, stop_usage + 7);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind + 1 != argc) {
+		fprintf(stderr, "airlock: stop: %s\n%.*s\n",
+			optind >= argc ? "no session given" : "one session at a time",
+			(int)strcspn(stop_usage, "\n"), stop_usage);
+		return EXIT_USAGE;
+	}
+	id = argv[optind];
+	if (store_find(id, &s) < 0)
+		return EXIT_AIRLOCK_FAILED;
+	sock = live_connect(&s);
+	if (sock < 0) {
+		store_close(&s);
+		return stop_not_live(id);
+	}
+	rc = send_request(sock, &m, NULL, NULL, 0);
+	while (rc == 0) {
+		rc = read_answer(sock, &m, text, sizeof(text));
+		if (rc < 0 || m.type == LIVE_STOPPED || m.type == LIVE_ERROR)
+			break;
+	}
+	close(sock);
+	if (rc < 0 || m.type != LIVE_STOPPED) {
+		cleanup_free char *safe = term_sanitize(rc < 0 ? "the session went away" : text);
+
+		error("stop: session %s: %s", s.id, safe);
+		store_close(&s);
+		return EXIT_AIRLOCK_FAILED;
+	}
+	if (m.arg > 0)
+		fprintf(stderr,
+			"airlock: session %s stopped: %d change%s held in the sandbox; 'airlock "
+			"review %s' decides them, 'airlock commit %s' applies the approved ones\n",
+			s.id, m.arg, m.arg == 1 ? "" : "s", s.id, s.id);
+	else
+		fprintf(stderr, "airlock: session %s stopped: no changes\n", s.id);
+	store_close(&s);
+	return 0;
+}

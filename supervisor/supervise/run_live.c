@@ -1,0 +1,676 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The supervisor's side of a live session (airlock start): the control socket in the session
+ * directory, each `airlock exec` as a step that the sandbox's launcher (tracee/launcher.h)
+ * starts, and the stop. The wire format is in live.h.
+ */
+#include "supervisor/supervise/run_int.h"
+
+#include "supervisor/supervise/live.h"
+#include "supervisor/supervise/procs.h"
+
+#include <sys/un.h>
+
+/* A JSON string from untrusted bytes (invalid UTF-8 escaped). */
+static cJSON *text_json(const char *s)
+{
+	cleanup_free char *clean = utf8_sanitize(s);
+
+	return cJSON_CreateString(clean);
+}
+
+#define MAX_CLIENTS	   64
+#define DEFAULT_GRACE_S	   5
+#define MAX_GRACE_S	   600
+#define CLIENT_STRINGS_MAX (LIVE_MAX_BODY)
+
+struct live_client {
+	int fd;	       /* the connection; -1 once it hung up or was answered */
+	unsigned step; /* its step, 0 before one started */
+	bool running;  /* the step started and has not ended */
+	bool stop;     /* a stop request: answered once the record is sealed */
+};
+
+struct live {
+	int listen_fd;
+	int ready_fd; /* to `airlock start`, until the sandbox is up */
+	int log_fd;   /* supervisor.log: our stderr once `start` returned */
+	int idle_fd;  /* --idle, armed while no step runs */
+	int grace_fd; /* a stop's grace for the running steps */
+	struct live_client *c;
+	size_t n, cap;
+	unsigned steps;	  /* steps started so far */
+	unsigned running; /* steps running now */
+	bool stopping;
+	const char *ended_by; /* "stop", "idle", "signal", or NULL */
+	const struct run_opts *o;
+	const struct session *s;
+	const char *cwd; /* where the session started: a step's fallback */
+	char *socket_path;
+};
+
+struct live *live_new(const struct run_opts *o, const struct session *s, const char *cwd,
+		      int ready_fd, int log_fd)
+{
+	struct live *l = xcalloc(1, sizeof(*l));
+
+	l->listen_fd = l->idle_fd = l->grace_fd = -1;
+	l->ready_fd = ready_fd;
+	l->log_fd = log_fd;
+	l->o = o;
+	l->s = s;
+	l->cwd = cwd;
+	return l;
+}
+
+void live_free(struct live *l)
+{
+	size_t i;
+
+	if (!l)
+		return;
+	for (i = 0; i < l->n; i++)
+		if (l->c[i].fd >= 0)
+			close(l->c[i].fd);
+	free(l->c);
+	if (l->listen_fd >= 0)
+		close(l->listen_fd);
+	if (l->ready_fd >= 0)
+		close(l->ready_fd);
+	if (l->idle_fd >= 0)
+		close(l->idle_fd);
+	if (l->grace_fd >= 0)
+		close(l->grace_fd);
+	if (l->socket_path)
+		unlink(l->socket_path);
+	free(l->socket_path);
+	free(l);
+}
+
+cJSON *live_meta(const struct live *l)
+{
+	cJSON *m = cJSON_CreateObject();
+
+	if (l && l->o->name)
+		cJSON_AddStringToObject(m, "name", l->o->name);
+	else
+		cJSON_AddNullToObject(m, "name");
+	cJSON_AddNumberToObject(m, "steps", l ? l->steps : 0);
+	if (l && l->o->idle_ms)
+		cJSON_AddNumberToObject(m, "idle_ms", (double)l->o->idle_ms);
+	if (l && l->ended_by)
+		cJSON_AddStringToObject(m, "ended_by", l->ended_by);
+	return m;
+}
+
+/*
+ * The socket, bound through /proc/self/fd/N of the session directory: its path may be longer
+ * than sun_path holds. The directory is the user's alone; the socket too (umask).
+ */
+int live_listen(struct live *l, const struct session *s)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	cleanup_fd int dir = open(s->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	mode_t old;
+	int rc;
+
+	if (dir < 0)
+		return error_errno("cannot open %s", s->dir);
+	l->socket_path = session_path(s, LIVE_SOCKET);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%d/%s", dir, LIVE_SOCKET);
+	l->listen_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (l->listen_fd < 0)
+		return error_errno("cannot create the session's control socket");
+	old = umask(0077);
+	rc = bind(l->listen_fd, (struct sockaddr *)&sa, sizeof(sa));
+	umask(old);
+	if (rc < 0 || listen(l->listen_fd, 16) < 0)
+		return error_errno("cannot listen on %s", l->socket_path);
+	return 0;
+}
+
+static void send_answer(int fd, int type, unsigned step, int arg, int arg2, const char *text)
+{
+	struct live_msg m = {.magic = LIVE_MAGIC,
+			     .type = (uint32_t)type,
+			     .arg = arg,
+			     .arg2 = arg2,
+			     .step = step};
+	struct iovec iov[2] = {
+		{.iov_base = &m, .iov_len = sizeof(m)},
+		{.iov_base = (void *)(text ? text : ""), .iov_len = text ? strlen(text) + 1 : 0}};
+	struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 2};
+
+	if (fd >= 0)
+		(void)sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
+static struct live_client *client_by_fd(struct live *l, int fd)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (l->c[i].fd == fd)
+			return &l->c[i];
+	return NULL;
+}
+
+static struct live_client *client_by_step(struct live *l, unsigned step)
+{
+	for (size_t i = 0; step && i < l->n; i++)
+		if (l->c[i].step == step)
+			return &l->c[i];
+	return NULL;
+}
+
+/* Drop the clients that are done: answered or gone, and no step of theirs runs. */
+static void prune_clients(struct live *l)
+{
+	size_t i = 0;
+
+	while (i < l->n) {
+		struct live_client *c = &l->c[i];
+
+		if (c->fd < 0 && !c->running && !c->stop)
+			l->c[i] = l->c[--l->n];
+		else
+			i++;
+	}
+}
+
+static void hang_up(struct live_client *c)
+{
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+}
+
+static void arm(int *fd, unsigned long long ms)
+{
+	struct itimerspec its = {0};
+
+	if (*fd < 0)
+		*fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (*fd < 0)
+		return;
+	its.it_value.tv_sec = (time_t)(ms / 1000);
+	its.it_value.tv_nsec = (long)(ms % 1000) * 1000000L + (ms ? 0 : 1);
+	timerfd_settime(*fd, 0, &its, NULL);
+}
+
+static void disarm(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+static void tell_launcher(struct run_state *rs, unsigned step, int sig)
+{
+	struct tracee_msg m = {.type = TRACEE_MSG_SIGNAL, .status = sig, .step = step};
+
+	(void)send(rs->control, &m, sizeof(m), MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
+/*
+ * Stop: the running steps get SIGTERM and grace_s to end, then pid 1 is killed, which ends
+ * every process of the sandbox; the loop then ends and the record is sealed.
+ */
+static void begin_stop(struct run_state *rs, const char *by, unsigned grace_s)
+{
+	struct live *l = rs->live;
+
+	if (!l->ended_by)
+		l->ended_by = by;
+	if (l->stopping && l->running)
+		return;
+	l->stopping = true;
+	disarm(&l->idle_fd);
+	if (l->listen_fd >= 0) {
+		close(l->listen_fd);
+		l->listen_fd = -1;
+	}
+	if (l->running == 0 || grace_s == 0) {
+		kill(rs->pid, SIGKILL);
+		return;
+	}
+	tell_launcher(rs, 0, SIGTERM);
+	arm(&l->grace_fd, (unsigned long long)grace_s * 1000);
+}
+
+static void record_step(struct run_state *rs, cJSON *ev)
+{
+	int rc = events_append(rs->log, ev);
+
+	if (rc < 0) {
+		errno = -rc;
+		error_errno("cannot record a step in the event log; stopping the session");
+		kill(rs->pid, SIGKILL);
+	}
+}
+
+static void step_started_event(struct run_state *rs, unsigned step, char **argv, size_t nargs,
+			       const char *cwd)
+{
+	cJSON *ev = cJSON_CreateObject(), *a = cJSON_CreateArray();
+
+	for (size_t i = 0; i < nargs; i++)
+		cJSON_AddItemToArray(a, text_json(argv[i]));
+	cJSON_AddStringToObject(ev, "class", "step");
+	cJSON_AddStringToObject(ev, "op", "start");
+	cJSON_AddNumberToObject(ev, "step", step);
+	cJSON_AddItemToObject(ev, "command", a);
+	cJSON_AddItemToObject(ev, "cwd", text_json(cwd));
+	cJSON_AddStringToObject(ev, "decision", "start");
+	cJSON_AddStringToObject(ev, "by", "exec");
+	record_step(rs, ev);
+}
+
+static void step_ended_event(struct run_state *rs, unsigned step, int code, int sig,
+			     const char *why)
+{
+	cJSON *ev = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(ev, "class", "step");
+	cJSON_AddStringToObject(ev, "op", "end");
+	cJSON_AddNumberToObject(ev, "step", step);
+	cJSON_AddNumberToObject(ev, "exit_code", code);
+	if (sig)
+		cJSON_AddNumberToObject(ev, "signal", sig);
+	if (why)
+		cJSON_AddStringToObject(ev, "target", why);
+	cJSON_AddStringToObject(ev, "decision", "end");
+	cJSON_AddStringToObject(ev, "by", "exec");
+	record_step(rs, ev);
+}
+
+static void step_over(struct run_state *rs, struct live_client *c)
+{
+	struct live *l = rs->live;
+
+	c->running = false;
+	l->running--;
+	if (l->stopping && l->running == 0)
+		kill(rs->pid, SIGKILL);
+	else if (!l->stopping && l->running == 0 && l->o->idle_ms)
+		arm(&l->idle_fd, l->o->idle_ms);
+}
+
+/* The strings of an exec request: cwd, argv (nargs), environment. NULL when malformed. */
+static char **split_body(char *p, size_t len, size_t nargs, size_t *count)
+{
+	char **v = NULL;
+	size_t n = 0, cap = 0, start = 0;
+
+	if (len == 0 || p[len - 1] != '\0')
+		return NULL;
+	for (size_t i = 0; i < len; i++) {
+		if (p[i] != '\0')
+			continue;
+		GROW(v, cap, n + 2);
+		v[n++] = p + start;
+		start = i + 1;
+	}
+	v[n] = NULL;
+	if (n < 1 + nargs || nargs == 0 || v[0][0] != '/' || v[1][0] == '\0') {
+		free(v);
+		return NULL;
+	}
+	*count = n;
+	return v;
+}
+
+/* The launcher's request: the strings after a tracee_msg, in one buffer. */
+static int build_spawn(struct buf *b, unsigned step, const char *cwd, const char *fallback,
+		       char **argv, size_t nargs, char *const *envp)
+{
+	struct tracee_msg m = {.type = TRACEE_MSG_SPAWN, .status = (int)nargs, .step = step};
+
+	buf_init(b);
+	buf_add(b, &m, sizeof(m));
+	buf_add(b, cwd, strlen(cwd) + 1);
+	buf_add(b, fallback, strlen(fallback) + 1);
+	for (size_t i = 0; i < nargs; i++)
+		buf_add(b, argv[i], strlen(argv[i]) + 1);
+	for (; envp && *envp; envp++)
+		buf_add(b, *envp, strlen(*envp) + 1);
+	return b->len - sizeof(m) > SPAWN_MAX_BYTES ? -E2BIG : 0;
+}
+
+static int send_spawn(struct run_state *rs, const struct buf *b, const int fds[3])
+{
+	union {
+		char b[CMSG_SPACE(sizeof(int) * 3)];
+		struct cmsghdr align;
+	} cbuf;
+	struct iovec iov = {.iov_base = b->data, .iov_len = b->len};
+	struct msghdr mh = {.msg_iov = &iov,
+			    .msg_iovlen = 1,
+			    .msg_control = cbuf.b,
+			    .msg_controllen = sizeof(cbuf.b)};
+	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int) * 3);
+	memcpy(CMSG_DATA(c), fds, sizeof(int) * 3);
+	return sendmsg(rs->control, &mh, MSG_NOSIGNAL) == (ssize_t)b->len ? 0 : -errno;
+}
+
+/* An exec request: check it, give it a step, hand it to the launcher. */
+static void start_exec(struct run_state *rs, struct live_client *c, const struct live_msg *m,
+		       char *body, size_t len, const int fds[3])
+{
+	struct live *l = rs->live;
+	cleanup_free char **v = NULL;
+	struct env_result env = {0};
+	struct buf req;
+	size_t count = 0, nargs = m->arg > 0 ? (size_t)m->arg : 0;
+	const char *fallback;
+	int rc;
+
+	if (c->step) {
+		send_answer(c->fd, LIVE_ERROR, 0, EXIT_AIRLOCK_FAILED, 0,
+			    "one exec per connection");
+		return;
+	}
+	if (l->stopping) {
+		send_answer(c->fd, LIVE_ERROR, 0, EXIT_AIRLOCK_FAILED, 0,
+			    "the session is stopping");
+		return;
+	}
+	v = split_body(body, len, nargs, &count);
+	if (!v) {
+		send_answer(c->fd, LIVE_ERROR, 0, EXIT_AIRLOCK_FAILED, 0, "malformed exec request");
+		return;
+	}
+	if (env_build(v + 1 + nargs, l->o->env.v, l->o->env.n, l->o->keep_env, v[0], &env) < 0) {
+		send_answer(c->fd, LIVE_ERROR, 0, EXIT_AIRLOCK_FAILED, 0,
+			    "cannot build the step's environment");
+		return;
+	}
+	env_set(&env, "AIRLOCK_SESSION", l->s->id);
+	fallback = (m->arg2 & LIVE_CWD_GIVEN) ? "" : l->cwd;
+	rc = build_spawn(&req, l->steps + 1, v[0], fallback, v + 1, nargs, env.envp);
+	if (rc == 0) {
+		step_started_event(rs, l->steps + 1, v + 1, nargs, v[0]);
+		rc = send_spawn(rs, &req, fds);
+	}
+	buf_release(&req);
+	env_result_free(&env);
+	if (rc < 0) {
+		send_answer(c->fd, LIVE_ERROR, 0, EXIT_AIRLOCK_FAILED, 0,
+			    rc == -E2BIG ? "the command line and environment are too large for a "
+					   "live session (at most 192 KiB)"
+					 : "cannot reach the session's launcher");
+		return;
+	}
+	c->step = ++l->steps;
+	c->running = true;
+	l->running++;
+	disarm(&l->idle_fd);
+	send_answer(c->fd, LIVE_STEP, c->step, 0, 0, NULL);
+}
+
+/* The descriptors a message carried: exactly three in fds (0), else none kept (-1). */
+static int three_fds(struct msghdr *mh, int fds[3])
+{
+	int got = 0;
+
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
+		size_t n;
+
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < n; i++) {
+			int fd;
+
+			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(fd));
+			if (got < 3)
+				fds[got++] = fd;
+			else
+				close(fd);
+		}
+	}
+	if (got == 3)
+		return 0;
+	while (got-- > 0)
+		close(fds[got]);
+	return -1;
+}
+
+static void on_client(struct run_state *rs, short revents, void *arg)
+{
+	struct live *l = rs->live;
+	struct live_client *c = client_by_fd(l, (int)(intptr_t)arg);
+	static char buf[sizeof(struct live_msg) + LIVE_MAX_BODY];
+	union {
+		char b[CMSG_SPACE(sizeof(int) * 3)];
+		struct cmsghdr align;
+	} cbuf;
+	struct iovec iov = {.iov_base = buf, .iov_len = sizeof(buf)};
+	struct msghdr mh = {.msg_iov = &iov,
+			    .msg_iovlen = 1,
+			    .msg_control = cbuf.b,
+			    .msg_controllen = sizeof(cbuf.b)};
+	struct live_msg m;
+	int fds[3] = {-1, -1, -1};
+	bool have_fds;
+	ssize_t n;
+
+	if (!c || !revents)
+		return;
+	n = recvmsg(c->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	have_fds = n > 0 && three_fds(&mh, fds) == 0;
+	if (n <= 0) {
+		/* The caller went away: its step is hung up, as a closed terminal would. */
+		if (c->running)
+			tell_launcher(rs, c->step, SIGHUP);
+		hang_up(c);
+		c->stop = false;
+		return;
+	}
+	memcpy(&m, buf, n >= (ssize_t)sizeof(m) ? sizeof(m) : 0);
+	if (n < (ssize_t)sizeof(m) || m.magic != LIVE_MAGIC || (mh.msg_flags & MSG_TRUNC)) {
+		send_answer(c->fd, LIVE_ERROR, 0, EXIT_AIRLOCK_FAILED, 0, "malformed request");
+		hang_up(c);
+	} else if (m.type == LIVE_EXEC && have_fds) {
+		start_exec(rs, c, &m, buf + sizeof(m), (size_t)n - sizeof(m), fds);
+	} else if (m.type == LIVE_SIGNAL && c->running && m.arg > 0 && m.arg < NSIG) {
+		tell_launcher(rs, c->step, m.arg);
+	} else if (m.type == LIVE_STOP) {
+		c->stop = true;
+		begin_stop(rs, "stop",
+			   m.arg < 0		 ? DEFAULT_GRACE_S
+			   : m.arg > MAX_GRACE_S ? MAX_GRACE_S
+						 : (unsigned)m.arg);
+	} else if (m.type == LIVE_EXEC) {
+		send_answer(c->fd, LIVE_ERROR, 0, EXIT_AIRLOCK_FAILED, 0,
+			    "an exec request carries stdin, stdout and stderr");
+		hang_up(c);
+	}
+	for (int i = 0; have_fds && i < 3; i++)
+		close(fds[i]);
+	prune_clients(l);
+}
+
+/* Only the session's user: the directory is theirs, and so must the peer be. */
+static bool peer_allowed(int fd)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	return getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 && cred.uid == getuid();
+}
+
+static void on_accept(struct run_state *rs, short revents, void *arg)
+{
+	struct live *l = rs->live;
+	int fd;
+
+	(void)arg;
+	if (!(revents & POLLIN))
+		return;
+	while ((fd = accept4(l->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK)) >= 0) {
+		if (!peer_allowed(fd)) {
+			send_answer(fd, LIVE_ERROR, 0, EXIT_REFUSED, 0,
+				    "the session belongs to another user");
+			close(fd);
+			continue;
+		}
+		if (l->n >= MAX_CLIENTS) {
+			send_answer(fd, LIVE_ERROR, 0, EXIT_AIRLOCK_FAILED, 0,
+				    "too many execs at once in this session (64)");
+			close(fd);
+			continue;
+		}
+		GROW(l->c, l->cap, l->n + 1);
+		l->c[l->n++] = (struct live_client){.fd = fd};
+	}
+}
+
+static void on_idle(struct run_state *rs, short revents, void *arg)
+{
+	(void)arg;
+	if (revents & POLLIN)
+		begin_stop(rs, "idle", 0);
+}
+
+static void on_grace(struct run_state *rs, short revents, void *arg)
+{
+	(void)arg;
+	if (revents & POLLIN) {
+		disarm(&rs->live->grace_fd);
+		kill(rs->pid, SIGKILL);
+	}
+}
+
+void live_watches(struct run_state *rs, struct watches *w)
+{
+	struct live *l = rs->live;
+
+	if (rs->reaped)
+		return;
+	watch(w, l->idle_fd, POLLIN, on_idle, NULL);
+	watch(w, l->grace_fd, POLLIN, on_grace, NULL);
+	if (rs->have_listener)
+		watch(w, l->listen_fd, POLLIN, on_accept, NULL);
+	for (size_t i = 0; i < l->n; i++)
+		if (l->c[i].fd >= 0)
+			watch(w, l->c[i].fd, POLLIN, on_client, (void *)(intptr_t)l->c[i].fd);
+}
+
+void live_ready(struct run_state *rs)
+{
+	struct live *l = rs->live;
+
+	rs->notifier.steps = true;
+	if (l->ready_fd >= 0) {
+		dprintf(l->ready_fd, "%s\n", l->s->id);
+		close(l->ready_fd);
+		l->ready_fd = -1;
+	}
+	/* `airlock start` has returned: our messages go to the session's log from now on. */
+	if (l->log_fd >= 0)
+		dup2(l->log_fd, STDERR_FILENO);
+	if (l->o->idle_ms)
+		arm(&l->idle_fd, l->o->idle_ms);
+}
+
+/* The pid the kernel attached to a step's hello, ours. */
+static pid_t hello_pid(struct msghdr *mh)
+{
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
+		struct ucred cred;
+
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_CREDENTIALS ||
+		    c->cmsg_len != CMSG_LEN(sizeof(cred)))
+			continue;
+		memcpy(&cred, CMSG_DATA(c), sizeof(cred));
+		return cred.pid;
+	}
+	return -1;
+}
+
+void live_control(struct run_state *rs, const struct tracee_msg *msg, struct msghdr *mh)
+{
+	struct live *l = rs->live;
+	struct live_client *c = client_by_step(l, msg->step);
+	int code, sig = 0;
+
+	if (!c || !c->running)
+		return; /* not a step that runs: nothing to learn from it */
+	if (msg->type == TRACEE_MSG_STEP_HELLO) {
+		pid_t pid = hello_pid(mh);
+
+		if (pid > 0 && rs->have_listener)
+			procs_set_step(rs->notifier.procs, rs->pid, pid, msg->step);
+		return;
+	}
+	if (msg->type == TRACEE_MSG_STEP_FAILED) {
+		step_ended_event(rs, c->step, EXIT_AIRLOCK_FAILED, 0, "could not start");
+		send_answer(c->fd, LIVE_ERROR, c->step, EXIT_AIRLOCK_FAILED, 0,
+			    "the session's launcher could not start the command");
+	} else {
+		code = run_exit_status(msg->status, NULL, &sig);
+		step_ended_event(rs, c->step, code, sig, NULL);
+		send_answer(c->fd, LIVE_EXIT, c->step, code, sig, NULL);
+	}
+	hang_up(c);
+	step_over(rs, c);
+	prune_clients(l);
+}
+
+void live_signal(struct run_state *rs, int sig)
+{
+	if (sig == SIGTERM || sig == SIGINT || sig == SIGHUP || sig == SIGQUIT)
+		begin_stop(rs, "signal", DEFAULT_GRACE_S);
+}
+
+/* The sandbox is gone: the steps that still ran learn it, and why. */
+void live_sandbox_ended(struct run_state *rs)
+{
+	struct live *l = rs->live;
+	char why[128];
+	int code;
+
+	if (rs->limit)
+		snprintf(why, sizeof(why), "the session's %s limit ended it", rs->limit);
+	else if (l->stopping)
+		snprintf(why, sizeof(why), "the session was stopped (%s)",
+			 l->ended_by ? l->ended_by : "stop");
+	else
+		snprintf(why, sizeof(why), "the session's sandbox ended");
+	code = rs->limit && strcmp(rs->limit, "timeout") == 0 ? 124 : 128 + SIGKILL;
+	for (size_t i = 0; i < l->n; i++) {
+		struct live_client *c = &l->c[i];
+
+		if (!c->running)
+			continue;
+		step_ended_event(rs, c->step, code, SIGKILL, why);
+		send_answer(c->fd, LIVE_ERROR, c->step, code, 0, why);
+		hang_up(c);
+		c->running = false;
+	}
+	l->running = 0;
+	if (!l->ended_by)
+		l->ended_by = rs->limit ? "limit" : "sandbox";
+}
+
+void live_finish(struct run_state *rs, const struct session *s, long nchanges)
+{
+	struct live *l = rs->live;
+
+	(void)s;
+	for (size_t i = 0; i < l->n; i++) {
+		struct live_client *c = &l->c[i];
+
+		if (c->stop)
+			send_answer(c->fd, LIVE_STOPPED, 0, (int)(nchanges > 0 ? nchanges : 0), 0,
+				    NULL);
+		hang_up(c);
+		c->stop = false;
+	}
+	prune_clients(l);
+}
