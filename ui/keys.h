@@ -61,6 +61,12 @@ enum {
 	  "toggle the selected item between approved and denied", ' ')                             \
 	K(APPROVE_ALL, UI_REVIEW, "A", NULL, "approve every item of the list shown", 'A')          \
 	K(DENY_ALL, UI_REVIEW, "D", NULL, "deny every item of the list shown", 'D')                \
+	K(APPROVE_STEP, UI_REVIEW, "s", NULL,                                                      \
+	  "approve the whole step of the selected change or command (an airlock exec of a live "   \
+	  "session): its commands and every change it made",                                       \
+	  's')                                                                                     \
+	K(DENY_STEP, UI_REVIEW, "S", NULL,                                                         \
+	  "deny the whole step of the selected change or command", 'S')                            \
 	K(FILTER_CLASS, UI_REPLAY, "f", "class",                                                   \
 	  "show only one class of events: exec, write, connect, dns, then all again", 'f')         \
 	K(FILTER_PROCESS, UI_REPLAY, "p", "process",                                               \

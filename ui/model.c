@@ -136,3 +136,26 @@ bool ui_set_command(struct ui_review *r, size_t i, enum ui_decision d)
 		ui_set_change(r, cmd->files[j], d, "its command");
 	return true;
 }
+
+size_t ui_set_step(struct ui_review *r, unsigned step, enum ui_decision d)
+{
+	size_t i, j, n = 0;
+
+	if (!step)
+		return 0;
+	for (i = 0; i < r->ncommands; i++)
+		if (r->commands[i].step == step && ui_set_command(r, i, d))
+			n++;
+	for (i = 0; i < r->nchanges; i++) {
+		struct ui_change *c = &r->changes[i];
+
+		for (j = 0; j < c->nsteps; j++) {
+			if (c->steps[j] != step)
+				continue;
+			ui_set_change(r, i, d, "its step");
+			n++;
+			break;
+		}
+	}
+	return n;
+}

@@ -433,6 +433,22 @@ static struct view *switch_to(struct review_app *ra, enum root_view to);
 static int finish_commit(struct review_app *ra);
 
 /* The requests every review view shares (commit, the view switch). */
+/* s and S: the whole step of what is selected (its first, for a change several made). */
+static int step_request(struct review_app *ra, unsigned step, enum ui_req req)
+{
+	enum ui_decision d = req == UI_REQ_APPROVE_STEP ? UI_APPROVED : UI_DENIED;
+	size_t n;
+
+	if (!step) {
+		app_message(&ra->app, "not part of a step: only a live session's execs are steps");
+		return VIEW_DONE;
+	}
+	n = ui_set_step(ra->r, step, d);
+	app_message(&ra->app, "%s step %u: %zu item%s", d == UI_APPROVED ? "approved" : "denied",
+		    step, n, n == 1 ? "" : "s");
+	return VIEW_DONE;
+}
+
 static int review_request(struct review_app *ra, enum ui_req req)
 {
 	if (req == UI_REQ_COMMIT)
@@ -486,6 +502,12 @@ static int changes_request(struct view *v, enum ui_req req)
 		if (l && !l->header)
 			open_diff(ra, l->idx);
 		return VIEW_DONE;
+	case UI_REQ_APPROVE_STEP:
+	case UI_REQ_DENY_STEP: {
+		const struct ui_change *c = l ? &ra->r->changes[l->idx] : NULL;
+
+		return step_request(ra, c && c->nsteps ? c->steps[0] : 0, req);
+	}
 	default:
 		return review_request(ra, req);
 	}
@@ -670,12 +692,22 @@ static void commands_draw(struct view *v, size_t i, int y, int width, bool selec
 	else
 		snprintf(what, sizeof(what), "%zu file%s", c->nfiles, c->nfiles == 1 ? "" : "s");
 	term_put(y, x + 2, 12, what, sel);
-	term_put(y, 18, width - 19, c->argv, sel);
+	if (c->step) {
+		char st[16];
+
+		snprintf(st, sizeof(st), "[%u] ", c->step);
+		x = 18 + term_put(y, 18, 8, st, sel | A_BOLD);
+		term_put(y, x, width - x - 1, c->argv, sel);
+	} else {
+		term_put(y, 18, width - 19, c->argv, sel);
+	}
 }
 
 static char *commands_text(struct view *v, size_t i)
 {
-	return xstrdup(((struct review_app *)v->data)->r->commands[i].argv);
+	const struct ui_command *c = &((struct review_app *)v->data)->r->commands[i];
+
+	return c->step ? xasprintf("[%u] %s", c->step, c->argv) : xstrdup(c->argv);
 }
 
 static void commands_status(struct view *v, struct buf *l1, struct buf *l2)
@@ -749,6 +781,9 @@ static int commands_request(struct view *v, enum ui_req req)
 		else
 			app_push(&ra->app, files_view_new(ra, v->sel));
 		return VIEW_DONE;
+	case UI_REQ_APPROVE_STEP:
+	case UI_REQ_DENY_STEP:
+		return step_request(ra, c ? c->step : 0, req);
 	default:
 		return review_request(ra, req);
 	}

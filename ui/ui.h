@@ -36,6 +36,8 @@ struct ui_change {
 	const char *risk; /* why applying it runs code on the host later (flagged), or NULL */
 	size_t *cmds;	  /* indices into ui_review.commands of the commands that wrote it */
 	size_t ncmds;
+	unsigned *steps; /* a live session's steps that wrote it (airlock exec), owned by caller */
+	size_t nsteps;
 	/* Filled by ui/: */
 	int added, removed; /* line counts; -1 not counted yet, -2 binary or not countable */
 	int conflict_state; /* 0 not checked yet, 1 none, 2 conflict, 3 unsafe conflict */
@@ -53,6 +55,7 @@ struct ui_command {
 	unsigned defer_index; /* 1-based among the deferred commands; 0 when not deferred */
 	const char *cwd;      /* a deferred command's directory, where it would run */
 	long long seq;	      /* its exec event in the log; -1: unknown */
+	unsigned step;	      /* the live session's step it ran in, 0: none */
 	enum ui_decision decision;
 	size_t *files; /* indices into ui_review.changes of the changes it made */
 	size_t nfiles;
@@ -113,6 +116,13 @@ void ui_review_free(struct ui_review *r);
  */
 void ui_set_change(struct ui_review *r, size_t i, enum ui_decision d, const char *by);
 bool ui_set_command(struct ui_review *r, size_t i, enum ui_decision d);
+
+/*
+ * Decide a live session's whole step: every command that ran in it and every change it made
+ * (a change that another step also made goes with the decision too). Returns how many
+ * changes and commands it set.
+ */
+size_t ui_set_step(struct ui_review *r, unsigned step, enum ui_decision d);
 
 /* One event of the timeline. */
 struct ui_event {

@@ -191,6 +191,44 @@ static void print_commit_text(const cJSON *out)
 	}
 }
 
+/* A live session's steps: each exec, where it ran, how it ended, what it changed. */
+static void print_steps_text(const cJSON *steps)
+{
+	const cJSON *st;
+
+	if (cJSON_GetArraySize(steps) <= 0)
+		return;
+	printf("\n\nsteps (%d)", cJSON_GetArraySize(steps));
+	cJSON_ArrayForEach(st, steps)
+	{
+		cleanup_free char *argv =
+			join_argv(cJSON_GetObjectItemCaseSensitive(st, "command"));
+		double changes = meta_num(st, "changes", 0);
+
+		printf("\n  %3.0f  ", meta_num(st, "step", 0));
+		if (cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(st, "exit_code")))
+			printf("exit %-3.0f  ", meta_num(st, "exit_code", 0));
+		else
+			printf("%-10s", "running");
+		put_safe(stdout, argv);
+		printf("   (in ");
+		put_safe(stdout, meta_str(st, "cwd") ?: "?");
+		printf(", %.0f change%s)", changes, changes == 1 ? "" : "s");
+	}
+}
+
+static void print_change_steps(const cJSON *steps)
+{
+	const cJSON *x;
+	const char *sep = "   step ";
+
+	cJSON_ArrayForEach(x, steps)
+	{
+		printf("%s%.0f", sep, x->valuedouble);
+		sep = ", ";
+	}
+}
+
 static void print_show_text(const cJSON *out, const struct change_set *cs)
 {
 	const cJSON *changes = cJSON_GetObjectItemCaseSensitive(out, "changes");
@@ -204,6 +242,13 @@ static void print_show_text(const cJSON *out, const struct change_set *cs)
 	if (cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(out, "exit_code")))
 		printf(", exit %.0f", meta_num(out, "exit_code", 0));
 	printf(")\ncommand   ");
+	if (!cmd[0] && cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(out, "live"))) {
+		const char *name = meta_str(cJSON_GetObjectItemCaseSensitive(out, "live"), "name");
+
+		printf("(live session%s", name ? " " : "");
+		put_safe(stdout, name ? name : "");
+		printf(": airlock exec runs each step)");
+	}
 	put_safe(stdout, cmd);
 	printf("\ncwd       ");
 	put_safe(stdout, meta_str(out, "cwd"));
@@ -211,6 +256,7 @@ static void print_show_text(const cJSON *out, const struct change_set *cs)
 	if (meta_num(out, "duration_ms", -1) >= 0)
 		printf(", ran %.2f s", meta_num(out, "duration_ms", 0) / 1000.0);
 	print_commit_text(out);
+	print_steps_text(cJSON_GetObjectItemCaseSensitive(out, "steps"));
 	printf("\n\nchanges (%d)\n", cJSON_GetArraySize(changes));
 	cJSON_ArrayForEach(c, changes)
 	{
@@ -236,6 +282,7 @@ static void print_show_text(const cJSON *out, const struct change_set *cs)
 			put_safe(stdout, meta_str(c, "risk"));
 		}
 		putchar(']');
+		print_change_steps(cJSON_GetObjectItemCaseSensitive(c, "steps"));
 		if (cJSON_GetArraySize(w) > 0) {
 			printf("   (by ");
 			put_safe(stdout, cJSON_GetArrayItem(w, 0)->valuestring);
@@ -318,6 +365,8 @@ int cmd_show(int argc, char **argv)
 	cJSON_AddStringToObject(out, "session", s.id);
 	cJSON_AddStringToObject(out, "state", session_state(&s, meta));
 	json_copy(out, "command", meta, "command");
+	if (cJSON_GetObjectItemCaseSensitive(meta, "live"))
+		json_copy(out, "live", meta, "live");
 	json_copy(out, "cwd", meta, "cwd");
 	json_copy(out, "start", meta, "start");
 	json_copy(out, "end", meta, "end");

@@ -58,11 +58,13 @@ struct writer {
 	char *path;
 	char *argv;
 	long long exec_seq; /* the exec event that started the writer's program, -1 */
+	unsigned step;	    /* a live session's step it was part of, 0: none */
 };
 
 struct writers {
 	struct writer *w;
 	size_t n, cap;
+	cJSON *steps; /* a live session's steps, from their "step" events */
 };
 
 static int cmp_writer(const void *a, const void *b)
@@ -75,19 +77,64 @@ static int cmp_writer(const void *a, const void *b)
 	return c ? c : (x->exec_seq > y->exec_seq) - (x->exec_seq < y->exec_seq);
 }
 
-static void add_writer(struct writers *ws, const char *path, const char *argv, long long exec_seq)
+static void add_writer(struct writers *ws, const char *path, const char *argv, long long exec_seq,
+		       unsigned step)
 {
 	GROW(ws->w, ws->cap, ws->n + 1);
 	ws->w[ws->n].path = xstrdup(path);
 	ws->w[ws->n].argv = xstrdup(argv);
 	ws->w[ws->n].exec_seq = exec_seq;
+	ws->w[ws->n].step = step;
 	ws->n++;
+}
+
+/* A step's number from an event, 0 when it has none (or a nonsense one). */
+static unsigned step_of(const cJSON *ev)
+{
+	double v = meta_num(ev, "step", 0);
+
+	return v >= 1 && v < 4e9 ? (unsigned)v : 0;
+}
+
+/* A live session's step event: its start makes an entry, its end completes it. */
+static void add_step(cJSON *steps, const cJSON *ev)
+{
+	const char *op = meta_str(ev, "op");
+	unsigned n = step_of(ev);
+	cJSON *st = NULL, *it;
+
+	if (!n || !op)
+		return;
+	cJSON_ArrayForEach(it, steps)
+	{
+		if ((unsigned)meta_num(it, "step", 0) == n)
+			st = it;
+	}
+	if (strcmp(op, "start") == 0 && !st) {
+		st = cJSON_CreateObject();
+		cJSON_AddNumberToObject(st, "step", n);
+		json_copy(st, "command", ev, "command");
+		json_copy(st, "cwd", ev, "cwd");
+		json_copy(st, "start", ev, "time");
+		cJSON_AddNullToObject(st, "exit_code");
+		cJSON_AddNullToObject(st, "end");
+		cJSON_AddItemToArray(steps, st);
+	} else if (strcmp(op, "end") == 0 && st) {
+		cJSON_ReplaceItemInObjectCaseSensitive(
+			st, "exit_code", cJSON_CreateNumber(meta_num(ev, "exit_code", -1)));
+		cJSON_ReplaceItemInObjectCaseSensitive(
+			st, "end", cJSON_CreateString(meta_str(ev, "time") ?: ""));
+		if (meta_str(ev, "target"))
+			json_copy(st, "ended_by", ev, "target");
+	}
 }
 
 struct writers *report_read_events(const struct session *s, cJSON *commands, cJSON *connections)
 {
 	struct writers *ws = xcalloc(1, sizeof(*ws));
 	cleanup_free char *path = session_path(s, "events.jsonl");
+
+	ws->steps = cJSON_CreateArray();
 	cleanup_file FILE *f = fopen(path, "re");
 	cleanup_free char *line = NULL;
 	size_t cap = 0;
@@ -111,9 +158,11 @@ struct writers *report_read_events(const struct session *s, cJSON *commands, cJS
 			long long es = seq >= 0 && seq < 1e18 ? (long long)seq : -1;
 
 			if (t1)
-				add_writer(ws, t1, who, es);
+				add_writer(ws, t1, who, es, step_of(ev));
 			if (t2)
-				add_writer(ws, t2, who, es);
+				add_writer(ws, t2, who, es, step_of(ev));
+		} else if (strcmp(cls, "step") == 0) {
+			add_step(ws->steps, ev);
 		} else if (strcmp(cls, "exec") == 0 && commands) {
 			cJSON *c = cJSON_CreateObject();
 
@@ -124,6 +173,8 @@ struct writers *report_read_events(const struct session *s, cJSON *commands, cJS
 			cJSON_AddNumberToObject(c, "pid", meta_num(ev, "pid", 0));
 			cJSON_AddStringToObject(c, "time", meta_str(ev, "time") ?: "");
 			json_copy(c, "seq", ev, "seq");
+			if (step_of(ev))
+				cJSON_AddNumberToObject(c, "step", step_of(ev));
 			if (cJSON_GetObjectItemCaseSensitive(ev, "deferred")) {
 				json_copy(c, "deferred", ev, "deferred");
 				json_copy(c, "cwd", ev, "cwd");
@@ -176,6 +227,37 @@ size_t writers_each(const struct writers *ws, const char *path,
 		count++;
 	}
 	return count;
+}
+
+size_t writers_steps(const struct writers *ws, const char *path, unsigned *steps, size_t max)
+{
+	size_t lo = 0, hi = ws->n, n = 0;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (strcmp(ws->w[mid].path, path) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < ws->n && strcmp(ws->w[lo].path, path) == 0; lo++) {
+		unsigned st = ws->w[lo].step;
+		size_t j;
+
+		if (!st)
+			continue;
+		for (j = 0; j < n && steps[j] != st; j++)
+			;
+		if (j == n && n < max)
+			steps[n++] = st;
+	}
+	return n;
+}
+
+const cJSON *writers_steps_json(const struct writers *ws)
+{
+	return ws->steps;
 }
 
 /* Each distinct command line once (two programs may have run the same one). */
@@ -251,6 +333,17 @@ static cJSON *change_json(const struct change *c, const struct writers *ws, stru
 		cJSON_AddStringToObject(o, "link_target", lt);
 	}
 	cJSON_AddItemToObject(o, "by", writers_of(ws, path));
+	{
+		unsigned steps[16];
+		size_t n = writers_steps(ws, path, steps, ARRAY_SIZE(steps));
+
+		if (n) {
+			cJSON *a = cJSON_AddArrayToObject(o, "steps");
+
+			for (size_t i = 0; i < n; i++)
+				cJSON_AddItemToArray(a, cJSON_CreateNumber(steps[i]));
+		}
+	}
 	gate_classify(g, c->path, &v);
 	cJSON_AddStringToObject(o, "state", gate_state_name(v.state));
 	if (v.risk)
@@ -271,6 +364,7 @@ void writers_free(struct writers *ws)
 		free(ws->w[i].argv);
 	}
 	free(ws->w);
+	cJSON_Delete(ws->steps);
 	free(ws);
 }
 
@@ -292,6 +386,28 @@ void report_add(cJSON *out, const struct session *s, const cJSON *meta, struct c
 	for (i = 0; i < cs->n; i++)
 		cJSON_AddItemToArray(changes, change_json(&cs->items[i], ws, &g));
 	gate_close(&g);
+	if (cJSON_GetArraySize(ws->steps) > 0) {
+		cJSON *steps = cJSON_Duplicate(ws->steps, true), *st, *ch;
+
+		/* How many of the held changes each step made (a change may be several's). */
+		cJSON_ArrayForEach(st, steps)
+		{
+			double n = meta_num(st, "step", 0), count = 0;
+
+			cJSON_ArrayForEach(ch, changes)
+			{
+				const cJSON *x;
+
+				cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(ch, "steps"))
+				{
+					if (cJSON_IsNumber(x) && x->valuedouble == n)
+						count++;
+				}
+			}
+			cJSON_AddNumberToObject(st, "changes", count);
+		}
+		cJSON_AddItemToObject(out, "steps", steps);
+	}
 	cJSON_AddItemToObject(out, "commands", commands);
 	cJSON_AddItemToObject(out, "connections", conns);
 	writers_free(ws);

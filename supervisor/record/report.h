@@ -43,6 +43,12 @@ size_t writers_each(const struct writers *ws, const char *path,
 
 void writers_free(struct writers *ws);
 
+/* The distinct live-session steps that wrote path (at most max of them, into steps). */
+size_t writers_steps(const struct writers *ws, const char *path, unsigned *steps, size_t max);
+
+/* A live session's steps as the log has them: [{step, command, cwd, start, end, exit_code}]. */
+const cJSON *writers_steps_json(const struct writers *ws);
+
 /* Set dst[dkey] to a copy of src[skey], or null when src has none. */
 void json_copy(cJSON *dst, const char *dkey, const cJSON *src, const char *skey);
 

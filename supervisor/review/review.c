@@ -102,8 +102,10 @@ static void record_free(struct record *rec)
 {
 	size_t i;
 
-	for (i = 0; i < rec->r.nchanges; i++)
+	for (i = 0; i < rec->r.nchanges; i++) {
 		free(rec->r.changes[i].cmds);
+		free(rec->r.changes[i].steps);
+	}
 	for (i = 0; i < rec->r.ncommands; i++)
 		free(rec->r.commands[i].files);
 	ui_review_free(&rec->r);
@@ -257,6 +259,7 @@ static void fill_commands(struct record *rec, const cJSON *commands)
 		u->argv = keep(&rec->pool, join_argv(cJSON_GetObjectItemCaseSensitive(c, "argv")));
 		u->exe = meta_str(c, "path");
 		u->seq = (long long)meta_num(c, "seq", -1);
+		u->step = (unsigned)meta_num(c, "step", 0);
 		u->pid = (long)meta_num(c, "pid", 0);
 		u->ran = ran;
 		u->by = meta_str(c, "by") ?: "?";
@@ -413,6 +416,17 @@ static void fill_changes(struct record *rec, const struct writers *ws)
 		at.change = i;
 		at.cmds_cap = 0;
 		writers_each(ws, logged ? logged : c->path, attribute, &at);
+		{
+			unsigned steps[16];
+			size_t n = writers_steps(ws, logged ? logged : c->path, steps,
+						 ARRAY_SIZE(steps));
+
+			if (n) {
+				u->steps = xcalloc(n, sizeof(*u->steps));
+				memcpy(u->steps, steps, n * sizeof(*steps));
+				u->nsteps = n;
+			}
+		}
 	}
 	free(at.index);
 }

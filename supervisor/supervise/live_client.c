@@ -52,14 +52,72 @@ static char *live_name_owner(const char *name)
 	return id;
 }
 
-int cmd_start(int argc, char **argv)
+/*
+ * Run the supervisor of a live session in the background (run_live(), resuming session
+ * resume when not NULL) and wait until its sandbox is up: its ID into id. 0, or the exit
+ * status to fail with (the supervisor said why on our stderr).
+ */
+static int spawn_supervisor(int argc, char **argv, const char *resume, int ask_fd, const char *dir,
+			    char *id, size_t size)
 {
-	struct run_opts o = {.live = true};
-	int rc, ready[2], status;
-	char id[128];
+	int ready[2], status = 0;
 	size_t len = 0;
 	ssize_t n;
 	pid_t pid;
+
+	if (pipe2(ready, O_CLOEXEC) < 0)
+		die_errno("cannot create a pipe");
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0)
+		die_errno("cannot start the session's supervisor");
+	if (pid == 0) {
+		int keep[2] = {ready[1], ask_fd};
+		int null = open("/dev/null", O_RDWR);
+
+		close(ready[0]);
+		/* Its own session: the terminal's signals and hangup are not its. */
+		setsid();
+		if (null < 0 || dup2(null, STDIN_FILENO) < 0 || dup2(null, STDOUT_FILENO) < 0)
+			_exit(EXIT_AIRLOCK_FAILED);
+		close_inherited(keep, 2);
+		if (null > STDERR_FILENO && null != ready[1] && null != ask_fd)
+			close(null);
+		if (dir && chdir(dir) < 0) {
+			error_errno("cannot enter %s, where the session started", dir);
+			_exit(EXIT_AIRLOCK_FAILED);
+		}
+		_exit(run_live(argc, argv, ready[1], resume));
+	}
+	close(ready[1]);
+	while (len < size - 1 && (n = read(ready[0], id + len, size - 1 - len)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			break;
+		len += (size_t)n;
+	}
+	close(ready[0]);
+	id[len] = '\0';
+	if (len == 0 || id[len - 1] != '\n') {
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			;
+		if (WIFSIGNALED(status))
+			error("start: the session's supervisor died (signal %d) before its sandbox "
+			      "was up",
+			      WTERMSIG(status));
+		return WIFEXITED(status) && WEXITSTATUS(status) ? WEXITSTATUS(status)
+								: EXIT_AIRLOCK_FAILED;
+	}
+	id[len - 1] = '\0';
+	return 0;
+}
+
+int cmd_start(int argc, char **argv)
+{
+	struct run_opts o = {.live = true};
+	char id[128];
+	int rc;
 
 	rc = parse_run_opts(argc, argv, &o);
 	if (rc >= 0)
@@ -72,53 +130,55 @@ int cmd_start(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	if (pipe2(ready, O_CLOEXEC) < 0)
-		die_errno("cannot create a pipe");
-	fflush(NULL);
-	pid = fork();
-	if (pid < 0)
-		die_errno("cannot start the session's supervisor");
-	if (pid == 0) {
-		int keep[2] = {ready[1], o.ask_fd};
-		int null = open("/dev/null", O_RDWR);
-
-		close(ready[0]);
-		/* Its own session: the terminal's signals and hangup are not its. */
-		setsid();
-		if (null < 0 || dup2(null, STDIN_FILENO) < 0 || dup2(null, STDOUT_FILENO) < 0)
-			_exit(EXIT_AIRLOCK_FAILED);
-		close_inherited(keep, 2);
-		if (null > STDERR_FILENO && null != ready[1] && null != o.ask_fd)
-			close(null);
-		_exit(run_live(argc, argv, ready[1]));
-	}
-	close(ready[1]);
-	while (len < sizeof(id) - 1 && (n = read(ready[0], id + len, sizeof(id) - 1 - len)) != 0) {
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			break;
-		len += (size_t)n;
-	}
-	close(ready[0]);
-	id[len] = '\0';
-	if (len == 0 || id[len - 1] != '\n') {
-		/* The supervisor said why on our stderr before it ended. */
-		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-			;
-		if (WIFSIGNALED(status))
-			error("start: the session's supervisor died (signal %d) before its sandbox "
-			      "was up",
-			      WTERMSIG(status));
-		return WIFEXITED(status) && WEXITSTATUS(status) ? WEXITSTATUS(status)
-								: EXIT_AIRLOCK_FAILED;
-	}
-	id[len - 1] = '\0';
+	rc = spawn_supervisor(argc, argv, NULL, o.ask_fd, NULL, id, sizeof(id));
+	if (rc)
+		return rc;
 	if (o.json)
 		printf("{\"version\":1,\"session\":\"%s\"}\n", id);
 	else
 		printf("%s\n", id);
 	return 0;
+}
+
+/*
+ * exec on a stopped live session nobody committed: a fresh sandbox over the same held
+ * changes, with the options `start` was given, from where it started. 0, or an exit status.
+ */
+static int restart(const struct session *s, const cJSON *meta)
+{
+	cleanup_free char *path = session_path(s, "start.json");
+	cleanup_free char *text = read_file(path, 1 << 20, NULL);
+	cJSON *args = text ? cJSON_Parse(text) : NULL;
+	const char *cwd = meta_str(meta, "cwd");
+	char **argv = NULL, id[128];
+	int argc = 0, rc;
+	const cJSON *a;
+
+	if (!cJSON_IsArray(args) || !cwd) {
+		cJSON_Delete(args);
+		error("exec: session %s cannot be started again: %s is missing or damaged", s->id,
+		      path);
+		return EXIT_AIRLOCK_FAILED;
+	}
+	argv = xcalloc((size_t)cJSON_GetArraySize(args) + 2, sizeof(*argv));
+	argv[argc++] = (char *)"start";
+	cJSON_ArrayForEach(a, args)
+	{
+		if (!cJSON_IsString(a)) {
+			free(argv);
+			cJSON_Delete(args);
+			error("exec: %s is damaged", path);
+			return EXIT_AIRLOCK_FAILED;
+		}
+		argv[argc++] = a->valuestring;
+	}
+	fprintf(stderr,
+		"airlock: session %s was stopped: starting a fresh sandbox over its held changes\n",
+		s->id);
+	rc = spawn_supervisor(argc, argv, s->id, -1, cwd, id, sizeof(id));
+	free(argv);
+	cJSON_Delete(args);
+	return rc;
 }
 
 /* Connect to a live session's control socket. The fd, or -errno. */
@@ -548,6 +608,22 @@ int cmd_exec(int argc, char **argv)
 	if (store_find(o.id, &s) < 0)
 		return EXIT_AIRLOCK_FAILED;
 	sock = live_connect(&s);
+	if (sock < 0) {
+		cJSON *meta = store_read_meta(&s);
+		const char *state = meta ? meta_str(meta, "state") : NULL;
+
+		if (meta && state && strcmp(state, "finished") == 0 &&
+		    cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(meta, "live")) &&
+		    !store_in_use(s.id)) {
+			rc = restart(&s, meta);
+			cJSON_Delete(meta);
+			if (rc)
+				return rc;
+			sock = live_connect(&s);
+		} else {
+			cJSON_Delete(meta);
+		}
+	}
 	if (sock < 0) {
 		rc = not_live(&s, "exec");
 		store_close(&s);

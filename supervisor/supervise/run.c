@@ -27,6 +27,20 @@ static void start_monitor(struct run_state *rs)
 		warn("cannot start the limit timer: only per-process limits hold");
 }
 
+/*
+ * A live session between steps: what runs is what the steps left in the background, held by
+ * its rlimits; a check every 100 ms keeps the idle session from costing a core's worth of
+ * /proc reads. A running step gets the 10 ms of a run back.
+ */
+void monitor_pace(struct run_state *rs, bool busy)
+{
+	long ns = busy ? 10000000L : 100000000L;
+	struct itimerspec its = {.it_interval = {0, ns}, .it_value = {0, ns}};
+
+	if (rs->tickfd >= 0)
+		timerfd_settime(rs->tickfd, 0, &its, NULL);
+}
+
 /* Take the listener out of the command with pidfd_getfd (see tracee/sandbox.h for why). */
 static int take_listener(struct run_state *rs, const struct tracee_msg *msg, struct event_log *log,
 			 enum net_mode net)
@@ -662,6 +676,7 @@ struct run_ctx {
 	unsigned long long disk_room_left;
 	int wr[2], rd_in;
 	int null_fd, log_fd; /* a live session's sandbox: stdio to /dev/null and its log */
+	cJSON *resumed;	     /* the meta.json of a stopped live session started again */
 	int status, sig;
 };
 
@@ -726,10 +741,10 @@ static int prepare_asks(struct run_ctx *c)
 	return 0;
 }
 
-/* The session: its directory, the filesystem view, the resolver and the disk's room. */
-static int create_session(struct run_ctx *c)
+static struct plan_opts view_opts(const struct run_ctx *c)
 {
-	struct plan_opts po = {
+	return (struct plan_opts){
+		.session_dir = c->s.dir,
 		.hide = c->hide.v,
 		.nhide = c->hide.n,
 		.readonly = c->ro.v,
@@ -737,14 +752,11 @@ static int create_session(struct run_ctx *c)
 		.scratch = c->scratch.v,
 		.nscratch = c->scratch.n,
 	};
+}
 
-	if (store_create(&c->s) < 0)
-		return -1;
-	/* Tells a program (and an airlock started inside) which session it runs in. */
-	env_set(&c->env, "AIRLOCK_SESSION", c->s.id);
-	po.session_dir = c->s.dir;
-	if (plan_build(&c->plan, &po) < 0)
-		die("cannot prepare the sandbox's filesystem view");
+/* The rest of a session's set-up, once its directory and its view exist. */
+static int setup_session(struct run_ctx *c)
+{
 	c->rs.session_dir = c->s.dir;
 	c->rs.rules = &c->pol.rs;
 	if (c->o.net != NET_HOST) {
@@ -760,8 +772,143 @@ static int create_session(struct run_ctx *c)
 	c->rs.fsize_is_disk =
 		c->disk_room_left && (!c->o.lim.fsize || c->disk_room_left < c->o.lim.fsize);
 	c->root_dir = session_path(&c->s, "root");
-	if (mkdir(c->root_dir, 0700) < 0)
+	if (mkdir(c->root_dir, 0700) < 0 && !(c->resumed && errno == EEXIST))
 		die_errno("cannot create %s", c->root_dir);
+	return 0;
+}
+
+/* The session: its directory, the filesystem view, the resolver and the disk's room. */
+static int create_session(struct run_ctx *c)
+{
+	struct plan_opts po;
+
+	if (store_create(&c->s) < 0)
+		return -1;
+	/* Tells a program (and an airlock started inside) which session it runs in. */
+	env_set(&c->env, "AIRLOCK_SESSION", c->s.id);
+	po = view_opts(c);
+	if (plan_build(&c->plan, &po) < 0)
+		die("cannot prepare the sandbox's filesystem view");
+	return setup_session(c);
+}
+
+/* The view built again must put every layer where the session's record says it is. */
+static int same_view(const struct run_ctx *c)
+{
+	const cJSON *mounts = cJSON_GetObjectItemCaseSensitive(c->resumed, "mounts");
+	const cJSON *hidden = cJSON_GetObjectItemCaseSensitive(c->resumed, "hidden");
+	int k = 0;
+
+	for (size_t i = 0; i < c->plan.n; i++) {
+		const struct plan_item *it = &c->plan.items[i];
+		const cJSON *m;
+
+		if (it->kind != PLAN_OVERLAY && it->kind != PLAN_SCRATCH)
+			continue;
+		m = cJSON_GetArrayItem(mounts, k++);
+		if (!m || !meta_str(m, "path") || !meta_str(m, "upper") ||
+		    strcmp(meta_str(m, "path"), it->path) != 0 ||
+		    strcmp(meta_str(m, "upper"), path_rel(it->upper, c->s.dir)) != 0)
+			return -1;
+	}
+	if (k != cJSON_GetArraySize(mounts) || cJSON_GetArraySize(hidden) != (int)c->hide.n)
+		return -1;
+	for (size_t i = 0; i < c->hide.n; i++) {
+		const cJSON *h = cJSON_GetArrayItem(hidden, (int)i);
+
+		if (!cJSON_IsString(h) || strcmp(h->valuestring, c->hide.v[i]) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Work directories start empty: overlayfs refuses one a volatile mount left behind. */
+static void clean_work_dirs(const struct run_ctx *c)
+{
+	const cJSON *m;
+
+	cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(c->resumed, "mounts"))
+	{
+		const char *work = meta_str(m, "work");
+		cleanup_free char *norm = work ? path_normalize(work) : NULL;
+		cleanup_free char *path = NULL;
+
+		if (!norm || norm[0] == '/' || strncmp(norm, "..", 2) == 0)
+			continue;
+		path = path_join(c->s.dir, norm);
+		rm_rf(path);
+	}
+}
+
+/*
+ * A stopped live session, started again for an exec: the same directory, its upper layers
+ * under a view built as before (refused when the host's mounts or the hidden paths are not
+ * what the session recorded: its layers would land elsewhere), and its record reopened.
+ */
+static int resume_session(struct run_ctx *c)
+{
+	struct plan_opts po;
+	const char *state;
+
+	if (store_open(c->o.resume, true, &c->s) < 0)
+		return -1;
+	c->resumed = store_read_meta(&c->s);
+	if (!c->resumed)
+		return -1;
+	state = meta_str(c->resumed, "state");
+	if (!cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(c->resumed, "live")) || !state ||
+	    strcmp(state, "finished") != 0)
+		return error("session %s cannot be started again: it is %s, not a stopped live "
+			     "session",
+			     c->s.id, state ? state : "unknown");
+	env_set(&c->env, "AIRLOCK_SESSION", c->s.id);
+	clean_work_dirs(c);
+	po = view_opts(c);
+	if (plan_build(&c->plan, &po) < 0)
+		die("cannot prepare the sandbox's filesystem view");
+	if (same_view(c) < 0)
+		return error("session %s cannot be started again: the host's mounts or the hidden "
+			     "paths changed since it started; review and commit it, or start a new "
+			     "one",
+			     c->s.id);
+	return setup_session(c);
+}
+
+static void set_meta(cJSON *meta, const char *key, cJSON *v)
+{
+	if (cJSON_GetObjectItemCaseSensitive(meta, key))
+		cJSON_ReplaceItemInObjectCaseSensitive(meta, key, v);
+	else
+		cJSON_AddItemToObject(meta, key, v);
+}
+
+/* The record of a session started again: running once more, its log's chain continued. */
+static int restart_record(struct run_ctx *c)
+{
+	cleanup_free char *events_path = session_path(&c->s, "events.jsonl");
+	const cJSON *live = cJSON_GetObjectItemCaseSensitive(c->resumed, "live");
+	unsigned restarts = (unsigned)meta_num(live, "restarts", 0) + 1;
+
+	memset(&c->rec, 0, sizeof(c->rec));
+	c->rec.s = &c->s;
+	c->rec.nchanges = -1;
+	clock_gettime(CLOCK_MONOTONIC, &c->rec.started);
+	c->rec.meta = c->resumed;
+	c->resumed = NULL;
+	live_set_restarts(c->rs.live, restarts);
+	set_meta(c->rec.meta, "state", cJSON_CreateString("running"));
+	set_meta(c->rec.meta, "supervisor_pid", cJSON_CreateNumber(getpid()));
+	set_meta(c->rec.meta, "live", live_meta(c->rs.live));
+	if (session_record_start(&c->rec) < 0 ||
+	    audit_open_log(&c->log, events_path, c->rec.meta) < 0)
+		return -1;
+	if (events_append(&c->log, audit_session_event("restart",
+						       "a stopped live session, "
+						       "started again for an exec",
+						       "airlock")) < 0)
+		return error("cannot record the restart in %s", events_path);
+	c->rs.log = &c->log;
+	c->rs.net_mode = c->o.net;
 	return 0;
 }
 
@@ -771,6 +918,8 @@ static int start_record(struct run_ctx *c)
 	static char *const no_command[] = {NULL};
 	cJSON *sources;
 
+	if (c->resumed)
+		return restart_record(c);
 	session_record_init(&c->rec, &c->s, c->o.live ? no_command : c->o.command, c->cwd, &c->plan,
 			    c->hide.v, c->hide.n, c->ro.v, c->ro.n,
 			    c->o.net == NET_NONE   ? "none"
@@ -924,7 +1073,7 @@ static int prepare(struct run_ctx *c)
 		return -1;
 	if (env_build(environ, c->o.env.v, c->o.env.n, c->o.keep_env, c->cwd, &c->env) < 0)
 		return -1;
-	return create_session(c);
+	return c->o.resume ? resume_session(c) : create_session(c);
 }
 
 /* After the loop: the sandbox is gone; its status, output and record. */
@@ -1037,6 +1186,7 @@ static void ctx_free(struct run_ctx *c)
 		close(c->null_fd);
 	if (c->log_fd >= 0)
 		close(c->log_fd);
+	cJSON_Delete(c->resumed);
 	store_close(&c->s);
 	sigprocmask(SIG_UNBLOCK, &c->mask, NULL);
 }
@@ -1062,18 +1212,38 @@ int cmd_run(int argc, char **argv)
 	return status;
 }
 
+/* What `airlock start` was given, to start the session again the same way (exec). */
+static int save_start_args(const struct session *s, int argc, char **argv)
+{
+	cleanup_free char *path = session_path(s, "start.json");
+	cJSON *a = cJSON_CreateArray();
+	char *text;
+	int rc;
+
+	for (int i = 1; i < argc; i++)
+		cJSON_AddItemToArray(a, cJSON_CreateString(argv[i]));
+	text = cJSON_PrintUnformatted(a);
+	cJSON_Delete(a);
+	rc = write_file_atomic(path, text, strlen(text), 0600, false);
+	free(text);
+	if (rc < 0)
+		return error_errno("cannot write %s", path);
+	return 0;
+}
+
 /*
  * The background half of `airlock start`: the same session and sandbox as a run, whose
  * launcher waits for steps; ready_fd learns the session's ID once the sandbox is up (see
  * cmd_start in supervisor/cli/live.c), and the loop serves until the session is stopped.
  */
-int run_live(int argc, char **argv, int ready_fd)
+int run_live(int argc, char **argv, int ready_fd, const char *resume)
 {
 	struct run_ctx c;
 	int rc;
 
 	ctx_init(&c);
 	c.o.live = true;
+	c.o.resume = resume;
 	rc = parse_run_opts(argc, argv, &c.o);
 	if (rc >= 0)
 		return rc;
@@ -1087,9 +1257,15 @@ int run_live(int argc, char **argv, int ready_fd)
 		if (c.log_fd < 0)
 			die_errno("cannot create %s", path);
 	}
-	if (c.o.name && store_set_name(&c.s, c.o.name) < 0)
+	if (c.o.name && !c.resumed && store_set_name(&c.s, c.o.name) < 0)
 		return EXIT_AIRLOCK_FAILED;
-	c.rs.live = live_new(&c.o, &c.s, c.cwd, ready_fd, c.log_fd);
+	c.rs.live = live_new(
+		&c.o, &c.s, c.cwd, ready_fd, c.log_fd,
+		c.resumed ? (unsigned)meta_num(cJSON_GetObjectItemCaseSensitive(c.resumed, "live"),
+					       "steps", 0)
+			  : 0);
+	if (!c.resumed && save_start_args(&c.s, argc, argv) < 0)
+		return EXIT_AIRLOCK_FAILED;
 	if (live_listen(c.rs.live, &c.s) < 0 || start_record(&c) < 0 || launch(&c) < 0)
 		return EXIT_AIRLOCK_FAILED;
 	rc = serve(&c.rs);

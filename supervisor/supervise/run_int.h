@@ -83,6 +83,7 @@ struct run_opts {
 	/* airlock start */
 	bool live;
 	const char *name;	    /* --name */
+	const char *resume;	    /* a stopped live session to start again (exec) */
 	unsigned long long idle_ms; /* --idle: stop after this long without a step */
 };
 
@@ -187,13 +188,14 @@ void print_result(const struct session *s, struct session_record *rec, const str
 void open_capture(struct capture *c, int *write_end, unsigned long long limit);
 int take_rights(struct msghdr *mh);
 void add_env_literals(struct redactor *r, char *const *removed);
-int run_live(int argc, char **argv, int ready_fd);
+int run_live(int argc, char **argv, int ready_fd, const char *resume);
 int run_exit_status(int wait_status, const char *limit, int *signal_out);
+void monitor_pace(struct run_state *rs, bool busy);
 
 /* A live session (run_live.c). */
 struct session;
 struct live *live_new(const struct run_opts *o, const struct session *s, const char *cwd,
-		      int ready_fd, int log_fd);
+		      int ready_fd, int log_fd, unsigned steps_before);
 int live_listen(struct live *l, const struct session *s);
 void live_watches(struct run_state *rs, struct watches *w);
 void live_ready(struct run_state *rs);
@@ -203,5 +205,6 @@ void live_sandbox_ended(struct run_state *rs);
 void live_finish(struct run_state *rs, const struct session *s, long nchanges);
 void live_free(struct live *l);
 cJSON *live_meta(const struct live *l);
+void live_set_restarts(struct live *l, unsigned n);
 
 #endif

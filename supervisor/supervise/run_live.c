@@ -29,6 +29,8 @@ struct live_client {
 	unsigned step; /* its step, 0 before one started */
 	bool running;  /* the step started and has not ended */
 	bool stop;     /* a stop request: answered once the record is sealed */
+	bool refused;  /* told why it may not: closed once its request is read (closing with
+			  it unread would reset the connection before the client read why) */
 };
 
 struct live {
@@ -43,6 +45,7 @@ struct live {
 	unsigned running; /* steps running now */
 	bool stopping;
 	const char *ended_by; /* "stop", "idle", "signal", or NULL */
+	unsigned resumed;     /* times the session was started again after a stop */
 	const struct run_opts *o;
 	const struct session *s;
 	const char *cwd; /* where the session started: a step's fallback */
@@ -50,10 +53,11 @@ struct live {
 };
 
 struct live *live_new(const struct run_opts *o, const struct session *s, const char *cwd,
-		      int ready_fd, int log_fd)
+		      int ready_fd, int log_fd, unsigned steps_before)
 {
 	struct live *l = xcalloc(1, sizeof(*l));
 
+	l->steps = steps_before; /* a session started again numbers on */
 	l->listen_fd = l->idle_fd = l->grace_fd = -1;
 	l->ready_fd = ready_fd;
 	l->log_fd = log_fd;
@@ -98,6 +102,8 @@ cJSON *live_meta(const struct live *l)
 	cJSON_AddNumberToObject(m, "steps", l ? l->steps : 0);
 	if (l && l->o->idle_ms)
 		cJSON_AddNumberToObject(m, "idle_ms", (double)l->o->idle_ms);
+	if (l && l->resumed)
+		cJSON_AddNumberToObject(m, "restarts", l->resumed);
 	if (l && l->ended_by)
 		cJSON_AddStringToObject(m, "ended_by", l->ended_by);
 	return m;
@@ -117,6 +123,7 @@ int live_listen(struct live *l, const struct session *s)
 	if (dir < 0)
 		return error_errno("cannot open %s", s->dir);
 	l->socket_path = session_path(s, LIVE_SOCKET);
+	unlink(l->socket_path); /* one a supervisor that died left behind */
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%d/%s", dir, LIVE_SOCKET);
 	l->listen_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (l->listen_fd < 0)
@@ -288,6 +295,8 @@ static void step_over(struct run_state *rs, struct live_client *c)
 
 	c->running = false;
 	l->running--;
+	if (l->running == 0)
+		monitor_pace(rs, false);
 	if (l->stopping && l->running == 0)
 		kill(rs->pid, SIGKILL);
 	else if (!l->stopping && l->running == 0 && l->o->idle_ms)
@@ -405,7 +414,8 @@ static void start_exec(struct run_state *rs, struct live_client *c, const struct
 	}
 	c->step = ++l->steps;
 	c->running = true;
-	l->running++;
+	if (l->running++ == 0)
+		monitor_pace(rs, true);
 	disarm(&l->idle_fd);
 	send_answer(c->fd, LIVE_STEP, c->step, 0, 0, NULL);
 }
@@ -463,6 +473,14 @@ static void on_client(struct run_state *rs, short revents, void *arg)
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
 	have_fds = n > 0 && three_fds(&mh, fds) == 0;
+	if (c->refused) {
+		/* Read, never acted on: the answer saying why was sent at accept. */
+		for (int i = 0; have_fds && i < 3; i++)
+			close(fds[i]);
+		hang_up(c);
+		prune_clients(l);
+		return;
+	}
 	if (n <= 0) {
 		/* The caller went away: its step is hung up, as a closed terminal would. */
 		if (c->running)
@@ -513,12 +531,6 @@ static void on_accept(struct run_state *rs, short revents, void *arg)
 	if (!(revents & POLLIN))
 		return;
 	while ((fd = accept4(l->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK)) >= 0) {
-		if (!peer_allowed(fd)) {
-			send_answer(fd, LIVE_ERROR, 0, EXIT_REFUSED, 0,
-				    "the session belongs to another user");
-			close(fd);
-			continue;
-		}
 		if (l->n >= MAX_CLIENTS) {
 			send_answer(fd, LIVE_ERROR, 0, EXIT_AIRLOCK_FAILED, 0,
 				    "too many execs at once in this session (64)");
@@ -526,7 +538,10 @@ static void on_accept(struct run_state *rs, short revents, void *arg)
 			continue;
 		}
 		GROW(l->c, l->cap, l->n + 1);
-		l->c[l->n++] = (struct live_client){.fd = fd};
+		l->c[l->n++] = (struct live_client){.fd = fd, .refused = !peer_allowed(fd)};
+		if (l->c[l->n - 1].refused)
+			send_answer(fd, LIVE_ERROR, 0, EXIT_REFUSED, 0,
+				    "the session belongs to another user");
 	}
 }
 
@@ -576,6 +591,7 @@ void live_ready(struct run_state *rs)
 		dup2(l->log_fd, STDERR_FILENO);
 	if (l->o->idle_ms)
 		arm(&l->idle_fd, l->o->idle_ms);
+	monitor_pace(rs, false);
 }
 
 /* The pid the kernel attached to a step's hello, ours. */
@@ -673,4 +689,9 @@ void live_finish(struct run_state *rs, const struct session *s, long nchanges)
 		c->stop = false;
 	}
 	prune_clients(l);
+}
+
+void live_set_restarts(struct live *l, unsigned n)
+{
+	l->resumed = n;
 }

@@ -70,9 +70,15 @@ check "stop says what is held" grep -q "stopped: .* changes held" "$T/stop.err"
 wait "$execpid"
 is "$?" 143 "the running step got SIGTERM from stop"
 check "the list shows it finished" sh -c "'$AIRLOCK' list | grep -q '^$sid  finished'"
-"$AIRLOCK" exec box -- true 2>"$T/after.err"
-is "$?" 125 "exec after stop fails"
-check "saying the session is not live" grep -q "is not live (finished)" "$T/after.err"
+"$AIRLOCK" verify "$sid" >/dev/null 2>&1
+is "$?" 0 "verify vouches for the stopped session"
+is "$("$AIRLOCK" exec box -- cat f.txt 2>"$T/after.err")" "one" \
+	"exec after stop starts the session again over its held changes"
+check "and says so" grep -q "was stopped: starting a fresh sandbox over its held changes" "$T/after.err"
+"$AIRLOCK" exec box -- sh -c 'echo three > h.txt'
+"$AIRLOCK" stop box 2>/dev/null
+is "$(json_get "$AIRLOCK_STATE_DIR/sessions/$sid/meta.json" "j['live']['restarts'], j['state']")" \
+	"1 finished" "the record counts the restart"
 "$AIRLOCK" verify "$sid" >/dev/null 2>&1
 is "$?" 0 "verify vouches for the record across steps"
 "$AIRLOCK" log --json "$sid" >"$T/log.jsonl"
@@ -154,5 +160,9 @@ else
 fi
 "$AIRLOCK" stop "$sid4" 2>/dev/null
 is "$?" 0 "the owner stops it"
+"$AIRLOCK" discard "$sid4" >/dev/null 2>&1
+"$AIRLOCK" exec "$sid4" -- true 2>"$T/disc.err"
+is "$?" 125 "exec on a discarded session fails"
+check "saying the session is not live" grep -q "is not live (discarded)" "$T/disc.err"
 
 done_testing
