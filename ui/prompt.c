@@ -326,3 +326,8 @@ int prompt_read(struct prompt *p, struct prompt_reply *r)
 	}
 	return 0;
 }
+
+unsigned prompt_item_id(const struct prompt_item *it)
+{
+	return it ? it->id : 0;
+}

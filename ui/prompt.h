@@ -36,6 +36,9 @@ bool prompt_active(const struct prompt *p);
 /* Queue q (copied) under id; shown at once when nothing else is. */
 struct prompt_item *prompt_add(struct prompt *p, const struct ask_question *q, unsigned id);
 
+/* The id a question was added under. */
+unsigned prompt_item_id(const struct prompt_item *it);
+
 /* Take a question back (answered elsewhere, or its process died); the next one is shown. */
 void prompt_remove(struct prompt *p, struct prompt_item *it);
 

@@ -10,6 +10,7 @@ int cmd_run(int argc, char **argv);
 int cmd_start(int argc, char **argv);
 int cmd_exec(int argc, char **argv);
 int cmd_stop(int argc, char **argv);
+int cmd_attend(int argc, char **argv);
 int cmd_list(int argc, char **argv);
 int cmd_show(int argc, char **argv);
 int cmd_discard(int argc, char **argv);

@@ -26,6 +26,7 @@ struct pending {
 	char *key;
 	unsigned long long deadline; /* CLOCK_MONOTONIC ms; 0: none */
 	struct prompt_item *shown;   /* tty: what the prompt shows, else NULL */
+	char *line;		     /* attend: the question as sent, for the next attender */
 };
 
 /*
@@ -78,6 +79,8 @@ int ask_parse_mode(const char *s, enum ask_mode *mode, int *fd)
 		*mode = ASK_MODE_ALLOW;
 	else if (strcmp(s, "tty") == 0)
 		*mode = ASK_MODE_TTY;
+	else if (strcmp(s, "attend") == 0)
+		*mode = ASK_MODE_ATTEND;
 	else if (strncmp(s, "fd:", 3) == 0) {
 		errno = 0;
 		v = strtol(s + 3, &end, 10);
@@ -128,10 +131,14 @@ void asker_free(struct asker *a)
 
 	if (!a)
 		return;
-	for (i = 0; i < a->np; i++)
+	for (i = 0; i < a->np; i++) {
 		free(a->p[i].key);
+		free(a->p[i].line);
+	}
 	for (i = 0; i < a->nm; i++)
 		free(a->m[i].key);
+	if (a->mode == ASK_MODE_ATTEND && a->fd >= 0)
+		close(a->fd);
 	free(a->p);
 	free(a->m);
 	buf_release(&a->in);
@@ -228,13 +235,12 @@ static void controller_gone(struct asker *a, const char *why)
 	error("the approver on fd %d %s: every ask is denied from now on", a->fd, why);
 }
 
-static int ask_controller(struct asker *a, const struct ask_question *q, unsigned id)
+/* The question as the controller's JSON line (with its newline); NULL out of memory. */
+static char *question_line(const struct asker *a, const struct ask_question *q, unsigned id)
 {
 	cJSON *o = cJSON_CreateObject();
 	cleanup_free char *text = NULL;
-	cleanup_free char *line = NULL;
 	const cJSON *x;
-	int rc;
 
 	cJSON_AddStringToObject(o, "type", "ask");
 	cJSON_AddNumberToObject(o, "id", id);
@@ -259,13 +265,49 @@ static int ask_controller(struct asker *a, const struct ask_question *q, unsigne
 		cJSON_AddNumberToObject(o, "timeout_ms", (double)a->timeout_ms);
 	text = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
-	if (!text)
+	return text ? xasprintf("%s\n", text) : NULL;
+}
+
+static int ask_controller(struct asker *a, const struct ask_question *q, unsigned id)
+{
+	cleanup_free char *line = question_line(a, q, id);
+	int rc;
+
+	if (!line)
 		return -ENOMEM;
-	line = xasprintf("%s\n", text);
 	rc = send_line(a->fd, line, strlen(line));
 	if (rc < 0)
 		controller_gone(a, rc == -EPIPE ? "closed its end" : "cannot be written to");
 	return rc;
+}
+
+/* The attender went away: the asks wait on, for the next one or their timeout. */
+static void detach(struct asker *a)
+{
+	if (a->fd >= 0)
+		close(a->fd);
+	a->fd = -1;
+	buf_reset(&a->in);
+}
+
+enum ask_mode asker_mode(const struct asker *a)
+{
+	return a->mode;
+}
+
+void asker_attach(struct asker *a, int fd)
+{
+	size_t i;
+
+	if (a->mode != ASK_MODE_ATTEND) {
+		close(fd);
+		return;
+	}
+	detach(a);
+	a->fd = fd;
+	for (i = 0; i < a->np && a->fd >= 0; i++)
+		if (a->p[i].line && send_line(a->fd, a->p[i].line, strlen(a->p[i].line)) < 0)
+			detach(a);
 }
 
 int asker_ask(struct asker *a, const struct ask_question *q, void *cookie, struct ask_answer *now)
@@ -294,10 +336,17 @@ int asker_ask(struct asker *a, const struct ask_question *q, void *cookie, struc
 	p->key = xstrdup(q->key);
 	p->pid = q->pid;
 	p->deadline = a->timeout_ms ? now_ms() + a->timeout_ms : 0;
-	if (a->mode == ASK_MODE_FD)
+	if (a->mode == ASK_MODE_FD) {
 		rc = ask_controller(a, q, p->id);
-	else
+	} else if (a->mode == ASK_MODE_ATTEND) {
+		p->line = question_line(a, q, p->id);
+		if (!p->line)
+			rc = -ENOMEM;
+		else if (a->fd >= 0 && send_line(a->fd, p->line, strlen(p->line)) < 0)
+			detach(a); /* kept: the next attender gets it */
+	} else {
 		p->shown = prompt_add(a->tty, q, p->id);
+	}
 	if (rc < 0) {
 		free(p->key);
 		return rc;
@@ -311,6 +360,7 @@ static void drop(struct asker *a, size_t i)
 	if (a->p[i].shown)
 		prompt_remove(a->tty, a->p[i].shown);
 	free(a->p[i].key);
+	free(a->p[i].line);
 	memmove(&a->p[i], &a->p[i + 1], (a->np - i - 1) * sizeof(a->p[0]));
 	a->np--;
 }
@@ -332,7 +382,7 @@ int asker_poll_fd(const struct asker *a)
 		return -1;
 	if (a->mode == ASK_MODE_TTY)
 		return prompt_fd(a->tty); /* only while a question is up: the keys are ours then */
-	return a->mode == ASK_MODE_FD ? a->fd : -1;
+	return a->mode == ASK_MODE_FD || a->mode == ASK_MODE_ATTEND ? a->fd : -1;
 }
 
 int asker_timeout_ms(const struct asker *a)
@@ -385,7 +435,7 @@ static void controller_answer(struct asker *a, const char *line, ask_done_fn don
 	const cJSON *id = cJSON_GetObjectItemCaseSensitive(o, "id");
 	const cJSON *dec = cJSON_GetObjectItemCaseSensitive(o, "decision");
 	const cJSON *rem = cJSON_GetObjectItemCaseSensitive(o, "remember");
-	struct ask_answer ans = {.by = "approver"};
+	struct ask_answer ans = {.by = a->mode == ASK_MODE_ATTEND ? "person" : "approver"};
 	size_t i;
 
 	if (!o || !cJSON_IsNumber(id) || !cJSON_IsString(dec) ||
@@ -418,6 +468,10 @@ static void read_controller(struct asker *a, ask_done_fn done, void *ctx)
 	n = read(a->fd, chunk, sizeof(chunk));
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
+	if (n <= 0 && a->mode == ASK_MODE_ATTEND) {
+		detach(a);
+		return;
+	}
 	if (n <= 0) {
 		controller_gone(a, n == 0 ? "closed its end" : "cannot be read");
 		return;
@@ -435,7 +489,10 @@ static void read_controller(struct asker *a, ask_done_fn done, void *ctx)
 	}
 	if (a->in.len > MAX_ANSWER_LINE) {
 		buf_reset(&a->in);
-		controller_gone(a, "sent a line longer than 64 KiB");
+		if (a->mode == ASK_MODE_ATTEND)
+			detach(a);
+		else
+			controller_gone(a, "sent a line longer than 64 KiB");
 	}
 }
 
@@ -444,7 +501,8 @@ void asker_process(struct asker *a, bool readable, ask_done_fn done, void *ctx)
 	unsigned long long t;
 	size_t i;
 
-	if (readable && a->mode == ASK_MODE_FD && !a->fd_gone)
+	if (readable && (a->mode == ASK_MODE_FD || a->mode == ASK_MODE_ATTEND) && !a->fd_gone &&
+	    a->fd >= 0)
 		read_controller(a, done, ctx);
 	if (readable && a->mode == ASK_MODE_TTY) {
 		struct prompt_reply r;

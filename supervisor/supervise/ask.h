@@ -18,6 +18,7 @@ enum ask_mode {
 	ASK_MODE_ALLOW,
 	ASK_MODE_TTY,
 	ASK_MODE_FD,
+	ASK_MODE_ATTEND, /* a live session's asks wait for `airlock attend` (asker_attach) */
 };
 
 /* What is asked. Borrowed for the duration of asker_ask(). */
@@ -43,7 +44,7 @@ struct ask_answer {
 
 struct asker;
 
-/* Parse --ask MODE: "deny", "allow", "tty", "fd:N". 0 or -EINVAL. */
+/* Parse --ask MODE: "deny", "allow", "tty", "fd:N", "attend". 0 or -EINVAL. */
 int ask_parse_mode(const char *s, enum ask_mode *mode, int *fd);
 
 /*
@@ -88,6 +89,16 @@ int asker_timeout_ms(const struct asker *a);
 
 /* Read what arrived (readable) and expire asks past their time; call done for each answer. */
 void asker_process(struct asker *a, bool readable, ask_done_fn done, void *ctx);
+
+/*
+ * ASK_MODE_ATTEND: fd (owned from now on) is a person's `airlock attend`, speaking the
+ * controller's JSON lines; every ask that waits is sent to it, and so is every later one,
+ * until it goes away (the asks then wait for the next, or their timeout). A newer attend
+ * takes over from an older one, which is closed.
+ */
+void asker_attach(struct asker *a, int fd);
+
+enum ask_mode asker_mode(const struct asker *a);
 
 /* Whether a question is on the terminal now (the relay holds the program's output). */
 bool asker_prompt_active(const struct asker *a);

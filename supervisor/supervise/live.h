@@ -9,6 +9,8 @@
  *   LIVE_EXEC    -> LIVE_STEP, then LIVE_EXIT (or LIVE_ERROR); the client may send
  *                   LIVE_SIGNAL meanwhile (the signals a terminal would send the command)
  *   LIVE_STOP    -> LIVE_STOPPED once the record is sealed (or LIVE_ERROR)
+ *   LIVE_ATTEND  -> LIVE_STEP (an acknowledgement, step 0), then the asks as JSON lines,
+ *                   one a message, and the answers back (or LIVE_ERROR)
  * A request's body follows its header in the same message. Nothing a client sends is trusted:
  * sizes and strings are checked before use.
  */
@@ -30,6 +32,8 @@ enum live_type {
 			     signal that ended the step (0: none) */
 	LIVE_ERROR = 6,	  /* answer: body the message (one line, no "airlock: ") */
 	LIVE_STOPPED = 7, /* answer: the record is sealed; arg: the number of held changes */
+	LIVE_ATTEND = 8,  /* the connection becomes the session's attender (--ask attend): the
+			     asks arrive on it as the approver's JSON lines, answers go back */
 };
 
 #define LIVE_CWD_GIVEN 1 /* exec -C: no fallback to the session's directory */

@@ -7,6 +7,7 @@
 #include "supervisor/supervise/run_int.h"
 
 #include "supervisor/supervise/live.h"
+#include "ui/prompt.h"
 
 #include <sys/un.h>
 
@@ -809,4 +810,373 @@ int cmd_stop(int argc, char **argv)
 		fprintf(stderr, "airlock: session %s stopped: no changes\n", s.id);
 	store_close(&s);
 	return 0;
+}
+
+/* --- airlock attend ------------------------------------------------------------------- */
+
+static const char attend_usage[] =
+	"usage: airlock attend [ID] [--json]\n"
+	"\n"
+	"Answer the asks of live sessions started with --ask attend, from this terminal:\n"
+	"each question is shown as the terminal prompt of 'airlock run' shows it, with its\n"
+	"keys (y allow once, a allow for the session, n deny once, d deny for the\n"
+	"session). Without ID, every live session of yours. Ctrl-C stops attending; the\n"
+	"asks then wait for the next attend, or their --ask-timeout.\n"
+	"\n"
+	"      --json     speak JSON lines instead (the approver protocol of --ask fd:N,\n"
+	"                 each ask with its \"session\"; an answer names its \"session\"\n"
+	"                 when more than one is attended)\n";
+
+struct attended {
+	char *id;
+	int fd; /* -1 once the session ended */
+};
+
+/* An ask on the terminal: which session's, and its id there. */
+struct shown_ask {
+	size_t session;
+	unsigned remote;
+	struct prompt_item *item;
+};
+
+struct attend {
+	struct attended *s;
+	size_t n;
+	bool json;
+	struct prompt *tty;
+	struct shown_ask *asks;
+	size_t nasks, casks;
+	unsigned next_id;
+	struct buf in; /* --json: a partial answer line from stdin */
+};
+
+/* Connect to session id and become its attender. The fd, or -1 after saying why. */
+static int attend_one(const char *id)
+{
+	struct session s = {.lock_fd = -1};
+	struct live_msg m = {.magic = LIVE_MAGIC, .type = LIVE_ATTEND};
+	char text[512];
+	int fd;
+
+	if (store_find(id, &s) < 0)
+		return -1;
+	fd = live_connect(&s);
+	if (fd < 0) {
+		not_live(&s, "attend");
+		store_close(&s);
+		return -1;
+	}
+	if (send_request(fd, &m, NULL, NULL, 0) < 0 ||
+	    read_answer(fd, &m, text, sizeof(text)) < 0 || m.type != LIVE_STEP) {
+		cleanup_free char *safe = term_sanitize(text[0] ? text : "it went away");
+
+		error("attend: session %s: %s", s.id, safe);
+		close(fd);
+		fd = -1;
+	}
+	store_close(&s);
+	return fd;
+}
+
+/* The sessions to attend: the one named, or every live one of this user's store. */
+static int attend_sessions(struct attend *at, const char *id)
+{
+	char **ids = NULL;
+	size_t n = 0;
+
+	if (id) {
+		struct session s = {.lock_fd = -1};
+		int fd;
+
+		if (store_find(id, &s) < 0)
+			return -1;
+		fd = attend_one(s.id);
+		if (fd >= 0) {
+			at->s = xcalloc(1, sizeof(*at->s));
+			at->s[at->n++] = (struct attended){.id = xstrdup(s.id), .fd = fd};
+		}
+		store_close(&s);
+		return at->n ? 0 : -1;
+	}
+	if (store_list(&ids, &n) < 0)
+		return -1;
+	at->s = xcalloc(n ? n : 1, sizeof(*at->s));
+	for (size_t i = 0; i < n; i++) {
+		if (store_in_use(ids[i])) {
+			struct session s = {.id = ids[i], .lock_fd = -1};
+			cleanup_free char *root = store_root();
+			cleanup_free char *dir =
+				root ? xasprintf("%s/sessions/%s", root, ids[i]) : NULL;
+			cJSON *meta;
+
+			s.dir = dir;
+			meta = dir ? store_read_meta(&s) : NULL;
+			if (meta && strcmp(session_state(&s, meta), "live") == 0) {
+				int fd = attend_one(ids[i]);
+
+				if (fd >= 0)
+					at->s[at->n++] =
+						(struct attended){.id = xstrdup(ids[i]), .fd = fd};
+			}
+			cJSON_Delete(meta);
+		}
+		free(ids[i]);
+	}
+	free(ids);
+	if (at->n == 0)
+		return error("attend: no live session of yours waits for answers (start one with "
+			     "'airlock start --ask attend')");
+	return 0;
+}
+
+static void attend_send(struct attend *at, size_t i, unsigned id, bool allow, bool remember)
+{
+	char line[128];
+	int len = snprintf(line, sizeof(line),
+			   "{\"id\":%u,\"decision\":\"%s\",\"remember\":\"%s\"}\n", id,
+			   allow ? "allow" : "deny", remember ? "session" : "once");
+
+	if (at->s[i].fd >= 0 && send(at->s[i].fd, line, (size_t)len, MSG_NOSIGNAL) < 0)
+		warn("attend: session %s did not take the answer", at->s[i].id);
+}
+
+/* A question for the terminal prompt, from the JSON line the session sent. */
+static void attend_show(struct attend *at, size_t i, const cJSON *ask)
+{
+	const cJSON *id = cJSON_GetObjectItemCaseSensitive(ask, "id");
+	struct ask_question q = {
+		.cls = meta_str(ask, "class") ?: "?",
+		.target = meta_str(ask, "target") ?: "?",
+		.name = meta_str(ask, "name"),
+		.key = "",
+		.rule = meta_str(ask, "rule"),
+		.argv = cJSON_GetObjectItemCaseSensitive(ask, "argv"),
+		.command = cJSON_GetObjectItemCaseSensitive(ask, "command"),
+		.pid = (int)meta_num(ask, "pid", 0),
+	};
+	struct shown_ask *s;
+
+	if (!cJSON_IsNumber(id) || id->valuedouble < 1 || id->valuedouble >= 4294967296.0)
+		return;
+	GROW(at->asks, at->casks, at->nasks + 1);
+	s = &at->asks[at->nasks++];
+	s->session = i;
+	s->remote = (unsigned)id->valuedouble;
+	s->item = prompt_add(at->tty, &q, ++at->next_id);
+}
+
+/* A message from session i: an ask (shown or printed), or its end (NULL line). */
+static void attend_from_session(struct attend *at, size_t i)
+{
+	char buf[1 << 17];
+	ssize_t n = recv(at->s[i].fd, buf, sizeof(buf) - 1, 0);
+	cJSON *ask;
+
+	if (n <= 0) {
+		fprintf(stderr, "airlock: attend: session %s ended\n", at->s[i].id);
+		close(at->s[i].fd);
+		at->s[i].fd = -1;
+		for (size_t k = 0; k < at->nasks;) {
+			if (at->asks[k].session == i) {
+				prompt_remove(at->tty, at->asks[k].item);
+				at->asks[k] = at->asks[--at->nasks];
+			} else {
+				k++;
+			}
+		}
+		return;
+	}
+	buf[n] = '\0';
+	ask = cJSON_Parse(buf);
+	if (!cJSON_IsObject(ask)) {
+		cJSON_Delete(ask);
+		return;
+	}
+	if (at->json) {
+		char *text;
+
+		cJSON_AddStringToObject(ask, "session", at->s[i].id);
+		text = cJSON_PrintUnformatted(ask);
+		printf("%s\n", text);
+		fflush(stdout);
+		free(text);
+	} else {
+		attend_show(at, i, ask);
+	}
+	cJSON_Delete(ask);
+}
+
+/* --json: one answer line from stdin, to the session it names. */
+static void attend_json_answer(struct attend *at, const char *line)
+{
+	cJSON *o = cJSON_Parse(line);
+	const char *sid = cJSON_IsObject(o) ? meta_str(o, "session") : NULL;
+	const cJSON *id = cJSON_GetObjectItemCaseSensitive(o, "id");
+	const char *dec = cJSON_IsObject(o) ? meta_str(o, "decision") : NULL;
+	const char *rem = cJSON_IsObject(o) ? meta_str(o, "remember") : NULL;
+	size_t i = 0;
+
+	if (!cJSON_IsNumber(id) || id->valuedouble < 1 || id->valuedouble >= 4294967296.0 || !dec ||
+	    (strcmp(dec, "allow") != 0 && strcmp(dec, "deny") != 0)) {
+		warn("attend: not an answer ({\"id\":N,\"decision\":\"allow\"|\"deny\",\"remember\":"
+		     "\"once\"|\"session\",\"session\":ID}); ignored");
+		cJSON_Delete(o);
+		return;
+	}
+	if (sid) {
+		for (i = 0; i < at->n && strcmp(at->s[i].id, sid) != 0; i++)
+			;
+	} else if (at->n != 1) {
+		i = at->n;
+	}
+	if (i >= at->n)
+		warn("attend: the answer names no attended session (\"session\": ID); ignored");
+	else
+		attend_send(at, i, (unsigned)id->valuedouble, strcmp(dec, "allow") == 0,
+			    rem && strcmp(rem, "session") == 0);
+	cJSON_Delete(o);
+}
+
+static bool attend_stdin(struct attend *at)
+{
+	char chunk[4096];
+	ssize_t n = read(STDIN_FILENO, chunk, sizeof(chunk));
+	char *nl;
+
+	if (n <= 0)
+		return n < 0 && (errno == EINTR || errno == EAGAIN);
+	buf_add(&at->in, chunk, (size_t)n);
+	while ((nl = memchr(at->in.data, '\n', at->in.len))) {
+		size_t len = (size_t)(nl - at->in.data);
+		cleanup_free char *line = xstrndup(at->in.data, len);
+
+		memmove(at->in.data, nl + 1, at->in.len - len - 1);
+		at->in.len -= len + 1;
+		if (line[0])
+			attend_json_answer(at, line);
+	}
+	if (at->in.len > 65536)
+		buf_reset(&at->in);
+	return true;
+}
+
+static void attend_keys(struct attend *at)
+{
+	struct prompt_reply r;
+
+	while (prompt_read(at->tty, &r) > 0) {
+		for (size_t k = 0; k < at->nasks; k++) {
+			if (prompt_item_id(at->asks[k].item) != r.id)
+				continue;
+			attend_send(at, at->asks[k].session, at->asks[k].remote, r.allow,
+				    r.remember);
+			prompt_remove(at->tty, at->asks[k].item);
+			at->asks[k] = at->asks[--at->nasks];
+			break;
+		}
+	}
+}
+
+int cmd_attend(int argc, char **argv)
+{
+	static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
+					     {"help", no_argument, NULL, 'h'},
+					     {NULL, 0, NULL, 0}};
+	struct attend at = {0};
+	sigset_t mask, old;
+	int c, sigfd, rc = 0;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			at.json = true;
+			break;
+		case 'h':
+			fputs(attend_usage, stdout);
+			return 0;
+		default:
+			option_error("attend", argv[optind - 1], opts, attend_usage + 7);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind + 1 < argc) {
+		fprintf(stderr, "airlock: attend: one session, or none for all\n%.*s\n",
+			(int)strcspn(attend_usage, "\n"), attend_usage);
+		return EXIT_USAGE;
+	}
+	buf_init(&at.in);
+	if (!at.json) {
+		at.tty = prompt_open();
+		if (!at.tty)
+			return EXIT_REFUSED;
+	}
+	if (attend_sessions(&at, optind < argc ? argv[optind] : NULL) < 0) {
+		if (at.tty)
+			prompt_close(at.tty);
+		return EXIT_REFUSED;
+	}
+	for (size_t i = 0; i < at.n; i++)
+		fprintf(stderr, "airlock: attend: answering the asks of session %s\n", at.s[i].id);
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, &old);
+	sigfd = signalfd(-1, &mask, SFD_CLOEXEC);
+	for (;;) {
+		struct pollfd pf[66];
+		size_t idx[66];
+		nfds_t n = 0;
+		bool any = false;
+
+		pf[n] = (struct pollfd){.fd = sigfd, .events = POLLIN};
+		idx[n++] = (size_t)-1;
+		if (at.json)
+			pf[n] = (struct pollfd){.fd = STDIN_FILENO, .events = POLLIN};
+		else
+			pf[n] = (struct pollfd){.fd = prompt_fd(at.tty), .events = POLLIN};
+		idx[n++] = (size_t)-2;
+		for (size_t i = 0; i < at.n && n < 66; i++)
+			if (at.s[i].fd >= 0) {
+				pf[n] = (struct pollfd){.fd = at.s[i].fd, .events = POLLIN};
+				idx[n++] = i;
+				any = true;
+			}
+		if (!any)
+			break; /* every session ended */
+		if (poll(pf, n, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			rc = EXIT_AIRLOCK_FAILED;
+			break;
+		}
+		if (pf[0].revents)
+			break;
+		if (pf[1].revents) {
+			if (at.json && !attend_stdin(&at))
+				break;
+			if (!at.json)
+				attend_keys(&at);
+			if (!at.json && prompt_gone(at.tty))
+				break;
+		}
+		for (nfds_t k = 2; k < n; k++)
+			if (pf[k].revents)
+				attend_from_session(&at, idx[k]);
+	}
+	for (size_t i = 0; i < at.n; i++) {
+		if (at.s[i].fd >= 0)
+			close(at.s[i].fd);
+		free(at.s[i].id);
+	}
+	free(at.s);
+	free(at.asks);
+	buf_release(&at.in);
+	if (at.tty)
+		prompt_close(at.tty);
+	close(sigfd);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return rc;
 }

@@ -497,6 +497,17 @@ static void on_client(struct run_state *rs, short revents, void *arg)
 		start_exec(rs, c, &m, buf + sizeof(m), (size_t)n - sizeof(m), fds);
 	} else if (m.type == LIVE_SIGNAL && c->running && m.arg > 0 && m.arg < NSIG) {
 		tell_launcher(rs, c->step, m.arg);
+	} else if (m.type == LIVE_ATTEND) {
+		if (!rs->asker || asker_mode(rs->asker) != ASK_MODE_ATTEND) {
+			send_answer(c->fd, LIVE_ERROR, 0, EXIT_REFUSED, 0,
+				    "the session was not started with --ask attend: nothing waits "
+				    "for an answer here");
+			hang_up(c);
+		} else {
+			send_answer(c->fd, LIVE_STEP, 0, 0, 0, NULL);
+			asker_attach(rs->asker, c->fd); /* the asker's from now on */
+			c->fd = -1;
+		}
 	} else if (m.type == LIVE_STOP) {
 		c->stop = true;
 		begin_stop(rs, "stop",

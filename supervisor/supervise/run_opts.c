@@ -70,6 +70,7 @@ static const char run_usage[] =
 	"                         ~/.config/airlock/rules come first\n"
 	"      --ask MODE         who answers what the rules leave to 'ask':\n"
 	"                         tty (default on a terminal): a prompt on the terminal\n"
+	"                         attend (airlock start only): 'airlock attend' answers\n"
 	"                         deny (default otherwise) | allow: nobody, always that answer\n"
 	"                         fd:N: a controller, JSON lines on descriptor N\n"
 	"      --ask-timeout DUR  how long an ask waits before it is denied (default 60s)\n"
@@ -120,7 +121,7 @@ static const char start_usage[] =
 	"      --json             print {\"session\": ID} instead of the bare ID\n"
 	"  The other options are those of 'airlock run --help' (not --capture, --review):\n"
 	"  rules, asks (tty is not available: the session has no terminal; the default is\n"
-	"  deny), the network, limits (counted for the whole session: a limit reached\n"
+	"  deny; --ask attend queues them for 'airlock attend'), the network, limits (counted for the whole session: a limit reached\n"
 	"  ends it), the environment each step gets, hidden, read-only and scratch paths.\n";
 
 /* A session name: a letter, then letters, digits, '.', '_', '-'; never read as an ID. */
@@ -235,7 +236,12 @@ int parse_run_opts(int argc, char **argv, struct run_opts *o)
 		case OPT_ASK:
 			if (ask_parse_mode(optarg, &o->ask, &o->ask_fd) < 0)
 				return bad_value("--ask", optarg,
-						 "expected tty, deny, allow or fd:N");
+						 o->live ? "expected deny, allow, fd:N or attend"
+							 : "expected tty, deny, allow or fd:N");
+			if (o->ask == ASK_MODE_ATTEND && !o->live)
+				return bad_value("--ask", optarg,
+						 "only a live session's asks wait for 'airlock "
+						 "attend' (airlock start --ask attend)");
 			o->ask_given = true;
 			break;
 		case OPT_REVIEW:
