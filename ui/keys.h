@@ -40,48 +40,49 @@ enum {
  * key codes...). The names are written as
  * the man page shows them, so they must be plain mdoc-safe text.
  */
-#define UI_KEY_TABLE(K)                                                                            \
-	K(DOWN, UI_BOTH, "j, Down", NULL, "move to the next line", 'j', UI_KEY_DOWN)               \
-	K(UP, UI_BOTH, "k, Up", NULL, "move to the previous line", 'k', UI_KEY_UP)                 \
-	K(PAGE_DOWN, UI_BOTH, "PgDn, Ctrl-F", NULL, "move one screen down", UI_KEY_NPAGE,          \
-	  UI_CTRL('f'))                                                                            \
-	K(PAGE_UP, UI_BOTH, "PgUp, Ctrl-B", NULL, "move one screen up", UI_KEY_PPAGE,              \
-	  UI_CTRL('b'))                                                                            \
-	K(FIRST, UI_BOTH, "g, Home", NULL, "move to the first line", 'g', UI_KEY_HOME)             \
-	K(LAST, UI_BOTH, "G, End", NULL, "move to the last line", 'G', UI_KEY_END)                 \
-	K(ENTER, UI_BOTH, "Enter", "open",                                                         \
-	  "open the selected item: a file's diff, the files a command changed; in the replay, "    \
-	  "a write event's diff or the files an exec event's process changed",                     \
-	  UI_KEY_ENTER)                                                                            \
-	K(NEXT_VIEW, UI_REVIEW, "Tab", "views",                                                    \
-	  "switch between the changes, commands and connections", UI_KEY_TAB)                      \
-	K(APPROVE, UI_REVIEW, "a", "approve", "approve the selected change or command", 'a')       \
-	K(DENY, UI_REVIEW, "d", "deny", "deny the selected change or command", 'd')                \
-	K(TOGGLE, UI_REVIEW, "Space", NULL,                                                        \
-	  "toggle the selected item between approved and denied", ' ')                             \
-	K(APPROVE_ALL, UI_REVIEW, "A", NULL, "approve every item of the list shown", 'A')          \
-	K(DENY_ALL, UI_REVIEW, "D", NULL, "deny every item of the list shown", 'D')                \
-	K(APPROVE_STEP, UI_REVIEW, "s", NULL,                                                      \
-	  "approve the whole step of the selected change or command (an airlock exec of a live "   \
-	  "session): its commands and every change it made",                                       \
-	  's')                                                                                     \
-	K(DENY_STEP, UI_REVIEW, "S", NULL,                                                         \
-	  "deny the whole step of the selected change or command", 'S')                            \
-	K(FILTER_CLASS, UI_REPLAY, "f", "class",                                                   \
-	  "show only one class of events: exec, write, connect, dns, then all again", 'f')         \
-	K(FILTER_PROCESS, UI_REPLAY, "p", "process",                                               \
-	  "show only the events of the selected event's process; again to show all", 'p')          \
-	K(SEARCH, UI_BOTH, "/", NULL, "search the lines shown for a text", '/')                    \
-	K(SEARCH_NEXT, UI_BOTH, "n", NULL, "go to the next match of the search", 'n')              \
-	K(SEARCH_PREV, UI_BOTH, "N", NULL, "go to the previous match of the search", 'N')          \
-	K(COMMIT, UI_REVIEW, "c", "commit",                                                        \
-	  "commit: show a summary and ask y or n; approved changes are applied to the host and "   \
-	  "approved deferred commands run after them",                                             \
-	  'c')                                                                                     \
-	K(REDRAW, UI_BOTH, "Ctrl-L", NULL, "redraw the screen", UI_CTRL('l'))                      \
-	K(HELP, UI_BOTH, "?", "help", "show the keys", '?')                                        \
-	K(QUIT, UI_BOTH, "q, Esc", "quit",                                                         \
-	  "close the view shown; in the list, quit (the review quits without committing)", 'q',    \
+#define UI_KEY_TABLE(K)                                                                                              \
+	K(DOWN, UI_BOTH, "j, Down", NULL, "move to the next line", 'j', UI_KEY_DOWN)                                 \
+	K(UP, UI_BOTH, "k, Up", NULL, "move to the previous line", 'k', UI_KEY_UP)                                   \
+	K(PAGE_DOWN, UI_BOTH, "PgDn, Ctrl-F", NULL, "move one screen down", UI_KEY_NPAGE,                            \
+	  UI_CTRL('f'))                                                                                              \
+	K(PAGE_UP, UI_BOTH, "PgUp, Ctrl-B", NULL, "move one screen up", UI_KEY_PPAGE,                                \
+	  UI_CTRL('b'))                                                                                              \
+	K(FIRST, UI_BOTH, "g, Home", NULL, "move to the first line", 'g', UI_KEY_HOME)                               \
+	K(LAST, UI_BOTH, "G, End", NULL, "move to the last line", 'G', UI_KEY_END)                                   \
+	K(ENTER, UI_BOTH, "Enter", "open",                                                                           \
+	  "open the selected item: a file's diff, the files a command changed; in the replay, "                      \
+	  "a write event's diff or the files an exec event's process changed",                                       \
+	  UI_KEY_ENTER)                                                                                              \
+	K(NEXT_VIEW, UI_REVIEW, "Tab", "views",                                                                      \
+	  "switch between the changes, commands and connections", UI_KEY_TAB)                                        \
+	K(APPROVE, UI_REVIEW, "a", "approve", "approve the selected change or command", 'a')                         \
+	K(DENY, UI_REVIEW, "d", "deny", "deny the selected change or command", 'd')                                  \
+	K(TOGGLE, UI_REVIEW, "Space", NULL,                                                                          \
+	  "toggle the selected item between approved and denied", ' ')                                               \
+	K(APPROVE_ALL, UI_REVIEW, "A", NULL, "approve every item of the list shown", 'A')                            \
+	K(DENY_ALL, UI_REVIEW, "D", NULL, "deny every item of the list shown", 'D')                                  \
+	K(APPROVE_STEP, UI_REVIEW, "s", NULL,                                                                        \
+	  "approve the whole step of the selected change or command (an airlock exec of a live "                     \
+	  "session): its commands and every change it made",                                                         \
+	  's')                                                                                                       \
+	K(DENY_STEP, UI_REVIEW, "S", NULL,                                                                           \
+	  "deny the whole step of the selected change or command", 'S')                                              \
+	K(FILTER_CLASS, UI_REPLAY, "f", "class",                                                                     \
+	  "show only one class of events: exec, write, connect, dns, step (a live session's execs), then all again", \
+	  'f')                                                                                                       \
+	K(FILTER_PROCESS, UI_REPLAY, "p", "process",                                                                 \
+	  "show only the events of the selected event's process; again to show all", 'p')                            \
+	K(SEARCH, UI_BOTH, "/", NULL, "search the lines shown for a text", '/')                                      \
+	K(SEARCH_NEXT, UI_BOTH, "n", NULL, "go to the next match of the search", 'n')                                \
+	K(SEARCH_PREV, UI_BOTH, "N", NULL, "go to the previous match of the search", 'N')                            \
+	K(COMMIT, UI_REVIEW, "c", "commit",                                                                          \
+	  "commit: show a summary and ask y or n; approved changes are applied to the host and "                     \
+	  "approved deferred commands run after them",                                                               \
+	  'c')                                                                                                       \
+	K(REDRAW, UI_BOTH, "Ctrl-L", NULL, "redraw the screen", UI_CTRL('l'))                                        \
+	K(HELP, UI_BOTH, "?", "help", "show the keys", '?')                                                          \
+	K(QUIT, UI_BOTH, "q, Esc", "quit",                                                                           \
+	  "close the view shown; in the list, quit (the review quits without committing)", 'q',                      \
 	  UI_KEY_ESC)
 
 enum ui_req {

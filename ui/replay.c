@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const class_filters[] = {NULL, "exec", "write", "connect", "dns"};
+static const char *const class_filters[] = {NULL, "exec", "write", "connect", "dns", "step"};
 
 struct replay_app {
 	struct app app;
