@@ -16,6 +16,7 @@ static const char usage[] =
 	"       airlock start [run options] [--name NAME] [--idle DUR]\n"
 	"       airlock exec ID [-C DIR] [--json] [--] command [arg...]\n"
 	"       airlock stop ID [-t SECONDS]\n"
+	"       airlock mcp [--session ID] [run options]\n"
 	"       airlock list [--json]\n"
 	"       airlock show [ID] [--json]\n"
 	"       airlock diff [ID] [--] [PATH...]\n"
@@ -41,6 +42,7 @@ static const char usage[] =
 	"  start     start a live session: a sandbox that stays up for many commands\n"
 	"  exec      run a command in a live session; it sees the earlier steps' changes\n"
 	"  stop      end a live session and seal its record\n"
+	"  mcp       an MCP server on stdio: an agent runs commands in a live session\n"
 	"  list      list sessions, newest last\n"
 	"  show      show a session's changes, commands and connections\n"
 	"  diff      print a session's changes as a patch that `git apply` accepts\n"
@@ -80,7 +82,7 @@ static const struct {
 	{"diff", cmd_diff},	  {"commit", cmd_commit}, {"undo", cmd_undo},
 	{"discard", cmd_discard}, {"review", cmd_review}, {"replay", cmd_replay},
 	{"log", cmd_log},	  {"verify", cmd_verify}, {"rules", cmd_rules},
-	{"doctor", cmd_doctor},
+	{"doctor", cmd_doctor},	  {"mcp", cmd_mcp},
 };
 
 int main(int argc, char **argv)
