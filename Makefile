@@ -128,7 +128,8 @@ install: all
 	install -m 0644 man/airlock-rules.5 $(DESTDIR)$(MANDIR)/man5/airlock-rules.5
 	install -m 0644 completion/airlock.bash $(DESTDIR)$(BASHCOMPDIR)/airlock
 	install -m 0644 completion/_airlock $(DESTDIR)$(ZSHCOMPDIR)/_airlock
-	install -m 0644 examples/agent.py examples/approver.py examples/demo.rules \
+	install -m 0644 examples/agent.py examples/approver.py examples/airlock_client.py \
+		examples/demo.rules \
 		$(DESTDIR)$(DOCDIR)/examples/
 	case "$(BINDIR)" in /usr/bin|/usr/local/bin) cp apparmor/airlock $(B)/apparmor.airlock ;; \
 	*) sed 's|^profile airlock [^ ]*|profile airlock $(BINDIR)/airlock|' apparmor/airlock \

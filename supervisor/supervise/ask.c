@@ -237,6 +237,7 @@ static int ask_controller(struct asker *a, const struct ask_question *q, unsigne
 	int rc;
 
 	cJSON_AddStringToObject(o, "type", "ask");
+	cJSON_AddNumberToObject(o, "version", 1); /* airlock-json(7) */
 	cJSON_AddNumberToObject(o, "id", id);
 	cJSON_AddStringToObject(o, "class", q->cls);
 	cJSON_AddNumberToObject(o, "pid", q->pid);
