@@ -101,12 +101,20 @@ static void send_msg(struct mcp *m, cJSON *msg)
 	cJSON_Delete(msg);
 }
 
+/* The request's id for the answer: a string id came from the client, as any bytes. */
+static cJSON *id_copy(const cJSON *id)
+{
+	if (!id)
+		return cJSON_CreateNull();
+	return cJSON_IsString(id) ? text_json(id->valuestring) : cJSON_Duplicate(id, true);
+}
+
 static void send_result(struct mcp *m, const cJSON *id, cJSON *result)
 {
 	cJSON *msg = cJSON_CreateObject();
 
 	cJSON_AddStringToObject(msg, "jsonrpc", "2.0");
-	cJSON_AddItemToObject(msg, "id", cJSON_Duplicate(id, true));
+	cJSON_AddItemToObject(msg, "id", id_copy(id));
 	cJSON_AddItemToObject(msg, "result", result);
 	send_msg(m, msg);
 }
@@ -125,7 +133,7 @@ static void send_error(struct mcp *m, const cJSON *id, int code, const char *fmt
 	buf_vaddf(&text, fmt, ap);
 	va_end(ap);
 	cJSON_AddStringToObject(msg, "jsonrpc", "2.0");
-	cJSON_AddItemToObject(msg, "id", id ? cJSON_Duplicate(id, true) : cJSON_CreateNull());
+	cJSON_AddItemToObject(msg, "id", id_copy(id));
 	cJSON_AddNumberToObject(err, "code", code);
 	cJSON_AddItemToObject(err, "message", text_json(text.data));
 	cJSON_AddItemToObject(msg, "error", err);
@@ -250,7 +258,7 @@ static cJSON *tools_list(void)
 
 	t = tool(tools, "changes", "Held changes",
 		 "The changes the session holds for the person's review, with each one's "
-		 "state (approved, held, denied) and risk (why it is flagged), as "
+		 "state (approved, undecided, denied) and risk (why it is flagged), as "
 		 "'airlock show --json' lists them.");
 	in = schema(&props);
 	cJSON_AddBoolToObject(in, "additionalProperties", false);

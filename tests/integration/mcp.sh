@@ -118,6 +118,55 @@ for bad in '"run" {"argv":"ls"}' '"run" {"argv":[]}' '"run" {"argv":["ls",1]}' \
 	rpc "{\"jsonrpc\":\"2.0\",\"id\":$n,\"method\":\"tools/call\",\"params\":{\"name\":${bad% *},\"arguments\":${bad#* }}}"
 	is "$(jr "j['id'], j['error']['code']")" "($n, -32602)" "tools/call ${bad}: -32602"
 done
+rpc "$(printf '{"jsonrpc":"2.0","id":"a\377b","method":"ping"}')"
+is "$(jr "j['id']")" 'a\xffb' "a string id with invalid UTF-8 comes back escaped"
+
+# Garbage: mutated requests (bytes flipped, cut, inserted) get answers that are JSON, or none
+# for what parses as a notification, and the server still answers after them.
+"$PY" - >"$T/fuzz.txt" <<'PY'
+import random
+r = random.Random(15)
+base = [b'{"jsonrpc":"2.0","id":1,"method":"ping"}',
+        b'{"jsonrpc":"2.0","id":2,"method":"tools/list"}',
+        b'{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"log","arguments":{"limit":3}}}',
+        b'{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"run","arguments":{"argv":["true"]}}}',
+        b'{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"diff","arguments":{"paths":["a"]}}}',
+        b'{"jsonrpc":"2.0","id":6,"method":"initialize","params":{"protocolVersion":"2025-06-18"}}']
+out = []
+for i in range(300):
+    b = bytearray(r.choice(base))
+    for _ in range(r.randint(1, 4)):
+        op, at = r.randint(0, 2), r.randrange(len(b))
+        if op == 0:
+            b[at] = r.choice([c for c in range(256) if c != 10])
+        elif op == 1:
+            del b[at:at + r.randint(1, 8)]
+        else:
+            b[at:at] = bytes(r.choice([c for c in range(256) if c != 10]) for _ in range(r.randint(1, 4)))
+    out.append(bytes(b))
+out.append(b'{"jsonrpc":"2.0","id":"end","method":"ping"}')
+import sys
+sys.stdout.buffer.write(b"\n".join(out) + b"\n")
+PY
+cat "$T/fuzz.txt" >&"${MCP[1]}"
+: >"$T/fuzz.replies"
+while IFS= read -r -t 120 line <&"${MCP[0]}"; do
+	printf '%s\n' "$line" >>"$T/fuzz.replies"
+	case $line in *'"id":"end"'*) break ;; esac
+done
+is "$(tail -n 1 "$T/fuzz.replies")" '{"jsonrpc":"2.0","id":"end","result":{}}' \
+	"the server answers after 300 mutated requests"
+is "$("$PY" -c '
+import json, sys
+bad = 0
+for l in open(sys.argv[1], "rb"):
+    try:
+        j = json.loads(l.decode("utf-8"))
+        bad += j.get("jsonrpc") != "2.0" or ("result" in j) == ("error" in j)
+    except ValueError:
+        bad += 1
+print(bad)' "$T/fuzz.replies")" 0 "every answer to them is a JSON-RPC response in valid UTF-8"
+check "the server is still running" kill -0 "$mcp_pid"
 check "the host is still untouched" test ! -e out.txt -a ! -e d
 "$AIRLOCK" list >"$T/list.out"
 check "the session is live while the client is there" grep -q "^$sid  live" "$T/list.out"
