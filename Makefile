@@ -131,7 +131,7 @@ install: all
 	install -m 0644 completion/airlock.bash $(DESTDIR)$(BASHCOMPDIR)/airlock
 	install -m 0644 completion/_airlock $(DESTDIR)$(ZSHCOMPDIR)/_airlock
 	install -m 0644 examples/agent.py examples/approver.py examples/airlock_client.py \
-		examples/demo.rules \
+		examples/demo.rules examples/agents.md examples/claude-code.rules examples/codex.rules \
 		$(DESTDIR)$(DOCDIR)/examples/
 	case "$(BINDIR)" in /usr/bin|/usr/local/bin) cp apparmor/airlock $(B)/apparmor.airlock ;; \
 	*) sed 's|^profile airlock [^ ]*|profile airlock $(BINDIR)/airlock|' apparmor/airlock \

@@ -659,7 +659,7 @@ int live_exec_capture(const struct session *s, char **argv, const char *dir, int
 	struct pump pumps[3];
 	struct exec_outcome out;
 	struct redactor *red;
-	struct buf body;
+	struct buf body = BUF_INIT;
 	int fds[3], theirs[3], nargs = 0, rc;
 	cleanup_fd int sock = -1;
 

@@ -201,6 +201,11 @@ wait "$mcp_pid"
 check "SIGTERM ends the server" gone "mcp --net none"
 check "and stops its session" sh -c "'$AIRLOCK' list | grep -q '^$sid3  finished'"
 
+for f in "$TOP"/examples/*.rules; do
+	"$AIRLOCK" rules check "$f" >/dev/null 2>"$T/rc.err"
+	is "$?" 0 "the recipe's rules file $(basename "$f") is valid"
+done
+
 "$AIRLOCK" mcp --session "$sid2" --net none </dev/null >/dev/null 2>"$T/use.err"
 is "$?" 2 "--session with run options is a usage error"
 "$AIRLOCK" mcp --session "$sid2" </dev/null >"$T/notlive.out" 2>"$T/notlive.err"
