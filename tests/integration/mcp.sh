@@ -75,6 +75,9 @@ is "$(sc "['stdout']")" "$T/work/d" "cwd names the directory"
 call 10 run '{"argv":["sleep","60"],"timeout":0.5}'
 is "$(sc "['timed_out'], j['result']['structuredContent']['exit_code']")" "(True, 143)" \
 	"a run past its timeout is ended with SIGTERM"
+call 10 run '{"command":"trap \"\" TERM; sleep 60 & wait; sleep 60","timeout":0.3}'
+is "$(sc "['timed_out'], j['result']['structuredContent']['signal']")" "(True, 9)" \
+	"and one that ignores SIGTERM with SIGKILL"
 
 call 11 changes '{}'
 is "$(jr "sorted((c['path'], c['state']) for c in j['result']['structuredContent']['changes'])")" \
