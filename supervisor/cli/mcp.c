@@ -934,7 +934,12 @@ static int run_self(char **args, char **out)
 		die_errno("cannot fork");
 	if (pid == 0) {
 		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+		sigset_t none;
 
+		/* The supervisor starts with the signal state of a shell's child, not ours. */
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		signal(SIGPIPE, SIG_DFL);
 		if (null < 0 || dup2(null, STDIN_FILENO) < 0 ||
 		    dup2(out ? p[1] : null, STDOUT_FILENO) < 0)
 			_exit(EXIT_AIRLOCK_FAILED);
