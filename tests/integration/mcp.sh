@@ -103,6 +103,9 @@ rpc '{"jsonrpc":"2.0","id":22,"method":"ping"}'
 is "$(jr "j['id'], j['result']")" "(22, {})" "the server goes on after an oversized request"
 rpc '{"jsonrpc":"2.0","id":23,"method":"resources/list"}'
 is "$(jr "j['id'], j['error']['code']")" "(23, -32601)" "an unknown method: -32601"
+rpc '{"jsonrpc":"2.0","id":"d","method":"server/discover","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}}'
+is "$(jr "j['id'], j['error']['code']")" "('d', -32601)" \
+	"server/discover gets -32601: a 2026-07-28 client falls back to initialize"
 rpc '[{"jsonrpc":"2.0","id":24,"method":"ping"}]'
 is "$(jr "j['error']['code']")" "-32600" "a batch: -32600"
 rpc '{"id":25,"method":"ping"}'
