@@ -122,13 +122,16 @@ fuzz:
 AA_USERNS := /sys/kernel/security/apparmor/features/namespaces/userns_create
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
+		$(DESTDIR)$(MANDIR)/man7 \
 		$(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(DOCDIR)/examples
 	install -m 0755 $(B)/airlock $(DESTDIR)$(BINDIR)/airlock
 	install -m 0644 man/airlock.1 $(DESTDIR)$(MANDIR)/man1/airlock.1
 	install -m 0644 man/airlock-rules.5 $(DESTDIR)$(MANDIR)/man5/airlock-rules.5
+	install -m 0644 man/airlock-json.7 $(DESTDIR)$(MANDIR)/man7/airlock-json.7
 	install -m 0644 completion/airlock.bash $(DESTDIR)$(BASHCOMPDIR)/airlock
 	install -m 0644 completion/_airlock $(DESTDIR)$(ZSHCOMPDIR)/_airlock
-	install -m 0644 examples/agent.py examples/approver.py examples/demo.rules \
+	install -m 0644 examples/agent.py examples/approver.py examples/airlock_client.py \
+		examples/demo.rules examples/agents.md examples/claude-code.rules examples/codex.rules \
 		$(DESTDIR)$(DOCDIR)/examples/
 	case "$(BINDIR)" in /usr/bin|/usr/local/bin) cp apparmor/airlock $(B)/apparmor.airlock ;; \
 	*) sed 's|^profile airlock [^ ]*|profile airlock $(BINDIR)/airlock|' apparmor/airlock \
@@ -149,7 +152,8 @@ install: all
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/airlock $(DESTDIR)$(MANDIR)/man1/airlock.1 \
-		$(DESTDIR)$(MANDIR)/man5/airlock-rules.5 $(DESTDIR)$(BASHCOMPDIR)/airlock \
+		$(DESTDIR)$(MANDIR)/man5/airlock-rules.5 $(DESTDIR)$(MANDIR)/man7/airlock-json.7 \
+		$(DESTDIR)$(BASHCOMPDIR)/airlock \
 		$(DESTDIR)$(ZSHCOMPDIR)/_airlock $(DESTDIR)$(APPARMORDIR)/airlock
 	rm -rf $(DESTDIR)$(DOCDIR)/examples
 
@@ -175,7 +179,7 @@ format-check:
 	@clang-format --dry-run --Werror $(FORMAT_SRC) && echo "format ok"
 
 man-lint:
-	@for m in man/*.[15]; do \
+	@for m in man/*.[157]; do \
 		out=$$(LC_ALL=C.UTF-8 groff -mandoc -ww -z $$m 2>&1); \
 		if [ -n "$$out" ]; then echo "$$out"; exit 1; fi; \
 		if command -v mandoc >/dev/null; then mandoc -Tlint -Wwarning $$m || exit 1; fi; \

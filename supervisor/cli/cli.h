@@ -23,6 +23,7 @@ int cmd_review(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
 int cmd_rules(int argc, char **argv);
 int cmd_doctor(int argc, char **argv);
+int cmd_mcp(int argc, char **argv);
 
 /*
  * Parse "[ID]" and, when json is not NULL, "[--json]" (and --help). usage is the synopsis,

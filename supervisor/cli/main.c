@@ -17,6 +17,7 @@ static const char usage[] =
 	"       airlock exec ID [-C DIR] [--json] [--] command [arg...]\n"
 	"       airlock stop ID [-t SECONDS]\n"
 	"       airlock attend [ID] [--json]\n"
+	"       airlock mcp [--session ID] [run options]\n"
 	"       airlock list [--json]\n"
 	"       airlock show [ID] [--json]\n"
 	"       airlock diff [ID] [--] [PATH...]\n"
@@ -43,6 +44,7 @@ static const char usage[] =
 	"  exec      run a command in a live session; it sees the earlier steps' changes\n"
 	"  stop      end a live session and seal its record\n"
 	"  attend    answer a live session's asks (--ask attend) from this terminal\n"
+	"  mcp       an MCP server on stdio: an agent runs commands in a live session\n"
 	"  list      list sessions, newest last\n"
 	"  show      show a session's changes, commands and connections\n"
 	"  diff      print a session's changes as a patch that `git apply` accepts\n"
@@ -77,12 +79,12 @@ static const struct {
 	const char *name;
 	int (*fn)(int argc, char **argv);
 } commands[] = {
-	{"run", cmd_run},	{"start", cmd_start},	  {"exec", cmd_exec},
-	{"stop", cmd_stop},	{"attend", cmd_attend},	  {"list", cmd_list},
-	{"show", cmd_show},	{"diff", cmd_diff},	  {"commit", cmd_commit},
-	{"undo", cmd_undo},	{"discard", cmd_discard}, {"review", cmd_review},
-	{"replay", cmd_replay}, {"log", cmd_log},	  {"verify", cmd_verify},
-	{"rules", cmd_rules},	{"doctor", cmd_doctor},
+	{"run", cmd_run},	{"start", cmd_start},	{"exec", cmd_exec},
+	{"stop", cmd_stop},	{"attend", cmd_attend}, {"mcp", cmd_mcp},
+	{"list", cmd_list},	{"show", cmd_show},	{"diff", cmd_diff},
+	{"commit", cmd_commit}, {"undo", cmd_undo},	{"discard", cmd_discard},
+	{"review", cmd_review}, {"replay", cmd_replay}, {"log", cmd_log},
+	{"verify", cmd_verify}, {"rules", cmd_rules},	{"doctor", cmd_doctor},
 };
 
 int main(int argc, char **argv)

@@ -362,6 +362,7 @@ int cmd_show(int argc, char **argv)
 		return EXIT_REFUSED;
 	}
 	out = cJSON_CreateObject();
+	cJSON_AddNumberToObject(out, "version", 1); /* airlock-json(7) */
 	cJSON_AddStringToObject(out, "session", s.id);
 	cJSON_AddStringToObject(out, "state", session_state(&s, meta));
 	json_copy(out, "command", meta, "command");

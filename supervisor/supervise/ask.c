@@ -243,6 +243,7 @@ static char *question_line(const struct asker *a, const struct ask_question *q, 
 	const cJSON *x;
 
 	cJSON_AddStringToObject(o, "type", "ask");
+	cJSON_AddNumberToObject(o, "version", 1); /* airlock-json(7) */
 	cJSON_AddNumberToObject(o, "id", id);
 	cJSON_AddStringToObject(o, "class", q->cls);
 	cJSON_AddNumberToObject(o, "pid", q->pid);

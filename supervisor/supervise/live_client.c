@@ -8,6 +8,7 @@
 
 #include "supervisor/supervise/live.h"
 #include "ui/prompt.h"
+#include "supervisor/supervise/live_client.h"
 
 #include <sys/un.h>
 
@@ -386,6 +387,7 @@ struct pump {
 	int from, to; /* from: read end (or our stdin); to: write end (or our stdout/stderr) */
 	struct buf keep;
 	unsigned long long dropped;
+	size_t max; /* what a capture keeps (0: EXEC_OUTPUT_MAX) */
 	bool capture;
 };
 
@@ -406,7 +408,8 @@ static void pump_read(struct pump *p)
 		return;
 	}
 	if (p->capture) {
-		size_t room = p->keep.len < EXEC_OUTPUT_MAX ? EXEC_OUTPUT_MAX - p->keep.len : 0;
+		size_t max = p->max ? p->max : EXEC_OUTPUT_MAX;
+		size_t room = p->keep.len < max ? max - p->keep.len : 0;
 
 		buf_add(&p->keep, buf, (size_t)n < room ? (size_t)n : room);
 		if ((size_t)n > room)
@@ -457,18 +460,27 @@ static void exec_stdio(bool json, int fds[3], struct pump pumps[3], int theirs[3
 	}
 }
 
+/* A redactor for captured output: the values of the variables the sandbox does not get. */
+static struct redactor *exec_redactor(void)
+{
+	struct env_result env = {0};
+	struct redactor *red = redactor_new();
+
+	if (env_build(environ, NULL, 0, false, "/", &env) == 0)
+		add_env_literals(red, env.removed);
+	env_result_free(&env);
+	return red;
+}
+
 static void print_exec_json(const struct session *s, unsigned step, int code, int sig,
 			    struct pump pumps[3], const char *error_text)
 {
 	static const char *const names[3] = {NULL, "stdout", "stderr"};
-	struct env_result env = {0};
-	struct redactor *red = redactor_new();
+	struct redactor *red = exec_redactor();
 	cJSON *o = cJSON_CreateObject();
 	bool truncated = false;
 	char *text;
 
-	if (env_build(environ, NULL, 0, false, "/", &env) == 0)
-		add_env_literals(red, env.removed);
 	cJSON_AddNumberToObject(o, "version", 1);
 	cJSON_AddStringToObject(o, "session", s->id);
 	if (step)
@@ -497,7 +509,6 @@ static void print_exec_json(const struct session *s, unsigned step, int code, in
 	free(text);
 	cJSON_Delete(o);
 	redactor_free(red);
-	env_result_free(&env);
 }
 
 static int exec_signals(sigset_t *old)
@@ -514,27 +525,59 @@ static int exec_signals(sigset_t *old)
 	return signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 }
 
-/*
- * The loop of an exec: answers from the session, our signals passed on, the pumps. Returns
- * the exit status once the step ended and its output is through.
- */
-static int exec_wait(int sock, int sigfd, struct pump pumps[3], const struct exec_opts *o,
-		     const struct session *s)
+static long long now_ms(void)
 {
-	unsigned step = 0;
-	int code = -1, sig = 0;
-	char text[512] = "";
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+struct exec_outcome {
+	unsigned step;
+	int code, sig;
+	char text[512];
+	int interrupted; /* a signal that came to us (and was passed on to the step) */
+	bool timed_out;
+};
+
+/*
+ * The loop of an exec: answers from the session, our signals passed on (sigfd, or -1), the
+ * pumps. A timeout (ms, 0 for none) sends the step SIGTERM, then SIGKILL two seconds later.
+ * Fills r once the step ended and its output is through.
+ */
+static void exec_loop(int sock, int sigfd, struct pump pumps[3], int timeout_ms,
+		      struct exec_outcome *r)
+{
+	long long deadline = timeout_ms > 0 ? now_ms() + timeout_ms : -1;
 	bool over = false;
 
+	*r = (struct exec_outcome){.code = -1};
 	while (!over || pumps[1].from >= 0 || pumps[2].from >= 0) {
 		struct pollfd pf[5];
-		int idx[5], n = 0;
+		int idx[5], n = 0, wait = -1;
 
 		if (!over) {
 			pf[n] = (struct pollfd){.fd = sock, .events = POLLIN};
 			idx[n++] = -1;
 			pf[n] = (struct pollfd){.fd = sigfd, .events = POLLIN};
 			idx[n++] = -2;
+			if (deadline >= 0) {
+				long long left = deadline - now_ms();
+
+				if (left <= 0) {
+					struct live_msg m = {.magic = LIVE_MAGIC,
+							     .type = LIVE_SIGNAL,
+							     .arg = r->timed_out ? SIGKILL
+										 : SIGTERM};
+
+					send_request(sock, &m, NULL, NULL, 0);
+					r->timed_out = true;
+					deadline = m.arg == SIGKILL ? -1 : now_ms() + 2000;
+					continue;
+				}
+				wait = left > 1000000 ? 1000000 : (int)left;
+			}
 		}
 		for (int k = 0; k < 3; k++)
 			if (pumps[k].from >= 0 && (k > 0 || !over)) {
@@ -543,7 +586,7 @@ static int exec_wait(int sock, int sigfd, struct pump pumps[3], const struct exe
 			}
 		/* Once the step ended, its output is through when no one else holds the pipe;
 		   a background process that keeps it gets a moment, not forever. */
-		if (poll(pf, (nfds_t)n, over ? 200 : -1) == 0)
+		if (poll(pf, (nfds_t)n, over ? 200 : wait) == 0 && over)
 			break;
 		for (int i = 0; i < n; i++) {
 			if (!pf[i].revents)
@@ -559,37 +602,47 @@ static int exec_wait(int sock, int sigfd, struct pump pumps[3], const struct exe
 							     .arg = (int)si.ssi_signo};
 
 					send_request(sock, &m, NULL, NULL, 0);
+					r->interrupted = (int)si.ssi_signo;
 				}
 			} else {
 				struct live_msg m;
-				int rc = read_answer(sock, &m, text, sizeof(text));
+				int rc = read_answer(sock, &m, r->text, sizeof(r->text));
 
 				if (rc < 0) {
-					snprintf(text, sizeof(text), "the session went away");
-					code = EXIT_AIRLOCK_FAILED;
+					snprintf(r->text, sizeof(r->text), "the session went away");
+					r->code = EXIT_AIRLOCK_FAILED;
 					over = true;
 				} else if (m.type == LIVE_STEP) {
-					step = m.step;
+					r->step = m.step;
 				} else if (m.type == LIVE_EXIT) {
-					code = m.arg;
-					sig = m.arg2;
-					text[0] = '\0';
+					r->code = m.arg;
+					r->sig = m.arg2;
+					r->text[0] = '\0';
 					over = true;
 				} else if (m.type == LIVE_ERROR) {
-					code = m.arg ? m.arg : EXIT_AIRLOCK_FAILED;
+					r->code = m.arg ? m.arg : EXIT_AIRLOCK_FAILED;
 					over = true;
 				}
 			}
 		}
 	}
+}
+
+/* exec_loop() for the command line: the result printed. Returns the exit status. */
+static int exec_wait(int sock, int sigfd, struct pump pumps[3], const struct exec_opts *o,
+		     const struct session *s)
+{
+	struct exec_outcome r;
+
+	exec_loop(sock, sigfd, pumps, 0, &r);
 	if (o->json) {
-		print_exec_json(s, step, code, sig, pumps, text[0] ? text : NULL);
-	} else if (text[0]) {
-		cleanup_free char *safe = term_sanitize(text);
+		print_exec_json(s, r.step, r.code, r.sig, pumps, r.text[0] ? r.text : NULL);
+	} else if (r.text[0]) {
+		cleanup_free char *safe = term_sanitize(r.text);
 
 		error("exec: session %s: %s", s->id, safe);
 	}
-	return code;
+	return r.code;
 }
 
 int cmd_exec(int argc, char **argv)
@@ -673,6 +726,81 @@ int cmd_exec(int argc, char **argv)
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	store_close(&s);
 	return code < 0 ? EXIT_AIRLOCK_FAILED : code;
+}
+
+int live_exec_capture(const struct session *s, char **argv, const char *dir, int timeout_ms,
+		      size_t max_output, int sigfd, struct live_capture *r)
+{
+	struct exec_opts o = {.dir = dir, .command = argv};
+	struct live_msg m = {.magic = LIVE_MAGIC, .type = LIVE_EXEC};
+	struct pump pumps[3];
+	struct exec_outcome out;
+	struct redactor *red;
+	struct buf body = BUF_INIT;
+	int fds[3], theirs[3], nargs = 0, rc;
+	cleanup_fd int sock = -1;
+
+	*r = (struct live_capture){.exit_code = -1};
+	sock = live_connect(s);
+	if (sock < 0) {
+		cJSON *meta = store_read_meta(s);
+
+		snprintf(r->error, sizeof(r->error), "session %s is not live (%s)", s->id,
+			 meta ? session_state(s, meta) : "unknown");
+		cJSON_Delete(meta);
+		return -ENOTCONN;
+	}
+	if (exec_body(&o, &body, &nargs) < 0) {
+		buf_release(&body);
+		snprintf(r->error, sizeof(r->error),
+			 "the command line and environment are too long for a live session");
+		return -E2BIG;
+	}
+	m.arg = nargs;
+	m.arg2 = dir ? LIVE_CWD_GIVEN : 0;
+	signal(SIGPIPE, SIG_IGN);
+	exec_stdio(true, fds, pumps, theirs);
+	pumps[1].max = pumps[2].max = max_output;
+	rc = send_request(sock, &m, &body, fds, 3);
+	buf_release(&body);
+	for (int k = 0; k < 3; k++)
+		if (theirs[k] >= 0)
+			close(theirs[k]);
+	if (rc < 0) {
+		if (read_answer(sock, &m, r->error, sizeof(r->error)) < 0 || m.type != LIVE_ERROR)
+			snprintf(r->error, sizeof(r->error), "cannot reach session %s: %s", s->id,
+				 strerror(-rc));
+	} else {
+		exec_loop(sock, sigfd, pumps, timeout_ms, &out);
+		r->step = out.step;
+		r->exit_code = out.code < 0 ? EXIT_AIRLOCK_FAILED : out.code;
+		r->signal = out.sig;
+		r->timed_out = out.timed_out;
+		r->interrupted = out.interrupted;
+		snprintf(r->error, sizeof(r->error), "%s", out.text);
+		red = exec_redactor();
+		r->out = redactor_apply(red, pumps[1].keep.data ? pumps[1].keep.data : "",
+					pumps[1].keep.len, &r->out_len);
+		r->err = redactor_apply(red, pumps[2].keep.data ? pumps[2].keep.data : "",
+					pumps[2].keep.len, &r->err_len);
+		redactor_free(red);
+		r->truncated = pumps[1].dropped > 0 || pumps[2].dropped > 0;
+	}
+	for (int k = 0; k < 3; k++) {
+		if (pumps[k].from > STDERR_FILENO)
+			close(pumps[k].from);
+		if (pumps[k].to > STDERR_FILENO)
+			close(pumps[k].to);
+		buf_release(&pumps[k].keep);
+	}
+	return rc < 0 ? rc : 0;
+}
+
+void live_capture_free(struct live_capture *r)
+{
+	free(r->out);
+	free(r->err);
+	r->out = r->err = NULL;
 }
 
 static const char stop_usage[] =

@@ -307,6 +307,7 @@ void print_result(const struct session *s, struct session_record *rec, const str
 	const cJSON *meta = rec->meta;
 	cleanup_free char *text = NULL;
 
+	cJSON_AddNumberToObject(res, "version", 1); /* airlock-json(7) */
 	cJSON_AddStringToObject(res, "session", s->id);
 	cJSON_AddNumberToObject(res, "exit_code", status);
 	if (sig)

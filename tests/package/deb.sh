@@ -31,7 +31,8 @@ missing=
 for f in /usr/bin/airlock /usr/share/man/man1/airlock.1.gz /usr/share/man/man5/airlock-rules.5.gz \
 	/usr/share/bash-completion/completions/airlock /usr/share/zsh/vendor-completions/_airlock \
 	/usr/share/doc/airlock/examples/agent.py /usr/share/doc/airlock/examples/approver.py \
-	/usr/share/doc/airlock/examples/demo.rules /etc/apparmor.d/airlock \
+	/usr/share/doc/airlock/examples/demo.rules /usr/share/doc/airlock/examples/airlock_client.py \
+	/usr/share/man/man7/airlock-json.7.gz /etc/apparmor.d/airlock \
 	/usr/share/doc/airlock/copyright; do
 	grep -qx -- "$f" "$T/contents" || missing="$missing $f"
 done
