@@ -214,17 +214,19 @@ static void allow_path(int ruleset, const char *path, uint64_t access, long magi
  */
 static void allow_stdio(int ruleset, uint64_t handled)
 {
-	for (int fd = 0; fd <= 2; fd++) {
-		struct stat st;
-		char what[32];
+	struct landlock_path_beneath_attr pb = {
+		.allowed_access =
+			handled & (LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_WRITE_FILE |
+				   LANDLOCK_ACCESS_FS_IOCTL_DEV),
+	};
 
-		if (fstat(fd, &st) < 0 || !S_ISCHR(st.st_mode))
+	for (pb.parent_fd = 0; pb.parent_fd <= 2; pb.parent_fd++) {
+		struct stat st;
+
+		if (fstat(pb.parent_fd, &st) < 0 || !S_ISCHR(st.st_mode))
 			continue;
-		snprintf(what, sizeof(what), "descriptor %d", fd);
-		add_rule(ruleset, fd,
-			 handled & (LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_WRITE_FILE |
-				    LANDLOCK_ACCESS_FS_IOCTL_DEV),
-			 what);
+		/* A device Landlock takes no rule for (EBADFD) just cannot be reopened. */
+		(void)!syscall(SYS_landlock_add_rule, ruleset, LANDLOCK_RULE_PATH_BENEATH, &pb, 0);
 	}
 }
 
