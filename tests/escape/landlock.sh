@@ -50,6 +50,7 @@ print(attempt(create), attempt(lambda: os.mkdir("evil-dir", dir_fd=d)),
 PY
 mkdir -p hostdir && echo keep >hostdir/keep && echo original >hostfile
 "$PY" "$T/fdsrv.py" "$T/fd.sock" "$T/work/hostdir" "$T/work/hostfile" &
+srv=$!
 tags+=("$T/fd.sock")
 wait_for 10 test -e "$T/fd.sock.ready" || diag "the descriptor server did not start"
 echo "allow connect unix:$T/fd.sock" >"$T/fd.rules"
@@ -67,6 +68,9 @@ errors "$T/fd.err"
 out=$(AIRLOCK_TEST_FEATURES_OFF=landlock al_run -r "$T/fd.rules" -- "$PY" "$T/fdcli.py" "$T/fd.sock" 2>/dev/null)
 is "$out:$(host_state)" "done done done done:evil evil-dir PWNED" \
 	"control: without Landlock it writes the host (the gap this wall closes; if the mounts close it too, find another)"
+
+kill "$srv" 2>/dev/null
+wait "$srv" 2>/dev/null
 
 # --- signals: pid 1 is outside the command's domain, and still forwards to it
 if [ "$abi" -ge 6 ]; then
