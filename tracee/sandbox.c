@@ -2,6 +2,7 @@
 /* The tracee: namespaces, the new root, pid 1, and the command's start; see sandbox.h. */
 #include "tracee/sandbox.h"
 #include "tracee/launcher.h"
+#include "tracee/landlock.h"
 #include "tracee/stub.h"
 
 #include "common/buf.h"
@@ -553,6 +554,8 @@ static void bind_resolv_conf(int srcfd)
 			if (fd < 0)
 				die_errno("cannot create %s", real);
 		}
+		/* Memory the program could fill, and a writable mount Landlock would refuse. */
+		remount_ro(rdir);
 	}
 	if (syscall(SYS_move_mount, srcfd, "", AT_FDCWD, real, MOVE_MOUNT_F_EMPTY_PATH) < 0)
 		die_errno("cannot mount the sandbox's resolv.conf over %s (Linux >= 5.2 needed)",
@@ -737,6 +740,7 @@ static noreturn void run_command(const struct sandbox_spec *spec)
 	drop_capabilities();
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		die_errno("cannot set no_new_privs");
+	landlock_enter(spec->net == NET_HOST);
 	hello.type = TRACEE_MSG_HELLO;
 	sandbox_send_msg(spec->control_fd, &hello);
 	listener = filter_load(spec->filter, &msg.filter);

@@ -7,7 +7,8 @@
  * Process layout inside the pid namespace:
  *   pid 1  init: forwards signals to the command's process group, reaps orphans, reports the
  *          command's exit over the control socket, and exits with it (which kills the rest)
- *   pid 3  the command: setsid, capabilities dropped, no_new_privs, filter, execve
+ *   pid 3  the command: setsid, capabilities dropped, no_new_privs, Landlock (landlock.h),
+ *          filter, execve
  *          (pid 2 went to the thread that mounts half of the overlays)
  */
 #ifndef AIRLOCK_TRACEE_SANDBOX_H

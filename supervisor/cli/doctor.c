@@ -14,6 +14,7 @@
 #include "common/utf8.h"
 #include "supervisor/cli/cli.h"
 #include "supervisor/record/store.h"
+#include "tracee/landlock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -718,6 +719,26 @@ static void lsm_rows(void)
 	row("SELinux:", "%s", !se ? "not enabled" : se[0] == '1' ? "enforcing" : "permissive");
 }
 
+/* The second wall (tracee/landlock.h): what the sandbox's command gets from this kernel. */
+static void landlock_row(int abi)
+{
+	struct landlock_state st;
+
+	landlock_probe(&st, false);
+	if (abi <= 0)
+		row("Landlock:", "no: %s (Linux 5.13): the mounts are the only wall",
+		    strerror(-abi));
+	else if (!st.enforced)
+		row("Landlock:", "ABI %d, not used: %s", abi, st.why);
+	else if (st.scope_signal)
+		row("Landlock:",
+		    "ABI %d: writes only in the overlays; signals and abstract sockets scoped",
+		    abi);
+	else
+		row("Landlock:",
+		    "ABI %d: writes only in the overlays; no scoping (ABI 6: Linux 6.12)", abi);
+}
+
 static void store_row(const char *store)
 {
 	struct statvfs sv;
@@ -798,11 +819,7 @@ int cmd_doctor(int argc, char **argv)
 		    "a thread's descriptors are found through its process");
 	feature_row("SO_NETNS_COOKIE:", p.netns_cookie, "5.14",
 		    "allowed connections are denied under --net mediated");
-	if (p.landlock > 0)
-		row("Landlock:", "ABI %d", p.landlock);
-	else
-		row("Landlock:", "no: %s (Linux 5.13; ABI 4 net 6.7, 6 scoping 6.12)",
-		    strerror(-p.landlock));
+	landlock_row(p.landlock);
 	cgroup_rows();
 	store_row(store);
 	fflush(stdout);

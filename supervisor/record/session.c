@@ -10,6 +10,7 @@
 #include "supervisor/record/audit.h"
 #include "supervisor/record/events.h"
 #include "supervisor/record/manifest.h"
+#include "tracee/landlock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -123,6 +124,28 @@ static cJSON *mounts_json(const struct session *s, const struct plan *plan)
 	return arr;
 }
 
+/*
+ * The Landlock domain the command runs in (tracee/landlock.h): the command enforces exactly
+ * what landlock_probe() says, or refuses to start.
+ */
+static cJSON *landlock_json(bool net_host)
+{
+	struct landlock_state st;
+	cJSON *o = cJSON_CreateObject(), *scoped = cJSON_CreateArray();
+
+	landlock_probe(&st, net_host);
+	cJSON_AddNumberToObject(o, "abi", st.abi);
+	cJSON_AddBoolToObject(o, "enforced", st.enforced);
+	if (st.scope_abstract)
+		cJSON_AddItemToArray(scoped, cJSON_CreateString("abstract_unix_socket"));
+	if (st.scope_signal)
+		cJSON_AddItemToArray(scoped, cJSON_CreateString("signal"));
+	cJSON_AddItemToObject(o, "scoped", scoped);
+	if (!st.enforced)
+		cJSON_AddStringToObject(o, "why", st.why);
+	return o;
+}
+
 void session_record_init(struct session_record *rec, const struct session *s, char *const *command,
 			 const char *cwd, const struct plan *plan, const char *const *hidden,
 			 size_t nhidden, const char *const *readonly, size_t nreadonly,
@@ -157,6 +180,7 @@ void session_record_init(struct session_record *rec, const struct session *s, ch
 	cJSON_AddNullToObject(m, "signal");
 	cJSON_AddNullToObject(m, "limit");
 	cJSON_AddStringToObject(m, "net", net);
+	cJSON_AddItemToObject(m, "landlock", landlock_json(strcmp(net, "host") == 0));
 	if (timeout_ms)
 		cJSON_AddNumberToObject(m, "timeout_ms", (double)timeout_ms);
 	else

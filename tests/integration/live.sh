@@ -121,7 +121,7 @@ is "$?" 0 "and its record verifies"
 
 # --idle stops a forgotten session.
 sid3=$("$AIRLOCK" start --idle 1s)
-wait_for 15 sh -c "'$AIRLOCK' list | grep -q '^$sid3  finished'"
+wait_for 60 sh -c "'$AIRLOCK' list | grep -q '^$sid3  finished'"
 check "--idle stops a session without steps" sh -c "'$AIRLOCK' list | grep -q '^$sid3  finished'"
 is "$(json_get "$AIRLOCK_STATE_DIR/sessions/$sid3/meta.json" "j['live']['ended_by']")" idle \
 	"the record says it ended idle"
@@ -131,7 +131,7 @@ sid5=$("$AIRLOCK" start --timeout 2s)
 "$AIRLOCK" exec "$sid5" -- sleep 60 2>"$T/to.err"
 is "$?" 124 "a step running when the session's --timeout ends it gets 124"
 check "and is told why" grep -q "timeout limit ended it" "$T/to.err"
-wait_for 15 sh -c "'$AIRLOCK' list | grep -q '^$sid5  finished'"
+wait_for 60 sh -c "'$AIRLOCK' list | grep -q '^$sid5  finished'"
 is "$(json_get "$AIRLOCK_STATE_DIR/sessions/$sid5/meta.json" "j['limit'], j['live']['ended_by']")" \
 	"timeout limit" "the record names the limit"
 
