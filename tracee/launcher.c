@@ -5,6 +5,7 @@
 #include "common/buf.h"
 #include "common/cleanup.h"
 #include "common/err.h"
+#include "common/scm.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -103,35 +104,6 @@ static noreturn void start_step(struct launcher *l, const struct tracee_msg *req
 	_exit(status);
 }
 
-/* The descriptors a message carried: exactly three, or none taken (the rest closed). */
-static int take_fds(struct msghdr *mh, int fds[3])
-{
-	struct cmsghdr *c;
-	int got = 0;
-
-	for (c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
-		size_t n, i;
-
-		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-			continue;
-		n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		for (i = 0; i < n; i++) {
-			int fd;
-
-			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(fd));
-			if (got < 3)
-				fds[got++] = fd;
-			else
-				close(fd);
-		}
-	}
-	if (got == 3)
-		return 0;
-	while (got-- > 0)
-		close(fds[got]);
-	return -EINVAL;
-}
-
 static void report(struct launcher *l, int type, unsigned step, int status)
 {
 	struct tracee_msg m = {.type = type, .status = status, .step = step};
@@ -147,7 +119,7 @@ static void spawn(struct launcher *l, char *buf, size_t len, struct msghdr *mh)
 	int fds[3];
 	pid_t pid;
 
-	if (take_fds(mh, fds) < 0) {
+	if (scm_take_exactly(mh, fds, 3) < 0) {
 		report(l, TRACEE_MSG_STEP_FAILED, req->step, EINVAL);
 		return;
 	}
@@ -199,10 +171,7 @@ static void reap(struct launcher *l)
 /* One message from the supervisor; false when it hung up. */
 static bool receive(struct launcher *l, char *buf, size_t size)
 {
-	union {
-		char b[CMSG_SPACE(sizeof(int) * 3)];
-		struct cmsghdr align;
-	} cbuf;
+	union scm_buf cbuf;
 	struct iovec iov = {.iov_base = buf, .iov_len = size};
 	struct msghdr mh = {.msg_iov = &iov,
 			    .msg_iovlen = 1,
@@ -217,7 +186,7 @@ static bool receive(struct launcher *l, char *buf, size_t size)
 	if (n == 0)
 		return false;
 	if ((size_t)n < sizeof(*m) || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC))) {
-		if (take_fds(&mh, fds) == 0)
+		if (scm_take_exactly(&mh, fds, 3) == 0)
 			for (int i = 0; i < 3; i++)
 				close(fds[i]);
 		return true;

@@ -204,11 +204,10 @@ struct writers *report_read_events(const struct session *s, cJSON *commands, cJS
 	return ws;
 }
 
-size_t writers_each(const struct writers *ws, const char *path,
-		    void (*fn)(void *ctx, const char *argv, long long exec_seq), void *ctx)
+/* The first writer of path in the sorted list (or where it would be). */
+static size_t first_of(const struct writers *ws, const char *path)
 {
-	size_t lo = 0, hi = ws->n, count = 0;
-	const struct writer *last = NULL;
+	size_t lo = 0, hi = ws->n;
 
 	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;
@@ -218,6 +217,15 @@ size_t writers_each(const struct writers *ws, const char *path,
 		else
 			hi = mid;
 	}
+	return lo;
+}
+
+size_t writers_each(const struct writers *ws, const char *path,
+		    void (*fn)(void *ctx, const char *argv, long long exec_seq), void *ctx)
+{
+	size_t lo = first_of(ws, path), count = 0;
+	const struct writer *last = NULL;
+
 	for (; lo < ws->n && strcmp(ws->w[lo].path, path) == 0; lo++) {
 		if (last && strcmp(last->argv, ws->w[lo].argv) == 0 &&
 		    last->exec_seq == ws->w[lo].exec_seq)
@@ -231,16 +239,8 @@ size_t writers_each(const struct writers *ws, const char *path,
 
 size_t writers_steps(const struct writers *ws, const char *path, unsigned *steps, size_t max)
 {
-	size_t lo = 0, hi = ws->n, n = 0;
+	size_t lo = first_of(ws, path), n = 0;
 
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-
-		if (strcmp(ws->w[mid].path, path) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
 	for (; lo < ws->n && strcmp(ws->w[lo].path, path) == 0; lo++) {
 		unsigned st = ws->w[lo].step;
 		size_t j;

@@ -6,6 +6,7 @@
  */
 #include "supervisor/supervise/run_int.h"
 
+#include "common/scm.h"
 #include "supervisor/supervise/live.h"
 #include "ui/prompt.h"
 #include "supervisor/supervise/live_client.h"
@@ -221,26 +222,13 @@ static int not_live(const struct session *s, const char *verb)
 static int send_request(int fd, const struct live_msg *m, const struct buf *body, const int *fds,
 			size_t nfds)
 {
-	union {
-		char b[CMSG_SPACE(sizeof(int) * 3)];
-		struct cmsghdr align;
-	} cbuf;
+	union scm_buf cbuf;
 	struct iovec iov[2] = {
 		{.iov_base = (void *)m, .iov_len = sizeof(*m)},
 		{.iov_base = body ? body->data : NULL, .iov_len = body ? body->len : 0}};
 	struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 2};
 
-	if (nfds) {
-		struct cmsghdr *c;
-
-		mh.msg_control = cbuf.b;
-		mh.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
-		c = CMSG_FIRSTHDR(&mh);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
-		memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
-	}
+	scm_put_fds(&mh, &cbuf, fds, nfds);
 	return sendmsg(fd, &mh, MSG_NOSIGNAL) < 0 ? -errno : 0;
 }
 

@@ -2,6 +2,8 @@
 /* `airlock run`: create a session, start the sandbox, serve its notifications, record. */
 #include "supervisor/supervise/run_int.h"
 
+#include "common/scm.h"
+
 /*
  * The sandbox is built once the command has its filter: from now on its /proc can be read.
  * A check every 10 ms bounds how far a hog or a fork bomb gets before it is stopped; the
@@ -102,26 +104,9 @@ static int note_hello(struct run_state *rs, struct msghdr *mh)
 /* The first descriptor a control message carried (the others are closed), or -1. */
 int take_rights(struct msghdr *mh)
 {
-	struct cmsghdr *c;
-	int got = -1;
+	int fd = -1;
 
-	for (c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
-		size_t n, i;
-
-		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-			continue;
-		n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		for (i = 0; i < n; i++) {
-			int fd;
-
-			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(fd));
-			if (got < 0)
-				got = fd;
-			else
-				close(fd);
-		}
-	}
-	return got;
+	return scm_take_fds(mh, &fd, 1) ? fd : -1;
 }
 
 static void close_rights(struct msghdr *mh)

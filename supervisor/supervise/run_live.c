@@ -8,6 +8,7 @@
 
 #include "supervisor/supervise/live.h"
 #include "supervisor/supervise/procs.h"
+#include "common/scm.h"
 
 #include <sys/un.h>
 
@@ -346,21 +347,11 @@ static int build_spawn(struct buf *b, unsigned step, const char *cwd, const char
 
 static int send_spawn(struct run_state *rs, const struct buf *b, const int fds[3])
 {
-	union {
-		char b[CMSG_SPACE(sizeof(int) * 3)];
-		struct cmsghdr align;
-	} cbuf;
+	union scm_buf cbuf;
 	struct iovec iov = {.iov_base = b->data, .iov_len = b->len};
-	struct msghdr mh = {.msg_iov = &iov,
-			    .msg_iovlen = 1,
-			    .msg_control = cbuf.b,
-			    .msg_controllen = sizeof(cbuf.b)};
-	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
 
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int) * 3);
-	memcpy(CMSG_DATA(c), fds, sizeof(int) * 3);
+	scm_put_fds(&mh, &cbuf, fds, 3);
 	return sendmsg(rs->control, &mh, MSG_NOSIGNAL) == (ssize_t)b->len ? 0 : -errno;
 }
 
@@ -420,43 +411,12 @@ static void start_exec(struct run_state *rs, struct live_client *c, const struct
 	send_answer(c->fd, LIVE_STEP, c->step, 0, 0, NULL);
 }
 
-/* The descriptors a message carried: exactly three in fds (0), else none kept (-1). */
-static int three_fds(struct msghdr *mh, int fds[3])
-{
-	int got = 0;
-
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
-		size_t n;
-
-		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-			continue;
-		n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		for (size_t i = 0; i < n; i++) {
-			int fd;
-
-			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(fd));
-			if (got < 3)
-				fds[got++] = fd;
-			else
-				close(fd);
-		}
-	}
-	if (got == 3)
-		return 0;
-	while (got-- > 0)
-		close(fds[got]);
-	return -1;
-}
-
 static void on_client(struct run_state *rs, short revents, void *arg)
 {
 	struct live *l = rs->live;
 	struct live_client *c = client_by_fd(l, (int)(intptr_t)arg);
 	static char buf[sizeof(struct live_msg) + LIVE_MAX_BODY];
-	union {
-		char b[CMSG_SPACE(sizeof(int) * 3)];
-		struct cmsghdr align;
-	} cbuf;
+	union scm_buf cbuf;
 	struct iovec iov = {.iov_base = buf, .iov_len = sizeof(buf)};
 	struct msghdr mh = {.msg_iov = &iov,
 			    .msg_iovlen = 1,
@@ -472,7 +432,7 @@ static void on_client(struct run_state *rs, short revents, void *arg)
 	n = recvmsg(c->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
-	have_fds = n > 0 && three_fds(&mh, fds) == 0;
+	have_fds = n > 0 && scm_take_exactly(&mh, fds, 3) == 0;
 	if (c->refused) {
 		/* Read, never acted on: the answer saying why was sent at accept. */
 		for (int i = 0; have_fds && i < 3; i++)
