@@ -35,6 +35,8 @@ is "$("$AIRLOCK" exec box -- cat <"$T/in.txt")" "from a file" "stdin from a file
 "$AIRLOCK" exec box -- sh -c 'echo out; echo err >&2' >"$T/o.txt" 2>"$T/e.txt"
 is "$(cat "$T/o.txt"):$(cat "$T/e.txt")" "out:err" "stdout and stderr to files are relayed"
 
+"$AIRLOCK" exec box -- sh -c 'echo to-nowhere; exit 5' >&-
+is "$?" 5 "a closed stdout does not stop the step"
 mkdir -p sub
 is "$("$AIRLOCK" exec box -C sub -- pwd)" "$T/work/sub" "-C names the step's directory"
 is "$(cd sub && "$AIRLOCK" exec box -- pwd)" "$T/work/sub" "the caller's directory is the default"
