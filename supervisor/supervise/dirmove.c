@@ -118,6 +118,11 @@ struct walk {
 		char *rel;
 	} * links;
 	size_t nlinks, clinks;
+	struct node {
+		dev_t dev;
+		ino_t ino;
+	} * nodes; /* every directory and regular file of the source tree */
+	size_t nnodes, cnodes;
 };
 
 /* Join the sandbox as the caller stands in it, without a capability. 0 or -errno. */
@@ -202,6 +207,92 @@ static DIR *list(int fd)
  * entry can be copied and removed by the caller, the tree stays on one mount and within the
  * limits. 0 or -EXDEV (w->note says why), -errno.
  */
+static void add_node(struct walk *w, const struct statx *sx)
+{
+	GROW(w->nodes, w->cnodes, w->nnodes + 1);
+	w->nodes[w->nnodes].dev = makedev(sx->stx_dev_major, sx->stx_dev_minor);
+	w->nodes[w->nnodes].ino = sx->stx_ino;
+	w->nnodes++;
+}
+
+static int cmp_node(const void *a, const void *b)
+{
+	const struct node *x = a, *y = b;
+
+	if (x->dev != y->dev)
+		return x->dev < y->dev ? -1 : 1;
+	return x->ino < y->ino ? -1 : x->ino > y->ino;
+}
+
+static bool in_tree(const struct walk *w, const struct stat *st)
+{
+	struct node key = {st->st_dev, st->st_ino};
+
+	return bsearch(&key, w->nodes, w->nnodes, sizeof(key), cmp_node) != NULL;
+}
+
+/* The access mode of descriptor fd of the process whose /proc directory is open at pfd. */
+static int fd_accmode(int pfd, const char *fd)
+{
+	char path[300], buf[256], *p;
+	cleanup_fd int info = -1;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "fdinfo/%s", fd);
+	info = openat(pfd, path, O_RDONLY | O_CLOEXEC);
+	if (info < 0 || (n = read(info, buf, sizeof(buf) - 1)) <= 0)
+		return -1;
+	buf[n] = '\0';
+	p = strstr(buf, "flags:");
+	return p ? (int)(strtoul(p + 6, NULL, 8) & O_ACCMODE) : -1;
+}
+
+/*
+ * Whether a process of the sandbox holds the source tree: its working directory in it, or a
+ * descriptor of a directory in it, or of a file in it open for writing. On a filesystem they
+ * follow the rename; here they would keep naming the removed source (a write would be lost),
+ * so such a tree is left to the kernel. The sandbox's own /proc lists its processes; one whose
+ * descriptors cannot be read counts as holding it.
+ */
+static bool held(const struct walk *w)
+{
+	cleanup_dir DIR *proc = opendir("/proc");
+	struct dirent *e;
+
+	if (!proc)
+		return true;
+	qsort(w->nodes, w->nnodes, sizeof(*w->nodes), cmp_node);
+	while ((e = readdir(proc))) {
+		cleanup_fd int pfd = -1, fdd = -1;
+		cleanup_dir DIR *fds = NULL;
+		struct dirent *f;
+		struct stat st;
+
+		if (e->d_name[0] < '1' || e->d_name[0] > '9')
+			continue;
+		pfd = openat(dirfd(proc), e->d_name, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (pfd < 0)
+			continue; /* gone */
+		if (fstatat(pfd, "cwd", &st, 0) == 0 && in_tree(w, &st))
+			return true;
+		fdd = openat(pfd, "fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fdd < 0)
+			return errno != ENOENT;
+		fds = fdopendir(fdd);
+		if (!fds)
+			return true;
+		fdd = -1;
+		while ((f = readdir(fds))) {
+			if (f->d_name[0] == '.' || fstatat(dirfd(fds), f->d_name, &st, 0) < 0 ||
+			    !in_tree(w, &st))
+				continue;
+			if (S_ISDIR(st.st_mode) || fd_accmode(pfd, f->d_name) != O_RDONLY)
+				return true;
+		}
+	}
+	return false;
+}
+
 static int scan(struct walk *w, int fd, const struct statx *sx, int depth)
 {
 	cleanup_dir DIR *d = NULL;
@@ -209,6 +300,7 @@ static int scan(struct walk *w, int fd, const struct statx *sx, int depth)
 	bool owned = sx->stx_uid == w->uid;
 	bool removable = owned || faccessat(fd, ".", W_OK | X_OK, AT_EACCESS) == 0;
 
+	add_node(w, sx);
 	if (depth > DIRMOVE_MAX_DEPTH)
 		return give_up(w, "deeper than %d levels", DIRMOVE_MAX_DEPTH);
 	d = list(fd);
@@ -241,6 +333,7 @@ static int scan(struct walk *w, int fd, const struct statx *sx, int depth)
 			break;
 		}
 		case S_IFREG:
+			add_node(w, &c);
 			w->bytes += c.stx_size;
 			if (w->bytes > w->max_bytes)
 				return give_up(w, "more than %llu MiB of files or the store's room",
@@ -592,6 +685,10 @@ static void emulate(const struct dirmove *m, int olddir, int newdir, unsigned lo
 	if (rc == 0 && faccessat(spfd, sbase, W_OK | X_OK, AT_EACCESS | AT_SYMLINK_NOFOLLOW) < 0 &&
 	    sx.stx_uid != w.uid)
 		rc = give_up(&w, "a directory whose entries it cannot remove");
+	if (rc == 0 && held(&w))
+		rc = give_up(&w, "a process of the sandbox has its working directory or a "
+				 "descriptor open in it");
+	free(w.nodes);
 	if (rc < 0) {
 		snprintf(res->note, sizeof(res->note), "%s", w.note[0] ? w.note : strerror(-rc));
 		buf_release(&w.rel);
