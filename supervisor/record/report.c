@@ -63,6 +63,8 @@ struct writer {
 struct writers {
 	struct writer *w;
 	size_t n, cap;
+	struct writer *trees; /* directories from the host that airlock renamed by copying */
+	size_t ntrees, ctrees;
 };
 
 static int cmp_writer(const void *a, const void *b)
@@ -110,10 +112,20 @@ struct writers *report_read_events(const struct session *s, cJSON *commands, cJS
 			double seq = meta_num(ev, "exec_seq", -1);
 			long long es = seq >= 0 && seq < 1e18 ? (long long)seq : -1;
 
+			const cJSON *dm = cJSON_GetObjectItemCaseSensitive(ev, "dirmove");
+
 			if (t1)
 				add_writer(ws, t1, who, es);
 			if (t2)
 				add_writer(ws, t2, who, es);
+			/* Every entry of a copied tree is the renaming process's (dirmove.h). */
+			if (t2 && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(dm, "copied"))) {
+				GROW(ws->trees, ws->ctrees, ws->ntrees + 1);
+				ws->trees[ws->ntrees].path = xstrdup(t2);
+				ws->trees[ws->ntrees].argv = xstrdup(who);
+				ws->trees[ws->ntrees].exec_seq = es;
+				ws->ntrees++;
+			}
 		} else if (strcmp(cls, "exec") == 0 && commands) {
 			cJSON *c = cJSON_CreateObject();
 
@@ -174,6 +186,15 @@ size_t writers_each(const struct writers *ws, const char *path,
 		last = &ws->w[lo];
 		fn(ctx, last->argv, last->exec_seq);
 		count++;
+	}
+	/* Nobody wrote it by name: the last rename that copied a tree holding it did. */
+	for (lo = ws->ntrees; count == 0 && lo-- > 0;) {
+		size_t len = strlen(ws->trees[lo].path);
+
+		if (strncmp(path, ws->trees[lo].path, len) == 0 && path[len] == '/') {
+			fn(ctx, ws->trees[lo].argv, ws->trees[lo].exec_seq);
+			count++;
+		}
 	}
 	return count;
 }
@@ -270,7 +291,12 @@ void writers_free(struct writers *ws)
 		free(ws->w[i].path);
 		free(ws->w[i].argv);
 	}
+	for (i = 0; i < ws->ntrees; i++) {
+		free(ws->trees[i].path);
+		free(ws->trees[i].argv);
+	}
 	free(ws->w);
+	free(ws->trees);
 	free(ws);
 }
 

@@ -100,6 +100,9 @@ else
 fi
 is "$(cat "$AIRLOCK_STATE_DIR"/sessions/*/events.jsonl | grep -c '"dirmove":{"copied":true')" 4 \
 	"the log records each copied rename"
+"$AIRLOCK" show --json last >"$T/show.json" 2>/dev/null
+is "$(jf show '[any("RENAME_NOREPLACE" in b for b in c["by"]) for c in j["changes"] if c["path"].endswith("/inside/dst/sub/b.txt")]')" "[True]" \
+	"the copied tree's files are attributed to the process that renamed it"
 "$AIRLOCK" log last >"$T/log.txt" 2>&1
 check "... and airlock log shows it as a rename" grep -q "inside/src -> $T/work/inside/dst" "$T/log.txt"
 
