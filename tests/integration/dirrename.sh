@@ -224,6 +224,31 @@ out=$(al_run -- sh -c 'mv -T ptr ptr2 && readlink ptr2 && ls' 2>/dev/null)
 is "$out" "$(printf '%s\n%s' "$T/outside/d" "$(ls | sed 's/^ptr$/ptr2/' | sort)")" "renaming a link to a host directory moves the link"
 is "$(ls "$T/outside/d")" "f" "... and the directory it names stays"
 
+# A process whose working directory is in the tree would be left in the removed source: the
+# rename is left to the kernel (EXDEV), and the log says why.
+mkdir -p held && echo h >held/f
+out=$(al_run -- sh -c 'cd held && "$1" -c "
+import os, errno
+try:
+    os.rename(\"../held\", \"../held2\"); print(\"renamed\")
+except OSError as e:
+    print(errno.errorcode[e.errno])"' _ "$PY" 2>/dev/null)
+is "$out" "EXDEV" "a tree that holds a process's working directory gets EXDEV"
+check "... the log says why" grep -q '"note":"a process of the sandbox has its working directory' "$(ls -d "$AIRLOCK_STATE_DIR"/sessions/* | tail -1)/events.jsonl"
+
+# A kernel before 5.19 lets the freeze abort the call (no WAIT_KILLABLE_RECV): the call is
+# made again and gets the kernel's EXDEV; nothing hangs and nothing is half done.
+mkdir -p oldk && echo o >oldk/f
+out=$(AIRLOCK_TEST_FEATURES_OFF=wait_killable_recv al_run -- "$PY" -c '
+import os, errno
+for i in range(2):
+    try:
+        os.rename("oldk", "oldk2"); print("renamed")
+    except OSError as e:
+        print(errno.errorcode[e.errno])
+print(sorted(os.listdir("oldk")), os.path.exists("oldk2"))' 2>/dev/null)
+is "$out" "$(printf "EXDEV\nEXDEV\n['f'] False")" "without WAIT_KILLABLE_RECV a host directory rename stays EXDEV"
+
 # Past the limit the rename is left to the kernel (EXDEV as before); mv copies instead.
 mkdir big && "$PY" -c 'import os
 for i in range(10001): open("big/%d" % i, "w").close()'
