@@ -158,6 +158,18 @@ static bool renames_host_dir(pid_t pid, const char *src)
 	return real && lstat(real, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+/* Whether process pid has one thread (in its /proc/PID/status). */
+static bool single_threaded(pid_t pid)
+{
+	char buf[4096];
+	const char *p;
+
+	if (proc_read(pid, "status", buf, sizeof(buf)) < 0)
+		return false;
+	p = strstr(buf, "\nThreads:");
+	return p && strtol(p + 9, NULL, 10) == 1;
+}
+
 /*
  * A rename (v lets it land) whose source is a directory from the host: the overlay would
  * refuse it with EXDEV, so the supervisor makes it itself (dirmove.h), with the sandbox
@@ -188,7 +200,7 @@ static int rename_host_dir(struct notifier *n, const struct sys_desc *sd, cJSON 
 	m = dirmove_open(pid, olddirfd, oldpath, newdirfd, newpath, flags);
 	if (!m)
 		return answer(n, ev, v);
-	if (freeze_sandbox(&fz, n->init_pid) < 0) {
+	if (freeze_sandbox_but(&fz, n->init_pid, single_threaded(pid) ? pid : 0) < 0) {
 		dirmove_free(m);
 		return answer(n, ev, v);
 	}
@@ -262,7 +274,8 @@ int handle_write(struct notifier *n, const struct sys_desc *sd)
 	}
 	if (rc == 0 && (sd->nr == SYS_link || sd->nr == SYS_linkat))
 		host_link = links_host_file(pid, target, follows_final(sd, d, 0));
-	if (rc == 0 && (sd->nr == SYS_rename || sd->nr == SYS_renameat || sd->nr == SYS_renameat2))
+	if (rc == 0 && raw[0] && raw2[0] &&
+	    (sd->nr == SYS_rename || sd->nr == SYS_renameat || sd->nr == SYS_renameat2))
 		host_dir = renames_host_dir(pid, target);
 	if (!id_valid(n))
 		return 0;
