@@ -670,7 +670,7 @@ static void emulate(const struct dirmove *m, int olddir, int newdir, unsigned lo
 			return;
 		rc = has_entries(dpfd, dbase);
 		if (rc != 0) {
-			res->err = rc > 0 ? ENOTEMPTY : -rc;
+			res->err = rc > 0 ? ENOTEMPTY : EXDEV; /* cannot tell: as before */
 			return;
 		}
 	}
