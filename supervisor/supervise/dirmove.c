@@ -700,7 +700,7 @@ static void emulate(const struct dirmove *m, int olddir, int newdir, unsigned lo
 		if (mkdirat(dpfd, tmpname, 0700) == 0)
 			break;
 		if (errno != EEXIST || i > 100) {
-			res->err = errno == EEXIST ? EXDEV : errno;
+			res->err = errno == ENOSPC || errno == EDQUOT ? errno : EXDEV;
 			buf_release(&w.rel);
 			return;
 		}
