@@ -64,7 +64,9 @@ struct writer {
 struct writers {
 	struct writer *w;
 	size_t n, cap;
-	cJSON *steps; /* a live session's steps, from their "step" events */
+	cJSON *steps;	      /* a live session's steps, from their "step" events */
+	struct writer *trees; /* directories from the host that airlock renamed by copying */
+	size_t ntrees, ctrees;
 };
 
 static int cmp_writer(const void *a, const void *b)
@@ -157,10 +159,21 @@ struct writers *report_read_events(const struct session *s, cJSON *commands, cJS
 			double seq = meta_num(ev, "exec_seq", -1);
 			long long es = seq >= 0 && seq < 1e18 ? (long long)seq : -1;
 
+			const cJSON *dm = cJSON_GetObjectItemCaseSensitive(ev, "dirmove");
+
 			if (t1)
 				add_writer(ws, t1, who, es, step_of(ev));
 			if (t2)
 				add_writer(ws, t2, who, es, step_of(ev));
+			/* Every entry of a copied tree is the renaming process's (dirmove.h). */
+			if (t2 && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(dm, "copied"))) {
+				GROW(ws->trees, ws->ctrees, ws->ntrees + 1);
+				ws->trees[ws->ntrees].path = xstrdup(t2);
+				ws->trees[ws->ntrees].argv = xstrdup(who);
+				ws->trees[ws->ntrees].exec_seq = es;
+				ws->trees[ws->ntrees].step = step_of(ev);
+				ws->ntrees++;
+			}
 		} else if (strcmp(cls, "step") == 0) {
 			add_step(ws->steps, ev);
 		} else if (strcmp(cls, "exec") == 0 && commands) {
@@ -234,6 +247,15 @@ size_t writers_each(const struct writers *ws, const char *path,
 		fn(ctx, last->argv, last->exec_seq);
 		count++;
 	}
+	/* Nobody wrote it by name: the last rename that copied a tree holding it did. */
+	for (lo = ws->ntrees; count == 0 && lo-- > 0;) {
+		size_t len = strlen(ws->trees[lo].path);
+
+		if (strncmp(path, ws->trees[lo].path, len) == 0 && path[len] == '/') {
+			fn(ctx, ws->trees[lo].argv, ws->trees[lo].exec_seq);
+			count++;
+		}
+	}
 	return count;
 }
 
@@ -251,6 +273,14 @@ size_t writers_steps(const struct writers *ws, const char *path, unsigned *steps
 			;
 		if (j == n && n < max)
 			steps[n++] = st;
+	}
+	/* Nobody wrote it by name: the step of the last rename that copied a tree holding it. */
+	for (lo = ws->ntrees; n == 0 && max > 0 && lo-- > 0;) {
+		size_t len = strlen(ws->trees[lo].path);
+
+		if (strncmp(path, ws->trees[lo].path, len) == 0 && path[len] == '/' &&
+		    ws->trees[lo].step)
+			steps[n++] = ws->trees[lo].step;
 	}
 	return n;
 }
@@ -363,8 +393,13 @@ void writers_free(struct writers *ws)
 		free(ws->w[i].path);
 		free(ws->w[i].argv);
 	}
+	for (i = 0; i < ws->ntrees; i++) {
+		free(ws->trees[i].path);
+		free(ws->trees[i].argv);
+	}
 	free(ws->w);
 	cJSON_Delete(ws->steps);
+	free(ws->trees);
 	free(ws);
 }
 

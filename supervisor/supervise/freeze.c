@@ -178,7 +178,7 @@ static void children_of(pid_t pid, pid_t **kids, size_t *nk, size_t *ck)
  * One round: walk the tree below init (host pids) and stop what is not stopped yet. Returns
  * how many were new, or -errno.
  */
-static int stop_round(struct freeze *f, pid_t init)
+static int stop_round(struct freeze *f, pid_t init, pid_t keep)
 {
 	cleanup_free pid_t *queue = NULL;
 	size_t nq = 0, cq = 0, head = 0;
@@ -194,7 +194,7 @@ static int stop_round(struct freeze *f, pid_t init)
 		for (i = before; i < nq; i++) {
 			int rc;
 
-			if (have(f, queue[i]))
+			if (queue[i] == keep || have(f, queue[i]))
 				continue;
 			rc = stop_one(f, queue[i], pid);
 			if (rc < 0)
@@ -207,6 +207,11 @@ static int stop_round(struct freeze *f, pid_t init)
 
 int freeze_sandbox(struct freeze *f, pid_t init)
 {
+	return freeze_sandbox_but(f, init, 0);
+}
+
+int freeze_sandbox_but(struct freeze *f, pid_t init, pid_t keep)
+{
 	struct timespec t0;
 	int rc;
 	size_t i;
@@ -217,7 +222,7 @@ int freeze_sandbox(struct freeze *f, pid_t init)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	/* Until a round finds nobody new: a process may have forked while we stopped others. */
 	do {
-		rc = stop_round(f, init);
+		rc = stop_round(f, init, keep);
 		if (rc < 0)
 			goto fail;
 		for (i = 0; i < f->n; i++) {

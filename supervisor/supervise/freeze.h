@@ -32,6 +32,13 @@ struct freeze {
  */
 int freeze_sandbox(struct freeze *f, pid_t init);
 
+/*
+ * freeze_sandbox(), leaving the process keep running (its children are stopped): a caller of
+ * one thread, blocked in the notification being handled, cannot act meanwhile, and a stop
+ * would be reported to its parent (an interactive shell would say the job stopped).
+ */
+int freeze_sandbox_but(struct freeze *f, pid_t init, pid_t keep);
+
 /* Continue every process freeze_sandbox() stopped. */
 void thaw_sandbox(struct freeze *f);
 

@@ -430,7 +430,8 @@ static void exec_stdio(bool json, int fds[3], struct pump pumps[3], int theirs[3
 			continue;
 		}
 		if (!pumps[k].capture && fcntl(k, F_GETFD) < 0) {
-			/* Closed here: the step gets /dev/null (a descriptor cannot be sent closed). */
+			/* Closed here: the step gets /dev/null (a descriptor cannot be sent
+			 * closed). */
 			fds[k] = theirs[k] = open("/dev/null", O_RDWR | O_CLOEXEC);
 			continue;
 		}

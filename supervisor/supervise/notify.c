@@ -266,11 +266,19 @@ char *resolve_for_record(pid_t pid, int dirfd, const char *raw)
 int copy_path_of(pid_t pid, const struct seccomp_data *d, int dirfd_idx, int path_idx, char **out)
 {
 	char raw[MAX_PATH_BYTES];
+
+	return copy_path_raw(pid, d, dirfd_idx, path_idx, raw, out);
+}
+
+int copy_path_raw(pid_t pid, const struct seccomp_data *d, int dirfd_idx, int path_idx,
+		  char raw[MAX_PATH_BYTES], char **out)
+{
 	/* A dirfd is an int: the kernel reads the low 32 bits only. */
 	int dirfd = dirfd_idx >= 0 ? (int)(unsigned)d->args[dirfd_idx] : AT_FDCWD;
 	int rc;
 
 	*out = NULL;
+	raw[0] = '\0';
 	if (d->args[path_idx] == 0) {
 		/* utimensat(fd, NULL, ...) acts on the descriptor itself. */
 		if (dirfd_idx < 0 || dirfd == AT_FDCWD)
@@ -278,7 +286,7 @@ int copy_path_of(pid_t pid, const struct seccomp_data *d, int dirfd_idx, int pat
 		*out = dir_of(pid, dirfd);
 		return *out ? 0 : -EBADF;
 	}
-	rc = mem_read_string(pid, d->args[path_idx], raw, sizeof(raw));
+	rc = mem_read_string(pid, d->args[path_idx], raw, MAX_PATH_BYTES);
 	if (rc < 0)
 		return rc;
 	*out = resolve_for_record(pid, dirfd, raw);
@@ -347,6 +355,22 @@ const char *errno_name(int err)
 		return "EIO";
 	case ENOENT:
 		return "ENOENT";
+	case EXDEV:
+		return "EXDEV";
+	case ENOTEMPTY:
+		return "ENOTEMPTY";
+	case EEXIST:
+		return "EEXIST";
+	case ENOTDIR:
+		return "ENOTDIR";
+	case EISDIR:
+		return "EISDIR";
+	case EBUSY:
+		return "EBUSY";
+	case ENOSPC:
+		return "ENOSPC";
+	case EROFS:
+		return "EROFS";
 	default:
 		return "error";
 	}

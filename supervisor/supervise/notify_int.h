@@ -15,6 +15,7 @@
 #include "common/path.h"
 #include "common/testenv.h"
 #include "common/utf8.h"
+#include "supervisor/supervise/dirmove.h"
 #include "supervisor/supervise/execverify.h"
 #include "supervisor/supervise/freeze.h"
 #include "supervisor/supervise/procmem.h"
@@ -118,6 +119,9 @@ char *dir_of(pid_t pid, int dirfd);
 char *resolve_for_record(pid_t pid, int dirfd, const char *raw);
 int copy_path_of(pid_t pid, const struct seccomp_data *d, int dirfd_idx, int path_idx, char **out);
 int copy_path(const struct notifier *n, int dirfd_idx, int path_idx, char **out);
+/* copy_path_of(), keeping the path as the program passed it in raw ("" for none). */
+int copy_path_raw(pid_t pid, const struct seccomp_data *d, int dirfd_idx, int path_idx,
+		  char raw[MAX_PATH_BYTES], char **out);
 void add_open_flags(cJSON *ev, unsigned flags);
 const char *errno_name(int err);
 struct verdict record_event(struct notifier *n, cJSON *ev, struct verdict v);

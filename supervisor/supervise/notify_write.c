@@ -142,13 +142,115 @@ static bool links_host_file(pid_t pid, const char *src, bool follow)
 	return real && lstat(real, &st) == 0 && !S_ISDIR(st.st_mode);
 }
 
+/*
+ * Whether a rename's source (absolute, as named) is a directory that came from the host,
+ * which the overlay cannot move (dirmove.h). As for links, the lower layer is the host
+ * itself at the same path. A hint that costs a lookup: the helper's own rename decides.
+ */
+static bool renames_host_dir(pid_t pid, const char *src)
+{
+	cleanup_free char *real = NULL;
+	struct stat st;
+
+	if (!src || src[0] != '/')
+		return false;
+	real = sb_canonical(pid, src, false);
+	return real && lstat(real, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* Whether process pid has one thread (in its /proc/PID/status). */
+static bool single_threaded(pid_t pid)
+{
+	char buf[4096];
+	const char *p;
+
+	if (proc_read(pid, "status", buf, sizeof(buf)) < 0)
+		return false;
+	p = strstr(buf, "\nThreads:");
+	return p && strtol(p + 9, NULL, 10) == 1;
+}
+
+/*
+ * A rename (v lets it land) whose source is a directory from the host: the overlay would
+ * refuse it with EXDEV, so the supervisor makes it itself (dirmove.h), with the sandbox
+ * frozen so that no process sees the tree half-copied or changes it meanwhile. The event
+ * says what was done ("dirmove") and is recorded before any process of the sandbox runs
+ * again; the host changes only at commit, as for every write. Whatever keeps the helper
+ * from starting lets the kernel answer, as without it (EXDEV).
+ */
+static int rename_host_dir(struct notifier *n, const struct sys_desc *sd, cJSON *ev,
+			   struct verdict v, const char *oldpath, const char *newpath)
+{
+	const struct seccomp_data *d = &n->req->data;
+	pid_t pid = (pid_t)n->req->pid;
+	unsigned flags = sd->nr == SYS_renameat2 ? (unsigned)d->args[4] : 0;
+	int olddirfd = sd->dirfd >= 0 ? (int)(unsigned)d->args[sd->dirfd] : AT_FDCWD;
+	int newdirfd = sd->dirfd2 >= 0 ? (int)(unsigned)d->args[sd->dirfd2] : AT_FDCWD;
+	unsigned long long room = ~0ULL;
+	struct dirmove_result res;
+	struct dirmove *m;
+	struct verdict w = v;
+	struct freeze fz;
+	cJSON *dm;
+	int rc;
+
+	/* RENAME_EXCHANGE and RENAME_WHITEOUT: the kernel's answer (EXDEV, EINVAL). */
+	if (n->freeze_cancels || n->log_broken || (flags & ~(unsigned)RENAME_NOREPLACE))
+		return answer(n, ev, v);
+	m = dirmove_open(pid, olddirfd, oldpath, newdirfd, newpath, flags);
+	if (!m)
+		return answer(n, ev, v);
+	if (freeze_sandbox_but(&fz, n->init_pid, single_threaded(pid) ? pid : 0) < 0) {
+		dirmove_free(m);
+		return answer(n, ev, v);
+	}
+	/* Still the caller's pid, and the call still waits: a kernel before 5.19 lets the
+	   freeze's SIGSTOP abort a received call, which is made again after the thaw; from
+	   then on such renames are left to the kernel. */
+	if (!id_valid(n)) {
+		n->freeze_cancels = true;
+		thaw_sandbox(&fz);
+		dirmove_free(m);
+		cJSON_Delete(ev);
+		return 0;
+	}
+	if (n->space && monitor_disk_room(n->space, &room) < 0)
+		room = 0;
+	rc = dirmove_perform(m, room, &res);
+	dirmove_free(m);
+	if (rc == 0) {
+		rc = answer(n, ev, v);
+		thaw_sandbox(&fz);
+		return rc;
+	}
+	if (rc < 0) {
+		res.err = EIO;
+		res.copied = false;
+		snprintf(res.note, sizeof(res.note), "the helper that copies the tree failed");
+	}
+	dm = cJSON_AddObjectToObject(ev, "dirmove");
+	cJSON_AddBoolToObject(dm, "copied", res.copied);
+	cJSON_AddNumberToObject(dm, "entries", (double)res.entries);
+	cJSON_AddNumberToObject(dm, "bytes", (double)res.bytes);
+	if (res.note[0])
+		cJSON_AddItemToObject(dm, "note", json_text(res.note));
+	w.cont = false;
+	w.err = res.err;
+	w.val = 0;
+	if (res.err == 0)
+		w.result = res.copied ? "renamed by airlock" : "renamed";
+	rc = answer(n, ev, w);
+	thaw_sandbox(&fz);
+	return rc;
+}
+
 int handle_write(struct notifier *n, const struct sys_desc *sd)
 {
 	const struct seccomp_data *d = &n->req->data;
 	pid_t pid = (pid_t)n->req->pid;
 	cleanup_free char *target = NULL, *target2 = NULL, *real = NULL, *real2 = NULL;
-	char link[MAX_PATH_BYTES];
-	bool host_link = false;
+	char link[MAX_PATH_BYTES], raw[MAX_PATH_BYTES], raw2[MAX_PATH_BYTES];
+	bool host_link = false, host_dir = false;
 	struct verdict v;
 	cJSON *ev;
 	int rc = 0;
@@ -159,10 +261,10 @@ int handle_write(struct notifier *n, const struct sys_desc *sd)
 		if (!target)
 			rc = -EBADF;
 	} else {
-		rc = copy_path(n, sd->dirfd, sd->path, &target);
+		rc = copy_path_raw(pid, d, sd->dirfd, sd->path, raw, &target);
 	}
 	if (rc == 0 && sd->path2 >= 0)
-		rc = copy_path(n, sd->dirfd2, sd->path2, &target2);
+		rc = copy_path_raw(pid, d, sd->dirfd2, sd->path2, raw2, &target2);
 	if (rc == 0 && sd->str >= 0)
 		rc = mem_read_string(pid, d->args[sd->str], link, sizeof(link));
 	/* A descriptor's path is already the file's own; a named path may pass through links. */
@@ -172,6 +274,9 @@ int handle_write(struct notifier *n, const struct sys_desc *sd)
 	}
 	if (rc == 0 && (sd->nr == SYS_link || sd->nr == SYS_linkat))
 		host_link = links_host_file(pid, target, follows_final(sd, d, 0));
+	if (rc == 0 && raw[0] && raw2[0] &&
+	    (sd->nr == SYS_rename || sd->nr == SYS_renameat || sd->nr == SYS_renameat2))
+		host_dir = renames_host_dir(pid, target);
 	if (!id_valid(n))
 		return 0;
 	ev = new_event(n, "write", sd->name);
@@ -198,5 +303,7 @@ int handle_write(struct notifier *n, const struct sys_desc *sd)
 	v = decide_write(n, (const char *const[4]){target, target2, real, real2});
 	if (v.cont && host_link)
 		v = deny_by(EXDEV, "airlock: a hard link to a file from the host");
+	if (v.cont && host_dir)
+		return rename_host_dir(n, sd, ev, v, raw, raw2);
 	return answer(n, ev, v);
 }

@@ -159,4 +159,32 @@ else
 	skip "ip addr inside" "iproute2 is not installed"
 fi
 
+# Renaming a directory from the host (os.rename, fs.renameSync, git mv): the overlay alone
+# says EXDEV; airlock renames it, and the program sees what it sees bare (dirrename.sh has
+# the rest).
+mkdir -p "$T/mvbare" "$T/work/mvin"
+for d in "$T/mvbare" "$T/work/mvin"; do
+	mkdir -p "$d/py/sub" "$d/js/sub" && echo a >"$d/py/sub/a" && echo b >"$d/js/sub/b" &&
+		ln -s sub/a "$d/py/l" && chmod 700 "$d/py/sub"
+done
+mvpy='
+import os
+os.rename("py", "py2")
+for r, ds, fs in sorted(os.walk("py2")):
+    for n in sorted(ds + fs):
+        p = os.path.join(r, n)
+        print(p, oct(os.lstat(p).st_mode), os.readlink(p) if os.path.islink(p) else "")
+print(os.path.exists("py"))'
+bare=$(cd "$T/mvbare" && "$PY" -c "$mvpy" 2>&1)
+inside=$(cd "$T/work/mvin" && al_run -- "$PY" -c "$mvpy" 2>/dev/null)
+is "$inside" "$bare" "os.rename of a host directory: inside as bare"
+if command -v node >/dev/null 2>&1; then
+	mvjs='const fs = require("fs"); fs.renameSync("js", "js2"); console.log(fs.readdirSync("js2/sub"), fs.existsSync("js"))'
+	bare=$(cd "$T/mvbare" && node -e "$mvjs" 2>&1)
+	inside=$(cd "$T/work/mvin" && al_run -- node -e "$mvjs" 2>/dev/null)
+	is "$inside" "$bare" "Node's fs.renameSync of a host directory: inside as bare"
+else
+	skip "Node's fs.renameSync of a host directory" "node is not installed"
+fi
+
 done_testing
