@@ -8,6 +8,8 @@
 #ifndef AIRLOCK_SUPERVISOR_EVENTS_H
 #define AIRLOCK_SUPERVISOR_EVENTS_H
 
+#include "common/buf.h"
+
 #include <cjson/cJSON.h>
 #include <stdbool.h>
 
@@ -16,13 +18,16 @@ struct syslog_fwd;
 struct event_log {
 	int fd;
 	unsigned long long seq; /* sequence number of the next event */
-	char prev[65];		/* hex SHA-256 of the last line, "" before the first */
+	char prev[65];		/* hex SHA-256 of the last line, "" before the first; read it
+				   with events_head(): it is computed when first needed */
+	bool unhashed;		/* line holds the last line, not hashed into prev yet */
 	struct syslog_fwd *fwd; /* forwarding to syslog (events_forward_syslog), or NULL */
 	/* Denied connections and lookups, counted by events_append() for the run's last line:
 	   a program that retries a refused network for minutes should not end unexplained. */
 	unsigned long denied_net;
 	char denied_first[3][128]; /* the first few names or targets, distinct */
 	unsigned ndenied_first;
+	struct buf line; /* the line being written, kept for the next one */
 };
 
 /* Open (creating if needed) the log at path and find the chain's head. 0 or -errno. */
@@ -33,6 +38,9 @@ int events_open(struct event_log *log, const char *path);
  * 0 or -errno; on error nothing partial is left in the file.
  */
 int events_append(struct event_log *log, cJSON *ev);
+
+/* The hex SHA-256 of the last line ("" before the first): the chain's head. Borrowed. */
+const char *events_head(struct event_log *log);
 
 /* Close the log and stop forwarding. */
 void events_close(struct event_log *log);

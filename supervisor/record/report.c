@@ -53,6 +53,101 @@ char **json_strings(const cJSON *arr)
 	return v;
 }
 
+struct exec_entry {
+	long long seq;
+	cJSON *command; /* owned */
+	char *joined;	/* made when first asked for */
+};
+
+struct exec_index {
+	struct exec_entry *e;
+	size_t n, cap;
+	char *scratch; /* the last joined "argv" of an old record */
+};
+
+struct exec_index *exec_index_new(void)
+{
+	return xcalloc(1, sizeof(struct exec_index));
+}
+
+void exec_index_free(struct exec_index *x)
+{
+	if (!x)
+		return;
+	for (size_t i = 0; i < x->n; i++) {
+		cJSON_Delete(x->e[i].command);
+		free(x->e[i].joined);
+	}
+	free(x->e);
+	free(x->scratch);
+	free(x);
+}
+
+void exec_index_add(struct exec_index *x, const cJSON *ev)
+{
+	const char *cls = meta_str(ev, "class");
+	const cJSON *cmd = cJSON_GetObjectItemCaseSensitive(ev, "command");
+	double seq = meta_num(ev, "seq", -1);
+
+	if (!cls || strcmp(cls, "exec") != 0 || !cJSON_IsArray(cmd) || !(seq >= 0) || seq > 1e18)
+		return;
+	/* In log order: an edited record out of order is simply not found later. */
+	if (x->n && x->e[x->n - 1].seq >= (long long)seq)
+		return;
+	GROW(x->e, x->cap, x->n + 1);
+	x->e[x->n].seq = (long long)seq;
+	x->e[x->n].command = cJSON_Duplicate(cmd, true);
+	x->e[x->n].joined = NULL;
+	x->n++;
+}
+
+static struct exec_entry *exec_find(const struct exec_index *x, const cJSON *ev)
+{
+	double want = meta_num(ev, "exec_seq", -1);
+	size_t lo = 0, hi = x->n;
+
+	if (!(want >= 0) || want > 1e18)
+		return NULL;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (x->e[mid].seq < (long long)want)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < x->n && x->e[lo].seq == (long long)want ? &x->e[lo] : NULL;
+}
+
+const cJSON *exec_index_argv(const struct exec_index *x, const cJSON *ev)
+{
+	const cJSON *argv = cJSON_GetObjectItemCaseSensitive(ev, "argv");
+	const struct exec_entry *e;
+
+	if (cJSON_IsArray(argv))
+		return argv;
+	e = exec_find(x, ev);
+	return e ? e->command : NULL;
+}
+
+const char *exec_index_joined(struct exec_index *x, const cJSON *ev)
+{
+	const cJSON *argv = cJSON_GetObjectItemCaseSensitive(ev, "argv");
+	struct exec_entry *e;
+
+	if (cJSON_IsArray(argv)) {
+		free(x->scratch);
+		x->scratch = join_argv(argv);
+		return x->scratch;
+	}
+	e = exec_find(x, ev);
+	if (!e)
+		return "";
+	if (!e->joined)
+		e->joined = join_argv(e->command);
+	return e->joined;
+}
+
 /* Which processes wrote which path, from the event log: sorted (path, argv) pairs. */
 struct writer {
 	char *path;
@@ -90,10 +185,12 @@ struct writers *report_read_events(const struct session *s, cJSON *commands, cJS
 	cleanup_free char *path = session_path(s, "events.jsonl");
 	cleanup_file FILE *f = fopen(path, "re");
 	cleanup_free char *line = NULL;
+	struct exec_index *xi;
 	size_t cap = 0;
 
 	if (!f)
 		return ws;
+	xi = exec_index_new();
 	while (getline(&line, &cap, f) > 0) {
 		cJSON *ev = cJSON_Parse(line);
 		const char *cls = ev ? meta_str(ev, "class") : NULL;
@@ -102,9 +199,9 @@ struct writers *report_read_events(const struct session *s, cJSON *commands, cJS
 			cJSON_Delete(ev);
 			continue;
 		}
+		exec_index_add(xi, ev);
 		if (strcmp(cls, "write") == 0) {
-			cleanup_free char *who =
-				join_argv(cJSON_GetObjectItemCaseSensitive(ev, "argv"));
+			const char *who = exec_index_joined(xi, ev);
 			const char *t1 = meta_str(ev, "target");
 			const char *t2 = meta_str(ev, "target2");
 			double seq = meta_num(ev, "exec_seq", -1);
@@ -131,6 +228,7 @@ struct writers *report_read_events(const struct session *s, cJSON *commands, cJS
 			cJSON_AddItemToArray(commands, c);
 		} else if (strcmp(cls, "connect") == 0 && connections) {
 			cJSON *c = cJSON_CreateObject();
+			const cJSON *argv;
 
 			cJSON_AddStringToObject(c, "target", meta_str(ev, "target") ?: "?");
 			json_copy(c, "name", ev, "name");
@@ -143,11 +241,14 @@ struct writers *report_read_events(const struct session *s, cJSON *commands, cJS
 			cJSON_AddStringToObject(c, "op", meta_str(ev, "op") ?: "?");
 			cJSON_AddStringToObject(c, "decision", meta_str(ev, "decision") ?: "?");
 			cJSON_AddStringToObject(c, "by", meta_str(ev, "by") ?: "?");
-			json_copy(c, "argv", ev, "argv");
+			argv = exec_index_argv(xi, ev);
+			cJSON_AddItemToObject(
+				c, "argv", argv ? cJSON_Duplicate(argv, true) : cJSON_CreateNull());
 			cJSON_AddItemToArray(connections, c);
 		}
 		cJSON_Delete(ev);
 	}
+	exec_index_free(xi);
 	if (ws->n)
 		qsort(ws->w, ws->n, sizeof(*ws->w), cmp_writer);
 	return ws;

@@ -711,11 +711,13 @@ static void read_timeline(struct replay_rec *rp)
 	cleanup_free char *path = session_path(&rp->s, "events.jsonl");
 	cleanup_file FILE *f = fopen(path, "re");
 	cleanup_free char *line = NULL;
+	struct exec_index *xi;
 	size_t cap = 0, ecap = 0;
 	ssize_t len;
 
 	if (!f)
 		return;
+	xi = exec_index_new();
 	while ((len = getline(&line, &cap, f)) > 0) {
 		cJSON *ev = cJSON_ParseWithLength(line, (size_t)len);
 		struct ui_event *e;
@@ -740,13 +742,15 @@ static void read_timeline(struct replay_rec *rp)
 		TAKE(result, "result");
 #undef TAKE
 		e->pid = (long)meta_num(ev, "pid", 0);
-		e->argv = keep(&rp->pool, join_argv(cJSON_GetObjectItemCaseSensitive(ev, "argv")));
+		e->argv = keep(&rp->pool, xstrdup(exec_index_joined(xi, ev)));
+		exec_index_add(xi, ev);
 		if (cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(ev, "command")))
 			e->command =
 				keep(&rp->pool,
 				     join_argv(cJSON_GetObjectItemCaseSensitive(ev, "command")));
 		cJSON_Delete(ev);
 	}
+	exec_index_free(xi);
 }
 
 int cmd_replay(int argc, char **argv)

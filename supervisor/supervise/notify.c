@@ -105,6 +105,8 @@ int notifier_init(struct notifier *n, int fd, struct event_log *log, enum net_mo
 		n->sizes.seccomp_notif = sizeof(struct seccomp_notif);
 	if (n->sizes.seccomp_notif_resp < sizeof(struct seccomp_notif_resp))
 		n->sizes.seccomp_notif_resp = sizeof(struct seccomp_notif_resp);
+	/* Every process that notifies is under the filter: none can change its root. */
+	sb_share_root(true);
 	n->req = xcalloc(1, n->sizes.seccomp_notif);
 	n->resp = xcalloc(1, n->sizes.seccomp_notif_resp);
 	/* Linux 6.6: wake the supervisor on the same CPU; measured 21 us -> 14 us per call. */
@@ -118,6 +120,7 @@ void notifier_free(struct notifier *n)
 {
 	procs_free(n->procs);
 	n->procs = NULL;
+	sb_share_root(false);
 	if (n->fd >= 0)
 		close(n->fd);
 	resolver_free(n->dns);
@@ -203,22 +206,21 @@ cJSON *json_text(const char *s)
 }
 
 /*
- * The calling process's argv as airlock observed its exec (procs.h), as a JSON array: never
- * /proc/PID/cmdline, which the program rewrites at will.
+ * Who made the call: "exec_seq", the exec event that started the program the process runs
+ * (procs.h), whose "command" is its command line as airlock observed it, never
+ * /proc/PID/cmdline, which the program rewrites at will. The command line is recorded once,
+ * in that event, and not again in each event of the process: a long one (xargs over
+ * thousands of files) would otherwise fill the log. When no exec is known (the first
+ * exec, a process whose parent was not seen), "argv" is an empty command line instead.
  */
-static cJSON *process_argv(struct notifier *n, pid_t pid, long long *exec_seq)
-{
-	return procs_argv(n->procs, n->init_pid, pid, exec_seq);
-}
-
-/* An event's "argv", and "exec_seq": the exec event that started the program (procs.h). */
 void add_process(struct notifier *n, cJSON *ev, pid_t pid)
 {
-	long long seq;
+	long long seq = procs_seq(n->procs, n->init_pid, pid);
 
-	cJSON_AddItemToObject(ev, "argv", process_argv(n, pid, &seq));
 	if (seq >= 0)
 		cJSON_AddNumberToObject(ev, "exec_seq", (double)seq);
+	else
+		cJSON_AddItemToObject(ev, "argv", cJSON_CreateArray());
 }
 
 /* Where dirfd points for pid (or its cwd for AT_FDCWD), as the sandbox sees it. */
@@ -492,6 +494,11 @@ static void ask_done(void *ctx, void *cookie, const struct ask_answer *ans)
 		n->listener_failed = rc;
 }
 
+static void cjson_deletep(cJSON **p)
+{
+	cJSON_Delete(*p);
+}
+
 /*
  * Ask about the call being handled. The question goes out and the notification waits in
  * n->pending; the loop goes on receiving others (design.md, protocol step 6).
@@ -500,7 +507,9 @@ int ask_start(struct notifier *n, const struct sys_desc *sd, cJSON *ev, enum sys
 	      const struct rule *r, struct ask_question *q, int deny_err, struct net_call *net)
 {
 	struct pending_call *pc = xcalloc(1, sizeof(*pc));
+	cJSON *argv __attribute__((cleanup(cjson_deletep))) = NULL;
 	struct ask_answer now;
+	long long seq;
 	int rc;
 
 	pc->net = net;
@@ -514,7 +523,9 @@ int ask_start(struct notifier *n, const struct sys_desc *sd, cJSON *ev, enum sys
 	pc->data = n->req->data;
 	q->pid = pc->pid;
 	q->rule = pc->rule;
-	q->argv = cJSON_GetObjectItemCaseSensitive(ev, "argv");
+	/* The person (or the controller) is shown the command line, not the exec it came from. */
+	argv = procs_argv(n->procs, n->init_pid, pc->pid, &seq);
+	q->argv = argv;
 	/* The question, as answers are filed: --replay of this session answers it again. */
 	cJSON_AddItemToObject(ev, "ask_key", json_text(q->key));
 	if (!n->asker) {

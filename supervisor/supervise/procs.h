@@ -43,4 +43,7 @@ void procs_exec(struct procs *p, pid_t init, pid_t tid, const cJSON *argv, long 
  */
 cJSON *procs_argv(struct procs *p, pid_t init, pid_t tid, long long *seq);
 
+/* As procs_argv(), the exec event only (-1 when unknown), without copying the command line. */
+long long procs_seq(struct procs *p, pid_t init, pid_t tid);
+
 #endif

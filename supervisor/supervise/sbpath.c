@@ -18,12 +18,31 @@
 
 #define MAX_LINKS 40
 
+/* The sandbox's root while sb_share_root() is on: -1 until the first lookup opens it. */
+static bool root_shared;
+static int root_fd = -1;
+
+void sb_share_root(bool on)
+{
+	if (root_fd >= 0)
+		close(root_fd);
+	root_fd = -1;
+	root_shared = on;
+}
+
+/* pid's root directory (caller closes), or -1 with errno. */
 static int open_root(pid_t pid)
 {
 	char root[64];
 
+	/* A dup costs far less than a lookup of /proc/PID/root each call. */
+	if (root_fd >= 0)
+		return fcntl(root_fd, F_DUPFD_CLOEXEC, 0);
 	snprintf(root, sizeof(root), "/proc/%d/root", (int)pid);
-	return open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (!root_shared)
+		return open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	return root_fd < 0 ? -1 : fcntl(root_fd, F_DUPFD_CLOEXEC, 0);
 }
 
 static int open_in_root(int rfd, const char *path, int flags)

@@ -10,6 +10,14 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+/*
+ * on: every process the lookups are made for shares one root (a sandbox under airlock's
+ * filter, which refuses chroot, pivot_root, mounts and new namespaces), so the first one's
+ * /proc/PID/root is kept and used for all: it saves a procfs lookup per call. off: each
+ * lookup opens the process's own again, and the kept one is closed.
+ */
+void sb_share_root(bool on);
+
 /* Whether path exists in pid's view: 1, 0 (ENOENT or ENOTDIR), or -errno when it cannot tell. */
 int sb_exists(pid_t pid, const char *path);
 

@@ -255,6 +255,69 @@ static void test_sha256(void)
 	is_int(sha256_file(missing, got), -ENOENT, "sha256_file of a missing file: -ENOENT");
 }
 
+/*
+ * events_append() formats the line itself: it must be what cJSON prints (the readers parse it,
+ * and a record written before keeps the same shape), for every kind of value and escape.
+ */
+static void test_same_as_cjson(void)
+{
+	cleanup_free char *path = at("same.jsonl"), *data = NULL, *want = NULL;
+	static const double nums[] = {0,
+				      -1,
+				      42,
+				      2147483647,
+				      2147483648.0,
+				      -2147483649.0,
+				      0.5,
+				      1e300,
+				      1.0 / 3.0,
+				      123456789012.0,
+				      1e-7,
+				      -0.0,
+				      999999999999999.0,
+				      1e15,
+				      -12.25};
+	struct event_log log;
+	char *lines[MAX_LINES], raw[160];
+	cJSON *ev, *arr, *copy;
+	bool torn;
+	size_t i;
+
+	for (i = 0; i < 127; i++)
+		raw[i] = (char)(i + 1);
+	snprintf(raw + 127, sizeof(raw) - 127, "\xc3\xa9\xe2\x80\xae\xf0\x9f\x98\x80\x7f\\\"");
+	ev = cJSON_CreateObject();
+	cJSON_AddStringToObject(ev, "class", "write");
+	cJSON_AddStringToObject(ev, "target", raw);
+	cJSON_AddStringToObject(ev, "empty", "");
+	arr = cJSON_AddArrayToObject(ev, "nums");
+	for (i = 0; i < ARRAY_SIZE(nums); i++)
+		cJSON_AddItemToArray(arr, cJSON_CreateNumber(nums[i]));
+	cJSON_AddItemToObject(ev, "none", cJSON_CreateArray());
+	cJSON_AddItemToObject(ev, "obj", cJSON_CreateObject());
+	cJSON_AddTrueToObject(ev, "yes");
+	cJSON_AddFalseToObject(ev, "no");
+	cJSON_AddNullToObject(ev, "nothing");
+	cJSON_AddStringToObject(cJSON_AddObjectToObject(ev, "nested"), "k\n\"", "v\t");
+	copy = cJSON_Duplicate(ev, true);
+	cJSON_AddStringToObject(copy, "prev", "");
+	want = cJSON_PrintUnformatted(copy);
+	cJSON_Delete(copy);
+
+	ok(events_open(&log, path) == 0, "open a log");
+	ok(events_append(&log, ev) == 0, "append an event with every kind of value");
+	events_close(&log);
+	ok(split_lines(path, &data, lines, &torn) == 1 && !torn, "one line");
+	{
+		/* Past "{"seq":0,"time":"...",": the members as cJSON prints them. */
+		const char *rest = strstr(lines[0], "Z\",");
+
+		ok(rest && strcmp(rest + 3, want + 1) == 0, "the members are what cJSON prints");
+		if (rest && strcmp(rest + 3, want + 1) != 0)
+			printf("#   got  %s\n#   want %s\n", rest + 3, want + 1);
+	}
+}
+
 int main(void)
 {
 	char tmpl[PATH_MAX];
@@ -272,6 +335,7 @@ int main(void)
 	test_short_write();
 	test_open_errors();
 	test_sha256();
+	test_same_as_cjson();
 
 	if (rm_rf(base) < 0)
 		printf("# cannot remove %s\n", base);
