@@ -319,7 +319,21 @@ int store_find(const char *arg, struct session *s)
 		return -ENOENT;
 	s->dir = path_join(dir, id);
 	s->id = id;
+	store_wait_sealed(s);
 	return 0;
+}
+
+void store_wait_sealed(const struct session *s)
+{
+	cleanup_free char *marker = session_path(s, STORE_SEALING);
+	int fd;
+
+	if (access(marker, F_OK) != 0)
+		return;
+	/* The run that seals it holds the lock until the seal is written. */
+	fd = lock_dir(s->dir, false, true);
+	if (fd >= 0)
+		close(fd);
 }
 
 int store_open(const char *arg, bool exclusive, struct session *s)

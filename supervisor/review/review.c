@@ -617,12 +617,19 @@ int review_parse_when(const char *arg, enum review_when *when)
 	return 0;
 }
 
+bool review_may_open(enum review_when when, bool json)
+{
+	bool tty = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
+
+	return !(when == REVIEW_NEVER || (when == REVIEW_AUTO && (json || !tty)));
+}
+
 void review_after_run(struct session *s, enum review_when when, bool json)
 {
 	bool tty = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
 	struct record rec;
 
-	if (when == REVIEW_NEVER || (when == REVIEW_AUTO && (json || !tty)))
+	if (!review_may_open(when, json))
 		return;
 	if (!tty && !getenv("AIRLOCK_UI_SCRIPT")) {
 		error("--review always: the review needs a terminal; 'airlock review %s' opens it "

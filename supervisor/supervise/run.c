@@ -772,7 +772,9 @@ int cmd_run(int argc, char **argv)
 		cJSON_AddItemToObject(rec.meta, "redactions", redactions_json(out.red));
 		cJSON_AddBoolToObject(rec.meta, "truncated", out.truncated);
 	}
-	/* Last: it seals meta.json, the output's record included. */
+	/* Last: it seals meta.json, the output's record included (after we return, when no
+	   review follows: the status is not held back by hashing the held files). */
+	rec.seal_after_return = status != EXIT_AIRLOCK_FAILED && !review_may_open(o.review, o.json);
 	session_record_finish(&rec, &log, status, sig, rs.limit, rs.notifier.handled,
 			      rs.filter.wait_killable, rs.notifier.sync_wakeup);
 	if (o.json)
