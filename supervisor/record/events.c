@@ -536,3 +536,124 @@ void events_close(struct event_log *log)
 		log->fwd = NULL;
 	}
 }
+
+/* ev[key] when it is a number, else -1. */
+static double number_of(const cJSON *ev, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(ev, key);
+
+	return cJSON_IsNumber(v) ? v->valuedouble : -1;
+}
+
+/* The strings of arr joined with spaces (as report.h's join_argv()). Caller frees. */
+static char *join_strings(const cJSON *arr)
+{
+	struct buf b = BUF_INIT;
+	const cJSON *a;
+
+	buf_init(&b);
+	cJSON_ArrayForEach(a, arr)
+	{
+		if (!cJSON_IsString(a))
+			continue;
+		if (b.len)
+			buf_addc(&b, ' ');
+		buf_adds(&b, a->valuestring);
+	}
+	return buf_detach(&b);
+}
+
+struct exec_entry {
+	long long seq;
+	cJSON *command; /* owned */
+	char *joined;	/* made when first asked for */
+};
+
+struct exec_index {
+	struct exec_entry *e;
+	size_t n, cap;
+	char *scratch; /* the last joined "argv" of an old record */
+};
+
+struct exec_index *exec_index_new(void)
+{
+	return xcalloc(1, sizeof(struct exec_index));
+}
+
+void exec_index_free(struct exec_index *x)
+{
+	if (!x)
+		return;
+	for (size_t i = 0; i < x->n; i++) {
+		cJSON_Delete(x->e[i].command);
+		free(x->e[i].joined);
+	}
+	free(x->e);
+	free(x->scratch);
+	free(x);
+}
+
+void exec_index_add(struct exec_index *x, const cJSON *ev)
+{
+	const char *cls = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ev, "class"));
+	const cJSON *cmd = cJSON_GetObjectItemCaseSensitive(ev, "command");
+	double seq = number_of(ev, "seq");
+
+	if (!cls || strcmp(cls, "exec") != 0 || !cJSON_IsArray(cmd) || !(seq >= 0) || seq > 1e18)
+		return;
+	/* In log order: an edited record out of order is simply not found later. */
+	if (x->n && x->e[x->n - 1].seq >= (long long)seq)
+		return;
+	GROW(x->e, x->cap, x->n + 1);
+	x->e[x->n].seq = (long long)seq;
+	x->e[x->n].command = cJSON_Duplicate(cmd, true);
+	x->e[x->n].joined = NULL;
+	x->n++;
+}
+
+static struct exec_entry *exec_find(const struct exec_index *x, const cJSON *ev)
+{
+	double want = number_of(ev, "exec_seq");
+	size_t lo = 0, hi = x->n;
+
+	if (!(want >= 0) || want > 1e18)
+		return NULL;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (x->e[mid].seq < (long long)want)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < x->n && x->e[lo].seq == (long long)want ? &x->e[lo] : NULL;
+}
+
+const cJSON *exec_index_argv(const struct exec_index *x, const cJSON *ev)
+{
+	const cJSON *argv = cJSON_GetObjectItemCaseSensitive(ev, "argv");
+	const struct exec_entry *e;
+
+	if (cJSON_IsArray(argv))
+		return argv;
+	e = exec_find(x, ev);
+	return e ? e->command : NULL;
+}
+
+const char *exec_index_joined(struct exec_index *x, const cJSON *ev)
+{
+	const cJSON *argv = cJSON_GetObjectItemCaseSensitive(ev, "argv");
+	struct exec_entry *e;
+
+	if (cJSON_IsArray(argv)) {
+		free(x->scratch);
+		x->scratch = join_strings(argv);
+		return x->scratch;
+	}
+	e = exec_find(x, ev);
+	if (!e)
+		return "";
+	if (!e->joined)
+		e->joined = join_strings(e->command);
+	return e->joined;
+}

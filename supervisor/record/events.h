@@ -71,4 +71,28 @@ int sha256_file(const char *path, char out[65]);
 /* Hex SHA-256 of what remains to be read from fd into out[65]. 0 or -errno. */
 int sha256_fd(int fd, char out[65]);
 
+/*
+ * The command lines of an event log's exec events, by seq. An event names the process that
+ * made it by "exec_seq", the exec event that started its program, whose "command" is the
+ * command line (the log holds each command line once); a record written before that carries
+ * "argv" in each event instead. Feed every event in log order to exec_index_add(), then ask
+ * exec_index_argv() about each.
+ */
+struct exec_index;
+
+struct exec_index *exec_index_new(void);
+void exec_index_free(struct exec_index *x);
+
+/* Remember ev's command line when it is an exec event. */
+void exec_index_add(struct exec_index *x, const cJSON *ev);
+
+/*
+ * The command line of the process that made ev: its "argv", else the "command" of the exec
+ * event its "exec_seq" names. NULL when not known. Borrowed from ev or from x.
+ */
+const cJSON *exec_index_argv(const struct exec_index *x, const cJSON *ev);
+
+/* The same joined with spaces for display (joined with spaces); "" when not known. Borrowed. */
+const char *exec_index_joined(struct exec_index *x, const cJSON *ev);
+
 #endif

@@ -43,30 +43,6 @@ size_t writers_each(const struct writers *ws, const char *path,
 
 void writers_free(struct writers *ws);
 
-/*
- * The command lines of an event log's exec events, by seq. An event names the process that
- * made it by "exec_seq", the exec event that started its program, whose "command" is the
- * command line (the log holds each command line once); a record written before that carries
- * "argv" in each event instead. Feed every event in log order to exec_index_add(), then ask
- * exec_index_argv() about each.
- */
-struct exec_index;
-
-struct exec_index *exec_index_new(void);
-void exec_index_free(struct exec_index *x);
-
-/* Remember ev's command line when it is an exec event. */
-void exec_index_add(struct exec_index *x, const cJSON *ev);
-
-/*
- * The command line of the process that made ev: its "argv", else the "command" of the exec
- * event its "exec_seq" names. NULL when not known. Borrowed from ev or from x.
- */
-const cJSON *exec_index_argv(const struct exec_index *x, const cJSON *ev);
-
-/* The same joined with spaces for display (join_argv()); "" when not known. Borrowed. */
-const char *exec_index_joined(struct exec_index *x, const cJSON *ev);
-
 /* Set dst[dkey] to a copy of src[skey], or null when src has none. */
 void json_copy(cJSON *dst, const char *dkey, const cJSON *src, const char *skey);
 

@@ -105,8 +105,6 @@ int notifier_init(struct notifier *n, int fd, struct event_log *log, enum net_mo
 		n->sizes.seccomp_notif = sizeof(struct seccomp_notif);
 	if (n->sizes.seccomp_notif_resp < sizeof(struct seccomp_notif_resp))
 		n->sizes.seccomp_notif_resp = sizeof(struct seccomp_notif_resp);
-	/* Every process that notifies is under the filter: none can change its root. */
-	sb_share_root(true);
 	n->req = xcalloc(1, n->sizes.seccomp_notif);
 	n->resp = xcalloc(1, n->sizes.seccomp_notif_resp);
 	/* Linux 6.6: wake the supervisor on the same CPU; measured 21 us -> 14 us per call. */
@@ -120,7 +118,7 @@ void notifier_free(struct notifier *n)
 {
 	procs_free(n->procs);
 	n->procs = NULL;
-	sb_share_root(false);
+	sb_share_root(0);
 	if (n->fd >= 0)
 		close(n->fd);
 	resolver_free(n->dns);
@@ -603,6 +601,11 @@ int notifier_handle(struct notifier *n)
 		return -errno;
 	}
 	n->handled++;
+	/* Every process that notifies is under the filter, in init's root for good. */
+	if (!n->root_shared && n->init_pid > 0) {
+		sb_share_root(n->init_pid);
+		n->root_shared = true;
+	}
 	sd = find_desc((int)n->req->data.nr);
 	if (!sd || n->req->data.arch != AUDIT_ARCH_X86_64) {
 		/* The filter notifies nothing else; an unknown call is refused, not run. */

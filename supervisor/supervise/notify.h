@@ -52,6 +52,7 @@ struct notifier {
 	unsigned long long handled;
 	bool sync_wakeup;	     /* SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP is on (Linux 6.6) */
 	bool log_broken;	     /* the event log failed: every later call is denied */
+	bool root_shared;	     /* path lookups use init's root (sb_share_root()) */
 	const struct monitor *space; /* the store's free space, for fallocate(); may be NULL */
 	/* The mediated network (notifier_net_start()). */
 	struct net_waits *waits; /* calls waiting for a socket; also watches the resolver */

@@ -318,6 +318,40 @@ static void test_same_as_cjson(void)
 	}
 }
 
+/* exec_index: an event's command line through its exec_seq, or its own argv (older records). */
+static void test_exec_index(void)
+{
+	struct exec_index *xi = exec_index_new();
+	cJSON *exec0 = cJSON_Parse("{\"seq\":0,\"class\":\"exec\",\"argv\":[],"
+				   "\"command\":[\"sh\",\"-c\",\"x\"]}");
+	cJSON *exec3 = cJSON_Parse("{\"seq\":3,\"class\":\"exec\",\"exec_seq\":0,"
+				   "\"command\":[\"make\",\"-j2\"]}");
+	cJSON *w1 = cJSON_Parse("{\"seq\":1,\"class\":\"write\",\"exec_seq\":0}");
+	cJSON *w4 = cJSON_Parse("{\"seq\":4,\"class\":\"write\",\"exec_seq\":3}");
+	cJSON *old = cJSON_Parse("{\"seq\":5,\"class\":\"write\",\"argv\":[\"a\",\"b\"],"
+				 "\"exec_seq\":3}");
+	cJSON *unknown = cJSON_Parse("{\"seq\":6,\"class\":\"write\",\"exec_seq\":2}");
+
+	exec_index_add(xi, exec0);
+	is_str(exec_index_joined(xi, exec0), "", "the first exec's caller is not known");
+	exec_index_add(xi, w1);
+	is_str(exec_index_joined(xi, w1), "sh -c x", "a write names its program's exec event");
+	is_str(exec_index_joined(xi, exec3), "sh -c x", "an exec is made by the program before it");
+	exec_index_add(xi, exec3);
+	is_str(exec_index_joined(xi, w4), "make -j2", "after an exec: the new command line");
+	ok(cJSON_GetArraySize(exec_index_argv(xi, w4)) == 2, "... and as an array");
+	is_str(exec_index_joined(xi, old), "a b", "an older record's argv is read as it is");
+	ok(exec_index_argv(xi, unknown) == NULL, "an exec_seq that names no exec event: unknown");
+	is_str(exec_index_joined(xi, unknown), "", "... shown as empty");
+	exec_index_free(xi);
+	cJSON_Delete(exec0);
+	cJSON_Delete(exec3);
+	cJSON_Delete(w1);
+	cJSON_Delete(w4);
+	cJSON_Delete(old);
+	cJSON_Delete(unknown);
+}
+
 int main(void)
 {
 	char tmpl[PATH_MAX];
@@ -336,6 +370,7 @@ int main(void)
 	test_open_errors();
 	test_sha256();
 	test_same_as_cjson();
+	test_exec_index();
 
 	if (rm_rf(base) < 0)
 		printf("# cannot remove %s\n", base);
