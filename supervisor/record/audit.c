@@ -35,12 +35,12 @@
  * detects lines cut from the end of events.jsonl and an edit of the last line, which the
  * chain alone cannot.
  */
-static void record_head(cJSON *meta, const struct event_log *log)
+static void record_head(cJSON *meta, struct event_log *log)
 {
 	cJSON *chain = cJSON_CreateObject();
 
 	cJSON_AddNumberToObject(chain, "events", (double)log->seq);
-	cJSON_AddStringToObject(chain, "head", log->prev);
+	cJSON_AddStringToObject(chain, "head", events_head(log));
 	cJSON_DeleteItemFromObjectCaseSensitive(meta, "chain");
 	cJSON_AddItemToObject(meta, "chain", chain);
 }
@@ -670,9 +670,9 @@ static void set_cmd(struct proc *p, const cJSON *cmd)
 }
 
 /* The depth of the event's process (-1 when it has none), updating the tree. */
-static int tree_depth(struct tree *t, const cJSON *ev, size_t idx)
+static int tree_depth(struct tree *t, const cJSON *ev, size_t idx, const struct exec_index *xi)
 {
-	const cJSON *argv = cJSON_GetObjectItemCaseSensitive(ev, "argv");
+	const cJSON *argv = exec_index_argv(xi, ev);
 	const cJSON *pidv = cJSON_GetObjectItemCaseSensitive(ev, "pid");
 	const char *result = meta_str(ev, "result");
 	const char *cls = meta_str(ev, "class");
@@ -887,6 +887,7 @@ int cmd_log(int argc, char **argv)
 	cleanup_free char *path = NULL, *line = NULL;
 	cleanup_file FILE *f = NULL;
 	struct tree tree = {0};
+	struct exec_index *xi;
 	struct row *rows = NULL;
 	size_t nrows = 0, cap = 0, linecap = 0, len;
 	unsigned long long lineno = 0;
@@ -906,6 +907,7 @@ int cmd_log(int argc, char **argv)
 		store_close(&s);
 		return EXIT_REFUSED;
 	}
+	xi = exec_index_new();
 	while ((rc = read_line(f, &line, &linecap, &len, &terminated)) > 0) {
 		cJSON *ev;
 
@@ -927,8 +929,9 @@ int cmd_log(int argc, char **argv)
 			puts(safe);
 		} else {
 			GROW(rows, cap, nrows + 1);
-			row_fill(&rows[nrows], ev, tree_depth(&tree, ev, nrows));
+			row_fill(&rows[nrows], ev, tree_depth(&tree, ev, nrows, xi));
 			nrows++;
+			exec_index_add(xi, ev);
 		}
 		cJSON_Delete(ev);
 	}
@@ -941,6 +944,7 @@ int cmd_log(int argc, char **argv)
 		print_rows(rows, nrows);
 	rows_free(rows, nrows);
 	tree_free(&tree);
+	exec_index_free(xi);
 	store_close(&s);
 	if (fflush(stdout) != 0)
 		return EXIT_REFUSED;

@@ -9,6 +9,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <float.h>
+#include <math.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,10 +52,15 @@ static void to_hex(const unsigned char *d, size_t n, char *out)
 
 void sha256_hex(const void *data, size_t len, char out[65])
 {
+	/* Fetched once: OpenSSL 3 looks the algorithm up on every EVP_sha256() digest, which
+	   costs more than hashing a line of the log. */
+	static EVP_MD *md_sha256;
 	unsigned char md[32];
 	unsigned int mdlen = sizeof(md);
 
-	EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL);
+	if (!md_sha256)
+		md_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+	EVP_Digest(data, len, md, &mdlen, md_sha256 ? md_sha256 : EVP_sha256(), NULL);
 	to_hex(md, 32, out);
 }
 
@@ -295,31 +302,206 @@ static void tally_denied(struct event_log *log, const cJSON *ev)
 	snprintf(log->denied_first[log->ndenied_first++], sizeof(log->denied_first[0]), "%s", what);
 }
 
+/*
+ * The event as compact JSON, byte for byte what cJSON_PrintUnformatted() gives (verify and
+ * the readers parse it back; the seal hashes cJSON's own print of meta.json, not this), but
+ * written straight into the log's line buffer: no second string per event, no copy of it.
+ */
+static void put_string(struct buf *b, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)s, *run = p;
+
+	buf_addc(b, '"');
+	for (; *p; p++) {
+		if (*p >= 32 && *p != '"' && *p != '\\')
+			continue;
+		buf_add(b, run, (size_t)(p - run));
+		run = p + 1;
+		buf_addc(b, '\\');
+		switch (*p) {
+		case '"':
+		case '\\':
+			buf_addc(b, (char)*p);
+			break;
+		case '\b':
+			buf_addc(b, 'b');
+			break;
+		case '\f':
+			buf_addc(b, 'f');
+			break;
+		case '\n':
+			buf_addc(b, 'n');
+			break;
+		case '\r':
+			buf_addc(b, 'r');
+			break;
+		case '\t':
+			buf_addc(b, 't');
+			break;
+		default:
+			buf_add(b, "u00", 3);
+			buf_addc(b, hex[*p >> 4]);
+			buf_addc(b, hex[*p & 15]);
+		}
+	}
+	buf_add(b, run, (size_t)(p - run));
+	buf_addc(b, '"');
+}
+
+static void put_uint(struct buf *b, unsigned long long v)
+{
+	char d[24];
+	size_t i = sizeof(d);
+
+	do {
+		d[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	buf_add(b, d + i, sizeof(d) - i);
+}
+
+/* As cJSON prints a number: %1.15g, or %1.17g when that does not read back as the same value;
+   NaN and infinities as null. A whole number below 10^15 prints its digits under %1.15g. */
+static void put_number(struct buf *b, const cJSON *item)
+{
+	double d = item->valuedouble, back;
+	char num[32];
+
+	if (isnan(d) || isinf(d)) {
+		buf_adds(b, "null");
+	} else if (d > -1e15 && d < 1e15 && d == (double)(long long)d && !(d == 0 && signbit(d))) {
+		if (d < 0)
+			buf_addc(b, '-');
+		put_uint(b, (unsigned long long)(d < 0 ? -(long long)d : (long long)d));
+	} else {
+		snprintf(num, sizeof(num), "%1.15g", d);
+		back = strtod(num, NULL);
+		if (fabs(back - d) > (fabs(back) > fabs(d) ? fabs(back) : fabs(d)) * DBL_EPSILON)
+			snprintf(num, sizeof(num), "%1.17g", d);
+		buf_adds(b, num);
+	}
+}
+
+static void put_value(struct buf *b, const cJSON *item)
+{
+	const cJSON *c;
+
+	switch (item->type & 0xff) {
+	case cJSON_False:
+		buf_adds(b, "false");
+		break;
+	case cJSON_True:
+		buf_adds(b, "true");
+		break;
+	case cJSON_NULL:
+		buf_adds(b, "null");
+		break;
+	case cJSON_Number:
+		put_number(b, item);
+		break;
+	case cJSON_Raw:
+		buf_adds(b, item->valuestring ? item->valuestring : "");
+		break;
+	case cJSON_String:
+		put_string(b, item->valuestring ? item->valuestring : "");
+		break;
+	case cJSON_Array:
+		buf_addc(b, '[');
+		for (c = item->child; c; c = c->next) {
+			put_value(b, c);
+			if (c->next)
+				buf_addc(b, ',');
+		}
+		buf_addc(b, ']');
+		break;
+	case cJSON_Object:
+		buf_addc(b, '{');
+		for (c = item->child; c; c = c->next) {
+			put_string(b, c->string ? c->string : "");
+			buf_addc(b, ':');
+			put_value(b, c);
+			if (c->next)
+				buf_addc(b, ',');
+		}
+		buf_addc(b, '}');
+		break;
+	default:
+		buf_adds(b, "null");
+	}
+}
+
+/* "YYYY-MM-DDTHH:MM:SS.uuuuuuZ" of ts into out[28]. */
+static void format_time(const struct timespec *ts, char out[28])
+{
+	struct tm tm;
+	unsigned v[7], width[7] = {4, 2, 2, 2, 2, 2, 6};
+	static const char sep[] = "--T::.Z";
+	char *p = out;
+
+	gmtime_r(&ts->tv_sec, &tm);
+	v[0] = (unsigned)(tm.tm_year + 1900);
+	v[1] = (unsigned)(tm.tm_mon + 1);
+	v[2] = (unsigned)tm.tm_mday;
+	v[3] = (unsigned)tm.tm_hour;
+	v[4] = (unsigned)tm.tm_min;
+	v[5] = (unsigned)tm.tm_sec;
+	v[6] = (unsigned)(ts->tv_nsec / 1000);
+	for (int i = 0; i < 7; i++) {
+		for (unsigned w = width[i], x = v[i]; w > 0; w--, x /= 10)
+			p[w - 1] = (char)('0' + x % 10);
+		p += width[i];
+		*p++ = sep[i];
+	}
+	*p = '\0';
+}
+
+/*
+ * The chain's head: the hash of the last line written. It is computed here, when first needed
+ * (the next line, the seal), not as the line is written: hashing is then off the path between
+ * writing a call's event and answering the call.
+ */
+const char *events_head(struct event_log *log)
+{
+	if (log->unhashed) {
+		sha256_hex(log->line.data, log->line.len - 1, log->prev);
+		log->unhashed = false;
+	}
+	return log->prev;
+}
+
 int events_append(struct event_log *log, cJSON *ev)
 {
+	struct buf *line = &log->line;
 	struct timespec ts;
-	struct tm tm;
-	char when[64];
-	cleanup_free char *text = NULL;
-	struct buf line = BUF_INIT;
+	char when[28];
+	const cJSON *c;
 	ssize_t n;
 	int rc = 0;
 
+	events_head(log);
+	buf_reset(line);
 	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	snprintf(when, sizeof(when), "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", tm.tm_year + 1900,
-		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000);
+	format_time(&ts, when);
 	tally_denied(log, ev);
 	/* seq, time first and prev last, so a reader sees the chain fields where it expects. */
-	cJSON_AddItemToObject(ev, "prev", cJSON_CreateString(log->prev));
-	text = cJSON_PrintUnformatted(ev);
+	buf_add(line, "{\"seq\":", 7);
+	put_uint(line, log->seq);
+	buf_add(line, ",\"time\":\"", 9);
+	buf_add(line, when, sizeof(when) - 1);
+	buf_add(line, "\",", 2);
+	for (c = ev->child; c; c = c->next) {
+		put_string(line, c->string ? c->string : "");
+		buf_addc(line, ':');
+		put_value(line, c);
+		buf_addc(line, ',');
+	}
 	cJSON_Delete(ev);
-	if (!text)
-		return -ENOMEM;
-	buf_init(&line);
-	buf_addf(&line, "{\"seq\":%llu,\"time\":\"%s\",%s\n", log->seq, when, text + 1);
-	n = write(log->fd, line.data, line.len);
-	if (n != (ssize_t)line.len) {
+	buf_add(line, "\"prev\":\"", 8);
+	buf_adds(line, log->prev);
+	buf_add(line, "\"}\n", 3);
+	n = write(log->fd, line->data, line->len);
+	if (n != (ssize_t)line->len) {
 		rc = n < 0 ? -errno : -EIO;
 		/* Leave no partial line behind: the chain must stay parseable. */
 		if (n > 0) {
@@ -329,13 +511,12 @@ int events_append(struct event_log *log, cJSON *ev)
 				(void)!ftruncate(log->fd, st.st_size - n);
 		}
 	} else {
-		sha256_hex(line.data, line.len - 1, log->prev);
+		log->unhashed = true;
 		log->seq++;
 		/* After the record: the copy never holds a line the session's log does not. */
 		if (log->fwd)
-			syslog_send(log->fwd, line.data, line.len - 1);
+			syslog_send(log->fwd, line->data, line->len - 1);
 	}
-	buf_release(&line);
 	return rc;
 }
 
@@ -344,6 +525,8 @@ void events_close(struct event_log *log)
 	if (log->fd >= 0)
 		close(log->fd);
 	log->fd = -1;
+	events_head(log);
+	buf_release(&log->line);
 	if (log->fwd) {
 		if (log->fwd->fd >= 0)
 			close(log->fwd->fd);
@@ -352,4 +535,125 @@ void events_close(struct event_log *log)
 		free(log->fwd);
 		log->fwd = NULL;
 	}
+}
+
+/* ev[key] when it is a number, else -1. */
+static double number_of(const cJSON *ev, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(ev, key);
+
+	return cJSON_IsNumber(v) ? v->valuedouble : -1;
+}
+
+/* The strings of arr joined with spaces (as report.h's join_argv()). Caller frees. */
+static char *join_strings(const cJSON *arr)
+{
+	struct buf b = BUF_INIT;
+	const cJSON *a;
+
+	buf_init(&b);
+	cJSON_ArrayForEach(a, arr)
+	{
+		if (!cJSON_IsString(a))
+			continue;
+		if (b.len)
+			buf_addc(&b, ' ');
+		buf_adds(&b, a->valuestring);
+	}
+	return buf_detach(&b);
+}
+
+struct exec_entry {
+	long long seq;
+	cJSON *command; /* owned */
+	char *joined;	/* made when first asked for */
+};
+
+struct exec_index {
+	struct exec_entry *e;
+	size_t n, cap;
+	char *scratch; /* the last joined "argv" of an old record */
+};
+
+struct exec_index *exec_index_new(void)
+{
+	return xcalloc(1, sizeof(struct exec_index));
+}
+
+void exec_index_free(struct exec_index *x)
+{
+	if (!x)
+		return;
+	for (size_t i = 0; i < x->n; i++) {
+		cJSON_Delete(x->e[i].command);
+		free(x->e[i].joined);
+	}
+	free(x->e);
+	free(x->scratch);
+	free(x);
+}
+
+void exec_index_add(struct exec_index *x, const cJSON *ev)
+{
+	const char *cls = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ev, "class"));
+	const cJSON *cmd = cJSON_GetObjectItemCaseSensitive(ev, "command");
+	double seq = number_of(ev, "seq");
+
+	if (!cls || strcmp(cls, "exec") != 0 || !cJSON_IsArray(cmd) || !(seq >= 0) || seq > 1e18)
+		return;
+	/* In log order: an edited record out of order is simply not found later. */
+	if (x->n && x->e[x->n - 1].seq >= (long long)seq)
+		return;
+	GROW(x->e, x->cap, x->n + 1);
+	x->e[x->n].seq = (long long)seq;
+	x->e[x->n].command = cJSON_Duplicate(cmd, true);
+	x->e[x->n].joined = NULL;
+	x->n++;
+}
+
+static struct exec_entry *exec_find(const struct exec_index *x, const cJSON *ev)
+{
+	double want = number_of(ev, "exec_seq");
+	size_t lo = 0, hi = x->n;
+
+	if (!(want >= 0) || want > 1e18)
+		return NULL;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (x->e[mid].seq < (long long)want)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < x->n && x->e[lo].seq == (long long)want ? &x->e[lo] : NULL;
+}
+
+const cJSON *exec_index_argv(const struct exec_index *x, const cJSON *ev)
+{
+	const cJSON *argv = cJSON_GetObjectItemCaseSensitive(ev, "argv");
+	const struct exec_entry *e;
+
+	if (cJSON_IsArray(argv))
+		return argv;
+	e = exec_find(x, ev);
+	return e ? e->command : NULL;
+}
+
+const char *exec_index_joined(struct exec_index *x, const cJSON *ev)
+{
+	const cJSON *argv = cJSON_GetObjectItemCaseSensitive(ev, "argv");
+	struct exec_entry *e;
+
+	if (cJSON_IsArray(argv)) {
+		free(x->scratch);
+		x->scratch = join_strings(argv);
+		return x->scratch;
+	}
+	e = exec_find(x, ev);
+	if (!e)
+		return "";
+	if (!e->joined)
+		e->joined = join_strings(e->command);
+	return e->joined;
 }

@@ -8,6 +8,8 @@
 #ifndef AIRLOCK_SUPERVISOR_EVENTS_H
 #define AIRLOCK_SUPERVISOR_EVENTS_H
 
+#include "common/buf.h"
+
 #include <cjson/cJSON.h>
 #include <stdbool.h>
 
@@ -16,13 +18,16 @@ struct syslog_fwd;
 struct event_log {
 	int fd;
 	unsigned long long seq; /* sequence number of the next event */
-	char prev[65];		/* hex SHA-256 of the last line, "" before the first */
+	char prev[65];		/* hex SHA-256 of the last line, "" before the first; read it
+				   with events_head(): it is computed when first needed */
+	bool unhashed;		/* line holds the last line, not hashed into prev yet */
 	struct syslog_fwd *fwd; /* forwarding to syslog (events_forward_syslog), or NULL */
 	/* Denied connections and lookups, counted by events_append() for the run's last line:
 	   a program that retries a refused network for minutes should not end unexplained. */
 	unsigned long denied_net;
 	char denied_first[3][128]; /* the first few names or targets, distinct */
 	unsigned ndenied_first;
+	struct buf line; /* the line being written, kept for the next one */
 };
 
 /* Open (creating if needed) the log at path and find the chain's head. 0 or -errno. */
@@ -33,6 +38,9 @@ int events_open(struct event_log *log, const char *path);
  * 0 or -errno; on error nothing partial is left in the file.
  */
 int events_append(struct event_log *log, cJSON *ev);
+
+/* The hex SHA-256 of the last line ("" before the first): the chain's head. Borrowed. */
+const char *events_head(struct event_log *log);
 
 /* Close the log and stop forwarding. */
 void events_close(struct event_log *log);
@@ -62,5 +70,29 @@ int sha256_file(const char *path, char out[65]);
 
 /* Hex SHA-256 of what remains to be read from fd into out[65]. 0 or -errno. */
 int sha256_fd(int fd, char out[65]);
+
+/*
+ * The command lines of an event log's exec events, by seq. An event names the process that
+ * made it by "exec_seq", the exec event that started its program, whose "command" is the
+ * command line (the log holds each command line once); a record written before that carries
+ * "argv" in each event instead. Feed every event in log order to exec_index_add(), then ask
+ * exec_index_argv() about each.
+ */
+struct exec_index;
+
+struct exec_index *exec_index_new(void);
+void exec_index_free(struct exec_index *x);
+
+/* Remember ev's command line when it is an exec event. */
+void exec_index_add(struct exec_index *x, const cJSON *ev);
+
+/*
+ * The command line of the process that made ev: its "argv", else the "command" of the exec
+ * event its "exec_seq" names. NULL when not known. Borrowed from ev or from x.
+ */
+const cJSON *exec_index_argv(const struct exec_index *x, const cJSON *ev);
+
+/* The same joined with spaces for display (joined with spaces); "" when not known. Borrowed. */
+const char *exec_index_joined(struct exec_index *x, const cJSON *ev);
 
 #endif

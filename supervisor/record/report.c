@@ -139,10 +139,12 @@ struct writers *report_read_events(const struct session *s, cJSON *commands, cJS
 	ws->steps = cJSON_CreateArray();
 	cleanup_file FILE *f = fopen(path, "re");
 	cleanup_free char *line = NULL;
+	struct exec_index *xi;
 	size_t cap = 0;
 
 	if (!f)
 		return ws;
+	xi = exec_index_new();
 	while (getline(&line, &cap, f) > 0) {
 		cJSON *ev = cJSON_Parse(line);
 		const char *cls = ev ? meta_str(ev, "class") : NULL;
@@ -151,9 +153,9 @@ struct writers *report_read_events(const struct session *s, cJSON *commands, cJS
 			cJSON_Delete(ev);
 			continue;
 		}
+		exec_index_add(xi, ev);
 		if (strcmp(cls, "write") == 0) {
-			cleanup_free char *who =
-				join_argv(cJSON_GetObjectItemCaseSensitive(ev, "argv"));
+			const char *who = exec_index_joined(xi, ev);
 			const char *t1 = meta_str(ev, "target");
 			const char *t2 = meta_str(ev, "target2");
 			double seq = meta_num(ev, "exec_seq", -1);
@@ -195,6 +197,7 @@ struct writers *report_read_events(const struct session *s, cJSON *commands, cJS
 			cJSON_AddItemToArray(commands, c);
 		} else if (strcmp(cls, "connect") == 0 && connections) {
 			cJSON *c = cJSON_CreateObject();
+			const cJSON *argv;
 
 			cJSON_AddStringToObject(c, "target", meta_str(ev, "target") ?: "?");
 			json_copy(c, "name", ev, "name");
@@ -207,11 +210,14 @@ struct writers *report_read_events(const struct session *s, cJSON *commands, cJS
 			cJSON_AddStringToObject(c, "op", meta_str(ev, "op") ?: "?");
 			cJSON_AddStringToObject(c, "decision", meta_str(ev, "decision") ?: "?");
 			cJSON_AddStringToObject(c, "by", meta_str(ev, "by") ?: "?");
-			json_copy(c, "argv", ev, "argv");
+			argv = exec_index_argv(xi, ev);
+			cJSON_AddItemToObject(
+				c, "argv", argv ? cJSON_Duplicate(argv, true) : cJSON_CreateNull());
 			cJSON_AddItemToArray(connections, c);
 		}
 		cJSON_Delete(ev);
 	}
+	exec_index_free(xi);
 	if (ws->n)
 		qsort(ws->w, ws->n, sizeof(*ws->w), cmp_writer);
 	return ws;

@@ -12,6 +12,7 @@
 #include "supervisor/record/manifest.h"
 #include "tracee/landlock.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pwd.h>
@@ -268,6 +269,77 @@ static void sync_session(const struct session *s)
 		     s->id, strerror(errno));
 }
 
+/* Bytes the seal will hash: the held files' and the captured output's. */
+static long long held_bytes(const struct session_record *rec)
+{
+	static const char *const names[] = {"stdout", "stderr"};
+	long long total = 0;
+	struct stat st;
+
+	for (size_t i = 0; i < rec->changes.n; i++)
+		total += rec->changes.items[i].size;
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+		cleanup_free char *path = session_path(rec->s, names[i]);
+
+		if (stat(path, &st) == 0)
+			total += st.st_size;
+	}
+	return total;
+}
+
+/*
+ * Go on in a child that seals the record (see session.h). Returns true in the parent once the
+ * child runs, false in the child, or when the seal must be done here after all.
+ */
+static bool seal_in_child(const struct session_record *rec)
+{
+	cleanup_free char *marker = session_path(rec->s, STORE_SEALING);
+	struct stat std[3];
+	bool have[3];
+	int fd, nul;
+	pid_t pid;
+
+	fd = open(marker, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return false;
+	close(fd);
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		unlink(marker);
+		return false;
+	}
+	if (pid > 0)
+		return true;
+	/* Nothing of the caller's waits on us: not its terminal, nor the ends of its pipes
+	   (the caller reads our output to its end), wherever they were duplicated. */
+	setsid();
+	for (int i = 0; i < 3; i++)
+		have[i] = fstat(i, &std[i]) == 0;
+	nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+	for (int i = 0; i < 3 && nul >= 0; i++)
+		dup2(nul, i);
+	if (nul > 2)
+		close(nul);
+	{
+		cleanup_dir DIR *d = opendir("/proc/self/fd");
+		struct dirent *de;
+		struct stat st;
+
+		while (d && (de = readdir(d))) {
+			int f = atoi(de->d_name);
+
+			if (f <= 2 || f == dirfd(d) || fstat(f, &st) < 0)
+				continue;
+			for (int i = 0; i < 3; i++)
+				if (have[i] && st.st_dev == std[i].st_dev &&
+				    st.st_ino == std[i].st_ino)
+					close(f);
+		}
+	}
+	return false;
+}
+
 void session_record_finish(struct session_record *rec, struct event_log *log, int exit_code,
 			   int signal, const char *limit, unsigned long long notifications,
 			   bool wait_killable, bool sync_wakeup)
@@ -275,6 +347,8 @@ void session_record_finish(struct session_record *rec, struct event_log *log, in
 	struct timespec now;
 	char when[64];
 	cJSON *features;
+	pid_t parent = getpid();
+	bool child = false;
 	double ms;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
@@ -295,6 +369,11 @@ void session_record_finish(struct session_record *rec, struct event_log *log, in
 	if (session_scan_changes(rec->s, rec->meta, &rec->changes) == 0) {
 		rec->nchanges = (long)rec->changes.n;
 		set_item(rec->meta, "changes", cJSON_CreateNumber((double)rec->changes.n));
+	}
+	if (rec->seal_after_return && held_bytes(rec) >= SEAL_AFTER_BYTES) {
+		if (seal_in_child(rec))
+			return;
+		child = getpid() != parent;
 	}
 	/* Every entry of the overlays, hashed, for verify; the program has ended, they are still.
 	 */
@@ -319,6 +398,13 @@ void session_record_finish(struct session_record *rec, struct event_log *log, in
 	/* Nothing held, nothing to keep: a run without changes is not held up by the disk. */
 	if (rec->nchanges != 0)
 		sync_session(rec->s);
+	if (child) {
+		cleanup_free char *marker = session_path(rec->s, STORE_SEALING);
+
+		events_close(log);
+		unlink(marker);
+		_exit(0);
+	}
 }
 
 void session_record_free(struct session_record *rec)

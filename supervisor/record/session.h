@@ -20,6 +20,8 @@ struct session_record {
 	struct timespec started;   /* CLOCK_MONOTONIC, for the duration */
 	long nchanges;		   /* after finish: size of the change set, or -1 */
 	struct change_set changes; /* after finish: the change set, when it could be read */
+	bool seal_after_return;	   /* nothing of this process reads the session after finish:
+				      a large change set may be sealed by a child (see finish) */
 };
 
 /* Fill the record for a new run (nothing is written yet). */
@@ -36,7 +38,16 @@ int session_record_start(struct session_record *rec);
  * hash (manifest.h); the hashes of the captured output (call it after the output is kept);
  * what was forwarded to syslog; state "finished". Then append the "finish" event, which seals
  * meta.json (audit_seal), and write meta.json.
+ *
+ * Hashing every held file takes about a second per GB; the program has ended and its sandbox
+ * is gone, so nothing but airlock can change the overlays any more. With seal_after_return
+ * and at least SEAL_AFTER_BYTES held, the hashing, the seal and the sync are done by a child
+ * that holds the session's lock (and STORE_SEALING in the session) until they are written,
+ * and this call returns at once: the run's status and output are not held back, and every
+ * airlock command on the session waits for the seal (store_wait_sealed()). The caller then
+ * writes nothing more to the session or its log.
  */
+#define SEAL_AFTER_BYTES (64LL << 20)
 void session_record_finish(struct session_record *rec, struct event_log *log, int exit_code,
 			   int signal, const char *limit, unsigned long long notifications,
 			   bool wait_killable, bool sync_wakeup);

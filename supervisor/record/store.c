@@ -345,6 +345,7 @@ int store_find(const char *arg, struct session *s)
 		return -ENOENT;
 	s->dir = path_join(dir, id);
 	s->id = id;
+	store_wait_sealed(s);
 	return 0;
 }
 
@@ -366,6 +367,19 @@ int store_set_name(const struct session *s, const char *name)
 	if (write_file_atomic(path, text, strlen(text), 0600, false) < 0)
 		return error_errno("cannot write %s", path);
 	return 0;
+}
+
+void store_wait_sealed(const struct session *s)
+{
+	cleanup_free char *marker = session_path(s, STORE_SEALING);
+	int fd;
+
+	if (access(marker, F_OK) != 0)
+		return;
+	/* The run that seals it holds the lock until the seal is written. */
+	fd = lock_dir(s->dir, false, true);
+	if (fd >= 0)
+		close(fd);
 }
 
 int store_open(const char *arg, bool exclusive, struct session *s)

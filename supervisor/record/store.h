@@ -34,6 +34,19 @@ int store_create(struct session *s);
 int store_open(const char *arg, bool exclusive, struct session *s);
 
 /*
+ * A file in a session directory while the run that made it seals its record after it has
+ * returned the command's status (session.h): the run holds the session's lock until then.
+ */
+#define STORE_SEALING "sealing"
+
+/*
+ * Wait until the record of session s is sealed, when its run seals it after returning (see
+ * STORE_SEALING); return at once otherwise. store_find() and store_open() call it: every
+ * command sees a session as its run left it.
+ */
+void store_wait_sealed(const struct session *s);
+
+/*
  * Find the session named by arg without locking it, for reading (show, list): a running
  * session can be looked at as it goes. 0 or -ENOENT / -EINVAL after printing why.
  */

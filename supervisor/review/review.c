@@ -631,12 +631,19 @@ int review_parse_when(const char *arg, enum review_when *when)
 	return 0;
 }
 
+bool review_may_open(enum review_when when, bool json)
+{
+	bool tty = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
+
+	return !(when == REVIEW_NEVER || (when == REVIEW_AUTO && (json || !tty)));
+}
+
 void review_after_run(struct session *s, enum review_when when, bool json)
 {
 	bool tty = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
 	struct record rec;
 
-	if (when == REVIEW_NEVER || (when == REVIEW_AUTO && (json || !tty)))
+	if (!review_may_open(when, json))
 		return;
 	if (!tty && !getenv("AIRLOCK_UI_SCRIPT")) {
 		error("--review always: the review needs a terminal; 'airlock review %s' opens it "
@@ -725,11 +732,13 @@ static void read_timeline(struct replay_rec *rp)
 	cleanup_free char *path = session_path(&rp->s, "events.jsonl");
 	cleanup_file FILE *f = fopen(path, "re");
 	cleanup_free char *line = NULL;
+	struct exec_index *xi;
 	size_t cap = 0, ecap = 0;
 	ssize_t len;
 
 	if (!f)
 		return;
+	xi = exec_index_new();
 	while ((len = getline(&line, &cap, f)) > 0) {
 		cJSON *ev = cJSON_ParseWithLength(line, (size_t)len);
 		struct ui_event *e;
@@ -754,13 +763,15 @@ static void read_timeline(struct replay_rec *rp)
 		TAKE(result, "result");
 #undef TAKE
 		e->pid = (long)meta_num(ev, "pid", 0);
-		e->argv = keep(&rp->pool, join_argv(cJSON_GetObjectItemCaseSensitive(ev, "argv")));
+		e->argv = keep(&rp->pool, xstrdup(exec_index_joined(xi, ev)));
+		exec_index_add(xi, ev);
 		if (cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(ev, "command")))
 			e->command =
 				keep(&rp->pool,
 				     join_argv(cJSON_GetObjectItemCaseSensitive(ev, "command")));
 		cJSON_Delete(ev);
 	}
+	exec_index_free(xi);
 }
 
 int cmd_replay(int argc, char **argv)

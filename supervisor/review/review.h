@@ -27,4 +27,7 @@ int review_parse_when(const char *arg, enum review_when *when);
  */
 void review_after_run(struct session *s, enum review_when when, bool json);
 
+/* Whether review_after_run() may open the review (false: it certainly returns at once). */
+bool review_may_open(enum review_when when, bool json);
+
 #endif

@@ -118,6 +118,7 @@ void notifier_free(struct notifier *n)
 {
 	procs_free(n->procs);
 	n->procs = NULL;
+	sb_share_root(0);
 	if (n->fd >= 0)
 		close(n->fd);
 	resolver_free(n->dns);
@@ -203,22 +204,21 @@ cJSON *json_text(const char *s)
 }
 
 /*
- * The calling process's argv as airlock observed its exec (procs.h), as a JSON array: never
- * /proc/PID/cmdline, which the program rewrites at will.
+ * Who made the call: "exec_seq", the exec event that started the program the process runs
+ * (procs.h), whose "command" is its command line as airlock observed it, never
+ * /proc/PID/cmdline, which the program rewrites at will. The command line is recorded once,
+ * in that event, and not again in each event of the process: a long one (xargs over
+ * thousands of files) would otherwise fill the log. When no exec is known (the first
+ * exec, a process whose parent was not seen), "argv" is an empty command line instead.
  */
-static cJSON *process_argv(struct notifier *n, pid_t pid, long long *exec_seq)
-{
-	return procs_argv(n->procs, n->init_pid, pid, exec_seq);
-}
-
-/* An event's "argv", and "exec_seq": the exec event that started the program (procs.h). */
 void add_process(struct notifier *n, cJSON *ev, pid_t pid)
 {
-	long long seq;
+	long long seq = procs_seq(n->procs, n->init_pid, pid);
 
-	cJSON_AddItemToObject(ev, "argv", process_argv(n, pid, &seq));
 	if (seq >= 0)
 		cJSON_AddNumberToObject(ev, "exec_seq", (double)seq);
+	else
+		cJSON_AddItemToObject(ev, "argv", cJSON_CreateArray());
 	if (n->steps) {
 		unsigned step = procs_step(n->procs, n->init_pid, pid);
 
@@ -522,6 +522,11 @@ static void ask_done(void *ctx, void *cookie, const struct ask_answer *ans)
 		n->listener_failed = rc;
 }
 
+static void cjson_deletep(cJSON **p)
+{
+	cJSON_Delete(*p);
+}
+
 /*
  * Ask about the call being handled. The question goes out and the notification waits in
  * n->pending; the loop goes on receiving others (design.md, protocol step 6).
@@ -530,7 +535,9 @@ int ask_start(struct notifier *n, const struct sys_desc *sd, cJSON *ev, enum sys
 	      const struct rule *r, struct ask_question *q, int deny_err, struct net_call *net)
 {
 	struct pending_call *pc = xcalloc(1, sizeof(*pc));
+	cJSON *argv __attribute__((cleanup(cjson_deletep))) = NULL;
 	struct ask_answer now;
+	long long seq;
 	int rc;
 
 	pc->net = net;
@@ -544,7 +551,9 @@ int ask_start(struct notifier *n, const struct sys_desc *sd, cJSON *ev, enum sys
 	pc->data = n->req->data;
 	q->pid = pc->pid;
 	q->rule = pc->rule;
-	q->argv = cJSON_GetObjectItemCaseSensitive(ev, "argv");
+	/* The person (or the controller) is shown the command line, not the exec it came from. */
+	argv = procs_argv(n->procs, n->init_pid, pc->pid, &seq);
+	q->argv = argv;
 	/* The question, as answers are filed: --replay of this session answers it again. */
 	cJSON_AddItemToObject(ev, "ask_key", json_text(q->key));
 	if (!n->asker) {
@@ -622,6 +631,11 @@ int notifier_handle(struct notifier *n)
 		return -errno;
 	}
 	n->handled++;
+	/* Every process that notifies is under the filter, in init's root for good. */
+	if (!n->root_shared && n->init_pid > 0) {
+		sb_share_root(n->init_pid);
+		n->root_shared = true;
+	}
 	sd = find_desc((int)n->req->data.nr);
 	if (!sd || n->req->data.arch != AUDIT_ARCH_X86_64) {
 		/* The filter notifies nothing else; an unknown call is refused, not run. */

@@ -53,6 +53,7 @@ struct notifier {
 	bool sync_wakeup;	     /* SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP is on (Linux 6.6) */
 	bool log_broken;	     /* the event log failed: every later call is denied */
 	bool freeze_cancels;	     /* a freeze aborted a received call (no WAIT_KILLABLE_RECV) */
+	bool root_shared;	     /* path lookups use init's root (sb_share_root()) */
 	const struct monitor *space; /* the store's free space, for fallocate(); may be NULL */
 	/* The mediated network (notifier_net_start()). */
 	struct net_waits *waits; /* calls waiting for a socket; also watches the resolver */

@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #define NBUCKETS   256
-#define STAT_CACHE 64 /* open /proc/TID/stat descriptors, as the old cmdline cache */
+#define STAT_CACHE 64 /* open /proc/TID/comm descriptors, as the old cmdline cache */
 #define MAX_GENS   8  /* command lines kept per process, for children forked earlier */
 #define MAX_DEPTH  64 /* parents looked up for a process seen for the first time */
 #define MIN_PRUNE  1024
@@ -51,7 +51,8 @@ struct proc {
 
 struct slot {
 	pid_t tid;
-	int fd; /* /proc/TID/stat: tied to the task, so a read fails once it is gone */
+	int fd; /* /proc/TID/comm: tied to the task, so a read fails once it is gone; the
+		   cheapest such file to read (stat would format some fifty fields each call) */
 	pid_t tgid;
 	unsigned long long start; /* of tgid */
 };
@@ -388,7 +389,7 @@ static struct proc *lookup(struct procs *p, pid_t init, pid_t pid, unsigned long
 static struct proc *of_thread(struct procs *p, pid_t init, pid_t tid)
 {
 	struct slot *s = &p->slots[(unsigned)tid % STAT_CACHE];
-	char buf[512], path[64];
+	char buf[64], path[64];
 	pid_t tgid, ppid;
 	struct pstat st;
 
@@ -404,7 +405,7 @@ static struct proc *of_thread(struct procs *p, pid_t init, pid_t tid)
 	s->fd = -1;
 	if (read_ids(tid, &tgid, &ppid) < 0 || read_stat(tgid, &st) < 0)
 		return NULL;
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)tid);
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)tid);
 	s->fd = open(path, O_RDONLY | O_CLOEXEC);
 	s->tid = tid;
 	s->tgid = tgid;
@@ -494,4 +495,13 @@ unsigned procs_step(struct procs *p, pid_t init, pid_t tid)
 	struct proc *e = of_thread(p, init, tid);
 
 	return e ? e->step : 0;
+}
+
+long long procs_seq(struct procs *p, pid_t init, pid_t tid)
+{
+	struct proc *e;
+
+	settle_all(p, tid);
+	e = of_thread(p, init, tid);
+	return e && e->ngens > 0 ? e->gens[e->ngens - 1].seq : -1;
 }

@@ -51,4 +51,7 @@ cJSON *procs_argv(struct procs *p, pid_t init, pid_t tid, long long *seq);
 void procs_set_step(struct procs *p, pid_t init, pid_t tid, unsigned step);
 unsigned procs_step(struct procs *p, pid_t init, pid_t tid);
 
+/* As procs_argv(), the exec event only (-1 when unknown), without copying the command line. */
+long long procs_seq(struct procs *p, pid_t init, pid_t tid);
+
 #endif

@@ -1096,7 +1096,11 @@ static void conclude(struct run_ctx *c, int rc)
 	}
 	if (rs->live)
 		cJSON_ReplaceItemInObjectCaseSensitive(c->rec.meta, "live", live_meta(rs->live));
-	/* Last: it seals meta.json, the output's record included. */
+	/* Last: it seals meta.json, the output's record included (after we return, when no
+	   review follows: the status is not held back by hashing the held files). A live
+	   session's stop waits for its seal instead. */
+	c->rec.seal_after_return = !c->o.live && c->status != EXIT_AIRLOCK_FAILED &&
+				   !review_may_open(c->o.review, c->o.json);
 	session_record_finish(&c->rec, &c->log, c->status, c->sig, rs->limit, rs->notifier.handled,
 			      rs->filter.wait_killable, rs->notifier.sync_wakeup);
 }

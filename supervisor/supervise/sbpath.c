@@ -18,13 +18,38 @@
 
 #define MAX_LINKS 40
 
+/* The sandbox's root while sb_share_root() is on: init's, opened at the first lookup. */
+static pid_t root_init;
+static int root_fd = -1;
+
+void sb_share_root(pid_t init)
+{
+	if (root_fd >= 0)
+		close(root_fd);
+	root_fd = -1;
+	root_init = init;
+}
+
+/* pid's root directory, or -1 with errno. Release it with cleanup_root: the kept one stays. */
 static int open_root(pid_t pid)
 {
 	char root[64];
 
-	snprintf(root, sizeof(root), "/proc/%d/root", (int)pid);
-	return open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (root_fd >= 0)
+		return root_fd;
+	snprintf(root, sizeof(root), "/proc/%d/root", (int)(root_init > 0 ? root_init : pid));
+	if (root_init <= 0)
+		return open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	return root_fd;
 }
+
+static void root_closep(int *fd)
+{
+	if (*fd >= 0 && *fd != root_fd)
+		close(*fd);
+}
+#define cleanup_root __attribute__((cleanup(root_closep)))
 
 static int open_in_root(int rfd, const char *path, int flags)
 {
@@ -36,7 +61,7 @@ static int open_in_root(int rfd, const char *path, int flags)
 
 int sb_exists(pid_t pid, const char *path)
 {
-	cleanup_fd int rfd = open_root(pid);
+	cleanup_root int rfd = open_root(pid);
 	int fd;
 
 	if (rfd < 0)
@@ -51,7 +76,7 @@ int sb_exists(pid_t pid, const char *path)
 
 char *sb_canonical(pid_t pid, const char *path, bool follow)
 {
-	cleanup_fd int rfd = open_root(pid);
+	cleanup_root int rfd = open_root(pid);
 	cleanup_fd int fd = -1;
 	char link[64], out[4096];
 	ssize_t n;
@@ -91,7 +116,8 @@ static int fd_path(int fd, char *out, size_t sz)
 
 char *sb_resolve_name(pid_t pid, const char *path, bool follow)
 {
-	cleanup_fd int rfd = -1, dfd = -1;
+	cleanup_root int rfd = -1;
+	cleanup_fd int dfd = -1;
 	cleanup_free char *dir = NULL;
 	const char *base = path ? strrchr(path, '/') : NULL;
 	char out[4096];
@@ -143,7 +169,7 @@ static bool next_component(const char **rest, char *comp, size_t sz)
 
 char *sb_realpath(pid_t pid, const char *path)
 {
-	cleanup_fd int rfd = open_root(pid);
+	cleanup_root int rfd = open_root(pid);
 	struct buf done = BUF_INIT; /* resolved so far: no symlink in it */
 	cleanup_free char *todo = xstrdup(path);
 	const char *rest = todo;

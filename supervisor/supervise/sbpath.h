@@ -10,6 +10,15 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+/*
+ * init > 0: every process the lookups are made for shares the root of init, the sandbox's
+ * pid 1 and the caller's child (its pid cannot be reused before the caller reaps it): under
+ * airlock's filter no process can chroot, pivot_root, mount or make a namespace. Its
+ * /proc/INIT/root is opened at the first lookup and kept, which saves a procfs lookup per
+ * call. 0: each lookup opens its process's own root again, and the kept one is closed.
+ */
+void sb_share_root(pid_t init);
+
 /* Whether path exists in pid's view: 1, 0 (ENOENT or ENOTDIR), or -errno when it cannot tell. */
 int sb_exists(pid_t pid, const char *path);
 

@@ -29,11 +29,15 @@ is "$("$AIRLOCK" show --json last | json_by "$P/r1.txt")" "$H rewrite $P/r1.txt"
 	"a rewritten command line: the change is by the command it exec'd"
 "$AIRLOCK" log --json last >"$T/log.json"
 is "$("$PY" -c 'import json,sys
+cmd = {}
 for line in open(sys.argv[1]):
     ev = json.loads(line)
+    if ev.get("class") == "exec":
+        cmd[ev["seq"]] = ev["command"]
     if ev.get("class") == "write" and ev.get("target") == sys.argv[2]:
-        print(" ".join(ev["argv"]), ev.get("exec_seq")); break' "$T/log.json" "$P/r1.txt")" \
-	"$H rewrite $P/r1.txt 0" "... and so is its event, naming the exec event that started it"
+        print(" ".join(cmd[ev["exec_seq"]]), ev.get("exec_seq"), "argv" in ev); break' "$T/log.json" "$P/r1.txt")" \
+	"$H rewrite $P/r1.txt 0 False" \
+	"... and so is its event, naming the exec event that started it (which alone holds the command line)"
 
 al_run -- "$H" fork "$P/r2.txt" >"$T/out" 2>"$T/err"
 check "a forked child rewrote its command line" grep -q "^cmdline: git status" "$T/out"

@@ -255,6 +255,103 @@ static void test_sha256(void)
 	is_int(sha256_file(missing, got), -ENOENT, "sha256_file of a missing file: -ENOENT");
 }
 
+/*
+ * events_append() formats the line itself: it must be what cJSON prints (the readers parse it,
+ * and a record written before keeps the same shape), for every kind of value and escape.
+ */
+static void test_same_as_cjson(void)
+{
+	cleanup_free char *path = at("same.jsonl"), *data = NULL, *want = NULL;
+	static const double nums[] = {0,
+				      -1,
+				      42,
+				      2147483647,
+				      2147483648.0,
+				      -2147483649.0,
+				      0.5,
+				      1e300,
+				      1.0 / 3.0,
+				      123456789012.0,
+				      1e-7,
+				      -0.0,
+				      999999999999999.0,
+				      1e15,
+				      -12.25};
+	struct event_log log;
+	char *lines[MAX_LINES], raw[160];
+	cJSON *ev, *arr, *copy;
+	bool torn;
+	size_t i;
+
+	for (i = 0; i < 127; i++)
+		raw[i] = (char)(i + 1);
+	snprintf(raw + 127, sizeof(raw) - 127, "\xc3\xa9\xe2\x80\xae\xf0\x9f\x98\x80\x7f\\\"");
+	ev = cJSON_CreateObject();
+	cJSON_AddStringToObject(ev, "class", "write");
+	cJSON_AddStringToObject(ev, "target", raw);
+	cJSON_AddStringToObject(ev, "empty", "");
+	arr = cJSON_AddArrayToObject(ev, "nums");
+	for (i = 0; i < ARRAY_SIZE(nums); i++)
+		cJSON_AddItemToArray(arr, cJSON_CreateNumber(nums[i]));
+	cJSON_AddItemToObject(ev, "none", cJSON_CreateArray());
+	cJSON_AddItemToObject(ev, "obj", cJSON_CreateObject());
+	cJSON_AddTrueToObject(ev, "yes");
+	cJSON_AddFalseToObject(ev, "no");
+	cJSON_AddNullToObject(ev, "nothing");
+	cJSON_AddStringToObject(cJSON_AddObjectToObject(ev, "nested"), "k\n\"", "v\t");
+	copy = cJSON_Duplicate(ev, true);
+	cJSON_AddStringToObject(copy, "prev", "");
+	want = cJSON_PrintUnformatted(copy);
+	cJSON_Delete(copy);
+
+	ok(events_open(&log, path) == 0, "open a log");
+	ok(events_append(&log, ev) == 0, "append an event with every kind of value");
+	events_close(&log);
+	ok(split_lines(path, &data, lines, &torn) == 1 && !torn, "one line");
+	{
+		/* Past "{"seq":0,"time":"...",": the members as cJSON prints them. */
+		const char *rest = strstr(lines[0], "Z\",");
+
+		ok(rest && strcmp(rest + 3, want + 1) == 0, "the members are what cJSON prints");
+		if (rest && strcmp(rest + 3, want + 1) != 0)
+			printf("#   got  %s\n#   want %s\n", rest + 3, want + 1);
+	}
+}
+
+/* exec_index: an event's command line through its exec_seq, or its own argv (older records). */
+static void test_exec_index(void)
+{
+	struct exec_index *xi = exec_index_new();
+	cJSON *exec0 = cJSON_Parse("{\"seq\":0,\"class\":\"exec\",\"argv\":[],"
+				   "\"command\":[\"sh\",\"-c\",\"x\"]}");
+	cJSON *exec3 = cJSON_Parse("{\"seq\":3,\"class\":\"exec\",\"exec_seq\":0,"
+				   "\"command\":[\"make\",\"-j2\"]}");
+	cJSON *w1 = cJSON_Parse("{\"seq\":1,\"class\":\"write\",\"exec_seq\":0}");
+	cJSON *w4 = cJSON_Parse("{\"seq\":4,\"class\":\"write\",\"exec_seq\":3}");
+	cJSON *old = cJSON_Parse("{\"seq\":5,\"class\":\"write\",\"argv\":[\"a\",\"b\"],"
+				 "\"exec_seq\":3}");
+	cJSON *unknown = cJSON_Parse("{\"seq\":6,\"class\":\"write\",\"exec_seq\":2}");
+
+	exec_index_add(xi, exec0);
+	is_str(exec_index_joined(xi, exec0), "", "the first exec's caller is not known");
+	exec_index_add(xi, w1);
+	is_str(exec_index_joined(xi, w1), "sh -c x", "a write names its program's exec event");
+	is_str(exec_index_joined(xi, exec3), "sh -c x", "an exec is made by the program before it");
+	exec_index_add(xi, exec3);
+	is_str(exec_index_joined(xi, w4), "make -j2", "after an exec: the new command line");
+	ok(cJSON_GetArraySize(exec_index_argv(xi, w4)) == 2, "... and as an array");
+	is_str(exec_index_joined(xi, old), "a b", "an older record's argv is read as it is");
+	ok(exec_index_argv(xi, unknown) == NULL, "an exec_seq that names no exec event: unknown");
+	is_str(exec_index_joined(xi, unknown), "", "... shown as empty");
+	exec_index_free(xi);
+	cJSON_Delete(exec0);
+	cJSON_Delete(exec3);
+	cJSON_Delete(w1);
+	cJSON_Delete(w4);
+	cJSON_Delete(old);
+	cJSON_Delete(unknown);
+}
+
 int main(void)
 {
 	char tmpl[PATH_MAX];
@@ -272,6 +369,8 @@ int main(void)
 	test_short_write();
 	test_open_errors();
 	test_sha256();
+	test_same_as_cjson();
+	test_exec_index();
 
 	if (rm_rf(base) < 0)
 		printf("# cannot remove %s\n", base);
