@@ -22,6 +22,29 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* show's colours: a decision as log has them, a heading bold. */
+static bool colour;
+
+static void put_decision(const char *d, int width)
+{
+	const char *c = !d			  ? ""
+			: strcmp(d, "allow") == 0 ? "\033[32m"
+			: strcmp(d, "deny") == 0  ? "\033[31m"
+						  : "\033[33m";
+	int n = (int)strlen(d ? d : "");
+
+	if (colour)
+		printf("%s%s\033[m%*s", c, d ? d : "", width > n ? width - n : 0, "");
+	else
+		printf("%-*s", width, d ? d : "");
+}
+
+/* "changes (3)" */
+static void heading(const char *what, int n)
+{
+	printf("%s%s (%d)%s\n", colour ? "\033[1m" : "", what, n, colour ? "\033[m" : "");
+}
+
 /* Print untrusted text for a terminal: escapes instead of control sequences. */
 static void put_safe(FILE *f, const char *s)
 {
@@ -32,30 +55,53 @@ static void put_safe(FILE *f, const char *s)
 
 int parse_id_args(int argc, char **argv, const char *usage, const char **id, bool *json)
 {
+	return parse_view_args(argc, argv, usage, id, json, NULL);
+}
+
+int parse_view_args(int argc, char **argv, const char *usage, const char **id, bool *json,
+		    struct view_args *view)
+{
 	static const struct option opts[] = {
-		{"json", no_argument, NULL, 'j'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+		{"json", no_argument, NULL, 'j'},	 {"help", no_argument, NULL, 'h'},
+		{"color", optional_argument, NULL, 'c'}, {"no-color", no_argument, NULL, 'C'},
+		{"no-pager", no_argument, NULL, 'P'},	 {NULL, 0, NULL, 0},
 	};
+	/* Without json, from "help" on; without view, to "help". */
+	struct option shown[ARRAY_SIZE(opts)];
+	size_t first_opt = json ? 0 : 1, last_opt = view ? ARRAY_SIZE(opts) - 1 : 2, i;
 	int c, first = (int)strcspn(usage, "\n"); /* errors show the first line only */
 
+	memset(shown, 0, sizeof(shown));
+	for (i = first_opt; i < last_opt; i++)
+		shown[i - first_opt] = opts[i];
 	*id = NULL;
 	if (json)
 		*json = false;
+	if (view)
+		*view = (struct view_args){.colour = COLOUR_AUTO};
 	optind = 1;
 	opterr = 0; /* our own messages, with a suggestion for a near miss */
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "h", shown, NULL)) != -1) {
 		if (c == 'j' && json) {
 			*json = true;
 		} else if (c == 'h') {
 			printf("usage: %s\n", usage);
 			return 0;
+		} else if (c == 'c' && view) {
+			if (parse_colour_when(optarg, &view->colour) < 0)
+				return usage_error(
+					"usage: %.*s\n--color takes auto, always or never", first,
+					usage);
+		} else if (c == 'C' && view) {
+			view->colour = COLOUR_NEVER;
+		} else if (c == 'P' && view) {
+			view->no_pager = true;
 		} else {
 			char cmd[32];
 			const char *w = usage + strcspn(usage, " ") + 1; /* after "airlock " */
 
 			snprintf(cmd, sizeof(cmd), "%.*s", (int)strcspn(w, " \n"), w);
-			return option_error(cmd, argv[optind - 1], json ? opts : opts + 1, usage);
+			return option_error(cmd, argv[optind - 1], shown, usage);
 		}
 	}
 	if (argc - optind > 1)
@@ -257,7 +303,8 @@ static void print_show_text(const cJSON *out, const struct change_set *cs)
 		printf(", ran %.2f s", meta_num(out, "duration_ms", 0) / 1000.0);
 	print_commit_text(out);
 	print_steps_text(cJSON_GetObjectItemCaseSensitive(out, "steps"));
-	printf("\n\nchanges (%d)\n", cJSON_GetArraySize(changes));
+	printf("\n\n");
+	heading("changes", cJSON_GetArraySize(changes));
 	cJSON_ArrayForEach(c, changes)
 	{
 		const struct change *ch = &cs->items[i++];
@@ -292,12 +339,15 @@ static void print_show_text(const cJSON *out, const struct change_set *cs)
 		}
 		putchar('\n');
 	}
-	printf("\ncommands (%d)\n", cJSON_GetArraySize(commands));
+	putchar('\n');
+	heading("commands", cJSON_GetArraySize(commands));
 	cJSON_ArrayForEach(c, commands)
 	{
 		cleanup_free char *argv = join_argv(cJSON_GetObjectItemCaseSensitive(c, "argv"));
 
-		printf("  %-6s ", meta_str(c, "decision"));
+		printf("  ");
+		put_decision(meta_str(c, "decision"), 6);
+		putchar(' ');
 		put_safe(stdout, argv);
 		/* A deferred command waits for `commit --run N`, or the review. */
 		if (meta_num(c, "deferred", 0) >= 1) {
@@ -311,13 +361,16 @@ static void print_show_text(const cJSON *out, const struct change_set *cs)
 		}
 		putchar('\n');
 	}
-	printf("\nconnections (%d)\n", cJSON_GetArraySize(conns));
+	putchar('\n');
+	heading("connections", cJSON_GetArraySize(conns));
 	cJSON_ArrayForEach(c, conns)
 	{
 		const char *name = meta_str(c, "name");
 		const cJSON *names;
 
-		printf("  %-6s ", meta_str(c, "decision"));
+		printf("  ");
+		put_decision(meta_str(c, "decision"), 6);
+		putchar(' ');
 		if (name) {
 			put_safe(stdout, name);
 			printf(" = ");
@@ -344,12 +397,19 @@ static void print_show_text(const cJSON *out, const struct change_set *cs)
 
 int cmd_show(int argc, char **argv)
 {
+	static const char usage[] =
+		"airlock show [ID] [--json] [--color=WHEN] [--no-pager]\n\n"
+		"Print the session: its command, how it ended, what it changed, the commands it ran\n"
+		"and the connections it made. On a terminal the decisions are coloured\n"
+		"(--color=auto|always|never; NO_COLOR turns auto off) and the output goes through\n"
+		"$AIRLOCK_PAGER, else $PAGER, else 'less -FRX' (--no-pager or PAGER=cat: none).";
 	const char *id;
 	bool json;
 	struct session s;
 	struct change_set cs = {0};
+	struct view_args view;
 	cJSON *meta, *out;
-	int rc = parse_id_args(argc, argv, "airlock show [ID] [--json]", &id, &json);
+	int rc = parse_view_args(argc, argv, usage, &id, &json, &view);
 
 	if (rc >= 0)
 		return rc;
@@ -383,6 +443,8 @@ int cmd_show(int argc, char **argv)
 
 		puts(text);
 	} else {
+		colour = colour_wanted(view.colour);
+		pager_start(view.no_pager);
 		print_show_text(out, &cs);
 	}
 	cJSON_Delete(out);
