@@ -16,10 +16,12 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 /* show's colours: a decision as log has them, a heading bold. */
@@ -111,14 +113,129 @@ int parse_view_args(int argc, char **argv, const char *usage, const char **id, b
 	return -1;
 }
 
+/* Seconds since the recorded UTC time "2026-01-02T03:04:05.678Z"; -1 when it does not parse. */
+static double seconds_since(const char *when)
+{
+	struct tm tm = {0};
+	time_t t;
+
+	if (!when || sscanf(when, "%4d-%2d-%2dT%2d:%2d:%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+			    &tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 6)
+		return -1;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	t = timegm(&tm);
+	if (t == (time_t)-1)
+		return -1;
+	return difftime(time(NULL), t);
+}
+
+/* "45s", "5m", "2h", "3d": how long ago, in the largest unit that is at least 1 (2 for days). */
+static void format_age(double secs, char out[16])
+{
+	if (secs < 0)
+		snprintf(out, 16, "-");
+	else if (secs < 60)
+		snprintf(out, 16, "%lds", (long)secs);
+	else if (secs < 3600)
+		snprintf(out, 16, "%ldm", (long)(secs / 60));
+	else if (secs < 172800)
+		snprintf(out, 16, "%ldh", (long)(secs / 3600));
+	else
+		snprintf(out, 16, "%ldd", (long)(secs / 86400));
+}
+
+/* How the session's program ended: its exit status, the limit that stopped it, the signal
+   that killed it; "-" while it runs. Caller frees. */
+static char *exit_text(const cJSON *meta)
+{
+	const char *limit = meta_str(meta, "limit");
+	double sig = meta_num(meta, "signal", 0);
+
+	if (limit)
+		return term_sanitize(limit);
+	if (sig > 0 && sig < 65) {
+		const char *abbrev = sigabbrev_np((int)sig);
+
+		return abbrev ? xasprintf("SIG%s", abbrev) : xasprintf("signal %.0f", sig);
+	}
+	if (cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(meta, "exit_code")))
+		return xasprintf("%.0f", meta_num(meta, "exit_code", 0));
+	return xstrdup("-");
+}
+
+/* The directory with the home directory as "~", and a long one cut at its start. */
+static char *short_cwd(const char *cwd)
+{
+	const char *home = home_dir();
+	char *shown, *out;
+	size_t len;
+
+	if (!cwd)
+		return xstrdup("-");
+	if (home && strcmp(home, "/") != 0 && path_is_under(cwd, home))
+		shown = xasprintf("~%s%s", strcmp(cwd, home) == 0 ? "" : "/", path_rel(cwd, home));
+	else
+		shown = xstrdup(cwd);
+	out = term_sanitize(shown);
+	free(shown);
+	len = strlen(out);
+	if (len > 32) {
+		char *cut = xasprintf("...%s", out + len - 29);
+
+		free(out);
+		out = cut;
+	}
+	return out;
+}
+
+/* One row of `airlock list`, every string escaped for the terminal. */
+struct list_row {
+	char *id, *state, *exit, *cwd, *cmd;
+	char changes[24], age[16];
+};
+
+static size_t max_width(size_t w, const char *s)
+{
+	size_t n = strlen(s);
+
+	return n > w ? n : w;
+}
+
+static void print_list(const struct list_row *rows, size_t n)
+{
+	size_t wid = 2, wstate = 5, wexit = 4, wcwd = 3, i;
+
+	for (i = 0; i < n; i++) {
+		wid = max_width(wid, rows[i].id);
+		wstate = max_width(wstate, rows[i].state);
+		wexit = max_width(wexit, rows[i].exit);
+		wcwd = max_width(wcwd, rows[i].cwd);
+	}
+	printf("%-*s  %-*s  %-*s  %7s  %4s  %-*s  %s\n", (int)wid, "ID", (int)wstate, "STATE",
+	       (int)wexit, "EXIT", "CHANGES", "AGE", (int)wcwd, "CWD", "COMMAND");
+	for (i = 0; i < n; i++)
+		printf("%-*s  %-*s  %-*s  %7s  %4s  %-*s  %s\n", (int)wid, rows[i].id, (int)wstate,
+		       rows[i].state, (int)wexit, rows[i].exit, rows[i].changes, rows[i].age,
+		       (int)wcwd, rows[i].cwd, rows[i].cmd);
+}
+
 int cmd_list(int argc, char **argv)
 {
+	static const char usage[] =
+		"airlock list [--json]\n\n"
+		"One line a session, oldest first: ID; STATE (running, live, interrupted, finished,\n"
+		"committed, partially committed, undone, discarded); EXIT, the program's exit status,\n"
+		"or the limit or signal that ended it; CHANGES held; AGE since it started (45s, 5m,\n"
+		"2h, 3d); CWD, where it ran (~ for the home directory); COMMAND. --json prints the\n"
+		"same as an array of objects, times in UTC.";
 	const char *id;
 	bool json;
 	char **ids;
-	size_t n, i;
+	size_t n, i, nrows = 0;
+	struct list_row *rows;
 	cJSON *out;
-	int rc = parse_id_args(argc, argv, "airlock list [--json]", &id, &json);
+	int rc = parse_id_args(argc, argv, usage, &id, &json);
 
 	if (rc >= 0)
 		return rc;
@@ -127,15 +244,14 @@ int cmd_list(int argc, char **argv)
 	if (store_list(&ids, &n) < 0)
 		return EXIT_REFUSED;
 	out = cJSON_CreateArray();
-	if (!json && n > 0)
-		printf("%-18s  %-11s  %7s  %s\n", "ID", "STATE", "CHANGES", "COMMAND");
+	rows = xcalloc(n + 1, sizeof(*rows));
 	for (i = 0; i < n; i++) {
 		struct session s = {.id = ids[i], .lock_fd = -1};
 		cleanup_free char *root = store_root();
 		cleanup_free char *sdir = NULL, *cmd = NULL;
 		cJSON *meta;
 		const char *state;
-		double changes;
+		double changes, age;
 
 		sdir = xasprintf("%s/sessions/%s", root, ids[i]);
 		s.dir = sdir;
@@ -146,6 +262,7 @@ int cmd_list(int argc, char **argv)
 		}
 		state = session_state(&s, meta);
 		changes = meta_num(meta, "changes", -1);
+		age = seconds_since(meta_str(meta, "start"));
 		cmd = join_argv(cJSON_GetObjectItemCaseSensitive(meta, "command"));
 		if (!cmd[0] && cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(meta, "live"))) {
 			const cJSON *live = cJSON_GetObjectItemCaseSensitive(meta, "live");
@@ -170,22 +287,36 @@ int cmd_list(int argc, char **argv)
 			else
 				cJSON_AddNullToObject(o, "changes");
 			json_copy(o, "command", meta, "command");
+			json_copy(o, "cwd", meta, "cwd");
 			json_copy(o, "start", meta, "start");
+			json_copy(o, "end", meta, "end");
+			if (age >= 0)
+				cJSON_AddNumberToObject(o, "age_s", (double)(long long)age);
+			else
+				cJSON_AddNullToObject(o, "age_s");
 			json_copy(o, "exit_code", meta, "exit_code");
+			json_copy(o, "signal", meta, "signal");
+			json_copy(o, "limit", meta, "limit");
 			if (cJSON_GetObjectItemCaseSensitive(meta, "live"))
 				json_copy(o, "live", meta, "live");
 			cJSON_AddItemToArray(out, o);
 		} else {
-			char ch[32] = "-";
+			struct list_row *r = &rows[nrows++];
 
+			r->id = term_sanitize(ids[i]);
+			r->state = term_sanitize(state);
+			r->exit = strcmp(state, "running") == 0 || strcmp(state, "live") == 0
+					  ? xstrdup("-")
+					  : exit_text(meta);
+			r->cwd = short_cwd(meta_str(meta, "cwd"));
+			snprintf(r->changes, sizeof(r->changes), "-");
 			if (changes >= 0)
-				snprintf(ch, sizeof(ch), "%.0f", changes);
-			printf("%-18s  %-11s  %7s  ", ids[i], state, ch);
+				snprintf(r->changes, sizeof(r->changes), "%.0f", changes);
+			format_age(age, r->age);
 			/* One line a session: long commands (python3 -c '...') are cut. */
 			if (strlen(cmd) > 72)
 				strcpy(cmd + 69, "...");
-			put_safe(stdout, cmd);
-			putchar('\n');
+			r->cmd = term_sanitize(cmd);
 		}
 		cJSON_Delete(meta);
 		free(ids[i]);
@@ -195,7 +326,17 @@ int cmd_list(int argc, char **argv)
 		cleanup_free char *text = cJSON_Print(out);
 
 		puts(text);
+	} else if (nrows > 0) {
+		print_list(rows, nrows);
 	}
+	for (i = 0; i < nrows; i++) {
+		free(rows[i].id);
+		free(rows[i].state);
+		free(rows[i].exit);
+		free(rows[i].cwd);
+		free(rows[i].cmd);
+	}
+	free(rows);
 	cJSON_Delete(out);
 	return 0;
 }

@@ -73,4 +73,21 @@ is "$out" "$T/good.rules: ok, 1 rule" "rules check of a good file says ok"
 is "$?" 125 "--pids 2^64-1 is refused (125)"
 check "... saying the largest it takes" grep -q "^airlock: --pids 18446744073709551615: expected at most 4194304" "$T/err"
 
+# list: ID, STATE, EXIT (or the limit), CHANGES, AGE, CWD (~ for home), COMMAND; --json too.
+if "$AIRLOCK" run --review never -- /bin/true >/dev/null 2>&1; then
+	mkdir -p "$T/home/proj"
+	(cd "$T/home/proj" && HOME=$T/home "$AIRLOCK" run --review never -- sh -c 'echo a >a; echo b >b; exit 3') >/dev/null 2>&1
+	(cd "$T/home/proj" && "$AIRLOCK" run --review never --timeout 1s -- sleep 30) >/dev/null 2>&1
+	HOME=$T/home "$AIRLOCK" list >"$T/list"
+	check "list: the header has every column" grep -qE '^ID +STATE +EXIT +CHANGES +AGE +CWD +COMMAND$' "$T/list"
+	check "list: exit status, changes, age, cwd under ~" \
+		grep -qE "^[0-9a-f-]+ +finished +3 +2 +[0-9]+s +~/proj +sh -c echo a" "$T/list"
+	check "list: the limit that stopped a run" grep -qE "^[0-9a-f-]+ +finished +timeout +0 +[0-9]+s +~/proj +sleep 30" "$T/list"
+	"$AIRLOCK" list --json >"$T/list.json"
+	is "$(json_get "$T/list.json" '[(x["exit_code"], x["limit"], x["cwd"] == "'"$T/home/proj"'", x["age_s"] >= 0) for x in j[-2:]]')" \
+		"[(3, None, True, True), (124, 'timeout', True, True)]" "list --json: the same fields"
+else
+	skip "list of real sessions" "airlock run cannot start here"
+fi
+
 done_testing
