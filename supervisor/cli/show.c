@@ -351,14 +351,152 @@ static void print_size(off_t size)
 		printf("%5.1f MiB", (double)size / 1048576);
 }
 
+/* A recorded UTC time ("2026-01-02T03:04:05.678Z") as local time with its offset,
+   "2026-01-02 04:04:05 +0100"; the recorded text when it does not parse. */
+static void local_time(const char *when, char *out, size_t size)
+{
+	struct tm tm = {0};
+	time_t t;
+
+	snprintf(out, size, "%s", when ? when : "?");
+	if (!when || sscanf(when, "%4d-%2d-%2dT%2d:%2d:%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+			    &tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 6)
+		return;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	t = timegm(&tm);
+	if (t == (time_t)-1 || !localtime_r(&t, &tm))
+		return;
+	strftime(out, size, "%Y-%m-%d %H:%M:%S %z", &tm);
+}
+
+/* What the last commit did with a path: "apply", or why it was left out. */
+struct commit_mark {
+	char *path, *why;
+	size_t order;
+};
+
+static int cmp_mark(const void *a, const void *b)
+{
+	const struct commit_mark *x = a, *y = b;
+	int r = strcmp(x->path, y->path);
+
+	return r ? r : (x->order > y->order) - (x->order < y->order);
+}
+
+/* The last commit's per-path events: each path applied, or left out and why. */
+static struct commit_mark *read_commit_marks(const struct session *s, size_t *n)
+{
+	cleanup_free char *path = session_path(s, "events.jsonl");
+	cleanup_free char *line = NULL;
+	cleanup_file FILE *f = fopen(path, "re");
+	struct commit_mark *v = NULL;
+	size_t cap = 0, linecap = 0, i;
+	bool ended = false;
+	ssize_t len;
+
+	*n = 0;
+	if (!f)
+		return NULL;
+	while ((len = getline(&line, &linecap, f)) > 0) {
+		cJSON *ev = cJSON_ParseWithLength(line, (size_t)len);
+		const char *cls = meta_str(ev, "class"), *op = meta_str(ev, "op");
+		const char *target = meta_str(ev, "target"), *why = meta_str(ev, "decision");
+
+		if (cls && op && strcmp(cls, "commit") == 0 && strcmp(op, "end") == 0)
+			ended = true;
+		else if (cls && strcmp(cls, "commit") == 0 && op && target && why &&
+			 strcmp(op, "unsealed") != 0) {
+			if (ended) { /* a commit again, after an undo: its marks are the ones */
+				for (i = 0; i < *n; i++) {
+					free(v[i].path);
+					free(v[i].why);
+				}
+				*n = 0;
+				ended = false;
+			}
+			GROW(v, cap, *n + 1);
+			v[*n] = (struct commit_mark){xstrdup(target), xstrdup(why), *n};
+			(*n)++;
+		}
+		cJSON_Delete(ev);
+	}
+	if (*n > 0)
+		qsort(v, *n, sizeof(*v), cmp_mark);
+	return v;
+}
+
+/* The last mark of path, or NULL. */
+static const struct commit_mark *find_mark(const struct commit_mark *v, size_t n, const char *path)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (strcmp(v[mid].path, path) <= 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo > 0 && strcmp(v[lo - 1].path, path) == 0 ? &v[lo - 1] : NULL;
+}
+
+/* Each change of a committed session says whether the commit applied it ("committed": true)
+   or left it out, and why ("left": "denied", "hidden", ...). */
+static void add_commit_marks(const struct session *s, cJSON *out)
+{
+	const char *state = meta_str(out, "state");
+	const cJSON *changes = cJSON_GetObjectItemCaseSensitive(out, "changes");
+	struct commit_mark *v;
+	cJSON *c, *applied;
+	size_t n, i;
+
+	if (!state ||
+	    (strcmp(state, "committed") != 0 && strcmp(state, "partially committed") != 0))
+		return;
+	v = read_commit_marks(s, &n);
+	/* What went in is no longer a change (the host has it now): list it from the log. */
+	applied = cJSON_AddArrayToObject(out, "committed");
+	for (i = 0; i < n; i++)
+		if (strcmp(v[i].why, "apply") == 0 &&
+		    (i + 1 == n || strcmp(v[i + 1].path, v[i].path)))
+			cJSON_AddItemToArray(applied, cJSON_CreateString(v[i].path));
+	cJSON_ArrayForEach(c, changes)
+	{
+		const struct commit_mark *m = find_mark(v, n, meta_str(c, "path") ?: "");
+		const char *why = m ? m->why : "not selected";
+
+		if (m && strcmp(m->why, "apply") == 0) {
+			cJSON_AddTrueToObject(c, "committed");
+			continue;
+		}
+		/* "skip": the commit did not take it; its state says why (denied, undecided), or
+		   it was approved and not chosen (commit PATH...). */
+		if (strcmp(why, "skip") == 0 && meta_str(c, "state"))
+			why = strcmp(meta_str(c, "state"), "approved") == 0 ? "not chosen"
+									    : meta_str(c, "state");
+		cJSON_AddFalseToObject(c, "committed");
+		cJSON_AddStringToObject(c, "left", why);
+	}
+	for (i = 0; i < n; i++) {
+		free(v[i].path);
+		free(v[i].why);
+	}
+	free(v);
+}
+
 /* The commit and undo lines: who, when, and what was applied and left out. */
 static void print_commit_text(const cJSON *out)
 {
 	const cJSON *c = cJSON_GetObjectItemCaseSensitive(out, "commit");
 	const cJSON *u = cJSON_GetObjectItemCaseSensitive(out, "undo");
 
+	char when[64];
+
 	if (cJSON_IsObject(c)) {
-		printf("\ncommitted %s by ", meta_str(c, "time") ?: "?");
+		local_time(meta_str(c, "time"), when, sizeof(when));
+		printf("\ncommitted %s by ", when);
 		put_safe(stdout, meta_str(c, "user") ?: "?");
 		printf(": %.0f applied", meta_num(c, "applied", 0));
 		if (meta_num(c, "left", 0) > 0) {
@@ -370,7 +508,8 @@ static void print_commit_text(const cJSON *out)
 			printf(", %.0f conflicts forced", meta_num(c, "forced", 0));
 	}
 	if (cJSON_IsObject(u)) {
-		printf("\nundone    %s by ", meta_str(u, "time") ?: "?");
+		local_time(meta_str(u, "time"), when, sizeof(when));
+		printf("\nundone    %s by ", when);
 		put_safe(stdout, meta_str(u, "user") ?: "?");
 		if (meta_num(u, "forced", 0) > 0)
 			printf(", over %.0f later host changes (--force)",
@@ -423,7 +562,9 @@ static void print_show_text(const cJSON *out, const struct change_set *cs)
 	const cJSON *conns = cJSON_GetObjectItemCaseSensitive(out, "connections");
 	cleanup_free char *cmd = join_argv(cJSON_GetObjectItemCaseSensitive(out, "command"));
 	const cJSON *c;
-	size_t i = 0;
+	const cJSON *committed = cJSON_GetObjectItemCaseSensitive(out, "committed");
+	size_t i = 0, nleft = 0;
+	char when[64];
 
 	printf("session   %s (%s", meta_str(out, "session"), meta_str(out, "state"));
 	if (cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(out, "exit_code")))
@@ -439,13 +580,32 @@ static void print_show_text(const cJSON *out, const struct change_set *cs)
 	put_safe(stdout, cmd);
 	printf("\ncwd       ");
 	put_safe(stdout, meta_str(out, "cwd"));
-	printf("\nstarted   %s", meta_str(out, "start") ?: "?");
+	local_time(meta_str(out, "start"), when, sizeof(when));
+	printf("\nstarted   %s", when);
 	if (meta_num(out, "duration_ms", -1) >= 0)
 		printf(", ran %.2f s", meta_num(out, "duration_ms", 0) / 1000.0);
 	print_commit_text(out);
 	print_steps_text(cJSON_GetObjectItemCaseSensitive(out, "steps"));
 	printf("\n\n");
-	heading("changes", cJSON_GetArraySize(changes));
+	cJSON_ArrayForEach(c, changes)
+	{
+		nleft += cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(c, "committed"));
+	}
+	if (cJSON_IsArray(committed)) {
+		heading("committed", cJSON_GetArraySize(committed));
+		cJSON_ArrayForEach(c, committed)
+		{
+			printf("  ");
+			put_safe(stdout, cJSON_IsString(c) ? c->valuestring : "?");
+			putchar('\n');
+		}
+		putchar('\n');
+	}
+	if (nleft > 0)
+		printf("%schanges left (%d)%s\n", colour ? "\033[1m" : "",
+		       cJSON_GetArraySize(changes), colour ? "\033[m" : "");
+	else
+		heading("changes", cJSON_GetArraySize(changes));
 	cJSON_ArrayForEach(c, changes)
 	{
 		const struct change *ch = &cs->items[i++];
@@ -464,7 +624,14 @@ static void print_show_text(const cJSON *out, const struct change_set *cs)
 			put_safe(stdout, ch->link_target);
 		}
 		/* The state, and a risk where the person looks (the reason is a rules file's). */
-		printf("   [%s", meta_str(c, "state") ?: "?");
+		if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(c, "committed"))) {
+			printf("   [committed");
+		} else if (meta_str(c, "left")) {
+			printf("   [left: ");
+			put_safe(stdout, meta_str(c, "left"));
+		} else {
+			printf("   [%s", meta_str(c, "state") ?: "?");
+		}
 		if (meta_str(c, "risk")) {
 			printf(", flagged: ");
 			put_safe(stdout, meta_str(c, "risk"));
@@ -540,10 +707,11 @@ int cmd_show(int argc, char **argv)
 {
 	static const char usage[] =
 		"airlock show [ID] [--json] [--color=WHEN] [--no-pager]\n\n"
-		"Print the session: its command, how it ended, what it changed, the commands it ran\n"
-		"and the connections it made. On a terminal the decisions are coloured\n"
-		"(--color=auto|always|never; NO_COLOR turns auto off) and the output goes through\n"
-		"$AIRLOCK_PAGER, else $PAGER, else 'less -FRX' (--no-pager or PAGER=cat: none).";
+		"Print the session: its command, how it ended, what it changed (and, once committed,\n"
+		"what was applied and what was left), the commands it ran and the connections it\n"
+		"made. On a terminal the decisions are coloured (--color=auto|always|never; NO_COLOR\n"
+		"turns auto off) and the output goes through $AIRLOCK_PAGER, else $PAGER, else\n"
+		"'less -FRX' (--no-pager or PAGER=cat: none). --json prints one object, times in UTC.";
 	const char *id;
 	bool json;
 	struct session s;
@@ -579,6 +747,7 @@ int cmd_show(int argc, char **argv)
 	json_copy(out, "commit", meta, "commit");
 	json_copy(out, "undo", meta, "undo");
 	report_add(out, &s, meta, &cs, false);
+	add_commit_marks(&s, out);
 	if (json) {
 		cleanup_free char *text = cJSON_Print(out);
 

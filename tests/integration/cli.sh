@@ -86,8 +86,21 @@ if "$AIRLOCK" run --review never -- /bin/true >/dev/null 2>&1; then
 	"$AIRLOCK" list --json >"$T/list.json"
 	is "$(json_get "$T/list.json" '[(x["exit_code"], x["limit"], x["cwd"] == "'"$T/home/proj"'", x["age_s"] >= 0) for x in j[-2:]]')" \
 		"[(3, None, True, True), (124, 'timeout', True, True)]" "list --json: the same fields"
+	id=$(json_get "$T/list.json" 'j[-2]["session"]')
+
+	# show of a committed session: what went in, what was left and why; local time with offset.
+	"$AIRLOCK" commit "$id" "$T/home/proj/a" >/dev/null 2>&1
+	TZ=XYZ-2 "$AIRLOCK" show "$id" >"$T/show"
+	check "show: committed lists what went in" grep -qxF "  $T/home/proj/a" "$T/show"
+	check "show: under a heading with the count" grep -qx "committed (1)" "$T/show"
+	check "show: what was left, and why" grep -qE "^  added .* $T/home/proj/b +\[left: not chosen\]" "$T/show"
+	check "show: times in local time with the offset" grep -qE "^started   [0-9-]{10} [0-9:]{8} \+0200" "$T/show"
+	check "show: the commit's time too" grep -qE "^committed [0-9-]{10} [0-9:]{8} \+0200 by " "$T/show"
+	"$AIRLOCK" show --json "$id" >"$T/show.json"
+	is "$(json_get "$T/show.json" '(j["committed"], [(c["committed"], c["left"]) for c in j["changes"]], j["start"][-1])')" \
+		"(['$T/home/proj/a'], [(False, 'not chosen')], 'Z')" "show --json: the same, times in UTC"
 else
-	skip "list of real sessions" "airlock run cannot start here"
+	skip "list and show of real sessions" "airlock run cannot start here"
 fi
 
 done_testing
