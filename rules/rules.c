@@ -1452,6 +1452,16 @@ char *rules_suggest_exec(const char *path, char *const *argv)
 	return reads_back(buf_detach(&b));
 }
 
+char *rules_suggest_program(const char *path)
+{
+	cleanup_free char *prog = NULL;
+
+	if (!path || path[0] != '/')
+		return NULL;
+	prog = literal_word(path);
+	return prog ? reads_back(xasprintf("exec %s", prog)) : NULL;
+}
+
 char *rules_suggest_connect(const char *target)
 {
 	cleanup_free char *body = NULL, *q = NULL, *word = NULL;

@@ -248,6 +248,9 @@ bool rules_write_is_exact(const struct rule *r);
  * character, a host name holding a glob character).
  */
 char *rules_suggest_exec(const char *path, char *const *argv);
+
+/* `exec PATH`: the program at the absolute path with any arguments; NULL as above. */
+char *rules_suggest_program(const char *path);
 char *rules_suggest_connect(const char *target);
 
 /* Whether every exec rule allows (then no exec decision depends on the command's argv). */

@@ -14,6 +14,8 @@ PY=${PYTHON:-/usr/bin/python3}
 T=$(mktemp -d /tmp/airlock-test.XXXXXX)
 chmod 755 "$T"
 export AIRLOCK_STATE_DIR=$T/state
+# diff, log and show page on a terminal (script(1) is one): a test that wants a pager says so.
+export AIRLOCK_PAGER=cat
 mkdir -p "$T/work"
 
 tap_n=0

@@ -47,3 +47,33 @@ char *ui_keys_mdoc(void)
 	buf_adds(&b, ".El\n");
 	return buf_detach(&b);
 }
+
+const struct ui_prompt_key ui_prompt_keys[] = {
+#define UI_PROMPT_ROW(name, shown_, code_, label_, help_)                                          \
+	{.req = UI_PROMPT_##name, .shown = shown_, .code = code_, .label = label_, .help = help_},
+	UI_PROMPT_KEY_TABLE(UI_PROMPT_ROW)
+#undef UI_PROMPT_ROW
+};
+
+enum ui_prompt_req ui_prompt_request(int code)
+{
+	size_t i;
+
+	for (i = 0; i < UI_PROMPT_COUNT - 1; i++)
+		if (ui_prompt_keys[i].code == code)
+			return ui_prompt_keys[i].req;
+	return UI_PROMPT_NONE;
+}
+
+char *ui_prompt_keys_mdoc(void)
+{
+	struct buf b = BUF_INIT;
+	size_t i;
+
+	buf_init(&b);
+	buf_adds(&b, ".Bl -tag -width Ds -compact\n");
+	for (i = 0; i < UI_PROMPT_COUNT - 1; i++)
+		buf_addf(&b, ".It Ic %s\n%s\n", ui_prompt_keys[i].shown, ui_prompt_keys[i].help);
+	buf_adds(&b, ".El\n");
+	return buf_detach(&b);
+}

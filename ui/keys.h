@@ -111,4 +111,54 @@ enum ui_req ui_key_request(int code, int where);
 /* The KEYS list of airlock(1) as mdoc, from the table. Caller frees. */
 char *ui_keys_mdoc(void);
 
+/*
+ * The keys of the live prompt (ui/prompt.c), which is no curses screen: P(request, "key as
+ * shown", code, "label on the question", "help text"). The question's menu and the list in
+ * airlock(1)'s "The prompt" come from it (tests/unit/test_ui_keys.c holds the man page to it).
+ */
+#define UI_PROMPT_KEY_TABLE(P)                                                                     \
+	P(ALLOW_ONCE, "y", 'y', "allow once", "allow once")                                        \
+	P(ALLOW_SESSION, "a", 'a', "allow for this session",                                       \
+	  "allow for this session: the same question is not asked again")                          \
+	P(ALLOW_PROGRAM, "A", 'A', "allow with any arguments",                                     \
+	  "allow this program with any arguments for this session (a question about a command "    \
+	  "only)")                                                                                 \
+	P(DENY_ONCE, "n", 'n', "deny once", "deny once")                                           \
+	P(DENY_SESSION, "d", 'd', "deny for this session", "deny for this session")                \
+	P(DENY_PROGRAM, "D", 'D', "deny with any arguments",                                       \
+	  "deny this program with any arguments for this session (a question about a command "     \
+	  "only)")                                                                                 \
+	P(SAVE_RULE, "r", 'r', "save the answer as a rule",                                        \
+	  "save the answer as a rule: shows the rule, which p widens to the program with any "     \
+	  "arguments and back; then y appends allow RULE or n deny RULE to the user's rules "      \
+	  "file, and the answer holds for the session as widely as the rule")                      \
+	P(INTERRUPT, "Ctrl-C", UI_CTRL('c'), "deny",                                               \
+	  "deny once; a second Ctrl-C within two seconds also interrupts the program, as "         \
+	  "Ctrl-C does without a question")
+
+enum ui_prompt_req {
+	UI_PROMPT_NONE,
+#define UI_PROMPT_ENUM(name, ...) UI_PROMPT_##name,
+	UI_PROMPT_KEY_TABLE(UI_PROMPT_ENUM)
+#undef UI_PROMPT_ENUM
+	UI_PROMPT_COUNT,
+};
+
+struct ui_prompt_key {
+	enum ui_prompt_req req;
+	const char *shown;
+	int code;
+	const char *label; /* on the question, after "[key] " */
+	const char *help;  /* in airlock(1) */
+};
+
+/* The prompt's table, in its order; UI_PROMPT_COUNT - 1 entries, indexed by request - 1. */
+extern const struct ui_prompt_key ui_prompt_keys[];
+
+/* The prompt's request of a key; UI_PROMPT_NONE when unbound. */
+enum ui_prompt_req ui_prompt_request(int code);
+
+/* The prompt's key list of airlock(1) as mdoc, from the table. Caller frees. */
+char *ui_prompt_keys_mdoc(void);
+
 #endif

@@ -8,6 +8,7 @@
 #include "common/path.h"
 #include "common/utf8.h"
 #include "supervisor/record/report.h"
+#include "ui/keys.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -16,21 +17,30 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 struct prompt_item {
 	unsigned id;
-	char *text;    /* the question, already escaped for the terminal */
-	char *suggest; /* rule body for "save as a rule", or NULL */
+	char *text;		     /* the question, already escaped for the terminal */
+	char *suggest;		     /* rule body for "save as a rule", or NULL */
+	char *suggest_program;	     /* the same for the program with any arguments, or NULL */
+	bool program;		     /* A and D are offered: a question about a command */
+	unsigned long long deadline; /* CLOCK_MONOTONIC ms; 0: none */
 	struct prompt_item *next;
 };
 
 struct prompt {
 	int fd;
 	bool gone;
-	bool shown;	 /* the head of the queue is on screen */
-	bool saving;	 /* after 'r': waiting for allow/deny of the rule to save */
-	bool have_saved; /* saved termios to restore */
+	bool shown;	     /* the head of the queue is on screen */
+	bool saving;	     /* after 'r': waiting for allow/deny of the rule to save */
+	bool save_program;   /* ... the rule of the program with any arguments ('p') */
+	bool have_saved;     /* saved termios to restore */
+	bool can_interrupt;  /* the caller interrupts the program on reply.interrupt */
+	long long last_intr; /* ms of the Ctrl-C that denied the last question; 0: none */
+	long long secs;	     /* the countdown shown, -1: none */
+	const char *line;    /* the input line, drawn after the countdown */
 	struct termios saved;
 	struct prompt_item *head, *tail;
 	char *rules_file;
@@ -48,6 +58,14 @@ struct prompt *prompt_open(void)
 	p = xcalloc(1, sizeof(*p));
 	p->fd = fd;
 	return p;
+}
+
+static long long now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
 static void tty_write(struct prompt *p, const char *s)
@@ -78,7 +96,8 @@ static void keys_mode(struct prompt *p, bool on)
 			return;
 		p->have_saved = true;
 		t = p->saved;
-		t.c_lflag &= ~(tcflag_t)(ICANON | ECHO);
+		/* No ISIG: Ctrl-C is an answer (deny) while a question is up. */
+		t.c_lflag &= ~(tcflag_t)(ICANON | ECHO | ISIG);
 		t.c_cc[VMIN] = 1;
 		t.c_cc[VTIME] = 0;
 		tcsetattr(p->fd, TCSANOW, &t);
@@ -88,15 +107,70 @@ static void keys_mode(struct prompt *p, bool on)
 	}
 }
 
+/* Seconds left of the question on screen, rounded up; -1 without a deadline. */
+static long long secs_left(const struct prompt *p)
+{
+	long long left;
+
+	if (!p->shown || !p->head || !p->head->deadline)
+		return -1;
+	left = (long long)p->head->deadline - now_ms();
+	return left <= 0 ? 0 : (left + 999) / 1000;
+}
+
+/* The input line, from its start: the countdown, then what is asked. */
+static void draw_line(struct prompt *p)
+{
+	char count[48] = "";
+
+	p->secs = secs_left(p);
+	if (p->secs >= 0)
+		snprintf(count, sizeof(count), "(denied in %llds) ", p->secs);
+	tty_write(p, "\r\033[K  ");
+	tty_write(p, count);
+	tty_write(p, p->line);
+}
+
+void prompt_set_deadline(struct prompt_item *it, unsigned long long deadline_ms)
+{
+	it->deadline = deadline_ms;
+}
+
+void prompt_tick(struct prompt *p)
+{
+	if (p->shown && !p->gone && p->head && p->head->deadline && secs_left(p) != p->secs)
+		draw_line(p);
+}
+
+int prompt_tick_ms(const struct prompt *p)
+{
+	long long left;
+
+	if (!p->shown || p->gone || !p->head || !p->head->deadline)
+		return -1;
+	left = (long long)p->head->deadline - now_ms();
+	return left <= 0 ? 0 : (int)((left - 1) % 1000) + 1;
+}
+
+void prompt_timed_out(struct prompt *p, struct prompt_item *it)
+{
+	if (p->shown && p->head == it)
+		tty_write(p, "timed out: denied");
+}
+
 static void show_head(struct prompt *p)
 {
 	if (p->shown || !p->head || p->gone)
 		return;
 	p->shown = true;
 	p->saving = false;
+	p->save_program = false;
 	keys_mode(p, true);
 	tcflush(p->fd, TCIFLUSH); /* a key typed before the question is not its answer */
 	tty_write(p, p->head->text);
+	p->line = "> ";
+	p->secs = -1;
+	draw_line(p);
 }
 
 void prompt_close(struct prompt *p)
@@ -110,6 +184,7 @@ void prompt_close(struct prompt *p)
 		next = it->next;
 		free(it->text);
 		free(it->suggest);
+		free(it->suggest_program);
 		free(it);
 	}
 	free(p->rules_file);
@@ -132,6 +207,11 @@ bool prompt_gone(const struct prompt *p)
 	return p->gone;
 }
 
+void prompt_set_interrupt(struct prompt *p, bool on)
+{
+	p->can_interrupt = on;
+}
+
 void prompt_set_rules_file(struct prompt *p, const char *path)
 {
 	free(p->rules_file);
@@ -143,6 +223,45 @@ static void add_field(struct buf *b, const char *label, const char *value)
 	cleanup_free char *clean = term_sanitize(value ? value : "");
 
 	buf_addf(b, "  %-8s %s\r\n", label, clean);
+}
+
+/*
+ * The keys, from the table (ui/keys.h): allow in one row, deny in the next, in columns; the
+ * program-wide ones for a command only, "save as a rule" when there is a rule to save.
+ */
+static void add_menu(struct buf *b, bool program, bool save)
+{
+	static const enum ui_prompt_req rows[3][3] = {
+		{UI_PROMPT_ALLOW_ONCE, UI_PROMPT_ALLOW_SESSION, UI_PROMPT_ALLOW_PROGRAM},
+		{UI_PROMPT_DENY_ONCE, UI_PROMPT_DENY_SESSION, UI_PROMPT_DENY_PROGRAM},
+		{UI_PROMPT_SAVE_RULE, UI_PROMPT_INTERRUPT, UI_PROMPT_NONE},
+	};
+	int width[3] = {0, 0, 0};
+	size_t r, c;
+
+	for (r = 0; r < 2; r++)
+		for (c = 0; c < 3; c++) {
+			const struct ui_prompt_key *k = &ui_prompt_keys[rows[r][c] - 1];
+			int w = (int)(strlen(k->shown) + strlen(k->label) + 3);
+
+			width[c] = w > width[c] ? w : width[c];
+		}
+	for (r = 0; r < 3; r++) {
+		for (c = 0; c < 3 && rows[r][c] != UI_PROMPT_NONE; c++) {
+			const struct ui_prompt_key *k = &ui_prompt_keys[rows[r][c] - 1];
+			cleanup_free char *cell = xasprintf("[%s] %s", k->shown, k->label);
+
+			if ((k->req == UI_PROMPT_ALLOW_PROGRAM ||
+			     k->req == UI_PROMPT_DENY_PROGRAM) &&
+			    !program)
+				continue;
+			if (k->req == UI_PROMPT_SAVE_RULE && !save)
+				continue;
+			buf_addf(b, "%s%-*s", c ? "   " : "  ", r < 2 && c < 2 ? width[c] : 0,
+				 cell);
+		}
+		buf_adds(b, "\r\n");
+	}
 }
 
 static char *question_text(const struct prompt *p, const struct ask_question *q)
@@ -170,11 +289,7 @@ static char *question_text(const struct prompt *p, const struct ask_question *q)
 	add_field(&b, "wants", what);
 	if (q->rule)
 		add_field(&b, "rule", q->rule);
-	buf_adds(&b, "  [y] allow once   [a] allow for this session\r\n"
-		     "  [n] deny once    [d] deny for this session\r\n");
-	if (q->suggest && p->rules_file)
-		buf_adds(&b, "  [r] save the answer as a rule\r\n");
-	buf_adds(&b, "  > ");
+	add_menu(&b, q->program_key != NULL, q->suggest && p->rules_file);
 	return buf_detach(&b);
 }
 
@@ -185,6 +300,8 @@ struct prompt_item *prompt_add(struct prompt *p, const struct ask_question *q, u
 	it->id = id;
 	it->text = question_text(p, q);
 	it->suggest = q->suggest ? xstrdup(q->suggest) : NULL;
+	it->suggest_program = q->suggest_program ? xstrdup(q->suggest_program) : NULL;
+	it->program = q->program_key != NULL;
 	if (p->tail)
 		p->tail->next = it;
 	else
@@ -215,10 +332,37 @@ void prompt_remove(struct prompt *p, struct prompt_item *it)
 		}
 		free(it->text);
 		free(it->suggest);
+		free(it->suggest_program);
 		free(it);
 		break;
 	}
 	show_head(p);
+}
+
+/* The rule "save as a rule" offers: the exact one, or the program's with any arguments. */
+static const char *save_body(const struct prompt *p)
+{
+	return p->save_program && p->head->suggest_program ? p->head->suggest_program
+							   : p->head->suggest;
+}
+
+/* After 'r' (and 'p'): the rule, and what to press. */
+static void show_rule(struct prompt *p)
+{
+	cleanup_free char *clean = term_sanitize(save_body(p));
+	cleanup_free char *msg = xasprintf("\r\n  rule: ... %s\r\n", clean);
+
+	tty_write(p, msg);
+	p->line =
+		p->head->suggest_program
+			? (p->save_program
+				   ? "save it as [y] allow or [n] deny ([p] this command only, Esc: "
+				     "back) > "
+				   : "save it as [y] allow or [n] deny ([p] any arguments, Esc: back) "
+				     "> ")
+			: "save it as [y] allow or [n] deny (Esc: back) > ";
+	p->secs = -1;
+	draw_line(p);
 }
 
 /* Append "ACTION SUGGEST" to the user's rules file (made 0600 in a 0700 directory). */
@@ -238,14 +382,40 @@ static int save_rule(struct prompt *p, bool allow)
 	fd = open(p->rules_file, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -1;
-	line = xasprintf("%s %s\n", allow ? "allow" : "deny", p->head->suggest);
+	line = xasprintf("%s %s\n", allow ? "allow" : "deny", save_body(p));
 	w = write(fd, line, strlen(line));
 	return w == (ssize_t)strlen(line) ? 0 : -1;
 }
 
+/* Ctrl-C at a question: deny it; a second one soon after also interrupts the program. */
+static int interrupt_key(struct prompt *p, struct prompt_reply *r)
+{
+	long long t = now_ms();
+
+	r->allow = false;
+	r->remember = false;
+	if (!p->can_interrupt) {
+		tty_write(p, "denied once");
+		return 1;
+	}
+	if (p->last_intr && t - p->last_intr < 2000) {
+		r->interrupt = true;
+		p->last_intr = 0;
+		tty_write(p, "denied, and the program interrupted");
+	} else {
+		p->last_intr = t;
+		tty_write(p, "denied once (Ctrl-C again to interrupt the program)");
+	}
+	return 1;
+}
+
 static int answer_key(struct prompt *p, char c, struct prompt_reply *r)
 {
-	r->id = p->head->id;
+	enum ui_prompt_req req = ui_prompt_request((unsigned char)c);
+
+	*r = (struct prompt_reply){.id = p->head->id};
+	if (req == UI_PROMPT_INTERRUPT)
+		return interrupt_key(p, r);
 	if (p->saving) {
 		if (c == 'y' || c == 'n') {
 			cleanup_free char *clean = term_sanitize(p->rules_file);
@@ -253,6 +423,7 @@ static int answer_key(struct prompt *p, char c, struct prompt_reply *r)
 
 			r->allow = c == 'y';
 			r->remember = true;
+			r->program = p->save_program && p->head->suggest_program;
 			if (save_rule(p, r->allow) == 0)
 				msg = xasprintf("saved to %s", clean);
 			else
@@ -262,43 +433,45 @@ static int answer_key(struct prompt *p, char c, struct prompt_reply *r)
 			tty_write(p, msg);
 			return 1;
 		}
-		if (c == 27 || c == 'q') {
+		if (c == 'p' && p->head->suggest_program) {
+			p->save_program = !p->save_program;
+			show_rule(p);
+		} else if (c == 27 || c == 'q') {
 			p->saving = false;
-			tty_write(p, "\r\n  > ");
+			p->save_program = false;
+			tty_write(p, "\r\n");
+			p->line = "> ";
+			draw_line(p);
 		}
 		return 0;
 	}
-	switch (c) {
-	case 'y':
-		r->allow = true;
-		r->remember = false;
-		tty_write(p, "allowed once");
+	switch (req) {
+	case UI_PROMPT_ALLOW_ONCE:
+	case UI_PROMPT_DENY_ONCE:
+		r->allow = req == UI_PROMPT_ALLOW_ONCE;
+		tty_write(p, r->allow ? "allowed once" : "denied once");
 		return 1;
-	case 'a':
-		r->allow = true;
+	case UI_PROMPT_ALLOW_SESSION:
+	case UI_PROMPT_DENY_SESSION:
+		r->allow = req == UI_PROMPT_ALLOW_SESSION;
 		r->remember = true;
-		tty_write(p, "allowed for this session");
+		tty_write(p, r->allow ? "allowed for this session" : "denied for this session");
 		return 1;
-	case 'n':
-		r->allow = false;
-		r->remember = false;
-		tty_write(p, "denied once");
-		return 1;
-	case 'd':
-		r->allow = false;
+	case UI_PROMPT_ALLOW_PROGRAM:
+	case UI_PROMPT_DENY_PROGRAM:
+		if (!p->head->program)
+			return 0;
+		r->allow = req == UI_PROMPT_ALLOW_PROGRAM;
 		r->remember = true;
-		tty_write(p, "denied for this session");
+		r->program = true;
+		tty_write(p, r->allow ? "allowed with any arguments for this session"
+				      : "denied with any arguments for this session");
 		return 1;
-	case 'r':
+	case UI_PROMPT_SAVE_RULE:
 		if (p->head->suggest && p->rules_file) {
-			cleanup_free char *clean = term_sanitize(p->head->suggest);
-			cleanup_free char *msg = xasprintf(
-				"\r\n  rule: ... %s\r\n  save it as [y] allow or [n] deny "
-				"(Esc: back) > ",
-				clean);
-
 			p->saving = true;
-			tty_write(p, msg);
+			p->save_program = false;
+			show_rule(p);
 		}
 		return 0;
 	default:

@@ -19,7 +19,9 @@ struct prompt_item;
 struct prompt_reply {
 	unsigned id; /* the id given to prompt_add() */
 	bool allow;
-	bool remember; /* for this session (also when the answer was saved as a rule) */
+	bool remember;	/* for this session (also when the answer was saved as a rule) */
+	bool program;	/* ... for the program with any arguments (with remember) */
+	bool interrupt; /* a second Ctrl-C: the program is to be interrupted as well */
 };
 
 /* Open /dev/tty for questions. NULL after printing why. */
@@ -36,6 +38,18 @@ bool prompt_active(const struct prompt *p);
 /* Queue q (copied) under id; shown at once when nothing else is. */
 struct prompt_item *prompt_add(struct prompt *p, const struct ask_question *q, unsigned id);
 
+/* When the question is denied unless answered (CLOCK_MONOTONIC ms): the prompt counts down. */
+void prompt_set_deadline(struct prompt_item *it, unsigned long long deadline_ms);
+
+/* Redraw the countdown of the question on screen when its second changed. */
+void prompt_tick(struct prompt *p);
+
+/* Milliseconds until the countdown on screen changes; -1 when none is shown. */
+int prompt_tick_ms(const struct prompt *p);
+
+/* The question it ran out of time: say "timed out: denied" (before prompt_remove()). */
+void prompt_timed_out(struct prompt *p, struct prompt_item *it);
+
 /* The id a question was added under. */
 unsigned prompt_item_id(const struct prompt_item *it);
 
@@ -50,6 +64,12 @@ int prompt_read(struct prompt *p, struct prompt_reply *r);
 
 /* The terminal went away (hang-up, read error): nobody can answer any more. */
 bool prompt_gone(const struct prompt *p);
+
+/*
+ * Whether a second Ctrl-C within two seconds, at a question, asks to interrupt the program too
+ * (prompt_reply.interrupt; the caller does it). Off: every Ctrl-C at a question just denies.
+ */
+void prompt_set_interrupt(struct prompt *p, bool on);
 
 /* Where "save as a rule" appends: the user's rules file. Set before the first question. */
 void prompt_set_rules_file(struct prompt *p, const char *path);

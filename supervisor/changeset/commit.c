@@ -512,6 +512,7 @@ static void say_left(const struct session *s, const struct left *left, size_t nl
 /* Apply the steps: journal, batches, the directories' modes, the results. 0 or -1 (printed). */
 static int apply_all(struct applier *a, const char *jpath)
 {
+	struct progress progress;
 	size_t i, from;
 	int r;
 
@@ -540,6 +541,8 @@ static int apply_all(struct applier *a, const char *jpath)
 	/* Nothing on the host changes before the whole plan is durable. */
 	if ((r = jw_flush(&a->jw, true)) < 0)
 		goto bad_journal;
+	progress_start(&progress, "committing", a->n);
+	a->progress = &progress;
 	for (from = 0; from < a->n && a->failed == SIZE_MAX;) {
 		size_t to = from + 1;
 
@@ -552,10 +555,15 @@ static int apply_all(struct applier *a, const char *jpath)
 		dir_cache_reset(&a->host);
 		apply_batch(a, from, to);
 		from = to;
+		progress_update(&progress, from);
 	}
 	dir_cache_reset(&a->host);
-	if (a->failed != SIZE_MAX)
+	a->progress = NULL;
+	if (a->failed != SIZE_MAX) {
+		progress_end(&progress, a->failed);
 		return -1;
+	}
+	progress_end(&progress, a->n);
 	fix_dirs(a);
 	if (devs_sync(&a->devs, false) < 0)
 		return error_errno("cannot sync the host");

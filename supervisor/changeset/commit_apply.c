@@ -54,6 +54,8 @@ static void make_temps(struct applier *a, size_t from, size_t to)
 		struct stat ts;
 		int pfd, ufd, r;
 
+		/* Copying the new content is most of a commit's time. */
+		progress_update(a->progress, i);
 		if (st->op != OP_ADD && st->op != OP_REPLACE)
 			continue;
 		pfd = dir_cache_get(&a->host, st->c->path, &name, -1, NULL);

@@ -138,6 +138,8 @@ struct jwriter {
 	struct buf b;
 };
 
+struct progress;
+
 struct applier {
 	const struct session *s;
 	int sfd; /* the session directory */
@@ -148,9 +150,10 @@ struct applier {
 	struct event_log *log;
 	struct dir_cache host, upper;
 	struct devs devs;
-	size_t failed;	  /* the step that failed, or SIZE_MAX */
-	int failed_rc;	  /* and why */
-	const char *what; /* what was being done when it failed */
+	size_t failed;		   /* the step that failed, or SIZE_MAX */
+	int failed_rc;		   /* and why */
+	const char *what;	   /* what was being done when it failed */
+	struct progress *progress; /* on a terminal: how far it got (NULL: none) */
 };
 
 struct result {
@@ -264,5 +267,21 @@ int cm_place(int fdir, const char *fname, int pfd, const char *name, const char 
 int rollback_journal(const struct session *s, struct event_log *log, struct journal *j,
 		     bool checked);
 int cm_rollback(const struct session *s, struct event_log *log, bool *had);
+
+/*
+ * Progress of a commit or an undo of many steps: "airlock: committing:  45% (2300/5101)" on
+ * one line of stderr, rewritten at most ten times a second, only when stderr is a terminal
+ * and only after a second (AIRLOCK_PROGRESS_DELAY milliseconds), as git does; progress_end()
+ * ends the line, with ", done." when all was done, when one was shown.
+ */
+struct progress {
+	const char *what; /* "committing", "undoing" */
+	size_t total;
+	bool on, shown;
+	long long start, last; /* ms: the first and the latest update */
+};
+void progress_start(struct progress *p, const char *what, size_t total);
+void progress_update(struct progress *p, size_t done);
+void progress_end(struct progress *p, size_t done);
 
 #endif

@@ -356,8 +356,9 @@ int rollback_journal(const struct session *s, struct event_log *log, struct jour
 	cleanup_free char *bpath = session_path(s, "commit/backup");
 	struct jwriter jw = {.fd = -1, .b = BUF_INIT};
 	struct devs devs = {.n = 0};
+	struct progress progress = {.on = false};
 	cleanup_fd int bfd = -1;
-	size_t i, k;
+	size_t i, k, seen = 0;
 	int r, rc = 0;
 
 	if (j->version != JOURNAL_VERSION && j->n > 0)
@@ -393,6 +394,7 @@ int rollback_journal(const struct session *s, struct event_log *log, struct jour
 	 * Mode changes first: a host directory the commit made read-only must have its old mode
 	 * back before what the commit put in it can go. Then the rest, newest step first.
 	 */
+	progress_start(&progress, "undoing", j->n);
 	for (k = 0; k < 2 * j->n; k++) {
 		struct jstep *js;
 
@@ -401,6 +403,8 @@ int rollback_journal(const struct session *s, struct event_log *log, struct jour
 
 		if ((js->op == OP_CHMOD) != (k < j->n))
 			continue;
+		/* Each step comes up in one of the two passes. */
+		progress_update(&progress, seen++);
 		if (js->undone || (!js->started && !js->batched))
 			continue;
 		if (log && js->started)
@@ -424,6 +428,7 @@ int rollback_journal(const struct session *s, struct event_log *log, struct jour
 			break;
 		}
 	}
+	progress_end(&progress, seen);
 	if (rc == 0) {
 		cJSON *o = cm_jline("undo-end", -1);
 		struct timespec now;

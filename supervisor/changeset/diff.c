@@ -42,15 +42,27 @@ struct side {
 	bool same_content;  /* new side of a mode change: the content is the host's */
 };
 
+/* One line of --stat or --name-status. */
+struct stat_entry {
+	const char *path;	      /* the host path (borrowed from the side) */
+	char *name;		      /* as git writes it: quoted when it has to be */
+	unsigned long added, deleted; /* lines; for a binary file, the new and old sizes */
+	bool binary;
+	char status; /* A, M, D, T */
+};
+
 struct diff {
 	FILE *out;
+	const struct diff_format *fmt;
 	bool escape;
 	int base_fd;	  /* upper_base, O_PATH */
 	const char *base; /* upper_base, normalised */
 	struct side *v;
 	size_t n, cap;
-	struct buf text; /* the patch of the file being written */
-	int rc;		 /* the first failure, reported already */
+	struct buf text;       /* the patch of the file being written */
+	int rc;		       /* the first failure, reported already */
+	struct stat_entry *st; /* DIFF_STAT and DIFF_NAME_STATUS: what they print at the end */
+	size_t nst, capst;
 };
 
 static void failed(struct diff *d, int rc)
@@ -467,12 +479,124 @@ static void put_escaped(FILE *out, const char *t, size_t len)
 	}
 }
 
-static void put(struct diff *d)
+/* git's colours: a header bold, a hunk's range cyan, removed red, added green. */
+#define C_META	"\033[1m"
+#define C_FRAG	"\033[36m"
+#define C_OLD	"\033[31m"
+#define C_NEW	"\033[32m"
+#define C_RESET "\033[m"
+
+static void put_part(struct diff *d, const char *t, size_t len)
 {
 	if (d->escape)
-		put_escaped(d->out, d->text.data, d->text.len);
+		put_escaped(d->out, t, len);
 	else
-		fwrite(d->text.data, 1, d->text.len, d->out);
+		fwrite(t, 1, len, d->out);
+}
+
+/* Write d->text, line by line in git's colours when asked for. */
+static void put(struct diff *d)
+{
+	const char *t = d->text.data, *end = t + d->text.len;
+	bool header = false;
+
+	if (!d->fmt->colour) {
+		put_part(d, t, d->text.len);
+		return;
+	}
+	while (t < end) {
+		const char *nl = memchr(t, '\n', (size_t)(end - t));
+		size_t len = nl ? (size_t)(nl - t) : (size_t)(end - t);
+		const char *c = NULL;
+
+		if (starts_with(t, len, "diff --git "))
+			header = true;
+		if (starts_with(t, len, "@@")) {
+			const char *close = len > 2 ? memmem(t + 2, len - 2, "@@", 2) : NULL;
+			size_t range = close ? (size_t)(close + 2 - t) : len;
+
+			header = false;
+			fputs(C_FRAG, d->out);
+			put_part(d, t, range);
+			fputs(C_RESET, d->out);
+			put_part(d, t + range, len - range);
+			len = len + (nl != NULL);
+			t += len;
+			if (nl)
+				fputc('\n', d->out);
+			continue;
+		}
+		if (starts_with(t, len, "GIT binary patch") || starts_with(t, len, "Binary files"))
+			header = false;
+		else if (header)
+			c = C_META;
+		else if (len > 0 && *t == '+')
+			c = C_NEW;
+		else if (len > 0 && *t == '-')
+			c = C_OLD;
+		if (c && len > 0) {
+			fputs(c, d->out);
+			put_part(d, t, len);
+			fputs(C_RESET, d->out);
+		} else {
+			put_part(d, t, len);
+		}
+		if (nl)
+			fputc('\n', d->out);
+		t += len + (nl != NULL);
+	}
+}
+
+/* The name of a path in the output: below the --relative directory, else below "/". */
+static const char *out_name(const struct diff *d, const char *path)
+{
+	return d->fmt->relative ? path_rel(path, d->fmt->relative) : path + 1;
+}
+
+/* Count one file's patch (in d->text) for --stat and --name-status. */
+static void record(struct diff *d, const struct side *o, const struct side *n, size_t olen,
+		   size_t nlen)
+{
+	const struct side *s = o ? o : n;
+	const char *t = d->text.data, *end = t + d->text.len;
+	struct buf name = BUF_INIT;
+	struct stat_entry *e;
+	bool hunks = false;
+
+	buf_init(&name);
+	add_git_path(&name, "", out_name(d, s->path));
+	/* A type change is a deletion and an addition in the patch, one line in the stat. */
+	if (d->nst > 0 && strcmp(d->st[d->nst - 1].path, s->path) == 0) {
+		e = &d->st[d->nst - 1];
+		e->status = 'T';
+		buf_release(&name);
+	} else {
+		GROW(d->st, d->capst, d->nst + 1);
+		e = &d->st[d->nst++];
+		/* The lines are written as they are: the name is what a terminal must not get
+		   raw (git quotes control characters, not the rest of an escape sequence). */
+		*e = (struct stat_entry){.path = s->path, .status = o && n ? 'M' : o ? 'D' : 'A'};
+		e->name = d->escape ? term_sanitize(name.data) : xstrdup(name.data);
+		buf_release(&name);
+	}
+	while (t < end) {
+		const char *nl = memchr(t, '\n', (size_t)(end - t));
+		size_t len = nl ? (size_t)(nl - t) : (size_t)(end - t);
+
+		if (!hunks && starts_with(t, len, "GIT binary patch")) {
+			e->binary = true;
+			e->added += nlen;
+			e->deleted += olen;
+			break;
+		}
+		if (starts_with(t, len, "@@"))
+			hunks = true;
+		else if (hunks && len > 0 && *t == '+')
+			e->added++;
+		else if (hunks && len > 0 && *t == '-')
+			e->deleted++;
+		t += len + (nl != NULL);
+	}
 }
 
 /* Write the patch of one file: old side o, new side n, either may be NULL. */
@@ -480,7 +604,7 @@ static void emit(struct diff *d, const struct side *o, const struct side *n)
 {
 	git_diff_options opts;
 	const struct side *s = o ? o : n;
-	const char *gpath = s->path + 1; /* "a/" + the host path without its "/" */
+	const char *gpath = out_name(d, s->path); /* "a/" + the path below "/" or --relative */
 	cleanup_free char *obuf = NULL;
 	cleanup_free char *nbuf = NULL;
 	size_t olen = 0, nlen = 0;
@@ -496,7 +620,10 @@ static void emit(struct diff *d, const struct side *o, const struct side *n)
 		add_git_path(&d->text, "b/", gpath);
 		buf_addf(&d->text, "\nold mode %06o\nnew mode %06o\n", git_mode(o->mode),
 			 git_mode(n->mode));
-		put(d);
+		if (d->fmt->output == DIFF_PATCH)
+			put(d);
+		else
+			record(d, o, n, 0, 0);
 		return;
 	}
 	if (o && !(obuf = load(d, o, &olen))) {
@@ -530,9 +657,156 @@ static void emit(struct diff *d, const struct side *o, const struct side *n)
 	} else if (gb.size > 0) {
 		add_patch(&d->text, gb.ptr, gb.size, o ? git_mode(o->mode) : 0,
 			  n ? git_mode(n->mode) : 0);
-		put(d);
+		if (d->fmt->output == DIFF_PATCH)
+			put(d);
+		else
+			record(d, o, n, olen, nlen);
 	}
 	git->buf_dispose(&gb);
+}
+
+static int decimal_width(unsigned long v)
+{
+	int w = 1;
+
+	while (v >= 10) {
+		v /= 10;
+		w++;
+	}
+	return w;
+}
+
+/* it of most changes in width columns, at least one column when it is not 0 (as git). */
+static unsigned long scale(unsigned long it, long width, unsigned long most)
+{
+	return it ? 1 + it * (unsigned long)(width - 1) / most : 0;
+}
+
+static void add_graph(struct diff *d, char c, unsigned long n, const char *colour)
+{
+	if (n == 0)
+		return;
+	if (d->fmt->colour)
+		buf_adds(&d->text, colour);
+	while (n--)
+		buf_addc(&d->text, c);
+	if (d->fmt->colour)
+		buf_adds(&d->text, C_RESET);
+}
+
+/*
+ * The stat as git lays it out: the name, the count and a graph of + and - scaled to the
+ * width; a name too long for its share (5/8 when they do not all fit) is cut at a '/'
+ * after "...", and a binary file shows its sizes, "Bin OLD -> NEW bytes".
+ */
+static void print_stat(struct diff *d)
+{
+	unsigned long most = 0, adds = 0, dels = 0;
+	long width = d->fmt->width > 0 ? d->fmt->width : 80, name_width, graph_width;
+	int number_width = 0, bin_width = 0;
+	size_t max_len = 0, i;
+
+	if (d->nst == 0)
+		return;
+	for (i = 0; i < d->nst; i++) {
+		const struct stat_entry *e = &d->st[i];
+
+		if (strlen(e->name) > max_len)
+			max_len = strlen(e->name);
+		if (e->binary) {
+			int w = 14 + decimal_width(e->added) + decimal_width(e->deleted);
+
+			bin_width = w > bin_width ? w : bin_width;
+			number_width = 3; /* counts line up with "Bin" */
+		} else if (e->added + e->deleted > most) {
+			most = e->added + e->deleted;
+		}
+	}
+	if (decimal_width(most) > number_width)
+		number_width = decimal_width(most);
+	if (width < 16 + 6 + number_width)
+		width = 16 + 6 + number_width;
+	graph_width = most + 4 > (unsigned long)bin_width ? (long)most : bin_width - 4;
+	name_width = (long)max_len;
+	if (name_width + number_width + 6 + graph_width > width) {
+		if (graph_width > width * 3 / 8 - number_width - 6) {
+			graph_width = width * 3 / 8 - number_width - 6;
+			if (graph_width < 6)
+				graph_width = 6;
+		}
+		if (name_width > width - number_width - 6 - graph_width)
+			name_width = width - number_width - 6 - graph_width;
+		else
+			graph_width = width - number_width - 6 - name_width;
+	}
+	for (i = 0; i < d->nst; i++) {
+		const struct stat_entry *e = &d->st[i];
+		const char *name = e->name, *prefix = "";
+		long len = name_width, name_len = (long)strlen(name);
+		unsigned long add = e->added, del = e->deleted;
+
+		if (name_width < name_len) {
+			const char *slash;
+
+			prefix = "...";
+			len -= 3;
+			name += name_len - len;
+			slash = strchr(name, '/');
+			if (slash)
+				name = slash;
+		}
+		buf_reset(&d->text);
+		buf_addf(&d->text, " %s%-*s |", prefix, (int)len, name);
+		if (e->binary) {
+			buf_addf(&d->text, " %*s", number_width, "Bin");
+			if (add || del)
+				buf_addf(&d->text, " %s%lu%s -> %s%lu%s bytes",
+					 d->fmt->colour ? C_OLD : "", del,
+					 d->fmt->colour ? C_RESET : "", d->fmt->colour ? C_NEW : "",
+					 add, d->fmt->colour ? C_RESET : "");
+			buf_addc(&d->text, '\n');
+			fwrite(d->text.data, 1, d->text.len, d->out);
+			continue;
+		}
+		adds += add;
+		dels += del;
+		if ((unsigned long)graph_width <= most) {
+			unsigned long total = scale(add + del, graph_width, most);
+
+			if (total < 2 && add && del)
+				total = 2;
+			if (add < del) {
+				add = scale(add, graph_width, most);
+				del = total - add;
+			} else {
+				del = scale(del, graph_width, most);
+				add = total - del;
+			}
+		}
+		buf_addf(&d->text, " %*lu%s", number_width, e->added + e->deleted,
+			 e->added + e->deleted ? " " : "");
+		add_graph(d, '+', add, C_NEW);
+		add_graph(d, '-', del, C_OLD);
+		buf_addc(&d->text, '\n');
+		fwrite(d->text.data, 1, d->text.len, d->out);
+	}
+	fprintf(d->out, " %zu file%s changed", d->nst, d->nst == 1 ? "" : "s");
+	if (adds || !dels)
+		fprintf(d->out, ", %lu insertion%s(+)", adds, adds == 1 ? "" : "s");
+	if (dels || !adds)
+		fprintf(d->out, ", %lu deletion%s(-)", dels, dels == 1 ? "" : "s");
+	fputc('\n', d->out);
+}
+
+static void print_name_status(struct diff *d)
+{
+	size_t i;
+
+	for (i = 0; i < d->nst; i++) {
+		buf_reset(&d->text);
+		buf_addf(&d->text, "%c\t%s\n", d->st[i].status, d->st[i].name);
+		fwrite(d->text.data, 1, d->text.len, d->out);
+	}
 }
 
 /* git apply refuses any path with a ".git" component (any case: core.protectNTFS). */
@@ -564,10 +838,12 @@ static bool selected(const char *path, const char *const *paths, size_t npaths, 
 }
 
 int diff_write(FILE *out, const struct change_set *cs, const char *upper_base,
-	       const char *const *paths, size_t npaths, bool *matched, bool escape)
+	       const char *const *paths, size_t npaths, bool *matched,
+	       const struct diff_format *fmt)
 {
+	static const struct diff_format plain = {.output = DIFF_PATCH};
 	cleanup_free char *base = path_normalize(upper_base);
-	struct diff d = {.out = out, .escape = escape, .base = base};
+	struct diff d = {.out = out, .fmt = fmt ? fmt : &plain, .base = base};
 	size_t i, j, keep, dot_git = 0;
 	int rc = 0;
 
@@ -588,8 +864,13 @@ int diff_write(FILE *out, const struct change_set *cs, const char *upper_base,
 		if (whole || part)
 			collect(&d, cs, c, whole);
 	}
+	d.escape = d.fmt->escape;
 	for (i = keep = 0; i < d.n; i++) {
-		if (selected(d.v[i].path, paths, npaths, matched))
+		/* --relative: what is outside the directory is not in its patch (as git). */
+		bool outside = d.fmt->relative && (!path_is_under(d.v[i].path, d.fmt->relative) ||
+						   strcmp(d.v[i].path, d.fmt->relative) == 0);
+
+		if (selected(d.v[i].path, paths, npaths, matched) && !outside)
 			d.v[keep++] = d.v[i];
 		else
 			free(d.v[i].path);
@@ -626,7 +907,11 @@ int diff_write(FILE *out, const struct change_set *cs, const char *upper_base,
 			}
 		}
 		git->libgit2_shutdown();
-		if (dot_git)
+		if (d.fmt->output == DIFF_STAT)
+			print_stat(&d);
+		else if (d.fmt->output == DIFF_NAME_STATUS)
+			print_name_status(&d);
+		else if (dot_git)
 			warn("%zu files of the patch are inside a .git directory, which git apply "
 			     "refuses; leave them out with git apply --exclude='*/.git/*'",
 			     dot_git);
@@ -636,6 +921,9 @@ out:
 	for (i = 0; i < d.n; i++)
 		free(d.v[i].path);
 	free(d.v);
+	for (i = 0; i < d.nst; i++)
+		free(d.st[i].name);
+	free(d.st);
 	buf_release(&d.text);
 	close(d.base_fd);
 	return rc;
@@ -676,12 +964,28 @@ static void flag_lines(const struct session *s, const cJSON *meta, const struct 
 int cmd_diff(int argc, char **argv)
 {
 	static const struct session_args_spec spec = {
-		.usage = "airlock diff [ID] [--] [PATH...]",
+		.usage = "airlock diff [ID] [--stat|--name-status] [--relative[=DIR]] "
+			 "[--color=WHEN] [--no-pager] [--] [PATH...]",
 		.help = "A git patch of the session's changes on stdout; apply it with `cd / && git "
 			"apply`,\nor to a copy of DIR with `cd COPY && git apply -pN` (N = 1 + the "
-			"components of DIR).\n",
-		.accept = ARG_PATHS,
+			"components of DIR).\n\n"
+			"  --stat             a diffstat, as git diff --stat\n"
+			"  --name-status      A, M, D or T and the path of each changed file\n"
+			"  --relative[=DIR]   paths relative to DIR (default: the directory the "
+			"session ran\n"
+			"                     in), so `cd DIR && git apply` takes the patch; changes "
+			"outside\n"
+			"                     DIR are left out\n"
+			"  --color=WHEN       auto (default: on a terminal, unless NO_COLOR is set), "
+			"always,\n"
+			"                     never\n"
+			"  --no-pager         on a terminal the output goes through $AIRLOCK_PAGER, "
+			"else $PAGER,\n"
+			"                     else `less -FRX`; not with this (or PAGER=cat)\n",
+		.accept = ARG_PATHS | ARG_DIFF,
 	};
+	struct diff_format fmt = {.output = DIFF_PATCH};
+	cleanup_free char *relative = NULL;
 	struct session_args a;
 	bool *matched = NULL;
 	size_t i;
@@ -704,11 +1008,28 @@ int cmd_diff(int argc, char **argv)
 		error("session %s was discarded: its changes are gone", s.id);
 		goto out;
 	}
+	if (a.relative) {
+		const char *cwd = a.relative_dir ? a.relative_dir : meta_str(meta, "cwd");
+
+		if (!cwd || cwd[0] != '/') {
+			error("session %s: no working directory recorded: name one with --relative=DIR",
+			      s.id);
+			goto out;
+		}
+		relative = path_normalize(cwd);
+		fmt.relative = relative;
+	}
 	if (session_scan_changes(&s, meta, &cs) < 0)
 		goto out;
-	flag_lines(&s, meta, &cs, a.paths, a.npaths);
-	r = diff_write(stdout, &cs, s.dir, (const char *const *)a.paths, a.npaths, matched,
-		       isatty(STDOUT_FILENO));
+	fmt.output = a.stat ? DIFF_STAT : a.name_status ? DIFF_NAME_STATUS : DIFF_PATCH;
+	fmt.escape = isatty(STDOUT_FILENO);
+	fmt.colour = colour_wanted(a.view.colour);
+	fmt.width = term_columns();
+	pager_start(a.view.no_pager);
+	/* The flagged changes are news for a person; --name-status is for a script. */
+	if (fmt.output != DIFF_NAME_STATUS)
+		flag_lines(&s, meta, &cs, a.paths, a.npaths);
+	r = diff_write(stdout, &cs, s.dir, (const char *const *)a.paths, a.npaths, matched, &fmt);
 	if (r == -ENOENT) {
 		for (i = 0; i < a.npaths; i++) {
 			if (!matched[i]) {

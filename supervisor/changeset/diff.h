@@ -24,21 +24,41 @@
 #include <stddef.h>
 #include <stdio.h>
 
+/* What diff_write() writes. */
+enum diff_output {
+	DIFF_PATCH,	  /* the patch */
+	DIFF_STAT,	  /* as `git diff --stat` */
+	DIFF_NAME_STATUS, /* as `git diff --name-status`: A, M, D or T, a tab, the path */
+};
+
+struct diff_format {
+	enum diff_output output;
+	bool escape; /* for a terminal: see diff_write() */
+	bool colour; /* git's colours */
+	/* An absolute, normalised directory: paths are written relative to it (so `git apply`
+	   works there without -p) and changes outside it are left out, as git diff --relative
+	   does; NULL: relative to "/". */
+	const char *relative;
+	int width; /* DIFF_STAT: the columns to lay it out in */
+};
+
 /*
  * Write to out the patch of the changes in cs at or below any of paths (absolute, normalised
  * host paths; every change when npaths is 0). upper_base is a directory every change's upper
  * entry lies below (the session directory): upper entries are opened beneath it without
  * following any symlink, and their lengths come from fstat, never from the content. matched
  * has npaths elements (NULL when npaths is 0), each set to whether that path names a change or
- * a file the patch deletes; when one is unmatched nothing is written. escape writes the patch
- * for a terminal: control characters and escape sequences from file names and contents are
- * shown escaped (the result no longer applies when they occur).
+ * a file the patch deletes; when one is unmatched nothing is written. fmt (NULL: a plain
+ * patch) says what to write; fmt->escape writes it for a terminal: control characters and
+ * escape sequences from file names and contents are shown escaped (the result no longer
+ * applies when they occur).
  *
  * Returns 0; -ENOENT when a path is unmatched (not printed); or -errno after printing what
  * failed (a file that cannot be read is reported and left out, the rest is still written).
  * Calls git_libgit2_init() and git_libgit2_shutdown() itself.
  */
 int diff_write(FILE *out, const struct change_set *cs, const char *upper_base,
-	       const char *const *paths, size_t npaths, bool *matched, bool escape);
+	       const char *const *paths, size_t npaths, bool *matched,
+	       const struct diff_format *fmt);
 
 #endif

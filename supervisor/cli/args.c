@@ -3,6 +3,7 @@
 #include "supervisor/cli/cli.h"
 
 #include "common/buf.h"
+#include "common/cleanup.h"
 #include "common/err.h"
 #include "common/path.h"
 #include "common/utf8.h"
@@ -98,13 +99,14 @@ void session_args_free(struct session_args *a)
 		free(a->paths[i]);
 	free(a->paths);
 	free(a->runs);
+	free(a->relative_dir);
 	memset(a, 0, sizeof(*a));
 }
 
 /* An unknown option of a session subcommand, with the options it does take as suggestions. */
 static int session_option_error(const struct session_args_spec *spec, const char *arg)
 {
-	struct option opts[5] = {{0}};
+	struct option opts[11] = {{0}};
 	const char *w = spec->usage + strcspn(spec->usage, " ") + 1; /* after "airlock " */
 	char cmd[32];
 	size_t n = 0;
@@ -116,8 +118,65 @@ static int session_option_error(const struct session_args_spec *spec, const char
 		opts[n++].name = "force";
 	if (spec->accept & ARG_RUN)
 		opts[n++].name = "run";
+	if (spec->accept & ARG_DIFF) {
+		static const char *const diff_opts[] = {"stat",	 "name-status", "relative",
+							"color", "no-color",	"no-pager"};
+		size_t k;
+
+		for (k = 0; k < ARRAY_SIZE(diff_opts); k++)
+			opts[n++].name = diff_opts[k];
+	}
 	snprintf(cmd, sizeof(cmd), "%.*s", (int)strcspn(w, " "), w);
 	return option_error(cmd, arg, opts, spec->usage);
+}
+
+/* One of diff's own options into a: 0, a usage error's status, or -1 when arg is none. */
+static int diff_option(const struct session_args_spec *spec, struct session_args *a,
+		       const char *arg)
+{
+	if (strcmp(arg, "--stat") == 0 || strcmp(arg, "--name-status") == 0) {
+		if (a->stat || a->name_status)
+			return usage_error(
+				"usage: %s\n--stat and --name-status are one or the other",
+				spec->usage);
+		a->stat = arg[2] == 's';
+		a->name_status = !a->stat;
+		return 0;
+	}
+	if (strcmp(arg, "--relative") == 0 || strncmp(arg, "--relative=", 11) == 0) {
+		a->relative = true;
+		free(a->relative_dir);
+		a->relative_dir = NULL;
+		if (arg[10] == '=') {
+			if (!arg[11])
+				return usage_error("usage: %s\n--relative= names no directory",
+						   spec->usage);
+			a->relative_dir = path_absolute(arg + 11);
+			if (!a->relative_dir) {
+				char *shown = term_sanitize(arg + 11);
+
+				error_errno("cannot resolve %s", shown);
+				free(shown);
+				return EXIT_REFUSED;
+			}
+		}
+		return 0;
+	}
+	if (strcmp(arg, "--color") == 0 || strncmp(arg, "--color=", 8) == 0) {
+		if (parse_colour_when(arg[7] == '=' ? arg + 8 : NULL, &a->view.colour) < 0)
+			return usage_error("usage: %s\n--color takes auto, always or never",
+					   spec->usage);
+		return 0;
+	}
+	if (strcmp(arg, "--no-color") == 0) {
+		a->view.colour = COLOUR_NEVER;
+		return 0;
+	}
+	if (strcmp(arg, "--no-pager") == 0) {
+		a->view.no_pager = true;
+		return 0;
+	}
+	return -1;
 }
 
 int parse_session_args(int argc, char **argv, const struct session_args_spec *spec,
@@ -126,6 +185,7 @@ int parse_session_args(int argc, char **argv, const struct session_args_spec *sp
 	int i, dashdash = argc, npos = 0;
 
 	memset(a, 0, sizeof(*a));
+	a->view.colour = COLOUR_AUTO;
 	a->paths = xcalloc((size_t)argc + 1, sizeof(*a->paths));
 	a->runs = xcalloc((size_t)argc + 1, sizeof(*a->runs));
 	for (i = 1; i < argc; i++) {
@@ -169,6 +229,14 @@ int parse_session_args(int argc, char **argv, const struct session_args_spec *sp
 							   spec->usage);
 				a->nruns++;
 				continue;
+			}
+			if (spec->accept & ARG_DIFF) {
+				int r = diff_option(spec, a, arg);
+
+				if (r == 0)
+					continue;
+				if (r > 0)
+					return r;
 			}
 			return session_option_error(spec, arg);
 		}

@@ -33,12 +33,47 @@ int cmd_mcp(int argc, char **argv);
  */
 int parse_id_args(int argc, char **argv, const char *usage, const char **id, bool *json);
 
+/* --color=WHEN of diff, log and show. */
+enum colour_when {
+	COLOUR_AUTO,
+	COLOUR_ALWAYS,
+	COLOUR_NEVER
+};
+
+/* "auto", "always" or "never" (NULL, a bare --color: always) into *out; 0 or -EINVAL. */
+int parse_colour_when(const char *s, enum colour_when *out);
+
+/*
+ * Whether to colour stdout: always, never, or for auto on a terminal unless NO_COLOR is set
+ * (no-color.org) or TERM is dumb. Ask before pager_start(), which makes stdout a pipe.
+ */
+bool colour_wanted(enum colour_when w);
+
+/*
+ * Send stdout (and stderr when it is a terminal) through a pager, as git does: only when
+ * stdout is a terminal and no_pager is false; $AIRLOCK_PAGER, else $PAGER, else "less -FRX",
+ * run with sh -c, LESS=FRX when unset; an empty pager or "cat" is none. airlock waits for the
+ * pager at exit. Failing to start one leaves the output unpaged.
+ */
+void pager_start(bool no_pager);
+
+/* The width to lay output out in: $COLUMNS, else the terminal's (before the pager), else 80. */
+int term_columns(void);
+
+/* How diff, log and show look on a terminal: --color=WHEN and --no-pager. */
+struct view_args {
+	enum colour_when colour;
+	bool no_pager;
+};
+
 /* What parse_session_args() accepts beside "[ID]". */
 enum {
 	ARG_PATHS = 1 << 0, /* PATH... after the ID (diff, commit) */
 	ARG_ALL = 1 << 1,   /* --all */
 	ARG_FORCE = 1 << 2, /* --force */
 	ARG_RUN = 1 << 3,   /* --run N, --run=N (repeatable; N >= 1) */
+	ARG_DIFF = 1 << 4,  /* --stat, --name-status, --relative[=DIR], --color[=WHEN],
+			       --no-color, --no-pager */
 };
 
 struct session_args_spec {
@@ -54,6 +89,10 @@ struct session_args {
 	bool all, force;
 	long *runs; /* --run numbers in the order given */
 	size_t nruns;
+	bool stat, name_status; /* --stat, --name-status */
+	bool relative;		/* --relative given */
+	char *relative_dir;	/* its DIR made absolute, or NULL for the session's cwd */
+	struct view_args view;
 };
 
 /*
@@ -84,6 +123,13 @@ void nearer_name(const char *word, const char *name, const char **best, unsigned
  * then the first line of usage. Returns EXIT_USAGE (2).
  */
 int option_error(const char *cmd, const char *arg, const struct option *opts, const char *usage);
+
+/*
+ * parse_id_args() with --color[=WHEN], --no-color and --no-pager besides (view may be NULL:
+ * then it is parse_id_args()).
+ */
+int parse_view_args(int argc, char **argv, const char *usage, const char **id, bool *json,
+		    struct view_args *view);
 
 /* Print the usage of a subcommand to stderr and return EXIT_USAGE (2). */
 int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

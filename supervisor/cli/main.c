@@ -20,7 +20,7 @@ static const char usage[] =
 	"       airlock mcp [--session ID] [run options]\n"
 	"       airlock list [--json]\n"
 	"       airlock show [ID] [--json]\n"
-	"       airlock diff [ID] [--] [PATH...]\n"
+	"       airlock diff [ID] [--stat|--name-status] [--relative[=DIR]] [--] [PATH...]\n"
 	"       airlock review [ID]\n"
 	"       airlock commit [ID] [--all | [--] PATH...] [--force] [--run N]\n"
 	"       airlock undo [ID] [--force]\n"

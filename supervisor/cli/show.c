@@ -16,11 +16,36 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
+
+/* show's colours: a decision as log has them, a heading bold. */
+static bool colour;
+
+static void put_decision(const char *d, int width)
+{
+	const char *c = !d			  ? ""
+			: strcmp(d, "allow") == 0 ? "\033[32m"
+			: strcmp(d, "deny") == 0  ? "\033[31m"
+						  : "\033[33m";
+	int n = (int)strlen(d ? d : "");
+
+	if (colour)
+		printf("%s%s\033[m%*s", c, d ? d : "", width > n ? width - n : 0, "");
+	else
+		printf("%-*s", width, d ? d : "");
+}
+
+/* "changes (3)" */
+static void heading(const char *what, int n)
+{
+	printf("%s%s (%d)%s\n", colour ? "\033[1m" : "", what, n, colour ? "\033[m" : "");
+}
 
 /* Print untrusted text for a terminal: escapes instead of control sequences. */
 static void put_safe(FILE *f, const char *s)
@@ -32,30 +57,53 @@ static void put_safe(FILE *f, const char *s)
 
 int parse_id_args(int argc, char **argv, const char *usage, const char **id, bool *json)
 {
+	return parse_view_args(argc, argv, usage, id, json, NULL);
+}
+
+int parse_view_args(int argc, char **argv, const char *usage, const char **id, bool *json,
+		    struct view_args *view)
+{
 	static const struct option opts[] = {
-		{"json", no_argument, NULL, 'j'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+		{"json", no_argument, NULL, 'j'},	 {"help", no_argument, NULL, 'h'},
+		{"color", optional_argument, NULL, 'c'}, {"no-color", no_argument, NULL, 'C'},
+		{"no-pager", no_argument, NULL, 'P'},	 {NULL, 0, NULL, 0},
 	};
+	/* Without json, from "help" on; without view, to "help". */
+	struct option shown[ARRAY_SIZE(opts)];
+	size_t first_opt = json ? 0 : 1, last_opt = view ? ARRAY_SIZE(opts) - 1 : 2, i;
 	int c, first = (int)strcspn(usage, "\n"); /* errors show the first line only */
 
+	memset(shown, 0, sizeof(shown));
+	for (i = first_opt; i < last_opt; i++)
+		shown[i - first_opt] = opts[i];
 	*id = NULL;
 	if (json)
 		*json = false;
+	if (view)
+		*view = (struct view_args){.colour = COLOUR_AUTO};
 	optind = 1;
 	opterr = 0; /* our own messages, with a suggestion for a near miss */
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "h", shown, NULL)) != -1) {
 		if (c == 'j' && json) {
 			*json = true;
 		} else if (c == 'h') {
 			printf("usage: %s\n", usage);
 			return 0;
+		} else if (c == 'c' && view) {
+			if (parse_colour_when(optarg, &view->colour) < 0)
+				return usage_error(
+					"usage: %.*s\n--color takes auto, always or never", first,
+					usage);
+		} else if (c == 'C' && view) {
+			view->colour = COLOUR_NEVER;
+		} else if (c == 'P' && view) {
+			view->no_pager = true;
 		} else {
 			char cmd[32];
 			const char *w = usage + strcspn(usage, " ") + 1; /* after "airlock " */
 
 			snprintf(cmd, sizeof(cmd), "%.*s", (int)strcspn(w, " \n"), w);
-			return option_error(cmd, argv[optind - 1], json ? opts : opts + 1, usage);
+			return option_error(cmd, argv[optind - 1], shown, usage);
 		}
 	}
 	if (argc - optind > 1)
@@ -65,14 +113,129 @@ int parse_id_args(int argc, char **argv, const char *usage, const char **id, boo
 	return -1;
 }
 
+/* Seconds since the recorded UTC time "2026-01-02T03:04:05.678Z"; -1 when it does not parse. */
+static double seconds_since(const char *when)
+{
+	struct tm tm = {0};
+	time_t t;
+
+	if (!when || sscanf(when, "%4d-%2d-%2dT%2d:%2d:%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+			    &tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 6)
+		return -1;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	t = timegm(&tm);
+	if (t == (time_t)-1)
+		return -1;
+	return difftime(time(NULL), t);
+}
+
+/* "45s", "5m", "2h", "3d": how long ago, in the largest unit that is at least 1 (2 for days). */
+static void format_age(double secs, char out[16])
+{
+	if (secs < 0)
+		snprintf(out, 16, "-");
+	else if (secs < 60)
+		snprintf(out, 16, "%lds", (long)secs);
+	else if (secs < 3600)
+		snprintf(out, 16, "%ldm", (long)(secs / 60));
+	else if (secs < 172800)
+		snprintf(out, 16, "%ldh", (long)(secs / 3600));
+	else
+		snprintf(out, 16, "%ldd", (long)(secs / 86400));
+}
+
+/* How the session's program ended: its exit status, the limit that stopped it, the signal
+   that killed it; "-" while it runs. Caller frees. */
+static char *exit_text(const cJSON *meta)
+{
+	const char *limit = meta_str(meta, "limit");
+	double sig = meta_num(meta, "signal", 0);
+
+	if (limit)
+		return term_sanitize(limit);
+	if (sig > 0 && sig < 65) {
+		const char *abbrev = sigabbrev_np((int)sig);
+
+		return abbrev ? xasprintf("SIG%s", abbrev) : xasprintf("signal %.0f", sig);
+	}
+	if (cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(meta, "exit_code")))
+		return xasprintf("%.0f", meta_num(meta, "exit_code", 0));
+	return xstrdup("-");
+}
+
+/* The directory with the home directory as "~", and a long one cut at its start. */
+static char *short_cwd(const char *cwd)
+{
+	const char *home = home_dir();
+	char *shown, *out;
+	size_t len;
+
+	if (!cwd)
+		return xstrdup("-");
+	if (home && strcmp(home, "/") != 0 && path_is_under(cwd, home))
+		shown = xasprintf("~%s%s", strcmp(cwd, home) == 0 ? "" : "/", path_rel(cwd, home));
+	else
+		shown = xstrdup(cwd);
+	out = term_sanitize(shown);
+	free(shown);
+	len = strlen(out);
+	if (len > 32) {
+		char *cut = xasprintf("...%s", out + len - 29);
+
+		free(out);
+		out = cut;
+	}
+	return out;
+}
+
+/* One row of `airlock list`, every string escaped for the terminal. */
+struct list_row {
+	char *id, *state, *exit, *cwd, *cmd;
+	char changes[24], age[16];
+};
+
+static size_t max_width(size_t w, const char *s)
+{
+	size_t n = strlen(s);
+
+	return n > w ? n : w;
+}
+
+static void print_list(const struct list_row *rows, size_t n)
+{
+	size_t wid = 2, wstate = 5, wexit = 4, wcwd = 3, i;
+
+	for (i = 0; i < n; i++) {
+		wid = max_width(wid, rows[i].id);
+		wstate = max_width(wstate, rows[i].state);
+		wexit = max_width(wexit, rows[i].exit);
+		wcwd = max_width(wcwd, rows[i].cwd);
+	}
+	printf("%-*s  %-*s  %-*s  %7s  %4s  %-*s  %s\n", (int)wid, "ID", (int)wstate, "STATE",
+	       (int)wexit, "EXIT", "CHANGES", "AGE", (int)wcwd, "CWD", "COMMAND");
+	for (i = 0; i < n; i++)
+		printf("%-*s  %-*s  %-*s  %7s  %4s  %-*s  %s\n", (int)wid, rows[i].id, (int)wstate,
+		       rows[i].state, (int)wexit, rows[i].exit, rows[i].changes, rows[i].age,
+		       (int)wcwd, rows[i].cwd, rows[i].cmd);
+}
+
 int cmd_list(int argc, char **argv)
 {
+	static const char usage[] =
+		"airlock list [--json]\n\n"
+		"One line a session, oldest first: ID; STATE (running, live, interrupted, finished,\n"
+		"committed, partially committed, undone, discarded); EXIT, the program's exit status,\n"
+		"or the limit or signal that ended it; CHANGES held; AGE since it started (45s, 5m,\n"
+		"2h, 3d); CWD, where it ran (~ for the home directory); COMMAND. --json prints the\n"
+		"same as an array of objects, times in UTC.";
 	const char *id;
 	bool json;
 	char **ids;
-	size_t n, i;
+	size_t n, i, nrows = 0;
+	struct list_row *rows;
 	cJSON *out;
-	int rc = parse_id_args(argc, argv, "airlock list [--json]", &id, &json);
+	int rc = parse_id_args(argc, argv, usage, &id, &json);
 
 	if (rc >= 0)
 		return rc;
@@ -81,15 +244,14 @@ int cmd_list(int argc, char **argv)
 	if (store_list(&ids, &n) < 0)
 		return EXIT_REFUSED;
 	out = cJSON_CreateArray();
-	if (!json && n > 0)
-		printf("%-18s  %-11s  %7s  %s\n", "ID", "STATE", "CHANGES", "COMMAND");
+	rows = xcalloc(n + 1, sizeof(*rows));
 	for (i = 0; i < n; i++) {
 		struct session s = {.id = ids[i], .lock_fd = -1};
 		cleanup_free char *root = store_root();
 		cleanup_free char *sdir = NULL, *cmd = NULL;
 		cJSON *meta;
 		const char *state;
-		double changes;
+		double changes, age;
 
 		sdir = xasprintf("%s/sessions/%s", root, ids[i]);
 		s.dir = sdir;
@@ -100,6 +262,7 @@ int cmd_list(int argc, char **argv)
 		}
 		state = session_state(&s, meta);
 		changes = meta_num(meta, "changes", -1);
+		age = seconds_since(meta_str(meta, "start"));
 		cmd = join_argv(cJSON_GetObjectItemCaseSensitive(meta, "command"));
 		if (!cmd[0] && cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(meta, "live"))) {
 			const cJSON *live = cJSON_GetObjectItemCaseSensitive(meta, "live");
@@ -124,22 +287,36 @@ int cmd_list(int argc, char **argv)
 			else
 				cJSON_AddNullToObject(o, "changes");
 			json_copy(o, "command", meta, "command");
+			json_copy(o, "cwd", meta, "cwd");
 			json_copy(o, "start", meta, "start");
+			json_copy(o, "end", meta, "end");
+			if (age >= 0)
+				cJSON_AddNumberToObject(o, "age_s", (double)(long long)age);
+			else
+				cJSON_AddNullToObject(o, "age_s");
 			json_copy(o, "exit_code", meta, "exit_code");
+			json_copy(o, "signal", meta, "signal");
+			json_copy(o, "limit", meta, "limit");
 			if (cJSON_GetObjectItemCaseSensitive(meta, "live"))
 				json_copy(o, "live", meta, "live");
 			cJSON_AddItemToArray(out, o);
 		} else {
-			char ch[32] = "-";
+			struct list_row *r = &rows[nrows++];
 
+			r->id = term_sanitize(ids[i]);
+			r->state = term_sanitize(state);
+			r->exit = strcmp(state, "running") == 0 || strcmp(state, "live") == 0
+					  ? xstrdup("-")
+					  : exit_text(meta);
+			r->cwd = short_cwd(meta_str(meta, "cwd"));
+			snprintf(r->changes, sizeof(r->changes), "-");
 			if (changes >= 0)
-				snprintf(ch, sizeof(ch), "%.0f", changes);
-			printf("%-18s  %-11s  %7s  ", ids[i], state, ch);
+				snprintf(r->changes, sizeof(r->changes), "%.0f", changes);
+			format_age(age, r->age);
 			/* One line a session: long commands (python3 -c '...') are cut. */
 			if (strlen(cmd) > 72)
 				strcpy(cmd + 69, "...");
-			put_safe(stdout, cmd);
-			putchar('\n');
+			r->cmd = term_sanitize(cmd);
 		}
 		cJSON_Delete(meta);
 		free(ids[i]);
@@ -149,7 +326,17 @@ int cmd_list(int argc, char **argv)
 		cleanup_free char *text = cJSON_Print(out);
 
 		puts(text);
+	} else if (nrows > 0) {
+		print_list(rows, nrows);
 	}
+	for (i = 0; i < nrows; i++) {
+		free(rows[i].id);
+		free(rows[i].state);
+		free(rows[i].exit);
+		free(rows[i].cwd);
+		free(rows[i].cmd);
+	}
+	free(rows);
 	cJSON_Delete(out);
 	return 0;
 }
@@ -164,14 +351,152 @@ static void print_size(off_t size)
 		printf("%5.1f MiB", (double)size / 1048576);
 }
 
+/* A recorded UTC time ("2026-01-02T03:04:05.678Z") as local time with its offset,
+   "2026-01-02 04:04:05 +0100"; the recorded text when it does not parse. */
+static void local_time(const char *when, char *out, size_t size)
+{
+	struct tm tm = {0};
+	time_t t;
+
+	snprintf(out, size, "%s", when ? when : "?");
+	if (!when || sscanf(when, "%4d-%2d-%2dT%2d:%2d:%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+			    &tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 6)
+		return;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	t = timegm(&tm);
+	if (t == (time_t)-1 || !localtime_r(&t, &tm))
+		return;
+	strftime(out, size, "%Y-%m-%d %H:%M:%S %z", &tm);
+}
+
+/* What the last commit did with a path: "apply", or why it was left out. */
+struct commit_mark {
+	char *path, *why;
+	size_t order;
+};
+
+static int cmp_mark(const void *a, const void *b)
+{
+	const struct commit_mark *x = a, *y = b;
+	int r = strcmp(x->path, y->path);
+
+	return r ? r : (x->order > y->order) - (x->order < y->order);
+}
+
+/* The last commit's per-path events: each path applied, or left out and why. */
+static struct commit_mark *read_commit_marks(const struct session *s, size_t *n)
+{
+	cleanup_free char *path = session_path(s, "events.jsonl");
+	cleanup_free char *line = NULL;
+	cleanup_file FILE *f = fopen(path, "re");
+	struct commit_mark *v = NULL;
+	size_t cap = 0, linecap = 0, i;
+	bool ended = false;
+	ssize_t len;
+
+	*n = 0;
+	if (!f)
+		return NULL;
+	while ((len = getline(&line, &linecap, f)) > 0) {
+		cJSON *ev = cJSON_ParseWithLength(line, (size_t)len);
+		const char *cls = meta_str(ev, "class"), *op = meta_str(ev, "op");
+		const char *target = meta_str(ev, "target"), *why = meta_str(ev, "decision");
+
+		if (cls && op && strcmp(cls, "commit") == 0 && strcmp(op, "end") == 0)
+			ended = true;
+		else if (cls && strcmp(cls, "commit") == 0 && op && target && why &&
+			 strcmp(op, "unsealed") != 0) {
+			if (ended) { /* a commit again, after an undo: its marks are the ones */
+				for (i = 0; i < *n; i++) {
+					free(v[i].path);
+					free(v[i].why);
+				}
+				*n = 0;
+				ended = false;
+			}
+			GROW(v, cap, *n + 1);
+			v[*n] = (struct commit_mark){xstrdup(target), xstrdup(why), *n};
+			(*n)++;
+		}
+		cJSON_Delete(ev);
+	}
+	if (*n > 0)
+		qsort(v, *n, sizeof(*v), cmp_mark);
+	return v;
+}
+
+/* The last mark of path, or NULL. */
+static const struct commit_mark *find_mark(const struct commit_mark *v, size_t n, const char *path)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (strcmp(v[mid].path, path) <= 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo > 0 && strcmp(v[lo - 1].path, path) == 0 ? &v[lo - 1] : NULL;
+}
+
+/* Each change of a committed session says whether the commit applied it ("committed": true)
+   or left it out, and why ("left": "denied", "hidden", ...). */
+static void add_commit_marks(const struct session *s, cJSON *out)
+{
+	const char *state = meta_str(out, "state");
+	const cJSON *changes = cJSON_GetObjectItemCaseSensitive(out, "changes");
+	struct commit_mark *v;
+	cJSON *c, *applied;
+	size_t n, i;
+
+	if (!state ||
+	    (strcmp(state, "committed") != 0 && strcmp(state, "partially committed") != 0))
+		return;
+	v = read_commit_marks(s, &n);
+	/* What went in is no longer a change (the host has it now): list it from the log. */
+	applied = cJSON_AddArrayToObject(out, "committed");
+	for (i = 0; i < n; i++)
+		if (strcmp(v[i].why, "apply") == 0 &&
+		    (i + 1 == n || strcmp(v[i + 1].path, v[i].path)))
+			cJSON_AddItemToArray(applied, cJSON_CreateString(v[i].path));
+	cJSON_ArrayForEach(c, changes)
+	{
+		const struct commit_mark *m = find_mark(v, n, meta_str(c, "path") ?: "");
+		const char *why = m ? m->why : "not selected";
+
+		if (m && strcmp(m->why, "apply") == 0) {
+			cJSON_AddTrueToObject(c, "committed");
+			continue;
+		}
+		/* "skip": the commit did not take it; its state says why (denied, undecided), or
+		   it was approved and not chosen (commit PATH...). */
+		if (strcmp(why, "skip") == 0 && meta_str(c, "state"))
+			why = strcmp(meta_str(c, "state"), "approved") == 0 ? "not chosen"
+									    : meta_str(c, "state");
+		cJSON_AddFalseToObject(c, "committed");
+		cJSON_AddStringToObject(c, "left", why);
+	}
+	for (i = 0; i < n; i++) {
+		free(v[i].path);
+		free(v[i].why);
+	}
+	free(v);
+}
+
 /* The commit and undo lines: who, when, and what was applied and left out. */
 static void print_commit_text(const cJSON *out)
 {
 	const cJSON *c = cJSON_GetObjectItemCaseSensitive(out, "commit");
 	const cJSON *u = cJSON_GetObjectItemCaseSensitive(out, "undo");
 
+	char when[64];
+
 	if (cJSON_IsObject(c)) {
-		printf("\ncommitted %s by ", meta_str(c, "time") ?: "?");
+		local_time(meta_str(c, "time"), when, sizeof(when));
+		printf("\ncommitted %s by ", when);
 		put_safe(stdout, meta_str(c, "user") ?: "?");
 		printf(": %.0f applied", meta_num(c, "applied", 0));
 		if (meta_num(c, "left", 0) > 0) {
@@ -183,7 +508,8 @@ static void print_commit_text(const cJSON *out)
 			printf(", %.0f conflicts forced", meta_num(c, "forced", 0));
 	}
 	if (cJSON_IsObject(u)) {
-		printf("\nundone    %s by ", meta_str(u, "time") ?: "?");
+		local_time(meta_str(u, "time"), when, sizeof(when));
+		printf("\nundone    %s by ", when);
 		put_safe(stdout, meta_str(u, "user") ?: "?");
 		if (meta_num(u, "forced", 0) > 0)
 			printf(", over %.0f later host changes (--force)",
@@ -236,7 +562,9 @@ static void print_show_text(const cJSON *out, const struct change_set *cs)
 	const cJSON *conns = cJSON_GetObjectItemCaseSensitive(out, "connections");
 	cleanup_free char *cmd = join_argv(cJSON_GetObjectItemCaseSensitive(out, "command"));
 	const cJSON *c;
-	size_t i = 0;
+	const cJSON *committed = cJSON_GetObjectItemCaseSensitive(out, "committed");
+	size_t i = 0, nleft = 0;
+	char when[64];
 
 	printf("session   %s (%s", meta_str(out, "session"), meta_str(out, "state"));
 	if (cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(out, "exit_code")))
@@ -252,12 +580,32 @@ static void print_show_text(const cJSON *out, const struct change_set *cs)
 	put_safe(stdout, cmd);
 	printf("\ncwd       ");
 	put_safe(stdout, meta_str(out, "cwd"));
-	printf("\nstarted   %s", meta_str(out, "start") ?: "?");
+	local_time(meta_str(out, "start"), when, sizeof(when));
+	printf("\nstarted   %s", when);
 	if (meta_num(out, "duration_ms", -1) >= 0)
 		printf(", ran %.2f s", meta_num(out, "duration_ms", 0) / 1000.0);
 	print_commit_text(out);
 	print_steps_text(cJSON_GetObjectItemCaseSensitive(out, "steps"));
-	printf("\n\nchanges (%d)\n", cJSON_GetArraySize(changes));
+	printf("\n\n");
+	cJSON_ArrayForEach(c, changes)
+	{
+		nleft += cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(c, "committed"));
+	}
+	if (cJSON_IsArray(committed)) {
+		heading("committed", cJSON_GetArraySize(committed));
+		cJSON_ArrayForEach(c, committed)
+		{
+			printf("  ");
+			put_safe(stdout, cJSON_IsString(c) ? c->valuestring : "?");
+			putchar('\n');
+		}
+		putchar('\n');
+	}
+	if (nleft > 0)
+		printf("%schanges left (%d)%s\n", colour ? "\033[1m" : "",
+		       cJSON_GetArraySize(changes), colour ? "\033[m" : "");
+	else
+		heading("changes", cJSON_GetArraySize(changes));
 	cJSON_ArrayForEach(c, changes)
 	{
 		const struct change *ch = &cs->items[i++];
@@ -276,7 +624,14 @@ static void print_show_text(const cJSON *out, const struct change_set *cs)
 			put_safe(stdout, ch->link_target);
 		}
 		/* The state, and a risk where the person looks (the reason is a rules file's). */
-		printf("   [%s", meta_str(c, "state") ?: "?");
+		if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(c, "committed"))) {
+			printf("   [committed");
+		} else if (meta_str(c, "left")) {
+			printf("   [left: ");
+			put_safe(stdout, meta_str(c, "left"));
+		} else {
+			printf("   [%s", meta_str(c, "state") ?: "?");
+		}
 		if (meta_str(c, "risk")) {
 			printf(", flagged: ");
 			put_safe(stdout, meta_str(c, "risk"));
@@ -292,12 +647,15 @@ static void print_show_text(const cJSON *out, const struct change_set *cs)
 		}
 		putchar('\n');
 	}
-	printf("\ncommands (%d)\n", cJSON_GetArraySize(commands));
+	putchar('\n');
+	heading("commands", cJSON_GetArraySize(commands));
 	cJSON_ArrayForEach(c, commands)
 	{
 		cleanup_free char *argv = join_argv(cJSON_GetObjectItemCaseSensitive(c, "argv"));
 
-		printf("  %-6s ", meta_str(c, "decision"));
+		printf("  ");
+		put_decision(meta_str(c, "decision"), 6);
+		putchar(' ');
 		put_safe(stdout, argv);
 		/* A deferred command waits for `commit --run N`, or the review. */
 		if (meta_num(c, "deferred", 0) >= 1) {
@@ -311,13 +669,16 @@ static void print_show_text(const cJSON *out, const struct change_set *cs)
 		}
 		putchar('\n');
 	}
-	printf("\nconnections (%d)\n", cJSON_GetArraySize(conns));
+	putchar('\n');
+	heading("connections", cJSON_GetArraySize(conns));
 	cJSON_ArrayForEach(c, conns)
 	{
 		const char *name = meta_str(c, "name");
 		const cJSON *names;
 
-		printf("  %-6s ", meta_str(c, "decision"));
+		printf("  ");
+		put_decision(meta_str(c, "decision"), 6);
+		putchar(' ');
 		if (name) {
 			put_safe(stdout, name);
 			printf(" = ");
@@ -344,12 +705,20 @@ static void print_show_text(const cJSON *out, const struct change_set *cs)
 
 int cmd_show(int argc, char **argv)
 {
+	static const char usage[] =
+		"airlock show [ID] [--json] [--color=WHEN] [--no-pager]\n\n"
+		"Print the session: its command, how it ended, what it changed (and, once committed,\n"
+		"what was applied and what was left), the commands it ran and the connections it\n"
+		"made. On a terminal the decisions are coloured (--color=auto|always|never; NO_COLOR\n"
+		"turns auto off) and the output goes through $AIRLOCK_PAGER, else $PAGER, else\n"
+		"'less -FRX' (--no-pager or PAGER=cat: none). --json prints one object, times in UTC.";
 	const char *id;
 	bool json;
 	struct session s;
 	struct change_set cs = {0};
+	struct view_args view;
 	cJSON *meta, *out;
-	int rc = parse_id_args(argc, argv, "airlock show [ID] [--json]", &id, &json);
+	int rc = parse_view_args(argc, argv, usage, &id, &json, &view);
 
 	if (rc >= 0)
 		return rc;
@@ -379,11 +748,14 @@ int cmd_show(int argc, char **argv)
 	json_copy(out, "commit", meta, "commit");
 	json_copy(out, "undo", meta, "undo");
 	report_add(out, &s, meta, &cs, false);
+	add_commit_marks(&s, out);
 	if (json) {
 		cleanup_free char *text = cJSON_Print(out);
 
 		puts(text);
 	} else {
+		colour = colour_wanted(view.colour);
+		pager_start(view.no_pager);
 		print_show_text(out, &cs);
 	}
 	cJSON_Delete(out);

@@ -806,19 +806,6 @@ static void row_fill(struct row *r, const cJSON *ev, int depth)
 			: NULL;
 }
 
-/* Colours on a terminal only, and never under NO_COLOR (no-color.org) or TERM=dumb. */
-static bool use_colour(void)
-{
-	const char *no = getenv("NO_COLOR");
-	const char *term = getenv("TERM");
-
-	if (no && no[0])
-		return false;
-	if (term && strcmp(term, "dumb") == 0)
-		return false;
-	return isatty(STDOUT_FILENO);
-}
-
 static const char *decision_colour(const char *d)
 {
 	if (strcmp(d, "allow") == 0)
@@ -833,10 +820,9 @@ static size_t max_sz(size_t a, size_t b)
 	return a > b ? a : b;
 }
 
-static void print_rows(const struct row *rows, size_t n)
+static void print_rows(const struct row *rows, size_t n, bool colour)
 {
 	size_t wpid = 3, wcls = 5, wdec = 8, i;
-	bool colour = use_colour();
 
 	for (i = 0; i < n; i++) {
 		wpid = max_sz(wpid, 2 * (size_t)rows[i].depth + strlen(rows[i].pid));
@@ -879,11 +865,13 @@ static void rows_free(struct row *rows, size_t n)
 int cmd_log(int argc, char **argv)
 {
 	static const char usage[] =
-		"airlock log [ID] [--json]\n\n"
+		"airlock log [ID] [--json] [--color=WHEN] [--no-pager]\n\n"
 		"Print the session's timeline: time, process (indented under its parent), class,\n"
-		"decision (coloured on a terminal unless NO_COLOR is set), target, and who decided\n"
-		"when it was not the built-in policy. --json prints the events as recorded, one\n"
-		"JSON object per line. The hash chain is not checked: see 'airlock verify'.";
+		"decision, target, and who decided when it was not the built-in policy. --json\n"
+		"prints the events as recorded, one JSON object per line. The hash chain is not\n"
+		"checked: see 'airlock verify'. On a terminal the decisions are coloured\n"
+		"(--color=auto|always|never; NO_COLOR turns auto off) and the timeline goes through\n"
+		"$AIRLOCK_PAGER, else $PAGER, else 'less -FRX' (--no-pager or PAGER=cat: none).";
 	cleanup_free char *path = NULL, *line = NULL;
 	cleanup_file FILE *f = NULL;
 	struct tree tree = {0};
@@ -893,11 +881,13 @@ int cmd_log(int argc, char **argv)
 	unsigned long long lineno = 0;
 	struct session s;
 	const char *id;
-	bool json, terminated, skipped = false;
-	int rc = parse_id_args(argc, argv, usage, &id, &json);
+	bool json, terminated, skipped = false, colour;
+	struct view_args view;
+	int rc = parse_view_args(argc, argv, usage, &id, &json, &view);
 
 	if (rc >= 0)
 		return rc;
+	colour = !json && colour_wanted(view.colour);
 	if (store_find(id, &s) < 0)
 		return EXIT_REFUSED;
 	path = session_path(&s, "events.jsonl");
@@ -940,8 +930,10 @@ int cmd_log(int argc, char **argv)
 		error_errno("session %s: cannot read events.jsonl", s.id);
 		skipped = true;
 	}
-	if (!json)
-		print_rows(rows, nrows);
+	if (!json) {
+		pager_start(view.no_pager);
+		print_rows(rows, nrows, colour);
+	}
 	rows_free(rows, nrows);
 	tree_free(&tree);
 	exec_index_free(xi);

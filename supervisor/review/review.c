@@ -137,7 +137,7 @@ static char *change_patch(const struct record *rec, const struct change *c, size
 
 	if (!f)
 		return NULL;
-	rc = diff_write(f, &one, rec->s->dir, NULL, 0, NULL, false);
+	rc = diff_write(f, &one, rec->s->dir, NULL, 0, NULL, NULL);
 	if (fclose(f) != 0 || rc < 0) {
 		free(text);
 		return NULL;

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,7 @@ struct pending {
 	int pid;
 	void *cookie;
 	char *key;
+	char *program_key;	     /* or NULL */
 	unsigned long long deadline; /* CLOCK_MONOTONIC ms; 0: none */
 	struct prompt_item *shown;   /* tty: what the prompt shows, else NULL */
 	char *line;		     /* attend: the question as sent, for the next attender */
@@ -121,6 +123,7 @@ struct asker *asker_new(enum ask_mode mode, int fd, unsigned long long timeout_m
 			asker_free(a);
 			return NULL;
 		}
+		prompt_set_interrupt(a->tty, true); /* asker_process() sends the SIGINT */
 	}
 	return a;
 }
@@ -153,7 +156,10 @@ void asker_set_rules_file(struct asker *a, const char *path)
 		prompt_set_rules_file(a->tty, path);
 }
 
-static const struct memo *recall(const struct asker *a, const char *key, int pid)
+/* The newest answer filed under key, or under program_key (the program with any arguments,
+   when not NULL): a later answer replaces an earlier one, however wide either is. */
+static const struct memo *recall(const struct asker *a, const char *key, const char *program_key,
+				 int pid)
 {
 	unsigned long long t = now_ms();
 	size_t i;
@@ -164,7 +170,7 @@ static const struct memo *recall(const struct asker *a, const char *key, int pid
 
 		if (m->until && (m->pid != pid || m->until < t))
 			continue;
-		if (strcmp(m->key, key) == 0)
+		if (strcmp(m->key, key) == 0 || (program_key && strcmp(m->key, program_key) == 0))
 			return m;
 	}
 	return NULL;
@@ -313,7 +319,7 @@ void asker_attach(struct asker *a, int fd)
 
 int asker_ask(struct asker *a, const struct ask_question *q, void *cookie, struct ask_answer *now)
 {
-	const struct memo *m = recall(a, q->key, q->pid);
+	const struct memo *m = recall(a, q->key, q->program_key, q->pid);
 	struct pending *p;
 	int rc = 0;
 
@@ -335,6 +341,7 @@ int asker_ask(struct asker *a, const struct ask_question *q, void *cookie, struc
 	p->id = a->next_id++;
 	p->cookie = cookie;
 	p->key = xstrdup(q->key);
+	p->program_key = q->program_key ? xstrdup(q->program_key) : NULL;
 	p->pid = q->pid;
 	p->deadline = a->timeout_ms ? now_ms() + a->timeout_ms : 0;
 	if (a->mode == ASK_MODE_FD) {
@@ -347,9 +354,11 @@ int asker_ask(struct asker *a, const struct ask_question *q, void *cookie, struc
 			detach(a); /* kept: the next attender gets it */
 	} else {
 		p->shown = prompt_add(a->tty, q, p->id);
+		prompt_set_deadline(p->shown, p->deadline);
 	}
 	if (rc < 0) {
 		free(p->key);
+		free(p->program_key);
 		return rc;
 	}
 	a->np++;
@@ -361,6 +370,7 @@ static void drop(struct asker *a, size_t i)
 	if (a->p[i].shown)
 		prompt_remove(a->tty, a->p[i].shown);
 	free(a->p[i].key);
+	free(a->p[i].program_key);
 	free(a->p[i].line);
 	memmove(&a->p[i], &a->p[i + 1], (a->np - i - 1) * sizeof(a->p[0]));
 	a->np--;
@@ -396,6 +406,9 @@ int asker_timeout_ms(const struct asker *a)
 			soonest = a->p[i].deadline;
 	if (!soonest)
 		return -1;
+	if (a->tty && prompt_tick_ms(a->tty) >= 0 && soonest > t &&
+	    (unsigned long long)prompt_tick_ms(a->tty) < soonest - t)
+		return prompt_tick_ms(a->tty); /* the countdown's next second */
 	return soonest <= t ? 0 : (int)(soonest - t > 60000000 ? 60000000 : soonest - t);
 }
 
@@ -413,8 +426,9 @@ unsigned asker_pending(const struct asker *a)
 static void resolve(struct asker *a, size_t i, struct ask_answer ans, ask_done_fn done, void *ctx)
 {
 	void *cookie = a->p[i].cookie;
+	const char *key = ans.program && a->p[i].program_key ? a->p[i].program_key : a->p[i].key;
 
-	remember(a, a->p[i].key, &ans, a->p[i].pid);
+	remember(a, key, &ans, a->p[i].pid);
 	drop(a, i);
 	done(ctx, cookie, &ans);
 }
@@ -497,6 +511,23 @@ static void read_controller(struct asker *a, ask_done_fn done, void *ctx)
 	}
 }
 
+/*
+ * A second Ctrl-C at the terminal prompt: what it would have done without a question, SIGINT to
+ * the asking process's group (the program in the foreground of its terminal), never to ours.
+ */
+static void interrupt(int pid)
+{
+	pid_t pgid;
+
+	if (pid <= 0)
+		return; /* a name lookup names no process */
+	pgid = getpgid(pid);
+	if (pgid > 0 && pgid != getpgrp())
+		kill(-pgid, SIGINT);
+	else
+		kill(pid, SIGINT);
+}
+
 void asker_process(struct asker *a, bool readable, ask_done_fn done, void *ctx)
 {
 	unsigned long long t;
@@ -509,13 +540,20 @@ void asker_process(struct asker *a, bool readable, ask_done_fn done, void *ctx)
 		struct prompt_reply r;
 
 		while (prompt_read(a->tty, &r) > 0) {
+			int pid;
+
 			i = find_id(a, r.id);
-			if (i != (size_t)-1)
-				resolve(a, i,
-					(struct ask_answer){.allow = r.allow,
-							    .remember = r.remember,
-							    .by = "person"},
-					done, ctx);
+			if (i == (size_t)-1)
+				continue;
+			pid = a->p[i].pid;
+			resolve(a, i,
+				(struct ask_answer){.allow = r.allow,
+						    .remember = r.remember,
+						    .program = r.program,
+						    .by = "person"},
+				done, ctx);
+			if (r.interrupt)
+				interrupt(pid);
 		}
 		if (prompt_gone(a->tty))
 			a->fd_gone = true;
@@ -526,10 +564,14 @@ void asker_process(struct asker *a, bool readable, ask_done_fn done, void *ctx)
 	t = now_ms();
 	for (i = 0; i < a->np;) {
 		if (a->p[i].deadline && a->p[i].deadline <= t) {
+			if (a->p[i].shown)
+				prompt_timed_out(a->tty, a->p[i].shown);
 			resolve(a, i, (struct ask_answer){.allow = false, .by = "timeout"}, done,
 				ctx);
 			continue;
 		}
 		i++;
 	}
+	if (a->tty)
+		prompt_tick(a->tty);
 }

@@ -23,22 +23,27 @@ enum ask_mode {
 
 /* What is asked. Borrowed for the duration of asker_ask(). */
 struct ask_question {
-	const char *cls;      /* "exec", "connect", "dns" (a name only an ask could open) */
-	const char *target;   /* what the class acts on, as shown ("/usr/bin/git", "1.2.3.4:443") */
-	const char *name;     /* connect: the host name the program looked up, or NULL */
-	const char *key;      /* what a remembered answer is filed under */
-	const char *rule;     /* the rule that said ask ("file:line"), or NULL */
-	const char *suggest;  /* a rule body matching this ask, for "save as a rule"
-				 ("exec /usr/bin/git push $"), or NULL */
-	const cJSON *argv;    /* the asking process's command line */
-	const cJSON *command; /* exec: the command to run, or NULL */
-	const cJSON *extra;   /* more fields for the JSON ask (address, port, protocol), or NULL */
+	const char *cls;    /* "exec", "connect", "dns" (a name only an ask could open) */
+	const char *target; /* what the class acts on, as shown ("/usr/bin/git", "1.2.3.4:443") */
+	const char *name;   /* connect: the host name the program looked up, or NULL */
+	const char *key;    /* what a remembered answer is filed under */
+	const char *program_key;     /* exec: what an answer for the program with any arguments is
+					filed under, or NULL (the prompt then does not offer one) */
+	const char *rule;	     /* the rule that said ask ("file:line"), or NULL */
+	const char *suggest;	     /* a rule body matching this ask, for "save as a rule"
+					("exec /usr/bin/git push $"), or NULL */
+	const char *suggest_program; /* the same for the program with any arguments
+					("exec /usr/bin/git"), or NULL */
+	const cJSON *argv;	     /* the asking process's command line */
+	const cJSON *command;	     /* exec: the command to run, or NULL */
+	const cJSON *extra; /* more fields for the JSON ask (address, port, protocol), or NULL */
 	int pid;
 };
 
 struct ask_answer {
 	bool allow;
 	bool remember;	/* "for this session" */
+	bool program;	/* ... for the program with any arguments (q->program_key) */
 	const char *by; /* "person", "approver", "timeout", "default", "session" (remembered) */
 };
 

@@ -250,6 +250,7 @@ static int decide_exec(struct notifier *n, const struct sys_desc *sd, cJSON *ev,
 	cleanup_free char **vec = json_strings(argv);
 	cleanup_free char *origin = NULL;
 	cleanup_free char *key = NULL, *suggest = NULL;
+	cleanup_free char *program_key = NULL, *suggest_program = NULL;
 	cleanup_free char *real = NULL;
 	const struct rule *r = NULL, *r2;
 	struct ask_question q = {0};
@@ -283,10 +284,15 @@ static int decide_exec(struct notifier *n, const struct sys_desc *sd, cJSON *ev,
 			key = k;
 		}
 		suggest = rules_suggest_exec(target, vec);
+		/* "This program with any arguments": the same program, whatever argv says. */
+		program_key = xasprintf("exec-program\n%s", real ? real : target);
+		suggest_program = rules_suggest_program(target);
 		q = (struct ask_question){.cls = "exec",
 					  .target = target,
 					  .key = key,
+					  .program_key = program_key,
 					  .suggest = suggest,
+					  .suggest_program = suggest_program,
 					  .command = argv};
 		return ask_start(n, sd, ev, CLASS_EXEC, r, &q, EACCES, NULL);
 	case RULE_DEFER:

@@ -73,4 +73,34 @@ is "$out" "$T/good.rules: ok, 1 rule" "rules check of a good file says ok"
 is "$?" 125 "--pids 2^64-1 is refused (125)"
 check "... saying the largest it takes" grep -q "^airlock: --pids 18446744073709551615: expected at most 4194304" "$T/err"
 
+# list: ID, STATE, EXIT (or the limit), CHANGES, AGE, CWD (~ for home), COMMAND; --json too.
+if "$AIRLOCK" run --review never -- /bin/true >/dev/null 2>&1; then
+	mkdir -p "$T/home/proj"
+	(cd "$T/home/proj" && HOME=$T/home "$AIRLOCK" run --review never -- sh -c 'echo a >a; echo b >b; exit 3') >/dev/null 2>&1
+	(cd "$T/home/proj" && "$AIRLOCK" run --review never --timeout 1s -- sleep 30) >/dev/null 2>&1
+	HOME=$T/home "$AIRLOCK" list >"$T/list"
+	check "list: the header has every column" grep -qE '^ID +STATE +EXIT +CHANGES +AGE +CWD +COMMAND$' "$T/list"
+	check "list: exit status, changes, age, cwd under ~" \
+		grep -qE "^[0-9a-f-]+ +finished +3 +2 +[0-9]+s +~/proj +sh -c echo a" "$T/list"
+	check "list: the limit that stopped a run" grep -qE "^[0-9a-f-]+ +finished +timeout +0 +[0-9]+s +~/proj +sleep 30" "$T/list"
+	"$AIRLOCK" list --json >"$T/list.json"
+	is "$(json_get "$T/list.json" '[(x["exit_code"], x["limit"], x["cwd"] == "'"$T/home/proj"'", x["age_s"] >= 0) for x in j[-2:]]')" \
+		"[(3, None, True, True), (124, 'timeout', True, True)]" "list --json: the same fields"
+	id=$(json_get "$T/list.json" 'j[-2]["session"]')
+
+	# show of a committed session: what went in, what was left and why; local time with offset.
+	"$AIRLOCK" commit "$id" "$T/home/proj/a" >/dev/null 2>&1
+	TZ=XYZ-2 "$AIRLOCK" show "$id" >"$T/show"
+	check "show: committed lists what went in" grep -qxF "  $T/home/proj/a" "$T/show"
+	check "show: under a heading with the count" grep -qx "committed (1)" "$T/show"
+	check "show: what was left, and why" grep -qE "^  added .* $T/home/proj/b +\[left: not chosen\]" "$T/show"
+	check "show: times in local time with the offset" grep -qE "^started   [0-9-]{10} [0-9:]{8} \+0200" "$T/show"
+	check "show: the commit's time too" grep -qE "^committed [0-9-]{10} [0-9:]{8} \+0200 by " "$T/show"
+	"$AIRLOCK" show --json "$id" >"$T/show.json"
+	is "$(json_get "$T/show.json" '(j["committed"], [(c["committed"], c["left"]) for c in j["changes"]], j["start"][-1])')" \
+		"(['$T/home/proj/a'], [(False, 'not chosen')], 'Z')" "show --json: the same, times in UTC"
+else
+	skip "list and show of real sessions" "airlock run cannot start here"
+fi
+
 done_testing

@@ -332,6 +332,30 @@ check "deferred command 1 ran" test -e "$D/later-1"
 "$AIRLOCK" verify "$did" >/dev/null 2>&1
 is "$?" 0 "the record verifies after the deferred runs"
 
+# Progress of a commit and an undo of thousands of files: one updating line on a terminal only.
+M=$T/many
+mkdir -p "$M"
+(cd "$M" && al_run -- "$PY" -c '
+for i in range(2000):
+    open("f%04d" % i, "w").write("x\n")') >/dev/null 2>&1
+mid=$(last_session)
+if command -v script >/dev/null; then
+	AIRLOCK_PROGRESS_DELAY=0 script -qec "'$AIRLOCK' commit $mid --all" /dev/null >"$T/tty" 2>&1
+	check "commit on a terminal: the files are there" test -f "$M/f1999"
+	check "commit on a terminal: progress ends at 100% and done" \
+		grep -qF "airlock: committing: 100% (2000/2000), done." "$T/tty"
+	check "... on one line rewritten with carriage returns" grep -qF $'\rairlock: committing:' "$T/tty"
+	AIRLOCK_PROGRESS_DELAY=0 script -qec "'$AIRLOCK' undo $mid" /dev/null >"$T/tty" 2>&1
+	check "undo on a terminal: the files are gone" test ! -e "$M/f1999"
+	check "undo on a terminal: progress ends at 100% and done" \
+		grep -qF "airlock: undoing: 100% (2000/2000), done." "$T/tty"
+else
+	skip "progress on a terminal" "no script(1)"
+fi
+AIRLOCK_PROGRESS_DELAY=0 "$AIRLOCK" commit "$mid" --all >/dev/null 2>"$T/err"
+is "$?" 0 "commit of 2000 files again, stderr not a terminal"
+check "... without progress" sh -c "! grep -q 'committing:' '$T/err'"
+
 "$AIRLOCK" commit --help >"$T/help"
 is "$?" 0 "commit --help exits 0"
 check "... and describes --run and --force" grep -q -- "--run N.*--force\|--force.*--run N" "$T/help"

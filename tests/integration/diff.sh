@@ -198,6 +198,81 @@ check "an empty new directory is warned about" grep -q "$T/w/empty: an empty dir
 check "a 0644 -> 0600 change is warned about" grep -q "$T/w/m: the mode change 0644 -> 0600" "$T/w.err"
 check "a file in .git is warned about" grep -q "1 files of the patch are inside a .git" "$T/w.err"
 
+# --stat, --name-status and --relative, against git's own view of the same change.
+G=$T/repo
+mkdir -p "$G/sub/deeper"
+(
+	cd "$G" && git init -q && printf 'a\nb\nc\n' >a.txt && seq 1 300 >long.txt &&
+		echo x >del.txt && printf '\0bin' >b.bin && echo s >sub/deeper/s.txt &&
+		ln -s a.txt lnk && echo m >mode.sh && chmod 0644 mode.sh && git add . &&
+		git -c user.name=t -c user.email=t@t commit -qm init
+)
+cp -a "$G" "$T/repo2"
+(cd "$G" && al_run -- sh -c 'echo d >>a.txt; seq 5 400 >long.txt; rm del.txt
+	printf "\0bin2x" >b.bin; echo n >new.txt; echo t >>sub/deeper/s.txt
+	rm lnk; echo file >lnk; chmod +x mode.sh') 2>/dev/null
+(cd / && "$AIRLOCK" diff --relative) >"$T/rel.patch"
+is "$?" 0 "diff --relative exits 0"
+check "--relative: paths below the session's directory" grep -qxF "diff --git a/a.txt b/a.txt" "$T/rel.patch"
+(cd "$T/repo2" && git apply "$T/rel.patch")
+is "$?" 0 "git apply in a copy of the directory takes the --relative patch without -p"
+(cd "$T/repo2" && git add -A && git diff --cached --stat) >"$T/git.stat"
+(cd "$T/repo2" && git diff --cached --name-status) >"$T/git.ns"
+"$AIRLOCK" diff --stat --relative >"$T/al.stat"
+is "$(cat "$T/al.stat")" "$(cat "$T/git.stat")" "diff --stat is git diff --stat"
+"$AIRLOCK" diff --name-status --relative="$G" >"$T/al.ns"
+is "$(cat "$T/al.ns")" "$(cat "$T/git.ns")" "diff --name-status is git diff --name-status (A M D T)"
+for cols in 30 50; do
+	got=$(COLUMNS=$cols "$AIRLOCK" diff --stat --relative)
+	want=$(cd "$T/repo2" && COLUMNS=$cols git diff --cached --stat)
+	is "$got" "$want" "diff --stat in $cols columns is git's"
+done
+(cd "$G/sub" && "$AIRLOCK" diff --name-status --relative=.) >"$T/sub.ns"
+is "$(cat "$T/sub.ns")" "$(printf 'M\tdeeper/s.txt')" "--relative=DIR leaves out what is outside DIR"
+"$AIRLOCK" diff --stat --name-status >/dev/null 2>&1
+is "$?" 2 "--stat and --name-status together are a usage error"
+"$AIRLOCK" diff --color=sometimes >/dev/null 2>&1
+is "$?" 2 "--color=sometimes is a usage error"
+
+# Colour: git's, when asked for or on a terminal; never with NO_COLOR or --color=never.
+(cd "$G" && "$AIRLOCK" diff --color=always --relative a.txt) >"$T/col"
+check "--color=always: added lines green" grep -qF $'\033[32m+d\033[m' "$T/col"
+check "--color=always: the header bold" grep -qF $'\033[1mdiff --git a/a.txt b/a.txt\033[m' "$T/col"
+check "--color=always: the hunk range cyan" grep -qF $'\033[36m@@ -1,3 +1,4 @@\033[m' "$T/col"
+if LC_ALL=C grep -q $'\033' <(cd "$G" && "$AIRLOCK" diff --relative a.txt); then
+	not_ok "not on a terminal: no colour"
+else ok "not on a terminal: no colour"; fi
+if command -v script >/dev/null; then
+	# A pager that marks what went through it.
+	export AIRLOCK_PAGER="sed s/^/PAGED:/" TERM=xterm
+	script -qec "'$AIRLOCK' diff --stat --relative" /dev/null >"$T/tty" 2>&1
+	check "on a terminal the output goes through \$AIRLOCK_PAGER" grep -q '^PAGED: a.txt' "$T/tty"
+	check "on a terminal --stat is coloured" grep -qF $'\033[32m+' "$T/tty"
+	NO_COLOR=1 script -qec "'$AIRLOCK' diff --stat --relative" /dev/null >"$T/tty" 2>&1
+	if LC_ALL=C grep -q $'\033\\[3' "$T/tty"; then not_ok "NO_COLOR: no colour on a terminal"; else
+		ok "NO_COLOR: no colour on a terminal"
+	fi
+	script -qec "'$AIRLOCK' diff --no-pager --color=never --stat --relative" /dev/null >"$T/tty" 2>&1
+	if grep -q PAGED "$T/tty"; then not_ok "--no-pager: no pager"; else ok "--no-pager: no pager"; fi
+	check "... and --color=never: no colour" sh -c "! grep -q \$(printf '\033') '$T/tty'"
+	script -qec "'$AIRLOCK' log" /dev/null >"$T/tty" 2>&1
+	check "log goes through the pager too" grep -q '^PAGED:TIME' "$T/tty"
+	script -qec "'$AIRLOCK' show" /dev/null >"$T/tty" 2>&1
+	check "show goes through the pager too" grep -q '^PAGED:session' "$T/tty"
+	unset AIRLOCK_PAGER
+	PAGER=cat script -qec "'$AIRLOCK' log" /dev/null >"$T/tty" 2>&1
+	check "PAGER=cat: no pager, the timeline as it is" grep -q '^TIME' "$T/tty"
+	PAGER="sed s/^/P2:/" script -qec "'$AIRLOCK' log --no-pager" /dev/null >"$T/tty" 2>&1
+	check "log --no-pager: no pager" grep -q '^TIME' "$T/tty"
+	PAGER="sed s/^/P2:/" script -qec "'$AIRLOCK' log" /dev/null >"$T/tty" 2>&1
+	check "\$PAGER when \$AIRLOCK_PAGER is not set" grep -q '^P2:TIME' "$T/tty"
+	export AIRLOCK_PAGER=cat
+	"$AIRLOCK" log --color=always | grep -q $'\033\\[32mallow'
+	is "$?" 0 "log --color=always colours the decisions, even into a pipe"
+else
+	skip "diff, log and show on a terminal" "no script(1)"
+fi
+
 # 10,000 changed small files.
 mkdir -p "$T/many"
 "$PY" -c '

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # The live prompt on a real terminal (tmux): an ask shows the process, the command and the
-# rule; y/n/a/d answer it; 'r' saves the answer as a rule; the program's own output is held
+# rule; y/n/a/d answer it, A/D for the program with any arguments; 'r' saves the answer as a
+# rule ('p' widens it to the program); --ask-timeout counts down and says it timed out; Ctrl-C
+# denies, a second one interrupts the program; the program's own output is held
 # back while the question is up; the program keeps a terminal of its own (isatty, input,
 # Ctrl-C) and the person's terminal is restored afterwards.
 . "$(dirname "$0")/../lib.sh"
@@ -95,6 +97,64 @@ is "$(cat "$XDG_CONFIG_HOME/airlock/rules" 2>/dev/null)" 'allow exec /usr/bin/to
 "$AIRLOCK" rules check "$XDG_CONFIG_HOME/airlock/rules" >/dev/null 2>&1
 is "$?" 0 "the saved rules file is valid"
 rm -rf "$XDG_CONFIG_HOME"
+
+# A and D: the program with any arguments, for the session; one question for touch x1 and x2
+start "$AL x1 x2"
+check "the question offers the program with any arguments" wait_screen '\[A\] allow with any arguments'
+check "... and to deny it so" wait_screen '\[D\] deny with any arguments'
+tm send-keys -t "$S" A
+check "A allows the program" wait_screen "^ran x1"
+check "... with other arguments too, without a question" wait_screen "^ran x2"
+is "$(screen | grep -c 'allow this?')" 1 "A: asked once"
+tm send-keys -t "$S" Enter
+check "done (A)" wait_screen "^EXIT=0"
+start "$AL y1 y2"
+check "the question appears (D)" wait_screen 'wants +exec touch y1'
+tm send-keys -t "$S" D
+check "D denies the program" wait_screen "^denied y1"
+check "... with other arguments too, without a question" wait_screen "^denied y2"
+is "$(screen | grep -c 'allow this?')" 1 "D: asked once"
+tm send-keys -t "$S" Enter
+check "done (D)" wait_screen "^EXIT=0"
+
+# r, then p: the rule proposed is the program's with any arguments, and is answered so
+start "$AL w1 w2"
+check "the question appears (r p)" wait_screen 'wants +exec touch w1'
+tm send-keys -t "$S" r
+check "r proposes the exact command" wait_screen 'rule: \.\.\. exec /usr/bin/touch w1 \$'
+tm send-keys -t "$S" p
+check "p widens it to the program" wait_screen 'rule: \.\.\. exec /usr/bin/touch *$'
+tm send-keys -t "$S" y
+check "the wide rule allows" wait_screen "^ran w1"
+check "... and answers the next command with other arguments" wait_screen "^ran w2"
+tm send-keys -t "$S" Enter
+check "done (r p)" wait_screen "^EXIT=0"
+is "$(cat "$XDG_CONFIG_HOME/airlock/rules" 2>/dev/null)" 'allow exec /usr/bin/touch' \
+	"the saved rule is the program's with any arguments"
+rm -rf "$XDG_CONFIG_HOME"
+
+# --ask-timeout: a countdown, then "timed out: denied"
+start "'$AIRLOCK' run --review never --ask-timeout 3s -r '$T/ask.rules' -- '$PY' '$T/prog.py' late"
+check "the question counts down" wait_screen '\(denied in [1-3]s\) >'
+check "a question that runs out says so" wait_screen "timed out: denied"
+check "... having counted down to its last second" wait_screen '\(denied in 1s\) > timed out: denied'
+
+check "... and is denied" wait_screen "^denied late"
+tm send-keys -t "$S" Enter
+check "done (timeout)" wait_screen "^EXIT=0"
+
+# Ctrl-C at a question denies it; a second one interrupts the program as it would bare
+start "$AL c1 c2"
+check "the question appears (Ctrl-C)" wait_screen 'wants +exec touch c1'
+tm send-keys -t "$S" C-c
+check "Ctrl-C denies the question" wait_screen "denied once \(Ctrl-C again to interrupt"
+check "... the program goes on" wait_screen "^denied c1"
+check "the next question appears" wait_screen 'wants +exec touch c2'
+tm send-keys -t "$S" C-c
+check "a second Ctrl-C denies and interrupts" wait_screen "denied, and the program interrupted"
+check "the program is interrupted (KeyboardInterrupt)" wait_screen "KeyboardInterrupt"
+check "airlock ends with the program's status for SIGINT" wait_screen "^EXIT=130"
+check "the terminal is back in canonical mode (Ctrl-C)" wait_screen "^icanon"
 
 # output is held while a question is up
 cat >"$T/ticker.py" <<'PY'

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The review's key table (ui/keys.h) and what comes from it: the key map, and the KEYS list of
- * airlock(1), which must be the one the table generates (`test_ui_keys --man` prints it).
+ * airlock(1), which must be the one the table generates (`test_ui_keys --man` prints it); the
+ * live prompt's keys likewise (`--prompt-man`).
  * Also the decision model of the review (ui/model.c): how one decision carries to others.
  */
 #include "common/buf.h"
@@ -34,6 +35,42 @@ static void test_man_page(void)
 		got = xstrndup(b, (size_t)(e - b));
 	}
 	is_str(got, want, "the man page's KEYS list is the one ui/keys.h generates");
+	free(got);
+	free(want);
+	free(man);
+	free(path);
+}
+
+#define PROMPT_BEGIN                                                                               \
+	".\\\" prompt keys: begin (from ui/keys.h: build/tests/test_ui_keys --prompt-man)\n"
+#define PROMPT_END ".\\\" prompt keys: end\n"
+
+static void test_prompt_man_page(void)
+{
+	const char *top = getenv("AIRLOCK_TOP");
+	char *path = xasprintf("%s/man/airlock.1", top ? top : ".");
+	char *man = read_file(path, 4 << 20, NULL);
+	char *want = ui_prompt_keys_mdoc();
+	const char *b = man ? strstr(man, PROMPT_BEGIN) : NULL;
+	const char *e = b ? strstr(b, PROMPT_END) : NULL;
+	char *got = NULL;
+	size_t i, j;
+	int dup = 0;
+
+	ok(b && e, "the man page marks where the prompt's keys are");
+	if (b && e) {
+		b += strlen(PROMPT_BEGIN);
+		got = xstrndup(b, (size_t)(e - b));
+	}
+	is_str(got, want, "the man page's prompt keys are the ones ui/keys.h lists");
+	is_int(ui_prompt_request('A'), UI_PROMPT_ALLOW_PROGRAM,
+	       "A allows the program, any arguments");
+	is_int(ui_prompt_request(3), UI_PROMPT_INTERRUPT, "Ctrl-C is the prompt's");
+	is_int(ui_prompt_request('x'), UI_PROMPT_NONE, "x means nothing at the prompt");
+	for (i = 0; i < UI_PROMPT_COUNT - 1; i++)
+		for (j = i + 1; j < UI_PROMPT_COUNT - 1; j++)
+			dup += ui_prompt_keys[i].code == ui_prompt_keys[j].code;
+	is_int(dup, 0, "one key, one answer at the prompt");
 	free(got);
 	free(want);
 	free(man);
@@ -146,8 +183,18 @@ int main(int argc, char **argv)
 		free(m);
 		return 0;
 	}
+	if (argc > 1 && strcmp(argv[1], "--prompt-man") == 0) {
+		char *m = ui_prompt_keys_mdoc();
+
+		fputs(PROMPT_BEGIN, stdout);
+		fputs(m, stdout);
+		fputs(PROMPT_END, stdout);
+		free(m);
+		return 0;
+	}
 	test_key_map();
 	test_model();
 	test_man_page();
+	test_prompt_man_page();
 	return tap_done();
 }
