@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* `airlock run`: create a session, start the sandbox, serve its notifications, record. */
 #include "supervisor/supervise/run_int.h"
+#include "common/testenv.h"
 
 /*
  * The sandbox is built once the command has its filter: from now on its /proc can be read.
@@ -578,6 +579,7 @@ int cmd_run(int argc, char **argv)
 	if (rc >= 0)
 		return rc;
 	rs.lim = &o.lim;
+	test_mark("supervisor: options");
 	err_set_die_status(EXIT_AIRLOCK_FAILED);
 	if (doctor_preflight() < 0)
 		return EXIT_AIRLOCK_FAILED;
@@ -623,6 +625,7 @@ int cmd_run(int argc, char **argv)
 	if (env_build(environ, o.env.v, o.env.n, o.keep_env, cwd, &env) < 0)
 		return EXIT_AIRLOCK_FAILED;
 
+	test_mark("supervisor: rules and environment");
 	if (store_create(&s) < 0)
 		return EXIT_AIRLOCK_FAILED;
 	/* Tells a program (and an airlock started inside) which session it runs in. */
@@ -640,6 +643,7 @@ int cmd_run(int argc, char **argv)
 
 		if (plan_build(&plan, &po) < 0)
 			die("cannot prepare the sandbox's filesystem view");
+		test_mark("supervisor: plan");
 	}
 	rs.session_dir = s.dir;
 	rs.rules = &pol.rs;
@@ -729,7 +733,9 @@ int cmd_run(int argc, char **argv)
 		.gid = getgid(),
 	};
 	fflush(NULL);
+	test_mark("supervisor: clone");
 	rs.pid = sandbox_clone(&spec);
+	test_mark("supervisor: cloned");
 	if (rs.pid < 0) {
 		error("cannot create the sandbox's namespaces: %s", strerror(-rs.pid));
 		doctor_explain(store);
@@ -747,6 +753,7 @@ int cmd_run(int argc, char **argv)
 	rs.timerfd = start_timer(o.lim.timeout_ms);
 
 	rc = serve(&rs, &log, o.net);
+	test_mark("supervisor: command ended");
 	if (rs.have_listener)
 		notifier_drop_lookups(&rs.notifier);
 	if (rc < 0 || !rs.reaped) {
@@ -775,6 +782,7 @@ int cmd_run(int argc, char **argv)
 	/* Last: it seals meta.json, the output's record included. */
 	session_record_finish(&rec, &log, status, sig, rs.limit, rs.notifier.handled,
 			      rs.filter.wait_killable, rs.notifier.sync_wakeup);
+	test_mark("supervisor: record sealed");
 	if (o.json)
 		print_result(&s, &rec, &out, status, sig, rs.limit, log.denied_net);
 	else if (rec.nchanges == 0 && status != EXIT_AIRLOCK_FAILED)
@@ -826,5 +834,6 @@ int cmd_run(int argc, char **argv)
 	free(o.rules.v);
 	store_close(&s);
 	sigprocmask(SIG_UNBLOCK, &mask, NULL);
+	test_mark("supervisor: end");
 	return status;
 }

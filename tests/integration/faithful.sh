@@ -159,4 +159,49 @@ else
 	skip "ip addr inside" "iproute2 is not installed"
 fi
 
+# Top-level entries: the host's type and mode inside as bare. Directories also get the same
+# access checks and their owner as the user namespace maps it (another user's shows as the
+# overflow id), except where airlock(1) says otherwise: a directory the caller may write (the
+# top of a writable overlay is the caller's, so that /tmp works) and the read-only skeleton
+# made for a directory with a mount below it (its own entries are EROFS).
+top='
+import os, stat, sys
+me = os.geteuid()
+skel = set(sys.argv[1:])
+for name in sorted(os.listdir("/")):
+    p = "/" + name
+    if p in ("/proc", "/sys", "/dev"):
+        continue
+    st = os.lstat(p)
+    line = "%s %o %o" % (p, stat.S_IFMT(st.st_mode), stat.S_IMODE(st.st_mode))
+    if stat.S_ISDIR(st.st_mode) and p not in skel:
+        acc = "".join(c if os.access(p, m) else "-"
+                      for c, m in (("r", os.R_OK), ("w", os.W_OK), ("x", os.X_OK)))
+        line += " " + acc
+        if acc[1] == "-":
+            line += " owner=%s" % ("me" if st.st_uid == me else "other")
+    print(line)
+'
+skel=$(awk '{print $5}' /proc/self/mountinfo | awk -F/ 'NF > 2 {print "/" $2}' | sort -u)
+# shellcheck disable=SC2086
+bare=$("$PY" -c "$top" $skel 2>&1)
+# shellcheck disable=SC2086
+inside=$(al_run -- "$PY" -c "$top" $skel 2>/dev/null)
+is "$(echo "$inside" | sed 's/ owner=.*//')" "$(echo "$bare" | sed 's/ owner=.*//')" \
+	"top-level entries: the host's type and mode inside, and for directories the same access"
+is "$inside" "$bare" "top-level directories the caller cannot write show their owner as mapped"
+if [ "$(id -u)" -ne 0 ] && [ -d /root ] && ! [ -r /root ]; then
+	out=$(al_run -- "$PY" -c '
+import os, errno
+try:
+    os.listdir("/root"); print("listed")
+except OSError as e:
+    print(errno.errorcode[e.errno])
+try:
+    os.mkdir("/usr/airlock-top-test"); print("made")
+except OSError as e:
+    print(errno.errorcode[e.errno])' 2>/dev/null)
+	is "$out" "$(printf 'EACCES\nEROFS')" "/root cannot be listed inside as bare; /usr is read-only"
+fi
+
 done_testing
