@@ -13,7 +13,8 @@
 /*
  * Is the feature NAME turned off? Names: userns, uid_map, overlay, notify,
  * wait_killable_recv, addfd, addfd_send, sync_wakeup, pidfd_getfd, pidfd_thread, netns_cookie,
- * landlock.
+ * landlock; and lower_view, airlock's own read-only views of the directories the caller cannot
+ * change (tracee/plan.h), for the benchmark's before/after.
  */
 bool test_feature_off(const char *name);
 
