@@ -142,6 +142,78 @@ static bool links_host_file(pid_t pid, const char *src, bool follow)
 	return real && lstat(real, &st) == 0 && !S_ISDIR(st.st_mode);
 }
 
+/* Whether the call's path idx names an entry it creates, removes or renames in its parent. */
+static bool changes_entry(const struct sys_desc *sd, int idx)
+{
+	switch (sd->nr) {
+	case SYS_mkdir:
+	case SYS_mkdirat:
+	case SYS_mknod:
+	case SYS_mknodat:
+	case SYS_symlink:
+	case SYS_symlinkat:
+	case SYS_unlink:
+	case SYS_unlinkat:
+	case SYS_rmdir:
+	case SYS_rename:
+	case SYS_renameat:
+	case SYS_renameat2:
+		return true;
+	case SYS_link:
+	case SYS_linkat:
+		return idx == 1;
+	default:
+		return false;
+	}
+}
+
+/*
+ * A change inside a read-only view of a host directory the caller cannot change
+ * (tracee/plan.h, PLAN_LOWER) fails there with EROFS, where the host checks the caller's
+ * permissions first and says EACCES or EPERM: the host's answer, as a program that handles
+ * PermissionError expects, or 0 when the host would let the call through to its own EROFS or
+ * to success (then the view's EROFS stands). path is absolute, as the sandbox resolves it,
+ * which is the host's own path inside a view.
+ */
+static int view_refusal(const struct notifier *n, const struct sys_desc *sd, const char *path,
+			int idx)
+{
+	const struct plan_item *best = NULL;
+	cleanup_free char *parent = NULL;
+	struct stat st;
+	char *slash;
+
+	if (!n->plan || !path || path[0] != '/')
+		return 0;
+	for (size_t i = 0; i < n->plan->n; i++) {
+		const struct plan_item *it = &n->plan->items[i];
+
+		if ((it->kind == PLAN_OVERLAY || it->kind == PLAN_SCRATCH ||
+		     it->kind == PLAN_LOWER || it->kind == PLAN_READONLY) &&
+		    !it->hidden && path_is_under(path, it->path) &&
+		    (!best || strlen(it->path) >= strlen(best->path)))
+			best = it;
+	}
+	if (!best || best->kind != PLAN_LOWER)
+		return 0;
+	if (!changes_entry(sd, idx) && lstat(path, &st) == 0) {
+		if (sd->nr == SYS_chmod || sd->nr == SYS_fchmodat || sd->nr == 452 ||
+		    sd->nr == SYS_chown || sd->nr == SYS_lchown || sd->nr == SYS_fchownat ||
+		    sd->nr == SYS_fchmod || sd->nr == SYS_fchown)
+			return st.st_uid == geteuid() ? 0 : EPERM;
+		return faccessat(AT_FDCWD, path, W_OK, AT_EACCESS) < 0 && errno == EACCES ? EACCES
+											  : 0;
+	}
+	parent = xstrdup(path);
+	slash = strrchr(parent, '/');
+	if (slash == parent)
+		slash[1] = '\0'; /* the parent is the root */
+	else
+		*slash = '\0';
+	return faccessat(AT_FDCWD, parent, W_OK | X_OK, AT_EACCESS) < 0 && errno == EACCES ? EACCES
+											   : 0;
+}
+
 int handle_write(struct notifier *n, const struct sys_desc *sd)
 {
 	const struct seccomp_data *d = &n->req->data;
@@ -198,5 +270,13 @@ int handle_write(struct notifier *n, const struct sys_desc *sd)
 	v = decide_write(n, (const char *const[4]){target, target2, real, real2});
 	if (v.cont && host_link)
 		v = deny_by(EXDEV, "airlock: a hard link to a file from the host");
+	if (v.cont) {
+		int e = view_refusal(n, sd, real ? real : target, 0);
+
+		if (!e && target2)
+			e = view_refusal(n, sd, real2 ? real2 : target2, 1);
+		if (e)
+			v = deny_by(e, "airlock: the host refuses it (a read-only view)");
+	}
 	return answer(n, ev, v);
 }

@@ -651,8 +651,8 @@ int cmd_run(int argc, char **argv)
 		resolv_conf = session_path(&s, "resolv.conf");
 		if (setup_dns(&o, &rs.net, resolv_conf) < 0)
 			return EXIT_AIRLOCK_FAILED;
-		rs.net.plan = &plan;
 	}
+	rs.net.plan = &plan; /* also where the read-only views are (notify_write.c) */
 	rs.asker = asker;
 	rs.disk_reserve = disk_reserve(s.dir);
 	if (disk_room(s.dir, rs.disk_reserve, &disk_room_left) < 0)
