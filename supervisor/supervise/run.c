@@ -628,6 +628,7 @@ int cmd_run(int argc, char **argv)
 	test_mark("supervisor: rules and environment");
 	if (store_create(&s) < 0)
 		return EXIT_AIRLOCK_FAILED;
+	test_mark("supervisor: session directory");
 	/* Tells a program (and an airlock started inside) which session it runs in. */
 	env_set(&env, "AIRLOCK_SESSION", s.id);
 	{
