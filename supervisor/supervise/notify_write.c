@@ -201,8 +201,11 @@ static int view_refusal(const struct notifier *n, const struct sys_desc *sd, con
 		    sd->nr == SYS_chown || sd->nr == SYS_lchown || sd->nr == SYS_fchownat ||
 		    sd->nr == SYS_fchmod || sd->nr == SYS_fchown)
 			return st.st_uid == geteuid() ? 0 : EPERM;
-		return faccessat(AT_FDCWD, path, W_OK, AT_EACCESS) < 0 && errno == EACCES ? EACCES
-											  : 0;
+		/* Never through a symlink: its target may be outside the view, even hidden. */
+		if (faccessat(AT_FDCWD, path, W_OK, AT_EACCESS | AT_SYMLINK_NOFOLLOW) < 0 &&
+		    errno == EACCES)
+			return EACCES;
+		return 0;
 	}
 	parent = xstrdup(path);
 	slash = strrchr(parent, '/');
@@ -210,8 +213,9 @@ static int view_refusal(const struct notifier *n, const struct sys_desc *sd, con
 		slash[1] = '\0'; /* the parent is the root */
 	else
 		*slash = '\0';
-	return faccessat(AT_FDCWD, parent, W_OK | X_OK, AT_EACCESS) < 0 && errno == EACCES ? EACCES
-											   : 0;
+	if (faccessat(AT_FDCWD, parent, W_OK | X_OK, AT_EACCESS) < 0 && errno == EACCES)
+		return EACCES;
+	return 0;
 }
 
 int handle_write(struct notifier *n, const struct sys_desc *sd)
