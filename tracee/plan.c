@@ -311,8 +311,9 @@ static bool hides_covered(const struct planner *pl, const char *dir, char *const
 /*
  * The subdirectories of dir that the caller may change, in *kids, when a read-only view of
  * dir with a writable overlay on each of them lets through every write a single overlay of
- * dir would: no file in dir is the caller's (it could be written), no kid is hidden or has
- * a comma, and every hidden path below dir lies in a kid. Returns whether it does.
+ * dir would: no file in dir is the caller's, user and group (it could be written), no kid
+ * is hidden or has a comma, and every hidden path below dir lies in a kid. Returns whether
+ * it does.
  */
 static bool lower_kids(const struct planner *pl, const char *dir, char ***kids, size_t *nkids)
 {
@@ -337,7 +338,8 @@ static bool lower_kids(const struct planner *pl, const char *dir, char ***kids, 
 			if (lstat(child, &st) < 0 || S_ISLNK(st.st_mode)) {
 				free(child);
 			} else if (!S_ISDIR(st.st_mode)) {
-				fits = st.st_uid != geteuid();
+				/* An overlay copies a file up only with both its IDs mapped. */
+				fits = st.st_uid != geteuid() || st.st_gid != getegid();
 				free(child);
 			} else if (!caller_may_change(child, &st)) {
 				free(child);
