@@ -181,8 +181,8 @@ static void mount_overlay(const struct plan_item *it, const char *target)
 
 /*
  * A read-only view of the host directory: an overlay without an upper layer shows the host's
- * owner and mode for its root, where a bind would also hand out the host's own FIFOs and
- * devices. overlayfs wants two lower layers then; the second is empty.
+ * owner and mode for its root, and gives each FIFO a pipe of its own where a bind would hand
+ * out the host's FIFOs. overlayfs wants two lower layers then; the second is empty.
  */
 static void mount_lower(const struct plan_item *it, const char *target)
 {
