@@ -3,6 +3,7 @@
  * Test-only switches. AIRLOCK_TEST_FEATURES_OFF=a,b,... makes airlock treat those kernel
  * features as missing, so the tests can run the fallbacks and the refusals a newer kernel
  * never takes. Only the test suites set it; it can only take features away.
+ * AIRLOCK_TEST_TIMING_FD only adds output for the benchmarks.
  */
 #ifndef AIRLOCK_COMMON_TESTENV_H
 #define AIRLOCK_COMMON_TESTENV_H
@@ -12,8 +13,20 @@
 /*
  * Is the feature NAME turned off? Names: userns, uid_map, overlay, notify,
  * wait_killable_recv, addfd, addfd_send, sync_wakeup, pidfd_getfd, pidfd_thread, netns_cookie,
- * landlock.
+ * landlock; and lower_view, airlock's own read-only views of the directories the caller cannot
+ * change (tracee/plan.h), for the benchmark's before/after.
  */
 bool test_feature_off(const char *name);
+
+/*
+ * AIRLOCK_TEST_TIMING_FD=N (bench/ and the tests only): airlock writes one line
+ * "<CLOCK_MONOTONIC ns> <what>" to descriptor N at each step of a run's start and end, in
+ * the supervisor and in the tracee until the command's execve (the tracee keeps N open, close
+ * on exec, so the program never gets it). Returns N, or -1 when unset or not open.
+ */
+int test_timing_fd(void);
+
+/* Write a timing line (printf format) when AIRLOCK_TEST_TIMING_FD is set; else nothing. */
+void test_mark(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #endif

@@ -6,6 +6,7 @@
 #include "common/cleanup.h"
 #include "common/err.h"
 #include "common/path.h"
+#include "common/testenv.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -154,6 +155,7 @@ struct planner {
 	struct plan *plan;
 	const struct plan_opts *opts;
 	struct mount_table mounts;
+	char *bottom; /* the empty directory under every PLAN_LOWER, made on first use */
 };
 
 static bool is_special(const char *path)
@@ -280,6 +282,118 @@ static int add_layer_dirs(struct planner *pl, struct plan_item *it, const char *
 
 static int plan_path(struct planner *pl, const char *path, int depth);
 
+/* Whether the caller may change the directory itself: it owns it, or may write in it. */
+static bool caller_may_change(const char *path, const struct stat *st)
+{
+	return st->st_uid == geteuid() || faccessat(AT_FDCWD, path, W_OK, AT_EACCESS) == 0;
+}
+
+/* Whether every hidden path strictly below dir is strictly below one of the kids. */
+static bool hides_covered(const struct planner *pl, const char *dir, char *const *kids,
+			  size_t nkids)
+{
+	size_t i, j;
+
+	for (i = 0; i < pl->opts->nhide; i++) {
+		const char *h = pl->opts->hide[i];
+		bool covered = false;
+
+		if (strcmp(h, dir) == 0 || !path_is_under(h, dir))
+			continue;
+		for (j = 0; j < nkids && !covered; j++)
+			covered = strcmp(h, kids[j]) != 0 && path_is_under(h, kids[j]);
+		if (!covered)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * The subdirectories of dir that the caller may change, in *kids, when a read-only view of
+ * dir with a writable overlay on each of them lets through every write a single overlay of
+ * dir would: no file in dir is the caller's, user and group (it could be written), no kid
+ * is hidden or has a comma, and every hidden path below dir lies in a kid. Returns whether
+ * it does.
+ */
+static bool lower_kids(const struct planner *pl, const char *dir, char ***kids, size_t *nkids)
+{
+	struct dirent **names = NULL;
+	size_t cap = 0;
+	bool fits = true;
+	int n, i;
+
+	*kids = NULL;
+	*nkids = 0;
+	n = scandir(dir, &names, NULL, alphasort);
+	if (n < 0)
+		/* Unlistable: fine when nothing below can be reached either (mode 700). */
+		return faccessat(AT_FDCWD, dir, X_OK, AT_EACCESS) < 0;
+	for (i = 0; i < n; i++) {
+		const char *name = names[i]->d_name;
+		struct stat st;
+
+		if (fits && strcmp(name, ".") != 0 && strcmp(name, "..") != 0) {
+			char *child = path_join(dir, name);
+
+			if (lstat(child, &st) < 0 || S_ISLNK(st.st_mode)) {
+				free(child);
+			} else if (!S_ISDIR(st.st_mode)) {
+				/* An overlay copies a file up only with both its IDs mapped. */
+				fits = st.st_uid != geteuid() || st.st_gid != getegid();
+				free(child);
+			} else if (!caller_may_change(child, &st)) {
+				free(child);
+			} else {
+				fits = !strchr(child, ',') && !is_hidden(pl, child);
+				GROW(*kids, cap, *nkids + 1);
+				(*kids)[(*nkids)++] = child;
+			}
+		}
+		free(names[i]);
+	}
+	free(names);
+	return fits && hides_covered(pl, dir, *kids, *nkids);
+}
+
+/*
+ * Plan dir, a directory with no mount below it that the caller may not change, as a
+ * PLAN_LOWER with overlays on the kids (see plan.h). Returns 1 when planned so, 0 when dir
+ * must be one overlay, or -errno.
+ */
+static int plan_lower(struct planner *pl, const char *dir, const struct host_mount *m, int depth)
+{
+	char **kids;
+	size_t nkids, i;
+	struct plan_item *it;
+	int rc = 1;
+
+	if (!lower_kids(pl, dir, &kids, &nkids)) {
+		rc = 0;
+		goto out;
+	}
+	if (!pl->bottom) {
+		pl->bottom = path_join(pl->opts->session_dir, "lower");
+		if (mkdir(pl->bottom, 0500) < 0 && errno != EEXIST) {
+			rc = error_errno("cannot create %s", pl->bottom);
+			goto out;
+		}
+	}
+	it = add_item(pl->plan, PLAN_LOWER, dir);
+	it->bottom = xstrdup(pl->bottom);
+	it->noexec = m && m->noexec;
+	for (i = 0; i < nkids && rc == 1; i++) {
+		int r = plan_path(pl, kids[i], depth + 1);
+
+		if (r < 0)
+			rc = r;
+	}
+out:
+	for (i = 0; i < nkids; i++)
+		free(kids[i]);
+	free(kids);
+	return rc;
+}
+
 static int plan_entries(struct planner *pl, const char *dir, int depth)
 {
 	struct dirent **names = NULL;
@@ -354,6 +468,12 @@ static int plan_path(struct planner *pl, const char *path, int depth)
 		warn("%s is shown empty: its name has a comma, which overlayfs cannot mount", path);
 		add_item(pl->plan, PLAN_DIR, path)->mode = st.st_mode & 07777;
 		return 0;
+	}
+	if (!caller_may_change(path, &st) && !test_feature_off("lower_view")) {
+		int rc = plan_lower(pl, path, m, depth);
+
+		if (rc != 0)
+			return rc < 0 ? rc : 0;
 	}
 	it = add_item(pl->plan, PLAN_OVERLAY, path);
 	it->ro = m && m->ro;
@@ -537,6 +657,7 @@ int plan_build(struct plan *plan, const struct plan_opts *opts)
 	if (rc == 0)
 		finish_attrs(plan);
 	free_mounts(&pl.mounts);
+	free(pl.bottom);
 	if (rc < 0)
 		plan_free(plan);
 	return rc;
@@ -553,6 +674,7 @@ void plan_free(struct plan *plan)
 		free(it->upper);
 		free(it->work);
 		free(it->link);
+		free(it->bottom);
 		for (j = 0; j < it->npremade; j++)
 			free(it->premade[j]);
 		free(it->premade);

@@ -10,6 +10,14 @@
  * skeleton directories on a tmpfs, and each of their entries is planned in turn: directories
  * recursively, symlinks copied, other files bound read-only.
  *
+ * An overlay shows its upper directory's owner and mode for its own root, and the upper
+ * directory is the caller's: so a directory the caller can neither write nor owns (/usr,
+ * /etc, /root for an unprivileged caller) is not made an overlay of its own. It is mounted as
+ * an overlay without an upper layer (PLAN_LOWER), which shows the host's owner, mode and
+ * access checks and costs a tenth of a writable overlay, and each of its subdirectories that
+ * the caller owns or can write (/home/USER, /var/tmp) gets a writable overlay on top. A
+ * directory that needs more (a file of the caller's, a hidden path) stays one overlay.
+ *
  * The plan is computed by the supervisor before the sandbox starts (it creates the upper
  * directories and the whiteouts that hide paths) and carried out by the tracee.
  */
@@ -21,12 +29,13 @@
 #include <sys/types.h>
 
 enum plan_kind {
-	PLAN_DIR,     /* skeleton directory on the root tmpfs */
-	PLAN_SYMLINK, /* skeleton symlink, same target as the host's */
-	PLAN_BIND_RO, /* a host file bound read-only (a file beside a mount point) */
-	PLAN_OVERLAY, /* copy-on-write overlay of the host directory */
-	PLAN_SCRATCH, /* overlay whose upper is thrown away and never reviewed */
-	PLAN_READONLY /* bind the sandbox's own view of the path read-only onto itself */
+	PLAN_DIR,      /* skeleton directory on the root tmpfs */
+	PLAN_SYMLINK,  /* skeleton symlink, same target as the host's */
+	PLAN_BIND_RO,  /* a host file bound read-only (a file beside a mount point) */
+	PLAN_OVERLAY,  /* copy-on-write overlay of the host directory */
+	PLAN_SCRATCH,  /* overlay whose upper is thrown away and never reviewed */
+	PLAN_READONLY, /* bind the sandbox's own view of the path read-only onto itself */
+	PLAN_LOWER     /* read-only overlay of the host directory without an upper layer */
 };
 
 struct plan_item {
@@ -35,9 +44,11 @@ struct plan_item {
 	char *upper;	/* PLAN_OVERLAY, PLAN_SCRATCH: upper directory */
 	char *work;	/* PLAN_OVERLAY, PLAN_SCRATCH: work directory */
 	char *link;	/* PLAN_SYMLINK: target */
+	char *bottom;	/* PLAN_LOWER: an empty directory, the second lower layer overlayfs
+			   needs when there is no upper one */
 	mode_t mode;	/* PLAN_DIR: permission bits */
 	bool ro;	/* PLAN_OVERLAY: the host mount is read-only, so is the overlay */
-	bool noexec;	/* PLAN_OVERLAY: the host mount is noexec */
+	bool noexec;	/* PLAN_OVERLAY, PLAN_LOWER: the host mount is noexec */
 	bool hidden;	/* removed from the plan by a hide: nothing is made */
 	bool is_dir;	/* PLAN_BIND_RO: the host path is a directory */
 	char **premade; /* PLAN_OVERLAY: upper-relative entries airlock made (hidden paths) */

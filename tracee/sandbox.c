@@ -9,6 +9,7 @@
 #include "common/cleanup.h"
 #include "common/err.h"
 #include "common/path.h"
+#include "common/testenv.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -168,6 +169,7 @@ static void mount_overlay(const struct plan_item *it, const char *target)
 		flags |= MS_NOEXEC;
 	opts = xasprintf("lowerdir=%s,upperdir=%s,workdir=%s,userxattr,volatile", lower, it->upper,
 			 it->work);
+	test_mark("tracee: overlay start %s", it->path);
 	if (mount("overlay", target, "overlay", flags, opts) < 0) {
 		if (errno == EINVAL || errno == EPERM)
 			die_errno(
@@ -176,6 +178,27 @@ static void mount_overlay(const struct plan_item *it, const char *target)
 				it->path);
 		die_errno("cannot mount overlay on %s", it->path);
 	}
+	test_mark("tracee: overlay done %s", it->path);
+}
+
+/*
+ * A read-only view of the host directory: an overlay without an upper layer shows the host's
+ * owner and mode for its root, and gives each FIFO a pipe of its own where a bind would hand
+ * out the host's FIFOs. overlayfs wants two lower layers then; the second is empty.
+ */
+static void mount_lower(const struct plan_item *it, const char *target)
+{
+	cleanup_free char *lower = escape_lower(it->path);
+	cleanup_free char *bottom = escape_lower(it->bottom);
+	cleanup_free char *opts = xasprintf("lowerdir=%s:%s,userxattr", lower, bottom);
+	unsigned long flags = MS_RDONLY | MS_NOSUID | MS_NODEV;
+
+	if (mkdir(target, 0755) < 0 && errno != EEXIST)
+		die_errno("cannot create mount point %s", target);
+	if (it->noexec)
+		flags |= MS_NOEXEC;
+	if (mount("overlay", target, "overlay", flags, opts) < 0)
+		die_errno("cannot mount a read-only overlay on %s", it->path);
 }
 
 static void make_item(const struct plan_item *it, const char *root)
@@ -200,6 +223,9 @@ static void make_item(const struct plan_item *it, const char *root)
 	case PLAN_OVERLAY:
 	case PLAN_SCRATCH:
 		mount_overlay(it, target);
+		break;
+	case PLAN_LOWER:
+		mount_lower(it, target);
 		break;
 	case PLAN_READONLY:
 		/* Bind the sandbox's own view (the overlay) onto itself, then seal it. */
@@ -404,12 +430,17 @@ static void build_root(const struct sandbox_spec *spec)
 		die_errno("cannot make mounts private");
 	if (mount("tmpfs", spec->root_dir, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") < 0)
 		die_errno("cannot mount tmpfs on %s", spec->root_dir);
-	/* The skeleton first: every overlay's mount point then has its parent. */
+	test_mark("tracee: root tmpfs");
+	/*
+	 * The skeleton first, with the read-only views (tens of microseconds each): every
+	 * overlay's mount point then has its parent.
+	 */
 	for (i = 0; i < plan->n; i++)
 		if (made(&plan->items[i]) &&
 		    (plan->items[i].kind == PLAN_DIR || plan->items[i].kind == PLAN_SYMLINK ||
-		     plan->items[i].kind == PLAN_BIND_RO))
+		     plan->items[i].kind == PLAN_BIND_RO || plan->items[i].kind == PLAN_LOWER))
 			make_item(&plan->items[i], spec->root_dir);
+	test_mark("tracee: skeleton");
 	/*
 	 * Overlays are leaves of the skeleton and independent of each other; each mount costs
 	 * a few hundred microseconds of filesystem checks, so two threads halve the wait. A
@@ -422,17 +453,21 @@ static void build_root(const struct sandbox_spec *spec)
 		mount_overlays(&halves[0]);
 		pthread_join(worker, NULL);
 	}
+	test_mark("tracee: overlays");
 	for (i = 0; i < plan->n; i++)
 		if (made(&plan->items[i]) && plan->items[i].kind == PLAN_SCRATCH)
 			make_item(&plan->items[i], spec->root_dir);
 	make_dev(spec->root_dir, spec->shm_size);
+	test_mark("tracee: /dev");
 	make_proc_sys(spec->root_dir);
+	test_mark("tracee: /proc and /sys");
 	make_stub(spec->root_dir);
 	/* Read-only paths last: they seal whatever the overlays above put there. */
 	for (i = 0; i < plan->n; i++)
 		if (made(&plan->items[i]) && plan->items[i].kind == PLAN_READONLY)
 			make_item(&plan->items[i], spec->root_dir);
 	pivot_into(spec->root_dir);
+	test_mark("tracee: read-only paths, pivot_root");
 }
 
 static void loopback_up(void)
@@ -667,16 +702,31 @@ char *sandbox_find_command(const char *name, char *const *envp, int *status)
 	return NULL;
 }
 
+/* Close every descriptor above stdio but keep (and the benchmarks' timing descriptor). */
 void sandbox_close_fds(int keep)
 {
+	int timing = test_timing_fd(), lo = keep, hi = timing, from = 3, i;
+
+	if (timing < 0 || timing == keep)
+		lo = hi = keep;
+	else if (timing < keep)
+		lo = timing, hi = keep;
 	/* close_range: Linux 5.9; the loop is the fallback for older kernels. */
-	if (keep > 3)
-		syscall(SYS_close_range, 3U, (unsigned)keep - 1, 0U);
-	if (syscall(SYS_close_range, (unsigned)keep + 1, ~0U, 0U) < 0) {
+	for (i = 0; i < 2; i++) {
+		int k = i == 0 ? lo : hi;
+
+		if (i == 1 && hi == lo)
+			break;
+		if (k > from)
+			syscall(SYS_close_range, (unsigned)from, (unsigned)k - 1, 0U);
+		from = k + 1;
+	}
+	if (syscall(SYS_close_range, (unsigned)from, ~0U, 0U) < 0) {
 		int fd;
 
-		for (fd = keep + 1; fd < 65536; fd++)
-			close(fd);
+		for (fd = 3; fd < 65536; fd++)
+			if (fd != keep && fd != timing)
+				close(fd);
 	}
 }
 
@@ -743,6 +793,7 @@ static noreturn void run_command(const struct sandbox_spec *spec)
 	landlock_enter(spec->net == NET_HOST);
 	hello.type = TRACEE_MSG_HELLO;
 	sandbox_send_msg(spec->control_fd, &hello);
+	test_mark("command: before filter");
 	listener = filter_load(spec->filter, &msg.filter);
 	if (listener < 0)
 		exit(EXIT_AIRLOCK_FAILED);
@@ -753,6 +804,7 @@ static noreturn void run_command(const struct sandbox_spec *spec)
 	if (spec->live)
 		launcher_main(spec->control_fd);
 	close(spec->control_fd);
+	test_mark("command: execve");
 	execve(exe, spec->argv, spec->envp);
 	status = errno == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_EXEC;
 	fprintf(stderr, "airlock: cannot run %s: %s\n", exe, strerror(errno));
@@ -815,7 +867,9 @@ noreturn void sandbox_main(const struct sandbox_spec *spec)
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
 		die_errno("cannot set the parent death signal");
 	wait_msg(spec->control_fd, TRACEE_MSG_READY);
+	test_mark("tracee: ready");
 	setup_user_namespace(spec->uid, spec->gid);
+	test_mark("tracee: user namespace mapped");
 	if (spec->resolv_conf) {
 		resolv_fd = (int)syscall(SYS_open_tree, AT_FDCWD, spec->resolv_conf,
 					 OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
@@ -832,6 +886,7 @@ noreturn void sandbox_main(const struct sandbox_spec *spec)
 		send_dns_socket(spec->control_fd);
 		send_diag_socket(spec->control_fd);
 	}
+	test_mark("tracee: network");
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGCHLD);

@@ -311,13 +311,16 @@ static bool made_inside(const struct notifier *n, const char *path)
 	for (size_t i = 0; n->plan && i < n->plan->n; i++) {
 		const struct plan_item *it = &n->plan->items[i];
 
-		if ((it->kind == PLAN_OVERLAY || it->kind == PLAN_SCRATCH) && !it->hidden &&
-		    path_is_under(path, it->path) &&
+		if ((it->kind == PLAN_OVERLAY || it->kind == PLAN_SCRATCH ||
+		     it->kind == PLAN_LOWER) &&
+		    !it->hidden && path_is_under(path, it->path) &&
 		    (!best || strlen(it->path) > strlen(best->path)))
 			best = it;
 	}
 	if (!best)
 		return true; /* no overlay holds it: the sandbox's own tmpfs */
+	if (best->kind == PLAN_LOWER)
+		return false; /* a read-only view of the host's: nothing is made in it */
 	upper = path_join(best->upper, path + strlen(best->path));
 	return lstat(upper, &st) == 0;
 }

@@ -244,6 +244,82 @@ static int rename_host_dir(struct notifier *n, const struct sys_desc *sd, cJSON 
 	return rc;
 }
 
+/* Whether the call's path idx names an entry it creates, removes or renames in its parent. */
+static bool changes_entry(const struct sys_desc *sd, int idx)
+{
+	switch (sd->nr) {
+	case SYS_mkdir:
+	case SYS_mkdirat:
+	case SYS_mknod:
+	case SYS_mknodat:
+	case SYS_symlink:
+	case SYS_symlinkat:
+	case SYS_unlink:
+	case SYS_unlinkat:
+	case SYS_rmdir:
+	case SYS_rename:
+	case SYS_renameat:
+	case SYS_renameat2:
+		return true;
+	case SYS_link:
+	case SYS_linkat:
+		return idx == 1;
+	default:
+		return false;
+	}
+}
+
+/*
+ * A change inside a read-only view of a host directory the caller cannot change
+ * (tracee/plan.h, PLAN_LOWER) fails there with EROFS, where the host checks the caller's
+ * permissions first and says EACCES or EPERM: the host's answer, as a program that handles
+ * PermissionError expects, or 0 when the host would let the call through to its own EROFS or
+ * to success (then the view's EROFS stands). path is absolute, as the sandbox resolves it,
+ * which is the host's own path inside a view.
+ */
+static int view_refusal(const struct notifier *n, const struct sys_desc *sd, const char *path,
+			int idx)
+{
+	const struct plan_item *best = NULL;
+	cleanup_free char *parent = NULL;
+	struct stat st;
+	char *slash;
+
+	if (!n->plan || !path || path[0] != '/')
+		return 0;
+	for (size_t i = 0; i < n->plan->n; i++) {
+		const struct plan_item *it = &n->plan->items[i];
+
+		if ((it->kind == PLAN_OVERLAY || it->kind == PLAN_SCRATCH ||
+		     it->kind == PLAN_LOWER || it->kind == PLAN_READONLY) &&
+		    !it->hidden && path_is_under(path, it->path) &&
+		    (!best || strlen(it->path) >= strlen(best->path)))
+			best = it;
+	}
+	if (!best || best->kind != PLAN_LOWER)
+		return 0;
+	if (!changes_entry(sd, idx) && lstat(path, &st) == 0) {
+		if (sd->nr == SYS_chmod || sd->nr == SYS_fchmodat || sd->nr == 452 ||
+		    sd->nr == SYS_chown || sd->nr == SYS_lchown || sd->nr == SYS_fchownat ||
+		    sd->nr == SYS_fchmod || sd->nr == SYS_fchown)
+			return st.st_uid == geteuid() ? 0 : EPERM;
+		/* Never through a symlink: its target may be outside the view, even hidden. */
+		if (faccessat(AT_FDCWD, path, W_OK, AT_EACCESS | AT_SYMLINK_NOFOLLOW) < 0 &&
+		    errno == EACCES)
+			return EACCES;
+		return 0;
+	}
+	parent = xstrdup(path);
+	slash = strrchr(parent, '/');
+	if (slash == parent)
+		slash[1] = '\0'; /* the parent is the root */
+	else
+		*slash = '\0';
+	if (faccessat(AT_FDCWD, parent, W_OK | X_OK, AT_EACCESS) < 0 && errno == EACCES)
+		return EACCES;
+	return 0;
+}
+
 int handle_write(struct notifier *n, const struct sys_desc *sd)
 {
 	const struct seccomp_data *d = &n->req->data;
@@ -303,6 +379,14 @@ int handle_write(struct notifier *n, const struct sys_desc *sd)
 	v = decide_write(n, (const char *const[4]){target, target2, real, real2});
 	if (v.cont && host_link)
 		v = deny_by(EXDEV, "airlock: a hard link to a file from the host");
+	if (v.cont) {
+		int e = view_refusal(n, sd, real ? real : target, 0);
+
+		if (!e && target2)
+			e = view_refusal(n, sd, real2 ? real2 : target2, 1);
+		if (e)
+			v = deny_by(e, "airlock: the host refuses it (a read-only view)");
+	}
 	if (v.cont && host_dir)
 		return rename_host_dir(n, sd, ev, v, raw, raw2);
 	return answer(n, ev, v);

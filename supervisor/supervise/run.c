@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* `airlock run`: create a session, start the sandbox, serve its notifications, record. */
 #include "supervisor/supervise/run_int.h"
+#include "common/testenv.h"
 
 #include "common/scm.h"
 
@@ -748,8 +749,8 @@ static int setup_session(struct run_ctx *c)
 		c->resolv_conf = session_path(&c->s, "resolv.conf");
 		if (setup_dns(&c->o, &c->rs.net, c->resolv_conf) < 0)
 			return -1;
-		c->rs.net.plan = &c->plan;
 	}
+	c->rs.net.plan = &c->plan; /* also where the read-only views are (notify_write.c) */
 	c->rs.asker = c->asker;
 	c->rs.disk_reserve = disk_reserve(c->s.dir);
 	if (disk_room(c->s.dir, c->rs.disk_reserve, &c->disk_room_left) < 0)
@@ -769,11 +770,13 @@ static int create_session(struct run_ctx *c)
 
 	if (store_create(&c->s) < 0)
 		return -1;
+	test_mark("supervisor: session directory");
 	/* Tells a program (and an airlock started inside) which session it runs in. */
 	env_set(&c->env, "AIRLOCK_SESSION", c->s.id);
 	po = view_opts(c);
 	if (plan_build(&c->plan, &po) < 0)
 		die("cannot prepare the sandbox's filesystem view");
+	test_mark("supervisor: plan");
 	return setup_session(c);
 }
 
@@ -1018,7 +1021,9 @@ static int launch(struct run_ctx *c)
 		spec.stderr_fd = c->log_fd >= 0 ? c->log_fd : c->null_fd;
 	}
 	fflush(NULL);
+	test_mark("supervisor: clone");
 	c->rs.pid = sandbox_clone(&spec);
+	test_mark("supervisor: cloned");
 	if (c->rs.pid < 0) {
 		error("cannot create the sandbox's namespaces: %s", strerror(-c->rs.pid));
 		doctor_explain(c->store);
@@ -1041,6 +1046,7 @@ static int launch(struct run_ctx *c)
 static int prepare(struct run_ctx *c)
 {
 	c->rs.lim = &c->o.lim;
+	test_mark("supervisor: options");
 	err_set_die_status(EXIT_AIRLOCK_FAILED);
 	if (doctor_preflight() < 0)
 		return -1;
@@ -1058,6 +1064,7 @@ static int prepare(struct run_ctx *c)
 		return -1;
 	if (env_build(environ, c->o.env.v, c->o.env.n, c->o.keep_env, c->cwd, &c->env) < 0)
 		return -1;
+	test_mark("supervisor: rules and environment");
 	return c->o.resume ? resume_session(c) : create_session(c);
 }
 
@@ -1192,12 +1199,15 @@ int cmd_run(int argc, char **argv)
 	if (prepare(&c) < 0 || start_record(&c) < 0 || launch(&c) < 0)
 		return EXIT_AIRLOCK_FAILED;
 	rc = serve(&c.rs);
+	test_mark("supervisor: command ended");
 	conclude(&c, rc);
+	test_mark("supervisor: record sealed");
 	tell_result(&c);
 	if (c.status != EXIT_AIRLOCK_FAILED)
 		review_after_run(&c.s, c.o.review, c.o.json);
 	status = c.status;
 	ctx_free(&c);
+	test_mark("supervisor: end");
 	return status;
 }
 

@@ -187,4 +187,64 @@ else
 	skip "Node's fs.renameSync of a host directory" "node is not installed"
 fi
 
+# Top-level entries: the host's type and mode inside as bare. Directories also get the same
+# access checks and their owner as the user namespace maps it (another user's shows as the
+# overflow id), except where airlock(1) says otherwise: a directory the caller may write (the
+# top of a writable overlay is the caller's, so that /tmp works) and the read-only skeleton
+# made for a directory with a mount below it (its own entries are EROFS).
+top='
+import os, stat, sys
+me = os.geteuid()
+skel = set(sys.argv[1:])
+for name in sorted(os.listdir("/")):
+    p = "/" + name
+    if p in ("/proc", "/sys", "/dev"):
+        continue
+    st = os.lstat(p)
+    line = "%s %o %o" % (p, stat.S_IFMT(st.st_mode), stat.S_IMODE(st.st_mode))
+    if stat.S_ISDIR(st.st_mode) and p not in skel:
+        acc = "".join(c if os.access(p, m) else "-"
+                      for c, m in (("r", os.R_OK), ("w", os.W_OK), ("x", os.X_OK)))
+        line += " " + acc
+        if acc[1] == "-":
+            line += " owner=%s" % ("me" if st.st_uid == me else "other")
+    print(line)
+'
+skel=$(awk '{print $5}' /proc/self/mountinfo | awk -F/ 'NF > 2 {print "/" $2}' | sort -u)
+# shellcheck disable=SC2086
+bare=$("$PY" -c "$top" $skel 2>&1)
+# shellcheck disable=SC2086
+inside=$(al_run -- "$PY" -c "$top" $skel 2>/dev/null)
+is "$(echo "$inside" | sed 's/ owner=.*//')" "$(echo "$bare" | sed 's/ owner=.*//')" \
+	"top-level entries: the host's type and mode inside, and for directories the same access"
+is "$inside" "$bare" "top-level directories the caller cannot write show their owner as mapped"
+if [ "$(id -u)" -ne 0 ]; then
+	# Changes the host refuses the caller: the host's errno inside, not the read-only view's
+	# EROFS (a program that catches PermissionError must not crash on OSError).
+	same "changes in directories the caller cannot change" '
+import os, errno
+def t(name, f):
+    try:
+        f(); print(name, "ok")
+    except OSError as e:
+        print(name, errno.errorcode[e.errno])
+t("mkdir /usr/x", lambda: os.mkdir("/usr/airlock-test-x"))
+t("create /etc/x", lambda: open("/etc/airlock-test-x", "w"))
+t("write /etc/passwd", lambda: open("/etc/passwd", "a"))
+t("unlink /etc/passwd", lambda: os.unlink("/etc/passwd"))
+t("rename in /etc", lambda: os.rename("/etc/passwd", "/etc/airlock-test-x"))
+t("chmod /etc/passwd", lambda: os.chmod("/etc/passwd", 0o777))
+t("chmod /usr", lambda: os.chmod("/usr", 0o777))
+t("symlink in /usr/lib", lambda: os.symlink("a", "/usr/lib/airlock-test-x"))
+t("access W /usr", lambda: os.access("/usr", os.W_OK) and os.mkdir("/"))
+t("listdir /root", lambda: os.listdir("/root"))'
+	# A directory of another user's that the caller may write, below one it cannot change,
+	# gets an overlay of its own: the change is held, not refused with EOVERFLOW.
+	if [ -d /var/tmp ] && [ -w /var/tmp ] && [ ! -O /var/tmp ]; then
+		out=$(al_run -- sh -c 'mkdir /var/tmp/airlock-test-held.$$ && echo made' 2>/dev/null)
+		is "$out" made "a directory made in /var/tmp is held"
+		check "... and not on the host" sh -c '! ls -d /var/tmp/airlock-test-held.* 2>/dev/null'
+	fi
+fi
+
 done_testing
