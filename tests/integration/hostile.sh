@@ -50,9 +50,15 @@ check "show: the name is shown escaped" grep -qF 'evil\e[31mred\e]0;pwned\x07\nl
 is "$(sed -n '/^changes/,/^$/p' "$T/show" | grep -c '^  ')" 3 \
 	"show: three changes, one line each (the newline in the name does not break a line)"
 if command -v script >/dev/null; then
-	script -qec "'$AIRLOCK' show $id" /dev/null >"$T/tty" 2>&1
+	script -qec "NO_COLOR=1 '$AIRLOCK' show $id" /dev/null >"$T/tty" 2>&1
 	check "show on a terminal: no raw ESC byte" no_esc "$T/tty"
 	check "show on a terminal: the name is shown escaped" grep -qF 'evil\e[31mred' "$T/tty"
+	# In colour, airlock's own escapes are there, but never one from the name.
+	script -qec "'$AIRLOCK' show --color=always $id" /dev/null >"$T/tty-colour" 2>&1
+	check "show --color=always colours" grep -q "$ESC" "$T/tty-colour"
+	check "show in colour: no raw escape from the name" \
+		sh -c "! grep -qF \"\$(printf 'evil\\033[31mred')\" '$T/tty-colour' && ! grep -qF \"\$(printf '\\033]0;pwned')\" '$T/tty-colour'"
+	check "show in colour: the name is shown escaped" grep -qF 'evil\e[31mred' "$T/tty-colour"
 else
 	skip "show on a terminal: no raw ESC byte" "no script(1)"
 	skip "show on a terminal: the name is shown escaped" "no script(1)"

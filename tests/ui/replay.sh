@@ -41,12 +41,13 @@ check "the status rows say who decided and which process" \
 	grep -qE '^exec execve: allow by <defaults>:[0-9]+, continued  \[1/7\]$' <(screen 1)
 check "no escape byte on the screen" bash -c "! grep -q \$'\\x1b' '$T/dump'"
 
-replay_ui 'f<Dump>f<Dump>f<Dump>f<Dump>f<Dump>'
+replay_ui 'f<Dump>f<Dump>f<Dump>f<Dump>f<Dump>f<Dump>'
 is "$(rows 1 | awk '{print $1}' | tr '\n' ' ')" "0 2 " "f: exec events only"
 is "$(rows 2 | awk '{print $1}' | tr '\n' ' ')" "1 3 4 " "f again: write events"
 is "$(rows 3 | awk '{print $1}' | tr '\n' ' ')" "5 " "then connect"
 check "then dns (none here)" grep -q 'no events match the filter' <(screen 4)
-is "$(rows 5 | wc -l)" 7 "and all again"
+check "then a live session's steps (none here)" grep -q 'no events match the filter' <(screen 5)
+is "$(rows 6 | wc -l)" 7 "and all again"
 
 replay_ui 'jjjp<Dump>p<Dump>'
 is "$(rows 1 | awk '{print $1}' | tr '\n' ' ')" "2 3 4 " "p: the selected event's process only"
