@@ -92,9 +92,9 @@ $(B)/helpers/%: tests/helpers/%.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -D_GNU_SOURCE -O1 -g -Wall -Wextra $(WERROR) -o $@ $< -lpthread
 
-$(B)/bench/%: bench/%.c
+$(B)/bench/%: bench/%.c common/seccomp_compat.h
 	@mkdir -p $(dir $@)
-	$(CC) -std=gnu11 -D_GNU_SOURCE -O2 -Wall -Wextra $(WERROR) -o $@ $< $(shell $(PKG_CONFIG) --libs libseccomp)
+	$(CC) -std=gnu11 -D_GNU_SOURCE -I. -O2 -Wall -Wextra $(WERROR) -o $@ $< $(shell $(PKG_CONFIG) --libs libseccomp)
 
 helpers: $(HELPER_BIN)
 

@@ -67,9 +67,9 @@ int continue_exec(struct notifier *n, __u64 id, pid_t pid, const struct seccomp_
 		return answer_id(n, id, ev, deny_by(EACCES, v.by));
 	}
 	argv = cJSON_CreateArray();
-	rc = copy_path_of(pid, d, sd->dirfd, sd->path, &target);
+	rc = copy_path_of(pid, d, sd->arg.dirfd, sd->arg.path, &target);
 	if (rc == 0)
-		rc = copy_argv_of(pid, d->args[sd->path + 1], argv, &truncated);
+		rc = copy_argv_of(pid, d->args[sd->arg.path + 1], argv, &truncated);
 	if (rc < 0 || !same_as_recorded(ev, target, argv)) {
 		cJSON_Delete(argv);
 		thaw_sandbox(&fz);
@@ -306,9 +306,9 @@ int handle_exec(struct notifier *n, const struct sys_desc *sd)
 	cJSON *ev;
 	int rc;
 
-	rc = copy_path(n, sd->dirfd, sd->path, &target);
+	rc = copy_path(n, sd->arg.dirfd, sd->arg.path, &target);
 	if (rc == 0)
-		rc = copy_argv(n, d->args[sd->path + 1], argv, &truncated);
+		rc = copy_argv(n, d->args[sd->arg.path + 1], argv, &truncated);
 	if (!id_valid(n)) {
 		cJSON_Delete(argv);
 		return 0;

@@ -21,6 +21,7 @@
 #include "supervisor/record/report.h"
 #include "supervisor/supervise/sbpath.h"
 #include "supervisor/supervise/substitute.h"
+#include "tracee/syscalls.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -41,13 +42,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#ifndef SECCOMP_IOCTL_NOTIF_SET_FLAGS
-#define SECCOMP_IOCTL_NOTIF_SET_FLAGS SECCOMP_IOW(4, __u64)
-#endif
-#ifndef SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP
-#define SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (1UL << 0)
-#endif
-
 #define MAX_PATH_BYTES 4096  /* PATH_MAX: the kernel refuses longer paths itself */
 #define MAX_ARGS       4096  /* argv entries copied for the record */
 #define MAX_ARG_BYTES  4096  /* bytes kept of each argument */
@@ -62,15 +56,12 @@ enum sys_class {
 	CLASS_IDS /* changes of the caller's user or group IDs */
 };
 
-/* Where a syscall keeps what we record; -1 = absent. dirfd -1 with a path = AT_FDCWD. */
+/* A notified call, from the one table of them (tracee/syscalls.h). */
 struct sys_desc {
 	int nr;
 	const char *name;
 	enum sys_class cls;
-	signed char dirfd, path, dirfd2, path2;
-	signed char str;   /* symlink: the link's content, a string, not resolved */
-	signed char fd;	   /* the object is this descriptor */
-	signed char flags; /* open flags */
+	struct syscall_args arg; /* where it keeps what we record */
 };
 
 /* The answer to one notification. */
