@@ -56,7 +56,7 @@ BENCH_BIN := $(BENCH_SRC:bench/%.c=$(B)/bench/%)
 
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 
-.PHONY: pkg-check all check unit asan bench fuzz install uninstall deb check-package deps demo format format-check man-lint clean helpers
+.PHONY: pkg-check all check include-check unit asan bench fuzz install uninstall deb check-package deps demo format format-check man-lint clean helpers
 
 all: $(B)/airlock
 
@@ -100,8 +100,12 @@ helpers: $(HELPER_BIN)
 
 unit: $(UNIT_BIN)
 
-check: all $(UNIT_BIN) $(HELPER_BIN)
+check: all $(UNIT_BIN) $(HELPER_BIN) include-check
 	@tests/run
+
+# Dependencies point one way: no two units include each other, directly or around a loop.
+include-check:
+	@scripts/include-cycles
 
 asan:
 	$(MAKE) B=build-asan OPT='-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer' \

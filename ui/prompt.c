@@ -5,9 +5,7 @@
 #include "common/buf.h"
 #include "common/cleanup.h"
 #include "common/err.h"
-#include "common/path.h"
 #include "common/utf8.h"
-#include "supervisor/record/report.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -33,7 +31,6 @@ struct prompt {
 	bool have_saved; /* saved termios to restore */
 	struct termios saved;
 	struct prompt_item *head, *tail;
-	char *rules_file;
 };
 
 struct prompt *prompt_open(void)
@@ -112,7 +109,6 @@ void prompt_close(struct prompt *p)
 		free(it->suggest);
 		free(it);
 	}
-	free(p->rules_file);
 	close(p->fd);
 	free(p);
 }
@@ -132,10 +128,11 @@ bool prompt_gone(const struct prompt *p)
 	return p->gone;
 }
 
-void prompt_set_rules_file(struct prompt *p, const char *path)
+void prompt_say(struct prompt *p, const char *msg)
 {
-	free(p->rules_file);
-	p->rules_file = xstrdup(path);
+	cleanup_free char *clean = term_sanitize(msg);
+
+	tty_write(p, clean);
 }
 
 static void add_field(struct buf *b, const char *label, const char *value)
@@ -145,12 +142,11 @@ static void add_field(struct buf *b, const char *label, const char *value)
 	buf_addf(b, "  %-8s %s\r\n", label, clean);
 }
 
-static char *question_text(const struct prompt *p, const struct ask_question *q)
+static char *question_text(const struct prompt_question *q)
 {
-	cleanup_free char *who = join_argv(q->argv);
-	cleanup_free char *cmd = q->command ? join_argv(q->command) : NULL;
+	const char *cmd = q->command;
 	/* pid 0: a DNS lookup, which names no process (the sandbox's resolver cannot tell). */
-	cleanup_free char *pid = q->pid ? xasprintf("pid %d: %s", q->pid, who)
+	cleanup_free char *pid = q->pid ? xasprintf("pid %d: %s", q->pid, q->who ? q->who : "")
 					: xstrdup("a name lookup (the process is not known)");
 	cleanup_free char *what = NULL;
 	struct buf b = BUF_INIT;
@@ -172,18 +168,18 @@ static char *question_text(const struct prompt *p, const struct ask_question *q)
 		add_field(&b, "rule", q->rule);
 	buf_adds(&b, "  [y] allow once   [a] allow for this session\r\n"
 		     "  [n] deny once    [d] deny for this session\r\n");
-	if (q->suggest && p->rules_file)
+	if (q->suggest)
 		buf_adds(&b, "  [r] save the answer as a rule\r\n");
 	buf_adds(&b, "  > ");
 	return buf_detach(&b);
 }
 
-struct prompt_item *prompt_add(struct prompt *p, const struct ask_question *q, unsigned id)
+struct prompt_item *prompt_add(struct prompt *p, const struct prompt_question *q, unsigned id)
 {
 	struct prompt_item *it = xcalloc(1, sizeof(*it));
 
 	it->id = id;
-	it->text = question_text(p, q);
+	it->text = question_text(q);
 	it->suggest = q->suggest ? xstrdup(q->suggest) : NULL;
 	if (p->tail)
 		p->tail->next = it;
@@ -221,45 +217,15 @@ void prompt_remove(struct prompt *p, struct prompt_item *it)
 	show_head(p);
 }
 
-/* Append "ACTION SUGGEST" to the user's rules file (made 0600 in a 0700 directory). */
-static int save_rule(struct prompt *p, bool allow)
-{
-	cleanup_free char *dir = xstrdup(p->rules_file);
-	cleanup_free char *line = NULL;
-	char *slash = strrchr(dir, '/');
-	cleanup_fd int fd = -1;
-	ssize_t w;
-
-	if (slash && slash != dir) {
-		*slash = '\0';
-		if (mkdir_p(dir, 0700) < 0)
-			return -1;
-	}
-	fd = open(p->rules_file, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -1;
-	line = xasprintf("%s %s\n", allow ? "allow" : "deny", p->head->suggest);
-	w = write(fd, line, strlen(line));
-	return w == (ssize_t)strlen(line) ? 0 : -1;
-}
-
 static int answer_key(struct prompt *p, char c, struct prompt_reply *r)
 {
 	r->id = p->head->id;
+	r->save_as = NULL;
 	if (p->saving) {
 		if (c == 'y' || c == 'n') {
-			cleanup_free char *clean = term_sanitize(p->rules_file);
-			cleanup_free char *msg = NULL;
-
 			r->allow = c == 'y';
 			r->remember = true;
-			if (save_rule(p, r->allow) == 0)
-				msg = xasprintf("saved to %s", clean);
-			else
-				msg = xasprintf("could not save to %s: %s (answered for this "
-						"session)",
-						clean, strerror(errno));
-			tty_write(p, msg);
+			r->save_as = p->head->suggest;
 			return 1;
 		}
 		if (c == 27 || c == 'q') {
@@ -290,7 +256,7 @@ static int answer_key(struct prompt *p, char c, struct prompt_reply *r)
 		tty_write(p, "denied for this session");
 		return 1;
 	case 'r':
-		if (p->head->suggest && p->rules_file) {
+		if (p->head->suggest) {
 			cleanup_free char *clean = term_sanitize(p->head->suggest);
 			cleanup_free char *msg = xasprintf(
 				"\r\n  rule: ... %s\r\n  save it as [y] allow or [n] deny "

@@ -4,22 +4,37 @@
  * terminal (/dev/tty) while the sandbox keeps running. One question is on screen at a time;
  * later ones wait in order. No curses: a few lines of plain text and one key per answer, so
  * the program's own screen (which the supervisor holds back meanwhile, see run.c) is left as
- * it was. Everything the program controls is shown escaped (term_sanitize).
+ * it was. Everything the program controls is shown escaped (term_sanitize). The prompt
+ * only asks: the supervisor (supervisor/supervise/ask.c) acts on the answer, and saves a rule
+ * when the person asks for one; nothing here writes a file.
  */
 #ifndef AIRLOCK_UI_PROMPT_H
 #define AIRLOCK_UI_PROMPT_H
-
-#include "supervisor/supervise/ask.h"
 
 #include <stdbool.h>
 
 struct prompt;
 struct prompt_item;
 
+/* A question, as the person reads it. Borrowed for the duration of prompt_add(). */
+struct prompt_question {
+	const char *cls;     /* "exec", "connect", "dns" */
+	const char *target;  /* what the class acts on ("/usr/bin/git", "1.2.3.4:443") */
+	const char *name;    /* connect: the host name looked up, or NULL */
+	const char *rule;    /* the rule that said ask ("file:line"), or NULL */
+	const char *who;     /* the asking process's command line */
+	const char *command; /* exec: the command to run, or NULL */
+	const char *suggest; /* a rule body the answer can be saved as, or NULL: not offered */
+	int pid;	     /* 0: a name lookup, which names no process */
+};
+
 struct prompt_reply {
 	unsigned id; /* the id given to prompt_add() */
 	bool allow;
-	bool remember; /* for this session (also when the answer was saved as a rule) */
+	bool remember;	     /* for this session (also when the answer is to be saved) */
+	const char *save_as; /* the person chose to save the answer as a rule with this body
+				(the question's suggest, valid until prompt_remove()); the caller
+				saves it and says how with prompt_say(); else NULL */
 };
 
 /* Open /dev/tty for questions. NULL after printing why. */
@@ -34,7 +49,7 @@ int prompt_fd(const struct prompt *p);
 bool prompt_active(const struct prompt *p);
 
 /* Queue q (copied) under id; shown at once when nothing else is. */
-struct prompt_item *prompt_add(struct prompt *p, const struct ask_question *q, unsigned id);
+struct prompt_item *prompt_add(struct prompt *p, const struct prompt_question *q, unsigned id);
 
 /* Take a question back (answered elsewhere, or its process died); the next one is shown. */
 void prompt_remove(struct prompt *p, struct prompt_item *it);
@@ -48,7 +63,7 @@ int prompt_read(struct prompt *p, struct prompt_reply *r);
 /* The terminal went away (hang-up, read error): nobody can answer any more. */
 bool prompt_gone(const struct prompt *p);
 
-/* Where "save as a rule" appends: the user's rules file. Set before the first question. */
-void prompt_set_rules_file(struct prompt *p, const char *path);
+/* Say msg (escaped) after the answer on screen, before the caller removes the question. */
+void prompt_say(struct prompt *p, const char *msg);
 
 #endif

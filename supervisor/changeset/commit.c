@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* `airlock commit`: what it selects, the guards, the steps, and the run of it. */
+#include "common/json.h"
 #include "supervisor/changeset/commit_int.h"
 
 /* ---- the commands ----------------------------------------------------------------------- */
@@ -581,7 +582,7 @@ int cm_seal(const struct session *s, cJSON *meta, struct event_log *log, unsigne
 {
 	if (log->fd < 0 || log->seq == *sealed)
 		return 0;
-	audit_record_head(meta, log);
+	seal_head(meta, log);
 	*sealed = log->seq;
 	return store_write_meta(s, meta, true);
 }
@@ -699,7 +700,7 @@ static int commit_session(const struct session_args *args, bool exact)
 	if (check_runs(&s, &a) < 0)
 		goto out;
 	events = session_path(&s, "events.jsonl");
-	if (audit_open_log(&log, events, meta) < 0) /* it says what failed */
+	if (seal_open_log(&log, events, meta) < 0) /* it says what failed */
 		goto out;
 	log_open = true;
 	sealed = log.seq;

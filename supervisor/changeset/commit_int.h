@@ -15,7 +15,7 @@
 #include "common/err.h"
 #include "common/path.h"
 #include "common/utf8.h"
-#include "supervisor/record/audit.h"
+#include "supervisor/record/seal.h"
 #include "supervisor/changeset/changes.h"
 #include "supervisor/cli/cli.h"
 #include "supervisor/changeset/deferred.h"

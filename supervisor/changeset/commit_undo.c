@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Reading the journal: rolling an interrupted commit back or forward, and `airlock undo`. */
+#include "common/json.h"
 #include "supervisor/changeset/commit_int.h"
 
 /* ---- reading the journal, undo ---------------------------------------------------------- */
@@ -521,7 +522,7 @@ int cmd_undo(int argc, char **argv)
 	if (!meta)
 		goto out;
 	events = session_path(&s, "events.jsonl");
-	if (audit_open_log(&log, events, meta) < 0) /* it says what failed */
+	if (seal_open_log(&log, events, meta) < 0) /* it says what failed */
 		goto out;
 	log_open = true;
 	sealed = log.seq;

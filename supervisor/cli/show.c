@@ -5,9 +5,10 @@
 #include "common/buf.h"
 #include "common/cleanup.h"
 #include "common/err.h"
+#include "common/json.h"
 #include "common/path.h"
 #include "common/utf8.h"
-#include "supervisor/record/audit.h"
+#include "supervisor/record/seal.h"
 #include "supervisor/changeset/changes.h"
 #include "supervisor/record/events.h"
 #include "supervisor/record/report.h"
@@ -358,8 +359,8 @@ int cmd_discard(int argc, char **argv)
 	/* The state first: the discard event seals meta.json as it is written below. */
 	cJSON_ReplaceItemInObjectCaseSensitive(meta, "state", cJSON_CreateString("discarded"));
 	events = session_path(&s, "events.jsonl");
-	if (audit_open_log(&log, events, meta) == 0) {
-		audit_seal_event(meta, &log, audit_session_event("discard", NULL, "person"));
+	if (seal_open_log(&log, events, meta) == 0) {
+		seal_meta(meta, &log, seal_session_event("discard", NULL, "person"));
 		events_close(&log);
 	}
 	for (i = 0; i < ARRAY_SIZE(dirs); i++) {

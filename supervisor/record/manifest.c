@@ -5,11 +5,13 @@
 #include "common/buf.h"
 #include "common/cleanup.h"
 #include "common/err.h"
+#include "common/json.h"
 #include "common/path.h"
+#include "common/sha256.h"
 #include "common/utf8.h"
 #include "supervisor/changeset/changes.h"
 #include "supervisor/record/events.h"
-#include "supervisor/record/session.h"
+#include "supervisor/record/layers.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -5,6 +5,8 @@
 #include "common/buf.h"
 #include "common/cleanup.h"
 #include "common/err.h"
+#include "common/json.h"
+#include "common/path.h"
 #include "ui/prompt.h"
 
 #include <errno.h>
@@ -56,6 +58,7 @@ struct asker {
 	size_t nm, mcap;
 	struct buf in; /* partial answer line from the controller */
 	struct prompt *tty;
+	char *rules_file; /* where the prompt's "save as a rule" appends, or NULL */
 };
 
 static unsigned long long now_ms(void)
@@ -137,13 +140,72 @@ void asker_free(struct asker *a)
 	buf_release(&a->in);
 	if (a->tty)
 		prompt_close(a->tty);
+	free(a->rules_file);
 	free(a);
 }
 
 void asker_set_rules_file(struct asker *a, const char *path)
 {
-	if (a->tty)
-		prompt_set_rules_file(a->tty, path);
+	free(a->rules_file);
+	a->rules_file = xstrdup(path);
+}
+
+/* Put q to the person on the terminal under id. */
+static struct prompt_item *ask_person(struct asker *a, const struct ask_question *q, unsigned id)
+{
+	cleanup_free char *who = join_argv(q->argv);
+	cleanup_free char *cmd = q->command ? join_argv(q->command) : NULL;
+	struct prompt_question pq = {
+		.cls = q->cls,
+		.target = q->target,
+		.name = q->name,
+		.rule = q->rule,
+		.who = who,
+		.command = cmd,
+		/* "Save as a rule" only where there is a rules file to save to. */
+		.suggest = a->rules_file ? q->suggest : NULL,
+		.pid = q->pid,
+	};
+
+	return prompt_add(a->tty, &pq, id);
+}
+
+/* Append "ACTION BODY" to the user's rules file (made 0600 in a 0700 directory). 0 or -errno. */
+static int save_rule(const char *file, bool allow, const char *body)
+{
+	cleanup_free char *dir = xstrdup(file);
+	cleanup_free char *line = NULL;
+	char *slash = strrchr(dir, '/');
+	cleanup_fd int fd = -1;
+	ssize_t w;
+
+	if (slash && slash != dir) {
+		*slash = '\0';
+		if (mkdir_p(dir, 0700) < 0)
+			return -errno;
+	}
+	fd = open(file, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	line = xasprintf("%s %s\n", allow ? "allow" : "deny", body);
+	w = write(fd, line, strlen(line));
+	if (w < 0)
+		return -errno;
+	return w == (ssize_t)strlen(line) ? 0 : -EIO;
+}
+
+/* The person chose to save an answer as a rule: save it and say how it went. */
+static void save_answer(struct asker *a, const struct prompt_reply *r)
+{
+	int rc = save_rule(a->rules_file, r->allow, r->save_as);
+	cleanup_free char *msg = NULL;
+
+	if (rc == 0)
+		msg = xasprintf("saved to %s", a->rules_file);
+	else
+		msg = xasprintf("could not save to %s: %s (answered for this session)",
+				a->rules_file, strerror(-rc));
+	prompt_say(a->tty, msg);
 }
 
 static const struct memo *recall(const struct asker *a, const char *key, int pid)
@@ -297,7 +359,7 @@ int asker_ask(struct asker *a, const struct ask_question *q, void *cookie, struc
 	if (a->mode == ASK_MODE_FD)
 		rc = ask_controller(a, q, p->id);
 	else
-		p->shown = prompt_add(a->tty, q, p->id);
+		p->shown = ask_person(a, q, p->id);
 	if (rc < 0) {
 		free(p->key);
 		return rc;
@@ -450,6 +512,8 @@ void asker_process(struct asker *a, bool readable, ask_done_fn done, void *ctx)
 		struct prompt_reply r;
 
 		while (prompt_read(a->tty, &r) > 0) {
+			if (r.save_as && a->rules_file)
+				save_answer(a, &r);
 			i = find_id(a, r.id);
 			if (i != (size_t)-1)
 				resolve(a, i,

@@ -12,6 +12,7 @@
 #include "common/buf.h"
 #include "common/cleanup.h"
 #include "common/err.h"
+#include "common/json.h"
 #include "common/path.h"
 #include "common/testenv.h"
 #include "common/utf8.h"
