@@ -274,8 +274,7 @@ static scmp_filter_ctx build_filter(void)
 	if (rc == 0)
 		rc = add_rules(ctx);
 	if (rc < 0) {
-		errno = -rc;
-		error_errno("cannot build the seccomp filter");
+		error_rc(rc, "cannot build the seccomp filter");
 		seccomp_release(ctx);
 		return NULL;
 	}
@@ -306,10 +305,8 @@ int filter_compile(struct sock_fprog *prog)
 	if (mfd < 0)
 		return error_errno("cannot create a memfd for the seccomp filter");
 	rc = filter_export(mfd);
-	if (rc < 0) {
-		errno = -rc;
-		return error_errno("cannot export the seccomp filter");
-	}
+	if (rc < 0)
+		return error_rc(rc, "cannot export the seccomp filter");
 	size = lseek(mfd, 0, SEEK_END);
 	if (size <= 0 || size % (off_t)sizeof(struct sock_filter) != 0)
 		return error("cannot export the seccomp filter: bad size %lld", (long long)size);

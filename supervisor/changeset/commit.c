@@ -58,10 +58,8 @@ static int settle_journal(const struct session *s, cJSON *meta, struct event_log
 
 	if (r == -ENOENT)
 		return 0;
-	if (r < 0) {
-		errno = -r;
-		return error_errno("cannot read %s", jpath);
-	}
+	if (r < 0)
+		return error_rc(r, "cannot read %s", jpath);
 	if (j.ended_ok && !j.undo_ended) {
 		const char *state = meta_str(meta, "state");
 
@@ -573,8 +571,7 @@ static int apply_all(struct applier *a, const char *jpath)
 		goto bad_journal;
 	return 0;
 bad_journal:
-	errno = -r;
-	return error_errno("cannot write %s", jpath);
+	return error_rc(r, "cannot write %s", jpath);
 }
 
 /* Seal meta.json over the events appended since the last seal, and write it. 0 or -1. */

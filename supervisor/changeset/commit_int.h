@@ -13,6 +13,7 @@
 #include "common/buf.h"
 #include "common/cleanup.h"
 #include "common/err.h"
+#include "common/openat2.h"
 #include "common/path.h"
 #include "common/utf8.h"
 #include "supervisor/record/seal.h"
@@ -29,7 +30,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/openat2.h>
 #include <pwd.h>
 #include <stdint.h>
 #include <stdio.h>

@@ -286,28 +286,25 @@ static char *undo_conflict(const struct session *s, const struct journal *j, str
 	{
 		cleanup_fd int dfd =
 			openat(pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		char **names = NULL;
+		cleanup_strvec struct strvec names = STRVEC_INIT;
 		char *why = NULL;
-		size_t n = 0, k;
+		size_t k;
 
-		if (dfd < 0 || dir_list(dfd, &names, &n) < 0) {
-			dir_list_free(names, n);
+		if (dfd < 0 || dir_list(dfd, &names) < 0)
 			return xasprintf("cannot read it: %s", strerror(errno));
-		}
-		for (k = 0; k < n && !why; k++) {
-			cleanup_free char *child = path_join(js->path, names[k]);
+		for (k = 0; k < names.n && !why; k++) {
+			cleanup_free char *child = path_join(js->path, names.v[k]);
 			const struct jstep *cj;
 
-			if (strncmp(names[k], prefix, strlen(prefix)) == 0)
+			if (strncmp(names.v[k], prefix, strlen(prefix)) == 0)
 				continue;
 			cj = bsearch(child, j->steps, j->n, sizeof(*j->steps), cmp_jstep_path);
 			if (!cj || !cj->done || cj->undone) {
-				cleanup_free char *shown = term_sanitize(names[k]);
+				cleanup_free char *shown = term_sanitize(names.v[k]);
 
 				why = xasprintf("%s was added in it after the commit", shown);
 			}
 		}
-		dir_list_free(names, n);
 		return why;
 	}
 }
@@ -410,11 +407,10 @@ int rollback_journal(const struct session *s, struct event_log *log, struct jour
 		if (r < 0) {
 			cleanup_free char *shown = term_sanitize(js->path);
 
-			errno = -r;
-			rc = error_errno(
-				"undo stopped at step %zu (%s %s); fix it and run 'airlock "
-				"undo' again",
-				i + 1, js->kind, shown);
+			rc = error_rc(r,
+				      "undo stopped at step %zu (%s %s); fix it and run 'airlock "
+				      "undo' again",
+				      i + 1, js->kind, shown);
 			break;
 		}
 		/* Written at once (not synced): a second undo after a kill skips what is done. */
@@ -459,10 +455,8 @@ int cm_rollback(const struct session *s, struct event_log *log, bool *had)
 	r = journal_read(jpath, &j);
 	if (r == -ENOENT)
 		return 0;
-	if (r < 0) {
-		errno = -r;
-		return error_errno("cannot read %s", jpath);
-	}
+	if (r < 0)
+		return error_rc(r, "cannot read %s", jpath);
 	if (!j.undo_ended) {
 		*had = true;
 		r = rollback_journal(s, log, &j, false);
@@ -529,8 +523,7 @@ int cmd_undo(int argc, char **argv)
 	jpath = session_path(&s, "commit/journal.jsonl");
 	r = journal_read(jpath, &j);
 	if (r < 0 && r != -ENOENT) {
-		errno = -r;
-		error_errno("cannot read %s", jpath);
+		error_rc(r, "cannot read %s", jpath);
 		goto out;
 	}
 	if (r == -ENOENT || j.undo_ended) {

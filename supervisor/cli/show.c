@@ -7,6 +7,7 @@
 #include "common/err.h"
 #include "common/json.h"
 #include "common/path.h"
+#include "common/strvec.h"
 #include "common/utf8.h"
 #include "supervisor/record/seal.h"
 #include "supervisor/changeset/changes.h"
@@ -70,6 +71,7 @@ int cmd_list(int argc, char **argv)
 {
 	const char *id;
 	bool json;
+	cleanup_strvec struct strvec list = STRVEC_INIT;
 	char **ids;
 	size_t n, i;
 	cJSON *out;
@@ -79,8 +81,10 @@ int cmd_list(int argc, char **argv)
 		return rc;
 	if (id)
 		return usage_error("usage: airlock list [--json]");
-	if (store_list(&ids, &n) < 0)
+	if (store_list(&list) < 0)
 		return EXIT_REFUSED;
+	ids = list.v;
+	n = list.n;
 	out = cJSON_CreateArray();
 	if (!json && n > 0)
 		printf("%-18s  %-11s  %7s  %s\n", "ID", "STATE", "CHANGES", "COMMAND");
@@ -95,10 +99,8 @@ int cmd_list(int argc, char **argv)
 		sdir = xasprintf("%s/sessions/%s", root, ids[i]);
 		s.dir = sdir;
 		meta = store_read_meta(&s);
-		if (!meta) {
-			free(ids[i]);
+		if (!meta)
 			continue;
-		}
 		state = session_state(&s, meta);
 		changes = meta_num(meta, "changes", -1);
 		cmd = join_argv(cJSON_GetObjectItemCaseSensitive(meta, "command"));
@@ -128,9 +130,7 @@ int cmd_list(int argc, char **argv)
 			putchar('\n');
 		}
 		cJSON_Delete(meta);
-		free(ids[i]);
 	}
-	free(ids);
 	if (json) {
 		cleanup_free char *text = cJSON_Print(out);
 
@@ -367,10 +367,8 @@ int cmd_discard(int argc, char **argv)
 		cleanup_free char *d = session_path(&s, dirs[i]);
 		int r = rm_rf(d);
 
-		if (r < 0) {
-			errno = -r;
-			rc = error_errno("cannot remove %s", d);
-		}
+		if (r < 0)
+			rc = error_rc(r, "cannot remove %s", d);
 	}
 	if (store_write_meta(&s, meta, true) < 0)
 		rc = -1;

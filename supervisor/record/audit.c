@@ -235,10 +235,8 @@ static int check_chain(const struct session *s, const struct recorded_head *rh,
 				     "chain head recorded in meta.json (edited)",
 				     s->id, n, n - 1);
 	}
-	if (rc < 0) {
-		errno = -rc;
-		return error_errno("session %s: cannot read events.jsonl", s->id);
-	}
+	if (rc < 0)
+		return error_rc(rc, "session %s: cannot read events.jsonl", s->id);
 	if (rh->present && n < rh->events)
 		return error("session %s: events.jsonl: %llu lines where meta.json recorded %llu "
 			     "(lines were cut from the end)",
@@ -809,8 +807,7 @@ int cmd_log(int argc, char **argv)
 		cJSON_Delete(ev);
 	}
 	if (rc < 0) {
-		errno = -rc;
-		error_errno("session %s: cannot read events.jsonl", s.id);
+		error_rc(rc, "session %s: cannot read events.jsonl", s.id);
 		skipped = true;
 	}
 	if (!json)

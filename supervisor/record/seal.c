@@ -97,10 +97,8 @@ int seal_meta(cJSON *meta, struct event_log *log, cJSON *ev)
 	cJSON_AddStringToObject(ev, "meta_sha256", hex);
 	cJSON_AddItemToObject(ev, "meta_fields", fields);
 	rc = events_append(log, ev);
-	if (rc < 0) {
-		errno = -rc;
-		error_errno("cannot append the seal of meta.json to the event log");
-	}
+	if (rc < 0)
+		error_rc(rc, "cannot append the seal of meta.json to the event log");
 	/* Recorded even so: verify then says meta.json is not sealed, which is the truth. */
 	record_head(meta, log);
 	return rc;

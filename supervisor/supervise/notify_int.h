@@ -13,6 +13,7 @@
 #include "common/cleanup.h"
 #include "common/err.h"
 #include "common/json.h"
+#include "common/openat2.h"
 #include "common/path.h"
 #include "common/testenv.h"
 #include "common/utf8.h"
@@ -30,7 +31,6 @@
 #include <ifaddrs.h>
 #include <linux/audit.h>
 #include <linux/falloc.h>
-#include <linux/openat2.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>

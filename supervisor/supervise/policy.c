@@ -76,10 +76,8 @@ static int keep_copy(const struct session *s, size_t idx, const struct policy_fi
 	int rc;
 
 	rc = write_file_atomic(path, f->data, f->len, 0600, false);
-	if (rc < 0) {
-		errno = -rc;
-		return error_errno("cannot keep a copy of %s in the session", f->source);
-	}
+	if (rc < 0)
+		return error_rc(rc, "cannot keep a copy of %s in the session", f->source);
 	sha256_hex(f->data, f->len, hex);
 	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "source", f->source);
