@@ -533,6 +533,9 @@ static int explain(const struct probes *p, const char *store)
 	const char *where = container_kind();
 	int nf, causes = 0;
 	bool filtered = seccomp_mode(&nf) == 2;
+	/* Where the calling process is filtered already: what refused a probe may be that. */
+	const char *profile_hint = "; a container's seccomp profile may refuse it: run with "
+				   "--security-opt seccomp=unconfined";
 
 	if (apparmor_restricts() &&
 	    (p->userns == EPERM || p->userns == EACCES || p->uid_map > 0 || p->overlay > 0)) {
@@ -602,19 +605,13 @@ static int explain(const struct probes *p, const char *store)
 	if (p->notify > 0) {
 		error("seccomp user notification is unavailable: %s: airlock needs Linux >= 5.5 "
 		      "with CONFIG_SECCOMP_FILTER (gVisor and some sandboxes lack it)%s",
-		      strerror(p->notify),
-		      filtered ? "; a container's seccomp profile may refuse it: run with "
-				 "--security-opt seccomp=unconfined"
-			       : "");
+		      strerror(p->notify), filtered ? profile_hint : "");
 		causes++;
 	}
 	if (p->pidfd_getfd > 0) {
 		error("pidfd_getfd() is unavailable: %s: airlock needs it (Linux >= 5.6) to take the "
 		      "sandbox's seccomp listener%s",
-		      strerror(p->pidfd_getfd),
-		      filtered ? "; a container's seccomp profile may refuse it: run with "
-				 "--security-opt seccomp=unconfined"
-			       : "");
+		      strerror(p->pidfd_getfd), filtered ? profile_hint : "");
 		causes++;
 	}
 	return causes;

@@ -283,11 +283,17 @@ static void print_show_text(const cJSON *out, const struct change_set *cs)
 
 int cmd_show(int argc, char **argv)
 {
+	/* The members of meta.json that the report shows as they are. */
+	static const char *const copied[] = {
+		"command", "cwd",   "start",  "end",	"duration_ms", "exit_code",
+		"signal",  "limit", "script", "commit", "undo",
+	};
 	const char *id;
 	bool json;
 	struct session s;
 	struct change_set cs = {0};
 	cJSON *meta, *out;
+	size_t i;
 	int rc = parse_id_args(argc, argv, "airlock show [ID] [--json]", &id, &json);
 
 	if (rc >= 0)
@@ -303,17 +309,8 @@ int cmd_show(int argc, char **argv)
 	out = cJSON_CreateObject();
 	cJSON_AddStringToObject(out, "session", s.id);
 	cJSON_AddStringToObject(out, "state", session_state(&s, meta));
-	json_copy(out, "command", meta, "command");
-	json_copy(out, "cwd", meta, "cwd");
-	json_copy(out, "start", meta, "start");
-	json_copy(out, "end", meta, "end");
-	json_copy(out, "duration_ms", meta, "duration_ms");
-	json_copy(out, "exit_code", meta, "exit_code");
-	json_copy(out, "signal", meta, "signal");
-	json_copy(out, "limit", meta, "limit");
-	json_copy(out, "script", meta, "script");
-	json_copy(out, "commit", meta, "commit");
-	json_copy(out, "undo", meta, "undo");
+	for (i = 0; i < ARRAY_SIZE(copied); i++)
+		json_copy(out, copied[i], meta, copied[i]);
 	report_add(out, &s, meta, &cs, false);
 	if (json) {
 		cleanup_free char *text = cJSON_Print(out);
