@@ -56,7 +56,7 @@ BENCH_BIN := $(BENCH_SRC:bench/%.c=$(B)/bench/%)
 
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 
-.PHONY: pkg-check all check unit asan bench fuzz install uninstall deb check-package deps demo format format-check man-lint clean helpers
+.PHONY: pkg-check all check include-check cleanup-check unit asan bench fuzz install uninstall deb check-package deps demo format format-check man-lint clean helpers
 
 all: $(B)/airlock
 
@@ -92,16 +92,31 @@ $(B)/helpers/%: tests/helpers/%.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -D_GNU_SOURCE -O1 -g -Wall -Wextra $(WERROR) -o $@ $< -lpthread
 
-$(B)/bench/%: bench/%.c
+$(B)/bench/%: bench/%.c common/seccomp_compat.h
 	@mkdir -p $(dir $@)
-	$(CC) -std=gnu11 -D_GNU_SOURCE -O2 -Wall -Wextra $(WERROR) -o $@ $< $(shell $(PKG_CONFIG) --libs libseccomp)
+	$(CC) -std=gnu11 -D_GNU_SOURCE -I. -O2 -Wall -Wextra $(WERROR) -o $@ $< $(shell $(PKG_CONFIG) --libs libseccomp)
 
 helpers: $(HELPER_BIN)
 
 unit: $(UNIT_BIN)
 
-check: all $(UNIT_BIN) $(HELPER_BIN)
+check: all $(UNIT_BIN) $(HELPER_BIN) include-check cleanup-check
 	@tests/run
+
+# Dependencies point one way: no two units include each other, directly or around a loop.
+include-check:
+	@scripts/include-cycles
+
+# steal_pointer() takes only the address of a pointer (common/cleanup.h): the right use must
+# compile and each wrong one must not, or the type check has gone.
+cleanup-check:
+	@try() { printf '#include "common/cleanup.h"\nvoid f(void);\nvoid f(void) { %s }\n' "$$1" | \
+		$(CC) -std=gnu11 -D_GNU_SOURCE -I. -fsyntax-only -x c - 2>/dev/null; }; \
+	try 'char *p = 0; char *q = steal_pointer(&p); free(q);' || { \
+		echo "cleanup-check: steal_pointer() refuses the address of a pointer" >&2; exit 1; }; \
+	for bad in 'int n = 0; (void)steal_pointer(&n);' 'char *p = 0; (void)steal_pointer(p);'; do \
+		if try "$$bad"; then echo "cleanup-check: steal_pointer() takes: $$bad" >&2; exit 1; fi; \
+	done; echo "steal_pointer() type check ok"
 
 asan:
 	$(MAKE) B=build-asan OPT='-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer' \

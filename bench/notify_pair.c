@@ -19,9 +19,10 @@
  * exit stop).
  */
 
+#include "common/seccomp_compat.h" /* SYNC_WAKE_UP: Linux 6.6; Debian 12's headers lack it */
+
 #include <errno.h>
 #include <linux/filter.h>
-#include <linux/seccomp.h>
 #include <sched.h>
 #include <seccomp.h>
 #include <signal.h>
@@ -38,14 +39,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-/* Linux 6.6; Debian 12's uapi headers (6.1) lack both. */
-#ifndef SECCOMP_IOCTL_NOTIF_SET_FLAGS
-#define SECCOMP_IOCTL_NOTIF_SET_FLAGS SECCOMP_IOW(4, __u64)
-#endif
-#ifndef SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP
-#define SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (1UL << 0)
-#endif
 
 #define MAX_RUNS 64
 #define WARMUP	 1000

@@ -58,6 +58,19 @@ static inline void *steal_pointer(void *pp)
 	return ret;
 }
 
+/*
+ * The type check bubblewrap and GLib make, made a hard error: *(pp) must be a pointer (type
+ * class 5), so steal_pointer(&n) of an int, or steal_pointer(p) of a char *, does not compile,
+ * where the function would write NULL over whatever pp points to. The result has *(pp)'s type.
+ * The function's name in parentheses is not expanded again.
+ */
+#define steal_pointer(pp)                                                                          \
+	__extension__({                                                                            \
+		_Static_assert(__builtin_classify_type(*(pp)) == 5,                                \
+			       "steal_pointer() takes the address of a pointer");                  \
+		(__typeof__(*(pp)))(steal_pointer)(pp);                                            \
+	})
+
 /* As steal_pointer() for descriptors. */
 static inline int steal_fd(int *fdp)
 {

@@ -58,6 +58,18 @@ int error_errno(const char *fmt, ...)
 	return -saved;
 }
 
+int error_rc(int rc, const char *fmt, ...)
+{
+	int err = rc < 0 ? -rc : EIO;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vreport("", fmt, ap, err);
+	va_end(ap);
+	errno = err;
+	return -err;
+}
+
 void warn(const char *fmt, ...)
 {
 	va_list ap;

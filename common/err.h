@@ -24,11 +24,25 @@ void err_set_die_hook(void (*hook)(void));
 /* The exit status die() uses; 125 by default (airlock failed). */
 void err_set_die_status(int status);
 
+/*
+ * The convention: a function returns 0 or a negative errno, and reports once, where the
+ * failure is understood, with error_rc() (a callee's -errno) or error_errno() (errno after a
+ * system call), which return the code for the caller to pass on. error() returns -1: it is
+ * for the paths that end in an exit status (a command's usage, a refusal), where no errno
+ * means anything.
+ */
+
 /* Print "airlock: <msg>" to stderr. Always returns -1, as git's error() does. */
 int error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Print "airlock: <msg>: strerror(errno)" and return -errno (negative, never 0). */
 int error_errno(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * Print "airlock: <msg>: strerror(-rc)" and return rc, a negative errno (EIO for a rc that is
+ * not negative); errno is set to -rc too. return error_rc(rc, "cannot write %s", path);
+ */
+int error_rc(int rc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Print "airlock: warning: <msg>". */
 void warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -122,39 +122,32 @@ const char *path_rel(const char *path, const char *dir)
 	return path;
 }
 
-int dir_list(int dfd, char ***names, size_t *n)
+int dir_list(int dfd, struct strvec *names)
 {
-	cleanup_dir DIR *dir = NULL;
+	cleanup_dir DIR *d = NULL;
 	struct dirent *de;
-	size_t cap = 0;
 	int fd;
 
-	*names = NULL;
-	*n = 0;
+	/* A fresh open file description, so that reading does not move dfd's offset. */
 	fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	dir = fdopendir(fd);
-	if (!dir) {
+	d = fdopendir(fd);
+	if (!d) {
+		int rc = -errno;
+
 		close(fd);
-		return -errno;
+		return rc;
 	}
-	while ((errno = 0, de = readdir(dir))) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+	for (;;) {
+		errno = 0;
+		de = readdir(d);
+		if (!de)
+			return errno ? -errno : 0;
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
-		GROW(*names, cap, *n + 1);
-		(*names)[(*n)++] = xstrdup(de->d_name);
+		strvec_add(names, de->d_name);
 	}
-	return -errno;
-}
-
-void dir_list_free(char **names, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
 }
 
 int mkdir_p(const char *path, mode_t mode)

@@ -3,6 +3,8 @@
 #ifndef AIRLOCK_COMMON_PATH_H
 #define AIRLOCK_COMMON_PATH_H
 
+#include "common/strvec.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -26,12 +28,11 @@ bool path_is_under(const char *path, const char *dir);
 const char *path_rel(const char *path, const char *dir);
 
 /*
- * The names in the directory open at dfd, without "." and "..", in directory order. dfd
- * stays open and its offset unused (the listing reads its own descriptor). The caller frees
- * with dir_list_free(), also after an error. 0 or -errno.
+ * Append the names in the directory open at dfd, without "." and "..", in directory order,
+ * to names (a cleanup_strvec frees them, also after an error). dfd stays open and its offset
+ * unused (the listing reads its own descriptor). 0 or -errno.
  */
-int dir_list(int dfd, char ***names, size_t *n);
-void dir_list_free(char **names, size_t n);
+int dir_list(int dfd, struct strvec *names);
 
 /* mkdir -p with the given mode for directories it creates. 0 or -errno. */
 int mkdir_p(const char *path, mode_t mode);

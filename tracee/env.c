@@ -5,6 +5,7 @@
 #include "common/buf.h"
 #include "common/cleanup.h"
 #include "common/err.h"
+#include "common/strvec.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -69,26 +70,8 @@ static bool valid_name(const char *s, size_t n)
 	return true;
 }
 
-struct strv {
-	char **v;
-	size_t n, cap;
-};
-
-static void strv_init(struct strv *sv)
-{
-	GROW(sv->v, sv->cap, 1);
-	sv->v[0] = NULL;
-}
-
-static void strv_push(struct strv *sv, char *s)
-{
-	GROW(sv->v, sv->cap, sv->n + 2);
-	sv->v[sv->n++] = s;
-	sv->v[sv->n] = NULL;
-}
-
 /* Replace or add NAME=VALUE in sv (entry is owned by sv afterwards). */
-static void strv_set(struct strv *sv, char *entry)
+static void env_put(struct strvec *sv, char *entry)
 {
 	size_t n = (size_t)(strchr(entry, '=') - entry), i;
 
@@ -99,19 +82,17 @@ static void strv_set(struct strv *sv, char *entry)
 			return;
 		}
 	}
-	strv_push(sv, entry);
+	strvec_push(sv, entry);
 }
 
 /* Remove the bare name from a list of names. */
-static void strv_remove_name(struct strv *sv, const char *name)
+static void remove_name(struct strvec *sv, const char *name)
 {
 	size_t i;
 
 	for (i = 0; i < sv->n; i++) {
 		if (strcmp(sv->v[i], name) == 0) {
-			free(sv->v[i]);
-			memmove(&sv->v[i], &sv->v[i + 1], (sv->n - i) * sizeof(char *));
-			sv->n--;
+			strvec_remove(sv, i);
 			return;
 		}
 	}
@@ -120,7 +101,8 @@ static void strv_remove_name(struct strv *sv, const char *name)
 int env_build(char *const *env, const char *const *pass, size_t npass, bool keep_all,
 	      const char *cwd, struct env_result *out)
 {
-	struct strv keep = {0}, removed = {0};
+	cleanup_strvec struct strvec keep = STRVEC_INIT;
+	cleanup_strvec struct strvec removed = STRVEC_INIT;
 	size_t i;
 
 	memset(out, 0, sizeof(*out));
@@ -133,8 +115,6 @@ int env_build(char *const *env, const char *const *pass, size_t npass, bool keep
 			return -EINVAL;
 		}
 	}
-	strv_init(&keep);
-	strv_init(&removed);
 	for (; env && *env; env++) {
 		const char *eq = strchr(*env, '=');
 		cleanup_free char *name = NULL;
@@ -149,22 +129,22 @@ int env_build(char *const *env, const char *const *pass, size_t npass, bool keep
 			if (strcmp(pass[i], name) == 0)
 				passed = true;
 		if (passed)
-			strv_push(&keep, xstrdup(*env));
+			strvec_add(&keep, *env);
 		else
-			strv_push(&removed, steal_pointer(&name));
+			strvec_push(&removed, steal_pointer(&name));
 	}
 	for (i = 0; i < npass; i++) {
 		if (strchr(pass[i], '=')) {
 			cleanup_free char *name = xstrndup(pass[i], strcspn(pass[i], "="));
 
-			strv_remove_name(&removed, name);
-			strv_set(&keep, xstrdup(pass[i]));
+			remove_name(&removed, name);
+			env_put(&keep, xstrdup(pass[i]));
 		}
 	}
 	if (cwd)
-		strv_set(&keep, xasprintf("PWD=%s", cwd));
-	out->envp = keep.v;
-	out->removed = removed.v;
+		env_put(&keep, xasprintf("PWD=%s", cwd));
+	out->envp = strvec_detach(&keep);
+	out->removed = strvec_detach(&removed);
 	return 0;
 }
 

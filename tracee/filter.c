@@ -13,13 +13,14 @@
 
 #include "common/cleanup.h"
 #include "common/err.h"
+#include "common/seccomp_compat.h"
 #include "common/testenv.h"
+#include "tracee/syscalls.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/netlink.h>
 #include <linux/filter.h>
-#include <linux/seccomp.h>
 #include <sched.h>
 #include <seccomp.h>
 #include <stdlib.h>
@@ -30,13 +31,6 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
-
-/* Syscalls newer than libseccomp 2.5.4's table; numbers are the x86_64 ABI. */
-#define NR_SET_MEMPOLICY_HOME_NODE 450
-#define NR_FCHMODAT2		   452
-#define NR_SETXATTRAT		   463
-#define NR_REMOVEXATTRAT	   466
-#define NR_OPEN_TREE_ATTR	   467
 
 #define MASK32 0xffffffffULL
 
@@ -84,7 +78,7 @@ static const struct deny deny_list[] = {
 	{SCMP_SYS(fsmount), EPERM},
 	{SCMP_SYS(fspick), EPERM},
 	{SCMP_SYS(mount_setattr), EPERM},
-	{NR_OPEN_TREE_ATTR, EPERM},
+	{SYS_open_tree_attr, EPERM},
 	{SCMP_SYS(unshare), EPERM},
 	{SCMP_SYS(setns), EPERM},
 	/* clone3 keeps its flags in memory, out of the filter's sight: libc falls back to clone. */
@@ -117,65 +111,27 @@ static const struct deny deny_list[] = {
 	{SCMP_SYS(set_mempolicy), EPERM},
 	{SCMP_SYS(migrate_pages), EPERM},
 	{SCMP_SYS(move_pages), EPERM},
-	{NR_SET_MEMPOLICY_HOME_NODE, EPERM},
+	{SYS_set_mempolicy_home_node, EPERM},
 	{SCMP_SYS(lookup_dcookie), EPERM},
 	{SCMP_SYS(vhangup), EPERM},
 	{SCMP_SYS(uselib), EPERM},
 };
 
-/* Path calls that change the filesystem: notified so every change is attributed. */
-static const int notify_always[] = {
-	SCMP_SYS(creat),
-	SCMP_SYS(unlink),
-	SCMP_SYS(unlinkat),
-	SCMP_SYS(rename),
-	SCMP_SYS(renameat),
-	SCMP_SYS(renameat2),
-	SCMP_SYS(mkdir),
-	SCMP_SYS(mkdirat),
-	SCMP_SYS(rmdir),
-	SCMP_SYS(link),
-	SCMP_SYS(linkat),
-	SCMP_SYS(symlink),
-	SCMP_SYS(symlinkat),
-	SCMP_SYS(chmod),
-	SCMP_SYS(fchmodat),
-	NR_FCHMODAT2,
-	SCMP_SYS(chown),
-	SCMP_SYS(lchown),
-	SCMP_SYS(fchownat),
-	SCMP_SYS(truncate),
-	SCMP_SYS(utime),
-	SCMP_SYS(utimes),
-	SCMP_SYS(utimensat),
-	SCMP_SYS(futimesat),
-	SCMP_SYS(mknod),
-	SCMP_SYS(mknodat),
-	SCMP_SYS(setxattr),
-	SCMP_SYS(lsetxattr),
-	SCMP_SYS(fsetxattr),
-	SCMP_SYS(removexattr),
-	SCMP_SYS(lremovexattr),
-	SCMP_SYS(fremovexattr),
-	NR_SETXATTRAT,
-	NR_REMOVEXATTRAT,
-	SCMP_SYS(fchmod),
-	SCMP_SYS(fchown),
-	SCMP_SYS(execve),
-	SCMP_SYS(execveat),
-	SCMP_SYS(connect),
-	SCMP_SYS(bind),
-	SCMP_SYS(sendmsg),
-	SCMP_SYS(sendmmsg),
-	SCMP_SYS(fallocate),
-	/* ID changes: an ID outside the map gets the host's EPERM, not EINVAL (notify.c). */
-	SCMP_SYS(setuid),
-	SCMP_SYS(setgid),
-	SCMP_SYS(setreuid),
-	SCMP_SYS(setregid),
-	SCMP_SYS(setresuid),
-	SCMP_SYS(setresgid),
+/*
+ * The calls the supervisor decides and records (tracee/syscalls.h): file changes, so that
+ * every change is attributed, execs, the network, and ID changes.
+ */
+SYSCALL_TABLE_BEGIN
+static const struct {
+	int nr;
+	enum syscall_notify when;
+	struct syscall_args arg;
+} notified[] = {
+#define X(name, cls, when, ...) {SYS_##name, NOTIFY_##when, SYSCALL_ARGS(__VA_ARGS__)},
+	AIRLOCK_SYSCALLS(X)
+#undef X
 };
+SYSCALL_TABLE_END
 
 /* Open flags that make an open a write. O_TMPFILE needs O_WRONLY or O_RDWR, so it is here. */
 static const unsigned long write_open_flags[] = {O_WRONLY, O_RDWR, O_CREAT, O_TRUNC};
@@ -200,6 +156,30 @@ static int add_masked(scmp_filter_ctx ctx, uint32_t action, int nr, unsigned arg
 	return seccomp_rule_add_exact_array(ctx, action, nr, 1, &cmp);
 }
 
+/* Notify the supervisor of call nr, always or as when says. */
+static int add_notify(scmp_filter_ctx ctx, int nr, enum syscall_notify when,
+		      const struct syscall_args *arg)
+{
+	struct scmp_arg_cmp cmp;
+	size_t i;
+	int rc = 0;
+
+	switch (when) {
+	case NOTIFY_ALWAYS:
+		return seccomp_rule_add_exact(ctx, SCMP_ACT_NOTIFY, nr, 0);
+	case NOTIFY_OPEN_WRITE:
+		for (i = 0; i < ARRAY_SIZE(write_open_flags) && rc == 0; i++)
+			rc = add_masked(ctx, SCMP_ACT_NOTIFY, nr, (unsigned)arg->flags,
+					write_open_flags[i], write_open_flags[i]);
+		return rc;
+	case NOTIFY_ADDRESSED:
+		/* A NULL address sends on a connected socket: nothing to decide. */
+		cmp = (struct scmp_arg_cmp){.arg = (unsigned)arg->addr, .op = SCMP_CMP_NE};
+		return seccomp_rule_add_exact_array(ctx, SCMP_ACT_NOTIFY, nr, 1, &cmp);
+	}
+	return -EINVAL;
+}
+
 static int add_rules(scmp_filter_ctx ctx)
 {
 	size_t i;
@@ -209,19 +189,8 @@ static int add_rules(scmp_filter_ctx ctx)
 	for (i = 0; i < ARRAY_SIZE(deny_list) && rc == 0; i++)
 		rc = seccomp_rule_add_exact(ctx, SCMP_ACT_ERRNO(deny_list[i].err), deny_list[i].nr,
 					    0);
-	for (i = 0; i < ARRAY_SIZE(notify_always) && rc == 0; i++)
-		rc = seccomp_rule_add_exact(ctx, SCMP_ACT_NOTIFY, notify_always[i], 0);
-	for (i = 0; i < ARRAY_SIZE(write_open_flags) && rc == 0; i++) {
-		rc = add_masked(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(open), 1, write_open_flags[i],
-				write_open_flags[i]);
-		if (rc == 0)
-			rc = add_masked(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(openat), 2,
-					write_open_flags[i], write_open_flags[i]);
-	}
-	/* sendto notifies only with a destination; a NULL address sends on a connected socket. */
-	if (rc == 0)
-		rc = seccomp_rule_add_exact(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(sendto), 1,
-					    SCMP_A4(SCMP_CMP_NE, 0));
+	for (i = 0; i < ARRAY_SIZE(notified) && rc == 0; i++)
+		rc = add_notify(ctx, notified[i].nr, notified[i].when, &notified[i].arg);
 	for (i = 0; i < ARRAY_SIZE(clone_ns_flags) && rc == 0; i++)
 		rc = add_masked(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 0, clone_ns_flags[i],
 				clone_ns_flags[i]);
@@ -305,8 +274,7 @@ static scmp_filter_ctx build_filter(void)
 	if (rc == 0)
 		rc = add_rules(ctx);
 	if (rc < 0) {
-		errno = -rc;
-		error_errno("cannot build the seccomp filter");
+		error_rc(rc, "cannot build the seccomp filter");
 		seccomp_release(ctx);
 		return NULL;
 	}
@@ -337,10 +305,8 @@ int filter_compile(struct sock_fprog *prog)
 	if (mfd < 0)
 		return error_errno("cannot create a memfd for the seccomp filter");
 	rc = filter_export(mfd);
-	if (rc < 0) {
-		errno = -rc;
-		return error_errno("cannot export the seccomp filter");
-	}
+	if (rc < 0)
+		return error_rc(rc, "cannot export the seccomp filter");
 	size = lseek(mfd, 0, SEEK_END);
 	if (size <= 0 || size % (off_t)sizeof(struct sock_filter) != 0)
 		return error("cannot export the seccomp filter: bad size %lld", (long long)size);

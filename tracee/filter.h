@@ -8,14 +8,6 @@
 
 #include <stdbool.h>
 
-/* Flags that may be missing from the build host's headers (values from the kernel ABI). */
-#ifndef SECCOMP_FILTER_FLAG_NEW_LISTENER
-#define SECCOMP_FILTER_FLAG_NEW_LISTENER (1UL << 3)
-#endif
-#ifndef SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
-#define SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (1UL << 5)
-#endif
-
 /* What the installed filter got from the kernel, reported to the supervisor. */
 struct filter_info {
 	bool wait_killable; /* SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (Linux 5.19) */

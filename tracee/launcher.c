@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* The launcher of a live session: it starts each step and reports its end; see launcher.h. */
-#include "tracee/launcher.h"
+/* The launcher of a live session: it starts each step and reports its end; see sandbox.h. */
+#include "tracee/sandbox.h"
 
 #include "common/buf.h"
 #include "common/cleanup.h"

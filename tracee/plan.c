@@ -272,11 +272,9 @@ static int add_layer_dirs(struct planner *pl, struct plan_item *it, const char *
 	rc = mkdir(it->upper, 0700) == 0 ? 0 : mkdir_p(it->upper, 0700);
 	if (rc == 0)
 		rc = mkdir(it->work, 0700) == 0 ? 0 : mkdir_p(it->work, 0700);
-	if (rc < 0) {
-		errno = -rc;
-		return error_errno("cannot create overlay directories in %s",
-				   pl->opts->session_dir);
-	}
+	if (rc < 0)
+		return error_rc(rc, "cannot create overlay directories in %s",
+				pl->opts->session_dir);
 	return 0;
 }
 

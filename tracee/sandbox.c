@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* The tracee: namespaces, the new root, pid 1, and the command's start; see sandbox.h. */
 #include "tracee/sandbox.h"
-#include "tracee/launcher.h"
 #include "tracee/landlock.h"
 #include "tracee/stub.h"
 

@@ -119,4 +119,24 @@ pid_t sandbox_clone(const struct sandbox_spec *spec);
 /* The child's entry point; never returns. Setup errors exit 125 with a message. */
 noreturn void sandbox_main(const struct sandbox_spec *spec);
 
+/*
+ * launcher_main(), in tracee/launcher.c: the launcher of a live session (airlock start), a
+ * process of the sandbox, under its filter and without capabilities, that starts each step
+ * the supervisor asks for (airlock exec) as its own child and reports how it ended. Steps inherit
+ * the filter and its one listener, so an exec pays no namespace, overlay or filter set-up.
+ *
+ * What it trusts: only the control socket, which nothing else in the sandbox holds (the
+ * steps close it before they exec; pidfd_getfd and ptrace are refused by the filter, and the
+ * launcher is not dumpable, so /proc/PID/mem and /proc/PID/fd of it are closed to its
+ * neighbours). A step that kills the launcher ends the session's sandbox (pid 1 leaves when
+ * its child does), which the supervisor then records: it is a denial of service on the
+ * session itself, never a way out.
+ */
+noreturn void launcher_main(int control);
+
+/* Shared by sandbox.c and launcher.c; each is documented where it is defined. */
+char *sandbox_find_command(const char *name, char *const *envp, int *status);
+void sandbox_close_fds(int keep);
+void sandbox_send_msg(int fd, const struct tracee_msg *msg);
+
 #endif

@@ -7,7 +7,6 @@
 #include "common/err.h"
 #include "common/path.h"
 #include "common/utf8.h"
-#include "supervisor/record/report.h"
 #include "ui/keys.h"
 
 #include <errno.h>
@@ -264,10 +263,10 @@ static void add_menu(struct buf *b, bool program, bool save)
 	}
 }
 
-static char *question_text(const struct prompt *p, const struct ask_question *q)
+static char *question_text(const struct prompt *p, const struct prompt_question *q)
 {
-	cleanup_free char *who = join_argv(q->argv);
-	cleanup_free char *cmd = q->command ? join_argv(q->command) : NULL;
+	const char *who = q->who ? q->who : "";
+	const char *cmd = q->command;
 	/* pid 0: a DNS lookup, which names no process (the sandbox's resolver cannot tell). */
 	cleanup_free char *pid = q->pid ? xasprintf("pid %d: %s", q->pid, who)
 					: xstrdup("a name lookup (the process is not known)");
@@ -289,11 +288,11 @@ static char *question_text(const struct prompt *p, const struct ask_question *q)
 	add_field(&b, "wants", what);
 	if (q->rule)
 		add_field(&b, "rule", q->rule);
-	add_menu(&b, q->program_key != NULL, q->suggest && p->rules_file);
+	add_menu(&b, q->program, q->suggest && p->rules_file);
 	return buf_detach(&b);
 }
 
-struct prompt_item *prompt_add(struct prompt *p, const struct ask_question *q, unsigned id)
+struct prompt_item *prompt_add(struct prompt *p, const struct prompt_question *q, unsigned id)
 {
 	struct prompt_item *it = xcalloc(1, sizeof(*it));
 
@@ -301,7 +300,7 @@ struct prompt_item *prompt_add(struct prompt *p, const struct ask_question *q, u
 	it->text = question_text(p, q);
 	it->suggest = q->suggest ? xstrdup(q->suggest) : NULL;
 	it->suggest_program = q->suggest_program ? xstrdup(q->suggest_program) : NULL;
-	it->program = q->program_key != NULL;
+	it->program = q->program;
 	if (p->tail)
 		p->tail->next = it;
 	else

@@ -9,12 +9,27 @@
 #ifndef AIRLOCK_UI_PROMPT_H
 #define AIRLOCK_UI_PROMPT_H
 
-#include "supervisor/supervise/ask.h"
-
 #include <stdbool.h>
 
 struct prompt;
 struct prompt_item;
+
+/*
+ * A question, as the person reads it: plain strings, so that the prompt needs nothing of the
+ * supervisor's (supervisor/supervise/ask.c fills it). Borrowed for the duration of prompt_add().
+ */
+struct prompt_question {
+	const char *cls;	     /* "exec", "connect", "dns" */
+	const char *target;	     /* what the class acts on ("/usr/bin/git", "1.2.3.4:443") */
+	const char *name;	     /* connect: the host name looked up, or NULL */
+	const char *rule;	     /* the rule that said ask ("file:line"), or NULL */
+	const char *who;	     /* the asking process's command line, joined */
+	const char *command;	     /* exec: the command to run, joined, or NULL */
+	const char *suggest;	     /* a rule body the answer can be saved as, or NULL */
+	const char *suggest_program; /* the same for the program with any arguments, or NULL */
+	bool program;		     /* the program-wide answers (A, D) are offered */
+	int pid;		     /* 0: a name lookup, which names no process */
+};
 
 struct prompt_reply {
 	unsigned id; /* the id given to prompt_add() */
@@ -36,7 +51,7 @@ int prompt_fd(const struct prompt *p);
 bool prompt_active(const struct prompt *p);
 
 /* Queue q (copied) under id; shown at once when nothing else is. */
-struct prompt_item *prompt_add(struct prompt *p, const struct ask_question *q, unsigned id);
+struct prompt_item *prompt_add(struct prompt *p, const struct prompt_question *q, unsigned id);
 
 /* When the question is denied unless answered (CLOCK_MONOTONIC ms): the prompt counts down. */
 void prompt_set_deadline(struct prompt_item *it, unsigned long long deadline_ms);

@@ -35,22 +35,6 @@ struct scan {
 	char *cmp_a, *cmp_b; /* CMP_CHUNK bytes each */
 };
 
-struct names {
-	char **v;
-	size_t n, cap;
-};
-
-static void names_free(struct names *ns)
-{
-	size_t i;
-
-	for (i = 0; i < ns->n; i++)
-		free(ns->v[i]);
-	free(ns->v);
-	ns->v = NULL;
-	ns->n = ns->cap = 0;
-}
-
 const char *change_kind_name(enum change_kind kind)
 {
 	switch (kind) {
@@ -305,36 +289,6 @@ int changes_is_opaque(int fd)
 	return n == 1 && val[0] == 'y';
 }
 
-/* Read the names in the directory open at dfd into *ns. 0 or -errno. */
-static int list_names(int dfd, struct names *ns)
-{
-	cleanup_dir DIR *d = NULL;
-	struct dirent *de;
-	int fd;
-
-	/* A fresh open file description, so that reading does not move dfd's offset. */
-	fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	d = fdopendir(fd);
-	if (!d) {
-		int rc = -errno;
-
-		close(fd);
-		return rc;
-	}
-	for (;;) {
-		errno = 0;
-		de = readdir(d);
-		if (!de)
-			return errno ? -errno : 0;
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		GROW(ns->v, ns->cap, ns->n + 1);
-		ns->v[ns->n++] = xstrdup(de->d_name);
-	}
-}
-
 /* Reopen the directory above the one open at fd and check it is still want. fd or -errno. */
 int changes_reopen_parent(int fd, const struct stat *want)
 {
@@ -486,7 +440,7 @@ static int scan_entry(struct scan *s, int *dfd, const struct stat *self, int hfd
 /* Scan the upper directory open at *dfd (which may be closed and reopened meanwhile). */
 static int scan_dir(struct scan *s, int *dfd, int hfd, int depth)
 {
-	__attribute__((cleanup(names_free))) struct names ns = {0};
+	cleanup_strvec struct strvec ns = STRVEC_INIT;
 	size_t base = s->rel.len;
 	struct stat self;
 	size_t i;
@@ -496,7 +450,7 @@ static int scan_dir(struct scan *s, int *dfd, int hfd, int depth)
 		return -ELOOP;
 	if (fstat(*dfd, &self) < 0)
 		return -errno;
-	rc = list_names(*dfd, &ns);
+	rc = dir_list(*dfd, &ns);
 	if (rc < 0)
 		return rc;
 	for (i = 0; i < ns.n; i++) {

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* `airlock commit`: what it selects, the guards, the steps, and the run of it. */
+#include "common/json.h"
 #include "supervisor/changeset/commit_int.h"
 
 /* ---- the commands ----------------------------------------------------------------------- */
@@ -57,10 +58,8 @@ static int settle_journal(const struct session *s, cJSON *meta, struct event_log
 
 	if (r == -ENOENT)
 		return 0;
-	if (r < 0) {
-		errno = -r;
-		return error_errno("cannot read %s", jpath);
-	}
+	if (r < 0)
+		return error_rc(r, "cannot read %s", jpath);
 	if (j.ended_ok && !j.undo_ended) {
 		const char *state = meta_str(meta, "state");
 
@@ -580,18 +579,50 @@ static int apply_all(struct applier *a, const char *jpath)
 		goto bad_journal;
 	return 0;
 bad_journal:
-	errno = -r;
-	return error_errno("cannot write %s", jpath);
+	return error_rc(r, "cannot write %s", jpath);
 }
 
-/* Seal meta.json over the events appended since the last seal, and write it. 0 or -1. */
-int cm_seal(const struct session *s, cJSON *meta, struct event_log *log, unsigned long long *sealed)
+int cm_open(struct cm_session *x, const char *id)
 {
-	if (log->fd < 0 || log->seq == *sealed)
+	if (store_open(id, true, &x->s) < 0)
+		return -1;
+	x->opened = true;
+	x->meta = store_read_meta(&x->s);
+	return x->meta ? 0 : -1;
+}
+
+int cm_open_log(struct cm_session *x)
+{
+	cleanup_free char *events = session_path(&x->s, "events.jsonl");
+
+	if (seal_open_log(&x->log, events, x->meta) < 0) /* it says what failed */
+		return -1;
+	x->log_open = true;
+	x->sealed = x->log.seq;
+	return 0;
+}
+
+int cm_seal(struct cm_session *x)
+{
+	if (x->log.fd < 0 || x->log.seq == x->sealed)
 		return 0;
-	audit_record_head(meta, log);
-	*sealed = log->seq;
-	return store_write_meta(s, meta, true);
+	seal_head(x->meta, &x->log);
+	x->sealed = x->log.seq;
+	return store_write_meta(&x->s, x->meta, true);
+}
+
+void cm_close(struct cm_session *x)
+{
+	if (x->log_open) {
+		cm_seal(x);
+		events_close(&x->log);
+		x->log_open = false;
+	}
+	cJSON_Delete(x->meta);
+	x->meta = NULL;
+	if (x->opened)
+		store_close(&x->s);
+	x->opened = false;
 }
 
 static int commit_session(const struct session_args *args, bool exact);
@@ -658,201 +689,203 @@ int commit_paths(const char *id, const char *const *paths, size_t n, bool force)
 	return rc;
 }
 
-/* `airlock commit`: the paths a takes (exactly, with exact), then a's deferred commands. */
-static int commit_session(const struct session_args *args, bool exact)
-{
-	const struct session_args a = *args;
-	struct session s = {.lock_fd = -1};
-	struct change_set cs = {0};
-	struct event_log log = {.fd = -1};
-	struct applier ap = {.failed = SIZE_MAX, .host = {.fd = -1}, .upper = {.fd = -1}};
-	struct dir_cache checks = {.fd = -1};
-	struct guards guards = {0};
-	struct step *steps = NULL;
-	struct left *left = NULL;
-	bool *matched = NULL;
-	struct timespec start;
+/* A commit in progress: what its steps share (commit_session() runs them in order). */
+struct commit_run {
+	struct session_args a;
+	bool exact;
+	enum gate_mode mode;
+	struct cm_session x;
+	struct timespec start; /* the session's, for the conflict check */
+	struct change_set cs;
 	struct gate gate;
-	struct left_dir *ldirs = NULL;
-	size_t nldirs = 0, ldcap = 0;
-	bool have_gate = false;
-	enum gate_mode mode = exact || a.npaths > 0 ? GATE_TAKE_NAMED
-			      : a.all		    ? GATE_TAKE_ALL
-						    : GATE_TAKE_APPROVED;
-	cleanup_free char *events = NULL, *cdir = NULL, *jpath = NULL, *bdir = NULL;
-	cleanup_fd int bfd = -1, sfd = -1;
-	cJSON *meta = NULL;
-	size_t n = 0, cap = 0, nleft = 0, lcap = 0, i, j, nconf = 0, nunsafe = 0;
-	unsigned long long sealed = 0;
-	int rc = EXIT_REFUSED, r;
-	bool opened = false, log_open = false, files = a.all || a.npaths > 0 || a.nruns == 0;
+	bool have_gate;
+	struct guards guards;
+	bool *matched; /* each of a.paths matched a change */
+	struct step *steps;
+	size_t n, cap;
+	struct left *left; /* changes left out, and why */
+	size_t nleft, lcap;
+	struct left_dir *ldirs; /* new directories left out: what is below them stays too */
+	size_t nldirs, ldcap;
+	size_t nconf;
+	int sfd, bfd; /* the session directory, commit/backup */
+	struct applier ap;
+	struct dir_cache checks;
+};
 
-	buf_init(&ap.jw.b);
-	ap.jw.fd = -1;
-	matched = xcalloc(a.npaths + 1, sizeof(*matched));
-	if (store_open(a.id, true, &s) < 0)
-		goto out;
-	opened = true;
-	meta = store_read_meta(&s);
-	if (!meta)
-		goto out;
-	if (strcmp(session_state(&s, meta), "discarded") == 0) {
-		error("session %s was discarded: its changes are gone", s.id);
-		goto out;
-	}
-	if (cm_parse_start(meta_str(meta, "start"), &start) < 0) {
-		error("session %s has no valid start time", s.id);
-		goto out;
-	}
-	if (check_runs(&s, &a) < 0)
-		goto out;
-	events = session_path(&s, "events.jsonl");
-	if (audit_open_log(&log, events, meta) < 0) /* it says what failed */
-		goto out;
-	log_open = true;
-	sealed = log.seq;
-	if (check_ended(&s, meta, &log, a.force) < 0)
-		goto out;
-	r = settle_journal(&s, meta, &log, &start);
-	if (r < 0)
-		goto out;
-	if (!files) {
-		/* --run N alone: the deferred commands, with the files as they are. */
-		rc = run_deferred(&s, &log, &a);
-		goto out;
-	}
-	if (r == 1) {
-		error("session %s is already committed; 'airlock undo %s' first", s.id, s.id);
-		goto out;
-	}
-	if (session_scan_changes(&s, meta, &cs) < 0) {
-		error("cannot read the changes of session %s", s.id);
-		goto out;
-	}
-	/* The states the review and show give, and every final host path checked again. */
-	gate_open(&gate, &s, meta);
-	guards_init(&guards, meta);
-	have_gate = true;
-	if (!gate.have_rules) {
-		error("nothing committed: session %s's rules cannot be read to check its changes",
-		      s.id);
-		goto out;
-	}
-	for (i = 0; i < cs.n; i++) {
-		const struct change *c = &cs.items[i];
-		bool take = taken(&a, exact, c->path, matched);
-		const char *odd = uncommittable(c), *gwhy = NULL;
-		cleanup_free char *guard = NULL;
-		struct gate_verdict v;
-		const char *why = gate_select(
-			&gate, c->path, mode, take,
-			exact || (take && gate_named_exactly(&gate, c->path, a.paths, a.npaths)),
-			&v);
+/*
+ * Open the session, refuse one that cannot be committed, and settle what an earlier commit's
+ * journal left. 1 when the session is committed already, 0, or -1 after printing why.
+ */
+static int commit_open(struct commit_run *cr)
+{
+	struct cm_session *x = &cr->x;
 
-		if (!why)
-			why = below_left_dir(ldirs, nldirs, c->path);
-		/* (A PATH below a new directory it does not name is refused below, as ever.) */
-		if (why && (exact || strcmp(why, "skip") != 0) &&
-		    (c->kind == CHANGE_DIR_ADDED ||
-		     (c->kind == CHANGE_TYPE_CHANGED && S_ISDIR(c->mode)))) {
-			GROW(ldirs, ldcap, nldirs + 1);
-			ldirs[nldirs++] = (struct left_dir){c->path, why};
-		}
+	if (cm_open(x, cr->a.id) < 0)
+		return -1;
+	if (strcmp(session_state(&x->s, x->meta), "discarded") == 0)
+		return error("session %s was discarded: its changes are gone", x->s.id);
+	if (cm_parse_start(meta_str(x->meta, "start"), &cr->start) < 0)
+		return error("session %s has no valid start time", x->s.id);
+	if (check_runs(&x->s, &cr->a) < 0)
+		return -1;
+	if (cm_open_log(x) < 0)
+		return -1;
+	if (check_ended(&x->s, x->meta, &x->log, cr->a.force) < 0)
+		return -1;
+	return settle_journal(&x->s, x->meta, &x->log, &cr->start);
+}
 
-		GROW(left, lcap, nleft + 1);
-		left[nleft] = (struct left){.c = c, .why = why ? why : "skip"};
-		if (why && v.by == GATE_BY_DENY && take) {
-			cleanup_free char *origin = rule_origin(v.rule);
+/* Take c as a step, or leave it out and say why where the person should know. */
+static void select_change(struct commit_run *cr, const struct change *c)
+{
+	const struct session_args *a = &cr->a;
+	bool take = taken(a, cr->exact, c->path, cr->matched);
+	const char *odd = uncommittable(c), *gwhy = NULL;
+	cleanup_free char *guard = NULL;
+	struct gate_verdict v;
+	const char *why = gate_select(
+		&cr->gate, c->path, cr->mode, take,
+		cr->exact || (take && gate_named_exactly(&cr->gate, c->path, a->paths, a->npaths)),
+		&v);
 
-			fputs("airlock: ", stderr);
-			cm_print_path(stderr, c->path);
-			fprintf(stderr, ": denied by 'deny write %s' (%s), never committed\n",
-				v.rule->text, origin);
-		}
-		if (why) {
-			nleft++;
-			continue;
-		}
-		/*
-		 * The program never saw what a hidden path holds (~/.ssh): whatever it put there
-		 * is never applied, or an empty directory would replace the host's keys; nor is a
-		 * directory above one taken away. airlock's own rules and store are the same.
-		 */
-		guard = guarded(&guards, c, &gwhy);
-		if (guard || odd) {
-			fputs("airlock: ", stderr);
-			cm_print_path(stderr, c->path);
-			if (guard)
-				fprintf(stderr, ": %s\n", guard);
-			else
-				fprintf(stderr, ": %s cannot be committed; left out\n", odd);
-			left[nleft++].why = guard ? gwhy : "unsupported";
-			continue;
-		}
-		GROW(steps, cap, n + 1);
-		memset(&steps[n], 0, sizeof(steps[n]));
-		steps[n++].c = c;
+	if (!why)
+		why = below_left_dir(cr->ldirs, cr->nldirs, c->path);
+	/* (A PATH below a new directory it does not name is refused below, as ever.) */
+	if (why && (cr->exact || strcmp(why, "skip") != 0) &&
+	    (c->kind == CHANGE_DIR_ADDED || (c->kind == CHANGE_TYPE_CHANGED && S_ISDIR(c->mode)))) {
+		GROW(cr->ldirs, cr->ldcap, cr->nldirs + 1);
+		cr->ldirs[cr->nldirs++] = (struct left_dir){c->path, why};
 	}
-	for (j = 0; j < a.npaths; j++) {
-		if (!matched[j]) {
-			fputs("airlock: ", stderr);
-			cm_print_path(stderr, a.paths[j]);
-			fprintf(stderr, ": not changed in session %s\n", s.id);
-			goto out;
-		}
+
+	GROW(cr->left, cr->lcap, cr->nleft + 1);
+	cr->left[cr->nleft] = (struct left){.c = c, .why = why ? why : "skip"};
+	if (why && v.by == GATE_BY_DENY && take) {
+		cleanup_free char *origin = rule_origin(v.rule);
+
+		fputs("airlock: ", stderr);
+		cm_print_path(stderr, c->path);
+		fprintf(stderr, ": denied by 'deny write %s' (%s), never committed\n", v.rule->text,
+			origin);
 	}
-	if (n == 0) {
-		if (mode == GATE_TAKE_APPROVED && cs.n > 0)
-			printf("session %s has no approved changes to commit\n", s.id);
+	if (why) {
+		cr->nleft++;
+		return;
+	}
+	/*
+	 * The program never saw what a hidden path holds (~/.ssh): whatever it put there
+	 * is never applied, or an empty directory would replace the host's keys; nor is a
+	 * directory above one taken away. airlock's own rules and store are the same.
+	 */
+	guard = guarded(&cr->guards, c, &gwhy);
+	if (guard || odd) {
+		fputs("airlock: ", stderr);
+		cm_print_path(stderr, c->path);
+		if (guard)
+			fprintf(stderr, ": %s\n", guard);
 		else
-			printf("session %s has no changes to commit\n", s.id);
-		say_left(&s, left, nleft, false);
-		rc = run_deferred(&s, &log, &a);
-		goto out;
+			fprintf(stderr, ": %s cannot be committed; left out\n", odd);
+		cr->left[cr->nleft++].why = guard ? gwhy : "unsupported";
+		return;
 	}
-	/* The conflict check comes first: nothing is touched until every path is looked at. */
-	sfd = open(s.dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (sfd < 0) {
-		error_errno("cannot open %s", s.dir);
-		goto out;
+	GROW(cr->steps, cr->cap, cr->n + 1);
+	memset(&cr->steps[cr->n], 0, sizeof(cr->steps[cr->n]));
+	cr->steps[cr->n++].c = c;
+}
+
+/*
+ * Sort the change set into the steps to take and the changes left out, as the selection, the
+ * gate and the guards say. 0, or -1 after printing why (a PATH given that the session did not
+ * change, or a change set or rules that cannot be read).
+ */
+static int commit_select(struct commit_run *cr)
+{
+	const struct session_args *a = &cr->a;
+	const struct session *s = &cr->x.s;
+	size_t i, j;
+
+	if (session_scan_changes(s, cr->x.meta, &cr->cs) < 0)
+		return error("cannot read the changes of session %s", s->id);
+	/* The states the review and show give, and every final host path checked again. */
+	gate_open(&cr->gate, s, cr->x.meta);
+	guards_init(&cr->guards, cr->x.meta);
+	cr->have_gate = true;
+	if (!cr->gate.have_rules)
+		return error("nothing committed: session %s's rules cannot be read to check its "
+			     "changes",
+			     s->id);
+	for (i = 0; i < cr->cs.n; i++)
+		select_change(cr, &cr->cs.items[i]);
+	for (j = 0; j < a->npaths; j++) {
+		if (!cr->matched[j]) {
+			fputs("airlock: ", stderr);
+			cm_print_path(stderr, a->paths[j]);
+			fprintf(stderr, ": not changed in session %s\n", s->id);
+			return -1;
+		}
 	}
+	return 0;
+}
+
+/*
+ * The conflict check comes first: nothing is touched until every path is looked at. 0 (no
+ * conflict, or all forced), or -1 after listing the conflicts that refuse the commit.
+ */
+static int commit_check_conflicts(struct commit_run *cr)
+{
+	struct step *steps = cr->steps;
+	const struct session *s = &cr->x.s;
+	size_t i, n = cr->n, nunsafe = 0;
+
+	cr->sfd = open(s->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (cr->sfd < 0)
+		return error_errno("cannot open %s", s->dir);
 	find_deps(steps, n);
 	for (i = 0; i < n; i++) {
-		check_step(&steps[i], &start, sfd, s.dir, &checks);
+		check_step(&steps[i], &cr->start, cr->sfd, s->dir, &cr->checks);
 		if (steps[i].conflict) {
-			nconf++;
+			cr->nconf++;
 			nunsafe += steps[i].unsafe;
 			steps[i].replace = cm_is_addition(steps[i].c) && steps[i].host_exists;
 		}
 	}
-	if (nconf > 0) {
-		fprintf(stderr, "airlock: %zu conflict%s in session %s:\n", nconf,
-			nconf == 1 ? "" : "s", s.id);
-		for (i = 0; i < n; i++) {
-			if (!steps[i].conflict)
-				continue;
-			fputs("  ", stderr);
-			cm_print_path(stderr, steps[i].c->path);
-			fprintf(stderr, ": %s%s\n", steps[i].conflict,
-				steps[i].unsafe ? " (--force cannot override this)" : "");
-		}
-		if (!a.force || nunsafe > 0) {
-			for (i = 0; i < n; i++)
-				if (steps[i].conflict)
-					events_append(
-						&log,
-						commit_event("commit",
-							     change_kind_name(steps[i].c->kind),
-							     steps[i].c->path, "conflict"));
-			/* The refusal's events are sealed like any other. */
-			cm_seal(&s, meta, &log, &sealed);
-			fprintf(stderr, "airlock: nothing committed%s\n",
-				nunsafe ? "" : "; --force applies the conflicting changes anyway");
-			goto out;
-		}
+	if (cr->nconf == 0)
+		return 0;
+	fprintf(stderr, "airlock: %zu conflict%s in session %s:\n", cr->nconf,
+		cr->nconf == 1 ? "" : "s", s->id);
+	for (i = 0; i < n; i++) {
+		if (!steps[i].conflict)
+			continue;
+		fputs("  ", stderr);
+		cm_print_path(stderr, steps[i].c->path);
+		fprintf(stderr, ": %s%s\n", steps[i].conflict,
+			steps[i].unsafe ? " (--force cannot override this)" : "");
 	}
-	/* What each step does; a forced deletion or chmod of what the host lost is nothing. */
-	for (i = j = 0; i < n; i++) {
+	if (cr->a.force && nunsafe == 0)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (steps[i].conflict)
+			events_append(&cr->x.log,
+				      commit_event("commit", change_kind_name(steps[i].c->kind),
+						   steps[i].c->path, "conflict"));
+	/* The refusal's events are sealed like any other. */
+	cm_seal(&cr->x);
+	fprintf(stderr, "airlock: nothing committed%s\n",
+		nunsafe ? "" : "; --force applies the conflicting changes anyway");
+	return -1;
+}
+
+/*
+ * What each step does; a forced deletion or chmod of what the host lost is nothing, and is
+ * left out. Setuid and setgid bits are stripped where they would be new on the host, and
+ * every change left out is recorded.
+ */
+static void commit_plan(struct commit_run *cr)
+{
+	struct step *steps = cr->steps;
+	size_t i, j;
+
+	for (i = j = 0; i < cr->n; i++) {
 		struct step *st = &steps[i];
 
 		if (st->c->kind == CHANGE_MODE_CHANGED)
@@ -863,15 +896,15 @@ static int commit_session(const struct session_args *args, bool exact)
 			st->op = st->host_exists ? OP_REPLACE : OP_ADD;
 		if ((st->op == OP_DELETE || st->op == OP_CHMOD) && !st->host_exists) {
 			free(st->conflict);
-			GROW(left, lcap, nleft + 1);
-			left[nleft++] = (struct left){.c = st->c, .why = "gone"};
+			GROW(cr->left, cr->lcap, cr->nleft + 1);
+			cr->left[cr->nleft++] = (struct left){.c = st->c, .why = "gone"};
 			continue;
 		}
 		steps[j++] = *st;
 	}
-	n = j;
-	find_deps(steps, n);
-	for (i = 0; i < n; i++) {
+	cr->n = j;
+	find_deps(steps, cr->n);
+	for (i = 0; i < cr->n; i++) {
 		struct step *st = &steps[i];
 		mode_t want = st->c->mode & 07777;
 
@@ -886,95 +919,171 @@ static int commit_session(const struct session_args *args, bool exact)
 							 : "setgid bit",
 			(unsigned)(want & ~st->strip), (unsigned)want);
 	}
-	for (i = 0; i < nleft; i++)
-		events_append(&log, commit_event("commit", change_kind_name(left[i].c->kind),
-						 left[i].c->path, left[i].why));
-	cdir = session_path(&s, "commit");
-	jpath = session_path(&s, "commit/journal.jsonl");
-	bdir = session_path(&s, "commit/backup");
-	if (rm_rf(cdir) < 0 || mkdir(cdir, 0700) < 0 || mkdir(bdir, 0700) < 0) {
-		error_errno("cannot prepare %s", cdir);
-		goto out;
-	}
-	ap.jw.fd = open(jpath, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0600);
-	bfd = open(bdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (ap.jw.fd < 0 || bfd < 0) {
-		error_errno("cannot create %s", ap.jw.fd < 0 ? jpath : bdir);
-		goto out;
-	}
-	ap.s = &s;
-	ap.sfd = sfd;
-	ap.bfd = bfd;
-	ap.steps = steps;
-	ap.n = n;
-	ap.log = &log;
-	ap.host.devs = &ap.devs;
-	devs_add(&ap.devs, bfd, 0); /* the backups, when the store is on another filesystem */
-	if (apply_all(&ap, jpath) < 0) {
-		struct journal jr;
+	for (i = 0; i < cr->nleft; i++)
+		events_append(&cr->x.log,
+			      commit_event("commit", change_kind_name(cr->left[i].c->kind),
+					   cr->left[i].c->path, cr->left[i].why));
+}
 
-		if (ap.failed != SIZE_MAX) {
-			const struct step *st = &steps[ap.failed];
+/*
+ * Apply the steps under the journal (commit.h). All or nothing: on failure every step the
+ * journal shows started is put back. 0, or -1 after printing and recording what happened.
+ */
+static int commit_apply(struct commit_run *cr)
+{
+	struct cm_session *x = &cr->x;
+	struct applier *ap = &cr->ap;
+	cleanup_free char *cdir = session_path(&x->s, "commit");
+	cleanup_free char *jpath = session_path(&x->s, "commit/journal.jsonl");
+	cleanup_free char *bdir = session_path(&x->s, "commit/backup");
+	struct journal jr;
 
-			fprintf(stderr, "airlock: step %zu of %zu failed (%s ", ap.failed + 1, n,
-				change_kind_name(st->c->kind));
-			cm_print_path(stderr, st->c->path);
-			fprintf(stderr, "): %s: %s\n", ap.what, strerror(-ap.failed_rc));
-		}
-		jw_flush(&ap.jw, true);
-		/* All or nothing: put back every step the journal shows started. */
-		if (journal_read(jpath, &jr) < 0 || rollback_journal(&s, &log, &jr, false) < 0) {
-			journal_free(&jr);
-			cm_set_item(meta, "state", cJSON_CreateString("partially committed"));
-			events_append(&log, cm_summary_event("commit", "failed", 0, cs.n));
-			cm_seal(&s, meta, &log, &sealed);
-			fprintf(stderr,
-				"airlock: session %s is partially committed; 'airlock undo %s' "
-				"rolls the rest back\n",
-				s.id, s.id);
-			goto out;
-		}
+	if (rm_rf(cdir) < 0 || mkdir(cdir, 0700) < 0 || mkdir(bdir, 0700) < 0)
+		return error_errno("cannot prepare %s", cdir);
+	ap->jw.fd = open(jpath, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0600);
+	cr->bfd = open(bdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (ap->jw.fd < 0 || cr->bfd < 0)
+		return error_errno("cannot create %s", ap->jw.fd < 0 ? jpath : bdir);
+	ap->s = &x->s;
+	ap->sfd = cr->sfd;
+	ap->bfd = cr->bfd;
+	ap->steps = cr->steps;
+	ap->n = cr->n;
+	ap->log = &x->log;
+	ap->host.devs = &ap->devs;
+	devs_add(&ap->devs, cr->bfd, 0); /* the backups, when the store is on another filesystem */
+	if (apply_all(ap, jpath) == 0)
+		return 0;
+	if (ap->failed != SIZE_MAX) {
+		const struct step *st = &cr->steps[ap->failed];
+
+		fprintf(stderr, "airlock: step %zu of %zu failed (%s ", ap->failed + 1, cr->n,
+			change_kind_name(st->c->kind));
+		cm_print_path(stderr, st->c->path);
+		fprintf(stderr, "): %s: %s\n", ap->what, strerror(-ap->failed_rc));
+	}
+	jw_flush(&ap->jw, true);
+	/* All or nothing: put back every step the journal shows started. */
+	if (journal_read(jpath, &jr) < 0 || rollback_journal(&x->s, &x->log, &jr, false) < 0) {
 		journal_free(&jr);
-		events_append(&log, cm_summary_event("commit", "failed", 0, cs.n));
-		cm_seal(&s, meta, &log, &sealed);
-		error("nothing committed: the host is as it was");
+		cm_set_item(x->meta, "state", cJSON_CreateString("partially committed"));
+		events_append(&x->log, cm_summary_event("commit", "failed", 0, cr->cs.n));
+		cm_seal(x);
+		fprintf(stderr,
+			"airlock: session %s is partially committed; 'airlock undo %s' rolls the "
+			"rest back\n",
+			x->s.id, x->s.id);
+		return -1;
+	}
+	journal_free(&jr);
+	events_append(&x->log, cm_summary_event("commit", "failed", 0, cr->cs.n));
+	cm_seal(x);
+	return error("nothing committed: the host is as it was");
+}
+
+/* Record and say what was committed, then run the approved deferred commands. The exit
+   status. */
+static int commit_record_done(struct commit_run *cr)
+{
+	struct cm_session *x = &cr->x;
+
+	events_append(&x->log, cm_summary_event("commit", "committed", cr->n, cr->nleft));
+	cm_set_item(x->meta, "commit",
+		    commit_record(cr->steps, cr->n, cr->left, cr->nleft, cr->nconf));
+	cJSON_DeleteItemFromObjectCaseSensitive(x->meta, "undo"); /* of an earlier commit */
+	cm_set_item(x->meta, "state", cJSON_CreateString("committed"));
+	if (cm_seal(x) < 0)
+		return EXIT_REFUSED;
+	printf("committed %zu change%s of session %s%s ('airlock undo %s' takes them back)\n",
+	       cr->n, cr->n == 1 ? "" : "s", x->s.id, cr->nconf ? " (conflicts forced)" : "",
+	       x->s.id);
+	say_left(&x->s, cr->left, cr->nleft, true);
+	/* The approved deferred commands run after the files, and only when they went in. */
+	return run_deferred(&x->s, &x->log, &cr->a);
+}
+
+static void commit_run_free(struct commit_run *cr)
+{
+	size_t i;
+
+	/* Whatever was appended (a rollback, a refusal, deferred runs) is sealed (cm_close). */
+	for (i = 0; i < cr->n; i++)
+		free(cr->steps[i].conflict);
+	free(cr->steps);
+	free(cr->left);
+	free(cr->ldirs);
+	free(cr->matched);
+	if (cr->ap.jw.fd >= 0)
+		close(cr->ap.jw.fd);
+	buf_release(&cr->ap.jw.b);
+	dir_cache_reset(&cr->ap.host);
+	dir_cache_reset(&cr->ap.upper);
+	dir_cache_reset(&cr->checks);
+	guards_free(&cr->guards);
+	if (cr->sfd >= 0)
+		close(cr->sfd);
+	if (cr->bfd >= 0)
+		close(cr->bfd);
+	change_set_free(&cr->cs);
+	if (cr->have_gate)
+		gate_close(&cr->gate);
+	cm_close(&cr->x);
+}
+
+/* `airlock commit`: the paths a takes (exactly, with exact), then a's deferred commands. */
+static int commit_session(const struct session_args *args, bool exact)
+{
+	struct commit_run cr = {
+		.a = *args,
+		.exact = exact,
+		.mode = exact || args->npaths > 0 ? GATE_TAKE_NAMED
+			: args->all		  ? GATE_TAKE_ALL
+						  : GATE_TAKE_APPROVED,
+		.x = CM_SESSION_INIT,
+		.sfd = -1,
+		.bfd = -1,
+		.ap = {.failed = SIZE_MAX,
+		       .host = {.fd = -1},
+		       .upper = {.fd = -1},
+		       .jw = {.fd = -1}},
+		.checks = {.fd = -1},
+	};
+	bool files = args->all || args->npaths > 0 || args->nruns == 0;
+	int rc = EXIT_REFUSED, r;
+
+	buf_init(&cr.ap.jw.b);
+	cr.matched = xcalloc(cr.a.npaths + 1, sizeof(*cr.matched));
+	r = commit_open(&cr);
+	if (r < 0)
+		goto out;
+	if (!files) {
+		/* --run N alone: the deferred commands, with the files as they are. */
+		rc = run_deferred(&cr.x.s, &cr.x.log, &cr.a);
 		goto out;
 	}
-	events_append(&log, cm_summary_event("commit", "committed", n, nleft));
-	cm_set_item(meta, "commit", commit_record(steps, n, left, nleft, nconf));
-	cJSON_DeleteItemFromObjectCaseSensitive(meta, "undo"); /* of an earlier commit */
-	cm_set_item(meta, "state", cJSON_CreateString("committed"));
-	if (cm_seal(&s, meta, &log, &sealed) < 0)
+	if (r == 1) {
+		error("session %s is already committed; 'airlock undo %s' first", cr.x.s.id,
+		      cr.x.s.id);
 		goto out;
-	printf("committed %zu change%s of session %s%s ('airlock undo %s' takes them back)\n", n,
-	       n == 1 ? "" : "s", s.id, nconf ? " (conflicts forced)" : "", s.id);
-	say_left(&s, left, nleft, true);
-	/* The approved deferred commands run after the files, and only when they went in. */
-	rc = run_deferred(&s, &log, &a);
+	}
+	if (commit_select(&cr) < 0)
+		goto out;
+	if (cr.n == 0) {
+		if (cr.mode == GATE_TAKE_APPROVED && cr.cs.n > 0)
+			printf("session %s has no approved changes to commit\n", cr.x.s.id);
+		else
+			printf("session %s has no changes to commit\n", cr.x.s.id);
+		say_left(&cr.x.s, cr.left, cr.nleft, false);
+		rc = run_deferred(&cr.x.s, &cr.x.log, &cr.a);
+		goto out;
+	}
+	if (commit_check_conflicts(&cr) < 0)
+		goto out;
+	commit_plan(&cr);
+	if (commit_apply(&cr) < 0)
+		goto out;
+	rc = commit_record_done(&cr);
 out:
-	/* Whatever was appended (a rollback, a refusal, deferred runs) is sealed. */
-	if (log_open)
-		cm_seal(&s, meta, &log, &sealed);
-	for (i = 0; i < n; i++)
-		free(steps[i].conflict);
-	free(steps);
-	free(left);
-	free(ldirs);
-	free(matched);
-	if (ap.jw.fd >= 0)
-		close(ap.jw.fd);
-	buf_release(&ap.jw.b);
-	dir_cache_reset(&ap.host);
-	dir_cache_reset(&ap.upper);
-	dir_cache_reset(&checks);
-	guards_free(&guards);
-	if (log_open)
-		events_close(&log);
-	change_set_free(&cs);
-	if (have_gate)
-		gate_close(&gate);
-	cJSON_Delete(meta);
-	if (opened)
-		store_close(&s);
+	commit_run_free(&cr);
 	return rc;
 }

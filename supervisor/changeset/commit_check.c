@@ -14,14 +14,6 @@ bool cm_ident_is(const struct stat *st, const struct ident *id)
 	       (unsigned long long)st->st_ino == id->ino;
 }
 
-static int open_how(int dfd, const char *path, int flags, unsigned long long resolve)
-{
-	struct open_how how = {.flags = (unsigned)(flags | O_CLOEXEC), .resolve = resolve};
-	int fd = (int)syscall(SYS_openat2, dfd, path, &how, sizeof(how));
-
-	return fd < 0 ? -errno : fd;
-}
-
 /* The directory part of an absolute or relative path (caller frees) and its last component. */
 char *cm_split(const char *path, const char **name)
 {
@@ -45,8 +37,8 @@ static int host_dir(const char *dir)
 {
 	if (dir[0] != '/')
 		return -EINVAL;
-	return open_how(AT_FDCWD, dir, O_RDONLY | O_DIRECTORY,
-			RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+	return openat2_fd(AT_FDCWD, dir, O_RDONLY | O_DIRECTORY,
+			  RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
 }
 
 /* Open the directory holding the absolute host path, as host_dir(). fd or -errno. */
@@ -66,8 +58,8 @@ int cm_upper_dir(int sfd, const char *sdir, const char *dir)
 		return -EXDEV;
 	if (strcmp(dir, sdir) == 0)
 		return -EXDEV;
-	return open_how(sfd, path_rel(dir, sdir), O_PATH | O_DIRECTORY,
-			RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+	return openat2_fd(sfd, path_rel(dir, sdir), O_PATH | O_DIRECTORY,
+			  RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
 }
 
 /* Remember the filesystem of the directory open at fd (on device dev, or found by fstat). */
@@ -252,8 +244,8 @@ int copy_entry(int sfd, const char *sname, int dfd, const char *dname, bool recu
 	}
 	if (S_ISDIR(st.st_mode)) {
 		cleanup_fd int in = -1, out = -1;
-		char **names = NULL;
-		size_t n = 0, i;
+		cleanup_strvec struct strvec names = STRVEC_INIT;
+		size_t i;
 
 		if (mkdirat(dfd, dname, 0700) < 0)
 			return -errno;
@@ -265,10 +257,9 @@ int copy_entry(int sfd, const char *sname, int dfd, const char *dname, bool recu
 		in = openat(sfd, sname, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (in < 0)
 			return -errno;
-		rc = dir_list(in, &names, &n);
-		for (i = 0; rc == 0 && i < n; i++)
-			rc = copy_entry(in, names[i], out, names[i], true, strip, depth + 1);
-		dir_list_free(names, n);
+		rc = dir_list(in, &names);
+		for (i = 0; rc == 0 && i < names.n; i++)
+			rc = copy_entry(in, names.v[i], out, names.v[i], true, strip, depth + 1);
 		if (rc == 0 &&
 		    (fchmod(out, st.st_mode & 07777 & ~strip) < 0 || futimens(out, ts) < 0))
 			rc = -errno;
@@ -282,8 +273,8 @@ int cm_remove_at(int dfd, const char *name, int depth)
 {
 	struct stat st;
 	cleanup_fd int fd = -1;
-	char **names = NULL;
-	size_t n = 0, i;
+	cleanup_strvec struct strvec names = STRVEC_INIT;
+	size_t i;
 	int rc;
 
 	if (depth > MAX_DEPTH)
@@ -297,18 +288,17 @@ int cm_remove_at(int dfd, const char *name, int depth)
 	fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	rc = dir_list(fd, &names, &n);
-	for (i = 0; rc == 0 && i < n; i++) {
+	rc = dir_list(fd, &names);
+	for (i = 0; rc == 0 && i < names.n; i++) {
 		struct stat cst;
 
 		/* Stay on this filesystem: a mount below is not ours to empty. */
-		if (fstatat(fd, names[i], &cst, AT_SYMLINK_NOFOLLOW) == 0 &&
+		if (fstatat(fd, names.v[i], &cst, AT_SYMLINK_NOFOLLOW) == 0 &&
 		    cst.st_dev != st.st_dev)
 			rc = -EXDEV;
 		else
-			rc = cm_remove_at(fd, names[i], depth + 1);
+			rc = cm_remove_at(fd, names.v[i], depth + 1);
 	}
-	dir_list_free(names, n);
 	if (rc == 0 && unlinkat(dfd, name, AT_REMOVEDIR) < 0)
 		rc = -errno;
 	return rc;
@@ -334,29 +324,28 @@ static int tree_newer(int dfd, const char *name, const struct timespec *start, c
 		      char **which, int depth)
 {
 	cleanup_fd int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	char **names = NULL;
-	size_t n = 0, i;
+	cleanup_strvec struct strvec names = STRVEC_INIT;
+	size_t i;
 	int rc;
 
 	if (depth > MAX_DEPTH)
 		return -ELOOP;
 	if (fd < 0)
 		return -errno;
-	rc = dir_list(fd, &names, &n);
-	for (i = 0; rc == 0 && i < n; i++) {
-		cleanup_free char *sub = xasprintf("%s/%s", shown, names[i]);
+	rc = dir_list(fd, &names);
+	for (i = 0; rc == 0 && i < names.n; i++) {
+		cleanup_free char *sub = xasprintf("%s/%s", shown, names.v[i]);
 		struct stat st;
 
-		if (fstatat(fd, names[i], &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		if (fstatat(fd, names.v[i], &st, AT_SYMLINK_NOFOLLOW) < 0) {
 			rc = -errno;
 		} else if (cm_newer(&st, start)) {
 			*which = steal_pointer(&sub);
 			rc = 1;
 		} else if (S_ISDIR(st.st_mode)) {
-			rc = tree_newer(fd, names[i], start, sub, which, depth + 1);
+			rc = tree_newer(fd, names.v[i], start, sub, which, depth + 1);
 		}
 	}
-	dir_list_free(names, n);
 	return rc;
 }
 
@@ -391,8 +380,8 @@ static int upper_merged_dir(int sfd, const char *sdir, const char *upper)
 
 	if (!path_is_under(upper, sdir))
 		return -EXDEV;
-	fd = open_how(sfd, path_rel(upper, sdir), O_RDONLY | O_DIRECTORY,
-		      RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+	fd = openat2_fd(sfd, path_rel(upper, sdir), O_RDONLY | O_DIRECTORY,
+			RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
 	if (fd < 0)
 		return fd;
 	n = fgetxattr(fd, "user.overlay.opaque", val, sizeof(val));

@@ -13,9 +13,10 @@
 #include "common/buf.h"
 #include "common/cleanup.h"
 #include "common/err.h"
+#include "common/openat2.h"
 #include "common/path.h"
 #include "common/utf8.h"
-#include "supervisor/record/audit.h"
+#include "supervisor/record/seal.h"
 #include "supervisor/changeset/changes.h"
 #include "supervisor/cli/cli.h"
 #include "supervisor/changeset/deferred.h"
@@ -29,7 +30,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/openat2.h>
 #include <pwd.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -248,8 +248,33 @@ void check_step(struct step *st, const struct timespec *start, int sfd, const ch
 		struct dir_cache *dc);
 void cm_print_path(FILE *f, const char *path);
 cJSON *cm_summary_event(const char *cls, const char *decision, size_t applied, size_t left);
-int cm_seal(const struct session *s, cJSON *meta, struct event_log *log,
-	    unsigned long long *sealed);
+/*
+ * A session opened for a commit or an undo: locked, its meta.json read, and its event log
+ * open for appending. Whatever is appended is sealed (seal.h) before meta.json is written.
+ */
+struct cm_session {
+	struct session s;
+	cJSON *meta;
+	struct event_log log;
+	unsigned long long sealed; /* log.seq when meta.json was last sealed */
+	bool opened, log_open;
+};
+#define CM_SESSION_INIT                                                                            \
+	{                                                                                          \
+		.s = {.lock_fd = -1}, .log = {.fd = -1 }                                           \
+	}
+
+/* Lock session id for a change and read its meta.json. 0, or -1 after printing why. */
+int cm_open(struct cm_session *x, const char *id);
+
+/* Open its event log for appending, as the run did (syslog too). 0, or -1 after printing why. */
+int cm_open_log(struct cm_session *x);
+
+/* Seal meta.json over the events appended since the last seal, and write it. 0 or -1. */
+int cm_seal(struct cm_session *x);
+
+/* Seal what is left to seal, close the log, free meta and unlock (also after a failed open). */
+void cm_close(struct cm_session *x);
 void jw_add(struct jwriter *w, cJSON *o);
 int jw_flush(struct jwriter *w, bool sync);
 cJSON *cm_jline(const char *op, long step);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* The commit journal's writer, and the events a commit records. */
+#include "common/json.h"
 #include "supervisor/changeset/commit_int.h"
 
 const char *const op_names[4] = {"add", "replace", "delete", "chmod"};

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Reading the journal: rolling an interrupted commit back or forward, and `airlock undo`. */
+#include "common/json.h"
 #include "supervisor/changeset/commit_int.h"
 
 /* ---- reading the journal, undo ---------------------------------------------------------- */
@@ -285,28 +286,25 @@ static char *undo_conflict(const struct session *s, const struct journal *j, str
 	{
 		cleanup_fd int dfd =
 			openat(pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		char **names = NULL;
+		cleanup_strvec struct strvec names = STRVEC_INIT;
 		char *why = NULL;
-		size_t n = 0, k;
+		size_t k;
 
-		if (dfd < 0 || dir_list(dfd, &names, &n) < 0) {
-			dir_list_free(names, n);
+		if (dfd < 0 || dir_list(dfd, &names) < 0)
 			return xasprintf("cannot read it: %s", strerror(errno));
-		}
-		for (k = 0; k < n && !why; k++) {
-			cleanup_free char *child = path_join(js->path, names[k]);
+		for (k = 0; k < names.n && !why; k++) {
+			cleanup_free char *child = path_join(js->path, names.v[k]);
 			const struct jstep *cj;
 
-			if (strncmp(names[k], prefix, strlen(prefix)) == 0)
+			if (strncmp(names.v[k], prefix, strlen(prefix)) == 0)
 				continue;
 			cj = bsearch(child, j->steps, j->n, sizeof(*j->steps), cmp_jstep_path);
 			if (!cj || !cj->done || cj->undone) {
-				cleanup_free char *shown = term_sanitize(names[k]);
+				cleanup_free char *shown = term_sanitize(names.v[k]);
 
 				why = xasprintf("%s was added in it after the commit", shown);
 			}
 		}
-		dir_list_free(names, n);
 		return why;
 	}
 }
@@ -317,7 +315,7 @@ static void restore_pmtimes(const struct journal *j, bool checked)
 	size_t i;
 
 	for (i = 0; i < j->n; i++) {
-		const struct jstep *js = &j->steps[i];
+		struct jstep *js = &j->steps[i];
 		struct timespec ts[2] = {{.tv_nsec = UTIME_OMIT}, js->pmtime};
 		cleanup_free char *dir = NULL;
 		cleanup_fd int fd = -1;
@@ -413,11 +411,10 @@ int rollback_journal(const struct session *s, struct event_log *log, struct jour
 		if (r < 0) {
 			cleanup_free char *shown = term_sanitize(js->path);
 
-			errno = -r;
-			rc = error_errno(
-				"undo stopped at step %zu (%s %s); fix it and run 'airlock "
-				"undo' again",
-				i + 1, js->kind, shown);
+			rc = error_rc(r,
+				      "undo stopped at step %zu (%s %s); fix it and run 'airlock "
+				      "undo' again",
+				      i + 1, js->kind, shown);
 			break;
 		}
 		/* Written at once (not synced): a second undo after a kill skips what is done. */
@@ -463,10 +460,8 @@ int cm_rollback(const struct session *s, struct event_log *log, bool *had)
 	r = journal_read(jpath, &j);
 	if (r == -ENOENT)
 		return 0;
-	if (r < 0) {
-		errno = -r;
-		return error_errno("cannot read %s", jpath);
-	}
+	if (r < 0)
+		return error_rc(r, "cannot read %s", jpath);
 	if (!j.undo_ended) {
 		*had = true;
 		r = rollback_journal(s, log, &j, false);
@@ -496,6 +491,43 @@ int commit_baseline(const struct session *s, const cJSON *meta, struct timespec 
 	return 0;
 }
 
+/*
+ * Look at every path a finished commit changed for what the host did to it since, and list
+ * each conflict (*nconf of them). 0 when the undo may go on (none, or forced), or -1 after
+ * saying why nothing is undone.
+ */
+static int undo_check(struct cm_session *x, struct journal *j, bool force, size_t *nconf)
+{
+	size_t i, nunsafe = 0;
+
+	for (i = 0; i < j->n; i++) {
+		struct jstep *js = &j->steps[i];
+		cleanup_free char *why = NULL;
+		bool unsafe;
+
+		if (!js->done || js->undone || !js->has_result)
+			continue;
+		why = undo_conflict(&x->s, j, js, &unsafe);
+		if (!why)
+			continue;
+		if ((*nconf)++ == 0)
+			fprintf(stderr,
+				"airlock: changed on the host since the commit of session %s:\n",
+				x->s.id);
+		fputs("  ", stderr);
+		cm_print_path(stderr, js->path);
+		fprintf(stderr, ": %s%s\n", why, unsafe ? " (--force cannot override this)" : "");
+		nunsafe += unsafe;
+		events_append(&x->log, commit_event("undo", js->kind, js->path, "conflict"));
+	}
+	if (*nconf == 0 || (force && nunsafe == 0))
+		return 0;
+	fprintf(stderr, "airlock: nothing undone%s\n",
+		nunsafe ? "" : "; --force undoes anyway, and those changes are lost");
+	cm_seal(x);
+	return -1;
+}
+
 int cmd_undo(int argc, char **argv)
 {
 	static const struct session_args_spec spec = {
@@ -506,39 +538,27 @@ int cmd_undo(int argc, char **argv)
 		.accept = ARG_FORCE,
 	};
 	struct session_args a;
-	struct session s = {.lock_fd = -1};
-	struct event_log log = {.fd = -1};
+	struct cm_session x = CM_SESSION_INIT;
 	struct journal j = {0};
-	cleanup_free char *events = NULL, *jpath = NULL;
-	cJSON *meta = NULL, *rec;
-	size_t i, nconf = 0, nunsafe = 0, nundo = 0;
-	unsigned long long sealed = 0;
-	bool opened = false, log_open = false, checked = false;
+	cleanup_free char *jpath = NULL;
+	cJSON *rec;
+	size_t i, nconf = 0, nundo = 0;
+	bool checked = false;
 	int rc = parse_session_args(argc, argv, &spec, &a), r;
 
 	if (rc >= 0)
 		goto out;
 	rc = EXIT_REFUSED;
-	if (store_open(a.id, true, &s) < 0)
+	if (cm_open(&x, a.id) < 0 || cm_open_log(&x) < 0)
 		goto out;
-	opened = true;
-	meta = store_read_meta(&s);
-	if (!meta)
-		goto out;
-	events = session_path(&s, "events.jsonl");
-	if (audit_open_log(&log, events, meta) < 0) /* it says what failed */
-		goto out;
-	log_open = true;
-	sealed = log.seq;
-	jpath = session_path(&s, "commit/journal.jsonl");
+	jpath = session_path(&x.s, "commit/journal.jsonl");
 	r = journal_read(jpath, &j);
 	if (r < 0 && r != -ENOENT) {
-		errno = -r;
-		error_errno("cannot read %s", jpath);
+		error_rc(r, "cannot read %s", jpath);
 		goto out;
 	}
 	if (r == -ENOENT || j.undo_ended) {
-		error("session %s has no commit to undo", s.id);
+		error("session %s has no commit to undo", x.s.id);
 		goto out;
 	}
 	/*
@@ -547,64 +567,31 @@ int cmd_undo(int argc, char **argv)
 	 */
 	if (j.ended_ok && !j.undo_begun) {
 		checked = true;
-		for (i = 0; i < j.n; i++) {
-			struct jstep *js = &j.steps[i];
-			cleanup_free char *why = NULL;
-			bool unsafe;
-
-			if (!js->done || js->undone || !js->has_result)
-				continue;
-			why = undo_conflict(&s, &j, js, &unsafe);
-			if (!why)
-				continue;
-			if (nconf++ == 0)
-				fprintf(stderr,
-					"airlock: changed on the host since the commit of session "
-					"%s:\n",
-					s.id);
-			fputs("  ", stderr);
-			cm_print_path(stderr, js->path);
-			fprintf(stderr, ": %s%s\n", why,
-				unsafe ? " (--force cannot override this)" : "");
-			nunsafe += unsafe;
-			events_append(&log, commit_event("undo", js->kind, js->path, "conflict"));
-		}
-		if (nconf > 0 && (!a.force || nunsafe > 0)) {
-			fprintf(stderr, "airlock: nothing undone%s\n",
-				nunsafe ? ""
-					: "; --force undoes anyway, and those changes are lost");
-			cm_seal(&s, meta, &log, &sealed);
+		if (undo_check(&x, &j, a.force, &nconf) < 0)
 			goto out;
-		}
 	}
 	for (i = 0; i < j.n; i++)
 		nundo += j.steps[i].started && !j.steps[i].undone;
-	if (rollback_journal(&s, &log, &j, checked) < 0) {
-		cm_set_item(meta, "state", cJSON_CreateString("partially committed"));
-		events_append(&log, cm_summary_event("undo", "failed", 0, 0));
-		cm_seal(&s, meta, &log, &sealed);
+	if (rollback_journal(&x.s, &x.log, &j, checked) < 0) {
+		cm_set_item(x.meta, "state", cJSON_CreateString("partially committed"));
+		events_append(&x.log, cm_summary_event("undo", "failed", 0, 0));
+		cm_seal(&x);
 		goto out;
 	}
 	rec = cm_who_when();
 	cJSON_AddNumberToObject(rec, "undone", (double)nundo);
 	cJSON_AddNumberToObject(rec, "forced", (double)nconf);
-	cm_set_item(meta, "undo", rec);
-	cm_set_item(meta, "state", cJSON_CreateString("undone"));
-	events_append(&log, cm_summary_event("undo", "undone", nundo, 0));
-	if (cm_seal(&s, meta, &log, &sealed) < 0)
+	cm_set_item(x.meta, "undo", rec);
+	cm_set_item(x.meta, "state", cJSON_CreateString("undone"));
+	events_append(&x.log, cm_summary_event("undo", "undone", nundo, 0));
+	if (cm_seal(&x) < 0)
 		goto out;
-	printf("undid the commit of session %s%s\n", s.id,
+	printf("undid the commit of session %s%s\n", x.s.id,
 	       nconf ? " (later host changes overwritten)" : "");
 	rc = 0;
 out:
-	if (log_open)
-		cm_seal(&s, meta, &log, &sealed);
+	cm_close(&x);
 	journal_free(&j);
 	session_args_free(&a);
-	if (log_open)
-		events_close(&log);
-	cJSON_Delete(meta);
-	if (opened)
-		store_close(&s);
 	return rc;
 }

@@ -5,6 +5,7 @@
 #include "common/buf.h"
 #include "common/cleanup.h"
 #include "common/err.h"
+#include "common/json.h"
 #include "common/path.h"
 #include "common/utf8.h"
 #include "supervisor/record/report.h"

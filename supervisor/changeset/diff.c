@@ -3,8 +3,10 @@
 #include "supervisor/changeset/diff.h"
 
 #include "common/buf.h"
+#include "common/json.h"
 #include "common/cleanup.h"
 #include "common/err.h"
+#include "common/openat2.h"
 #include "common/path.h"
 #include "common/utf8.h"
 #include "supervisor/cli/cli.h"
@@ -17,7 +19,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/openat2.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -115,25 +116,25 @@ struct walk {
 /* Add every file and symlink below the host directory open at dfd, whose path is in *path. */
 static int walk_host(struct diff *d, int dfd, struct buf *path, int depth, struct walk *w)
 {
-	char **names;
-	size_t n, i, base = path->len;
+	cleanup_strvec struct strvec names = STRVEC_INIT;
+	size_t i, base = path->len;
 	int rc;
 
 	if (depth > MAX_DEPTH)
 		return -ELOOP;
-	rc = dir_list(dfd, &names, &n);
-	if (rc == 0 && n == 0 && (depth > 0 || !w->root_stays))
+	rc = dir_list(dfd, &names);
+	if (rc == 0 && names.n == 0 && (depth > 0 || !w->root_stays))
 		w->empty++;
-	for (i = 0; rc == 0 && i < n; i++) {
+	for (i = 0; rc == 0 && i < names.n; i++) {
 		struct stat st;
 
 		buf_addc(path, '/');
-		buf_adds(path, names[i]);
-		if (fstatat(dfd, names[i], &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		buf_adds(path, names.v[i]);
+		if (fstatat(dfd, names.v[i], &st, AT_SYMLINK_NOFOLLOW) < 0) {
 			rc = -errno;
 		} else if (S_ISDIR(st.st_mode)) {
 			cleanup_fd int cfd = openat(
-				dfd, names[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+				dfd, names.v[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 
 			rc = cfd < 0 ? -errno : walk_host(d, cfd, path, depth + 1, w);
 		} else if (expressible(st.st_mode)) {
@@ -146,7 +147,6 @@ static int walk_host(struct diff *d, int dfd, struct buf *path, int depth, struc
 			path->data[base] = '\0';
 		}
 	}
-	dir_list_free(names, n);
 	return rc;
 }
 
@@ -180,8 +180,7 @@ static void add_host(struct diff *d, const char *path, mode_t mode, bool root_st
 	if (rc < 0) {
 		cleanup_free char *shown = term_sanitize(p.len ? p.data : "/");
 
-		errno = -rc;
-		failed(d, error_errno("cannot read the host's %s", shown));
+		failed(d, error_rc(rc, "cannot read the host's %s", shown));
 	} else if (warn_lost && (w.empty || w.odd)) {
 		cleanup_free char *shown = term_sanitize(path);
 
@@ -364,16 +363,16 @@ static char *load(struct diff *d, const struct side *s, size_t *len)
 	}
 	if (s->upper) {
 		/* The upper is the program's: no symlink anywhere on the way, nothing outside. */
-		struct open_how how = {.flags = (unsigned)flags,
-				       .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
-						  RESOLVE_NO_MAGICLINKS};
-
 		if (!path_is_under(s->upper, d->base)) {
 			errno = EXDEV;
 			return NULL;
 		}
-		fd = (int)syscall(SYS_openat2, d->base_fd, path_rel(s->upper, d->base), &how,
-				  sizeof(how));
+		fd = openat2_fd(d->base_fd, path_rel(s->upper, d->base), flags,
+				RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+		if (fd < 0) {
+			errno = -fd;
+			return NULL;
+		}
 	} else {
 		fd = open(s->path, flags);
 	}

@@ -147,6 +147,27 @@ static const char *reason_of(struct gate *g, const struct rule *r)
 	return g->reasons[g->nreasons++].text;
 }
 
+void gate_open(struct gate *g, const struct session *s, const cJSON *meta)
+{
+	const cJSON *arr = cJSON_GetObjectItemCaseSensitive(meta, "hidden"), *e;
+	const char **hidden = xcalloc((size_t)cJSON_GetArraySize(arr) + 1, sizeof(*hidden));
+	struct ruleset rs = RULESET_INIT;
+	cleanup_free char *file = session_path(s, "decisions.jsonl");
+	size_t n = 0;
+	/* Fail closed: without the rules nothing starts approved. */
+	bool have_rules = policy_of_session(&rs, s, meta, NULL) == 0;
+
+	cJSON_ArrayForEach(e, arr)
+	{
+		if (cJSON_IsString(e))
+			hidden[n++] = e->valuestring;
+	}
+	gate_init(g, &rs, hidden, n);
+	g->have_rules = have_rules;
+	free(hidden);
+	gate_load_decisions(g, file);
+}
+
 void gate_classify(struct gate *g, const char *path, struct gate_verdict *v)
 {
 	const struct gate_decision *d;

@@ -10,6 +10,7 @@
 #include "common/cleanup.h"
 #include "common/err.h"
 #include "common/path.h"
+#include "common/seccomp_compat.h"
 #include "common/testenv.h"
 #include "common/utf8.h"
 #include "supervisor/cli/cli.h"
@@ -20,7 +21,6 @@
 #include <fcntl.h>
 #include <linux/filter.h>
 #include <linux/magic.h>
-#include <linux/seccomp.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,21 +39,6 @@
 #include <stdarg.h>
 #include <unistd.h>
 
-#ifndef SECCOMP_FILTER_FLAG_NEW_LISTENER
-#define SECCOMP_FILTER_FLAG_NEW_LISTENER (1UL << 3)
-#endif
-#ifndef SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
-#define SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (1UL << 5)
-#endif
-#ifndef SECCOMP_IOCTL_NOTIF_SET_FLAGS
-#define SECCOMP_IOCTL_NOTIF_SET_FLAGS SECCOMP_IOW(4, __u64)
-#endif
-#ifndef SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP
-#define SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (1UL << 0)
-#endif
-#ifndef SECCOMP_ADDFD_FLAG_SEND
-#define SECCOMP_ADDFD_FLAG_SEND (1UL << 1)
-#endif
 #ifndef PIDFD_THREAD
 #define PIDFD_THREAD O_EXCL
 #endif
@@ -549,6 +534,9 @@ static int explain(const struct probes *p, const char *store)
 	const char *where = container_kind();
 	int nf, causes = 0;
 	bool filtered = seccomp_mode(&nf) == 2;
+	/* Where the calling process is filtered already: what refused a probe may be that. */
+	const char *profile_hint = "; a container's seccomp profile may refuse it: run with "
+				   "--security-opt seccomp=unconfined";
 
 	if (apparmor_restricts() &&
 	    (p->userns == EPERM || p->userns == EACCES || p->uid_map > 0 || p->overlay > 0)) {
@@ -618,19 +606,13 @@ static int explain(const struct probes *p, const char *store)
 	if (p->notify > 0) {
 		error("seccomp user notification is unavailable: %s: airlock needs Linux >= 5.5 "
 		      "with CONFIG_SECCOMP_FILTER (gVisor and some sandboxes lack it)%s",
-		      strerror(p->notify),
-		      filtered ? "; a container's seccomp profile may refuse it: run with "
-				 "--security-opt seccomp=unconfined"
-			       : "");
+		      strerror(p->notify), filtered ? profile_hint : "");
 		causes++;
 	}
 	if (p->pidfd_getfd > 0) {
 		error("pidfd_getfd() is unavailable: %s: airlock needs it (Linux >= 5.6) to take the "
 		      "sandbox's seccomp listener%s",
-		      strerror(p->pidfd_getfd),
-		      filtered ? "; a container's seccomp profile may refuse it: run with "
-				 "--security-opt seccomp=unconfined"
-			       : "");
+		      strerror(p->pidfd_getfd), filtered ? profile_hint : "");
 		causes++;
 	}
 	return causes;

@@ -13,6 +13,7 @@
  */
 #include "supervisor/cli/cli.h"
 
+#include "common/json.h"
 #include "common/buf.h"
 #include "common/cleanup.h"
 #include "common/err.h"

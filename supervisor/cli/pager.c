@@ -2,6 +2,7 @@
 /* Colour and a pager for diff, log and show on a terminal, as git has them; see cli.h. */
 #include "supervisor/cli/cli.h"
 
+#include "common/json.h"
 #include "common/err.h"
 
 #include <errno.h>

@@ -5,9 +5,11 @@
 #include "common/buf.h"
 #include "common/cleanup.h"
 #include "common/err.h"
+#include "common/json.h"
 #include "common/path.h"
+#include "common/strvec.h"
 #include "common/utf8.h"
-#include "supervisor/record/audit.h"
+#include "supervisor/record/seal.h"
 #include "supervisor/changeset/changes.h"
 #include "supervisor/record/events.h"
 #include "supervisor/record/report.h"
@@ -231,6 +233,7 @@ int cmd_list(int argc, char **argv)
 		"same as an array of objects, times in UTC.";
 	const char *id;
 	bool json;
+	cleanup_strvec struct strvec list = STRVEC_INIT;
 	char **ids;
 	size_t n, i, nrows = 0;
 	struct list_row *rows;
@@ -241,8 +244,10 @@ int cmd_list(int argc, char **argv)
 		return rc;
 	if (id)
 		return usage_error("usage: airlock list [--json]");
-	if (store_list(&ids, &n) < 0)
+	if (store_list(&list) < 0)
 		return EXIT_REFUSED;
+	ids = list.v;
+	n = list.n;
 	out = cJSON_CreateArray();
 	rows = xcalloc(n + 1, sizeof(*rows));
 	for (i = 0; i < n; i++) {
@@ -256,10 +261,8 @@ int cmd_list(int argc, char **argv)
 		sdir = xasprintf("%s/sessions/%s", root, ids[i]);
 		s.dir = sdir;
 		meta = store_read_meta(&s);
-		if (!meta) {
-			free(ids[i]);
+		if (!meta)
 			continue;
-		}
 		state = session_state(&s, meta);
 		changes = meta_num(meta, "changes", -1);
 		age = seconds_since(meta_str(meta, "start"));
@@ -319,9 +322,7 @@ int cmd_list(int argc, char **argv)
 			r->cmd = term_sanitize(cmd);
 		}
 		cJSON_Delete(meta);
-		free(ids[i]);
 	}
-	free(ids);
 	if (json) {
 		cleanup_free char *text = cJSON_Print(out);
 
@@ -712,12 +713,18 @@ int cmd_show(int argc, char **argv)
 		"made. On a terminal the decisions are coloured (--color=auto|always|never; NO_COLOR\n"
 		"turns auto off) and the output goes through $AIRLOCK_PAGER, else $PAGER, else\n"
 		"'less -FRX' (--no-pager or PAGER=cat: none). --json prints one object, times in UTC.";
+	/* The members of meta.json that the report shows as they are. */
+	static const char *const copied[] = {
+		"command", "cwd",   "start",  "end",	"duration_ms", "exit_code",
+		"signal",  "limit", "script", "commit", "undo",
+	};
 	const char *id;
 	bool json;
 	struct session s;
 	struct change_set cs = {0};
 	struct view_args view;
 	cJSON *meta, *out;
+	size_t i;
 	int rc = parse_view_args(argc, argv, usage, &id, &json, &view);
 
 	if (rc >= 0)
@@ -734,19 +741,10 @@ int cmd_show(int argc, char **argv)
 	cJSON_AddNumberToObject(out, "version", 1); /* airlock-json(7) */
 	cJSON_AddStringToObject(out, "session", s.id);
 	cJSON_AddStringToObject(out, "state", session_state(&s, meta));
-	json_copy(out, "command", meta, "command");
+	for (i = 0; i < ARRAY_SIZE(copied); i++)
+		json_copy(out, copied[i], meta, copied[i]);
 	if (cJSON_GetObjectItemCaseSensitive(meta, "live"))
 		json_copy(out, "live", meta, "live");
-	json_copy(out, "cwd", meta, "cwd");
-	json_copy(out, "start", meta, "start");
-	json_copy(out, "end", meta, "end");
-	json_copy(out, "duration_ms", meta, "duration_ms");
-	json_copy(out, "exit_code", meta, "exit_code");
-	json_copy(out, "signal", meta, "signal");
-	json_copy(out, "limit", meta, "limit");
-	json_copy(out, "script", meta, "script");
-	json_copy(out, "commit", meta, "commit");
-	json_copy(out, "undo", meta, "undo");
 	report_add(out, &s, meta, &cs, false);
 	add_commit_marks(&s, out);
 	if (json) {
@@ -795,18 +793,16 @@ int cmd_discard(int argc, char **argv)
 	/* The state first: the discard event seals meta.json as it is written below. */
 	cJSON_ReplaceItemInObjectCaseSensitive(meta, "state", cJSON_CreateString("discarded"));
 	events = session_path(&s, "events.jsonl");
-	if (audit_open_log(&log, events, meta) == 0) {
-		audit_seal_event(meta, &log, audit_session_event("discard", NULL, "person"));
+	if (seal_open_log(&log, events, meta) == 0) {
+		seal_meta(meta, &log, seal_session_event("discard", NULL, "person"));
 		events_close(&log);
 	}
 	for (i = 0; i < ARRAY_SIZE(dirs); i++) {
 		cleanup_free char *d = session_path(&s, dirs[i]);
 		int r = rm_rf(d);
 
-		if (r < 0) {
-			errno = -r;
-			rc = error_errno("cannot remove %s", d);
-		}
+		if (r < 0)
+			rc = error_rc(r, "cannot remove %s", d);
 	}
 	if (store_write_meta(&s, meta, true) < 0)
 		rc = -1;

@@ -1,18 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /* `airlock verify` and `airlock log`: checking a session's hash-chained record and reading it. */
-#include "supervisor/record/audit.h"
-
-#include "rules/rules.h"
+#include "supervisor/cli/cli.h"
 
 #include "common/buf.h"
 #include "common/cleanup.h"
 #include "common/err.h"
+#include "common/json.h"
 #include "common/path.h"
+#include "common/sha256.h"
 #include "common/utf8.h"
-#include "supervisor/cli/cli.h"
+#include "rules/rules.h"
 #include "supervisor/record/manifest.h"
-#include "supervisor/record/report.h"
-#include "supervisor/record/session.h"
+#include "supervisor/record/seal.h"
 #include "supervisor/record/store.h"
 
 #include <errno.h>
@@ -26,104 +25,6 @@
 
 #define META_MAX   (64 << 20)
 #define MAX_INDENT 12 /* deeper process trees are drawn at this depth */
-
-#define FIELD_DIGEST 16 /* hex digits of a member's digest in a seal: enough to name it */
-
-/*
- * Record the chain's head in meta as "chain": {"events": N, "head": HEX}, replacing an older
- * one: N lines so far, HEX the SHA-256 of line N ("" when N is 0). With it, verify also
- * detects lines cut from the end of events.jsonl and an edit of the last line, which the
- * chain alone cannot.
- */
-static void record_head(cJSON *meta, struct event_log *log)
-{
-	cJSON *chain = cJSON_CreateObject();
-
-	cJSON_AddNumberToObject(chain, "events", (double)log->seq);
-	cJSON_AddStringToObject(chain, "head", events_head(log));
-	cJSON_DeleteItemFromObjectCaseSensitive(meta, "chain");
-	cJSON_AddItemToObject(meta, "chain", chain);
-}
-
-/*
- * What a seal covers: meta's compact text without "chain" (which points past the seal, so
- * cannot be in it; verify checks it against the log instead). cJSON prints a parsed value back
- * to the same text, so the reader recomputes exactly what the writer hashed. Caller frees;
- * NULL when out of memory.
- */
-static char *meta_canonical(cJSON *meta)
-{
-	cJSON *chain = cJSON_DetachItemFromObjectCaseSensitive(meta, "chain");
-	char *text = cJSON_PrintUnformatted(meta);
-
-	if (chain)
-		cJSON_AddItemToObject(meta, "chain", chain);
-	return text;
-}
-
-/* The first FIELD_DIGEST hex digits of the SHA-256 of a member's compact value. */
-static void member_digest(const cJSON *item, char out[FIELD_DIGEST + 1])
-{
-	cleanup_free char *text = cJSON_PrintUnformatted(item);
-	char hex[65];
-
-	sha256_hex(text ? text : "", text ? strlen(text) : 0, hex);
-	memcpy(out, hex, FIELD_DIGEST);
-	out[FIELD_DIGEST] = '\0';
-}
-
-cJSON *audit_session_event(const char *op, const char *target, const char *by)
-{
-	cJSON *ev = cJSON_CreateObject();
-
-	cJSON_AddStringToObject(ev, "class", "session");
-	cJSON_AddStringToObject(ev, "op", op);
-	if (target) {
-		cleanup_free char *clean = utf8_sanitize(target);
-
-		cJSON_AddStringToObject(ev, "target", clean);
-	}
-	cJSON_AddStringToObject(ev, "decision", op);
-	cJSON_AddStringToObject(ev, "by", by);
-	return ev;
-}
-
-int audit_seal_event(cJSON *meta, struct event_log *log, cJSON *ev)
-{
-	cleanup_free char *text = meta_canonical(meta);
-	cJSON *fields, *m;
-	char hex[65], digest[FIELD_DIGEST + 1];
-	int rc;
-
-	if (!text) {
-		cJSON_Delete(ev);
-		return error("cannot seal meta.json: out of memory");
-	}
-	sha256_hex(text, strlen(text), hex);
-	fields = cJSON_CreateObject();
-	cJSON_ArrayForEach(m, meta)
-	{
-		if (!m->string || strcmp(m->string, "chain") == 0)
-			continue;
-		member_digest(m, digest);
-		cJSON_AddStringToObject(fields, m->string, digest);
-	}
-	cJSON_AddStringToObject(ev, "meta_sha256", hex);
-	cJSON_AddItemToObject(ev, "meta_fields", fields);
-	rc = events_append(log, ev);
-	if (rc < 0) {
-		errno = -rc;
-		error_errno("cannot append the seal of meta.json to the event log");
-	}
-	/* Recorded even so: verify then says meta.json is not sealed, which is the truth. */
-	record_head(meta, log);
-	return rc;
-}
-
-void audit_record_head(cJSON *meta, struct event_log *log)
-{
-	audit_seal_event(meta, log, audit_session_event("seal", "meta.json", "airlock"));
-}
 
 /* A line read from events.jsonl: 1 with the newline stripped, 0 at the end, -errno. */
 static int read_line(FILE *f, char **line, size_t *cap, size_t *len, bool *terminated)
@@ -154,14 +55,14 @@ static cJSON *parse_event(const char *line, size_t len)
 	return ev;
 }
 
-/* The head meta.json recorded (see record_head), if it recorded one. */
+/* The head meta.json recorded (see seal_meta()), if it recorded one. */
 struct recorded_head {
 	bool present;
 	unsigned long long events;
 	char head[65];
 };
 
-/* The last seal found in events.jsonl (see audit_seal). */
+/* The last seal found in events.jsonl (see seal_meta() in seal.c). */
 struct seal {
 	bool present;
 	unsigned long long line; /* its line number, from 1 */
@@ -334,10 +235,8 @@ static int check_chain(const struct session *s, const struct recorded_head *rh,
 				     "chain head recorded in meta.json (edited)",
 				     s->id, n, n - 1);
 	}
-	if (rc < 0) {
-		errno = -rc;
-		return error_errno("session %s: cannot read events.jsonl", s->id);
-	}
+	if (rc < 0)
+		return error_rc(rc, "session %s: cannot read events.jsonl", s->id);
 	if (rh->present && n < rh->events)
 		return error("session %s: events.jsonl: %llu lines where meta.json recorded %llu "
 			     "(lines were cut from the end)",
@@ -349,7 +248,7 @@ static int check_chain(const struct session *s, const struct recorded_head *rh,
 /* meta differs from the seal: name the first member that does. Returns -1. */
 static int name_changed_member(const struct session *s, cJSON *meta, const struct seal *seal)
 {
-	char digest[FIELD_DIGEST + 1];
+	char digest[SEAL_FIELD_DIGEST + 1];
 	const cJSON *f, *m;
 
 	cJSON_ArrayForEach(f, seal->fields)
@@ -361,7 +260,7 @@ static int name_changed_member(const struct session *s, cJSON *meta, const struc
 			return error("session %s: meta.json: \"%s\" was removed after "
 				     "events.jsonl:%llu sealed it (edited)",
 				     s->id, key, seal->line);
-		member_digest(m, digest);
+		seal_member_digest(m, digest);
 		if (!cJSON_IsString(f) || strcmp(f->valuestring, digest) != 0)
 			return error("session %s: meta.json: \"%s\" differs from what "
 				     "events.jsonl:%llu sealed (edited)",
@@ -425,7 +324,7 @@ static int check_seal(const struct session *s, cJSON *meta, const struct recorde
 		*note = "another airlock command is changing the session: its last events are "
 			"not sealed yet";
 	}
-	text = meta_canonical(meta);
+	text = seal_meta_text(meta);
 	if (!text)
 		return error("session %s: cannot check meta.json: out of memory", s->id);
 	sha256_hex(text, strlen(text), hex);
@@ -547,17 +446,6 @@ int cmd_verify(int argc, char **argv)
 	cJSON_Delete(seal.fields);
 	cJSON_Delete(meta);
 	store_close(&s);
-	return rc;
-}
-
-int audit_open_log(struct event_log *log, const char *path, const cJSON *meta)
-{
-	const char *id = meta_str(meta, "id");
-	int rc = events_open(log, path);
-
-	/* A run with --log-syslog: what happens to its session later is forwarded too. */
-	if (rc == 0 && id && cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(meta, "syslog")))
-		events_forward_syslog(log, id);
 	return rc;
 }
 
@@ -926,8 +814,7 @@ int cmd_log(int argc, char **argv)
 		cJSON_Delete(ev);
 	}
 	if (rc < 0) {
-		errno = -rc;
-		error_errno("session %s: cannot read events.jsonl", s.id);
+		error_rc(rc, "session %s: cannot read events.jsonl", s.id);
 		skipped = true;
 	}
 	if (!json) {

@@ -62,15 +62,6 @@ void events_syslog_counts(const struct event_log *log, unsigned long long *sent,
 /* The socket lines are forwarded to, or NULL when not forwarding. Borrowed. */
 const char *events_syslog_path(const struct event_log *log);
 
-/* Hex SHA-256 of data into out[65]. */
-void sha256_hex(const void *data, size_t len, char out[65]);
-
-/* Hex SHA-256 of a file's content into out[65] (a symlink is not followed). 0 or -errno. */
-int sha256_file(const char *path, char out[65]);
-
-/* Hex SHA-256 of what remains to be read from fd into out[65]. 0 or -errno. */
-int sha256_fd(int fd, char out[65]);
-
 /*
  * The command lines of an event log's exec events, by seq. An event names the process that
  * made it by "exec_seq", the exec event that started its program, whose "command" is the

@@ -5,11 +5,13 @@
 #include "common/buf.h"
 #include "common/cleanup.h"
 #include "common/err.h"
+#include "common/json.h"
 #include "common/path.h"
+#include "common/sha256.h"
 #include "common/utf8.h"
 #include "supervisor/changeset/changes.h"
 #include "supervisor/record/events.h"
-#include "supervisor/record/session.h"
+#include "supervisor/record/layers.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -225,8 +227,8 @@ static int walk_subdir(struct walk *w, int *dfd, const struct stat *self, const 
 
 static int walk_dir(struct walk *w, int *dfd, int depth)
 {
-	size_t base = w->rel.len, n = 0, i;
-	char **names = NULL;
+	size_t base = w->rel.len, i;
+	cleanup_strvec struct strvec names = STRVEC_INIT;
 	struct stat self;
 	int rc;
 
@@ -234,25 +236,24 @@ static int walk_dir(struct walk *w, int *dfd, int depth)
 		return -ELOOP;
 	if (fstat(*dfd, &self) < 0)
 		return -errno;
-	rc = dir_list(*dfd, &names, &n);
-	for (i = 0; rc == 0 && i < n; i++) {
+	rc = dir_list(*dfd, &names);
+	for (i = 0; rc == 0 && i < names.n; i++) {
 		struct stat st;
 
 		if (base > 0)
 			buf_addc(&w->rel, '/');
-		buf_adds(&w->rel, names[i]);
-		if (fstatat(*dfd, names[i], &st, AT_SYMLINK_NOFOLLOW) < 0)
+		buf_adds(&w->rel, names.v[i]);
+		if (fstatat(*dfd, names.v[i], &st, AT_SYMLINK_NOFOLLOW) < 0)
 			rc = -errno;
 		else if (S_ISDIR(st.st_mode))
-			rc = walk_subdir(w, dfd, &self, names[i], &st, depth);
+			rc = walk_subdir(w, dfd, &self, names.v[i], &st, depth);
 		else
-			rc = add_entry(w, *dfd, names[i], &st, false);
+			rc = add_entry(w, *dfd, names.v[i], &st, false);
 		if (rc < 0 && !w->fail_rel)
 			w->fail_rel = xstrdup(w->rel.data);
 		w->rel.len = base;
 		w->rel.data[base] = '\0';
 	}
-	dir_list_free(names, n);
 	return rc;
 }
 
@@ -338,10 +339,8 @@ int manifest_record(const struct session *s, cJSON *meta)
 			buf_addc(&text, '\n');
 		}
 		rc = write_file_atomic(path, text.data, text.len, 0600, false);
-		if (rc < 0) {
-			errno = -rc;
-			error_errno("cannot write %s", path);
-		}
+		if (rc < 0)
+			error_rc(rc, "cannot write %s", path);
 	}
 	if (rc < 0) {
 		set_member(meta, "changes_sha256", cJSON_CreateNull());

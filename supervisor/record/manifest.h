@@ -14,7 +14,7 @@
  *           "\xHH", so that a line is always one line
  * Lines are sorted by PATH (bytes, as strcmp), then by the whole line. meta.json records the
  * SHA-256 of the file ("changes_sha256") and its line count ("changes_entries"), and the
- * seal of meta.json (audit.h) covers both.
+ * seal of meta.json (seal.h) covers both.
  */
 #ifndef AIRLOCK_SUPERVISOR_MANIFEST_H
 #define AIRLOCK_SUPERVISOR_MANIFEST_H

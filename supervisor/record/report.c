@@ -5,6 +5,7 @@
 #include "common/buf.h"
 #include "common/cleanup.h"
 #include "common/err.h"
+#include "common/json.h"
 #include "common/utf8.h"
 #include "supervisor/changeset/gate.h"
 #include "supervisor/record/session.h"
@@ -13,45 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-
-/* Join a JSON array of strings with spaces (for display). Caller frees. */
-void json_copy(cJSON *dst, const char *dkey, const cJSON *src, const char *skey)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(src, skey);
-
-	cJSON_AddItemToObject(dst, dkey, v ? cJSON_Duplicate(v, true) : cJSON_CreateNull());
-}
-
-char *join_argv(const cJSON *arr)
-{
-	struct buf b = BUF_INIT;
-	const cJSON *a;
-
-	buf_init(&b);
-	cJSON_ArrayForEach(a, arr)
-	{
-		if (!cJSON_IsString(a))
-			continue;
-		if (b.len)
-			buf_addc(&b, ' ');
-		buf_adds(&b, a->valuestring);
-	}
-	return buf_detach(&b);
-}
-
-char **json_strings(const cJSON *arr)
-{
-	size_t n = (size_t)cJSON_GetArraySize(arr), i = 0;
-	char **v = xcalloc(n + 1, sizeof(*v));
-	const cJSON *a;
-
-	cJSON_ArrayForEach(a, arr)
-	{
-		if (cJSON_IsString(a) && i < n)
-			v[i++] = a->valuestring;
-	}
-	return v;
-}
 
 /* Which processes wrote which path, from the event log: sorted (path, argv) pairs. */
 struct writer {

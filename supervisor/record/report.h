@@ -49,18 +49,8 @@ size_t writers_steps(const struct writers *ws, const char *path, unsigned *steps
 /* A live session's steps as the log has them: [{step, command, cwd, start, end, exit_code}]. */
 const cJSON *writers_steps_json(const struct writers *ws);
 
-/* Set dst[dkey] to a copy of src[skey], or null when src has none. */
-void json_copy(cJSON *dst, const char *dkey, const cJSON *src, const char *skey);
-
 /* The type of an st_mode as the report names it: "file", "dir", "symlink", "fifo", "socket",
    "device"; NULL for 0 (nothing there). */
 const char *report_type_name(mode_t m);
-
-/* Join a JSON array of strings with spaces, for display. Caller frees. */
-char *join_argv(const cJSON *arr);
-
-/* The strings of a JSON array as a NULL-terminated vector of borrowed pointers (non-strings
-   skipped). Caller frees the vector, not the strings. */
-char **json_strings(const cJSON *arr);
 
 #endif

@@ -5,10 +5,13 @@
 #include "common/buf.h"
 #include "common/cleanup.h"
 #include "common/err.h"
+#include "common/json.h"
 #include "common/path.h"
+#include "common/sha256.h"
 #include "common/utf8.h"
-#include "supervisor/record/audit.h"
+#include "supervisor/record/seal.h"
 #include "supervisor/record/events.h"
+#include "supervisor/record/layers.h"
 #include "supervisor/record/manifest.h"
 #include "tracee/landlock.h"
 
@@ -244,7 +247,7 @@ static cJSON *finish_event(const struct session_record *rec, int exit_code, int 
 		buf_addf(&what, "exit %d", exit_code);
 	if (rec->nchanges >= 0)
 		buf_addf(&what, ", %ld change%s", rec->nchanges, rec->nchanges == 1 ? "" : "s");
-	ev = audit_session_event("finish", what.data, "airlock");
+	ev = seal_session_event("finish", what.data, "airlock");
 	buf_release(&what);
 	cJSON_AddNumberToObject(ev, "exit_code", exit_code);
 	if (changes)
@@ -393,7 +396,7 @@ void session_record_finish(struct session_record *rec, struct event_log *log, in
 		cJSON_AddNumberToObject(o, "dropped", (double)dropped);
 		set_item(rec->meta, "syslog", o);
 	}
-	audit_seal_event(rec->meta, log, finish_event(rec, exit_code, signal, limit));
+	seal_meta(rec->meta, log, finish_event(rec, exit_code, signal, limit));
 	store_write_meta(rec->s, rec->meta, false);
 	/* Nothing held, nothing to keep: a run without changes is not held up by the disk. */
 	if (rec->nchanges != 0)
@@ -414,20 +417,6 @@ void session_record_free(struct session_record *rec)
 	change_set_free(&rec->changes);
 }
 
-const char *meta_str(const cJSON *meta, const char *key)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(meta, key);
-
-	return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-double meta_num(const cJSON *meta, const char *key, double dflt)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(meta, key);
-
-	return cJSON_IsNumber(v) ? v->valuedouble : dflt;
-}
-
 const char *session_state(const struct session *s, const cJSON *meta)
 {
 	const char *state = meta_str(meta, "state");
@@ -441,74 +430,6 @@ const char *session_state(const struct session *s, const cJSON *meta)
 	    cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(meta, "live")))
 		return "live";
 	return state;
-}
-
-/* A relative path from meta must stay inside the session directory. */
-static char *session_subpath(const struct session *s, const char *rel)
-{
-	cleanup_free char *norm = NULL;
-
-	if (!rel || rel[0] == '/' || rel[0] == '\0')
-		return NULL;
-	norm = path_normalize(rel);
-	if (strcmp(norm, "..") == 0 || strncmp(norm, "../", 3) == 0)
-		return NULL;
-	return path_join(s->dir, norm);
-}
-
-void session_layers(const struct session *s, const cJSON *meta, struct session_layers *out)
-{
-	const cJSON *mounts = cJSON_GetObjectItemCaseSensitive(meta, "mounts");
-	const cJSON *m;
-	size_t cap = 0, ucap = 0, pcap = 0;
-
-	memset(out, 0, sizeof(*out));
-	cJSON_ArrayForEach(m, mounts)
-	{
-		const char *kind = meta_str(m, "kind");
-		const char *path = meta_str(m, "path");
-		const cJSON *pre = cJSON_GetObjectItemCaseSensitive(m, "premade");
-		const cJSON *p;
-		char *upper;
-		const char **pv = NULL;
-		size_t np = 0, npcap = 0;
-
-		/* Scratch overlays are thrown away and never reviewed. */
-		if (!kind || strcmp(kind, "overlay") != 0 || !path)
-			continue;
-		upper = session_subpath(s, meta_str(m, "upper"));
-		if (!upper)
-			continue;
-		cJSON_ArrayForEach(p, pre)
-		{
-			if (!cJSON_IsString(p))
-				continue;
-			GROW(pv, npcap, np + 1);
-			pv[np++] = p->valuestring;
-		}
-		GROW(out->v, cap, out->n + 1);
-		GROW(out->uppers, ucap, out->n + 1);
-		GROW(out->premades, pcap, out->n + 1);
-		out->uppers[out->n] = upper;
-		out->premades[out->n] = pv;
-		out->v[out->n] = (struct overlay_layer){
-			.mount_path = path, .upper_dir = upper, .premade = pv, .npremade = np};
-		out->n++;
-	}
-}
-
-void session_layers_free(struct session_layers *l)
-{
-	size_t i;
-
-	for (i = 0; i < l->n; i++) {
-		free(l->uppers[i]);
-		free(l->premades[i]);
-	}
-	free(l->uppers);
-	free(l->premades);
-	free(l->v);
-	memset(l, 0, sizeof(*l));
 }
 
 int session_scan_changes(const struct session *s, const cJSON *meta, struct change_set *cs)

@@ -37,7 +37,7 @@ int session_record_start(struct session_record *rec);
  * Record the end: exit, signal, limit; scan the change set and record every overlay entry's
  * hash (manifest.h); the hashes of the captured output (call it after the output is kept);
  * what was forwarded to syslog; state "finished". Then append the "finish" event, which seals
- * meta.json (audit_seal), and write meta.json.
+ * meta.json (seal_meta), and write meta.json.
  *
  * Hashing every held file takes about a second per GB; the program has ended and its sandbox
  * is gone, so nothing but airlock can change the overlays any more. With seal_after_return
@@ -54,20 +54,6 @@ void session_record_finish(struct session_record *rec, struct event_log *log, in
 
 void session_record_free(struct session_record *rec);
 
-/*
- * The overlays whose upper directories hold a session's changes, from meta "mounts" (scratch
- * overlays are left out; an upper path that would leave the session directory is skipped).
- * The layers borrow strings from meta, which must outlive them.
- */
-struct session_layers {
-	struct overlay_layer *v;
-	size_t n;
-	char **uppers;		/* owned: v[i].upper_dir */
-	const char ***premades; /* owned arrays: v[i].premade */
-};
-void session_layers(const struct session *s, const cJSON *meta, struct session_layers *out);
-void session_layers_free(struct session_layers *l);
-
 /* The session's change set, from the upper directories its meta names. 0 or -errno. */
 int session_scan_changes(const struct session *s, const cJSON *meta, struct change_set *cs);
 
@@ -76,9 +62,5 @@ const char *session_state(const struct session *s, const cJSON *meta);
 
 /* The time now as the record writes it: "2026-11-23T11:10:05.123Z" (UTC, milliseconds). */
 void session_iso_time(char *out, size_t sz);
-
-/* Helpers for reading meta: a string field or NULL; a number field or dflt. */
-const char *meta_str(const cJSON *meta, const char *key);
-double meta_num(const cJSON *meta, const char *key, double dflt);
 
 #endif

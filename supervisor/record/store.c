@@ -6,6 +6,7 @@
 #include "common/cleanup.h"
 #include "common/err.h"
 #include "common/path.h"
+#include "common/strvec.h"
 #include "common/utf8.h"
 
 #include <ctype.h>
@@ -94,10 +95,8 @@ int store_create(struct session *s)
 	if (!dir)
 		return -ENOENT;
 	rc = mkdir_p(dir, 0700);
-	if (rc < 0) {
-		errno = -rc;
-		return error_errno("cannot create the session store %s", dir);
-	}
+	if (rc < 0)
+		return error_rc(rc, "cannot create the session store %s", dir);
 	for (attempt = 0; attempt < 64; attempt++) {
 		char id[64];
 		unsigned char r = 0;
@@ -121,10 +120,8 @@ int store_create(struct session *s)
 			return error_errno("cannot create session directory %s", sdir);
 		}
 		rc = lock_dir(sdir, true, false);
-		if (rc < 0) {
-			errno = -rc;
-			return error_errno("cannot lock session %s", id);
-		}
+		if (rc < 0)
+			return error_rc(rc, "cannot lock session %s", id);
 		s->lock_fd = rc;
 		s->id = xstrdup(id);
 		s->dir = steal_pointer(&sdir);
@@ -151,16 +148,12 @@ static bool valid_id(const char *name)
 	return true;
 }
 
-int store_list(char ***ids_out, size_t *n_out)
+int store_list(struct strvec *ids)
 {
 	cleanup_free char *dir = sessions_dir();
 	cleanup_dir DIR *d = NULL;
-	char **ids = NULL;
-	size_t n = 0, cap = 0;
 	struct dirent *de;
 
-	*ids_out = NULL;
-	*n_out = 0;
 	if (!dir)
 		return -ENOENT;
 	d = opendir(dir);
@@ -169,23 +162,11 @@ int store_list(char ***ids_out, size_t *n_out)
 	while ((de = readdir(d))) {
 		if (!valid_id(de->d_name))
 			continue;
-		GROW(ids, cap, n + 1);
-		ids[n++] = xstrdup(de->d_name);
+		strvec_add(ids, de->d_name);
 	}
-	if (n)
-		qsort(ids, n, sizeof(*ids), cmp_str);
-	*ids_out = ids;
-	*n_out = n;
+	if (ids->n)
+		qsort(ids->v, ids->n, sizeof(*ids->v), cmp_str);
 	return 0;
-}
-
-static void free_ids(char **ids, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		free(ids[i]);
-	free(ids);
 }
 
 /*
@@ -242,7 +223,7 @@ static char *find_by_name(const char *arg, char **ids, size_t n)
 }
 
 /* Say that arg names no session, or several, listing up to a few candidates. */
-static void id_error(const char *arg, char **ids, size_t n, size_t matches)
+static void id_error(const char *arg, char *const *ids, size_t n, size_t matches)
 {
 	struct buf b;
 	size_t i, shown = 0;
@@ -279,15 +260,17 @@ static void id_error(const char *arg, char **ids, size_t n, size_t matches)
  */
 static char *resolve_id(const char *arg)
 {
+	cleanup_strvec struct strvec list = STRVEC_INIT;
 	char **ids;
 	size_t n, i, matches = 0;
 	char *found = NULL;
 	long back;
 
-	if (store_list(&ids, &n) < 0)
+	if (store_list(&list) < 0)
 		return NULL;
+	ids = list.v;
+	n = list.n;
 	if (n == 0) {
-		free_ids(ids, n);
 		if (!quiet)
 			error("no sessions yet (run one with 'airlock run -- COMMAND')");
 		return NULL;
@@ -299,11 +282,9 @@ static char *resolve_id(const char *arg)
 		if ((size_t)back >= n) {
 			error("there are only %zu sessions: '%s' names none (see 'airlock list')",
 			      n, arg);
-			free_ids(ids, n);
 			return NULL;
 		}
 		found = xstrdup(ids[n - 1 - (size_t)back]);
-		free_ids(ids, n);
 		return found;
 	}
 	for (i = 0; i < n; i++) {
@@ -327,7 +308,6 @@ static char *resolve_id(const char *arg)
 		if (!quiet)
 			id_error(arg, ids, n, matches);
 	}
-	free_ids(ids, n);
 	return found;
 }
 
@@ -394,8 +374,7 @@ int store_open(const char *arg, bool exclusive, struct session *s)
 		if (fd == -EBUSY) {
 			error("session %s is in use by another airlock process", s->id);
 		} else {
-			errno = -fd;
-			error_errno("cannot lock session %s", s->id);
+			error_rc(fd, "cannot lock session %s", s->id);
 		}
 		store_close(s);
 		return fd;
@@ -435,13 +414,11 @@ bool store_is_id_arg(const char *arg)
 		return true;
 	/* A session's name (airlock start --name), when one has it. */
 	if (isalpha((unsigned char)arg[0]) && len <= 64 && !strchr(arg, '/')) {
-		char **ids;
-		size_t n;
+		cleanup_strvec struct strvec list = STRVEC_INIT;
 		char *id;
 
-		if (store_list(&ids, &n) == 0) {
-			id = find_by_name(arg, ids, n);
-			free_ids(ids, n);
+		if (store_list(&list) == 0) {
+			id = find_by_name(arg, list.v, list.n);
 			if (id) {
 				free(id);
 				return true;
@@ -496,9 +473,7 @@ int store_write_meta(const struct session *s, const cJSON *meta, bool durable)
 	buf_addc(&b, '\n');
 	rc = write_file_atomic(path, b.data, b.len, 0600, durable);
 	buf_release(&b);
-	if (rc < 0) {
-		errno = -rc;
-		return error_errno("cannot write %s", path);
-	}
+	if (rc < 0)
+		return error_rc(rc, "cannot write %s", path);
 	return 0;
 }

@@ -14,6 +14,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+struct strvec;
+
 struct session {
 	char *id;
 	char *dir;   /* absolute path of sessions/ID */
@@ -67,8 +69,8 @@ void store_close(struct session *s);
  */
 bool store_is_id_arg(const char *arg);
 
-/* The sorted IDs of every session; caller frees each and the array. 0 or -errno. */
-int store_list(char ***ids, size_t *n);
+/* Append the IDs of every session to ids, sorted. 0 or -errno. */
+int store_list(struct strvec *ids);
 
 /* True when a process holds the session's lock (it is running or being changed). */
 bool store_in_use(const char *id);

@@ -9,7 +9,9 @@
 #include "common/buf.h"
 #include "common/cleanup.h"
 #include "common/err.h"
+#include "common/json.h"
 #include "common/path.h"
+#include "common/strvec.h"
 #include "common/utf8.h"
 #include "rules/rules.h"
 #include "supervisor/changeset/changes.h"
@@ -57,26 +59,10 @@ static int run_deferred(const struct session *sess, const unsigned *which, size_
 	return rc;
 }
 
-/* Strings the ui structs borrow, freed together. */
-struct pool {
-	char **v;
-	size_t n, cap;
-};
-
-static const char *keep(struct pool *p, char *s)
+/* Strings the ui structs borrow (a strvec), freed together: keep s there, return it. */
+static const char *keep(struct strvec *pool, char *s)
 {
-	GROW(p->v, p->cap, p->n + 1);
-	p->v[p->n++] = s;
-	return s;
-}
-
-static void pool_free(struct pool *p)
-{
-	size_t i;
-
-	for (i = 0; i < p->n; i++)
-		free(p->v[i]);
-	free(p->v);
+	return strvec_push(pool, s);
 }
 
 /* A session opened for review or replay, with everything the UI borrows. */
@@ -85,7 +71,7 @@ struct record {
 	cJSON *meta;
 	struct change_set cs;
 	bool scanned;
-	struct pool pool;
+	struct strvec pool;
 	int sfd;	       /* the session directory, O_PATH */
 	struct timespec start; /* baseline of the conflict check */
 	bool have_start;
@@ -121,7 +107,7 @@ static void record_free(struct record *rec)
 	cJSON_Delete(rec->meta);
 	cJSON_Delete(rec->commands);
 	cJSON_Delete(rec->conns);
-	pool_free(&rec->pool);
+	strvec_clear(&rec->pool);
 	if (rec->sfd >= 0)
 		close(rec->sfd);
 }
@@ -668,7 +654,7 @@ struct replay_rec {
 	struct change_set cs;
 	bool changes_ok;
 	const char *why_none;
-	struct pool pool;
+	struct strvec pool;
 	struct ui_replay p;
 	struct by_argv *paths; /* change paths as the log writes them, sorted */
 	struct record diffrec; /* what change_patch() needs */
@@ -834,7 +820,7 @@ out:
 	free(rp.p.events);
 	change_set_free(&rp.cs);
 	cJSON_Delete(rp.meta);
-	pool_free(&rp.pool);
+	strvec_clear(&rp.pool);
 	store_close(&rp.s);
 	return rc;
 }

@@ -2,6 +2,8 @@
 /* Asks: remembered answers, the JSON controller on a descriptor, the terminal prompt. */
 #include "supervisor/supervise/ask.h"
 
+#include "common/json.h"
+
 #include "common/buf.h"
 #include "common/cleanup.h"
 #include "common/err.h"
@@ -317,6 +319,27 @@ void asker_attach(struct asker *a, int fd)
 			detach(a);
 }
 
+/* Put q to the person on the terminal: the prompt takes plain strings (ui/prompt.h). */
+static struct prompt_item *ask_person(struct asker *a, const struct ask_question *q, unsigned id)
+{
+	cleanup_free char *who = join_argv(q->argv);
+	cleanup_free char *cmd = q->command ? join_argv(q->command) : NULL;
+	struct prompt_question pq = {
+		.cls = q->cls,
+		.target = q->target,
+		.name = q->name,
+		.rule = q->rule,
+		.who = who,
+		.command = cmd,
+		.suggest = q->suggest,
+		.suggest_program = q->suggest_program,
+		.program = q->program_key != NULL,
+		.pid = q->pid,
+	};
+
+	return prompt_add(a->tty, &pq, id);
+}
+
 int asker_ask(struct asker *a, const struct ask_question *q, void *cookie, struct ask_answer *now)
 {
 	const struct memo *m = recall(a, q->key, q->program_key, q->pid);
@@ -353,7 +376,7 @@ int asker_ask(struct asker *a, const struct ask_question *q, void *cookie, struc
 		else if (a->fd >= 0 && send_line(a->fd, p->line, strlen(p->line)) < 0)
 			detach(a); /* kept: the next attender gets it */
 	} else {
-		p->shown = prompt_add(a->tty, q, p->id);
+		p->shown = ask_person(a, q, p->id);
 		prompt_set_deadline(p->shown, p->deadline);
 	}
 	if (rc < 0) {

@@ -3,6 +3,7 @@
 #include "supervisor/supervise/execverify.h"
 
 #include "common/cleanup.h"
+#include "common/openat2.h"
 #include "common/path.h"
 #include "common/utf8.h"
 #include "supervisor/supervise/procmem.h"
@@ -10,7 +11,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,23 +22,6 @@
 #define MAX_SCRIPTS 4	/* the kernel's binfmt recursion limit is 5 programs */
 #define BINPRM_BUF  256 /* the kernel reads the "#!" line from this many bytes */
 #define MAX_CMDLINE (160 << 10)
-
-/* path (absolute) in pid's view, symlinks followed, as an O_PATH descriptor; -errno. */
-static int open_in_view(pid_t pid, const char *path)
-{
-	char root[64];
-	cleanup_fd int rfd = -1;
-	struct open_how how = {.flags = O_PATH | O_CLOEXEC,
-			       .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
-	int fd;
-
-	snprintf(root, sizeof(root), "/proc/%d/root", (int)pid);
-	rfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (rfd < 0)
-		return -errno;
-	fd = (int)syscall(SYS_openat2, rfd, path, &how, sizeof(how));
-	return fd < 0 ? -errno : fd;
-}
 
 /* The interpreter a "#!" line at the start of the regular file fd names, into out; 1, 0 when
    the file is no script, -errno. Read as binfmt_script does. */
@@ -166,7 +149,7 @@ int exec_expect(struct exec_expect *x, pid_t pid, const char *target, int fd, co
 	} else {
 		if (target[0] != '/')
 			return -EINVAL;
-		cur = open_in_view(pid, target);
+		cur = openat2_in_view(pid, target, O_PATH);
 		if (cur < 0)
 			return cur;
 	}
@@ -180,7 +163,7 @@ int exec_expect(struct exec_expect *x, pid_t pid, const char *target, int fd, co
 			return -ELOOP;
 		close(cur);
 		if (interp[0] == '/') {
-			cur = open_in_view(pid, interp);
+			cur = openat2_in_view(pid, interp, O_PATH);
 		} else {
 			/* The kernel opens a relative interpreter from the caller's cwd. */
 			cleanup_free char *abs = NULL;
@@ -188,7 +171,7 @@ int exec_expect(struct exec_expect *x, pid_t pid, const char *target, int fd, co
 			if (!cwd || cwd[0] != '/')
 				return -EINVAL;
 			abs = path_join(cwd, interp);
-			cur = open_in_view(pid, abs);
+			cur = openat2_in_view(pid, abs, O_PATH);
 		}
 		if (cur < 0)
 			return cur;

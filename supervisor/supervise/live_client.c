@@ -6,7 +6,9 @@
  */
 #include "supervisor/supervise/run_int.h"
 
+#include "common/json.h"
 #include "common/scm.h"
+#include "common/strvec.h"
 #include "supervisor/supervise/live.h"
 #include "ui/prompt.h"
 #include "supervisor/supervise/live_client.h"
@@ -820,7 +822,7 @@ static int recover(struct session *s)
 	if (!rec.meta)
 		return EXIT_AIRLOCK_FAILED;
 	clock_gettime(CLOCK_MONOTONIC, &rec.started);
-	if (audit_open_log(&log, events, rec.meta) < 0) {
+	if (seal_open_log(&log, events, rec.meta) < 0) {
 		cJSON_Delete(rec.meta);
 		return EXIT_AIRLOCK_FAILED;
 	}
@@ -1003,8 +1005,9 @@ static int attend_one(const char *id)
 /* The sessions to attend: the one named, or every live one of this user's store. */
 static int attend_sessions(struct attend *at, const char *id)
 {
-	char **ids = NULL;
-	size_t n = 0;
+	cleanup_strvec struct strvec list = STRVEC_INIT;
+	char **ids;
+	size_t n;
 
 	if (id) {
 		struct session s = {.lock_fd = -1};
@@ -1020,8 +1023,10 @@ static int attend_sessions(struct attend *at, const char *id)
 		store_close(&s);
 		return at->n ? 0 : -1;
 	}
-	if (store_list(&ids, &n) < 0)
+	if (store_list(&list) < 0)
 		return -1;
+	ids = list.v;
+	n = list.n;
 	at->s = xcalloc(n ? n : 1, sizeof(*at->s));
 	for (size_t i = 0; i < n; i++) {
 		if (store_in_use(ids[i])) {
@@ -1042,9 +1047,7 @@ static int attend_sessions(struct attend *at, const char *id)
 			}
 			cJSON_Delete(meta);
 		}
-		free(ids[i]);
 	}
-	free(ids);
 	if (at->n == 0)
 		return error("attend: no live session of yours waits for answers (start one with "
 			     "'airlock start --ask attend')");
@@ -1066,14 +1069,16 @@ static void attend_send(struct attend *at, size_t i, unsigned id, bool allow, bo
 static void attend_show(struct attend *at, size_t i, const cJSON *ask)
 {
 	const cJSON *id = cJSON_GetObjectItemCaseSensitive(ask, "id");
-	struct ask_question q = {
+	const cJSON *command = cJSON_GetObjectItemCaseSensitive(ask, "command");
+	cleanup_free char *who = join_argv(cJSON_GetObjectItemCaseSensitive(ask, "argv"));
+	cleanup_free char *cmd = cJSON_IsArray(command) ? join_argv(command) : NULL;
+	struct prompt_question q = {
 		.cls = meta_str(ask, "class") ?: "?",
 		.target = meta_str(ask, "target") ?: "?",
 		.name = meta_str(ask, "name"),
-		.key = "",
 		.rule = meta_str(ask, "rule"),
-		.argv = cJSON_GetObjectItemCaseSensitive(ask, "argv"),
-		.command = cJSON_GetObjectItemCaseSensitive(ask, "command"),
+		.who = who,
+		.command = cmd,
 		.pid = (int)meta_num(ask, "pid", 0),
 	};
 	struct shown_ask *s;

@@ -3,6 +3,7 @@
 #include "supervisor/supervise/monitor.h"
 
 #include "common/cleanup.h"
+#include "common/openat2.h"
 
 #include <ctype.h>
 #include <stdbool.h>
@@ -12,7 +13,6 @@
 #include <fcntl.h>
 #include <linux/inet_diag.h>
 #include <linux/netlink.h>
-#include <linux/openat2.h>
 #include <linux/rtnetlink.h>
 #include <linux/sock_diag.h>
 #include <linux/unix_diag.h>
@@ -28,18 +28,10 @@
 int monitor_open(struct monitor *m, pid_t pid)
 {
 	/* Resolved inside the sandbox's root: nothing it planted can point elsewhere. */
-	struct open_how how = {.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
-			       .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
-	char root[64];
-	cleanup_fd int rfd = -1;
+	int fd = openat2_in_view(pid, "proc", O_RDONLY | O_DIRECTORY);
 
-	m->procfd = -1;
-	snprintf(root, sizeof(root), "/proc/%d/root", (int)pid);
-	rfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (rfd < 0)
-		return -errno;
-	m->procfd = (int)syscall(SYS_openat2, rfd, "proc", &how, sizeof(how));
-	return m->procfd < 0 ? -errno : 0;
+	m->procfd = fd < 0 ? -1 : fd;
+	return fd < 0 ? fd : 0;
 }
 
 void monitor_close(struct monitor *m)

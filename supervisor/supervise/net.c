@@ -4,12 +4,12 @@
 
 #include "common/buf.h"
 #include "common/cleanup.h"
+#include "common/seccomp_compat.h"
 #include "common/testenv.h"
 #include "supervisor/supervise/procmem.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/seccomp.h>
 #include <netinet/in.h>
 #include <netinet/ip.h>
 #include <netinet/tcp.h>
@@ -29,12 +29,6 @@
 #endif
 #ifndef PIDFD_THREAD
 #define PIDFD_THREAD O_EXCL
-#endif
-#ifndef SECCOMP_IOCTL_NOTIF_ADDFD
-#define SECCOMP_IOCTL_NOTIF_ADDFD SECCOMP_IOW(3, struct seccomp_notif_addfd)
-#endif
-#ifndef SECCOMP_ADDFD_FLAG_SETFD
-#define SECCOMP_ADDFD_FLAG_SETFD (1UL << 0)
 #endif
 #ifndef SCM_PIDFD
 #define SCM_PIDFD 0x04

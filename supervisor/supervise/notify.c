@@ -2,60 +2,21 @@
 /* Receives, records and answers seccomp notifications, and holds the asks; see notify.h. */
 #include "supervisor/supervise/notify_int.h"
 
-static const struct sys_desc sys_table[] = {
-	{SYS_open, "open", CLASS_WRITE, -1, 0, -1, -1, -1, -1, 1},
-	{SYS_openat, "openat", CLASS_WRITE, 0, 1, -1, -1, -1, -1, 2},
-	{SYS_creat, "creat", CLASS_WRITE, -1, 0, -1, -1, -1, -1, -1},
-	{SYS_unlink, "unlink", CLASS_WRITE, -1, 0, -1, -1, -1, -1, -1},
-	{SYS_unlinkat, "unlinkat", CLASS_WRITE, 0, 1, -1, -1, -1, -1, -1},
-	{SYS_rename, "rename", CLASS_WRITE, -1, 0, -1, 1, -1, -1, -1},
-	{SYS_renameat, "renameat", CLASS_WRITE, 0, 1, 2, 3, -1, -1, -1},
-	{SYS_renameat2, "renameat2", CLASS_WRITE, 0, 1, 2, 3, -1, -1, -1},
-	{SYS_mkdir, "mkdir", CLASS_WRITE, -1, 0, -1, -1, -1, -1, -1},
-	{SYS_mkdirat, "mkdirat", CLASS_WRITE, 0, 1, -1, -1, -1, -1, -1},
-	{SYS_rmdir, "rmdir", CLASS_WRITE, -1, 0, -1, -1, -1, -1, -1},
-	{SYS_link, "link", CLASS_WRITE, -1, 0, -1, 1, -1, -1, -1},
-	{SYS_linkat, "linkat", CLASS_WRITE, 0, 1, 2, 3, -1, -1, -1},
-	{SYS_symlink, "symlink", CLASS_WRITE, -1, 1, -1, -1, 0, -1, -1},
-	{SYS_symlinkat, "symlinkat", CLASS_WRITE, 1, 2, -1, -1, 0, -1, -1},
-	{SYS_chmod, "chmod", CLASS_WRITE, -1, 0, -1, -1, -1, -1, -1},
-	{SYS_fchmodat, "fchmodat", CLASS_WRITE, 0, 1, -1, -1, -1, -1, -1},
-	{452, "fchmodat2", CLASS_WRITE, 0, 1, -1, -1, -1, -1, -1},
-	{SYS_chown, "chown", CLASS_WRITE, -1, 0, -1, -1, -1, -1, -1},
-	{SYS_lchown, "lchown", CLASS_WRITE, -1, 0, -1, -1, -1, -1, -1},
-	{SYS_fchownat, "fchownat", CLASS_WRITE, 0, 1, -1, -1, -1, -1, -1},
-	{SYS_truncate, "truncate", CLASS_WRITE, -1, 0, -1, -1, -1, -1, -1},
-	{SYS_utime, "utime", CLASS_WRITE, -1, 0, -1, -1, -1, -1, -1},
-	{SYS_utimes, "utimes", CLASS_WRITE, -1, 0, -1, -1, -1, -1, -1},
-	{SYS_utimensat, "utimensat", CLASS_WRITE, 0, 1, -1, -1, -1, -1, -1},
-	{SYS_futimesat, "futimesat", CLASS_WRITE, 0, 1, -1, -1, -1, -1, -1},
-	{SYS_mknod, "mknod", CLASS_WRITE, -1, 0, -1, -1, -1, -1, -1},
-	{SYS_mknodat, "mknodat", CLASS_WRITE, 0, 1, -1, -1, -1, -1, -1},
-	{SYS_setxattr, "setxattr", CLASS_WRITE, -1, 0, -1, -1, -1, -1, -1},
-	{SYS_lsetxattr, "lsetxattr", CLASS_WRITE, -1, 0, -1, -1, -1, -1, -1},
-	{SYS_fsetxattr, "fsetxattr", CLASS_WRITE, -1, -1, -1, -1, -1, 0, -1},
-	{SYS_removexattr, "removexattr", CLASS_WRITE, -1, 0, -1, -1, -1, -1, -1},
-	{SYS_lremovexattr, "lremovexattr", CLASS_WRITE, -1, 0, -1, -1, -1, -1, -1},
-	{SYS_fremovexattr, "fremovexattr", CLASS_WRITE, -1, -1, -1, -1, -1, 0, -1},
-	{SYS_fchmod, "fchmod", CLASS_WRITE, -1, -1, -1, -1, -1, 0, -1},
-	{SYS_fchown, "fchown", CLASS_WRITE, -1, -1, -1, -1, -1, 0, -1},
-	{SYS_fallocate, "fallocate", CLASS_WRITE, -1, -1, -1, -1, -1, 0, -1},
-	{SYS_setuid, "setuid", CLASS_IDS, -1, -1, -1, -1, -1, -1, -1},
-	{SYS_setgid, "setgid", CLASS_IDS, -1, -1, -1, -1, -1, -1, -1},
-	{SYS_setreuid, "setreuid", CLASS_IDS, -1, -1, -1, -1, -1, -1, -1},
-	{SYS_setregid, "setregid", CLASS_IDS, -1, -1, -1, -1, -1, -1, -1},
-	{SYS_setresuid, "setresuid", CLASS_IDS, -1, -1, -1, -1, -1, -1, -1},
-	{SYS_setresgid, "setresgid", CLASS_IDS, -1, -1, -1, -1, -1, -1, -1},
-	{463, "setxattrat", CLASS_WRITE, 0, 1, -1, -1, -1, -1, -1},
-	{466, "removexattrat", CLASS_WRITE, 0, 1, -1, -1, -1, -1, -1},
-	{SYS_execve, "execve", CLASS_EXEC, -1, 0, -1, -1, -1, -1, -1},
-	{SYS_execveat, "execveat", CLASS_EXEC, 0, 1, -1, -1, -1, -1, -1},
-	{SYS_connect, "connect", CLASS_CONNECT, -1, -1, -1, -1, -1, 0, -1},
-	{SYS_bind, "bind", CLASS_BIND, -1, -1, -1, -1, -1, 0, -1},
-	{SYS_sendto, "sendto", CLASS_SEND, -1, -1, -1, -1, -1, 0, -1},
-	{SYS_sendmsg, "sendmsg", CLASS_SEND, -1, -1, -1, -1, -1, 0, -1},
-	{SYS_sendmmsg, "sendmmsg", CLASS_SEND, -1, -1, -1, -1, -1, 0, -1},
+/* The notified calls (tracee/syscalls.h), each at its index in sys_table. */
+enum {
+#define X(name, ...) SC_##name,
+	AIRLOCK_SYSCALLS(X)
+#undef X
 };
+
+SYSCALL_TABLE_BEGIN
+static const struct sys_desc sys_table[] = {
+#define X(name, cls, when, ...)                                                                    \
+	[SC_##name] = {SYS_##name, #name, CLASS_##cls, SYSCALL_ARGS(__VA_ARGS__)},
+	AIRLOCK_SYSCALLS(X)
+#undef X
+};
+SYSCALL_TABLE_END
 
 struct verdict allow_by(const char *by)
 {
@@ -178,13 +139,16 @@ bool ids_mapped(const struct notifier *n)
 	return true;
 }
 
+/* The row of call nr; NULL for a call the filter does not notify. */
 static const struct sys_desc *find_desc(int nr)
 {
-	size_t i;
-
-	for (i = 0; i < ARRAY_SIZE(sys_table); i++)
-		if (sys_table[i].nr == nr)
-			return &sys_table[i];
+	switch (nr) {
+#define X(name, ...)                                                                               \
+	case SYS_##name:                                                                           \
+		return &sys_table[SC_##name];
+		AIRLOCK_SYSCALLS(X)
+#undef X
+	}
 	return NULL;
 }
 

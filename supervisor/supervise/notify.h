@@ -16,6 +16,7 @@
 #ifndef AIRLOCK_SUPERVISOR_NOTIFY_H
 #define AIRLOCK_SUPERVISOR_NOTIFY_H
 
+#include "common/seccomp_compat.h"
 #include "rules/rules.h"
 #include "supervisor/supervise/ask.h"
 #include "supervisor/record/events.h"
@@ -26,7 +27,6 @@
 #include "tracee/plan.h"
 #include "tracee/sandbox.h"
 
-#include <linux/seccomp.h>
 #include <stdbool.h>
 
 struct pending_call;

@@ -15,6 +15,19 @@ static bool same_as_recorded(const cJSON *ev, const char *target, const cJSON *a
 	       cJSON_Compare(c, argv, true);
 }
 
+/* Record ev (consumed) as a process airlock killed, and why; a broken log records nothing. */
+static void record_killed(struct notifier *n, cJSON *ev, const char *note)
+{
+	cJSON_AddStringToObject(ev, "note", note);
+	cJSON_AddStringToObject(ev, "decision", "deny");
+	cJSON_AddStringToObject(ev, "by", "airlock");
+	cJSON_AddStringToObject(ev, "result", "killed");
+	if (n->log_broken)
+		cJSON_Delete(ev);
+	else if (events_append(n->log, ev) < 0)
+		n->log_broken = true;
+}
+
 /* Record that pid, allowed to exec the event's target, ran something else and was killed. */
 static void record_wrong_exec(struct notifier *n, pid_t pid, const struct sys_desc *sd,
 			      const char *what, cJSON *ran)
@@ -26,16 +39,9 @@ static void record_wrong_exec(struct notifier *n, pid_t pid, const struct sys_de
 	cJSON_AddStringToObject(bad, "op", sd->name);
 	cJSON_AddItemToObject(bad, "target", json_text(what[0] ? what : "?"));
 	cJSON_AddItemToObject(bad, "command", ran ? ran : cJSON_CreateArray());
-	cJSON_AddStringToObject(bad, "note",
-				"the program that ran is not the one that was checked (its "
-				"memory changed under the check): the process was killed");
-	cJSON_AddStringToObject(bad, "decision", "deny");
-	cJSON_AddStringToObject(bad, "by", "airlock");
-	cJSON_AddStringToObject(bad, "result", "killed");
-	if (n->log_broken)
-		cJSON_Delete(bad);
-	else if (events_append(n->log, bad) < 0)
-		n->log_broken = true;
+	record_killed(n, bad,
+		      "the program that ran is not the one that was checked (its memory changed "
+		      "under the check): the process was killed");
 }
 
 /*
@@ -67,9 +73,9 @@ int continue_exec(struct notifier *n, __u64 id, pid_t pid, const struct seccomp_
 		return answer_id(n, id, ev, deny_by(EACCES, v.by));
 	}
 	argv = cJSON_CreateArray();
-	rc = copy_path_of(pid, d, sd->dirfd, sd->path, &target);
+	rc = copy_path_of(pid, d, sd->arg.dirfd, sd->arg.path, &target);
 	if (rc == 0)
-		rc = copy_argv_of(pid, d->args[sd->path + 1], argv, &truncated);
+		rc = copy_argv_of(pid, d->args[sd->arg.path + 1], argv, &truncated);
 	if (rc < 0 || !same_as_recorded(ev, target, argv)) {
 		cJSON_Delete(argv);
 		thaw_sandbox(&fz);
@@ -206,16 +212,8 @@ static int defer_exec(struct notifier *n, const struct sys_desc *sd, cJSON *ev,
 	rc2 = substitute_end(&sub);
 	thaw_sandbox(&fz);
 	if (rc2 < 0) {
-		cJSON *bad = new_event(n, "exec", "execve");
-
-		cJSON_AddStringToObject(bad, "note",
-					"the deferred exec did not run the stub: the "
-					"process was killed");
-		cJSON_AddStringToObject(bad, "decision", "deny");
-		cJSON_AddStringToObject(bad, "by", "airlock");
-		cJSON_AddStringToObject(bad, "result", "killed");
-		if (events_append(n->log, bad) < 0)
-			n->log_broken = true;
+		record_killed(n, new_event(n, "exec", "execve"),
+			      "the deferred exec did not run the stub: the process was killed");
 	}
 	return rc;
 }
@@ -312,9 +310,9 @@ int handle_exec(struct notifier *n, const struct sys_desc *sd)
 	cJSON *ev;
 	int rc;
 
-	rc = copy_path(n, sd->dirfd, sd->path, &target);
+	rc = copy_path(n, sd->arg.dirfd, sd->arg.path, &target);
 	if (rc == 0)
-		rc = copy_argv(n, d->args[sd->path + 1], argv, &truncated);
+		rc = copy_argv(n, d->args[sd->arg.path + 1], argv, &truncated);
 	if (!id_valid(n)) {
 		cJSON_Delete(argv);
 		return 0;

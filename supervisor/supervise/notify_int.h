@@ -12,6 +12,8 @@
 #include "common/buf.h"
 #include "common/cleanup.h"
 #include "common/err.h"
+#include "common/json.h"
+#include "common/openat2.h"
 #include "common/path.h"
 #include "common/testenv.h"
 #include "common/utf8.h"
@@ -22,6 +24,7 @@
 #include "supervisor/record/report.h"
 #include "supervisor/supervise/sbpath.h"
 #include "supervisor/supervise/substitute.h"
+#include "tracee/syscalls.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -29,7 +32,6 @@
 #include <ifaddrs.h>
 #include <linux/audit.h>
 #include <linux/falloc.h>
-#include <linux/openat2.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,13 +43,6 @@
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
-
-#ifndef SECCOMP_IOCTL_NOTIF_SET_FLAGS
-#define SECCOMP_IOCTL_NOTIF_SET_FLAGS SECCOMP_IOW(4, __u64)
-#endif
-#ifndef SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP
-#define SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (1UL << 0)
-#endif
 
 #define MAX_PATH_BYTES 4096  /* PATH_MAX: the kernel refuses longer paths itself */
 #define MAX_ARGS       4096  /* argv entries copied for the record */
@@ -63,15 +58,12 @@ enum sys_class {
 	CLASS_IDS /* changes of the caller's user or group IDs */
 };
 
-/* Where a syscall keeps what we record; -1 = absent. dirfd -1 with a path = AT_FDCWD. */
+/* A notified call, from the one table of them (tracee/syscalls.h). */
 struct sys_desc {
 	int nr;
 	const char *name;
 	enum sys_class cls;
-	signed char dirfd, path, dirfd2, path2;
-	signed char str;   /* symlink: the link's content, a string, not resolved */
-	signed char fd;	   /* the object is this descriptor */
-	signed char flags; /* open flags */
+	struct syscall_args arg; /* where it keeps what we record */
 };
 
 /* The answer to one notification. */

@@ -328,12 +328,11 @@ static bool made_inside(const struct notifier *n, const char *path)
 /* An O_PATH descriptor of the host's socket at path, never through a symlink, or -errno. */
 static int open_host_socket(const char *path)
 {
-	struct open_how how = {.flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_NO_SYMLINKS};
-	int fd = (int)syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof(how));
+	int fd = openat2_fd(AT_FDCWD, path, O_PATH, RESOLVE_NO_SYMLINKS);
 	struct stat st;
 
 	if (fd < 0)
-		return -errno;
+		return fd;
 	if (fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode)) {
 		close(fd);
 		return -ENOTSOCK;
@@ -564,7 +563,6 @@ static socklen_t proc_fd_addr(int fd, struct sockaddr_storage *ss)
 static int own_address(struct net_call *c, struct sockaddr_storage *ss, socklen_t *len, int *pathfd)
 {
 	cleanup_free char *raw = NULL, *abs = NULL;
-	cleanup_fd int rfd = -1;
 
 	*pathfd = -1;
 	*ss = c->addr;
@@ -576,9 +574,6 @@ static int own_address(struct net_call *c, struct sockaddr_storage *ss, socklen_
 	} else if (c->sd->cls == CLASS_BIND) {
 		/* A bind creates the file: name it through its directory, found in the sandbox. */
 		struct sockaddr_un *sun = (struct sockaddr_un *)ss;
-		char root[64];
-		struct open_how how = {.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
-				       .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
 		cleanup_free char *dir = NULL;
 		char *slash;
 		int k;
@@ -589,13 +584,9 @@ static int own_address(struct net_call *c, struct sockaddr_storage *ss, socklen_
 		if (!slash || !slash[1])
 			return -EINVAL;
 		*slash = '\0';
-		snprintf(root, sizeof(root), "/proc/%d/root", (int)c->pid);
-		rfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-		if (rfd < 0)
-			return -errno;
-		*pathfd = (int)syscall(SYS_openat2, rfd, dir[0] ? dir : "/", &how, sizeof(how));
+		*pathfd = openat2_in_view(c->pid, dir[0] ? dir : "/", O_PATH | O_DIRECTORY);
 		if (*pathfd < 0)
-			return -errno;
+			return *pathfd;
 		memset(ss, 0, sizeof(*ss));
 		sun->sun_family = AF_UNIX;
 		k = snprintf(sun->sun_path, sizeof(sun->sun_path), "/proc/self/fd/%d/%s", *pathfd,
@@ -605,18 +596,8 @@ static int own_address(struct net_call *c, struct sockaddr_storage *ss, socklen_
 		*len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + (size_t)k + 1);
 		return 0;
 	} else {
-		char root[64];
-		struct open_how how = {.flags = O_PATH | O_CLOEXEC,
-				       .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
-
 		abs = resolve_for_record(c->pid, AT_FDCWD, raw);
-		snprintf(root, sizeof(root), "/proc/%d/root", (int)c->pid);
-		rfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-		if (rfd < 0)
-			return -errno;
-		*pathfd = (int)syscall(SYS_openat2, rfd, abs, &how, sizeof(how));
-		if (*pathfd < 0)
-			*pathfd = -errno;
+		*pathfd = openat2_in_view(c->pid, abs, O_PATH);
 	}
 	if (*pathfd < 0)
 		return *pathfd;

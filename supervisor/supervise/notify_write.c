@@ -73,7 +73,7 @@ static bool follows_final(const struct sys_desc *sd, const struct seccomp_data *
 	switch (sd->nr) {
 	case SYS_open:
 	case SYS_openat:
-		flags = (unsigned)d->args[sd->flags];
+		flags = (unsigned)d->args[sd->arg.flags];
 		return !(flags & O_NOFOLLOW) && (flags & (O_CREAT | O_EXCL)) != (O_CREAT | O_EXCL);
 	case SYS_creat:
 	case SYS_truncate:
@@ -86,13 +86,13 @@ static bool follows_final(const struct sys_desc *sd, const struct seccomp_data *
 	case SYS_setxattr:
 	case SYS_removexattr:
 		return true;
-	case 452: /* fchmodat2 */
+	case SYS_fchmodat2:
 	case SYS_utimensat:
 		return !((unsigned)d->args[3] & AT_SYMLINK_NOFOLLOW);
 	case SYS_fchownat:
 		return !((unsigned)d->args[4] & AT_SYMLINK_NOFOLLOW);
-	case 463: /* setxattrat */
-	case 466: /* removexattrat */
+	case SYS_setxattrat:
+	case SYS_removexattrat:
 		return !((unsigned)d->args[2] & AT_SYMLINK_NOFOLLOW);
 	case SYS_linkat:
 		return idx == 0 && ((unsigned)d->args[4] & AT_SYMLINK_FOLLOW);
@@ -184,8 +184,8 @@ static int rename_host_dir(struct notifier *n, const struct sys_desc *sd, cJSON 
 	const struct seccomp_data *d = &n->req->data;
 	pid_t pid = (pid_t)n->req->pid;
 	unsigned flags = sd->nr == SYS_renameat2 ? (unsigned)d->args[4] : 0;
-	int olddirfd = sd->dirfd >= 0 ? (int)(unsigned)d->args[sd->dirfd] : AT_FDCWD;
-	int newdirfd = sd->dirfd2 >= 0 ? (int)(unsigned)d->args[sd->dirfd2] : AT_FDCWD;
+	int olddirfd = sd->arg.dirfd >= 0 ? (int)(unsigned)d->args[sd->arg.dirfd] : AT_FDCWD;
+	int newdirfd = sd->arg.dirfd2 >= 0 ? (int)(unsigned)d->args[sd->arg.dirfd2] : AT_FDCWD;
 	unsigned long long room = ~0ULL;
 	struct dirmove_result res;
 	struct dirmove *m;
@@ -332,19 +332,19 @@ int handle_write(struct notifier *n, const struct sys_desc *sd)
 	int rc = 0;
 
 	link[0] = '\0';
-	if (sd->fd >= 0) {
-		target = dir_of(pid, (int)(unsigned)d->args[sd->fd]);
+	if (sd->arg.fd >= 0) {
+		target = dir_of(pid, (int)(unsigned)d->args[sd->arg.fd]);
 		if (!target)
 			rc = -EBADF;
 	} else {
-		rc = copy_path_raw(pid, d, sd->dirfd, sd->path, raw, &target);
+		rc = copy_path_raw(pid, d, sd->arg.dirfd, sd->arg.path, raw, &target);
 	}
-	if (rc == 0 && sd->path2 >= 0)
-		rc = copy_path_raw(pid, d, sd->dirfd2, sd->path2, raw2, &target2);
-	if (rc == 0 && sd->str >= 0)
-		rc = mem_read_string(pid, d->args[sd->str], link, sizeof(link));
+	if (rc == 0 && sd->arg.path2 >= 0)
+		rc = copy_path_raw(pid, d, sd->arg.dirfd2, sd->arg.path2, raw2, &target2);
+	if (rc == 0 && sd->arg.str >= 0)
+		rc = mem_read_string(pid, d->args[sd->arg.str], link, sizeof(link));
 	/* A descriptor's path is already the file's own; a named path may pass through links. */
-	if (rc == 0 && n->rules && sd->fd < 0) {
+	if (rc == 0 && n->rules && sd->arg.fd < 0) {
 		real = resolve_write(pid, target, follows_final(sd, d, 0));
 		real2 = resolve_write(pid, target2, false);
 	}
@@ -363,10 +363,10 @@ int handle_write(struct notifier *n, const struct sys_desc *sd)
 		cJSON_AddItemToObject(ev, "target2", json_text(target2));
 	if (real2)
 		cJSON_AddItemToObject(ev, "resolved2", json_text(real2));
-	if (sd->str >= 0 && rc == 0)
+	if (sd->arg.str >= 0 && rc == 0)
 		cJSON_AddItemToObject(ev, "link", json_text(link));
-	if (sd->flags >= 0)
-		add_open_flags(ev, (unsigned)d->args[sd->flags]);
+	if (sd->arg.flags >= 0)
+		add_open_flags(ev, (unsigned)d->args[sd->arg.flags]);
 	if (rc < 0)
 		return answer(n, ev, deny(-rc));
 	if (!ids_mapped(n))

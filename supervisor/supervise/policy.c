@@ -6,9 +6,9 @@
 #include "common/cleanup.h"
 #include "common/err.h"
 #include "common/path.h"
+#include "common/sha256.h"
 #include "supervisor/record/events.h"
 #include "rules/glob.h"
-#include "supervisor/changeset/gate.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -76,10 +76,8 @@ static int keep_copy(const struct session *s, size_t idx, const struct policy_fi
 	int rc;
 
 	rc = write_file_atomic(path, f->data, f->len, 0600, false);
-	if (rc < 0) {
-		errno = -rc;
-		return error_errno("cannot keep a copy of %s in the session", f->source);
-	}
+	if (rc < 0)
+		return error_rc(rc, "cannot keep a copy of %s in the session", f->source);
 	sha256_hex(f->data, f->len, hex);
 	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "source", f->source);
@@ -275,25 +273,4 @@ enum rule_action policy_write_verdict(const struct ruleset *rs, const char *path
 	if (!r)
 		return RULE_ASK;
 	return r->action;
-}
-
-void gate_open(struct gate *g, const struct session *s, const cJSON *meta)
-{
-	const cJSON *arr = cJSON_GetObjectItemCaseSensitive(meta, "hidden"), *e;
-	const char **hidden = xcalloc((size_t)cJSON_GetArraySize(arr) + 1, sizeof(*hidden));
-	struct ruleset rs = RULESET_INIT;
-	cleanup_free char *file = session_path(s, "decisions.jsonl");
-	size_t n = 0;
-	/* Fail closed: without the rules nothing starts approved. */
-	bool have_rules = policy_of_session(&rs, s, meta, NULL) == 0;
-
-	cJSON_ArrayForEach(e, arr)
-	{
-		if (cJSON_IsString(e))
-			hidden[n++] = e->valuestring;
-	}
-	gate_init(g, &rs, hidden, n);
-	g->have_rules = have_rules;
-	free(hidden);
-	gate_load_decisions(g, file);
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* `airlock run`: create a session, start the sandbox, serve its notifications, record. */
 #include "supervisor/supervise/run_int.h"
+#include "common/json.h"
 #include "common/testenv.h"
 
 #include "common/scm.h"
@@ -888,12 +889,12 @@ static int restart_record(struct run_ctx *c)
 	set_meta(c->rec.meta, "supervisor_pid", cJSON_CreateNumber(getpid()));
 	set_meta(c->rec.meta, "live", live_meta(c->rs.live));
 	if (session_record_start(&c->rec) < 0 ||
-	    audit_open_log(&c->log, events_path, c->rec.meta) < 0)
+	    seal_open_log(&c->log, events_path, c->rec.meta) < 0)
 		return -1;
-	if (events_append(&c->log, audit_session_event("restart",
-						       "a stopped live session, "
-						       "started again for an exec",
-						       "airlock")) < 0)
+	if (events_append(&c->log, seal_session_event("restart",
+						      "a stopped live session, "
+						      "started again for an exec",
+						      "airlock")) < 0)
 		return error("cannot record the restart in %s", events_path);
 	c->rs.log = &c->log;
 	c->rs.net_mode = c->o.net;

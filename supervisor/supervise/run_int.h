@@ -15,7 +15,7 @@
 #include "common/path.h"
 #include "common/utf8.h"
 #include "supervisor/supervise/ask.h"
-#include "supervisor/record/audit.h"
+#include "supervisor/record/seal.h"
 #include "supervisor/changeset/changes.h"
 #include "supervisor/supervise/dns.h"
 #include "supervisor/cli/doctor.h"

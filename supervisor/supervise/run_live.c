@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The supervisor's side of a live session (airlock start): the control socket in the session
- * directory, each `airlock exec` as a step that the sandbox's launcher (tracee/launcher.h)
+ * directory, each `airlock exec` as a step that the sandbox's launcher (tracee/launcher.c)
  * starts, and the stop. The wire format is in live.h.
  */
 #include "supervisor/supervise/run_int.h"
 
 #include "supervisor/supervise/live.h"
 #include "supervisor/supervise/procs.h"
+#include "common/json.h"
 #include "common/scm.h"
 
 #include <sys/un.h>

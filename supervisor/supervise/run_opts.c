@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* `airlock run`'s options, and the rules, asks and hidden paths they turn into. */
+#include "common/json.h"
 #include "supervisor/supervise/run_int.h"
 
 void strlist_add(struct strlist *l, const char *s)

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* `airlock run`'s output: the relayed or captured streams, limits said, the --json result. */
+#include "common/json.h"
 #include "supervisor/supervise/run_int.h"
 
 /* Copy everything to fd (a regular file the caller gave airlock as stdout or stderr). */

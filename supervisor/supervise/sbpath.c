@@ -4,11 +4,11 @@
 
 #include "common/buf.h"
 #include "common/cleanup.h"
+#include "common/openat2.h"
 #include "common/path.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,12 +51,16 @@ static void root_closep(int *fd)
 }
 #define cleanup_root __attribute__((cleanup(root_closep)))
 
+/* path inside the root open at rfd, as an O_PATH descriptor; -1 with errno set. */
 static int open_in_root(int rfd, const char *path, int flags)
 {
-	struct open_how how = {.flags = (unsigned)(O_PATH | O_CLOEXEC | flags),
-			       .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
+	int fd = openat2_fd(rfd, path, O_PATH | flags, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
 
-	return (int)syscall(SYS_openat2, rfd, path, &how, sizeof(how));
+	if (fd < 0) {
+		errno = -fd;
+		return -1;
+	}
+	return fd;
 }
 
 int sb_exists(pid_t pid, const char *path)

@@ -6,6 +6,7 @@
 #include "common/buf.h"
 #include "common/cleanup.h"
 #include "common/path.h"
+#include "common/sha256.h"
 #include "tests/unit/tap.h"
 
 #include <cjson/cJSON.h>

@@ -3,12 +3,12 @@
 #include "tracee/filter.h"
 
 #include "common/cleanup.h"
+#include "common/seccomp_compat.h"
 #include "tests/unit/tap.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/filter.h>
-#include <linux/seccomp.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>

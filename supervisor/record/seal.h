@@ -1,24 +1,25 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Reading a session's record back: `airlock verify` recomputes the hash chain of events.jsonl
- * and checks meta.json and the files it vouches for, and `airlock log` prints the timeline
- * (cmd_verify and cmd_log are declared in cli.h). This header holds what the writers of the
- * record need: every write of a finished session's meta.json is sealed here.
+ * Sealing a session's record: every writer of a finished session's meta.json seals it here,
+ * with an event in the hash-chained log, and `airlock verify` (audit.c) recomputes the seal
+ * with seal_meta_text() and seal_member_digest().
  */
-#ifndef AIRLOCK_SUPERVISOR_AUDIT_H
-#define AIRLOCK_SUPERVISOR_AUDIT_H
+#ifndef AIRLOCK_SUPERVISOR_SEAL_H
+#define AIRLOCK_SUPERVISOR_SEAL_H
 
 #include "supervisor/record/events.h"
 
 #include <cjson/cJSON.h>
-#include <stdbool.h>
+
+/* Hex digits of a member's digest in a seal: enough to name the member that changed. */
+#define SEAL_FIELD_DIGEST 16
 
 /*
  * A new event of the session itself ("class": "session"), such as the end of the run or a
  * discard: op names it and is also its decision, target (or NULL) says what came of it, by is
  * who acted ("person", or "airlock" for airlock's own record keeping).
  */
-cJSON *audit_session_event(const char *op, const char *target, const char *by);
+cJSON *seal_session_event(const char *op, const char *target, const char *by);
 
 /*
  * Seal meta with ev, then record the chain head. ev (consumed) is completed with "meta_sha256",
@@ -30,18 +31,27 @@ cJSON *audit_session_event(const char *op, const char *target, const char *by);
  * finished session's meta.json seals it. 0, or -errno after printing why (the head is
  * recorded anyway, and verify will report meta.json unsealed).
  */
-int audit_seal_event(cJSON *meta, struct event_log *log, cJSON *ev);
+int seal_meta(cJSON *meta, struct event_log *log, cJSON *ev);
 
 /*
  * Seal meta with a plain seal event ("op": "seal") and record the chain head: call it just
- * before writing meta.json (commit, undo), as audit_seal_event() explains.
+ * before writing meta.json (commit, undo), as seal_meta() explains.
  */
-void audit_record_head(cJSON *meta, struct event_log *log);
+void seal_head(cJSON *meta, struct event_log *log);
 
 /*
  * Open the event log at path for appending (events_open); when the run forwarded its events to
  * syslog (meta "syslog"), forward these too. 0 or -errno (printed).
  */
-int audit_open_log(struct event_log *log, const char *path, const cJSON *meta);
+int seal_open_log(struct event_log *log, const char *path, const cJSON *meta);
+
+/*
+ * What a seal covers: meta's compact text without "chain". Caller frees; NULL when out of
+ * memory.
+ */
+char *seal_meta_text(cJSON *meta);
+
+/* The first SEAL_FIELD_DIGEST hex digits of the SHA-256 of a member's compact value. */
+void seal_member_digest(const cJSON *item, char out[SEAL_FIELD_DIGEST + 1]);
 
 #endif
