@@ -364,26 +364,11 @@ static void show_rule(struct prompt *p)
 	draw_line(p);
 }
 
-/* Append "ACTION SUGGEST" to the user's rules file (made 0600 in a 0700 directory). */
-static int save_rule(struct prompt *p, bool allow)
+void prompt_say(struct prompt *p, const char *msg)
 {
-	cleanup_free char *dir = xstrdup(p->rules_file);
-	cleanup_free char *line = NULL;
-	char *slash = strrchr(dir, '/');
-	cleanup_fd int fd = -1;
-	ssize_t w;
+	cleanup_free char *clean = term_sanitize(msg);
 
-	if (slash && slash != dir) {
-		*slash = '\0';
-		if (mkdir_p(dir, 0700) < 0)
-			return -1;
-	}
-	fd = open(p->rules_file, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -1;
-	line = xasprintf("%s %s\n", allow ? "allow" : "deny", save_body(p));
-	w = write(fd, line, strlen(line));
-	return w == (ssize_t)strlen(line) ? 0 : -1;
+	tty_write(p, clean);
 }
 
 /* Ctrl-C at a question: deny it; a second one soon after also interrupts the program. */
@@ -417,19 +402,10 @@ static int answer_key(struct prompt *p, char c, struct prompt_reply *r)
 		return interrupt_key(p, r);
 	if (p->saving) {
 		if (c == 'y' || c == 'n') {
-			cleanup_free char *clean = term_sanitize(p->rules_file);
-			cleanup_free char *msg = NULL;
-
 			r->allow = c == 'y';
 			r->remember = true;
 			r->program = p->save_program && p->head->suggest_program;
-			if (save_rule(p, r->allow) == 0)
-				msg = xasprintf("saved to %s", clean);
-			else
-				msg = xasprintf("could not save to %s: %s (answered for this "
-						"session)",
-						clean, strerror(errno));
-			tty_write(p, msg);
+			r->save_as = save_body(p); /* the caller saves it (ask.c) */
 			return 1;
 		}
 		if (c == 'p' && p->head->suggest_program) {

@@ -34,9 +34,12 @@ struct prompt_question {
 struct prompt_reply {
 	unsigned id; /* the id given to prompt_add() */
 	bool allow;
-	bool remember;	/* for this session (also when the answer was saved as a rule) */
-	bool program;	/* ... for the program with any arguments (with remember) */
-	bool interrupt; /* a second Ctrl-C: the program is to be interrupted as well */
+	bool remember;	     /* for this session (also when the answer was saved as a rule) */
+	bool program;	     /* ... for the program with any arguments (with remember) */
+	bool interrupt;	     /* a second Ctrl-C: the program is to be interrupted as well */
+	const char *save_as; /* the person chose to save the answer as a rule with this body
+				(valid until prompt_remove()); the caller saves it and says how
+				with prompt_say(): nothing in ui/ writes a file */
 };
 
 /* Open /dev/tty for questions. NULL after printing why. */
@@ -86,7 +89,11 @@ bool prompt_gone(const struct prompt *p);
  */
 void prompt_set_interrupt(struct prompt *p, bool on);
 
-/* Where "save as a rule" appends: the user's rules file. Set before the first question. */
+/* Where "save as a rule" goes (shown; the caller writes it). Set before the first question:
+   without it, saving is not offered. */
 void prompt_set_rules_file(struct prompt *p, const char *path);
+
+/* Say msg (escaped) after the answer on screen, before the caller removes the question. */
+void prompt_say(struct prompt *p, const char *msg);
 
 #endif

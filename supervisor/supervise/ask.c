@@ -3,6 +3,8 @@
 #include "supervisor/supervise/ask.h"
 
 #include "common/json.h"
+#include "common/path.h"
+#include "common/utf8.h"
 
 #include "common/buf.h"
 #include "common/cleanup.h"
@@ -61,6 +63,7 @@ struct asker {
 	size_t nm, mcap;
 	struct buf in; /* partial answer line from the controller */
 	struct prompt *tty;
+	char *rules_file; /* where a rule the person chose to save goes (asker_set_rules_file) */
 };
 
 static unsigned long long now_ms(void)
@@ -149,11 +152,14 @@ void asker_free(struct asker *a)
 	buf_release(&a->in);
 	if (a->tty)
 		prompt_close(a->tty);
+	free(a->rules_file);
 	free(a);
 }
 
 void asker_set_rules_file(struct asker *a, const char *path)
 {
+	free(a->rules_file);
+	a->rules_file = path ? xstrdup(path) : NULL;
 	if (a->tty)
 		prompt_set_rules_file(a->tty, path);
 }
@@ -551,6 +557,39 @@ static void interrupt(int pid)
 		kill(pid, SIGINT);
 }
 
+/*
+ * The person chose to save the answer as a rule: append "allow|deny BODY" to the user's rules
+ * file (0600, in a 0700 directory, never through a symlink) and say how it went on the prompt.
+ * The prompt only asks; the supervisor writes.
+ */
+static void save_answer(struct asker *a, const struct prompt_reply *r)
+{
+	cleanup_free char *line = xasprintf("%s %s\n", r->allow ? "allow" : "deny", r->save_as);
+	cleanup_free char *dir = a->rules_file ? xstrdup(a->rules_file) : NULL;
+	cleanup_free char *clean = a->rules_file ? term_sanitize(a->rules_file) : NULL;
+	cleanup_free char *msg = NULL;
+	char *slash = dir ? strrchr(dir, '/') : NULL;
+	cleanup_fd int fd = -1;
+
+	if (!a->rules_file)
+		return;
+	if (slash && slash != dir) {
+		*slash = '\0';
+		if (mkdir_p(dir, 0700) < 0)
+			goto failed;
+	}
+	fd = open(a->rules_file, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0 || write(fd, line, strlen(line)) != (ssize_t)strlen(line))
+		goto failed;
+	msg = xasprintf("saved to %s", clean);
+	prompt_say(a->tty, msg);
+	return;
+failed:
+	msg = xasprintf("could not save to %s: %s (answered for this session)", clean,
+			strerror(errno));
+	prompt_say(a->tty, msg);
+}
+
 void asker_process(struct asker *a, bool readable, ask_done_fn done, void *ctx)
 {
 	unsigned long long t;
@@ -565,6 +604,8 @@ void asker_process(struct asker *a, bool readable, ask_done_fn done, void *ctx)
 		while (prompt_read(a->tty, &r) > 0) {
 			int pid;
 
+			if (r.save_as)
+				save_answer(a, &r);
 			i = find_id(a, r.id);
 			if (i == (size_t)-1)
 				continue;
