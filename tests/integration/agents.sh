@@ -98,8 +98,11 @@ AIRLOCK=$AIRLOCK AIRLOCK_AGENT_SESSION=agent "$TOP/examples/claude-code-shell" \
 	"$(claude_string 'exit 3')" 2>"$T/cc3.err"
 is "$?" 3 "a failing command's status is the agent's"
 check "and leaves no directory file (Claude Code keeps its directory)" test ! -e "$cwdfile"
-"$AIRLOCK" log agent | grep 'step   start' | tail -1 >"$T/step.txt"
-check "the step is the whole string, under bash" grep -q "/bin/bash -c source .*eval 'exit 3'" "$T/step.txt"
+"$AIRLOCK" log agent --json | "$PY" -c '
+import json, sys
+starts = [e for e in map(json.loads, sys.stdin) if e.get("class") == "step" and e.get("op") == "start"]
+print(" ".join(starts[-1]["command"]))' >"$T/step.txt"
+check "the step is the whole string, under bash" grep -q "^/bin/bash -c source .*eval 'exit 3'" "$T/step.txt"
 AIRLOCK=$AIRLOCK "$TOP/examples/claude-code-shell" a b 2>"$T/two.err"
 is "$?" 2 "more than one argument is refused (the prefix is not a command line)"
 
