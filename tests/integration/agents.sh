@@ -16,6 +16,7 @@ cd "$T/work" || exit 1
 mkdir -p sub
 
 # --- the fake API ---------------------------------------------------------------------------
+tags+=("$T/api") # reaped on exit, by the --log paths only these servers have
 "$PY" "$TESTS_DIR/helpers/fake_agent_api.py" --command 'echo hi > agent.txt' --command pwd \
 	--log "$T/api.log" >"$T/api.port" 2>"$T/api.err" &
 api_pid=$!
@@ -69,7 +70,8 @@ is "$(post /v1/responses '{"stream":true,"tools":[{"type":"function","name":"exe
 is "$(post /v1/responses '{"stream":true,"tools":[{"type":"function","name":"exec_command"}],"input":[{"type":"function_call_output","call_id":"c","output":"x"},{"type":"function_call_output","call_id":"d","output":"y"}]}')" \
 	'text DONE y | completed' "and the final text once both results are in"
 kill "$api_pid"
-"$PY" "$TESTS_DIR/helpers/fake_agent_api.py" --tool mcp__airlock/run --command true >"$T/api2.port" &
+"$PY" "$TESTS_DIR/helpers/fake_agent_api.py" --tool mcp__airlock/run --command true \
+	--log "$T/api2.log" >"$T/api2.port" &
 api_pid=$!
 wait_for 30 grep -q '^port ' "$T/api2.port" || diag "the second fake API did not start"
 port=$(sed -n 's/^port //p' "$T/api2.port")
