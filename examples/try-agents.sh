@@ -29,7 +29,7 @@ api_pid=
 cleanup() {
 	[ -n "$api_pid" ] && kill "$api_pid" 2>/dev/null
 	"$AIRLOCK" stop agent >/dev/null 2>&1
-	[ -n "${KEEP:-}" ] || rm -rf "$W"
+	[ -n "${KEEP:-}" ] || { chmod -R u+rwX "$W" 2>/dev/null; rm -rf "$W"; }
 }
 trap cleanup EXIT
 fails=0
