@@ -7,7 +7,9 @@
  *
  * Each connection carries one request and its answers:
  *   LIVE_EXEC    -> LIVE_STEP, then LIVE_EXIT (or LIVE_ERROR); the client may send
- *                   LIVE_SIGNAL meanwhile (the signals a terminal would send the command)
+ *                   LIVE_SIGNAL meanwhile (the signals a terminal would send the command).
+ *                   With LIVE_HAND_BACK, a LIVE_HANDED precedes the LIVE_EXIT of a step
+ *                   that ended: the file's final content as the sandbox sees it
  *   LIVE_STOP    -> LIVE_STOPPED once the record is sealed (or LIVE_ERROR)
  *   LIVE_ATTEND  -> LIVE_STEP (an acknowledgement, step 0), then the asks as JSON lines,
  *                   one a message, and the answers back (or LIVE_ERROR)
@@ -34,9 +36,22 @@ enum live_type {
 	LIVE_STOPPED = 7, /* answer: the record is sealed; arg: the number of held changes */
 	LIVE_ATTEND = 8,  /* the connection becomes the session's attender (--ask attend): the
 			     asks arrive on it as the approver's JSON lines, answers go back */
+	LIVE_HANDED = 9,  /* answer (exec --hand-back): arg 0 and body the file's bytes (at most
+			     LIVE_HAND_BACK_MAX, any bytes, no terminator), or arg -errno and no
+			     body (-ENOENT: the step left no such file; -EFBIG: too large;
+			     -EINVAL: not a regular file; -ELOOP: a symlink on the way) */
 };
 
 #define LIVE_CWD_GIVEN 1 /* exec -C: no fallback to the session's directory */
+/*
+ * exec --hand-back: the body has one more string after the cwd, an absolute path whose final
+ * content, as the sandbox sees it, comes back in LIVE_HANDED once the step ended. Read, never
+ * followed through a symlink; what the caller does with it is the caller's (it writes only
+ * under its temporary directory).
+ */
+#define LIVE_HAND_BACK 2
+
+#define LIVE_HAND_BACK_MAX (64 * 1024)
 
 struct live_msg {
 	uint32_t magic;

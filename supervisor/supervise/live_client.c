@@ -234,14 +234,17 @@ static int send_request(int fd, const struct live_msg *m, const struct buf *body
 	return sendmsg(fd, &mh, MSG_NOSIGNAL) < 0 ? -errno : 0;
 }
 
-/* One answer; its text (if any) in text. 0, or -errno / -EPIPE when the session went away. */
-static int read_answer(int fd, struct live_msg *m, char *text, size_t size)
+/*
+ * One answer; its text (if any) in text, or, for a LIVE_HANDED when bytes is given, its body
+ * in bytes. 0, or -errno / -EPIPE when the session went away.
+ */
+static int read_answer_bytes(int fd, struct live_msg *m, char *text, size_t size, struct buf *bytes)
 {
-	char buf[sizeof(*m) + 512];
+	static char buf[sizeof(*m) + LIVE_HAND_BACK_MAX + 1];
 	ssize_t n;
 
 	do {
-		n = recv(fd, buf, sizeof(buf), 0);
+		n = recv(fd, buf, bytes ? sizeof(buf) : sizeof(*m) + 512, 0);
 	} while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return -errno;
@@ -251,7 +254,12 @@ static int read_answer(int fd, struct live_msg *m, char *text, size_t size)
 	if (m->magic != LIVE_MAGIC)
 		return -EPROTO;
 	text[0] = '\0';
-	if ((size_t)n > sizeof(*m)) {
+	if (bytes && m->type == LIVE_HANDED) {
+		buf_reset(bytes);
+		if ((size_t)n - sizeof(*m) > LIVE_HAND_BACK_MAX)
+			return -EPROTO;
+		buf_add(bytes, buf + sizeof(*m), (size_t)n - sizeof(*m));
+	} else if ((size_t)n > sizeof(*m)) {
 		size_t len = (size_t)n - sizeof(*m);
 
 		if (len >= size)
@@ -262,15 +270,22 @@ static int read_answer(int fd, struct live_msg *m, char *text, size_t size)
 	return 0;
 }
 
+static int read_answer(int fd, struct live_msg *m, char *text, size_t size)
+{
+	return read_answer_bytes(fd, m, text, size, NULL);
+}
+
 struct exec_opts {
-	const char *dir; /* -C */
+	const char *dir;       /* -C */
+	const char *hand_back; /* --hand-back, as given */
+	char *hand_back_real;  /* the same with its directory resolved: what is asked for */
 	bool json;
 	const char *id;
 	char **command;
 };
 
 static const char exec_usage[] =
-	"usage: airlock exec ID [-C DIR] [--json] [--] command [arg...]\n"
+	"usage: airlock exec ID [-C DIR] [--hand-back FILE] [--json] [--] command [arg...]\n"
 	"\n"
 	"Run a command in live session ID ('airlock start'): it sees every change the\n"
 	"earlier steps made, under the session's rules, asks, network and limits. Its\n"
@@ -278,12 +293,16 @@ static const char exec_usage[] =
 	"\n"
 	"  -C DIR         run in DIR (default: the current directory, or the session's\n"
 	"                 when the current one is not in its view)\n"
+	"      --hand-back FILE\n"
+	"                 once the step ended, copy FILE's final content in the session\n"
+	"                 to the same path here (a regular file under /tmp or $TMPDIR)\n"
 	"      --json     print one JSON result on stdout; output is captured into it\n";
 
 /* exec's options, before or after the ID; -1 to go on, else the exit status. */
 static int exec_options(int argc, char **argv, struct exec_opts *o)
 {
 	static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
+					     {"hand-back", required_argument, NULL, 'B'},
 					     {"help", no_argument, NULL, 'h'},
 					     {NULL, 0, NULL, 0}};
 	int c;
@@ -292,6 +311,13 @@ static int exec_options(int argc, char **argv, struct exec_opts *o)
 		switch (c) {
 		case 'C':
 			o->dir = optarg;
+			break;
+		case 'B':
+			if (o->hand_back) {
+				error("exec: --hand-back: one file per step");
+				return EXIT_USAGE;
+			}
+			o->hand_back = optarg;
 			break;
 		case 'j':
 			o->json = true;
@@ -342,7 +368,100 @@ static int parse_exec(int argc, char **argv, struct exec_opts *o)
 	return -1;
 }
 
-/* The request's body: the directory, the command, our environment. */
+/*
+ * Where --hand-back may write: under /tmp or $TMPDIR (as resolved here), a name that is not
+ * there yet or is a regular file of ours; never through a symlink. The path with its
+ * directory resolved, or NULL after an error message.
+ */
+static char *hand_back_target(const char *path)
+{
+	cleanup_free char *norm = NULL, *dir = NULL, *real = NULL, *tmp = NULL, *tmpdir = NULL;
+	cleanup_free char *full = NULL;
+	const char *name, *env = getenv("TMPDIR");
+	struct stat st;
+	char *slash;
+
+	if (path[0] != '/')
+		return error("exec: --hand-back %s: not an absolute path", path), NULL;
+	norm = path_normalize(path);
+	slash = strrchr(norm, '/');
+	name = slash + 1;
+	if (!*name || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+		return error("exec: --hand-back %s: not a file name", path), NULL;
+	dir = slash == norm ? xstrdup("/") : xstrndup(norm, (size_t)(slash - norm));
+	real = realpath(dir, NULL);
+	if (!real)
+		return error_errno("exec: --hand-back %s: cannot resolve %s", path, dir), NULL;
+	tmp = realpath("/tmp", NULL);
+	if (env && env[0] == '/')
+		tmpdir = realpath(env, NULL);
+	if (!(tmp && path_is_under(real, tmp)) && !(tmpdir && path_is_under(real, tmpdir)))
+		return error("exec: --hand-back %s: not under /tmp or $TMPDIR: only a temporary "
+			     "file is handed back",
+			     path),
+		       NULL;
+	full = path_join(real, name);
+	if (lstat(full, &st) == 0 && (!S_ISREG(st.st_mode) || st.st_uid != getuid()))
+		return error("exec: --hand-back %s: exists and is not a regular file of yours",
+			     path),
+		       NULL;
+	return xstrdup(full);
+}
+
+/*
+ * The handed-back content to path (hand_back_target()'s): a new file of mode 0600 in the same
+ * directory, renamed over the name, so a reader sees the old content or the new, and a symlink
+ * planted meanwhile is replaced, never followed. 0 or -1 after an error message.
+ */
+static int hand_back_write(const char *path, const struct buf *content)
+{
+	cleanup_free char *dir = xstrdup(path), *tmpname = NULL;
+	char *slash = strrchr(dir, '/');
+	const char *name = slash + 1;
+	cleanup_fd int dfd = -1;
+	struct stat st;
+	int fd = -1;
+
+	*slash = '\0';
+	dfd = open(dir[0] ? dir : "/", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0)
+		return error_errno("exec: --hand-back: cannot open %s", dir[0] ? dir : "/");
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    (!S_ISREG(st.st_mode) || st.st_uid != getuid()))
+		return error("exec: --hand-back %s: exists and is not a regular file of yours",
+			     path);
+	for (int tries = 0; fd < 0 && tries < 100; tries++) {
+		free(tmpname);
+		tmpname = xasprintf(".%s.airlock-%d-%d", name, (int)getpid(), tries);
+		fd = openat(dfd, tmpname, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+			    0600);
+		if (fd < 0 && errno != EEXIST)
+			break;
+	}
+	if (fd < 0)
+		return error_errno("exec: --hand-back %s: cannot create a file beside it", path);
+	for (size_t off = 0; off < content->len;) {
+		ssize_t w = write(fd, content->data + off, content->len - off);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0) {
+			error_errno("exec: --hand-back %s: cannot write", path);
+			close(fd);
+			unlinkat(dfd, tmpname, 0);
+			return -1;
+		}
+		off += (size_t)w;
+	}
+	if (close(fd) < 0 || renameat(dfd, tmpname, dfd, name) < 0) {
+		error_errno("exec: --hand-back %s: cannot replace it", path);
+		unlinkat(dfd, tmpname, 0);
+		return -1;
+	}
+	return 0;
+}
+
+/* The request's body: the directory, the hand-back path, the command, our environment. */
 static int exec_body(const struct exec_opts *o, struct buf *b, int *nargs)
 {
 	cleanup_free char *cwd = getcwd(NULL, 0);
@@ -361,6 +480,8 @@ static int exec_body(const struct exec_opts *o, struct buf *b, int *nargs)
 	}
 	buf_init(b);
 	buf_add(b, dir, strlen(dir) + 1);
+	if (o->hand_back_real)
+		buf_add(b, o->hand_back_real, strlen(o->hand_back_real) + 1);
 	for (*nargs = 0, p = o->command; *p; p++, (*nargs)++)
 		buf_add(b, *p, strlen(*p) + 1);
 	for (p = environ; p && *p; p++)
@@ -532,6 +653,9 @@ static long long now_ms(void)
 struct exec_outcome {
 	unsigned step;
 	int code, sig;
+	bool handed;	 /* a LIVE_HANDED came */
+	int hand_err;	 /* its -errno */
+	struct buf hand; /* its content: the caller inits and releases it */
 	char text[512];
 	int interrupted; /* a signal that came to us (and was passed on to the step) */
 	bool timed_out;
@@ -548,7 +672,9 @@ static void exec_loop(int sock, int sigfd, struct pump pumps[3], int timeout_ms,
 	long long deadline = timeout_ms > 0 ? now_ms() + timeout_ms : -1;
 	bool over = false;
 
-	*r = (struct exec_outcome){.code = -1};
+	struct buf hand = r->hand;
+
+	*r = (struct exec_outcome){.code = -1, .hand = hand};
 	while (!over || pumps[1].from >= 0 || pumps[2].from >= 0) {
 		struct pollfd pf[5];
 		int idx[5], n = 0, wait = -1;
@@ -602,7 +728,8 @@ static void exec_loop(int sock, int sigfd, struct pump pumps[3], int timeout_ms,
 				}
 			} else {
 				struct live_msg m;
-				int rc = read_answer(sock, &m, r->text, sizeof(r->text));
+				int rc = read_answer_bytes(sock, &m, r->text, sizeof(r->text),
+							   &r->hand);
 
 				if (rc < 0) {
 					snprintf(r->text, sizeof(r->text), "the session went away");
@@ -610,6 +737,9 @@ static void exec_loop(int sock, int sigfd, struct pump pumps[3], int timeout_ms,
 					over = true;
 				} else if (m.type == LIVE_STEP) {
 					r->step = m.step;
+				} else if (m.type == LIVE_HANDED) {
+					r->handed = true;
+					r->hand_err = m.arg < 0 ? m.arg : 0;
 				} else if (m.type == LIVE_EXIT) {
 					r->code = m.arg;
 					r->sig = m.arg2;
@@ -630,7 +760,20 @@ static int exec_wait(int sock, int sigfd, struct pump pumps[3], const struct exe
 {
 	struct exec_outcome r;
 
+	buf_init(&r.hand);
 	exec_loop(sock, sigfd, pumps, 0, &r);
+	if (o->hand_back_real && r.handed && r.hand_err == 0) {
+		hand_back_write(o->hand_back_real, &r.hand);
+	} else if (o->hand_back_real && r.handed && r.hand_err != -ENOENT) {
+		error("exec: --hand-back %s: not handed back: %s", o->hand_back,
+		      r.hand_err == -ELOOP    ? "a symlink in the session"
+		      : r.hand_err == -EINVAL ? "not a regular file in the session"
+		      : r.hand_err == -EFBIG  ? "larger than 64 KiB in the session"
+					      : strerror(-r.hand_err));
+	} else if (o->hand_back_real && !r.handed && r.step && r.code >= 0 && !r.text[0]) {
+		error("exec: --hand-back %s: the session sent nothing back", o->hand_back);
+	}
+	buf_release(&r.hand);
 	if (o->json) {
 		print_exec_json(s, r.step, r.code, r.sig, pumps, r.text[0] ? r.text : NULL);
 	} else if (r.text[0]) {
@@ -679,10 +822,15 @@ int cmd_exec(int argc, char **argv)
 		store_close(&s);
 		return rc;
 	}
+	if (o.hand_back) {
+		o.hand_back_real = hand_back_target(o.hand_back);
+		if (!o.hand_back_real)
+			return EXIT_AIRLOCK_FAILED;
+	}
 	if (exec_body(&o, &body, &nargs) < 0)
 		return EXIT_AIRLOCK_FAILED;
 	m.arg = nargs;
-	m.arg2 = o.dir ? LIVE_CWD_GIVEN : 0;
+	m.arg2 = (o.dir ? LIVE_CWD_GIVEN : 0) | (o.hand_back_real ? LIVE_HAND_BACK : 0);
 	sigfd = exec_signals(&old);
 	if (sigfd < 0)
 		die_errno("cannot watch signals");
@@ -721,6 +869,7 @@ int cmd_exec(int argc, char **argv)
 	close(sock);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	store_close(&s);
+	free(o.hand_back_real);
 	return code < 0 ? EXIT_AIRLOCK_FAILED : code;
 }
 

@@ -11,6 +11,7 @@
 #include "common/json.h"
 #include "common/scm.h"
 
+#include <linux/openat2.h>
 #include <sys/un.h>
 
 /* A JSON string from untrusted bytes (invalid UTF-8 escaped). */
@@ -33,6 +34,8 @@ struct live_client {
 	bool stop;     /* a stop request: answered once the record is sealed */
 	bool refused;  /* told why it may not: closed once its request is read (closing with
 			  it unread would reset the connection before the client read why) */
+
+	char *hand_back; /* exec --hand-back: the path in the sandbox's view, or NULL */
 };
 
 struct live {
@@ -75,9 +78,11 @@ void live_free(struct live *l)
 
 	if (!l)
 		return;
-	for (i = 0; i < l->n; i++)
+	for (i = 0; i < l->n; i++) {
 		if (l->c[i].fd >= 0)
 			close(l->c[i].fd);
+		free(l->c[i].hand_back);
+	}
 	free(l->c);
 	if (l->listen_fd >= 0)
 		close(l->listen_fd);
@@ -138,20 +143,25 @@ int live_listen(struct live *l, const struct session *s)
 	return 0;
 }
 
-static void send_answer(int fd, int type, unsigned step, int arg, int arg2, const char *text)
+static void send_bytes(int fd, int type, unsigned step, int arg, int arg2, const void *data,
+		       size_t len)
 {
 	struct live_msg m = {.magic = LIVE_MAGIC,
 			     .type = (uint32_t)type,
 			     .arg = arg,
 			     .arg2 = arg2,
 			     .step = step};
-	struct iovec iov[2] = {
-		{.iov_base = &m, .iov_len = sizeof(m)},
-		{.iov_base = (void *)(text ? text : ""), .iov_len = text ? strlen(text) + 1 : 0}};
+	struct iovec iov[2] = {{.iov_base = &m, .iov_len = sizeof(m)},
+			       {.iov_base = (void *)(data ? data : ""), .iov_len = len}};
 	struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 2};
 
 	if (fd >= 0)
 		(void)sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
+static void send_answer(int fd, int type, unsigned step, int arg, int arg2, const char *text)
+{
+	send_bytes(fd, type, step, arg, arg2, text, text ? strlen(text) + 1 : 0);
 }
 
 static struct live_client *client_by_fd(struct live *l, int fd)
@@ -178,9 +188,10 @@ static void prune_clients(struct live *l)
 	while (i < l->n) {
 		struct live_client *c = &l->c[i];
 
-		if (c->fd < 0 && !c->running && !c->stop)
+		if (c->fd < 0 && !c->running && !c->stop) {
+			free(c->hand_back);
 			l->c[i] = l->c[--l->n];
-		else
+		} else
 			i++;
 	}
 }
@@ -274,7 +285,7 @@ static void step_started_event(struct run_state *rs, unsigned step, char **argv,
 }
 
 static void step_ended_event(struct run_state *rs, unsigned step, int code, int sig,
-			     const char *why)
+			     const char *why, cJSON *hand_back)
 {
 	cJSON *ev = cJSON_CreateObject();
 
@@ -286,6 +297,8 @@ static void step_ended_event(struct run_state *rs, unsigned step, int code, int 
 		cJSON_AddNumberToObject(ev, "signal", sig);
 	if (why)
 		cJSON_AddStringToObject(ev, "target", why);
+	if (hand_back)
+		cJSON_AddItemToObject(ev, "hand_back", hand_back);
 	cJSON_AddStringToObject(ev, "decision", "end");
 	cJSON_AddStringToObject(ev, "by", "exec");
 	record_step(rs, ev);
@@ -305,8 +318,9 @@ static void step_over(struct run_state *rs, struct live_client *c)
 		arm(&l->idle_fd, l->o->idle_ms);
 }
 
-/* The strings of an exec request: cwd, argv (nargs), environment. NULL when malformed. */
-static char **split_body(char *p, size_t len, size_t nargs, size_t *count)
+/* The strings of an exec request: cwd, extra more (the hand-back path), argv (nargs),
+   environment. NULL when malformed. */
+static char **split_body(char *p, size_t len, size_t extra, size_t nargs, size_t *count)
 {
 	char **v = NULL;
 	size_t n = 0, cap = 0, start = 0;
@@ -321,7 +335,8 @@ static char **split_body(char *p, size_t len, size_t nargs, size_t *count)
 		start = i + 1;
 	}
 	v[n] = NULL;
-	if (n < 1 + nargs || nargs == 0 || v[0][0] != '/' || v[1][0] == '\0') {
+	if (n < 1 + extra + nargs || nargs == 0 || v[0][0] != '/' || v[1 + extra][0] == '\0' ||
+	    (extra && (v[1][0] != '/' || strlen(v[1]) >= PATH_MAX))) {
 		free(v);
 		return NULL;
 	}
@@ -365,7 +380,9 @@ static void start_exec(struct run_state *rs, struct live_client *c, const struct
 	struct env_result env = {0};
 	struct buf req;
 	size_t count = 0, nargs = m->arg > 0 ? (size_t)m->arg : 0;
+	size_t extra = (m->arg2 & LIVE_HAND_BACK) ? 1 : 0;
 	const char *fallback;
+	char **args;
 	int rc;
 
 	if (c->step) {
@@ -378,21 +395,22 @@ static void start_exec(struct run_state *rs, struct live_client *c, const struct
 			    "the session is stopping");
 		return;
 	}
-	v = split_body(body, len, nargs, &count);
+	v = split_body(body, len, extra, nargs, &count);
 	if (!v) {
 		send_answer(c->fd, LIVE_ERROR, 0, EXIT_AIRLOCK_FAILED, 0, "malformed exec request");
 		return;
 	}
-	if (env_build(v + 1 + nargs, l->o->env.v, l->o->env.n, l->o->keep_env, v[0], &env) < 0) {
+	args = v + 1 + extra;
+	if (env_build(args + nargs, l->o->env.v, l->o->env.n, l->o->keep_env, v[0], &env) < 0) {
 		send_answer(c->fd, LIVE_ERROR, 0, EXIT_AIRLOCK_FAILED, 0,
 			    "cannot build the step's environment");
 		return;
 	}
 	env_set(&env, "AIRLOCK_SESSION", l->s->id);
 	fallback = (m->arg2 & LIVE_CWD_GIVEN) ? "" : l->cwd;
-	rc = build_spawn(&req, l->steps + 1, v[0], fallback, v + 1, nargs, env.envp);
+	rc = build_spawn(&req, l->steps + 1, v[0], fallback, args, nargs, env.envp);
 	if (rc == 0) {
-		step_started_event(rs, l->steps + 1, v + 1, nargs, v[0]);
+		step_started_event(rs, l->steps + 1, args, nargs, v[0]);
 		rc = send_spawn(rs, &req, fds);
 	}
 	buf_release(&req);
@@ -406,6 +424,7 @@ static void start_exec(struct run_state *rs, struct live_client *c, const struct
 	}
 	c->step = ++l->steps;
 	c->running = true;
+	c->hand_back = extra ? xstrdup(v[1]) : NULL;
 	if (l->running++ == 0)
 		monitor_pace(rs, true);
 	disarm(&l->idle_fd);
@@ -566,6 +585,75 @@ void live_ready(struct run_state *rs)
 	monitor_pace(rs, false);
 }
 
+/*
+ * The final content of path in the sandbox's view (exec --hand-back), at most
+ * LIVE_HAND_BACK_MAX bytes into out. Looked up from pid's root without following any
+ * symlink, opened for reading only once it is known to be a regular file (a FIFO or a
+ * device the program put there is never opened). 0 or -errno.
+ */
+static int hand_back_read(pid_t pid, const char *path, struct buf *out)
+{
+	char root[64], self[64];
+	cleanup_fd int rfd = -1, pfd = -1, fd = -1;
+	struct open_how how = {.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC,
+			       .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS |
+					  RESOLVE_NO_MAGICLINKS};
+	char chunk[8192];
+	struct stat st;
+	ssize_t n;
+
+	snprintf(root, sizeof(root), "/proc/%d/root", (int)pid);
+	rfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rfd < 0)
+		return -errno;
+	pfd = (int)syscall(SYS_openat2, rfd, path, &how, sizeof(how));
+	if (pfd < 0)
+		return -errno;
+	if (fstat(pfd, &st) < 0)
+		return -errno;
+	if (S_ISLNK(st.st_mode))
+		return -ELOOP;
+	if (!S_ISREG(st.st_mode))
+		return -EINVAL;
+	if (st.st_size > LIVE_HAND_BACK_MAX)
+		return -EFBIG;
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", pfd);
+	fd = open(self, O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (out->len + (size_t)n > LIVE_HAND_BACK_MAX)
+			return -EFBIG; /* it grew since the fstat */
+		buf_add(out, chunk, (size_t)n);
+	}
+	return 0;
+}
+
+/* A step with --hand-back ended: its file to the caller, before the exit. The event's field. */
+static cJSON *hand_back(struct run_state *rs, struct live_client *c)
+{
+	cJSON *ev = cJSON_CreateObject();
+	struct buf b;
+	int rc;
+
+	buf_init(&b);
+	rc = hand_back_read(rs->pid, c->hand_back, &b);
+	cJSON_AddItemToObject(ev, "path", text_json(c->hand_back));
+	if (rc == 0) {
+		cJSON_AddNumberToObject(ev, "bytes", (double)b.len);
+		send_bytes(c->fd, LIVE_HANDED, c->step, 0, 0, b.data, b.len);
+	} else {
+		cJSON_AddStringToObject(ev, "error", strerror(-rc));
+		send_bytes(c->fd, LIVE_HANDED, c->step, rc, 0, NULL, 0);
+	}
+	buf_release(&b);
+	return ev;
+}
+
 /* The pid the kernel attached to a step's hello, ours. */
 static pid_t hello_pid(struct msghdr *mh)
 {
@@ -597,12 +685,14 @@ void live_control(struct run_state *rs, const struct tracee_msg *msg, struct msg
 		return;
 	}
 	if (msg->type == TRACEE_MSG_STEP_FAILED) {
-		step_ended_event(rs, c->step, EXIT_AIRLOCK_FAILED, 0, "could not start");
+		step_ended_event(rs, c->step, EXIT_AIRLOCK_FAILED, 0, "could not start", NULL);
 		send_answer(c->fd, LIVE_ERROR, c->step, EXIT_AIRLOCK_FAILED, 0,
 			    "the session's launcher could not start the command");
 	} else {
+		cJSON *handed = c->hand_back ? hand_back(rs, c) : NULL;
+
 		code = run_exit_status(msg->status, NULL, &sig);
-		step_ended_event(rs, c->step, code, sig, NULL);
+		step_ended_event(rs, c->step, code, sig, NULL, handed);
 		send_answer(c->fd, LIVE_EXIT, c->step, code, sig, NULL);
 	}
 	hang_up(c);
@@ -636,7 +726,7 @@ void live_sandbox_ended(struct run_state *rs)
 
 		if (!c->running)
 			continue;
-		step_ended_event(rs, c->step, code, SIGKILL, why);
+		step_ended_event(rs, c->step, code, SIGKILL, why, NULL);
 		send_answer(c->fd, LIVE_ERROR, c->step, code, 0, why);
 		hang_up(c);
 		c->running = false;
