@@ -44,6 +44,8 @@ struct live {
 	int log_fd;   /* supervisor.log: our stderr once `start` returned */
 	int idle_fd;  /* --idle, armed while no step runs */
 	int grace_fd; /* a stop's grace for the running steps */
+	int dir_fd;   /* the session directory, to notice it deleted (watch_fd's check) */
+	int watch_fd; /* a timer: every few seconds, whether the session directory still exists */
 	struct live_client *c;
 	size_t n, cap;
 	unsigned steps;	  /* steps started so far */
@@ -63,7 +65,8 @@ struct live *live_new(const struct run_opts *o, const struct session *s, const c
 	struct live *l = xcalloc(1, sizeof(*l));
 
 	l->steps = steps_before; /* a session started again numbers on */
-	l->listen_fd = l->idle_fd = l->grace_fd = -1;
+	l->listen_fd = l->idle_fd = l->grace_fd = l->watch_fd = -1;
+	l->dir_fd = open(s->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	l->ready_fd = ready_fd;
 	l->log_fd = log_fd;
 	l->o = o;
@@ -92,6 +95,10 @@ void live_free(struct live *l)
 		close(l->idle_fd);
 	if (l->grace_fd >= 0)
 		close(l->grace_fd);
+	if (l->watch_fd >= 0)
+		close(l->watch_fd);
+	if (l->dir_fd >= 0)
+		close(l->dir_fd);
 	if (l->socket_path)
 		unlink(l->socket_path);
 	free(l->socket_path);
@@ -552,6 +559,24 @@ static void on_grace(struct run_state *rs, short revents, void *arg)
 	}
 }
 
+/*
+ * A session whose directory was deleted (rm -rf of the store, a test's scratch area) has no
+ * record left to keep: its supervisor stops rather than serve a sandbox nobody can review.
+ */
+static void on_watch(struct run_state *rs, short revents, void *arg)
+{
+	struct live *l = rs->live;
+	uint64_t ticks;
+	struct stat st;
+
+	(void)arg;
+	if (!(revents & POLLIN))
+		return;
+	(void)!read(l->watch_fd, &ticks, sizeof(ticks));
+	if (l->dir_fd >= 0 && fstat(l->dir_fd, &st) == 0 && st.st_nlink == 0)
+		begin_stop(rs, "session directory deleted", 0);
+}
+
 void live_watches(struct run_state *rs, struct watches *w)
 {
 	struct live *l = rs->live;
@@ -560,6 +585,7 @@ void live_watches(struct run_state *rs, struct watches *w)
 		return;
 	watch(w, l->idle_fd, POLLIN, on_idle, NULL);
 	watch(w, l->grace_fd, POLLIN, on_grace, NULL);
+	watch(w, l->watch_fd, POLLIN, on_watch, NULL);
 	if (rs->have_listener)
 		watch(w, l->listen_fd, POLLIN, on_accept, NULL);
 	for (size_t i = 0; i < l->n; i++)
@@ -583,6 +609,11 @@ void live_ready(struct run_state *rs)
 	if (l->o->idle_ms)
 		arm(&l->idle_fd, l->o->idle_ms);
 	monitor_pace(rs, false);
+	l->watch_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (l->watch_fd >= 0)
+		timerfd_settime(l->watch_fd, 0,
+				&(struct itimerspec){.it_interval = {2, 0}, .it_value = {2, 0}},
+				NULL);
 }
 
 /*

@@ -137,6 +137,13 @@ wait_for 60 sh -c "'$AIRLOCK' list | grep -q '^$sid5  finished'"
 is "$(json_get "$AIRLOCK_STATE_DIR/sessions/$sid5/meta.json" "j['limit'], j['live']['ended_by']")" \
 	"timeout limit" "the record names the limit"
 
+# A session whose directory is deleted (its store removed) stops: nothing is left to review.
+sid6=$(AIRLOCK_STATE_DIR=$T/store2 "$AIRLOCK" start)
+sup6=$(json_get "$T/store2/sessions/$sid6/meta.json" "j['supervisor_pid']")
+rm -rf "$T/store2"
+supervisor_gone() { ! kill -0 "$sup6" 2>/dev/null; }
+check "a live session whose store was deleted stops" wait_for 20 supervisor_gone
+
 # Bad input.
 "$AIRLOCK" start -- echo hi 2>"$T/cmd.err"
 is "$?" 2 "start with a command is a usage error"
