@@ -180,3 +180,22 @@ void buf_addf(struct buf *b, const char *fmt, ...)
 	buf_vaddf(b, fmt, ap);
 	va_end(ap);
 }
+
+char **nul_strings(char *p, size_t len, size_t *count)
+{
+	char **v = NULL;
+	size_t n = 0, cap = 0, start = 0;
+
+	if (len == 0 || p[len - 1] != '\0')
+		return NULL;
+	for (size_t i = 0; i < len; i++) {
+		if (p[i] != '\0')
+			continue;
+		GROW(v, cap, n + 2);
+		v[n++] = p + start;
+		start = i + 1;
+	}
+	v[n] = NULL;
+	*count = n;
+	return v;
+}

@@ -34,6 +34,13 @@ void buf_addf(struct buf *b, const char *fmt, ...) __attribute__((format(printf,
 void buf_vaddf(struct buf *b, const char *fmt, va_list ap);
 
 /* Allocation helpers that abort with a message on out-of-memory. */
+/*
+ * The NUL-terminated strings packed in p[0..len) (a message's body), as a NULL-terminated array
+ * of pointers into p, their number in *count. NULL when the last one is not terminated. The
+ * caller frees the array, not the strings.
+ */
+char **nul_strings(char *p, size_t len, size_t *count);
+
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t n);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The command's Landlock domain, the second wall under the overlays; see landlock.h. */
 #include "tracee/landlock.h"
+#include "tracee/plan.h"
 
 #include "common/buf.h"
 #include "common/cleanup.h"
@@ -110,35 +111,6 @@ struct ll_mounts {
 	size_t n, cap;
 };
 
-/* mountinfo escapes space, tab, newline and backslash as \ooo. */
-static void unescape_octal(char *s)
-{
-	char *o = s;
-
-	while (*s) {
-		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
-		    s[3] >= '0' && s[3] <= '7') {
-			*o++ = (char)(((s[1] - '0') << 6) | ((s[2] - '0') << 3) | (s[3] - '0'));
-			s += 4;
-		} else {
-			*o++ = *s++;
-		}
-	}
-	*o = '\0';
-}
-
-static bool has_opt(const char *opts, const char *want)
-{
-	size_t n = strlen(want);
-
-	for (const char *p = opts; p; p = strchr(p, ',')) {
-		p += *p == ',';
-		if (strncmp(p, want, n) == 0 && (p[n] == ',' || p[n] == '\0'))
-			return true;
-	}
-	return false;
-}
-
 /*
  * The sandbox's mounts, as the kernel reports them: "ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS
  * [TAGS...] - FSTYPE SOURCE SUPEROPTS". A later mount on the same path covers an earlier one.
@@ -168,10 +140,10 @@ static void read_mounts(struct ll_mounts *t)
 			superopts = strtok_r(NULL, " \n", &save);
 		if (!field[5] || !fstype || !superopts)
 			die("landlock: cannot parse the sandbox's mount table");
-		unescape_octal(field[4]);
+		plan_unescape_octal(field[4]);
 		m.path = path_normalize(field[4]);
 		snprintf(m.fstype, sizeof(m.fstype), "%s", fstype);
-		m.rw = has_opt(field[5], "rw") && has_opt(superopts, "rw");
+		m.rw = plan_has_option(field[5], "rw") && plan_has_option(superopts, "rw");
 		for (size_t k = 0; k < t->n; k++)
 			if (strcmp(t->v[k].path, m.path) == 0) {
 				free(t->v[k].path);

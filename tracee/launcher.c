@@ -31,26 +31,6 @@ struct launcher {
 	size_t nsteps, csteps;
 };
 
-/* The strings of a spawn request, split; NULL when it is malformed. Caller frees the array. */
-static char **split_strings(char *p, size_t len, size_t *count)
-{
-	char **v = NULL;
-	size_t n = 0, cap = 0, i, start = 0;
-
-	if (len == 0 || p[len - 1] != '\0')
-		return NULL;
-	for (i = 0; i < len; i++) {
-		if (p[i] != '\0')
-			continue;
-		GROW(v, cap, n + 2);
-		v[n++] = p + start;
-		start = i + 1;
-	}
-	v[n] = NULL;
-	*count = n;
-	return v;
-}
-
 /* In the step's child: its stdio, its directory, and the exec. Never returns. */
 static noreturn void start_step(struct launcher *l, const struct tracee_msg *req, char **strings,
 				size_t count, const int fds[3])
@@ -123,7 +103,7 @@ static void spawn(struct launcher *l, char *buf, size_t len, struct msghdr *mh)
 		report(l, TRACEE_MSG_STEP_FAILED, req->step, EINVAL);
 		return;
 	}
-	strings = split_strings(buf + sizeof(*req), len - sizeof(*req), &count);
+	strings = nul_strings(buf + sizeof(*req), len - sizeof(*req), &count);
 	if (!strings || req->status < 1 || (size_t)req->status + 2 > count) {
 		report(l, TRACEE_MSG_STEP_FAILED, req->step, EINVAL);
 	} else {

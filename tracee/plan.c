@@ -50,7 +50,7 @@ bool plan_is_pseudo_fs(const char *fstype)
 }
 
 /* mountinfo escapes space, tab, newline and backslash as \ooo. */
-static void unescape_octal(char *s)
+void plan_unescape_octal(char *s)
 {
 	char *o = s;
 
@@ -66,7 +66,7 @@ static void unescape_octal(char *s)
 	*o = '\0';
 }
 
-static bool has_option(const char *opts, const char *want)
+bool plan_has_option(const char *opts, const char *want)
 {
 	size_t n = strlen(want);
 	const char *p = opts;
@@ -102,11 +102,11 @@ static bool parse_mountinfo_line(char *line, struct host_mount *m)
 	}
 	if (!fields[4] || !fields[5] || !fstype)
 		return false;
-	unescape_octal(fields[4]);
+	plan_unescape_octal(fields[4]);
 	m->path = path_normalize(fields[4]);
 	m->fstype = xstrdup(fstype);
-	m->ro = has_option(fields[5], "ro");
-	m->noexec = has_option(fields[5], "noexec");
+	m->ro = plan_has_option(fields[5], "ro");
+	m->noexec = plan_has_option(fields[5], "noexec");
 	m->pseudo = plan_is_pseudo_fs(fstype);
 	return true;
 }

@@ -80,6 +80,10 @@ int plan_build(struct plan *plan, const struct plan_opts *opts);
 
 void plan_free(struct plan *plan);
 
+/* mountinfo's fields: undo its \ooo escapes in place; whether an option list has want. */
+void plan_unescape_octal(char *s);
+bool plan_has_option(const char *opts, const char *want);
+
 /* True for filesystem types that are not storage (proc, sysfs, cgroup, ...). */
 bool plan_is_pseudo_fs(const char *fstype);
 

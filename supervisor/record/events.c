@@ -5,6 +5,7 @@
 #include "common/buf.h"
 #include "common/cleanup.h"
 #include "common/err.h"
+#include "common/json.h"
 #include "common/path.h"
 #include "common/sha256.h"
 
@@ -482,24 +483,6 @@ static double number_of(const cJSON *ev, const char *key)
 	return cJSON_IsNumber(v) ? v->valuedouble : -1;
 }
 
-/* The strings of arr joined with spaces (as report.h's join_argv()). Caller frees. */
-static char *join_strings(const cJSON *arr)
-{
-	struct buf b = BUF_INIT;
-	const cJSON *a;
-
-	buf_init(&b);
-	cJSON_ArrayForEach(a, arr)
-	{
-		if (!cJSON_IsString(a))
-			continue;
-		if (b.len)
-			buf_addc(&b, ' ');
-		buf_adds(&b, a->valuestring);
-	}
-	return buf_detach(&b);
-}
-
 struct exec_entry {
 	long long seq;
 	cJSON *command; /* owned */
@@ -584,13 +567,13 @@ const char *exec_index_joined(struct exec_index *x, const cJSON *ev)
 
 	if (cJSON_IsArray(argv)) {
 		free(x->scratch);
-		x->scratch = join_strings(argv);
+		x->scratch = join_argv(argv);
 		return x->scratch;
 	}
 	e = exec_find(x, ev);
 	if (!e)
 		return "";
 	if (!e->joined)
-		e->joined = join_strings(e->command);
+		e->joined = join_argv(e->command);
 	return e->joined;
 }

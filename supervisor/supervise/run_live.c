@@ -329,19 +329,11 @@ static void step_over(struct run_state *rs, struct live_client *c)
    environment. NULL when malformed. */
 static char **split_body(char *p, size_t len, size_t extra, size_t nargs, size_t *count)
 {
-	char **v = NULL;
-	size_t n = 0, cap = 0, start = 0;
+	size_t n = 0;
+	char **v = nul_strings(p, len, &n);
 
-	if (len == 0 || p[len - 1] != '\0')
+	if (!v)
 		return NULL;
-	for (size_t i = 0; i < len; i++) {
-		if (p[i] != '\0')
-			continue;
-		GROW(v, cap, n + 2);
-		v[n++] = p + start;
-		start = i + 1;
-	}
-	v[n] = NULL;
 	if (n < 1 + extra + nargs || nargs == 0 || v[0][0] != '/' || v[1 + extra][0] == '\0' ||
 	    (extra && (v[1][0] != '/' || strlen(v[1]) >= PATH_MAX))) {
 		free(v);
