@@ -644,7 +644,7 @@ static struct sandbox_rlimits rlimits_for(const struct run_limits *l, unsigned l
 struct run_ctx {
 	struct run_opts o;
 	struct run_state rs;
-	struct strlist hide, ro, scratch;
+	struct strvec hide, ro, scratch; /* the paths to hide, make read-only, throw away */
 	struct session s;
 	struct plan plan;
 	struct event_log log;
@@ -709,7 +709,7 @@ static int load_rules(struct run_ctx *c)
 	/* The program must not rewrite the rules its next run, or the person's, obeys. */
 	nconf = policy_config_dirs(c->renv.home, conf);
 	for (i = 0; i < nconf; i++)
-		strlist_add(&c->ro, conf[i]);
+		strvec_push(&c->ro, conf[i]);
 	rule_paths(&c->pol.rs, RULE_SCRATCH, &c->scratch);
 	return 0;
 }
@@ -732,11 +732,11 @@ static struct plan_opts view_opts(const struct run_ctx *c)
 {
 	return (struct plan_opts){
 		.session_dir = c->s.dir,
-		.hide = c->hide.v,
+		.hide = (const char *const *)c->hide.v,
 		.nhide = c->hide.n,
-		.readonly = c->ro.v,
+		.readonly = (const char *const *)c->ro.v,
 		.nreadonly = c->ro.n,
-		.scratch = c->scratch.v,
+		.scratch = (const char *const *)c->scratch.v,
 		.nscratch = c->scratch.n,
 	};
 }
@@ -910,7 +910,8 @@ static int start_record(struct run_ctx *c)
 	if (c->resumed)
 		return restart_record(c);
 	session_record_init(&c->rec, &c->s, c->o.live ? no_command : c->o.command, c->cwd, &c->plan,
-			    c->hide.v, c->hide.n, c->ro.v, c->ro.n,
+			    (const char *const *)c->hide.v, c->hide.n, (const char *const *)c->ro.v,
+			    c->ro.n,
 			    c->o.net == NET_NONE   ? "none"
 			    : c->o.net == NET_HOST ? "host"
 						   : "mediated",
@@ -1063,7 +1064,8 @@ static int prepare(struct run_ctx *c)
 		    c->store);
 	if (load_rules(c) < 0 || prepare_asks(c) < 0)
 		return -1;
-	if (env_build(environ, c->o.env.v, c->o.env.n, c->o.keep_env, c->cwd, &c->env) < 0)
+	if (env_build(environ, (const char *const *)c->o.env.v, c->o.env.n, c->o.keep_env, c->cwd,
+		      &c->env) < 0)
 		return -1;
 	test_mark("supervisor: rules and environment");
 	return c->o.resume ? resume_session(c) : create_session(c);
@@ -1166,14 +1168,10 @@ static void ctx_free(struct run_ctx *c)
 	session_record_free(&c->rec);
 	plan_free(&c->plan);
 	env_result_free(&c->env);
-	free_strlist_owned(&c->hide);
-	free_strlist_owned(&c->ro);
-	free_strlist_owned(&c->scratch);
-	free(c->o.env.v);
-	free(c->o.hide.v);
-	free(c->o.readonly.v);
-	free(c->o.scratch.v);
-	free(c->o.rules.v);
+	strvec_clear(&c->hide);
+	strvec_clear(&c->ro);
+	strvec_clear(&c->scratch);
+	run_opts_free(&c->o);
 	free(c->cwd);
 	free(c->store);
 	free(c->root_dir);

@@ -13,6 +13,7 @@
 #include "common/cleanup.h"
 #include "common/err.h"
 #include "common/path.h"
+#include "common/strvec.h"
 #include "common/utf8.h"
 #include "supervisor/supervise/ask.h"
 #include "supervisor/record/seal.h"
@@ -57,18 +58,13 @@
 
 extern char **environ;
 
-struct strlist {
-	const char **v;
-	size_t n, cap;
-};
-
 /* Limits; 0 means none. */
 struct run_limits {
 	unsigned long long timeout_ms, cpu_ms, memory, pids, fsize, output;
 };
 
 struct run_opts {
-	struct strlist env, hide, readonly, scratch, rules;
+	struct strvec env, hide, readonly, scratch, rules; /* the options, copied */
 	bool keep_env, json, capture, ask_given, log_syslog;
 	enum review_when review;
 	enum ask_mode ask;
@@ -165,14 +161,13 @@ struct output {
 };
 
 /* Shared by the parts; each is documented where it is defined. */
-void strlist_add(struct strlist *l, const char *s);
 int parse_run_opts(int argc, char **argv, struct run_opts *o);
-void add_hidden(struct strlist *out, char *path);
+void add_hidden(struct strvec *out, char *path);
 char *flag_directives(const struct run_opts *o, const char *cwd);
-void rule_paths(const struct ruleset *rs, enum rule_action kind, struct strlist *out);
+void rule_paths(const struct ruleset *rs, enum rule_action kind, struct strvec *out);
 int load_replay(struct asker *a, const char *id, cJSON **out);
 struct asker *make_asker(const struct run_opts *o, const char *home, enum ask_mode *used);
-void free_strlist_owned(struct strlist *l);
+void run_opts_free(struct run_opts *o);
 void capture_read(struct capture *c);
 bool stdio_safe(int fd);
 void feeder_write(struct feeder *f);

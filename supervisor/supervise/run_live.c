@@ -400,7 +400,8 @@ static void start_exec(struct run_state *rs, struct live_client *c, const struct
 		return;
 	}
 	args = v + 1 + extra;
-	if (env_build(args + nargs, l->o->env.v, l->o->env.n, l->o->keep_env, v[0], &env) < 0) {
+	if (env_build(args + nargs, (const char *const *)l->o->env.v, l->o->env.n, l->o->keep_env,
+		      v[0], &env) < 0) {
 		send_answer(c->fd, LIVE_ERROR, 0, EXIT_AIRLOCK_FAILED, 0,
 			    "cannot build the step's environment");
 		return;

@@ -3,12 +3,6 @@
 #include "common/json.h"
 #include "supervisor/supervise/run_int.h"
 
-void strlist_add(struct strlist *l, const char *s)
-{
-	GROW(l->v, l->cap, l->n + 1);
-	l->v[l->n++] = s;
-}
-
 enum {
 	OPT_ASK = 256,
 	OPT_REVIEW,
@@ -232,7 +226,7 @@ int parse_run_opts(int argc, char **argv, struct run_opts *o)
 	while ((c = getopt_long(argc, argv, "+:r:h", run_options, NULL)) != -1) {
 		switch (c) {
 		case 'r':
-			strlist_add(&o->rules, optarg);
+			strvec_add(&o->rules, optarg);
 			break;
 		case OPT_ASK:
 			if (ask_parse_mode(optarg, &o->ask, &o->ask_fd) < 0)
@@ -305,19 +299,19 @@ int parse_run_opts(int argc, char **argv, struct run_opts *o)
 			o->capture = true;
 			break;
 		case OPT_ENV:
-			strlist_add(&o->env, optarg);
+			strvec_add(&o->env, optarg);
 			break;
 		case OPT_KEEP_ENV:
 			o->keep_env = true;
 			break;
 		case OPT_HIDE:
-			strlist_add(&o->hide, optarg);
+			strvec_add(&o->hide, optarg);
 			break;
 		case OPT_READONLY:
-			strlist_add(&o->readonly, optarg);
+			strvec_add(&o->readonly, optarg);
 			break;
 		case OPT_SCRATCH:
-			strlist_add(&o->scratch, optarg);
+			strvec_add(&o->scratch, optarg);
 			break;
 		case OPT_ASK_TIMEOUT:
 			if (parse_limit_duration("--ask-timeout", optarg, &o->ask_timeout_ms) < 0)
@@ -400,7 +394,7 @@ static char *expand_path(const char *p, const char *cwd)
  * (~/.config -> dotfiles/config): hiding only the name would leave the content reachable
  * by its real path. An absent path is resolved through its parent.
  */
-void add_hidden(struct strlist *out, char *path)
+void add_hidden(struct strvec *out, char *path)
 {
 	cleanup_free char *real = realpath(path, NULL);
 
@@ -417,9 +411,9 @@ void add_hidden(struct strlist *out, char *path)
 				real = path_join(rdir, slash + 1);
 		}
 	}
-	strlist_add(out, path);
+	strvec_push(out, path);
 	if (real && strcmp(real, path) != 0)
-		strlist_add(out, steal_pointer(&real));
+		strvec_push(out, steal_pointer(&real));
 }
 
 /*
@@ -431,7 +425,7 @@ char *flag_directives(const struct run_opts *o, const char *cwd)
 {
 	const struct {
 		const char *word;
-		const struct strlist *l;
+		const struct strvec *l;
 	} kinds[] = {{"hide", &o->hide}, {"readonly", &o->readonly}, {"scratch", &o->scratch}};
 	struct buf b = BUF_INIT;
 	size_t i, k;
@@ -455,7 +449,7 @@ char *flag_directives(const struct run_opts *o, const char *cwd)
 }
 
 /* The paths the rules say to hide, make read-only or throw away (kind), into out. */
-void rule_paths(const struct ruleset *rs, enum rule_action kind, struct strlist *out)
+void rule_paths(const struct ruleset *rs, enum rule_action kind, struct strvec *out)
 {
 	const struct rule **v = NULL;
 	size_t n = rules_paths(rs, kind, &v), i;
@@ -464,7 +458,7 @@ void rule_paths(const struct ruleset *rs, enum rule_action kind, struct strlist 
 		if (kind == RULE_HIDE)
 			add_hidden(out, xstrdup(v[i]->path));
 		else
-			strlist_add(out, xstrdup(v[i]->path));
+			strvec_add(out, v[i]->path);
 	}
 	free(v);
 }
@@ -543,12 +537,11 @@ struct asker *make_asker(const struct run_opts *o, const char *home, enum ask_mo
 	return a;
 }
 
-void free_strlist_owned(struct strlist *l)
+void run_opts_free(struct run_opts *o)
 {
-	size_t i;
-
-	for (i = 0; i < l->n; i++)
-		free((char *)l->v[i]);
-	free(l->v);
-	memset(l, 0, sizeof(*l));
+	strvec_clear(&o->env);
+	strvec_clear(&o->hide);
+	strvec_clear(&o->readonly);
+	strvec_clear(&o->scratch);
+	strvec_clear(&o->rules);
 }
