@@ -58,6 +58,18 @@ int error_errno(const char *fmt, ...)
 	return -saved;
 }
 
+int error_code(int rc, const char *fmt, ...)
+{
+	int err = rc < 0 ? -rc : EINVAL;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vreport("", fmt, ap, 0);
+	va_end(ap);
+	errno = err;
+	return -err;
+}
+
 int error_rc(int rc, const char *fmt, ...)
 {
 	int err = rc < 0 ? -rc : EIO;

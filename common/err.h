@@ -35,6 +35,13 @@ void err_set_die_status(int status);
 /* Print "airlock: <msg>" to stderr. Always returns -1, as git's error() does. */
 int error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/*
+ * Print "airlock: <msg>" (the message says why; no strerror) and return rc, a negative errno
+ * (EINVAL for a rc that is not negative): error() for a function whose contract is 0 or
+ * -errno. return error_code(-ENAMETOOLONG, "the socket path %s is too long", path);
+ */
+int error_code(int rc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* Print "airlock: <msg>: strerror(errno)" and return -errno (negative, never 0). */
 int error_errno(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

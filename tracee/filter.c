@@ -309,10 +309,11 @@ int filter_compile(struct sock_fprog *prog)
 		return error_rc(rc, "cannot export the seccomp filter");
 	size = lseek(mfd, 0, SEEK_END);
 	if (size <= 0 || size % (off_t)sizeof(struct sock_filter) != 0)
-		return error("cannot export the seccomp filter: bad size %lld", (long long)size);
+		return error_code(-EINVAL, "cannot export the seccomp filter: bad size %lld",
+				  (long long)size);
 	data = malloc((size_t)size);
 	if (!data)
-		return error("cannot load the seccomp filter: out of memory");
+		return error_code(-ENOMEM, "cannot load the seccomp filter: out of memory");
 	if (pread(mfd, data, (size_t)size, 0) != size) {
 		free(data);
 		return error_errno("cannot read the seccomp filter back");

@@ -421,7 +421,7 @@ static int plan_path(struct planner *pl, const char *path, int depth)
 	struct stat st;
 
 	if (depth > 64)
-		return error("cannot plan %s: mounts nested too deeply", path);
+		return error_code(-ELOOP, "cannot plan %s: mounts nested too deeply", path);
 	if (is_hidden(pl, path))
 		return 0;
 	if (is_special(path)) {
@@ -572,13 +572,16 @@ static int plan_scratch(struct planner *pl)
 		struct stat st;
 
 		if (stat(p, &st) < 0 || !S_ISDIR(st.st_mode))
-			return error("cannot make %s scratch: not an existing directory", p);
+			return error_code(-ENOTDIR,
+					  "cannot make %s scratch: not an existing directory", p);
 		if (mount_below(pl, p))
-			return error("cannot make %s scratch: a mount lies below it", p);
+			return error_code(-EBUSY, "cannot make %s scratch: a mount lies below it",
+					  p);
 		for (j = 0; j < pl->opts->nhide; j++)
 			if (path_is_under(p, pl->opts->hide[j]))
-				return error("cannot make %s scratch: it is hidden (%s)", p,
-					     pl->opts->hide[j]);
+				return error_code(-EINVAL,
+						  "cannot make %s scratch: it is hidden (%s)", p,
+						  pl->opts->hide[j]);
 		it = add_item(pl->plan, PLAN_SCRATCH, p);
 		rc = add_layer_dirs(pl, it, "scratch", "scratch-work");
 		if (rc < 0)

@@ -235,13 +235,14 @@ int term_open(void)
 		T.pos = 0;
 		T.dump = getenv("AIRLOCK_UI_DUMP");
 		if (size && parse_geometry(size, &cols, &rows) < 0)
-			return error("AIRLOCK_UI_SIZE=%s: expected COLSxROWS", size);
+			return error_code(-EINVAL, "AIRLOCK_UI_SIZE=%s: expected COLSxROWS", size);
 		T.out = fopen("/dev/null", "we");
 		T.in = fopen("/dev/null", "re");
 		term = "xterm-256color";
 	} else {
 		if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))
-			return error(
+			return error_code(
+				-ENOTTY,
 				"the review needs a terminal on its standard input and output");
 		T.out = fdopen(dup(STDOUT_FILENO), "w");
 		T.in = fdopen(dup(STDIN_FILENO), "r");

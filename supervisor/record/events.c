@@ -108,7 +108,8 @@ int events_forward_syslog(struct event_log *log, const char *session_id)
 	int rc;
 
 	if (strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
-		return error("--log-syslog: the socket path %s is too long", path);
+		return error_code(-ENAMETOOLONG, "--log-syslog: the socket path %s is too long",
+				  path);
 	f = xcalloc(1, sizeof(*f));
 	f->fd = -1;
 	f->path = xstrdup(path);

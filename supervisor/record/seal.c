@@ -83,7 +83,7 @@ int seal_meta(cJSON *meta, struct event_log *log, cJSON *ev)
 
 	if (!text) {
 		cJSON_Delete(ev);
-		return error("cannot seal meta.json: out of memory");
+		return error_code(-ENOMEM, "cannot seal meta.json: out of memory");
 	}
 	sha256_hex(text, strlen(text), hex);
 	fields = cJSON_CreateObject();

@@ -127,7 +127,7 @@ int store_create(struct session *s)
 		s->dir = steal_pointer(&sdir);
 		return 0;
 	}
-	return error("cannot create a unique session id in %s", dir);
+	return error_code(-EEXIST, "cannot create a unique session id in %s", dir);
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -467,7 +467,7 @@ int store_write_meta(const struct session *s, const cJSON *meta, bool durable)
 	int rc;
 
 	if (!text)
-		return error("cannot serialise the session record: out of memory");
+		return error_code(-ENOMEM, "cannot serialise the session record: out of memory");
 	buf_init(&b);
 	buf_adds(&b, text);
 	buf_addc(&b, '\n');

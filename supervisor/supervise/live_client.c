@@ -851,8 +851,7 @@ int cmd_exec(int argc, char **argv)
 			error("exec: session %s: %s", s.id, safe);
 			return a.arg ? a.arg : EXIT_AIRLOCK_FAILED;
 		}
-		errno = -rc;
-		error_errno("exec: cannot reach session %s", s.id);
+		error_rc(rc, "exec: cannot reach session %s", s.id);
 		return EXIT_AIRLOCK_FAILED;
 	}
 	if (pumps[0].to >= 0)

@@ -100,7 +100,7 @@ static int note_hello(struct run_state *rs, struct msghdr *mh)
 				"cannot open a pidfd for the sandbox (needs Linux >= 5.3)");
 		return 0;
 	}
-	return error("the sandbox's hello carried no credentials");
+	return error_code(-EPROTO, "the sandbox's hello carried no credentials");
 }
 
 /* The first descriptor a control message carried (the others are closed), or -1. */
@@ -247,8 +247,7 @@ static void listener_failed(struct run_state *rs, int rc)
 {
 	if (rc >= 0 || rc == -ENOENT)
 		return;
-	errno = -rc;
-	error_errno("the seccomp listener failed; stopping the sandbox");
+	error_rc(rc, "the seccomp listener failed; stopping the sandbox");
 	kill(rs->pid, SIGKILL);
 	rs->listener_gone = true;
 }

@@ -268,8 +268,7 @@ static void record_step(struct run_state *rs, cJSON *ev)
 	int rc = events_append(rs->log, ev);
 
 	if (rc < 0) {
-		errno = -rc;
-		error_errno("cannot record a step in the event log; stopping the session");
+		error_rc(rc, "cannot record a step in the event log; stopping the session");
 		kill(rs->pid, SIGKILL);
 	}
 }

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Unit tests for common/strvec.h, dir_list() (common/path.h) and error_rc() (common/err.h). */
+/* Unit tests for common/strvec.h, dir_list() (common/path.h), error_rc() and error_code()
+ * (common/err.h). */
 #include "common/strvec.h"
 
 #include "common/buf.h"
@@ -83,6 +84,9 @@ static void test_error_rc(void)
 	is_int(error_rc(-ENOENT, "test"), -ENOENT, "error_rc returns the code it is given");
 	is_int(errno, ENOENT, "and sets errno to it");
 	is_int(error_rc(0, "test"), -EIO, "a code that is no error becomes -EIO");
+	is_int(error_code(-ENOTDIR, "test"), -ENOTDIR, "error_code returns the code it is given");
+	is_int(errno, ENOTDIR, "and sets errno to it");
+	is_int(error_code(0, "test"), -EINVAL, "a code that is no error becomes -EINVAL");
 	dup2(saved, 2);
 	close(saved);
 	close(null);
