@@ -552,8 +552,9 @@ static void on_grace(struct run_state *rs, short revents, void *arg)
 }
 
 /*
- * A session whose directory was deleted (rm -rf of the store, a test's scratch area) has no
- * record left to keep: its supervisor stops rather than serve a sandbox nobody can review.
+ * A session whose directory or event log was deleted (rm -rf of the store, a test's scratch
+ * area) has no record left to keep: its supervisor stops rather than serve a sandbox nobody
+ * can review.
  */
 static void on_watch(struct run_state *rs, short revents, void *arg)
 {
@@ -565,7 +566,10 @@ static void on_watch(struct run_state *rs, short revents, void *arg)
 	if (!(revents & POLLIN))
 		return;
 	(void)!read(l->watch_fd, &ticks, sizeof(ticks));
-	if (l->dir_fd >= 0 && fstat(l->dir_fd, &st) == 0 && st.st_nlink == 0)
+	/* The directory, or the event log in it (an unprivileged rm -rf removes the log but
+	   not the overlay's work directories, which the kernel keeps unreadable). */
+	if ((l->dir_fd >= 0 && fstat(l->dir_fd, &st) == 0 && st.st_nlink == 0) ||
+	    (rs->log && rs->log->fd >= 0 && fstat(rs->log->fd, &st) == 0 && st.st_nlink == 0))
 		begin_stop(rs, "session directory deleted", 0);
 }
 
