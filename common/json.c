@@ -3,9 +3,18 @@
 #include "common/json.h"
 
 #include "common/buf.h"
+#include "common/cleanup.h"
 #include "common/err.h"
+#include "common/utf8.h"
 
 #include <stdbool.h>
+
+cJSON *json_text(const char *s)
+{
+	cleanup_free char *clean = utf8_sanitize(s ? s : "");
+
+	return cJSON_CreateString(clean);
+}
 
 void json_copy(cJSON *dst, const char *dkey, const cJSON *src, const char *skey)
 {

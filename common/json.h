@@ -8,6 +8,9 @@
 
 #include <cjson/cJSON.h>
 
+/* A JSON string from untrusted bytes: invalid UTF-8 escaped, a NUL ends it; NULL gives "". */
+cJSON *json_text(const char *s);
+
 /* Set dst[dkey] to a copy of src[skey], or null when src has none. */
 void json_copy(cJSON *dst, const char *dkey, const cJSON *src, const char *skey);
 

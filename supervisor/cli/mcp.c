@@ -79,14 +79,6 @@ static const char mcp_usage[] =
 	"\n"
 	"      --session ID   use live session ID ('airlock start') instead of starting one\n";
 
-/* A JSON string from untrusted bytes (invalid UTF-8 escaped, NULs cut). */
-static cJSON *text_json(const char *s)
-{
-	cleanup_free char *clean = utf8_sanitize(s ? s : "");
-
-	return cJSON_CreateString(clean);
-}
-
 static void send_msg(struct mcp *m, cJSON *msg)
 {
 	char *text = cJSON_PrintUnformatted(msg);
@@ -107,7 +99,7 @@ static cJSON *id_copy(const cJSON *id)
 {
 	if (!id)
 		return cJSON_CreateNull();
-	return cJSON_IsString(id) ? text_json(id->valuestring) : cJSON_Duplicate(id, true);
+	return cJSON_IsString(id) ? json_text(id->valuestring) : cJSON_Duplicate(id, true);
 }
 
 static void send_result(struct mcp *m, const cJSON *id, cJSON *result)
@@ -136,7 +128,7 @@ static void send_error(struct mcp *m, const cJSON *id, int code, const char *fmt
 	cJSON_AddStringToObject(msg, "jsonrpc", "2.0");
 	cJSON_AddItemToObject(msg, "id", id_copy(id));
 	cJSON_AddNumberToObject(err, "code", code);
-	cJSON_AddItemToObject(err, "message", text_json(text.data));
+	cJSON_AddItemToObject(err, "message", json_text(text.data));
 	cJSON_AddItemToObject(msg, "error", err);
 	buf_release(&text);
 	send_msg(m, msg);
@@ -391,7 +383,7 @@ static cJSON *tool_failure(const char *fmt, ...)
 	buf_vaddf(&b, fmt, ap);
 	va_end(ap);
 	cJSON_AddStringToObject(text, "type", "text");
-	cJSON_AddItemToObject(text, "text", text_json(b.data));
+	cJSON_AddItemToObject(text, "text", json_text(b.data));
 	cJSON_AddItemToArray(content, text);
 	cJSON_AddBoolToObject(res, "isError", true);
 	buf_release(&b);
@@ -564,15 +556,15 @@ static cJSON *tool_run(struct mcp *m, const cJSON *args, const char **bad)
 		cJSON_AddNumberToObject(o, "signal", r.signal);
 	else
 		cJSON_AddNullToObject(o, "signal");
-	cJSON_AddItemToObject(o, "stdout", text_json(r.out));
-	cJSON_AddItemToObject(o, "stderr", text_json(r.err));
+	cJSON_AddItemToObject(o, "stdout", json_text(r.out));
+	cJSON_AddItemToObject(o, "stderr", json_text(r.err));
 	cJSON_AddBoolToObject(o, "truncated", r.truncated);
 	cJSON_AddBoolToObject(o, "timed_out", r.timed_out);
 	cJSON_AddItemToObject(o, "changed", step_changed(&m->s, r.step));
 	if (r.error[0] || r.timed_out)
 		cJSON_AddItemToObject(
 			o, "error",
-			text_json(r.timed_out && !r.error[0] ? "the timeout ended it" : r.error));
+			json_text(r.timed_out && !r.error[0] ? "the timeout ended it" : r.error));
 	live_capture_free(&r);
 	/* A command that failed is a result like any other; isError is for airlock failing. */
 	return tool_result(o, r.step == 0);
@@ -667,7 +659,7 @@ static cJSON *tool_diff(struct mcp *m, const cJSON *args, const char **bad)
 		size = MCP_MAX_PATCH;
 		patch[size] = '\0';
 	}
-	cJSON_AddItemToObject(o, "patch", text_json(patch));
+	cJSON_AddItemToObject(o, "patch", json_text(patch));
 	cJSON_AddBoolToObject(o, "truncated", size == MCP_MAX_PATCH);
 	o = tool_result(o, false);
 out:
@@ -817,7 +809,7 @@ static void initialize(struct mcp *m, const cJSON *id, const cJSON *params)
 	cJSON_AddStringToObject(info, "version", AIRLOCK_VERSION);
 	cJSON_AddItemToObject(
 		res, "instructions",
-		text_json("Commands run with the 'run' tool execute in an airlock session "
+		json_text("Commands run with the 'run' tool execute in an airlock session "
 			  "which holds every file they change: the host is untouched until "
 			  "the person reviews and commits. Use 'changes' and 'diff' to see "
 			  "what is held and 'log' for what ran. Nothing here can commit or "

@@ -37,13 +37,6 @@ void session_iso_time(char *out, size_t sz)
 		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
 }
 
-static cJSON *json_text(const char *s)
-{
-	cleanup_free char *clean = utf8_sanitize(s);
-
-	return cJSON_CreateString(clean);
-}
-
 static cJSON *string_array(const char *const *v, size_t n)
 {
 	cJSON *arr = cJSON_CreateArray();

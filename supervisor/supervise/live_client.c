@@ -15,14 +15,6 @@
 
 #include <sys/un.h>
 
-/* A JSON string from untrusted bytes (invalid UTF-8 escaped). */
-static cJSON *text_json(const char *s)
-{
-	cleanup_free char *clean = utf8_sanitize(s);
-
-	return cJSON_CreateString(clean);
-}
-
 #define EXEC_OUTPUT_MAX (16ULL << 20) /* exec --json: each stream kept, as run's default */
 
 /* Close every descriptor above stderr but keep[0..n): the daemon holds nothing of the
@@ -614,13 +606,13 @@ static void print_exec_json(const struct session *s, unsigned step, int code, in
 		char *out = redactor_apply(red, pumps[k].keep.data ? pumps[k].keep.data : "",
 					   pumps[k].keep.len, &len);
 
-		cJSON_AddItemToObject(o, names[k], text_json(out));
+		cJSON_AddItemToObject(o, names[k], json_text(out));
 		free(out);
 		truncated |= pumps[k].dropped > 0;
 	}
 	cJSON_AddBoolToObject(o, "truncated", truncated);
 	if (error_text)
-		cJSON_AddItemToObject(o, "error", text_json(error_text));
+		cJSON_AddItemToObject(o, "error", json_text(error_text));
 	text = cJSON_PrintUnformatted(o);
 	printf("%s\n", text);
 	free(text);

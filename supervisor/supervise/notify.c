@@ -159,14 +159,6 @@ bool id_valid(const struct notifier *n)
 	return ioctl(n->fd, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0;
 }
 
-/* A JSON string from untrusted bytes (invalid UTF-8 escaped). */
-cJSON *json_text(const char *s)
-{
-	cleanup_free char *clean = utf8_sanitize(s);
-
-	return cJSON_CreateString(clean);
-}
-
 /*
  * Who made the call: "exec_seq", the exec event that started the program the process runs
  * (procs.h), whose "command" is its command line as airlock observed it, never

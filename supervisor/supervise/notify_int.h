@@ -105,7 +105,6 @@ struct verdict deny(int err);
 struct verdict rule_verdict(const struct rule *r, int err);
 bool ids_mapped(const struct notifier *n);
 bool id_valid(const struct notifier *n);
-cJSON *json_text(const char *s);
 void add_process(struct notifier *n, cJSON *ev, pid_t pid);
 char *dir_of(pid_t pid, int dirfd);
 char *resolve_for_record(pid_t pid, int dirfd, const char *raw);

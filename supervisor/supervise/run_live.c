@@ -14,14 +14,6 @@
 #include <linux/openat2.h>
 #include <sys/un.h>
 
-/* A JSON string from untrusted bytes (invalid UTF-8 escaped). */
-static cJSON *text_json(const char *s)
-{
-	cleanup_free char *clean = utf8_sanitize(s);
-
-	return cJSON_CreateString(clean);
-}
-
 #define MAX_CLIENTS	   64
 #define DEFAULT_GRACE_S	   5
 #define MAX_GRACE_S	   600
@@ -279,12 +271,12 @@ static void step_started_event(struct run_state *rs, unsigned step, char **argv,
 	cJSON *ev = cJSON_CreateObject(), *a = cJSON_CreateArray();
 
 	for (size_t i = 0; i < nargs; i++)
-		cJSON_AddItemToArray(a, text_json(argv[i]));
+		cJSON_AddItemToArray(a, json_text(argv[i]));
 	cJSON_AddStringToObject(ev, "class", "step");
 	cJSON_AddStringToObject(ev, "op", "start");
 	cJSON_AddNumberToObject(ev, "step", step);
 	cJSON_AddItemToObject(ev, "command", a);
-	cJSON_AddItemToObject(ev, "cwd", text_json(cwd));
+	cJSON_AddItemToObject(ev, "cwd", json_text(cwd));
 	cJSON_AddStringToObject(ev, "decision", "start");
 	cJSON_AddStringToObject(ev, "by", "exec");
 	record_step(rs, ev);
@@ -669,7 +661,7 @@ static cJSON *hand_back(struct run_state *rs, struct live_client *c)
 
 	buf_init(&b);
 	rc = hand_back_read(rs->pid, c->hand_back, &b);
-	cJSON_AddItemToObject(ev, "path", text_json(c->hand_back));
+	cJSON_AddItemToObject(ev, "path", json_text(c->hand_back));
 	if (rc == 0) {
 		cJSON_AddNumberToObject(ev, "bytes", (double)b.len);
 		send_bytes(c->fd, LIVE_HANDED, c->step, 0, 0, b.data, b.len);
