@@ -8,6 +8,7 @@
 #define AIRLOCK_COMMON_SCM_H
 
 #include <stddef.h>
+#include <sys/types.h>
 #include <sys/socket.h>
 
 #define SCM_MAX_FDS 3 /* the most any of airlock's messages carries */
@@ -29,6 +30,9 @@ size_t scm_take_fds(struct msghdr *mh, int *fds, size_t want);
  * closed and -1 is returned.
  */
 int scm_take_exactly(struct msghdr *mh, int *fds, size_t want);
+
+/* The sender's pid as the kernel attached it (SCM_CREDENTIALS, in our pid namespace), or -1. */
+pid_t scm_sender_pid(struct msghdr *mh);
 
 /* Attach n (at most SCM_MAX_FDS) descriptors to mh, using cbuf for the control data. */
 void scm_put_fds(struct msghdr *mh, union scm_buf *cbuf, const int *fds, size_t n);

@@ -85,22 +85,14 @@ static int take_listener(struct run_state *rs, const struct tracee_msg *msg, str
 /* The command's pid, from the credentials the kernel attached to its hello. */
 static int note_hello(struct run_state *rs, struct msghdr *mh)
 {
-	struct cmsghdr *c;
+	pid_t pid = scm_sender_pid(mh);
 
-	for (c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
-		struct ucred cred;
-
-		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_CREDENTIALS ||
-		    c->cmsg_len != CMSG_LEN(sizeof(cred)))
-			continue;
-		memcpy(&cred, CMSG_DATA(c), sizeof(cred));
-		rs->pidfd = (int)syscall(SYS_pidfd_open, cred.pid, 0);
-		if (rs->pidfd < 0)
-			return error_errno(
-				"cannot open a pidfd for the sandbox (needs Linux >= 5.3)");
-		return 0;
-	}
-	return error_code(-EPROTO, "the sandbox's hello carried no credentials");
+	if (pid <= 0)
+		return error_code(-EPROTO, "the sandbox's hello carried no credentials");
+	rs->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (rs->pidfd < 0)
+		return error_errno("cannot open a pidfd for the sandbox (needs Linux >= 5.3)");
+	return 0;
 }
 
 /* The first descriptor a control message carried (the others are closed), or -1. */

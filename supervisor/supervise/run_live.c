@@ -673,21 +673,6 @@ static cJSON *hand_back(struct run_state *rs, struct live_client *c)
 	return ev;
 }
 
-/* The pid the kernel attached to a step's hello, ours. */
-static pid_t hello_pid(struct msghdr *mh)
-{
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
-		struct ucred cred;
-
-		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_CREDENTIALS ||
-		    c->cmsg_len != CMSG_LEN(sizeof(cred)))
-			continue;
-		memcpy(&cred, CMSG_DATA(c), sizeof(cred));
-		return cred.pid;
-	}
-	return -1;
-}
-
 void live_control(struct run_state *rs, const struct tracee_msg *msg, struct msghdr *mh)
 {
 	struct live *l = rs->live;
@@ -697,7 +682,7 @@ void live_control(struct run_state *rs, const struct tracee_msg *msg, struct msg
 	if (!c || !c->running)
 		return; /* not a step that runs: nothing to learn from it */
 	if (msg->type == TRACEE_MSG_STEP_HELLO) {
-		pid_t pid = hello_pid(mh);
+		pid_t pid = scm_sender_pid(mh);
 
 		if (pid > 0 && rs->have_listener)
 			procs_set_step(rs->notifier.procs, rs->pid, pid, msg->step);
