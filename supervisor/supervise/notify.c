@@ -165,22 +165,20 @@ bool id_valid(const struct notifier *n)
  * /proc/PID/cmdline, which the program rewrites at will. The command line is recorded once,
  * in that event, and not again in each event of the process: a long one (xargs over
  * thousands of files) would otherwise fill the log. When no exec is known (the first
- * exec, a process whose parent was not seen), "argv" is an empty command line instead.
+ * exec, a process whose parent was not seen), "argv" is an empty command line instead. In a
+ * live session, "step" is the step (airlock exec) the process belongs to.
  */
 void add_process(struct notifier *n, cJSON *ev, pid_t pid)
 {
-	long long seq = procs_seq(n->procs, n->init_pid, pid);
+	unsigned step;
+	long long seq = procs_seq(n->procs, n->init_pid, pid, &step);
 
 	if (seq >= 0)
 		cJSON_AddNumberToObject(ev, "exec_seq", (double)seq);
 	else
 		cJSON_AddItemToObject(ev, "argv", cJSON_CreateArray());
-	if (n->steps) {
-		unsigned step = procs_step(n->procs, n->init_pid, pid);
-
-		if (step)
-			cJSON_AddNumberToObject(ev, "step", step);
-	}
+	if (step) /* only a live session's processes have one */
+		cJSON_AddNumberToObject(ev, "step", step);
 }
 
 /* Where dirfd points for pid (or its cwd for AT_FDCWD), as the sandbox sees it. */

@@ -62,7 +62,6 @@ struct notifier {
 	uint64_t sandbox_cookie; /* the sandbox's network namespace (SO_NETNS_COOKIE), 0: unknown */
 	bool host_sockets;	 /* a socket of the host's network was installed in the program */
 	long long next_expire_ms; /* when waits and DNS queries are next checked */
-	bool steps;		  /* a live session: events name the step (procs_step) */
 };
 
 /* What the mediated network starts with. */

@@ -490,18 +490,12 @@ void procs_set_step(struct procs *p, pid_t init, pid_t tid, unsigned step)
 		e->step = step;
 }
 
-unsigned procs_step(struct procs *p, pid_t init, pid_t tid)
-{
-	struct proc *e = of_thread(p, init, tid);
-
-	return e ? e->step : 0;
-}
-
-long long procs_seq(struct procs *p, pid_t init, pid_t tid)
+long long procs_seq(struct procs *p, pid_t init, pid_t tid, unsigned *step)
 {
 	struct proc *e;
 
 	settle_all(p, tid);
 	e = of_thread(p, init, tid);
+	*step = e ? e->step : 0;
 	return e && e->ngens > 0 ? e->gens[e->ngens - 1].seq : -1;
 }

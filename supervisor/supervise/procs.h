@@ -45,13 +45,14 @@ cJSON *procs_argv(struct procs *p, pid_t init, pid_t tid, long long *seq);
 
 /*
  * A live session's steps (airlock exec): the process tid starts step `step`; every process it
- * forks from then on belongs to the step too. procs_step() is the step of tid's process, 0
- * for none. init as for procs_exec().
+ * forks from then on belongs to the step too. init as for procs_exec().
  */
 void procs_set_step(struct procs *p, pid_t init, pid_t tid, unsigned step);
-unsigned procs_step(struct procs *p, pid_t init, pid_t tid);
 
-/* As procs_argv(), the exec event only (-1 when unknown), without copying the command line. */
-long long procs_seq(struct procs *p, pid_t init, pid_t tid);
+/*
+ * As procs_argv(), the exec event only (-1 when unknown), without copying the command line;
+ * and in *step the live session's step of tid's process (0: none), from the same lookup.
+ */
+long long procs_seq(struct procs *p, pid_t init, pid_t tid, unsigned *step);
 
 #endif

@@ -585,7 +585,6 @@ void live_ready(struct run_state *rs)
 {
 	struct live *l = rs->live;
 
-	rs->notifier.steps = true;
 	if (l->ready_fd >= 0) {
 		dprintf(l->ready_fd, "%s\n", l->s->id);
 		close(l->ready_fd);
