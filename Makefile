@@ -14,7 +14,7 @@ DESTDIR ?=
 CC      ?= cc
 PKG_CONFIG ?= pkg-config
 
-PKGS := libseccomp libcjson libcrypto ncursesw
+PKGS := libseccomp libcjson ncursesw
 # libgit2 is loaded with dlopen() when a diff is made (supervisor/changeset/git.c): only its
 # headers are needed to build, and its soname, so that the one built against is the one loaded.
 GIT2_CFLAGS := $(shell $(PKG_CONFIG) --cflags libgit2 2>/dev/null)

@@ -14,4 +14,15 @@ int sha256_file(const char *path, char out[65]);
 /* Hex SHA-256 of what remains to be read from fd into out[65]. 0 or -errno. */
 int sha256_fd(int fd, char out[65]);
 
+/* What hashes: the default (the x86 SHA extensions when the CPU has them, else libcrypto loaded
+   on the first digest, else portable C), or one of them by name. For the tests and benchmarks.
+   0, or -ENOTSUP when this machine lacks what was asked for (nothing changes then). */
+enum sha256_impl {
+	SHA256_AUTO,
+	SHA256_PORTABLE,
+	SHA256_SHANI,
+	SHA256_LIBCRYPTO
+};
+int sha256_select(enum sha256_impl impl);
+
 #endif
