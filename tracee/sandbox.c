@@ -417,6 +417,29 @@ static void *mount_overlays(void *arg)
 	return NULL;
 }
 
+/*
+ * The read-only views' empty bottom layer is a directory of the session, and the session is
+ * often below a view's own directory (the store under $HOME, a view of /home): overlayfs
+ * refuses lower layers inside each other ("overlapping lowerdir path", ELOOP). An empty,
+ * read-only tmpfs mounted on it in this namespace is a filesystem of its own, inside
+ * nothing; it goes away with the host's mounts at pivot_root.
+ */
+static void mount_bottom(const struct plan *plan)
+{
+	size_t i;
+
+	for (i = 0; i < plan->n; i++) {
+		const struct plan_item *it = &plan->items[i];
+
+		if (!made(it) || it->kind != PLAN_LOWER)
+			continue;
+		if (mount("tmpfs", it->bottom, "tmpfs",
+			  MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0500,size=4k") < 0)
+			die_errno("cannot mount an empty tmpfs on %s", it->bottom);
+		return; /* every view has the same bottom (tracee/plan.c) */
+	}
+}
+
 static void build_root(const struct sandbox_spec *spec)
 {
 	const struct plan *plan = spec->plan;
@@ -430,6 +453,7 @@ static void build_root(const struct sandbox_spec *spec)
 	if (mount("tmpfs", spec->root_dir, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") < 0)
 		die_errno("cannot mount tmpfs on %s", spec->root_dir);
 	test_mark("tracee: root tmpfs");
+	mount_bottom(plan);
 	/*
 	 * The skeleton first, with the read-only views (tens of microseconds each): every
 	 * overlay's mount point then has its parent.
