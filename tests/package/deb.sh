@@ -97,6 +97,22 @@ if [ "$(id -u)" = 0 ]; then
 	is "$out" hi "the installed airlock runs a command in a sandbox"
 	check "and the host is untouched" test ! -e "$T/work/p/f"
 	cd "$TOP" || exit 1
+	# As a person runs it after installing: an unprivileged user, the store in its default
+	# place under $HOME, the working directory in $HOME.
+	user=${AIRLOCK_TEST_USER:-airlock-test}
+	id "$user" >/dev/null 2>&1 || useradd -m -s /bin/bash "$user" >/dev/null 2>&1
+	uhome=$(getent passwd "$user" | cut -d: -f6)
+	if [ -d "$uhome" ]; then
+		out=$(runuser -u "$user" -- env -i HOME="$uhome" PATH=/usr/bin:/bin LANG=C.UTF-8 sh -c '
+			mkdir -p ~/airlock-pkg-test && cd ~/airlock-pkg-test &&
+			airlock run --review never -- sh -c "echo hi; echo x >f" &&
+			test ! -e f && airlock discard last >/dev/null; rc=$?
+			cd && rm -rf ~/airlock-pkg-test; exit $rc' 2>"$T/user.err")
+		is "$out" hi "$user runs a command with the default store under $uhome"
+		[ -s "$T/user.err" ] && diag "$(cat "$T/user.err")"
+	else
+		not_ok "an unprivileged user with a home to run the installed airlock as ($user)"
+	fi
 	check "the man page is installed where man finds it" test -s /usr/share/man/man1/airlock.1.gz
 	out=$(bash -c '. /usr/share/bash-completion/completions/airlock; COMP_WORDS=(airlock do); COMP_CWORD=1; _airlock; echo "${COMPREPLY[*]}"')
 	is "$out" doctor "the installed bash completion completes against the installed airlock"
