@@ -604,6 +604,7 @@ static bool split(const char *path, char **dir, char **base)
 	if (!**base || dot(*base)) {
 		free(*dir);
 		free(*base);
+		*dir = *base = NULL; /* the caller frees what it is given, false or not */
 		return false;
 	}
 	return true;
