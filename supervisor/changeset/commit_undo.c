@@ -343,55 +343,40 @@ static void restore_pmtimes(const struct journal *j, bool checked)
 }
 
 /*
- * Roll back the journal j of an open session: every step it shows started, newest first, then
- * the parents' mtimes. checked: undo_conflict() ran and said which mtimes to put back.
- * Prints what failed; returns 0 or -1.
+ * Which directory mtimes go back was decided before the first step (later ones see our
+ * own changes): journal it, so an undo that is interrupted keeps the decision; an undo
+ * that goes on after one takes the journalled decision. Returns checked as it now is.
  */
-int rollback_journal(const struct session *s, struct event_log *log, struct journal *j,
-		     bool checked)
+static bool journal_pmtime_decision(struct jwriter *jw, struct journal *j, bool checked)
 {
-	cleanup_free char *jpath = session_path(s, "commit/journal.jsonl");
-	cleanup_free char *bpath = session_path(s, "commit/backup");
-	struct jwriter jw = {.fd = -1, .b = BUF_INIT};
-	struct devs devs = {.n = 0};
-	struct progress progress = {.on = false};
-	cleanup_fd int bfd = -1;
-	size_t i, k, seen = 0;
-	int r, rc = 0;
+	size_t i;
 
-	if (j->version != JOURNAL_VERSION && j->n > 0)
-		return error("%s is in another format (version %d); undo it with the airlock that "
-			     "made it",
-			     jpath, j->version);
-	buf_init(&jw.b);
-	jw.fd = open(jpath, O_WRONLY | O_APPEND | O_CLOEXEC);
-	bfd = open(bpath, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (jw.fd < 0 || bfd < 0) {
-		rc = error_errno("cannot open %s", jw.fd < 0 ? jpath : bpath);
-		goto out;
-	}
-	/*
-	 * Which directory mtimes go back was decided before the first step (later ones see our
-	 * own changes): journal it, so an undo that is interrupted keeps the decision.
-	 */
 	if (checked) {
-		jw_add(&jw, cm_jline("undo-begin", -1));
+		jw_add(jw, cm_jline("undo-begin", -1));
 		for (i = 0; i < j->n; i++)
 			if (j->steps[i].has_pmtime && !j->steps[i].restore_pmtime)
-				jw_add(&jw, cm_jline("pm-skip", (long)i));
+				jw_add(jw, cm_jline("pm-skip", (long)i));
 	} else if (j->undo_begun) {
 		checked = true;
 		for (i = 0; i < j->n; i++)
 			j->steps[i].restore_pmtime = !j->steps[i].pm_skip;
 	}
-	if (jw_flush(&jw, true) < 0) {
-		rc = error_errno("cannot write %s", jpath);
-		goto out;
-	}
-	/*
-	 * Mode changes first: a host directory the commit made read-only must have its old mode
-	 * back before what the commit put in it can go. Then the rest, newest step first.
-	 */
+	return checked;
+}
+
+/*
+ * Undo each step the journal shows started, marking each "undone" as it goes. Mode changes
+ * first: a host directory the commit made read-only must have its old mode back before what
+ * the commit put in it can go. Then the rest, newest step first. 0, or -1 after saying
+ * where it stopped.
+ */
+static int undo_steps(const struct session *s, struct event_log *log, struct journal *j, int bfd,
+		      struct jwriter *jw, struct devs *devs, const char *jpath)
+{
+	struct progress progress = {.on = false};
+	size_t i, k, seen = 0;
+	int r, rc = 0;
+
 	progress_start(&progress, "undoing", j->n);
 	for (k = 0; k < 2 * j->n; k++) {
 		struct jstep *js;
@@ -407,7 +392,7 @@ int rollback_journal(const struct session *s, struct event_log *log, struct jour
 			continue;
 		if (log && js->started)
 			events_append(log, commit_event("undo", js->kind, js->path, "apply"));
-		r = undo_step(s, bfd, js, i, &devs);
+		r = undo_step(s, bfd, js, i, devs);
 		if (r < 0) {
 			cleanup_free char *shown = term_sanitize(js->path);
 
@@ -419,26 +404,69 @@ int rollback_journal(const struct session *s, struct event_log *log, struct jour
 		}
 		/* Written at once (not synced): a second undo after a kill skips what is done. */
 		if (js->started)
-			jw_add(&jw, cm_jline("undone", (long)i));
-		if (jw_flush(&jw, false) < 0) {
+			jw_add(jw, cm_jline("undone", (long)i));
+		if (jw_flush(jw, false) < 0) {
 			rc = error_errno("cannot write %s", jpath);
 			break;
 		}
 	}
 	progress_end(&progress, seen);
-	if (rc == 0) {
-		cJSON *o = cm_jline("undo-end", -1);
-		struct timespec now;
+	return rc;
+}
 
-		restore_pmtimes(j, checked);
-		/* The new baseline for conflicts: what undo restored is newer than the session. */
-		clock_gettime(CLOCK_REALTIME, &now);
-		cJSON_AddNumberToObject(o, "sec", (double)now.tv_sec);
-		cJSON_AddNumberToObject(o, "nsec", (double)now.tv_nsec);
-		if (devs_sync(&devs, false) < 0 || syncfs(bfd) < 0)
-			rc = error_errno("cannot sync the host");
-		jw_add(&jw, o);
+/* Every step undone: the parents' mtimes back, the host synced, "undo-end" queued. */
+static int finish_undo(const struct journal *j, bool checked, struct jwriter *jw, struct devs *devs,
+		       int bfd)
+{
+	cJSON *o = cm_jline("undo-end", -1);
+	struct timespec now;
+	int rc = 0;
+
+	restore_pmtimes(j, checked);
+	/* The new baseline for conflicts: what undo restored is newer than the session. */
+	clock_gettime(CLOCK_REALTIME, &now);
+	cJSON_AddNumberToObject(o, "sec", (double)now.tv_sec);
+	cJSON_AddNumberToObject(o, "nsec", (double)now.tv_nsec);
+	if (devs_sync(devs, false) < 0 || syncfs(bfd) < 0)
+		rc = error_errno("cannot sync the host");
+	jw_add(jw, o);
+	return rc;
+}
+
+/*
+ * Roll back the journal j of an open session: every step it shows started, newest first, then
+ * the parents' mtimes. checked: undo_conflict() ran and said which mtimes to put back.
+ * Prints what failed; returns 0 or -1.
+ */
+int rollback_journal(const struct session *s, struct event_log *log, struct journal *j,
+		     bool checked)
+{
+	cleanup_free char *jpath = session_path(s, "commit/journal.jsonl");
+	cleanup_free char *bpath = session_path(s, "commit/backup");
+	struct jwriter jw = {.fd = -1, .b = BUF_INIT};
+	struct devs devs = {.n = 0};
+	cleanup_fd int bfd = -1;
+	int rc = 0;
+
+	if (j->version != JOURNAL_VERSION && j->n > 0)
+		return error("%s is in another format (version %d); undo it with the airlock that "
+			     "made it",
+			     jpath, j->version);
+	buf_init(&jw.b);
+	jw.fd = open(jpath, O_WRONLY | O_APPEND | O_CLOEXEC);
+	bfd = open(bpath, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (jw.fd < 0 || bfd < 0) {
+		rc = error_errno("cannot open %s", jw.fd < 0 ? jpath : bpath);
+		goto out;
 	}
+	checked = journal_pmtime_decision(&jw, j, checked);
+	if (jw_flush(&jw, true) < 0) {
+		rc = error_errno("cannot write %s", jpath);
+		goto out;
+	}
+	rc = undo_steps(s, log, j, bfd, &jw, &devs, jpath);
+	if (rc == 0)
+		rc = finish_undo(j, checked, &jw, &devs, bfd);
 	/* What was undone stays undone: write the marks even after a failure. */
 	if (jw_flush(&jw, true) < 0)
 		rc = error_errno("cannot write %s", jpath);

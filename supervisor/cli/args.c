@@ -179,10 +179,81 @@ static int diff_option(const struct session_args_spec *spec, struct session_args
 	return -1;
 }
 
+static void print_session_help(const struct session_args_spec *spec)
+{
+	printf("usage: %s\n\n%s", spec->usage, spec->help);
+	if (spec->accept & ARG_PATHS)
+		fputs("Without --, the first argument is the ID when it is 'last', an ID or the "
+		      "prefix of one;\nwith --, the argument before it is the ID and those after "
+		      "it are PATHs.\n",
+		      stdout);
+}
+
+/*
+ * The option argv[*i] (before "--", which is argv[dashdash]); --run may take the next
+ * argument as its value (*i moves on). -1 to go on, else the exit status.
+ */
+static int session_option(char **argv, int *i, int dashdash, const struct session_args_spec *spec,
+			  struct session_args *a)
+{
+	const char *arg = argv[*i];
+	const char *val;
+
+	if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+		print_session_help(spec);
+		return 0;
+	}
+	if ((spec->accept & ARG_ALL) && strcmp(arg, "--all") == 0) {
+		a->all = true;
+		return -1;
+	}
+	if ((spec->accept & ARG_FORCE) && strcmp(arg, "--force") == 0) {
+		a->force = true;
+		return -1;
+	}
+	if ((spec->accept & ARG_RUN) && strncmp(arg, "--run", 5) == 0 &&
+	    (arg[5] == '\0' || arg[5] == '=')) {
+		val = arg[5] == '=' ? arg + 6 : (*i + 1 < dashdash ? argv[++*i] : NULL);
+		if (parse_positive(val, &a->runs[a->nruns]) < 0)
+			return usage_error("usage: %s\n--run takes the number of a deferred "
+					   "command (1, 2, ...)",
+					   spec->usage);
+		a->nruns++;
+		return -1;
+	}
+	if (spec->accept & ARG_DIFF) {
+		int r = diff_option(spec, a, arg);
+
+		if (r == 0)
+			return -1;
+		if (r > 0)
+			return r;
+	}
+	return session_option_error(spec, arg);
+}
+
+/* A PATH argument, made absolute into a->paths. -1 to go on, else the exit status. */
+static int add_session_path(const struct session_args_spec *spec, struct session_args *a,
+			    const char *arg)
+{
+	if (!arg[0])
+		return usage_error("usage: %s\nan empty PATH names nothing", spec->usage);
+	a->paths[a->npaths] = path_absolute(arg);
+	if (!a->paths[a->npaths]) {
+		char *shown = term_sanitize(arg);
+
+		error_errno("cannot resolve %s", shown);
+		free(shown);
+		return EXIT_REFUSED;
+	}
+	a->npaths++;
+	return -1;
+}
+
 int parse_session_args(int argc, char **argv, const struct session_args_spec *spec,
 		       struct session_args *a)
 {
-	int i, dashdash = argc, npos = 0;
+	int i, rc, dashdash = argc, npos = 0;
 
 	memset(a, 0, sizeof(*a));
 	a->view.colour = COLOUR_AUTO;
@@ -196,49 +267,13 @@ int parse_session_args(int argc, char **argv, const struct session_args_spec *sp
 	}
 	for (i = 1; i < argc; i++) {
 		const char *arg = argv[i];
-		const char *val = NULL;
 
 		if (i == dashdash)
 			continue;
 		if (i < dashdash && arg[0] == '-' && arg[1]) {
-			if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
-				printf("usage: %s\n\n%s", spec->usage, spec->help);
-				if (spec->accept & ARG_PATHS)
-					fputs("Without --, the first argument is the ID when it is "
-					      "'last', an ID or the prefix of one;\nwith --, the "
-					      "argument before it is the ID and those after it are "
-					      "PATHs.\n",
-					      stdout);
-				return 0;
-			}
-			if ((spec->accept & ARG_ALL) && strcmp(arg, "--all") == 0) {
-				a->all = true;
-				continue;
-			}
-			if ((spec->accept & ARG_FORCE) && strcmp(arg, "--force") == 0) {
-				a->force = true;
-				continue;
-			}
-			if ((spec->accept & ARG_RUN) && strncmp(arg, "--run", 5) == 0 &&
-			    (arg[5] == '\0' || arg[5] == '=')) {
-				val = arg[5] == '=' ? arg + 6
-						    : (i + 1 < dashdash ? argv[++i] : NULL);
-				if (parse_positive(val, &a->runs[a->nruns]) < 0)
-					return usage_error("usage: %s\n--run takes the number of a "
-							   "deferred command (1, 2, ...)",
-							   spec->usage);
-				a->nruns++;
-				continue;
-			}
-			if (spec->accept & ARG_DIFF) {
-				int r = diff_option(spec, a, arg);
-
-				if (r == 0)
-					continue;
-				if (r > 0)
-					return r;
-			}
-			return session_option_error(spec, arg);
+			if ((rc = session_option(argv, &i, dashdash, spec, a)) >= 0)
+				return rc;
+			continue;
 		}
 		/*
 		 * The ID comes first. Before "--" only it may stand, whatever it looks like
@@ -252,17 +287,8 @@ int parse_session_args(int argc, char **argv, const struct session_args_spec *sp
 		}
 		if ((i < dashdash && dashdash < argc) || !(spec->accept & ARG_PATHS))
 			return usage_error("usage: %s", spec->usage);
-		if (!arg[0])
-			return usage_error("usage: %s\nan empty PATH names nothing", spec->usage);
-		a->paths[a->npaths] = path_absolute(arg);
-		if (!a->paths[a->npaths]) {
-			char *shown = term_sanitize(arg);
-
-			error_errno("cannot resolve %s", shown);
-			free(shown);
-			return EXIT_REFUSED;
-		}
-		a->npaths++;
+		if ((rc = add_session_path(spec, a, arg)) >= 0)
+			return rc;
 	}
 	return -1;
 }

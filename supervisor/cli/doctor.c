@@ -529,9 +529,65 @@ static long fs_type(const char *path)
 }
 
 /* One line per cause the probes found, each with the fix. Returns how many. */
+/* Why no user namespace could be made (p->userns, an errno). 1 when it failed, else 0. */
+static int explain_userns(int err, bool filtered, int nf)
+{
+	if (err == EPERM || err == EACCES) {
+		if (filtered)
+			error("a seccomp filter refuses to create user namespaces (unshare: %s; this "
+			      "process runs under %d seccomp filter(s), as under Docker's or Podman's "
+			      "default profile): run the container with --security-opt "
+			      "seccomp=unconfined, or a profile that allows unshare, clone with "
+			      "CLONE_NEWUSER, mount and seccomp",
+			      strerror(err), nf);
+		else if (geteuid() != 0 && sysctl_long("kernel/unprivileged_userns_clone") == 0)
+			error("unprivileged user namespaces are disabled "
+			      "(kernel.unprivileged_userns_clone=0): enable them with 'sudo sysctl -w "
+			      "kernel.unprivileged_userns_clone=1'");
+		else
+			error("cannot create a user namespace: %s%s: allow unprivileged user "
+			      "namespaces (a container needs --security-opt seccomp=unconfined, or "
+			      "rootless Podman)",
+			      strerror(err), container_kind() ? " (inside a container)" : "");
+	} else if (err == ENOSPC) {
+		error("cannot create a user namespace: user.max_user_namespaces is 0 or used up "
+		      "(%ld): raise it with 'sudo sysctl -w user.max_user_namespaces=15000'",
+		      sysctl_long("user/max_user_namespaces"));
+	} else if (err == EUSERS) {
+		error("cannot create a user namespace: nested 32 deep already: run airlock fewer "
+		      "containers deep");
+	} else if (err == EINVAL || err == ENOSYS) {
+		error("cannot create a user namespace: the kernel was built without them "
+		      "(CONFIG_USER_NS): use a kernel with user namespaces");
+	} else if (err > 0) {
+		error("cannot create a user namespace: %s", strerror(err));
+	} else {
+		return 0;
+	}
+	return 1;
+}
+
+/* Why overlayfs could not be mounted over the session store (err, an errno). */
+static void explain_overlay(int err, const char *store)
+{
+	unsigned major, minor;
+	long type = fs_type(store);
+
+	if (!kernel_at_least(5, 11, &major, &minor))
+		error("cannot mount overlayfs in a user namespace: Linux %u.%u is too old "
+		      "(5.11 has it): upgrade the kernel",
+		      major, minor);
+	else if ((unsigned long)type == OVERLAYFS_SUPER_MAGIC)
+		say_store_on_overlay(store, err);
+	else
+		error("cannot mount overlayfs with userxattr in a user namespace over the "
+		      "session store %s (%s): %s: set AIRLOCK_STATE_DIR to a directory on "
+		      "ext4, xfs, btrfs or tmpfs",
+		      store, fs_name(type), strerror(err));
+}
+
 static int explain(const struct probes *p, const char *store)
 {
-	const char *where = container_kind();
 	int nf, causes = 0;
 	bool filtered = seccomp_mode(&nf) == 2;
 	/* Where the calling process is filtered already: what refused a probe may be that. */
@@ -543,41 +599,7 @@ static int explain(const struct probes *p, const char *store)
 		say_apparmor();
 		return 1;
 	}
-	if (p->userns == EPERM || p->userns == EACCES) {
-		if (filtered)
-			error("a seccomp filter refuses to create user namespaces (unshare: %s; this "
-			      "process runs under %d seccomp filter(s), as under Docker's or Podman's "
-			      "default profile): run the container with --security-opt "
-			      "seccomp=unconfined, or a profile that allows unshare, clone with "
-			      "CLONE_NEWUSER, mount and seccomp",
-			      strerror(p->userns), nf);
-		else if (geteuid() != 0 && sysctl_long("kernel/unprivileged_userns_clone") == 0)
-			error("unprivileged user namespaces are disabled "
-			      "(kernel.unprivileged_userns_clone=0): enable them with 'sudo sysctl -w "
-			      "kernel.unprivileged_userns_clone=1'");
-		else
-			error("cannot create a user namespace: %s%s: allow unprivileged user "
-			      "namespaces (a container needs --security-opt seccomp=unconfined, or "
-			      "rootless Podman)",
-			      strerror(p->userns), where ? " (inside a container)" : "");
-		causes++;
-	} else if (p->userns == ENOSPC) {
-		error("cannot create a user namespace: user.max_user_namespaces is 0 or used up "
-		      "(%ld): raise it with 'sudo sysctl -w user.max_user_namespaces=15000'",
-		      sysctl_long("user/max_user_namespaces"));
-		causes++;
-	} else if (p->userns == EUSERS) {
-		error("cannot create a user namespace: nested 32 deep already: run airlock fewer "
-		      "containers deep");
-		causes++;
-	} else if (p->userns == EINVAL || p->userns == ENOSYS) {
-		error("cannot create a user namespace: the kernel was built without them "
-		      "(CONFIG_USER_NS): use a kernel with user namespaces");
-		causes++;
-	} else if (p->userns > 0) {
-		error("cannot create a user namespace: %s", strerror(p->userns));
-		causes++;
-	}
+	causes += explain_userns(p->userns, filtered, nf);
 	if (p->uid_map > 0) {
 		error("cannot write /proc/self/uid_map in a new user namespace: %s (/proc is "
 		      "read-only or masked, as in some containers): run the container with "
@@ -587,20 +609,7 @@ static int explain(const struct probes *p, const char *store)
 		causes++;
 	}
 	if (p->overlay > 0) {
-		unsigned major, minor;
-		long type = fs_type(store);
-
-		if (!kernel_at_least(5, 11, &major, &minor))
-			error("cannot mount overlayfs in a user namespace: Linux %u.%u is too old "
-			      "(5.11 has it): upgrade the kernel",
-			      major, minor);
-		else if ((unsigned long)type == OVERLAYFS_SUPER_MAGIC)
-			say_store_on_overlay(store, p->overlay);
-		else
-			error("cannot mount overlayfs with userxattr in a user namespace over the "
-			      "session store %s (%s): %s: set AIRLOCK_STATE_DIR to a directory on "
-			      "ext4, xfs, btrfs or tmpfs",
-			      store, fs_name(type), strerror(p->overlay));
+		explain_overlay(p->overlay, store);
 		causes++;
 	}
 	if (p->notify > 0) {

@@ -176,14 +176,6 @@ static cJSON *schema(cJSON **props)
 	return o;
 }
 
-static void required(cJSON *schema_obj, const char *const *names, size_t n)
-{
-	cJSON *r = cJSON_AddArrayToObject(schema_obj, "required");
-
-	for (size_t i = 0; i < n; i++)
-		cJSON_AddItemToArray(r, cJSON_CreateString(names[i]));
-}
-
 static cJSON *tool(cJSON *tools, const char *name, const char *title, const char *desc)
 {
 	cJSON *t = cJSON_CreateObject(), *ann;
@@ -200,26 +192,10 @@ static cJSON *tool(cJSON *tools, const char *name, const char *title, const char
 	return t;
 }
 
-static cJSON *tools_list(void)
+static void run_input(cJSON *props)
 {
-	static const char *const run_out_req[] = {"version",   "session", "step",   "exit_code",
-						  "signal",    "stdout",  "stderr", "truncated",
-						  "timed_out", "changed"};
-	static const char *const changes_out_req[] = {"version", "session", "state", "changes"};
-	static const char *const diff_out_req[] = {"version", "session", "patch", "truncated"};
-	static const char *const log_out_req[] = {"version", "session", "events"};
-	cJSON *res = cJSON_CreateObject(), *tools = cJSON_AddArrayToObject(res, "tools");
-	cJSON *t, *in, *out, *props, *p, *item, *iprops;
+	cJSON *p = string_array(props, "argv", "the program and its arguments");
 
-	t = tool(tools, "run", "Run a command in the sandbox",
-		 "Run a command in the airlock session's sandbox. It sees the files of the host "
-		 "plus every change earlier commands made; its own writes are held in the "
-		 "session for the person's review and never reach the host until they commit "
-		 "them. Programs, connections and writes outside the project may be refused or "
-		 "asked about by the session's rules. Give argv (an array) or command (a shell "
-		 "line for /bin/sh -c), not both.");
-	in = schema(&props);
-	p = string_array(props, "argv", "the program and its arguments");
 	cJSON_AddNumberToObject(p, "minItems", 1);
 	cJSON_AddNumberToObject(p, "maxItems", MCP_MAX_ARGV);
 	prop(props, "command", "string", "a shell command line, run by /bin/sh -c");
@@ -229,80 +205,138 @@ static cJSON *tools_list(void)
 		 "seconds before the command gets SIGTERM (SIGKILL 2 s later); default 300");
 	cJSON_AddNumberToObject(p, "exclusiveMinimum", 0);
 	cJSON_AddNumberToObject(p, "maximum", MCP_MAX_TIMEOUT);
-	cJSON_AddBoolToObject(in, "additionalProperties", false);
-	cJSON_AddItemToObject(t, "inputSchema", in);
-	out = schema(&props);
+}
+
+static void run_output(cJSON *props)
+{
 	prop(props, "version", "integer", "1");
 	prop(props, "session", "string", NULL);
-	p = prop(props, "step", "integer", "the step's number in the session's record");
-	nullable(p, "integer");
+	nullable(prop(props, "step", "integer", "the step's number in the session's record"),
+		 "integer");
 	prop(props, "exit_code", "integer",
 	     "the command's status; 128+N when killed by signal N; 125 when airlock failed");
-	p = prop(props, "signal", "integer", "the signal that ended it");
-	nullable(p, "integer");
+	nullable(prop(props, "signal", "integer", "the signal that ended it"), "integer");
 	prop(props, "stdout", "string", "captured, secrets redacted, invalid UTF-8 escaped");
 	prop(props, "stderr", "string", NULL);
 	prop(props, "truncated", "boolean", "stdout or stderr was cut at 1 MiB");
 	prop(props, "timed_out", "boolean", NULL);
 	string_array(props, "changed", "paths the command wrote, created, renamed or removed");
 	prop(props, "error", "string", "why airlock could not run it, or ended it");
-	required(out, run_out_req, ARRAY_SIZE(run_out_req));
-	cJSON_AddItemToObject(t, "outputSchema", out);
+}
 
-	t = tool(tools, "changes", "Held changes",
-		 "The changes the session holds for the person's review, with each one's "
-		 "state (approved, undecided, denied) and risk (why it is flagged), as "
-		 "'airlock show --json' lists them.");
-	in = schema(&props);
-	cJSON_AddBoolToObject(in, "additionalProperties", false);
-	cJSON_AddItemToObject(t, "inputSchema", in);
-	out = schema(&props);
+static void no_input(cJSON *props)
+{
+	(void)props;
+}
+
+static void changes_output(cJSON *props)
+{
+	cJSON *iprops, *item = schema(&iprops);
+
 	prop(props, "version", "integer", "1");
 	prop(props, "session", "string", NULL);
 	prop(props, "state", "string", "live, finished, ...");
-	p = prop(props, "changes", "array", NULL);
-	item = schema(&iprops);
 	prop(iprops, "path", "string", NULL);
 	prop(iprops, "kind", "string", NULL);
 	prop(iprops, "state", "string", NULL);
-	cJSON_AddItemToObject(p, "items", item);
-	required(out, changes_out_req, ARRAY_SIZE(changes_out_req));
-	cJSON_AddItemToObject(t, "outputSchema", out);
+	cJSON_AddItemToObject(prop(props, "changes", "array", NULL), "items", item);
+}
 
-	t = tool(tools, "diff", "Diff of held changes",
-		 "A git patch of the session's held changes (all, or those at or below the "
-		 "paths given), as 'airlock diff' prints it.");
-	in = schema(&props);
-	p = string_array(props, "paths", "absolute, or relative to the server's directory");
+static void diff_input(cJSON *props)
+{
+	cJSON *p = string_array(props, "paths", "absolute, or relative to the server's directory");
+
 	cJSON_AddNumberToObject(p, "maxItems", MCP_MAX_PATHS);
-	cJSON_AddBoolToObject(in, "additionalProperties", false);
-	cJSON_AddItemToObject(t, "inputSchema", in);
-	out = schema(&props);
+}
+
+static void diff_output(cJSON *props)
+{
 	prop(props, "version", "integer", "1");
 	prop(props, "session", "string", NULL);
 	prop(props, "patch", "string", NULL);
 	prop(props, "truncated", "boolean", "the patch was cut at 4 MiB");
-	required(out, diff_out_req, ARRAY_SIZE(diff_out_req));
-	cJSON_AddItemToObject(t, "outputSchema", out);
+}
 
-	t = tool(tools, "log", "Recent events",
-		 "The session's most recent events (programs run, connections, writes, steps), "
-		 "as 'airlock log --json' prints them, oldest first.");
-	in = schema(&props);
-	p = prop(props, "limit", "integer", "how many events, at most (default 50)");
+static void log_input(cJSON *props)
+{
+	cJSON *p = prop(props, "limit", "integer", "how many events, at most (default 50)");
+
 	cJSON_AddNumberToObject(p, "minimum", 1);
 	cJSON_AddNumberToObject(p, "maximum", 1000);
 	p = prop(props, "step", "integer", "only the events of this step");
 	cJSON_AddNumberToObject(p, "minimum", 1);
-	cJSON_AddBoolToObject(in, "additionalProperties", false);
-	cJSON_AddItemToObject(t, "inputSchema", in);
-	out = schema(&props);
+}
+
+static void log_output(cJSON *props)
+{
 	prop(props, "version", "integer", "1");
 	prop(props, "session", "string", NULL);
-	p = prop(props, "events", "array", NULL);
-	cJSON_AddItemToObject(p, "items", cJSON_CreateObject());
-	required(out, log_out_req, ARRAY_SIZE(log_out_req));
-	cJSON_AddItemToObject(t, "outputSchema", out);
+	cJSON_AddItemToObject(prop(props, "events", "array", NULL), "items", cJSON_CreateObject());
+}
+
+#define MAX_REQUIRED 10
+
+/* The tools tools/list offers: what each is, and what its arguments and result hold. */
+static const struct tool_spec {
+	const char *name, *title, *desc;
+	void (*input)(cJSON *props), (*output)(cJSON *props);
+	const char *const out_required[MAX_REQUIRED + 1]; /* NULL-terminated */
+} tool_specs[] = {
+	{"run",
+	 "Run a command in the sandbox",
+	 "Run a command in the airlock session's sandbox. It sees the files of the host "
+	 "plus every change earlier commands made; its own writes are held in the "
+	 "session for the person's review and never reach the host until they commit "
+	 "them. Programs, connections and writes outside the project may be refused or "
+	 "asked about by the session's rules. Give argv (an array) or command (a shell "
+	 "line for /bin/sh -c), not both.",
+	 run_input,
+	 run_output,
+	 {"version", "session", "step", "exit_code", "signal", "stdout", "stderr", "truncated",
+	  "timed_out", "changed"}},
+	{"changes",
+	 "Held changes",
+	 "The changes the session holds for the person's review, with each one's "
+	 "state (approved, undecided, denied) and risk (why it is flagged), as "
+	 "'airlock show --json' lists them.",
+	 no_input,
+	 changes_output,
+	 {"version", "session", "state", "changes"}},
+	{"diff",
+	 "Diff of held changes",
+	 "A git patch of the session's held changes (all, or those at or below the "
+	 "paths given), as 'airlock diff' prints it.",
+	 diff_input,
+	 diff_output,
+	 {"version", "session", "patch", "truncated"}},
+	{"log",
+	 "Recent events",
+	 "The session's most recent events (programs run, connections, writes, steps), "
+	 "as 'airlock log --json' prints them, oldest first.",
+	 log_input,
+	 log_output,
+	 {"version", "session", "events"}},
+};
+
+static cJSON *tools_list(void)
+{
+	cJSON *res = cJSON_CreateObject(), *tools = cJSON_AddArrayToObject(res, "tools");
+
+	for (size_t i = 0; i < ARRAY_SIZE(tool_specs); i++) {
+		const struct tool_spec *s = &tool_specs[i];
+		cJSON *t = tool(tools, s->name, s->title, s->desc), *props, *in, *out, *req;
+
+		in = schema(&props);
+		s->input(props);
+		cJSON_AddBoolToObject(in, "additionalProperties", false);
+		cJSON_AddItemToObject(t, "inputSchema", in);
+		out = schema(&props);
+		s->output(props);
+		req = cJSON_AddArrayToObject(out, "required");
+		for (const char *const *r = s->out_required; *r; r++)
+			cJSON_AddItemToArray(req, cJSON_CreateString(*r));
+		cJSON_AddItemToObject(t, "outputSchema", out);
+	}
 	return res;
 }
 
@@ -491,11 +525,62 @@ static cJSON *step_changed(const struct session *s, unsigned step)
 
 /* ---- the tools ---- */
 
+/* run's command: argv, or command for /bin/sh -c (borrowed). NULL with *bad set. */
+static char **run_vector(const cJSON *argv, const cJSON *command, const char **bad)
+{
+	char **vec;
+
+	if (!argv == !command) {
+		*bad = "give exactly one of 'argv' and 'command'";
+		return NULL;
+	}
+	if (argv) {
+		vec = string_vector(argv, MCP_MAX_ARGV, true);
+		if (!vec)
+			*bad = "'argv' must be a non-empty array of strings (4096 at most)";
+		return vec;
+	}
+	if (!cJSON_IsString(command) || !command->valuestring[0]) {
+		*bad = "'command' must be a non-empty string";
+		return NULL;
+	}
+	vec = xcalloc(4, sizeof(*vec));
+	vec[0] = (char *)"/bin/sh";
+	vec[1] = (char *)"-c";
+	vec[2] = command->valuestring;
+	return vec;
+}
+
+/* run's structured result from what the step did. */
+static cJSON *run_result(struct mcp *m, const struct live_capture *r)
+{
+	cJSON *o = base_result(m);
+
+	if (r->step)
+		cJSON_AddNumberToObject(o, "step", r->step);
+	else
+		cJSON_AddNullToObject(o, "step");
+	cJSON_AddNumberToObject(o, "exit_code", r->exit_code);
+	if (r->signal)
+		cJSON_AddNumberToObject(o, "signal", r->signal);
+	else
+		cJSON_AddNullToObject(o, "signal");
+	cJSON_AddItemToObject(o, "stdout", json_text(r->out));
+	cJSON_AddItemToObject(o, "stderr", json_text(r->err));
+	cJSON_AddBoolToObject(o, "truncated", r->truncated);
+	cJSON_AddBoolToObject(o, "timed_out", r->timed_out);
+	cJSON_AddItemToObject(o, "changed", step_changed(&m->s, r->step));
+	if (r->error[0] || r->timed_out)
+		cJSON_AddItemToObject(o, "error",
+				      json_text(r->timed_out && !r->error[0]
+							? "the timeout ended it"
+							: r->error));
+	return o;
+}
+
 static cJSON *tool_run(struct mcp *m, const cJSON *args, const char **bad)
 {
 	static const char *const names[] = {"argv", "command", "cwd", "timeout"};
-	const cJSON *argv = cJSON_GetObjectItemCaseSensitive(args, "argv");
-	const cJSON *command = cJSON_GetObjectItemCaseSensitive(args, "command");
 	const cJSON *cwd = cJSON_GetObjectItemCaseSensitive(args, "cwd");
 	const cJSON *timeout = cJSON_GetObjectItemCaseSensitive(args, "timeout");
 	cleanup_free char **vec = NULL;
@@ -506,26 +591,10 @@ static cJSON *tool_run(struct mcp *m, const cJSON *args, const char **bad)
 
 	if ((*bad = unknown_arg(args, names, ARRAY_SIZE(names))))
 		return NULL;
-	if (!argv == !command) {
-		*bad = "give exactly one of 'argv' and 'command'";
+	vec = run_vector(cJSON_GetObjectItemCaseSensitive(args, "argv"),
+			 cJSON_GetObjectItemCaseSensitive(args, "command"), bad);
+	if (!vec)
 		return NULL;
-	}
-	if (argv) {
-		vec = string_vector(argv, MCP_MAX_ARGV, true);
-		if (!vec) {
-			*bad = "'argv' must be a non-empty array of strings (4096 at most)";
-			return NULL;
-		}
-	} else {
-		if (!cJSON_IsString(command) || !command->valuestring[0]) {
-			*bad = "'command' must be a non-empty string";
-			return NULL;
-		}
-		vec = xcalloc(4, sizeof(*vec));
-		vec[0] = (char *)"/bin/sh";
-		vec[1] = (char *)"-c";
-		vec[2] = command->valuestring;
-	}
 	if (cwd && (!cJSON_IsString(cwd) || !cwd->valuestring[0])) {
 		*bad = "'cwd' must be a non-empty string";
 		return NULL;
@@ -546,25 +615,7 @@ static cJSON *tool_run(struct mcp *m, const cJSON *args, const char **bad)
 		live_capture_free(&r);
 		return tool_failure("airlock: %s", r.error);
 	}
-	o = base_result(m);
-	if (r.step)
-		cJSON_AddNumberToObject(o, "step", r.step);
-	else
-		cJSON_AddNullToObject(o, "step");
-	cJSON_AddNumberToObject(o, "exit_code", r.exit_code);
-	if (r.signal)
-		cJSON_AddNumberToObject(o, "signal", r.signal);
-	else
-		cJSON_AddNullToObject(o, "signal");
-	cJSON_AddItemToObject(o, "stdout", json_text(r.out));
-	cJSON_AddItemToObject(o, "stderr", json_text(r.err));
-	cJSON_AddBoolToObject(o, "truncated", r.truncated);
-	cJSON_AddBoolToObject(o, "timed_out", r.timed_out);
-	cJSON_AddItemToObject(o, "changed", step_changed(&m->s, r.step));
-	if (r.error[0] || r.timed_out)
-		cJSON_AddItemToObject(
-			o, "error",
-			json_text(r.timed_out && !r.error[0] ? "the timeout ended it" : r.error));
+	o = run_result(m, &r);
 	live_capture_free(&r);
 	/* A command that failed is a result like any other; isError is for airlock failing. */
 	return tool_result(o, r.step == 0);
@@ -591,23 +642,15 @@ static cJSON *tool_changes(struct mcp *m, const cJSON *args, const char **bad)
 	return tool_result(o, false);
 }
 
-static cJSON *tool_diff(struct mcp *m, const cJSON *args, const char **bad)
+/* diff's paths, absolute and normalised (*n of them, caller frees). NULL with *bad set. */
+static char **diff_paths(const cJSON *paths, size_t *n, const char **bad)
 {
-	static const char *const names[] = {"paths"};
-	const cJSON *paths = cJSON_GetObjectItemCaseSensitive(args, "paths");
 	cleanup_free char **given = NULL;
 	cleanup_free char *cwd = NULL;
-	char **abs = NULL;
-	bool *matched = NULL;
-	size_t n = 0, i, size = 0;
-	struct change_set cs = {0};
-	char *patch = NULL;
-	FILE *mem;
-	cJSON *meta = NULL, *o = NULL;
-	int r;
+	char **abs;
+	size_t i;
 
-	if ((*bad = unknown_arg(args, names, ARRAY_SIZE(names))))
-		return NULL;
+	*n = 0;
 	if (paths) {
 		given = string_vector(paths, MCP_MAX_PATHS, false);
 		if (!given) {
@@ -619,18 +662,39 @@ static cJSON *tool_diff(struct mcp *m, const cJSON *args, const char **bad)
 				*bad = "'paths' must not hold an empty string";
 				return NULL;
 			}
-		n = i;
+		*n = i;
 	}
 	cwd = getcwd(NULL, 0);
-	abs = xcalloc(n + 1, sizeof(*abs));
-	matched = xcalloc(n + 1, sizeof(*matched));
-	for (i = 0; i < n; i++) {
+	abs = xcalloc(*n + 1, sizeof(*abs));
+	for (i = 0; i < *n; i++) {
 		cleanup_free char *joined = given[i][0] == '/'
 						    ? xstrdup(given[i])
 						    : path_join(cwd ? cwd : "/", given[i]);
 
 		abs[i] = path_normalize(joined);
 	}
+	return abs;
+}
+
+static cJSON *tool_diff(struct mcp *m, const cJSON *args, const char **bad)
+{
+	static const char *const names[] = {"paths"};
+	const cJSON *paths = cJSON_GetObjectItemCaseSensitive(args, "paths");
+	char **abs = NULL;
+	bool *matched = NULL;
+	size_t n = 0, i, size = 0;
+	struct change_set cs = {0};
+	char *patch = NULL;
+	FILE *mem;
+	cJSON *meta = NULL, *o = NULL;
+	int r;
+
+	if ((*bad = unknown_arg(args, names, ARRAY_SIZE(names))))
+		return NULL;
+	abs = diff_paths(paths, &n, bad);
+	if (!abs)
+		return NULL;
+	matched = xcalloc(n + 1, sizeof(*matched));
 	meta = store_read_meta(&m->s);
 	if (!meta || session_scan_changes(&m->s, meta, &cs) < 0) {
 		o = tool_failure("airlock: session %s: cannot read its changes", m->s.id);
@@ -1070,15 +1134,11 @@ static void serve(struct mcp *m)
 	buf_release(&in);
 }
 
-int cmd_mcp(int argc, char **argv)
+/* mcp's own options (everything else is airlock start's, which checks it); -1 to go on. */
+static int parse_mcp_args(int argc, char **argv, const char **session)
 {
-	struct mcp m = {.s = {.lock_fd = -1}, .sigfd = -1};
-	const char *session = NULL;
-	cleanup_free char *id = NULL;
-	sigset_t mask;
-	int rc, out_fd, i, ours = 0;
+	int i, ours = 0;
 
-	/* Our options first; everything else is airlock start's, which checks it. */
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
 			fputs(mcp_usage, stdout);
@@ -1088,27 +1148,35 @@ int cmd_mcp(int argc, char **argv)
 			if (i + 1 >= argc)
 				return usage_error("mcp: option '--session' needs a value\n%.*s",
 						   (int)strcspn(mcp_usage, "\n"), mcp_usage);
-			session = argv[++i];
+			*session = argv[++i];
 			ours += 2;
 		} else if (strncmp(argv[i], "--session=", 10) == 0) {
-			session = argv[i] + 10;
+			*session = argv[i] + 10;
 			ours++;
 		}
 	}
-	if (session && argc - 1 != ours)
+	if (*session && argc - 1 != ours)
 		return usage_error("mcp: --session takes no run options: the session has its "
 				   "own\n%.*s",
 				   (int)strcspn(mcp_usage, "\n"), mcp_usage);
-	if (session && !session[0])
+	if (*session && !(*session)[0])
 		return usage_error("mcp: --session: no session given");
-	err_set_die_status(EXIT_AIRLOCK_FAILED);
-	/* The channel is set aside; fd 1 becomes stderr for anything else that writes. */
+	return -1;
+}
+
+/* The channel is set aside (fd 1 becomes stderr for anything else that writes); the
+   signals that end the server are read from m->sigfd. Dies on failure. */
+static void setup_channel(struct mcp *m)
+{
+	sigset_t mask;
+	int out_fd;
+
 	fflush(stdout);
 	out_fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
 	if (out_fd < 0 || dup2(STDERR_FILENO, STDOUT_FILENO) < 0)
 		die_errno("mcp: cannot set the channel aside");
-	m.out = fdopen(out_fd, "w");
-	if (!m.out)
+	m->out = fdopen(out_fd, "w");
+	if (!m->out)
 		die_errno("mcp: cannot set the channel aside");
 	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&mask);
@@ -1117,9 +1185,54 @@ int cmd_mcp(int argc, char **argv)
 	sigaddset(&mask, SIGHUP);
 	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
 		die_errno("mcp: cannot block signals");
-	m.sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (m.sigfd < 0)
+	m->sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (m->sigfd < 0)
 		die_errno("mcp: cannot watch signals");
+}
+
+/* An attached session must be live now, or every run would fail. 0, or the exit status. */
+static int check_live(struct mcp *m)
+{
+	cJSON *meta = store_read_meta(&m->s);
+	const char *state = meta ? session_state(&m->s, meta) : "unknown";
+	int rc = 0;
+
+	if (strcmp(state, "live") != 0) {
+		error("mcp: session %s is not live (%s); 'airlock start' begins one", m->s.id,
+		      state);
+		rc = EXIT_AIRLOCK_FAILED;
+	}
+	cJSON_Delete(meta);
+	return rc;
+}
+
+/* Stop the session if we started it (id: its ID, should it not have been found). */
+static void finish_mcp(struct mcp *m, char *id)
+{
+	if (m->s.id)
+		stop_session(m);
+	else if (m->started && id) {
+		m->s.id = id;
+		stop_session(m);
+		m->s.id = NULL;
+	}
+	if (m->s.dir)
+		store_close(&m->s);
+	fclose(m->out);
+	close(m->sigfd);
+}
+
+int cmd_mcp(int argc, char **argv)
+{
+	struct mcp m = {.s = {.lock_fd = -1}, .sigfd = -1};
+	const char *session = NULL;
+	cleanup_free char *id = NULL;
+	int rc = parse_mcp_args(argc, argv, &session);
+
+	if (rc >= 0)
+		return rc;
+	err_set_die_status(EXIT_AIRLOCK_FAILED);
+	setup_channel(&m);
 	if (!session) {
 		rc = start_session(argc, argv, &id);
 		if (rc != 0)
@@ -1127,39 +1240,15 @@ int cmd_mcp(int argc, char **argv)
 		session = id;
 		m.started = true;
 	}
-	if (store_find(session, &m.s) < 0) {
+	if (store_find(session, &m.s) < 0)
 		rc = EXIT_AIRLOCK_FAILED;
-		goto out;
+	else if (!m.started)
+		rc = check_live(&m);
+	if (rc == 0) {
+		fprintf(stderr, "airlock: mcp: serving session %s%s\n", m.s.id,
+			m.started ? " (stopped when the client leaves)" : "");
+		serve(&m);
 	}
-	if (!m.started) {
-		/* Attached: it must be live now, or every run would fail. */
-		cJSON *meta = store_read_meta(&m.s);
-		const char *state = meta ? session_state(&m.s, meta) : "unknown";
-
-		if (strcmp(state, "live") != 0) {
-			error("mcp: session %s is not live (%s); 'airlock start' begins one",
-			      m.s.id, state);
-			cJSON_Delete(meta);
-			rc = EXIT_AIRLOCK_FAILED;
-			goto out;
-		}
-		cJSON_Delete(meta);
-	}
-	fprintf(stderr, "airlock: mcp: serving session %s%s\n", m.s.id,
-		m.started ? " (stopped when the client leaves)" : "");
-	serve(&m);
-	rc = 0;
-out:
-	if (m.s.id)
-		stop_session(&m);
-	else if (m.started && id) {
-		m.s.id = id;
-		stop_session(&m);
-		m.s.id = NULL;
-	}
-	if (m.s.dir)
-		store_close(&m.s);
-	fclose(m.out);
-	close(m.sigfd);
+	finish_mcp(&m, id);
 	return rc;
 }

@@ -222,6 +222,113 @@ static void print_list(const struct list_row *rows, size_t n)
 		       (int)wcwd, rows[i].cwd, rows[i].cmd);
 }
 
+/* The command column: the argv, or for a live session its name and how many steps ran. */
+static char *list_command(const cJSON *meta, const char *state)
+{
+	char *cmd = join_argv(cJSON_GetObjectItemCaseSensitive(meta, "command"));
+	const cJSON *live = cJSON_GetObjectItemCaseSensitive(meta, "live");
+	const char *name;
+	double steps;
+
+	if (cmd[0] || !cJSON_IsObject(live))
+		return cmd;
+	name = meta_str(live, "name");
+	steps = meta_num(live, "steps", -1);
+	free(cmd);
+	if (steps >= 0 && strcmp(state, "finished") == 0)
+		return xasprintf("(live session%s%s, %.0f step%s)", name ? " " : "",
+				 name ? name : "", steps, steps == 1 ? "" : "s");
+	return xasprintf("(live session%s%s)", name ? " " : "", name ? name : "");
+}
+
+/* One session as `airlock list --json` has it. */
+static cJSON *list_json_row(const char *id, const cJSON *meta, const char *state, double changes,
+			    double age)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "session", id);
+	cJSON_AddStringToObject(o, "state", state);
+	if (changes >= 0)
+		cJSON_AddNumberToObject(o, "changes", changes);
+	else
+		cJSON_AddNullToObject(o, "changes");
+	json_copy(o, "command", meta, "command");
+	json_copy(o, "cwd", meta, "cwd");
+	json_copy(o, "start", meta, "start");
+	json_copy(o, "end", meta, "end");
+	if (age >= 0)
+		cJSON_AddNumberToObject(o, "age_s", (double)(long long)age);
+	else
+		cJSON_AddNullToObject(o, "age_s");
+	json_copy(o, "exit_code", meta, "exit_code");
+	json_copy(o, "signal", meta, "signal");
+	json_copy(o, "limit", meta, "limit");
+	if (cJSON_GetObjectItemCaseSensitive(meta, "live"))
+		json_copy(o, "live", meta, "live");
+	return o;
+}
+
+/* One session as a text row; takes cmd, which it may cut. */
+static void fill_list_row(struct list_row *r, const char *id, const cJSON *meta, const char *state,
+			  double changes, double age, char *cmd)
+{
+	r->id = term_sanitize(id);
+	r->state = term_sanitize(state);
+	r->exit = strcmp(state, "running") == 0 || strcmp(state, "live") == 0 ? xstrdup("-")
+									      : exit_text(meta);
+	r->cwd = short_cwd(meta_str(meta, "cwd"));
+	snprintf(r->changes, sizeof(r->changes), "-");
+	if (changes >= 0)
+		snprintf(r->changes, sizeof(r->changes), "%.0f", changes);
+	format_age(age, r->age);
+	/* One line a session: long commands (python3 -c '...') are cut. */
+	if (strlen(cmd) > 72)
+		strcpy(cmd + 69, "...");
+	r->cmd = term_sanitize(cmd);
+}
+
+static void free_list_rows(struct list_row *rows, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(rows[i].id);
+		free(rows[i].state);
+		free(rows[i].exit);
+		free(rows[i].cwd);
+		free(rows[i].cmd);
+	}
+	free(rows);
+}
+
+/* Session id as a JSON object added to out, or a text row in rows[*nrows]; a session
+   whose meta cannot be read is left out. */
+static void list_session(char *id, bool json, cJSON *out, struct list_row *rows, size_t *nrows)
+{
+	struct session s = {.id = id, .lock_fd = -1};
+	cleanup_free char *root = store_root();
+	cleanup_free char *sdir = NULL, *cmd = NULL;
+	cJSON *meta;
+	const char *state;
+	double changes, age;
+
+	sdir = xasprintf("%s/sessions/%s", root, id);
+	s.dir = sdir;
+	meta = store_read_meta(&s);
+	if (!meta)
+		return;
+	state = session_state(&s, meta);
+	changes = meta_num(meta, "changes", -1);
+	age = seconds_since(meta_str(meta, "start"));
+	cmd = list_command(meta, state);
+	if (json)
+		cJSON_AddItemToArray(out, list_json_row(id, meta, state, changes, age));
+	else
+		fill_list_row(&rows[(*nrows)++], id, meta, state, changes, age, cmd);
+	cJSON_Delete(meta);
+}
+
 int cmd_list(int argc, char **argv)
 {
 	static const char usage[] =
@@ -234,8 +341,7 @@ int cmd_list(int argc, char **argv)
 	const char *id;
 	bool json;
 	cleanup_strvec struct strvec list = STRVEC_INIT;
-	char **ids;
-	size_t n, i, nrows = 0;
+	size_t i, nrows = 0;
 	struct list_row *rows;
 	cJSON *out;
 	int rc = parse_id_args(argc, argv, usage, &id, &json);
@@ -246,83 +352,10 @@ int cmd_list(int argc, char **argv)
 		return usage_error("usage: airlock list [--json]");
 	if (store_list(&list) < 0)
 		return EXIT_REFUSED;
-	ids = list.v;
-	n = list.n;
 	out = cJSON_CreateArray();
-	rows = xcalloc(n + 1, sizeof(*rows));
-	for (i = 0; i < n; i++) {
-		struct session s = {.id = ids[i], .lock_fd = -1};
-		cleanup_free char *root = store_root();
-		cleanup_free char *sdir = NULL, *cmd = NULL;
-		cJSON *meta;
-		const char *state;
-		double changes, age;
-
-		sdir = xasprintf("%s/sessions/%s", root, ids[i]);
-		s.dir = sdir;
-		meta = store_read_meta(&s);
-		if (!meta)
-			continue;
-		state = session_state(&s, meta);
-		changes = meta_num(meta, "changes", -1);
-		age = seconds_since(meta_str(meta, "start"));
-		cmd = join_argv(cJSON_GetObjectItemCaseSensitive(meta, "command"));
-		if (!cmd[0] && cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(meta, "live"))) {
-			const cJSON *live = cJSON_GetObjectItemCaseSensitive(meta, "live");
-			const char *name = meta_str(live, "name");
-			double steps = meta_num(live, "steps", -1);
-
-			free(cmd);
-			cmd = steps >= 0 && strcmp(state, "finished") == 0
-				      ? xasprintf("(live session%s%s, %.0f step%s)",
-						  name ? " " : "", name ? name : "", steps,
-						  steps == 1 ? "" : "s")
-				      : xasprintf("(live session%s%s)", name ? " " : "",
-						  name ? name : "");
-		}
-		if (json) {
-			cJSON *o = cJSON_CreateObject();
-
-			cJSON_AddStringToObject(o, "session", ids[i]);
-			cJSON_AddStringToObject(o, "state", state);
-			if (changes >= 0)
-				cJSON_AddNumberToObject(o, "changes", changes);
-			else
-				cJSON_AddNullToObject(o, "changes");
-			json_copy(o, "command", meta, "command");
-			json_copy(o, "cwd", meta, "cwd");
-			json_copy(o, "start", meta, "start");
-			json_copy(o, "end", meta, "end");
-			if (age >= 0)
-				cJSON_AddNumberToObject(o, "age_s", (double)(long long)age);
-			else
-				cJSON_AddNullToObject(o, "age_s");
-			json_copy(o, "exit_code", meta, "exit_code");
-			json_copy(o, "signal", meta, "signal");
-			json_copy(o, "limit", meta, "limit");
-			if (cJSON_GetObjectItemCaseSensitive(meta, "live"))
-				json_copy(o, "live", meta, "live");
-			cJSON_AddItemToArray(out, o);
-		} else {
-			struct list_row *r = &rows[nrows++];
-
-			r->id = term_sanitize(ids[i]);
-			r->state = term_sanitize(state);
-			r->exit = strcmp(state, "running") == 0 || strcmp(state, "live") == 0
-					  ? xstrdup("-")
-					  : exit_text(meta);
-			r->cwd = short_cwd(meta_str(meta, "cwd"));
-			snprintf(r->changes, sizeof(r->changes), "-");
-			if (changes >= 0)
-				snprintf(r->changes, sizeof(r->changes), "%.0f", changes);
-			format_age(age, r->age);
-			/* One line a session: long commands (python3 -c '...') are cut. */
-			if (strlen(cmd) > 72)
-				strcpy(cmd + 69, "...");
-			r->cmd = term_sanitize(cmd);
-		}
-		cJSON_Delete(meta);
-	}
+	rows = xcalloc(list.n + 1, sizeof(*rows));
+	for (i = 0; i < list.n; i++)
+		list_session(list.v[i], json, out, rows, &nrows);
 	if (json) {
 		cleanup_free char *text = cJSON_Print(out);
 
@@ -330,14 +363,7 @@ int cmd_list(int argc, char **argv)
 	} else if (nrows > 0) {
 		print_list(rows, nrows);
 	}
-	for (i = 0; i < nrows; i++) {
-		free(rows[i].id);
-		free(rows[i].state);
-		free(rows[i].exit);
-		free(rows[i].cwd);
-		free(rows[i].cmd);
-	}
-	free(rows);
+	free_list_rows(rows, nrows);
 	cJSON_Delete(out);
 	return 0;
 }
@@ -556,15 +582,10 @@ static void print_change_steps(const cJSON *steps)
 	}
 }
 
-static void print_show_text(const cJSON *out, const struct change_set *cs)
+/* The heading lines: the session, its command, where and when it ran, commit and steps. */
+static void print_header_text(const cJSON *out)
 {
-	const cJSON *changes = cJSON_GetObjectItemCaseSensitive(out, "changes");
-	const cJSON *commands = cJSON_GetObjectItemCaseSensitive(out, "commands");
-	const cJSON *conns = cJSON_GetObjectItemCaseSensitive(out, "connections");
 	cleanup_free char *cmd = join_argv(cJSON_GetObjectItemCaseSensitive(out, "command"));
-	const cJSON *c;
-	const cJSON *committed = cJSON_GetObjectItemCaseSensitive(out, "committed");
-	size_t i = 0, nleft = 0;
 	char when[64];
 
 	printf("session   %s (%s", meta_str(out, "session"), meta_str(out, "state"));
@@ -588,19 +609,75 @@ static void print_show_text(const cJSON *out, const struct change_set *cs)
 	print_commit_text(out);
 	print_steps_text(cJSON_GetObjectItemCaseSensitive(out, "steps"));
 	printf("\n\n");
+}
+
+/* The paths a partial commit applied, when there was one. */
+static void print_committed_text(const cJSON *committed)
+{
+	const cJSON *c;
+
+	if (!cJSON_IsArray(committed))
+		return;
+	heading("committed", cJSON_GetArraySize(committed));
+	cJSON_ArrayForEach(c, committed)
+	{
+		printf("  ");
+		put_safe(stdout, cJSON_IsString(c) ? c->valuestring : "?");
+		putchar('\n');
+	}
+	putchar('\n');
+}
+
+/* One change: kind, size, path, its state and risk, the steps and programs that made it. */
+static void print_change_line(const cJSON *c, const struct change *ch)
+{
+	const cJSON *w = cJSON_GetObjectItemCaseSensitive(c, "by");
+
+	printf("  %-15s ", change_kind_name(ch->kind));
+	if (S_ISREG(ch->mode))
+		print_size(ch->size);
+	else
+		printf("%9s", "");
+	printf("  ");
+	put_safe(stdout, ch->path);
+	if (ch->kind == CHANGE_SYMLINK_ADDED || ch->kind == CHANGE_SYMLINK_CHANGED) {
+		printf(" -> ");
+		put_safe(stdout, ch->link_target);
+	}
+	/* The state, and a risk where the person looks (the reason is a rules file's). */
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(c, "committed"))) {
+		printf("   [committed");
+	} else if (meta_str(c, "left")) {
+		printf("   [left: ");
+		put_safe(stdout, meta_str(c, "left"));
+	} else {
+		printf("   [%s", meta_str(c, "state") ?: "?");
+	}
+	if (meta_str(c, "risk")) {
+		printf(", flagged: ");
+		put_safe(stdout, meta_str(c, "risk"));
+	}
+	putchar(']');
+	print_change_steps(cJSON_GetObjectItemCaseSensitive(c, "steps"));
+	if (cJSON_GetArraySize(w) > 0) {
+		printf("   (by ");
+		put_safe(stdout, cJSON_GetArrayItem(w, 0)->valuestring);
+		if (cJSON_GetArraySize(w) > 1)
+			printf(" and %d more", cJSON_GetArraySize(w) - 1);
+		putchar(')');
+	}
+	putchar('\n');
+}
+
+/* The changes, in the change set's order (the JSON's "changes" follows it). */
+static void print_changes_text(const cJSON *changes, const struct change_set *cs)
+{
+	const cJSON *c;
+	size_t i = 0, nleft = 0;
+
 	cJSON_ArrayForEach(c, changes)
 	{
 		nleft += cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(c, "committed"));
-	}
-	if (cJSON_IsArray(committed)) {
-		heading("committed", cJSON_GetArraySize(committed));
-		cJSON_ArrayForEach(c, committed)
-		{
-			printf("  ");
-			put_safe(stdout, cJSON_IsString(c) ? c->valuestring : "?");
-			putchar('\n');
-		}
-		putchar('\n');
 	}
 	if (nleft > 0)
 		printf("%schanges left (%d)%s\n", colour ? "\033[1m" : "",
@@ -609,98 +686,82 @@ static void print_show_text(const cJSON *out, const struct change_set *cs)
 		heading("changes", cJSON_GetArraySize(changes));
 	cJSON_ArrayForEach(c, changes)
 	{
-		const struct change *ch = &cs->items[i++];
-		cleanup_free char *by = NULL;
-		const cJSON *w = cJSON_GetObjectItemCaseSensitive(c, "by");
-
-		printf("  %-15s ", change_kind_name(ch->kind));
-		if (S_ISREG(ch->mode))
-			print_size(ch->size);
-		else
-			printf("%9s", "");
-		printf("  ");
-		put_safe(stdout, ch->path);
-		if (ch->kind == CHANGE_SYMLINK_ADDED || ch->kind == CHANGE_SYMLINK_CHANGED) {
-			printf(" -> ");
-			put_safe(stdout, ch->link_target);
-		}
-		/* The state, and a risk where the person looks (the reason is a rules file's). */
-		if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(c, "committed"))) {
-			printf("   [committed");
-		} else if (meta_str(c, "left")) {
-			printf("   [left: ");
-			put_safe(stdout, meta_str(c, "left"));
-		} else {
-			printf("   [%s", meta_str(c, "state") ?: "?");
-		}
-		if (meta_str(c, "risk")) {
-			printf(", flagged: ");
-			put_safe(stdout, meta_str(c, "risk"));
-		}
-		putchar(']');
-		print_change_steps(cJSON_GetObjectItemCaseSensitive(c, "steps"));
-		if (cJSON_GetArraySize(w) > 0) {
-			printf("   (by ");
-			put_safe(stdout, cJSON_GetArrayItem(w, 0)->valuestring);
-			if (cJSON_GetArraySize(w) > 1)
-				printf(" and %d more", cJSON_GetArraySize(w) - 1);
-			putchar(')');
-		}
-		putchar('\n');
+		print_change_line(c, &cs->items[i++]);
 	}
 	putchar('\n');
+}
+
+static void print_command_line(const cJSON *c)
+{
+	cleanup_free char *argv = join_argv(cJSON_GetObjectItemCaseSensitive(c, "argv"));
+
+	printf("  ");
+	put_decision(meta_str(c, "decision"), 6);
+	putchar(' ');
+	put_safe(stdout, argv);
+	/* A deferred command waits for `commit --run N`, or the review. */
+	if (meta_num(c, "deferred", 0) >= 1) {
+		/* What would run: the program, where, and that the environment is the
+		   person's (deferred.h). */
+		printf("   (deferred %.0f)\n         runs ", meta_num(c, "deferred", 0));
+		put_safe(stdout, meta_str(c, "path"));
+		printf(" in ");
+		put_safe(stdout, meta_str(c, "cwd"));
+		printf(", with your environment");
+	}
+	putchar('\n');
+}
+
+static void print_connection_line(const cJSON *c)
+{
+	const char *name = meta_str(c, "name");
+	const cJSON *names;
+
+	printf("  ");
+	put_decision(meta_str(c, "decision"), 6);
+	putchar(' ');
+	if (name) {
+		put_safe(stdout, name);
+		printf(" = ");
+	}
+	put_safe(stdout, meta_str(c, "target"));
+	printf("  (%s, %s)", meta_str(c, "op"), meta_str(c, "by"));
+	names = cJSON_GetObjectItemCaseSensitive(c, "names");
+	if (cJSON_GetArraySize(names) > 0) {
+		const cJSON *x;
+		const char *sep = "  looked up as ";
+
+		cJSON_ArrayForEach(x, names)
+		{
+			if (!cJSON_IsString(x))
+				continue;
+			fputs(sep, stdout);
+			put_safe(stdout, x->valuestring);
+			sep = ", ";
+		}
+	}
+	putchar('\n');
+}
+
+static void print_show_text(const cJSON *out, const struct change_set *cs)
+{
+	const cJSON *commands = cJSON_GetObjectItemCaseSensitive(out, "commands");
+	const cJSON *conns = cJSON_GetObjectItemCaseSensitive(out, "connections");
+	const cJSON *c;
+
+	print_header_text(out);
+	print_committed_text(cJSON_GetObjectItemCaseSensitive(out, "committed"));
+	print_changes_text(cJSON_GetObjectItemCaseSensitive(out, "changes"), cs);
 	heading("commands", cJSON_GetArraySize(commands));
 	cJSON_ArrayForEach(c, commands)
 	{
-		cleanup_free char *argv = join_argv(cJSON_GetObjectItemCaseSensitive(c, "argv"));
-
-		printf("  ");
-		put_decision(meta_str(c, "decision"), 6);
-		putchar(' ');
-		put_safe(stdout, argv);
-		/* A deferred command waits for `commit --run N`, or the review. */
-		if (meta_num(c, "deferred", 0) >= 1) {
-			/* What would run: the program, where, and that the environment is the
-			   person's (deferred.h). */
-			printf("   (deferred %.0f)\n         runs ", meta_num(c, "deferred", 0));
-			put_safe(stdout, meta_str(c, "path"));
-			printf(" in ");
-			put_safe(stdout, meta_str(c, "cwd"));
-			printf(", with your environment");
-		}
-		putchar('\n');
+		print_command_line(c);
 	}
 	putchar('\n');
 	heading("connections", cJSON_GetArraySize(conns));
 	cJSON_ArrayForEach(c, conns)
 	{
-		const char *name = meta_str(c, "name");
-		const cJSON *names;
-
-		printf("  ");
-		put_decision(meta_str(c, "decision"), 6);
-		putchar(' ');
-		if (name) {
-			put_safe(stdout, name);
-			printf(" = ");
-		}
-		put_safe(stdout, meta_str(c, "target"));
-		printf("  (%s, %s)", meta_str(c, "op"), meta_str(c, "by"));
-		names = cJSON_GetObjectItemCaseSensitive(c, "names");
-		if (cJSON_GetArraySize(names) > 0) {
-			const cJSON *x;
-			const char *sep = "  looked up as ";
-
-			cJSON_ArrayForEach(x, names)
-			{
-				if (!cJSON_IsString(x))
-					continue;
-				fputs(sep, stdout);
-				put_safe(stdout, x->valuestring);
-				sep = ", ";
-			}
-		}
-		putchar('\n');
+		print_connection_line(c);
 	}
 }
 

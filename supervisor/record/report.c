@@ -41,15 +41,22 @@ static int cmp_writer(const void *a, const void *b)
 	return c ? c : (x->exec_seq > y->exec_seq) - (x->exec_seq < y->exec_seq);
 }
 
+/* Append a writer to v (ws->w, or ws->trees). */
+static void push_writer(struct writer **v, size_t *n, size_t *cap, const char *path,
+			const char *argv, long long exec_seq, unsigned step)
+{
+	GROW(*v, *cap, *n + 1);
+	(*v)[*n].path = xstrdup(path);
+	(*v)[*n].argv = xstrdup(argv);
+	(*v)[*n].exec_seq = exec_seq;
+	(*v)[*n].step = step;
+	(*n)++;
+}
+
 static void add_writer(struct writers *ws, const char *path, const char *argv, long long exec_seq,
 		       unsigned step)
 {
-	GROW(ws->w, ws->cap, ws->n + 1);
-	ws->w[ws->n].path = xstrdup(path);
-	ws->w[ws->n].argv = xstrdup(argv);
-	ws->w[ws->n].exec_seq = exec_seq;
-	ws->w[ws->n].step = step;
-	ws->n++;
+	push_writer(&ws->w, &ws->n, &ws->cap, path, argv, exec_seq, step);
 }
 
 /* A step's number from an event, 0 when it has none (or a nonsense one). */
@@ -93,6 +100,68 @@ static void add_step(cJSON *steps, const cJSON *ev)
 	}
 }
 
+/* A write event: its paths are the writing program's; a tree copied by a rename, whole. */
+static void add_write_event(struct writers *ws, struct exec_index *xi, const cJSON *ev)
+{
+	const char *who = exec_index_joined(xi, ev);
+	const char *t1 = meta_str(ev, "target");
+	const char *t2 = meta_str(ev, "target2");
+	double seq = meta_num(ev, "exec_seq", -1);
+	long long es = seq >= 0 && seq < 1e18 ? (long long)seq : -1;
+	const cJSON *dm = cJSON_GetObjectItemCaseSensitive(ev, "dirmove");
+
+	if (t1)
+		add_writer(ws, t1, who, es, step_of(ev));
+	if (t2)
+		add_writer(ws, t2, who, es, step_of(ev));
+	/* Every entry of a copied tree is the renaming process's (dirmove.h). */
+	if (t2 && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(dm, "copied")))
+		push_writer(&ws->trees, &ws->ntrees, &ws->ctrees, t2, who, es, step_of(ev));
+}
+
+/* An exec event as the report's "commands" have it. */
+static cJSON *command_json(const cJSON *ev)
+{
+	cJSON *c = cJSON_CreateObject();
+
+	json_copy(c, "argv", ev, "command");
+	json_copy(c, "path", ev, "target");
+	cJSON_AddStringToObject(c, "decision", meta_str(ev, "decision") ?: "?");
+	cJSON_AddStringToObject(c, "by", meta_str(ev, "by") ?: "?");
+	cJSON_AddNumberToObject(c, "pid", meta_num(ev, "pid", 0));
+	cJSON_AddStringToObject(c, "time", meta_str(ev, "time") ?: "");
+	json_copy(c, "seq", ev, "seq");
+	if (step_of(ev))
+		cJSON_AddNumberToObject(c, "step", step_of(ev));
+	if (cJSON_GetObjectItemCaseSensitive(ev, "deferred")) {
+		json_copy(c, "deferred", ev, "deferred");
+		json_copy(c, "cwd", ev, "cwd");
+	}
+	return c;
+}
+
+/* A connect event as the report's "connections" have it, with the program that made it. */
+static cJSON *connection_json(struct exec_index *xi, const cJSON *ev)
+{
+	cJSON *c = cJSON_CreateObject();
+	const cJSON *argv;
+
+	cJSON_AddStringToObject(c, "target", meta_str(ev, "target") ?: "?");
+	json_copy(c, "name", ev, "name");
+	/* Every name the address was looked up under, when not just name. */
+	if (cJSON_GetObjectItemCaseSensitive(ev, "names"))
+		json_copy(c, "names", ev, "names");
+	json_copy(c, "address", ev, "address");
+	json_copy(c, "port", ev, "port");
+	json_copy(c, "protocol", ev, "protocol");
+	cJSON_AddStringToObject(c, "op", meta_str(ev, "op") ?: "?");
+	cJSON_AddStringToObject(c, "decision", meta_str(ev, "decision") ?: "?");
+	cJSON_AddStringToObject(c, "by", meta_str(ev, "by") ?: "?");
+	argv = exec_index_argv(xi, ev);
+	cJSON_AddItemToObject(c, "argv", argv ? cJSON_Duplicate(argv, true) : cJSON_CreateNull());
+	return c;
+}
+
 struct writers *report_read_events(const struct session *s, cJSON *commands, cJSON *connections)
 {
 	struct writers *ws = xcalloc(1, sizeof(*ws));
@@ -116,67 +185,14 @@ struct writers *report_read_events(const struct session *s, cJSON *commands, cJS
 			continue;
 		}
 		exec_index_add(xi, ev);
-		if (strcmp(cls, "write") == 0) {
-			const char *who = exec_index_joined(xi, ev);
-			const char *t1 = meta_str(ev, "target");
-			const char *t2 = meta_str(ev, "target2");
-			double seq = meta_num(ev, "exec_seq", -1);
-			long long es = seq >= 0 && seq < 1e18 ? (long long)seq : -1;
-
-			const cJSON *dm = cJSON_GetObjectItemCaseSensitive(ev, "dirmove");
-
-			if (t1)
-				add_writer(ws, t1, who, es, step_of(ev));
-			if (t2)
-				add_writer(ws, t2, who, es, step_of(ev));
-			/* Every entry of a copied tree is the renaming process's (dirmove.h). */
-			if (t2 && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(dm, "copied"))) {
-				GROW(ws->trees, ws->ctrees, ws->ntrees + 1);
-				ws->trees[ws->ntrees].path = xstrdup(t2);
-				ws->trees[ws->ntrees].argv = xstrdup(who);
-				ws->trees[ws->ntrees].exec_seq = es;
-				ws->trees[ws->ntrees].step = step_of(ev);
-				ws->ntrees++;
-			}
-		} else if (strcmp(cls, "step") == 0) {
+		if (strcmp(cls, "write") == 0)
+			add_write_event(ws, xi, ev);
+		else if (strcmp(cls, "step") == 0)
 			add_step(ws->steps, ev);
-		} else if (strcmp(cls, "exec") == 0 && commands) {
-			cJSON *c = cJSON_CreateObject();
-
-			json_copy(c, "argv", ev, "command");
-			json_copy(c, "path", ev, "target");
-			cJSON_AddStringToObject(c, "decision", meta_str(ev, "decision") ?: "?");
-			cJSON_AddStringToObject(c, "by", meta_str(ev, "by") ?: "?");
-			cJSON_AddNumberToObject(c, "pid", meta_num(ev, "pid", 0));
-			cJSON_AddStringToObject(c, "time", meta_str(ev, "time") ?: "");
-			json_copy(c, "seq", ev, "seq");
-			if (step_of(ev))
-				cJSON_AddNumberToObject(c, "step", step_of(ev));
-			if (cJSON_GetObjectItemCaseSensitive(ev, "deferred")) {
-				json_copy(c, "deferred", ev, "deferred");
-				json_copy(c, "cwd", ev, "cwd");
-			}
-			cJSON_AddItemToArray(commands, c);
-		} else if (strcmp(cls, "connect") == 0 && connections) {
-			cJSON *c = cJSON_CreateObject();
-			const cJSON *argv;
-
-			cJSON_AddStringToObject(c, "target", meta_str(ev, "target") ?: "?");
-			json_copy(c, "name", ev, "name");
-			/* Every name the address was looked up under, when not just name. */
-			if (cJSON_GetObjectItemCaseSensitive(ev, "names"))
-				json_copy(c, "names", ev, "names");
-			json_copy(c, "address", ev, "address");
-			json_copy(c, "port", ev, "port");
-			json_copy(c, "protocol", ev, "protocol");
-			cJSON_AddStringToObject(c, "op", meta_str(ev, "op") ?: "?");
-			cJSON_AddStringToObject(c, "decision", meta_str(ev, "decision") ?: "?");
-			cJSON_AddStringToObject(c, "by", meta_str(ev, "by") ?: "?");
-			argv = exec_index_argv(xi, ev);
-			cJSON_AddItemToObject(
-				c, "argv", argv ? cJSON_Duplicate(argv, true) : cJSON_CreateNull());
-			cJSON_AddItemToArray(connections, c);
-		}
+		else if (strcmp(cls, "exec") == 0 && commands)
+			cJSON_AddItemToArray(commands, command_json(ev));
+		else if (strcmp(cls, "connect") == 0 && connections)
+			cJSON_AddItemToArray(connections, connection_json(xi, ev));
 		cJSON_Delete(ev);
 	}
 	exec_index_free(xi);

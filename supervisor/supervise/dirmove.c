@@ -604,6 +604,7 @@ static bool split(const char *path, char **dir, char **base)
 	if (!**base || dot(*base)) {
 		free(*dir);
 		free(*base);
+		*dir = *base = NULL; /* the caller frees what it is given, false or not */
 		return false;
 	}
 	return true;
@@ -637,103 +638,166 @@ static int has_entries(int dfd, const char *name)
 	return errno ? -errno : 0;
 }
 
+/* The two ends of an emulated move: their parents as the kernel found them, the names. */
+struct ends {
+	char *sdir, *sbase, *ddir, *dbase;
+	int spfd, dpfd;
+	unsigned long long mnt; /* the overlay's mount, the same for both */
+	struct statx sx;	/* the source directory */
+};
+
+static void ends_release(struct ends *e)
+{
+	free(e->sdir);
+	free(e->sbase);
+	free(e->ddir);
+	free(e->dbase);
+	if (e->spfd >= 0)
+		close(e->spfd);
+	if (e->dpfd >= 0)
+		close(e->dpfd);
+}
+
+/*
+ * Open both ends and check that emulating can be right: both on the same overlay, the source
+ * a directory, the target absent or an empty directory. 0 to go on; -1 when the answer is
+ * res->err as it stands (EXDEV), or as set here (ENOTEMPTY).
+ */
+static int open_ends(const struct dirmove *m, int olddir, int newdir, struct ends *e,
+		     struct dirmove_result *res)
+{
+	unsigned long long dmnt;
+	struct statx tx;
+	int rc;
+
+	if (!split(m->oldpath, &e->sdir, &e->sbase) || !split(m->newpath, &e->ddir, &e->dbase))
+		return -1;
+	/* The directories as the kernel found them for the call: symlinks in them followed. */
+	e->spfd = openat(olddir, e->sdir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	e->dpfd = openat(newdir, e->ddir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (e->spfd < 0 || e->dpfd < 0)
+		return -1;
+	/* A rename across mounts is EXDEV on any filesystem: that answer stands. */
+	if (!on_overlay(e->spfd, &e->mnt) || !on_overlay(e->dpfd, &dmnt) || e->mnt != dmnt)
+		return -1;
+	if (stat_entry(e->spfd, e->sbase, &e->sx) < 0 || !S_ISDIR(e->sx.stx_mode))
+		return -1;
+	/* The VFS checked the target's type; its emptiness is the filesystem's to check. */
+	if (stat_entry(e->dpfd, e->dbase, &tx) == 0) {
+		if (!S_ISDIR(tx.stx_mode))
+			return -1;
+		rc = has_entries(e->dpfd, e->dbase);
+		if (rc != 0) {
+			res->err = rc > 0 ? ENOTEMPTY : EXDEV; /* cannot tell: as before */
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Scan the source tree src: within the limits, on the one mount, removable by us, held by no
+ * process of the sandbox. 0, or -errno with res->note saying why not.
+ */
+static int check_movable(struct walk *w, const struct ends *e, int src, struct dirmove_result *res)
+{
+	int rc = scan(w, src, &e->sx, 0);
+
+	res->entries = w->entries;
+	res->bytes = w->bytes;
+	if (rc == 0 &&
+	    faccessat(e->spfd, e->sbase, W_OK | X_OK, AT_EACCESS | AT_SYMLINK_NOFOLLOW) < 0 &&
+	    e->sx.stx_uid != w->uid)
+		rc = give_up(w, "a directory whose entries it cannot remove");
+	if (rc == 0 && held(w))
+		rc = give_up(w, "a process of the sandbox has its working directory or a "
+				"descriptor open in it");
+	free(w->nodes);
+	w->nodes = NULL;
+	if (rc < 0)
+		snprintf(res->note, sizeof(res->note), "%s", w->note[0] ? w->note : strerror(-rc));
+	return rc;
+}
+
+/* A directory of ours next to the target for the copy: its name in tmpname. 0, or -errno. */
+static int make_copy_dir(int dpfd, char *tmpname, size_t size)
+{
+	for (int i = 0;; i++) {
+		snprintf(tmpname, size, ".airlock-rename.%d.%d", (int)getpid(), i);
+		if (mkdirat(dpfd, tmpname, 0700) == 0)
+			return 0;
+		if (errno != EEXIST || i > 100)
+			return -errno;
+	}
+}
+
+/* Copy src into tmpname, then move the copy into place whole. 0, or -errno. */
+static int copy_into_place(struct walk *w, const struct ends *e, int src, const char *tmpname,
+			   unsigned flags)
+{
+	cleanup_fd int tmp = open_beneath(e->dpfd, tmpname, O_RDONLY | O_DIRECTORY);
+	int rc;
+
+	w->troot = tmp;
+	rc = tmp < 0 ? tmp : copy_tree(w, src, tmp);
+	if (rc == 0)
+		rc = finish(src, tmp, &e->sx);
+	if (rc == 0 && renameat2(e->dpfd, tmpname, e->dpfd, e->dbase, flags & RENAME_NOREPLACE) < 0)
+		rc = -errno;
+	for (size_t k = 0; k < w->nlinks; k++)
+		free(w->links[k].rel);
+	free(w->links);
+	return rc;
+}
+
 /* The overlay refused to move a directory: copy it, move the copy, remove the source. */
 static void emulate(const struct dirmove *m, int olddir, int newdir, unsigned long long room,
 		    struct dirmove_result *res)
 {
-	cleanup_free char *sdir = NULL, *sbase = NULL, *ddir = NULL, *dbase = NULL;
-	cleanup_fd int spfd = -1, dpfd = -1, src = -1, tmp = -1;
-	unsigned long long smnt, dmnt;
+	struct ends e = {.spfd = -1, .dpfd = -1};
+	cleanup_fd int src = -1;
 	struct walk w = {.max_bytes = room < DIRMOVE_MAX_BYTES ? room : DIRMOVE_MAX_BYTES,
 			 .uid = geteuid(),
 			 .troot = -1};
-	struct statx sx, tx;
 	char tmpname[64];
-	int rc, i;
+	int rc;
 
 	res->err = EXDEV;
-	if (!split(m->oldpath, &sdir, &sbase) || !split(m->newpath, &ddir, &dbase))
-		return;
-	/* The directories as the kernel found them for the call: symlinks in them followed. */
-	spfd = openat(olddir, sdir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	dpfd = openat(newdir, ddir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (spfd < 0 || dpfd < 0)
-		return;
-	/* A rename across mounts is EXDEV on any filesystem: that answer stands. */
-	if (!on_overlay(spfd, &smnt) || !on_overlay(dpfd, &dmnt) || smnt != dmnt)
-		return;
-	if (stat_entry(spfd, sbase, &sx) < 0 || !S_ISDIR(sx.stx_mode))
-		return;
-	/* The VFS checked the target's type; its emptiness is the filesystem's to check. */
-	if (stat_entry(dpfd, dbase, &tx) == 0) {
-		if (!S_ISDIR(tx.stx_mode))
-			return;
-		rc = has_entries(dpfd, dbase);
-		if (rc != 0) {
-			res->err = rc > 0 ? ENOTEMPTY : EXDEV; /* cannot tell: as before */
-			return;
-		}
-	}
-	src = open_beneath(spfd, sbase, O_RDONLY | O_DIRECTORY);
-	if (src < 0)
-		return;
-	w.mnt_id = smnt;
 	buf_init(&w.rel);
-	rc = scan(&w, src, &sx, 0);
-	res->entries = w.entries;
-	res->bytes = w.bytes;
-	if (rc == 0 && faccessat(spfd, sbase, W_OK | X_OK, AT_EACCESS | AT_SYMLINK_NOFOLLOW) < 0 &&
-	    sx.stx_uid != w.uid)
-		rc = give_up(&w, "a directory whose entries it cannot remove");
-	if (rc == 0 && held(&w))
-		rc = give_up(&w, "a process of the sandbox has its working directory or a "
-				 "descriptor open in it");
-	free(w.nodes);
-	if (rc < 0) {
-		snprintf(res->note, sizeof(res->note), "%s", w.note[0] ? w.note : strerror(-rc));
-		buf_release(&w.rel);
-		return;
-	}
+	if (open_ends(m, olddir, newdir, &e, res) < 0 ||
+	    (src = open_beneath(e.spfd, e.sbase, O_RDONLY | O_DIRECTORY)) < 0)
+		goto out;
+	w.mnt_id = e.mnt;
+	if (check_movable(&w, &e, src, res) < 0)
+		goto out;
 	/* The copy, under a name of ours next to the target; it moves into place whole. */
-	for (i = 0;; i++) {
-		snprintf(tmpname, sizeof(tmpname), ".airlock-rename.%d.%d", (int)getpid(), i);
-		if (mkdirat(dpfd, tmpname, 0700) == 0)
-			break;
-		if (errno != EEXIST || i > 100) {
-			res->err = errno == ENOSPC || errno == EDQUOT ? errno : EXDEV;
-			buf_release(&w.rel);
-			return;
-		}
+	rc = make_copy_dir(e.dpfd, tmpname, sizeof(tmpname));
+	if (rc < 0) {
+		res->err = rc == -ENOSPC || rc == -EDQUOT ? -rc : EXDEV;
+		goto out;
 	}
-	tmp = open_beneath(dpfd, tmpname, O_RDONLY | O_DIRECTORY);
-	w.troot = tmp;
-	rc = tmp < 0 ? tmp : copy_tree(&w, src, tmp);
-	if (rc == 0)
-		rc = finish(src, tmp, &sx);
-	if (rc == 0 && renameat2(dpfd, tmpname, dpfd, dbase, m->flags & RENAME_NOREPLACE) < 0)
-		rc = -errno;
-	for (size_t k = 0; k < w.nlinks; k++)
-		free(w.links[k].rel);
-	free(w.links);
-	buf_release(&w.rel);
+	rc = copy_into_place(&w, &e, src, tmpname, m->flags);
 	if (rc < 0) {
 		/* Nothing of it stays: the copy was all there was. */
-		remove_tree(dpfd, tmpname, w.uid, 0);
+		remove_tree(e.dpfd, tmpname, w.uid, 0);
 		snprintf(res->note, sizeof(res->note), "the copy failed: %s", strerror(-rc));
 		res->err = rc == -ENOSPC || rc == -EDQUOT ? -rc : EXDEV;
-		return;
+		goto out;
 	}
 	res->copied = true;
-	rc = remove_tree(spfd, sbase, w.uid, 0);
+	rc = remove_tree(e.spfd, e.sbase, w.uid, 0);
 	if (rc < 0) {
 		/* The scan made sure this could be done; the caller says it went wrong. */
 		snprintf(res->note, sizeof(res->note),
 			 "the copy is in place but the source could not be removed: %s",
 			 strerror(-rc));
 		res->err = -rc;
-		return;
+		goto out;
 	}
 	res->err = 0;
+out:
+	buf_release(&w.rel);
+	ends_release(&e);
 }
 
 static int helper(const struct dirmove *m, unsigned long long room, struct dirmove_result *res)

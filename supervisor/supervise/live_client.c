@@ -654,6 +654,76 @@ struct exec_outcome {
 };
 
 /*
+ * The timeout of an exec: past the deadline the step gets SIGTERM, then SIGKILL two seconds
+ * later. True when a signal was sent (the deadline moved); else *wait is the poll's timeout.
+ */
+static bool exec_deadline(int sock, long long *deadline, struct exec_outcome *r, int *wait)
+{
+	long long left;
+
+	if (*deadline < 0)
+		return false;
+	left = *deadline - now_ms();
+	if (left <= 0) {
+		struct live_msg m = {.magic = LIVE_MAGIC,
+				     .type = LIVE_SIGNAL,
+				     .arg = r->timed_out ? SIGKILL : SIGTERM};
+
+		send_request(sock, &m, NULL, NULL, 0);
+		r->timed_out = true;
+		*deadline = m.arg == SIGKILL ? -1 : now_ms() + 2000;
+		return true;
+	}
+	*wait = left > 1000000 ? 1000000 : (int)left;
+	return false;
+}
+
+/* Pass the signals that came to us on to the step. */
+static void pass_signals(int sock, int sigfd, struct exec_outcome *r)
+{
+	struct signalfd_siginfo si;
+
+	while (read(sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		struct live_msg m = {
+			.magic = LIVE_MAGIC, .type = LIVE_SIGNAL, .arg = (int)si.ssi_signo};
+
+		send_request(sock, &m, NULL, NULL, 0);
+		r->interrupted = (int)si.ssi_signo;
+	}
+}
+
+/* One answer from the session into r. True once the step is over (or the session gone). */
+static bool read_exec_answer(int sock, struct exec_outcome *r)
+{
+	struct live_msg m;
+	int rc = read_answer_bytes(sock, &m, r->text, sizeof(r->text), &r->hand);
+
+	if (rc < 0) {
+		snprintf(r->text, sizeof(r->text), "the session went away");
+		r->code = EXIT_AIRLOCK_FAILED;
+		return true;
+	}
+	switch (m.type) {
+	case LIVE_STEP:
+		r->step = m.step;
+		break;
+	case LIVE_HANDED:
+		r->handed = true;
+		r->hand_err = m.arg < 0 ? m.arg : 0;
+		break;
+	case LIVE_EXIT:
+		r->code = m.arg;
+		r->sig = m.arg2;
+		r->text[0] = '\0';
+		return true;
+	case LIVE_ERROR:
+		r->code = m.arg ? m.arg : EXIT_AIRLOCK_FAILED;
+		return true;
+	}
+	return false;
+}
+
+/*
  * The loop of an exec: answers from the session, our signals passed on (sigfd, or -1), the
  * pumps. A timeout (ms, 0 for none) sends the step SIGTERM, then SIGKILL two seconds later.
  * Fills r once the step ended and its output is through.
@@ -672,26 +742,12 @@ static void exec_loop(int sock, int sigfd, struct pump pumps[3], int timeout_ms,
 		int idx[5], n = 0, wait = -1;
 
 		if (!over) {
+			if (exec_deadline(sock, &deadline, r, &wait))
+				continue;
 			pf[n] = (struct pollfd){.fd = sock, .events = POLLIN};
 			idx[n++] = -1;
 			pf[n] = (struct pollfd){.fd = sigfd, .events = POLLIN};
 			idx[n++] = -2;
-			if (deadline >= 0) {
-				long long left = deadline - now_ms();
-
-				if (left <= 0) {
-					struct live_msg m = {.magic = LIVE_MAGIC,
-							     .type = LIVE_SIGNAL,
-							     .arg = r->timed_out ? SIGKILL
-										 : SIGTERM};
-
-					send_request(sock, &m, NULL, NULL, 0);
-					r->timed_out = true;
-					deadline = m.arg == SIGKILL ? -1 : now_ms() + 2000;
-					continue;
-				}
-				wait = left > 1000000 ? 1000000 : (int)left;
-			}
 		}
 		for (int k = 0; k < 3; k++)
 			if (pumps[k].from >= 0 && (k > 0 || !over)) {
@@ -705,43 +761,12 @@ static void exec_loop(int sock, int sigfd, struct pump pumps[3], int timeout_ms,
 		for (int i = 0; i < n; i++) {
 			if (!pf[i].revents)
 				continue;
-			if (idx[i] >= 0) {
+			if (idx[i] >= 0)
 				pump_read(&pumps[idx[i]]);
-			} else if (idx[i] == -2) {
-				struct signalfd_siginfo si;
-
-				while (read(sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-					struct live_msg m = {.magic = LIVE_MAGIC,
-							     .type = LIVE_SIGNAL,
-							     .arg = (int)si.ssi_signo};
-
-					send_request(sock, &m, NULL, NULL, 0);
-					r->interrupted = (int)si.ssi_signo;
-				}
-			} else {
-				struct live_msg m;
-				int rc = read_answer_bytes(sock, &m, r->text, sizeof(r->text),
-							   &r->hand);
-
-				if (rc < 0) {
-					snprintf(r->text, sizeof(r->text), "the session went away");
-					r->code = EXIT_AIRLOCK_FAILED;
-					over = true;
-				} else if (m.type == LIVE_STEP) {
-					r->step = m.step;
-				} else if (m.type == LIVE_HANDED) {
-					r->handed = true;
-					r->hand_err = m.arg < 0 ? m.arg : 0;
-				} else if (m.type == LIVE_EXIT) {
-					r->code = m.arg;
-					r->sig = m.arg2;
-					r->text[0] = '\0';
-					over = true;
-				} else if (m.type == LIVE_ERROR) {
-					r->code = m.arg ? m.arg : EXIT_AIRLOCK_FAILED;
-					over = true;
-				}
-			}
+			else if (idx[i] == -2)
+				pass_signals(sock, sigfd, r);
+			else if (read_exec_answer(sock, r))
+				over = true;
 		}
 	}
 }
@@ -776,6 +801,76 @@ static int exec_wait(int sock, int sigfd, struct pump pumps[3], const struct exe
 	return r.code;
 }
 
+/*
+ * Connect to the live session s; a live session that finished when its supervisor went
+ * away (the machine restarted) is restarted first. The socket, or -1; an exit status other
+ * than 0 from the restart in *rc.
+ */
+static int connect_or_restart(struct session *s, int *rc)
+{
+	int sock = live_connect(s);
+	cJSON *meta;
+	const char *state;
+
+	*rc = 0;
+	if (sock >= 0)
+		return sock;
+	meta = store_read_meta(s);
+	state = meta ? meta_str(meta, "state") : NULL;
+	if (meta && state && strcmp(state, "finished") == 0 &&
+	    cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(meta, "live")) &&
+	    !store_in_use(s->id)) {
+		*rc = restart(s, meta);
+		cJSON_Delete(meta);
+		return *rc ? -1 : live_connect(s);
+	}
+	cJSON_Delete(meta);
+	return -1;
+}
+
+/* Send the exec request m with its body and our ends of the step's stdio (pumps set up). */
+static int send_exec(int sock, struct live_msg *m, struct buf *body, bool json,
+		     struct pump pumps[3])
+{
+	int fds[3], theirs[3], rc;
+
+	exec_stdio(json, fds, pumps, theirs);
+	rc = send_request(sock, m, body, fds, 3);
+	buf_release(body);
+	for (int k = 0; k < 3; k++)
+		if (theirs[k] >= 0)
+			close(theirs[k]);
+	return rc;
+}
+
+static void close_pumps(struct pump pumps[3])
+{
+	for (int k = 0; k < 3; k++) {
+		if (pumps[k].from > STDERR_FILENO)
+			close(pumps[k].from);
+		if (pumps[k].to > STDERR_FILENO)
+			close(pumps[k].to);
+		buf_release(&pumps[k].keep);
+	}
+}
+
+/* The session did not take the exec (send's error rc): say why. The exit status. */
+static int exec_refused(int sock, const struct session *s, int rc)
+{
+	struct live_msg a;
+	char text[512];
+
+	/* The supervisor may have refused us before reading: its answer says why. */
+	if (read_answer(sock, &a, text, sizeof(text)) == 0 && a.type == LIVE_ERROR) {
+		cleanup_free char *safe = term_sanitize(text);
+
+		error("exec: session %s: %s", s->id, safe);
+		return a.arg ? a.arg : EXIT_AIRLOCK_FAILED;
+	}
+	error_rc(rc, "exec: cannot reach session %s", s->id);
+	return EXIT_AIRLOCK_FAILED;
+}
+
 int cmd_exec(int argc, char **argv)
 {
 	struct exec_opts o = {0};
@@ -783,7 +878,7 @@ int cmd_exec(int argc, char **argv)
 	struct live_msg m = {.magic = LIVE_MAGIC, .type = LIVE_EXEC};
 	struct pump pumps[3];
 	struct buf body;
-	int fds[3], theirs[3], sock, sigfd, nargs = 0, rc, code;
+	int sock, sigfd, nargs = 0, rc, code;
 	sigset_t old;
 
 	rc = parse_exec(argc, argv, &o);
@@ -792,23 +887,9 @@ int cmd_exec(int argc, char **argv)
 	err_set_die_status(EXIT_AIRLOCK_FAILED);
 	if (store_find(o.id, &s) < 0)
 		return EXIT_AIRLOCK_FAILED;
-	sock = live_connect(&s);
-	if (sock < 0) {
-		cJSON *meta = store_read_meta(&s);
-		const char *state = meta ? meta_str(meta, "state") : NULL;
-
-		if (meta && state && strcmp(state, "finished") == 0 &&
-		    cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(meta, "live")) &&
-		    !store_in_use(s.id)) {
-			rc = restart(&s, meta);
-			cJSON_Delete(meta);
-			if (rc)
-				return rc;
-			sock = live_connect(&s);
-		} else {
-			cJSON_Delete(meta);
-		}
-	}
+	sock = connect_or_restart(&s, &rc);
+	if (rc)
+		return rc;
 	if (sock < 0) {
 		rc = not_live(&s, "exec");
 		store_close(&s);
@@ -826,36 +907,13 @@ int cmd_exec(int argc, char **argv)
 	sigfd = exec_signals(&old);
 	if (sigfd < 0)
 		die_errno("cannot watch signals");
-	exec_stdio(o.json, fds, pumps, theirs);
-	rc = send_request(sock, &m, &body, fds, 3);
-	buf_release(&body);
-	for (int k = 0; k < 3; k++)
-		if (theirs[k] >= 0)
-			close(theirs[k]);
-	if (rc < 0) {
-		struct live_msg a;
-		char text[512];
-
-		/* The supervisor may have refused us before reading: its answer says why. */
-		if (read_answer(sock, &a, text, sizeof(text)) == 0 && a.type == LIVE_ERROR) {
-			cleanup_free char *safe = term_sanitize(text);
-
-			error("exec: session %s: %s", s.id, safe);
-			return a.arg ? a.arg : EXIT_AIRLOCK_FAILED;
-		}
-		error_rc(rc, "exec: cannot reach session %s", s.id);
-		return EXIT_AIRLOCK_FAILED;
-	}
+	rc = send_exec(sock, &m, &body, o.json, pumps);
+	if (rc < 0)
+		return exec_refused(sock, &s, rc);
 	if (pumps[0].to >= 0)
 		fcntl(pumps[0].to, F_SETFL, O_NONBLOCK);
 	code = exec_wait(sock, sigfd, pumps, &o, &s);
-	for (int k = 0; k < 3; k++) {
-		if (pumps[k].from > STDERR_FILENO)
-			close(pumps[k].from);
-		if (pumps[k].to > STDERR_FILENO)
-			close(pumps[k].to);
-		buf_release(&pumps[k].keep);
-	}
+	close_pumps(pumps);
 	close(sigfd);
 	close(sock);
 	sigprocmask(SIG_SETMASK, &old, NULL);
@@ -873,7 +931,7 @@ int live_exec_capture(const struct session *s, char **argv, const char *dir, int
 	struct exec_outcome out;
 	struct redactor *red;
 	struct buf body = BUF_INIT;
-	int fds[3], theirs[3], nargs = 0, rc;
+	int nargs = 0, rc;
 	cleanup_fd int sock = -1;
 
 	*r = (struct live_capture){.exit_code = -1};
@@ -895,13 +953,8 @@ int live_exec_capture(const struct session *s, char **argv, const char *dir, int
 	m.arg = nargs;
 	m.arg2 = dir ? LIVE_CWD_GIVEN : 0;
 	signal(SIGPIPE, SIG_IGN);
-	exec_stdio(true, fds, pumps, theirs);
-	pumps[1].max = pumps[2].max = max_output;
-	rc = send_request(sock, &m, &body, fds, 3);
-	buf_release(&body);
-	for (int k = 0; k < 3; k++)
-		if (theirs[k] >= 0)
-			close(theirs[k]);
+	rc = send_exec(sock, &m, &body, true, pumps);
+	pumps[1].max = pumps[2].max = max_output; /* nothing was read yet */
 	if (rc < 0) {
 		if (read_answer(sock, &m, r->error, sizeof(r->error)) < 0 || m.type != LIVE_ERROR)
 			snprintf(r->error, sizeof(r->error), "cannot reach session %s: %s", s->id,
@@ -922,13 +975,7 @@ int live_exec_capture(const struct session *s, char **argv, const char *dir, int
 		redactor_free(red);
 		r->truncated = pumps[1].dropped > 0 || pumps[2].dropped > 0;
 	}
-	for (int k = 0; k < 3; k++) {
-		if (pumps[k].from > STDERR_FILENO)
-			close(pumps[k].from);
-		if (pumps[k].to > STDERR_FILENO)
-			close(pumps[k].to);
-		buf_release(&pumps[k].keep);
-	}
+	close_pumps(pumps);
 	return rc < 0 ? rc : 0;
 }
 
@@ -1344,21 +1391,20 @@ static void attend_keys(struct attend *at)
 	}
 }
 
-int cmd_attend(int argc, char **argv)
+/* attend's options; -1 to go on, else the exit status. */
+static int parse_attend_args(int argc, char **argv, struct attend *at)
 {
 	static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
 					     {"help", no_argument, NULL, 'h'},
 					     {NULL, 0, NULL, 0}};
-	struct attend at = {0};
-	sigset_t mask, old;
-	int c, sigfd, rc = 0;
+	int c;
 
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
-			at.json = true;
+			at->json = true;
 			break;
 		case 'h':
 			fputs(attend_usage, stdout);
@@ -1373,6 +1419,79 @@ int cmd_attend(int argc, char **argv)
 			(int)strcspn(attend_usage, "\n"), attend_usage);
 		return EXIT_USAGE;
 	}
+	return -1;
+}
+
+/*
+ * Answer asks until every session ended, a signal came (sigfd) or the person left: the
+ * answers come from stdin (--json) or the terminal's prompt. 0, or the exit status.
+ */
+static int attend_loop(struct attend *at, int sigfd)
+{
+	for (;;) {
+		struct pollfd pf[66];
+		size_t idx[66];
+		nfds_t n = 0;
+		bool any = false;
+
+		pf[n] = (struct pollfd){.fd = sigfd, .events = POLLIN};
+		idx[n++] = (size_t)-1;
+		if (at->json)
+			pf[n] = (struct pollfd){.fd = STDIN_FILENO, .events = POLLIN};
+		else
+			pf[n] = (struct pollfd){.fd = prompt_fd(at->tty), .events = POLLIN};
+		idx[n++] = (size_t)-2;
+		for (size_t i = 0; i < at->n && n < 66; i++)
+			if (at->s[i].fd >= 0) {
+				pf[n] = (struct pollfd){.fd = at->s[i].fd, .events = POLLIN};
+				idx[n++] = i;
+				any = true;
+			}
+		if (!any)
+			return 0; /* every session ended */
+		if (poll(pf, n, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return EXIT_AIRLOCK_FAILED;
+		}
+		if (pf[0].revents)
+			return 0;
+		if (pf[1].revents) {
+			if (at->json && !attend_stdin(at))
+				return 0;
+			if (!at->json)
+				attend_keys(at);
+			if (!at->json && prompt_gone(at->tty))
+				return 0;
+		}
+		for (nfds_t k = 2; k < n; k++)
+			if (pf[k].revents)
+				attend_from_session(at, idx[k]);
+	}
+}
+
+static void attend_free(struct attend *at)
+{
+	for (size_t i = 0; i < at->n; i++) {
+		if (at->s[i].fd >= 0)
+			close(at->s[i].fd);
+		free(at->s[i].id);
+	}
+	free(at->s);
+	free(at->asks);
+	buf_release(&at->in);
+	if (at->tty)
+		prompt_close(at->tty);
+}
+
+int cmd_attend(int argc, char **argv)
+{
+	struct attend at = {0};
+	sigset_t mask, old;
+	int sigfd, rc = parse_attend_args(argc, argv, &at);
+
+	if (rc >= 0)
+		return rc;
 	buf_init(&at.in);
 	if (!at.json) {
 		at.tty = prompt_open();
@@ -1392,57 +1511,8 @@ int cmd_attend(int argc, char **argv)
 	sigaddset(&mask, SIGHUP);
 	sigprocmask(SIG_BLOCK, &mask, &old);
 	sigfd = signalfd(-1, &mask, SFD_CLOEXEC);
-	for (;;) {
-		struct pollfd pf[66];
-		size_t idx[66];
-		nfds_t n = 0;
-		bool any = false;
-
-		pf[n] = (struct pollfd){.fd = sigfd, .events = POLLIN};
-		idx[n++] = (size_t)-1;
-		if (at.json)
-			pf[n] = (struct pollfd){.fd = STDIN_FILENO, .events = POLLIN};
-		else
-			pf[n] = (struct pollfd){.fd = prompt_fd(at.tty), .events = POLLIN};
-		idx[n++] = (size_t)-2;
-		for (size_t i = 0; i < at.n && n < 66; i++)
-			if (at.s[i].fd >= 0) {
-				pf[n] = (struct pollfd){.fd = at.s[i].fd, .events = POLLIN};
-				idx[n++] = i;
-				any = true;
-			}
-		if (!any)
-			break; /* every session ended */
-		if (poll(pf, n, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			rc = EXIT_AIRLOCK_FAILED;
-			break;
-		}
-		if (pf[0].revents)
-			break;
-		if (pf[1].revents) {
-			if (at.json && !attend_stdin(&at))
-				break;
-			if (!at.json)
-				attend_keys(&at);
-			if (!at.json && prompt_gone(at.tty))
-				break;
-		}
-		for (nfds_t k = 2; k < n; k++)
-			if (pf[k].revents)
-				attend_from_session(&at, idx[k]);
-	}
-	for (size_t i = 0; i < at.n; i++) {
-		if (at.s[i].fd >= 0)
-			close(at.s[i].fd);
-		free(at.s[i].id);
-	}
-	free(at.s);
-	free(at.asks);
-	buf_release(&at.in);
-	if (at.tty)
-		prompt_close(at.tty);
+	rc = attend_loop(&at, sigfd);
+	attend_free(&at);
 	close(sigfd);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	return rc;

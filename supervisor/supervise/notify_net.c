@@ -659,11 +659,108 @@ static struct verdict result(long long val, int err)
 	return v;
 }
 
+static void free_msgs(struct net_msg *msgs, size_t nmsgs)
+{
+	for (size_t k = 0; k < nmsgs; k++)
+		net_msg_free(&msgs[k]);
+	free(msgs);
+}
+
+/* Free the messages and answer the call with rc: 0, or -errno to fail it with. */
+static int answer_rc(struct notifier *n, __u64 id, struct net_msg *msgs, size_t nmsgs, int rc)
+{
+	free_msgs(msgs, nmsgs);
+	return respond_id(n, id, result(0, rc < 0 ? -rc : 0));
+}
+
+/*
+ * A destination outside reached from a socket of the sandbox: create a host socket and
+ * install it in place of the program's (so replies reach it). *fd is the socket to act on.
+ * 0, or -errno to answer with; *gone when the call went away meanwhile (nothing to answer).
+ */
+static int use_host_socket(struct notifier *n, __u64 id, struct net_call *c, int *host, int *fd,
+			   bool *gone)
+{
+	int rc;
+
+	*fd = c->sock.fd;
+	if (!((c->kind == DEST_OUTSIDE || c->kind == DEST_HOST_UNIX) && c->sock.inside))
+		return 0;
+	*host = net_host_socket(&c->sock);
+	if (*host < 0) {
+		record_failure(n, c, "cannot create the host socket", -*host);
+		return *host;
+	}
+	rc = net_install(n->fd, id, *host, c->fd, c->sock.cloexec);
+	if (rc == -ENOENT) {
+		*gone = true;
+		return rc;
+	}
+	if (rc < 0) {
+		/* Nothing was connected or sent: the program's socket is as it was. */
+		record_failure(n, c, "cannot install the host socket", -rc);
+		return rc;
+	}
+	n->host_sockets = true;
+	*fd = *host;
+	return 0;
+}
+
+/*
+ * Leave the call to wait until its socket is ready: the program waits, the supervisor does
+ * not. Takes the socket (the host one, else the program's copy) and, on success, msgs.
+ * 0, or -errno (the socket closed, msgs still the caller's).
+ */
+static int wait_ready(struct notifier *n, __u64 id, struct net_call *c, int *host,
+		      enum net_wait_kind kind, struct net_msg *msgs, size_t nmsgs)
+{
+	int own = *host >= 0 ? steal_fd(host) : steal_fd(&c->sock.fd);
+	int rc = net_wait(n->waits, id, own, kind, msgs, nmsgs);
+
+	if (rc < 0)
+		close(own);
+	return rc;
+}
+
+/* Send c's messages on fd and answer: bytes (messages for sendmmsg) or the error. Takes msgs. */
+static int act_send(struct notifier *n, __u64 id, struct net_call *c, int fd, int *host, int pathfd,
+		    struct net_msg *msgs, size_t nmsgs)
+{
+	bool mmsg = c->sd->nr == SYS_sendmmsg;
+	long long sent = 0;
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < nmsgs; i++) {
+		ssize_t k = net_send(fd, &msgs[i]);
+
+		if (k < 0) {
+			rc = (int)k;
+			break;
+		}
+		msgs[i].len = (size_t)k;
+		sent = mmsg ? (long long)i + 1 : k;
+	}
+	/* A blocking socket that is full: wait, unless the messages name a Unix socket
+	   through pathfd, which is closed when this returns (answered EAGAIN). */
+	if (i == 0 && rc == -EAGAIN && !c->sock.nonblock && pathfd < 0) {
+		rc = wait_ready(n, id, c, host, mmsg ? NET_WAIT_SENDMMSG : NET_WAIT_SEND, msgs,
+				nmsgs);
+		if (rc == 0)
+			return 0;
+		return answer_rc(n, id, msgs, nmsgs, rc);
+	}
+	if (mmsg && sent > 0)
+		write_mmsg_lens(c, msgs, sent);
+	free_msgs(msgs, nmsgs);
+	if (i > 0 || nmsgs == 0)
+		return respond_id(n, id, result(sent, 0));
+	return respond_id(n, id, result(0, -rc));
+}
+
 /*
  * Perform the call for the program, on a socket the supervisor controls, with its own copies,
- * and answer notification id (or leave it to a wait). The decision is recorded already. A
- * destination outside reached from a socket of the sandbox gets a host socket first,
- * installed in place of the program's (so replies reach it).
+ * and answer notification id (or leave it to a wait). The decision is recorded already.
  */
 static int net_act(struct notifier *n, __u64 id, struct net_call *c)
 {
@@ -672,112 +769,43 @@ static int net_act(struct notifier *n, __u64 id, struct net_call *c)
 	socklen_t tolen;
 	struct net_msg *msgs = NULL;
 	size_t nmsgs = 0;
-	bool is_send = c->sd->cls == CLASS_SEND;
+	bool gone = false;
+	__u64 vid = id;
 	int fd, rc;
 
 	rc = need_sock(n, c);
 	if (rc == 0)
 		rc = own_address(c, &to, &tolen, &pathfd);
-	if (rc == 0 && is_send)
+	if (rc == 0 && c->sd->cls == CLASS_SEND)
 		rc = copy_payloads(c, &to, tolen, &msgs, &nmsgs);
 	if (rc < 0)
 		return respond_id(n, id, result(0, -rc));
 	/* The task waits in its call: its memory was still its own while we copied. */
-	{
-		__u64 vid = id;
-
-		if (ioctl(n->fd, SECCOMP_IOCTL_NOTIF_ID_VALID, &vid) < 0)
-			goto gone;
-	}
-	fd = c->sock.fd;
-	if ((c->kind == DEST_OUTSIDE || c->kind == DEST_HOST_UNIX) && c->sock.inside) {
-		host = net_host_socket(&c->sock);
-		if (host < 0) {
-			record_failure(n, c, "cannot create the host socket", -host);
-			rc = host;
-			goto fail;
-		}
-		rc = net_install(n->fd, id, host, c->fd, c->sock.cloexec);
-		if (rc == -ENOENT)
-			goto gone;
-		if (rc < 0) {
-			/* Nothing was connected or sent: the program's socket is as it was. */
-			record_failure(n, c, "cannot install the host socket", -rc);
-			goto fail;
-		}
-		n->host_sockets = true;
-		fd = host;
-	}
-	if (c->sd->cls == CLASS_BIND) {
-		rc = net_bind(fd, (const struct sockaddr *)&to, tolen);
-		goto done;
-	}
+	if (ioctl(n->fd, SECCOMP_IOCTL_NOTIF_ID_VALID, &vid) < 0)
+		goto gone;
+	rc = use_host_socket(n, id, c, &host, &fd, &gone);
+	if (gone)
+		goto gone;
+	if (rc < 0)
+		return answer_rc(n, id, msgs, nmsgs, rc);
+	if (c->sd->cls == CLASS_BIND)
+		return answer_rc(n, id, msgs, nmsgs,
+				 net_bind(fd, (const struct sockaddr *)&to, tolen));
 	if (c->sd->cls == CLASS_CONNECT || c->fastopen) {
 		rc = net_connect(fd, (const struct sockaddr *)&to, tolen, c->sock.nonblock);
 		if (rc == -EINPROGRESS && !c->sock.nonblock) {
-			/* A blocking connect: the program waits, the supervisor does not. */
-			int own = host >= 0 ? steal_fd(&host) : steal_fd(&c->sock.fd);
-
-			rc = net_wait(n->waits, id, own, NET_WAIT_CONNECT, msgs,
-				      c->fastopen ? nmsgs : 0);
+			rc = wait_ready(n, id, c, &host, NET_WAIT_CONNECT, msgs,
+					c->fastopen ? nmsgs : 0);
 			if (rc == 0)
 				return 0;
-			close(own);
-			goto fail;
+			return answer_rc(n, id, msgs, nmsgs, rc);
 		}
 		if (rc < 0 || !c->fastopen)
-			goto done;
+			return answer_rc(n, id, msgs, nmsgs, rc);
 	}
-	{
-		long long sent = 0;
-		size_t i;
-
-		for (i = 0; i < nmsgs; i++) {
-			ssize_t k = net_send(fd, &msgs[i]);
-
-			if (k < 0) {
-				rc = (int)k;
-				break;
-			}
-			msgs[i].len = (size_t)k;
-			sent = c->sd->nr == SYS_sendmmsg ? (long long)i + 1 : k;
-		}
-		/* A blocking socket that is full: wait, unless the messages name a Unix socket
-		   through pathfd, which is closed when this returns (answered EAGAIN). */
-		if (i == 0 && rc == -EAGAIN && !c->sock.nonblock && pathfd < 0) {
-			int own = host >= 0 ? steal_fd(&host) : steal_fd(&c->sock.fd);
-
-			rc = net_wait(n->waits, id, own,
-				      c->sd->nr == SYS_sendmmsg ? NET_WAIT_SENDMMSG : NET_WAIT_SEND,
-				      msgs, nmsgs);
-			if (rc == 0)
-				return 0;
-			close(own);
-			goto fail;
-		}
-		if (c->sd->nr == SYS_sendmmsg && sent > 0)
-			write_mmsg_lens(c, msgs, sent);
-		for (size_t k = 0; k < nmsgs; k++)
-			net_msg_free(&msgs[k]);
-		free(msgs);
-		if (i > 0 || nmsgs == 0)
-			return respond_id(n, id, result(sent, 0));
-		return respond_id(n, id, result(0, -rc));
-	}
-done:
-	for (size_t k = 0; k < nmsgs; k++)
-		net_msg_free(&msgs[k]);
-	free(msgs);
-	return respond_id(n, id, result(0, rc < 0 ? -rc : 0));
-fail:
-	for (size_t k = 0; k < nmsgs; k++)
-		net_msg_free(&msgs[k]);
-	free(msgs);
-	return respond_id(n, id, result(0, -rc));
+	return act_send(n, id, c, fd, &host, pathfd, msgs, nmsgs);
 gone:
-	for (size_t k = 0; k < nmsgs; k++)
-		net_msg_free(&msgs[k]);
-	free(msgs);
+	free_msgs(msgs, nmsgs);
 	return 0;
 }
 

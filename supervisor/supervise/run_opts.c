@@ -212,10 +212,227 @@ static int live_opts_check(struct run_opts *o, int nargs)
 	return -1;
 }
 
+/* --pids N or none; -1 to go on, else the exit status. */
+static int parse_pids(const char *v, unsigned long long *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strcmp(v, "none") == 0 ? 0 : strtoull(v, &end, 10);
+	if (strcmp(v, "none") != 0 && (errno || end == v || *end || v[0] == '-'))
+		return bad_value("--pids", v, "expected a number, or none");
+	/* RLIMIT_NPROC is the limit plus 64: a huge value wrapped around to a tiny
+	   one. Linux has at most 4194304 pids (PID_MAX_LIMIT). */
+	if (*out > 4194304)
+		return bad_value("--pids", v,
+				 "expected at most 4194304 (Linux's most pids), or none");
+	return -1;
+}
+
+/* The sandbox's limits; -1 to go on, else the exit status. */
+static int parse_limit_opt(int c, const char *v, struct run_limits *l)
+{
+	int rc = 0;
+
+	switch (c) {
+	case OPT_TIMEOUT:
+		rc = parse_limit_duration("--timeout", v, &l->timeout_ms);
+		break;
+	case OPT_CPU:
+		rc = parse_limit_duration("--cpu", v, &l->cpu_ms);
+		break;
+	case OPT_MEMORY:
+		rc = parse_limit_size("--memory", v, &l->memory);
+		break;
+	case OPT_FSIZE:
+		rc = parse_limit_size("--fsize", v, &l->fsize);
+		break;
+	case OPT_OUTPUT_LIMIT:
+		rc = parse_limit_size("--output-limit", v, &l->output);
+		break;
+	case OPT_PIDS:
+		return parse_pids(v, &l->pids);
+	}
+	return rc < 0 ? EXIT_AIRLOCK_FAILED : -1;
+}
+
+/* Who decides what the rules leave open: --ask, --ask-timeout, --replay; -1 to go on. */
+static int parse_ask_opt(int c, const char *v, struct run_opts *o)
+{
+	switch (c) {
+	case OPT_ASK:
+		if (ask_parse_mode(v, &o->ask, &o->ask_fd) < 0)
+			return bad_value("--ask", v,
+					 o->live ? "expected deny, allow, fd:N or attend"
+						 : "expected tty, deny, allow or fd:N");
+		if (o->ask == ASK_MODE_ATTEND && !o->live)
+			return bad_value("--ask", v,
+					 "only a live session's asks wait for 'airlock "
+					 "attend' (airlock start --ask attend)");
+		o->ask_given = true;
+		break;
+	case OPT_ASK_TIMEOUT:
+		if (parse_limit_duration("--ask-timeout", v, &o->ask_timeout_ms) < 0)
+			return EXIT_AIRLOCK_FAILED;
+		break;
+	case OPT_REPLAY:
+		o->replay = v;
+		break;
+	}
+	return -1;
+}
+
+/* --net and --dns-upstream; -1 to go on, else the exit status. */
+static int parse_net_opt(int c, const char *v, struct run_opts *o)
+{
+	if (c == OPT_DNS_UPSTREAM) {
+		if (dns_parse_server(v, &o->dns_upstream, &o->dns_upstream_len) < 0)
+			return bad_value("--dns-upstream", v,
+					 "expected ADDR or ADDR:PORT ([ADDR]:PORT for IPv6)");
+		return -1;
+	}
+	if (strcmp(v, "mediated") == 0)
+		o->net = NET_MEDIATED;
+	else if (strcmp(v, "none") == 0)
+		o->net = NET_NONE;
+	else if (strcmp(v, "host") == 0)
+		o->net = NET_HOST;
+	else
+		return bad_value("--net", v, "expected mediated, none or host");
+	return -1;
+}
+
+/* What the sandbox sees: environment, hidden, read-only and scratch paths. */
+static void parse_view_opt(int c, const char *v, struct run_opts *o)
+{
+	switch (c) {
+	case OPT_ENV:
+		strvec_add(&o->env, v);
+		break;
+	case OPT_KEEP_ENV:
+		o->keep_env = true;
+		break;
+	case OPT_HIDE:
+		strvec_add(&o->hide, v);
+		break;
+	case OPT_READONLY:
+		strvec_add(&o->readonly, v);
+		break;
+	case OPT_SCRATCH:
+		strvec_add(&o->scratch, v);
+		break;
+	}
+}
+
+/* What becomes of the run's output and changes: --json, --capture, --review, --log-syslog. */
+static int parse_output_opt(int c, const char *v, struct run_opts *o)
+{
+	switch (c) {
+	case OPT_JSON:
+		o->json = true;
+		o->capture = true;
+		break;
+	case OPT_CAPTURE:
+		o->capture = true;
+		break;
+	case OPT_REVIEW:
+		if (review_parse_when(v, &o->review) < 0)
+			return bad_value("--review", v, "expected auto, always or never");
+		break;
+	case OPT_LOG_SYSLOG:
+		o->log_syslog = true;
+		break;
+	}
+	return -1;
+}
+
+/* `airlock start`'s own --name and --idle; -1 to go on, else the exit status. */
+static int parse_live_opt(int c, const char *v, struct run_opts *o)
+{
+	if (c == OPT_NAME) {
+		if (!o->live)
+			return bad_value("--name", v, "only 'airlock start' takes a name");
+		if (!valid_name(v))
+			return bad_value("--name", v,
+					 "expected a letter, then letters, digits, '.', '_' "
+					 "or '-' (at most 64, not 'last')");
+		o->name = v;
+		return -1;
+	}
+	if (!o->live)
+		return bad_value("--idle", v, "only 'airlock start' stops when idle");
+	if (parse_limit_duration("--idle", v, &o->idle_ms) < 0)
+		return EXIT_AIRLOCK_FAILED;
+	return -1;
+}
+
+/* --help, a missing value or an unknown option: the exit status to stop with. */
+static int usage_opt(int c, char **argv, const struct run_opts *o)
+{
+	const char *usage = o->live ? start_usage : run_usage;
+	const char *cmd = o->live ? "start" : "run";
+
+	switch (c) {
+	case 'h':
+	case OPT_HELP:
+		fputs(usage, stdout);
+		return 0;
+	case ':':
+		fprintf(stderr, "airlock: %s: option '%s' needs a value\n%.*s\n", cmd,
+			argv[optind - 1], (int)strcspn(usage, "\n"), usage);
+		return EXIT_AIRLOCK_FAILED;
+	default:
+		/* Exit 125, not 2: run's own statuses are the command's (design.md). */
+		option_error(cmd, argv[optind - 1], run_options, usage + 7);
+		return EXIT_AIRLOCK_FAILED;
+	}
+}
+
+/* One option of run's; -1 to go on, else the exit status to stop with. */
+static int parse_run_opt(int c, char **argv, struct run_opts *o)
+{
+	switch (c) {
+	case 'r':
+		strvec_add(&o->rules, optarg);
+		return -1;
+	case OPT_TIMEOUT:
+	case OPT_CPU:
+	case OPT_MEMORY:
+	case OPT_FSIZE:
+	case OPT_OUTPUT_LIMIT:
+	case OPT_PIDS:
+		return parse_limit_opt(c, optarg, &o->lim);
+	case OPT_ASK:
+	case OPT_ASK_TIMEOUT:
+	case OPT_REPLAY:
+		return parse_ask_opt(c, optarg, o);
+	case OPT_NET:
+	case OPT_DNS_UPSTREAM:
+		return parse_net_opt(c, optarg, o);
+	case OPT_ENV:
+	case OPT_KEEP_ENV:
+	case OPT_HIDE:
+	case OPT_READONLY:
+	case OPT_SCRATCH:
+		parse_view_opt(c, optarg, o);
+		return -1;
+	case OPT_JSON:
+	case OPT_CAPTURE:
+	case OPT_REVIEW:
+	case OPT_LOG_SYSLOG:
+		return parse_output_opt(c, optarg, o);
+	case OPT_NAME:
+	case OPT_IDLE:
+		return parse_live_opt(c, optarg, o);
+	default:
+		return usage_opt(c, argv, o);
+	}
+}
+
 /* Parse run's options; returns -1 to go on, or the exit status to stop with. */
 int parse_run_opts(int argc, char **argv, struct run_opts *o)
 {
-	int c;
+	int c, rc;
 
 	o->net = NET_MEDIATED;
 	o->ask_timeout_ms = 60000;
@@ -223,147 +440,9 @@ int parse_run_opts(int argc, char **argv, struct run_opts *o)
 	default_limits(&o->lim);
 	optind = 1;
 	opterr = 0; /* our own messages, with a suggestion for a near miss */
-	while ((c = getopt_long(argc, argv, "+:r:h", run_options, NULL)) != -1) {
-		switch (c) {
-		case 'r':
-			strvec_add(&o->rules, optarg);
-			break;
-		case OPT_ASK:
-			if (ask_parse_mode(optarg, &o->ask, &o->ask_fd) < 0)
-				return bad_value("--ask", optarg,
-						 o->live ? "expected deny, allow, fd:N or attend"
-							 : "expected tty, deny, allow or fd:N");
-			if (o->ask == ASK_MODE_ATTEND && !o->live)
-				return bad_value("--ask", optarg,
-						 "only a live session's asks wait for 'airlock "
-						 "attend' (airlock start --ask attend)");
-			o->ask_given = true;
-			break;
-		case OPT_REVIEW:
-			if (review_parse_when(optarg, &o->review) < 0)
-				return bad_value("--review", optarg,
-						 "expected auto, always or never");
-			break;
-		case OPT_NET:
-			if (strcmp(optarg, "mediated") == 0)
-				o->net = NET_MEDIATED;
-			else if (strcmp(optarg, "none") == 0)
-				o->net = NET_NONE;
-			else if (strcmp(optarg, "host") == 0)
-				o->net = NET_HOST;
-			else
-				return bad_value("--net", optarg,
-						 "expected mediated, none or host");
-			break;
-		case OPT_TIMEOUT:
-			if (parse_limit_duration("--timeout", optarg, &o->lim.timeout_ms) < 0)
-				return EXIT_AIRLOCK_FAILED;
-			break;
-		case OPT_CPU:
-			if (parse_limit_duration("--cpu", optarg, &o->lim.cpu_ms) < 0)
-				return EXIT_AIRLOCK_FAILED;
-			break;
-		case OPT_MEMORY:
-			if (parse_limit_size("--memory", optarg, &o->lim.memory) < 0)
-				return EXIT_AIRLOCK_FAILED;
-			break;
-		case OPT_FSIZE:
-			if (parse_limit_size("--fsize", optarg, &o->lim.fsize) < 0)
-				return EXIT_AIRLOCK_FAILED;
-			break;
-		case OPT_OUTPUT_LIMIT:
-			if (parse_limit_size("--output-limit", optarg, &o->lim.output) < 0)
-				return EXIT_AIRLOCK_FAILED;
-			break;
-		case OPT_PIDS: {
-			char *end;
-
-			errno = 0;
-			o->lim.pids = strcmp(optarg, "none") == 0 ? 0 : strtoull(optarg, &end, 10);
-			if (strcmp(optarg, "none") != 0 &&
-			    (errno || end == optarg || *end || optarg[0] == '-'))
-				return bad_value("--pids", optarg, "expected a number, or none");
-			/* RLIMIT_NPROC is the limit plus 64: a huge value wrapped around to a tiny
-			   one. Linux has at most 4194304 pids (PID_MAX_LIMIT). */
-			if (o->lim.pids > 4194304)
-				return bad_value(
-					"--pids", optarg,
-					"expected at most 4194304 (Linux's most pids), or none");
-			break;
-		}
-		case OPT_JSON:
-			o->json = true;
-			o->capture = true;
-			break;
-		case OPT_CAPTURE:
-			o->capture = true;
-			break;
-		case OPT_ENV:
-			strvec_add(&o->env, optarg);
-			break;
-		case OPT_KEEP_ENV:
-			o->keep_env = true;
-			break;
-		case OPT_HIDE:
-			strvec_add(&o->hide, optarg);
-			break;
-		case OPT_READONLY:
-			strvec_add(&o->readonly, optarg);
-			break;
-		case OPT_SCRATCH:
-			strvec_add(&o->scratch, optarg);
-			break;
-		case OPT_ASK_TIMEOUT:
-			if (parse_limit_duration("--ask-timeout", optarg, &o->ask_timeout_ms) < 0)
-				return EXIT_AIRLOCK_FAILED;
-			break;
-		case OPT_DNS_UPSTREAM:
-			if (dns_parse_server(optarg, &o->dns_upstream, &o->dns_upstream_len) < 0)
-				return bad_value(
-					"--dns-upstream", optarg,
-					"expected ADDR or ADDR:PORT ([ADDR]:PORT for IPv6)");
-			break;
-		case OPT_REPLAY:
-			o->replay = optarg;
-			break;
-		case OPT_LOG_SYSLOG:
-			o->log_syslog = true;
-			break;
-		case OPT_NAME:
-			if (!o->live)
-				return bad_value("--name", optarg,
-						 "only 'airlock start' takes a name");
-			if (!valid_name(optarg))
-				return bad_value(
-					"--name", optarg,
-					"expected a letter, then letters, digits, '.', '_' "
-					"or '-' (at most 64, not 'last')");
-			o->name = optarg;
-			break;
-		case OPT_IDLE:
-			if (!o->live)
-				return bad_value("--idle", optarg,
-						 "only 'airlock start' stops when idle");
-			if (parse_limit_duration("--idle", optarg, &o->idle_ms) < 0)
-				return EXIT_AIRLOCK_FAILED;
-			break;
-		case 'h':
-		case OPT_HELP:
-			fputs(o->live ? start_usage : run_usage, stdout);
-			return 0;
-		case ':':
-			fprintf(stderr, "airlock: %s: option '%s' needs a value\n%.*s\n",
-				o->live ? "start" : "run", argv[optind - 1],
-				(int)strcspn(o->live ? start_usage : run_usage, "\n"),
-				o->live ? start_usage : run_usage);
-			return EXIT_AIRLOCK_FAILED;
-		default:
-			/* Exit 125, not 2: run's own statuses are the command's (design.md). */
-			option_error(o->live ? "start" : "run", argv[optind - 1], run_options,
-				     (o->live ? start_usage : run_usage) + 7);
-			return EXIT_AIRLOCK_FAILED;
-		}
-	}
+	while ((c = getopt_long(argc, argv, "+:r:h", run_options, NULL)) != -1)
+		if ((rc = parse_run_opt(c, argv, o)) >= 0)
+			return rc;
 	if (o->live)
 		return live_opts_check(o, argc - optind);
 	if (optind >= argc) {
