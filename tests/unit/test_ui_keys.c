@@ -90,6 +90,13 @@ static void test_key_map(void)
 	is_int(ui_key_request('f', UI_REPLAY), UI_REQ_FILTER_CLASS, "f filters the replay");
 	is_int(ui_key_request('f', UI_REVIEW), UI_REQ_NONE, "f means nothing in the review");
 	is_int(ui_key_request(' ', UI_REVIEW), UI_REQ_TOGGLE, "space toggles");
+	is_int(ui_key_request(' ', UI_REVIEW | UI_TEXT), UI_REQ_SCREEN_DOWN,
+	       "space pages down in a diff");
+	is_int(ui_key_request('b', UI_REPLAY | UI_TEXT), UI_REQ_SCREEN_UP, "b pages up in a diff");
+	is_int(ui_key_request('b', UI_REVIEW), UI_REQ_NONE, "b means nothing in a list");
+	is_int(ui_key_request('a', UI_REVIEW | UI_TEXT), UI_REQ_APPROVE, "a approves in a diff");
+	is_int(ui_key_request('}', UI_REVIEW | UI_TEXT), UI_REQ_NEXT_HUNK,
+	       "} goes to the next hunk");
 	is_int(ui_key_request('q', UI_BOTH), UI_REQ_QUIT, "q quits");
 	/* One key, one meaning, in each context. */
 	for (i = 0; i < UI_REQ_COUNT - 1; i++)
@@ -97,7 +104,9 @@ static void test_key_map(void)
 			for (k = 0; ui_keys[i].codes[k]; k++)
 				for (size_t l = 0; ui_keys[j].codes[l]; l++)
 					dup += ui_keys[i].codes[k] == ui_keys[j].codes[l] &&
-					       (ui_keys[i].where & ui_keys[j].where);
+					       (ui_keys[i].where & ui_keys[j].where & UI_BOTH) &&
+					       !((ui_keys[i].where | ui_keys[j].where) & UI_TEXT &&
+						 (ui_keys[i].where | ui_keys[j].where) & UI_LIST);
 	is_int(dup, 0, "no key is bound twice in one context");
 	for (i = 0; i < UI_REQ_COUNT - 1; i++)
 		if (ui_keys[i].help[0] < 'a' || ui_keys[i].help[0] > 'z' ||
