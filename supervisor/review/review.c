@@ -697,7 +697,10 @@ int cmd_review(int argc, char **argv)
 		       "(the status rows say which rule); a change that runs code on the host "
 		       "later\n(a git hook, a shell start-up file, ...) is flagged and starts "
 		       "undecided. A command's\ndecision applies to the changes it made; "
-		       "decisions are saved in the session as they\nare made.\nc commits the approved changes (after a y/n summary; "
+		       "decisions are saved in the session as they\nare made. In the diff of a modified "
+		       "text file, a and d decide the hunk marked >:\nthe commit then writes the host's "
+		       "file with only the approved hunks. Space and b page,\n} and { go from hunk "
+		       "to hunk, J and K from file to file.\nc commits the approved changes (after a y/n summary; "
 		       "undecided ones are left out)\nand then runs the approved deferred "
 		       "commands; q quits without committing; ? shows\nthe keys. Conflicts "
 		       "with the host are marked '!'. See airlock(1), REVIEW.\n",
