@@ -1031,7 +1031,8 @@ static int finish_commit(struct review_app *ra)
 {
 	struct ui_review *r = ra->r;
 	size_t i, appr = 0, den = 0, und = 0, conf = 0, unsafe = 0, defer = 0, nl = 0, risky = 0;
-	char *lines[8 + MAX_SHOWN_DEFERRED + 1] = {0};
+	size_t part = 0;
+	char *lines[9 + MAX_SHOWN_DEFERRED + 1] = {0};
 	const char *first_conf = NULL;
 	bool yes;
 
@@ -1049,6 +1050,7 @@ static int finish_commit(struct review_app *ra)
 
 		if (c->decision == UI_APPROVED) {
 			appr++;
+			part += c->hunks != NULL;
 			if (c->conflict_state >= 2 && !first_conf)
 				first_conf = c->path;
 			conf += c->conflict_state >= 2;
@@ -1067,6 +1069,8 @@ static int finish_commit(struct review_app *ra)
 	}
 	lines[nl++] = xasprintf("Apply %zu approved change%s of session %s to the host.", appr,
 				appr == 1 ? "" : "s", r->id);
+	if (part)
+		lines[nl++] = xasprintf("%zu of them in part: only their approved hunks.", part);
 	if (risky)
 		lines[nl++] =
 			xasprintf("Left out: %zu denied, %zu undecided (%zu flagged: they run "
