@@ -181,6 +181,35 @@ static void test_model(void)
 	ui_review_free(&r);
 }
 
+/* Hunk by hunk: the file's state follows its hunks; a whole decision replaces them. */
+static void test_hunks(void)
+{
+	struct ui_change ch[] = {
+		change("/p/dir", "dir-added", S_IFDIR | 0755, UI_UNDECIDED),
+		change("/p/dir/f", "modified", S_IFREG | 0644, UI_APPROVED),
+	};
+	struct ui_review r = {.changes = ch, .nchanges = 2};
+
+	ui_review_prepare(&r);
+	ui_set_hunk(&r, 1, 3, 0, 'a');
+	ok(ch[1].hunks == NULL && ch[1].decision == UI_APPROVED,
+	   "approving a hunk of an approved file leaves it approved whole");
+	ui_set_hunk(&r, 1, 3, 1, 'd');
+	is_str(ch[1].hunks, "ada", "denying hunk 2: the others keep the file's decision");
+	is_int(ch[1].decision, UI_APPROVED, "  the file is approved in part");
+	is_int(ch[0].decision, UI_APPROVED, "  and the directory it needs is approved");
+	ui_set_hunk(&r, 1, 3, 0, 'd');
+	ui_set_hunk(&r, 1, 3, 2, 'd');
+	ok(ch[1].hunks == NULL && ch[1].decision == UI_DENIED, "every hunk denied: denied whole");
+	ui_set_change(&r, 1, UI_UNDECIDED, "you");
+	ui_set_hunk(&r, 1, 2, 0, 'd');
+	is_str(ch[1].hunks, "du", "an undecided file's other hunks stay undecided");
+	is_int(ch[1].decision, UI_UNDECIDED, "  no hunk approved: undecided");
+	ui_set_change(&r, 1, UI_APPROVED, "you");
+	ok(ch[1].hunks == NULL, "a whole decision replaces the hunks'");
+	ui_review_free(&r);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1 && strcmp(argv[1], "--man") == 0) {
@@ -203,6 +232,7 @@ int main(int argc, char **argv)
 	}
 	test_key_map();
 	test_model();
+	test_hunks();
 	test_man_page();
 	test_prompt_man_page();
 	return tap_done();
