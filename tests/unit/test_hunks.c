@@ -235,6 +235,70 @@ static void test_mismatch(void)
 	buf_release(&b);
 }
 
+/* Random files of lines that trouble a patch: every hunk gives new, none gives old. */
+static void test_random(void)
+{
+	static const char *const pieces[] = {
+		"a\n",	"b\n",	"\r\n", "\n", "@@ -1 +1 @@\n", "\\ No newline at end of file\n",
+		"+x\n", "-y\n", "c\r"};
+	unsigned seed = 12345;
+	int i, bad = 0, cases = 0;
+
+	for (i = 0; i < 400; i++) {
+		struct buf o = BUF_INIT, n = BUF_INIT;
+		int k, lines = 1 + (int)(rand_r(&seed) % 40);
+		char all[HUNKS_MAX + 1], none[HUNKS_MAX + 1];
+		struct hunk_file f;
+
+		buf_init(&o);
+		buf_init(&n);
+		for (k = 0; k < lines; k++) {
+			const char *pc = pieces[rand_r(&seed) % ARRAY_SIZE(pieces)];
+
+			buf_adds(&o, pc);
+			/* Mostly the same, sometimes changed, dropped or doubled. */
+			switch (rand_r(&seed) % 8) {
+			case 0:
+				buf_adds(&n, pieces[rand_r(&seed) % ARRAY_SIZE(pieces)]);
+				break;
+			case 1:
+				break;
+			case 2:
+				buf_adds(&n, pc);
+				buf_adds(&n, pc);
+				break;
+			default:
+				buf_adds(&n, pc);
+			}
+		}
+		if (rand_r(&seed) % 3 == 0)
+			buf_adds(&n, "tail without newline");
+		if (hunk_file_from(&f, o.data ? o.data : "", o.len, n.data ? n.data : "", n.len) ==
+		    0) {
+			struct buf ra = BUF_INIT, rn = BUF_INIT;
+
+			buf_init(&ra);
+			buf_init(&rn);
+			memset(all, 'a', f.n);
+			memset(none, 'd', f.n);
+			all[f.n] = none[f.n] = '\0';
+			cases++;
+			if (hunks_apply(f.old, f.olen, f.new, f.nlen, f.v, f.n, all, &ra) < 0 ||
+			    hunks_apply(f.old, f.olen, f.new, f.nlen, f.v, f.n, none, &rn) < 0 ||
+			    ra.len != n.len || memcmp(ra.data, n.data, n.len) != 0 ||
+			    rn.len != o.len || (o.len && memcmp(rn.data, o.data, o.len) != 0))
+				bad++;
+			buf_release(&ra);
+			buf_release(&rn);
+		}
+		hunk_file_free(&f);
+		buf_release(&o);
+		buf_release(&n);
+	}
+	ok(cases > 200, "random files: %d with hunks", cases);
+	is_int(bad, 0, "random files: every hunk gives the new file, none the old, byte for byte");
+}
+
 int main(void)
 {
 	test_three_places();
@@ -244,5 +308,6 @@ int main(void)
 	test_large();
 	test_parse();
 	test_mismatch();
+	test_random();
 	return tap_done();
 }
