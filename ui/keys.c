@@ -23,7 +23,11 @@ enum ui_req ui_key_request(int code, int where)
 	size_t i, j;
 
 	for (i = 0; i < UI_REQ_COUNT - 1; i++) {
-		if (!(ui_keys[i].where & where))
+		int w = ui_keys[i].where;
+
+		/* Some keys mean one thing in a text view, another in a list (Space). */
+		if (!(w & where & UI_BOTH) || ((w & UI_TEXT) && !(where & UI_TEXT)) ||
+		    ((w & UI_LIST) && (where & UI_TEXT)))
 			continue;
 		for (j = 0; ui_keys[i].codes[j]; j++)
 			if (ui_keys[i].codes[j] == code)

@@ -28,11 +28,14 @@ enum {
 
 #define UI_CTRL(c) ((c)&0x1f)
 
-/* Where a request applies. */
+/* Where a request applies: the review, the replay or both, and only in a text view (a diff,
+   the help) or only in a list when one of those is added. */
 enum {
 	UI_REVIEW = 1,
 	UI_REPLAY = 2,
 	UI_BOTH = 3,
+	UI_TEXT = 4,
+	UI_LIST = 8,
 };
 
 /*
@@ -55,12 +58,31 @@ enum {
 	  UI_KEY_ENTER)                                                                                              \
 	K(NEXT_VIEW, UI_REVIEW, "Tab", "views",                                                                      \
 	  "switch between the changes, commands and connections", UI_KEY_TAB)                                        \
-	K(APPROVE, UI_REVIEW, "a", "approve", "approve the selected change or command", 'a')                         \
-	K(DENY, UI_REVIEW, "d", "deny", "deny the selected change or command", 'd')                                  \
-	K(TOGGLE, UI_REVIEW, "Space", NULL,                                                                          \
-	  "toggle the selected item between approved and denied", ' ')                                               \
-	K(APPROVE_ALL, UI_REVIEW, "A", NULL, "approve every item of the list shown", 'A')                            \
-	K(DENY_ALL, UI_REVIEW, "D", NULL, "deny every item of the list shown", 'D')                                  \
+	K(SCREEN_DOWN, UI_BOTH | UI_TEXT, "Space", NULL,                                                             \
+	  "in a diff or the help: one screen down, as in less", ' ')                                                 \
+	K(SCREEN_UP, UI_BOTH | UI_TEXT, "b", NULL,                                                                   \
+	  "in a diff or the help: one screen up, as in less", 'b')                                                   \
+	K(NEXT_HUNK, UI_BOTH | UI_TEXT, "}", NULL, "in a diff: go to the next hunk", '}')                            \
+	K(PREV_HUNK, UI_BOTH | UI_TEXT, "{", NULL, "in a diff: go to the previous hunk", '{')                        \
+	K(NEXT_FILE, UI_REVIEW | UI_TEXT, "J", NULL,                                                                 \
+	  "in a diff: show the diff of the next change of the list", 'J')                                            \
+	K(PREV_FILE, UI_REVIEW | UI_TEXT, "K", NULL,                                                                 \
+	  "in a diff: show the diff of the previous change of the list", 'K')                                        \
+	K(APPROVE, UI_REVIEW, "a", "approve",                                                                        \
+	  "approve the selected change or command; in the diff of a modified text file, the hunk "                   \
+	  "under the cursor (marked >), and go to the next: the file is then approved in part, "                     \
+	  "marked [~], and the commit writes the host's file with only its approved hunks",                          \
+	  'a')                                                                                                       \
+	K(DENY, UI_REVIEW, "d", "deny",                                                                              \
+	  "deny the selected change or command; in the diff of a modified text file, the hunk under "                \
+	  "the cursor, and go to the next",                                                                          \
+	  'd')                                                                                                       \
+	K(TOGGLE, UI_REVIEW | UI_LIST, "Space", NULL,                                                                \
+	  "in a list: toggle the selected item between approved and denied", ' ')                                    \
+	K(APPROVE_ALL, UI_REVIEW, "A", NULL,                                                                         \
+	  "approve every item of the list shown; in a diff, the whole file", 'A')                                    \
+	K(DENY_ALL, UI_REVIEW, "D", NULL,                                                                            \
+	  "deny every item of the list shown; in a diff, the whole file", 'D')                                       \
 	K(APPROVE_STEP, UI_REVIEW, "s", NULL,                                                                        \
 	  "approve the whole step of the selected change or command (an airlock exec of a live "                     \
 	  "session): its commands and every change it made",                                                         \

@@ -88,7 +88,41 @@ void ui_review_free(struct ui_review *r)
 	for (i = 0; i < r->nchanges; i++) {
 		free(r->changes[i].conflict);
 		r->changes[i].conflict = NULL;
+		free(r->changes[i].hunks);
+		r->changes[i].hunks = NULL;
 	}
+}
+
+void ui_set_hunk(struct ui_review *r, size_t i, size_t n, size_t h, char letter)
+{
+	struct ui_change *c = &r->changes[i];
+	size_t k, approved = 0, denied = 0;
+	char *hunks;
+
+	if (!c->hunks || strlen(c->hunks) != n) {
+		char first = c->decision == UI_APPROVED ? 'a'
+			     : c->decision == UI_DENIED ? 'd'
+							: 'u';
+
+		free(c->hunks);
+		c->hunks = xcalloc(n + 1, 1);
+		memset(c->hunks, first, n);
+	}
+	if (h < n)
+		c->hunks[h] = letter;
+	for (k = 0; k < n; k++) {
+		approved += c->hunks[k] == 'a';
+		denied += c->hunks[k] == 'd';
+	}
+	if (approved == n || denied == n) {
+		ui_set_change(r, i, approved == n ? UI_APPROVED : UI_DENIED, "you");
+		return;
+	}
+	/* Decided in part: the same carries to directories as a whole decision would. */
+	hunks = c->hunks;
+	c->hunks = NULL;
+	ui_set_change(r, i, approved ? UI_APPROVED : UI_UNDECIDED, "you");
+	c->hunks = hunks;
 }
 
 void ui_set_change(struct ui_review *r, size_t i, enum ui_decision d, const char *by)
@@ -96,6 +130,9 @@ void ui_set_change(struct ui_review *r, size_t i, enum ui_decision d, const char
 	struct ui_change *c = &r->changes[i];
 	size_t p, j;
 
+	/* A decision of the whole file replaces its hunks'. */
+	free(c->hunks);
+	c->hunks = NULL;
 	c->decision = d;
 	c->set_by = by;
 	/* A change below a directory the host does not have yet needs that directory. */

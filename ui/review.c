@@ -37,6 +37,9 @@ struct review_app {
 	enum root_view root;
 	size_t next_check; /* background conflict checks: the next change to look at */
 	size_t diff_change;
+	size_t diff_hunks;	/* hunks of the diff shown decided one by one, 0: none */
+	struct view *diff_view; /* the diff shown, while it is */
+	char *whole;		/* its hunks' letters while the file is decided whole */
 	bool force;
 };
 
@@ -214,6 +217,12 @@ static const char *decision_mark(enum ui_decision d)
 	return d == UI_APPROVED ? "[+]" : d == UI_DENIED ? "[-]" : "[?]";
 }
 
+/* A change's mark: [~] for a file approved in part (some of its hunks). */
+static const char *change_mark(const struct ui_change *c)
+{
+	return c->hunks && c->decision == UI_APPROVED ? "[~]" : decision_mark(c->decision);
+}
+
 static enum term_pair decision_pair(enum ui_decision d)
 {
 	return d == UI_APPROVED ? PAIR_APPROVED : d == UI_DENIED ? PAIR_DENIED : PAIR_UNDECIDED;
@@ -297,7 +306,7 @@ static void draw_change(struct review_app *ra, size_t i, int y, int width, bool 
 		snprintf(right, sizeof(right), "flagged%s%s", counts[0] ? "  " : "", counts);
 	}
 	term_blank(y, width, sel);
-	x = term_put(y, 1, 3, decision_mark(c->decision),
+	x = term_put(y, 1, 3, change_mark(c),
 		     term_color(decision_pair(c->decision)) | sel | A_BOLD);
 	x += 1;
 	x += term_put(y, x + 1, 1, c->conflict_state >= 2 ? "!" : " ",
@@ -352,6 +361,20 @@ static char *changes_text(struct view *v, size_t i)
 	return xstrdup(path);
 }
 
+/* " in part (hunks 1, 3 of 4)" for a file decided hunk by hunk. */
+static void add_hunks(struct buf *b, const struct ui_change *c)
+{
+	size_t k, n = 0;
+
+	if (!c->hunks)
+		return;
+	buf_adds(b, c->decision == UI_APPROVED ? " in part (hunks" : " (approved hunks:");
+	for (k = 0; c->hunks[k]; k++)
+		if (c->hunks[k] == 'a')
+			buf_addf(b, "%s %zu", n++ ? "," : "", k + 1);
+	buf_addf(b, "%s of %zu)", n ? "" : " none", strlen(c->hunks));
+}
+
 static void change_status(struct review_app *ra, size_t i, struct buf *l1, struct buf *l2)
 {
 	struct ui_review *r = ra->r;
@@ -360,6 +383,7 @@ static void change_status(struct review_app *ra, size_t i, struct buf *l1, struc
 
 	check_conflict(r, i);
 	buf_addf(l1, "%s", decision_word(c->decision));
+	add_hunks(l1, c);
 	if (c->set_by)
 		buf_addf(l1, " (%s; the rules said: %s)", c->set_by, c->why ? c->why : "?");
 	else
@@ -580,16 +604,84 @@ static struct view *files_view_new(struct review_app *ra, size_t cmd)
 
 /* --- the diff of one change ---------------------------------------------------------- */
 
+/* The letters of the diff's hunks: the file's own, or its whole decision's for each. */
+static const char *diff_states(void *ctx)
+{
+	struct review_app *ra = ctx;
+	const struct ui_change *c = &ra->r->changes[ra->diff_change];
+
+	if (c->hunks)
+		return c->hunks;
+	free(ra->whole);
+	ra->whole = xcalloc(ra->diff_hunks + 1, 1);
+	memset(ra->whole,
+	       c->decision == UI_APPROVED ? 'a'
+	       : c->decision == UI_DENIED ? 'd'
+					  : 'u',
+	       ra->diff_hunks);
+	return ra->whole;
+}
+
+/* a or d on the hunk under the cursor, then on to the next one. */
+static int decide_hunk(struct review_app *ra, enum ui_req req)
+{
+	size_t h = text_view_hunk(ra->diff_view), n = ra->diff_hunks;
+	const struct ui_change *c = &ra->r->changes[ra->diff_change];
+	struct buf b = BUF_INIT;
+
+	ui_set_hunk(ra->r, ra->diff_change, n, h, req == UI_REQ_APPROVE ? 'a' : 'd');
+	buf_init(&b);
+	buf_addf(&b, "hunk %zu of %zu %s; the file: %s", h + 1, n,
+		 req == UI_REQ_APPROVE ? "approved" : "denied", decision_word(c->decision));
+	add_hunks(&b, c);
+	app_message(&ra->app, "%s", b.data);
+	buf_release(&b);
+	text_view_next_hunk(ra->diff_view);
+	return VIEW_DONE;
+}
+
+/* J and K: the diff of the next or previous change of the list the diff was opened from. */
+static int step_file(struct review_app *ra, int dir)
+{
+	struct view *list = ra->app.depth >= 2 ? ra->app.stack[ra->app.depth - 2] : NULL;
+	struct changes_view *cv = list && list->ops == &changes_ops ? list->data : NULL;
+	size_t sel;
+
+	if (!cv) {
+		app_message(&ra->app, "no list of changes below this diff");
+		return VIEW_DONE;
+	}
+	for (sel = list->sel; dir > 0 ? sel + 1 < cv->n : sel > 0;) {
+		sel = dir > 0 ? sel + 1 : sel - 1;
+		if (cv->lines[sel].header)
+			continue;
+		list->sel = sel;
+		app_pop(&ra->app);
+		open_diff(ra, cv->lines[sel].idx);
+		return VIEW_DONE;
+	}
+	app_message(&ra->app,
+		    dir > 0 ? "the last change of the list" : "the first change of the list");
+	return VIEW_DONE;
+}
+
 static int diff_forward(void *ctx, enum ui_req req)
 {
 	struct review_app *ra = ctx;
 
-	if (req == UI_REQ_APPROVE || req == UI_REQ_DENY || req == UI_REQ_TOGGLE) {
-		set_one(ra, ra->diff_change, req);
-		app_message(&ra->app, "%s",
+	if ((req == UI_REQ_APPROVE || req == UI_REQ_DENY) && ra->diff_hunks)
+		return decide_hunk(ra, req);
+	if (req == UI_REQ_APPROVE || req == UI_REQ_DENY || req == UI_REQ_APPROVE_ALL ||
+	    req == UI_REQ_DENY_ALL) {
+		set_one(ra, ra->diff_change,
+			req == UI_REQ_APPROVE || req == UI_REQ_APPROVE_ALL ? UI_REQ_APPROVE
+									   : UI_REQ_DENY);
+		app_message(&ra->app, "the whole file: %s",
 			    decision_word(ra->r->changes[ra->diff_change].decision));
 		return VIEW_DONE;
 	}
+	if (req == UI_REQ_NEXT_FILE || req == UI_REQ_PREV_FILE)
+		return step_file(ra, req == UI_REQ_NEXT_FILE ? 1 : -1);
 	if (req == UI_REQ_COMMIT)
 		return finish_commit(ra);
 	return VIEW_UNHANDLED;
@@ -598,7 +690,16 @@ static int diff_forward(void *ctx, enum ui_req req)
 static void diff_status(void *ctx, struct buf *l1, struct buf *l2)
 {
 	struct review_app *ra = ctx;
+	size_t h = ra->diff_hunks ? text_view_hunk(ra->diff_view) : SIZE_MAX;
 
+	if (h != SIZE_MAX) {
+		char c = diff_states(ra)[h];
+
+		buf_addf(l1, "hunk %zu of %zu: %s; ", h + 1, ra->diff_hunks,
+			 c == 'a'   ? "approved"
+			 : c == 'd' ? "denied"
+				    : "undecided");
+	}
 	change_status(ra, ra->diff_change, l1, l2);
 }
 
@@ -621,7 +722,7 @@ static void open_diff(struct review_app *ra, size_t i)
 	struct buf b = BUF_INIT;
 	cleanup_free char *patch = NULL;
 	cleanup_free char *title = NULL;
-	size_t len = 0;
+	size_t len = 0, nh = 0;
 	struct view *v;
 
 	buf_init(&b);
@@ -647,6 +748,12 @@ static void open_diff(struct review_app *ra, size_t i)
 	} else if (r->diff && (patch = r->diff(r->ctx, i, &len))) {
 		if (len == 0)
 			buf_adds(&b, "(no content change)\n");
+		/* Hunks to decide one by one: of this very patch, or none. */
+		if (r->hunks)
+			nh = r->hunks(r->ctx, i, patch, len);
+		if (nh)
+			buf_adds(&b,
+				 "a and d decide the hunk marked >, A and D the whole file\n\n");
 		buf_add(&b, patch, len);
 	} else {
 		buf_adds(&b, "(the diff could not be made: see the message below)\n");
@@ -655,7 +762,13 @@ static void open_diff(struct review_app *ra, size_t i)
 	v = text_view_new(title, b.data, b.len, true);
 	buf_release(&b);
 	ra->diff_change = i;
+	ra->diff_hunks = nh;
+	ra->diff_view = v;
 	text_view_forward(v, diff_forward, diff_status, ra);
+	if (nh)
+		text_view_hunks(v, nh, diff_states);
+	if (text_view_hunk(v) == SIZE_MAX)
+		ra->diff_hunks = 0; /* the view has another number of hunks: decide it whole */
 	app_push(&ra->app, v);
 }
 
@@ -918,7 +1031,8 @@ static int finish_commit(struct review_app *ra)
 {
 	struct ui_review *r = ra->r;
 	size_t i, appr = 0, den = 0, und = 0, conf = 0, unsafe = 0, defer = 0, nl = 0, risky = 0;
-	char *lines[8 + MAX_SHOWN_DEFERRED + 1] = {0};
+	size_t part = 0;
+	char *lines[9 + MAX_SHOWN_DEFERRED + 1] = {0};
 	const char *first_conf = NULL;
 	bool yes;
 
@@ -936,6 +1050,7 @@ static int finish_commit(struct review_app *ra)
 
 		if (c->decision == UI_APPROVED) {
 			appr++;
+			part += c->hunks != NULL;
 			if (c->conflict_state >= 2 && !first_conf)
 				first_conf = c->path;
 			conf += c->conflict_state >= 2;
@@ -954,6 +1069,8 @@ static int finish_commit(struct review_app *ra)
 	}
 	lines[nl++] = xasprintf("Apply %zu approved change%s of session %s to the host.", appr,
 				appr == 1 ? "" : "s", r->id);
+	if (part)
+		lines[nl++] = xasprintf("%zu of them in part: only their approved hunks.", part);
 	if (risky)
 		lines[nl++] =
 			xasprintf("Left out: %zu denied, %zu undecided (%zu flagged: they run "
@@ -1031,6 +1148,7 @@ int ui_review_run(struct ui_review *r, bool *force)
 	app_push(&ra.app, switch_to(&ra, ROOT_CHANGES));
 	rc = app_run(&ra.app);
 	app_close(&ra.app);
+	free(ra.whole);
 	term_close();
 	*force = ra.force;
 	return rc;

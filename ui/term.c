@@ -20,9 +20,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <locale.h>
 #include <poll.h>
 #include <signal.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -477,7 +479,8 @@ static bool is_bidi_control(wchar_t wc)
 	       (wc >= 0x2066 && wc <= 0x2069);
 }
 
-int term_put(int y, int x, int width, const char *raw, attr_t attr)
+/* Draw as term_put(), or with draw false only count the columns it would use. */
+static int put(int y, int x, int width, const char *raw, attr_t attr, bool draw)
 {
 	cleanup_free char *safe = term_sanitize(raw ? raw : "");
 	const char *p = safe;
@@ -486,8 +489,10 @@ int term_put(int y, int x, int width, const char *raw, attr_t attr)
 	mbstate_t st;
 
 	memset(&st, 0, sizeof(st));
-	move(y, x);
-	attron(attr);
+	if (draw) {
+		move(y, x);
+		attron(attr);
+	}
 	while (left > 0 && used < width) {
 		char esc[16];
 		wchar_t wc;
@@ -511,19 +516,32 @@ int term_put(int y, int x, int width, const char *raw, attr_t attr)
 
 			if (used + elen > width)
 				break;
-			addstr(esc);
+			if (draw)
+				addstr(esc);
 			used += elen;
 		} else {
 			if (used + w > width)
 				break;
-			addnwstr(&wc, 1);
+			if (draw)
+				addnwstr(&wc, 1);
 			used += w;
 		}
 		p += n;
 		left -= n;
 	}
-	attroff(attr);
+	if (draw)
+		attroff(attr);
 	return used;
+}
+
+int term_put(int y, int x, int width, const char *raw, attr_t attr)
+{
+	return put(y, x, width, raw, attr, true);
+}
+
+int term_width(const char *raw)
+{
+	return put(0, 0, INT_MAX, raw, A_NORMAL, false);
 }
 
 void term_blank(int y, int width, attr_t attr)

@@ -57,6 +57,9 @@ void term_dump(void);
  */
 int term_put(int y, int x, int width, const char *raw, attr_t attr);
 
+/* The columns term_put() would use for raw with no limit. */
+int term_width(const char *raw);
+
 /* Blank the first width columns of row y in attr (a selected line's bar). */
 void term_blank(int y, int width, attr_t attr);
 

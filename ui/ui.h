@@ -38,6 +38,10 @@ struct ui_change {
 	size_t ncmds;
 	unsigned *steps; /* a live session's steps that wrote it (airlock exec), owned by caller */
 	size_t nsteps;
+	/* A modified text file decided hunk by hunk: one letter a hunk, 'a' approved, 'd' denied,
+	   'u' undecided (malloc'd; freed by ui_review_free()); NULL: decided whole. decision is
+	   then UI_APPROVED when a hunk is approved (the file is approved in part). */
+	char *hunks;
 	/* Filled by ui/: */
 	int added, removed; /* line counts; -1 not counted yet, -2 binary or not countable */
 	int conflict_state; /* 0 not checked yet, 1 none, 2 conflict, 3 unsafe conflict */
@@ -82,6 +86,9 @@ struct ui_review {
 	/* Why committing change i would conflict with the host (caller frees), or NULL; *unsafe
 	   when forcing cannot override it. */
 	char *(*conflict)(void *ctx, size_t i, bool *unsafe);
+	/* How many hunks of change i the person may decide one by one in patch, the diff shown
+	   (what diff() gave); 0: the change is decided whole. Or NULL. */
+	size_t (*hunks)(void *ctx, size_t i, const char *patch, size_t len);
 	/* Called after each key that may have changed decisions, to save them; or NULL. */
 	void (*decided)(void *ctx);
 };
@@ -104,7 +111,7 @@ void ui_review_prepare(struct ui_review *r);
  */
 int ui_review_run(struct ui_review *r, bool *force);
 
-/* Free what ui/ allocated inside r (conflict texts). */
+/* Free what ui/ allocated inside r (conflict texts, hunk decisions). */
 void ui_review_free(struct ui_review *r);
 
 /*
@@ -115,6 +122,13 @@ void ui_review_free(struct ui_review *r);
  * for them.
  */
 void ui_set_change(struct ui_review *r, size_t i, enum ui_decision d, const char *by);
+
+/*
+ * Decide hunk h of change i (n hunks; letter 'a' or 'd'): its other hunks keep their decisions
+ * (at first the file's). Every hunk approved approves the file whole, every hunk denied denies
+ * it; otherwise the file is approved in part while a hunk is approved, else undecided.
+ */
+void ui_set_hunk(struct ui_review *r, size_t i, size_t n, size_t h, char letter);
 bool ui_set_command(struct ui_review *r, size_t i, enum ui_decision d);
 
 /*

@@ -291,11 +291,13 @@ static int common_request(struct app *app, struct view *v, enum ui_req req)
 		move_sel(v, -1);
 		break;
 	case UI_REQ_PAGE_DOWN:
+	case UI_REQ_SCREEN_DOWN:
 		move_sel(v, page);
 		if (!v->scroll_only)
 			v->top += (size_t)page;
 		break;
 	case UI_REQ_PAGE_UP:
+	case UI_REQ_SCREEN_UP:
 		move_sel(v, -page);
 		if (!v->scroll_only)
 			v->top = v->top > (size_t)page ? v->top - (size_t)page : 0;
@@ -355,7 +357,7 @@ int app_run(struct app *app)
 		if (k == UI_KEY_RESIZE)
 			continue;
 		v = top(app);
-		req = ui_key_request(k, app->where);
+		req = ui_key_request(k, app->where | (v->scroll_only ? UI_TEXT : 0));
 		if (req == UI_REQ_NONE) {
 			app_message(app, "that key does nothing here: ? shows the keys");
 			continue;
@@ -409,6 +411,7 @@ struct tline {
 	size_t off, len;
 	enum term_pair pair;
 	bool bold;
+	bool no_newline; /* git's "\ No newline at end of file": shown as it is, not escaped */
 };
 
 struct text_view {
@@ -419,6 +422,11 @@ struct text_view {
 	int (*forward)(void *ctx, enum ui_req req);
 	void (*fstatus)(void *ctx, struct buf *l1, struct buf *l2);
 	void *fctx;
+	size_t *hunks; /* the line of each "@@" header, in order */
+	size_t nhunks, hcap;
+	size_t cur;	  /* the hunk under the cursor */
+	size_t decidable; /* hunks decided one by one (text_view_hunks()), 0: none */
+	const char *(*states)(void *ctx); /* their decisions, one letter a hunk */
 };
 
 static bool starts(const char *s, size_t len, const char *prefix)
@@ -431,8 +439,10 @@ static bool starts(const char *s, size_t len, const char *prefix)
 static void add_line(struct text_view *t, size_t off, size_t len, enum term_pair pair, bool bold)
 {
 	GROW(t->lines, t->cap, t->n + 1);
-	t->lines[t->n++] = (struct tline){off, len, pair, bold};
+	t->lines[t->n++] = (struct tline){off, len, pair, bold, false};
 }
+
+#define NO_NEWLINE "\\ No newline at end of file"
 
 /* Split a patch into lines, colour them, and replace each binary part with one line. */
 static void split_diff(struct text_view *t, bool diff)
@@ -462,7 +472,14 @@ static void split_diff(struct text_view *t, bool diff)
 			add_line(t, SIZE_MAX, 0, PAIR_HUNK, false);
 		} else if (starts(t->text + off, len, "@@")) {
 			hunk = true;
+			GROW(t->hunks, t->hcap, t->nhunks + 1);
+			t->hunks[t->nhunks++] = t->n;
 			add_line(t, off, len, PAIR_HUNK, false);
+		} else if (hunk && starts(t->text + off, len, "\\")) {
+			/* Only git writes a line starting so in a hunk: content has a prefix. */
+			add_line(t, off, len, PAIR_HUNK, false);
+			t->lines[t->n - 1].no_newline =
+				len == strlen(NO_NEWLINE) && starts(t->text + off, len, NO_NEWLINE);
 		} else if (hunk && starts(t->text + off, len, "+")) {
 			add_line(t, off, len, PAIR_ADD, false);
 		} else if (hunk && starts(t->text + off, len, "-")) {
@@ -505,13 +522,96 @@ static char *line_text(const struct text_view *t, size_t i)
 	return buf_detach(&b);
 }
 
+/* The hunk line i is in (SIZE_MAX: before the first), by the header lines. */
+static size_t hunk_of(const struct text_view *t, size_t i)
+{
+	size_t lo = 0, hi = t->nhunks;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (t->hunks[mid] <= i)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo ? lo - 1 : SIZE_MAX;
+}
+
+/* Keep the hunk under the cursor on screen: when it is scrolled away, the first one shown. */
+static void follow_hunk(struct view *v)
+{
+	struct text_view *t = v->data;
+	size_t rows = (size_t)view_rows(), first, end;
+
+	if (!t->decidable)
+		return;
+	first = t->hunks[t->cur];
+	end = t->cur + 1 < t->nhunks ? t->hunks[t->cur + 1] : t->n;
+	if (end > v->top && first < v->top + rows)
+		return;
+	t->cur = hunk_of(t, v->top);
+	if (t->cur == SIZE_MAX || (t->hunks[t->cur] < v->top && t->cur + 1 < t->decidable &&
+				   t->hunks[t->cur + 1] < v->top + rows))
+		t->cur = t->cur == SIZE_MAX ? 0 : t->cur + 1;
+	if (t->cur >= t->decidable)
+		t->cur = t->decidable - 1;
+}
+
+/* Draw s from column x, the search's matches in reverse; '>' in the last column when cut. */
+static void put_line(struct view *v, const char *s, int y, int x, int width, attr_t attr)
+{
+	const char *q = v->app ? v->app->search : "";
+	size_t ql = strlen(q);
+	const char *p = s, *m;
+	bool cut = x + term_width(s) > width;
+
+	while (ql && x < width && (m = strstr(p, q))) {
+		cleanup_free char *before = xstrndup(p, (size_t)(m - p));
+		cleanup_free char *match = xstrndup(m, ql);
+
+		x += term_put(y, x, width - x, before, attr);
+		x += term_put(y, x, width - x, match, attr | A_REVERSE | A_BOLD);
+		p = m + ql;
+	}
+	if (x < width)
+		term_put(y, x, width - x, p, attr);
+	if (cut && width > 0)
+		term_put(y, width - 1, 1, ">", A_REVERSE | A_BOLD);
+}
+
 static void text_draw(struct view *v, size_t i, int y, int width, bool selected)
 {
 	struct text_view *t = v->data;
 	cleanup_free char *s = line_text(t, i);
+	attr_t attr = term_color(t->lines[i].pair) | (t->lines[i].bold ? A_BOLD : 0);
+	size_t h = hunk_of(t, i);
+	int x = 0;
 
 	(void)selected;
-	term_put(y, 0, width, s, term_color(t->lines[i].pair) | (t->lines[i].bold ? A_BOLD : 0));
+	if (i == v->top)
+		follow_hunk(v);
+	if (t->lines[i].no_newline) {
+		/* Drawn as git writes it: its backslash is git's, not the file's. */
+		mvaddnstr(y, 0, NO_NEWLINE, width);
+		return;
+	}
+	if (t->decidable && h != SIZE_MAX && h < t->decidable && t->hunks[h] == i) {
+		const char *st = t->states ? t->states(t->fctx) : NULL;
+		char c = st && strlen(st) > h ? st[h] : 'u';
+
+		x = term_put(y, 0, width, h == t->cur ? "> " : "  ", A_BOLD);
+		x += term_put(y, x, width - x,
+			      c == 'a'	 ? "[+]"
+			      : c == 'd' ? "[-]"
+					 : "[?]",
+			      term_color(c == 'a'   ? PAIR_APPROVED
+					 : c == 'd' ? PAIR_DENIED
+						    : PAIR_UNDECIDED) |
+				      A_BOLD | (h == t->cur ? A_REVERSE : 0));
+		x += term_put(y, x, width - x, " ", attr);
+	}
+	put_line(v, s, y, x, width, attr);
 }
 
 static char *text_text(struct view *v, size_t i)
@@ -524,10 +624,54 @@ static void text_title(struct view *v, struct buf *out)
 	buf_adds(out, ((struct text_view *)v->data)->title);
 }
 
+/* Move the cursor to hunk h and show it from its header. */
+static void go_hunk(struct view *v, size_t h)
+{
+	struct text_view *t = v->data;
+
+	t->cur = h;
+	v->top = t->hunks[h] > 0 ? t->hunks[h] - 1 : 0;
+}
+
+static int hunk_request(struct view *v, enum ui_req req)
+{
+	struct text_view *t = v->data;
+	bool next = req == UI_REQ_NEXT_HUNK;
+	size_t h, pos = v->top + 1; /* where go_hunk() puts a header */
+
+	if (t->nhunks == 0) {
+		app_message(v->app, "no hunks here");
+		return VIEW_DONE;
+	}
+	if (t->decidable) {
+		if (next ? t->cur + 1 >= t->decidable : t->cur == 0) {
+			app_message(v->app, next ? "the last hunk" : "the first hunk");
+			go_hunk(v, t->cur);
+			return VIEW_DONE;
+		}
+		go_hunk(v, next ? t->cur + 1 : t->cur - 1);
+		return VIEW_DONE;
+	}
+	/* No cursor: the next header below the top line's, or the nearest above it. */
+	for (h = 0; h < t->nhunks && t->hunks[h] <= pos; h++)
+		;
+	if (next && h < t->nhunks)
+		go_hunk(v, h);
+	else if (!next && h > 0 && t->hunks[h - 1] < pos)
+		go_hunk(v, h - 1);
+	else if (!next && h > 1)
+		go_hunk(v, h - 2);
+	else
+		app_message(v->app, next ? "the last hunk" : "the first hunk");
+	return VIEW_DONE;
+}
+
 static int text_request(struct view *v, enum ui_req req)
 {
 	struct text_view *t = v->data;
 
+	if (req == UI_REQ_NEXT_HUNK || req == UI_REQ_PREV_HUNK)
+		return hunk_request(v, req);
 	if (t->forward && req != UI_REQ_QUIT)
 		return t->forward(t->fctx, req);
 	return VIEW_UNHANDLED;
@@ -548,6 +692,7 @@ static void text_free(struct view *v)
 	free(t->title);
 	free(t->text);
 	free(t->lines);
+	free(t->hunks);
 	free(t);
 }
 
@@ -583,6 +728,38 @@ void text_view_forward(struct view *v, int (*fn)(void *ctx, enum ui_req req),
 	t->forward = fn;
 	t->fstatus = status;
 	t->fctx = ctx;
+}
+
+void text_view_hunks(struct view *v, size_t n, const char *(*states)(void *ctx))
+{
+	struct text_view *t = v->data;
+
+	/* Only when the hunks are the ones shown: else each is decided with its file. */
+	t->decidable = n == t->nhunks ? n : 0;
+	t->states = states;
+	t->cur = 0;
+}
+
+size_t text_view_hunk(struct view *v)
+{
+	struct text_view *t = v->data;
+
+	return t->decidable ? t->cur : SIZE_MAX;
+}
+
+bool text_view_next_hunk(struct view *v)
+{
+	struct text_view *t = v->data;
+	size_t rows = (size_t)view_rows(), end;
+
+	if (!t->decidable || t->cur + 1 >= t->decidable)
+		return false;
+	t->cur++;
+	/* Scroll only when the next hunk is not shown whole. */
+	end = t->cur + 1 < t->nhunks ? t->hunks[t->cur + 1] : t->n;
+	if (t->hunks[t->cur] < v->top || end > v->top + rows)
+		go_hunk(v, t->cur);
+	return true;
 }
 
 struct view *help_view_new(int where)

@@ -106,6 +106,20 @@ struct view *text_view_new(const char *title, const char *text, size_t len, bool
 void text_view_forward(struct view *v, int (*fn)(void *ctx, enum ui_req req),
 		       void (*status)(void *ctx, struct buf *l1, struct buf *l2), void *ctx);
 
+/*
+ * Let the person decide the hunks of a diff view one by one: n hunks (its "@@" lines, in
+ * order; nothing when the view has another number of them), their decisions read from
+ * states(ctx) (one letter a hunk: a, d or u; ctx as given to text_view_forward()) when drawn.
+ * The hunk under the cursor is marked '>'; } and { move it, scrolling follows it.
+ */
+void text_view_hunks(struct view *v, size_t n, const char *(*states)(void *ctx));
+
+/* The hunk under the cursor, or SIZE_MAX when the view's hunks are not decided one by one. */
+size_t text_view_hunk(struct view *v);
+
+/* Move the cursor to the next hunk (scrolling to it when needed); false at the last. */
+bool text_view_next_hunk(struct view *v);
+
 /* The help view for the app's context. */
 struct view *help_view_new(int where);
 

@@ -340,7 +340,9 @@ static const struct session_args_spec commit_spec = {
 		"runs code\non the host later: git hooks, shell start-up files, ...). PATH... "
 		"applies the changes at or\nbelow each PATH instead; a flagged one only when "
 		"its PATH names it.\n"
-		"A change under a 'deny write' rule is never applied.\n"
+		"A change under a 'deny write' rule is never applied. A file whose hunks were "
+		"decided one by\none in 'airlock review' gets only its approved hunks, on the very "
+		"versions they were\ndecided on.\n"
 		"A host path changed since the session started is a conflict, refused unless "
 		"--force.\n"
 		"Nothing is applied when anything fails: the host is put back as it was.\n"
@@ -533,6 +535,8 @@ static int apply_all(struct applier *a, const char *jpath)
 			cJSON_AddTrueToObject(o, "covered");
 		if (st->has_pmtime)
 			cm_add_ts(o, "pmtime", &st->pmtime);
+		if (st->hunks)
+			cJSON_AddStringToObject(o, "hunks", st->hunks);
 		jw_add(&a->jw, o);
 		if (a->jw.b.len > (1u << 20) && (r = jw_flush(&a->jw, false)) < 0)
 			goto bad_journal;
@@ -751,6 +755,9 @@ static void select_change(struct commit_run *cr, const struct change *c)
 
 	if (!why)
 		why = below_left_dir(cr->ldirs, cr->nldirs, c->path);
+	/* Decided hunk by hunk: only its approved hunks go in, however it is selected. */
+	if (!why && v.hunks && !strchr(v.hunks, 'a'))
+		why = v.state == GATE_DENIED ? "denied" : "undecided";
 	/* (A PATH below a new directory it does not name is refused below, as ever.) */
 	if (why && (cr->exact || strcmp(why, "skip") != 0) &&
 	    (c->kind == CHANGE_DIR_ADDED || (c->kind == CHANGE_TYPE_CHANGED && S_ISDIR(c->mode)))) {
@@ -790,6 +797,9 @@ static void select_change(struct commit_run *cr, const struct change *c)
 	}
 	GROW(cr->steps, cr->cap, cr->n + 1);
 	memset(&cr->steps[cr->n], 0, sizeof(cr->steps[cr->n]));
+	cr->steps[cr->n].hunks = v.hunks;
+	cr->steps[cr->n].hunk_old = v.old_sha;
+	cr->steps[cr->n].hunk_new = v.new_sha;
 	cr->steps[cr->n++].c = c;
 }
 
@@ -843,6 +853,7 @@ static int commit_check_conflicts(struct commit_run *cr)
 	find_deps(steps, n);
 	for (i = 0; i < n; i++) {
 		check_step(&steps[i], &cr->start, cr->sfd, s->dir, &cr->checks);
+		cm_check_hunks(&steps[i], cr->sfd, s->dir);
 		if (steps[i].conflict) {
 			cr->nconf++;
 			nunsafe += steps[i].unsafe;
@@ -1007,8 +1018,10 @@ static void commit_run_free(struct commit_run *cr)
 	size_t i;
 
 	/* Whatever was appended (a rollback, a refusal, deferred runs) is sealed (cm_close). */
-	for (i = 0; i < cr->n; i++)
+	for (i = 0; i < cr->n; i++) {
 		free(cr->steps[i].conflict);
+		free(cr->steps[i].partial);
+	}
 	free(cr->steps);
 	free(cr->left);
 	free(cr->ldirs);

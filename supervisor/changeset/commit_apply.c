@@ -69,10 +69,13 @@ static void make_temps(struct applier *a, size_t from, size_t to)
 			break;
 		}
 		tmp = cm_temp_name(a->s->id, i, "");
-		r = copy_entry(ufd, uname, pfd, tmp, false, st->strip, 0);
+		/* A file decided hunk by hunk: the host's with the approved hunks (hunks.h). */
+		r = st->partial ? cm_write_partial(pfd, tmp, st)
+				: copy_entry(ufd, uname, pfd, tmp, false, st->strip, 0);
 		/* A stale one from an earlier attempt that was killed is ours. */
 		if (r == -EEXIST && (r = cm_remove_at(pfd, tmp, 0)) == 0)
-			r = copy_entry(ufd, uname, pfd, tmp, false, st->strip, 0);
+			r = st->partial ? cm_write_partial(pfd, tmp, st)
+					: copy_entry(ufd, uname, pfd, tmp, false, st->strip, 0);
 		if (r == 0 && fstatat(pfd, tmp, &ts, AT_SYMLINK_NOFOLLOW) < 0)
 			r = -errno;
 		if (r < 0) {
@@ -109,6 +112,8 @@ static void journal_starts(struct applier *a, size_t from, size_t to)
 			cJSON_AddTrueToObject(ev, "forced");
 			cJSON_AddStringToObject(ev, "conflict", st->conflict);
 		}
+		if (st->hunks)
+			cJSON_AddStringToObject(ev, "hunks", st->hunks);
 		if (st->strip) {
 			char bits[16];
 

@@ -92,6 +92,12 @@ struct step {
 	struct ident new_id;
 	bool has_old; /* the host's entry the step moves away */
 	struct ident old_id;
+	/* A file decided hunk by hunk in the review (hunks.h): its letters and the hashes of the
+	   sides they were seen on (the gate's), and the file to write, the host's with the
+	   approved hunks (made by cm_check_hunks()). */
+	const char *hunks, *hunk_old, *hunk_new;
+	char *partial;
+	size_t partial_len;
 };
 
 /* The devices of the host directories a batch touched, each synced once. */
@@ -247,6 +253,8 @@ bool cm_is_addition(const struct change *c);
 void check_step(struct step *st, const struct timespec *start, int sfd, const char *sdir,
 		struct dir_cache *dc);
 void cm_print_path(FILE *f, const char *path);
+void cm_check_hunks(struct step *st, int sfd, const char *sdir);
+int cm_write_partial(int dfd, const char *name, const struct step *st);
 cJSON *cm_summary_event(const char *cls, const char *decision, size_t applied, size_t left);
 /*
  * A session opened for a commit or an undo: locked, its meta.json read, and its event log

@@ -6,6 +6,7 @@
 #include "common/cleanup.h"
 #include "common/err.h"
 #include "common/path.h"
+#include "supervisor/changeset/hunks.h"
 #include "supervisor/supervise/policy.h"
 
 #include <errno.h>
@@ -62,6 +63,43 @@ static struct gate_decision *find_dec(const struct gate *g, const char *path)
 	return NULL;
 }
 
+static void free_hunks(struct gate_decision *d)
+{
+	free(d->hunks);
+	free(d->old_sha);
+	free(d->new_sha);
+	d->hunks = d->old_sha = d->new_sha = NULL;
+}
+
+static bool is_sha(const char *s)
+{
+	return s && strlen(s) == 64 && strspn(s, "0123456789abcdef") == 64;
+}
+
+/*
+ * A line's hunk decisions, when whole and valid. A line that has them but not well formed is
+ * a file decided hunk by hunk all the same: no hunk is approved, so commit writes none.
+ */
+static void read_hunks(struct gate_decision *d, const cJSON *o)
+{
+	const cJSON *h = cJSON_GetObjectItemCaseSensitive(o, "hunks");
+	const char *hunks = cJSON_GetStringValue(h);
+	const char *os = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "old_sha256"));
+	const char *ns = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "new_sha256"));
+
+	if (!h)
+		return;
+	if (!hunks || !hunks_valid(hunks, strlen(hunks)) || !is_sha(os) || !is_sha(ns)) {
+		d->hunks = xstrdup("u");
+		d->old_sha = xstrdup("-");
+		d->new_sha = xstrdup("-");
+		return;
+	}
+	d->hunks = xstrdup(hunks);
+	d->old_sha = xstrdup(os);
+	d->new_sha = xstrdup(ns);
+}
+
 /* Read decisions.jsonl: one decision per path, the last line for it winning. */
 static void load_decisions(struct gate *g)
 {
@@ -86,7 +124,9 @@ static void load_decisions(struct gate *g)
 
 		if (path && path[0] == '/' && state_of(state, &st) == 0) {
 			GROW(g->dec, dcap, g->ndec + 1);
-			g->dec[g->ndec] = (struct gate_decision){xstrdup(path), st, g->ndec};
+			g->dec[g->ndec] = (struct gate_decision){
+				.path = xstrdup(path), .state = st, .seq = g->ndec};
+			read_hunks(&g->dec[g->ndec], o);
 			g->ndec++;
 		}
 		cJSON_Delete(o);
@@ -98,6 +138,7 @@ static void load_decisions(struct gate *g)
 	for (i = k = 0; i < g->ndec; i++) {
 		if (i + 1 < g->ndec && strcmp(g->dec[i].path, g->dec[i + 1].path) == 0) {
 			free(g->dec[i].path);
+			free_hunks(&g->dec[i]);
 			continue;
 		}
 		g->dec[k++] = g->dec[i];
@@ -206,10 +247,19 @@ void gate_classify(struct gate *g, const char *path, struct gate_verdict *v)
 	if (d) {
 		v->state = d->state;
 		v->person = true;
+		v->hunks = d->hunks;
+		v->old_sha = d->old_sha;
+		v->new_sha = d->new_sha;
 	}
 }
 
 int gate_decide(struct gate *g, const char *path, enum gate_state st)
+{
+	return gate_decide_hunks(g, path, st, NULL, NULL, NULL);
+}
+
+int gate_decide_hunks(struct gate *g, const char *path, enum gate_state st, const char *hunks,
+		      const char *old_sha, const char *new_sha)
 {
 	struct gate_decision *d = find_dec(g, path);
 	cleanup_free char *line = NULL;
@@ -227,14 +277,26 @@ int gate_decide(struct gate *g, const char *path, enum gate_state st)
 			at++;
 		g->dec = xrealloc(g->dec, (g->ndec + 1) * sizeof(*g->dec));
 		memmove(&g->dec[at + 1], &g->dec[at], (g->ndec - at) * sizeof(*g->dec));
-		g->dec[at] = (struct gate_decision){xstrdup(path), st, 0};
+		g->dec[at] = (struct gate_decision){.path = xstrdup(path), .state = st};
 		g->ndec++;
+		d = &g->dec[at];
+	}
+	free_hunks(d);
+	if (hunks) {
+		d->hunks = xstrdup(hunks);
+		d->old_sha = xstrdup(old_sha);
+		d->new_sha = xstrdup(new_sha);
 	}
 	if (!g->file)
 		return 0;
 	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "path", path);
 	cJSON_AddStringToObject(o, "state", gate_state_name(st));
+	if (hunks) {
+		cJSON_AddStringToObject(o, "hunks", hunks);
+		cJSON_AddStringToObject(o, "old_sha256", old_sha);
+		cJSON_AddStringToObject(o, "new_sha256", new_sha);
+	}
 	line = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	if (!line) {
@@ -312,8 +374,10 @@ void gate_close(struct gate *g)
 
 	for (i = 0; i < g->nhidden; i++)
 		free(g->hidden[i]);
-	for (i = 0; i < g->ndec; i++)
+	for (i = 0; i < g->ndec; i++) {
 		free(g->dec[i].path);
+		free_hunks(&g->dec[i]);
+	}
 	for (i = 0; i < g->nreasons; i++)
 		free(g->reasons[i].text);
 	free(g->hidden);

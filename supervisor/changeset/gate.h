@@ -11,7 +11,10 @@
  *      its risk, unless the deciding write rule allows it and names that exact path; else
  *      `allow write` approves, `ask write` (or no rule) leaves it undecided;
  *   4. the person's decisions from the review, saved in the session's decisions.jsonl
- *      ({"path", "state"} lines, the last for a path wins) as they are made.
+ *      ({"path", "state"} lines, the last for a path wins) as they are made. A file decided
+ *      hunk by hunk has "hunks" too (one letter a hunk: a, d or u; see hunks.h) with the
+ *      SHA-256 of the host's and the sandbox's side the hunks were seen on ("old_sha256",
+ *      "new_sha256"): commit applies only its approved hunks, and only to those sides.
  * Without readable rules nothing starts approved.
  */
 #ifndef AIRLOCK_SUPERVISOR_GATE_H
@@ -46,12 +49,15 @@ struct gate_verdict {
 	const struct rule *sensitive; /* the sensitive rule that matched, or NULL */
 	const char *risk;	      /* why applying it runs code on the host later, or NULL */
 	const char *hidden;	      /* GATE_BY_HIDDEN: the hidden path */
+	/* A file decided hunk by hunk (person): its letters and the sides' hashes, else NULL. */
+	const char *hunks, *old_sha, *new_sha;
 };
 
 struct gate_decision {
 	char *path;
 	enum gate_state state;
-	size_t seq; /* line in the file: the last for a path wins */
+	size_t seq;			 /* line in the file: the last for a path wins */
+	char *hunks, *old_sha, *new_sha; /* decided hunk by hunk, or NULL */
 };
 
 struct gate_reason {
@@ -97,6 +103,13 @@ void gate_classify(struct gate *g, const char *path, struct gate_verdict *v);
  * decisions.jsonl when the gate was opened from a session. 0 or -errno (printed).
  */
 int gate_decide(struct gate *g, const char *path, enum gate_state st);
+
+/*
+ * Record a decision hunk by hunk: hunks (a, d or u a hunk) seen on the sides with the hashes
+ * old_sha and new_sha, and the state of the file it makes. As gate_decide().
+ */
+int gate_decide_hunks(struct gate *g, const char *path, enum gate_state st, const char *hunks,
+		      const char *old_sha, const char *new_sha);
 
 /* What `airlock commit` was asked to apply. */
 enum gate_mode {

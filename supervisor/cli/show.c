@@ -651,7 +651,15 @@ static void print_change_line(const cJSON *c, const struct change *ch)
 		printf("   [left: ");
 		put_safe(stdout, meta_str(c, "left"));
 	} else {
+		const cJSON *ap = cJSON_GetObjectItemCaseSensitive(
+			cJSON_GetObjectItemCaseSensitive(c, "hunks"), "approved");
+
 		printf("   [%s", meta_str(c, "state") ?: "?");
+		/* Decided hunk by hunk in the review: which hunks go in. */
+		if (ap)
+			printf(" in part: %d of %d hunks", cJSON_GetArraySize(ap),
+			       (int)meta_num(cJSON_GetObjectItemCaseSensitive(c, "hunks"), "count",
+					     0));
 	}
 	if (meta_str(c, "risk")) {
 		printf(", flagged: ");

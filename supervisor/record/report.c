@@ -310,6 +310,25 @@ const char *report_type_name(mode_t m)
 	return "device";
 }
 
+/* A file decided hunk by hunk: its hunks (1-based) by decision. */
+static cJSON *hunks_json(const char *letters)
+{
+	static const char *const names[][2] = {
+		{"a", "approved"}, {"d", "denied"}, {"u", "undecided"}};
+	cJSON *o = cJSON_CreateObject();
+	size_t i, k;
+
+	cJSON_AddNumberToObject(o, "count", (double)strlen(letters));
+	for (k = 0; k < ARRAY_SIZE(names); k++) {
+		cJSON *a = cJSON_AddArrayToObject(o, names[k][1]);
+
+		for (i = 0; letters[i]; i++)
+			if (letters[i] == names[k][0][0])
+				cJSON_AddItemToArray(a, cJSON_CreateNumber((double)(i + 1)));
+	}
+	return o;
+}
+
 static cJSON *change_json(const struct change *c, const struct writers *ws, struct gate *g)
 {
 	struct gate_verdict v;
@@ -360,6 +379,8 @@ static cJSON *change_json(const struct change *c, const struct writers *ws, stru
 	}
 	gate_classify(g, c->path, &v);
 	cJSON_AddStringToObject(o, "state", gate_state_name(v.state));
+	if (v.hunks)
+		cJSON_AddItemToObject(o, "hunks", hunks_json(v.hunks));
 	if (v.risk)
 		cJSON_AddStringToObject(o, "risk", v.risk);
 	else

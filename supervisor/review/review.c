@@ -21,6 +21,7 @@
 #include "supervisor/changeset/diff.h"
 #include "supervisor/record/events.h"
 #include "supervisor/changeset/gate.h"
+#include "supervisor/changeset/hunks.h"
 #include "supervisor/supervise/policy.h"
 #include "supervisor/record/report.h"
 #include "supervisor/record/session.h"
@@ -65,6 +66,12 @@ static const char *keep(struct strvec *pool, char *s)
 	return strvec_push(pool, s);
 }
 
+/* The sides a change's hunks were shown on (hunks.h): their hashes and how many hunks. */
+struct seen {
+	char old_sha[65], new_sha[65];
+	size_t n;
+};
+
 /* A session opened for review or replay, with everything the UI borrows. */
 struct record {
 	struct session *s;
@@ -81,6 +88,8 @@ struct record {
 	enum ui_decision *saved; /* each change's decision as saved in the session */
 	bool *person;		 /* each change's decision is the person's, saved earlier */
 	size_t *files_cap;	 /* capacity of each ui_command.files */
+	struct seen *seen;	 /* each change's hunks as last shown (or saved), or NULL */
+	char **saved_hunks;	 /* each change's hunk letters as saved, or NULL */
 	cJSON *commands, *conns; /* the ui structs point into them */
 };
 
@@ -99,6 +108,11 @@ static void record_free(struct record *rec)
 	free(rec->r.commands);
 	free(rec->r.conns);
 	free(rec->files_cap);
+	if (rec->saved_hunks)
+		for (i = 0; i < rec->r.nchanges; i++)
+			free(rec->saved_hunks[i]);
+	free(rec->saved_hunks);
+	free(rec->seen);
 	free(rec->saved);
 	free(rec->person);
 	if (rec->have_gate)
@@ -334,21 +348,109 @@ static enum gate_state gate_of(enum ui_decision d)
 	return d == UI_APPROVED ? GATE_APPROVED : d == UI_DENIED ? GATE_DENIED : GATE_UNDECIDED;
 }
 
+static bool same_str(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+/* Whether change i is saved as it stands now. */
+static bool is_saved(const struct record *rec, size_t i)
+{
+	const struct ui_change *u = &rec->r.changes[i];
+
+	return u->decision == rec->saved[i] &&
+	       same_str(u->hunks, rec->saved_hunks ? rec->saved_hunks[i] : NULL);
+}
+
+/* Save change i's decision, hunk by hunk when it has hunks. 0 or -errno (printed). */
+static int save_one(struct record *rec, size_t i)
+{
+	struct ui_change *u = &rec->r.changes[i];
+	int rc;
+
+	/* Denied whole by a key that does not know about hunks (D): no hunk goes in. */
+	if (u->hunks && u->decision == UI_DENIED) {
+		free(u->hunks);
+		u->hunks = NULL;
+	}
+	if (u->hunks && rec->seen && rec->seen[i].n == strlen(u->hunks))
+		rc = gate_decide_hunks(&rec->gate, u->path, gate_of(u->decision), u->hunks,
+				       rec->seen[i].old_sha, rec->seen[i].new_sha);
+	else if (u->hunks)
+		rc = error("cannot save the hunks of %s: they were not shown", u->path);
+	else
+		rc = gate_decide(&rec->gate, u->path, gate_of(u->decision));
+	if (rc < 0)
+		return rc;
+	rec->saved[i] = u->decision;
+	if (!rec->saved_hunks)
+		rec->saved_hunks = xcalloc(rec->r.nchanges + 1, sizeof(*rec->saved_hunks));
+	free(rec->saved_hunks[i]);
+	rec->saved_hunks[i] = u->hunks ? xstrdup(u->hunks) : NULL;
+	return 0;
+}
+
 /* Save the decisions the person changed since the last call (ui_review.decided). */
 static void ui_decided(void *ctx)
 {
 	struct record *rec = ctx;
 	size_t i;
 
-	for (i = 0; i < rec->r.nchanges; i++) {
-		enum ui_decision d = rec->r.changes[i].decision;
-
-		if (d == rec->saved[i])
-			continue;
-		if (gate_decide(&rec->gate, rec->r.changes[i].path, gate_of(d)) < 0)
+	for (i = 0; i < rec->r.nchanges; i++)
+		if (!is_saved(rec, i) && save_one(rec, i) < 0)
 			return; /* printed; the next key tries again */
-		rec->saved[i] = d;
+}
+
+/*
+ * How many hunks of change i the person may decide one by one in the patch shown: those of
+ * its sides read now, when the patch shown has exactly them and more than one (ui_review.hunks).
+ * Hunk decisions saved for other sides (either file changed since) are dropped.
+ */
+static size_t ui_hunks(void *ctx, size_t i, const char *patch, size_t len)
+{
+	struct record *rec = ctx;
+	struct ui_change *u = &rec->r.changes[i];
+	struct hunk_file f;
+	size_t n = 0;
+
+	/* One hunk is the whole file: decided with it. */
+	if (hunk_file_load(&f, rec->sfd, rec->s->dir, &rec->cs.items[i]) == 0 &&
+	    hunks_shown(&f, patch, len) && f.n > 1)
+		n = f.n;
+	if (!rec->seen)
+		rec->seen = xcalloc(rec->r.nchanges + 1, sizeof(*rec->seen));
+	if (u->hunks &&
+	    (n == 0 || rec->seen[i].n != n || strcmp(rec->seen[i].old_sha, f.old_sha) != 0 ||
+	     strcmp(rec->seen[i].new_sha, f.new_sha) != 0)) {
+		warn("%s changed since its hunks were decided: decide them again", u->path);
+		free(u->hunks);
+		u->hunks = NULL;
+		u->decision = UI_UNDECIDED;
+		u->set_by = "you, earlier; the file changed since";
 	}
+	if (n) {
+		memcpy(rec->seen[i].old_sha, f.old_sha, sizeof(f.old_sha));
+		memcpy(rec->seen[i].new_sha, f.new_sha, sizeof(f.new_sha));
+		rec->seen[i].n = n;
+	}
+	hunk_file_free(&f);
+	return n;
+}
+
+/* A file decided hunk by hunk earlier: its letters and the sides they were seen on. */
+static void restore_hunks(struct record *rec, size_t i, const struct gate_verdict *v)
+{
+	size_t n = strlen(v->hunks);
+
+	if (!rec->seen)
+		rec->seen = xcalloc(rec->r.nchanges + 1, sizeof(*rec->seen));
+	if (!rec->saved_hunks)
+		rec->saved_hunks = xcalloc(rec->r.nchanges + 1, sizeof(*rec->saved_hunks));
+	snprintf(rec->seen[i].old_sha, sizeof(rec->seen[i].old_sha), "%s", v->old_sha);
+	snprintf(rec->seen[i].new_sha, sizeof(rec->seen[i].new_sha), "%s", v->new_sha);
+	rec->seen[i].n = n;
+	rec->r.changes[i].hunks = xstrdup(v->hunks);
+	rec->saved_hunks[i] = xstrdup(v->hunks);
 }
 
 /* ASCII only: the event log writes it as it is (see utf8_sanitize()). */
@@ -398,6 +500,8 @@ static void fill_changes(struct record *rec, const struct writers *ws)
 			rec->person[i] = v.person;
 			u->risk = v.risk;
 			u->why = rule_why(rec, cache, &ncache, &v);
+			if (v.hunks)
+				restore_hunks(rec, i, &v);
 		}
 		at.change = i;
 		at.cmds_cap = 0;
@@ -492,6 +596,7 @@ static int record_load(struct record *rec, struct session *s)
 	rec->r.diff = ui_diff;
 	rec->r.conflict = ui_conflict;
 	rec->r.decided = ui_decided;
+	rec->r.hunks = ui_hunks;
 	ui_review_prepare(&rec->r);
 	for (size_t i = 0; i < rec->r.nchanges; i++)
 		if (rec->person[i])
@@ -532,6 +637,13 @@ static int review(struct record *rec)
 			rec->s->id, rec->s->id, rec->s->id);
 		return 0;
 	}
+	/* The commit reads hunk decisions from the session: they must all be there. */
+	ui_decided(rec);
+	for (i = 0; i < r->nchanges; i++)
+		if (!is_saved(rec, i))
+			return error("the decisions could not be saved in session %s: nothing "
+				     "committed",
+				     rec->s->id);
 	paths = xcalloc(r->nchanges + 1, sizeof(*paths));
 	which = xcalloc(r->ncommands + 1, sizeof(*which));
 	for (i = 0; i < r->nchanges; i++)
@@ -585,7 +697,10 @@ int cmd_review(int argc, char **argv)
 		       "(the status rows say which rule); a change that runs code on the host "
 		       "later\n(a git hook, a shell start-up file, ...) is flagged and starts "
 		       "undecided. A command's\ndecision applies to the changes it made; "
-		       "decisions are saved in the session as they\nare made.\nc commits the approved changes (after a y/n summary; "
+		       "decisions are saved in the session as they\nare made. In the diff of a modified "
+		       "text file, a and d decide the hunk marked >:\nthe commit then writes the host's "
+		       "file with only the approved hunks. Space and b page,\n} and { go from hunk "
+		       "to hunk, J and K from file to file.\nc commits the approved changes (after a y/n summary; "
 		       "undecided ones are left out)\nand then runs the approved deferred "
 		       "commands; q quits without committing; ? shows\nthe keys. Conflicts "
 		       "with the host are marked '!'. See airlock(1), REVIEW.\n",

@@ -71,14 +71,14 @@ ui 'jjj<Enter><Dump>'
 is "$(screen 1 | sed -n '1,12p')" "airlock review ID   diff: T/proj/a.txt
 modified: file 0644 -> file 0644, 8 -> 14 bytes
 
-diff --git aT/proj/a.txt bT/proj/a
+diff --git aT/proj/a.txt bT/proj/>
 index 814f4a4..4cb29ea 100644
 --- aT/proj/a.txt
 +++ bT/proj/a.txt
 @@ -1,2 +1,3 @@
  one
  two
-+three" "Enter shows the diff of the selected file"
++three" "Enter shows the diff of the selected file (> marks a line cut at the edge)"
 check "the diff's status rows say why the file is approved" \
 	grep -q '^approved: allow write ./\*\* (<defaults>:4)' <(screen 1)
 ui 'jjjj<Enter><Dump>'
@@ -92,7 +92,7 @@ check "a symlink shows its target" grep -q '^symlink to: a.txt$' <(screen 1)
 
 # Keys: help, search, the views.
 ui '?<Dump>'
-check "? lists the keys" grep -q '^  a              approve the selected change or command$' <(screen 1)
+check "? lists the keys" grep -q '^  a              approve the selected change or command; in the diff' <(screen 1)
 check "the review's help has no replay keys" bash -c "! grep -q 'show only one class' '$T/dump'"
 ui '/new.txt<Enter><Dump>'
 is "$(screen 1 | sed -n '22p')" "approved: allow write ./** (<defaults>:4)  [9/15]" \

@@ -12,6 +12,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const struct rules_env env = {"/home/u", "/work/p"};
 
@@ -347,11 +348,58 @@ static void test_suggest_connect(void)
 	ok(rules_suggest_connect("*.evil.com:443") == NULL, "a host name with '*': no suggestion");
 }
 
+/* Decisions hunk by hunk: saved with the hashes, read back, and a bad line approves no hunk. */
+static void test_hunk_decisions(void)
+{
+	char file[] = "/tmp/airlock-test-gate-XXXXXX";
+	const char *sha = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+	struct gate g;
+	struct gate_verdict v;
+	int fd = mkstemp(file);
+	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+
+	ok(f != NULL, "a decisions file");
+	if (!f)
+		return;
+	fprintf(f,
+		"{\"path\":\"/work/p/bad\",\"state\":\"approved\",\"hunks\":\"ax\","
+		"\"old_sha256\":\"%s\",\"new_sha256\":\"%s\"}\n",
+		sha, sha);
+	fprintf(f, "{\"path\":\"/work/p/nohash\",\"state\":\"approved\",\"hunks\":\"ad\"}\n");
+	fclose(f);
+	gate_with(&g, NULL);
+	gate_load_decisions(&g, file);
+	gate_classify(&g, "/work/p/bad", &v);
+	is_str(v.hunks, "u", "a bad letter: no hunk approved");
+	gate_classify(&g, "/work/p/nohash", &v);
+	is_str(v.hunks, "u", "hunks without hashes: no hunk approved");
+	ok(gate_decide_hunks(&g, "/work/p/f", GATE_APPROVED, "ada", sha, sha) == 0,
+	   "a decision hunk by hunk is saved");
+	gate_classify(&g, "/work/p/f", &v);
+	is_str(v.hunks, "ada", "  and classified with its hunks");
+	gate_close(&g);
+	gate_with(&g, NULL);
+	gate_load_decisions(&g, file);
+	gate_classify(&g, "/work/p/f", &v);
+	is_str(v.hunks, "ada", "read back from the file");
+	is_str(v.old_sha, sha, "  with the hashes");
+	ok(v.person && v.state == GATE_APPROVED, "  approved by the person");
+	gate_decide(&g, "/work/p/f", GATE_DENIED);
+	gate_close(&g);
+	gate_with(&g, NULL);
+	gate_load_decisions(&g, file);
+	gate_classify(&g, "/work/p/f", &v);
+	ok(v.hunks == NULL && v.state == GATE_DENIED, "a whole decision later replaces the hunks");
+	gate_close(&g);
+	unlink(file);
+}
+
 int main(void)
 {
 	test_defaults();
 	test_rules_files();
 	test_decisions_and_commit();
+	test_hunk_decisions();
 	test_suggest_exec();
 	test_suggest_connect();
 	return tap_done();

@@ -90,6 +90,13 @@ static void test_key_map(void)
 	is_int(ui_key_request('f', UI_REPLAY), UI_REQ_FILTER_CLASS, "f filters the replay");
 	is_int(ui_key_request('f', UI_REVIEW), UI_REQ_NONE, "f means nothing in the review");
 	is_int(ui_key_request(' ', UI_REVIEW), UI_REQ_TOGGLE, "space toggles");
+	is_int(ui_key_request(' ', UI_REVIEW | UI_TEXT), UI_REQ_SCREEN_DOWN,
+	       "space pages down in a diff");
+	is_int(ui_key_request('b', UI_REPLAY | UI_TEXT), UI_REQ_SCREEN_UP, "b pages up in a diff");
+	is_int(ui_key_request('b', UI_REVIEW), UI_REQ_NONE, "b means nothing in a list");
+	is_int(ui_key_request('a', UI_REVIEW | UI_TEXT), UI_REQ_APPROVE, "a approves in a diff");
+	is_int(ui_key_request('}', UI_REVIEW | UI_TEXT), UI_REQ_NEXT_HUNK,
+	       "} goes to the next hunk");
 	is_int(ui_key_request('q', UI_BOTH), UI_REQ_QUIT, "q quits");
 	/* One key, one meaning, in each context. */
 	for (i = 0; i < UI_REQ_COUNT - 1; i++)
@@ -97,7 +104,9 @@ static void test_key_map(void)
 			for (k = 0; ui_keys[i].codes[k]; k++)
 				for (size_t l = 0; ui_keys[j].codes[l]; l++)
 					dup += ui_keys[i].codes[k] == ui_keys[j].codes[l] &&
-					       (ui_keys[i].where & ui_keys[j].where);
+					       (ui_keys[i].where & ui_keys[j].where & UI_BOTH) &&
+					       !((ui_keys[i].where | ui_keys[j].where) & UI_TEXT &&
+						 (ui_keys[i].where | ui_keys[j].where) & UI_LIST);
 	is_int(dup, 0, "no key is bound twice in one context");
 	for (i = 0; i < UI_REQ_COUNT - 1; i++)
 		if (ui_keys[i].help[0] < 'a' || ui_keys[i].help[0] > 'z' ||
@@ -172,6 +181,35 @@ static void test_model(void)
 	ui_review_free(&r);
 }
 
+/* Hunk by hunk: the file's state follows its hunks; a whole decision replaces them. */
+static void test_hunks(void)
+{
+	struct ui_change ch[] = {
+		change("/p/dir", "dir-added", S_IFDIR | 0755, UI_UNDECIDED),
+		change("/p/dir/f", "modified", S_IFREG | 0644, UI_APPROVED),
+	};
+	struct ui_review r = {.changes = ch, .nchanges = 2};
+
+	ui_review_prepare(&r);
+	ui_set_hunk(&r, 1, 3, 0, 'a');
+	ok(ch[1].hunks == NULL && ch[1].decision == UI_APPROVED,
+	   "approving a hunk of an approved file leaves it approved whole");
+	ui_set_hunk(&r, 1, 3, 1, 'd');
+	is_str(ch[1].hunks, "ada", "denying hunk 2: the others keep the file's decision");
+	is_int(ch[1].decision, UI_APPROVED, "  the file is approved in part");
+	is_int(ch[0].decision, UI_APPROVED, "  and the directory it needs is approved");
+	ui_set_hunk(&r, 1, 3, 0, 'd');
+	ui_set_hunk(&r, 1, 3, 2, 'd');
+	ok(ch[1].hunks == NULL && ch[1].decision == UI_DENIED, "every hunk denied: denied whole");
+	ui_set_change(&r, 1, UI_UNDECIDED, "you");
+	ui_set_hunk(&r, 1, 2, 0, 'd');
+	is_str(ch[1].hunks, "du", "an undecided file's other hunks stay undecided");
+	is_int(ch[1].decision, UI_UNDECIDED, "  no hunk approved: undecided");
+	ui_set_change(&r, 1, UI_APPROVED, "you");
+	ok(ch[1].hunks == NULL, "a whole decision replaces the hunks'");
+	ui_review_free(&r);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1 && strcmp(argv[1], "--man") == 0) {
@@ -194,6 +232,7 @@ int main(int argc, char **argv)
 	}
 	test_key_map();
 	test_model();
+	test_hunks();
 	test_man_page();
 	test_prompt_man_page();
 	return tap_done();
