@@ -38,6 +38,12 @@ struct ui_change {
 	size_t ncmds;
 	unsigned *steps; /* a live session's steps that wrote it (airlock exec), owned by caller */
 	size_t nsteps;
+	/* A rename (the deletion of the old path and the addition of the new one, paired by
+	   supervisor/changeset/renames.h): the list shows "old -> new", and deciding one of the
+	   two decides both, so that what reaches the host is the rename approved. */
+	bool renamed;
+	size_t rename_other; /* the other change of the rename */
+	int similarity;	     /* how much of the old content the new keeps, in percent */
 	/* Filled by ui/: */
 	int added, removed; /* line counts; -1 not counted yet, -2 binary or not countable */
 	int conflict_state; /* 0 not checked yet, 1 none, 2 conflict, 3 unsafe conflict */
