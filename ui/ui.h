@@ -133,7 +133,7 @@ size_t ui_set_step(struct ui_review *r, unsigned step, enum ui_decision d);
 /* One event of the timeline. */
 struct ui_event {
 	unsigned long long seq;
-	const char *time;
+	const char *time; /* local, with its offset: "2026-11-23T12:10:05.123+0100" */
 	long pid;
 	const char *cls; /* "exec", "write", "connect", "dns", ... */
 	const char *op;

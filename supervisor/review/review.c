@@ -776,6 +776,7 @@ static void read_timeline(struct replay_rec *rp)
 	while ((len = getline(&line, &cap, f)) > 0) {
 		cJSON *ev = cJSON_ParseWithLength(line, (size_t)len);
 		struct ui_event *e;
+		char when[48];
 
 		if (!cJSON_IsObject(ev)) {
 			cJSON_Delete(ev);
@@ -787,7 +788,10 @@ static void read_timeline(struct replay_rec *rp)
 		e->seq = (unsigned long long)meta_num(ev, "seq", 0);
 #define TAKE(field, key)                                                                           \
 	e->field = meta_str(ev, key) ? keep(&rp->pool, xstrdup(meta_str(ev, key))) : NULL
-		TAKE(time, "time");
+		/* A person reads local time (ui/replay.c shows the time of day; its details the
+		   whole of it, with the offset). */
+		session_local_iso(meta_str(ev, "time"), when, sizeof(when));
+		e->time = keep(&rp->pool, xstrdup(when));
 		TAKE(cls, "class");
 		TAKE(op, "op");
 		TAKE(target, "target");
