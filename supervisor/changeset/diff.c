@@ -914,31 +914,59 @@ struct cand {
 	size_t side;
 	bool link;
 	off_t size;
-	int hashed; /* 0 not yet, 1 yes, -1 unreadable */
+	bool wanted; /* a candidate of the other side has its kind and size */
+	bool hashed;
 	char hash[65];
 };
 
+/* By kind and size, then (when both were read) by content. */
 static int cmp_cand(const void *a, const void *b)
 {
 	const struct cand *x = a, *y = b;
 
 	if (x->link != y->link)
 		return x->link ? 1 : -1;
-	return (x->size > y->size) - (x->size < y->size);
+	if (x->size != y->size)
+		return x->size < y->size ? -1 : 1;
+	return x->hashed && y->hashed ? strcmp(x->hash, y->hash) : 0;
 }
 
-static bool cand_hash(struct diff *d, struct cand *c)
+/* The same, and by path among equals: "the first by path" is then the first found. */
+static int cmp_cand_sort(const void *a, const void *b)
+{
+	const struct cand *x = a, *y = b;
+	int c = cmp_cand(a, b);
+
+	return c ? c : (x->side > y->side) - (x->side < y->side);
+}
+
+/* The first of v[0..n) not before key, and the end of those equal to it (v sorted). */
+static size_t equal_range(const struct cand *v, size_t n, const struct cand *key, size_t *end)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (cmp_cand(&v[mid], key) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (*end = lo; *end < n && cmp_cand(&v[*end], key) == 0; (*end)++)
+		;
+	return lo;
+}
+
+static void cand_hash(struct diff *d, struct cand *c)
 {
 	cleanup_free char *data = NULL;
 	size_t len = 0;
 
-	if (c->hashed == 0) {
-		data = load(d, &d->v[c->side], &len);
-		c->hashed = data ? 1 : -1;
-		if (data)
-			sha256_hex(data, len, c->hash);
-	}
-	return c->hashed > 0;
+	data = load(d, &d->v[c->side], &len);
+	c->hashed = data != NULL;
+	if (data)
+		sha256_hex(data, len, c->hash);
 }
 
 static const char *base_name(const char *path)
@@ -948,57 +976,76 @@ static const char *base_name(const char *path)
 	return slash ? slash + 1 : path;
 }
 
-/* Among olds[lo..hi) of n's kind and size, the free one with n's content: the same name
-   first, then the first by path. (size_t)-1 when none. */
-static size_t same_content(struct diff *d, struct cand *olds, size_t lo, size_t hi, struct cand *n)
+/* The free sides of one direction that are not empty (git pairs no empty files). */
+static size_t cands(const struct diff *d, bool upper, struct cand *out)
 {
-	const char *name = base_name(d->v[n->side].path);
-	size_t k, found = (size_t)-1;
-
-	for (k = lo; k < hi; k++) {
-		struct cand *o = &olds[k];
-
-		if (d->pair[o->side] != (size_t)-1 || !cand_hash(d, o) || !cand_hash(d, n) ||
-		    strcmp(o->hash, n->hash) != 0)
-			continue;
-		if (strcmp(base_name(d->v[o->side].path), name) == 0)
-			return o->side;
-		if (found == (size_t)-1)
-			found = o->side;
-	}
-	return found;
-}
-
-/* Deleted and added files with the same content (not empty: git pairs no empty files),
-   compared by kind and size first so that only those can cost a read. */
-static void pair_identical(struct diff *d)
-{
-	struct cand *olds = xcalloc(d->n + 1, sizeof(*olds)), key;
-	size_t nold = 0, i, j, lo;
+	size_t i, n = 0;
 
 	for (i = 0; i < d->n; i++)
-		if (free_side(d, i, false) && d->v[i].size > 0)
-			olds[nold++] = (struct cand){i, S_ISLNK(d->v[i].mode), d->v[i].size, 0, ""};
-	if (nold)
-		qsort(olds, nold, sizeof(*olds), cmp_cand);
-	for (i = 0; nold && i < d->n; i++) {
-		if (!free_side(d, i, true) || d->v[i].size <= 0)
-			continue;
-		key = (struct cand){i, S_ISLNK(d->v[i].mode), d->v[i].size, 0, ""};
-		for (lo = 0, j = nold; lo < j;) {
-			size_t mid = lo + (j - lo) / 2;
+		if (free_side(d, i, upper) && d->v[i].size > 0)
+			out[n++] = (struct cand){
+				.side = i, .link = S_ISLNK(d->v[i].mode), .size = d->v[i].size};
+	return n;
+}
 
-			if (cmp_cand(&olds[mid], &key) < 0)
-				lo = mid + 1;
-			else
-				j = mid;
+/*
+ * Read the candidates that can have a twin: those of a kind and size the other direction
+ * has too. The olds left are the ones read, sorted by kind, size and content.
+ */
+static size_t hash_twins(struct diff *d, struct cand *olds, size_t nold, struct cand *news,
+			 size_t nnew)
+{
+	size_t i, j, lo, end, keep = 0;
+
+	qsort(olds, nold, sizeof(*olds), cmp_cand);
+	for (i = 0; i < nnew; i++) {
+		lo = equal_range(olds, nold, &news[i], &end);
+		for (j = lo; j < end; j++)
+			olds[j].wanted = true;
+		if (lo < end)
+			cand_hash(d, &news[i]);
+	}
+	for (i = 0; i < nold; i++) {
+		if (olds[i].wanted)
+			cand_hash(d, &olds[i]);
+		if (olds[i].hashed)
+			olds[keep++] = olds[i];
+	}
+	qsort(olds, keep, sizeof(*olds), cmp_cand_sort);
+	return keep;
+}
+
+/* Deleted and added files with the same content; among several, the same name first, then
+   the first by path. Only files whose kind and size match are read. */
+static void pair_identical(struct diff *d)
+{
+	struct cand *olds = xcalloc(d->n + 1, sizeof(*olds));
+	struct cand *news = xcalloc(d->n + 1, sizeof(*news));
+	size_t nold = cands(d, false, olds), nnew = cands(d, true, news), i, j, lo, end;
+
+	if (nold && nnew)
+		nold = hash_twins(d, olds, nold, news, nnew);
+	for (i = 0; nold && i < nnew; i++) {
+		const char *name = base_name(d->v[news[i].side].path);
+		size_t found = (size_t)-1;
+
+		if (!news[i].hashed)
+			continue;
+		lo = equal_range(olds, nold, &news[i], &end);
+		for (j = lo; j < end; j++) {
+			size_t o = olds[j].side;
+
+			if (d->pair[o] != (size_t)-1)
+				continue;
+			if (found == (size_t)-1 || (strcmp(base_name(d->v[o].path), name) == 0 &&
+						    strcmp(base_name(d->v[found].path), name) != 0))
+				found = o;
 		}
-		for (j = lo; j < nold && cmp_cand(&olds[j], &key) == 0; j++)
-			;
-		if (lo < j && (j = same_content(d, olds, lo, j, &key)) != (size_t)-1)
-			link_pair(d, j, i, 100);
+		if (found != (size_t)-1)
+			link_pair(d, found, news[i].side, 100);
 	}
 	free(olds);
+	free(news);
 }
 
 /* Pair deletions with additions (d->v sorted; libgit2 loaded). */
