@@ -490,6 +490,36 @@ static int interrupt_key(struct prompt *p, struct prompt_reply *r)
 	return 1;
 }
 
+/* A key after 'r': y or n answers with the rule shown, e edits it, p widens or narrows it,
+   Esc goes back to the question (dropping an edit). */
+static int save_key(struct prompt *p, char c, struct prompt_reply *r)
+{
+	if (c == 'y' || c == 'n') {
+		r->allow = c == 'y';
+		r->remember = true;
+		/* An edited rule says what it says: this session remembers the exact question
+		   (the rule holds from the next run on). */
+		r->program = p->save_program && p->head->suggest_program && !p->head->edited;
+		r->save_as = save_body(p); /* the caller checks and saves it (ask.c) */
+		return 1;
+	}
+	if (c == 'e') {
+		start_edit(p, save_body(p));
+	} else if (c == 'p' && p->head->suggest_program && !p->head->edited) {
+		p->save_program = !p->save_program;
+		show_rule(p);
+	} else if (c == 27 || c == 'q') {
+		p->saving = false;
+		p->save_program = false;
+		free(p->head->edited);
+		p->head->edited = NULL;
+		tty_write(p, "\r\n");
+		p->line = "> ";
+		draw_line(p);
+	}
+	return 0;
+}
+
 static int answer_key(struct prompt *p, char c, struct prompt_reply *r)
 {
 	enum ui_prompt_req req = ui_prompt_request((unsigned char)c);
@@ -503,31 +533,8 @@ static int answer_key(struct prompt *p, char c, struct prompt_reply *r)
 		edit_key(p, c);
 		return 0;
 	}
-	if (p->saving) {
-		if (c == 'y' || c == 'n') {
-			r->allow = c == 'y';
-			r->remember = true;
-			/* An edited rule says what it says: this session remembers the exact
-			   question (the rule holds from the next run on). */
-			r->program =
-				p->save_program && p->head->suggest_program && !p->head->edited;
-			r->save_as = save_body(p); /* the caller checks and saves it (ask.c) */
-			return 1;
-		}
-		if (c == 'e') {
-			start_edit(p, save_body(p));
-		} else if (c == 'p' && p->head->suggest_program && !p->head->edited) {
-			p->save_program = !p->save_program;
-			show_rule(p);
-		} else if (c == 27 || c == 'q') {
-			p->saving = false;
-			p->save_program = false;
-			tty_write(p, "\r\n");
-			p->line = "> ";
-			draw_line(p);
-		}
-		return 0;
-	}
+	if (p->saving)
+		return save_key(p, c, r);
 	switch (req) {
 	case UI_PROMPT_ALLOW_ONCE:
 	case UI_PROMPT_DENY_ONCE:

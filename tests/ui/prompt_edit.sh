@@ -96,6 +96,17 @@ keys r e
 keys -l 'zzz'
 keys Escape
 check "Esc shows the rule as it was" wait_screen '^  rule: \.\.\. exec /usr/bin/touch kept\.txt \$ *$'
+keys e
+keys -l 'yyy'
+keys Enter
+check "an edit kept" wait_screen '^  rule: \.\.\. exec /usr/bin/touch kept\.txt \$yyy'
+proposed() { screen | grep -cE '^  rule: \.\.\. exec /usr/bin/touch kept\.txt \$ *$'; }
+before=$(proposed)
+keys Escape
+keys r
+check "... is dropped by Esc back to the question: r proposes the rule again" \
+	wait_for 20 sh -c "[ \$(tmux -S '$SOCK' capture-pane -p -J -t '$S' -S -100 | grep -cE '^  rule: \.\.\. exec /usr/bin/touch kept\.txt \\\$ *\$') -gt $before ]"
+check "... with p again" wait_screen '\[p\] any arguments, \[e\] edit'
 keys y
 check "done (Esc)" wait_screen "^EXIT=0"
 is "$(cat "$RULES" 2>/dev/null)" 'allow exec /usr/bin/touch kept.txt $' "the proposed rule is saved"
