@@ -658,6 +658,9 @@ static void open_diff(struct review_app *ra, size_t i)
 	buf_addc(&b, '\n');
 	if (c->link_target)
 		buf_addf(&b, "symlink to: %s\n", c->link_target);
+	if (c->renamed)
+		buf_addf(&b, "renamed, %d%% similar: one decision for its deletion and addition\n",
+			 c->similarity);
 	check_conflict(r, i);
 	if (c->conflict_state >= 2)
 		buf_addf(&b, "CONFLICT: %s\n", c->conflict);

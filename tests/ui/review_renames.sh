@@ -33,6 +33,7 @@ check "... and the old row the new path in full" row '^ \[\+\]   del    b\.txt  
 ui 'j<Enter><Dump>'
 check "Enter shows the rename's patch" grep -qF 'rename from' <(screen 1)
 check "... from the old path to the new" grep -qF "rename to ${P#/}/a2.txt" <(screen 1)
+check "... under a line that says it is one decision" grep -qF "renamed, 100% similar: one decision for its deletion and addition" <(screen 1)
 
 # d on the new path's row denies the old path's too; the commit applies the rest.
 ui 'jd<Dump>cy'
