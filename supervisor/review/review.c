@@ -159,7 +159,7 @@ static char *ui_diff(void *ctx, size_t i, size_t *len)
 }
 
 /* The renames among the changes (renames.h): shown as one row each, decided together. Only
-   a deletion can start one, and most sessions have none: then the log is not read. */
+   the deletion of a file can start one, and most sessions have none: then nothing is read. */
 static void find_renames(struct record *rec)
 {
 	cleanup_free char *events = NULL;
@@ -167,7 +167,9 @@ static void find_renames(struct record *rec)
 	cleanup_free int *score = NULL;
 	size_t i;
 
-	for (i = 0; i < rec->cs.n && rec->cs.items[i].kind != CHANGE_DELETED; i++)
+	for (i = 0; i < rec->cs.n &&
+		    (rec->cs.items[i].kind != CHANGE_DELETED || S_ISDIR(rec->cs.items[i].old_mode));
+	     i++)
 		;
 	if (i == rec->cs.n)
 		return;
