@@ -121,7 +121,7 @@ static long long secs_left(const struct prompt *p)
 	return left <= 0 ? 0 : (left + 999) / 1000;
 }
 
-/* The input line, from its start: the countdown, then what is asked. */
+/* The input line, from its start: the countdown, then what is asked, or the rule edited. */
 static void draw_line(struct prompt *p)
 {
 	char count[48] = "";
@@ -131,7 +131,15 @@ static void draw_line(struct prompt *p)
 		snprintf(count, sizeof(count), "(denied in %llds) ", p->secs);
 	tty_write(p, "\r\033[K  ");
 	tty_write(p, count);
-	tty_write(p, p->line);
+	if (p->editing) {
+		/* The rule being edited: escaped, as all else the program chose. */
+		cleanup_free char *clean = term_sanitize(p->edit.data);
+
+		tty_write(p, "rule: ... ");
+		tty_write(p, clean);
+	} else {
+		tty_write(p, p->line);
+	}
 }
 
 void prompt_set_deadline(struct prompt_item *it, unsigned long long deadline_ms)
@@ -374,15 +382,6 @@ static void show_rule(struct prompt *p)
 	draw_line(p);
 }
 
-/* The rule being edited, on the input line: escaped, as all else the program chose. */
-static void draw_edit(struct prompt *p)
-{
-	cleanup_free char *clean = term_sanitize(p->edit.data);
-
-	tty_write(p, "\r\033[K  rule: ... ");
-	tty_write(p, clean);
-}
-
 /* 'e': edit the rule proposed (Enter keeps it, Esc goes back to it as it was). */
 static void start_edit(struct prompt *p, const char *body)
 {
@@ -391,7 +390,7 @@ static void start_edit(struct prompt *p, const char *body)
 	p->editing = true;
 	tty_write(p, "\r\033[K  edit the rule: Enter to keep it, Esc to leave it as it was, "
 		     "Ctrl-U to clear\r\n");
-	draw_edit(p);
+	draw_line(p);
 }
 
 /* Leave the editor: keep the text as the rule to save (keep) or not, and show the rule. */
@@ -446,7 +445,7 @@ static void edit_key(struct prompt *p, char c)
 	} else if (u >= 0x20 && p->edit.len < PROMPT_MAX_RULE) {
 		buf_addc(&p->edit, c);
 	}
-	draw_edit(p);
+	draw_line(p);
 }
 
 void prompt_save_refused(struct prompt *p, const char *why)

@@ -112,6 +112,16 @@ check "done (Esc)" wait_screen "^EXIT=0"
 is "$(cat "$RULES" 2>/dev/null)" 'allow exec /usr/bin/touch kept.txt $' "the proposed rule is saved"
 rm -rf "$XDG_CONFIG_HOME"
 
+# The countdown goes on while the rule is edited, and its ticks keep the text being typed.
+start "'$AIRLOCK' run --review never --ask-timeout 20s -r '$T/ask.rules' -- '$PY' '$T/prog.py' tick.txt"
+check "the question appears (countdown)" wait_screen 'wants +exec touch tick.txt'
+keys r e
+keys -l 'abc'
+check "the countdown ticks on the line being edited, the text kept" \
+	wait_screen '\(denied in 1[0-7]s\) rule: \.\.\. exec /usr/bin/touch tick\.txt \$abc$'
+keys Escape n
+check "done (countdown)" wait_screen "^EXIT=0"
+
 # The program chose the argument: an escape sequence in it is shown escaped, and a rule that
 # would have to hold it is not offered (r does nothing), so none reaches the editor.
 start "$AL \$'\\e[31mred'"
