@@ -10,7 +10,8 @@
  * The hints are the write events of rename(2), renameat(2) and renameat2(2) (and the
  * directory moves airlock makes itself), followed in order: a file renamed twice names its
  * first path; a directory moved takes everything below it along. A renamed entry that a later
- * rename replaces is forgotten. Past RENAME_HINTS_MAX renames the rest are not followed (the
+ * rename replaces is forgotten. Each rename costs a few lookups whatever the number before it;
+ * past RENAME_HINTS_EVENTS renames, or RENAME_HINTS_MAX entries, the rest are not followed (the
  * pairs they would give are then found by content only, when identical).
  */
 #ifndef AIRLOCK_SUPERVISOR_RENAMES_H
@@ -18,7 +19,8 @@
 
 #include <stddef.h>
 
-#define RENAME_HINTS_MAX 10000
+#define RENAME_HINTS_MAX    100000
+#define RENAME_HINTS_EVENTS 100000
 
 struct rename_hint {
 	char *path;   /* where the entry is after the renames */

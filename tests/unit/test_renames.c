@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 static char log_path[] = "/tmp/airlock-test-renames.XXXXXX";
@@ -95,6 +96,35 @@ int main(void)
 		is_int(rename_hints_load("/nonexistent/events.jsonl", &h), -2,
 		       "a log that cannot be read: -ENOENT, no hints");
 		is_int(h.n, 0, "... and nothing loaded");
+	}
+	{
+		/* Many renames: each costs a few lookups (the time is printed, not judged). */
+		struct rename_hints h = {0};
+		struct timespec t0, t1;
+		FILE *f = fopen(log_path, "w");
+		char *o;
+		int i;
+
+		for (i = 0; i < 20000; i++)
+			fprintf(f,
+				"{\"class\":\"write\",\"op\":\"rename\",\"target\":\"/p/a%d\","
+				"\"target2\":\"/p/d/b%d\",\"decision\":\"allow\"}\n",
+				i, i);
+		fputs("{\"class\":\"write\",\"op\":\"rename\",\"target\":\"/p/d\",\"target2\":"
+		      "\"/p/e\",\"decision\":\"allow\"}\n",
+		      f);
+		fclose(f);
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		rename_hints_load(log_path, &h);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		printf("# 20,001 renames followed in %.0f ms\n",
+		       (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
+			       (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
+		is_int(h.n, 20001, "20,000 renamed files, then their directory: 20,001 entries");
+		o = rename_hints_origin(&h, "/p/e/b12345");
+		is_str(o, "/p/a12345", "... each found below the directory's new name");
+		free(o);
+		rename_hints_free(&h);
 	}
 	unlink(log_path);
 	return tap_done();
