@@ -759,8 +759,9 @@ int cmd_log(int argc, char **argv)
 	static const char usage[] =
 		"airlock log [ID] [--json] [--color=WHEN] [--no-pager]\n\n"
 		"Print the session's timeline: time, process (indented under its parent), class,\n"
-		"decision, target, and who decided when it was not the built-in policy. --json\n"
-		"prints the events as recorded, one JSON object per line. The hash chain is not\n"
+		"decision, target, and who decided when it was not the built-in policy. The times\n"
+		"are local, under a line giving their day and UTC offset. --json prints the events\n"
+		"as recorded (times in UTC), one JSON object per line. The hash chain is not\n"
 		"checked: see 'airlock verify'. On a terminal the decisions are coloured\n"
 		"(--color=auto|always|never; NO_COLOR turns auto off) and the timeline goes through\n"
 		"$AIRLOCK_PAGER, else $PAGER, else 'less -FRX' (--no-pager or PAGER=cat: none).";
