@@ -106,6 +106,15 @@ diff -r "$T/bare" "$T/applied" >"$T/apply.diff" 2>&1
 is "$?" 0 "... and gives the tree the script gives run bare" ||
 	sed 's/^/# /' "$T/apply.diff"
 
+# The full-path patch applies to a copy with -pN (N = 1 + the components of the project).
+n=$(($(tr -cd / <<<"$P" | wc -c) + 1))
+cp -a "$T/pristine" "$T/applied-p"
+"$AIRLOCK" diff "$ID" -- "$P" >"$T/patch-full"
+(cd "$T/applied-p" && git apply -p"$n" "$T/patch-full") 2>"$T/apply-p.err"
+is "$?" 0 "git apply -p$n takes the full-path patch with its renames in a copy"
+diff -r "$T/bare" "$T/applied-p" >/dev/null 2>&1
+is "$?" 0 "... and gives the same tree"
+
 # A path names a rename's new side: the rest is not in the patch (as git diff -- PATH).
 "$AIRLOCK" diff --relative "$ID" -- "$P/plain-renamed.txt" >"$T/one"
 check "a PATH naming the new side alone shows an addition" grep -qF "new file mode" "$T/one"
