@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* The live prompt on /dev/tty: one question at a time, one key per answer. */
+/* The live prompt on /dev/tty: one question at a time, one key per answer, a line to edit a
+   rule in. */
 #include "ui/prompt.h"
 
 #include "common/buf.h"

@@ -2,9 +2,10 @@
 /*
  * The live prompt: a question the rules left open ("ask"), put to the person on the
  * terminal (/dev/tty) while the sandbox keeps running. One question is on screen at a time;
- * later ones wait in order. No curses: a few lines of plain text and one key per answer, so
- * the program's own screen (which the supervisor holds back meanwhile, see run.c) is left as
- * it was. Everything the program controls is shown escaped (term_sanitize).
+ * later ones wait in order. No curses: a few lines of plain text and one key per answer (and
+ * one input line to edit a rule before it is saved), so the program's own screen (which the
+ * supervisor holds back meanwhile, see run.c) is left as it was. Everything the program
+ * controls is shown escaped (term_sanitize).
  */
 #ifndef AIRLOCK_UI_PROMPT_H
 #define AIRLOCK_UI_PROMPT_H
