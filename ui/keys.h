@@ -152,8 +152,11 @@ char *ui_keys_mdoc(void);
 	  "only)")                                                                                 \
 	P(SAVE_RULE, "r", 'r', "save the answer as a rule",                                        \
 	  "save the answer as a rule: shows the rule, which p widens to the program with any "     \
-	  "arguments and back; then y appends allow RULE or n deny RULE to the user's rules "      \
-	  "file, and the answer holds for the session as widely as the rule")                      \
+	  "arguments and back, and e edits (Enter keeps the edit, Esc drops it); then y appends "  \
+	  "allow RULE or n deny RULE to the user's rules file, and the answer holds for the "      \
+	  "session as widely as the rule (an edited one: for the same question; the rule itself "  \
+	  "from the next run on). A rule the rules parser refuses is not saved: the prompt says "  \
+	  "why and opens it for editing again")                                                    \
 	P(INTERRUPT, "Ctrl-C", UI_CTRL('c'), "deny",                                               \
 	  "deny once; a second Ctrl-C within two seconds also interrupts the program, as "         \
 	  "Ctrl-C does without a question")

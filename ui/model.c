@@ -135,6 +135,9 @@ void ui_set_change(struct ui_review *r, size_t i, enum ui_decision d, const char
 	c->hunks = NULL;
 	c->decision = d;
 	c->set_by = by;
+	/* A rename is one decision: its deletion and its addition reach the host together. */
+	if (c->renamed && r->changes[c->rename_other].decision != d)
+		ui_set_change(r, c->rename_other, d, by);
 	/* A change below a directory the host does not have yet needs that directory. */
 	if (d == UI_APPROVED) {
 		for (p = c->parent; p != (size_t)-1; p = r->changes[p].parent) {

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* The live prompt on /dev/tty: one question at a time, one key per answer. */
+/* The live prompt on /dev/tty: one question at a time, one key per answer, a line to edit a
+   rule in. */
 #include "ui/prompt.h"
 
 #include "common/buf.h"
@@ -24,6 +25,7 @@ struct prompt_item {
 	char *text;		     /* the question, already escaped for the terminal */
 	char *suggest;		     /* rule body for "save as a rule", or NULL */
 	char *suggest_program;	     /* the same for the program with any arguments, or NULL */
+	char *edited;		     /* the rule as the person edited it ('e'), or NULL */
 	bool program;		     /* A and D are offered: a question about a command */
 	unsigned long long deadline; /* CLOCK_MONOTONIC ms; 0: none */
 	struct prompt_item *next;
@@ -32,9 +34,11 @@ struct prompt_item {
 struct prompt {
 	int fd;
 	bool gone;
-	bool shown;	     /* the head of the queue is on screen */
-	bool saving;	     /* after 'r': waiting for allow/deny of the rule to save */
-	bool save_program;   /* ... the rule of the program with any arguments ('p') */
+	bool shown;	   /* the head of the queue is on screen */
+	bool saving;	   /* after 'r': waiting for allow/deny of the rule to save */
+	bool save_program; /* ... the rule of the program with any arguments ('p') */
+	bool editing;	   /* after 'e': the rule is being edited in edit */
+	struct buf edit;
 	bool have_saved;     /* saved termios to restore */
 	bool can_interrupt;  /* the caller interrupts the program on reply.interrupt */
 	long long last_intr; /* ms of the Ctrl-C that denied the last question; 0: none */
@@ -56,6 +60,7 @@ struct prompt *prompt_open(void)
 	}
 	p = xcalloc(1, sizeof(*p));
 	p->fd = fd;
+	buf_init(&p->edit);
 	return p;
 }
 
@@ -117,7 +122,7 @@ static long long secs_left(const struct prompt *p)
 	return left <= 0 ? 0 : (left + 999) / 1000;
 }
 
-/* The input line, from its start: the countdown, then what is asked. */
+/* The input line, from its start: the countdown, then what is asked, or the rule edited. */
 static void draw_line(struct prompt *p)
 {
 	char count[48] = "";
@@ -127,7 +132,15 @@ static void draw_line(struct prompt *p)
 		snprintf(count, sizeof(count), "(denied in %llds) ", p->secs);
 	tty_write(p, "\r\033[K  ");
 	tty_write(p, count);
-	tty_write(p, p->line);
+	if (p->editing) {
+		/* The rule being edited: escaped, as all else the program chose. */
+		cleanup_free char *clean = term_sanitize(p->edit.data);
+
+		tty_write(p, "rule: ... ");
+		tty_write(p, clean);
+	} else {
+		tty_write(p, p->line);
+	}
 }
 
 void prompt_set_deadline(struct prompt_item *it, unsigned long long deadline_ms)
@@ -164,6 +177,7 @@ static void show_head(struct prompt *p)
 	p->shown = true;
 	p->saving = false;
 	p->save_program = false;
+	p->editing = false;
 	keys_mode(p, true);
 	tcflush(p->fd, TCIFLUSH); /* a key typed before the question is not its answer */
 	tty_write(p, p->head->text);
@@ -184,8 +198,10 @@ void prompt_close(struct prompt *p)
 		free(it->text);
 		free(it->suggest);
 		free(it->suggest_program);
+		free(it->edited);
 		free(it);
 	}
+	buf_release(&p->edit);
 	free(p->rules_file);
 	close(p->fd);
 	free(p);
@@ -332,15 +348,19 @@ void prompt_remove(struct prompt *p, struct prompt_item *it)
 		free(it->text);
 		free(it->suggest);
 		free(it->suggest_program);
+		free(it->edited);
 		free(it);
 		break;
 	}
 	show_head(p);
 }
 
-/* The rule "save as a rule" offers: the exact one, or the program's with any arguments. */
+/* The rule "save as a rule" offers: as edited, else the exact one, or the program's with any
+   arguments. */
 static const char *save_body(const struct prompt *p)
 {
+	if (p->head->edited)
+		return p->head->edited;
 	return p->save_program && p->head->suggest_program ? p->head->suggest_program
 							   : p->head->suggest;
 }
@@ -353,15 +373,92 @@ static void show_rule(struct prompt *p)
 
 	tty_write(p, msg);
 	p->line =
-		p->head->suggest_program
-			? (p->save_program
-				   ? "save it as [y] allow or [n] deny ([p] this command only, Esc: "
-				     "back) > "
-				   : "save it as [y] allow or [n] deny ([p] any arguments, Esc: back) "
-				     "> ")
-			: "save it as [y] allow or [n] deny (Esc: back) > ";
+		p->head->suggest_program && !p->head->edited
+			? (p->save_program ? "save it as [y] allow or [n] deny ([p] this "
+					     "command only, [e] edit, Esc: back) > "
+					   : "save it as [y] allow or [n] deny ([p] any arguments, "
+					     "[e] edit, Esc: back) > ")
+			: "save it as [y] allow or [n] deny ([e] edit, Esc: back) > ";
 	p->secs = -1;
 	draw_line(p);
+}
+
+/* 'e': edit the rule proposed (Enter keeps it, Esc goes back to it as it was). */
+static void start_edit(struct prompt *p, const char *body)
+{
+	buf_reset(&p->edit);
+	buf_adds(&p->edit, body);
+	p->editing = true;
+	tty_write(p, "\r\033[K  edit the rule: Enter to keep it, Esc to leave it as it was, "
+		     "Ctrl-U to clear\r\n");
+	draw_line(p);
+}
+
+/* Leave the editor: keep the text as the rule to save (keep) or not, and show the rule. */
+static void end_edit(struct prompt *p, bool keep)
+{
+	p->editing = false;
+	if (keep) {
+		free(p->head->edited);
+		p->head->edited = xstrdup(p->edit.data);
+	}
+	tty_write(p, "\r\n");
+	show_rule(p);
+}
+
+/* An escape sequence (an arrow key) after ESC, read now: the editor has no use for it.
+   true when there was one, false for a lone Esc. */
+static bool skip_sequence(struct prompt *p)
+{
+	char c;
+
+	if (read(p->fd, &c, 1) != 1)
+		return false;
+	if (c != '[' && c != 'O')
+		return true;
+	while (read(p->fd, &c, 1) == 1 && !(c >= 0x40 && c <= 0x7e))
+		;
+	return true;
+}
+
+/* A key typed in the editor: text is added, Backspace and Ctrl-U remove, Enter and Esc end. */
+static void edit_key(struct prompt *p, char c)
+{
+	unsigned char u = (unsigned char)c;
+
+	if (c == '\r' || c == '\n') {
+		end_edit(p, true);
+		return;
+	}
+	if (c == 27) {
+		if (!skip_sequence(p))
+			end_edit(p, false);
+		return;
+	}
+	if (u == 0x7f || u == 0x08) {
+		/* One character back, however many bytes its UTF-8 takes. */
+		while (p->edit.len > 0 &&
+		       ((unsigned char)p->edit.data[--p->edit.len] & 0xc0) == 0x80)
+			;
+		p->edit.data[p->edit.len] = '\0';
+	} else if (c == UI_CTRL('u')) {
+		buf_reset(&p->edit);
+	} else if (u >= 0x20 && p->edit.len < PROMPT_MAX_RULE) {
+		buf_addc(&p->edit, c);
+	}
+	draw_line(p);
+}
+
+void prompt_save_refused(struct prompt *p, const char *why)
+{
+	cleanup_free char *clean = term_sanitize(why);
+	cleanup_free char *msg = xasprintf("\r\n  not saved: %s\r\n", clean);
+
+	if (!p->shown || !p->head)
+		return;
+	tty_write(p, msg);
+	p->saving = true;
+	start_edit(p, save_body(p));
 }
 
 void prompt_say(struct prompt *p, const char *msg)
@@ -393,33 +490,51 @@ static int interrupt_key(struct prompt *p, struct prompt_reply *r)
 	return 1;
 }
 
+/* A key after 'r': y or n answers with the rule shown, e edits it, p widens or narrows it,
+   Esc goes back to the question (dropping an edit). */
+static int save_key(struct prompt *p, char c, struct prompt_reply *r)
+{
+	if (c == 'y' || c == 'n') {
+		r->allow = c == 'y';
+		r->remember = true;
+		/* An edited rule says what it says: this session remembers the exact question
+		   (the rule holds from the next run on). */
+		r->program = p->save_program && p->head->suggest_program && !p->head->edited;
+		r->save_as = save_body(p); /* the caller checks and saves it (ask.c) */
+		return 1;
+	}
+	if (c == 'e') {
+		start_edit(p, save_body(p));
+	} else if (c == 'p' && p->head->suggest_program && !p->head->edited) {
+		p->save_program = !p->save_program;
+		show_rule(p);
+	} else if (c == 27 || c == 'q') {
+		p->saving = false;
+		p->save_program = false;
+		free(p->head->edited);
+		p->head->edited = NULL;
+		tty_write(p, "\r\n");
+		p->line = "> ";
+		draw_line(p);
+	}
+	return 0;
+}
+
 static int answer_key(struct prompt *p, char c, struct prompt_reply *r)
 {
 	enum ui_prompt_req req = ui_prompt_request((unsigned char)c);
 
 	*r = (struct prompt_reply){.id = p->head->id};
-	if (req == UI_PROMPT_INTERRUPT)
+	if (req == UI_PROMPT_INTERRUPT) {
+		p->editing = false;
 		return interrupt_key(p, r);
-	if (p->saving) {
-		if (c == 'y' || c == 'n') {
-			r->allow = c == 'y';
-			r->remember = true;
-			r->program = p->save_program && p->head->suggest_program;
-			r->save_as = save_body(p); /* the caller saves it (ask.c) */
-			return 1;
-		}
-		if (c == 'p' && p->head->suggest_program) {
-			p->save_program = !p->save_program;
-			show_rule(p);
-		} else if (c == 27 || c == 'q') {
-			p->saving = false;
-			p->save_program = false;
-			tty_write(p, "\r\n");
-			p->line = "> ";
-			draw_line(p);
-		}
+	}
+	if (p->editing) {
+		edit_key(p, c);
 		return 0;
 	}
+	if (p->saving)
+		return save_key(p, c, r);
 	switch (req) {
 	case UI_PROMPT_ALLOW_ONCE:
 	case UI_PROMPT_DENY_ONCE:

@@ -2,9 +2,10 @@
 /*
  * The live prompt: a question the rules left open ("ask"), put to the person on the
  * terminal (/dev/tty) while the sandbox keeps running. One question is on screen at a time;
- * later ones wait in order. No curses: a few lines of plain text and one key per answer, so
- * the program's own screen (which the supervisor holds back meanwhile, see run.c) is left as
- * it was. Everything the program controls is shown escaped (term_sanitize).
+ * later ones wait in order. No curses: a few lines of plain text and one key per answer (and
+ * one input line to edit a rule before it is saved), so the program's own screen (which the
+ * supervisor holds back meanwhile, see run.c) is left as it was. Everything the program
+ * controls is shown escaped (term_sanitize).
  */
 #ifndef AIRLOCK_UI_PROMPT_H
 #define AIRLOCK_UI_PROMPT_H
@@ -38,8 +39,10 @@ struct prompt_reply {
 	bool program;	     /* ... for the program with any arguments (with remember) */
 	bool interrupt;	     /* a second Ctrl-C: the program is to be interrupted as well */
 	const char *save_as; /* the person chose to save the answer as a rule with this body
-				(valid until prompt_remove()); the caller saves it and says how
-				with prompt_say(): nothing in ui/ writes a file */
+				(valid until prompt_remove()), as proposed or as edited ('e');
+				the caller checks it, saves it and says how with prompt_say(), or
+				refuses it with prompt_save_refused(): nothing in ui/ writes a
+				file */
 };
 
 /* Open /dev/tty for questions. NULL after printing why. */
@@ -95,5 +98,15 @@ void prompt_set_rules_file(struct prompt *p, const char *path);
 
 /* Say msg (escaped) after the answer on screen, before the caller removes the question. */
 void prompt_say(struct prompt *p, const char *msg);
+
+/* The longest rule the person can type when editing one. */
+#define PROMPT_MAX_RULE 4096
+
+/*
+ * The rule of a reply's save_as cannot be saved (why: the rules parser's message): say so,
+ * and put the rule back into the editor, the question still up, for the person to fix it
+ * (Enter, then y or n again) or leave it (Esc). Call instead of prompt_remove().
+ */
+void prompt_save_refused(struct prompt *p, const char *why);
 
 #endif

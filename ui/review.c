@@ -280,6 +280,23 @@ static void count_lines(struct ui_review *r, size_t i)
 
 /* --- drawing ------------------------------------------------------------------------- */
 
+/* A rename's name in the list: "old -> new" on the new path's row, "old  (renamed to new)"
+   on the old one's; the other path by its name when in the same directory, else in full. */
+static char *rename_label(const struct ui_review *r, const struct ui_change *c, bool flat)
+{
+	const struct ui_change *o = &r->changes[c->rename_other];
+	bool same = dir_len(c->path) == dir_len(o->path) &&
+		    strncmp(c->path, o->path, dir_len(c->path)) == 0;
+	const char *mine = flat ? c->path : c->path + dir_len(c->path);
+	const char *other = same && !flat ? o->path + dir_len(o->path) : o->path;
+
+	if (strcmp(c->kind, "deleted") == 0)
+		return xasprintf("%s  (renamed to %s)", mine, other);
+	if (c->similarity < 100)
+		return xasprintf("%s -> %s  (%d%% similar)", other, mine, c->similarity);
+	return xasprintf("%s -> %s", other, mine);
+}
+
 static void draw_change(struct review_app *ra, size_t i, int y, int width, bool selected, bool flat)
 {
 	struct ui_review *r = ra->r;
@@ -287,7 +304,8 @@ static void draw_change(struct review_app *ra, size_t i, int y, int width, bool 
 	attr_t sel = selected ? A_REVERSE : 0;
 	char right[40] = "";
 	int x, rw;
-	const char *name = flat ? c->path : c->path + dir_len(c->path);
+	cleanup_free char *renamed = c->renamed ? rename_label(r, c, flat) : NULL;
+	const char *name = renamed ? renamed : flat ? c->path : c->path + dir_len(c->path);
 
 	check_conflict(r, i);
 	count_lines(r, i);
@@ -312,7 +330,10 @@ static void draw_change(struct review_app *ra, size_t i, int y, int width, bool 
 	x += term_put(y, x + 1, 1, c->conflict_state >= 2 ? "!" : " ",
 		      term_color(PAIR_CONFLICT) | A_BOLD | sel) +
 	     1;
-	x += term_put(y, x + 1, 6, short_kind(c->kind), sel) + 1;
+	x += term_put(y, x + 1, 6,
+		      short_kind(c->renamed && strcmp(c->kind, "deleted") != 0 ? "ren" : c->kind),
+		      sel) +
+	     1;
 	x = 14;
 	rw = (int)strlen(right);
 	x += term_put(y, x, width - x - rw - 2, name, sel);
@@ -738,6 +759,9 @@ static void open_diff(struct review_app *ra, size_t i)
 	buf_addc(&b, '\n');
 	if (c->link_target)
 		buf_addf(&b, "symlink to: %s\n", c->link_target);
+	if (c->renamed)
+		buf_addf(&b, "renamed, %d%% similar: one decision for its deletion and addition\n",
+			 c->similarity);
 	check_conflict(r, i);
 	if (c->conflict_state >= 2)
 		buf_addf(&b, "CONFLICT: %s\n", c->conflict);

@@ -42,6 +42,12 @@ struct ui_change {
 	   'u' undecided (malloc'd; freed by ui_review_free()); NULL: decided whole. decision is
 	   then UI_APPROVED when a hunk is approved (the file is approved in part). */
 	char *hunks;
+	/* A rename (the deletion of the old path and the addition of the new one, paired by
+	   supervisor/changeset/renames.h): the list shows "old -> new", and deciding one of the
+	   two decides both, so that what reaches the host is the rename approved. */
+	bool renamed;
+	size_t rename_other; /* the other change of the rename */
+	int similarity;	     /* how much of the old content the new keeps, in percent */
 	/* Filled by ui/: */
 	int added, removed; /* line counts; -1 not counted yet, -2 binary or not countable */
 	int conflict_state; /* 0 not checked yet, 1 none, 2 conflict, 3 unsafe conflict */
@@ -141,7 +147,7 @@ size_t ui_set_step(struct ui_review *r, unsigned step, enum ui_decision d);
 /* One event of the timeline. */
 struct ui_event {
 	unsigned long long seq;
-	const char *time;
+	const char *time; /* local, with its offset: "2026-11-23T12:10:05.123+0100" */
 	long pid;
 	const char *cls; /* "exec", "write", "connect", "dns", ... */
 	const char *op;

@@ -14,6 +14,14 @@
  * Beyond that, git apply removes a directory once it deletes its last file, even one the
  * program emptied and kept (not reported), and refuses paths inside a .git directory (a
  * warning counts them).
+ *
+ * Renames: a deleted host file and a new file are written as one rename, with git's headers
+ * ("similarity index N%", "rename from", "rename to", then the hunks from the old content to
+ * the new), when their content is the same (not for empty files), or when the record says the
+ * program renamed the one to the other (renames.h) and at least half of the old content is
+ * still there (as git's default -M50%; a binary file only when identical). Each file is in at
+ * most one pair; among identical candidates the one with the same name wins, then the first
+ * by path. git apply takes such a patch as it takes git's.
  */
 #ifndef AIRLOCK_SUPERVISOR_DIFF_H
 #define AIRLOCK_SUPERVISOR_DIFF_H
@@ -28,8 +36,11 @@
 enum diff_output {
 	DIFF_PATCH,	  /* the patch */
 	DIFF_STAT,	  /* as `git diff --stat` */
-	DIFF_NAME_STATUS, /* as `git diff --name-status`: A, M, D or T, a tab, the path */
+	DIFF_NAME_STATUS, /* as `git diff --name-status`: A, M, D or T, a tab, the path; a
+			     rename R and its similarity, the old path, the new path */
 };
+
+struct rename_hints;
 
 struct diff_format {
 	enum diff_output output;
@@ -40,6 +51,11 @@ struct diff_format {
 	   does; NULL: relative to "/". */
 	const char *relative;
 	int width; /* DIFF_STAT: the columns to lay it out in */
+	/* The renames the record saw (renames.h), or NULL: renames are then found by identical
+	   content only. */
+	const struct rename_hints *renames;
+	bool quiet; /* no warnings about what the patch cannot carry or git apply refuses: the
+		       patch is for reading (the review) */
 };
 
 /*
@@ -60,5 +76,14 @@ struct diff_format {
 int diff_write(FILE *out, const struct change_set *cs, const char *upper_base,
 	       const char *const *paths, size_t npaths, bool *matched,
 	       const struct diff_format *fmt);
+
+/*
+ * The renames among the changes of cs themselves (a deleted host file or symlink and an added
+ * one), found as diff_write() finds them; hints may be NULL. partner (cs->n elements) is set
+ * to the index of the other change of each one's rename, or (size_t)-1; score (cs->n
+ * elements, or NULL) to the similarity in percent. Returns 0 or -errno after printing why.
+ */
+int diff_find_renames(const struct change_set *cs, const char *upper_base,
+		      const struct rename_hints *hints, size_t *partner, int *score);
 
 #endif

@@ -6,6 +6,7 @@
 #include "common/cleanup.h"
 #include "common/err.h"
 #include "common/path.h"
+#include "common/utf8.h"
 #include "rules/rules.h"
 #include "supervisor/supervise/policy.h"
 
@@ -109,6 +110,24 @@ out:
 	return rc;
 }
 
+/* A typo gets the nearest subcommand and the usage lines, not the whole help. */
+static int unknown_subcommand(const char *word)
+{
+	cleanup_free char *shown = term_sanitize(word);
+	const char *best = NULL;
+	unsigned best_d = 3;
+
+	nearer_name(word, "check", &best, &best_d);
+	nearer_name(word, "show", &best, &best_d);
+	if (best)
+		fprintf(stderr, "airlock: rules: unknown subcommand '%s'; did you mean '%s'?\n",
+			shown, best);
+	else
+		fprintf(stderr, "airlock: rules: unknown subcommand '%s'\n", shown);
+	fprintf(stderr, "%.*s", (int)(strstr(rules_usage, "\n\n") - rules_usage + 1), rules_usage);
+	return EXIT_USAGE;
+}
+
 int cmd_rules(int argc, char **argv)
 {
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
@@ -119,5 +138,5 @@ int cmd_rules(int argc, char **argv)
 		return rules_check(argc - 2, argv + 2);
 	if (strcmp(argv[1], "show") == 0)
 		return rules_show(argc - 2, argv + 2);
-	return usage_error("rules: unknown subcommand '%s'\n%s", argv[1], rules_usage);
+	return unknown_subcommand(argv[1]);
 }

@@ -12,6 +12,7 @@
 #include "rules/rules.h"
 #include "supervisor/record/manifest.h"
 #include "supervisor/record/seal.h"
+#include "supervisor/record/session.h"
 #include "supervisor/record/store.h"
 
 #include <errno.h>
@@ -607,28 +608,26 @@ static void tree_free(struct tree *t)
 /* One line of the text timeline, every string already sanitised for the terminal. */
 struct row {
 	char time[16];
+	char day[32]; /* "2026-11-23 +0100": a line says it when it changes */
 	char pid[16];
 	int depth;
 	char *cls, *decision, *target, *by;
 };
 
-/* "HH:MM:SS.mmm" in local time from the recorded UTC time; "?" when it does not parse. */
-static void local_time(const char *when, char out[16])
+/* "HH:MM:SS.mmm" in local time from the recorded UTC time, and its day and offset; "?" when
+   it does not parse. */
+static void local_time(const char *when, struct row *r)
 {
-	struct tm tm = {0};
-	long usec = 0;
-	time_t t;
+	struct tm tm;
+	long ms;
 
-	snprintf(out, 16, "?");
-	if (!when || sscanf(when, "%4d-%2d-%2dT%2d:%2d:%2d.%6ldZ", &tm.tm_year, &tm.tm_mon,
-			    &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &usec) != 7)
+	snprintf(r->time, sizeof(r->time), "?");
+	snprintf(r->day, sizeof(r->day), "?");
+	if (!session_local_time(when, &tm, &ms))
 		return;
-	tm.tm_year -= 1900;
-	tm.tm_mon -= 1;
-	t = timegm(&tm);
-	if (t == (time_t)-1 || !localtime_r(&t, &tm) || usec < 0 || usec > 999999)
-		return;
-	snprintf(out, 16, "%02d:%02d:%02d.%03ld", tm.tm_hour, tm.tm_min, tm.tm_sec, usec / 1000);
+	snprintf(r->time, sizeof(r->time), "%02d:%02d:%02d.%03ld", tm.tm_hour, tm.tm_min, tm.tm_sec,
+		 ms);
+	strftime(r->day, sizeof(r->day), "%Y-%m-%d %z", &tm);
 }
 
 /* What the event acted on: the command for an exec, "a -> b" for a rename or link. */
@@ -679,7 +678,7 @@ static void row_fill(struct row *r, const cJSON *ev, int depth)
 	const cJSON *pid = cJSON_GetObjectItemCaseSensitive(ev, "pid");
 	cleanup_free char *target = event_target(ev);
 
-	local_time(meta_str(ev, "time"), r->time);
+	local_time(meta_str(ev, "time"), r);
 	if (depth >= 0)
 		snprintf(r->pid, sizeof(r->pid), "%.0f", pid->valuedouble);
 	else
@@ -723,6 +722,11 @@ static void print_rows(const struct row *rows, size_t n, bool colour)
 		const struct row *r = &rows[i];
 		int indent = 2 * r->depth;
 
+		/* The times are local: the day and the offset head them, and again when either
+		   changes (midnight, a change to summer time). */
+		if (i == 0 || strcmp(r->day, rows[i - 1].day) != 0)
+			printf("-- %s --\n", r->day);
+
 		printf("%-12s  %*s%-*s  %-*s  ", r->time, indent, "", (int)wpid - indent, r->pid,
 		       (int)wcls, r->cls);
 		if (colour)
@@ -755,8 +759,9 @@ int cmd_log(int argc, char **argv)
 	static const char usage[] =
 		"airlock log [ID] [--json] [--color=WHEN] [--no-pager]\n\n"
 		"Print the session's timeline: time, process (indented under its parent), class,\n"
-		"decision, target, and who decided when it was not the built-in policy. --json\n"
-		"prints the events as recorded, one JSON object per line. The hash chain is not\n"
+		"decision, target, and who decided when it was not the built-in policy. The times\n"
+		"are local, under a line giving their day and UTC offset. --json prints the events\n"
+		"as recorded (times in UTC), one JSON object per line. The hash chain is not\n"
 		"checked: see 'airlock verify'. On a terminal the decisions are coloured\n"
 		"(--color=auto|always|never; NO_COLOR turns auto off) and the timeline goes through\n"
 		"$AIRLOCK_PAGER, else $PAGER, else 'less -FRX' (--no-pager or PAGER=cat: none).";

@@ -37,6 +37,43 @@ void session_iso_time(char *out, size_t sz)
 		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
 }
 
+bool session_local_time(const char *when, struct tm *tm, long *ms)
+{
+	char frac[10] = "";
+	time_t t;
+	int n = 0;
+
+	memset(tm, 0, sizeof(*tm));
+	if (!when || sscanf(when, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm->tm_year, &tm->tm_mon,
+			    &tm->tm_mday, &tm->tm_hour, &tm->tm_min, &tm->tm_sec, &n) != 6)
+		return false;
+	if (when[n] == '.')
+		sscanf(when + n + 1, "%9[0-9]", frac);
+	/* Milliseconds from the first three digits of the fraction, however many there are. */
+	*ms = 0;
+	for (n = 0; n < 3; n++)
+		*ms = *ms * 10 + (frac[n] ? frac[n] - '0' : 0);
+	tm->tm_year -= 1900;
+	tm->tm_mon -= 1;
+	t = timegm(tm);
+	return t != (time_t)-1 && localtime_r(&t, tm) != NULL;
+}
+
+void session_local_iso(const char *when, char *out, size_t sz)
+{
+	char date[32], zone[8];
+	struct tm tm;
+	long ms;
+
+	if (!session_local_time(when, &tm, &ms)) {
+		snprintf(out, sz, "%s", when ? when : "?");
+		return;
+	}
+	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
+	strftime(zone, sizeof(zone), "%z", &tm);
+	snprintf(out, sz, "%s.%03ld%s", date, ms, zone);
+}
+
 static cJSON *string_array(const char *const *v, size_t n)
 {
 	cJSON *arr = cJSON_CreateArray();

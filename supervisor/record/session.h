@@ -12,6 +12,7 @@
 #include "tracee/plan.h"
 
 #include <cjson/cJSON.h>
+#include <stdbool.h>
 #include <time.h>
 
 struct session_record {
@@ -62,5 +63,16 @@ const char *session_state(const struct session *s, const cJSON *meta);
 
 /* The time now as the record writes it: "2026-11-23T11:10:05.123Z" (UTC, milliseconds). */
 void session_iso_time(char *out, size_t sz);
+
+/*
+ * A recorded time (UTC, "2026-11-23T11:10:05.123Z", any number of fraction digits) as local
+ * time: *tm, and the milliseconds in *ms. What a person reads on a terminal is local time
+ * with its offset; JSON keeps the recorded UTC. false when it does not parse.
+ */
+bool session_local_time(const char *when, struct tm *tm, long *ms);
+
+/* The same as "2026-11-23T12:10:05.123+0100" into out (the recorded text when it does not
+   parse): the replay's times. */
+void session_local_iso(const char *when, char *out, size_t sz);
 
 #endif

@@ -19,6 +19,7 @@
 #include "supervisor/changeset/commit.h"
 #include "supervisor/changeset/deferred.h"
 #include "supervisor/changeset/diff.h"
+#include "supervisor/changeset/renames.h"
 #include "supervisor/record/events.h"
 #include "supervisor/changeset/gate.h"
 #include "supervisor/changeset/hunks.h"
@@ -85,12 +86,13 @@ struct record {
 	struct ui_review r;
 	struct gate gate; /* the rules and saved decisions the states come from */
 	bool have_gate;
-	enum ui_decision *saved; /* each change's decision as saved in the session */
-	bool *person;		 /* each change's decision is the person's, saved earlier */
-	size_t *files_cap;	 /* capacity of each ui_command.files */
-	struct seen *seen;	 /* each change's hunks as last shown (or saved), or NULL */
-	char **saved_hunks;	 /* each change's hunk letters as saved, or NULL */
-	cJSON *commands, *conns; /* the ui structs point into them */
+	enum ui_decision *saved;     /* each change's decision as saved in the session */
+	bool *person;		     /* each change's decision is the person's, saved earlier */
+	size_t *files_cap;	     /* capacity of each ui_command.files */
+	struct seen *seen;	     /* each change's hunks as last shown (or saved), or NULL */
+	char **saved_hunks;	     /* each change's hunk letters as saved, or NULL */
+	cJSON *commands, *conns;     /* the ui structs point into them */
+	struct rename_hints renames; /* the record's renames, for the renames' patches */
 };
 
 static void record_free(struct record *rec)
@@ -118,6 +120,7 @@ static void record_free(struct record *rec)
 	if (rec->have_gate)
 		gate_close(&rec->gate);
 	change_set_free(&rec->cs);
+	rename_hints_free(&rec->renames);
 	cJSON_Delete(rec->meta);
 	cJSON_Delete(rec->commands);
 	cJSON_Delete(rec->conns);
@@ -126,10 +129,17 @@ static void record_free(struct record *rec)
 		close(rec->sfd);
 }
 
-/* The patch of one change, as `airlock diff` writes it, into memory. */
-static char *change_patch(const struct record *rec, const struct change *c, size_t *len)
+/*
+ * The patch of one change (of a rename's two: r is the other or NULL), as `airlock diff`
+ * writes it, into memory. What git apply would refuse or a patch cannot carry is the diff
+ * command's to say, not the review's.
+ */
+static char *change_patch(const struct record *rec, const struct change *c, const struct change *r,
+			  size_t *len)
 {
-	struct change_set one = {.items = (struct change *)c, .n = 1, .cap = 1};
+	struct change two[2] = {*c};
+	struct change_set one = {.items = two, .n = r ? 2 : 1, .cap = 2};
+	const struct diff_format fmt = {.renames = &rec->renames, .quiet = true};
 	char *text = NULL;
 	size_t size = 0;
 	FILE *f = open_memstream(&text, &size);
@@ -137,7 +147,14 @@ static char *change_patch(const struct record *rec, const struct change *c, size
 
 	if (!f)
 		return NULL;
-	rc = diff_write(f, &one, rec->s->dir, NULL, 0, NULL, NULL);
+	/* Sorted by path, as a change set is. */
+	if (r && strcmp(r->path, c->path) < 0) {
+		two[1] = *c;
+		two[0] = *r;
+	} else if (r) {
+		two[1] = *r;
+	}
+	rc = diff_write(f, &one, rec->s->dir, NULL, 0, NULL, &fmt);
 	if (fclose(f) != 0 || rc < 0) {
 		free(text);
 		return NULL;
@@ -149,8 +166,40 @@ static char *change_patch(const struct record *rec, const struct change *c, size
 static char *ui_diff(void *ctx, size_t i, size_t *len)
 {
 	struct record *rec = ctx;
+	const struct ui_change *c = &rec->r.changes[i];
 
-	return change_patch(rec, &rec->cs.items[i], len);
+	return change_patch(rec, &rec->cs.items[i],
+			    c->renamed ? &rec->cs.items[c->rename_other] : NULL, len);
+}
+
+/* The renames among the changes (renames.h): shown as one row each, decided together. Only
+   the deletion of a file can start one, and most sessions have none: then nothing is read. */
+static void find_renames(struct record *rec)
+{
+	cleanup_free char *events = NULL;
+	cleanup_free size_t *other = NULL;
+	cleanup_free int *score = NULL;
+	size_t i;
+
+	for (i = 0; i < rec->cs.n &&
+		    (rec->cs.items[i].kind != CHANGE_DELETED || S_ISDIR(rec->cs.items[i].old_mode));
+	     i++)
+		;
+	if (i == rec->cs.n)
+		return;
+	events = session_path(rec->s, "events.jsonl");
+	rename_hints_load(events, &rec->renames);
+	other = xcalloc(rec->cs.n, sizeof(*other));
+	score = xcalloc(rec->cs.n, sizeof(*score));
+	if (diff_find_renames(&rec->cs, rec->s->dir, &rec->renames, other, score) < 0)
+		return;
+	for (i = 0; i < rec->cs.n; i++) {
+		if (other[i] == (size_t)-1)
+			continue;
+		rec->r.changes[i].renamed = true;
+		rec->r.changes[i].rename_other = other[i];
+		rec->r.changes[i].similarity = score[i];
+	}
 }
 
 static char *ui_conflict(void *ctx, size_t i, bool *unsafe)
@@ -592,6 +641,7 @@ static int record_load(struct record *rec, struct session *s)
 	fill_commands(rec, rec->commands);
 	fill_connections(rec, rec->conns);
 	fill_changes(rec, ws);
+	find_renames(rec);
 	rec->r.ctx = rec;
 	rec->r.diff = ui_diff;
 	rec->r.conflict = ui_conflict;
@@ -809,7 +859,7 @@ static char *replay_diff(void *ctx, const char *path, size_t *len, const char **
 		       "back as it was?)";
 		return NULL;
 	}
-	text = change_patch(&rp->diffrec, c, len);
+	text = change_patch(&rp->diffrec, c, NULL, len);
 	if (!text)
 		*why = "the diff could not be made";
 	return text;
@@ -843,6 +893,7 @@ static void read_timeline(struct replay_rec *rp)
 	while ((len = getline(&line, &cap, f)) > 0) {
 		cJSON *ev = cJSON_ParseWithLength(line, (size_t)len);
 		struct ui_event *e;
+		char when[48];
 
 		if (!cJSON_IsObject(ev)) {
 			cJSON_Delete(ev);
@@ -854,7 +905,10 @@ static void read_timeline(struct replay_rec *rp)
 		e->seq = (unsigned long long)meta_num(ev, "seq", 0);
 #define TAKE(field, key)                                                                           \
 	e->field = meta_str(ev, key) ? keep(&rp->pool, xstrdup(meta_str(ev, key))) : NULL
-		TAKE(time, "time");
+		/* A person reads local time (ui/replay.c shows the time of day; its details the
+		   whole of it, with the offset). */
+		session_local_iso(meta_str(ev, "time"), when, sizeof(when));
+		e->time = keep(&rp->pool, xstrdup(when));
 		TAKE(cls, "class");
 		TAKE(op, "op");
 		TAKE(target, "target");

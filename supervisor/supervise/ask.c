@@ -9,6 +9,7 @@
 #include "common/buf.h"
 #include "common/cleanup.h"
 #include "common/err.h"
+#include "rules/rules.h"
 #include "ui/prompt.h"
 
 #include <errno.h>
@@ -558,11 +559,33 @@ static void interrupt(int pid)
 }
 
 /*
+ * Whether line is one rule the rules parser takes, as airlock run would load it from the
+ * user's rules file: 0, or -EINVAL with why in err->msg.
+ */
+static int check_rule(const char *line, struct rules_error *err)
+{
+	char cwd[4096];
+	struct rules_env env = {.home = home_dir(), .cwd = getcwd(cwd, sizeof(cwd)) ?: "/"};
+	struct ruleset rs = {0};
+	int rc;
+
+	err->msg[0] = '\0';
+	rc = rules_parse_buffer(&rs, "the rule", line, strlen(line), &env, err);
+	if (rc == 0 && rs.n != 1) {
+		snprintf(err->msg, sizeof(err->msg), "the rule: %s",
+			 rs.n ? "one rule, not several" : "no rule, only a comment or blanks");
+		rc = -EINVAL;
+	}
+	rules_release(&rs);
+	return rc;
+}
+
+/*
  * The person chose to save the answer as a rule: append "allow|deny BODY" to the user's rules
  * file (0600, in a 0700 directory, never through a symlink) and say how it went on the prompt.
  * The prompt only asks; the supervisor writes.
  */
-static void save_answer(struct asker *a, const struct prompt_reply *r)
+static bool save_answer(struct asker *a, const struct prompt_reply *r)
 {
 	cleanup_free char *line = xasprintf("%s %s\n", r->allow ? "allow" : "deny", r->save_as);
 	cleanup_free char *dir = a->rules_file ? xstrdup(a->rules_file) : NULL;
@@ -571,8 +594,17 @@ static void save_answer(struct asker *a, const struct prompt_reply *r)
 	char *slash = dir ? strrchr(dir, '/') : NULL;
 	cleanup_fd int fd = -1;
 
+	struct rules_error err;
+
 	if (!a->rules_file)
-		return;
+		return true;
+	/* An edited rule the parser refuses would make every later run refuse the file. */
+	if (strchr(r->save_as, '\n') || check_rule(line, &err) < 0) {
+		const char *why = strstr(err.msg, ": "); /* after "the rule:1" */
+
+		prompt_save_refused(a->tty, why ? why + 2 : "a rule is one line");
+		return false;
+	}
 	if (slash && slash != dir) {
 		*slash = '\0';
 		if (mkdir_p(dir, 0700) < 0)
@@ -583,11 +615,12 @@ static void save_answer(struct asker *a, const struct prompt_reply *r)
 		goto failed;
 	msg = xasprintf("saved to %s", clean);
 	prompt_say(a->tty, msg);
-	return;
+	return true;
 failed:
 	msg = xasprintf("could not save to %s: %s (answered for this session)", clean,
 			strerror(errno));
 	prompt_say(a->tty, msg);
+	return true;
 }
 
 void asker_process(struct asker *a, bool readable, ask_done_fn done, void *ctx)
@@ -604,8 +637,9 @@ void asker_process(struct asker *a, bool readable, ask_done_fn done, void *ctx)
 		while (prompt_read(a->tty, &r) > 0) {
 			int pid;
 
-			if (r.save_as)
-				save_answer(a, &r);
+			/* A rule the parser refuses is not saved and the question stays up. */
+			if (r.save_as && !save_answer(a, &r))
+				continue;
 			i = find_id(a, r.id);
 			if (i == (size_t)-1)
 				continue;

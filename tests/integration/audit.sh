@@ -139,9 +139,19 @@ check "log: the end of the run, with the exit and the changes" \
 	grep -qE '^[0-9:.]+  +- +session +finish +exit 0, [0-9]+ changes  \(by airlock\)$' "$T/log.txt"
 # Every line has its columns where the header has them.
 cols=$(awk 'NR == 1 { c = index($0, "CLASS"); d = index($0, "DECISION"); next }
+	/^-- / { next }
 	substr($0, c - 2, 2) != "  " || substr($0, c, 1) == " " || substr($0, d - 2, 2) != "  " ||
 	substr($0, d, 1) == " " { bad++ } END { print bad + 0 }' "$T/log.txt")
 is "$cols" 0 "log: the CLASS and DECISION columns are aligned on every line"
+# Times are local, headed by the day and the offset; JSON keeps the recorded UTC.
+check "log: the day and the offset head the times" \
+	grep -qE '^-- [0-9]{4}-[0-9]{2}-[0-9]{2} [+-][0-9]{4} --$' <(sed -n 2p "$T/log.txt")
+utc=$("$AIRLOCK" log --json "$sid" | head -1 | json_get - 'j["time"]')
+check "log --json: the time is UTC" grep -qE '^[0-9-]{10}T[0-9:]{8}\.[0-9]+Z$' <<<"$utc"
+want=$(TZ='<+0530>-5:30' date -d "${utc%Z}Z" '+-- %Y-%m-%d +0530 --|%H:%M:%S')
+got=$(TZ='<+0530>-5:30' "$AIRLOCK" log "$sid" | sed -n '2p;3p' | cut -c1-22 | tr '\n' '|')
+is "${got%%.*}" "${want%%|*}|${want#*|}" "log: in another zone the day, offset and times are its own"
+
 # The subprocess (a child of python) is indented one step deeper than python's own events.
 indent_of() { grep -E "$1" "$T/log.txt" | head -1 | sed -E 's/^[^ ]+  ( *)[0-9].*/\1/' | wc -c; }
 parent=$(indent_of " write +allow +$T/work/out.txt\$")

@@ -43,6 +43,10 @@ check "an unknown subcommand near a real one: did you mean" grep -q "^airlock: '
 is "$(wc -l <"$T/err")" 1 "an unknown subcommand: one line"
 "$AIRLOCK" "$(printf 'x\033]0;t\007')" >/dev/null 2>"$T/err"
 check "an unknown subcommand is shown escaped" sh -c "! grep -q \$(printf '\033') '$T/err'"
+"$AIRLOCK" rules chek >/dev/null 2>"$T/err"
+is "$?" 2 "rules: an unknown subcommand: 2"
+check "rules: an unknown subcommand near a real one: did you mean" grep -qx "airlock: rules: unknown subcommand 'chek'; did you mean 'check'?" "$T/err"
+is "$(wc -l <"$T/err")" 3 "rules: ... and the usage lines, not the whole help"
 
 for c in run list show diff review commit undo discard log replay verify rules; do
 	for h in -h --help; do
