@@ -1003,18 +1003,14 @@ static int decide_net(struct notifier *n, struct net_call *c, cJSON *ev)
 	return rc;
 }
 
-int handle_net(struct notifier *n, const struct sys_desc *sd)
+/* The call's arguments into c: the address (connect, bind, sendto), or the message headers
+   (sendmsg, sendmmsg). 0 or -errno. */
+static int copy_call(struct notifier *n, struct net_call *c)
 {
 	const struct seccomp_data *d = &n->req->data;
-	struct net_call *c = xcalloc(1, sizeof(*c));
-	cJSON *ev = NULL;
-	int rc = 0;
+	int rc;
 
-	c->sd = sd;
-	c->pid = (pid_t)n->req->pid;
-	c->fd = (int)(unsigned)d->args[0];
-	c->sock.fd = -1;
-	switch (sd->nr) {
+	switch (c->sd->nr) {
 	case SYS_connect:
 	case SYS_bind:
 		rc = copy_addr(n, d->args[1], d->args[2], &c->addr);
@@ -1031,6 +1027,20 @@ int handle_net(struct notifier *n, const struct sys_desc *sd)
 		rc = copy_headers(n, c);
 		break;
 	}
+	return rc;
+}
+
+int handle_net(struct notifier *n, const struct sys_desc *sd)
+{
+	struct net_call *c = xcalloc(1, sizeof(*c));
+	cJSON *ev = NULL;
+	int rc = 0;
+
+	c->sd = sd;
+	c->pid = (pid_t)n->req->pid;
+	c->fd = (int)(unsigned)n->req->data.args[0];
+	c->sock.fd = -1;
+	rc = copy_call(n, c);
 	if (!id_valid(n)) {
 		net_call_free(c);
 		return 0;
