@@ -687,6 +687,7 @@ static cJSON *tool_diff(struct mcp *m, const cJSON *args, const char **bad)
 	char *patch = NULL;
 	FILE *mem;
 	cJSON *meta = NULL, *o = NULL;
+	bool truncated;
 	int r;
 
 	if ((*bad = unknown_arg(args, names, ARRAY_SIZE(names))))
@@ -719,12 +720,11 @@ static cJSON *tool_diff(struct mcp *m, const cJSON *args, const char **bad)
 		goto out;
 	}
 	o = base_result(m);
-	if (size > MCP_MAX_PATCH) {
-		size = MCP_MAX_PATCH;
-		patch[size] = '\0';
-	}
+	truncated = size > MCP_MAX_PATCH; /* a patch of exactly the limit is whole */
+	if (truncated)
+		patch[MCP_MAX_PATCH] = '\0';
 	cJSON_AddItemToObject(o, "patch", json_text(patch));
-	cJSON_AddBoolToObject(o, "truncated", size == MCP_MAX_PATCH);
+	cJSON_AddBoolToObject(o, "truncated", truncated);
 	o = tool_result(o, false);
 out:
 	free(patch);

@@ -1511,6 +1511,14 @@ int cmd_attend(int argc, char **argv)
 	sigaddset(&mask, SIGHUP);
 	sigprocmask(SIG_BLOCK, &mask, &old);
 	sigfd = signalfd(-1, &mask, SFD_CLOEXEC);
+	if (sigfd < 0) {
+		/* With the signals blocked and no descriptor to read them, Ctrl-C could not stop
+		 * it. */
+		error_errno("attend: cannot watch for signals");
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		attend_free(&at);
+		return EXIT_AIRLOCK_FAILED;
+	}
 	rc = attend_loop(&at, sigfd);
 	attend_free(&at);
 	close(sigfd);
