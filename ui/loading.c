@@ -8,10 +8,12 @@
 
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
 
-/* How long opening may take before the line shows, and how often it changes. */
+/* How long opening may take before the line shows (AIRLOCK_UI_LOADING_MS, for the tests),
+   and how often it changes. */
 #define LOADING_QUIET_MS 300
 #define LOADING_TICK_MS	 200
 
@@ -45,8 +47,9 @@ static void deadline(struct timespec *ts, long ms)
 
 static void *loading_thread(void *arg)
 {
+	const char *quiet = getenv("AIRLOCK_UI_LOADING_MS");
 	struct timespec ts;
-	long wait = LOADING_QUIET_MS;
+	long wait = quiet ? strtol(quiet, NULL, 10) : LOADING_QUIET_MS;
 
 	(void)arg;
 	pthread_mutex_lock(&L.mu);
@@ -58,7 +61,8 @@ static void *loading_thread(void *arg)
 			break;
 		/* The session's ID and our own words only: nothing the program chose. */
 		fprintf(stderr, "\rairlock: opening the review of session %s: %s (%.1fs)\033[K",
-			L.what, L.stage ? L.stage : "reading it", since(&L.t0));
+			L.what, L.stage ? L.stage : "reading its changes and event log",
+			since(&L.t0));
 		fflush(stderr);
 		L.shown = true;
 		wait = LOADING_TICK_MS;

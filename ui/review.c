@@ -881,12 +881,10 @@ static struct view *changes_view_new(struct review_app *ra)
 	}
 	v->ops = &changes_ops;
 	v->data = cv;
-	/* Start on the first change rather than on its directory. */
+	/* Start on the first line j would stop on rather than on an open directory. */
 	v->sel = 0;
-	move_request(v, true);
-	if (ra->tree.nrows && !ra->tree.rows[v->sel].dir)
-		return v;
-	v->sel = 0;
+	if (ra->tree.nrows && ra->tree.rows[0].dir && ra->tree.nodes[ra->tree.rows[0].idx].open)
+		move_request(v, true);
 	return v;
 }
 

@@ -191,4 +191,17 @@ check "... with the counts at the right edge" grep -qE '^ \[\*\]            v pr
 is "$(screen 2 | wc -l)" 16 "and to 60x16, 16 rows"
 check "... the tree still there" grep -q '^ \[?\]   add      out1.txt' <(screen 2)
 
+# Opening shows a line of progress on a terminal when it takes long (here: at once).
+if command -v script >/dev/null; then
+	printf q | AIRLOCK_UI_LOADING_MS=0 timeout 60 script -qfec "env TERM=xterm '$AIRLOCK' review $ID" \
+		"$T/typescript" >/dev/null 2>&1
+	check "opening the review on a terminal shows its progress" \
+		grep -aq "opening the review of session $ID: reading its changes and event log (" "$T/typescript"
+	check "... and erases it before the review draws" \
+		grep -aq $'event log ([0-9.]*s)\e\[K\r\e\[K' "$T/typescript"
+	check "... and nothing without a terminal" bash -c "! grep -q 'opening the review' '$T/err'"
+else
+	skip "progress while opening" "script(1) is not installed"
+fi
+
 done_testing
