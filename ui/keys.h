@@ -23,6 +23,8 @@ enum {
 	UI_KEY_BACKSPACE,
 	UI_KEY_ESC,
 	UI_KEY_TAB,
+	UI_KEY_LEFT,
+	UI_KEY_RIGHT,
 	UI_KEY_EOF, /* the test script ran out, or the terminal went away */
 };
 
@@ -53,9 +55,21 @@ enum {
 	K(FIRST, UI_BOTH, "g, Home", NULL, "move to the first line", 'g', UI_KEY_HOME)                               \
 	K(LAST, UI_BOTH, "G, End", NULL, "move to the last line", 'G', UI_KEY_END)                                   \
 	K(ENTER, UI_BOTH, "Enter", "open",                                                                           \
-	  "open the selected item: a file's diff, the files a command changed; in the replay, "                      \
-	  "a write event's diff or the files an exec event's process changed",                                       \
+	  "open the selected item: a file's diff, the files a command changed; on a directory, fold or "             \
+	  "unfold it; in the replay, a write event's diff or the files an exec event's process changed",             \
 	  UI_KEY_ENTER)                                                                                              \
+	K(FOLD, UI_REVIEW, "h, Left", NULL,                                                                          \
+	  "fold the selected directory, or the directory of the selected line, and select it",                       \
+	  'h', UI_KEY_LEFT)                                                                                          \
+	K(UNFOLD, UI_REVIEW, "l, Right", NULL,                                                                       \
+	  "unfold the selected directory and go to its first line", 'l', UI_KEY_RIGHT)                               \
+	K(NEXT_UNDECIDED, UI_REVIEW, "]", NULL,                                                                      \
+	  "go to the next undecided change, unfolding the directories that hide it", ']')                            \
+	K(PREV_UNDECIDED, UI_REVIEW, "[", NULL, "go to the previous undecided change", '[')                          \
+	K(FILTER, UI_REVIEW, "f", "filter",                                                                          \
+	  "show only the undecided changes, then only the conflicts, then only the flagged changes, "                \
+	  "then all again; the title says which",                                                                    \
+	  'f')                                                                                                       \
 	K(NEXT_VIEW, UI_REVIEW, "Tab", "views",                                                                      \
 	  "switch between the changes, commands and connections", UI_KEY_TAB)                                        \
 	K(SCREEN_DOWN, UI_BOTH | UI_TEXT, "Space", NULL,                                                             \
@@ -69,18 +83,23 @@ enum {
 	K(PREV_FILE, UI_REVIEW | UI_TEXT, "K", NULL,                                                                 \
 	  "in a diff: show the diff of the previous change of the list", 'K')                                        \
 	K(APPROVE, UI_REVIEW, "a", "approve",                                                                        \
-	  "approve the selected change or command; in the diff of a modified text file, the hunk "                   \
-	  "under the cursor (marked >), and go to the next: the file is then approved in part, "                     \
-	  "marked [~], and the commit writes the host's file with only its approved hunks",                          \
+	  "approve the selected change or command; on a directory, every change below it that the "                  \
+	  "list shows; in the diff of a modified text file, the hunk under the cursor (marked >), and "              \
+	  "go to the next: the file is then approved in part, marked [~], and the commit writes the "                \
+	  "host's file with only its approved hunks",                                                                \
 	  'a')                                                                                                       \
 	K(DENY, UI_REVIEW, "d", "deny",                                                                              \
-	  "deny the selected change or command; in the diff of a modified text file, the hunk under "                \
-	  "the cursor, and go to the next",                                                                          \
+	  "deny the selected change or command, or directory; in the diff of a modified text file, the "             \
+	  "hunk under the cursor, and go to the next",                                                               \
 	  'd')                                                                                                       \
 	K(TOGGLE, UI_REVIEW | UI_LIST, "Space", NULL,                                                                \
-	  "in a list: toggle the selected item between approved and denied", ' ')                                    \
+	  "in a list: toggle the selected item between approved and denied; on a directory, approve "                \
+	  "what is below it unless all of it is approved, then deny it",                                             \
+	  ' ')                                                                                                       \
 	K(APPROVE_ALL, UI_REVIEW, "A", NULL,                                                                         \
-	  "approve every item of the list shown; in a diff, the whole file", 'A')                                    \
+	  "approve every item of the list shown (with a filter, every change it shows); in a diff, the "             \
+	  "whole file; a key that acts on more than a screenful of items asks first, with their number",             \
+	  'A')                                                                                                       \
 	K(DENY_ALL, UI_REVIEW, "D", NULL,                                                                            \
 	  "deny every item of the list shown; in a diff, the whole file", 'D')                                       \
 	K(APPROVE_STEP, UI_REVIEW, "s", NULL,                                                                        \
@@ -103,9 +122,11 @@ enum {
 	  'c')                                                                                                       \
 	K(REDRAW, UI_BOTH, "Ctrl-L", NULL, "redraw the screen", UI_CTRL('l'))                                        \
 	K(HELP, UI_BOTH, "?", "help", "show the keys", '?')                                                          \
-	K(QUIT, UI_BOTH, "q, Esc", "quit",                                                                           \
-	  "close the view shown; in the list, quit (the review quits without committing)", 'q',                      \
-	  UI_KEY_ESC)
+	K(QUIT, UI_BOTH, "q", "quit",                                                                                \
+	  "close the view shown; in the list, quit (the review quits without committing, and asks "                  \
+	  "first when decisions were changed)",                                                                      \
+	  'q')                                                                                                       \
+	K(CLOSE, UI_BOTH, "Esc", NULL, "close the view shown; never quits", UI_KEY_ESC)
 
 enum ui_req {
 	UI_REQ_NONE,

@@ -130,6 +130,9 @@ void ui_set_change(struct ui_review *r, size_t i, enum ui_decision d, const char
 	struct ui_change *c = &r->changes[i];
 	size_t p, j;
 
+	/* The commit never applies it: approving it would only say what does not happen. */
+	if (d == UI_APPROVED && c->fixed)
+		return;
 	/* A decision of the whole file replaces its hunks'. */
 	free(c->hunks);
 	c->hunks = NULL;
@@ -143,7 +146,7 @@ void ui_set_change(struct ui_review *r, size_t i, enum ui_decision d, const char
 		for (p = c->parent; p != (size_t)-1; p = r->changes[p].parent) {
 			struct ui_change *pc = &r->changes[p];
 
-			if (pc->creates_dir && pc->decision != UI_APPROVED) {
+			if (pc->creates_dir && pc->decision != UI_APPROVED && !pc->fixed) {
 				pc->decision = UI_APPROVED;
 				pc->set_by = "a change below it needs it";
 			}

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The review: the change list (grouped by directory), the commands, the connections, and the
- * diff of a change; approve, deny, commit. Counts and conflicts are computed when a line is
- * shown, and conflicts for the rest in the background, so the review opens at once whatever
- * the size of the change set.
+ * The review: the change list (a tree of directories, ui/tree.c), the commands, the
+ * connections, and the diff of a change; approve, deny, commit. Line counts and conflicts are
+ * computed when a line is shown, and conflicts for the rest in the background, so the review
+ * opens at once whatever the size of the change set.
  */
 #include "ui/ui.h"
 
@@ -11,8 +11,10 @@
 #include "common/cleanup.h"
 #include "common/path.h"
 #include "ui/term.h"
+#include "ui/tree.h"
 #include "ui/view.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,155 +43,24 @@ struct review_app {
 	struct view *diff_view; /* the diff shown, while it is */
 	char *whole;		/* its hunks' letters while the file is decided whole */
 	bool force;
+	struct tree tree; /* the change list, kept across Tab */
+	bool have_tree;
+	bool dirty;		 /* decisions changed since the tree counted them */
+	size_t nconflicts;	 /* conflicts found so far */
+	size_t counted;		 /* ... when the tree counted them */
+	enum ui_decision *first; /* the decisions when the review opened: changes, commands */
 };
-
-/* A line of a change list: a directory header or a change. */
-struct cline {
-	size_t idx; /* the change (for a header: the first change of the directory) */
-	bool header;
-};
-
-struct changes_view {
-	struct review_app *ra;
-	struct cline *lines;
-	size_t n;
-	bool flat; /* full paths, no headers (the files of one command) */
-	char *title;
-};
-
-static size_t dir_len(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-
-	return slash ? (size_t)(slash - path) + 1 : 0;
-}
-
-/* A change to sort for display, with its directory's length computed once. */
-struct sort_key {
-	const char *path;
-	size_t dir;
-	size_t idx;
-};
-
-/* Directories in tree order ('/' before every other byte), then names. */
-static int cmp_display(const void *a, const void *b)
-{
-	const struct sort_key *kx = a, *ky = b;
-	const char *x = kx->path, *y = ky->path;
-	size_t dx = kx->dir, dy = ky->dir, i;
-
-	for (i = 0; i < dx && i < dy && x[i] == y[i]; i++)
-		;
-	if (i < dx || i < dy) {
-		unsigned char cx = i < dx ? (unsigned char)x[i] : 0;
-		unsigned char cy = i < dy ? (unsigned char)y[i] : 0;
-
-		if (cx == '/')
-			cx = 1;
-		if (cy == '/')
-			cy = 1;
-		if (cx != cy)
-			return cx < cy ? -1 : 1;
-	}
-	return strcmp(x + dx, y + dy);
-}
-
-static int cmp_name(const void *a, const void *b)
-{
-	const struct sort_key *x = a, *y = b;
-
-	return strcmp(x->path + x->dir, y->path + y->dir);
-}
-
-/* One directory of the change list: where its changes start in the display order. */
-struct group {
-	const char *path; /* of its first change */
-	size_t dir;	  /* length of the directory's part */
-	size_t n, start;
-};
-
-static int cmp_group(const void *a, const void *b)
-{
-	const struct group *x = a, *y = b;
-	struct sort_key kx = {x->path, x->dir, 0}, ky = {y->path, y->dir, 0};
-
-	return cmp_display(&kx, &ky);
-}
-
-static size_t hash_dir(const char *p, size_t n)
-{
-	size_t h = 14695981039346656037ULL;
-
-	while (n--)
-		h = (h ^ (unsigned char)*p++) * 1099511628211ULL;
-	return h;
-}
 
 /*
- * The changes in display order (cmp_display). Sorting 100,000 paths that share long prefixes
- * with that comparator cost more than anything else at start-up: group them by directory
- * with a hash table instead, sort the directories, and sort each directory's names only when
- * they do not come sorted already (a change set of one overlay does). Caller frees.
+ * A change list: the tree of every change (rows NULL: the tree's lines), or the files one
+ * command changed, with full paths.
  */
-static struct sort_key *display_order(const struct ui_review *r)
-{
-	size_t n = r->nchanges, cap = 64, ng = 0, i, *slot, *gi;
-	struct group *g = xcalloc(n + 1, sizeof(*g));
-	struct sort_key *out = xcalloc(n + 1, sizeof(*out));
-
-	while (cap < 2 * n)
-		cap *= 2;
-	slot = xcalloc(cap, sizeof(*slot)); /* group index + 1; 0 empty */
-	gi = xcalloc(n + 1, sizeof(*gi));
-	for (i = 0; i < n; i++) {
-		const char *p = r->changes[i].path;
-		size_t d = dir_len(p), h = hash_dir(p, d) & (cap - 1);
-
-		while (slot[h] &&
-		       !(g[slot[h] - 1].dir == d && memcmp(g[slot[h] - 1].path, p, d) == 0))
-			h = (h + 1) & (cap - 1);
-		if (!slot[h]) {
-			g[ng] = (struct group){p, d, 0, 0};
-			slot[h] = ++ng;
-		}
-		gi[i] = slot[h] - 1;
-		g[gi[i]].n++;
-	}
-	/* Sort the directories, remembering where each group went. */
-	for (i = 0; i < ng; i++)
-		g[i].start = i;
-	qsort(g, ng, sizeof(*g), cmp_group);
-	{
-		size_t *where = xcalloc(ng + 1, sizeof(*where)), pos = 0;
-
-		for (i = 0; i < ng; i++) {
-			where[g[i].start] = i;
-			g[i].start = pos;
-			pos += g[i].n;
-			g[i].n = 0;
-		}
-		for (i = 0; i < n; i++) {
-			struct group *grp = &g[where[gi[i]]];
-
-			out[grp->start + grp->n++] =
-				(struct sort_key){r->changes[i].path, grp->dir, i};
-		}
-		free(where);
-	}
-	for (i = 0; i < ng; i++) {
-		struct sort_key *k = out + g[i].start;
-		size_t j;
-
-		for (j = 1; j < g[i].n && cmp_name(&k[j - 1], &k[j]) < 0; j++)
-			;
-		if (j < g[i].n)
-			qsort(k, g[i].n, sizeof(*k), cmp_name);
-	}
-	free(slot);
-	free(gi);
-	free(g);
-	return out;
-}
+struct changes_view {
+	struct review_app *ra;
+	struct tree_row *rows;
+	size_t n;
+	char *title;
+};
 
 static const char *short_kind(const char *kind)
 {
@@ -244,8 +115,9 @@ static bool covered(const struct ui_review *r, const struct ui_change *c)
 	return false;
 }
 
-static void check_conflict(struct ui_review *r, size_t i)
+static void check_conflict(struct review_app *ra, size_t i)
 {
+	struct ui_review *r = ra->r;
 	struct ui_change *c = &r->changes[i];
 	bool unsafe = false;
 
@@ -257,6 +129,8 @@ static void check_conflict(struct ui_review *r, size_t i)
 	}
 	c->conflict = r->conflict(r->ctx, i, &unsafe);
 	c->conflict_state = c->conflict ? (unsafe ? 3 : 2) : 1;
+	/* The directories' counts take it in at the next drawing. */
+	ra->nconflicts += c->conflict_state >= 2;
 }
 
 static void count_lines(struct ui_review *r, size_t i)
@@ -278,16 +152,50 @@ static void count_lines(struct ui_review *r, size_t i)
 		c->added = c->removed = -3;
 }
 
+/* A size as people read it: "812 bytes", "4.0 KiB", "1.5 MiB". */
+static void human_size(char *out, size_t size, long long bytes)
+{
+	static const char *const units[] = {"KiB", "MiB", "GiB", "TiB"};
+	double v = (double)bytes;
+	size_t u = 0;
+
+	if (bytes < 1024) {
+		snprintf(out, size, "%lld byte%s", bytes, bytes == 1 ? "" : "s");
+		return;
+	}
+	for (v /= 1024; v >= 1024 && u + 1 < ARRAY_SIZE(units); u++)
+		v /= 1024;
+	snprintf(out, size, "%.1f %s", v, units[u]);
+}
+
+/* Only the permission bits changed (the type is the same): "0644 -> 0755", or "". */
+static void mode_change(char *out, size_t size, const struct ui_change *c)
+{
+	out[0] = '\0';
+	if (c->mode && c->old_mode && (c->mode & S_IFMT) == (c->old_mode & S_IFMT) &&
+	    (c->mode & 07777) != (c->old_mode & 07777))
+		snprintf(out, size, "%04o -> %04o", (unsigned)(c->old_mode & 07777),
+			 (unsigned)(c->mode & 07777));
+}
+
 /* --- drawing ------------------------------------------------------------------------- */
+
+/* The length of path's directory, with its '/' (0 for a bare name). */
+static size_t dir_len(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash ? (size_t)(slash - path) + 1 : 0;
+}
 
 /* A rename's name in the list: "old -> new" on the new path's row, "old  (renamed to new)"
    on the old one's; the other path by its name when in the same directory, else in full. */
-static char *rename_label(const struct ui_review *r, const struct ui_change *c, bool flat)
+static char *rename_label(const struct ui_review *r, const struct ui_change *c, const char *mine,
+			  bool flat)
 {
 	const struct ui_change *o = &r->changes[c->rename_other];
 	bool same = dir_len(c->path) == dir_len(o->path) &&
 		    strncmp(c->path, o->path, dir_len(c->path)) == 0;
-	const char *mine = flat ? c->path : c->path + dir_len(c->path);
 	const char *other = same && !flat ? o->path + dir_len(o->path) : o->path;
 
 	if (strcmp(c->kind, "deleted") == 0)
@@ -297,32 +205,41 @@ static char *rename_label(const struct ui_review *r, const struct ui_change *c, 
 	return xasprintf("%s -> %s", other, mine);
 }
 
-static void draw_change(struct review_app *ra, size_t i, int y, int width, bool selected, bool flat)
+/* What the right of a change's line says: line counts, size, mode change, flagged. */
+static void change_right(const struct ui_change *c, char *right, size_t size)
 {
-	struct ui_review *r = ra->r;
-	struct ui_change *c = &r->changes[i];
-	attr_t sel = selected ? A_REVERSE : 0;
-	char right[40] = "";
-	int x, rw;
-	cleanup_free char *renamed = c->renamed ? rename_label(r, c, flat) : NULL;
-	const char *name = renamed ? renamed : flat ? c->path : c->path + dir_len(c->path);
+	char what[32] = "", mode[24];
+	bool file = !S_ISDIR(c->mode) && !S_ISDIR(c->old_mode);
 
-	check_conflict(r, i);
-	count_lines(r, i);
 	if (c->added >= 0)
-		snprintf(right, sizeof(right), "+%d -%d", c->added, c->removed);
-	else if (c->added == -2 && !S_ISDIR(c->mode) && !S_ISDIR(c->old_mode) &&
+		snprintf(what, sizeof(what), "+%d -%d", c->added, c->removed);
+	else if (c->added == -2 && file &&
 		 (c->size > COUNT_MAX_SIZE || c->old_size > COUNT_MAX_SIZE))
-		snprintf(right, sizeof(right), "%lld bytes", (long long)c->size);
-	else if (c->added == -2 && !S_ISDIR(c->mode) && !S_ISDIR(c->old_mode))
-		snprintf(right, sizeof(right), "binary");
+		human_size(what, sizeof(what), (long long)c->size);
+	else if (c->added == -2 && file)
+		snprintf(what, sizeof(what), "binary");
+	mode_change(mode, sizeof(mode), c);
 	/* In the list itself: it runs code on the host later (the status row says why). */
-	if (c->risk) {
-		char counts[sizeof(right) - 10];
+	snprintf(right, size, "%s%s%s%s%s", c->risk ? "flagged" : "",
+		 c->risk && (mode[0] || what[0]) ? "  " : "", mode, mode[0] && what[0] ? "  " : "",
+		 what);
+}
 
-		snprintf(counts, sizeof(counts), "%s", right);
-		snprintf(right, sizeof(right), "flagged%s%s", counts[0] ? "  " : "", counts);
-	}
+static void draw_change(struct review_app *ra, size_t i, int y, int width, bool selected,
+			int indent, const char *name)
+{
+	struct ui_change *c = &ra->r->changes[i];
+	attr_t sel = selected ? A_REVERSE : 0;
+	char right[80];
+	int x, rw;
+	cleanup_free char *renamed =
+		c->renamed ? rename_label(ra->r, c, name, name == c->path) : NULL;
+
+	if (renamed)
+		name = renamed;
+	check_conflict(ra, i);
+	count_lines(ra->r, i);
+	change_right(c, right, sizeof(right));
 	term_blank(y, width, sel);
 	x = term_put(y, 1, 3, change_mark(c),
 		     term_color(decision_pair(c->decision)) | sel | A_BOLD);
@@ -334,7 +251,7 @@ static void draw_change(struct review_app *ra, size_t i, int y, int width, bool 
 		      short_kind(c->renamed && strcmp(c->kind, "deleted") != 0 ? "ren" : c->kind),
 		      sel) +
 	     1;
-	x = 14;
+	x = 14 + indent;
 	rw = (int)strlen(right);
 	x += term_put(y, x, width - x - rw - 2, name, sel);
 	if (c->link_target && x + 4 < width - rw - 2) {
@@ -345,41 +262,151 @@ static void draw_change(struct review_app *ra, size_t i, int y, int width, bool 
 		term_put(y, width - rw - 1, rw, right, sel);
 }
 
-static void draw_header(struct review_app *ra, size_t i, int y, int width, bool selected)
+/* One mark for a directory: all approved, all denied, all undecided, or mixed [*]. */
+static enum ui_decision dir_state(const struct tree_node *nd, bool *mixed)
 {
-	const char *path = ra->r->changes[i].path;
-	cleanup_free char *dir = xstrndup(path, dir_len(path));
-	attr_t sel = selected ? A_REVERSE : 0;
+	*mixed = false;
+	if (nd->count[TC_APPROVED] == nd->count[TC_ALL])
+		return UI_APPROVED;
+	if (nd->count[TC_DENIED] == nd->count[TC_ALL])
+		return UI_DENIED;
+	*mixed = nd->count[TC_UNDECIDED] != nd->count[TC_ALL];
+	return UI_UNDECIDED;
+}
 
+static void counts_text(char *out, size_t size, const size_t *count)
+{
+	snprintf(out, size, "+%zu -%zu ?%zu !%zu", count[TC_APPROVED], count[TC_DENIED],
+		 count[TC_UNDECIDED], count[TC_CONFLICT]);
+}
+
+static void draw_dir(struct review_app *ra, size_t k, int y, int width, bool selected)
+{
+	const struct tree_node *nd = &ra->tree.nodes[k];
+	cleanup_free char *name = xstrndup(nd->path + nd->name, nd->len - nd->name);
+	attr_t sel = selected ? A_REVERSE : 0;
+	char counts[96], right[128];
+	enum ui_decision d;
+	bool mixed;
+	int x, rw;
+
+	d = dir_state(nd, &mixed);
+	counts_text(counts, sizeof(counts), nd->count);
+	if (nd->open)
+		snprintf(right, sizeof(right), "%s", counts);
+	else
+		snprintf(right, sizeof(right), "%zu change%s  %s", nd->count[TC_ALL],
+			 nd->count[TC_ALL] == 1 ? "" : "s", counts);
 	term_blank(y, width, sel);
-	term_put(y, 0, width, dir, term_color(PAIR_HEADER) | A_BOLD | sel);
+	term_put(y, 1, 3, mixed ? "[*]" : decision_mark(d),
+		 term_color(mixed ? PAIR_HEADER : decision_pair(d)) | sel | A_BOLD);
+	if (nd->count[TC_CONFLICT])
+		term_put(y, 5, 1, "!", term_color(PAIR_CONFLICT) | A_BOLD | sel);
+	if (nd->self != TREE_NONE)
+		term_put(y, 7, 6, short_kind(ra->r->changes[nd->self].kind), sel);
+	x = 14 + 2 * (int)nd->depth;
+	x += term_put(y, x, 2, nd->open ? "v " : "> ", sel | A_BOLD);
+	rw = (int)strlen(right);
+	x += term_put(y, x, width - x - rw - 2, name[0] ? name : "./",
+		      term_color(PAIR_HEADER) | A_BOLD | sel);
+	if (nd->noise)
+		term_put(y, x, width - x - rw - 2, " (generated)", sel);
+	term_put(y, width - rw - 1, rw, right, sel);
 }
 
 /* --- the change lists ---------------------------------------------------------------- */
 
+static bool is_tree(const struct changes_view *cv)
+{
+	return cv->rows == NULL;
+}
+
+static size_t nrows(const struct changes_view *cv)
+{
+	return is_tree(cv) ? cv->ra->tree.nrows : cv->n;
+}
+
+static const struct tree_row *row_at(const struct changes_view *cv, size_t i)
+{
+	return is_tree(cv) ? &cv->ra->tree.rows[i] : &cv->rows[i];
+}
+
+static const struct tree_row *sel_row(const struct view *v)
+{
+	const struct changes_view *cv = v->data;
+
+	return nrows(cv) ? row_at(cv, v->sel < nrows(cv) ? v->sel : nrows(cv) - 1) : NULL;
+}
+
+/* Select the line of a change or directory; false when no line shows it. */
+static bool select_row(struct view *v, size_t idx, bool dir)
+{
+	struct changes_view *cv = v->data;
+	size_t i = tree_find_row(&cv->ra->tree, idx, dir);
+
+	if (i == TREE_NONE)
+		return false;
+	v->sel = i;
+	return true;
+}
+
+/* Make the tree's lines again, keeping the selection on what it was on when still shown. */
+static void relist(struct view *v)
+{
+	struct changes_view *cv = v->data;
+	const struct tree_row *r = sel_row(v);
+	struct tree_row was = r ? *r : (struct tree_row){TREE_NONE, false};
+
+	tree_rows(&cv->ra->tree);
+	if (was.idx != TREE_NONE)
+		select_row(v, was.idx, was.dir);
+}
+
+/* Count again when decisions changed or conflicts were found: after a key, not per drawing. */
+static void tree_sync(struct view *v)
+{
+	struct changes_view *cv = v->data;
+	struct review_app *ra = cv->ra;
+
+	if (!is_tree(cv) || (!ra->dirty && ra->counted == ra->nconflicts))
+		return;
+	ra->dirty = false;
+	ra->counted = ra->nconflicts;
+	tree_count(&ra->tree);
+	relist(v);
+}
+
 static size_t changes_count(struct view *v)
 {
-	return ((struct changes_view *)v->data)->n;
+	tree_sync(v);
+	return nrows(v->data);
 }
 
 static void changes_draw(struct view *v, size_t i, int y, int width, bool selected)
 {
 	struct changes_view *cv = v->data;
+	const struct tree_row *l = row_at(cv, i);
+	const struct ui_change *c = &cv->ra->r->changes[l->idx];
+	const struct tree *t = &cv->ra->tree;
 
-	if (cv->lines[i].header)
-		draw_header(cv->ra, cv->lines[i].idx, y, width, selected);
+	if (l->dir)
+		draw_dir(cv->ra, l->idx, y, width, selected);
+	else if (!is_tree(cv))
+		draw_change(cv->ra, l->idx, y, width, selected, 0, c->path);
 	else
-		draw_change(cv->ra, cv->lines[i].idx, y, width, selected, cv->flat);
+		draw_change(cv->ra, l->idx, y, width, selected,
+			    2 * (int)(t->nodes[t->node_of[l->idx]].depth + 1),
+			    c->path + t->nodes[t->node_of[l->idx]].len);
 }
 
 static char *changes_text(struct view *v, size_t i)
 {
 	struct changes_view *cv = v->data;
-	const char *path = cv->ra->r->changes[cv->lines[i].idx].path;
+	const struct tree_row *l = row_at(cv, i);
 
-	if (cv->lines[i].header)
-		return xstrndup(path, dir_len(path));
-	return xstrdup(path);
+	if (l->dir)
+		return xstrndup(cv->ra->tree.nodes[l->idx].path, cv->ra->tree.nodes[l->idx].len);
+	return xstrdup(cv->ra->r->changes[l->idx].path);
 }
 
 /* " in part (hunks 1, 3 of 4)" for a file decided hunk by hunk. */
@@ -402,7 +429,7 @@ static void change_status(struct review_app *ra, size_t i, struct buf *l1, struc
 	struct ui_change *c = &r->changes[i];
 	size_t k;
 
-	check_conflict(r, i);
+	check_conflict(ra, i);
 	buf_addf(l1, "%s", decision_word(c->decision));
 	add_hunks(l1, c);
 	if (c->set_by)
@@ -423,26 +450,45 @@ static void change_status(struct review_app *ra, size_t i, struct buf *l1, struc
 		buf_addf(l2, "%s%s", k ? "; " : "", r->commands[c->cmds[k]].argv);
 }
 
+static const char *const filter_names[FILTER_N] = {"all", "undecided", "conflicts", "flagged"};
+
+static void dir_status(struct review_app *ra, size_t k, struct buf *l1, struct buf *l2)
+{
+	const struct tree_node *nd = &ra->tree.nodes[k];
+	const size_t *n = nd->count;
+
+	if (nd->self != TREE_NONE)
+		buf_addf(l1, "%s, ", ra->r->changes[nd->self].kind);
+	buf_addf(l1, "%.*s: %zu change%s: %zu approved, %zu denied, %zu undecided, %zu conflicts",
+		 (int)nd->len, nd->path, n[TC_ALL], n[TC_ALL] == 1 ? "" : "s", n[TC_APPROVED],
+		 n[TC_DENIED], n[TC_UNDECIDED], n[TC_CONFLICT]);
+	if (n[TC_FLAGGED])
+		buf_addf(l1, ", %zu flagged", n[TC_FLAGGED]);
+	buf_addf(l2, "%s%s; a, d and Space set every %schange below it",
+		 nd->noise ? "generated files; " : "", nd->open ? "h folds it" : "l unfolds it",
+		 ra->tree.filter ? "shown " : "");
+}
+
 static void changes_status(struct view *v, struct buf *l1, struct buf *l2)
 {
 	struct changes_view *cv = v->data;
-	struct cline *l;
+	const struct tree_row *l = sel_row(v);
 
-	if (cv->n == 0) {
-		buf_adds(l1, "no changes");
+	if (!l) {
+		if (is_tree(cv) && cv->ra->tree.filter)
+			buf_addf(l1, "nothing to show: only %s (f shows the next filter)",
+				 filter_names[cv->ra->tree.filter]);
+		else
+			buf_adds(l1, "no changes");
 		return;
 	}
-	l = &cv->lines[v->sel];
-	if (l->header) {
-		const char *path = cv->ra->r->changes[l->idx].path;
-
-		buf_addf(l1, "directory %.*s", (int)dir_len(path), path);
-		buf_adds(l2, "a, d and Space here apply to every change below it");
-		return;
-	}
-	change_status(cv->ra, l->idx, l1, l2);
+	if (l->dir)
+		dir_status(cv->ra, l->idx, l1, l2);
+	else
+		change_status(cv->ra, l->idx, l1, l2);
 }
 
+/* (The tree's totals and filter are in the review's title.) */
 static void changes_title(struct view *v, struct buf *out)
 {
 	struct changes_view *cv = v->data;
@@ -451,33 +497,150 @@ static void changes_title(struct view *v, struct buf *out)
 		buf_adds(out, cv->title);
 }
 
+static enum ui_decision wanted(enum ui_req req, enum ui_decision now)
+{
+	return req == UI_REQ_APPROVE || req == UI_REQ_APPROVE_ALL || req == UI_REQ_APPROVE_STEP
+		       ? UI_APPROVED
+	       : req == UI_REQ_DENY || req == UI_REQ_DENY_ALL || req == UI_REQ_DENY_STEP ? UI_DENIED
+	       : now == UI_APPROVED							 ? UI_DENIED
+				    : UI_APPROVED;
+}
+
 static void set_one(struct review_app *ra, size_t i, enum ui_req req)
 {
 	struct ui_change *c = &ra->r->changes[i];
-	enum ui_decision d = req == UI_REQ_APPROVE	  ? UI_APPROVED
-			     : req == UI_REQ_DENY	  ? UI_DENIED
-			     : c->decision == UI_APPROVED ? UI_DENIED
-							  : UI_APPROVED;
+	enum ui_decision d = wanted(req, c->decision);
 
+	if (d == UI_APPROVED && c->fixed) {
+		app_message(&ra->app, "cannot be approved: %s", c->fixed);
+		return;
+	}
 	ui_set_change(ra->r, i, d, "you");
+	ra->dirty = true;
 }
 
-/* Every change at or below a directory (a header line). */
-static void set_dir(struct review_app *ra, const char *path, enum ui_req req)
+/*
+ * Set the changes at display places [from, to) that the filter shows; how many could not be
+ * approved. Without a filter every change below a new directory is in the range with it, so
+ * a denial needs no carrying (which costs a pass over every change per new directory).
+ */
+static size_t set_range(struct review_app *ra, size_t from, size_t to, enum ui_decision d)
 {
-	cleanup_free char *dir = xstrndup(path, dir_len(path) > 1 ? dir_len(path) - 1 : 1);
-	size_t i;
+	struct tree *t = &ra->tree;
+	size_t x, fixed = 0;
 
-	for (i = 0; i < ra->r->nchanges; i++)
-		if (path_is_under(ra->r->changes[i].path, dir))
-			set_one(ra, i, req);
+	for (x = from; x < to; x++) {
+		size_t i = t->order[x];
+		struct ui_change *c = &ra->r->changes[i];
+
+		if (!tree_passes(t, i))
+			continue;
+		if (d == UI_APPROVED && c->fixed) {
+			fixed++;
+		} else if (d == UI_APPROVED || (t->filter && c->creates_dir)) {
+			ui_set_change(ra->r, i, d, "you");
+		} else {
+			c->decision = d;
+			c->set_by = "you";
+		}
+	}
+	ra->dirty = true;
+	return fixed;
+}
+
+/*
+ * One key acting on more than a screenful: ask first. what: "deny 5,000 changes below
+ * /x/" and so on. True to go on.
+ */
+static bool confirm_many(struct review_app *ra, size_t n, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static bool confirm_many(struct review_app *ra, size_t n, const char *fmt, ...)
+{
+	cleanup_free char *line = NULL;
+	const char *lines[2];
+	va_list ap;
+	bool yes;
+
+	if (n <= (size_t)view_rows())
+		return true;
+	va_start(ap, fmt);
+	if (vasprintf(&line, fmt, ap) < 0)
+		line = NULL;
+	va_end(ap);
+	lines[0] = line ? line : "change many items at once";
+	lines[1] = "(one key acting on more than a screenful asks first)";
+	yes = app_ask(&ra->app, lines, 2, "Go on? y: yes, n: no");
+	if (!yes)
+		app_message(&ra->app, "nothing changed");
+	return yes;
+}
+
+static void report_fixed(struct review_app *ra, size_t fixed, enum ui_decision d, size_t n)
+{
+	if (fixed)
+		app_message(&ra->app,
+			    "%zu of them cannot be approved (a hidden path or a deny write rule: "
+			    "never committed); they stay denied",
+			    fixed);
+	else
+		app_message(&ra->app, "%s %zu change%s", decision_word(d), n, n == 1 ? "" : "s");
+}
+
+/* a, d, Space on a directory line: every change below it that the filter shows. */
+static int dir_request(struct review_app *ra, size_t k, enum ui_req req)
+{
+	struct tree *t = &ra->tree;
+	const struct tree_node *nd = &t->nodes[k];
+	size_t n = t->filter == FILTER_NONE	   ? nd->count[TC_ALL]
+		   : t->filter == FILTER_UNDECIDED ? nd->count[TC_UNDECIDED]
+		   : t->filter == FILTER_CONFLICTS ? nd->count[TC_CONFLICT]
+						   : nd->count[TC_FLAGGED];
+	/* Space approves them all unless all are approved already. */
+	enum ui_decision d =
+		req == UI_REQ_TOGGLE
+			? (nd->count[TC_APPROVED] == nd->count[TC_ALL] ? UI_DENIED : UI_APPROVED)
+			: wanted(req, UI_UNDECIDED);
+	size_t fixed;
+
+	if (!confirm_many(ra, n, "%s %zu change%s below %.*s",
+			  d == UI_APPROVED ? "Approve" : "Deny", n, n == 1 ? "" : "s", (int)nd->len,
+			  nd->path))
+		return VIEW_DONE;
+	fixed = set_range(ra, nd->first, nd->end, d);
+	/* The directory's own change (a new directory) sits in its parent's range. */
+	if (nd->self != TREE_NONE && tree_passes(t, nd->self)) {
+		if (d == UI_APPROVED && ra->r->changes[nd->self].fixed)
+			fixed++;
+		else
+			ui_set_change(ra->r, nd->self, d, "you");
+	}
+	report_fixed(ra, fixed, d, n);
+	return VIEW_DONE;
 }
 
 static void open_diff(struct review_app *ra, size_t i);
 static struct view *switch_to(struct review_app *ra, enum root_view to);
 static int finish_commit(struct review_app *ra);
+static int quit_request(struct review_app *ra);
 
-/* The requests every review view shares (commit, the view switch). */
+/* How many items a step holds: its commands that ran and the changes it made. */
+static size_t step_size(const struct ui_review *r, unsigned step)
+{
+	size_t i, j, n = 0;
+
+	for (i = 0; i < r->ncommands; i++)
+		n += r->commands[i].step == step &&
+		     !(r->commands[i].ran && strcmp(r->commands[i].ran, "deny") == 0);
+	for (i = 0; i < r->nchanges; i++)
+		for (j = 0; j < r->changes[i].nsteps; j++)
+			if (r->changes[i].steps[j] == step) {
+				n++;
+				break;
+			}
+	return n;
+}
+
 /* s and S: the whole step of what is selected (its first, for a change several made). */
 static int step_request(struct review_app *ra, unsigned step, enum ui_req req)
 {
@@ -488,16 +651,24 @@ static int step_request(struct review_app *ra, unsigned step, enum ui_req req)
 		app_message(&ra->app, "not part of a step: only a live session's execs are steps");
 		return VIEW_DONE;
 	}
+	n = step_size(ra->r, step);
+	if (!confirm_many(ra, n, "%s step %u: %zu item%s", d == UI_APPROVED ? "Approve" : "Deny",
+			  step, n, n == 1 ? "" : "s"))
+		return VIEW_DONE;
 	n = ui_set_step(ra->r, step, d);
+	ra->dirty = true;
 	app_message(&ra->app, "%s step %u: %zu item%s", d == UI_APPROVED ? "approved" : "denied",
 		    step, n, n == 1 ? "" : "s");
 	return VIEW_DONE;
 }
 
+/* The requests every review view shares (commit, quit, the view switch). */
 static int review_request(struct review_app *ra, enum ui_req req)
 {
 	if (req == UI_REQ_COMMIT)
 		return finish_commit(ra);
+	if (req == UI_REQ_QUIT)
+		return quit_request(ra);
 	if (req == UI_REQ_NEXT_VIEW) {
 		app_set_root(&ra->app, switch_to(ra, (ra->root + 1) % 3));
 		return VIEW_DONE;
@@ -505,51 +676,227 @@ static int review_request(struct review_app *ra, enum ui_req req)
 	return VIEW_UNHANDLED;
 }
 
+/* A and D: every change of the list shown (the tree: every change the filter shows). */
+static int all_request(struct view *v, enum ui_req req)
+{
+	struct changes_view *cv = v->data;
+	struct review_app *ra = cv->ra;
+	enum ui_decision d = wanted(req, UI_UNDECIDED);
+	size_t i, n = 0, fixed = 0;
+
+	if (is_tree(cv)) {
+		for (i = 0; i < ra->r->nchanges; i++)
+			n += tree_passes(&ra->tree, i);
+		if (!confirm_many(ra, n, "%s all %zu%s%s change%s",
+				  d == UI_APPROVED ? "Approve" : "Deny", n,
+				  ra->tree.filter ? " " : "",
+				  ra->tree.filter ? filter_names[ra->tree.filter] : "",
+				  n == 1 ? "" : "s"))
+			return VIEW_DONE;
+		report_fixed(ra, set_range(ra, 0, ra->r->nchanges, d), d, n);
+		return VIEW_DONE;
+	}
+	if (!confirm_many(ra, cv->n, "%s all %zu changes of this list",
+			  d == UI_APPROVED ? "Approve" : "Deny", cv->n))
+		return VIEW_DONE;
+	/* Set directly: every change of the list gets it, so a denial has nothing to carry; an
+	   approval still approves the new directories above it. */
+	for (i = 0; i < cv->n; i++) {
+		struct ui_change *c = &ra->r->changes[cv->rows[i].idx];
+
+		if (d == UI_APPROVED && c->fixed) {
+			fixed++;
+		} else if (d == UI_APPROVED) {
+			ui_set_change(ra->r, cv->rows[i].idx, d, "you");
+		} else {
+			c->decision = d;
+			c->set_by = "you";
+		}
+	}
+	ra->dirty = true;
+	report_fixed(ra, fixed, d, cv->n);
+	return VIEW_DONE;
+}
+
+/* The directory shown that holds a line: for a change its own, for a directory its parent. */
+static size_t shown_dir(const struct tree *t, const struct tree_row *l)
+{
+	size_t k = l->dir ? t->nodes[l->idx].parent : t->node_of[l->idx];
+
+	while (k != TREE_NONE && t->nodes[k].elided)
+		k = t->nodes[k].parent;
+	return k;
+}
+
+/* Fold or unfold directory k and select its line. */
+static void fold(struct view *v, size_t k, bool open)
+{
+	struct changes_view *cv = v->data;
+
+	cv->ra->tree.nodes[k].open = open;
+	tree_rows(&cv->ra->tree);
+	select_row(v, k, true);
+}
+
+/* Enter, h, l on the tree. */
+static int fold_request(struct view *v, enum ui_req req)
+{
+	struct changes_view *cv = v->data;
+	struct tree *t = &cv->ra->tree;
+	const struct tree_row *l = sel_row(v);
+	size_t k;
+
+	if (!l)
+		return VIEW_DONE;
+	if (req == UI_REQ_ENTER) {
+		if (!l->dir)
+			open_diff(cv->ra, l->idx);
+		else
+			fold(v, l->idx, !t->nodes[l->idx].open);
+		return VIEW_DONE;
+	}
+	if (req == UI_REQ_UNFOLD) {
+		if (!l->dir)
+			app_message(&cv->ra->app, "l unfolds a directory; Enter shows the diff");
+		else if (!t->nodes[l->idx].open)
+			fold(v, l->idx, true);
+		if (l->dir && v->sel + 1 < t->nrows)
+			v->sel++;
+		return VIEW_DONE;
+	}
+	/* h: fold the open directory selected, else the one that holds the line. */
+	k = l->dir && t->nodes[l->idx].open ? l->idx : shown_dir(t, l);
+	if (k == TREE_NONE)
+		app_message(&cv->ra->app, "nothing above to fold");
+	else
+		fold(v, k, false);
+	return VIEW_DONE;
+}
+
+/* f: the next filter. The conflicts one needs every change checked first. */
+static int filter_request(struct view *v)
+{
+	struct changes_view *cv = v->data;
+	struct review_app *ra = cv->ra;
+	struct tree *t = &ra->tree;
+
+	t->filter = (t->filter + 1) % FILTER_N;
+	if (t->filter == FILTER_CONFLICTS && ra->next_check < ra->r->nchanges) {
+		app_message(&ra->app, "checking %zu changes for conflicts with the host...",
+			    ra->r->nchanges - ra->next_check);
+		app_draw(&ra->app);
+		while (ra->app.idle && ra->app.idle(&ra->app))
+			;
+		ra->app.idle = NULL;
+	}
+	tree_count(t);
+	ra->dirty = false;
+	ra->counted = ra->nconflicts;
+	relist(v);
+	if (t->filter)
+		app_message(&ra->app, "showing %s changes only (f: the next filter)",
+			    filter_names[t->filter]);
+	else
+		app_message(&ra->app, "showing every change");
+	return VIEW_DONE;
+}
+
+/* ] and [: the next or previous undecided change, unfolding what hides it. */
+static int jump_request(struct view *v, bool forward)
+{
+	struct changes_view *cv = v->data;
+	struct tree *t = &cv->ra->tree;
+	const struct tree_row *l = sel_row(v);
+	size_t pos = TREE_NONE, i;
+
+	if (l && !l->dir)
+		pos = t->pos[l->idx];
+	else if (l)
+		pos = forward ? (t->nodes[l->idx].first ? t->nodes[l->idx].first - 1 : TREE_NONE)
+			      : t->nodes[l->idx].first;
+	i = tree_next_undecided(t, pos, forward);
+	if (i == TREE_NONE) {
+		app_message(&cv->ra->app, "no undecided change %s", forward ? "below" : "above");
+		return VIEW_DONE;
+	}
+	tree_reveal(t, i);
+	tree_rows(t);
+	select_row(v, tree_row_of(t, i).idx, tree_row_of(t, i).dir);
+	return VIEW_DONE;
+}
+
+/* j and k step over the lines of open directories: their changes follow at once. */
+static int move_request(struct view *v, bool down)
+{
+	struct changes_view *cv = v->data;
+	const struct tree *t = &cv->ra->tree;
+	size_t i = v->sel, n = t->nrows;
+
+	while (down ? i + 1 < n : i > 0) {
+		i = down ? i + 1 : i - 1;
+		if (!t->rows[i].dir || !t->nodes[t->rows[i].idx].open) {
+			v->sel = i;
+			break;
+		}
+	}
+	return VIEW_DONE;
+}
+
+static int tree_request(struct view *v, enum ui_req req)
+{
+	switch (req) {
+	case UI_REQ_DOWN:
+	case UI_REQ_UP:
+		return move_request(v, req == UI_REQ_DOWN);
+	case UI_REQ_ENTER:
+	case UI_REQ_FOLD:
+	case UI_REQ_UNFOLD:
+		return fold_request(v, req);
+	case UI_REQ_FILTER:
+		return filter_request(v);
+	case UI_REQ_NEXT_UNDECIDED:
+	case UI_REQ_PREV_UNDECIDED:
+		return jump_request(v, req == UI_REQ_NEXT_UNDECIDED);
+	default:
+		return VIEW_UNHANDLED;
+	}
+}
+
 static int changes_request(struct view *v, enum ui_req req)
 {
 	struct changes_view *cv = v->data;
 	struct review_app *ra = cv->ra;
-	struct cline *l = cv->n ? &cv->lines[v->sel] : NULL;
-	size_t i;
+	const struct tree_row *l;
+	int rc;
 
+	tree_sync(v);
+	l = sel_row(v);
+	if (is_tree(cv) && (rc = tree_request(v, req)) != VIEW_UNHANDLED)
+		return rc;
 	switch (req) {
 	case UI_REQ_APPROVE:
 	case UI_REQ_DENY:
 	case UI_REQ_TOGGLE:
 		if (!l)
 			return VIEW_DONE;
-		if (l->header)
-			set_dir(ra, ra->r->changes[l->idx].path, req);
-		else
-			set_one(ra, l->idx, req);
-		if (v->sel + 1 < cv->n && !l->header)
+		if (l->dir)
+			return dir_request(ra, l->idx, req);
+		set_one(ra, l->idx, req);
+		if (is_tree(cv))
+			move_request(v, true);
+		else if (v->sel + 1 < nrows(cv))
 			v->sel++;
 		return VIEW_DONE;
 	case UI_REQ_APPROVE_ALL:
 	case UI_REQ_DENY_ALL:
-		/* Set directly: every change of the list gets it, so nothing is left to carry. */
-		for (i = 0; i < cv->n; i++) {
-			struct ui_change *c = &ra->r->changes[cv->lines[i].idx];
-
-			if (cv->lines[i].header)
-				continue;
-			c->decision = req == UI_REQ_APPROVE_ALL ? UI_APPROVED : UI_DENIED;
-			c->set_by = "you";
-		}
-		if (cv->flat)
-			for (i = 0; i < cv->n; i++)
-				if (req == UI_REQ_APPROVE_ALL)
-					ui_set_change(ra->r, cv->lines[i].idx, UI_APPROVED, "you");
-		app_message(&ra->app, "%s every change of this list",
-			    req == UI_REQ_APPROVE_ALL ? "approved" : "denied");
-		return VIEW_DONE;
+		return all_request(v, req);
 	case UI_REQ_ENTER:
-		if (l && !l->header)
+		if (l && !l->dir)
 			open_diff(ra, l->idx);
 		return VIEW_DONE;
 	case UI_REQ_APPROVE_STEP:
 	case UI_REQ_DENY_STEP: {
-		const struct ui_change *c = l ? &ra->r->changes[l->idx] : NULL;
+		const struct ui_change *c = l && !l->dir ? &ra->r->changes[l->idx] : NULL;
 
 		return step_request(ra, c && c->nsteps ? c->steps[0] : 0, req);
 	}
@@ -562,7 +909,7 @@ static void changes_free(struct view *v)
 {
 	struct changes_view *cv = v->data;
 
-	free(cv->lines);
+	free(cv->rows);
 	free(cv->title);
 	free(cv);
 }
@@ -579,29 +926,21 @@ static const struct view_ops changes_ops = {
 
 static struct view *changes_view_new(struct review_app *ra)
 {
-	struct ui_review *r = ra->r;
 	struct view *v = xcalloc(1, sizeof(*v));
 	struct changes_view *cv = xcalloc(1, sizeof(*cv));
-	struct sort_key *order = display_order(r);
-	size_t i, cap = r->nchanges + 1;
 
 	cv->ra = ra;
-	cv->lines = xcalloc(cap, sizeof(*cv->lines));
-	for (i = 0; i < r->nchanges; i++) {
-		/* A directory's header before its first change. */
-		if (i == 0 || order[i - 1].dir != order[i].dir ||
-		    memcmp(order[i - 1].path, order[i].path, order[i].dir) != 0) {
-			GROW(cv->lines, cap, cv->n + 1);
-			cv->lines[cv->n++] = (struct cline){order[i].idx, true};
-		}
-		GROW(cv->lines, cap, cv->n + 1);
-		cv->lines[cv->n++] = (struct cline){order[i].idx, false};
+	if (!ra->have_tree) {
+		tree_build(&ra->tree, ra->r);
+		ra->have_tree = true;
+		ra->counted = ra->nconflicts;
 	}
-	free(order);
-	/* Start on the first change rather than on its directory. */
-	v->sel = cv->n > 1 ? 1 : 0;
 	v->ops = &changes_ops;
 	v->data = cv;
+	/* Start on the first line j would stop on rather than on an open directory. */
+	v->sel = 0;
+	if (ra->tree.nrows && ra->tree.rows[0].dir && ra->tree.nodes[ra->tree.rows[0].idx].open)
+		move_request(v, true);
 	return v;
 }
 
@@ -613,10 +952,9 @@ static struct view *files_view_new(struct review_app *ra, size_t cmd)
 	size_t i;
 
 	cv->ra = ra;
-	cv->flat = true;
-	cv->lines = xcalloc(c->nfiles ? c->nfiles : 1, sizeof(*cv->lines));
+	cv->rows = xcalloc(c->nfiles ? c->nfiles : 1, sizeof(*cv->rows));
 	for (i = 0; i < c->nfiles; i++)
-		cv->lines[cv->n++] = (struct cline){c->files[i], false};
+		cv->rows[cv->n++] = (struct tree_row){c->files[i], false};
 	cv->title = xasprintf("files changed by: %s", c->argv);
 	v->ops = &changes_ops;
 	v->data = cv;
@@ -672,13 +1010,14 @@ static int step_file(struct review_app *ra, int dir)
 		app_message(&ra->app, "no list of changes below this diff");
 		return VIEW_DONE;
 	}
-	for (sel = list->sel; dir > 0 ? sel + 1 < cv->n : sel > 0;) {
+	/* Directory rows are skipped; a folded directory's changes are not on the list. */
+	for (sel = list->sel; dir > 0 ? sel + 1 < nrows(cv) : sel > 0;) {
 		sel = dir > 0 ? sel + 1 : sel - 1;
-		if (cv->lines[sel].header)
+		if (row_at(cv, sel)->dir)
 			continue;
 		list->sel = sel;
 		app_pop(&ra->app);
-		open_diff(ra, cv->lines[sel].idx);
+		open_diff(ra, row_at(cv, sel)->idx);
 		return VIEW_DONE;
 	}
 	app_message(&ra->app,
@@ -750,19 +1089,30 @@ static void open_diff(struct review_app *ra, size_t i)
 	buf_addf(&b, "%s: ", c->kind);
 	if (c->old_mode)
 		describe_mode(&b, c->old_mode);
-	if (c->old_mode && c->mode)
-		buf_adds(&b, " -> ");
-	if (c->mode)
-		describe_mode(&b, c->mode);
-	if (S_ISREG(c->old_mode) || S_ISREG(c->mode))
-		buf_addf(&b, ", %lld -> %lld bytes", (long long)c->old_size, (long long)c->size);
+	/* The same type: only the permissions, "file 0644 -> 0755". */
+	if (c->old_mode && c->mode && (c->old_mode & S_IFMT) == (c->mode & S_IFMT)) {
+		if ((c->old_mode & 07777) != (c->mode & 07777))
+			buf_addf(&b, " -> %04o", (unsigned)(c->mode & 07777));
+	} else {
+		if (c->old_mode && c->mode)
+			buf_adds(&b, " -> ");
+		if (c->mode)
+			describe_mode(&b, c->mode);
+	}
+	if (S_ISREG(c->old_mode) || S_ISREG(c->mode)) {
+		char from[32], to[32];
+
+		human_size(from, sizeof(from), (long long)c->old_size);
+		human_size(to, sizeof(to), (long long)c->size);
+		buf_addf(&b, ", %s -> %s", from, to);
+	}
 	buf_addc(&b, '\n');
 	if (c->link_target)
 		buf_addf(&b, "symlink to: %s\n", c->link_target);
 	if (c->renamed)
 		buf_addf(&b, "renamed, %d%% similar: one decision for its deletion and addition\n",
 			 c->similarity);
-	check_conflict(r, i);
+	check_conflict(ra, i);
 	if (c->conflict_state >= 2)
 		buf_addf(&b, "CONFLICT: %s\n", c->conflict);
 	buf_addc(&b, '\n');
@@ -893,10 +1243,12 @@ static int commands_request(struct view *v, enum ui_req req)
 	case UI_REQ_TOGGLE:
 		if (!c)
 			return VIEW_DONE;
-		d = req == UI_REQ_APPROVE	 ? UI_APPROVED
-		    : req == UI_REQ_DENY	 ? UI_DENIED
-		    : c->decision == UI_APPROVED ? UI_DENIED
-						 : UI_APPROVED;
+		d = wanted(req, c->decision);
+		if (!was_denied(c) &&
+		    !confirm_many(ra, c->nfiles, "%s this command and the %zu changes it made",
+				  d == UI_APPROVED ? "Approve" : "Deny", c->nfiles))
+			return VIEW_DONE;
+		ra->dirty = true;
 		if (!ui_set_command(r, v->sel, d))
 			app_message(&ra->app,
 				    "this command was denied when it ran: nothing to apply");
@@ -905,10 +1257,16 @@ static int commands_request(struct view *v, enum ui_req req)
 		return VIEW_DONE;
 	case UI_REQ_APPROVE_ALL:
 	case UI_REQ_DENY_ALL:
+		d = wanted(req, UI_UNDECIDED);
+		if (!confirm_many(ra, r->ncommands + r->nchanges,
+				  "%s all %zu commands and every change they made",
+				  d == UI_APPROVED ? "Approve" : "Deny", r->ncommands))
+			return VIEW_DONE;
 		for (i = 0; i < r->ncommands; i++)
-			ui_set_command(r, i, req == UI_REQ_APPROVE_ALL ? UI_APPROVED : UI_DENIED);
+			ui_set_command(r, i, d);
+		ra->dirty = true;
 		app_message(&ra->app, "%s every command and the changes they made",
-			    req == UI_REQ_APPROVE_ALL ? "approved" : "denied");
+			    decision_word(d));
 		return VIEW_DONE;
 	case UI_REQ_ENTER:
 		if (!c)
@@ -1035,8 +1393,25 @@ static void review_title(struct app *app, struct buf *out)
 	buf_addf(out, "airlock review %s ", ra->r->id);
 	if (app->depth > 1)
 		return; /* the view's own title follows */
-	for (i = 0; i < 3; i++)
-		buf_addf(out, i == (int)ra->root ? " [%s %zu]" : "  %s %zu ", names[i], counts[i]);
+	if (ra->r->ended)
+		buf_addf(out, "(%s) ", ra->r->ended);
+	for (i = 0; i < 3; i++) {
+		if (i != (int)ra->root) {
+			buf_addf(out, "  %s %zu ", names[i], counts[i]);
+			continue;
+		}
+		buf_addf(out, " [%s %zu", names[i], counts[i]);
+		/* The header's total, and the filter: what the list shows. */
+		if (i == ROOT_CHANGES && ra->have_tree) {
+			char total[96];
+
+			counts_text(total, sizeof(total), ra->tree.total);
+			if (ra->tree.filter)
+				buf_addf(out, ", only %s", filter_names[ra->tree.filter]);
+			buf_addf(out, ": %s", total);
+		}
+		buf_adds(out, "]");
+	}
 	if (ra->r->note)
 		buf_addf(out, "  %s", ra->r->note);
 }
@@ -1047,93 +1422,130 @@ static bool review_idle(struct app *app)
 	size_t end = ra->next_check + CONFLICT_CHUNK;
 
 	for (; ra->next_check < ra->r->nchanges && ra->next_check < end; ra->next_check++)
-		check_conflict(ra->r, ra->next_check);
+		check_conflict(ra, ra->next_check);
 	return ra->next_check < ra->r->nchanges;
+}
+
+/* What the commit would do, counted for its summary. */
+struct tally {
+	size_t appr, den, und, risky, conf, unsafe, defer;
+	size_t part; /* approved in part: only their approved hunks */
+	const char *first_conf;
+};
+
+/* The conflict checks not done in the background yet: the summary needs them all. */
+static void finish_checks(struct review_app *ra)
+{
+	if (ra->next_check >= ra->r->nchanges)
+		return;
+	app_message(&ra->app, "checking %zu changes for conflicts with the host...",
+		    ra->r->nchanges - ra->next_check);
+	app_draw(&ra->app);
+	while (review_idle(&ra->app))
+		;
+	ra->app.idle = NULL;
+	buf_reset(&ra->app.message);
+}
+
+static void count_decisions(const struct ui_review *r, struct tally *t)
+{
+	size_t i;
+
+	memset(t, 0, sizeof(*t));
+	for (i = 0; i < r->nchanges; i++) {
+		const struct ui_change *c = &r->changes[i];
+
+		if (c->decision == UI_APPROVED) {
+			t->appr++;
+			t->part += c->hunks != NULL;
+			if (c->conflict_state >= 2 && !t->first_conf)
+				t->first_conf = c->path;
+			t->conf += c->conflict_state >= 2;
+			t->unsafe += c->conflict_state == 3;
+		} else {
+			t->den += c->decision == UI_DENIED;
+			t->und += c->decision == UI_UNDECIDED;
+			t->risky += c->decision == UI_UNDECIDED && c->risk;
+		}
+	}
+	for (i = 0; i < r->ncommands; i++)
+		t->defer += r->commands[i].defer_index && r->commands[i].decision == UI_APPROVED;
+}
+
+/* The approved deferred commands, the first few by name. Returns the lines added. */
+static size_t deferred_lines(const struct ui_review *r, const struct tally *t, char **lines)
+{
+	size_t i, nl = 0, shown = 0;
+
+	lines[nl++] = xasprintf("Then run %zu approved deferred command%s on the host, "
+				"with your environment:",
+				t->defer, t->defer == 1 ? "" : "s");
+	for (i = 0; i < r->ncommands; i++) {
+		const struct ui_command *c = &r->commands[i];
+
+		if (!c->defer_index || c->decision != UI_APPROVED)
+			continue;
+		if (shown == MAX_SHOWN_DEFERRED) {
+			lines[nl++] = xasprintf("  ... and %zu more", t->defer - shown);
+			break;
+		}
+		shown++;
+		lines[nl++] = xasprintf("  #%u %s  (%s in %s)", c->defer_index, c->argv,
+					c->exe ? c->exe : "?", c->cwd ? c->cwd : "?");
+	}
+	return nl;
+}
+
+/* The commit's summary, one line each (at most 8 + MAX_SHOWN_DEFERRED). Returns how many. */
+static size_t summary_lines(const struct ui_review *r, const struct tally *t, char **lines)
+{
+	size_t nl = 0;
+
+	lines[nl++] = xasprintf("Apply %zu approved change%s of session %s to the host.", t->appr,
+				t->appr == 1 ? "" : "s", r->id);
+	if (t->part)
+		lines[nl++] = xasprintf("%zu of them in part: only their approved hunks.", t->part);
+	if (t->risky)
+		lines[nl++] =
+			xasprintf("Left out: %zu denied, %zu undecided (%zu flagged: they run "
+				  "code on the host later).",
+				  t->den, t->und, t->risky);
+	else
+		lines[nl++] = xasprintf("Left out: %zu denied, %zu undecided.", t->den, t->und);
+	if (t->defer)
+		nl += deferred_lines(r, t, lines + nl);
+	if (t->conf) {
+		lines[nl++] = xasprintf("%zu approved change%s CONFLICT with the host (marked !), "
+					"e.g. %s:",
+					t->conf, t->conf == 1 ? "" : "s", t->first_conf);
+		lines[nl++] =
+			xstrdup(t->unsafe ? "some cannot be applied at all: the commit will "
+					    "refuse them"
+					  : "y overwrites what changed on the host (as commit "
+					    "--force); deny them to keep the host's");
+	}
+	if (t->appr)
+		lines[nl++] = xstrdup("'airlock undo' takes the changes to files back.");
+	if (t->defer)
+		lines[nl++] =
+			xstrdup("What the deferred commands do on the host cannot be undone.");
+	return nl;
 }
 
 static int finish_commit(struct review_app *ra)
 {
-	struct ui_review *r = ra->r;
-	size_t i, appr = 0, den = 0, und = 0, conf = 0, unsafe = 0, defer = 0, nl = 0, risky = 0;
-	size_t part = 0;
 	char *lines[9 + MAX_SHOWN_DEFERRED + 1] = {0};
-	const char *first_conf = NULL;
+	struct tally t;
+	size_t i, nl;
 	bool yes;
 
-	if (ra->next_check < r->nchanges) {
-		app_message(&ra->app, "checking %zu changes for conflicts with the host...",
-			    r->nchanges - ra->next_check);
-		app_draw(&ra->app);
-		while (review_idle(&ra->app))
-			;
-		ra->app.idle = NULL;
-		buf_reset(&ra->app.message);
-	}
-	for (i = 0; i < r->nchanges; i++) {
-		struct ui_change *c = &r->changes[i];
-
-		if (c->decision == UI_APPROVED) {
-			appr++;
-			part += c->hunks != NULL;
-			if (c->conflict_state >= 2 && !first_conf)
-				first_conf = c->path;
-			conf += c->conflict_state >= 2;
-			unsafe += c->conflict_state == 3;
-		} else {
-			den += c->decision == UI_DENIED;
-			und += c->decision == UI_UNDECIDED;
-			risky += c->decision == UI_UNDECIDED && c->risk;
-		}
-	}
-	for (i = 0; i < r->ncommands; i++)
-		defer += r->commands[i].defer_index && r->commands[i].decision == UI_APPROVED;
-	if (appr == 0 && defer == 0) {
+	finish_checks(ra);
+	count_decisions(ra->r, &t);
+	if (t.appr == 0 && t.defer == 0) {
 		app_message(&ra->app, "nothing is approved: nothing to commit (q quits)");
 		return VIEW_DONE;
 	}
-	lines[nl++] = xasprintf("Apply %zu approved change%s of session %s to the host.", appr,
-				appr == 1 ? "" : "s", r->id);
-	if (part)
-		lines[nl++] = xasprintf("%zu of them in part: only their approved hunks.", part);
-	if (risky)
-		lines[nl++] =
-			xasprintf("Left out: %zu denied, %zu undecided (%zu flagged: they run "
-				  "code on the host later).",
-				  den, und, risky);
-	else
-		lines[nl++] = xasprintf("Left out: %zu denied, %zu undecided.", den, und);
-	if (defer) {
-		size_t shown = 0;
-
-		lines[nl++] = xasprintf("Then run %zu approved deferred command%s on the host, "
-					"with your environment:",
-					defer, defer == 1 ? "" : "s");
-		for (i = 0; i < r->ncommands; i++) {
-			const struct ui_command *c = &r->commands[i];
-
-			if (!c->defer_index || c->decision != UI_APPROVED)
-				continue;
-			if (shown == MAX_SHOWN_DEFERRED) {
-				lines[nl++] = xasprintf("  ... and %zu more", defer - shown);
-				break;
-			}
-			shown++;
-			lines[nl++] = xasprintf("  #%u %s  (%s in %s)", c->defer_index, c->argv,
-						c->exe ? c->exe : "?", c->cwd ? c->cwd : "?");
-		}
-	}
-	if (conf) {
-		cleanup_free char *shown = xstrdup(first_conf);
-
-		lines[nl++] = xasprintf("%zu approved change%s CONFLICT with the host (marked !), "
-					"e.g. %s:",
-					conf, conf == 1 ? "" : "s", shown);
-		lines[nl++] = xstrdup(unsafe ? "some cannot be applied at all: the commit will "
-					       "refuse them"
-					     : "y overwrites what changed on the host (as commit "
-					       "--force); deny them to keep the host's");
-	}
-	lines[nl++] = xstrdup("'airlock undo' takes a commit back.");
+	nl = summary_lines(ra->r, &t, lines);
 	yes = app_confirm(&ra->app, (const char *const *)lines, nl);
 	for (i = 0; i < nl; i++)
 		free(lines[i]);
@@ -1141,9 +1553,54 @@ static int finish_commit(struct review_app *ra)
 		app_message(&ra->app, "not committed");
 		return VIEW_DONE;
 	}
-	ra->force = conf > 0;
+	ra->force = t.conf > 0;
 	ra->app.result = UI_COMMIT;
 	return VIEW_EXIT;
+}
+
+/* Decisions the person changed in this review: changes, and deferred commands. */
+static size_t changed_decisions(const struct review_app *ra, size_t *deferred)
+{
+	const struct ui_review *r = ra->r;
+	size_t i, n = 0;
+
+	*deferred = 0;
+	for (i = 0; i < r->nchanges; i++)
+		n += r->changes[i].decision != ra->first[i];
+	for (i = 0; i < r->ncommands; i++)
+		*deferred += r->commands[i].defer_index &&
+			     r->commands[i].decision != ra->first[r->nchanges + i];
+	return n + *deferred;
+}
+
+/*
+ * q: leave. Decisions on changes are saved in the session as they are made (ui_review.decided),
+ * so the question says what stays and what goes.
+ */
+static int quit_request(struct review_app *ra)
+{
+	const char *lines[3];
+	cleanup_free char *l0 = NULL, *l1 = NULL;
+	size_t deferred, n = changed_decisions(ra, &deferred), nl = 0;
+
+	if (n == 0)
+		return VIEW_EXIT;
+	l0 = xasprintf("You changed %zu decision%s and did not commit.", n, n == 1 ? "" : "s");
+	lines[nl++] = l0;
+	if (ra->r->decided) {
+		l1 = xasprintf("Decisions on changes are saved in the session: 'airlock review %s' "
+			       "starts from them again.",
+			       ra->r->id);
+		lines[nl++] = l1;
+		if (deferred)
+			lines[nl++] = "Decisions on deferred commands are not saved.";
+	} else {
+		lines[nl++] = "They are not saved anywhere.";
+	}
+	if (app_ask(&ra->app, lines, nl, "Quit without committing? y: yes, n: no"))
+		return VIEW_EXIT;
+	app_message(&ra->app, "still reviewing: c commits");
+	return VIEW_DONE;
 }
 
 static void review_after(struct app *app)
@@ -1157,12 +1614,19 @@ static void review_after(struct app *app)
 int ui_review_run(struct ui_review *r, bool *force)
 {
 	struct review_app ra = {.r = r};
+	size_t i;
 	int rc;
 
 	*force = false;
+	ui_loading_done();
 	rc = term_open();
 	if (rc < 0)
 		return rc;
+	ra.first = xcalloc(r->nchanges + r->ncommands + 1, sizeof(*ra.first));
+	for (i = 0; i < r->nchanges; i++)
+		ra.first[i] = r->changes[i].decision;
+	for (i = 0; i < r->ncommands; i++)
+		ra.first[r->nchanges + i] = r->commands[i].decision;
 	ra.app.where = UI_REVIEW;
 	ra.app.name = "review";
 	ra.app.title = review_title;
@@ -1174,6 +1638,9 @@ int ui_review_run(struct ui_review *r, bool *force)
 	app_close(&ra.app);
 	free(ra.whole);
 	term_close();
+	if (ra.have_tree)
+		tree_free(&ra.tree);
+	free(ra.first);
 	*force = ra.force;
 	return rc;
 }

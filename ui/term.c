@@ -5,7 +5,8 @@
  * The test mode (as tig's): AIRLOCK_UI_SCRIPT=FILE draws to /dev/null at 80x24 (or
  * AIRLOCK_UI_SIZE=COLSxROWS) and reads keys from FILE: each character is a key, newlines are
  * ignored, and <Name> stands for a special key: <Enter> <Space> <Tab> <Esc> <Up> <Down>
- * <PgUp> <PgDn> <Home> <End> <BS> <Lt> (a '<'), <C-X> (Ctrl-X), <Resize:COLSxROWS>, and
+ * <Left> <Right> <PgUp> <PgDn> <Home> <End> <BS> <Lt> (a '<'), <C-X> (Ctrl-X),
+ * <Resize:COLSxROWS>, and
  * <Dump>, which appends the screen's text (trailing blanks cut) and a "--" line to
  * AIRLOCK_UI_DUMP. When the script ends, the UI sees UI_KEY_EOF: it quits without committing.
  */
@@ -315,6 +316,10 @@ static int map_curses_key(int c)
 		return UI_KEY_DOWN;
 	case KEY_UP:
 		return UI_KEY_UP;
+	case KEY_LEFT:
+		return UI_KEY_LEFT;
+	case KEY_RIGHT:
+		return UI_KEY_RIGHT;
 	case KEY_NPAGE:
 		return UI_KEY_NPAGE;
 	case KEY_PPAGE:
@@ -350,6 +355,7 @@ static const struct {
 	{"Esc", UI_KEY_ESC},	 {"Up", UI_KEY_UP},	   {"Down", UI_KEY_DOWN},
 	{"PgUp", UI_KEY_PPAGE},	 {"PgDn", UI_KEY_NPAGE},   {"Home", UI_KEY_HOME},
 	{"End", UI_KEY_END},	 {"BS", UI_KEY_BACKSPACE}, {"Lt", '<'},
+	{"Left", UI_KEY_LEFT},	 {"Right", UI_KEY_RIGHT},
 };
 
 /* The next key of the test script. */

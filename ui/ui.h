@@ -32,9 +32,10 @@ struct ui_change {
 	const char *link_target; /* new symlink target, or NULL */
 	bool creates_dir;	 /* the commit makes a directory here (added, replaced, type) */
 	enum ui_decision decision;
-	const char *why;  /* why it starts so, e.g. the write rule that matched; owned by caller */
-	const char *risk; /* why applying it runs code on the host later (flagged), or NULL */
-	size_t *cmds;	  /* indices into ui_review.commands of the commands that wrote it */
+	const char *why;   /* why it starts so, e.g. the write rule that matched; owned by caller */
+	const char *risk;  /* why applying it runs code on the host later (flagged), or NULL */
+	const char *fixed; /* why it can never be approved (a hidden path, a deny write rule) */
+	size_t *cmds;	   /* indices into ui_review.commands of the commands that wrote it */
 	size_t ncmds;
 	unsigned *steps; /* a live session's steps that wrote it (airlock exec), owned by caller */
 	size_t nsteps;
@@ -80,6 +81,7 @@ struct ui_review {
 	const char *id;	     /* the session */
 	const char *command; /* what ran, joined */
 	const char *note;    /* a line to show at the top (rules that could not be read), or NULL */
+	const char *ended;   /* how the program ended: "exit 0", "SIGKILL", ...; or NULL */
 	struct ui_change *changes;
 	size_t nchanges;
 	struct ui_command *commands;
@@ -116,6 +118,16 @@ void ui_review_prepare(struct ui_review *r);
  * when the person confirmed committing over conflicts.
  */
 int ui_review_run(struct ui_review *r, bool *force);
+
+/*
+ * Progress while a review opens (ui/loading.c): after ui_loading_start(session id), once
+ * opening has taken longer than a moment, one line on stderr (a terminal only) says what is
+ * being done (ui_loading_stage(), a static string, or NULL) and for how long, until
+ * ui_loading_done() erases it. ui_review_run() calls ui_loading_done() itself.
+ */
+void ui_loading_start(const char *id);
+void ui_loading_stage(const char *stage);
+void ui_loading_done(void);
 
 /* Free what ui/ allocated inside r (conflict texts, hunk decisions). */
 void ui_review_free(struct ui_review *r);

@@ -330,6 +330,11 @@ static int common_request(struct app *app, struct view *v, enum ui_req req)
 		if (!app_pop(app))
 			return VIEW_EXIT;
 		break;
+	case UI_REQ_CLOSE:
+		/* Never a way out: a stray Esc must not end a review and its decisions. */
+		if (!app_pop(app))
+			app_message(app, "Esc closes views; q quits");
+		break;
 	default:
 		return VIEW_UNHANDLED;
 	}
@@ -363,9 +368,9 @@ int app_run(struct app *app)
 			continue;
 		}
 		/* Quitting from a view goes back first; the view decides the rest. */
-		r = req == UI_REQ_QUIT && app->depth > 1 ? VIEW_UNHANDLED
-		    : v->ops->request			 ? v->ops->request(v, req)
-							 : VIEW_UNHANDLED;
+		r = (req == UI_REQ_QUIT || req == UI_REQ_CLOSE) && app->depth > 1 ? VIEW_UNHANDLED
+		    : v->ops->request ? v->ops->request(v, req)
+				      : VIEW_UNHANDLED;
 		if (r == VIEW_UNHANDLED)
 			r = common_request(app, v, req);
 		if (r != VIEW_UNHANDLED && app->after)
@@ -377,24 +382,77 @@ int app_run(struct app *app)
 	}
 }
 
-bool app_confirm(struct app *app, const char *const *lines, size_t n)
+/* A box with a border at rows y0.. and columns x0.., blanking what is under it. */
+static void draw_box(int y0, int x0, int h, int w)
+{
+	int i;
+
+	for (i = 0; i < h; i++) {
+		move(y0 + i, x0);
+		hline(' ', w);
+	}
+	mvaddch(y0, x0, '+');
+	mvhline(y0, x0 + 1, '-', w - 2);
+	mvaddch(y0, x0 + w - 1, '+');
+	mvaddch(y0 + h - 1, x0, '+');
+	mvhline(y0 + h - 1, x0 + 1, '-', w - 2);
+	mvaddch(y0 + h - 1, x0 + w - 1, '+');
+	mvvline(y0 + 1, x0, '|', h - 2);
+	mvvline(y0 + 1, x0 + w - 1, '|', h - 2);
+}
+
+/* Cut lines longer than width at spaces, into b (starts[] index it). How many lines. */
+static size_t wrap_lines(const char *const *lines, size_t n, size_t width, struct buf *b,
+			 size_t *starts, size_t max)
+{
+	size_t i, nl = 0;
+
+	for (i = 0; i < n && nl < max; i++) {
+		const char *p = lines[i];
+
+		do {
+			size_t len = strlen(p), cut = len;
+
+			if (len > width) {
+				for (cut = width; cut > 0 && p[cut] != ' '; cut--)
+					;
+				if (cut == 0)
+					cut = width;
+			}
+			starts[nl++] = b->len;
+			buf_add(b, p, cut);
+			buf_addc(b, '\0');
+			p += cut;
+			while (*p == ' ')
+				p++;
+		} while (*p && nl < max);
+	}
+	return nl;
+}
+
+bool app_ask(struct app *app, const char *const *lines, size_t n, const char *question)
 {
 	for (;;) {
-		int w = COLS - 4, h = (int)n + 4, y0, i, k;
+		struct buf b = BUF_INIT;
+		size_t starts[64], nw;
+		int w = COLS - 4, h, y0, x0, i, k;
 
-		if (h > LINES - 2)
-			h = LINES - 2;
+		if (w < 8)
+			w = COLS;
+		buf_init(&b);
+		nw = wrap_lines(lines, n, w > 4 ? (size_t)w - 4 : 1, &b, starts,
+				ARRAY_SIZE(starts));
+		h = (int)nw + 4;
+		if (h > LINES)
+			h = LINES;
 		y0 = (LINES - h) / 2;
+		x0 = (COLS - w) / 2;
 		app_draw(app);
-		for (i = 0; i < h; i++) {
-			move(y0 + i, 2);
-			attron(A_REVERSE);
-			hline(' ', w);
-			attroff(A_REVERSE);
-		}
-		for (i = 0; i < (int)n && i < h - 4; i++)
-			term_put(y0 + 1 + i, 4, w - 4, lines[i], A_REVERSE);
-		term_put(y0 + h - 2, 4, w - 4, "Commit? y: yes, n: no", A_REVERSE | A_BOLD);
+		draw_box(y0, x0, h, w);
+		for (i = 0; i < (int)nw && i < h - 4; i++)
+			term_put(y0 + 1 + i, x0 + 2, w - 4, b.data + starts[i], A_NORMAL);
+		term_put(y0 + h - 2, x0 + 2, w - 4, question, A_BOLD);
+		buf_release(&b);
 		refresh();
 		k = term_key(-1);
 		if (k == 'y' || k == 'Y')
@@ -403,6 +461,11 @@ bool app_confirm(struct app *app, const char *const *lines, size_t n)
 			continue;
 		return false;
 	}
+}
+
+bool app_confirm(struct app *app, const char *const *lines, size_t n)
+{
+	return app_ask(app, lines, n, "Commit? y: yes, n: no");
 }
 
 /* --- text views ---------------------------------------------------------------------- */

@@ -93,9 +93,13 @@ void app_draw(struct app *app);
 int app_run(struct app *app);
 
 /*
- * Ask a question in a box over the screen: lines (raw text, one per line), then wait for y
- * or n. True for y.
+ * Ask a question in a bordered box over the screen (what is under it blanked): lines (raw
+ * text, one per line), then the question, then wait for a key. True for y, false for any
+ * other.
  */
+bool app_ask(struct app *app, const char *const *lines, size_t n, const char *question);
+
+/* app_ask() with "Commit? y: yes, n: no". */
 bool app_confirm(struct app *app, const char *const *lines, size_t n);
 
 /* A view of text lines: a diff (coloured, binary parts summarised) or plain text. */

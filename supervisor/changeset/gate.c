@@ -271,10 +271,17 @@ int gate_decide_hunks(struct gate *g, const char *path, enum gate_state st, cons
 		d->state = st;
 	} else {
 		/* Kept sorted: a review decides one change at a time. */
-		size_t at = 0;
+		size_t at = 0, hi = g->ndec;
 
-		while (at < g->ndec && strcmp(g->dec[at].path, path) < 0)
-			at++;
+		/* By bisection: D in the review inserts 100,000 paths, one after another. */
+		while (at < hi) {
+			size_t mid = at + (hi - at) / 2;
+
+			if (strcmp(g->dec[mid].path, path) < 0)
+				at = mid + 1;
+			else
+				hi = mid;
+		}
 		g->dec = xrealloc(g->dec, (g->ndec + 1) * sizeof(*g->dec));
 		memmove(&g->dec[at + 1], &g->dec[at], (g->ndec - at) * sizeof(*g->dec));
 		g->dec[at] = (struct gate_decision){.path = xstrdup(path), .state = st};

@@ -551,6 +551,9 @@ static void fill_changes(struct record *rec, const struct writers *ws)
 			u->why = rule_why(rec, cache, &ncache, &v);
 			if (v.hunks)
 				restore_hunks(rec, i, &v);
+			/* The commit refuses these whatever the person says. */
+			if (v.by == GATE_BY_HIDDEN || v.by == GATE_BY_DENY)
+				u->fixed = u->why;
 		}
 		at.change = i;
 		at.cmds_cap = 0;
@@ -585,6 +588,23 @@ static void *read_events_job(void *arg)
 	return NULL;
 }
 
+/* How the program ended, for the review's title: the limit, the signal or the exit status. */
+static const char *ended_text(struct record *rec)
+{
+	const char *limit = meta_str(rec->meta, "limit");
+	double sig = meta_num(rec->meta, "signal", 0);
+
+	if (limit)
+		return keep(&rec->pool, xasprintf("stopped: %s", limit));
+	if (sig > 0 && sig < 65)
+		return keep(&rec->pool,
+			    xasprintf("killed by SIG%s", sigabbrev_np((int)sig) ?: "?"));
+	if (cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(rec->meta, "exit_code")))
+		return keep(&rec->pool,
+			    xasprintf("exit %.0f", meta_num(rec->meta, "exit_code", 0)));
+	return NULL;
+}
+
 /* Open the session's record for the review: everything but the UI. 0 or -1 (printed). */
 static int record_load(struct record *rec, struct session *s)
 {
@@ -596,6 +616,7 @@ static int record_load(struct record *rec, struct session *s)
 	int rc = -1, scanned;
 
 	memset(rec, 0, sizeof(*rec));
+	ui_loading_start(s->id);
 	rec->s = s;
 	rec->sfd = -1;
 	rec->commands = cJSON_CreateArray();
@@ -638,6 +659,7 @@ static int record_load(struct record *rec, struct session *s)
 		keep(&rec->pool, join_argv(cJSON_GetObjectItemCaseSensitive(rec->meta, "command")));
 	if (!rec->gate.have_rules)
 		rec->r.note = "(rules unreadable: nothing starts approved)";
+	rec->r.ended = ended_text(rec);
 	fill_commands(rec, rec->commands);
 	fill_connections(rec, rec->conns);
 	fill_changes(rec, ws);
@@ -653,6 +675,7 @@ static int record_load(struct record *rec, struct session *s)
 			rec->r.changes[i].set_by = "you, earlier";
 	rc = 0;
 out:
+	ui_loading_done();
 	writers_free(ws);
 	return rc;
 }
@@ -740,9 +763,10 @@ int cmd_review(int argc, char **argv)
 
 	if (wants_help(argc, argv)) {
 		printf("usage: %s\n\n"
-		       "Review a session on the terminal: its changes grouped by directory, the "
-		       "commands that ran\n(with the files each changed) and the connections "
-		       "they tried, with a diff of each change.\nEach change and command "
+		       "Review a session on the terminal: its changes as a tree of directories "
+		       "that fold, with\ncounts of approved, denied, undecided and conflicting "
+		       "changes; the commands that ran\n(with the files each changed) and the "
+		       "connections they tried; a diff of each change.\nEach change and command "
 		       "starts approved, denied or undecided as the session's rules say\n"
 		       "(the status rows say which rule); a change that runs code on the host "
 		       "later\n(a git hook, a shell start-up file, ...) is flagged and starts "
@@ -752,8 +776,9 @@ int cmd_review(int argc, char **argv)
 		       "file with only the approved hunks. Space and b page,\n} and { go from hunk "
 		       "to hunk, J and K from file to file.\nc commits the approved changes (after a y/n summary; "
 		       "undecided ones are left out)\nand then runs the approved deferred "
-		       "commands; q quits without committing; ? shows\nthe keys. Conflicts "
-		       "with the host are marked '!'. See airlock(1), REVIEW.\n",
+		       "commands; q quits without committing (asking first\nwhen decisions were changed); "
+		       "Esc only closes views; ? shows the keys. Conflicts\nwith the host are marked '!'. "
+		       "See airlock(1), REVIEW.\n",
 		       usage);
 		return 0;
 	}

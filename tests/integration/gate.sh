@@ -118,12 +118,13 @@ is "$(host_state)" "$(printf '.git/hooks/pre-commit\n.vscode/tasks.json\n0\n1\n0
 cd "$P" || exit 1
 al_run -- sh -c 'echo "#!/bin/sh" >.git/hooks/post-merge; echo x >x.txt' >/dev/null 2>&1
 ID=$(last_session)
-# Down to the hook (below its directory's header), approve it, quit without committing.
-ui 'jj<Dump>a<Dump>q' review "$ID"
+# Down to the hook (j steps over its open directory's line), approve it, quit without
+# committing (y to the question that asks first).
+ui 'j<Dump>a<Dump>qy' review "$ID"
 check "the review flags the hook where the person looks" \
 	grep -q "^undecided: flagged: git runs hooks, filters and fsmonitor from it" <(screen 1)
-check "... in the list too" grep -qE "^ \[\?\]   add    post-merge +flagged  \+1 -0$" <(screen 1)
-check "... and approves it on 'a'" grep -q "^ \[+\]   add    post-merge" <(screen 2)
+check "... in the list too" grep -qE "^ \[\?\]   add        post-merge +flagged  \+1 -0$" <(screen 1)
+check "... and approves it on 'a'" grep -q "^ \[+\]   add        post-merge" <(screen 2)
 is "$("$AIRLOCK" show --json "$ID" | json_get - "[c['state'] for c in j['changes'] if c['path'].endswith('post-merge')][0]")" \
 	approved "show --json: the approval made in the review is the hook's state"
 "$AIRLOCK" commit "$ID" >"$T/out" 2>"$T/err"

@@ -35,4 +35,16 @@ check "s on a command approves its step" grep -q "approved step 1" "$T/dump"
 "$AIRLOCK" commit "$ID" a.txt >/dev/null 2>&1
 is "$(cat a.txt 2>/dev/null)" "one" "and the step's change can be committed"
 
+# s and S on a step of more than a screenful of items ask first, with the count.
+ID=$("$AIRLOCK" start)
+"$AIRLOCK" exec "$ID" -- sh -c 'for i in $(seq 30); do echo $i > many$i.txt; done'
+"$AIRLOCK" stop "$ID" 2>/dev/null
+ui 'S<Dump>n<Dump>Sy<Dump>' review "$ID"
+# (30 changes and the commands of the step: sh and the seq it ran)
+check "S on a step of more than a screenful asks first" grep -qE '\| Deny step 1: 3[0-9] items' <(screen 1)
+check "n changes nothing" grep -q '^nothing changed' <(screen 2)
+check "... the step's changes keep their state" grep -qE '^ \[\+\]   add      many1.txt' <(screen 2)
+check "y denies the whole step" grep -qE '^denied step 1: 3[0-9] items' <(screen 3)
+check "... and its changes" grep -qE '^ \[-\]   add      many1.txt' <(screen 3)
+
 done_testing

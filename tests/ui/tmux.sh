@@ -61,24 +61,35 @@ is "$(tm display-message -p -t ui '#{alternate_on}')" 0 "the terminal is restore
 
 # --- review: deny one, approve another, commit ---------------------------------------------
 start "'$AIRLOCK' review $ID"
-if wait_for 10 pane_has "[Changes 3]"; then ok "the review opens in tmux"; else
+if wait_for 10 pane_has "[Changes 3:"; then ok "the review opens in tmux"; else
 	not_ok "the review opens in tmux"
 	pane | sed 's/^/# /'
 fi
 check "the first file is selected, with why it is approved" wait_for 5 pane_has "approved: allow write ./**"
 # Sorted: a.txt, drop.txt, keep.txt; the cursor starts on a.txt.
 keys j d
-check "d denies drop.txt" wait_for 5 pane_has " [-]   add    drop.txt"
+check "d denies drop.txt" wait_for 5 pane_has " [-]   add      drop.txt"
 keys a
-check "a approves keep.txt" wait_for 5 pane_has " [+]   add    keep.txt"
+check "a approves keep.txt" wait_for 5 pane_has " [+]   add      keep.txt"
 # A resize redraws for the new size: the key hints move to the new last row.
 tm resize-window -t ui -x 120 -y 40
 last_row_hints() { [ "$(tm capture-pane -p -t ui | sed -n '40p' | cut -c1-10)" = "Enter open" ]; }
 check "a resize redraws at the new size" wait_for 5 last_row_hints
-keys k k Enter
+# The arrow keys fold and unfold the directory; Esc never quits.
+keys Left
+check "Left folds the directory" wait_for 5 pane_has "> $P/"
+keys Right
+check "Right unfolds it" wait_for 5 pane_has "v $P/"
+keys Escape
+check "Esc on the list does not quit" wait_for 5 pane_has "Esc closes views; q quits"
+check "... the review is still open" test ! -s "$T/rc"
+keys k Enter
 check "Enter shows a.txt's diff" wait_for 5 pane_has "+two"
-keys q c
+keys Escape
+check "Esc closes the diff" wait_for 5 pane_has "[Changes 3:"
+keys c
 check "c asks with a summary" wait_for 5 pane_has "Apply 2 approved changes"
+check "in a box with a border" pane_has "| Apply 2 approved changes"
 check "and the denied one left out" pane_has "Left out: 1 denied, 0 undecided."
 keys y
 check "y commits and the review ends" wait_for 10 finished
@@ -95,8 +106,11 @@ two" "the approved modification is applied"
 
 # --- airlock run on a terminal opens the review when the program ends ------------------------
 start "'$AIRLOCK' run -- '$PY' -c 'open(\"ran.txt\", \"w\").write(\"x\\n\"); raise SystemExit(3)'"
-check "airlock run opens the review on a terminal" wait_for 20 pane_has "add    ran.txt"
-keys q
+check "airlock run opens the review on a terminal" wait_for 20 pane_has "add      ran.txt"
+check "its title shows how the program ended" pane_has "(exit 3)"
+keys d q
+check "q after a decision asks first" wait_for 5 pane_has "You changed 1 decision and did not commit."
+keys y
 check "q ends it" wait_for 10 finished
 is "$(cat "$T/rc" 2>/dev/null)" 3 "airlock run still exits with the program's status"
 check "nothing was committed" test ! -e "$P/ran.txt"
@@ -105,7 +119,7 @@ check "nothing was committed" test ! -e "$P/ran.txt"
 al_run -- "$PY" -c 'open("later.txt", "w").write("x\n")' 2>/dev/null
 ID2=$(last_session)
 start "'$AIRLOCK' review $ID2"
-check "a second review opens" wait_for 10 pane_has "[Changes 1]"
+check "a second review opens" wait_for 10 pane_has "[Changes 1:"
 pid=$(pgrep -f "airlock review $ID2" | head -1)
 kill -TERM "$pid" 2>/dev/null
 check "SIGTERM ends the review" wait_for 10 finished

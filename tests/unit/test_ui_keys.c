@@ -88,7 +88,12 @@ static void test_key_map(void)
 	is_int(ui_key_request('a', UI_REVIEW), UI_REQ_APPROVE, "a approves");
 	is_int(ui_key_request('a', UI_REPLAY), UI_REQ_NONE, "a means nothing in the replay");
 	is_int(ui_key_request('f', UI_REPLAY), UI_REQ_FILTER_CLASS, "f filters the replay");
-	is_int(ui_key_request('f', UI_REVIEW), UI_REQ_NONE, "f means nothing in the review");
+	is_int(ui_key_request('f', UI_REVIEW), UI_REQ_FILTER, "f filters the review's changes");
+	is_int(ui_key_request(UI_KEY_ESC, UI_REVIEW), UI_REQ_CLOSE, "Esc only closes");
+	is_int(ui_key_request(']', UI_REVIEW), UI_REQ_NEXT_UNDECIDED,
+	       "] goes to the next undecided");
+	is_int(ui_key_request(UI_KEY_LEFT, UI_REVIEW), UI_REQ_FOLD, "Left folds");
+	is_int(ui_key_request('l', UI_REVIEW), UI_REQ_UNFOLD, "l unfolds");
 	is_int(ui_key_request(' ', UI_REVIEW), UI_REQ_TOGGLE, "space toggles");
 	is_int(ui_key_request(' ', UI_REVIEW | UI_TEXT), UI_REQ_SCREEN_DOWN,
 	       "space pages down in a diff");
@@ -175,6 +180,10 @@ static void test_model(void)
 	is_str(ch[6].set_by, "its command", "and say why");
 	ok(!ui_set_command(&r, 1, UI_APPROVED), "a command denied when it ran cannot be approved");
 	is_int(cmds[1].decision, UI_DENIED, "it stays denied");
+	ch[6].fixed = "inside a hidden path";
+	ui_set_change(&r, 6, UI_APPROVED, "you");
+	is_int(ch[6].decision, UI_DENIED, "a change the commit never applies cannot be approved");
+	ch[6].fixed = NULL;
 	ok(ui_set_command(&r, 2, UI_DENIED), "another command");
 	is_int(ch[3].decision, UI_DENIED, "denies only its own changes");
 	is_int(ch[5].decision, UI_APPROVED, "others keep theirs");
