@@ -628,6 +628,65 @@ static void print_committed_text(const cJSON *committed)
 	putchar('\n');
 }
 
+/* The columns of a change row's "(by ...)": a whole command line (pip's python3 -c with a
+   twenty-line program) would bury the rows; the JSON has it whole. */
+#define BY_COLUMNS 60
+
+/* The columns a terminal gives the valid n-byte UTF-8 character at s: 2 in the East Asian
+   wide ranges, else 1 (show runs in the C locale, so not wcwidth()). */
+static unsigned char_columns(const unsigned char *s, size_t n)
+{
+	static const unsigned wide[][2] = {
+		{0x1100, 0x115f},   {0x2e80, 0xa4cf},	{0xac00, 0xd7a3}, {0xf900, 0xfaff},
+		{0xfe30, 0xfe4f},   {0xff00, 0xff60},	{0xffe0, 0xffe6}, {0x1f300, 0x1f64f},
+		{0x1f900, 0x1f9ff}, {0x20000, 0x3fffd},
+	};
+	unsigned cp = n == 1 ? s[0] : s[0] & (0x7fu >> n);
+	size_t i;
+
+	for (i = 1; i < n; i++)
+		cp = cp << 6 | (s[i] & 0x3fu);
+	for (i = 0; i < ARRAY_SIZE(wide); i++)
+		if (cp >= wide[i][0] && cp <= wide[i][1])
+			return 2;
+	return 1;
+}
+
+/* The length of the unit at s in term_sanitize()'s output: an escape ("\\", "\n", "\x9b",
+   "\u202e", "\U000e0041") or one character, never less. */
+static size_t sanitized_unit(const char *s)
+{
+	size_t n;
+
+	if (s[0] == '\\') {
+		n = s[1] == 'x' ? 4 : s[1] == 'u' ? 6 : s[1] == 'U' ? 10 : 2;
+		return strnlen(s, n);
+	}
+	n = utf8_seq_len((const unsigned char *)s);
+	return n ? n : 1;
+}
+
+/* s made safe, then cut to its first cols columns and "…" when longer: cut after the
+   escaping, so never inside an escape or a character. */
+static void put_safe_cut(FILE *f, const char *s, unsigned cols)
+{
+	cleanup_free char *clean = term_sanitize(s ? s : "");
+	size_t i = 0, n;
+	unsigned used = 0, w;
+
+	for (; clean[i]; i += n) {
+		n = sanitized_unit(clean + i);
+		w = clean[i] == '\\' ? (unsigned)n
+				     : char_columns((const unsigned char *)clean + i, n);
+		if (used + w > cols)
+			break;
+		used += w;
+	}
+	fwrite(clean, 1, i, f);
+	if (clean[i])
+		fputs("\u2026", f);
+}
+
 /* One change: kind, size, path, its state and risk, the steps and programs that made it. */
 static void print_change_line(const cJSON *c, const struct change *ch)
 {
@@ -669,7 +728,7 @@ static void print_change_line(const cJSON *c, const struct change *ch)
 	print_change_steps(cJSON_GetObjectItemCaseSensitive(c, "steps"));
 	if (cJSON_GetArraySize(w) > 0) {
 		printf("   (by ");
-		put_safe(stdout, cJSON_GetArrayItem(w, 0)->valuestring);
+		put_safe_cut(stdout, cJSON_GetArrayItem(w, 0)->valuestring, BY_COLUMNS);
 		if (cJSON_GetArraySize(w) > 1)
 			printf(" and %d more", cJSON_GetArraySize(w) - 1);
 		putchar(')');
