@@ -11,6 +11,8 @@
 #include "common/utf8.h"
 #include "supervisor/record/seal.h"
 #include "supervisor/changeset/changes.h"
+#include "supervisor/changeset/diff.h"
+#include "supervisor/changeset/renames.h"
 #include "supervisor/record/events.h"
 #include "supervisor/record/report.h"
 #include "supervisor/record/session.h"
@@ -687,6 +689,23 @@ static void put_safe_cut(FILE *f, const char *s, unsigned cols)
 		fputs("\u2026", f);
 }
 
+/* After the path of a rename's change: "old -> new (renamed, 90%)" on the addition's row
+   (its path is the new one: the old goes before), "(renamed to new, 90%)" on the deletion's. */
+static void print_rename(const cJSON *c)
+{
+	int score = (int)meta_num(c, "similarity", 0);
+
+	if (meta_str(c, "renamed_to")) {
+		printf(" (renamed to ");
+		put_safe(stdout, meta_str(c, "renamed_to"));
+		printf(", %d%%)", score);
+	} else if (meta_str(c, "renamed_from")) {
+		printf(" (renamed from ");
+		put_safe(stdout, meta_str(c, "renamed_from"));
+		printf(", %d%%)", score);
+	}
+}
+
 /* One change: kind, size, path, its state and risk, the steps and programs that made it. */
 static void print_change_line(const cJSON *c, const struct change *ch)
 {
@@ -703,6 +722,7 @@ static void print_change_line(const cJSON *c, const struct change *ch)
 		printf(" -> ");
 		put_safe(stdout, ch->link_target);
 	}
+	print_rename(c);
 	/* The state, and a risk where the person looks (the reason is a rules file's). */
 	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(c, "committed"))) {
 		printf("   [committed");
@@ -832,15 +852,61 @@ static void print_show_text(const cJSON *out, const struct change_set *cs)
 	}
 }
 
+/* One change of a rename: the deletion names the new path, the addition the old one. */
+static void add_rename(cJSON *o, const struct change *c, const struct change *other, int score)
+{
+	cleanup_free char *path = utf8_sanitize(other->path);
+
+	cJSON_AddStringToObject(o, c->kind == CHANGE_DELETED ? "renamed_to" : "renamed_from", path);
+	cJSON_AddNumberToObject(o, "similarity", score);
+}
+
+/*
+ * The renames among the changes, paired as `airlock diff` pairs them (diff.h). Here and not in
+ * report_add(): pairing may compare contents with libgit2, which `run --json` never loads.
+ * Without a deleted file there is nothing to pair, and nothing is loaded.
+ */
+static void add_renames(cJSON *changes, const struct session *s, const struct change_set *cs)
+{
+	struct rename_hints hints = {0};
+	cleanup_free char *events = NULL;
+	cleanup_free size_t *other = NULL;
+	cleanup_free int *score = NULL;
+	cJSON *c;
+	size_t i;
+
+	for (i = 0;
+	     i < cs->n && (cs->items[i].kind != CHANGE_DELETED || S_ISDIR(cs->items[i].old_mode));
+	     i++)
+		;
+	if (i == cs->n || (size_t)cJSON_GetArraySize(changes) != cs->n)
+		return;
+	events = session_path(s, "events.jsonl");
+	rename_hints_load(events, &hints);
+	other = xcalloc(cs->n, sizeof(*other));
+	score = xcalloc(cs->n, sizeof(*score));
+	i = 0;
+	if (diff_find_renames(cs, s->dir, &hints, other, score) == 0)
+		cJSON_ArrayForEach(c, changes)
+		{
+			if (other[i] != (size_t)-1)
+				add_rename(c, &cs->items[i], &cs->items[other[i]], score[i]);
+			i++;
+		}
+	rename_hints_free(&hints);
+}
+
 int cmd_show(int argc, char **argv)
 {
 	static const char usage[] =
 		"airlock show [ID] [--json] [--color=WHEN] [--no-pager]\n\n"
 		"Print the session: its command, how it ended, what it changed (and, once committed,\n"
-		"what was applied and what was left), the commands it ran and the connections it\n"
-		"made. On a terminal the decisions are coloured (--color=auto|always|never; NO_COLOR\n"
-		"turns auto off) and the output goes through $AIRLOCK_PAGER, else $PAGER, else\n"
-		"'less -FRX' (--no-pager or PAGER=cat: none). --json prints one object, times in UTC.";
+		"what was applied and what was left; a rename's two changes name each other; the\n"
+		"command that wrote each is cut to 60 columns), the commands it ran and the\n"
+		"connections it made. On a terminal the decisions are coloured\n"
+		"(--color=auto|always|never; NO_COLOR turns auto off) and the output goes through\n"
+		"$AIRLOCK_PAGER, else $PAGER, else 'less -FRX' (--no-pager or PAGER=cat: none).\n"
+		"--json prints one object, times in UTC.";
 	/* The members of meta.json that the report shows as they are. */
 	static const char *const copied[] = {
 		"command", "cwd",   "start",  "end",	"duration_ms", "exit_code",
@@ -874,6 +940,7 @@ int cmd_show(int argc, char **argv)
 	if (cJSON_GetObjectItemCaseSensitive(meta, "live"))
 		json_copy(out, "live", meta, "live");
 	report_add(out, &s, meta, &cs, false);
+	add_renames(cJSON_GetObjectItemCaseSensitive(out, "changes"), &s, &cs);
 	add_commit_marks(&s, out);
 	if (json) {
 		cleanup_free char *text = cJSON_Print(out);
