@@ -123,6 +123,8 @@ void nearer_name(const char *word, const char *name, const char **best, unsigned
  * then the first line of usage. Returns EXIT_USAGE (2).
  */
 int option_error(const char *cmd, const char *arg, const struct option *opts, const char *usage);
+/* run's and start's options (getopt_long's table, ending with a NULL name). */
+const struct option *run_option_table(void);
 
 /*
  * parse_id_args() with --color[=WHEN], --no-color and --no-pager besides (view may be NULL:

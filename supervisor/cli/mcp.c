@@ -29,6 +29,7 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -1134,10 +1135,39 @@ static void serve(struct mcp *m)
 	buf_release(&in);
 }
 
+/*
+ * An option that is neither mcp's nor start's is mcp's error, with a suggestion among both
+ * (not start's, which would name the wrong command): EXIT_USAGE, or -1 when all are known.
+ * The values and a missing one are left to the parsing that follows, and to start.
+ */
+static int check_mcp_options(int argc, char **argv)
+{
+	const struct option *run = run_option_table();
+	cleanup_free struct option *opts = NULL;
+	size_t n = 0;
+	int c;
+
+	while (run[n].name)
+		n++;
+	opts = xcalloc(n + 2, sizeof(*opts));
+	memcpy(opts, run, n * sizeof(*opts));
+	opts[n] = (struct option){"session", required_argument, NULL, 's'};
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+:r:h", opts, NULL)) != -1)
+		if (c == '?')
+			return option_error("mcp", argv[optind - 1], opts, mcp_usage + 7);
+	optind = 1;
+	return -1;
+}
+
 /* mcp's own options (everything else is airlock start's, which checks it); -1 to go on. */
 static int parse_mcp_args(int argc, char **argv, const char **session)
 {
-	int i, ours = 0;
+	int i, ours = 0, rc = check_mcp_options(argc, argv);
+
+	if (rc >= 0)
+		return rc;
 
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {

@@ -11,6 +11,8 @@
 #include "common/utf8.h"
 #include "supervisor/record/seal.h"
 #include "supervisor/changeset/changes.h"
+#include "supervisor/changeset/diff.h"
+#include "supervisor/changeset/renames.h"
 #include "supervisor/record/events.h"
 #include "supervisor/record/report.h"
 #include "supervisor/record/session.h"
@@ -628,6 +630,82 @@ static void print_committed_text(const cJSON *committed)
 	putchar('\n');
 }
 
+/* The columns of a change row's "(by ...)": a whole command line (pip's python3 -c with a
+   twenty-line program) would bury the rows; the JSON has it whole. */
+#define BY_COLUMNS 60
+
+/* The columns a terminal gives the valid n-byte UTF-8 character at s: 2 in the East Asian
+   wide ranges, else 1 (show runs in the C locale, so not wcwidth()). */
+static unsigned char_columns(const unsigned char *s, size_t n)
+{
+	static const unsigned wide[][2] = {
+		{0x1100, 0x115f},   {0x2e80, 0xa4cf},	{0xac00, 0xd7a3}, {0xf900, 0xfaff},
+		{0xfe30, 0xfe4f},   {0xff00, 0xff60},	{0xffe0, 0xffe6}, {0x1f300, 0x1f64f},
+		{0x1f900, 0x1f9ff}, {0x20000, 0x3fffd},
+	};
+	unsigned cp = n == 1 ? s[0] : s[0] & (0x7fu >> n);
+	size_t i;
+
+	for (i = 1; i < n; i++)
+		cp = cp << 6 | (s[i] & 0x3fu);
+	for (i = 0; i < ARRAY_SIZE(wide); i++)
+		if (cp >= wide[i][0] && cp <= wide[i][1])
+			return 2;
+	return 1;
+}
+
+/* The length of the unit at s in term_sanitize()'s output: an escape ("\\", "\n", "\x9b",
+   "\u202e", "\U000e0041") or one character, never less. */
+static size_t sanitized_unit(const char *s)
+{
+	size_t n;
+
+	if (s[0] == '\\') {
+		n = s[1] == 'x' ? 4 : s[1] == 'u' ? 6 : s[1] == 'U' ? 10 : 2;
+		return strnlen(s, n);
+	}
+	n = utf8_seq_len((const unsigned char *)s);
+	return n ? n : 1;
+}
+
+/* s made safe, then cut to its first cols columns and "…" when longer: cut after the
+   escaping, so never inside an escape or a character. */
+static void put_safe_cut(FILE *f, const char *s, unsigned cols)
+{
+	cleanup_free char *clean = term_sanitize(s ? s : "");
+	size_t i = 0, n;
+	unsigned used = 0, w;
+
+	for (; clean[i]; i += n) {
+		n = sanitized_unit(clean + i);
+		w = clean[i] == '\\' ? (unsigned)n
+				     : char_columns((const unsigned char *)clean + i, n);
+		if (used + w > cols)
+			break;
+		used += w;
+	}
+	fwrite(clean, 1, i, f);
+	if (clean[i])
+		fputs("\u2026", f);
+}
+
+/* After the path of a rename's change: "old -> new (renamed, 90%)" on the addition's row
+   (its path is the new one: the old goes before), "(renamed to new, 90%)" on the deletion's. */
+static void print_rename(const cJSON *c)
+{
+	int score = (int)meta_num(c, "similarity", 0);
+
+	if (meta_str(c, "renamed_to")) {
+		printf(" (renamed to ");
+		put_safe(stdout, meta_str(c, "renamed_to"));
+		printf(", %d%%)", score);
+	} else if (meta_str(c, "renamed_from")) {
+		printf(" (renamed from ");
+		put_safe(stdout, meta_str(c, "renamed_from"));
+		printf(", %d%%)", score);
+	}
+}
+
 /* One change: kind, size, path, its state and risk, the steps and programs that made it. */
 static void print_change_line(const cJSON *c, const struct change *ch)
 {
@@ -644,6 +722,7 @@ static void print_change_line(const cJSON *c, const struct change *ch)
 		printf(" -> ");
 		put_safe(stdout, ch->link_target);
 	}
+	print_rename(c);
 	/* The state, and a risk where the person looks (the reason is a rules file's). */
 	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(c, "committed"))) {
 		printf("   [committed");
@@ -669,7 +748,7 @@ static void print_change_line(const cJSON *c, const struct change *ch)
 	print_change_steps(cJSON_GetObjectItemCaseSensitive(c, "steps"));
 	if (cJSON_GetArraySize(w) > 0) {
 		printf("   (by ");
-		put_safe(stdout, cJSON_GetArrayItem(w, 0)->valuestring);
+		put_safe_cut(stdout, cJSON_GetArrayItem(w, 0)->valuestring, BY_COLUMNS);
 		if (cJSON_GetArraySize(w) > 1)
 			printf(" and %d more", cJSON_GetArraySize(w) - 1);
 		putchar(')');
@@ -773,15 +852,61 @@ static void print_show_text(const cJSON *out, const struct change_set *cs)
 	}
 }
 
+/* One change of a rename: the deletion names the new path, the addition the old one. */
+static void add_rename(cJSON *o, const struct change *c, const struct change *other, int score)
+{
+	cleanup_free char *path = utf8_sanitize(other->path);
+
+	cJSON_AddStringToObject(o, c->kind == CHANGE_DELETED ? "renamed_to" : "renamed_from", path);
+	cJSON_AddNumberToObject(o, "similarity", score);
+}
+
+/*
+ * The renames among the changes, paired as `airlock diff` pairs them (diff.h). Here and not in
+ * report_add(): pairing may compare contents with libgit2, which `run --json` never loads.
+ * Without a deleted file there is nothing to pair, and nothing is loaded.
+ */
+static void add_renames(cJSON *changes, const struct session *s, const struct change_set *cs)
+{
+	struct rename_hints hints = {0};
+	cleanup_free char *events = NULL;
+	cleanup_free size_t *other = NULL;
+	cleanup_free int *score = NULL;
+	cJSON *c;
+	size_t i;
+
+	for (i = 0;
+	     i < cs->n && (cs->items[i].kind != CHANGE_DELETED || S_ISDIR(cs->items[i].old_mode));
+	     i++)
+		;
+	if (i == cs->n || (size_t)cJSON_GetArraySize(changes) != cs->n)
+		return;
+	events = session_path(s, "events.jsonl");
+	rename_hints_load(events, &hints);
+	other = xcalloc(cs->n, sizeof(*other));
+	score = xcalloc(cs->n, sizeof(*score));
+	i = 0;
+	if (diff_find_renames(cs, s->dir, &hints, other, score) == 0)
+		cJSON_ArrayForEach(c, changes)
+		{
+			if (other[i] != (size_t)-1)
+				add_rename(c, &cs->items[i], &cs->items[other[i]], score[i]);
+			i++;
+		}
+	rename_hints_free(&hints);
+}
+
 int cmd_show(int argc, char **argv)
 {
 	static const char usage[] =
 		"airlock show [ID] [--json] [--color=WHEN] [--no-pager]\n\n"
 		"Print the session: its command, how it ended, what it changed (and, once committed,\n"
-		"what was applied and what was left), the commands it ran and the connections it\n"
-		"made. On a terminal the decisions are coloured (--color=auto|always|never; NO_COLOR\n"
-		"turns auto off) and the output goes through $AIRLOCK_PAGER, else $PAGER, else\n"
-		"'less -FRX' (--no-pager or PAGER=cat: none). --json prints one object, times in UTC.";
+		"what was applied and what was left; a rename's two changes name each other; the\n"
+		"command that wrote each is cut to 60 columns), the commands it ran and the\n"
+		"connections it made. On a terminal the decisions are coloured\n"
+		"(--color=auto|always|never; NO_COLOR turns auto off) and the output goes through\n"
+		"$AIRLOCK_PAGER, else $PAGER, else 'less -FRX' (--no-pager or PAGER=cat: none).\n"
+		"--json prints one object, times in UTC.";
 	/* The members of meta.json that the report shows as they are. */
 	static const char *const copied[] = {
 		"command", "cwd",   "start",  "end",	"duration_ms", "exit_code",
@@ -815,6 +940,7 @@ int cmd_show(int argc, char **argv)
 	if (cJSON_GetObjectItemCaseSensitive(meta, "live"))
 		json_copy(out, "live", meta, "live");
 	report_add(out, &s, meta, &cs, false);
+	add_renames(cJSON_GetObjectItemCaseSensitive(out, "changes"), &s, &cs);
 	add_commit_marks(&s, out);
 	if (json) {
 		cleanup_free char *text = cJSON_Print(out);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* `airlock run`'s options, and the rules, asks and hidden paths they turn into. */
 #include "common/json.h"
+#include "supervisor/cli/cli.h"
 #include "supervisor/supervise/run_int.h"
 
 enum {
@@ -56,6 +57,11 @@ static const struct option run_options[] = {
 	{"idle", required_argument, NULL, OPT_IDLE},
 	{NULL, 0, NULL, 0},
 };
+
+const struct option *run_option_table(void)
+{
+	return run_options;
+}
 
 static const char run_usage[] =
 	"usage: airlock run [options] [--] command [arg...]\n"

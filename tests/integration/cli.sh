@@ -32,6 +32,12 @@ typo "show --hepl" 2 --help show --hepl
 typo "commit --al" 2 --all commit --al
 typo "undo --froce" 2 --force undo --froce
 typo "verify --json (not an option of verify)" 2 - verify --json
+# mcp's options are its own and start's: the error is mcp's, not the start it runs.
+typo "mcp --sesion" 2 --session mcp --sesion x
+typo "mcp --timout" 2 --timeout mcp --timout 5s
+"$AIRLOCK" mcp --sesion x </dev/null >/dev/null 2>"$T/err"
+check "mcp --sesion: names mcp and the option" grep -qx "airlock: mcp: unknown option '--sesion'; did you mean '--session'?" "$T/err"
+check "mcp --sesion: mcp's usage line" grep -qx "usage: airlock mcp \\[--session ID\\] \\[run options\\]" "$T/err"
 
 "$AIRLOCK" run --timeout >/dev/null 2>"$T/err"
 is "$?" 125 "run --timeout without a value: 125"

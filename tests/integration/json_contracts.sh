@@ -46,6 +46,14 @@ is "$(jf run "j['version'], sorted(c['kind'] for c in j['changes']), len(j['conn
 valid run "$T/nf.json" "run --json of a command not found follows the page"
 "$AIRLOCK" show --json >"$T/show.json"
 valid show "$T/show.json" "show --json follows the page"
+seq 1 40 >moved.txt
+"$AIRLOCK" run --review never -- sh -c 'mv moved.txt moved2.txt; echo 41 >>moved2.txt' \
+	>/dev/null 2>&1
+"$AIRLOCK" show --json >"$T/show-renamed.json"
+valid show "$T/show-renamed.json" "show --json of a rename follows the page"
+is "$(jf show-renamed "sorted((c['kind'], c.get('renamed_to', c.get('renamed_from')) \
+	.rsplit('/', 1)[1], c['similarity']) for c in j['changes'])")" \
+	"[('added', 'moved.txt', 97), ('deleted', 'moved2.txt', 97)]" "and has the rename's members"
 "$AIRLOCK" log --json >"$T/log.jsonl"
 valid event-lines "$T/log.jsonl" "log --json follows the page"
 
