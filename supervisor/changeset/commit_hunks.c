@@ -59,7 +59,10 @@ void cm_check_hunks(struct step *st, int sfd, const char *sdir)
 
 /*
  * Write a step's partial file as dfd/name (which must not exist), with the host file's mode:
- * only content is approved hunk by hunk. Not synced (the batch is). 0 or -errno.
+ * only content is approved hunk by hunk. Not its setuid and setgid bits: the content is the
+ * program's in part now, and a file the host gets from a session never runs as its owner
+ * (as strip_bits() does for a whole file; a write by its owner clears them too). Not synced
+ * (the batch is). 0 or -errno.
  */
 int cm_write_partial(int dfd, const char *name, const struct step *st)
 {
@@ -78,5 +81,5 @@ int cm_write_partial(int dfd, const char *name, const struct step *st)
 			return -errno;
 		done += (size_t)w;
 	}
-	return fchmod(fd, st->host_mode & 07777) < 0 ? -errno : 0;
+	return fchmod(fd, st->host_mode & 07777 & ~(mode_t)(S_ISUID | S_ISGID)) < 0 ? -errno : 0;
 }

@@ -194,7 +194,9 @@ int hunks_apply(const char *old, size_t olen, const char *new, size_t nlen, cons
 	for (i = 0; i <= n; i++) {
 		size_t os = i < n ? v[i].old_start : on, ns = i < n ? v[i].new_start : nn;
 
-		if (os < po || ns < pn || !same(old, ol, po, os, new, nl, pn, ns))
+		/* Bounds first: same() looks up the line starts of what lies before the hunk. */
+		if (os > on || ns > nn || os < po || ns < pn ||
+		    !same(old, ol, po, os, new, nl, pn, ns))
 			return -EINVAL;
 		if (i == n)
 			break;

@@ -236,6 +236,28 @@ static void test_mismatch(void)
 	buf_release(&b);
 }
 
+/* A hunk that starts far past the end is refused before a line of it is looked up. */
+static void test_far_out(void)
+{
+	struct hunk far = {
+		.old_start = 100000000, .old_lines = 1, .new_start = 100000000, .new_lines = 1};
+	struct hunk far_new = {.old_start = 10,
+			       .old_lines = 1,
+			       .new_start = 100000000,
+			       .new_lines = 100000000 - 10};
+	struct buf b = BUF_INIT;
+	cleanup_free char *text = xcalloc(200, 2);
+
+	memset(text, '\n', 200 * 2 - 1);
+	buf_init(&b);
+	is_int(hunks_apply(text, 399, text, 399, &far, 1, "a", &b), -EINVAL,
+	       "a hunk starting far past both sides' ends: refused");
+	is_int(hunks_apply(text, 399, text, 399, &far_new, 1, "a", &b), -EINVAL,
+	       "and past the new side's");
+	is_int((int)b.len, 0, "nothing written");
+	buf_release(&b);
+}
+
 /* Random files of lines that trouble a patch: every hunk gives new, none gives old. */
 static void test_random(void)
 {
@@ -316,6 +338,7 @@ int main(void)
 	test_large();
 	test_parse();
 	test_mismatch();
+	test_far_out();
 	test_random();
 	return tap_done();
 }
