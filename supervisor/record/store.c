@@ -362,6 +362,26 @@ void store_wait_sealed(const struct session *s)
 		close(fd);
 }
 
+int store_wait_released(const struct session *s, int timeout_ms)
+{
+	const struct timespec tick = {0, 5 * 1000 * 1000};
+	int waited, fd;
+
+	/* Polled, not a blocking flock(): a review holding the session must not hang us. */
+	for (waited = 0;; waited += 5) {
+		fd = lock_dir(s->dir, true, false);
+		if (fd >= 0) {
+			close(fd);
+			return 0;
+		}
+		if (fd != -EBUSY)
+			return fd;
+		if (waited >= timeout_ms)
+			return -ETIMEDOUT;
+		nanosleep(&tick, NULL);
+	}
+}
+
 int store_open(const char *arg, bool exclusive, struct session *s)
 {
 	int fd, rc;

@@ -49,6 +49,12 @@ int store_open(const char *arg, bool exclusive, struct session *s);
 void store_wait_sealed(const struct session *s);
 
 /*
+ * Wait until no process holds s's lock (a supervisor that answered "stopped" and is still
+ * exiting), up to timeout_ms. 0, -ETIMEDOUT, or -errno.
+ */
+int store_wait_released(const struct session *s, int timeout_ms);
+
+/*
  * Find the session named by arg without locking it, for reading (show, list): a running
  * session can be looked at as it goes. 0 or -ENOENT / -EINVAL after printing why.
  */

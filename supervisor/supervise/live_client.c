@@ -1112,6 +1112,11 @@ int cmd_stop(int argc, char **argv)
 		store_close(&s);
 		return EXIT_AIRLOCK_FAILED;
 	}
+	/* The supervisor answers once the record is sealed, then exits: the commands a caller
+	   runs next (review, commit, exec) would find the session still locked. */
+	if (store_wait_released(&s, 10000) < 0)
+		fprintf(stderr, "airlock: stop: session %s: its supervisor is still exiting\n",
+			s.id);
 	if (m.arg > 0)
 		fprintf(stderr,
 			"airlock: session %s stopped: %d change%s held in the sandbox; 'airlock "
