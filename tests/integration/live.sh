@@ -183,4 +183,15 @@ is "$?" 0 "the owner stops it"
 is "$?" 125 "exec on a discarded session fails"
 check "saying the session is not live" grep -q "is not live (discarded)" "$T/disc.err"
 
+# stop returns once the supervisor has let go: what a caller runs next finds the session free.
+sid5=$("$AIRLOCK" start 2>/dev/null)
+held=0
+for i in 1 2 3 4 5 6; do
+	"$AIRLOCK" exec "$sid5" -- true 2>/dev/null
+	"$AIRLOCK" stop "$sid5" >/dev/null 2>&1
+	flock -n "$AIRLOCK_STATE_DIR/sessions/$sid5/lock" true || held=$((held + 1))
+done
+is "$held" 0 "after each stop (exec restarting it between), the session's lock is free at once"
+"$AIRLOCK" discard "$sid5" >/dev/null 2>&1
+
 done_testing
