@@ -19,6 +19,9 @@ PKGS := libseccomp libcjson libcrypto ncursesw
 # headers are needed to build, and its soname, so that the one built against is the one loaded.
 GIT2_CFLAGS := $(shell $(PKG_CONFIG) --cflags libgit2 2>/dev/null)
 GIT2_SONAME := $(shell objdump -p $$($(PKG_CONFIG) --variable=libdir libgit2 2>/dev/null)/libgit2.so 2>/dev/null | awk '/SONAME/ {print $$2}')
+# libcrypto is loaded with dlopen() at the first digest (common/sha256.c), not linked: most
+# commands never hash, and loading it cost each start of airlock about a millisecond.
+CRYPTO_SONAME := $(shell objdump -p $$($(PKG_CONFIG) --variable=libdir libcrypto 2>/dev/null)/libcrypto.so 2>/dev/null | awk '/SONAME/ {print $$2}')
 
 # Warnings are errors in developer and CI builds (DEVELOPER=1, as git does), never for
 # someone building a release with a newer compiler that warns about more.
@@ -37,9 +40,10 @@ HARDEN_LD := -pie -Wl,-z,relro,-z,now
 OPT ?= -O2 -g
 CFLAGS ?= $(OPT)
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null | sed 's/-D_XOPEN_SOURCE=[0-9]*//; s/-D_DEFAULT_SOURCE//')
-PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(filter-out libcrypto,$(PKGS)) 2>/dev/null)
 ALL_CFLAGS := -std=gnu11 -D_GNU_SOURCE $(WARN) $(HARDEN) -I. $(PKG_CFLAGS) $(GIT2_CFLAGS) \
-	$(if $(GIT2_SONAME),-DGIT2_SONAME='"$(GIT2_SONAME)"') $(CPPFLAGS) $(CFLAGS) $(EXTRA_CFLAGS)
+	$(if $(GIT2_SONAME),-DGIT2_SONAME='"$(GIT2_SONAME)"') \
+	$(if $(CRYPTO_SONAME),-DCRYPTO_SONAME='"$(CRYPTO_SONAME)"') $(CPPFLAGS) $(CFLAGS) $(EXTRA_CFLAGS)
 ALL_LDFLAGS := $(HARDEN_LD) $(LDFLAGS) $(EXTRA_LDFLAGS)
 
 B := build

@@ -5,6 +5,12 @@
 
 #include <stddef.h>
 
+/*
+ * Load libcrypto now (it is loaded at the first digest otherwise; a failure to load it then
+ * ends the process after saying why). Thread-safe. 0, or -ENOENT after printing why.
+ */
+int sha256_init(void);
+
 /* Hex SHA-256 of data into out[65]. */
 void sha256_hex(const void *data, size_t len, char out[65]);
 
