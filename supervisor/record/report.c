@@ -21,6 +21,7 @@ struct writer {
 	char *argv;
 	long long exec_seq; /* the exec event that started the writer's program, -1 */
 	unsigned step;	    /* a live session's step it was part of, 0: none */
+	bool own_argv;	    /* argv is this entry's to free (others share the last one's) */
 };
 
 struct writers {
@@ -36,7 +37,7 @@ static int cmp_writer(const void *a, const void *b)
 	const struct writer *x = a, *y = b;
 	int c = strcmp(x->path, y->path);
 
-	if (c == 0)
+	if (c == 0 && x->argv != y->argv)
 		c = strcmp(x->argv, y->argv);
 	return c ? c : (x->exec_seq > y->exec_seq) - (x->exec_seq < y->exec_seq);
 }
@@ -44,9 +45,13 @@ static int cmp_writer(const void *a, const void *b)
 static void add_writer(struct writers *ws, const char *path, const char *argv, long long exec_seq,
 		       unsigned step)
 {
+	/* One copy of a program's command line for its run of writes (100,000 from one program). */
+	bool same = ws->n && strcmp(ws->w[ws->n - 1].argv, argv) == 0;
+
 	GROW(ws->w, ws->cap, ws->n + 1);
 	ws->w[ws->n].path = xstrdup(path);
-	ws->w[ws->n].argv = xstrdup(argv);
+	ws->w[ws->n].argv = same ? ws->w[ws->n - 1].argv : xstrdup(argv);
+	ws->w[ws->n].own_argv = !same;
 	ws->w[ws->n].exec_seq = exec_seq;
 	ws->w[ws->n].step = step;
 	ws->n++;
@@ -359,7 +364,8 @@ void writers_free(struct writers *ws)
 		return;
 	for (i = 0; i < ws->n; i++) {
 		free(ws->w[i].path);
-		free(ws->w[i].argv);
+		if (ws->w[i].own_argv)
+			free(ws->w[i].argv);
 	}
 	for (i = 0; i < ws->ntrees; i++) {
 		free(ws->trees[i].path);
