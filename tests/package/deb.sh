@@ -25,6 +25,7 @@ is "$(dpkg-deb -f "$deb" Package) $(dpkg-deb -f "$deb" Version)" "airlock $versi
 deps=$(dpkg-deb -f "$deb" Depends)
 check "depends on libseccomp and on the libgit2 it dlopens" \
 	grep -Eq 'libseccomp2.*libgit2-[0-9]' <<<"$deps"
+check "depends on the libcrypto it dlopens (libssl3)" grep -Eq '(^|, )libssl[0-9]' <<<"$deps"
 
 dpkg-deb -c "$deb" | awk '{ print $6 }' | sed 's|^\./|/|' >"$T/contents"
 missing=
