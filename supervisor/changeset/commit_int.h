@@ -43,11 +43,16 @@
 
 #define MAX_DEPTH 1024
 /*
- * Steps applied between two journal syncs. Each batch costs two syncfs() of the host
- * filesystem and two fdatasync() of the journal whatever its size, so this is what makes a
- * commit of many files cost about what copying them does.
+ * Steps applied between two journal syncs. Each batch costs a syncfs() of the host filesystem
+ * and an fdatasync() of the journal whatever its size, so this is what makes a commit of many
+ * files cost about what copying them does. The size does not weaken the protocol: every batch
+ * still has its new entries synced before its start lines, and those synced before its first
+ * move; a larger batch only leaves more temporary entries for a rollback to remove (each found
+ * through the journal as before). 16,384 (was 2,048) commits 10,000 files in one batch: each
+ * syncfs() waits for a journal commit of the filesystem, and under load that was a third of the
+ * time. BATCH_BYTES still bounds the data one sync writes.
  */
-#define BATCH_STEPS 2048
+#define BATCH_STEPS 16384
 #define BATCH_BYTES (256ll << 20) /* and at most this much new file data to sync at once */
 /* meta.json lists the paths of a commit only up to this many; counts are always there. */
 #define RECORD_PATHS 100

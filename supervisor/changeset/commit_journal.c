@@ -9,10 +9,9 @@ const char *const op_names[4] = {"add", "replace", "delete", "chmod"};
 
 void jw_add(struct jwriter *w, cJSON *o)
 {
-	cleanup_free char *text = cJSON_PrintUnformatted(o);
-
+	/* Straight into the buffer: a commit writes four lines per step. */
+	events_put_json(&w->b, o);
 	cJSON_Delete(o);
-	buf_adds(&w->b, text);
 	buf_addc(&w->b, '\n');
 }
 

@@ -43,7 +43,7 @@ int events_open(struct event_log *log, const char *path)
 {
 	cleanup_free char *data = NULL;
 	size_t len = 0;
-	char *line, *next;
+	char *line, *next, *last;
 
 	memset(log, 0, sizeof(*log));
 	log->fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
@@ -57,16 +57,22 @@ int events_open(struct event_log *log, const char *path)
 		log->fd = -1;
 		return rc;
 	}
-	/* Find the last complete line: it is the chain's head. */
-	for (line = data; line < data + len; line = next) {
+	/*
+	 * Count the complete lines and find the last one: it is the chain's head, the only line
+	 * whose hash the next one needs (verify checks the others). A session's log grows by every
+	 * commit and undo, so hashing each line here made opening it cost a pass of SHA-256.
+	 */
+	for (line = data, last = NULL; line < data + len; line = next) {
 		char *nl = memchr(line, '\n', (size_t)(data + len - line));
 
 		if (!nl)
 			break;
 		next = nl + 1;
-		sha256_hex(line, (size_t)(nl - line), log->prev);
+		last = line;
 		log->seq++;
 	}
+	if (last)
+		sha256_hex(last, (size_t)(line - 1 - last), log->prev);
 	/* A line cut short by a crash is not part of the chain: drop it before appending. */
 	if (line < data + len && ftruncate(log->fd, (off_t)(line - data)) < 0) {
 		int rc = error_errno("cannot drop the partial last line of %s", path);
@@ -322,7 +328,7 @@ static void put_number(struct buf *b, const cJSON *item)
 	}
 }
 
-static void put_value(struct buf *b, const cJSON *item)
+void events_put_json(struct buf *b, const cJSON *item)
 {
 	const cJSON *c;
 
@@ -348,7 +354,7 @@ static void put_value(struct buf *b, const cJSON *item)
 	case cJSON_Array:
 		buf_addc(b, '[');
 		for (c = item->child; c; c = c->next) {
-			put_value(b, c);
+			events_put_json(b, c);
 			if (c->next)
 				buf_addc(b, ',');
 		}
@@ -359,7 +365,7 @@ static void put_value(struct buf *b, const cJSON *item)
 		for (c = item->child; c; c = c->next) {
 			put_string(b, c->string ? c->string : "");
 			buf_addc(b, ':');
-			put_value(b, c);
+			events_put_json(b, c);
 			if (c->next)
 				buf_addc(b, ',');
 		}
@@ -432,7 +438,7 @@ int events_append(struct event_log *log, cJSON *ev)
 	for (c = ev->child; c; c = c->next) {
 		put_string(line, c->string ? c->string : "");
 		buf_addc(line, ':');
-		put_value(line, c);
+		events_put_json(line, c);
 		buf_addc(line, ',');
 	}
 	cJSON_Delete(ev);

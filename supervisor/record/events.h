@@ -39,6 +39,10 @@ int events_open(struct event_log *log, const char *path);
  */
 int events_append(struct event_log *log, cJSON *ev);
 
+/* Append item as compact JSON, byte for byte what cJSON_PrintUnformatted() prints, without
+   printf's floating point for whole numbers (the commit journal writes its lines with it). */
+void events_put_json(struct buf *b, const cJSON *item);
+
 /* The hex SHA-256 of the last line ("" before the first): the chain's head. Borrowed. */
 const char *events_head(struct event_log *log);
 

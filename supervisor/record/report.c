@@ -21,6 +21,7 @@ struct writer {
 	char *argv;
 	long long exec_seq; /* the exec event that started the writer's program, -1 */
 	unsigned step;	    /* a live session's step it was part of, 0: none */
+	bool own_argv;	    /* argv is this entry's to free (others share the last one's) */
 };
 
 struct writers {
@@ -36,7 +37,7 @@ static int cmp_writer(const void *a, const void *b)
 	const struct writer *x = a, *y = b;
 	int c = strcmp(x->path, y->path);
 
-	if (c == 0)
+	if (c == 0 && x->argv != y->argv)
 		c = strcmp(x->argv, y->argv);
 	return c ? c : (x->exec_seq > y->exec_seq) - (x->exec_seq < y->exec_seq);
 }
@@ -48,6 +49,7 @@ static void push_writer(struct writer **v, size_t *n, size_t *cap, const char *p
 	GROW(*v, *cap, *n + 1);
 	(*v)[*n].path = xstrdup(path);
 	(*v)[*n].argv = xstrdup(argv);
+	(*v)[*n].own_argv = true;
 	(*v)[*n].exec_seq = exec_seq;
 	(*v)[*n].step = step;
 	(*n)++;
@@ -56,7 +58,16 @@ static void push_writer(struct writer **v, size_t *n, size_t *cap, const char *p
 static void add_writer(struct writers *ws, const char *path, const char *argv, long long exec_seq,
 		       unsigned step)
 {
-	push_writer(&ws->w, &ws->n, &ws->cap, path, argv, exec_seq, step);
+	/* One copy of a program's command line for its run of writes (100,000 from one program). */
+	bool same = ws->n && strcmp(ws->w[ws->n - 1].argv, argv) == 0;
+
+	GROW(ws->w, ws->cap, ws->n + 1);
+	ws->w[ws->n].path = xstrdup(path);
+	ws->w[ws->n].argv = same ? ws->w[ws->n - 1].argv : xstrdup(argv);
+	ws->w[ws->n].own_argv = !same;
+	ws->w[ws->n].exec_seq = exec_seq;
+	ws->w[ws->n].step = step;
+	ws->n++;
 }
 
 /* A step's number from an event, 0 when it has none (or a nonsense one). */
@@ -396,7 +407,8 @@ void writers_free(struct writers *ws)
 		return;
 	for (i = 0; i < ws->n; i++) {
 		free(ws->w[i].path);
-		free(ws->w[i].argv);
+		if (ws->w[i].own_argv)
+			free(ws->w[i].argv);
 	}
 	for (i = 0; i < ws->ntrees; i++) {
 		free(ws->trees[i].path);

@@ -510,18 +510,13 @@ static bool ascii(const char *s)
 	return *s == '\0';
 }
 
-static void fill_changes(struct record *rec, const struct writers *ws)
+/* Each change's row and its rules' verdict: what needs no event log. */
+static void fill_changes(struct record *rec)
 {
 	struct ui_review *r = &rec->r;
-	struct attribution at = {.rec = rec};
 	struct why_cache cache[64];
 	size_t ncache = 0, i;
 
-	at.index = xcalloc(r->ncommands ? r->ncommands : 1, sizeof(*at.index));
-	for (i = 0; i < r->ncommands; i++)
-		at.index[at.n++] = (struct by_argv){r->commands[i].argv, i};
-	if (at.n)
-		qsort(at.index, at.n, sizeof(*at.index), cmp_by_argv);
 	r->nchanges = rec->cs.n;
 	r->changes = xcalloc(r->nchanges ? r->nchanges : 1, sizeof(*r->changes));
 	rec->saved = xcalloc(r->nchanges + 1, sizeof(*rec->saved));
@@ -529,7 +524,7 @@ static void fill_changes(struct record *rec, const struct writers *ws)
 	for (i = 0; i < rec->cs.n; i++) {
 		const struct change *c = &rec->cs.items[i];
 		struct ui_change *u = &r->changes[i];
-		cleanup_free char *logged = ascii(c->path) ? NULL : utf8_sanitize(c->path);
+		struct gate_verdict v;
 
 		u->path = c->path;
 		u->kind = change_kind_name(c->kind);
@@ -540,34 +535,48 @@ static void fill_changes(struct record *rec, const struct writers *ws)
 		u->link_target = c->link_target;
 		u->creates_dir = c->kind == CHANGE_DIR_ADDED ||
 				 (c->kind == CHANGE_TYPE_CHANGED && S_ISDIR(c->mode));
-		{
-			struct gate_verdict v;
+		gate_classify(&rec->gate, c->path, &v);
+		u->decision = ui_of(v.state);
+		rec->saved[i] = u->decision;
+		rec->person[i] = v.person;
+		u->risk = v.risk;
+		u->why = rule_why(rec, cache, &ncache, &v);
+		if (v.hunks)
+			restore_hunks(rec, i, &v);
+		/* The commit refuses these whatever the person says. */
+		if (v.by == GATE_BY_HIDDEN || v.by == GATE_BY_DENY)
+			u->fixed = u->why;
+	}
+}
 
-			gate_classify(&rec->gate, c->path, &v);
-			u->decision = ui_of(v.state);
-			rec->saved[i] = u->decision;
-			rec->person[i] = v.person;
-			u->risk = v.risk;
-			u->why = rule_why(rec, cache, &ncache, &v);
-			if (v.hunks)
-				restore_hunks(rec, i, &v);
-			/* The commit refuses these whatever the person says. */
-			if (v.by == GATE_BY_HIDDEN || v.by == GATE_BY_DENY)
-				u->fixed = u->why;
-		}
+/* Each change's commands and steps, from the writers the event log names (after fill_changes
+   and fill_commands). */
+static void attribute_changes(struct record *rec, const struct writers *ws)
+{
+	struct ui_review *r = &rec->r;
+	struct attribution at = {.rec = rec};
+	size_t i;
+
+	at.index = xcalloc(r->ncommands ? r->ncommands : 1, sizeof(*at.index));
+	for (i = 0; i < r->ncommands; i++)
+		at.index[at.n++] = (struct by_argv){r->commands[i].argv, i};
+	if (at.n)
+		qsort(at.index, at.n, sizeof(*at.index), cmp_by_argv);
+	for (i = 0; i < rec->cs.n; i++) {
+		const struct change *c = &rec->cs.items[i];
+		struct ui_change *u = &r->changes[i];
+		cleanup_free char *logged = ascii(c->path) ? NULL : utf8_sanitize(c->path);
+		unsigned steps[16];
+		size_t n;
+
 		at.change = i;
 		at.cmds_cap = 0;
 		writers_each(ws, logged ? logged : c->path, attribute, &at);
-		{
-			unsigned steps[16];
-			size_t n = writers_steps(ws, logged ? logged : c->path, steps,
-						 ARRAY_SIZE(steps));
-
-			if (n) {
-				u->steps = xcalloc(n, sizeof(*u->steps));
-				memcpy(u->steps, steps, n * sizeof(*steps));
-				u->nsteps = n;
-			}
+		n = writers_steps(ws, logged ? logged : c->path, steps, ARRAY_SIZE(steps));
+		if (n) {
+			u->steps = xcalloc(n, sizeof(*u->steps));
+			memcpy(u->steps, steps, n * sizeof(*steps));
+			u->nsteps = n;
 		}
 	}
 	free(at.index);
@@ -613,7 +622,7 @@ static int record_load(struct record *rec, struct session *s)
 	pthread_t reader;
 	const char *state;
 	bool threaded;
-	int rc = -1, scanned;
+	int rc = -1, scanned, open_errno = 0;
 
 	memset(rec, 0, sizeof(*rec));
 	ui_loading_start(s->id);
@@ -637,7 +646,23 @@ static int record_load(struct record *rec, struct session *s)
 	threaded = pthread_create(&reader, NULL, read_events_job, &job) == 0;
 	if (!threaded)
 		read_events_job(&job);
+	/*
+	 * While the log is read: the scan, then each change's verdict, which need nothing from
+	 * the log (the reader touches only job's arrays, rec->commands and rec->conns, until it
+	 * is joined). With 100,000 changes the log takes longer than the scan.
+	 */
 	scanned = session_scan_changes(s, rec->meta, &rec->cs);
+	if (scanned >= 0) {
+		rec->sfd = open(s->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		open_errno = errno;
+	}
+	if (rec->sfd >= 0) {
+		rec->have_start = commit_baseline(s, rec->meta, &rec->start) == 0;
+		/* Fail closed: without the rules nothing starts approved (the gate sees to it). */
+		gate_open(&rec->gate, s, rec->meta);
+		rec->have_gate = true;
+		fill_changes(rec);
+	}
 	if (threaded)
 		pthread_join(reader, NULL);
 	ws = job.ws;
@@ -645,15 +670,10 @@ static int record_load(struct record *rec, struct session *s)
 		error("cannot read the changes of session %s", s->id);
 		goto out;
 	}
-	rec->sfd = open(s->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rec->sfd < 0) {
-		error_errno("cannot open %s", s->dir);
+		error("cannot open %s: %s", s->dir, strerror(open_errno));
 		goto out;
 	}
-	rec->have_start = commit_baseline(s, rec->meta, &rec->start) == 0;
-	/* Fail closed: without the rules nothing starts approved (the gate sees to it). */
-	gate_open(&rec->gate, s, rec->meta);
-	rec->have_gate = true;
 	rec->r.id = s->id;
 	rec->r.command =
 		keep(&rec->pool, join_argv(cJSON_GetObjectItemCaseSensitive(rec->meta, "command")));
@@ -662,7 +682,7 @@ static int record_load(struct record *rec, struct session *s)
 	rec->r.ended = ended_text(rec);
 	fill_commands(rec, rec->commands);
 	fill_connections(rec, rec->conns);
-	fill_changes(rec, ws);
+	attribute_changes(rec, ws);
 	find_renames(rec);
 	rec->r.ctx = rec;
 	rec->r.diff = ui_diff;

@@ -5,6 +5,7 @@
 #include "common/testenv.h"
 
 #include "common/scm.h"
+#include "common/sha256.h"
 
 /*
  * The sandbox is built once the command has its filter: from now on its /proc can be read.
@@ -1030,6 +1031,10 @@ static int launch(struct run_ctx *c)
 		close(c->rd_in);
 	if (send(c->rs.control, &ready, sizeof(ready), MSG_NOSIGNAL) != (ssize_t)sizeof(ready))
 		die_errno("cannot start the sandbox");
+	/* libcrypto is loaded now, while pid 1 mounts the sandbox, not at the event that needs
+	   it first (the answer to a call would wait for it). */
+	if (sha256_init() < 0)
+		return -1;
 	relay_start(&c->rs.relay);
 	c->rs.timerfd = start_timer(c->o.lim.timeout_ms);
 	return 0;
