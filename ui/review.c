@@ -989,6 +989,8 @@ static int decide_hunk(struct review_app *ra, enum ui_req req)
 	struct buf b = BUF_INIT;
 
 	ui_set_hunk(ra->r, ra->diff_change, n, h, req == UI_REQ_APPROVE ? 'a' : 'd');
+	/* The file's decision may have changed with it: the tree counts again. */
+	ra->dirty = true;
 	buf_init(&b);
 	buf_addf(&b, "hunk %zu of %zu %s; the file: %s", h + 1, n,
 		 req == UI_REQ_APPROVE ? "approved" : "denied", decision_word(c->decision));

@@ -49,4 +49,12 @@ is "$(screen 4 | sed -n '2,3p')" " [+]          v T/proj/                      +
  [~]   mod      f.txt                                                     +2 -2" \
 	"the list marks the file approved in part, under its directory"
 
+# Denying its other hunk denies the whole file: the directory's row and the title count it.
+ui '<Enter>}d<Dump>q<Dump>'
+check "d on the last approved hunk denies the file" grep -q '^hunk 2 of 2 denied; the file: denied$' <(screen 1)
+is "$(screen 2 | sed -n '1,3p')" "airlock review ID (exit 0)  [Changes 1: +0 -1 ?0 !0]  Commands 1
+ [-]          v T/proj/                      +0 -1 ?0 !0
+ [-]   mod      f.txt                                                     +2 -2" \
+	"the tree counts it denied"
+
 done_testing
