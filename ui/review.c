@@ -537,7 +537,9 @@ static size_t set_range(struct review_app *ra, size_t from, size_t to, enum ui_d
 			continue;
 		if (d == UI_APPROVED && c->fixed) {
 			fixed++;
-		} else if (d == UI_APPROVED || (t->filter && c->creates_dir)) {
+		} else if (d == UI_APPROVED || t->filter || !c->creates_dir) {
+			/* Only a new directory's carrying costs: a rename's other path and a
+			   file's hunks are still decided with it. */
 			ui_set_change(ra->r, i, d, "you");
 		} else {
 			c->decision = d;

@@ -37,6 +37,16 @@ check "Enter shows the rename's patch" grep -qF 'rename from' <(screen 1)
 check "... from the old path to the new" grep -qF "rename to ${P#/}/a2.txt" <(screen 1)
 check "... under a line that says it is one decision" grep -qF "renamed, 100% similar: one decision for its deletion and addition" <(screen 1)
 
+# d on sub/'s row (h folds it and selects it) denies b.txt's deletion there and so its
+# rename out of sub/; a approves both again.
+UI_SIZE=100x24 ui 'jjjjjhd<Dump>'
+check "denying a directory denies the renames out of it" \
+	grep -qE '^ \[-\]   ren      T/proj/sub/b\.txt -> top\.txt' <(screen 1)
+check "... and its own change" grep -qE '^ \[-\]            > sub/ +1 change  \+0 -1 \?0 !0$' <(screen 1)
+UI_SIZE=100x24 ui 'jjjjjha<Dump>'
+check "approving the directory approves the rename again" \
+	grep -qE '^ \[\+\]   ren      T/proj/sub/b\.txt -> top\.txt' <(screen 1)
+
 # d on the new path's row denies the old path's too; the commit applies the rest.
 ui 'jd<Dump>cy'
 after=$(screen 1)
