@@ -57,4 +57,10 @@ is "$(screen 2 | sed -n '1,3p')" "airlock review ID (exit 0)  [Changes 1: +0 -1 
  [-]   mod      f.txt                                                     +2 -2" \
 	"the tree counts it denied"
 
+# Approved whole again, then one hunk denied: the file stays approved, but q still asks.
+ui 'a'
+ui '<Enter>dqq<Dump>y'
+check "q asks first after a hunk's decision alone" \
+	grep -q '| You changed 1 decision and did not commit.' <(screen 1)
+
 done_testing
