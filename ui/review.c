@@ -49,6 +49,7 @@ struct review_app {
 	size_t nconflicts;	 /* conflicts found so far */
 	size_t counted;		 /* ... when the tree counted them */
 	enum ui_decision *first; /* the decisions when the review opened: changes, commands */
+	char **first_hunks;	 /* ... and the changes' hunk letters */
 };
 
 /*
@@ -537,7 +538,9 @@ static size_t set_range(struct review_app *ra, size_t from, size_t to, enum ui_d
 			continue;
 		if (d == UI_APPROVED && c->fixed) {
 			fixed++;
-		} else if (d == UI_APPROVED || (t->filter && c->creates_dir)) {
+		} else if (d == UI_APPROVED || t->filter || !c->creates_dir) {
+			/* Only a new directory's carrying costs: a rename's other path and a
+			   file's hunks are still decided with it. */
 			ui_set_change(ra->r, i, d, "you");
 		} else {
 			c->decision = d;
@@ -989,6 +992,8 @@ static int decide_hunk(struct review_app *ra, enum ui_req req)
 	struct buf b = BUF_INIT;
 
 	ui_set_hunk(ra->r, ra->diff_change, n, h, req == UI_REQ_APPROVE ? 'a' : 'd');
+	/* The file's decision may have changed with it: the tree counts again. */
+	ra->dirty = true;
 	buf_init(&b);
 	buf_addf(&b, "hunk %zu of %zu %s; the file: %s", h + 1, n,
 		 req == UI_REQ_APPROVE ? "approved" : "denied", decision_word(c->decision));
@@ -1565,8 +1570,13 @@ static size_t changed_decisions(const struct review_app *ra, size_t *deferred)
 	size_t i, n = 0;
 
 	*deferred = 0;
-	for (i = 0; i < r->nchanges; i++)
-		n += r->changes[i].decision != ra->first[i];
+	for (i = 0; i < r->nchanges; i++) {
+		const char *h = r->changes[i].hunks, *was = ra->first_hunks[i];
+
+		/* A hunk decided is a decision changed, though the file stays approved. */
+		n += r->changes[i].decision != ra->first[i] ||
+		     ((h || was) && (!h || !was || strcmp(h, was) != 0));
+	}
 	for (i = 0; i < r->ncommands; i++)
 		*deferred += r->commands[i].defer_index &&
 			     r->commands[i].decision != ra->first[r->nchanges + i];
@@ -1623,8 +1633,12 @@ int ui_review_run(struct ui_review *r, bool *force)
 	if (rc < 0)
 		return rc;
 	ra.first = xcalloc(r->nchanges + r->ncommands + 1, sizeof(*ra.first));
-	for (i = 0; i < r->nchanges; i++)
+	ra.first_hunks = xcalloc(r->nchanges + 1, sizeof(*ra.first_hunks));
+	for (i = 0; i < r->nchanges; i++) {
 		ra.first[i] = r->changes[i].decision;
+		if (r->changes[i].hunks)
+			ra.first_hunks[i] = xstrdup(r->changes[i].hunks);
+	}
 	for (i = 0; i < r->ncommands; i++)
 		ra.first[r->nchanges + i] = r->commands[i].decision;
 	ra.app.where = UI_REVIEW;
@@ -1641,6 +1655,9 @@ int ui_review_run(struct ui_review *r, bool *force)
 	if (ra.have_tree)
 		tree_free(&ra.tree);
 	free(ra.first);
+	for (i = 0; i < r->nchanges; i++)
+		free(ra.first_hunks[i]);
+	free(ra.first_hunks);
 	*force = ra.force;
 	return rc;
 }

@@ -48,19 +48,20 @@ b[1] = b"ROW 2 @@ -9 +9 @@"
 open(t + "/odd.want", "wb").write(b"\r\n".join(b))
 PY
 
-# The list: bin.dat, f.txt, odd.txt. f.txt's diff: a on hunk 1 (and on to 2), d on 2, a on 3.
+# The list: the directory's row, then bin.dat (where it starts), f.txt, odd.txt, each indented
+# under it. f.txt's diff: a on hunk 1 (and on to 2), d on 2, a on 3.
 ui 'j<Enter><Dump>a<Dump>d<Dump>a<Dump>q<Dump>'
 check "the diff marks the hunk under the cursor" grep -q '^> \[+\] @@ -1,5 +1,5 @@' <(screen 1)
 check "and the others with their decision" grep -q '^  \[+\] @@ -12,7 +12,7 @@' <(screen 1)
 check "d denies hunk 2" grep -q 'hunk 2 of 3 denied; the file: approved in part (hunks 1, 3 of 3)' <(screen 3)
-check "the list marks the file approved in part" grep -q '^ \[~\]   mod    f.txt' <(screen 5)
+check "the list marks the file approved in part" grep -q '^ \[~\]   mod      f.txt' <(screen 5)
 check "the status says which hunks" grep -q '^approved in part (hunks 1, 3 of 3)' <(screen 5)
 is "$(json_get <("$AIRLOCK" show --json "$ID") \
 	'[c.get("hunks") for c in j["changes"] if c["path"].endswith("/f.txt")][0]')" \
 	"{'count': 3, 'approved': [1, 3], 'denied': [2], 'undecided': []}" \
 	"show --json says which hunks are approved"
 ui '<Dump>'
-check "a new review restores the hunks" grep -q '^ \[~\]   mod    f.txt' <(screen 1)
+check "a new review restores the hunks" grep -q '^ \[~\]   mod      f.txt' <(screen 1)
 
 # The odd file: CRLF, header look-alikes, no newline at the end; approve hunk 1, deny 2.
 ui 'jj<Enter><Dump>ad<Dump>q'

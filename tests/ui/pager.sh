@@ -4,7 +4,8 @@
 # keys with send-keys and polls capture-pane for what must appear (never a fixed sleep).
 # Space and b page, } and { go from hunk to hunk (the cursor hunk marked >), a and d decide
 # the hunk under it, J and K go from file to file, the search's matches are highlighted, a
-# line cut at the right edge ends in '>', and Space still toggles in the list.
+# line cut at the right edge ends in '>', and Space still toggles in the list (the tree's
+# rows: long.txt under its directory).
 . "$(dirname "$0")/../lib.sh"
 require_sandbox
 
@@ -40,7 +41,7 @@ ID=$(last_session)
 tm new-session -d -s ui -x 100 -y 30 \
 	"cd '$P' && env AIRLOCK_STATE_DIR='$AIRLOCK_STATE_DIR' LANG=C.UTF-8 TERM=screen '$AIRLOCK' review $ID; echo \$? >'$T/rc'"
 tm set-option -t ui remain-on-exit on >/dev/null
-check "the review opens" wait_for 10 pane_has "[Changes 2]"
+check "the review opens" wait_for 10 pane_has "[Changes 2: +2 -0 ?0 !0]"
 keys Enter
 check "Enter opens long.txt's diff at its first hunk" wait_for 5 pane_has "> [+] @@ -2,7 +2,7 @@"
 check "the status row counts the hunks" pane_has "hunk 1 of 3: approved"
@@ -68,11 +69,13 @@ check "J shows the next change's diff" wait_for 5 pane_has "diff: $P/other.txt"
 keys K
 check "K the previous one" wait_for 5 pane_has "diff: $P/long.txt"
 keys q
-check "q goes back to the list, long.txt approved in part" wait_for 5 pane_has "[~]   mod    long.txt"
+check "q goes back to the list, long.txt approved in part" wait_for 5 pane_has "[~]   mod      long.txt"
 keys Space
-check "Space toggles in the list" wait_for 5 pane_has "[-]   mod    long.txt"
+check "Space toggles in the list" wait_for 5 pane_has "[-]   mod      long.txt"
 keys q
-check "q ends the review" wait_for 10 finished
+check "q asks first: a decision changed" wait_for 5 pane_has "Quit without committing? y: yes, n: no"
+keys y
+check "y ends the review" wait_for 10 finished
 tm kill-server 2>/dev/null
 
 done_testing
