@@ -702,14 +702,16 @@ static int all_request(struct view *v, enum ui_req req)
 	if (!confirm_many(ra, cv->n, "%s all %zu changes of this list",
 			  d == UI_APPROVED ? "Approve" : "Deny", cv->n))
 		return VIEW_DONE;
-	/* Set directly: every change of the list gets it, so a denial has nothing to carry; an
-	   approval still approves the new directories above it. */
+	/* Set directly: every change of the list gets it, so a denial has nothing to carry but a
+	   rename's other half and a file's hunks; an approval still approves the new directories
+	   above it. */
 	for (i = 0; i < cv->n; i++) {
 		struct ui_change *c = &ra->r->changes[cv->rows[i].idx];
 
 		if (d == UI_APPROVED && c->fixed) {
 			fixed++;
-		} else if (d == UI_APPROVED) {
+		} else if (d == UI_APPROVED || c->renamed || c->hunks) {
+			/* A rename's other half, out of this list, and a file's hunks follow. */
 			ui_set_change(ra->r, cv->rows[i].idx, d, "you");
 		} else {
 			c->decision = d;

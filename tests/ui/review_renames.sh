@@ -59,4 +59,17 @@ check "the approved rename across directories moved the file" sh -c "[ ! -e '$P/
 check "the approved edited rename: old.txt gone, new.txt edited" \
 	sh -c "[ ! -e '$P/old.txt' ] && grep -qx five '$P/new.txt'"
 
+# A rename whose halves two commands made (cp, then rm: paired by content): D in one
+# command's file list denies the other command's half too, so the commit applies neither.
+P2=$T/proj2
+mkdir -p "$P2"
+echo alpha >"$P2/a.txt"
+cd "$P2" || exit 1
+al_run -- sh -c 'cp a.txt b.txt; rm a.txt' 2>"$T/run2.err"
+ID=$(last_session)
+ui '<Tab>jj<Enter>D<Dump>cy'
+check "D in rm's file list denies the deletion" grep -qE '^ \[-\]   del ' <(screen 1)
+check "... and the commit leaves a.txt" test -f "$P2/a.txt"
+check "... without the rename's other half, b.txt, made by cp" test ! -e "$P2/b.txt"
+
 done_testing
