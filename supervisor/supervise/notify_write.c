@@ -269,21 +269,119 @@ static bool changes_entry(const struct sys_desc *sd, int idx)
 	}
 }
 
+/* Whether the call makes the entry at its path idx (what the host refuses with EEXIST when the
+   entry is there already). An open is not: it makes one only when none is there. */
+static bool makes_entry(const struct sys_desc *sd, int idx)
+{
+	switch (sd->nr) {
+	case SYS_mkdir:
+	case SYS_mkdirat:
+	case SYS_mknod:
+	case SYS_mknodat:
+	case SYS_symlink:
+	case SYS_symlinkat:
+		return true;
+	case SYS_link:
+	case SYS_linkat:
+		return idx == 1;
+	default:
+		return false;
+	}
+}
+
+/* Whether the call removes the entry at its path idx (unlink, rmdir, a rename's source). */
+static bool removes_entry(const struct sys_desc *sd, int idx)
+{
+	switch (sd->nr) {
+	case SYS_unlink:
+	case SYS_unlinkat:
+	case SYS_rmdir:
+		return true;
+	case SYS_rename:
+	case SYS_renameat:
+	case SYS_renameat2:
+		return idx == 0;
+	default:
+		return false;
+	}
+}
+
+/* Whether the call is an open or creat; its open flags in *flags. */
+static bool open_flags(const struct sys_desc *sd, const struct seccomp_data *d, unsigned *flags)
+{
+	*flags = 0;
+	if (sd->nr == SYS_creat)
+		*flags = O_CREAT | O_WRONLY | O_TRUNC;
+	else if (sd->nr == SYS_open || sd->nr == SYS_openat)
+		*flags = (unsigned)d->args[sd->arg.flags];
+	else
+		return false;
+	return true;
+}
+
+/*
+ * The host's answer to a call that makes, removes or renames the entry path in a read-only
+ * view, in the kernel's order: a missing or non-directory parent fails the lookup inside as on
+ * the host (0), then an entry already there is EEXIST for a call that makes one and a missing
+ * one ENOENT for a call that removes one, and only then does the parent's write permission
+ * count (EACCES).
+ */
+static int entry_refusal(const struct sys_desc *sd, int idx, const char *path, bool exists)
+{
+	cleanup_free char *parent = xstrdup(path);
+	char *slash = strrchr(parent, '/');
+	struct stat st;
+
+	if (slash == parent)
+		slash[1] = '\0'; /* the parent is the root */
+	else
+		*slash = '\0';
+	if (stat(parent, &st) < 0 || !S_ISDIR(st.st_mode))
+		return 0;
+	if (exists && makes_entry(sd, idx))
+		return EEXIST;
+	if (!exists && removes_entry(sd, idx))
+		return ENOENT;
+	if (faccessat(AT_FDCWD, parent, W_OK | X_OK, AT_EACCESS) < 0 && errno == EACCES)
+		return EACCES;
+	return 0;
+}
+
+/* The host's answer to a change of the existing file path (st) itself: its mode, owner,
+   times, attributes or contents. */
+static int content_refusal(const struct sys_desc *sd, const struct stat *st, const char *path,
+			   bool is_open)
+{
+	if (sd->nr == SYS_chmod || sd->nr == SYS_fchmodat || sd->nr == SYS_fchmodat2 ||
+	    sd->nr == SYS_chown || sd->nr == SYS_lchown || sd->nr == SYS_fchownat ||
+	    sd->nr == SYS_fchmod || sd->nr == SYS_fchown)
+		return st->st_uid == geteuid() ? 0 : EPERM;
+	/* Opened for writing or truncated, a directory is EISDIR before any permission check. */
+	if (S_ISDIR(st->st_mode) && (is_open || sd->nr == SYS_truncate))
+		return EISDIR;
+	/* Never through a symlink: its target may be outside the view, even hidden. */
+	if (faccessat(AT_FDCWD, path, W_OK, AT_EACCESS | AT_SYMLINK_NOFOLLOW) < 0 &&
+	    errno == EACCES)
+		return EACCES;
+	return 0;
+}
+
 /*
  * A change inside a read-only view of a host directory the caller cannot change
  * (tracee/plan.h, PLAN_LOWER) fails there with EROFS, where the host checks the caller's
- * permissions first and says EACCES or EPERM: the host's answer, as a program that handles
- * PermissionError expects, or 0 when the host would let the call through to its own EROFS or
- * to success (then the view's EROFS stands). path is absolute, as the sandbox resolves it,
- * which is the host's own path inside a view.
+ * permissions first and says EACCES or EPERM, or before that EEXIST, ENOENT or EISDIR: the
+ * host's answer, as a program that handles PermissionError or FileExistsError expects, or 0
+ * when the host would let the call through to its own EROFS or to success (then the view's
+ * EROFS stands), or when the lookup fails inside as on the host. path is absolute, as the
+ * sandbox resolves it, which is the host's own path inside a view.
  */
 static int view_refusal(const struct notifier *n, const struct sys_desc *sd, const char *path,
 			int idx)
 {
 	const struct plan_item *best = NULL;
-	cleanup_free char *parent = NULL;
+	unsigned oflags;
+	bool is_open = open_flags(sd, &n->req->data, &oflags), exists;
 	struct stat st;
-	char *slash;
 
 	if (!n->plan || !path || path[0] != '/')
 		return 0;
@@ -298,26 +396,16 @@ static int view_refusal(const struct notifier *n, const struct sys_desc *sd, con
 	}
 	if (!best || best->kind != PLAN_LOWER)
 		return 0;
-	if (!changes_entry(sd, idx) && lstat(path, &st) == 0) {
-		if (sd->nr == SYS_chmod || sd->nr == SYS_fchmodat || sd->nr == 452 ||
-		    sd->nr == SYS_chown || sd->nr == SYS_lchown || sd->nr == SYS_fchownat ||
-		    sd->nr == SYS_fchmod || sd->nr == SYS_fchown)
-			return st.st_uid == geteuid() ? 0 : EPERM;
-		/* Never through a symlink: its target may be outside the view, even hidden. */
-		if (faccessat(AT_FDCWD, path, W_OK, AT_EACCESS | AT_SYMLINK_NOFOLLOW) < 0 &&
-		    errno == EACCES)
-			return EACCES;
-		return 0;
-	}
-	parent = xstrdup(path);
-	slash = strrchr(parent, '/');
-	if (slash == parent)
-		slash[1] = '\0'; /* the parent is the root */
-	else
-		*slash = '\0';
-	if (faccessat(AT_FDCWD, parent, W_OK | X_OK, AT_EACCESS) < 0 && errno == EACCES)
-		return EACCES;
-	return 0;
+	exists = lstat(path, &st) == 0;
+	if (!exists && errno != ENOENT)
+		return 0; /* ENOTDIR, ELOOP, ...: the lookup fails inside as on the host */
+	if (changes_entry(sd, idx) || (!exists && (oflags & O_CREAT)))
+		return entry_refusal(sd, idx, path, exists);
+	if (!exists)
+		return 0; /* the lookup's ENOENT, inside as on the host */
+	if ((oflags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL))
+		return EEXIST;
+	return content_refusal(sd, &st, path, is_open);
 }
 
 int handle_write(struct notifier *n, const struct sys_desc *sd)

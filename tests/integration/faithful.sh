@@ -131,6 +131,52 @@ open("mine", "w").write("x")
 os.link("mine", "mine2")
 print(os.stat("mine").st_ino == os.stat("mine2").st_ino, os.stat("mine2").st_nlink)' 2>/dev/null)
 is "$out" "$(printf 'EXDEV\nTrue 2')" "a link to a host file is EXDEV; a link between files made inside is a real link"
+# The tools without a copy fallback fail inside where they work bare (airlock(1), KNOWN
+# LIMITATIONS: an unprivileged overlay cannot keep one inode number for both names).
+mkdir -p "$T/work/tree/sub" && echo t >"$T/work/tree/sub/f"
+links='ln hostfile ln.out && echo ln ok; cp -al tree tree.out && echo cp ok'
+want=$(printf 'ln ok\ncp ok')
+if [ -d "$T/repo" ]; then
+	links="$links; git clone -q --local \"\$1\" clone.local && echo clone ok"
+	want=$(printf '%s\nclone ok' "$want")
+fi
+bare=$(cd "$T/work" && sh -c "$links" _ "$T/repo" 2>&1)
+rm -rf "$T/work/ln.out" "$T/work/tree.out" "$T/work/clone.local"
+is "$bare" "$want" "bare, ln, cp -al and git clone --local of host files work"
+inside=$(cd "$T/work" && al_run -- sh -c "$links" _ "$T/repo" 2>&1 | grep -v '^airlock:')
+check "inside, ln of a host file fails with EXDEV" \
+	grep -q "ln: failed to create hard link 'ln.out' => 'hostfile': Invalid cross-device link" <<<"$inside"
+check "inside, cp -al of a host tree fails with EXDEV" \
+	grep -q "cp: cannot create hard link 'tree.out/sub/f' to 'tree/sub/f': Invalid cross-device link" <<<"$inside"
+if [ -d "$T/repo" ]; then
+	check "inside, git clone --local fails with EXDEV" \
+		grep -q "fatal: failed to create link '.*': Invalid cross-device link" <<<"$inside"
+fi
+is "$(grep -c ' ok$' <<<"$inside")" 0 "... and none of them succeeds inside"
+
+# Each copy-on-write overlay is a filesystem of its own: a rename from /tmp to /var/tmp, one
+# filesystem bare, is EXDEV inside, as between two filesystems, and mv copies (airlock(1),
+# KNOWN LIMITATIONS).
+xdev='
+import os, errno, sys
+src, dst = sys.argv[1], sys.argv[2]
+open(src, "w").write("x")
+print(os.stat("/tmp").st_dev == os.stat("/var/tmp").st_dev)
+try:
+    os.rename(src, dst); print("renamed"); os.unlink(dst)
+except OSError as e:
+    print(errno.errorcode[e.errno]); os.unlink(src)'
+xname=airlock-test-xdev.$$
+bare=$("$PY" -c "$xdev" "$T/work/$xname" "/var/tmp/$xname" 2>&1)
+if [ "$bare" = "$(printf 'True\nrenamed')" ]; then
+	out=$(al_run -- "$PY" -c "$xdev" "$T/work/$xname" "/var/tmp/$xname" 2>/dev/null)
+	is "$out" "$(printf 'False\nEXDEV')" "os.rename from /tmp to /var/tmp: EXDEV inside, as documented"
+	out=$(al_run -- sh -c 'echo x >"$1" && mv "$1" "$2" && cat "$2"' _ "$T/work/$xname" \
+		"/var/tmp/$xname" 2>/dev/null)
+	is "$out" x "... and mv copies"
+else
+	skip "os.rename from /tmp to /var/tmp inside" "they are not one filesystem here ($bare)"
+fi
 
 # airlock inside airlock: one clear line, not a message about overlays or whiteouts.
 al_run -- "$AIRLOCK" run --review never -- true >/dev/null 2>"$T/nested.err"
@@ -237,7 +283,20 @@ t("chmod /etc/passwd", lambda: os.chmod("/etc/passwd", 0o777))
 t("chmod /usr", lambda: os.chmod("/usr", 0o777))
 t("symlink in /usr/lib", lambda: os.symlink("a", "/usr/lib/airlock-test-x"))
 t("access W /usr", lambda: os.access("/usr", os.W_OK) and os.mkdir("/"))
-t("listdir /root", lambda: os.listdir("/root"))'
+t("listdir /root", lambda: os.listdir("/root"))
+# The kernel checks these before any permission: EISDIR, ENOTDIR, ENOENT, EEXIST.
+t("open /etc for writing", lambda: os.open("/etc", os.O_WRONLY))
+t("open /etc O_CREAT", lambda: os.open("/etc", os.O_WRONLY | os.O_CREAT))
+t("open below a file", lambda: os.open("/bin/sh/x", os.O_WRONLY | os.O_CREAT))
+t("open a missing file for writing", lambda: os.open("/etc/airlock-test-x", os.O_WRONLY))
+t("open /etc/passwd O_EXCL", lambda: os.open("/etc/passwd", os.O_WRONLY | os.O_CREAT | os.O_EXCL))
+t("unlink a missing file", lambda: os.unlink("/etc/airlock-test-x"))
+t("rmdir a missing directory", lambda: os.rmdir("/usr/airlock-test-x"))
+t("rename a missing file", lambda: os.rename("/etc/airlock-test-x", "/etc/airlock-test-y"))
+t("mkdir /usr/lib", lambda: os.mkdir("/usr/lib"))
+t("mkdir below a missing directory", lambda: os.mkdir("/usr/airlock-test-x/y"))
+t("symlink over /etc/passwd", lambda: os.symlink("x", "/etc/passwd"))
+t("truncate /usr", lambda: os.truncate("/usr", 0))'
 	# A directory of another user's that the caller may write, below one it cannot change,
 	# gets an overlay of its own: the change is held, not refused with EOVERFLOW.
 	if [ -d /var/tmp ] && [ -w /var/tmp ] && [ ! -O /var/tmp ]; then
