@@ -458,3 +458,19 @@ const char *home_dir(void)
 	pw = getpwuid(getuid());
 	return pw && pw->pw_dir ? pw->pw_dir : "/";
 }
+
+size_t sorted_find(const void *base, size_t n, size_t size, size_t off, const char *key)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const char *s = *(const char *const *)((const char *)base + mid * size + off);
+
+		if (strcmp(s, key) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}

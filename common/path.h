@@ -61,4 +61,13 @@ int parse_duration_ms(const char *s, unsigned long long *ms);
 /* Parse "512M", "1G", "100k", "4096" into bytes (binary units). 0 or -EINVAL. */
 int parse_size(const char *s, unsigned long long *bytes);
 
+/*
+ * In base[0..n), elements of size bytes sorted by the string at offset off of each (a
+ * `char *` member: pass offsetof(struct x, path)), the first index whose string is not below
+ * key by strcmp(): where key is, or would be inserted. n when all are below it.
+ */
+size_t sorted_find(const void *base, size_t n, size_t size, size_t off, const char *key);
+#define SORTED_FIND(v, n, member, key)                                                             \
+	sorted_find((v), (n), sizeof(*(v)), offsetof(__typeof__(*(v)), member), (key))
+
 #endif

@@ -208,16 +208,8 @@ static void add_host(struct diff *d, const char *path, mode_t mode, off_t size, 
 static bool has_below(const struct change_set *cs, const char *path)
 {
 	cleanup_free char *key = xasprintf("%s/", strcmp(path, "/") == 0 ? "" : path);
-	size_t lo = 0, hi = cs->n, len = strlen(key);
+	size_t lo = SORTED_FIND(cs->items, cs->n, path, key), len = strlen(key);
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (strcmp(cs->items[mid].path, key) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
 	return lo < cs->n && strncmp(cs->items[lo].path, key, len) == 0;
 }
 
@@ -873,16 +865,8 @@ static void link_pair(struct diff *d, size_t o, size_t n, int score)
 /* The old side at path that is free to pair, or (size_t)-1 (d->v is sorted by path). */
 static size_t find_old(const struct diff *d, const char *path)
 {
-	size_t lo = 0, hi = d->n;
+	size_t lo = SORTED_FIND(d->v, d->n, path, path);
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (strcmp(d->v[mid].path, path) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
 	return lo < d->n && strcmp(d->v[lo].path, path) == 0 && free_side(d, lo, false)
 		       ? lo
 		       : (size_t)-1;

@@ -47,20 +47,9 @@ static int cmp_dec(const void *a, const void *b)
 
 static struct gate_decision *find_dec(const struct gate *g, const char *path)
 {
-	size_t lo = 0, hi = g->ndec;
+	size_t i = SORTED_FIND(g->dec, g->ndec, path, path);
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(g->dec[mid].path, path);
-
-		if (c == 0)
-			return &g->dec[mid];
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
+	return i < g->ndec && strcmp(g->dec[i].path, path) == 0 ? &g->dec[i] : NULL;
 }
 
 static void free_hunks(struct gate_decision *d)
@@ -271,17 +260,9 @@ int gate_decide_hunks(struct gate *g, const char *path, enum gate_state st, cons
 		d->state = st;
 	} else {
 		/* Kept sorted: a review decides one change at a time. */
-		size_t at = 0, hi = g->ndec;
-
 		/* By bisection: D in the review inserts 100,000 paths, one after another. */
-		while (at < hi) {
-			size_t mid = at + (hi - at) / 2;
+		size_t at = SORTED_FIND(g->dec, g->ndec, path, path);
 
-			if (strcmp(g->dec[mid].path, path) < 0)
-				at = mid + 1;
-			else
-				hi = mid;
-		}
 		g->dec = xrealloc(g->dec, (g->ndec + 1) * sizeof(*g->dec));
 		memmove(&g->dec[at + 1], &g->dec[at], (g->ndec - at) * sizeof(*g->dec));
 		g->dec[at] = (struct gate_decision){.path = xstrdup(path), .state = st};

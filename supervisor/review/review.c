@@ -275,18 +275,8 @@ static void attribute(void *ctx, const char *argv, long long exec_seq)
 	}
 	if (!argv[0])
 		return; /* nobody known */
-	lo = 0;
-	hi = at->n;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (strcmp(at->index[mid].argv, argv) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	for (; lo < at->n && strcmp(at->index[lo].argv, argv) == 0; lo++)
+	for (lo = SORTED_FIND(at->index, at->n, argv, argv);
+	     lo < at->n && strcmp(at->index[lo].argv, argv) == 0; lo++)
 		link_change(at, at->index[lo].cmd);
 }
 
@@ -872,20 +862,11 @@ struct replay_rec {
 
 static const struct change *find_change(const struct replay_rec *rp, const char *path)
 {
-	size_t lo = 0, hi = rp->cs.n;
+	size_t i = SORTED_FIND(rp->paths, rp->cs.n, argv, path);
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(rp->paths[mid].argv, path);
-
-		if (c == 0)
-			return &rp->cs.items[rp->paths[mid].cmd];
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
+	return i < rp->cs.n && strcmp(rp->paths[i].argv, path) == 0
+		       ? &rp->cs.items[rp->paths[i].cmd]
+		       : NULL;
 }
 
 static char *replay_diff(void *ctx, const char *path, size_t *len, const char **why)

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Unit tests for common/strvec.h, dir_list() (common/path.h), error_rc() and error_code()
- * (common/err.h). */
+ * (common/err.h), sorted_find() (common/path.h). */
 #include "common/strvec.h"
 
 #include "common/buf.h"
@@ -92,11 +92,26 @@ static void test_error_rc(void)
 	close(null);
 }
 
+static void test_sorted_find(void)
+{
+	struct item {
+		int n;
+		const char *path;
+	} v[] = {{0, "/a"}, {1, "/b"}, {2, "/b/c"}, {3, "/d"}};
+
+	is_int(SORTED_FIND(v, 4, path, "/"), 0, "sorted_find: a key below all is at 0");
+	is_int(SORTED_FIND(v, 4, path, "/b"), 1, "a present key is where it is");
+	is_int(SORTED_FIND(v, 4, path, "/b/"), 2, "a missing key is where it would go");
+	is_int(SORTED_FIND(v, 4, path, "/e"), 4, "a key above all is at n");
+	is_int(SORTED_FIND(v, 0, path, "/a"), 0, "an empty array: 0");
+}
+
 int main(void)
 {
 	setvbuf(stdout, NULL, _IONBF, 0);
 	test_strvec();
 	test_dir_list();
 	test_error_rc();
+	test_sorted_find();
 	return tap_done();
 }
