@@ -156,6 +156,11 @@ static int add_change(struct scan *s, enum change_kind kind, int dfd, const char
 	c.size = st ? size_of(st) : 0;
 	c.old_mode = host ? host->st_mode : 0;
 	c.old_size = host ? size_of(host) : 0;
+	if (st) {
+		c.dev = st->st_dev;
+		c.ino = st->st_ino;
+		c.ctim = st->st_ctim;
+	}
 	GROW(s->out->items, s->out->cap, s->out->n + 1);
 	s->out->items[s->out->n++] = c;
 	return 0;

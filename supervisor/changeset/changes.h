@@ -38,6 +38,11 @@ struct change {
 	off_t size;	   /* size of the new entry; 0 when deleted */
 	off_t old_size;	   /* size of the host entry; 0 when absent */
 	char *link_target; /* new symlink target, or NULL */
+	/* The upper entry's identity when scanned (0 when deleted): what a decision is pinned to
+	   (see gate_pin()). */
+	dev_t dev;
+	ino_t ino;
+	struct timespec ctim;
 };
 
 struct change_set {

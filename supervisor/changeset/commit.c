@@ -749,7 +749,7 @@ static void select_change(struct commit_run *cr, const struct change *c)
 	cleanup_free char *guard = NULL;
 	struct gate_verdict v;
 	const char *why = gate_select(
-		&cr->gate, c->path, cr->mode, take,
+		&cr->gate, c, cr->mode, take,
 		cr->exact || (take && gate_named_exactly(&cr->gate, c->path, a->paths, a->npaths)),
 		&v);
 
@@ -774,6 +774,11 @@ static void select_change(struct commit_run *cr, const struct change *c)
 		cm_print_path(stderr, c->path);
 		fprintf(stderr, ": denied by 'deny write %s' (%s), never committed\n", v.rule->text,
 			origin);
+	}
+	if (why && v.changed && strcmp(why, "skip") != 0) {
+		fputs("airlock: ", stderr);
+		cm_print_path(stderr, c->path);
+		fputs(": changed in the session after it was approved: decide it again\n", stderr);
 	}
 	if (why) {
 		cr->nleft++;

@@ -1508,7 +1508,7 @@ static void flag_lines(const struct session *s, const cJSON *meta, const struct 
 			in = path_is_under(c->path, paths[j]);
 		if (!in)
 			continue;
-		gate_classify(&g, c->path, &v);
+		gate_classify_change(&g, c, &v);
 		if (v.risk) {
 			cleanup_free char *shown = term_sanitize(c->path);
 			cleanup_free char *why = term_sanitize(v.risk);

@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,7 +58,8 @@ static void free_hunks(struct gate_decision *d)
 	free(d->hunks);
 	free(d->old_sha);
 	free(d->new_sha);
-	d->hunks = d->old_sha = d->new_sha = NULL;
+	free(d->pin);
+	d->hunks = d->old_sha = d->new_sha = d->pin = NULL;
 }
 
 static bool is_sha(const char *s)
@@ -89,6 +91,19 @@ static void read_hunks(struct gate_decision *d, const cJSON *o)
 	d->new_sha = xstrdup(ns);
 }
 
+/*
+ * A line's pin. One that is there but not a string pins to nothing a change has (""): fail
+ * closed. A line without one (older, or not an approval) is not pinned and holds as ever.
+ */
+static void read_pin(struct gate_decision *d, const cJSON *o)
+{
+	const cJSON *p = cJSON_GetObjectItemCaseSensitive(o, "pin");
+	const char *pin = cJSON_GetStringValue(p);
+
+	if (p && !d->hunks)
+		d->pin = xstrdup(pin && *pin ? pin : "");
+}
+
 /* Read decisions.jsonl: one decision per path, the last line for it winning. */
 static void load_decisions(struct gate *g)
 {
@@ -116,6 +131,7 @@ static void load_decisions(struct gate *g)
 			g->dec[g->ndec] = (struct gate_decision){
 				.path = xstrdup(path), .state = st, .seq = g->ndec};
 			read_hunks(&g->dec[g->ndec], o);
+			read_pin(&g->dec[g->ndec], o);
 			g->ndec++;
 		}
 		cJSON_Delete(o);
@@ -242,13 +258,70 @@ void gate_classify(struct gate *g, const char *path, struct gate_verdict *v)
 	}
 }
 
+/*
+ * The pin is the upper entry's identity, not a hash of its content: device, inode, size and
+ * ctime, all from the lstat the change scan already made, so pinning 100,000 decisions costs
+ * nothing (a hash would read every file at each review and commit). It is enough because the
+ * upper directory is on the store's filesystem, which the program reaches only through the
+ * overlay: every write, truncation, chmod or rename onto the path sets the upper inode's ctime
+ * to the kernel's clock (or gives a new inode, as a copy-up does), and no unprivileged call
+ * sets ctime back (utimensat moves mtime, and ctime with it to now). Since Linux 6.13 the
+ * common filesystems give a fine-grained ctime to an inode that was stat'ed since its last
+ * change, as the scan that took the pin did, so even a rewrite right after the scan shows.
+ * A directory is pinned to its permissions only: its ctime moves whenever an entry below it
+ * changes, and those are changes decided on their own.
+ */
+char *gate_pin(const struct change *c)
+{
+	if (c->kind == CHANGE_DELETED)
+		return NULL;
+	if (S_ISDIR(c->mode))
+		return xasprintf("d:%o", (unsigned)(c->mode & 07777));
+	return xasprintf("i:%o:%ju:%ju:%jd:%jd.%09ld", (unsigned)c->mode, (uintmax_t)c->dev,
+			 (uintmax_t)c->ino, (intmax_t)c->size, (intmax_t)c->ctim.tv_sec,
+			 (long)c->ctim.tv_nsec);
+}
+
+void gate_classify_change(struct gate *g, const struct change *c, struct gate_verdict *v)
+{
+	const struct gate_decision *d;
+	cleanup_free char *pin = NULL;
+
+	gate_classify(g, c->path, v);
+	if (!v->person || v->state != GATE_APPROVED)
+		return;
+	d = find_dec(g, c->path);
+	if (!d || !d->pin)
+		return;
+	pin = gate_pin(c);
+	if (pin && strcmp(pin, d->pin) == 0)
+		return;
+	v->state = GATE_UNDECIDED;
+	v->person = false;
+	v->changed = true;
+}
+
 int gate_decide(struct gate *g, const char *path, enum gate_state st)
 {
-	return gate_decide_hunks(g, path, st, NULL, NULL, NULL);
+	return gate_decide_pinned(g, path, st, NULL);
+}
+
+static int decide(struct gate *g, const char *path, enum gate_state st, const char *hunks,
+		  const char *old_sha, const char *new_sha, const char *pin);
+
+int gate_decide_pinned(struct gate *g, const char *path, enum gate_state st, const char *pin)
+{
+	return decide(g, path, st, NULL, NULL, NULL, st == GATE_APPROVED ? pin : NULL);
 }
 
 int gate_decide_hunks(struct gate *g, const char *path, enum gate_state st, const char *hunks,
 		      const char *old_sha, const char *new_sha)
+{
+	return decide(g, path, st, hunks, old_sha, new_sha, NULL);
+}
+
+static int decide(struct gate *g, const char *path, enum gate_state st, const char *hunks,
+		  const char *old_sha, const char *new_sha, const char *pin)
 {
 	struct gate_decision *d = find_dec(g, path);
 	cleanup_free char *line = NULL;
@@ -275,6 +348,8 @@ int gate_decide_hunks(struct gate *g, const char *path, enum gate_state st, cons
 		d->old_sha = xstrdup(old_sha);
 		d->new_sha = xstrdup(new_sha);
 	}
+	if (pin)
+		d->pin = xstrdup(pin);
 	if (!g->file)
 		return 0;
 	o = cJSON_CreateObject();
@@ -285,6 +360,8 @@ int gate_decide_hunks(struct gate *g, const char *path, enum gate_state st, cons
 		cJSON_AddStringToObject(o, "old_sha256", old_sha);
 		cJSON_AddStringToObject(o, "new_sha256", new_sha);
 	}
+	if (pin)
+		cJSON_AddStringToObject(o, "pin", pin);
 	line = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	if (!line) {
@@ -307,10 +384,10 @@ int gate_decide_hunks(struct gate *g, const char *path, enum gate_state st, cons
 	return 0;
 }
 
-const char *gate_select(struct gate *g, const char *path, enum gate_mode mode, bool named,
+const char *gate_select(struct gate *g, const struct change *c, enum gate_mode mode, bool named,
 			bool exact, struct gate_verdict *v)
 {
-	gate_classify(g, path, v);
+	gate_classify_change(g, c, v);
 	/* Never, whatever the person named: the commit's re-check of every final host path. */
 	if (v->by == GATE_BY_DENY)
 		return "denied";

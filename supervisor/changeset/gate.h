@@ -15,12 +15,18 @@
  *      hunk by hunk has "hunks" too (one letter a hunk: a, d or u; see hunks.h) with the
  *      SHA-256 of the host's and the sandbox's side the hunks were seen on ("old_sha256",
  *      "new_sha256"): commit applies only its approved hunks, and only to those sides.
+ *      A whole-file approval has "pin" too: the identity of the sandbox's side it was made on
+ *      (gate_pin()). When that side is no longer the same (the program rewrote it in a later
+ *      step of a live session), the approval does not hold: the change is undecided, with
+ *      gate_verdict.changed set, until the person decides it again. A line without "pin"
+ *      (written before pins existed, or a decision that needs none) holds as it always did.
  * Without readable rules nothing starts approved.
  */
 #ifndef AIRLOCK_SUPERVISOR_GATE_H
 #define AIRLOCK_SUPERVISOR_GATE_H
 
 #include "rules/rules.h"
+#include "supervisor/changeset/changes.h"
 #include "supervisor/record/store.h"
 
 #include <cjson/cJSON.h>
@@ -51,6 +57,9 @@ struct gate_verdict {
 	const char *hidden;	      /* GATE_BY_HIDDEN: the hidden path */
 	/* A file decided hunk by hunk (person): its letters and the sides' hashes, else NULL. */
 	const char *hunks, *old_sha, *new_sha;
+	/* gate_classify_change(): the person approved another version of the sandbox's side; the
+	   state is undecided (person false) until decided again. */
+	bool changed;
 };
 
 struct gate_decision {
@@ -58,6 +67,7 @@ struct gate_decision {
 	enum gate_state state;
 	size_t seq;			 /* line in the file: the last for a path wins */
 	char *hunks, *old_sha, *new_sha; /* decided hunk by hunk, or NULL */
+	char *pin; /* the sandbox side approved (gate_pin()), or NULL: not pinned */
 };
 
 struct gate_reason {
@@ -99,10 +109,26 @@ void gate_load_decisions(struct gate *g, const char *file);
 void gate_classify(struct gate *g, const char *path, struct gate_verdict *v);
 
 /*
+ * The verdict on change c as scanned: gate_classify(), and a person's approval pinned to
+ * another version of c's sandbox side (see gate_pin()) does not hold: v->state is undecided,
+ * v->changed set.
+ */
+void gate_classify_change(struct gate *g, const struct change *c, struct gate_verdict *v);
+
+/*
+ * The pin of change c's sandbox side as scanned, which a whole-file approval is tied to
+ * (caller frees), or NULL for a deletion (nothing to pin: the host entry goes either way).
+ */
+char *gate_pin(const struct change *c);
+
+/*
  * Record the person's decision on path: in memory, and appended to the session's
  * decisions.jsonl when the gate was opened from a session. 0 or -errno (printed).
  */
 int gate_decide(struct gate *g, const char *path, enum gate_state st);
+
+/* As gate_decide(), an approval tied to pin (gate_pin() of the change shown; NULL: none). */
+int gate_decide_pinned(struct gate *g, const char *path, enum gate_state st, const char *pin);
 
 /*
  * Record a decision hunk by hunk: hunks (a, d or u a hunk) seen on the sides with the hashes
@@ -119,15 +145,16 @@ enum gate_mode {
 };
 
 /*
- * Whether commit applies the change at path (v receives its verdict): NULL when it does, else
- * why it is left out: "denied" (by the person or a deny write rule: see v->by), "hidden",
- * "undecided", "flagged" (undecided with a risk), "skip" (not named). A hidden change in scope
+ * Whether commit applies change c (v receives its verdict, from gate_classify_change()): NULL when
+ * it does, else why it is left out: "denied" (by the person or a deny write rule: see v->by),
+ * "hidden", "undecided", "flagged" (undecided with a risk), "skip" (not named). A hidden change in
+ * scope
  * (--all, or named) is taken here for the commit's own hidden-path check to refuse and report. With
  * GATE_TAKE_NAMED, named says a PATH takes it and exact that a PATH names it explicitly (the path
  * itself, or a flagged directory above it): only then does a flagged change go in. Whatever the
  * mode, a change under a deny write rule is never taken.
  */
-const char *gate_select(struct gate *g, const char *path, enum gate_mode mode, bool named,
+const char *gate_select(struct gate *g, const struct change *c, enum gate_mode mode, bool named,
 			bool exact, struct gate_verdict *v);
 
 /*

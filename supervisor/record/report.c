@@ -388,8 +388,10 @@ static cJSON *change_json(const struct change *c, const struct writers *ws, stru
 				cJSON_AddItemToArray(a, cJSON_CreateNumber(steps[i]));
 		}
 	}
-	gate_classify(g, c->path, &v);
+	gate_classify_change(g, c, &v);
 	cJSON_AddStringToObject(o, "state", gate_state_name(v.state));
+	if (v.changed)
+		cJSON_AddBoolToObject(o, "changed_since_approved", true);
 	if (v.hunks)
 		cJSON_AddItemToObject(o, "hunks", hunks_json(v.hunks));
 	if (v.risk)

@@ -417,8 +417,12 @@ static int save_one(struct record *rec, size_t i)
 				       rec->seen[i].old_sha, rec->seen[i].new_sha);
 	else if (u->hunks)
 		rc = error("cannot save the hunks of %s: they were not shown", u->path);
-	else
-		rc = gate_decide(&rec->gate, u->path, gate_of(u->decision));
+	else {
+		/* Tied to the sandbox's side as scanned when the review opened: what was shown. */
+		cleanup_free char *pin = gate_pin(&rec->cs.items[i]);
+
+		rc = gate_decide_pinned(&rec->gate, u->path, gate_of(u->decision), pin);
+	}
 	if (rc < 0)
 		return rc;
 	rec->saved[i] = u->decision;
@@ -525,12 +529,13 @@ static void fill_changes(struct record *rec)
 		u->link_target = c->link_target;
 		u->creates_dir = c->kind == CHANGE_DIR_ADDED ||
 				 (c->kind == CHANGE_TYPE_CHANGED && S_ISDIR(c->mode));
-		gate_classify(&rec->gate, c->path, &v);
+		gate_classify_change(&rec->gate, c, &v);
 		u->decision = ui_of(v.state);
 		rec->saved[i] = u->decision;
 		rec->person[i] = v.person;
 		u->risk = v.risk;
-		u->why = rule_why(rec, cache, &ncache, &v);
+		u->why = v.changed ? "changed in the session after it was approved: decide it again"
+				   : rule_why(rec, cache, &ncache, &v);
 		if (v.hunks)
 			restore_hunks(rec, i, &v);
 		/* The commit refuses these whatever the person says. */

@@ -30,6 +30,15 @@ static void gate_with(struct gate *g, const char *text)
 	gate_init(g, &rs, hidden, 1);
 }
 
+/* gate_select() on a change at path, written by the program (no decision is pinned here). */
+static const char *select_path(struct gate *g, const char *path, enum gate_mode mode, bool named,
+			       bool exact, struct gate_verdict *v)
+{
+	struct change c = {.path = (char *)path, .kind = CHANGE_ADDED, .mode = S_IFREG | 0644};
+
+	return gate_select(g, &c, mode, named, exact, v);
+}
+
 struct state_case {
 	const char *path;
 	enum gate_state state;
@@ -176,52 +185,52 @@ static void test_decisions_and_commit(void)
 
 	gate_with(&g, "deny write ./secret/**\n");
 	/* commit ID: the approved ones only */
-	ok(gate_select(&g, plain, GATE_TAKE_APPROVED, false, false, &v) == NULL,
+	ok(select_path(&g, plain, GATE_TAKE_APPROVED, false, false, &v) == NULL,
 	   "commit: an approved change goes in");
-	is_str(gate_select(&g, hook, GATE_TAKE_APPROVED, false, false, &v), "flagged",
+	is_str(select_path(&g, hook, GATE_TAKE_APPROVED, false, false, &v), "flagged",
 	       "commit: a flagged one is left");
-	is_str(gate_select(&g, asked, GATE_TAKE_APPROVED, false, false, &v), "undecided",
+	is_str(select_path(&g, asked, GATE_TAKE_APPROVED, false, false, &v), "undecided",
 	       "commit: an undecided one is left");
-	is_str(gate_select(&g, secret, GATE_TAKE_APPROVED, false, false, &v), "denied",
+	is_str(select_path(&g, secret, GATE_TAKE_APPROVED, false, false, &v), "denied",
 	       "commit: a denied one is left");
 	/* --all: approved and undecided, never denied or flagged */
-	ok(gate_select(&g, asked, GATE_TAKE_ALL, true, false, &v) == NULL,
+	ok(select_path(&g, asked, GATE_TAKE_ALL, true, false, &v) == NULL,
 	   "--all: an undecided one goes in");
-	is_str(gate_select(&g, hook, GATE_TAKE_ALL, true, false, &v), "flagged",
+	is_str(select_path(&g, hook, GATE_TAKE_ALL, true, false, &v), "flagged",
 	       "--all: a flagged one is left");
-	is_str(gate_select(&g, secret, GATE_TAKE_ALL, true, false, &v), "denied",
+	is_str(select_path(&g, secret, GATE_TAKE_ALL, true, false, &v), "denied",
 	       "--all: a denied one is left");
 	/* PATH...: a flagged change only when named explicitly */
 	ok(!gate_named_exactly(&g, hook, named_dir, 1),
 	   "the project directory does not name a hook");
-	is_str(gate_select(&g, hook, GATE_TAKE_NAMED, true,
+	is_str(select_path(&g, hook, GATE_TAKE_NAMED, true,
 			   gate_named_exactly(&g, hook, named_dir, 1), &v),
 	       "flagged", "PATH above a hook: left");
 	ok(gate_named_exactly(&g, hook, named_hook, 1), "the hook's own path names it");
-	ok(gate_select(&g, hook, GATE_TAKE_NAMED, true, true, &v) == NULL,
+	ok(select_path(&g, hook, GATE_TAKE_NAMED, true, true, &v) == NULL,
 	   "PATH naming the hook: it goes in");
 	ok(gate_named_exactly(&g, "/work/p/.vscode/tasks.json", named_vscode, 1),
 	   "a flagged directory names what is below it");
-	is_str(gate_select(&g, plain, GATE_TAKE_NAMED, false, false, &v), "skip",
+	is_str(select_path(&g, plain, GATE_TAKE_NAMED, false, false, &v), "skip",
 	       "PATH: what is not named is skipped");
 	/* The re-check: a deny write rule holds whatever the person says or names. */
 	is_int(gate_decide(&g, secret, GATE_APPROVED), 0, "a person approves a denied path");
 	gate_classify(&g, secret, &v);
 	ok(v.state == GATE_DENIED && v.by == GATE_BY_DENY, "  it stays denied");
-	is_str(gate_select(&g, secret, GATE_TAKE_NAMED, true, true, &v), "denied",
+	is_str(select_path(&g, secret, GATE_TAKE_NAMED, true, true, &v), "denied",
 	       "  and naming it exactly does not apply it");
 	/* Decisions: approving the hook makes commit ID take it. */
 	is_int(gate_decide(&g, hook, GATE_APPROVED), 0, "the person approves the hook");
 	gate_classify(&g, hook, &v);
 	ok(v.state == GATE_APPROVED && v.person && v.risk,
 	   "  approved, by the person, still flagged");
-	ok(gate_select(&g, hook, GATE_TAKE_APPROVED, false, false, &v) == NULL,
+	ok(select_path(&g, hook, GATE_TAKE_APPROVED, false, false, &v) == NULL,
 	   "  commit ID takes it now");
 	gate_decide(&g, plain, GATE_DENIED);
-	is_str(gate_select(&g, plain, GATE_TAKE_APPROVED, false, false, &v), "denied",
+	is_str(select_path(&g, plain, GATE_TAKE_APPROVED, false, false, &v), "denied",
 	       "a change the person denied is left by commit ID");
-	is_str(gate_select(&g, plain, GATE_TAKE_ALL, true, false, &v), "denied", "  and by --all");
-	ok(gate_select(&g, plain, GATE_TAKE_NAMED, true, false, &v) == NULL,
+	is_str(select_path(&g, plain, GATE_TAKE_ALL, true, false, &v), "denied", "  and by --all");
+	ok(select_path(&g, plain, GATE_TAKE_NAMED, true, false, &v) == NULL,
 	   "  naming it applies it (the person's explicit choice)");
 	gate_decide(&g, plain, GATE_UNDECIDED);
 	gate_classify(&g, plain, &v);
@@ -394,12 +403,77 @@ static void test_hunk_decisions(void)
 	unlink(file);
 }
 
+/* A change at path with the upper entry's identity (ino, ctime in seconds). */
+static struct change pinned_change(const char *path, ino_t ino, time_t ctime)
+{
+	return (struct change){.path = (char *)path,
+			       .kind = CHANGE_ADDED,
+			       .mode = S_IFREG | 0644,
+			       .size = 5,
+			       .dev = 7,
+			       .ino = ino,
+			       .ctim = {ctime, 0}};
+}
+
+/*
+ * A whole-file approval is pinned to the sandbox's side it was made on: another version makes
+ * it undecided (changed), saved and read back; an old line without a pin holds as before, a
+ * malformed pin holds for nothing, and a denial or a deletion is not pinned.
+ */
+static void test_pinned_decisions(void)
+{
+	char file[] = "/tmp/airlock-test-gate-XXXXXX";
+	struct change c = pinned_change("/tmp/f", 1, 100), c2 = pinned_change("/tmp/f", 1, 101);
+	struct change old = pinned_change("/tmp/old", 2, 100),
+		      bad = pinned_change("/tmp/bad", 3, 1);
+	struct change del = {.path = (char *)"/tmp/del", .kind = CHANGE_DELETED};
+	cleanup_free char *pin = gate_pin(&c), *dpin = gate_pin(&del);
+	struct gate g;
+	struct gate_verdict v;
+	int fd = mkstemp(file);
+	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+
+	ok(f != NULL, "a decisions file");
+	if (!f)
+		return;
+	fputs("{\"path\":\"/tmp/old\",\"state\":\"approved\"}\n", f);
+	fputs("{\"path\":\"/tmp/bad\",\"state\":\"approved\",\"pin\":7}\n", f);
+	fclose(f);
+	ok(dpin == NULL, "a deletion has no pin");
+	gate_with(&g, NULL);
+	gate_load_decisions(&g, file);
+	gate_classify_change(&g, &old, &v);
+	ok(v.state == GATE_APPROVED && v.person && !v.changed, "a line without a pin holds");
+	gate_classify_change(&g, &bad, &v);
+	ok(v.state == GATE_UNDECIDED && v.changed, "a malformed pin holds for nothing");
+	ok(gate_decide_pinned(&g, "/tmp/f", GATE_APPROVED, pin) == 0, "a pinned approval is saved");
+	gate_classify_change(&g, &c, &v);
+	ok(v.state == GATE_APPROVED && v.person && !v.changed, "  it holds for the version seen");
+	gate_close(&g);
+	gate_with(&g, NULL);
+	gate_load_decisions(&g, file);
+	gate_classify_change(&g, &c, &v);
+	ok(v.state == GATE_APPROVED && !v.changed, "  read back, it still holds for it");
+	gate_classify_change(&g, &c2, &v);
+	ok(v.state == GATE_UNDECIDED && !v.person && v.changed,
+	   "  and not for another ctime: undecided, changed");
+	c2 = pinned_change("/tmp/f", 9, 100);
+	gate_classify_change(&g, &c2, &v);
+	ok(v.state == GATE_UNDECIDED && v.changed, "  nor for another inode");
+	ok(gate_decide_pinned(&g, "/tmp/f", GATE_DENIED, pin) == 0, "a denial is saved");
+	gate_classify_change(&g, &c2, &v);
+	ok(v.state == GATE_DENIED && !v.changed, "  unpinned: it holds for any version");
+	gate_close(&g);
+	unlink(file);
+}
+
 int main(void)
 {
 	test_defaults();
 	test_rules_files();
 	test_decisions_and_commit();
 	test_hunk_decisions();
+	test_pinned_decisions();
 	test_suggest_exec();
 	test_suggest_connect();
 	return tap_done();
