@@ -610,12 +610,56 @@ static const char *ended_text(struct record *rec)
 }
 
 /* Open the session's record for the review: everything but the UI. 0 or -1 (printed). */
+/* The session's meta.json read, and the session one a review can open. */
+static bool reviewable(struct record *rec, struct session *s)
+{
+	const char *state;
+
+	rec->meta = store_read_meta(s);
+	if (!rec->meta)
+		return false;
+	state = session_state(s, rec->meta);
+	if (strcmp(state, "discarded") == 0) {
+		error("session %s was discarded: its changes are gone", s->id);
+		return false;
+	}
+	if (strcmp(state, "committed") == 0) {
+		error("session %s is already committed; 'airlock undo %s' first", s->id, s->id);
+		return false;
+	}
+	return true;
+}
+
+/* What the UI gets once the changes and the event log are read: the header, the commands and
+   connections, each change's commands and rename, and the callbacks. */
+static void fill_review(struct record *rec, const struct writers *ws)
+{
+	rec->r.id = rec->s->id;
+	rec->r.command =
+		keep(&rec->pool, join_argv(cJSON_GetObjectItemCaseSensitive(rec->meta, "command")));
+	if (!rec->gate.have_rules)
+		rec->r.note = "(rules unreadable: nothing starts approved)";
+	rec->r.ended = ended_text(rec);
+	fill_commands(rec, rec->commands);
+	fill_connections(rec, rec->conns);
+	attribute_changes(rec, ws);
+	find_renames(rec);
+	rec->r.ctx = rec;
+	rec->r.diff = ui_diff;
+	rec->r.conflict = ui_conflict;
+	rec->r.decided = ui_decided;
+	rec->r.hunks = ui_hunks;
+	ui_review_prepare(&rec->r);
+	for (size_t i = 0; i < rec->r.nchanges; i++)
+		if (rec->person[i])
+			rec->r.changes[i].set_by = "you, earlier";
+}
+
 static int record_load(struct record *rec, struct session *s)
 {
 	struct writers *ws = NULL;
 	struct events_job job;
 	pthread_t reader;
-	const char *state;
 	bool threaded;
 	int rc = -1, scanned, open_errno = 0;
 
@@ -625,18 +669,8 @@ static int record_load(struct record *rec, struct session *s)
 	rec->sfd = -1;
 	rec->commands = cJSON_CreateArray();
 	rec->conns = cJSON_CreateArray();
-	rec->meta = store_read_meta(s);
-	if (!rec->meta)
+	if (!reviewable(rec, s))
 		goto out;
-	state = session_state(s, rec->meta);
-	if (strcmp(state, "discarded") == 0) {
-		error("session %s was discarded: its changes are gone", s->id);
-		goto out;
-	}
-	if (strcmp(state, "committed") == 0) {
-		error("session %s is already committed; 'airlock undo %s' first", s->id, s->id);
-		goto out;
-	}
 	job = (struct events_job){s, rec->commands, rec->conns, NULL};
 	threaded = pthread_create(&reader, NULL, read_events_job, &job) == 0;
 	if (!threaded)
@@ -669,25 +703,7 @@ static int record_load(struct record *rec, struct session *s)
 		error("cannot open %s: %s", s->dir, strerror(open_errno));
 		goto out;
 	}
-	rec->r.id = s->id;
-	rec->r.command =
-		keep(&rec->pool, join_argv(cJSON_GetObjectItemCaseSensitive(rec->meta, "command")));
-	if (!rec->gate.have_rules)
-		rec->r.note = "(rules unreadable: nothing starts approved)";
-	rec->r.ended = ended_text(rec);
-	fill_commands(rec, rec->commands);
-	fill_connections(rec, rec->conns);
-	attribute_changes(rec, ws);
-	find_renames(rec);
-	rec->r.ctx = rec;
-	rec->r.diff = ui_diff;
-	rec->r.conflict = ui_conflict;
-	rec->r.decided = ui_decided;
-	rec->r.hunks = ui_hunks;
-	ui_review_prepare(&rec->r);
-	for (size_t i = 0; i < rec->r.nchanges; i++)
-		if (rec->person[i])
-			rec->r.changes[i].set_by = "you, earlier";
+	fill_review(rec, ws);
 	rc = 0;
 out:
 	ui_loading_done();
