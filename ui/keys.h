@@ -120,6 +120,8 @@ enum {
 	  "commit: show a summary and ask y or n; approved changes are applied to the host and "                     \
 	  "approved deferred commands run after them",                                                               \
 	  'c')                                                                                                       \
+	K(OUTPUT, UI_REVIEW, "o", NULL,                                                                              \
+	  "show the terminal as the program left it (its last output), until a key", 'o')                            \
 	K(REDRAW, UI_BOTH, "Ctrl-L", NULL, "redraw the screen", UI_CTRL('l'))                                        \
 	K(HELP, UI_BOTH, "?", "help", "show the keys", '?')                                                          \
 	K(QUIT, UI_BOTH, "q", "quit",                                                                                \

@@ -672,6 +672,10 @@ static int review_request(struct review_app *ra, enum ui_req req)
 		return finish_commit(ra);
 	if (req == UI_REQ_QUIT)
 		return quit_request(ra);
+	if (req == UI_REQ_OUTPUT) {
+		term_show_below();
+		return VIEW_DONE;
+	}
 	if (req == UI_REQ_NEXT_VIEW) {
 		app_set_root(&ra->app, switch_to(ra, (ra->root + 1) % 3));
 		return VIEW_DONE;

@@ -31,6 +31,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <termios.h>
 #include <unistd.h>
 #include <wchar.h>
 
@@ -282,6 +283,41 @@ int term_open(void)
 	init_colors();
 	capture_stderr();
 	return 0;
+}
+
+void term_show_below(void)
+{
+	struct pollfd fds[2];
+	struct termios shell, raw;
+	char buf[64];
+
+	if (!T.open || T.headless)
+		return;
+	def_prog_mode();
+	endwin();
+	/* Written where the program's output ends: it stays there, above the shell's prompt. */
+	fputs("\r\n-- airlock: the terminal as the program left it; any key returns to the review --",
+	      T.out);
+	fflush(T.out);
+	/* endwin() gave the terminal back its line mode: any single key, unechoed, ends this. */
+	if (tcgetattr(fileno(T.in), &shell) == 0) {
+		raw = shell;
+		raw.c_lflag &= ~(tcflag_t)(ICANON | ECHO);
+		raw.c_cc[VMIN] = 1;
+		raw.c_cc[VTIME] = 0;
+		tcsetattr(fileno(T.in), TCSANOW, &raw);
+	}
+	fds[0] = (struct pollfd){.fd = fileno(T.in), .events = POLLIN};
+	fds[1] = (struct pollfd){.fd = T.sigpipe[0], .events = POLLIN};
+	while (poll(fds, 2, -1) < 0 && errno == EINTR)
+		;
+	/* The key that came back is not a command (an escape sequence arrives whole). */
+	if (fds[0].revents & POLLIN)
+		(void)!read(fileno(T.in), buf, sizeof(buf));
+	tcsetattr(fileno(T.in), TCSANOW, &shell);
+	reset_prog_mode();
+	clearok(curscr, TRUE);
+	refresh();
 }
 
 void term_close(void)

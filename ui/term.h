@@ -37,6 +37,13 @@ int term_open(void);
 /* Give the terminal back as it was. Safe to call twice. */
 void term_close(void);
 
+/*
+ * Leave curses until a key is pressed, so that the terminal shows what was on it before the
+ * review opened (the program's last output: curses draws on the alternate screen). Nothing in
+ * the test mode. The caller redraws.
+ */
+void term_show_below(void);
+
 /* Whether term_open() chose the test mode (AIRLOCK_UI_SCRIPT). */
 bool term_headless(void);
 

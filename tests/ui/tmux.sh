@@ -125,6 +125,23 @@ kill -TERM "$pid" 2>/dev/null
 check "SIGTERM ends the review" wait_for 10 finished
 is "$(tm display-message -p -t ui '#{alternate_on}')" 0 "and the terminal is restored"
 check "nothing was committed" test ! -e "$P/later.txt"
+
+# --- o: the program's last output, one key away from the review ---------------------------
+# The marker is made by the program, so that the review's own lines (which show its
+# command line) cannot contain it.
+start "'$AIRLOCK' run -- sh -c 'echo OUTPUT-MARK-\$((40 + 2)); echo x >o.txt'"
+check "run opens the review when the program ends" wait_for 15 pane_has "[Changes 1:"
+check "the review covers the program's output" sh -c "! tmux -S '$SOCK' -f /dev/null capture-pane -p -t ui | grep -q OUTPUT-MARK-42"
+keys o
+check "o shows the terminal as the program left it" wait_for 5 pane_has "OUTPUT-MARK-42"
+check "... saying how to go back" wait_for 5 pane_has "any key returns to the review"
+is "$(tm display-message -p -t ui '#{alternate_on}')" 0 "... off the review's screen"
+keys x
+check "a key returns to the review" wait_for 5 pane_has "[Changes 1:"
+check "... which took the key for nothing else" test ! -s "$T/rc"
+keys q
+check "q then ends it" wait_for 10 finished
+check "nothing was committed" test ! -e "$P/o.txt"
 tm kill-server 2>/dev/null
 
 done_testing
