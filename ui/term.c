@@ -452,7 +452,7 @@ int term_key(int timeout_ms)
 	   which keeps screens reproducible and the start-up measurable. */
 	if (T.headless)
 		return script_key();
-	for (;;) {
+	for (unsigned idle_wakeups = 0;;) {
 		int k;
 		wint_t wc;
 
@@ -475,8 +475,15 @@ int term_key(int timeout_ms)
 			return TERM_IDLE;
 		if (k < 0 && errno != EINTR)
 			return UI_KEY_EOF;
-		if (k > 0 && (fds[0].revents & (POLLHUP | POLLERR | POLLNVAL)) &&
-		    !(fds[0].revents & POLLIN))
+		/*
+		 * The terminal went away (a closed tmux pane, a dead ssh session): a hung-up tty
+		 * polls readable and hung up at once, and get_wch() then finds nothing, for ever.
+		 * Whatever it still held was read above, so the review ends here, not spins.
+		 */
+		if (k > 0 && (fds[0].revents & (POLLHUP | POLLERR | POLLNVAL)))
+			return UI_KEY_EOF;
+		/* Readable, yet nothing for curses again and again: a read that fails at once. */
+		if (k > 0 && (fds[0].revents & POLLIN) && ++idle_wakeups > 1000)
 			return UI_KEY_EOF;
 		/* EINTR: SIGWINCH, which get_wch() now reports as KEY_RESIZE. */
 	}

@@ -126,6 +126,16 @@ check "SIGTERM ends the review" wait_for 10 finished
 is "$(tm display-message -p -t ui '#{alternate_on}')" 0 "and the terminal is restored"
 check "nothing was committed" test ! -e "$P/later.txt"
 
+# The terminal goes away (the pane's server killed: its tty hangs up): the review ends.
+start "'$AIRLOCK' review $ID2"
+check "the review opens again" wait_for 10 pane_has "[Changes 1:"
+pid=$(pgrep -f "airlock review $ID2" | head -1)
+tm kill-server 2>/dev/null
+SOCK=
+gone_pid() { ! kill -0 "$pid" 2>/dev/null; }
+check "a review whose terminal hung up exits instead of spinning" wait_for 10 gone_pid
+kill -9 "$pid" 2>/dev/null
+
 # --- o: the program's last output, one key away from the review ---------------------------
 # The marker is made by the program, so that the review's own lines (which show its
 # command line) cannot contain it.
