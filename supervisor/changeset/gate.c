@@ -255,6 +255,7 @@ void gate_classify(struct gate *g, const char *path, struct gate_verdict *v)
 		v->hunks = d->hunks;
 		v->old_sha = d->old_sha;
 		v->new_sha = d->new_sha;
+		v->pin = d->pin;
 	}
 }
 
@@ -284,17 +285,13 @@ char *gate_pin(const struct change *c)
 
 void gate_classify_change(struct gate *g, const struct change *c, struct gate_verdict *v)
 {
-	const struct gate_decision *d;
 	cleanup_free char *pin = NULL;
 
 	gate_classify(g, c->path, v);
-	if (!v->person || v->state != GATE_APPROVED)
-		return;
-	d = find_dec(g, c->path);
-	if (!d || !d->pin)
+	if (!v->person || v->state != GATE_APPROVED || !v->pin)
 		return;
 	pin = gate_pin(c);
-	if (pin && strcmp(pin, d->pin) == 0)
+	if (pin && strcmp(pin, v->pin) == 0)
 		return;
 	v->state = GATE_UNDECIDED;
 	v->person = false;

@@ -57,6 +57,7 @@ struct gate_verdict {
 	const char *hidden;	      /* GATE_BY_HIDDEN: the hidden path */
 	/* A file decided hunk by hunk (person): its letters and the sides' hashes, else NULL. */
 	const char *hunks, *old_sha, *new_sha;
+	const char *pin; /* the person's approval is of this version (gate_pin()), or NULL */
 	/* gate_classify_change(): the person approved another version of the sandbox's side; the
 	   state is undecided (person false) until decided again. */
 	bool changed;
