@@ -244,29 +244,9 @@ static int rename_host_dir(struct notifier *n, const struct sys_desc *sd, cJSON 
 	return rc;
 }
 
-/* Whether the call's path idx names an entry it creates, removes or renames in its parent. */
-static bool changes_entry(const struct sys_desc *sd, int idx)
+static bool is_rename(const struct sys_desc *sd)
 {
-	switch (sd->nr) {
-	case SYS_mkdir:
-	case SYS_mkdirat:
-	case SYS_mknod:
-	case SYS_mknodat:
-	case SYS_symlink:
-	case SYS_symlinkat:
-	case SYS_unlink:
-	case SYS_unlinkat:
-	case SYS_rmdir:
-	case SYS_rename:
-	case SYS_renameat:
-	case SYS_renameat2:
-		return true;
-	case SYS_link:
-	case SYS_linkat:
-		return idx == 1;
-	default:
-		return false;
-	}
+	return sd->nr == SYS_rename || sd->nr == SYS_renameat || sd->nr == SYS_renameat2;
 }
 
 /* Whether the call makes the entry at its path idx (what the host refuses with EEXIST when the
@@ -297,13 +277,15 @@ static bool removes_entry(const struct sys_desc *sd, int idx)
 	case SYS_unlinkat:
 	case SYS_rmdir:
 		return true;
-	case SYS_rename:
-	case SYS_renameat:
-	case SYS_renameat2:
-		return idx == 0;
 	default:
-		return false;
+		return is_rename(sd) && idx == 0;
 	}
+}
+
+/* Whether the call's path idx names an entry it creates, removes or renames in its parent. */
+static bool changes_entry(const struct sys_desc *sd, int idx)
+{
+	return makes_entry(sd, idx) || removes_entry(sd, idx) || is_rename(sd);
 }
 
 /* Whether the call is an open or creat; its open flags in *flags. */
