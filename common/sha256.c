@@ -221,11 +221,10 @@ __attribute__((constructor)) static void pick_at_start(void)
 	impl = SHA256_LIBCRYPTO;
 }
 
-int sha256_init(void)
+void sha256_init(void)
 {
 	if (impl == SHA256_LIBCRYPTO)
 		have_libcrypto();
-	return 0;
 }
 
 int sha256_select(enum sha256_impl want)

@@ -7,9 +7,9 @@
 
 /*
  * Make the first digest cheap: when libcrypto is what will hash (no SHA extensions), load it
- * now rather than at the first digest, whose caller may be answering a program's call. 0.
+ * now rather than at the first digest, whose caller may be answering a program's call.
  */
-int sha256_init(void);
+void sha256_init(void);
 
 /* Hex SHA-256 of data into out[65]. */
 void sha256_hex(const void *data, size_t len, char out[65]);
