@@ -53,11 +53,13 @@ static void *loading_thread(void *arg)
 
 	(void)arg;
 	pthread_mutex_lock(&L.mu);
-	for (;;) {
+	for (bool first = true;; first = false) {
 		deadline(&ts, wait);
 		while (!L.stop && pthread_cond_timedwait(&L.cv, &L.mu, &ts) == 0)
 			;
-		if (L.stop)
+		/* Stopped: nothing to say, unless the quiet time had passed before and this thread
+		   was only scheduled late (on a busy machine, or always with a quiet time of 0). */
+		if (L.stop && !(first && since(&L.t0) * 1000 >= (double)wait))
 			break;
 		/* The session's ID and our own words only: nothing the program chose. */
 		fprintf(stderr, "\rairlock: opening the review of session %s: %s (%.1fs)\033[K",
@@ -65,6 +67,8 @@ static void *loading_thread(void *arg)
 			since(&L.t0));
 		fflush(stderr);
 		L.shown = true;
+		if (L.stop)
+			break;
 		wait = LOADING_TICK_MS;
 	}
 	pthread_mutex_unlock(&L.mu);
