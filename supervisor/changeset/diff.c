@@ -878,13 +878,17 @@ static void pair_recorded(struct diff *d)
 	size_t i, j;
 
 	for (i = 0; d->fmt->renames && i < d->n; i++) {
-		cleanup_free char *origin = NULL;
+		cleanup_free char *origin = NULL, *replaced = NULL;
 		int score;
 
 		if (!free_side(d, i, true))
 			continue;
 		origin = rename_hints_origin(d->fmt->renames, d->v[i].path);
 		j = origin ? find_old(d, origin) : (size_t)-1;
+		/* Its origin no deleted host file: a new file saved over the one it replaced. */
+		if (j == (size_t)-1 && origin &&
+		    (replaced = rename_hints_replaced(d->fmt->renames, d->v[i].path)))
+			j = find_old(d, replaced);
 		if (j == (size_t)-1 || S_ISLNK(d->v[j].mode) != S_ISLNK(d->v[i].mode))
 			continue;
 		score = similarity(d, &d->v[j], &d->v[i]);

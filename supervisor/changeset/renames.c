@@ -156,18 +156,20 @@ static bool has_below(struct follower *f, const char *dir)
 	return s && s->val > 0;
 }
 
-static void add_entry(struct follower *f, char *path, char *origin)
+static void add_entry(struct follower *f, char *path, struct rename_hint from)
 {
 	struct rename_hints *h = f->h;
 
 	GROW(h->v, h->cap, h->n + 1);
-	h->v[h->n] = (struct rename_hint){.path = path, .origin = origin};
+	h->v[h->n] = (struct rename_hint){
+		.path = path, .origin = from.origin, .replaced = from.replaced};
 	table_get(&f->at, path, strlen(path), true)->val = ++h->n;
 	count_below(f, path, +1);
 }
 
-/* Take entry i out; its path and origin go to *path and *origin when not NULL, else freed. */
-static void take_entry(struct follower *f, size_t i, char **path, char **origin)
+/* Take entry i out; its path and what it came from go to *path and *from when not NULL, else
+   they are freed. */
+static void take_entry(struct follower *f, size_t i, char **path, struct rename_hint *from)
 {
 	struct rename_hints *h = f->h;
 	struct rename_hint e = h->v[i];
@@ -181,10 +183,12 @@ static void take_entry(struct follower *f, size_t i, char **path, char **origin)
 		*path = e.path;
 	else
 		free(e.path);
-	if (origin)
-		*origin = e.origin;
-	else
+	if (from) {
+		*from = (struct rename_hint){.origin = e.origin, .replaced = e.replaced};
+	} else {
 		free(e.origin);
+		free(e.replaced);
+	}
 }
 
 /* Rare: a directory that has renamed entries below it was renamed or replaced. */
@@ -193,20 +197,21 @@ static void below_moved(struct follower *f, const char *from, const char *to)
 	size_t i, len = strlen(from);
 
 	for (i = 0; i < f->h->n;) {
-		char *path, *origin;
+		struct rename_hint was;
+		char *path;
 
 		if (!path_is_under(f->h->v[i].path, from) || f->h->v[i].path[len] != '/') {
 			i++;
 			continue;
 		}
-		take_entry(f, i, &path, &origin);
+		take_entry(f, i, &path, &was);
 		if (to) {
-			add_entry(f, xasprintf("%s%s", to, path + len), origin);
-			free(path);
+			add_entry(f, xasprintf("%s%s", to, path + len), was);
 		} else {
-			free(path);
-			free(origin);
+			free(was.origin);
+			free(was.replaced);
 		}
+		free(path);
 		/* The array changed at i: look at i again. */
 	}
 }
@@ -216,11 +221,18 @@ static void below_moved(struct follower *f, const char *from, const char *to)
  * renamed entry itself: a new file renamed over a renamed one (an editor's or sed -i's save
  * through a temporary file) carries on that file's history. What was at or below from is
  * now below to.
+ *
+ * An entry never renamed before is either a host file or a new one, and the log does not say
+ * which: renamed over to, it is the host file from (a mv over another file), or a new file
+ * that takes the place of to (sed -i, an editor's atomic save, os.replace()), to keep to's
+ * identity. The entry at to names both; the change set decides (the origin when it is a
+ * deleted host file, else what it replaced), so a later mv of to is a rename of to.
  */
 static void follow(struct follower *f, const char *from, const char *to)
 {
+	struct rename_hint was = {0};
 	bool known, keep_to;
-	char *path, *origin;
+	char *path;
 	size_t i;
 
 	if (strcmp(from, to) == 0 || path_is_under(from, to) || path_is_under(to, from))
@@ -235,11 +247,12 @@ static void follow(struct follower *f, const char *from, const char *to)
 	if (has_below(f, from))
 		below_moved(f, from, to);
 	if (known) {
-		take_entry(f, index_of(f, from), &path, &origin);
+		take_entry(f, index_of(f, from), &path, &was);
 		free(path);
-		add_entry(f, xstrdup(to), origin);
+		add_entry(f, xstrdup(to), was);
 	} else if (!keep_to && f->h->n < RENAME_HINTS_MAX) {
-		add_entry(f, xstrdup(to), xstrdup(from));
+		was = (struct rename_hint){.origin = xstrdup(from), .replaced = xstrdup(to)};
+		add_entry(f, xstrdup(to), was);
 	}
 }
 
@@ -306,26 +319,43 @@ static const struct rename_hint *find(const struct rename_hints *h, const char *
 	return NULL;
 }
 
-char *rename_hints_origin(const struct rename_hints *h, const char *path)
+/* The entry at path, else at the nearest directory above it that was moved; *len is then the
+   length of that directory. */
+static const struct rename_hint *hint_of(const struct rename_hints *h, const char *path,
+					 size_t *len)
 {
-	size_t len = strlen(path);
-
+	*len = strlen(path);
 	if (!h || h->n == 0)
 		return NULL;
-	/* The entry itself, else the nearest directory above it that was moved. */
-	while (len > 1) {
-		const struct rename_hint *x = find(h, path, len);
+	while (*len > 1) {
+		const struct rename_hint *x = find(h, path, *len);
 
 		if (x)
-			return xasprintf("%s%s", x->origin, path + len);
-		while (len > 0 && path[len - 1] != '/')
-			len--;
-		if (len > 1)
-			len--;
+			return x;
+		while (*len > 0 && path[*len - 1] != '/')
+			(*len)--;
+		if (*len > 1)
+			(*len)--;
 		else
 			break;
 	}
 	return NULL;
+}
+
+char *rename_hints_origin(const struct rename_hints *h, const char *path)
+{
+	size_t len;
+	const struct rename_hint *x = hint_of(h, path, &len);
+
+	return x ? xasprintf("%s%s", x->origin, path + len) : NULL;
+}
+
+char *rename_hints_replaced(const struct rename_hints *h, const char *path)
+{
+	size_t len;
+	const struct rename_hint *x = hint_of(h, path, &len);
+
+	return x && x->replaced ? xasprintf("%s%s", x->replaced, path + len) : NULL;
 }
 
 void rename_hints_free(struct rename_hints *h)
@@ -335,6 +365,7 @@ void rename_hints_free(struct rename_hints *h)
 	for (i = 0; i < h->n; i++) {
 		free(h->v[i].path);
 		free(h->v[i].origin);
+		free(h->v[i].replaced);
 	}
 	free(h->v);
 	*h = (struct rename_hints){0};

@@ -42,18 +42,23 @@ static void write_log(const char *spec)
 	fclose(f);
 }
 
-/* The origin of path after the renames of spec, or "-" for none. */
+/* The origin of path after the renames of spec, or "-" for none; with "|" and the path it
+   replaced when the hint names one. */
 static char *origin(const char *spec, const char *path)
 {
 	struct rename_hints h = {0};
-	char *o;
+	cleanup_free char *o = NULL, *r = NULL;
+	char *s;
 
 	write_log(spec);
 	if (rename_hints_load(log_path, &h) < 0)
 		return strdup("<load failed>");
 	o = rename_hints_origin(&h, path);
+	r = rename_hints_replaced(&h, path);
 	rename_hints_free(&h);
-	return o ? o : strdup("-");
+	if (asprintf(&s, "%s%s%s", o ? o : "-", r ? "|" : "", r ? r : "") < 0)
+		return NULL;
+	return s;
 }
 
 static void check(const char *spec, const char *path, const char *want, const char *what)
@@ -70,25 +75,35 @@ int main(void)
 	if (fd < 0)
 		return 1;
 	close(fd);
-	check("/p/a>/p/b", "/p/b", "/p/a", "a rename");
+	check("/p/a>/p/b", "/p/b", "/p/a|/p/b", "a rename, or a new file saved over /p/b");
 	check("/p/a>/p/b", "/p/a", "-", "the old path has no origin");
-	check("/p/a>/p/b;/p/b>/p/c", "/p/c", "/p/a", "a file renamed twice names its first path");
-	check("/p/d>/p/e", "/p/e/sub/x", "/p/d/sub/x", "a file below a moved directory");
-	check("/p/d/x>/p/d/y;/p/d>/p/e", "/p/e/y", "/p/d/x",
+	check("/p/a>/p/b;/p/b>/p/c", "/p/c", "/p/a|/p/b",
+	      "a file renamed twice names its first path");
+	check("/p/d>/p/e", "/p/e/sub/x", "/p/d/sub/x|/p/e/sub/x", "a file below a moved directory");
+	check("/p/d/x>/p/d/y;/p/d>/p/e", "/p/e/y", "/p/d/x|/p/d/y",
 	      "a renamed file moved along with its directory");
-	check("/p/a>/p/b;/p/tmp>/p/b", "/p/b", "/p/a",
+	check("/p/a>/p/b;/p/tmp>/p/b", "/p/b", "/p/a|/p/b",
 	      "a new file renamed over a renamed one carries its history (sed -i)");
-	check("/p/a>/p/b;/p/c>/p/d;/p/d>/p/b", "/p/b", "/p/c",
+	check("/p/a>/p/b;/p/c>/p/d;/p/d>/p/b", "/p/b", "/p/c|/p/d",
 	      "a renamed file renamed over another takes its own history");
 	/* The log does not say whether a path is a file: a new directory renamed over a moved
 	   (emptied) one keeps its history as a file would; the content decides the pairing. */
-	check("/p/d>/p/e;/p/n>/p/e", "/p/e/x", "/p/d/x",
+	check("/p/d>/p/e;/p/n>/p/e", "/p/e/x", "/p/d/x|/p/e/x",
 	      "a new entry renamed over a moved one carries its history");
-	check("/p/d>/p/e;/p/a>/p/b;/p/b>/p/e", "/p/e/x", "/p/a/x",
+	check("/p/d>/p/e;/p/a>/p/b;/p/b>/p/e", "/p/e/x", "/p/a/x|/p/b/x",
 	      "a moved entry renamed over another moved one replaces its history");
 	check("/p/a>/p/a", "/p/a", "-", "a rename onto itself is nothing");
 	check("/p/d>/p/d/sub", "/p/d/sub", "-", "a rename into itself is refused by the kernel");
-	check("/p/a>/p/b;/p/b>/p/a", "/p/a", "/p/a", "renamed there and back: its own origin");
+	check("/p/a>/p/b;/p/b>/p/a", "/p/a", "/p/a|/p/b", "renamed there and back: its own origin");
+	check("/p/sedX>/p/f;/p/f>/p/g", "/p/g", "/p/sedX|/p/f",
+	      "sed -i then mv: the temporary file, or the file it was saved over (its identity)");
+	check("/p/f>/p/g;/p/sedX>/p/g", "/p/g", "/p/f|/p/g",
+	      "mv then sed -i: the file keeps the history of its rename");
+	check("/p/t1>/p/f;/p/t2>/p/f;/p/f>/p/g", "/p/g", "/p/t1|/p/f",
+	      "saved over twice, then moved: still the file saved over");
+	check("/p/a>/p/t;/p/b>/p/a;/p/t>/p/b", "/p/b", "/p/a|/p/t",
+	      "a swap through a temporary name");
+	check("/p/a>/p/t;/p/b>/p/a;/p/t>/p/b", "/p/a", "/p/b|/p/a", "... both ways");
 	check("", "/p/x", "-", "no renames: no origin");
 	{
 		struct rename_hints h = {0};
