@@ -20,6 +20,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -168,12 +169,20 @@ static char *exit_text(const cJSON *meta)
 	return xstrdup("-");
 }
 
+static char *safe_cut(const char *s, unsigned cols);
+static char *safe_cut_start(const char *s, unsigned cols);
+static unsigned safe_columns(const char *clean);
+
+/* The columns of the CWD column: a longer directory is cut at its start. */
+#define CWD_COLUMNS 32
+/* The columns of the COMMAND column before it is cut, as show cuts its "(by ...)". */
+#define LIST_COMMAND_COLUMNS 72
+
 /* The directory with the home directory as "~", and a long one cut at its start. */
 static char *short_cwd(const char *cwd)
 {
 	const char *home = home_dir();
-	char *shown, *out;
-	size_t len;
+	cleanup_free char *shown = NULL;
 
 	if (!cwd)
 		return xstrdup("-");
@@ -181,16 +190,7 @@ static char *short_cwd(const char *cwd)
 		shown = xasprintf("~%s%s", strcmp(cwd, home) == 0 ? "" : "/", path_rel(cwd, home));
 	else
 		shown = xstrdup(cwd);
-	out = term_sanitize(shown);
-	free(shown);
-	len = strlen(out);
-	if (len > 32) {
-		char *cut = xasprintf("...%s", out + len - 29);
-
-		free(out);
-		out = cut;
-	}
-	return out;
+	return safe_cut_start(shown, CWD_COLUMNS);
 }
 
 /* One row of `airlock list`, every string escaped for the terminal. */
@@ -199,29 +199,54 @@ struct list_row {
 	char changes[24], age[16];
 };
 
-static size_t max_width(size_t w, const char *s)
+/* Widths in columns, not bytes: a directory may hold wide characters, or escapes. */
+static unsigned max_width(unsigned w, const char *s)
 {
-	size_t n = strlen(s);
+	unsigned n = safe_columns(s);
 
 	return n > w ? n : w;
 }
 
+/* s (escaped already) and the spaces that make it w columns wide, then two more. */
+static void put_padded(const char *s, unsigned w)
+{
+	unsigned n = safe_columns(s);
+
+	fputs(s, stdout);
+	printf("%*s", (int)(w - n + 2), "");
+}
+
+static void print_list_row(const struct list_row *r, const unsigned *w)
+{
+	put_padded(r->id, w[0]);
+	put_padded(r->state, w[1]);
+	put_padded(r->exit, w[2]);
+	printf("%7s  %4s  ", r->changes, r->age);
+	put_padded(r->cwd, w[3]);
+	printf("%s\n", r->cmd);
+}
+
 static void print_list(const struct list_row *rows, size_t n)
 {
-	size_t wid = 2, wstate = 5, wexit = 4, wcwd = 3, i;
+	static const struct list_row head = {.id = (char *)"ID",
+					     .state = (char *)"STATE",
+					     .exit = (char *)"EXIT",
+					     .cwd = (char *)"CWD",
+					     .cmd = (char *)"COMMAND",
+					     .changes = "CHANGES",
+					     .age = "AGE"};
+	unsigned w[4] = {2, 5, 4, 3};
+	size_t i;
 
 	for (i = 0; i < n; i++) {
-		wid = max_width(wid, rows[i].id);
-		wstate = max_width(wstate, rows[i].state);
-		wexit = max_width(wexit, rows[i].exit);
-		wcwd = max_width(wcwd, rows[i].cwd);
+		w[0] = max_width(w[0], rows[i].id);
+		w[1] = max_width(w[1], rows[i].state);
+		w[2] = max_width(w[2], rows[i].exit);
+		w[3] = max_width(w[3], rows[i].cwd);
 	}
-	printf("%-*s  %-*s  %-*s  %7s  %4s  %-*s  %s\n", (int)wid, "ID", (int)wstate, "STATE",
-	       (int)wexit, "EXIT", "CHANGES", "AGE", (int)wcwd, "CWD", "COMMAND");
+	print_list_row(&head, w);
 	for (i = 0; i < n; i++)
-		printf("%-*s  %-*s  %-*s  %7s  %4s  %-*s  %s\n", (int)wid, rows[i].id, (int)wstate,
-		       rows[i].state, (int)wexit, rows[i].exit, rows[i].changes, rows[i].age,
-		       (int)wcwd, rows[i].cwd, rows[i].cmd);
+		print_list_row(&rows[i], w);
 }
 
 /* The command column: the argv, or for a live session its name and how many steps ran. */
@@ -271,7 +296,7 @@ static cJSON *list_json_row(const char *id, const cJSON *meta, const char *state
 	return o;
 }
 
-/* One session as a text row; takes cmd, which it may cut. */
+/* One session as a text row. */
 static void fill_list_row(struct list_row *r, const char *id, const cJSON *meta, const char *state,
 			  double changes, double age, char *cmd)
 {
@@ -284,10 +309,8 @@ static void fill_list_row(struct list_row *r, const char *id, const cJSON *meta,
 	if (changes >= 0)
 		snprintf(r->changes, sizeof(r->changes), "%.0f", changes);
 	format_age(age, r->age);
-	/* One line a session: long commands (python3 -c '...') are cut. */
-	if (strlen(cmd) > 72)
-		strcpy(cmd + 69, "...");
-	r->cmd = term_sanitize(cmd);
+	/* One line a session: long commands (python3 -c '...') are cut, after escaping. */
+	r->cmd = safe_cut(cmd, LIST_COMMAND_COLUMNS);
 }
 
 static void free_list_rows(struct list_row *rows, size_t n)
@@ -668,25 +691,77 @@ static size_t sanitized_unit(const char *s)
 	return n ? n : 1;
 }
 
+/* The columns of the unit of n bytes at clean (term_sanitize()'s output). */
+static unsigned unit_columns(const char *clean, size_t n)
+{
+	return clean[0] == '\\' ? (unsigned)n : char_columns((const unsigned char *)clean, n);
+}
+
+/* The length of the first units of clean that fit in cols columns; their columns in *used. */
+static size_t fit_units(const char *clean, unsigned cols, unsigned *used)
+{
+	size_t i = 0, n;
+	unsigned w;
+
+	for (*used = 0; clean[i]; i += n) {
+		n = sanitized_unit(clean + i);
+		w = unit_columns(clean + i, n);
+		if (*used + w > cols)
+			break;
+		*used += w;
+	}
+	return i;
+}
+
+/* The columns clean (term_sanitize()'s output) takes. */
+static unsigned safe_columns(const char *clean)
+{
+	unsigned used;
+
+	fit_units(clean, UINT_MAX, &used);
+	return used;
+}
+
 /* s made safe, then cut to its first cols columns and "…" when longer: cut after the
-   escaping, so never inside an escape or a character. */
+   escaping, so never inside an escape or a character. Caller frees. */
+static char *safe_cut(const char *s, unsigned cols)
+{
+	char *clean = term_sanitize(s ? s : ""), *out;
+	unsigned used;
+	size_t i = fit_units(clean, cols, &used);
+
+	if (!clean[i])
+		return clean;
+	out = xasprintf("%.*s\u2026", (int)i, clean);
+	free(clean);
+	return out;
+}
+
+/* s made safe, then "…" and its last units when it takes more than cols columns: at most
+   cols columns in all. Caller frees. */
+static char *safe_cut_start(const char *s, unsigned cols)
+{
+	char *clean = term_sanitize(s ? s : ""), *out;
+	unsigned total = safe_columns(clean);
+	size_t i = 0, n;
+
+	if (total <= cols)
+		return clean;
+	/* Drop units from the start until the rest fits with the "…". */
+	for (; clean[i] && total > cols - 1; i += n) {
+		n = sanitized_unit(clean + i);
+		total -= unit_columns(clean + i, n);
+	}
+	out = xasprintf("\u2026%s", clean + i);
+	free(clean);
+	return out;
+}
+
 static void put_safe_cut(FILE *f, const char *s, unsigned cols)
 {
-	cleanup_free char *clean = term_sanitize(s ? s : "");
-	size_t i = 0, n;
-	unsigned used = 0, w;
+	cleanup_free char *cut = safe_cut(s, cols);
 
-	for (; clean[i]; i += n) {
-		n = sanitized_unit(clean + i);
-		w = clean[i] == '\\' ? (unsigned)n
-				     : char_columns((const unsigned char *)clean + i, n);
-		if (used + w > cols)
-			break;
-		used += w;
-	}
-	fwrite(clean, 1, i, f);
-	if (clean[i])
-		fputs("\u2026", f);
+	fputs(cut, f);
 }
 
 /* After the path of a rename's change: "old -> new (renamed, 90%)" on the addition's row
