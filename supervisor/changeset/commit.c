@@ -362,7 +362,7 @@ static int parse_commit_args(int argc, char **argv, struct session_args *a)
 	if (rc >= 0)
 		return rc;
 	if (a->all && a->npaths > 0)
-		return usage_error("usage: %s (--all or paths, not both)", commit_spec.usage);
+		return usage_fail(commit_spec.usage, "--all or paths, not both");
 	return -1;
 }
 

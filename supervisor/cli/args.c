@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,6 +92,26 @@ int option_error(const char *cmd, const char *arg, const struct option *opts, co
 	return EXIT_USAGE;
 }
 
+int usage_fail(const char *usage, const char *fmt, ...)
+{
+	const char *w = usage + strcspn(usage, " ") + 1; /* after "airlock " */
+	va_list ap;
+
+	fprintf(stderr, "airlock: %.*s: ", (int)strcspn(w, " \n"), w);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nusage: %.*s\n", (int)strcspn(usage, "\n"), usage);
+	return EXIT_USAGE;
+}
+
+int unexpected_arg(const char *usage, const char *arg)
+{
+	cleanup_free char *shown = term_sanitize(arg);
+
+	return usage_fail(usage, "unexpected argument '%s'", shown);
+}
+
 void session_args_free(struct session_args *a)
 {
 	size_t i;
@@ -136,9 +157,8 @@ static int diff_option(const struct session_args_spec *spec, struct session_args
 {
 	if (strcmp(arg, "--stat") == 0 || strcmp(arg, "--name-status") == 0) {
 		if (a->stat || a->name_status)
-			return usage_error(
-				"usage: %s\n--stat and --name-status are one or the other",
-				spec->usage);
+			return usage_fail(spec->usage,
+					  "--stat and --name-status are one or the other");
 		a->stat = arg[2] == 's';
 		a->name_status = !a->stat;
 		return 0;
@@ -149,8 +169,7 @@ static int diff_option(const struct session_args_spec *spec, struct session_args
 		a->relative_dir = NULL;
 		if (arg[10] == '=') {
 			if (!arg[11])
-				return usage_error("usage: %s\n--relative= names no directory",
-						   spec->usage);
+				return usage_fail(spec->usage, "--relative= names no directory");
 			a->relative_dir = path_absolute(arg + 11);
 			if (!a->relative_dir) {
 				char *shown = term_sanitize(arg + 11);
@@ -164,8 +183,7 @@ static int diff_option(const struct session_args_spec *spec, struct session_args
 	}
 	if (strcmp(arg, "--color") == 0 || strncmp(arg, "--color=", 8) == 0) {
 		if (parse_colour_when(arg[7] == '=' ? arg + 8 : NULL, &a->view.colour) < 0)
-			return usage_error("usage: %s\n--color takes auto, always or never",
-					   spec->usage);
+			return usage_fail(spec->usage, "--color takes auto, always or never");
 		return 0;
 	}
 	if (strcmp(arg, "--no-color") == 0) {
@@ -215,9 +233,9 @@ static int session_option(char **argv, int *i, int dashdash, const struct sessio
 	    (arg[5] == '\0' || arg[5] == '=')) {
 		val = arg[5] == '=' ? arg + 6 : (*i + 1 < dashdash ? argv[++*i] : NULL);
 		if (parse_positive(val, &a->runs[a->nruns]) < 0)
-			return usage_error("usage: %s\n--run takes the number of a deferred "
-					   "command (1, 2, ...)",
-					   spec->usage);
+			return usage_fail(
+				spec->usage,
+				"--run takes the number of a deferred command (1, 2, ...)");
 		a->nruns++;
 		return -1;
 	}
@@ -237,7 +255,7 @@ static int add_session_path(const struct session_args_spec *spec, struct session
 			    const char *arg)
 {
 	if (!arg[0])
-		return usage_error("usage: %s\nan empty PATH names nothing", spec->usage);
+		return usage_fail(spec->usage, "an empty PATH names nothing");
 	a->paths[a->npaths] = path_absolute(arg);
 	if (!a->paths[a->npaths]) {
 		char *shown = term_sanitize(arg);
@@ -286,7 +304,7 @@ int parse_session_args(int argc, char **argv, const struct session_args_spec *sp
 			continue;
 		}
 		if ((i < dashdash && dashdash < argc) || !(spec->accept & ARG_PATHS))
-			return usage_error("usage: %s", spec->usage);
+			return unexpected_arg(spec->usage, arg);
 		if ((rc = add_session_path(spec, a, arg)) >= 0)
 			return rc;
 	}

@@ -123,6 +123,13 @@ void nearer_name(const char *word, const char *name, const char **best, unsigned
  * then the first line of usage. Returns EXIT_USAGE (2).
  */
 int option_error(const char *cmd, const char *arg, const struct option *opts, const char *usage);
+/*
+ * Say why a command line of the subcommand that usage describes ("airlock diff [ID] ...") is
+ * wrong, as "airlock: diff: why", then the first line of usage. Returns EXIT_USAGE (2).
+ */
+int usage_fail(const char *usage, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The same for an argument it does not take: "unexpected argument 'x'", escaped. */
+int unexpected_arg(const char *usage, const char *arg);
 /* run's and start's options (getopt_long's table, ending with a NULL name). */
 const struct option *run_option_table(void);
 

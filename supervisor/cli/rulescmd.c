@@ -34,15 +34,44 @@ static void say_bad_line(const char *msg, void *ctx)
 	(*(unsigned *)ctx)++;
 }
 
+/* The usage lines, without the help below them. */
+static void put_usage_lines(void)
+{
+	fprintf(stderr, "%.*s", (int)(strstr(rules_usage, "\n\n") - rules_usage + 1), rules_usage);
+}
+
+/* "airlock: rules SUB: why 'arg'" (arg escaped, when not NULL), then the usage lines.
+   EXIT_USAGE. */
+static int rules_usage_error(const char *sub, const char *why, const char *arg)
+{
+	cleanup_free char *shown = arg ? term_sanitize(arg) : NULL;
+
+	fprintf(stderr, "airlock: rules %s: %s", sub, why);
+	if (shown)
+		fprintf(stderr, " '%s'", shown);
+	fputc('\n', stderr);
+	put_usage_lines();
+	return EXIT_USAGE;
+}
+
 static int rules_check(int argc, char **argv)
 {
 	cleanup_free char *cwd = getcwd(NULL, 0);
 	struct rules_env env = {.home = home_dir(), .cwd = cwd};
-	int i, bad = 0;
+	int i = 0, bad = 0;
 
-	if (argc < 1)
-		return usage_error("rules check: no file given\n%s", rules_usage);
-	for (i = 0; i < argc; i++) {
+	/* -h and --help as every subcommand takes them; "--" before a FILE named "-x". */
+	if (argc > 0 && (strcmp(argv[0], "-h") == 0 || strcmp(argv[0], "--help") == 0)) {
+		fputs(rules_usage, stdout);
+		return 0;
+	}
+	if (argc > 0 && strcmp(argv[0], "--") == 0)
+		i = 1;
+	else if (argc > 0 && argv[0][0] == '-' && argv[0][1])
+		return rules_usage_error("check", "unknown option", argv[0]);
+	if (argc - i < 1)
+		return rules_usage_error("check", "no file given", NULL);
+	for (; i < argc; i++) {
 		struct ruleset rs = RULESET_INIT;
 		unsigned nbad = 0;
 		struct rules_error err = {0};
@@ -78,10 +107,13 @@ static int rules_show(int argc, char **argv)
 			files[nfiles++] = argv[++k];
 		} else if (strncmp(argv[k], "--rules=", 8) == 0) {
 			files[nfiles++] = argv[k] + 8;
+		} else if (strcmp(argv[k], "-h") == 0 || strcmp(argv[k], "--help") == 0) {
+			free(files);
+			fputs(rules_usage, stdout);
+			return 0;
 		} else {
 			free(files);
-			return usage_error("rules show: unexpected argument '%s'\n%s", argv[k],
-					   rules_usage);
+			return rules_usage_error("show", "unexpected argument", argv[k]);
 		}
 	}
 	if (policy_load(&pol, files, nfiles, &env, NULL) < 0 ||
@@ -124,7 +156,7 @@ static int unknown_subcommand(const char *word)
 			shown, best);
 	else
 		fprintf(stderr, "airlock: rules: unknown subcommand '%s'\n", shown);
-	fprintf(stderr, "%.*s", (int)(strstr(rules_usage, "\n\n") - rules_usage + 1), rules_usage);
+	put_usage_lines();
 	return EXIT_USAGE;
 }
 

@@ -76,7 +76,7 @@ int parse_view_args(int argc, char **argv, const char *usage, const char **id, b
 	/* Without json, from "help" on; without view, to "help". */
 	struct option shown[ARRAY_SIZE(opts)];
 	size_t first_opt = json ? 0 : 1, last_opt = view ? ARRAY_SIZE(opts) - 1 : 2, i;
-	int c, first = (int)strcspn(usage, "\n"); /* errors show the first line only */
+	int c;
 
 	memset(shown, 0, sizeof(shown));
 	for (i = first_opt; i < last_opt; i++)
@@ -96,9 +96,7 @@ int parse_view_args(int argc, char **argv, const char *usage, const char **id, b
 			return 0;
 		} else if (c == 'c' && view) {
 			if (parse_colour_when(optarg, &view->colour) < 0)
-				return usage_error(
-					"usage: %.*s\n--color takes auto, always or never", first,
-					usage);
+				return usage_fail(usage, "--color takes auto, always or never");
 		} else if (c == 'C' && view) {
 			view->colour = COLOUR_NEVER;
 		} else if (c == 'P' && view) {
@@ -112,7 +110,7 @@ int parse_view_args(int argc, char **argv, const char *usage, const char **id, b
 		}
 	}
 	if (argc - optind > 1)
-		return usage_error("usage: %.*s", first, usage);
+		return unexpected_arg(usage, argv[optind + 1]);
 	if (optind < argc)
 		*id = argv[optind];
 	return -1;
@@ -374,7 +372,7 @@ int cmd_list(int argc, char **argv)
 	if (rc >= 0)
 		return rc;
 	if (id)
-		return usage_error("usage: airlock list [--json]");
+		return unexpected_arg(usage, id);
 	if (store_list(&list) < 0)
 		return EXIT_REFUSED;
 	out = cJSON_CreateArray();

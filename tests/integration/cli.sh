@@ -54,11 +54,38 @@ is "$?" 2 "rules: an unknown subcommand: 2"
 check "rules: an unknown subcommand near a real one: did you mean" grep -qx "airlock: rules: unknown subcommand 'chek'; did you mean 'check'?" "$T/err"
 is "$(wc -l <"$T/err")" 3 "rules: ... and the usage lines, not the whole help"
 
-for c in run list show diff review commit undo discard log replay verify rules; do
+# A command line that is wrong otherwise: "airlock: CMD: why", then the usage line(s).
+# usage_err DESC WANT_RC FIRST_LINE ARGS...
+usage_err() {
+	local desc=$1 want=$2 first=$3 lines=2
+	shift 3
+	"$AIRLOCK" "$@" </dev/null >"$T/out" 2>"$T/err"
+	is "$?" "$want" "$desc: exit status $want"
+	is "$(head -1 "$T/err")" "$first" "$desc: says what is wrong, naming the subcommand"
+	[ "$1" = rules ] && lines=3
+	is "$(wc -l <"$T/err")" "$lines" "$desc: then the usage, not the whole help"
+	check "$desc: ... which is the usage" sh -c "sed -n 2p '$T/err' | grep -q '^usage: airlock $1'"
+}
+usage_err "list with an argument" 2 "airlock: list: unexpected argument 'extra'" list extra
+usage_err "show with two IDs" 2 "airlock: show: unexpected argument 'b'" show a b
+usage_err "diff --stat --name-status" 2 "airlock: diff: --stat and --name-status are one or the other" \
+	diff --stat --name-status
+usage_err "log --color=x" 2 "airlock: log: --color takes auto, always or never" log --color=x
+usage_err "diff --relative=" 2 "airlock: diff: --relative= names no directory" diff --relative=
+usage_err "commit --all and a path" 2 "airlock: commit: --all or paths, not both" commit --all last -- /x
+usage_err "commit --run x" 2 "airlock: commit: --run takes the number of a deferred command (1, 2, ...)" \
+	commit --run x
+usage_err "rules check --bogus" 2 "airlock: rules check: unknown option '--bogus'" rules check --bogus
+usage_err "rules check without a file" 2 "airlock: rules check: no file given" rules check
+usage_err "rules show x" 2 "airlock: rules show: unexpected argument 'x'" rules show x
+
+for c in run start exec stop attend mcp list show diff review commit undo discard log replay \
+	verify doctor rules "rules check" "rules show"; do
 	for h in -h --help; do
-		"$AIRLOCK" "$c" "$h" >"$T/out" 2>"$T/err"
+		# shellcheck disable=SC2086 # "rules check" is two words
+		"$AIRLOCK" $c "$h" </dev/null >"$T/out" 2>"$T/err"
 		rc=$?
-		if [ "$rc" -eq 0 ] && grep -q "^usage: airlock $c" "$T/out"; then
+		if [ "$rc" -eq 0 ] && grep -q "^usage: airlock ${c%% *}" "$T/out"; then
 			ok "$c $h prints its usage on stdout and exits 0"
 		else
 			not_ok "$c $h prints its usage on stdout and exits 0 (rc $rc)"
