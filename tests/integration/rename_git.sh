@@ -5,7 +5,8 @@
 # --name-status` says what `git diff -M --name-status` says of the two trees (a file saved in
 # place through a temporary file, as sed -i, an editor or os.replace() do, keeps its identity:
 # a later mv of it is a rename), `airlock show --json` pairs the same changes, the review's
-# rows read the same rename, and the commit leaves the host as the script left the bare copy.
+# rows read the same rename and deny it as one, and the commit leaves the host as the script
+# left the bare copy.
 . "$(dirname "$0")/../lib.sh"
 require_sandbox
 
@@ -121,5 +122,13 @@ check "the review's row: sed -i then mv is a rename" \
 	grep -qE '^ \[\+\]   ren      f\.txt -> g\.txt  \(90% similar\)' <(screen 1)
 check "... and the old path's row says where it went" \
 	grep -qE '^ \[\+\]   del      f\.txt  \(renamed to g\.txt' <(screen 1)
+
+# One decision for both: denying the deletion denies the addition, and the commit then
+# leaves the host as it was (the file not edited, not moved).
+UI_SIZE=100x24 ui 'jd<Dump>cy'
+check "denying the old path's row denies the rename's row too" \
+	grep -qE '^ \[-\]   ren      f\.txt -> g\.txt' <(screen 1)
+check "... and the commit leaves f.txt as it was" sh -c "seq 1 20 | cmp -s - '$P/f.txt'"
+check "... without g.txt" test ! -e "$P/g.txt"
 
 done_testing
