@@ -359,8 +359,9 @@ int cmd_list(int argc, char **argv)
 		"One line a session, oldest first: ID; STATE (running, live, interrupted, finished,\n"
 		"committed, partially committed, undone, discarded); EXIT, the program's exit status,\n"
 		"or the limit or signal that ended it; CHANGES held; AGE since it started (45s, 5m,\n"
-		"2h, 3d); CWD, where it ran (~ for the home directory); COMMAND. --json prints the\n"
-		"same as an array of objects, times in UTC.";
+		"2h, 3d); CWD, where it ran (~ for the home directory); COMMAND, escaped and cut\n"
+		"after 72 columns. --json prints the same as an array of objects, whole, times in\n"
+		"UTC.";
 	const char *id;
 	bool json;
 	cleanup_strvec struct strvec list = STRVEC_INIT;
