@@ -136,6 +136,19 @@ if "$AIRLOCK" run --review never -- /bin/true >/dev/null 2>&1; then
 	"$AIRLOCK" show --json "$id" >"$T/show.json"
 	is "$(json_get "$T/show.json" '(j["committed"], [(c["committed"], c["left"]) for c in j["changes"]], j["start"][-1])')" \
 		"(['$T/home/proj/a'], [(False, 'not chosen')], 'Z')" "show --json: the same, times in UTC"
+
+	# show on a terminal: colour, as diff and log; none under NO_COLOR or --color=never.
+	if command -v script >/dev/null; then
+		esc=$(printf '\033')
+		TERM=xterm script -qec "env -u NO_COLOR '$AIRLOCK' show --no-pager '$id'" /dev/null >"$T/tty"
+		check "show on a terminal: headings in colour" grep -qF "${esc}[1mcommitted (1)" "$T/tty"
+		TERM=xterm NO_COLOR=1 script -qec "'$AIRLOCK' show --no-pager '$id'" /dev/null >"$T/tty"
+		check "show on a terminal under NO_COLOR: no colour" sh -c "! grep -qF '$esc' '$T/tty'"
+		TERM=xterm script -qec "env -u NO_COLOR '$AIRLOCK' show --color=never --no-pager '$id'" /dev/null >"$T/tty"
+		check "show --color=never on a terminal: no colour" sh -c "! grep -qF '$esc' '$T/tty'"
+	else
+		skip "show's colour on a terminal" "script(1) is not installed"
+	fi
 else
 	skip "list and show of real sessions" "airlock run cannot start here"
 fi
