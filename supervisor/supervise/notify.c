@@ -198,21 +198,27 @@ char *dir_of(pid_t pid, int dirfd)
 	return xstrdup(target);
 }
 
+/* The absolute path a call names, as named: its ".." are the kernel's to resolve. */
+static char *join_named(pid_t pid, int dirfd, const char *raw)
+{
+	cleanup_free char *base = NULL;
+
+	if (raw[0] == '/')
+		return xstrdup(raw);
+	base = dir_of(pid, dirfd);
+	if (!base)
+		base = xstrdup(dirfd == AT_FDCWD ? "?cwd" : "?fd");
+	return path_join(base, raw);
+}
+
 /*
  * The absolute, lexically normalised path a call names. For the record and for attribution
  * only: the kernel resolves the real path itself, inside the overlay.
  */
 char *resolve_for_record(pid_t pid, int dirfd, const char *raw)
 {
-	cleanup_free char *base = NULL;
-	cleanup_free char *joined = NULL;
+	cleanup_free char *joined = join_named(pid, dirfd, raw);
 
-	if (raw[0] == '/')
-		return path_normalize(raw);
-	base = dir_of(pid, dirfd);
-	if (!base)
-		base = xstrdup(dirfd == AT_FDCWD ? "?cwd" : "?fd");
-	joined = path_join(base, raw);
 	return path_normalize(joined);
 }
 
@@ -221,29 +227,39 @@ int copy_path_of(pid_t pid, const struct seccomp_data *d, int dirfd_idx, int pat
 {
 	char raw[MAX_PATH_BYTES];
 
-	return copy_path_raw(pid, d, dirfd_idx, path_idx, raw, out);
+	return copy_path_raw(pid, d, dirfd_idx, path_idx, raw, NULL, out);
 }
 
 int copy_path_raw(pid_t pid, const struct seccomp_data *d, int dirfd_idx, int path_idx,
-		  char raw[MAX_PATH_BYTES], char **out)
+		  char raw[MAX_PATH_BYTES], char **named, char **out)
 {
 	/* A dirfd is an int: the kernel reads the low 32 bits only. */
 	int dirfd = dirfd_idx >= 0 ? (int)(unsigned)d->args[dirfd_idx] : AT_FDCWD;
+	char *joined;
 	int rc;
 
 	*out = NULL;
+	if (named)
+		*named = NULL;
 	raw[0] = '\0';
 	if (d->args[path_idx] == 0) {
 		/* utimensat(fd, NULL, ...) acts on the descriptor itself. */
 		if (dirfd_idx < 0 || dirfd == AT_FDCWD)
 			return -EFAULT;
 		*out = dir_of(pid, dirfd);
+		if (named && *out)
+			*named = xstrdup(*out);
 		return *out ? 0 : -EBADF;
 	}
 	rc = mem_read_string(pid, d->args[path_idx], raw, MAX_PATH_BYTES);
 	if (rc < 0)
 		return rc;
-	*out = resolve_for_record(pid, dirfd, raw);
+	joined = join_named(pid, dirfd, raw);
+	*out = path_normalize(joined);
+	if (named)
+		*named = joined;
+	else
+		free(joined);
 	return 0;
 }
 
