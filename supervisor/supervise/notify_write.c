@@ -413,10 +413,12 @@ int handle_write(struct notifier *n, const struct sys_desc *sd)
 		if (!target)
 			rc = -EBADF;
 	} else {
-		rc = copy_path_raw(pid, d, sd->arg.dirfd, sd->arg.path, raw, &named, &target);
+		rc = copy_path_raw(n->procs, pid, d, sd->arg.dirfd, sd->arg.path, raw, &named,
+				   &target);
 	}
 	if (rc == 0 && sd->arg.path2 >= 0)
-		rc = copy_path_raw(pid, d, sd->arg.dirfd2, sd->arg.path2, raw2, &named2, &target2);
+		rc = copy_path_raw(n->procs, pid, d, sd->arg.dirfd2, sd->arg.path2, raw2, &named2,
+				   &target2);
 	if (rc == 0 && sd->arg.str >= 0)
 		rc = mem_read_string(pid, d->args[sd->arg.str], link, sizeof(link));
 	/* A descriptor's path is already the file's own; a named path may pass through links. */
