@@ -414,13 +414,24 @@ static struct proc *of_thread(struct procs *p, pid_t init, pid_t tid)
 		close(s->dir);
 	s->fd = s->dir = -1;
 	s->seen = 0;
-	if (read_ids(tid, &tgid, &ppid) < 0 || read_stat(tgid, &st) < 0)
-		return NULL;
-	snprintf(path, sizeof(path), "/proc/%d/comm", (int)tid);
-	s->fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* The descriptors first, the IDs by number next, then a read that shows the task of
+	   the descriptors still alive: the IDs were its own, not those of a task that took its
+	   number meanwhile. */
 	snprintf(path, sizeof(path), "/proc/%d", (int)tid);
 	s->dir = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (s->dir >= 0)
+		s->fd = openat(s->dir, "comm", O_RDONLY | O_CLOEXEC);
 	s->tid = tid;
+	if (read_ids(tid, &tgid, &ppid) < 0 || read_stat(tgid, &st) < 0 ||
+	    (s->fd >= 0 && pread(s->fd, buf, sizeof(buf), 0) <= 0)) {
+		/* No later lookup may rely on this slot. */
+		if (s->fd >= 0)
+			close(s->fd);
+		if (s->dir >= 0)
+			close(s->dir);
+		s->fd = s->dir = -1;
+		return NULL;
+	}
 	s->tgid = tgid;
 	s->start = st.start;
 	return lookup(p, init, tgid, st.start, ppid, 0);
