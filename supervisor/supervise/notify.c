@@ -181,21 +181,46 @@ void add_process(struct notifier *n, cJSON *ev, pid_t pid)
 		cJSON_AddNumberToObject(ev, "step", step);
 }
 
-/* Where dirfd points for pid (or its cwd for AT_FDCWD), as the sandbox sees it. */
-char *dir_of(pid_t pid, int dirfd)
+/*
+ * Where dirfd points for pid (or its cwd for AT_FDCWD), as the sandbox sees it. With procs,
+ * pid is the caller of the notification being handled: read through the table's descriptor
+ * of its /proc directory when it has one (procs_readlink()).
+ */
+static char *dir_of_caller(struct procs *procs, pid_t pid, int dirfd)
 {
-	char link[64], target[MAX_PATH_BYTES];
+	char name[32], link[64], target[MAX_PATH_BYTES];
 	ssize_t n;
 
 	if (dirfd == AT_FDCWD)
-		snprintf(link, sizeof(link), "/proc/%d/cwd", (int)pid);
+		snprintf(name, sizeof(name), "cwd");
 	else
-		snprintf(link, sizeof(link), "/proc/%d/fd/%d", (int)pid, dirfd);
+		snprintf(name, sizeof(name), "fd/%d", dirfd);
+	if (procs && procs_readlink(procs, pid, name, target, sizeof(target)) == 0)
+		return xstrdup(target);
+	snprintf(link, sizeof(link), "/proc/%d/%s", (int)pid, name);
 	n = readlink(link, target, sizeof(target) - 1);
 	if (n < 0)
 		return NULL;
 	target[n] = '\0';
 	return xstrdup(target);
+}
+
+char *dir_of(pid_t pid, int dirfd)
+{
+	return dir_of_caller(NULL, pid, dirfd);
+}
+
+/* The absolute path a call names, as named: its ".." are the kernel's to resolve. */
+static char *join_named(struct procs *procs, pid_t pid, int dirfd, const char *raw)
+{
+	cleanup_free char *base = NULL;
+
+	if (raw[0] == '/')
+		return xstrdup(raw);
+	base = dir_of_caller(procs, pid, dirfd);
+	if (!base)
+		base = xstrdup(dirfd == AT_FDCWD ? "?cwd" : "?fd");
+	return path_join(base, raw);
 }
 
 /*
@@ -204,15 +229,8 @@ char *dir_of(pid_t pid, int dirfd)
  */
 char *resolve_for_record(pid_t pid, int dirfd, const char *raw)
 {
-	cleanup_free char *base = NULL;
-	cleanup_free char *joined = NULL;
+	cleanup_free char *joined = join_named(NULL, pid, dirfd, raw);
 
-	if (raw[0] == '/')
-		return path_normalize(raw);
-	base = dir_of(pid, dirfd);
-	if (!base)
-		base = xstrdup(dirfd == AT_FDCWD ? "?cwd" : "?fd");
-	joined = path_join(base, raw);
 	return path_normalize(joined);
 }
 
@@ -221,29 +239,39 @@ int copy_path_of(pid_t pid, const struct seccomp_data *d, int dirfd_idx, int pat
 {
 	char raw[MAX_PATH_BYTES];
 
-	return copy_path_raw(pid, d, dirfd_idx, path_idx, raw, out);
+	return copy_path_raw(NULL, pid, d, dirfd_idx, path_idx, raw, NULL, out);
 }
 
-int copy_path_raw(pid_t pid, const struct seccomp_data *d, int dirfd_idx, int path_idx,
-		  char raw[MAX_PATH_BYTES], char **out)
+int copy_path_raw(struct procs *procs, pid_t pid, const struct seccomp_data *d, int dirfd_idx,
+		  int path_idx, char raw[MAX_PATH_BYTES], char **named, char **out)
 {
 	/* A dirfd is an int: the kernel reads the low 32 bits only. */
 	int dirfd = dirfd_idx >= 0 ? (int)(unsigned)d->args[dirfd_idx] : AT_FDCWD;
+	char *joined;
 	int rc;
 
 	*out = NULL;
+	if (named)
+		*named = NULL;
 	raw[0] = '\0';
 	if (d->args[path_idx] == 0) {
 		/* utimensat(fd, NULL, ...) acts on the descriptor itself. */
 		if (dirfd_idx < 0 || dirfd == AT_FDCWD)
 			return -EFAULT;
-		*out = dir_of(pid, dirfd);
+		*out = dir_of_caller(procs, pid, dirfd);
+		if (named && *out)
+			*named = xstrdup(*out);
 		return *out ? 0 : -EBADF;
 	}
 	rc = mem_read_string(pid, d->args[path_idx], raw, MAX_PATH_BYTES);
 	if (rc < 0)
 		return rc;
-	*out = resolve_for_record(pid, dirfd, raw);
+	joined = join_named(procs, pid, dirfd, raw);
+	*out = path_normalize(joined);
+	if (named)
+		*named = joined;
+	else
+		free(joined);
 	return 0;
 }
 
@@ -573,18 +601,11 @@ void notifier_drop_lookups(struct notifier *n)
 	}
 }
 
-int notifier_handle(struct notifier *n)
+/* The call just received: its class's handler, or a denial. */
+static int dispatch(struct notifier *n)
 {
 	const struct sys_desc *sd;
 
-	memset(n->req, 0, n->sizes.seccomp_notif);
-	if (ioctl(n->fd, SECCOMP_IOCTL_NOTIF_RECV, n->req) < 0) {
-		/* ENOENT: the task died between the wake-up and RECV. EINTR: a signal. */
-		if (errno == ENOENT || errno == EINTR)
-			return 0;
-		return -errno;
-	}
-	n->handled++;
 	/* Every process that notifies is under the filter, in init's root for good. */
 	if (!n->root_shared && n->init_pid > 0) {
 		sb_share_root(n->init_pid);
@@ -609,4 +630,22 @@ int notifier_handle(struct notifier *n)
 		return answer(n, NULL, ids_mapped(n) ? ALLOW : deny(EPERM));
 	}
 	return answer(n, NULL, deny(EPERM));
+}
+
+int notifier_handle(struct notifier *n)
+{
+	int rc;
+
+	memset(n->req, 0, n->sizes.seccomp_notif);
+	if (ioctl(n->fd, SECCOMP_IOCTL_NOTIF_RECV, n->req) < 0) {
+		/* ENOENT: the task died between the wake-up and RECV. EINTR: a signal. */
+		if (errno == ENOENT || errno == EINTR)
+			return 0;
+		return -errno;
+	}
+	n->handled++;
+	procs_call(n->procs, n->req->id);
+	rc = dispatch(n);
+	procs_call(n->procs, 0);
+	return rc;
 }

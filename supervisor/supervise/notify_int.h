@@ -110,9 +110,11 @@ char *dir_of(pid_t pid, int dirfd);
 char *resolve_for_record(pid_t pid, int dirfd, const char *raw);
 int copy_path_of(pid_t pid, const struct seccomp_data *d, int dirfd_idx, int path_idx, char **out);
 int copy_path(const struct notifier *n, int dirfd_idx, int path_idx, char **out);
-/* copy_path_of(), keeping the path as the program passed it in raw ("" for none). */
-int copy_path_raw(pid_t pid, const struct seccomp_data *d, int dirfd_idx, int path_idx,
-		  char raw[MAX_PATH_BYTES], char **out);
+/* copy_path_of(), keeping the path as the program passed it in raw ("" for none) and, when
+   named is not NULL, made absolute but not normalised in *named (caller frees). With procs,
+   pid is the caller of the notification being handled (procs_readlink()). */
+int copy_path_raw(struct procs *procs, pid_t pid, const struct seccomp_data *d, int dirfd_idx,
+		  int path_idx, char raw[MAX_PATH_BYTES], char **named, char **out);
 void add_open_flags(cJSON *ev, unsigned flags);
 const char *errno_name(int err);
 struct verdict record_event(struct notifier *n, cJSON *ev, struct verdict v);

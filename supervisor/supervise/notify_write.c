@@ -102,18 +102,23 @@ static bool follows_final(const struct sys_desc *sd, const struct seccomp_data *
 }
 
 /*
- * path (absolute, as named) as the kernel will find it in pid's view: every symlink resolved,
- * the last one too when the call follows it, else only the parent directory's. NULL when the
- * same as named, or when it cannot be resolved (then the kernel's lookup fails as well, or
- * the named path decides alone).
+ * named (absolute, as named: a ".." after a symlink leaves where the symlink leads, as the
+ * kernel walks it) as the kernel will find it in pid's view: every symlink resolved, the last
+ * one too when the call follows it, else only the parent directory's. NULL when the same as
+ * path (named, normalised), or when it cannot be resolved (then the kernel's lookup fails as
+ * well, or the named path decides alone).
  */
-static char *resolve_write(pid_t pid, const char *path, bool follow)
+static char *resolve_write(pid_t pid, char *named, const char *path, bool follow)
 {
+	size_t len = named ? strlen(named) : 0;
 	char *real;
 
-	if (!path || path[0] != '/')
+	if (!path || !named || named[0] != '/')
 		return NULL;
-	real = sb_resolve_name(pid, path, follow);
+	/* "dir/": the entry dir itself (mkdir, rmdir, rename), in its parent. */
+	while (len > 1 && named[len - 1] == '/')
+		named[--len] = '\0';
+	real = sb_resolve_name(pid, named, follow);
 	if (real && strcmp(real, path) == 0) {
 		free(real);
 		return NULL;
@@ -395,6 +400,7 @@ int handle_write(struct notifier *n, const struct sys_desc *sd)
 	const struct seccomp_data *d = &n->req->data;
 	pid_t pid = (pid_t)n->req->pid;
 	cleanup_free char *target = NULL, *target2 = NULL, *real = NULL, *real2 = NULL;
+	cleanup_free char *named = NULL, *named2 = NULL;
 	char link[MAX_PATH_BYTES], raw[MAX_PATH_BYTES], raw2[MAX_PATH_BYTES];
 	bool host_link = false, host_dir = false;
 	struct verdict v;
@@ -407,16 +413,18 @@ int handle_write(struct notifier *n, const struct sys_desc *sd)
 		if (!target)
 			rc = -EBADF;
 	} else {
-		rc = copy_path_raw(pid, d, sd->arg.dirfd, sd->arg.path, raw, &target);
+		rc = copy_path_raw(n->procs, pid, d, sd->arg.dirfd, sd->arg.path, raw, &named,
+				   &target);
 	}
 	if (rc == 0 && sd->arg.path2 >= 0)
-		rc = copy_path_raw(pid, d, sd->arg.dirfd2, sd->arg.path2, raw2, &target2);
+		rc = copy_path_raw(n->procs, pid, d, sd->arg.dirfd2, sd->arg.path2, raw2, &named2,
+				   &target2);
 	if (rc == 0 && sd->arg.str >= 0)
 		rc = mem_read_string(pid, d->args[sd->arg.str], link, sizeof(link));
 	/* A descriptor's path is already the file's own; a named path may pass through links. */
 	if (rc == 0 && n->rules && sd->arg.fd < 0) {
-		real = resolve_write(pid, target, follows_final(sd, d, 0));
-		real2 = resolve_write(pid, target2, false);
+		real = resolve_write(pid, named, target, follows_final(sd, d, 0));
+		real2 = resolve_write(pid, named2, target2, false);
 	}
 	if (rc == 0 && (sd->nr == SYS_link || sd->nr == SYS_linkat))
 		host_link = links_host_file(pid, target, follows_final(sd, d, 0));

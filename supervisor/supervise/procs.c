@@ -51,8 +51,10 @@ struct proc {
 
 struct slot {
 	pid_t tid;
-	int fd; /* /proc/TID/comm: tied to the task, so a read fails once it is gone; the
-		   cheapest such file to read (stat would format some fifty fields each call) */
+	int fd;	    /* /proc/TID/comm: tied to the task, so a read fails once it is gone; the
+		       cheapest such file to read (stat would format some fifty fields each call) */
+	int dir;    /* /proc/TID, O_PATH: tied to the task as well (procs_readlink()) */
+	__u64 seen; /* the call in which a read through dir showed the task alive, or 0 */
 	pid_t tgid;
 	unsigned long long start; /* of tgid */
 };
@@ -60,6 +62,7 @@ struct slot {
 struct procs {
 	struct proc *buckets[NBUCKETS];
 	struct slot slots[STAT_CACHE];
+	__u64 call;	       /* the notification being handled (procs_call()), or 0 */
 	struct proc **pending; /* the processes with a pending exec */
 	size_t npending, cpending;
 	size_t n, prune_at;
@@ -148,7 +151,7 @@ struct procs *procs_new(void)
 	struct procs *p = xcalloc(1, sizeof(*p));
 
 	for (size_t i = 0; i < STAT_CACHE; i++)
-		p->slots[i].fd = -1;
+		p->slots[i].fd = p->slots[i].dir = -1;
 	p->prune_at = MIN_PRUNE;
 	return p;
 }
@@ -178,9 +181,12 @@ void procs_free(struct procs *p)
 			p->buckets[b] = e->next;
 			proc_free(p, e);
 		}
-	for (size_t i = 0; i < STAT_CACHE; i++)
+	for (size_t i = 0; i < STAT_CACHE; i++) {
 		if (p->slots[i].fd >= 0)
 			close(p->slots[i].fd);
+		if (p->slots[i].dir >= 0)
+			close(p->slots[i].dir);
+	}
 	free(p->pending);
 	free(p);
 }
@@ -393,8 +399,10 @@ static struct proc *of_thread(struct procs *p, pid_t init, pid_t tid)
 	pid_t tgid, ppid;
 	struct pstat st;
 
-	/* A descriptor that still reads is the same task: its thread group is known. */
-	if (s->fd >= 0 && s->tid == tid && pread(s->fd, buf, sizeof(buf), 0) > 0) {
+	/* A descriptor that still reads is the same task: its thread group is known. A read
+	   in this call already showed it (procs_readlink()). */
+	if (s->fd >= 0 && s->tid == tid &&
+	    ((p->call && s->seen == p->call) || pread(s->fd, buf, sizeof(buf), 0) > 0)) {
 		struct proc *e = find(p, s->tgid, s->start);
 
 		if (e)
@@ -402,12 +410,28 @@ static struct proc *of_thread(struct procs *p, pid_t init, pid_t tid)
 	}
 	if (s->fd >= 0)
 		close(s->fd);
-	s->fd = -1;
-	if (read_ids(tid, &tgid, &ppid) < 0 || read_stat(tgid, &st) < 0)
-		return NULL;
-	snprintf(path, sizeof(path), "/proc/%d/comm", (int)tid);
-	s->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (s->dir >= 0)
+		close(s->dir);
+	s->fd = s->dir = -1;
+	s->seen = 0;
+	/* The descriptors first, the IDs by number next, then a read that shows the task of
+	   the descriptors still alive: the IDs were its own, not those of a task that took its
+	   number meanwhile. */
+	snprintf(path, sizeof(path), "/proc/%d", (int)tid);
+	s->dir = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (s->dir >= 0)
+		s->fd = openat(s->dir, "comm", O_RDONLY | O_CLOEXEC);
 	s->tid = tid;
+	if (read_ids(tid, &tgid, &ppid) < 0 || read_stat(tgid, &st) < 0 ||
+	    (s->fd >= 0 && pread(s->fd, buf, sizeof(buf), 0) <= 0)) {
+		/* No later lookup may rely on this slot. */
+		if (s->fd >= 0)
+			close(s->fd);
+		if (s->dir >= 0)
+			close(s->dir);
+		s->fd = s->dir = -1;
+		return NULL;
+	}
 	s->tgid = tgid;
 	s->start = st.start;
 	return lookup(p, init, tgid, st.start, ppid, 0);
@@ -498,4 +522,24 @@ long long procs_seq(struct procs *p, pid_t init, pid_t tid, unsigned *step)
 	e = of_thread(p, init, tid);
 	*step = e ? e->step : 0;
 	return e && e->ngens > 0 ? e->gens[e->ngens - 1].seq : -1;
+}
+
+void procs_call(struct procs *p, __u64 id)
+{
+	p->call = id;
+}
+
+int procs_readlink(struct procs *p, pid_t tid, const char *name, char *out, size_t sz)
+{
+	struct slot *s = &p->slots[(unsigned)tid % STAT_CACHE];
+	ssize_t n;
+
+	if (s->dir < 0 || s->tid != tid || sz < 2)
+		return -1;
+	n = readlinkat(s->dir, name, out, sz - 1);
+	if (n <= 0)
+		return -1; /* gone, or another task with its number: the caller asks by number */
+	out[n] = '\0';
+	s->seen = p->call;
+	return 0;
 }

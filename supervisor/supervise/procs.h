@@ -20,6 +20,7 @@
 #define AIRLOCK_SUPERVISOR_PROCS_H
 
 #include <cjson/cJSON.h>
+#include <linux/types.h>
 #include <sys/types.h>
 
 struct procs;
@@ -54,5 +55,24 @@ void procs_set_step(struct procs *p, pid_t init, pid_t tid, unsigned step);
  * and in *step the live session's step of tid's process (0: none), from the same lookup.
  */
 long long procs_seq(struct procs *p, pid_t init, pid_t tid, unsigned *step);
+
+/*
+ * The notification being handled, id (0 once it is answered): the calls below rely on it.
+ * Every lookup of a thread the table knows checks that it is still the same task (its
+ * number may have been reused) with a read tied to the task.
+ */
+void procs_call(struct procs *p, __u64 id);
+
+/*
+ * The link name ("cwd", "fd/3") of thread tid (the caller of the notification being
+ * handled), read through the descriptor of its /proc directory that the table keeps: 0 and
+ * the target in out[sz], or -1 when the table has none or its task is gone or the link
+ * cannot be read (then ask /proc/TID/NAME). A
+ * read that works shows the task the table knows alive while the call waits; a caller that
+ * then finds the notification still valid (SECCOMP_IOCTL_NOTIF_ID_VALID: the caller never
+ * stopped waiting, so no other task can have had its number meanwhile) has proved that tid
+ * is that task, and the next lookup of tid in this call skips its own liveness read.
+ */
+int procs_readlink(struct procs *p, pid_t tid, const char *name, char *out, size_t sz);
 
 #endif

@@ -39,9 +39,10 @@ char *sb_canonical(pid_t pid, const char *path, bool follow);
 /*
  * Where a call that names path (absolute) acts in pid's view: its directory with every
  * symlink resolved, then its last component, followed too when it is a symlink and follow
- * is set (to where it leads, even when that does not exist yet, as O_CREAT makes it). For a
- * new name, the usual case of a write, this is one lookup and one fstatat. Caller frees;
- * NULL + errno when the directory cannot be looked up.
+ * is set (to where it leads, even when that does not exist yet, as O_CREAT makes it). A path
+ * with no symlink on the way, the usual case of a write, costs one lookup (two for a new
+ * name) that refuses symlinks: it resolves to itself. Caller frees; NULL + errno when the
+ * directory cannot be looked up.
  */
 char *sb_resolve_name(pid_t pid, const char *path, bool follow);
 

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # A deny write rule holds for the file the kernel writes, not only for the name the program
 # gave: a symlink to a denied file, a symlinked directory, a link higher up, a dangling link
-# that O_CREAT would follow. Calls that act on the link itself (unlink, lchown, O_NOFOLLOW)
+# that O_CREAT would follow, a ".." after a link (the kernel leaves where the link leads, not the
+# link's own directory), a trailing slash. Calls that act on the link itself (unlink, lchown, O_NOFOLLOW)
 # are decided on the link (O_CREAT|O_EXCL over a link fails EEXIST in the kernel).
 . "$(dirname "$0")/../lib.sh"
 require_sandbox
@@ -16,6 +17,8 @@ ln -s secret ldir
 ln -s secret/new dangle
 mkdir -p a/b
 ln -s ../../ldir a/b/up
+mkdir secret/sub
+ln -s secret/sub lsub
 printf 'deny write %s/secret/**\n' "$W" >"$T/deny.rules"
 
 out=$(al_run -r "$T/deny.rules" -- "$PY" -c '
@@ -33,6 +36,8 @@ def write(p, flags=os.O_WRONLY | os.O_CREAT | os.O_TRUNC):
 attempt("link", lambda: write("link"))
 attempt("ldir", lambda: write("ldir/g"))
 attempt("up", lambda: write("a/b/up/h"))
+attempt("dotdot", lambda: write("lsub/../dd"))
+attempt("mkdir-slash", lambda: os.mkdir("ldir/nd/"))
 attempt("dangle", lambda: write("dangle"))
 attempt("truncate", lambda: os.truncate("link", 0))
 attempt("chmod", lambda: os.chmod("link", 0o600))
@@ -42,7 +47,7 @@ attempt("unlink-link", lambda: os.unlink("link"))
 attempt("excl-over-link", lambda: write("dangle", os.O_WRONLY | os.O_CREAT | os.O_EXCL))
 attempt("plain", lambda: write("plain"))
 ' 2>"$T/err" | paste -sd' ')
-is "$out" "link denied ldir denied up denied dangle denied truncate denied chmod denied utime denied rename-into denied unlink-link written excl-over-link exists plain written" \
+is "$out" "link denied ldir denied up denied dotdot denied mkdir-slash denied dangle denied truncate denied chmod denied utime denied rename-into denied unlink-link written excl-over-link exists plain written" \
 	"writes through links into a denied directory are denied; the link itself is the program's"
 sid=$(last_session)
 "$AIRLOCK" show --json "$sid" >"$T/links.json"
