@@ -1394,37 +1394,87 @@ static struct view *switch_to(struct review_app *ra, enum root_view to)
 
 /* --- the whole review ---------------------------------------------------------------- */
 
+/* A part of the review's title, and when it goes if the title is wider than the screen. */
+struct title_part {
+	char text[160];
+	int drop; /* the order in which parts go: lowest first; 0 never; -1 gone */
+	int sep;  /* spaces before it, unless it comes first */
+};
+
+static void add_part(struct title_part *p, size_t *n, int drop, int sep, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
+static void add_part(struct title_part *p, size_t *n, int drop, int sep, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(p[*n].text, sizeof(p[*n].text), fmt, ap);
+	va_end(ap);
+	p[*n].drop = drop;
+	p[(*n)++].sep = sep;
+}
+
+/* The title's width with the parts not dropped. */
+static int title_width(const struct title_part *p, size_t n)
+{
+	int w = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (p[i].drop >= 0)
+			w += (w ? p[i].sep : 0) + term_width(p[i].text);
+	return w;
+}
+
+/*
+ * The header, made to fit the screen: the counts of the list shown (and its filter) stay, the
+ * rest goes as room runs out, the least useful first: the views with nothing in them, the
+ * word "review", then "airlock", the session's ID, how the program ended, the other views'
+ * counts, and last the note (which warns).
+ */
 static void review_title(struct app *app, struct buf *out)
 {
 	struct review_app *ra = (struct review_app *)app;
 	static const char *const names[] = {"Changes", "Commands", "Connections"};
 	size_t counts[3] = {ra->r->nchanges, ra->r->ncommands, ra->r->nconns};
-	int i;
+	struct title_part p[9];
+	size_t n = 0, i;
+	int rank;
 
-	buf_addf(out, "airlock review %s ", ra->r->id);
-	if (app->depth > 1)
+	if (app->depth > 1) {
+		buf_addf(out, "airlock review %s ", ra->r->id);
 		return; /* the view's own title follows */
-	if (ra->r->ended)
-		buf_addf(out, "(%s) ", ra->r->ended);
+	}
+	add_part(p, &n, 3, 1, "airlock");
+	add_part(p, &n, 2, 1, "review");
+	add_part(p, &n, 4, 1, "%s", ra->r->id);
+	add_part(p, &n, ra->r->ended ? 5 : -1, 1, "(%s)", ra->r->ended ? ra->r->ended : "");
 	for (i = 0; i < 3; i++) {
-		if (i != (int)ra->root) {
-			buf_addf(out, "  %s %zu ", names[i], counts[i]);
+		char total[96] = "";
+
+		if (i != (size_t)ra->root) {
+			add_part(p, &n, counts[i] ? 6 : 1, 2, "%s %zu", names[i], counts[i]);
 			continue;
 		}
-		buf_addf(out, " [%s %zu", names[i], counts[i]);
 		/* The header's total, and the filter: what the list shows. */
 		if (i == ROOT_CHANGES && ra->have_tree) {
-			char total[96];
-
 			counts_text(total, sizeof(total), ra->tree.total);
-			if (ra->tree.filter)
-				buf_addf(out, ", only %s", filter_names[ra->tree.filter]);
-			buf_addf(out, ": %s", total);
+			add_part(p, &n, 0, 2, "[%s %zu%s%s: %s]", names[i], counts[i],
+				 ra->tree.filter ? ", only " : "",
+				 ra->tree.filter ? filter_names[ra->tree.filter] : "", total);
+		} else {
+			add_part(p, &n, 0, 2, "[%s %zu]", names[i], counts[i]);
 		}
-		buf_adds(out, "]");
 	}
-	if (ra->r->note)
-		buf_addf(out, "  %s", ra->r->note);
+	add_part(p, &n, ra->r->note ? 7 : -1, 2, "%s", ra->r->note ? ra->r->note : "");
+	for (rank = 1; rank <= 7 && title_width(p, n) > COLS; rank++)
+		for (i = 0; i < n; i++)
+			if (p[i].drop == rank)
+				p[i].drop = -1;
+	for (i = 0; i < n; i++)
+		if (p[i].drop >= 0)
+			buf_addf(out, "%.*s%s", out->len ? p[i].sep : 0, "  ", p[i].text);
 }
 
 static bool review_idle(struct app *app)

@@ -33,7 +33,7 @@ ID=$(last_session)
 . "$TESTS_DIR/ui/screen.bash"
 
 ui '<Dump>'
-is "$(screen 1 | sed 's|/tmp/airlock-test.*|/tmp/airlock-test|')" "airlock review ID (exit 0)  [Changes 11: +10 -0 ?1 !0]  Commands
+is "$(screen 1 | sed 's|/tmp/airlock-test.*|/tmp/airlock-test|')" "airlock ID (exit 0)  [Changes 11: +10 -0 ?1 !0]  Commands 2
  [*]          v T/                          +10 -0 ?1 !0
  [?]   add      outside.txt                                               +1 -0
  [+]            v proj/                                            +10 -0 ?0 !0
