@@ -1221,8 +1221,10 @@ static void commands_status(struct view *v, struct buf *l1, struct buf *l2)
 	if (was_denied(c))
 		buf_addf(l1, "denied when it ran (%s): it did not run, nothing to apply", c->by);
 	else if (c->defer_index)
-		buf_addf(l1, "%s: deferred (%s); runs on the host after the commit when approved",
-			 decision_word(c->decision), c->by);
+		buf_addf(l1,
+			 "%s%s%s: deferred (%s); runs on the host after the commit when approved",
+			 decision_word(c->decision), c->set_by ? " by " : "",
+			 c->set_by ? c->set_by : "", c->by);
 	else
 		buf_addf(l1, "%s%s: ran (%s %s); its decision applies to the %zu change%s it made",
 			 decision_word(c->decision), c->set_by ? " by you" : "", c->ran, c->by,
@@ -1640,8 +1642,8 @@ static size_t changed_decisions(const struct review_app *ra, size_t *deferred)
 }
 
 /*
- * q: leave. Decisions on changes are saved in the session as they are made (ui_review.decided),
- * so the question says what stays and what goes.
+ * q: leave. Decisions on changes and deferred commands are saved in the session as they are
+ * made (ui_review.decided), so the question says what stays and what goes.
  */
 static int quit_request(struct review_app *ra)
 {
@@ -1651,15 +1653,19 @@ static int quit_request(struct review_app *ra)
 
 	if (n == 0)
 		return VIEW_EXIT;
-	l0 = xasprintf("You changed %zu decision%s and did not commit.", n, n == 1 ? "" : "s");
+	if (deferred)
+		l0 = xasprintf("You changed %zu decision%s (%zu on deferred commands) and did not "
+			       "commit.",
+			       n, n == 1 ? "" : "s", deferred);
+	else
+		l0 = xasprintf("You changed %zu decision%s and did not commit.", n,
+			       n == 1 ? "" : "s");
 	lines[nl++] = l0;
 	if (ra->r->decided) {
-		l1 = xasprintf("Decisions on changes are saved in the session: 'airlock review %s' "
-			       "starts from them again.",
-			       ra->r->id);
+		l1 = xasprintf("Decisions on changes%s are saved in the session: 'airlock review "
+			       "%s' starts from them again.",
+			       deferred ? " and deferred commands" : "", ra->r->id);
 		lines[nl++] = l1;
-		if (deferred)
-			lines[nl++] = "Decisions on deferred commands are not saved.";
 	} else {
 		lines[nl++] = "They are not saved anywhere.";
 	}
