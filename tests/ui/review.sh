@@ -91,8 +91,9 @@ ui 'jjjjj<Enter><Dump>'
 check "a symlink shows its target" grep -q '^symlink to: a.txt$' <(screen 1)
 
 # Keys: help, search, the views.
-ui '?<Dump>'
-check "? lists the keys" grep -q '^  a              approve the selected change or command; on a directory' <(screen 1)
+ui '?<Dump> <Dump>'
+check "? lists the keys" grep -q '^  j, Down        move to the next line' <(screen 1)
+check "... Space pages through them" grep -q '^  a              approve the selected change or command; on a directory' <(screen 2)
 check "the review's help has no replay keys" bash -c "! grep -q 'show only one class' '$T/dump'"
 ui '/new.txt<Enter><Dump>'
 is "$(screen 1 | sed -n '22p')" "approved: allow write ./** (<defaults>:4)  [9/13]" \
