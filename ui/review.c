@@ -281,10 +281,18 @@ static void counts_text(char *out, size_t size, const size_t *count)
 		 count[TC_UNDECIDED], count[TC_CONFLICT]);
 }
 
+/* A directory line's path: the directory's, or for the line of its .pyc files, the directory's
+   and "*.pyc". Caller frees. */
+static char *node_path(const struct tree_node *nd)
+{
+	return xasprintf("%.*s%s", (int)nd->len, nd->path, nd->pyc ? "*.pyc" : "");
+}
+
 static void draw_dir(struct review_app *ra, size_t k, int y, int width, bool selected)
 {
 	const struct tree_node *nd = &ra->tree.nodes[k];
-	cleanup_free char *name = xstrndup(nd->path + nd->name, nd->len - nd->name);
+	cleanup_free char *name =
+		nd->pyc ? xstrdup("*.pyc") : xstrndup(nd->path + nd->name, nd->len - nd->name);
 	attr_t sel = selected ? A_REVERSE : 0;
 	char counts[96], right[128];
 	enum ui_decision d;
@@ -406,7 +414,7 @@ static char *changes_text(struct view *v, size_t i)
 	const struct tree_row *l = row_at(cv, i);
 
 	if (l->dir)
-		return xstrndup(cv->ra->tree.nodes[l->idx].path, cv->ra->tree.nodes[l->idx].len);
+		return node_path(&cv->ra->tree.nodes[l->idx]);
 	return xstrdup(cv->ra->r->changes[l->idx].path);
 }
 
@@ -457,12 +465,13 @@ static void dir_status(struct review_app *ra, size_t k, struct buf *l1, struct b
 {
 	const struct tree_node *nd = &ra->tree.nodes[k];
 	const size_t *n = nd->count;
+	cleanup_free char *path = node_path(nd);
 
 	if (nd->self != TREE_NONE)
 		buf_addf(l1, "%s, ", ra->r->changes[nd->self].kind);
-	buf_addf(l1, "%.*s: %zu change%s: %zu approved, %zu denied, %zu undecided, %zu conflicts",
-		 (int)nd->len, nd->path, n[TC_ALL], n[TC_ALL] == 1 ? "" : "s", n[TC_APPROVED],
-		 n[TC_DENIED], n[TC_UNDECIDED], n[TC_CONFLICT]);
+	buf_addf(l1, "%s: %zu change%s: %zu approved, %zu denied, %zu undecided, %zu conflicts",
+		 path, n[TC_ALL], n[TC_ALL] == 1 ? "" : "s", n[TC_APPROVED], n[TC_DENIED],
+		 n[TC_UNDECIDED], n[TC_CONFLICT]);
 	if (n[TC_FLAGGED])
 		buf_addf(l1, ", %zu flagged", n[TC_FLAGGED]);
 	buf_addf(l2, "%s%s; a, d and Space set every %schange below it",
@@ -604,11 +613,11 @@ static int dir_request(struct review_app *ra, size_t k, enum ui_req req)
 		req == UI_REQ_TOGGLE
 			? (nd->count[TC_APPROVED] == nd->count[TC_ALL] ? UI_DENIED : UI_APPROVED)
 			: wanted(req, UI_UNDECIDED);
+	cleanup_free char *path = node_path(nd);
 	size_t fixed;
 
-	if (!confirm_many(ra, n, "%s %zu change%s below %.*s",
-			  d == UI_APPROVED ? "Approve" : "Deny", n, n == 1 ? "" : "s", (int)nd->len,
-			  nd->path))
+	if (!confirm_many(ra, n, "%s %zu change%s %s %s", d == UI_APPROVED ? "Approve" : "Deny", n,
+			  n == 1 ? "" : "s", nd->pyc ? "in" : "below", path))
 		return VIEW_DONE;
 	fixed = set_range(ra, nd->first, nd->end, d);
 	/* The directory's own change (a new directory) sits in its parent's range. */
