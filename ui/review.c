@@ -1438,6 +1438,41 @@ static int title_width(const struct title_part *p, size_t n)
 	return w;
 }
 
+/* Drop parts, lowest rank first, until the rest fits room columns; then add them to out. */
+static void fit_parts(struct title_part *p, size_t n, int room, struct buf *out)
+{
+	size_t i;
+	int rank;
+
+	for (rank = 1; rank <= 7 && title_width(p, n) > room; rank++)
+		for (i = 0; i < n; i++)
+			if (p[i].drop == rank)
+				p[i].drop = -1;
+	for (i = 0; i < n; i++)
+		if (p[i].drop >= 0)
+			buf_addf(out, "%.*s%s", out->len ? p[i].sep : 0, "  ", p[i].text);
+}
+
+/* Over a diff or another view: the session, as room is left by the view's own title. */
+static void view_title(struct review_app *ra, struct buf *out)
+{
+	struct view *v = ra->app.stack[ra->app.depth - 1];
+	struct title_part p[3];
+	struct buf own = BUF_INIT;
+	size_t n = 0;
+
+	buf_init(&own);
+	if (v->ops->title)
+		v->ops->title(v, &own);
+	add_part(p, &n, 2, 1, "airlock");
+	add_part(p, &n, 1, 1, "review");
+	add_part(p, &n, 3, 1, "%s", ra->r->id);
+	fit_parts(p, n, COLS - 3 - term_width(own.data), out);
+	if (out->len)
+		buf_adds(out, " "); /* the view's own title follows */
+	buf_release(&own);
+}
+
 /*
  * The header, made to fit the screen: the counts of the list shown (and its filter) stay, the
  * rest goes as room runs out, the least useful first: the views with nothing in them, the
@@ -1451,11 +1486,10 @@ static void review_title(struct app *app, struct buf *out)
 	size_t counts[3] = {ra->r->nchanges, ra->r->ncommands, ra->r->nconns};
 	struct title_part p[9];
 	size_t n = 0, i;
-	int rank;
 
 	if (app->depth > 1) {
-		buf_addf(out, "airlock review %s ", ra->r->id);
-		return; /* the view's own title follows */
+		view_title(ra, out);
+		return;
 	}
 	add_part(p, &n, 3, 1, "airlock");
 	add_part(p, &n, 2, 1, "review");
@@ -1479,13 +1513,7 @@ static void review_title(struct app *app, struct buf *out)
 		}
 	}
 	add_part(p, &n, ra->r->note ? 7 : -1, 2, "%s", ra->r->note ? ra->r->note : "");
-	for (rank = 1; rank <= 7 && title_width(p, n) > COLS; rank++)
-		for (i = 0; i < n; i++)
-			if (p[i].drop == rank)
-				p[i].drop = -1;
-	for (i = 0; i < n; i++)
-		if (p[i].drop >= 0)
-			buf_addf(out, "%.*s%s", out->len ? p[i].sep : 0, "  ", p[i].text);
+	fit_parts(p, n, COLS, out);
 }
 
 static bool review_idle(struct app *app)

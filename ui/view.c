@@ -140,7 +140,8 @@ void app_draw(struct app *app)
 	erase();
 	app->title(app, &t);
 	if (v->ops->title) {
-		buf_adds(&t, "  ");
+		if (t.len)
+			buf_adds(&t, "  ");
 		v->ops->title(v, &t);
 	}
 	x = term_put(0, 0, COLS, t.data, term_color(PAIR_TITLE) | A_BOLD);

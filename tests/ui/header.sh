@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: MIT
 # The review's title with a real session ID (18 characters; the other UI tests show it as
 # "ID"): it fits the width, dropping the least useful parts first and never the counts of the
-# list shown; headless at 120, 80, 60 and 40 columns, through a resize, and on a real terminal
-# (tmux) at 80x24 resized to 120x35 and back.
+# list shown; headless at 120, 80, 60 and 40 columns, through a resize, over a diff, and on a
+# real terminal (tmux) at 80x24 resized to 120x35 and back.
 . "$(dirname "$0")/../lib.sh"
 require_sandbox
 
@@ -60,6 +60,12 @@ is "$(title 1)" "airlock $ID (exit 0)  [Changes 12: +12 -0 ?0 !0]  Commands 2" \
 is "$(title 2)" "(exit 0)  [Changes 12: +12 -0 ?0 !0]  Commands 2" "to 50"
 is "$(title 3)" "airlock review $ID (exit 0)  [Changes 12: +12 -0 ?0 !0]  Commands 2  Connections 0" \
 	"and back to 120"
+
+# Over a diff, the session's part of the title makes room for the file's path.
+ui_at 120x35 '<Enter><Dump>'
+is "$(title 1)" "airlock review $ID   diff: $P/f00.txt" "over a diff: the session, then the path"
+ui_at 60x20 '<Enter><Dump>'
+is "$(title 1)" "diff: $P/f00.txt" "narrow, the path alone, whole"
 
 # --- on a real terminal -------------------------------------------------------------------
 if ! command -v tmux >/dev/null; then
