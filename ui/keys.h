@@ -58,11 +58,12 @@ enum {
 	  "open the selected item: a file's diff, the files a command changed; on a directory, fold or "             \
 	  "unfold it; in the replay, a write event's diff or the files an exec event's process changed",             \
 	  UI_KEY_ENTER)                                                                                              \
-	K(FOLD, UI_REVIEW, "h, Left", NULL,                                                                          \
-	  "fold the selected directory, or the directory of the selected line, and select it",                       \
+	K(FOLD, UI_REVIEW | UI_LIST, "h, Left", NULL,                                                                \
+	  "in the list: fold the selected directory, or the directory of the selected line, and select it",          \
 	  'h', UI_KEY_LEFT)                                                                                          \
-	K(UNFOLD, UI_REVIEW, "l, Right", NULL,                                                                       \
-	  "unfold the selected directory and go to its first line", 'l', UI_KEY_RIGHT)                               \
+	K(UNFOLD, UI_REVIEW | UI_LIST, "l, Right", NULL,                                                             \
+	  "in the list: unfold the selected directory and go to its first line", 'l',                                \
+	  UI_KEY_RIGHT)                                                                                              \
 	K(NEXT_UNDECIDED, UI_REVIEW, "]", NULL,                                                                      \
 	  "go to the next undecided change, unfolding the directories that hide it", ']')                            \
 	K(PREV_UNDECIDED, UI_REVIEW, "[", NULL, "go to the previous undecided change", '[')                          \
@@ -76,6 +77,12 @@ enum {
 	  "in a diff or the help: one screen down, as in less", ' ')                                                 \
 	K(SCREEN_UP, UI_BOTH | UI_TEXT, "b", NULL,                                                                   \
 	  "in a diff or the help: one screen up, as in less", 'b')                                                   \
+	K(SCROLL_LEFT, UI_BOTH | UI_TEXT, "Left, <", NULL,                                                           \
+	  "in a diff or the help: scroll left half a screen, as in less; < marks a line that goes on to the left",   \
+	  UI_KEY_LEFT, '<')                                                                                          \
+	K(SCROLL_RIGHT, UI_BOTH | UI_TEXT, "Right, >", NULL,                                                         \
+	  "in a diff or the help: scroll right half a screen; > marks a line that goes on past the right edge",      \
+	  UI_KEY_RIGHT, '>')                                                                                         \
 	K(NEXT_HUNK, UI_BOTH | UI_TEXT, "}", NULL, "in a diff: go to the next hunk", '}')                            \
 	K(PREV_HUNK, UI_BOTH | UI_TEXT, "{", NULL, "in a diff: go to the previous hunk", '{')                        \
 	K(NEXT_FILE, UI_REVIEW | UI_TEXT, "J", NULL,                                                                 \

@@ -281,10 +281,18 @@ static void counts_text(char *out, size_t size, const size_t *count)
 		 count[TC_UNDECIDED], count[TC_CONFLICT]);
 }
 
+/* A directory line's path: the directory's, or for the line of its .pyc files, the directory's
+   and "*.pyc". Caller frees. */
+static char *node_path(const struct tree_node *nd)
+{
+	return xasprintf("%.*s%s", (int)nd->len, nd->path, nd->pyc ? "*.pyc" : "");
+}
+
 static void draw_dir(struct review_app *ra, size_t k, int y, int width, bool selected)
 {
 	const struct tree_node *nd = &ra->tree.nodes[k];
-	cleanup_free char *name = xstrndup(nd->path + nd->name, nd->len - nd->name);
+	cleanup_free char *name =
+		nd->pyc ? xstrdup("*.pyc") : xstrndup(nd->path + nd->name, nd->len - nd->name);
 	attr_t sel = selected ? A_REVERSE : 0;
 	char counts[96], right[128];
 	enum ui_decision d;
@@ -406,7 +414,7 @@ static char *changes_text(struct view *v, size_t i)
 	const struct tree_row *l = row_at(cv, i);
 
 	if (l->dir)
-		return xstrndup(cv->ra->tree.nodes[l->idx].path, cv->ra->tree.nodes[l->idx].len);
+		return node_path(&cv->ra->tree.nodes[l->idx]);
 	return xstrdup(cv->ra->r->changes[l->idx].path);
 }
 
@@ -457,12 +465,13 @@ static void dir_status(struct review_app *ra, size_t k, struct buf *l1, struct b
 {
 	const struct tree_node *nd = &ra->tree.nodes[k];
 	const size_t *n = nd->count;
+	cleanup_free char *path = node_path(nd);
 
 	if (nd->self != TREE_NONE)
 		buf_addf(l1, "%s, ", ra->r->changes[nd->self].kind);
-	buf_addf(l1, "%.*s: %zu change%s: %zu approved, %zu denied, %zu undecided, %zu conflicts",
-		 (int)nd->len, nd->path, n[TC_ALL], n[TC_ALL] == 1 ? "" : "s", n[TC_APPROVED],
-		 n[TC_DENIED], n[TC_UNDECIDED], n[TC_CONFLICT]);
+	buf_addf(l1, "%s: %zu change%s: %zu approved, %zu denied, %zu undecided, %zu conflicts",
+		 path, n[TC_ALL], n[TC_ALL] == 1 ? "" : "s", n[TC_APPROVED], n[TC_DENIED],
+		 n[TC_UNDECIDED], n[TC_CONFLICT]);
 	if (n[TC_FLAGGED])
 		buf_addf(l1, ", %zu flagged", n[TC_FLAGGED]);
 	buf_addf(l2, "%s%s; a, d and Space set every %schange below it",
@@ -604,11 +613,11 @@ static int dir_request(struct review_app *ra, size_t k, enum ui_req req)
 		req == UI_REQ_TOGGLE
 			? (nd->count[TC_APPROVED] == nd->count[TC_ALL] ? UI_DENIED : UI_APPROVED)
 			: wanted(req, UI_UNDECIDED);
+	cleanup_free char *path = node_path(nd);
 	size_t fixed;
 
-	if (!confirm_many(ra, n, "%s %zu change%s below %.*s",
-			  d == UI_APPROVED ? "Approve" : "Deny", n, n == 1 ? "" : "s", (int)nd->len,
-			  nd->path))
+	if (!confirm_many(ra, n, "%s %zu change%s %s %s", d == UI_APPROVED ? "Approve" : "Deny", n,
+			  n == 1 ? "" : "s", nd->pyc ? "in" : "below", path))
 		return VIEW_DONE;
 	fixed = set_range(ra, nd->first, nd->end, d);
 	/* The directory's own change (a new directory) sits in its parent's range. */
@@ -1221,8 +1230,10 @@ static void commands_status(struct view *v, struct buf *l1, struct buf *l2)
 	if (was_denied(c))
 		buf_addf(l1, "denied when it ran (%s): it did not run, nothing to apply", c->by);
 	else if (c->defer_index)
-		buf_addf(l1, "%s: deferred (%s); runs on the host after the commit when approved",
-			 decision_word(c->decision), c->by);
+		buf_addf(l1,
+			 "%s%s%s: deferred (%s); runs on the host after the commit when approved",
+			 decision_word(c->decision), c->set_by ? " by " : "",
+			 c->set_by ? c->set_by : "", c->by);
 	else
 		buf_addf(l1, "%s%s: ran (%s %s); its decision applies to the %zu change%s it made",
 			 decision_word(c->decision), c->set_by ? " by you" : "", c->ran, c->by,
@@ -1394,37 +1405,115 @@ static struct view *switch_to(struct review_app *ra, enum root_view to)
 
 /* --- the whole review ---------------------------------------------------------------- */
 
+/* A part of the review's title, and when it goes if the title is wider than the screen. */
+struct title_part {
+	char text[160];
+	int drop; /* the order in which parts go: lowest first; 0 never; -1 gone */
+	int sep;  /* spaces before it, unless it comes first */
+};
+
+static void add_part(struct title_part *p, size_t *n, int drop, int sep, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
+static void add_part(struct title_part *p, size_t *n, int drop, int sep, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(p[*n].text, sizeof(p[*n].text), fmt, ap);
+	va_end(ap);
+	p[*n].drop = drop;
+	p[(*n)++].sep = sep;
+}
+
+/* The title's width with the parts not dropped. */
+static int title_width(const struct title_part *p, size_t n)
+{
+	int w = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (p[i].drop >= 0)
+			w += (w ? p[i].sep : 0) + term_width(p[i].text);
+	return w;
+}
+
+/* Drop parts, lowest rank first, until the rest fits room columns; then add them to out. */
+static void fit_parts(struct title_part *p, size_t n, int room, struct buf *out)
+{
+	size_t i;
+	int rank;
+
+	for (rank = 1; rank <= 7 && title_width(p, n) > room; rank++)
+		for (i = 0; i < n; i++)
+			if (p[i].drop == rank)
+				p[i].drop = -1;
+	for (i = 0; i < n; i++)
+		if (p[i].drop >= 0)
+			buf_addf(out, "%.*s%s", out->len ? p[i].sep : 0, "  ", p[i].text);
+}
+
+/* Over a diff or another view: the session, as room is left by the view's own title. */
+static void view_title(struct review_app *ra, struct buf *out)
+{
+	struct view *v = ra->app.stack[ra->app.depth - 1];
+	struct title_part p[3];
+	struct buf own = BUF_INIT;
+	size_t n = 0;
+
+	buf_init(&own);
+	if (v->ops->title)
+		v->ops->title(v, &own);
+	add_part(p, &n, 2, 1, "airlock");
+	add_part(p, &n, 1, 1, "review");
+	add_part(p, &n, 3, 1, "%s", ra->r->id);
+	fit_parts(p, n, COLS - 3 - term_width(own.data), out);
+	if (out->len)
+		buf_adds(out, " "); /* the view's own title follows */
+	buf_release(&own);
+}
+
+/*
+ * The header, made to fit the screen: the counts of the list shown (and its filter) stay, the
+ * rest goes as room runs out, the least useful first: the views with nothing in them, the
+ * word "review", then "airlock", the session's ID, how the program ended, the other views'
+ * counts, and last the note (which warns).
+ */
 static void review_title(struct app *app, struct buf *out)
 {
 	struct review_app *ra = (struct review_app *)app;
 	static const char *const names[] = {"Changes", "Commands", "Connections"};
 	size_t counts[3] = {ra->r->nchanges, ra->r->ncommands, ra->r->nconns};
-	int i;
+	struct title_part p[9];
+	size_t n = 0, i;
 
-	buf_addf(out, "airlock review %s ", ra->r->id);
-	if (app->depth > 1)
-		return; /* the view's own title follows */
-	if (ra->r->ended)
-		buf_addf(out, "(%s) ", ra->r->ended);
+	if (app->depth > 1) {
+		view_title(ra, out);
+		return;
+	}
+	add_part(p, &n, 3, 1, "airlock");
+	add_part(p, &n, 2, 1, "review");
+	add_part(p, &n, 4, 1, "%s", ra->r->id);
+	add_part(p, &n, ra->r->ended ? 5 : -1, 1, "(%s)", ra->r->ended ? ra->r->ended : "");
 	for (i = 0; i < 3; i++) {
-		if (i != (int)ra->root) {
-			buf_addf(out, "  %s %zu ", names[i], counts[i]);
+		char total[96] = "";
+
+		if (i != (size_t)ra->root) {
+			add_part(p, &n, counts[i] ? 6 : 1, 2, "%s %zu", names[i], counts[i]);
 			continue;
 		}
-		buf_addf(out, " [%s %zu", names[i], counts[i]);
 		/* The header's total, and the filter: what the list shows. */
 		if (i == ROOT_CHANGES && ra->have_tree) {
-			char total[96];
-
 			counts_text(total, sizeof(total), ra->tree.total);
-			if (ra->tree.filter)
-				buf_addf(out, ", only %s", filter_names[ra->tree.filter]);
-			buf_addf(out, ": %s", total);
+			add_part(p, &n, 0, 2, "[%s %zu%s%s: %s]", names[i], counts[i],
+				 ra->tree.filter ? ", only " : "",
+				 ra->tree.filter ? filter_names[ra->tree.filter] : "", total);
+		} else {
+			add_part(p, &n, 0, 2, "[%s %zu]", names[i], counts[i]);
 		}
-		buf_adds(out, "]");
 	}
-	if (ra->r->note)
-		buf_addf(out, "  %s", ra->r->note);
+	add_part(p, &n, ra->r->note ? 7 : -1, 2, "%s", ra->r->note ? ra->r->note : "");
+	fit_parts(p, n, COLS, out);
 }
 
 static bool review_idle(struct app *app)
@@ -1590,8 +1679,8 @@ static size_t changed_decisions(const struct review_app *ra, size_t *deferred)
 }
 
 /*
- * q: leave. Decisions on changes are saved in the session as they are made (ui_review.decided),
- * so the question says what stays and what goes.
+ * q: leave. Decisions on changes and deferred commands are saved in the session as they are
+ * made (ui_review.decided), so the question says what stays and what goes.
  */
 static int quit_request(struct review_app *ra)
 {
@@ -1601,15 +1690,19 @@ static int quit_request(struct review_app *ra)
 
 	if (n == 0)
 		return VIEW_EXIT;
-	l0 = xasprintf("You changed %zu decision%s and did not commit.", n, n == 1 ? "" : "s");
+	if (deferred)
+		l0 = xasprintf("You changed %zu decision%s (%zu on deferred commands) and did not "
+			       "commit.",
+			       n, n == 1 ? "" : "s", deferred);
+	else
+		l0 = xasprintf("You changed %zu decision%s and did not commit.", n,
+			       n == 1 ? "" : "s");
 	lines[nl++] = l0;
 	if (ra->r->decided) {
-		l1 = xasprintf("Decisions on changes are saved in the session: 'airlock review %s' "
-			       "starts from them again.",
-			       ra->r->id);
+		l1 = xasprintf("Decisions on changes%s are saved in the session: 'airlock review "
+			       "%s' starts from them again.",
+			       deferred ? " and deferred commands" : "", ra->r->id);
 		lines[nl++] = l1;
-		if (deferred)
-			lines[nl++] = "Decisions on deferred commands are not saved.";
 	} else {
 		lines[nl++] = "They are not saved anywhere.";
 	}

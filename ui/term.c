@@ -593,6 +593,35 @@ int term_width(const char *raw)
 	return put(0, 0, INT_MAX, raw, A_NORMAL, false);
 }
 
+size_t term_skip(const char *raw, int cols, int *pad)
+{
+	size_t off = 0;
+	int used = 0;
+
+	*pad = 0;
+	/* One character (or byte that is none) at a time, escaped as term_put() escapes it. */
+	while (raw[off]) {
+		size_t n = utf8_seq_len((const unsigned char *)raw + off);
+		char unit[8];
+		int w;
+
+		n = n ? n : 1;
+		memcpy(unit, raw + off, n);
+		unit[n] = '\0';
+		w = term_width(unit);
+		if (used + w > cols) {
+			if (used < cols) {
+				*pad = used + w - cols;
+				off += n;
+			}
+			break;
+		}
+		used += w;
+		off += n;
+	}
+	return off;
+}
+
 void term_blank(int y, int width, attr_t attr)
 {
 	move(y, 0);

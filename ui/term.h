@@ -67,6 +67,14 @@ int term_put(int y, int x, int width, const char *raw, attr_t attr);
 /* The columns term_put() would use for raw with no limit. */
 int term_width(const char *raw);
 
+/*
+ * Where raw's drawing from column cols on starts (horizontal scroll): the bytes of raw whose
+ * whole drawing by term_put() lies in its first cols columns. An escape (\e, \x07, \u202e) or
+ * a wide character that straddles column cols is skipped whole, never cut: *pad gets the
+ * columns of it past cols, to leave blank. Combining marks go with what they follow.
+ */
+size_t term_skip(const char *raw, int cols, int *pad);
+
 /* Blank the first width columns of row y in attr (a selected line's bar). */
 void term_blank(int y, int width, attr_t attr);
 

@@ -16,6 +16,19 @@ static size_t dir_len(const char *path)
 	return slash ? (size_t)(slash - path) + 1 : 0;
 }
 
+static bool ends_pyc(const char *path)
+{
+	size_t n = strlen(path);
+
+	return n > 4 && strcmp(path + n - 4, ".pyc") == 0;
+}
+
+/* A compiled Python file (not a directory so named): generated, folded with its kind. */
+static bool is_pyc(const struct ui_change *c)
+{
+	return ends_pyc(c->path) && !S_ISDIR(c->mode) && !c->creates_dir;
+}
+
 /* A change to sort for display, with its directory's length computed once. */
 struct sort_key {
 	const char *path;
@@ -104,6 +117,29 @@ static size_t group_changes(const struct ui_review *r, struct group *g, size_t *
 }
 
 /*
+ * A directory's .pyc files after its other changes, each part in name order, so that they
+ * can be folded together as one line (build_nodes()). k[0..n) is sorted by name.
+ */
+static void pyc_last(const struct ui_review *r, struct sort_key *k, size_t n)
+{
+	cleanup_free struct sort_key *pyc = NULL;
+	size_t i, kept = 0, np = 0;
+
+	for (i = 0; i < n && !is_pyc(&r->changes[k[i].idx]); i++)
+		;
+	if (i == n)
+		return;
+	pyc = xcalloc(n, sizeof(*pyc));
+	for (i = 0; i < n; i++) {
+		if (is_pyc(&r->changes[k[i].idx]))
+			pyc[np++] = k[i];
+		else
+			k[kept++] = k[i];
+	}
+	memcpy(k + kept, pyc, np * sizeof(*pyc));
+}
+
+/*
  * The changes in display order (cmp_display). Sorting 100,000 paths that share long prefixes
  * with that comparator cost more than anything else at start-up: group them by directory
  * with a hash table instead, sort the directories, and sort each directory's names only when
@@ -143,6 +179,7 @@ static struct sort_key *display_order(const struct ui_review *r)
 			;
 		if (j < g[i].n)
 			qsort(k, g[i].n, sizeof(*k), cmp_name);
+		pyc_last(r, k, g[i].n);
 	}
 	return out;
 }
@@ -181,6 +218,31 @@ static void pop_node(struct builder *b, size_t end)
 	nd->end_node = b->t->nnodes;
 }
 
+/*
+ * The .pyc files among a directory's own changes keys[k, j) (last, by pyc_last()) as a line
+ * of their own below it, which starts folded: unless they are all it holds, when the
+ * directory itself is the generated line (is_noise()). How many stay the directory's own.
+ */
+static size_t fold_pyc(struct builder *b, const struct sort_key *keys, size_t k, size_t j)
+{
+	struct tree *t = b->t;
+	size_t n = t->r->nchanges, d = keys[k].dir, first = j, q;
+	const char *p = keys[k].path;
+
+	while (first > k && is_pyc(&t->r->changes[keys[first - 1].idx]))
+		first--;
+	if (first == j ||
+	    (first == k && !(j < n && keys[j].dir > d && memcmp(keys[j].path, p, d) == 0)))
+		return j - k;
+	push_node(b, p, d, first);
+	t->nodes[t->nnodes - 1].pyc = true;
+	t->nodes[t->nnodes - 1].own = j - first;
+	for (q = first; q < j; q++)
+		t->node_of[keys[q].idx] = t->nnodes - 1;
+	pop_node(b, j);
+	return first - k;
+}
+
 /* The directory of each group of changes, and every directory above it, in preorder. */
 static void build_nodes(struct tree *t, const struct sort_key *keys)
 {
@@ -207,9 +269,9 @@ static void build_nodes(struct tree *t, const struct sort_key *keys)
 				push_node(&b, p, q + 1, k);
 		if (!b.sp || t->nodes[b.stack[b.sp - 1]].len != d)
 			push_node(&b, p, d, k); /* no '/' at all */
-		t->nodes[b.stack[b.sp - 1]].own = j - k;
 		for (q = k; q < j; q++)
 			t->node_of[keys[q].idx] = b.stack[b.sp - 1];
+		t->nodes[b.stack[b.sp - 1]].own = fold_pyc(&b, keys, k, j);
 		k = j;
 	}
 	while (b.sp)
@@ -223,13 +285,6 @@ static bool name_is(const struct tree_node *nd, const char *name)
 
 	return nd->len >= n + 1 && memcmp(nd->path + nd->len - n - 1, name, n) == 0 &&
 	       (nd->len == n + 1 || nd->path[nd->len - n - 2] == '/');
-}
-
-static bool ends_pyc(const char *path)
-{
-	size_t n = strlen(path);
-
-	return n > 4 && strcmp(path + n - 4, ".pyc") == 0;
 }
 
 /* Generated files nobody reviews line by line: folded until asked for. */
@@ -260,7 +315,7 @@ static void find_selves(struct tree *t)
 		const struct tree_node *up;
 		size_t lo, hi, plen;
 
-		if (nd->parent == TREE_NONE || nd->len < 2)
+		if (nd->parent == TREE_NONE || nd->len < 2 || nd->pyc)
 			continue;
 		up = &t->nodes[nd->parent];
 		plen = nd->len - 1 - up->len; /* the name, without its '/' */

@@ -51,6 +51,7 @@ struct tree_node {
 	bool elided;	    /* holds only one directory: shown within that one's name */
 	bool open;	    /* its lines are shown */
 	bool noise;	    /* generated (__pycache__, node_modules, .git/objects, *.pyc) */
+	bool pyc;	    /* its parent's stray .pyc files (path, len: the parent's) */
 	size_t count[TC_N]; /* below it, at any depth */
 };
 

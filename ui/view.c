@@ -140,7 +140,8 @@ void app_draw(struct app *app)
 	erase();
 	app->title(app, &t);
 	if (v->ops->title) {
-		buf_adds(&t, "  ");
+		if (t.len)
+			buf_adds(&t, "  ");
 		v->ops->title(v, &t);
 	}
 	x = term_put(0, 0, COLS, t.data, term_color(PAIR_TITLE) | A_BOLD);
@@ -490,6 +491,8 @@ struct text_view {
 	size_t cur;	  /* the hunk under the cursor */
 	size_t decidable; /* hunks decided one by one (text_view_hunks()), 0: none */
 	const char *(*states)(void *ctx); /* their decisions, one letter a hunk */
+	int hscroll;			  /* columns scrolled to the right (< and >) */
+	int widest;			  /* the widest line's columns, or -1: not measured */
 };
 
 static bool starts(const char *s, size_t len, const char *prefix)
@@ -621,14 +624,31 @@ static void follow_hunk(struct view *v)
 		t->cur = t->decidable - 1;
 }
 
-/* Draw s from column x, the search's matches in reverse; '>' in the last column when cut. */
-static void put_line(struct view *v, const char *s, int y, int x, int width, attr_t attr)
+/*
+ * Draw s from column x, scrolled by skip columns, the search's matches in reverse; '>' in the
+ * last column when the line goes on past it, '<' in the first when some of it is scrolled
+ * away to the left. The scroll never starts inside an escape or a wide character
+ * (term_skip()): what straddles the edge is left blank. Every line scrolled shows the same
+ * columns of its text.
+ */
+static void put_line(struct view *v, const char *s, int y, int x, int width, attr_t attr, int skip)
 {
 	const char *q = v->app ? v->app->search : "";
 	size_t ql = strlen(q);
-	const char *p = s, *m;
-	bool cut = x + term_width(s) > width;
+	int pad = 0, x0 = x;
+	const char *p = s + (skip > 0 ? term_skip(s, skip, &pad) : 0), *m;
+	bool left = p > s, cut;
 
+	/* The mark takes the first column: what was there is scrolled away with the rest. */
+	if (left) {
+		p = s + term_skip(s, skip + 1, &pad);
+		x += 1;
+	}
+	x += pad;
+	cut = x + term_width(p) > width;
+	/* The mark takes the last column: no character is drawn there to be cut in half. */
+	if (cut)
+		width--;
 	while (ql && x < width && (m = strstr(p, q))) {
 		cleanup_free char *before = xstrndup(p, (size_t)(m - p));
 		cleanup_free char *match = xstrndup(m, ql);
@@ -639,8 +659,10 @@ static void put_line(struct view *v, const char *s, int y, int x, int width, att
 	}
 	if (x < width)
 		term_put(y, x, width - x, p, attr);
-	if (cut && width > 0)
-		term_put(y, width - 1, 1, ">", A_REVERSE | A_BOLD);
+	if (left && x0 < width)
+		term_put(y, x0, 1, "<", A_REVERSE | A_BOLD);
+	if (cut && width >= 0)
+		term_put(y, width, 1, ">", A_REVERSE | A_BOLD);
 }
 
 static void text_draw(struct view *v, size_t i, int y, int width, bool selected)
@@ -656,7 +678,12 @@ static void text_draw(struct view *v, size_t i, int y, int width, bool selected)
 		follow_hunk(v);
 	if (t->lines[i].no_newline) {
 		/* Drawn as git writes it: its backslash is git's, not the file's. */
-		mvaddnstr(y, 0, NO_NEWLINE, width);
+		if (t->hscroll == 0)
+			mvaddnstr(y, 0, NO_NEWLINE, width);
+		else if ((size_t)t->hscroll < strlen(NO_NEWLINE) && width > 1)
+			mvaddnstr(y, 1, NO_NEWLINE + t->hscroll, width - 1);
+		if (t->hscroll)
+			term_put(y, 0, 1, "<", A_REVERSE | A_BOLD);
 		return;
 	}
 	if (t->decidable && h != SIZE_MAX && h < t->decidable && t->hunks[h] == i) {
@@ -674,7 +701,7 @@ static void text_draw(struct view *v, size_t i, int y, int width, bool selected)
 				      A_BOLD | (h == t->cur ? A_REVERSE : 0));
 		x += term_put(y, x, width - x, " ", attr);
 	}
-	put_line(v, s, y, x, width, attr);
+	put_line(v, s, y, x, width, attr, t->hscroll);
 }
 
 static char *text_text(struct view *v, size_t i)
@@ -729,12 +756,53 @@ static int hunk_request(struct view *v, enum ui_req req)
 	return VIEW_DONE;
 }
 
+/* The columns of the widest line, measured once. */
+static int widest(struct text_view *t)
+{
+	size_t i;
+
+	if (t->widest >= 0)
+		return t->widest;
+	t->widest = 0;
+	for (i = 0; i < t->n; i++) {
+		cleanup_free char *s = line_text(t, i);
+		int w = term_width(s);
+
+		if (w > t->widest)
+			t->widest = w;
+	}
+	return t->widest;
+}
+
+/* < and >: half a screen left or right, as less does; no further right than the widest line
+   needs to end on the screen. */
+static int hscroll_request(struct view *v, bool right)
+{
+	struct text_view *t = v->data;
+	int step = COLS / 2 > 0 ? COLS / 2 : 1;
+	/* A hunk's header has its marks before it ("> [+] "): room for them too. */
+	int end = widest(t) + (t->decidable ? 6 : 0) - COLS;
+
+	if (right && t->hscroll >= end) {
+		app_message(v->app, "the end of the longest line is shown");
+		return VIEW_DONE;
+	}
+	if (!right && t->hscroll == 0) {
+		app_message(v->app, "the lines are shown from their start");
+		return VIEW_DONE;
+	}
+	t->hscroll = right ? t->hscroll + step : t->hscroll > step ? t->hscroll - step : 0;
+	return VIEW_DONE;
+}
+
 static int text_request(struct view *v, enum ui_req req)
 {
 	struct text_view *t = v->data;
 
 	if (req == UI_REQ_NEXT_HUNK || req == UI_REQ_PREV_HUNK)
 		return hunk_request(v, req);
+	if (req == UI_REQ_SCROLL_LEFT || req == UI_REQ_SCROLL_RIGHT)
+		return hscroll_request(v, req == UI_REQ_SCROLL_RIGHT);
 	if (t->forward && req != UI_REQ_QUIT)
 		return t->forward(t->fctx, req);
 	return VIEW_UNHANDLED;
@@ -746,6 +814,8 @@ static void text_status(struct view *v, struct buf *l1, struct buf *l2)
 
 	if (t->fstatus)
 		t->fstatus(t->fctx, l1, l2);
+	if (t->hscroll)
+		buf_addf(l1, "%sfrom column %d", l1->len ? "  " : "", t->hscroll + 1);
 }
 
 static void text_free(struct view *v)
@@ -776,6 +846,7 @@ struct view *text_view_new(const char *title, const char *text, size_t len, bool
 
 	t->title = xstrdup(title);
 	t->text = xstrndup(text, len);
+	t->widest = -1;
 	split_diff(t, diff);
 	v->ops = &text_ops;
 	v->data = t;

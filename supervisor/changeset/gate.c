@@ -104,6 +104,27 @@ static void read_pin(struct gate_decision *d, const cJSON *o)
 		d->pin = xstrdup(pin && *pin ? pin : "");
 }
 
+/*
+ * A line's decision on a deferred command ({"deferred": N, "state": ...}), kept when N is a
+ * whole number from 1 and the state is known; whether N names a command is the reader's
+ * question (gate_deferred_state() is asked only about the session's own). Else it is ignored.
+ */
+static void read_deferred(struct gate *g, const cJSON *o)
+{
+	const cJSON *num = cJSON_GetObjectItemCaseSensitive(o, "deferred");
+	const char *state = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "state"));
+	enum gate_state st;
+	double d;
+
+	if (!cJSON_IsNumber(num) || state_of(state, &st) < 0)
+		return;
+	d = num->valuedouble;
+	if (!(d >= 1 && d <= UINT32_MAX) || d != (double)(unsigned)d)
+		return;
+	GROW(g->defer, g->defer_cap, g->ndefer + 1);
+	g->defer[g->ndefer++] = (struct gate_deferred){(unsigned)d, st};
+}
+
 /* Read decisions.jsonl: one decision per path, the last line for it winning. */
 static void load_decisions(struct gate *g)
 {
@@ -133,6 +154,8 @@ static void load_decisions(struct gate *g)
 			read_hunks(&g->dec[g->ndec], o);
 			read_pin(&g->dec[g->ndec], o);
 			g->ndec++;
+		} else if (!path) {
+			read_deferred(g, o);
 		}
 		cJSON_Delete(o);
 	}
@@ -317,14 +340,37 @@ int gate_decide_hunks(struct gate *g, const char *path, enum gate_state st, cons
 	return decide(g, path, st, hunks, old_sha, new_sha, NULL);
 }
 
+/* Append the decision o (freed here) to the session's file as one line. 0 or -errno (printed). */
+static int append_decision(struct gate *g, cJSON *o)
+{
+	cleanup_free char *line = cJSON_PrintUnformatted(o);
+	cleanup_free char *nl = NULL;
+	cleanup_fd int fd = -1;
+	size_t len;
+
+	cJSON_Delete(o);
+	if (!line) {
+		error("cannot record a decision in %s", g->file);
+		return -ENOMEM;
+	}
+	nl = xasprintf("%s\n", line);
+	len = strlen(nl);
+	fd = open(g->file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+	/* One write per line: concurrent reviews append whole lines. */
+	if (fd < 0 || write(fd, nl, len) != (ssize_t)len) {
+		int e = fd < 0 ? errno : EIO;
+
+		error_errno("cannot record the decision in %s", g->file);
+		return -e;
+	}
+	return 0;
+}
+
 static int decide(struct gate *g, const char *path, enum gate_state st, const char *hunks,
 		  const char *old_sha, const char *new_sha, const char *pin)
 {
 	struct gate_decision *d = find_dec(g, path);
-	cleanup_free char *line = NULL;
-	cleanup_fd int fd = -1;
 	cJSON *o;
-	size_t len;
 
 	if (d) {
 		d->state = st;
@@ -359,26 +405,34 @@ static int decide(struct gate *g, const char *path, enum gate_state st, const ch
 	}
 	if (pin)
 		cJSON_AddStringToObject(o, "pin", pin);
-	line = cJSON_PrintUnformatted(o);
-	cJSON_Delete(o);
-	if (!line) {
-		error("cannot record a decision in %s", g->file);
-		return -ENOMEM;
-	}
-	len = strlen(line);
-	{
-		cleanup_free char *nl = xasprintf("%s\n", line);
+	return append_decision(g, o);
+}
 
-		fd = open(g->file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
-		/* One write per line: concurrent reviews append whole lines. */
-		if (fd < 0 || write(fd, nl, len + 1) != (ssize_t)(len + 1)) {
-			int e = fd < 0 ? errno : EIO;
+int gate_decide_deferred(struct gate *g, unsigned n, enum gate_state st)
+{
+	cJSON *o;
 
-			error_errno("cannot record the decision in %s", g->file);
-			return -e;
+	GROW(g->defer, g->defer_cap, g->ndefer + 1);
+	g->defer[g->ndefer++] = (struct gate_deferred){n, st};
+	if (!g->file)
+		return 0;
+	o = cJSON_CreateObject();
+	cJSON_AddNumberToObject(o, "deferred", n);
+	cJSON_AddStringToObject(o, "state", gate_state_name(st));
+	return append_decision(g, o);
+}
+
+bool gate_deferred_state(const struct gate *g, unsigned n, enum gate_state *st)
+{
+	size_t i;
+
+	/* The last line for n wins, as for a path. */
+	for (i = g->ndefer; i-- > 0;)
+		if (g->defer[i].n == n) {
+			*st = g->defer[i].state;
+			return true;
 		}
-	}
-	return 0;
+	return false;
 }
 
 const char *gate_select(struct gate *g, const struct change *c, enum gate_mode mode, bool named,
@@ -444,6 +498,7 @@ void gate_close(struct gate *g)
 		free(g->reasons[i].text);
 	free(g->hidden);
 	free(g->dec);
+	free(g->defer);
 	free(g->reasons);
 	free(g->file);
 	rules_release(&g->rs);

@@ -20,6 +20,9 @@
  *      step of a live session), the approval does not hold: the change is undecided, with
  *      gate_verdict.changed set, until the person decides it again. A line without "pin"
  *      (written before pins existed, or a decision that needs none) holds as it always did.
+ * The file also keeps the review's decisions on deferred commands, {"deferred": N, "state"}
+ * lines (gate_decide_deferred()), for the next review to start from. Only the review reads
+ * them: `airlock commit` runs a deferred command only when --run names it.
  * Without readable rules nothing starts approved.
  */
 #ifndef AIRLOCK_SUPERVISOR_GATE_H
@@ -71,6 +74,12 @@ struct gate_decision {
 	char *pin; /* the sandbox side approved (gate_pin()), or NULL: not pinned */
 };
 
+/* A person's decision on deferred command n (its number in the event log). */
+struct gate_deferred {
+	unsigned n;
+	enum gate_state state;
+};
+
 struct gate_reason {
 	const struct rule *rule;
 	char *text;
@@ -83,6 +92,8 @@ struct gate {
 	size_t nhidden;
 	struct gate_decision *dec; /* sorted by path, one per path */
 	size_t ndec;
+	struct gate_deferred *defer; /* in the file's order: the last for a number wins */
+	size_t ndefer, defer_cap;
 	char *file; /* decisions.jsonl of the session; NULL when not opened from one */
 	struct gate_reason *reasons; /* risk texts of sensitive rules without a comment */
 	size_t nreasons, reasons_cap;
@@ -137,6 +148,19 @@ int gate_decide_pinned(struct gate *g, const char *path, enum gate_state st, con
  */
 int gate_decide_hunks(struct gate *g, const char *path, enum gate_state st, const char *hunks,
 		      const char *old_sha, const char *new_sha);
+
+/*
+ * Record the person's decision on deferred command n, as gate_decide() (the line carries no
+ * path: older readers skip it). 0 or -errno (printed).
+ */
+int gate_decide_deferred(struct gate *g, unsigned n, enum gate_state st);
+
+/*
+ * The decision saved on deferred command n (the last line naming it), into *st: true, or
+ * false when there is none. A line is only a number and a state: the caller asks about the
+ * session's own deferred commands, so a line naming another number is never used.
+ */
+bool gate_deferred_state(const struct gate *g, unsigned n, enum gate_state *st);
 
 /* What `airlock commit` was asked to apply. */
 enum gate_mode {

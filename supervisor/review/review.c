@@ -87,6 +87,7 @@ struct record {
 	struct gate gate; /* the rules and saved decisions the states come from */
 	bool have_gate;
 	enum ui_decision *saved;     /* each change's decision as saved in the session */
+	enum ui_decision *saved_cmd; /* each command's, for the deferred ones */
 	bool *person;		     /* each change's decision is the person's, saved earlier */
 	size_t *files_cap;	     /* capacity of each ui_command.files */
 	struct seen *seen;	     /* each change's hunks as last shown (or saved), or NULL */
@@ -116,6 +117,7 @@ static void record_free(struct record *rec)
 	free(rec->saved_hunks);
 	free(rec->seen);
 	free(rec->saved);
+	free(rec->saved_cmd);
 	free(rec->person);
 	if (rec->have_gate)
 		gate_close(&rec->gate);
@@ -433,7 +435,8 @@ static int save_one(struct record *rec, size_t i)
 	return 0;
 }
 
-/* Save the decisions the person changed since the last call (ui_review.decided). */
+/* Save the decisions the person changed since the last call (ui_review.decided): changes, and
+   deferred commands by their number (the others' decisions are their changes'). */
 static void ui_decided(void *ctx)
 {
 	struct record *rec = ctx;
@@ -442,6 +445,54 @@ static void ui_decided(void *ctx)
 	for (i = 0; i < rec->r.nchanges; i++)
 		if (!is_saved(rec, i) && save_one(rec, i) < 0)
 			return; /* printed; the next key tries again */
+	for (i = 0; i < rec->r.ncommands && rec->saved_cmd; i++) {
+		const struct ui_command *c = &rec->r.commands[i];
+
+		if (!c->defer_index || c->decision == rec->saved_cmd[i])
+			continue;
+		if (gate_decide_deferred(&rec->gate, c->defer_index, gate_of(c->decision)) < 0)
+			return;
+		rec->saved_cmd[i] = c->decision;
+	}
+}
+
+static bool has_deferred(const struct ui_review *r);
+
+/*
+ * The deferred commands' decisions saved by an earlier review. Only the session's own
+ * deferred commands are looked up, and only those not run yet: a saved approval of one that
+ * ran would make the review's commit refuse to run any. Without the log's list of them,
+ * nothing is restored (they start undecided).
+ */
+static void restore_deferred(struct record *rec)
+{
+	struct ui_review *r = &rec->r;
+	struct deferred_list l = {0};
+	size_t i, k;
+
+	rec->saved_cmd = xcalloc(r->ncommands + 1, sizeof(*rec->saved_cmd));
+	for (i = 0; i < r->ncommands; i++)
+		rec->saved_cmd[i] = r->commands[i].decision;
+	if (!rec->have_gate || rec->gate.ndefer == 0 || !has_deferred(r))
+		return;
+	if (deferred_load(rec->s, &l) < 0) {
+		warn("cannot read the deferred commands of session %s: they start undecided",
+		     rec->s->id);
+		return;
+	}
+	for (i = 0; i < r->ncommands; i++) {
+		struct ui_command *c = &r->commands[i];
+		enum gate_state st;
+
+		for (k = 0; k < l.n && l.v[k].n != c->defer_index; k++)
+			;
+		if (!c->defer_index || k == l.n || l.v[k].ran != -1 ||
+		    !gate_deferred_state(&rec->gate, c->defer_index, &st))
+			continue;
+		c->decision = rec->saved_cmd[i] = ui_of(st);
+		c->set_by = st == GATE_UNDECIDED ? NULL : "you, earlier";
+	}
+	deferred_free(&l);
 }
 
 /*
@@ -641,6 +692,7 @@ static void fill_review(struct record *rec, const struct writers *ws)
 		rec->r.note = "(rules unreadable: nothing starts approved)";
 	rec->r.ended = ended_text(rec);
 	fill_commands(rec, rec->commands);
+	restore_deferred(rec);
 	fill_connections(rec, rec->conns);
 	attribute_changes(rec, ws);
 	find_renames(rec);

@@ -33,7 +33,7 @@ ID=$(last_session)
 . "$TESTS_DIR/ui/screen.bash"
 
 ui '<Dump>'
-is "$(screen 1 | sed 's|/tmp/airlock-test.*|/tmp/airlock-test|')" "airlock review ID (exit 0)  [Changes 11: +10 -0 ?1 !0]  Commands
+is "$(screen 1 | sed 's|/tmp/airlock-test.*|/tmp/airlock-test|')" "airlock ID (exit 0)  [Changes 11: +10 -0 ?1 !0]  Commands 2
  [*]          v T/                          +10 -0 ?1 !0
  [?]   add      outside.txt                                               +1 -0
  [+]            v proj/                                            +10 -0 ?0 !0
@@ -91,8 +91,9 @@ ui 'jjjjj<Enter><Dump>'
 check "a symlink shows its target" grep -q '^symlink to: a.txt$' <(screen 1)
 
 # Keys: help, search, the views.
-ui '?<Dump>'
-check "? lists the keys" grep -q '^  a              approve the selected change or command; on a directory' <(screen 1)
+ui '?<Dump> <Dump>'
+check "? lists the keys" grep -q '^  j, Down        move to the next line' <(screen 1)
+check "... Space pages through them" grep -q '^  a              approve the selected change or command; on a directory' <(screen 2)
 check "the review's help has no replay keys" bash -c "! grep -q 'show only one class' '$T/dump'"
 ui '/new.txt<Enter><Dump>'
 is "$(screen 1 | sed -n '22p')" "approved: allow write ./** (<defaults>:4)  [9/13]" \

@@ -47,7 +47,7 @@ fresh() { rm -f "$AIRLOCK_STATE_DIR/sessions/$ID/decisions.jsonl"; }
 
 fresh
 ui '<Dump>'
-is "$(screen 1 | sed 's|/tmp/airlock-test.*|/tmp/airlock-test|')" "airlock review ID (exit 3)  [Changes 85: +80 -2 ?3 !0]  Commands
+is "$(screen 1 | sed 's|/tmp/airlock-test.*|/tmp/airlock-test|')" "airlock ID (exit 3)  [Changes 85: +80 -2 ?3 !0]  Commands 1
  [*]          v T/                          +80 -2 ?3 !0
  [?]   add      out1.txt                                                  +1 -0
  [?]   add      out2.txt                                                  +1 -0
@@ -89,24 +89,24 @@ check "Left folds the directory of the line selected and selects it" grep -q '^d
 fresh
 ui 'a<Dump>'
 check "approving a change counts it in its directories" grep -qE '^ \[\*\]          v T/ +\+81 -2 \?2 !0$' <(screen 1)
-check "... and in the header" grep -q '^airlock review ID (exit 3)  \[Changes 85: +81 -2 ?2 !0\]' <(screen 1)
+check "... and in the header" grep -q '^airlock ID (exit 3)  \[Changes 85: +81 -2 ?2 !0\]' <(screen 1)
 
 # f cycles the filters, shown in the title.
 fresh
 ui 'f<Dump>f<Dump>f<Dump>f<Dump>'
-is "$(rows 1 '1,6p')" "airlock review ID (exit 3)  [Changes 85, only undecided: +80 -2
+is "$(rows 1 '1,6p')" "(exit 3)  [Changes 85, only undecided: +80 -2 ?3 !0]  Commands 1
  [*]          v T/                          +80 -2 ?3 !0
  [?]   add      out1.txt                                                  +1 -0
  [?]   add      out2.txt                                                  +1 -0
  [*]            v proj/                                            +80 -2 ?1 !0
  [?]   add        .envrc                                         flagged  +1 -0" "f shows only the undecided changes"
 check "then only conflicts: none here" grep -q '^nothing to show: only conflicts' <(screen 2)
-is "$(rows 3 '1,4p')" "airlock review ID (exit 3)  [Changes 85, only flagged: +80 -2 ?3
+is "$(rows 3 '1,4p')" "(exit 3)  [Changes 85, only flagged: +80 -2 ?3 !0]  Commands 1
  [*]          v T/                          +80 -2 ?3 !0
  [*]            v proj/                                            +80 -2 ?1 !0
  [?]   add        .envrc                                         flagged  +1 -0" "then only the flagged ones"
 check "then all again" grep -q 'showing every change' <(screen 4)
-check "... with the title as it was" grep -q '^airlock review ID (exit 3)  \[Changes 85: +80' <(screen 4)
+check "... with the title as it was" grep -q '^airlock ID (exit 3)  \[Changes 85: +80' <(screen 4)
 
 # ] and [ go to the next and previous undecided change, unfolding what hides it.
 fresh

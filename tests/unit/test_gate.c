@@ -467,6 +467,54 @@ static void test_pinned_decisions(void)
 	unlink(file);
 }
 
+/* Decisions on deferred commands: by number, the last line wins, malformed lines are skipped,
+   and they never read as a path's decision. */
+static void test_deferred_decisions(void)
+{
+	char file[] = "/tmp/airlock-test-gate-XXXXXX";
+	struct gate g;
+	struct gate_verdict v;
+	enum gate_state st = GATE_UNDECIDED;
+	int fd = mkstemp(file);
+	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+
+	ok(f != NULL, "a decisions file");
+	if (!f)
+		return;
+	fputs("{\"deferred\":1,\"state\":\"approved\"}\n"
+	      "{\"deferred\":2,\"state\":\"approved\"}\n"
+	      "{\"deferred\":2,\"state\":\"denied\"}\n"
+	      "{\"deferred\":\"3\",\"state\":\"approved\"}\n"
+	      "{\"deferred\":3.5,\"state\":\"approved\"}\n"
+	      "{\"deferred\":0,\"state\":\"approved\"}\n"
+	      "{\"deferred\":-4,\"state\":\"approved\"}\n"
+	      "{\"deferred\":1e300,\"state\":\"approved\"}\n"
+	      "{\"deferred\":5,\"state\":\"allow\"}\n"
+	      "{\"deferred\":6,\"state\":\"approved\",\"path\":\"/work/p/x\"}\n"
+	      "{\"deferred\":7,\"state\":\"approved\"\n",
+	      f);
+	fclose(f);
+	gate_with(&g, NULL);
+	gate_load_decisions(&g, file);
+	ok(gate_deferred_state(&g, 1, &st) && st == GATE_APPROVED, "deferred #1 approved");
+	ok(gate_deferred_state(&g, 2, &st) && st == GATE_DENIED, "the last line for #2 wins");
+	ok(!gate_deferred_state(&g, 3, &st), "a number as a string, or a fraction, is skipped");
+	ok(!gate_deferred_state(&g, 0, &st) && !gate_deferred_state(&g, 4, &st) &&
+		   !gate_deferred_state(&g, 5, &st),
+	   "so are 0, a negative number, a huge one and an unknown state");
+	ok(!gate_deferred_state(&g, 6, &st), "a line with a path is a path's decision");
+	ok(!gate_deferred_state(&g, 7, &st), "a cut line is skipped");
+	gate_classify(&g, "/work/p/x", &v);
+	ok(v.person && v.state == GATE_APPROVED, "  (the path's, as ever)");
+	ok(gate_decide_deferred(&g, 3, GATE_APPROVED) == 0, "a decision on #3 is saved");
+	gate_close(&g);
+	gate_with(&g, NULL);
+	gate_load_decisions(&g, file);
+	ok(gate_deferred_state(&g, 3, &st) && st == GATE_APPROVED, "  and read back");
+	gate_close(&g);
+	unlink(file);
+}
+
 int main(void)
 {
 	test_defaults();
@@ -474,6 +522,7 @@ int main(void)
 	test_decisions_and_commit();
 	test_hunk_decisions();
 	test_pinned_decisions();
+	test_deferred_decisions();
 	test_suggest_exec();
 	test_suggest_connect();
 	return tap_done();

@@ -29,6 +29,8 @@ static char *row_text(const struct tree *t, size_t i)
 	if (l->dir) {
 		const struct tree_node *nd = &t->nodes[l->idx];
 
+		if (nd->pyc)
+			return xasprintf("%s*.pyc", nd->open ? "v " : "> ");
 		return xasprintf("%s%.*s", nd->open ? "v " : "> ", (int)(nd->len - nd->name),
 				 nd->path + nd->name);
 	}
@@ -59,6 +61,51 @@ static size_t find_node(const struct tree *t, const char *path)
 		    memcmp(t->nodes[k].path, path, t->nodes[k].len) == 0)
 			return k;
 	return TREE_NONE;
+}
+
+/* Stray .pyc files among sources: one folded line of their directory, after its files. */
+static void test_stray_pyc(void)
+{
+	struct ui_change ch[] = {
+		change("/s/z.py", S_IFREG | 0644, UI_APPROVED),
+		change("/s/b.pyc", S_IFREG | 0644, UI_UNDECIDED),
+		change("/s/a.py", S_IFREG | 0644, UI_APPROVED),
+		change("/s/c.pyc", S_IFREG | 0644, UI_APPROVED),
+		change("/s/sub/d.py", S_IFREG | 0644, UI_APPROVED),
+		change("/s/sub/e.pyc", S_IFREG | 0644, UI_APPROVED),
+		change("/o/only.pyc", S_IFREG | 0644, UI_APPROVED),
+		change("/s/d.pyc", S_IFDIR | 0755, UI_APPROVED),
+		change("/s/d.pyc/f.py", S_IFREG | 0644, UI_APPROVED),
+	};
+	struct ui_review r = {.changes = ch, .nchanges = 9};
+	struct tree t;
+	char *s;
+	size_t k, i;
+
+	ui_review_prepare(&r);
+	tree_build(&t, &r);
+	s = rows_text(&t);
+	is_str(s,
+	       "v /|> o/|v s/|/s/a.py|/s/z.py|> *.pyc|v d.pyc/|/s/d.pyc/f.py|v sub/|/s/sub/d.py|"
+	       "> *.pyc|",
+	       "stray .pyc files: one folded line after their directory's files; a directory of "
+	       "nothing else stays one line; a directory named .pyc is a directory");
+	free(s);
+	for (k = 0; k < t.nnodes && !(t.nodes[k].pyc && t.nodes[k].parent == find_node(&t, "/s/"));
+	     k++)
+		;
+	ok(k < t.nnodes && t.nodes[k].noise && !t.nodes[k].open, "the .pyc line is folded noise");
+	is_int(k < t.nnodes ? t.nodes[k].count[TC_ALL] : 0, 2, "it counts its two files");
+	is_int(k < t.nnodes ? t.nodes[k].count[TC_UNDECIDED] : 0, 1, "and their states");
+	is_int(t.nodes[find_node(&t, "/s/")].count[TC_ALL], 8, "its directory counts them too");
+	i = tree_next_undecided(&t, TREE_NONE, true);
+	is_int(i, 1, "the next undecided change is behind the fold");
+	tree_reveal(&t, i);
+	tree_rows(&t);
+	ok(tree_find_row(&t, 1, false) != TREE_NONE && tree_find_row(&t, 3, false) != TREE_NONE,
+	   "revealing it unfolds the .pyc line");
+	tree_free(&t);
+	ui_review_free(&r);
 }
 
 int main(void)
@@ -137,5 +184,6 @@ int main(void)
 	ok(tree_find_row(&t, k, true) != TREE_NONE, "but not itself");
 	tree_free(&t);
 	ui_review_free(&r);
+	test_stray_pyc();
 	return tap_done();
 }
