@@ -1045,33 +1045,6 @@ static int launch(struct run_ctx *c)
 	return 0;
 }
 
-static void reap_init(struct run_state *rs)
-{
-	while (!rs->reaped && waitpid(rs->pid, &rs->init_status, 0) < 0 && errno == EINTR)
-		;
-	rs->reaped = rs->gone = true;
-}
-
-/*
- * The sandbox, then the record: pid 1 builds the root (most of the start's time) while the
- * record starts. The command waits for its listener to be taken, which the loop does, so
- * nothing runs before the event log is open.
- */
-static int start_sandbox(struct run_ctx *c)
-{
-	if (launch(c) < 0) {
-		(void)start_record(c); /* its meta.json, as for any run that began */
-		return -1;
-	}
-	if (start_record(c) < 0) {
-		kill(c->rs.pid, SIGKILL);
-		reap_init(&c->rs);
-		return -1;
-	}
-	test_mark("supervisor: record started");
-	return 0;
-}
-
 /* Everything up to the loop: options, rules, the session, its record and the sandbox. */
 static int prepare(struct run_ctx *c)
 {
@@ -1097,6 +1070,13 @@ static int prepare(struct run_ctx *c)
 		return -1;
 	test_mark("supervisor: rules and environment");
 	return c->o.resume ? resume_session(c) : create_session(c);
+}
+
+static void reap_init(struct run_state *rs)
+{
+	while (!rs->reaped && waitpid(rs->pid, &rs->init_status, 0) < 0 && errno == EINTR)
+		;
+	rs->reaped = rs->gone = true;
 }
 
 /* After the loop: the sandbox is gone; its status, output and record. */
@@ -1226,7 +1206,7 @@ int cmd_run(int argc, char **argv)
 	rc = parse_run_opts(argc, argv, &c.o);
 	if (rc >= 0)
 		return rc;
-	if (prepare(&c) < 0 || start_sandbox(&c) < 0)
+	if (prepare(&c) < 0 || start_record(&c) < 0 || launch(&c) < 0)
 		return EXIT_AIRLOCK_FAILED;
 	rc = serve(&c.rs);
 	test_mark("supervisor: command ended");
@@ -1295,7 +1275,7 @@ int run_live(int argc, char **argv, int ready_fd, const char *resume)
 			  : 0);
 	if (!c.resumed && save_start_args(&c.s, argc, argv) < 0)
 		return EXIT_AIRLOCK_FAILED;
-	if (live_listen(c.rs.live, &c.s) < 0 || start_sandbox(&c) < 0)
+	if (live_listen(c.rs.live, &c.s) < 0 || start_record(&c) < 0 || launch(&c) < 0)
 		return EXIT_AIRLOCK_FAILED;
 	rc = serve(&c.rs);
 	conclude(&c, rc);
