@@ -858,6 +858,17 @@ static noreturn void end_sandbox(int control, int status)
 	close(STDERR_FILENO);
 	test_mark("tracee: sandbox emptied");
 	sandbox_send_msg(control, &msg);
+	/*
+	 * Then wait for the supervisor to let go: the control socket's end, or the parent death
+	 * signal when it exits. The teardown then runs after its last work, not beside it on
+	 * the same cores.
+	 */
+	for (;;) {
+		ssize_t n = read(control, &msg, sizeof(msg));
+
+		if (n == 0 || (n < 0 && errno != EINTR))
+			break;
+	}
 	_exit(0);
 }
 

@@ -7,8 +7,8 @@
  * Process layout inside the pid namespace:
  *   pid 1  init: forwards signals to the command's process group, reaps orphans; when the
  *          command ends, kills and reaps every other process, then reports the command's
- *          status over the control socket and exits (the namespaces' teardown follows, and
- *          the supervisor does not wait for it)
+ *          status over the control socket, and exits once the supervisor closes it or dies
+ *          (the namespaces' teardown follows; a run does not wait for it)
  *   pid 3  the command: setsid, capabilities dropped, no_new_privs, Landlock (landlock.h),
  *          filter, execve
  *          (pid 2 went to the thread that mounts half of the overlays)

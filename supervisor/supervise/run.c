@@ -1072,8 +1072,21 @@ static int prepare(struct run_ctx *c)
 	return c->o.resume ? resume_session(c) : create_session(c);
 }
 
+/*
+ * pid 1 waits, once it has reported, for the control socket's end (or for our exit): its
+ * exit, the namespaces' teardown, then runs after our last work rather than beside it.
+ */
+static void release_sandbox(struct run_state *rs)
+{
+	if (rs->control >= 0)
+		close(rs->control);
+	rs->control = -1;
+	rs->control_gone = true;
+}
+
 static void reap_init(struct run_state *rs)
 {
+	release_sandbox(rs);
 	while (!rs->reaped && waitpid(rs->pid, &rs->init_status, 0) < 0 && errno == EINTR)
 		;
 	rs->reaped = rs->gone = true;
@@ -1089,9 +1102,9 @@ static void conclude(struct run_ctx *c, int rc)
 	if (rc < 0 || !rs->gone)
 		kill(rs->pid, SIGKILL);
 	/*
-	 * A run goes on while pid 1's exit unmounts the sandbox (no process is left to write in
-	 * the upper layers this reads). A live session waits for it: a stopped session may be
-	 * started again over the same layers, which must be free by then.
+	 * A run goes on while pid 1 waits to unmount the sandbox (no process is left to write in
+	 * the upper layers this reads). A live session waits for its exit: a stopped session may
+	 * be started again over the same layers, which must be free by then.
 	 */
 	if (rc < 0 || !rs->gone || c->o.live)
 		reap_init(rs);
@@ -1213,6 +1226,8 @@ int cmd_run(int argc, char **argv)
 	conclude(&c, rc);
 	test_mark("supervisor: record sealed");
 	tell_result(&c);
+	if (review_may_open(c.o.review, c.o.json))
+		release_sandbox(&c.rs); /* its teardown need not wait for the review's end */
 	if (c.status != EXIT_AIRLOCK_FAILED)
 		review_after_run(&c.s, c.o.review, c.o.json);
 	status = c.status;
