@@ -837,16 +837,17 @@ static noreturn void run_command(const struct sandbox_spec *spec)
 /*
  * The command has ended: pid 1 kills every process left in the sandbox and reaps each before
  * it reports the command's status, so the supervisor takes the report as the word that
- * nothing of the sandbox runs any more. Its own exit comes after, and with it the kernel's
- * teardown of the namespaces (the overlays' unmounting above all), which nobody waits for.
+ * nothing of the sandbox runs any more. Its own exit comes once the supervisor lets go, and
+ * with it the kernel's teardown of the namespaces (the overlays' unmounting above all), which
+ * a run does not wait for.
  */
 static noreturn void end_sandbox(int control, int status)
 {
 	struct tracee_msg msg = {.type = TRACEE_MSG_EXIT, .status = status};
 
 	test_mark("tracee: command ended");
-	/* Every process of the pid namespace but pid 1; one forking meanwhile is caught too
-	   (the kernel holds a fork back that a signal to many processes interrupts). */
+	/* Every process of the pid namespace but pid 1. A fork under way either fails (its
+	   parent has the signal pending) or its child is already on the list the kill walks. */
 	kill(-1, SIGKILL);
 	/* An orphan is pid 1's child before its dead parent can be reaped: once there is no
 	   child left, there is no process left. __WALL: clone children with any exit signal. */
