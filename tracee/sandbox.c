@@ -834,6 +834,45 @@ static noreturn void run_command(const struct sandbox_spec *spec)
 	_exit(status);
 }
 
+/*
+ * The command has ended: pid 1 kills every process left in the sandbox and reaps each before
+ * it reports the command's status, so the supervisor takes the report as the word that
+ * nothing of the sandbox runs any more. Its own exit comes once the supervisor lets go, and
+ * with it the kernel's teardown of the namespaces (the overlays' unmounting above all), which
+ * a run does not wait for.
+ */
+static noreturn void end_sandbox(int control, int status)
+{
+	struct tracee_msg msg = {.type = TRACEE_MSG_EXIT, .status = status};
+
+	test_mark("tracee: command ended");
+	/* Every process of the pid namespace but pid 1. A fork under way either fails (its
+	   parent has the signal pending) or its child is already on the list the kill walks. */
+	kill(-1, SIGKILL);
+	/* An orphan is pid 1's child before its dead parent can be reaped: once there is no
+	   child left, there is no process left. __WALL: clone children with any exit signal. */
+	while (waitpid(-1, NULL, __WALL) >= 0 || errno == EINTR)
+		;
+	/* The output's pipes reach their end now, not when pid 1 has gone. */
+	close(STDIN_FILENO);
+	close(STDOUT_FILENO);
+	close(STDERR_FILENO);
+	test_mark("tracee: sandbox emptied");
+	sandbox_send_msg(control, &msg);
+	/*
+	 * Then wait for the supervisor to let go: the control socket's end, or the parent death
+	 * signal when it exits. The teardown then runs after its last work, not beside it on
+	 * the same cores.
+	 */
+	for (;;) {
+		ssize_t n = read(control, &msg, sizeof(msg));
+
+		if (n == 0 || (n < 0 && errno != EINTR))
+			break;
+	}
+	_exit(0);
+}
+
 /* pid 1: forward signals to the command, reap everything, report the command's end. */
 static noreturn void run_init(const struct sandbox_spec *spec, pid_t cmd, const sigset_t *mask)
 {
@@ -859,13 +898,8 @@ static noreturn void run_init(const struct sandbox_spec *spec, pid_t cmd, const 
 			continue;
 		}
 		while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-			if (pid == cmd) {
-				struct tracee_msg msg = {.type = TRACEE_MSG_EXIT, .status = status};
-
-				sandbox_send_msg(spec->control_fd, &msg);
-				/* Leaving kills every process left in the pid namespace. */
-				_exit(0);
-			}
+			if (pid == cmd)
+				end_sandbox(spec->control_fd, status);
 		}
 	}
 }

@@ -5,8 +5,10 @@
  * and starts the command under the seccomp filter, handing the listener to the supervisor.
  *
  * Process layout inside the pid namespace:
- *   pid 1  init: forwards signals to the command's process group, reaps orphans, reports the
- *          command's exit over the control socket, and exits with it (which kills the rest)
+ *   pid 1  init: forwards signals to the command's process group, reaps orphans; when the
+ *          command ends, kills and reaps every other process, then reports the command's
+ *          status over the control socket, and exits once the supervisor closes it or dies
+ *          (the namespaces' teardown follows; a run does not wait for it)
  *   pid 3  the command: setsid, capabilities dropped, no_new_privs, Landlock (landlock.h),
  *          filter, execve
  *          (pid 2 went to the thread that mounts half of the overlays)
@@ -69,7 +71,8 @@ struct sandbox_spec {
 enum tracee_msg_type {
 	TRACEE_MSG_HELLO = 1,	 /* the command, before its filter: "take my pid" */
 	TRACEE_MSG_LISTENER = 2, /* the listener's fd number in the command, and filter_info */
-	TRACEE_MSG_EXIT = 3,	 /* from pid 1: the command ended, status as waitpid() gave it */
+	TRACEE_MSG_EXIT = 3,	 /* from pid 1: the command ended, status as waitpid() gave it,
+				    and no other process of the sandbox is left */
 	TRACEE_MSG_READY = 4,	 /* from the supervisor: pid 1 may build the sandbox */
 	TRACEE_MSG_TAKEN = 5,	 /* from the supervisor: the listener is taken, go on */
 	TRACEE_MSG_DNS = 6,	 /* from pid 1: the resolver's UDP socket, bound inside on

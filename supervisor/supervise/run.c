@@ -157,8 +157,13 @@ static int recv_control(struct run_state *rs, struct event_log *log, enum net_mo
 			close_rights(&mh);
 		return 0;
 	case TRACEE_MSG_EXIT:
+		/* Only pid 1 may say the sandbox is empty (the launcher holds this socket too). */
+		if (scm_sender_pid(&mh) != rs->pid || rs->got_exit)
+			return 0;
 		rs->got_exit = true;
 		rs->exit_status = msg.status;
+		rs->gone = true;
+		test_mark("supervisor: exit status");
 		return 0;
 	case TRACEE_MSG_STEP_HELLO:
 	case TRACEE_MSG_STEP_EXIT:
@@ -180,7 +185,7 @@ static void handle_signal(struct run_state *rs)
 	while (read(rs->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 		if (si.ssi_signo == SIGCHLD) {
 			if (!rs->reaped && waitpid(rs->pid, &status, WNOHANG) == rs->pid) {
-				rs->reaped = true;
+				rs->reaped = rs->gone = true;
 				rs->init_status = status;
 			}
 			continue;
@@ -269,7 +274,7 @@ static void on_control(struct run_state *rs, short revents, void *arg)
 /* The asks: answers that arrived, and asks past their time. */
 static void serve_asks(struct run_state *rs, bool readable)
 {
-	if (rs->have_listener && !rs->reaped && (rs->notifier.npending || readable))
+	if (rs->have_listener && !rs->gone && (rs->notifier.npending || readable))
 		listener_failed(rs, notifier_asks(&rs->notifier, readable));
 }
 
@@ -347,12 +352,12 @@ static void on_tick(struct run_state *rs, short revents, void *arg)
 /* What the loop waits on this round, in the order it is served. */
 static void plan_round(struct run_state *rs, struct watches *w, int *control_failed)
 {
-	bool live = rs->have_listener && !rs->reaped;
+	bool live = rs->have_listener && !rs->gone;
 	bool asking = rs->asker && asker_prompt_active(rs->asker);
 	int k;
 
 	w->n = 0;
-	w->wait_ms = rs->reaped ? 1000 : -1;
+	w->wait_ms = rs->gone ? 1000 : -1;
 	/* A step says hello before its exec: in a live session the hello is read first, so
 	   that the exec's event already names its step. */
 	if (!rs->control_gone && rs->live)
@@ -376,11 +381,11 @@ static void plan_round(struct run_state *rs, struct watches *w, int *control_fai
 	}
 	if (relay_poll_master(&rs->relay) >= 0)
 		watch(w, rs->relay.master, POLLIN, on_master, NULL);
-	if (relay_poll_in(&rs->relay, asking) >= 0 && !rs->reaped)
+	if (relay_poll_in(&rs->relay, asking) >= 0 && !rs->gone)
 		watch(w, rs->relay.in, POLLIN, on_relay_in, NULL);
 	for (k = 0; k < 2; k++)
 		watch(w, rs->out[k].fd, POLLIN, on_output, &rs->out[k]);
-	if (rs->in.pipe >= 0 && !rs->reaped) {
+	if (rs->in.pipe >= 0 && !rs->gone) {
 		/* Wait for our stdin to be readable while nothing is held, for the pipe to take
 		   more otherwise: a read of a FIFO with no writer data must never block the loop,
 		   or no notification is answered meanwhile. */
@@ -390,7 +395,7 @@ static void plan_round(struct run_state *rs, struct watches *w, int *control_fai
 			watch(w, rs->in.pipe, POLLOUT, on_input, NULL);
 	}
 	watch(w, rs->sigfd, POLLIN, on_signal, NULL);
-	if (!rs->reaped) {
+	if (!rs->gone) {
 		watch(w, rs->timerfd, POLLIN, on_timeout, NULL);
 		watch(w, rs->tickfd, POLLIN, on_tick, NULL);
 	}
@@ -402,15 +407,16 @@ static int serve(struct run_state *rs)
 {
 	struct watches w;
 
-	while (!rs->reaped || rs->out[0].fd >= 0 || rs->out[1].fd >= 0) {
+	while (!rs->gone || rs->out[0].fd >= 0 || rs->out[1].fd >= 0) {
 		int control_failed = 0, k;
 		bool asks_served = false;
 		nfds_t i;
 
 		plan_round(rs, &w, &control_failed);
 		/*
-		 * After pid 1 is reaped every process of the sandbox is gone (its exit waits for
-		 * them), so the pipes reach end of file; the timeout only guards against surprises.
+		 * Once the sandbox is gone (pid 1 reaped, whose exit waits for every process, or
+		 * its word that it reaped them all) nothing holds the pipes, so they reach end of
+		 * file; the timeout only guards against surprises.
 		 */
 		k = poll(w.pf, w.n, w.wait_ms);
 		if (k < 0) {
@@ -418,7 +424,7 @@ static int serve(struct run_state *rs)
 				continue;
 			return error_errno("poll failed");
 		}
-		if (k == 0 && rs->reaped)
+		if (k == 0 && rs->gone)
 			break;
 		for (i = 0; i < w.n; i++) {
 			if (w.pf[i].revents || w.each_round[i])
@@ -1066,6 +1072,26 @@ static int prepare(struct run_ctx *c)
 	return c->o.resume ? resume_session(c) : create_session(c);
 }
 
+/*
+ * pid 1 waits, once it has reported, for the control socket's end (or for our exit): its
+ * exit, the namespaces' teardown, then runs after our last work rather than beside it.
+ */
+static void release_sandbox(struct run_state *rs)
+{
+	if (rs->control >= 0)
+		close(rs->control);
+	rs->control = -1;
+	rs->control_gone = true;
+}
+
+static void reap_init(struct run_state *rs)
+{
+	release_sandbox(rs);
+	while (!rs->reaped && waitpid(rs->pid, &rs->init_status, 0) < 0 && errno == EINTR)
+		;
+	rs->reaped = rs->gone = true;
+}
+
 /* After the loop: the sandbox is gone; its status, output and record. */
 static void conclude(struct run_ctx *c, int rc)
 {
@@ -1073,12 +1099,15 @@ static void conclude(struct run_ctx *c, int rc)
 
 	if (rs->have_listener)
 		notifier_drop_lookups(&rs->notifier);
-	if (rc < 0 || !rs->reaped) {
+	if (rc < 0 || !rs->gone)
 		kill(rs->pid, SIGKILL);
-		while (!rs->reaped && waitpid(rs->pid, &rs->init_status, 0) < 0 && errno == EINTR)
-			;
-		rs->reaped = true;
-	}
+	/*
+	 * A run goes on while pid 1 waits to unmount the sandbox (no process is left to write in
+	 * the upper layers this reads). A live session waits for its exit: a stopped session may
+	 * be started again over the same layers, which must be free by then.
+	 */
+	if (rc < 0 || !rs->gone || c->o.live)
+		reap_init(rs);
 	relay_close(&rs->relay);
 	if (rs->live)
 		live_sandbox_ended(rs); /* the steps still waiting learn how the session ended */
@@ -1197,6 +1226,8 @@ int cmd_run(int argc, char **argv)
 	conclude(&c, rc);
 	test_mark("supervisor: record sealed");
 	tell_result(&c);
+	if (review_may_open(c.o.review, c.o.json))
+		release_sandbox(&c.rs); /* its teardown need not wait for the review's end */
 	if (c.status != EXIT_AIRLOCK_FAILED)
 		review_after_run(&c.s, c.o.review, c.o.json);
 	status = c.status;

@@ -114,6 +114,8 @@ struct run_state {
 	bool got_exit;	 /* the command's status arrived from pid 1 */
 	int exit_status; /* waitpid() status of the command */
 	bool reaped;
+	bool gone;	   /* no process of the sandbox is left: pid 1 reaped, or its word
+			      with the command's status (tracee/sandbox.c: end_sandbox) */
 	int init_status;   /* waitpid() status of pid 1 */
 	const char *limit; /* the limit that ended the run, or NULL */
 	struct filter_info filter;

@@ -569,7 +569,7 @@ void live_watches(struct run_state *rs, struct watches *w)
 {
 	struct live *l = rs->live;
 
-	if (rs->reaped)
+	if (rs->gone)
 		return;
 	watch(w, l->idle_fd, POLLIN, on_idle, NULL);
 	watch(w, l->grace_fd, POLLIN, on_grace, NULL);
