@@ -171,7 +171,7 @@ bool ui_set_command(struct ui_review *r, size_t i, enum ui_decision d)
 	struct ui_command *cmd = &r->commands[i];
 	size_t j;
 
-	if (cmd->ran && strcmp(cmd->ran, "deny") == 0)
+	if ((cmd->ran && strcmp(cmd->ran, "deny") == 0) || cmd->done)
 		return false;
 	cmd->decision = d;
 	cmd->set_by = "you";

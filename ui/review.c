@@ -1189,6 +1189,8 @@ static void commands_draw(struct view *v, size_t i, int y, int width, bool selec
 	term_blank(y, width, sel);
 	if (was_denied(c))
 		x = term_put(y, 1, 3, "[x]", term_color(PAIR_DENIED) | sel | A_BOLD);
+	else if (c->done)
+		x = term_put(y, 1, 3, "[=]", sel | A_BOLD); /* ran: nothing left to decide */
 	else
 		x = term_put(y, 1, 3, decision_mark(c->decision),
 			     term_color(decision_pair(c->decision)) | sel | A_BOLD);
@@ -1229,6 +1231,8 @@ static void commands_status(struct view *v, struct buf *l1, struct buf *l2)
 	c = &ra->r->commands[v->sel];
 	if (was_denied(c))
 		buf_addf(l1, "denied when it ran (%s): it did not run, nothing to apply", c->by);
+	else if (c->done)
+		buf_addf(l1, "ran on the host already (%s): done, it runs at most once", c->done);
 	else if (c->defer_index)
 		buf_addf(l1,
 			 "%s%s%s: deferred (%s); runs on the host after the commit when approved",
@@ -1238,7 +1242,11 @@ static void commands_status(struct view *v, struct buf *l1, struct buf *l2)
 		buf_addf(l1, "%s%s: ran (%s %s); its decision applies to the %zu change%s it made",
 			 decision_word(c->decision), c->set_by ? " by you" : "", c->ran, c->by,
 			 c->nfiles, c->nfiles == 1 ? "" : "s");
-	if (c->defer_index)
+	if (c->done)
+		buf_addf(l2, "%s%s; ran %s in %s",
+			 c->output ? "output kept in the session as " : "no output kept",
+			 c->output ? c->output : "", c->exe ? c->exe : "?", c->cwd ? c->cwd : "?");
+	else if (c->defer_index)
 		buf_addf(l2, "runs %s in %s, with your environment", c->exe ? c->exe : "?",
 			 c->cwd ? c->cwd : "?");
 	else
@@ -1271,7 +1279,10 @@ static int commands_request(struct view *v, enum ui_req req)
 				  d == UI_APPROVED ? "Approve" : "Deny", c->nfiles))
 			return VIEW_DONE;
 		ra->dirty = true;
-		if (!ui_set_command(r, v->sel, d))
+		if (c->done)
+			app_message(&ra->app, "this deferred command ran on the host already: it "
+					      "runs at most once");
+		else if (!ui_set_command(r, v->sel, d))
 			app_message(&ra->app,
 				    "this command was denied when it ran: nothing to apply");
 		else if (v->sel + 1 < r->ncommands)
@@ -1569,7 +1580,8 @@ static void count_decisions(const struct ui_review *r, struct tally *t)
 		}
 	}
 	for (i = 0; i < r->ncommands; i++)
-		t->defer += r->commands[i].defer_index && r->commands[i].decision == UI_APPROVED;
+		t->defer += r->commands[i].defer_index && !r->commands[i].done &&
+			    r->commands[i].decision == UI_APPROVED;
 }
 
 /* The approved deferred commands, the first few by name. Returns the lines added. */
@@ -1583,7 +1595,7 @@ static size_t deferred_lines(const struct ui_review *r, const struct tally *t, c
 	for (i = 0; i < r->ncommands; i++) {
 		const struct ui_command *c = &r->commands[i];
 
-		if (!c->defer_index || c->decision != UI_APPROVED)
+		if (!c->defer_index || c->done || c->decision != UI_APPROVED)
 			continue;
 		if (shown == MAX_SHOWN_DEFERRED) {
 			lines[nl++] = xasprintf("  ... and %zu more", t->defer - shown);

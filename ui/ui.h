@@ -71,6 +71,11 @@ struct ui_command {
 	size_t *files; /* indices into ui_review.changes of the changes it made */
 	size_t nfiles;
 	const char *set_by;
+	/* A deferred command that ran on the host already (commit --run, an earlier review's
+	   commit): how it ended ("exit status 0", ...). It runs at most once, so it is decided no
+	   more (ui_set_command() refuses it) and the commit never counts it. NULL: not run. */
+	const char *done;
+	const char *output; /* where the session keeps a done command's output, or NULL */
 };
 
 struct ui_connection {
@@ -136,8 +141,8 @@ void ui_review_free(struct ui_review *r);
  * The decision model, apart from drawing (unit-tested). Setting a change approves the
  * directories it needs (an added parent) and denying a directory the commit would create
  * denies everything below it; setting a command sets every change it made. Commands that
- * were denied when the program ran made nothing and keep their state: these return false
- * for them.
+ * were denied when the program ran made nothing and keep their state, as do deferred
+ * commands that ran already (ui_command.done): these return false for them.
  */
 void ui_set_change(struct ui_review *r, size_t i, enum ui_decision d, const char *by);
 

@@ -8,6 +8,7 @@
 #include "common/json.h"
 #include "common/path.h"
 #include "common/utf8.h"
+#include "supervisor/changeset/gate.h"
 #include "supervisor/record/report.h"
 #include "supervisor/record/session.h"
 
@@ -100,6 +101,68 @@ void deferred_free(struct deferred_list *l)
 	}
 	free(l->v);
 	memset(l, 0, sizeof(*l));
+}
+
+static bool any_deferred(const cJSON *commands)
+{
+	const cJSON *c;
+
+	cJSON_ArrayForEach(c, commands)
+	{
+		if (cJSON_GetObjectItemCaseSensitive(c, "deferred"))
+			return true;
+	}
+	return false;
+}
+
+/* The state of deferred command n: how it ran, else the decision saved in g. */
+static void add_state(cJSON *c, struct deferred_list *l, const struct gate *g, double n)
+{
+	const struct deferred_cmd *d = n >= 1 && n < 1e9 ? find(l, (unsigned)n) : NULL;
+	enum gate_state st = GATE_UNDECIDED;
+
+	if (d && d->ran != -1) {
+		cJSON_AddStringToObject(c, "state", "ran");
+		if (d->ran == -2)
+			cJSON_AddNullToObject(c, "exit_code");
+		else
+			cJSON_AddNumberToObject(c, "exit_code", d->ran);
+		return;
+	}
+	/* Only a command the log has (one deferred_run() would take) is looked up. */
+	if (d)
+		gate_deferred_state(g, d->n, &st);
+	cJSON_AddStringToObject(c, "state", gate_state_name(st));
+}
+
+void deferred_report(const struct session *s, cJSON *commands)
+{
+	cleanup_free char *file = NULL;
+	struct ruleset rs = RULESET_INIT;
+	struct deferred_list l;
+	struct gate g;
+	cJSON *c;
+
+	if (!any_deferred(commands))
+		return;
+	if (deferred_load(s, &l) < 0) {
+		warn("cannot read the deferred commands of session %s: their state is unknown",
+		     s->id);
+		return;
+	}
+	/* The saved decisions only: no rules decide a deferred command. */
+	file = session_path(s, "decisions.jsonl");
+	gate_init(&g, &rs, NULL, 0);
+	gate_load_decisions(&g, file);
+	cJSON_ArrayForEach(c, commands)
+	{
+		double n = meta_num(c, "deferred", 0);
+
+		if (cJSON_GetObjectItemCaseSensitive(c, "deferred"))
+			add_state(c, &l, &g, n);
+	}
+	gate_close(&g);
+	deferred_free(&l);
 }
 
 /* Run c with its output shown and kept; its waitpid() status, or -1 when it cannot start. */

@@ -40,6 +40,14 @@ int deferred_load(const struct session *s, struct deferred_list *out);
 void deferred_free(struct deferred_list *l);
 
 /*
+ * Give each deferred command of commands (the "commands" of a report, report_add()) its
+ * "state": "ran" with its "exit_code" (null when its end is not recorded), else the decision
+ * a review saved on it ("approved", "denied"), else "undecided". A saved decision never runs
+ * a command: only `airlock commit --run N` or the review's commit does.
+ */
+void deferred_report(const struct session *s, cJSON *commands);
+
+/*
  * Run the deferred commands numbered which[0..n) (each must exist and not have run; checked
  * for all before any runs), in recorded order, appending an event for each to log. Returns 0
  * when every one ran and exited 0, 1 when one exited non-zero or could not start (the rest

@@ -11,6 +11,7 @@
 #include "common/utf8.h"
 #include "supervisor/record/seal.h"
 #include "supervisor/changeset/changes.h"
+#include "supervisor/changeset/deferred.h"
 #include "supervisor/changeset/diff.h"
 #include "supervisor/changeset/renames.h"
 #include "supervisor/record/events.h"
@@ -860,15 +861,23 @@ static void print_command_line(const cJSON *c)
 	put_decision(meta_str(c, "decision"), 6);
 	putchar(' ');
 	put_safe(stdout, argv);
-	/* A deferred command waits for `commit --run N`, or the review. */
+	/* A deferred command waits for `commit --run N`, or the review, and runs once. */
 	if (meta_num(c, "deferred", 0) >= 1) {
-		/* What would run: the program, where, and that the environment is the
+		/* What runs (or ran): the program, where, and that the environment is the
 		   person's (deferred.h). */
-		printf("   (deferred %.0f)\n         runs ", meta_num(c, "deferred", 0));
+		const char *state = meta_str(c, "state") ?: "undecided";
+		bool ran = strcmp(state, "ran") == 0;
+		const cJSON *code = cJSON_GetObjectItemCaseSensitive(c, "exit_code");
+
+		printf("   (deferred %.0f, %s", meta_num(c, "deferred", 0), state);
+		if (ran && cJSON_IsNumber(code))
+			printf(": exit status %d", code->valueint);
+		printf(")\n         %s ", ran ? "ran" : "runs");
 		put_safe(stdout, meta_str(c, "path"));
 		printf(" in ");
 		put_safe(stdout, meta_str(c, "cwd"));
-		printf(", with your environment");
+		if (!ran)
+			printf(", with your environment");
 	}
 	putchar('\n');
 }
@@ -1014,6 +1023,7 @@ int cmd_show(int argc, char **argv)
 	if (cJSON_GetObjectItemCaseSensitive(meta, "live"))
 		json_copy(out, "live", meta, "live");
 	report_add(out, &s, meta, &cs, false);
+	deferred_report(&s, cJSON_GetObjectItemCaseSensitive(out, "commands"));
 	add_renames(cJSON_GetObjectItemCaseSensitive(out, "changes"), &s, &cs);
 	add_commit_marks(&s, out);
 	if (json) {

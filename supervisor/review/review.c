@@ -459,10 +459,27 @@ static void ui_decided(void *ctx)
 static bool has_deferred(const struct ui_review *r);
 
 /*
- * The deferred commands' decisions saved by an earlier review. Only the session's own
- * deferred commands are looked up, and only those not run yet: a saved approval of one that
- * ran would make the review's commit refuse to run any. Without the log's list of them,
- * nothing is restored (they start undecided).
+ * A deferred command that ran already (commit --run, an earlier review's commit) is done: it
+ * runs at most once, so the review shows how it ended and lets nobody approve it again (an
+ * approval would make the review's commit refuse to run any).
+ */
+static void mark_done(struct record *rec, struct ui_command *c, const struct deferred_cmd *d)
+{
+	cleanup_free char *out = xasprintf("deferred/%u.out", d->n);
+	struct stat st;
+
+	c->done = keep(&rec->pool, d->ran == -2 ? xstrdup("started; its end is not recorded")
+						: xasprintf("exit status %d", d->ran));
+	if (fstatat(rec->sfd, out, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
+		c->output = keep(&rec->pool, steal_pointer(&out));
+	c->decision = UI_UNDECIDED;
+	c->set_by = NULL;
+}
+
+/*
+ * Which deferred commands ran already (mark_done()), and the decisions an earlier review saved
+ * on the others. Only the session's own deferred commands are looked up. Without the log's
+ * list of them, none is marked and nothing is restored (they start undecided).
  */
 static void restore_deferred(struct record *rec)
 {
@@ -473,7 +490,7 @@ static void restore_deferred(struct record *rec)
 	rec->saved_cmd = xcalloc(r->ncommands + 1, sizeof(*rec->saved_cmd));
 	for (i = 0; i < r->ncommands; i++)
 		rec->saved_cmd[i] = r->commands[i].decision;
-	if (!rec->have_gate || rec->gate.ndefer == 0 || !has_deferred(r))
+	if (!has_deferred(r))
 		return;
 	if (deferred_load(rec->s, &l) < 0) {
 		warn("cannot read the deferred commands of session %s: they start undecided",
@@ -486,11 +503,14 @@ static void restore_deferred(struct record *rec)
 
 		for (k = 0; k < l.n && l.v[k].n != c->defer_index; k++)
 			;
-		if (!c->defer_index || k == l.n || l.v[k].ran != -1 ||
-		    !gate_deferred_state(&rec->gate, c->defer_index, &st))
+		if (!c->defer_index || k == l.n)
 			continue;
-		c->decision = rec->saved_cmd[i] = ui_of(st);
-		c->set_by = st == GATE_UNDECIDED ? NULL : "you, earlier";
+		if (l.v[k].ran != -1)
+			mark_done(rec, c, &l.v[k]);
+		else if (rec->have_gate && gate_deferred_state(&rec->gate, c->defer_index, &st)) {
+			c->decision = rec->saved_cmd[i] = ui_of(st);
+			c->set_by = st == GATE_UNDECIDED ? NULL : "you, earlier";
+		}
 	}
 	deferred_free(&l);
 }
@@ -805,8 +825,10 @@ static int review(struct record *rec)
 	for (i = 0; i < r->nchanges; i++)
 		if (r->changes[i].decision == UI_APPROVED)
 			paths[n++] = r->changes[i].path;
+	/* One that ran already is done (mark_done()): asking for it would refuse them all. */
 	for (i = 0; i < r->ncommands; i++)
-		if (r->commands[i].defer_index && r->commands[i].decision == UI_APPROVED)
+		if (r->commands[i].defer_index && !r->commands[i].done &&
+		    r->commands[i].decision == UI_APPROVED)
 			which[nd++] = r->commands[i].defer_index;
 	/* The commit takes the session's lock itself. */
 	if (rec->s->lock_fd >= 0) {

@@ -57,6 +57,30 @@ is "$(jf show-renamed "sorted((c['kind'], c.get('renamed_to', c.get('renamed_fro
 "$AIRLOCK" log --json >"$T/log.jsonl"
 valid event-lines "$T/log.jsonl" "log --json follows the page"
 
+# Deferred commands: show --json gives each its state. #1 and #2 ran (commit --run; #2 fails
+# on the host), the review approved #3 and denied #4, and #5 waits.
+printf 'defer exec touch\n' >"$T/defer.rules"
+al_run -r "$T/defer.rules" -- sh -c 'for f in one no/such/two three four five; do
+	touch "$0/$f"; done' "$T" >/dev/null 2>&1
+did=$(last_session)
+"$AIRLOCK" commit "$did" --run 1 --run 2 >/dev/null 2>&1
+. "$TESTS_DIR/ui/screen.bash"
+ui '<Tab>jjjadqy' review "$did"
+"$AIRLOCK" show --json "$did" >"$T/show-deferred.json"
+valid show "$T/show-deferred.json" "show --json of deferred commands follows the page"
+is "$(jf show-deferred "[(c['deferred'], c['decision'], c['state'], c.get('exit_code', '-')) \
+	for c in j['commands'] if 'deferred' in c]")" \
+	"[(1, 'defer', 'ran', 0), (2, 'defer', 'ran', 1), (3, 'defer', 'approved', '-'), \
+(4, 'defer', 'denied', '-'), (5, 'defer', 'undecided', '-')]" \
+	"each deferred command has its state, a run one its exit status"
+is "$(jf show-deferred "[sorted(c) for c in j['commands'] if 'deferred' not in c]")" \
+	"[['argv', 'by', 'decision', 'path', 'pid', 'seq', 'time']]" \
+	"a command that was not deferred has no state"
+check "the approval ran nothing" test ! -e "$T/three"
+"$AIRLOCK" show "$did" >"$T/show-deferred.txt" 2>&1
+check "show says so too" grep -qF '(deferred 2, ran: exit status 1)' "$T/show-deferred.txt"
+check "... and which it would run" grep -qF '(deferred 3, approved)' "$T/show-deferred.txt"
+
 # A live session: start, exec (a success and a failure), its log with the step events.
 "$AIRLOCK" start --json --net none >"$T/start.json"
 valid start "$T/start.json" "start --json follows the page"

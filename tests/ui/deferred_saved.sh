@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # Decisions on deferred commands are saved in the session as they are made, like those on
 # changes: q says so and counts them, the next review starts from them, a command that ran
-# since starts undecided again, forged or malformed lines are ignored, and a saved approval
+# since is done whatever was saved, forged or malformed lines are ignored, and a saved approval
 # never runs a command by itself: `airlock commit` without --run runs none, the review's
 # commit runs it after its summary lists it.
 . "$(dirname "$0")/../lib.sh"
@@ -64,11 +64,12 @@ check "forged lines leave #2 denied" grep -qE '^ \[-\] deferred #2 ' <(screen 1)
 check "... #1 approved" grep -qE '^ \[\+\] deferred #1 ' <(screen 1)
 check "... and add no command" grep -q '\[Commands 3\]' <(screen 1)
 
-# A command that ran since (commit --run) starts undecided: approved, it could not run again.
+# A command that ran since (commit --run) is done, whatever was saved: it runs at most once
+# (tests/ui/deferred_ran.sh).
 "$AIRLOCK" commit "$ID" --run 1 >/dev/null 2>&1
 check "commit --run 1 ran #1" test -e "$T/first-a"
 ui '<Tab><Dump>'
-check "a command that ran since starts undecided" grep -qE '^ \[\?\] deferred #1 ' <(screen 1)
+check "a command that ran since is done, not approved" grep -qE '^ \[=\] deferred #1 ' <(screen 1)
 
 # A saved approval (here forged, of #2) never runs by itself: commit without --run runs none.
 echo '{"deferred":2,"state":"approved"}' >>"$DEC"

@@ -180,6 +180,15 @@ static void test_model(void)
 	is_str(ch[6].set_by, "its command", "and say why");
 	ok(!ui_set_command(&r, 1, UI_APPROVED), "a command denied when it ran cannot be approved");
 	is_int(cmds[1].decision, UI_DENIED, "it stays denied");
+	cmds[2].done = "exit status 0";
+	ok(!ui_set_command(&r, 2, UI_DENIED),
+	   "a deferred command that ran already cannot be decided");
+	is_int(cmds[2].decision, UI_APPROVED, "it keeps its state");
+	is_int(ch[3].decision, UI_APPROVED, "and so do the changes it lists");
+	cmds[2].step = 7;
+	is_int(ui_set_step(&r, 7, UI_DENIED), 0, "nor by deciding its step");
+	cmds[2].step = 0;
+	cmds[2].done = NULL;
 	ch[6].fixed = "inside a hidden path";
 	ui_set_change(&r, 6, UI_APPROVED, "you");
 	is_int(ch[6].decision, UI_DENIED, "a change the commit never applies cannot be approved");
