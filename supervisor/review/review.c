@@ -22,6 +22,7 @@
 #include "supervisor/changeset/renames.h"
 #include "supervisor/record/events.h"
 #include "supervisor/changeset/gate.h"
+#include "supervisor/changeset/git.h"
 #include "supervisor/changeset/hunks.h"
 #include "supervisor/supervise/policy.h"
 #include "supervisor/record/report.h"
@@ -577,7 +578,7 @@ static void attribute_changes(struct record *rec, const struct writers *ws)
 	free(at.index);
 }
 
-/* The event log read beside the change scan: the two take about as long at 100,000 changes. */
+/* The event log read beside the change scan (and libgit2 loaded, see git_api()). */
 struct events_job {
 	const struct session *s;
 	cJSON *commands, *conns;
@@ -589,6 +590,8 @@ static void *read_events_job(void *arg)
 	struct events_job *job = arg;
 
 	job->ws = report_read_events(job->s, job->commands, job->conns);
+	/* The first screen shows a diff: load libgit2 here, off the main thread's scan. */
+	git_api();
 	return NULL;
 }
 
