@@ -52,7 +52,7 @@ static void load(void)
 	/*
 	 * Initialised once for the process, never shut down: the callers' own init/shutdown
 	 * pairs then only count. libgit2's first init parses the system's CA certificates for
-	 * its TLS stream (20-35 ms with mbedtls), and the review diffs a change at every move.
+	 * its TLS stream (10-30 ms here, mbedtls), and the review diffs a change at every move.
 	 */
 	if (api.libgit2_init() < 0) {
 		error("cannot initialise libgit2");
