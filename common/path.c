@@ -19,7 +19,8 @@
 
 char *path_join(const char *a, const char *b)
 {
-	size_t la;
+	size_t la, lb;
+	char *out;
 
 	if (b[0] == '/' || a[0] == '\0')
 		return xstrdup(b);
@@ -28,9 +29,15 @@ char *path_join(const char *a, const char *b)
 		la--;
 	if (b[0] == '\0')
 		return xstrndup(a, la);
+	/* By hand, not xasprintf(): a change scan joins two paths for each of 100,000 entries. */
 	if (la == 1 && a[0] == '/')
-		return xasprintf("/%s", b);
-	return xasprintf("%.*s/%s", (int)la, a, b);
+		la = 0;
+	lb = strlen(b);
+	out = xmalloc(la + lb + 2);
+	memcpy(out, a, la);
+	out[la] = '/';
+	memcpy(out + la + 1, b, lb + 1);
+	return out;
 }
 
 char *path_normalize(const char *path)

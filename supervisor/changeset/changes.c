@@ -442,6 +442,11 @@ static int scan_entry(struct scan *s, int *dfd, const struct stat *self, int hfd
 	return 0;
 }
 
+static int cmp_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 /* Scan the upper directory open at *dfd (which may be closed and reopened meanwhile). */
 static int scan_dir(struct scan *s, int *dfd, int hfd, int depth)
 {
@@ -458,6 +463,9 @@ static int scan_dir(struct scan *s, int *dfd, int hfd, int depth)
 	rc = dir_list(*dfd, &ns);
 	if (rc < 0)
 		return rc;
+	/* In byte order, so that the set comes out sorted (see sorted()) and errors are stable. */
+	if (ns.n > 1)
+		qsort(ns.v, ns.n, sizeof(*ns.v), cmp_name);
 	for (i = 0; i < ns.n; i++) {
 		if (base > 0)
 			buf_addc(&s->rel, '/');
@@ -479,6 +487,21 @@ static int cmp_change_path(const void *a, const void *b)
 	const struct change *ca = a, *cb = b;
 
 	return strcmp(ca->path, cb->path);
+}
+
+/*
+ * Whether the scan's order is already the paths' byte order, as it mostly is (one layer, names
+ * sorted in each directory; not when "a.b" sorts before "a/x"). A check is n comparisons, the
+ * sort n log n even of a sorted list.
+ */
+static bool sorted(const struct change *v, size_t n)
+{
+	size_t i;
+
+	for (i = 1; i < n; i++)
+		if (strcmp(v[i - 1].path, v[i].path) > 0)
+			return false;
+	return true;
 }
 
 static int scan_layer(const struct overlay_layer *layer, struct change_set *out, char *cmp)
@@ -560,7 +583,7 @@ int changes_scan(const struct overlay_layer *layers, size_t nlayers, struct chan
 			return rc;
 		}
 	}
-	if (out->n > start)
+	if (!sorted(out->items + start, out->n - start))
 		qsort(out->items + start, out->n - start, sizeof(*out->items), cmp_change_path);
 	return 0;
 }

@@ -117,7 +117,8 @@ void gate_init(struct gate *g, struct ruleset *rs, const char *const *hidden, si
    A missing file is no decision; an unreadable one is warned about and ignored. */
 void gate_load_decisions(struct gate *g, const char *file);
 
-/* The verdict on a change at path (absolute). Borrowed strings live as long as g. */
+/* The verdict on a change at path (absolute). Borrowed strings live as long as g. It only
+   reads g: threads may classify at once, while nobody decides. */
 void gate_classify(struct gate *g, const char *path, struct gate_verdict *v);
 
 /*

@@ -5,16 +5,19 @@
 #include "common/err.h"
 
 #include <dlfcn.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #ifndef GIT2_SONAME
 #define GIT2_SONAME "libgit2.so"
 #endif
 
-const struct git_api *git_api(void)
+static struct git_api api;
+static bool loaded;
+
+static void load(void)
 {
-	static struct git_api api;
-	static int loaded; /* 0 not tried, 1 loaded, -1 failed */
 	static const struct {
 		const char *name;
 		size_t offset;
@@ -31,24 +34,38 @@ const struct git_api *git_api(void)
 	void *h;
 	size_t i;
 
-	if (loaded)
-		return loaded > 0 ? &api : NULL;
-	loaded = -1;
 	/* The soname the build was made against: another major version has another ABI. */
 	h = dlopen(GIT2_SONAME, RTLD_NOW | RTLD_LOCAL);
 	if (!h) {
 		error("cannot load libgit2 (%s): %s", GIT2_SONAME, dlerror());
-		return NULL;
+		return;
 	}
 	for (i = 0; i < sizeof(syms) / sizeof(syms[0]); i++) {
 		void *f = dlsym(h, syms[i].name);
 
 		if (!f) {
 			error("cannot load libgit2: %s is missing", syms[i].name);
-			return NULL;
+			return;
 		}
 		*(void **)((char *)&api + syms[i].offset) = f;
 	}
-	loaded = 1;
-	return &api;
+	/*
+	 * Initialised once for the process, never shut down: the callers' own init/shutdown
+	 * pairs then only count. libgit2's first init parses the system's CA certificates for
+	 * its TLS stream (10-30 ms here, mbedtls), and the review diffs a change at every move.
+	 */
+	if (api.libgit2_init() < 0) {
+		error("cannot initialise libgit2");
+		return;
+	}
+	loaded = true;
+}
+
+const struct git_api *git_api(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	/* Once: the review loads it on its log reader's thread while the main one scans. */
+	pthread_once(&once, load);
+	return loaded ? &api : NULL;
 }

@@ -538,9 +538,8 @@ void exec_index_add(struct exec_index *x, const cJSON *ev)
 	x->n++;
 }
 
-static struct exec_entry *exec_find(const struct exec_index *x, const cJSON *ev)
+static struct exec_entry *exec_find_seq(const struct exec_index *x, double want)
 {
-	double want = number_of(ev, "exec_seq");
 	size_t lo = 0, hi = x->n;
 
 	if (!(want >= 0) || want > 1e18)
@@ -554,6 +553,11 @@ static struct exec_entry *exec_find(const struct exec_index *x, const cJSON *ev)
 			hi = mid;
 	}
 	return lo < x->n && x->e[lo].seq == (long long)want ? &x->e[lo] : NULL;
+}
+
+static struct exec_entry *exec_find(const struct exec_index *x, const cJSON *ev)
+{
+	return exec_find_seq(x, number_of(ev, "exec_seq"));
 }
 
 const cJSON *exec_index_argv(const struct exec_index *x, const cJSON *ev)
@@ -570,14 +574,19 @@ const cJSON *exec_index_argv(const struct exec_index *x, const cJSON *ev)
 const char *exec_index_joined(struct exec_index *x, const cJSON *ev)
 {
 	const cJSON *argv = cJSON_GetObjectItemCaseSensitive(ev, "argv");
-	struct exec_entry *e;
 
 	if (cJSON_IsArray(argv)) {
 		free(x->scratch);
 		x->scratch = join_argv(argv);
 		return x->scratch;
 	}
-	e = exec_find(x, ev);
+	return exec_index_joined_seq(x, number_of(ev, "exec_seq"));
+}
+
+const char *exec_index_joined_seq(struct exec_index *x, double exec_seq)
+{
+	struct exec_entry *e = exec_find_seq(x, exec_seq);
+
 	if (!e)
 		return "";
 	if (!e->joined)

@@ -90,4 +90,7 @@ const cJSON *exec_index_argv(const struct exec_index *x, const cJSON *ev);
 /* The same joined with spaces for display (joined with spaces); "" when not known. Borrowed. */
 const char *exec_index_joined(struct exec_index *x, const cJSON *ev);
 
+/* The same for an event without "argv" whose "exec_seq" is exec_seq (-1: it has none). */
+const char *exec_index_joined_seq(struct exec_index *x, double exec_seq);
+
 #endif

@@ -173,6 +173,212 @@ static cJSON *connection_json(struct exec_index *xi, const cJSON *ev)
 	return c;
 }
 
+/*
+ * Write events read without a cJSON tree: a run's log holds one per file it wrote (100,000
+ * parses and frees of a tree for a field or four). Only a line of the plainest form is read
+ * here: one object of strings, numbers, true, false and null, no escape but the one-letter
+ * ones, nothing but white space after it. JSON of that form is read by cJSON in the same way,
+ * so any other line (and any write event whose needed fields are not plain) goes to cJSON as
+ * before and is taken or skipped exactly as it was.
+ */
+#define FLAT_MAX 32
+
+struct flat_val {
+	char *key, *val; /* in the line; val: a string's contents, a number's or literal's text */
+	size_t klen, vlen;
+	char type; /* 's' string, 'e' string with escapes, 'n' number, 'l' literal */
+};
+
+struct flat {
+	struct flat_val v[FLAT_MAX];
+	size_t n;
+};
+
+static char *flat_ws(char *p)
+{
+	while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+		p++;
+	return p;
+}
+
+/* The end of the string whose contents start at p (past its closing quote), NULL if not plain. */
+static char *flat_string(char *p, bool *escaped)
+{
+	*escaped = false;
+	for (;; p++) {
+		if (*p == '"')
+			return p + 1;
+		if (*p == '\0')
+			return NULL;
+		if (*p == '\\') {
+			if (p[1] == '\0' || !strchr("\"\\/bfnrt", p[1]))
+				return NULL;
+			*escaped = true;
+			p++;
+		}
+	}
+}
+
+static char *flat_digits(char *p)
+{
+	while (*p >= '0' && *p <= '9')
+		p++;
+	return p;
+}
+
+/* The end of the JSON number at p, NULL if it is not one (or long enough to be odd). */
+static char *flat_number(char *p)
+{
+	char *s = p;
+
+	if (*p == '-')
+		p++;
+	if (*p == '0')
+		p++;
+	else if (*p >= '1' && *p <= '9')
+		p = flat_digits(p);
+	else
+		return NULL;
+	if (*p == '.') {
+		if (p[1] < '0' || p[1] > '9')
+			return NULL;
+		p = flat_digits(p + 1);
+	}
+	if (*p == 'e' || *p == 'E') {
+		p += p[1] == '+' || p[1] == '-' ? 2 : 1;
+		if (*p < '0' || *p > '9')
+			return NULL;
+		p = flat_digits(p);
+	}
+	return p - s <= 40 ? p : NULL;
+}
+
+/* The value at p into v; its end, NULL if it is not a plain scalar. */
+static char *flat_value(char *p, struct flat_val *v)
+{
+	static const char *const lits[] = {"true", "false", "null"};
+	bool esc;
+
+	if (*p == '"') {
+		v->val = p + 1;
+		p = flat_string(p + 1, &esc);
+		if (!p)
+			return NULL;
+		v->vlen = (size_t)(p - 1 - v->val);
+		v->type = esc ? 'e' : 's';
+		return p;
+	}
+	v->val = p;
+	v->type = 'l';
+	for (size_t i = 0; i < ARRAY_SIZE(lits); i++) {
+		v->vlen = strlen(lits[i]);
+		if (strncmp(p, lits[i], v->vlen) == 0)
+			return p + v->vlen;
+	}
+	v->type = 'n';
+	p = flat_number(v->val);
+	v->vlen = p ? (size_t)(p - v->val) : 0;
+	return p;
+}
+
+/* Split a line of the plainest form into its members; false for any other line. */
+static bool flat_parse(char *p, struct flat *f)
+{
+	bool esc;
+
+	f->n = 0;
+	p = flat_ws(p);
+	if (*p++ != '{')
+		return false;
+	for (p = flat_ws(p);; p = flat_ws(p + 1)) {
+		struct flat_val *v = &f->v[f->n];
+
+		if (f->n == FLAT_MAX || *p != '"')
+			return false;
+		v->key = p + 1;
+		p = flat_string(p + 1, &esc);
+		if (!p || esc)
+			return false;
+		v->klen = (size_t)(p - 1 - v->key);
+		p = flat_ws(p);
+		if (*p != ':' || !(p = flat_value(flat_ws(p + 1), v)))
+			return false;
+		f->n++;
+		p = flat_ws(p);
+		if (*p == '}')
+			return *flat_ws(p + 1) == '\0';
+		if (*p != ',')
+			return false;
+	}
+}
+
+/* A member by name, the first of that name as cJSON finds it; NULL when absent. */
+static struct flat_val *flat_get(struct flat *f, const char *key)
+{
+	size_t len = strlen(key);
+
+	for (size_t i = 0; i < f->n; i++)
+		if (f->v[i].klen == len && memcmp(f->v[i].key, key, len) == 0)
+			return &f->v[i];
+	return NULL;
+}
+
+/* A member as meta_num() reads it (dflt unless a number); false if not a plain count. */
+static bool flat_num(const struct flat_val *v, double dflt, double *out)
+{
+	*out = dflt;
+	if (!v || v->type != 'n')
+		return true;
+	if (v->vlen > 15 || flat_digits(v->val) != v->val + v->vlen)
+		return false;
+	*out = (double)strtoull(v->val, NULL, 10);
+	return true;
+}
+
+/* A member as meta_str() reads it (NULL unless a string), terminated in the line. */
+static const char *flat_str(struct flat_val *v)
+{
+	if (!v || v->type != 's')
+		return NULL;
+	v->val[v->vlen] = '\0';
+	return v->val;
+}
+
+/* A plain write event taken as add_write_event() takes it: 1, or 0 for cJSON to read it. */
+static int flat_write(struct writers *ws, struct exec_index *xi, char *line)
+{
+	struct flat f;
+	struct flat_val *cls, *v1, *v2;
+	const char *t1, *t2, *who;
+	double es, step;
+
+	if (!flat_parse(line, &f))
+		return 0;
+	cls = flat_get(&f, "class");
+	if (!cls || cls->type != 's' || cls->vlen != 5 || memcmp(cls->val, "write", 5) != 0)
+		return 0;
+	if (!flat_num(flat_get(&f, "exec_seq"), -1, &es) ||
+	    !flat_num(flat_get(&f, "step"), 0, &step))
+		return 0;
+	v1 = flat_get(&f, "target");
+	v2 = flat_get(&f, "target2");
+	if ((v1 && v1->type == 'e') || (v2 && v2->type == 'e'))
+		return 0;
+	/* Only now, the line taken, may the strings be terminated in it. */
+	t1 = flat_str(v1);
+	t2 = flat_str(v2);
+	/* Without an array "argv" (an old record's), the writer is the exec_seq's command. */
+	who = exec_index_joined_seq(xi, es);
+	step = step >= 1 && step < 4e9 ? step : 0;
+	es = es >= 0 && es < 1e18 ? es : -1;
+	if (t1)
+		add_writer(ws, t1, who, (long long)es, (unsigned)step);
+	if (t2)
+		add_writer(ws, t2, who, (long long)es, (unsigned)step);
+	/* A scalar "dirmove" has no "copied": no tree is pushed (see add_write_event()). */
+	return 1;
+}
+
 struct writers *report_read_events(const struct session *s, cJSON *commands, cJSON *connections)
 {
 	struct writers *ws = xcalloc(1, sizeof(*ws));
@@ -188,7 +394,7 @@ struct writers *report_read_events(const struct session *s, cJSON *commands, cJS
 		return ws;
 	xi = exec_index_new();
 	while (getline(&line, &cap, f) > 0) {
-		cJSON *ev = cJSON_Parse(line);
+		cJSON *ev = flat_write(ws, xi, line) ? NULL : cJSON_Parse(line);
 		const char *cls = ev ? meta_str(ev, "class") : NULL;
 
 		if (!cls) {
