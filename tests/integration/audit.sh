@@ -462,7 +462,8 @@ is "$?" 1 "verify: an unknown session is refused"
 check "verify --help: says what is checked" sh -c "'$AIRLOCK' verify --help | grep -q 'changes.sha256'"
 check "log --help: describes the columns and NO_COLOR" sh -c "'$AIRLOCK' log --help | grep -q NO_COLOR"
 check "run --help: describes --log-syslog" sh -c "'$AIRLOCK' run --help | grep -q -- '--log-syslog .*syslog'"
-check "a usage error shows the synopsis only" sh -c "'$AIRLOCK' verify a b 2>&1 | wc -l | grep -qx 1"
+check "a usage error says what is wrong, then the synopsis only" sh -c \
+	"'$AIRLOCK' verify a b 2>&1 | tr '\\n' '|' | grep -qx \"airlock: verify: unexpected argument 'b'|usage: airlock verify \\[ID\\]|\""
 
 # Discard appends to the same chain and removes the overlays: verify checks the record only.
 nev=$(wc -l <"$EV")
