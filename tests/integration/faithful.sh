@@ -131,6 +131,13 @@ open("mine", "w").write("x")
 os.link("mine", "mine2")
 print(os.stat("mine").st_ino == os.stat("mine2").st_ino, os.stat("mine2").st_nlink)' 2>/dev/null)
 is "$out" "$(printf 'EXDEV\nTrue 2')" "a link to a host file is EXDEV; a link between files made inside is a real link"
+# A host file the program has not changed keeps its inode number, in a copy-on-write overlay
+# (the work directory) as in a read-only view (/usr for an unprivileged caller): the overlays
+# are mounted xino=off, which a kernel built with CONFIG_OVERLAY_FS_XINO_AUTO would otherwise
+# turn on for the views, putting a layer number in the top bits of every st_ino.
+same "a host file's inode number" "import os, sys
+for p in (sys.executable, '/etc/passwd', '$T/work/hostfile'):
+    print(p, os.stat(os.path.realpath(p)).st_ino)"
 # The tools without a copy fallback fail inside where they work bare (airlock(1), KNOWN
 # LIMITATIONS: an unprivileged overlay cannot keep one inode number for both names).
 mkdir -p "$T/work/tree/sub" && echo t >"$T/work/tree/sub/f"
