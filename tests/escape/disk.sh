@@ -4,18 +4,20 @@
 # bounded before the blocks are taken (a write faster than the monitor samples, fallocate with
 # and without FALLOC_FL_KEEP_SIZE, truncate growth then filling the holes, copy_file_range,
 # many files at once), the run is stopped and named, and the record is always written whole.
-# The reserve is set 40 MiB below what is free when each case starts.
+# The reserve is set 40 MiB below what is free when each case starts (1 GiB for the calls that
+# are refused before they take a block).
 . "$(dirname "$0")/../lib.sh"
 require_sandbox
 cd "$T/work" || exit 1
 
 MiB=1048576
 
-# room_case NAME PROGRAM: run PROGRAM (Python) with 40 MiB above the reserve. Sets rc.
+# room_case NAME PROGRAM [MIB]: run PROGRAM (Python) with MIB (default 40) above the reserve.
+# Sets rc. The disk is shared: others writing meanwhile take from the room.
 room_case() {
-	local name=$1 prog=$2 free
+	local name=$1 prog=$2 room=${3:-40} free
 	free=$(df -B1 --output=avail "$AIRLOCK_STATE_DIR" | tail -1)
-	AIRLOCK_DISK_RESERVE=$((free - 40 * MiB)) timeout -k 5 120 \
+	AIRLOCK_DISK_RESERVE=$((free - room * MiB)) timeout -k 5 120 \
 		"$AIRLOCK" run --review never --ask deny --json -- "$PY" -c "$prog" \
 		>"$T/$name.json" 2>"$T/$name.err"
 	rc=$?
@@ -64,15 +66,17 @@ record_whole burst "a 200 MiB burst"
 check "a 200 MiB burst: nothing on the host" test ! -e burst.bin
 
 # 2. fallocate() past the end of the file (FALLOC_FL_KEEP_SIZE): RLIMIT_FSIZE does not look
-# there, the supervisor does.
+# there, the supervisor does. A refusal takes no block, so these two cases can have a room of
+# 1 GiB (and ask for 200 MiB more): what other writers on the disk take meanwhile cannot use
+# it up and end the run by a limit before the call.
 room_case keepsize '
 import ctypes, ctypes.util, os
 libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
 libc.fallocate.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_long, ctypes.c_long]
 fd = os.open("keep.bin", os.O_WRONLY | os.O_CREAT, 0o644)
-r = libc.fallocate(fd, 1, 0, 200 << 20)
-print(r, ctypes.get_errno())'
-is "$(jf keepsize 'j["stdout"].strip()')" "-1 28" "fallocate(KEEP_SIZE) of 200 MiB with 40 MiB of room fails with ENOSPC"
+r = libc.fallocate(fd, 1, 0, 1224 << 20)
+print(r, ctypes.get_errno())' 1024
+is "$(jf keepsize 'j["stdout"].strip()')" "-1 28" "fallocate(KEEP_SIZE) of 1.2 GiB with 1 GiB of room fails with ENOSPC"
 is "$(jf keepsize 'j["limit"]')" None "fallocate(KEEP_SIZE): refused before any block is taken, so no limit is hit"
 record_whole keepsize "fallocate(KEEP_SIZE)"
 
@@ -80,13 +84,13 @@ room_case posixfa '
 import os
 fd = os.open("pfa.bin", os.O_WRONLY | os.O_CREAT, 0o644)
 try:
-    os.posix_fallocate(fd, 0, 200 << 20)
+    os.posix_fallocate(fd, 0, 1224 << 20)
     print("allocated")
 except OSError as e:
-    print("refused", e.errno)'
+    print("refused", e.errno)' 1024
 case $(jf posixfa 'j["stdout"].strip()') in
-"refused 28" | "refused 27") ok "posix_fallocate of 200 MiB with 40 MiB of room is refused" ;;
-*) not_ok "posix_fallocate of 200 MiB with 40 MiB of room is refused (got $(jf posixfa 'j["stdout"]'))" ;;
+"refused 28" | "refused 27") ok "posix_fallocate of 1.2 GiB with 1 GiB of room is refused" ;;
+*) not_ok "posix_fallocate of 1.2 GiB with 1 GiB of room is refused (got $(jf posixfa 'j["stdout"]'))" ;;
 esac
 record_whole posixfa "posix_fallocate"
 
