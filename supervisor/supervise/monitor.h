@@ -13,8 +13,11 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+struct monitor_keep; /* descriptors kept from one check to the next (monitor.c) */
+
 struct monitor {
 	int procfd;		       /* the sandbox's /proc */
+	struct monitor_keep *keep;     /* NULL until monitor_open() */
 	unsigned long long mem_max;    /* bytes of resident memory, 0: unlimited */
 	unsigned long long cpu_max_ms; /* milliseconds of CPU, 0: unlimited */
 	unsigned long long tasks_max;  /* tasks (processes and threads), 0: unlimited */
