@@ -136,9 +136,12 @@ void monitor_close(struct monitor *m)
 		close(m->storefd);
 	if (m->diagfd >= 0)
 		close(m->diagfd);
+	if (m->resolverfd >= 0)
+		close(m->resolverfd);
 	m->procfd = -1;
 	m->storefd = -1;
 	m->diagfd = -1;
+	m->resolverfd = -1;
 }
 
 /*
@@ -183,11 +186,9 @@ int monitor_disk_room(const struct monitor *m, unsigned long long *room)
  */
 #define DIAG_BUF 32768
 
-/* The bytes one socket holds, from its SK_MEMINFO_* array. */
-static unsigned long long meminfo_bytes(const struct rtattr *rta)
+/* The bytes one socket holds, from its n SK_MEMINFO_* counters. */
+static unsigned long long meminfo_bytes(const __u32 *v, size_t n)
 {
-	const __u32 *v = RTA_DATA(rta);
-	size_t n = RTA_PAYLOAD(rta) / sizeof(__u32);
 	unsigned long long wmem;
 
 	if (n <= SK_MEMINFO_WMEM_QUEUED)
@@ -233,7 +234,8 @@ static int diag_dump(int fd, void *req, size_t reqlen, bool unix_family, unsigne
 			for (; RTA_OK(rta, alen); rta = RTA_NEXT(rta, alen))
 				if (rta->rta_type ==
 				    (unix_family ? UNIX_DIAG_MEMINFO : INET_DIAG_SKMEMINFO))
-					*sum += meminfo_bytes(rta);
+					*sum += meminfo_bytes(RTA_DATA(rta),
+							      RTA_PAYLOAD(rta) / sizeof(__u32));
 		}
 	}
 }
@@ -307,6 +309,27 @@ static unsigned long inuse(const char *buf, const char *proto)
 }
 
 /*
+ * The namespace always holds one UDP socket: the resolver's, which pid 1 bound and handed to
+ * the supervisor (run.c keeps a duplicate for the monitor, so it stays counted in sockstat's
+ * "inuse" as long as the monitor runs). A UDP dump walks the whole host's UDP hash, about
+ * half of what an idle check cost; while that socket is the only one, SO_MEMINFO on it
+ * gives the same counters. Unknown (an older kernel): as many bytes as it may hold.
+ */
+static unsigned long long own_socket_memory(int fd)
+{
+	__u32 v[SK_MEMINFO_VARS];
+	socklen_t len = sizeof(v);
+	int rcvbuf = 0;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_MEMINFO, v, &len) == 0)
+		return meminfo_bytes(v, len / sizeof(__u32));
+	len = sizeof(rcvbuf);
+	if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, &len) < 0 || rcvbuf < 0)
+		return 0;
+	return (unsigned long long)rcvbuf;
+}
+
+/*
  * Kernel memory of every socket in the sandbox's network namespace; 0 when unknown. Cost
  * decides the order: Unix sockets are hashed per namespace and a dump of them takes tens of
  * microseconds, so it is made every check. A TCP dump walks the whole host's connection hash
@@ -320,6 +343,7 @@ static unsigned long long socket_memory(struct monitor *m)
 	struct monitor_keep *k = m->keep;
 	char v4[1024] = "", v6[1024] = "";
 	unsigned long long sum = 0;
+	unsigned long udp;
 
 	if (m->diagfd < 0)
 		return 0;
@@ -328,7 +352,10 @@ static unsigned long long socket_memory(struct monitor *m)
 		v4[0] = '\0';
 	if (read_kept(&k->sockstat6, m->procfd, "1/net/sockstat6", v6, sizeof(v6)) <= 0)
 		v6[0] = '\0';
-	if (inuse(v4, "UDP"))
+	udp = inuse(v4, "UDP");
+	if (udp == 1 && m->resolverfd >= 0)
+		sum += own_socket_memory(m->resolverfd);
+	else if (udp)
 		dump_inet(m->diagfd, AF_INET, IPPROTO_UDP, &sum);
 	if (inuse(v6, "UDP6"))
 		dump_inet(m->diagfd, AF_INET6, IPPROTO_UDP, &sum);
