@@ -414,9 +414,9 @@ struct sample {
 
 /*
  * Add one process to the sample, reading only what a limit needs: stat for CPU time and
- * threads, statm for resident memory. statm's resident size is the exact sum of the
- * process's counters; stat's rss (field 24) is the per-CPU-cached reading of them, which can
- * lag by pages on each CPU of each process, so it is not used for the limit.
+ * threads, statm for resident memory. Recent kernels sum the per-CPU memory counters for
+ * statm; stat's rss (field 24) is their cached total, which can lag by a batch of pages per
+ * CPU and counter for each process, so it is not used for the limit.
  */
 static void sample_proc(const struct monitor *m, struct kept_proc *p, struct sample *s)
 {
