@@ -407,6 +407,20 @@ static int parse_stat(const char *buf, unsigned long long *ticks, unsigned long 
 	return 0;
 }
 
+/* From /proc/PID/statm, "size resident shared ...": the resident pages. sscanf() showed in a
+   profile of the check, at 50 processes a check; two strtoull() do. */
+static int parse_statm(const char *buf, unsigned long long *rss)
+{
+	char *end;
+
+	strtoull(buf, &end, 10);
+	if (end == buf || *end != ' ')
+		return -1;
+	buf = end;
+	*rss = strtoull(buf, &end, 10);
+	return end == buf ? -1 : 0;
+}
+
 /* What one check adds up. */
 struct sample {
 	unsigned long long mem, ticks, tasks;
@@ -422,7 +436,7 @@ static void sample_proc(const struct monitor *m, struct kept_proc *p, struct sam
 {
 	static long page;
 	char path[32], buf[1024];
-	unsigned long long t = 0, th = 0, size = 0, rss = 0;
+	unsigned long long t = 0, th = 0, rss = 0;
 
 	if (!page)
 		page = sysconf(_SC_PAGESIZE);
@@ -437,7 +451,7 @@ static void sample_proc(const struct monitor *m, struct kept_proc *p, struct sam
 	if (m->mem_max) {
 		snprintf(path, sizeof(path), "%d/statm", (int)p->pid);
 		if (read_kept(&p->statm, m->procfd, path, buf, sizeof(buf)) > 0 &&
-		    sscanf(buf, "%llu %llu", &size, &rss) == 2)
+		    parse_statm(buf, &rss) == 0)
 			s->mem += rss * (unsigned long long)page;
 	}
 }
