@@ -13,13 +13,17 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+struct monitor_keep; /* descriptors kept from one check to the next (monitor.c) */
+
 struct monitor {
 	int procfd;		       /* the sandbox's /proc */
+	struct monitor_keep *keep;     /* NULL until monitor_open() */
 	unsigned long long mem_max;    /* bytes of resident memory, 0: unlimited */
 	unsigned long long cpu_max_ms; /* milliseconds of CPU, 0: unlimited */
 	unsigned long long tasks_max;  /* tasks (processes and threads), 0: unlimited */
 	int storefd;		       /* the session directory, for the free space check */
-	int diagfd; /* NETLINK_SOCK_DIAG in the sandbox's network namespace, or -1 */
+	int diagfd;	/* NETLINK_SOCK_DIAG in the sandbox's network namespace, or -1 */
+	int resolverfd; /* the sandbox's resolver socket, the supervisor's own UDP socket there */
 	unsigned long long disk_reserve; /* stop when the store's filesystem has less free */
 	/* The last sample, for the record. */
 	unsigned long long mem, cpu_ms, tasks;

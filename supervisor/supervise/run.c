@@ -145,10 +145,14 @@ static int recv_control(struct run_state *rs, struct event_log *log, enum net_mo
 			return take_listener(rs, &msg, log, net);
 		return 0;
 	case TRACEE_MSG_DNS:
-		if (rs->net.dns_fd < 0 && !rs->have_listener)
+		if (rs->net.dns_fd < 0 && !rs->have_listener) {
 			rs->net.dns_fd = take_rights(&mh);
-		else
+			/* the monitor counts what is queued in it without a UDP dump */
+			if (rs->net.dns_fd >= 0 && rs->mon.resolverfd < 0)
+				rs->mon.resolverfd = fcntl(rs->net.dns_fd, F_DUPFD_CLOEXEC, 0);
+		} else {
 			close_rights(&mh);
+		}
 		return 0;
 	case TRACEE_MSG_SOCKDIAG:
 		if (rs->mon.diagfd < 0 && !rs->have_listener)
@@ -679,6 +683,7 @@ static void ctx_init(struct run_ctx *c)
 				   .in = {.src = -1, .pipe = -1},
 				   .relay = {.master = -1, .slave = -1, .in = -1, .out = -1},
 				   .net = {.dns_fd = -1}};
+	c->rs.mon.resolverfd = -1;
 	c->log.fd = -1;
 	c->wr[0] = c->wr[1] = c->rd_in = -1;
 	c->null_fd = c->log_fd = -1;

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Memory that no process maps: data queued in the sandbox's sockets (socketpairs, TCP over the
-# sandbox's own loopback, datagrams) counts against --memory, so a program that parks its
+# Memory that no process maps: data queued in the sandbox's sockets (socketpairs, TCP and UDP over
+# the sandbox's own loopback, datagrams) counts against --memory, so a program that parks its
 # memory in kernel buffers is stopped like any memory hog. Every program here stops itself at
 # 1.2 GiB in all, so that a broken limit fails the test instead of hurting the machine.
 . "$(dirname "$0")/../lib.sh"
@@ -83,6 +83,27 @@ while total < (1200 << 20):
 time.sleep(20)
 print("all held")'
 stopped tcp "TCP over the sandbox's loopback, never read"
+
+# UDP datagrams a socket sends itself and never reads. The namespace always has one UDP socket,
+# the resolver's, which the supervisor reads without a UDP dump while it is the only one: the
+# sandbox's own sockets must still be dumped and counted. A full queue drops a datagram
+# without an error, so each socket gets 20 of them.
+hog udp '
+import socket, time
+held, total = [], 0
+try:
+    while total < (1200 << 20):
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)
+        s.bind(("127.0.0.1", 0))
+        held.append(s)
+        for i in range(20):
+            total += s.sendto(b"u" * 32768, s.getsockname())
+except OSError:
+    pass  # out of descriptors: hold what there is
+time.sleep(20)
+print("all held")'
+stopped udp "UDP datagrams over the sandbox's loopback, never read"
 
 # A program that uses sockets normally is not stopped.
 hog normal '

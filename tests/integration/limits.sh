@@ -101,6 +101,21 @@ for pid in kids:
     os.waitpid(pid, 0)
 print("survived")'
 limit_case mem2 137 memory memory 30000 "four 40 MB processes under --memory 100M"
+# The monitor keeps each process's /proc files open between checks: 200 processes come and go
+# first, then a hog starts under a fresh pid (mem3), or the shell, read since it began, execs
+# into one (mem4: what its kept descriptors show must be the new program's).
+for how in "" exec; do
+	name=mem3
+	[ -z "$how" ] || name=mem4
+	al_json $name --memory 100M -- sh -c 'i=0
+while [ $i -lt 200 ]; do /bin/true; i=$((i + 1)); done
+$2 "$1" -c "
+import time
+chunks = [bytearray(b\"z\" * (10 << 20)) for i in range(150)]
+time.sleep(30)
+print(\"survived\")"' sh "$PY" "$how"
+	limit_case $name 137 memory memory 30000 "memory hog after 200 short processes${how:+ (exec)} under --memory 100M"
+done
 
 # --- time ------------------------------------------------------------------------------
 al_json timeout --timeout 2s -- "$PY" -c 'while True: pass'
