@@ -79,6 +79,12 @@ wait_for() {
 	done
 }
 
+# in_project: a fresh directory $T/proj, as $P, made the current one.
+in_project() {
+	P=$T/proj
+	mkdir -p "$P" && cd "$P" || exit 1
+}
+
 # al_run ARGS... : airlock run with the review off; stdout/stderr pass through.
 al_run() { "$AIRLOCK" run --review never "$@"; }
 

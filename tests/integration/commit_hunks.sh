@@ -9,9 +9,7 @@
 require_sandbox
 . "$TESTS_DIR/ui/screen.bash"
 
-P=$T/proj
-mkdir -p "$P"
-cd "$P" || exit 1
+in_project
 "$PY" - <<'PY'
 open("f.txt", "w").write("".join("line %d\n" % i for i in range(1, 31)))
 # CRLF, lines that look like a patch's own, and no newline at the end.

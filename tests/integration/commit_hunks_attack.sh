@@ -10,9 +10,7 @@
 require_sandbox
 . "$TESTS_DIR/ui/screen.bash"
 
-P=$T/proj
-mkdir -p "$P"
-cd "$P" || exit 1
+in_project
 for f in f g s; do
 	"$PY" -c 'import sys; open(sys.argv[1], "w").write("".join("%s %d\n" % (sys.argv[1], i) for i in range(1, 31)))' $f.txt
 	cp $f.txt "$T/$f.orig"

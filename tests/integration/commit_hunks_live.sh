@@ -8,9 +8,7 @@
 require_sandbox
 . "$TESTS_DIR/ui/screen.bash"
 
-P=$T/proj
-mkdir -p "$P"
-cd "$P" || exit 1
+in_project
 "$PY" -c 'open("f.txt", "w").write("".join("line %d\n" % i for i in range(1, 31)))'
 cp f.txt "$T/f.orig"
 cat >"$T/agent.py" <<'PY'

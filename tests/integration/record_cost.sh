@@ -6,9 +6,7 @@
 . "$(dirname "$0")/../lib.sh"
 require_sandbox
 
-P=$T/proj
-mkdir -p "$P"
-cd "$P" || exit 1
+in_project
 
 # A 3 KB command line, and a program that makes 200 events under it.
 LONG=$(printf 'arg%04d ' $(seq 1 400))

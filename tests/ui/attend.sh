@@ -19,9 +19,7 @@ tm() { tmux -S "$SOCK" -f /dev/null "$@"; }
 pane() { tm capture-pane -p -J -S -100 -t at 2>/dev/null; }
 pane_has() { pane | grep -qF -- "$1"; }
 
-P=$T/proj
-mkdir -p "$P"
-cd "$P" || exit 1
+in_project
 printf 'ask exec /usr/bin/whoami\nask exec /usr/bin/id\n' >"$T/ask.rules"
 chmod 600 "$T/ask.rules"
 ID=$("$AIRLOCK" start --ask attend --ask-timeout 30s -r "$T/ask.rules")

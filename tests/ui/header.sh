@@ -7,9 +7,7 @@
 . "$(dirname "$0")/../lib.sh"
 require_sandbox
 
-P=$T/proj
-mkdir -p "$P"
-cd "$P" || exit 1
+in_project
 al_run -- "$PY" -c '
 import subprocess
 for i in range(12):

@@ -9,9 +9,7 @@
 require_sandbox
 . "$TESTS_DIR/ui/screen.bash"
 
-P=$T/proj
-mkdir -p "$P"
-cd "$P" || exit 1
+in_project
 # In the diff each line has a '+' first: a line's text starts at column 1. Scrolled by 40,
 # the screen's first column is the '<' and its second shows column 41 of the line.
 cat >"$T/agent.py" <<'PY'

@@ -7,9 +7,7 @@
 require_sandbox
 . "$TESTS_DIR/ui/screen.bash"
 
-P=$T/proj
-mkdir -p "$P"
-cd "$P" || exit 1
+in_project
 "$PY" -c 'open("f.txt", "w").write("".join("l%d\n" % i for i in range(1, 21)))'
 al_run -- "$PY" -c '
 s = open("f.txt").read().split("\n")

@@ -23,9 +23,7 @@ pane_has() { pane | grep -qF -- "$1"; }
 keys() { tm send-keys -t ui "$@"; }
 finished() { [ -s "$T/rc" ]; }
 
-P=$T/proj
-mkdir -p "$P"
-cd "$P" || exit 1
+in_project
 "$PY" -c '
 open("long.txt", "w").write("".join("line %d\n" % i for i in range(1, 101)))
 open("other.txt", "w").write("other\n")'

@@ -8,9 +8,7 @@
 require_sandbox
 . "$TESTS_DIR/ui/screen.bash"
 
-P=$T/proj
-mkdir -p "$P"
-cd "$P" || exit 1
+in_project
 al_run -- "$PY" -c '
 import os
 os.makedirs("src")

@@ -6,9 +6,7 @@
 . "$(dirname "$0")/../lib.sh"
 require_sandbox
 
-P=$T/proj
-mkdir -p "$P"
-cd "$P" || exit 1
+in_project
 ID=$("$AIRLOCK" start)
 "$AIRLOCK" exec "$ID" -- sh -c 'echo one > a.txt'
 "$AIRLOCK" exec "$ID" -- sh -c 'echo two > b.txt; echo three > c.txt'
