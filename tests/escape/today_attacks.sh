@@ -1,0 +1,185 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Attacks on the end of a run, write rules and the per-thread view of the caller:
+# - a deny write rule holds whatever name the program gives the file: "..", "//", "/./", a
+#   dirfd, a path near PATH_MAX, and the magic links of /proc (/proc/self/cwd, /proc/self/fd/N
+#   reopening a read-only descriptor for writing, /dev/fd/N, /dev/stdout, /proc/PID/...,
+#   /proc/thread-self), while the same links into an allowed place still work;
+# - a relative name is resolved against the calling thread's own cwd (a thread that unshared
+#   its fs_struct, a thread that execs in place of its leader);
+# - nothing of the sandbox outlives the report of the command's end: a daemon, a stopped
+#   process, a thread group whose leader has exited, a process ignoring signals, a fork storm;
+#   the change set holds what the upper layers hold.
+. "$(dirname "$0")/../lib.sh"
+require_sandbox
+W=$T/work
+cd "$W" || exit 1
+mkdir -p secret open/sub
+echo original >secret/f
+echo mine >open/f
+ln -s open/sub lsub
+printf 'deny write %s/secret/**\n' "$W" >"$T/deny.rules"
+
+# --- names the kernel resolves to a denied file -------------------------------------------
+out=$(al_run -r "$T/deny.rules" -- "$PY" -c '
+import os
+W = os.getcwd()
+res = []
+def attempt(name, f):
+    try:
+        f()
+        res.append(name + "=written")
+    except PermissionError:
+        res.append(name + "=denied")
+    except OSError as e:
+        res.append(name + "=" + os.strerror(e.errno))
+def w(p, fl=os.O_WRONLY | os.O_CREAT | os.O_TRUNC, dir_fd=None):
+    os.close(os.open(p, fl, 0o644, dir_fd=dir_fd))
+attempt("dotdot", lambda: w("open/../secret/a"))
+attempt("dslash", lambda: w(".//secret//b"))
+attempt("dot", lambda: w("./secret/./c"))
+attempt("abs-dotdot", lambda: w(W + "/open/sub/../../secret/d"))
+dfd = os.open(".", os.O_RDONLY | os.O_DIRECTORY)
+attempt("dirfd-rel", lambda: w("secret/h", dir_fd=dfd))
+sfd = os.open("secret", os.O_RDONLY | os.O_DIRECTORY)
+attempt("dirfd-in", lambda: w("i", dir_fd=sfd))
+attempt("dirfd-dotdot", lambda: w("../secret/j", dir_fd=os.open("open", os.O_RDONLY)))
+attempt("lsub-dotdot", lambda: w("lsub/../../secret/k"))
+attempt("mkdir-trail", lambda: os.mkdir("secret/m//"))
+attempt("long", lambda: w("./" * 2000 + "secret/l"))
+attempt("long-dotdot", lambda: w("open/" + "sub/../" * 580 + "../secret/n"))
+attempt("rename-dotdot", lambda: (w("mine"), os.rename("mine", "open/sub/../../secret/o")))
+attempt("symlink-in", lambda: os.symlink("x", "open/../secret/p"))
+attempt("cwdlink", lambda: w("/proc/self/cwd/secret/e"))
+attempt("fdlink", lambda: w("/proc/self/fd/%d/secret/g" % dfd))
+r = os.open("secret/f", os.O_RDONLY)
+attempt("reopen", lambda: w("/proc/self/fd/%d" % r, os.O_WRONLY | os.O_TRUNC))
+attempt("devfd-reopen", lambda: w("/dev/fd/%d" % r, os.O_WRONLY | os.O_APPEND))
+attempt("devfd-dir", lambda: w("/dev/fd/%d/secret/q" % dfd))
+attempt("thread-self", lambda: w("/proc/thread-self/cwd/secret/r"))
+attempt("pid", lambda: w("/proc/%d/cwd/secret/s" % os.getpid()))
+attempt("root", lambda: w("/proc/self/root" + W + "/secret/t"))
+os.symlink("/proc/self/cwd", "mycwd")
+attempt("own-link", lambda: w("mycwd/secret/u"))
+os.dup2(r, 5)
+attempt("stdlink", lambda: w("/dev/fd/5", os.O_WRONLY))
+# The same links into a place no rule denies: still the program'\''s to use.
+o = os.open("open/f", os.O_RDONLY)
+attempt("ok-reopen", lambda: w("/proc/self/fd/%d" % o, os.O_WRONLY | os.O_APPEND))
+attempt("ok-cwdlink", lambda: w("/proc/self/cwd/open/e"))
+attempt("ok-devfd", lambda: w("/dev/fd/%d/open/g" % dfd))
+attempt("ok-stdout", lambda: w("/dev/stdout", os.O_WRONLY))
+attempt("ok-comm", lambda: open("/proc/self/comm", "w").write("renamed"))
+print(" ".join(res))
+' 2>"$T/err")
+is "$out" "dotdot=denied dslash=denied dot=denied abs-dotdot=denied dirfd-rel=denied dirfd-in=denied dirfd-dotdot=denied lsub-dotdot=denied mkdir-trail=denied long=denied long-dotdot=denied rename-dotdot=denied symlink-in=denied cwdlink=denied fdlink=denied reopen=denied devfd-reopen=denied devfd-dir=denied thread-self=denied pid=denied root=denied own-link=denied stdlink=denied ok-reopen=written ok-cwdlink=written ok-devfd=written ok-stdout=written ok-comm=written" \
+	"a deny rule holds through .., //, /./, dirfds, long names and /proc's magic links"
+sid=$(last_session)
+"$AIRLOCK" show --json "$sid" >"$T/names.json"
+is "$(jf names "sorted(c['path'][len(sys.argv[3]) + 1:] for c in j['changes'])" "$W")" \
+	"['mine', 'mycwd', 'open/e', 'open/g']" "nothing under the denied directory is in the overlay"
+is "$(cat secret/f)" original "the host's file is untouched"
+
+# --- relative names and the calling thread's own cwd --------------------------------------
+# A thread cannot take a cwd of its own (unshare(CLONE_FS) is refused), so the cwd the
+# supervisor reads for a thread is its process's.
+out=$(al_run -- "$PY" -c '
+import ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+print(libc.unshare(0x200), ctypes.get_errno())' 2>"$T/err")
+is "$out" "-1 1" "unshare(CLONE_FS) is refused (EPERM)"
+
+# A thread that is not the leader execs: it takes the leader's TID, with its own cwd.
+out=$(al_run -r "$T/deny.rules" -- "$PY" -c '
+import ctypes, os, sys, threading
+libc = ctypes.CDLL(None, use_errno=True)
+def child():
+    os.chdir("../secret")
+    os.execv("/bin/sh", ["/bin/sh", "-c", "echo x >after 2>/dev/null && echo written || echo denied"])
+os.chdir("open")
+open("before", "w").close()  # the leader'\''s TID is looked up with cwd open/
+t = threading.Thread(target=child)
+t.start()
+t.join()
+' 2>"$T/err")
+is "$out" denied "after a non-leader thread execs, its own cwd decides its relative writes"
+is "$(ls secret)" f "nothing reached the denied directory"
+
+# --- nothing outlives the report ----------------------------------------------------------
+tag=airlock-survivor-$$
+out=$(al_run -- "$PY" - "$W/open" "$tag" <<'PY' 2>"$T/err"
+import ctypes, os, signal, sys, threading, time
+libc = ctypes.CDLL(None, use_errno=True)
+W, tag = sys.argv[1], sys.argv[2]
+def looper(name):
+    libc.prctl(15, tag.encode(), 0, 0, 0)  # PR_SET_NAME: found by pgrep afterwards
+    n = 0
+    while True:
+        with open(os.path.join(W, name), "a") as f:
+            f.write("%d\n" % n)
+        n += 1
+        time.sleep(0.005)
+def spawn(name, how):
+    if os.fork() == 0:
+        try:
+            how(name)
+        finally:
+            os._exit(0)
+def daemon(name):
+    if os.fork():
+        os._exit(0)
+    os.setsid()
+    if os.fork():
+        os._exit(0)
+    looper(name)
+def stopped(name):
+    pid = os.fork()
+    if pid == 0:
+        looper(name)
+    while not os.path.exists(os.path.join(W, name)):
+        time.sleep(0.005)
+    os.kill(pid, signal.SIGSTOP)
+def zleader(name):
+    threading.Thread(target=looper, args=(name,)).start()
+    libc.syscall(60, 0)  # SYS_exit: the leader alone
+def ignoring(name):
+    for s in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT, signal.SIGCHLD):
+        signal.signal(s, signal.SIG_IGN)
+    looper(name)
+def storm(name):
+    libc.prctl(15, tag.encode(), 0, 0, 0)
+    while True:
+        try:
+            if os.fork() == 0:
+                open(os.path.join(W, name), "a").write("x\n")
+            else:
+                os._exit(0)
+        except OSError:
+            pass
+for name, how in (("daemon", daemon), ("stopped", stopped), ("zleader", zleader),
+                  ("ignoring", ignoring), ("storm", storm)):
+    spawn(name, how)
+for name in ("daemon", "stopped", "zleader", "ignoring", "storm"):
+    while not os.path.exists(os.path.join(W, name)):
+        time.sleep(0.005)
+print("started")
+PY
+)
+is "$out" started "the survivors were running when the command ended"
+# pgrep -f does not see the names; the comm is the tag (15 bytes).
+check "no process of the sandbox outlives the run" sh -c "! pgrep -x '${tag:0:15}' >/dev/null"
+sid=$(last_session)
+"$AIRLOCK" show --json "$sid" >"$T/surv.json"
+up=$(find "$AIRLOCK_STATE_DIR/sessions/$sid/upper" -path "*/open/daemon" | head -1)
+up=${up%/daemon}
+for name in daemon stopped zleader ignoring storm; do
+	want=$(stat -c %s "$up/$name")
+	is "$(jf surv "[c.get('size') for c in j['changes'] if c['path'].endswith('/open/$name')]")" \
+		"[$want]" "the record of $name holds what its upper layer holds"
+done
+[ -n "$up" ] && before=$(cat "$up"/* | wc -l)
+check "no process of the sandbox outlives the run (again, after the checks)" \
+	sh -c "! pgrep -x '${tag:0:15}' >/dev/null"
+is "$(cat "$up"/* | wc -l)" "$before" "nothing writes into the upper layers after the run"
+
+done_testing
