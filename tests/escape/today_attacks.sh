@@ -182,4 +182,48 @@ check "no process of the sandbox outlives the run (again, after the checks)" \
 	sh -c "! pgrep -x '${tag:0:15}' >/dev/null"
 is "$(cat "$up"/* | wc -l)" "$before" "nothing writes into the upper layers after the run"
 
+# --- the report of the command's end comes from pid 1 alone -------------------------------
+# The control socket pid 1 reports on is out of the command's reach: not by /proc/1/fd, not
+# by pidfd_getfd (a forged report would end the run while the program still writes).
+out=$(al_run -- "$PY" -c '
+import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+res = []
+for n in os.listdir("/proc/1/fd"):
+    try:
+        os.close(os.open("/proc/1/fd/" + n, os.O_RDWR))
+        res.append("open-%s" % n)
+    except OSError:
+        pass
+pfd = libc.syscall(434, 1, 0)  # pidfd_open
+for n in range(0, 64):
+    if libc.syscall(438, pfd, n, 0) >= 0:  # pidfd_getfd
+        res.append("getfd-%d" % n)
+print(" ".join(res) or "none")' 2>"$T/err")
+is "$out" none "no descriptor of pid 1 can be taken by the command"
+
+# --- renames in the review: a pair is one decision only when its content came along -------
+R=$T/ren
+mkdir -p "$R"
+seq 1 20 >"$R/f.txt"
+seq 301 340 >"$R/h.txt"
+(cd "$R" && al_run -- "$PY" -c '
+import os, subprocess
+# A new file saved over a host file, then moved: nothing of the host file came along.
+open("tmp", "w").write("".join("other %d\n" % i for i in range(40)))
+os.replace("tmp", "h.txt")
+os.rename("h.txt", "z.txt")
+# Saved in place, then moved: a rename.
+subprocess.run(["sed", "-i", "s/^5$/five/", "f.txt"], check=True)
+os.rename("f.txt", "g.txt")' >/dev/null 2>"$T/err")
+rid=$(last_session)
+"$AIRLOCK" show --json "$rid" >"$T/ren.json"
+is "$(jf ren "sorted((c['path'][len(sys.argv[3]) + 1:], c['kind'], (c.get('renamed_from') or '')[len(sys.argv[3]) + 1:]) for c in j['changes'])" "$R")" \
+	"[('f.txt', 'deleted', ''), ('g.txt', 'added', 'f.txt'), ('h.txt', 'deleted', ''), ('z.txt', 'added', '')]" \
+	"a host file replaced by unrelated content, then moved, is its own deletion, not a rename"
+# Naming the rename's new path commits that addition alone: the deletion is its own row.
+"$AIRLOCK" commit "$rid" "$R/g.txt" >/dev/null 2>"$T/err"
+is "$(cd "$R" && ls | paste -sd' ')" "f.txt g.txt h.txt" \
+	"a commit of the rename's new path applies that path only (the host file stays)"
+
 done_testing
