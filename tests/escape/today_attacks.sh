@@ -226,4 +226,35 @@ is "$(jf ren "sorted((c['path'][len(sys.argv[3]) + 1:], c['kind'], (c.get('renam
 is "$(cd "$R" && ls | paste -sd' ')" "f.txt g.txt h.txt" \
 	"a commit of the rename's new path applies that path only (the host file stays)"
 
+# --- a symlink swapped between the check and the kernel's lookup ---------------------------
+# The runtime check and the kernel's own lookup are apart (the call is continued): a write
+# that wins the race lands in the overlay, never on the host, and the rule still denies it in
+# the change set (the gate decides on the path the upper layer holds).
+S=$T/race
+mkdir -p "$S/secret" "$S/open"
+printf 'deny write %s/secret/**\n' "$S" >"$T/race.rules"
+(cd "$S" && al_run -r "$T/race.rules" -- "$PY" -c '
+import os, threading
+stop = False
+def flip():
+    while not stop:
+        for t in ("open", "secret"):
+            try:
+                os.symlink(t, "l.tmp")
+                os.replace("l.tmp", "lnk")
+            except OSError:
+                pass
+threading.Thread(target=flip, daemon=True).start()
+for i in range(600):
+    try:
+        os.close(os.open("lnk/x%d" % i, os.O_WRONLY | os.O_CREAT, 0o644))
+    except OSError:
+        pass
+stop = True' >/dev/null 2>"$T/err")
+"$AIRLOCK" show --json "$(last_session)" >"$T/race.json"
+diag "writes that won the race: $(jf race "len([c for c in j['changes'] if '/secret/' in c['path']])")"
+is "$(jf race "sorted(set(c['state'] for c in j['changes'] if '/secret/' in c['path']) - {'denied'})")" \
+	"[]" "a write that won the race into a denied directory is denied in the change set"
+is "$(ls "$S/secret" | wc -l)" 0 "... and nothing reached the host's denied directory"
+
 done_testing
