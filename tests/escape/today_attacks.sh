@@ -70,14 +70,16 @@ attempt("ok-cwdlink", lambda: w("/proc/self/cwd/open/e"))
 attempt("ok-devfd", lambda: w("/dev/fd/%d/open/g" % dfd))
 attempt("ok-stdout", lambda: w("/dev/stdout", os.O_WRONLY))
 attempt("ok-comm", lambda: open("/proc/self/comm", "w").write("renamed"))
+attempt("ok-root", lambda: w("/proc/self/root" + W + "/open/r"))
+attempt("ok-pid", lambda: w("/proc/%d/cwd/open/s" % os.getpid()))
 print(" ".join(res))
 ' 2>"$T/err")
-is "$out" "dotdot=denied dslash=denied dot=denied abs-dotdot=denied dirfd-rel=denied dirfd-in=denied dirfd-dotdot=denied lsub-dotdot=denied mkdir-trail=denied long=denied long-dotdot=denied rename-dotdot=denied symlink-in=denied cwdlink=denied fdlink=denied reopen=denied devfd-reopen=denied devfd-dir=denied thread-self=denied pid=denied root=denied own-link=denied stdlink=denied ok-reopen=written ok-cwdlink=written ok-devfd=written ok-stdout=written ok-comm=written" \
+is "$out" "dotdot=denied dslash=denied dot=denied abs-dotdot=denied dirfd-rel=denied dirfd-in=denied dirfd-dotdot=denied lsub-dotdot=denied mkdir-trail=denied long=denied long-dotdot=denied rename-dotdot=denied symlink-in=denied cwdlink=denied fdlink=denied reopen=denied devfd-reopen=denied devfd-dir=denied thread-self=denied pid=denied root=denied own-link=denied stdlink=denied ok-reopen=written ok-cwdlink=written ok-devfd=written ok-stdout=written ok-comm=written ok-root=written ok-pid=written" \
 	"a deny rule holds through .., //, /./, dirfds, long names and /proc's magic links"
 sid=$(last_session)
 "$AIRLOCK" show --json "$sid" >"$T/names.json"
 is "$(jf names "sorted(c['path'][len(sys.argv[3]) + 1:] for c in j['changes'])" "$W")" \
-	"['mine', 'mycwd', 'open/e', 'open/g']" "nothing under the denied directory is in the overlay"
+	"['mine', 'mycwd', 'open/e', 'open/g', 'open/r', 'open/s']" "nothing under the denied directory is in the overlay"
 is "$(cat secret/f)" original "the host's file is untouched"
 
 # --- relative names and the calling thread's own cwd --------------------------------------
@@ -256,5 +258,18 @@ diag "writes that won the race: $(jf race "len([c for c in j['changes'] if '/sec
 is "$(jf race "sorted(set(c['state'] for c in j['changes'] if '/secret/' in c['path']) - {'denied'})")" \
 	"[]" "a write that won the race into a denied directory is denied in the change set"
 is "$(ls "$S/secret" | wc -l)" 0 "... and nothing reached the host's denied directory"
+
+# --- the output's pipes held open by descriptors in flight ---------------------------------
+# stdout and stderr sent into a unix socket that is itself in flight (a cycle only the
+# kernel's garbage collector frees): no process is left to write, so the run ends anyway,
+# with the command's output and status.
+out=$(timeout 60 "$AIRLOCK" run --review never -- "$PY" -c '
+import array, os, socket
+a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+a.sendmsg([b"x"], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [1, 2, b.fileno()]))])
+b.sendmsg([b"y"], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [a.fileno()]))])
+print("last words", flush=True)
+os._exit(3)' 2>"$T/err")
+is "$?/$out" "3/last words" "pipes held by descriptors in flight do not hold the run (its output and status come back)"
 
 done_testing
