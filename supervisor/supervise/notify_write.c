@@ -236,6 +236,45 @@ static int proc_task_dir(pid_t tid, const char **rest, char *dir, size_t sz)
 	return 0;
 }
 
+static bool is_dotdot(const char *comp)
+{
+	return strcmp(comp, "..") == 0;
+}
+
+/*
+ * Whether a component of path is one that test() picks. A ".." after a link of /proc (self,
+ * net, a magic link) leaves where the link leads, which a lexical reading gets wrong: with a
+ * magic link on the way, proc_link() refuses such a name.
+ */
+static bool has_component(const char *path, bool (*test)(const char *))
+{
+	char comp[NAME_MAX + 1];
+	const char *rest = path;
+
+	while (next_comp(&rest, comp, sizeof(comp)))
+		if (test(comp))
+			return true;
+	return false;
+}
+
+/* name without its empty and "." components (its ".." kept: they are the kernel's). */
+static char *collapse(const char *name)
+{
+	char comp[NAME_MAX + 1];
+	const char *rest = name;
+	struct buf b = BUF_INIT;
+
+	buf_init(&b);
+	while (next_comp(&rest, comp, sizeof(comp)))
+		if (strcmp(comp, ".") != 0) {
+			buf_addc(&b, '/');
+			buf_adds(&b, comp);
+		}
+	if (b.len == 0)
+		buf_addc(&b, '/');
+	return buf_detach(&b);
+}
+
 /*
  * path (absolute, normalised) under /proc/<who>/ through a magic link (cwd, root, fd/N): the
  * kernel jumps to the file the link stands for, as reading it shows; no lookup of the
@@ -254,6 +293,8 @@ static int proc_link(pid_t tid, const char *path, char **out)
 	*out = NULL;
 	if (!path || strncmp(path, "/proc/", 6) != 0)
 		return 0;
+	if (has_component(path, is_dotdot))
+		return has_component(path, is_magic) ? -1 : 0;
 	if (proc_task_dir(tid, &rest, dir, sizeof(dir)) < 0)
 		return magic_next(rest) ? -1 : 0;
 	if (!next_comp(&rest, comp, sizeof(comp)) || !is_magic(comp))
@@ -283,21 +324,24 @@ static int proc_link(pid_t tid, const char *path, char **out)
  * /dev's fixed aliases stand for (airlock's /dev is read-only). NULL when none: the caller
  * fails closed.
  */
-static char *resolve_fallback(pid_t pid, const char *name, const char *norm)
+static char *resolve_fallback(pid_t pid, const char *name)
 {
 	static const char *const aliases[][2] = {{"/dev/stdin", "/proc/self/fd/0"},
 						 {"/dev/stdout", "/proc/self/fd/1"},
 						 {"/dev/stderr", "/proc/self/fd/2"}};
+	cleanup_free char *named = NULL;
 	char *real = sb_realpath(pid, name);
 
 	if (real)
 		return real;
-	if (strncmp(norm, "/proc/", 6) == 0)
-		return xstrdup(norm);
-	if (strcmp(norm, "/dev/fd") == 0 || strncmp(norm, "/dev/fd/", 8) == 0)
-		return xasprintf("/proc/self/fd%s", norm + 7);
+	/* The name's own ".." stay: proc_link() reads them. */
+	named = collapse(name);
+	if (strncmp(named, "/proc/", 6) == 0)
+		return xstrdup(named);
+	if (strcmp(named, "/dev/fd") == 0 || strncmp(named, "/dev/fd/", 8) == 0)
+		return xasprintf("/proc/self/fd%s", named + 7);
 	for (size_t i = 0; i < ARRAY_SIZE(aliases); i++)
-		if (strcmp(norm, aliases[i][0]) == 0)
+		if (strcmp(named, aliases[i][0]) == 0)
 			return xstrdup(aliases[i][1]);
 	return NULL;
 }
@@ -314,7 +358,7 @@ static int resolve_write_links(pid_t pid, char *named, const char *path, bool fo
 	int i, rc = 0;
 
 	if (failed)
-		real = resolve_fallback(pid, named, path);
+		real = resolve_fallback(pid, named);
 	for (i = 0; i < 8 && (real || !failed); i++) {
 		rc = proc_link(pid, real ? real : path, &next);
 		if (rc <= 0)
@@ -322,7 +366,7 @@ static int resolve_write_links(pid_t pid, char *named, const char *path, bool fo
 		free(real);
 		real = sb_resolve_name(pid, next, follow);
 		if (!real)
-			real = resolve_fallback(pid, next, next);
+			real = resolve_fallback(pid, next);
 		free(next);
 	}
 	if (rc < 0 || i == 8 || (failed && !real)) {

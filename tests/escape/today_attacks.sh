@@ -22,7 +22,7 @@ printf 'deny write %s/secret/**\n' "$W" >"$T/deny.rules"
 
 # --- names the kernel resolves to a denied file -------------------------------------------
 out=$(al_run -r "$T/deny.rules" -- "$PY" -c '
-import os
+import os, threading
 W = os.getcwd()
 res = []
 def attempt(name, f):
@@ -61,6 +61,12 @@ attempt("pid", lambda: w("/proc/%d/cwd/secret/s" % os.getpid()))
 attempt("root", lambda: w("/proc/self/root" + W + "/secret/t"))
 os.symlink("/proc/self/cwd", "mycwd")
 attempt("own-link", lambda: w("mycwd/secret/u"))
+sub = os.open("open/sub", os.O_RDONLY)
+attempt("fd-dotdot", lambda: w("/proc/self/fd/%d/../../secret/w" % sub))
+attempt("devfd-dotdot", lambda: w("/dev/fd/%d/../../secret/x" % sub))
+attempt("cwd-dotdot", lambda: w("/proc/self/cwd/../%s/secret/y" % os.path.basename(W)))
+attempt("net-dotdot", lambda: w("/proc/net/../cwd/secret/z"))
+attempt("task", lambda: w("/proc/self/task/%d/cwd/secret/v" % threading.get_native_id()))
 os.dup2(r, 5)
 attempt("stdlink", lambda: w("/dev/fd/5", os.O_WRONLY))
 # The same links into a place no rule denies: still the program'\''s to use.
@@ -72,14 +78,17 @@ attempt("ok-stdout", lambda: w("/dev/stdout", os.O_WRONLY))
 attempt("ok-comm", lambda: open("/proc/self/comm", "w").write("renamed"))
 attempt("ok-root", lambda: w("/proc/self/root" + W + "/open/r"))
 attempt("ok-pid", lambda: w("/proc/%d/cwd/open/s" % os.getpid()))
+attempt("ok-task", lambda: w("/proc/self/task/%d/cwd/open/t" % threading.get_native_id()))
+# A ".." after a link of /proc, then a magic link: refused, even into an allowed place.
+attempt("dotdot-magic", lambda: w("/proc/thread-self/../%d/cwd/open/u" % threading.get_native_id()))
 print(" ".join(res))
 ' 2>"$T/err")
-is "$out" "dotdot=denied dslash=denied dot=denied abs-dotdot=denied dirfd-rel=denied dirfd-in=denied dirfd-dotdot=denied lsub-dotdot=denied mkdir-trail=denied long=denied long-dotdot=denied rename-dotdot=denied symlink-in=denied cwdlink=denied fdlink=denied reopen=denied devfd-reopen=denied devfd-dir=denied thread-self=denied pid=denied root=denied own-link=denied stdlink=denied ok-reopen=written ok-cwdlink=written ok-devfd=written ok-stdout=written ok-comm=written ok-root=written ok-pid=written" \
+is "$out" "dotdot=denied dslash=denied dot=denied abs-dotdot=denied dirfd-rel=denied dirfd-in=denied dirfd-dotdot=denied lsub-dotdot=denied mkdir-trail=denied long=denied long-dotdot=denied rename-dotdot=denied symlink-in=denied cwdlink=denied fdlink=denied reopen=denied devfd-reopen=denied devfd-dir=denied thread-self=denied pid=denied root=denied own-link=denied fd-dotdot=denied devfd-dotdot=denied cwd-dotdot=denied net-dotdot=denied task=denied stdlink=denied ok-reopen=written ok-cwdlink=written ok-devfd=written ok-stdout=written ok-comm=written ok-root=written ok-pid=written ok-task=written dotdot-magic=denied" \
 	"a deny rule holds through .., //, /./, dirfds, long names and /proc's magic links"
 sid=$(last_session)
 "$AIRLOCK" show --json "$sid" >"$T/names.json"
 is "$(jf names "sorted(c['path'][len(sys.argv[3]) + 1:] for c in j['changes'])" "$W")" \
-	"['mine', 'mycwd', 'open/e', 'open/g', 'open/r', 'open/s']" "nothing under the denied directory is in the overlay"
+	"['mine', 'mycwd', 'open/e', 'open/g', 'open/r', 'open/s', 'open/t']" "nothing under the denied directory is in the overlay"
 is "$(cat secret/f)" original "the host's file is untouched"
 
 # --- relative names and the calling thread's own cwd --------------------------------------
