@@ -281,4 +281,40 @@ print("last words", flush=True)
 os._exit(3)' 2>"$T/err")
 is "$?/$out" "3/last words" "pipes held by descriptors in flight do not hold the run (its output and status come back)"
 
+# --- a host unix socket named through /proc's links ----------------------------------------
+# The supervisor refuses the socket's own path; the names through /proc's links it cannot
+# follow reach only the overlay's copy of the socket file, which connects nowhere.
+H=$T/hostsock
+mkdir -p "$H"
+"$PY" -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.bind(sys.argv[1] + "/host.sock")
+s.listen(8)
+open(sys.argv[1] + "/ready", "w").close()
+while True:
+    c, _ = s.accept()
+    c.send(b"HOST")
+    c.close()' "$H" &
+srv=$!
+check "the host's socket listens" wait_for 30 test -e "$H/ready"
+out=$(cd "$H" && al_run -- "$PY" -c '
+import os, socket
+d = os.open(".", os.O_RDONLY)
+res = []
+for p in ("host.sock", os.getcwd() + "/host.sock", "/proc/self/cwd/host.sock",
+          "/proc/self/fd/%d/host.sock" % d, "/dev/fd/%d/host.sock" % d,
+          "/proc/self/root" + os.getcwd() + "/host.sock", "/proc/%d/cwd/host.sock" % os.getpid()):
+    s = socket.socket(socket.AF_UNIX)
+    try:
+        s.connect(p)
+        res.append("connected:" + s.recv(8).decode())
+    except OSError:
+        res.append("refused")
+print(" ".join(res))' 2>"$T/err")
+kill "$srv" 2>/dev/null
+wait "$srv" 2>/dev/null
+is "$out" "refused refused refused refused refused refused refused" \
+	"a host unix socket is out of reach by its name and through /proc's links"
+
 done_testing
