@@ -66,6 +66,11 @@ attempt("fd-dotdot", lambda: w("/proc/self/fd/%d/../../secret/w" % sub))
 attempt("devfd-dotdot", lambda: w("/dev/fd/%d/../../secret/x" % sub))
 attempt("cwd-dotdot", lambda: w("/proc/self/cwd/../%s/secret/y" % os.path.basename(W)))
 attempt("net-dotdot", lambda: w("/proc/net/../cwd/secret/z"))
+attempt("rename-proc", lambda: (w("mine3"), os.rename("mine3", "/proc/self/cwd/secret/mv")))
+attempt("rename-out", lambda: os.rename("/proc/self/cwd/secret/f", "stolen"))
+attempt("mkdir-proc", lambda: os.mkdir("/proc/self/cwd/secret/dir"))
+attempt("unlink-proc", lambda: os.unlink("/dev/fd/%d/secret/f" % dfd))
+attempt("chmod-proc", lambda: os.chmod("/proc/self/fd/%d" % r, 0o600))
 attempt("task", lambda: w("/proc/self/task/%d/cwd/secret/v" % threading.get_native_id()))
 os.dup2(r, 5)
 attempt("stdlink", lambda: w("/dev/fd/5", os.O_WRONLY))
@@ -83,12 +88,12 @@ attempt("ok-task", lambda: w("/proc/self/task/%d/cwd/open/t" % threading.get_nat
 attempt("dotdot-magic", lambda: w("/proc/thread-self/../%d/cwd/open/u" % threading.get_native_id()))
 print(" ".join(res))
 ' 2>"$T/err")
-is "$out" "dotdot=denied dslash=denied dot=denied abs-dotdot=denied dirfd-rel=denied dirfd-in=denied dirfd-dotdot=denied lsub-dotdot=denied mkdir-trail=denied long=denied long-dotdot=denied rename-dotdot=denied symlink-in=denied cwdlink=denied fdlink=denied reopen=denied devfd-reopen=denied devfd-dir=denied thread-self=denied pid=denied root=denied own-link=denied fd-dotdot=denied devfd-dotdot=denied cwd-dotdot=denied net-dotdot=denied task=denied stdlink=denied ok-reopen=written ok-cwdlink=written ok-devfd=written ok-stdout=written ok-comm=written ok-root=written ok-pid=written ok-task=written dotdot-magic=denied" \
+is "$out" "dotdot=denied dslash=denied dot=denied abs-dotdot=denied dirfd-rel=denied dirfd-in=denied dirfd-dotdot=denied lsub-dotdot=denied mkdir-trail=denied long=denied long-dotdot=denied rename-dotdot=denied symlink-in=denied cwdlink=denied fdlink=denied reopen=denied devfd-reopen=denied devfd-dir=denied thread-self=denied pid=denied root=denied own-link=denied fd-dotdot=denied devfd-dotdot=denied cwd-dotdot=denied net-dotdot=denied rename-proc=denied rename-out=denied mkdir-proc=denied unlink-proc=denied chmod-proc=denied task=denied stdlink=denied ok-reopen=written ok-cwdlink=written ok-devfd=written ok-stdout=written ok-comm=written ok-root=written ok-pid=written ok-task=written dotdot-magic=denied" \
 	"a deny rule holds through .., //, /./, dirfds, long names and /proc's magic links"
 sid=$(last_session)
 "$AIRLOCK" show --json "$sid" >"$T/names.json"
 is "$(jf names "sorted(c['path'][len(sys.argv[3]) + 1:] for c in j['changes'])" "$W")" \
-	"['mine', 'mycwd', 'open/e', 'open/g', 'open/r', 'open/s', 'open/t']" "nothing under the denied directory is in the overlay"
+	"['mine', 'mine3', 'mycwd', 'open/e', 'open/g', 'open/r', 'open/s', 'open/t']" "nothing under the denied directory is in the overlay"
 is "$(cat secret/f)" original "the host's file is untouched"
 
 # --- relative names and the calling thread's own cwd --------------------------------------
