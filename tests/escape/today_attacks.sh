@@ -198,6 +198,23 @@ check "no process of the sandbox outlives the run (again, after the checks)" \
 	sh -c "! pgrep -x '${tag:0:15}' >/dev/null"
 is "$(cat "$up"/* | wc -l)" "$before" "nothing writes into the upper layers after the run"
 
+# --- no way out of the pid namespace pid 1 empties -----------------------------------------
+# kill(-1) reaches every process of pid 1's namespace and those nested in it: a process must
+# not get into another one (a new pid or user namespace, setns, a clone with CLONE_NEWPID).
+out=$(al_run -- "$PY" -c '
+import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+res = []
+for name, flags in (("newpid", 0x20000000), ("newuser", 0x10000000)):
+    res.append("%s=%d" % (name, libc.unshare(flags)))
+res.append("setns=%d" % libc.setns(os.open("/proc/self/ns/pid", os.O_RDONLY), 0))
+r = libc.syscall(56, 0x20000000 | 17, 0, 0, 0, 0)  # clone(CLONE_NEWPID | SIGCHLD)
+if r == 0:
+    os._exit(0)
+res.append("clone=%d" % min(r, 0))
+print(" ".join(res))' 2>"$T/err")
+is "$out" "newpid=-1 newuser=-1 setns=-1 clone=-1" "no process gets into another pid namespace"
+
 # --- the report of the command's end comes from pid 1 alone -------------------------------
 # The control socket pid 1 reports on is out of the command's reach: not by /proc/1/fd, not
 # by pidfd_getfd (a forged report would end the run while the program still writes).
