@@ -276,8 +276,8 @@ static char *collapse(const char *name)
 }
 
 /*
- * path (absolute, normalised) under /proc/<who>/ through a magic link (cwd, root, fd/N): the
- * kernel jumps to the file the link stands for, as reading it shows; no lookup of the
+ * path (absolute, "." and "//" collapsed) under /proc/<who>/ through a magic link (cwd, root,
+ * fd/N): the kernel jumps to the file the link stands for, as reading it shows; no lookup of the
  * supervisor's follows it (its /proc/self is not the caller's), so a reopen of a read-only
  * descriptor for writing ("/proc/self/fd/3", "/dev/fd/3") or a path under the caller's cwd
  * ("/proc/self/cwd/x") would pass as a name in /proc. 1 and *out = the file's path and the
@@ -286,13 +286,14 @@ static char *collapse(const char *name)
  */
 static int proc_link(pid_t tid, const char *path, char **out)
 {
-	const char *rest = path + 5;
 	char dir[64], comp[32], link[128], target[MAX_PATH_BYTES];
+	const char *rest;
 	ssize_t n;
 
 	*out = NULL;
 	if (!path || strncmp(path, "/proc/", 6) != 0)
 		return 0;
+	rest = path + 5;
 	if (has_component(path, is_dotdot))
 		return has_component(path, is_magic) ? -1 : 0;
 	if (proc_task_dir(tid, &rest, dir, sizeof(dir)) < 0)
@@ -368,6 +369,10 @@ static int resolve_write_links(pid_t pid, char *named, const char *path, bool fo
 		if (!real)
 			real = resolve_fallback(pid, next);
 		free(next);
+		if (!real) {
+			rc = -1; /* where the link leads cannot be followed further */
+			break;
+		}
 	}
 	if (rc < 0 || i == 8 || (failed && !real)) {
 		free(real);
