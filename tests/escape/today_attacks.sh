@@ -84,11 +84,14 @@ attempt("ok-comm", lambda: open("/proc/self/comm", "w").write("renamed"))
 attempt("ok-root", lambda: w("/proc/self/root" + W + "/open/r"))
 attempt("ok-pid", lambda: w("/proc/%d/cwd/open/s" % os.getpid()))
 attempt("ok-task", lambda: w("/proc/self/task/%d/cwd/open/t" % threading.get_native_id()))
+attempt("ok-memfd", lambda: w("/proc/self/fd/%d" % os.memfd_create("jit"), os.O_RDWR))
+attempt("ok-tmpfile", lambda: w("/proc/self/fd/%d" % os.open("open", os.O_TMPFILE | os.O_RDWR), os.O_RDWR))
+attempt("ok-pipe", lambda: w("/dev/fd/%d" % os.pipe()[1], os.O_WRONLY))
 # A ".." after a link of /proc, then a magic link: refused, even into an allowed place.
 attempt("dotdot-magic", lambda: w("/proc/thread-self/../%d/cwd/open/u" % threading.get_native_id()))
 print(" ".join(res))
 ' 2>"$T/err")
-is "$out" "dotdot=denied dslash=denied dot=denied abs-dotdot=denied dirfd-rel=denied dirfd-in=denied dirfd-dotdot=denied lsub-dotdot=denied mkdir-trail=denied long=denied long-dotdot=denied rename-dotdot=denied symlink-in=denied cwdlink=denied fdlink=denied reopen=denied devfd-reopen=denied devfd-dir=denied thread-self=denied pid=denied root=denied own-link=denied fd-dotdot=denied devfd-dotdot=denied cwd-dotdot=denied net-dotdot=denied rename-proc=denied rename-out=denied mkdir-proc=denied unlink-proc=denied chmod-proc=denied task=denied stdlink=denied ok-reopen=written ok-cwdlink=written ok-devfd=written ok-stdout=written ok-comm=written ok-root=written ok-pid=written ok-task=written dotdot-magic=denied" \
+is "$out" "dotdot=denied dslash=denied dot=denied abs-dotdot=denied dirfd-rel=denied dirfd-in=denied dirfd-dotdot=denied lsub-dotdot=denied mkdir-trail=denied long=denied long-dotdot=denied rename-dotdot=denied symlink-in=denied cwdlink=denied fdlink=denied reopen=denied devfd-reopen=denied devfd-dir=denied thread-self=denied pid=denied root=denied own-link=denied fd-dotdot=denied devfd-dotdot=denied cwd-dotdot=denied net-dotdot=denied rename-proc=denied rename-out=denied mkdir-proc=denied unlink-proc=denied chmod-proc=denied task=denied stdlink=denied ok-reopen=written ok-cwdlink=written ok-devfd=written ok-stdout=written ok-comm=written ok-root=written ok-pid=written ok-task=written ok-memfd=written ok-tmpfile=written ok-pipe=written dotdot-magic=denied" \
 	"a deny rule holds through .., //, /./, dirfds, long names and /proc's magic links"
 sid=$(last_session)
 "$AIRLOCK" show --json "$sid" >"$T/names.json"
