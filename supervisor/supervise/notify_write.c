@@ -106,9 +106,9 @@ static bool follows_final(const struct sys_desc *sd, const struct seccomp_data *
  * kernel walks it) as the kernel will find it in pid's view: every symlink resolved, the last
  * one too when the call follows it, else only the parent directory's. NULL when the same as
  * path (named, normalised), or when it cannot be resolved (then the kernel's lookup fails as
- * well, or the named path decides alone).
+ * well, or the named path decides alone: *failed is then set).
  */
-static char *resolve_write(pid_t pid, char *named, const char *path, bool follow)
+static char *resolve_write(pid_t pid, char *named, const char *path, bool follow, bool *failed)
 {
 	size_t len = named ? strlen(named) : 0;
 	char *real;
@@ -119,11 +119,268 @@ static char *resolve_write(pid_t pid, char *named, const char *path, bool follow
 	while (len > 1 && named[len - 1] == '/')
 		named[--len] = '\0';
 	real = sb_resolve_name(pid, named, follow);
+	*failed = !real;
 	if (real && strcmp(real, path) == 0) {
 		free(real);
 		return NULL;
 	}
 	return real;
+}
+
+/* The next component of *rest (moved past it) into comp; false at the end or when too long. */
+static bool next_comp(const char **rest, char *comp, size_t sz)
+{
+	const char *p = *rest, *end;
+
+	while (*p == '/')
+		p++;
+	end = strchrnul(p, '/');
+	if (end == p || (size_t)(end - p) >= sz)
+		return false;
+	memcpy(comp, p, (size_t)(end - p));
+	comp[end - p] = '\0';
+	*rest = end;
+	return true;
+}
+
+/* A component that is all digits, as a number; -1 otherwise. */
+static long number(const char *comp)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(comp, &end, 10);
+	return comp[0] >= '0' && comp[0] <= '9' && !*end && !errno ? v : -1;
+}
+
+/* The entries of /proc/<pid>/ that are magic links, or lead to some (fd/N, task/T/cwd). */
+static bool is_magic(const char *comp)
+{
+	static const char *const magic[] = {"cwd", "root", "fd", "exe", "map_files", "task"};
+
+	for (size_t i = 0; i < ARRAY_SIZE(magic); i++)
+		if (strcmp(comp, magic[i]) == 0)
+			return true;
+	return false;
+}
+
+/* Whether the component after rest is one (a path in another process's /proc directory). */
+static bool magic_next(const char *rest)
+{
+	char comp[32];
+
+	return next_comp(&rest, comp, sizeof(comp)) && is_magic(comp);
+}
+
+/* The last number on the line of /proc/TID/status that starts with key: the ID in the
+   innermost pid namespace (the sandbox's), or the only one. -1 when absent. */
+static long status_id(const char *status, const char *key)
+{
+	const char *line = strstr(status, key), *end;
+	long id = -1;
+
+	if (!line)
+		return -1;
+	line += strlen(key);
+	end = strchrnul(line, '\n');
+	for (; line < end; line++)
+		if (line[-1] == '\t' || line[-1] == ' ' || line[-1] == ':')
+			if (*line >= '0' && *line <= '9')
+				id = strtol(line, NULL, 10);
+	return id;
+}
+
+/*
+ * The /proc directory (in the supervisor's view) of the task that /proc/<who>[/task/<t>]
+ * names in the sandbox's /proc, for the caller tid: "self", its own process or thread IDs.
+ * The supervisor cannot map another process's number: -1, and the caller fails closed.
+ * *rest is moved past what was used.
+ */
+static int proc_task_dir(pid_t tid, const char **rest, char *dir, size_t sz)
+{
+	char comp[32], status[2048], path[64];
+	long who, t, tgid;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = read(fd, status, sizeof(status) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	status[n] = '\0';
+	tgid = status_id(status, "\nTgid:");
+	if (!next_comp(rest, comp, sizeof(comp)))
+		return -1;
+	if (strcmp(comp, "thread-self") == 0) {
+		snprintf(dir, sz, "/proc/%d", (int)tid);
+		return 0;
+	}
+	who = strcmp(comp, "self") == 0 ? status_id(status, "\nNStgid:") : number(comp);
+	if (who <= 0 || who != status_id(status, "\nNStgid:") || tgid <= 0)
+		return -1;
+	snprintf(dir, sz, "/proc/%ld", tgid);
+	if (strncmp(*rest, "/task/", 6) != 0)
+		return 0;
+	*rest += 5;
+	if (!next_comp(rest, comp, sizeof(comp)))
+		return -1;
+	t = number(comp);
+	if (t <= 0 || t != status_id(status, "\nNSpid:"))
+		return -1;
+	snprintf(dir, sz, "/proc/%d", (int)tid);
+	return 0;
+}
+
+static bool is_dotdot(const char *comp)
+{
+	return strcmp(comp, "..") == 0;
+}
+
+/*
+ * Whether a component of path is one that test() picks. A ".." after a link of /proc (self,
+ * net, a magic link) leaves where the link leads, which a lexical reading gets wrong: with a
+ * magic link on the way, proc_link() refuses such a name.
+ */
+static bool has_component(const char *path, bool (*test)(const char *))
+{
+	char comp[NAME_MAX + 1];
+	const char *rest = path;
+
+	while (next_comp(&rest, comp, sizeof(comp)))
+		if (test(comp))
+			return true;
+	return false;
+}
+
+/* name without its empty and "." components (its ".." kept: they are the kernel's). */
+static char *collapse(const char *name)
+{
+	char comp[NAME_MAX + 1];
+	const char *rest = name;
+	struct buf b = BUF_INIT;
+
+	buf_init(&b);
+	while (next_comp(&rest, comp, sizeof(comp)))
+		if (strcmp(comp, ".") != 0) {
+			buf_addc(&b, '/');
+			buf_adds(&b, comp);
+		}
+	if (b.len == 0)
+		buf_addc(&b, '/');
+	return buf_detach(&b);
+}
+
+/*
+ * path (absolute, "." and "//" collapsed) under /proc/<who>/ through a magic link (cwd, root,
+ * fd/N): the kernel jumps to the file the link stands for, as reading it shows; no lookup of the
+ * supervisor's follows it (its /proc/self is not the caller's), so a reopen of a read-only
+ * descriptor for writing ("/proc/self/fd/3", "/dev/fd/3") or a path under the caller's cwd
+ * ("/proc/self/cwd/x") would pass as a name in /proc. 1 and *out = the file's path and the
+ * rest; 0 when path is no such path (or the link is a pipe's or a socket's, no file's); -1
+ * when it is one the supervisor cannot follow.
+ */
+static int proc_link(pid_t tid, const char *path, char **out)
+{
+	char dir[64], comp[32], link[128], target[MAX_PATH_BYTES];
+	const char *rest;
+	ssize_t n;
+
+	*out = NULL;
+	if (!path || strncmp(path, "/proc/", 6) != 0)
+		return 0;
+	rest = path + 5;
+	if (has_component(path, is_dotdot))
+		return has_component(path, is_magic) ? -1 : 0;
+	if (proc_task_dir(tid, &rest, dir, sizeof(dir)) < 0)
+		return magic_next(rest) ? -1 : 0;
+	if (!next_comp(&rest, comp, sizeof(comp)) || !is_magic(comp))
+		return 0;
+	if (strcmp(comp, "cwd") == 0 || strcmp(comp, "root") == 0)
+		snprintf(link, sizeof(link), "%s/%s", dir, comp);
+	else if (strcmp(comp, "fd") == 0 && next_comp(&rest, comp, sizeof(comp)))
+		snprintf(link, sizeof(link), "%s/fd/%s", dir, comp);
+	else if (strcmp(comp, "fd") == 0)
+		return 0; /* the fd directory itself */
+	else
+		return -1; /* exe, map_files/..., task/...: not followed here */
+	n = readlink(link, target, sizeof(target) - 1);
+	if (n <= 0)
+		return -1;
+	target[n] = '\0';
+	if (target[0] != '/')
+		return 0;
+	*out = path_join(target, rest[0] == '/' ? rest + 1 : rest);
+	return 1;
+}
+
+/*
+ * Where name (absolute) leads when the supervisor's lookup stops short of it: its symlinks
+ * followed as far as they go, or, where a readlink of the supervisor's fails (a /proc/self on
+ * the way: its own, not the caller's), the name itself under /proc, or the /proc path that
+ * /dev's fixed aliases stand for (airlock's /dev is read-only). NULL when none: the caller
+ * fails closed.
+ */
+static char *resolve_fallback(pid_t pid, const char *name)
+{
+	static const char *const aliases[][2] = {{"/dev/stdin", "/proc/self/fd/0"},
+						 {"/dev/stdout", "/proc/self/fd/1"},
+						 {"/dev/stderr", "/proc/self/fd/2"}};
+	cleanup_free char *named = NULL;
+	char *real = sb_realpath(pid, name);
+
+	if (real)
+		return real;
+	/* The name's own ".." stay: proc_link() reads them. */
+	named = collapse(name);
+	if (strncmp(named, "/proc/", 6) == 0)
+		return xstrdup(named);
+	if (strcmp(named, "/dev/fd") == 0 || strncmp(named, "/dev/fd/", 8) == 0)
+		return xasprintf("/proc/self/fd%s", named + 7);
+	for (size_t i = 0; i < ARRAY_SIZE(aliases); i++)
+		if (strcmp(named, aliases[i][0]) == 0)
+			return xstrdup(aliases[i][1]);
+	return NULL;
+}
+
+/*
+ * resolve_write(), then on through the /proc magic links where it leads: 0 and *out (NULL:
+ * the named path decides alone), or -EACCES when the write goes where the supervisor cannot
+ * follow: a write rule must not be decided on a name the kernel does not write.
+ */
+static int resolve_write_links(pid_t pid, char *named, const char *path, bool follow, char **out)
+{
+	bool failed = false;
+	char *real = resolve_write(pid, named, path, follow, &failed), *next;
+	int i, rc = 0;
+
+	if (failed)
+		real = resolve_fallback(pid, named);
+	for (i = 0; i < 8 && (real || !failed); i++) {
+		rc = proc_link(pid, real ? real : path, &next);
+		if (rc <= 0)
+			break;
+		free(real);
+		real = sb_resolve_name(pid, next, follow);
+		if (!real)
+			real = resolve_fallback(pid, next);
+		free(next);
+		if (!real) {
+			rc = -1; /* where the link leads cannot be followed further */
+			break;
+		}
+	}
+	if (rc < 0 || i == 8 || (failed && !real)) {
+		free(real);
+		*out = NULL;
+		return -EACCES;
+	}
+	*out = real;
+	return 0;
 }
 
 /*
@@ -423,8 +680,9 @@ int handle_write(struct notifier *n, const struct sys_desc *sd)
 		rc = mem_read_string(pid, d->args[sd->arg.str], link, sizeof(link));
 	/* A descriptor's path is already the file's own; a named path may pass through links. */
 	if (rc == 0 && n->rules && sd->arg.fd < 0) {
-		real = resolve_write(pid, named, target, follows_final(sd, d, 0));
-		real2 = resolve_write(pid, named2, target2, false);
+		rc = resolve_write_links(pid, named, target, follows_final(sd, d, 0), &real);
+		if (rc == 0)
+			rc = resolve_write_links(pid, named2, target2, false, &real2);
 	}
 	if (rc == 0 && (sd->nr == SYS_link || sd->nr == SYS_linkat))
 		host_link = links_host_file(pid, target, follows_final(sd, d, 0));
