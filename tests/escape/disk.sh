@@ -11,6 +11,9 @@ require_sandbox
 cd "$T/work" || exit 1
 
 MiB=1048576
+# A held file stops at the room: 40 MiB, plus the 1 MiB the bound overshoots, plus what others
+# freed on the shared disk between our measure and airlock's (the room is airlock's own).
+RoomSlack=48
 
 # room_case NAME PROGRAM [MIB]: run PROGRAM (Python) with MIB (default 40) above the reserve.
 # Sets rc. The disk is shared: others writing meanwhile take from the room.
@@ -57,7 +60,7 @@ except OSError as e:
 is "$rc" 137 "a 200 MiB burst with 40 MiB of room ends the run (137)"
 is "$(jf burst 'j["limit"]')" disk "a 200 MiB burst: the limit named is disk"
 size=$(held_size burst burst.bin)
-if [ "$size" != absent ] && [ "$size" -le $((41 * MiB)) ]; then
+if [ "$size" != absent ] && [ "$size" -le $((RoomSlack * MiB)) ]; then
 	ok "a 200 MiB burst: the held file stopped at the room (${size} bytes)"
 else
 	not_ok "a 200 MiB burst: the held file stopped at the room (got $size)"
@@ -123,7 +126,7 @@ try:
 except OSError as e:
     print('stopped', e.errno)"
 size=$(held_size cfr copy.bin)
-if [ "$size" = absent ] || [ "$size" -le $((41 * MiB)) ]; then
+if [ "$size" = absent ] || [ "$size" -le $((RoomSlack * MiB)) ]; then
 	ok "copy_file_range of 100 MiB stops at the room (held: $size)"
 else
 	not_ok "copy_file_range of 100 MiB stops at the room (held: $size bytes)"
