@@ -1265,7 +1265,7 @@ static int commands_request(struct view *v, enum ui_req req)
 	struct ui_review *r = ra->r;
 	struct ui_command *c = r->ncommands ? &r->commands[v->sel] : NULL;
 	enum ui_decision d;
-	size_t i;
+	size_t i, n;
 
 	switch (req) {
 	case UI_REQ_APPROVE:
@@ -1295,11 +1295,17 @@ static int commands_request(struct view *v, enum ui_req req)
 				  "%s all %zu commands and every change they made",
 				  d == UI_APPROVED ? "Approve" : "Deny", r->ncommands))
 			return VIEW_DONE;
-		for (i = 0; i < r->ncommands; i++)
-			ui_set_command(r, i, d);
+		for (i = 0, n = 0; i < r->ncommands; i++)
+			n += ui_set_command(r, i, d);
 		ra->dirty = true;
-		app_message(&ra->app, "%s every command and the changes they made",
-			    decision_word(d));
+		if (n == r->ncommands)
+			app_message(&ra->app, "%s every command and the changes they made",
+				    decision_word(d));
+		else
+			app_message(&ra->app,
+				    "%s %zu of %zu commands and their changes (%zu ran already, "
+				    "or were denied)",
+				    decision_word(d), n, r->ncommands, r->ncommands - n);
 		return VIEW_DONE;
 	case UI_REQ_ENTER:
 		if (!c)

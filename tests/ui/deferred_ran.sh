@@ -67,11 +67,14 @@ check "reopened, the command the review's commit ran is done too" \
 check "... and #4 still waits" grep -qE '^ \[\?\] deferred #4 ' <(screen 1)
 
 # Approve everything (A) and commit: the change is applied, #4 runs, the others not again.
-ui '<Tab>Ac<Dump>y'
+ui '<Tab>A<Dump>c<Dump>y'
+check "A says which commands it could not approve" grep -q \
+	'^approved 2 of 5 commands and their changes (3 ran already, or were denied)$' \
+	<(screen 1)
 check "the summary counts only #4" \
-	grep -q 'Then run 1 approved deferred command on the host' <(screen 1)
-check "... and lists it" grep -qE '\| +#4 touch T/fourth' <(screen 1)
-is "$(screen 1 | grep -cE '\| +#[123] ')" 0 "... and not #1, #2 or #3"
+	grep -q 'Then run 1 approved deferred command on the host' <(screen 2)
+check "... and lists it" grep -qE '\| +#4 touch T/fourth' <(screen 2)
+is "$(screen 2 | grep -cE '\| +#[123] ')" 0 "... and not #1, #2 or #3"
 check "the change was applied" test -e "$P/d.txt"
 check "#4 ran" test -e "$T/fourth"
 is "$(cat "$T/second")" ran "#2 did not run again"
