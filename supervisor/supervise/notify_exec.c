@@ -423,19 +423,24 @@ int handle_exec(struct notifier *n, const struct sys_desc *sd)
 	int rc;
 
 	rc = copy_path(n, sd->arg.dirfd, sd->arg.path, &target);
-	if (rc == 0)
-		rc = copy_argv(n, d->args[sd->arg.path + 1], argv, &truncated);
-	if (!id_valid(n)) {
-		cJSON_Delete(argv);
-		return 0;
-	}
-	/* execvp() and subprocess try each PATH directory: a miss is answered as the kernel
-	   would, and not recorded as a command. execveat (fexecve of a memfd, a path from a
-	   descriptor) is never a PATH search. */
+	/*
+	 * execvp() and subprocess try each PATH directory: a miss is answered as the kernel
+	 * would, and not recorded as a command. execveat (fexecve of a memfd, a path from a
+	 * descriptor) is never a PATH search. Answered before argv is read: nothing of it is
+	 * used, and the answer needs no ID_VALID of its own (a path read from a task that took
+	 * a dead caller's pid is answered to the dead caller's id, which the kernel refuses).
+	 */
 	if (rc == 0 && target[0] == '/' && exec_target(n, target, &real) == 0 &&
 	    sd->nr == SYS_execve) {
 		cJSON_Delete(argv);
 		return answer(n, NULL, deny(ENOENT));
+	}
+	if (rc == 0)
+		rc = copy_argv(n, d->args[sd->arg.path + 1], argv, &truncated);
+	if (!id_valid(n)) {
+		free(real);
+		cJSON_Delete(argv);
+		return 0;
 	}
 	ev = new_event(n, "exec", sd->name);
 	cJSON_AddItemToObject(ev, "target", json_text(target ? target : "?"));
