@@ -374,8 +374,19 @@ static struct proc *lookup(struct procs *p, pid_t init, pid_t pid, unsigned long
  */
 static struct proc *lookup_pid(struct procs *p, pid_t init, pid_t pid, int depth)
 {
+	struct slot *s = &p->slots[(unsigned)pid % STAT_CACHE];
 	struct pstat st;
+	char buf[64];
 
+	/* A parent that made a call of its own (a compiler driver, forking its passes) has a
+	   slot: a read through it that works shows its task alive, so pid is still its. */
+	if (s->fd >= 0 && s->tid == pid && s->tgid == pid &&
+	    ((p->call && s->seen == p->call) || pread(s->fd, buf, sizeof(buf), 0) > 0)) {
+		struct proc *e = find(p, pid, s->start);
+
+		if (e)
+			return e;
+	}
 	if (read_stat(pid, &st) < 0)
 		return NULL;
 	return lookup(p, init, pid, st.start, st.ppid, depth);
