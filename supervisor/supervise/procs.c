@@ -70,10 +70,10 @@ struct procs {
 	struct proc *buckets[NBUCKETS];
 	struct slot slots[STAT_CACHE];
 	__u64 call; /* the notification being handled (procs_call()), or 0 */
-	/* The stat of call_pid read in call (of_thread()): an exec let through in the same call
+	/* The stat of call_st_pid read in call_st_call (of_thread()): an exec let through in it
 	   takes its stack and threads from it instead of reading them again (procs_exec()). */
 	__u64 call_st_call;
-	pid_t call_st_pid;
+	pid_t call_st_pid, call_st_tid; /* the process, and the thread looked up */
 	struct pstat call_st;
 	int last_pid_fd;       /* /proc/sys/kernel/ns_last_pid, kept: each pread formats it anew */
 	struct proc **pending; /* the processes with a pending exec */
@@ -498,6 +498,7 @@ static struct proc *of_thread(struct procs *p, pid_t init, pid_t tid)
 		s->seen = p->call;
 	p->call_st_call = p->call;
 	p->call_st_pid = tgid;
+	p->call_st_tid = tid;
 	p->call_st = st;
 	return lookup(p, init, tgid, st.start, ppid, 0);
 }
@@ -546,7 +547,10 @@ void procs_exec(struct procs *p, pid_t init, pid_t tid, const cJSON *argv, long 
 		return;
 	if (e->pending)
 		drop_pending(p, e);
-	if (image_of(p, e->pid, &e->pend_dev, &e->pend_ino, &e->pend_stack, &start, &threads) < 0 ||
+	/* The stat read in this call serves only the thread it was read for: the caller, in
+	   its exec (an exec answered later, after a question, reads it anew). */
+	if (image_of(p->call_st_tid == tid ? p : NULL, e->pid, &e->pend_dev, &e->pend_ino,
+		     &e->pend_stack, &start, &threads) < 0 ||
 	    start != e->start)
 		return;
 	e->pend_alone = threads == 1;
