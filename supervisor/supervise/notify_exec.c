@@ -2,6 +2,8 @@
 /* The notifier's execs: argv copied, exec rules, deferred commands, the check after the exec. */
 #include "supervisor/supervise/notify_int.h"
 
+#include <sys/uio.h>
+
 static int copy_argv_of(pid_t pid, unsigned long addr, cJSON *arr, bool *truncated);
 
 /* Whether a fresh copy of the exec's path and argv is what the event recorded. */
@@ -112,34 +114,114 @@ int continue_exec(struct notifier *n, __u64 id, pid_t pid, const struct seccomp_
 	return rc;
 }
 
-/* Copy pid's argv at addr (bounded) into a JSON array. 0 or -errno; *truncated when cut. */
+#define ARGV_BATCH 32  /* argv entries read per process_vm_readv */
+#define ARG_PEEK   256 /* bytes of each string read at first; a longer one is read again */
+
+static size_t page_bytes(void)
+{
+	static size_t ps;
+
+	if (!ps) {
+		long v = sysconf(_SC_PAGESIZE);
+
+		ps = v > 0 ? (size_t)v : 4096;
+	}
+	return ps;
+}
+
+/*
+ * Up to n argv pointers from addr, in one read that stays in addr's page (a pointer that
+ * crosses a page is read alone): the page of the first is readable, so all of it is, and
+ * the read fails where reading them one by one would. The number read, or -EFAULT.
+ */
+static int read_ptrs(pid_t pid, unsigned long addr, unsigned long *ptrs, size_t n)
+{
+	size_t room = (page_bytes() - addr % page_bytes()) / sizeof(*ptrs);
+
+	if (room == 0)
+		room = 1;
+	if (n > room)
+		n = room;
+	return mem_read(pid, addr, ptrs, n * sizeof(*ptrs)) < 0 ? -EFAULT : (int)n;
+}
+
+/*
+ * The strings at ptrs[0..n) (none NULL) into out[n][ARG_PEEK], with one read of the first
+ * ARG_PEEK bytes of each, never past its page (as mem_read_string() reads). ok[i] when
+ * string i ended in what was read; the others are read again one by one.
+ */
+static void peek_strings(pid_t pid, const unsigned long *ptrs, size_t n, char (*out)[ARG_PEEK],
+			 bool *ok)
+{
+	struct iovec local[ARGV_BATCH], remote[ARGV_BATCH];
+	ssize_t got;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		size_t len = page_bytes() - ptrs[i] % page_bytes();
+
+		if (len > ARG_PEEK)
+			len = ARG_PEEK;
+		local[i] = (struct iovec){.iov_base = out[i], .iov_len = len};
+		remote[i] = (struct iovec){.iov_base = (void *)ptrs[i], .iov_len = len};
+		ok[i] = false;
+	}
+	got = n ? process_vm_readv(pid, local, n, remote, n, 0) : 0;
+	/* A short read stops at the first range it could not read: that one and the rest are
+	   read again, and fail there as they would have. */
+	for (i = 0; i < n && got >= (ssize_t)local[i].iov_len; i++) {
+		got -= (ssize_t)local[i].iov_len;
+		ok[i] = memchr(out[i], '\0', local[i].iov_len) != NULL;
+	}
+}
+
+/*
+ * Copy pid's argv at addr (bounded) into a JSON array. 0 or -errno; *truncated when cut.
+ * Its pointers a page at a time and its strings ARGV_BATCH at a time: an exec of a compiler
+ * carries dozens of arguments, and one read each was the most of the exec's reads.
+ */
 static int copy_argv_of(pid_t pid, unsigned long addr, cJSON *arr, bool *truncated)
 {
-	size_t total = 0, i;
+	unsigned long ptrs[ARGV_BATCH];
+	char peek[ARGV_BATCH][ARG_PEEK];
 	char arg[MAX_ARG_BYTES];
+	bool ok[ARGV_BATCH];
+	size_t total = 0, i = 0;
 
 	*truncated = false;
 	if (addr == 0)
 		return 0; /* Linux treats a NULL argv as empty */
-	for (i = 0; i < MAX_ARGS; i++) {
-		unsigned long p;
-		int rc;
+	while (i < MAX_ARGS) {
+		size_t want = MAX_ARGS - i < ARGV_BATCH ? MAX_ARGS - i : ARGV_BATCH, m, k;
+		int n = read_ptrs(pid, addr + i * sizeof(ptrs[0]), ptrs, want);
 
-		if (mem_read(pid, addr + i * sizeof(p), &p, sizeof(p)) < 0)
-			return -EFAULT;
-		if (p == 0)
-			return 0;
-		rc = mem_read_string(pid, p, arg, sizeof(arg));
-		if (rc == -EFAULT)
-			return rc;
-		if (rc == -ENAMETOOLONG)
-			*truncated = true;
-		total += strlen(arg);
-		if (total > MAX_ARGV_TOTAL) {
-			*truncated = true;
-			return 0;
+		if (n < 0)
+			return n;
+		for (m = 0; m < (size_t)n && ptrs[m]; m++)
+			;
+		peek_strings(pid, ptrs, m, peek, ok);
+		for (k = 0; k < m; k++) {
+			const char *s = peek[k];
+
+			if (!ok[k]) {
+				int rc = mem_read_string(pid, ptrs[k], arg, sizeof(arg));
+
+				if (rc == -EFAULT)
+					return rc;
+				if (rc == -ENAMETOOLONG)
+					*truncated = true;
+				s = arg;
+			}
+			total += strlen(s);
+			if (total > MAX_ARGV_TOTAL) {
+				*truncated = true;
+				return 0;
+			}
+			cJSON_AddItemToArray(arr, json_text(s));
 		}
-		cJSON_AddItemToArray(arr, json_text(arg));
+		if (m < (size_t)n)
+			return 0; /* the NULL that ends it */
+		i += m;
 	}
 	*truncated = true;
 	return 0;
@@ -241,21 +323,23 @@ static int exec_rank(const struct rule *r)
  * path as named and as the kernel will resolve it (/bin/id is /usr/bin/id where /bin is a
  * link): the stricter verdict of the two decides, so a rule on either name holds. A command
  * whose argv was cut by the copy bounds, under rules that look at arguments, is refused.
+ * found: the resolved path when exec_target() found it already (taken), or NULL.
  */
 static int decide_exec(struct notifier *n, const struct sys_desc *sd, cJSON *ev, const char *target,
-		       cJSON *argv, bool truncated)
+		       cJSON *argv, bool truncated, char *found)
 {
 	cleanup_free char **vec = json_strings(argv);
 	cleanup_free char *origin = NULL;
 	cleanup_free char *key = NULL, *suggest = NULL;
 	cleanup_free char *program_key = NULL, *suggest_program = NULL;
-	cleanup_free char *real = NULL;
+	cleanup_free char *real = found;
 	const struct rule *r = NULL, *r2;
 	struct ask_question q = {0};
 	enum rule_action act;
 
 	if (n->rules) {
-		real = sb_realpath((pid_t)n->req->pid, target);
+		if (!real)
+			real = sb_realpath((pid_t)n->req->pid, target);
 		if (!real)
 			return answer(n, ev, deny(EACCES));
 		r = rules_match_exec(n->rules, target, vec);
@@ -301,36 +385,71 @@ static int decide_exec(struct notifier *n, const struct sys_desc *sd, cJSON *ev,
 	}
 }
 
+/*
+ * Whether the exec's absolute target exists in the caller's view, and with rules, where it
+ * leads: the kernel's own lookup (every symlink followed, as the exec will) gives both at
+ * once, where a walk would cost a lookup per component (/bin/true is /usr/bin/true where /bin
+ * is a link). 1 and *real (NULL when it must be resolved step by step: the lookup failed
+ * otherwise, or named a file unlinked meanwhile), 0 when it does not exist, -errno when it
+ * cannot tell.
+ */
+static int exec_target(struct notifier *n, const char *target, char **real)
+{
+	pid_t pid = (pid_t)n->req->pid;
+	size_t len;
+
+	*real = NULL;
+	if (!n->rules)
+		return sb_exists(pid, target);
+	*real = sb_canonical(pid, target, true);
+	if (!*real)
+		return errno == ENOENT || errno == ENOTDIR ? 0 : sb_exists(pid, target);
+	len = strlen(*real);
+	if (len >= 10 && strcmp(*real + len - 10, " (deleted)") == 0) {
+		free(*real);
+		*real = NULL;
+	}
+	return 1;
+}
+
 int handle_exec(struct notifier *n, const struct sys_desc *sd)
 {
 	const struct seccomp_data *d = &n->req->data;
 	cleanup_free char *target = NULL;
+	char *real = NULL;
 	cJSON *argv = cJSON_CreateArray();
 	bool truncated = false;
 	cJSON *ev;
 	int rc;
 
 	rc = copy_path(n, sd->arg.dirfd, sd->arg.path, &target);
+	/*
+	 * execvp() and subprocess try each PATH directory: a miss is answered as the kernel
+	 * would, and not recorded as a command. execveat (fexecve of a memfd, a path from a
+	 * descriptor) is never a PATH search. Answered before argv is read: nothing of it is
+	 * used, and the answer needs no ID_VALID of its own (a path read from a task that took
+	 * a dead caller's pid is answered to the dead caller's id, which the kernel refuses).
+	 */
+	if (rc == 0 && target[0] == '/' && exec_target(n, target, &real) == 0 &&
+	    sd->nr == SYS_execve) {
+		cJSON_Delete(argv);
+		return answer(n, NULL, deny(ENOENT));
+	}
 	if (rc == 0)
 		rc = copy_argv(n, d->args[sd->arg.path + 1], argv, &truncated);
 	if (!id_valid(n)) {
+		free(real);
 		cJSON_Delete(argv);
 		return 0;
-	}
-	/* execvp() and subprocess try each PATH directory: a miss is answered as the kernel
-	   would, and not recorded as a command. execveat (fexecve of a memfd, a path from a
-	   descriptor) is never a PATH search. */
-	if (rc == 0 && sd->nr == SYS_execve && target[0] == '/' &&
-	    sb_exists((pid_t)n->req->pid, target) == 0) {
-		cJSON_Delete(argv);
-		return answer(n, NULL, deny(ENOENT));
 	}
 	ev = new_event(n, "exec", sd->name);
 	cJSON_AddItemToObject(ev, "target", json_text(target ? target : "?"));
 	cJSON_AddItemToObject(ev, "command", argv);
 	if (truncated)
 		cJSON_AddBoolToObject(ev, "truncated", true);
-	if (rc < 0)
+	if (rc < 0) {
+		free(real);
 		return answer(n, ev, deny(-rc));
-	return decide_exec(n, sd, ev, target, argv, truncated);
+	}
+	return decide_exec(n, sd, ev, target, argv, truncated, real);
 }

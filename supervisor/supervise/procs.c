@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -59,19 +60,25 @@ struct slot {
 	unsigned long long start; /* of tgid */
 };
 
-struct procs {
-	struct proc *buckets[NBUCKETS];
-	struct slot slots[STAT_CACHE];
-	__u64 call;	       /* the notification being handled (procs_call()), or 0 */
-	struct proc **pending; /* the processes with a pending exec */
-	size_t npending, cpending;
-	size_t n, prune_at;
-};
-
 struct pstat {
 	pid_t ppid;
 	long threads;
 	unsigned long long start, stack;
+};
+
+struct procs {
+	struct proc *buckets[NBUCKETS];
+	struct slot slots[STAT_CACHE];
+	__u64 call; /* the notification being handled (procs_call()), or 0 */
+	/* The stat of call_st_pid read in call_st_call (of_thread()): an exec let through in it
+	   takes its stack and threads from it instead of reading them again (procs_exec()). */
+	__u64 call_st_call;
+	pid_t call_st_pid, call_st_tid; /* the process, and the thread looked up */
+	struct pstat call_st;
+	int last_pid_fd;       /* /proc/sys/kernel/ns_last_pid, kept: each pread formats it anew */
+	struct proc **pending; /* the processes with a pending exec */
+	size_t npending, cpending;
+	size_t n, prune_at;
 };
 
 /* Parse /proc/PID/stat text: fields after the command name, which may hold ')' or spaces. */
@@ -128,13 +135,16 @@ static int read_ids(pid_t tid, pid_t *tgid, pid_t *ppid)
 }
 
 /* Now, as a start time is counted, and the newest pid: what a later fork is newer than. */
-static void now_mark(unsigned long long *tick, long *last_pid)
+static void now_mark(struct procs *p, unsigned long long *tick, long *last_pid)
 {
 	struct timespec ts;
 	long hz = sysconf(_SC_CLK_TCK);
 	char buf[32];
-	cleanup_fd int fd = open("/proc/sys/kernel/ns_last_pid", O_RDONLY | O_CLOEXEC);
-	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+	ssize_t n;
+
+	if (p->last_pid_fd < 0)
+		p->last_pid_fd = open("/proc/sys/kernel/ns_last_pid", O_RDONLY | O_CLOEXEC);
+	n = p->last_pid_fd >= 0 ? pread(p->last_pid_fd, buf, sizeof(buf) - 1, 0) : -1;
 
 	clock_gettime(CLOCK_BOOTTIME, &ts);
 	if (hz <= 0)
@@ -153,6 +163,7 @@ struct procs *procs_new(void)
 	for (size_t i = 0; i < STAT_CACHE; i++)
 		p->slots[i].fd = p->slots[i].dir = -1;
 	p->prune_at = MIN_PRUNE;
+	p->last_pid_fd = -1;
 	return p;
 }
 
@@ -187,6 +198,8 @@ void procs_free(struct procs *p)
 		if (p->slots[i].dir >= 0)
 			close(p->slots[i].dir);
 	}
+	if (p->last_pid_fd >= 0)
+		close(p->last_pid_fd);
 	free(p->pending);
 	free(p);
 }
@@ -214,8 +227,12 @@ static void push_gen(struct proc *e, cJSON *argv, long long seq, unsigned long l
 		(struct gen){.tick = tick, .last_pid = last_pid, .argv = argv, .seq = seq};
 }
 
-/* The identity of what pid runs: its executable and its stack. 0 or -errno. */
-static int image_of(pid_t pid, dev_t *dev, ino_t *ino, unsigned long long *stack,
+/*
+ * The identity of what pid runs: its executable and its stack. 0 or -errno. With p, its
+ * stat may be the one read earlier in the call being handled (it cannot have exec'd since:
+ * its exec is the call).
+ */
+static int image_of(struct procs *p, pid_t pid, dev_t *dev, ino_t *ino, unsigned long long *stack,
 		    unsigned long long *start, long *threads)
 {
 	char path[64];
@@ -226,9 +243,13 @@ static int image_of(pid_t pid, dev_t *dev, ino_t *ino, unsigned long long *stack
 	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
 	if (stat(path, &sb) < 0)
 		return -errno;
-	rc = read_stat(pid, &st);
-	if (rc < 0)
-		return rc;
+	if (p && p->call && p->call_st_call == p->call && p->call_st_pid == pid) {
+		st = p->call_st;
+	} else {
+		rc = read_stat(pid, &st);
+		if (rc < 0)
+			return rc;
+	}
 	*dev = sb.st_dev;
 	*ino = sb.st_ino;
 	*stack = st.stack;
@@ -249,7 +270,7 @@ static void settle(struct procs *p, struct proc *e, pid_t caller)
 	ino_t ino;
 	unsigned long long stack, start;
 
-	if (image_of(e->pid, &dev, &ino, &stack, &start, NULL) < 0 || start != e->start) {
+	if (image_of(NULL, e->pid, &dev, &ino, &stack, &start, NULL) < 0 || start != e->start) {
 		drop_pending(p, e); /* gone */
 		return;
 	}
@@ -269,7 +290,7 @@ static void settle(struct procs *p, struct proc *e, pid_t caller)
 			tick = e->pend_tick;
 			last_pid = e->pend_last_pid;
 		} else {
-			now_mark(&tick, &last_pid);
+			now_mark(p, &tick, &last_pid);
 		}
 		push_gen(e, e->pending, e->pend_seq, tick, last_pid);
 		e->pending = NULL;
@@ -347,15 +368,28 @@ static struct proc *find(struct procs *p, pid_t pid, unsigned long long start)
 static struct proc *lookup(struct procs *p, pid_t init, pid_t pid, unsigned long long start,
 			   pid_t ppid, int depth);
 
-/* The process pid (a thread group), found or made; NULL when it is gone. */
+/*
+ * The process pid (a parent's: /proc names a parent by its thread group id, so pid is one),
+ * found or made; NULL when it is gone. Its stat says its start and its own parent.
+ */
 static struct proc *lookup_pid(struct procs *p, pid_t init, pid_t pid, int depth)
 {
-	pid_t tgid, ppid;
+	struct slot *s = &p->slots[(unsigned)pid % STAT_CACHE];
 	struct pstat st;
+	char buf[64];
 
-	if (read_ids(pid, &tgid, &ppid) < 0 || read_stat(tgid, &st) < 0)
+	/* A parent that made a call of its own (a compiler driver, forking its passes) has a
+	   slot: a read through it that works shows its task alive, so pid is still its. */
+	if (s->fd >= 0 && s->tid == pid && s->tgid == pid &&
+	    ((p->call && s->seen == p->call) || pread(s->fd, buf, sizeof(buf), 0) > 0)) {
+		struct proc *e = find(p, pid, s->start);
+
+		if (e)
+			return e;
+	}
+	if (read_stat(pid, &st) < 0)
 		return NULL;
-	return lookup(p, init, tgid, st.start, ppid, depth);
+	return lookup(p, init, pid, st.start, st.ppid, depth);
 }
 
 static struct proc *lookup(struct procs *p, pid_t init, pid_t pid, unsigned long long start,
@@ -391,6 +425,30 @@ static struct proc *lookup(struct procs *p, pid_t init, pid_t pid, unsigned long
 	return e;
 }
 
+/*
+ * The thread group and parent of thread tid, and the stat of its group, by number. A thread
+ * a pidfd opens for without PIDFD_THREAD leads its group (tid is the group's id): its stat
+ * says the rest, and /proc/TID/status, which formats far more, is read only for the others.
+ */
+static int ids_of(pid_t tid, pid_t *tgid, pid_t *ppid, struct pstat *st)
+{
+	int pfd = (int)syscall(SYS_pidfd_open, tid, 0);
+	int rc;
+
+	if (pfd >= 0) {
+		close(pfd);
+		*tgid = tid;
+	} else {
+		rc = read_ids(tid, tgid, ppid);
+		if (rc < 0)
+			return rc;
+	}
+	rc = read_stat(*tgid, st);
+	if (rc == 0 && pfd >= 0)
+		*ppid = st->ppid;
+	return rc;
+}
+
 /* The process of thread tid; NULL when it is gone. */
 static struct proc *of_thread(struct procs *p, pid_t init, pid_t tid)
 {
@@ -400,11 +458,13 @@ static struct proc *of_thread(struct procs *p, pid_t init, pid_t tid)
 	struct pstat st;
 
 	/* A descriptor that still reads is the same task: its thread group is known. A read
-	   in this call already showed it (procs_readlink()). */
+	   in this call already showed it (procs_readlink(), or an earlier lookup): the task
+	   the call was made by, which a later reuse of its number must not replace. */
 	if (s->fd >= 0 && s->tid == tid &&
 	    ((p->call && s->seen == p->call) || pread(s->fd, buf, sizeof(buf), 0) > 0)) {
 		struct proc *e = find(p, s->tgid, s->start);
 
+		s->seen = p->call;
 		if (e)
 			return e;
 	}
@@ -422,7 +482,7 @@ static struct proc *of_thread(struct procs *p, pid_t init, pid_t tid)
 	if (s->dir >= 0)
 		s->fd = openat(s->dir, "comm", O_RDONLY | O_CLOEXEC);
 	s->tid = tid;
-	if (read_ids(tid, &tgid, &ppid) < 0 || read_stat(tgid, &st) < 0 ||
+	if (ids_of(tid, &tgid, &ppid, &st) < 0 ||
 	    (s->fd >= 0 && pread(s->fd, buf, sizeof(buf), 0) <= 0)) {
 		/* No later lookup may rely on this slot. */
 		if (s->fd >= 0)
@@ -434,6 +494,12 @@ static struct proc *of_thread(struct procs *p, pid_t init, pid_t tid)
 	}
 	s->tgid = tgid;
 	s->start = st.start;
+	if (s->fd >= 0)
+		s->seen = p->call;
+	p->call_st_call = p->call;
+	p->call_st_pid = tgid;
+	p->call_st_tid = tid;
+	p->call_st = st;
 	return lookup(p, init, tgid, st.start, ppid, 0);
 }
 
@@ -481,11 +547,16 @@ void procs_exec(struct procs *p, pid_t init, pid_t tid, const cJSON *argv, long 
 		return;
 	if (e->pending)
 		drop_pending(p, e);
-	if (image_of(e->pid, &e->pend_dev, &e->pend_ino, &e->pend_stack, &start, &threads) < 0 ||
+	/* The stat read in this call serves only the thread it was read for: the caller, in
+	   its exec (an exec answered later, after a question, reads it anew). */
+	if (image_of(p->call_st_tid == tid ? p : NULL, e->pid, &e->pend_dev, &e->pend_ino,
+		     &e->pend_stack, &start, &threads) < 0 ||
 	    start != e->start)
 		return;
 	e->pend_alone = threads == 1;
-	now_mark(&e->pend_tick, &e->pend_last_pid);
+	/* Otherwise settle() marks the moment it sees the exec take effect. */
+	if (e->pend_alone)
+		now_mark(p, &e->pend_tick, &e->pend_last_pid);
 	e->pending = bounded_copy(argv);
 	e->pend_seq = seq;
 	e->pend_tid = tid;

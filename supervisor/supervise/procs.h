@@ -59,7 +59,9 @@ long long procs_seq(struct procs *p, pid_t init, pid_t tid, unsigned *step);
 /*
  * The notification being handled, id (0 once it is answered): the calls below rely on it.
  * Every lookup of a thread the table knows checks that it is still the same task (its
- * number may have been reused) with a read tied to the task.
+ * number may have been reused) with a read tied to the task, once per call: a later lookup
+ * of the same thread in the call keeps the task that read showed (the caller's, even if it
+ * dies and its number is taken meanwhile).
  */
 void procs_call(struct procs *p, __u64 id);
 
