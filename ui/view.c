@@ -636,15 +636,11 @@ static void put_line(struct view *v, const char *s, int y, int x, int width, att
 	const char *q = v->app ? v->app->search : "";
 	size_t ql = strlen(q);
 	int pad = 0, x0 = x;
-	const char *p = s + (skip > 0 ? term_skip(s, skip, &pad) : 0), *m;
+	/* The mark takes the first column: what was there is scrolled away with the rest. */
+	const char *p = s + (skip > 0 ? term_skip(s, skip + 1, &pad) : 0), *m;
 	bool left = p > s, cut;
 
-	/* The mark takes the first column: what was there is scrolled away with the rest. */
-	if (left) {
-		p = s + term_skip(s, skip + 1, &pad);
-		x += 1;
-	}
-	x += pad;
+	x += (left ? 1 : 0) + pad;
 	cut = x + term_width(p) > width;
 	/* The mark takes the last column: no character is drawn there to be cut in half. */
 	if (cut)
