@@ -608,7 +608,12 @@ size_t term_skip(const char *raw, int cols, int *pad)
 		n = n ? n : 1;
 		memcpy(unit, raw + off, n);
 		unit[n] = '\0';
-		w = term_width(unit);
+		/* Printable ASCII but the backslash (doubled) is drawn as itself: no copy to
+		   escape for most of a diff's characters, each redraw of each scrolled line. */
+		if (n == 1 && unit[0] >= 0x20 && unit[0] < 0x7f && unit[0] != '\\')
+			w = 1;
+		else
+			w = term_width(unit);
 		if (used + w > cols) {
 			if (used < cols) {
 				*pad = used + w - cols;
