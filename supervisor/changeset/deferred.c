@@ -28,7 +28,7 @@ extern char **environ;
 /* Output kept per command; more is shown but not kept. */
 #define KEEP_OUTPUT (16u << 20)
 
-static struct deferred_cmd *find(struct deferred_list *l, unsigned n)
+struct deferred_cmd *deferred_find(struct deferred_list *l, unsigned n)
 {
 	size_t i;
 
@@ -45,7 +45,7 @@ static void add_cmd(struct deferred_list *l, const cJSON *ev, unsigned n)
 	const cJSON *cmd = cJSON_GetObjectItemCaseSensitive(ev, "command");
 	const cJSON *env = cJSON_GetObjectItemCaseSensitive(ev, "env");
 
-	if (!path || !cwd || !cJSON_IsArray(cmd) || find(l, n))
+	if (!path || !cwd || !cJSON_IsArray(cmd) || deferred_find(l, n))
 		return;
 	GROW(l->v, l->cap, l->n + 1);
 	c = &l->v[l->n++];
@@ -76,9 +76,9 @@ int deferred_load(const struct session *s, struct deferred_list *out)
 			if (strcmp(cls, "exec") == 0 && meta_str(ev, "decision") &&
 			    strcmp(meta_str(ev, "decision"), "defer") == 0)
 				add_cmd(out, ev, (unsigned)n);
-			else if (strcmp(cls, "deferred") == 0 && find(out, (unsigned)n))
+			else if (strcmp(cls, "deferred") == 0 && deferred_find(out, (unsigned)n))
 				/* A start without an end (airlock died meanwhile) counts as run. */
-				find(out, (unsigned)n)->ran =
+				deferred_find(out, (unsigned)n)->ran =
 					meta_str(ev, "op") &&
 							strcmp(meta_str(ev, "op"), "start") == 0
 						? -2
@@ -118,7 +118,7 @@ static bool any_deferred(const cJSON *commands)
 /* The state of deferred command n: how it ran, else the decision saved in g. */
 static void add_state(cJSON *c, struct deferred_list *l, const struct gate *g, double n)
 {
-	const struct deferred_cmd *d = n >= 1 && n < 1e9 ? find(l, (unsigned)n) : NULL;
+	const struct deferred_cmd *d = n >= 1 && n < 1e9 ? deferred_find(l, (unsigned)n) : NULL;
 	enum gate_state st = GATE_UNDECIDED;
 
 	if (d && d->ran != -1) {
@@ -277,7 +277,7 @@ int deferred_run(const struct session *s, struct event_log *log, const unsigned 
 	memcpy(order, which, n * sizeof(*order));
 	qsort(order, n, sizeof(*order), cmp_uint);
 	for (i = 0; i < n; i++) {
-		const struct deferred_cmd *c = find(&l, order[i]);
+		const struct deferred_cmd *c = deferred_find(&l, order[i]);
 
 		if (!c || (i > 0 && order[i] == order[i - 1])) {
 			error("session %s has no deferred command %u%s", s->id, order[i],
@@ -298,7 +298,7 @@ int deferred_run(const struct session *s, struct event_log *log, const unsigned 
 		}
 	}
 	for (i = 0; i < n; i++) {
-		const struct deferred_cmd *c = find(&l, order[i]);
+		const struct deferred_cmd *c = deferred_find(&l, order[i]);
 		cleanup_free char *cmd = join_argv(c->command);
 		cleanup_free char *clean = term_sanitize(cmd);
 		int status;

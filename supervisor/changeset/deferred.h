@@ -37,6 +37,9 @@ struct deferred_list {
 /* Read the session's deferred commands (and which ran) from its event log. 0 or -errno. */
 int deferred_load(const struct session *s, struct deferred_list *out);
 
+/* Deferred command n of l, or NULL when the log has none of that number. */
+struct deferred_cmd *deferred_find(struct deferred_list *l, unsigned n);
+
 void deferred_free(struct deferred_list *l);
 
 /*

@@ -104,6 +104,12 @@ static void read_pin(struct gate_decision *d, const cJSON *o)
 		d->pin = xstrdup(pin && *pin ? pin : "");
 }
 
+static void push_deferred(struct gate *g, unsigned n, enum gate_state st)
+{
+	GROW(g->defer, g->defer_cap, g->ndefer + 1);
+	g->defer[g->ndefer++] = (struct gate_deferred){n, st};
+}
+
 /*
  * A line's decision on a deferred command ({"deferred": N, "state": ...}), kept when N is a
  * whole number from 1 and the state is known; whether N names a command is the reader's
@@ -121,8 +127,7 @@ static void read_deferred(struct gate *g, const cJSON *o)
 	d = num->valuedouble;
 	if (!(d >= 1 && d <= UINT32_MAX) || d != (double)(unsigned)d)
 		return;
-	GROW(g->defer, g->defer_cap, g->ndefer + 1);
-	g->defer[g->ndefer++] = (struct gate_deferred){(unsigned)d, st};
+	push_deferred(g, (unsigned)d, st);
 }
 
 /* Read decisions.jsonl: one decision per path, the last line for it winning. */
@@ -419,8 +424,7 @@ int gate_decide_deferred(struct gate *g, unsigned n, enum gate_state st)
 {
 	cJSON *o;
 
-	GROW(g->defer, g->defer_cap, g->ndefer + 1);
-	g->defer[g->ndefer++] = (struct gate_deferred){n, st};
+	push_deferred(g, n, st);
 	if (!g->file)
 		return 0;
 	o = cJSON_CreateObject();

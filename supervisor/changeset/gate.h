@@ -174,11 +174,10 @@ enum gate_mode {
  * Whether commit applies change c (v receives its verdict, from gate_classify_change()): NULL when
  * it does, else why it is left out: "denied" (by the person or a deny write rule: see v->by),
  * "hidden", "undecided", "flagged" (undecided with a risk), "skip" (not named). A hidden change in
- * scope
- * (--all, or named) is taken here for the commit's own hidden-path check to refuse and report. With
- * GATE_TAKE_NAMED, named says a PATH takes it and exact that a PATH names it explicitly (the path
- * itself, or a flagged directory above it): only then does a flagged change go in. Whatever the
- * mode, a change under a deny write rule is never taken.
+ * scope (--all, or named) is taken here for the commit's own hidden-path check to refuse and
+ * report. With GATE_TAKE_NAMED, named says a PATH takes it and exact that a PATH names it
+ * explicitly (the path itself, or a flagged directory above it): only then does a flagged change
+ * go in. Whatever the mode, a change under a deny write rule is never taken.
  */
 const char *gate_select(struct gate *g, const struct change *c, enum gate_mode mode, bool named,
 			bool exact, struct gate_verdict *v);

@@ -46,10 +46,13 @@ static int cmp_writer(const void *a, const void *b)
 static void push_writer(struct writer **v, size_t *n, size_t *cap, const char *path,
 			const char *argv, long long exec_seq, unsigned step)
 {
+	/* One copy of a program's command line for its run of writes (100,000 from one program). */
+	bool same = *n && strcmp((*v)[*n - 1].argv, argv) == 0;
+
 	GROW(*v, *cap, *n + 1);
 	(*v)[*n].path = xstrdup(path);
-	(*v)[*n].argv = xstrdup(argv);
-	(*v)[*n].own_argv = true;
+	(*v)[*n].argv = same ? (*v)[*n - 1].argv : xstrdup(argv);
+	(*v)[*n].own_argv = !same;
 	(*v)[*n].exec_seq = exec_seq;
 	(*v)[*n].step = step;
 	(*n)++;
@@ -58,16 +61,7 @@ static void push_writer(struct writer **v, size_t *n, size_t *cap, const char *p
 static void add_writer(struct writers *ws, const char *path, const char *argv, long long exec_seq,
 		       unsigned step)
 {
-	/* One copy of a program's command line for its run of writes (100,000 from one program). */
-	bool same = ws->n && strcmp(ws->w[ws->n - 1].argv, argv) == 0;
-
-	GROW(ws->w, ws->cap, ws->n + 1);
-	ws->w[ws->n].path = xstrdup(path);
-	ws->w[ws->n].argv = same ? ws->w[ws->n - 1].argv : xstrdup(argv);
-	ws->w[ws->n].own_argv = !same;
-	ws->w[ws->n].exec_seq = exec_seq;
-	ws->w[ws->n].step = step;
-	ws->n++;
+	push_writer(&ws->w, &ws->n, &ws->cap, path, argv, exec_seq, step);
 }
 
 /* A step's number from an event, 0 when it has none (or a nonsense one). */
@@ -620,7 +614,8 @@ void writers_free(struct writers *ws)
 	}
 	for (i = 0; i < ws->ntrees; i++) {
 		free(ws->trees[i].path);
-		free(ws->trees[i].argv);
+		if (ws->trees[i].own_argv)
+			free(ws->trees[i].argv);
 	}
 	free(ws->w);
 	cJSON_Delete(ws->steps);

@@ -486,7 +486,7 @@ static void restore_deferred(struct record *rec)
 {
 	struct ui_review *r = &rec->r;
 	struct deferred_list l = {0};
-	size_t i, k;
+	size_t i;
 
 	rec->saved_cmd = xcalloc(r->ncommands + 1, sizeof(*rec->saved_cmd));
 	for (i = 0; i < r->ncommands; i++)
@@ -500,14 +500,14 @@ static void restore_deferred(struct record *rec)
 	}
 	for (i = 0; i < r->ncommands; i++) {
 		struct ui_command *c = &r->commands[i];
+		const struct deferred_cmd *d =
+			c->defer_index ? deferred_find(&l, c->defer_index) : NULL;
 		enum gate_state st;
 
-		for (k = 0; k < l.n && l.v[k].n != c->defer_index; k++)
-			;
-		if (!c->defer_index || k == l.n)
+		if (!d)
 			continue;
-		if (l.v[k].ran != -1)
-			mark_done(rec, c, &l.v[k]);
+		if (d->ran != -1)
+			mark_done(rec, c, d);
 		else if (rec->have_gate && gate_deferred_state(&rec->gate, c->defer_index, &st)) {
 			c->decision = rec->saved_cmd[i] = ui_of(st);
 			c->set_by = st == GATE_UNDECIDED ? NULL : "you, earlier";
