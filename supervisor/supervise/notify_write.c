@@ -199,20 +199,11 @@ static long status_id(const char *status, const char *key)
  */
 static int proc_task_dir(pid_t tid, const char **rest, char *dir, size_t sz)
 {
-	char comp[32], status[2048], path[64];
+	char comp[32], status[2048];
 	long who, t, tgid;
-	ssize_t n;
-	int fd;
 
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (proc_read(tid, "status", status, sizeof(status)) < 0)
 		return -1;
-	n = read(fd, status, sizeof(status) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	status[n] = '\0';
 	tgid = status_id(status, "\nTgid:");
 	if (!next_comp(rest, comp, sizeof(comp)))
 		return -1;
