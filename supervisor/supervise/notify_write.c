@@ -200,7 +200,7 @@ static long status_id(const char *status, const char *key)
 static int proc_task_dir(pid_t tid, const char **rest, char *dir, size_t sz)
 {
 	char comp[32], status[2048];
-	long who, t, tgid;
+	long who, t, tgid, nstgid;
 
 	if (proc_read(tid, "status", status, sizeof(status)) < 0)
 		return -1;
@@ -211,8 +211,9 @@ static int proc_task_dir(pid_t tid, const char **rest, char *dir, size_t sz)
 		snprintf(dir, sz, "/proc/%d", (int)tid);
 		return 0;
 	}
-	who = strcmp(comp, "self") == 0 ? status_id(status, "\nNStgid:") : number(comp);
-	if (who <= 0 || who != status_id(status, "\nNStgid:") || tgid <= 0)
+	nstgid = status_id(status, "\nNStgid:");
+	who = strcmp(comp, "self") == 0 ? nstgid : number(comp);
+	if (who <= 0 || who != nstgid || tgid <= 0)
 		return -1;
 	snprintf(dir, sz, "/proc/%ld", tgid);
 	if (strncmp(*rest, "/task/", 6) != 0)
