@@ -117,18 +117,6 @@ int continue_exec(struct notifier *n, __u64 id, pid_t pid, const struct seccomp_
 #define ARGV_BATCH 32  /* argv entries read per process_vm_readv */
 #define ARG_PEEK   256 /* bytes of each string read at first; a longer one is read again */
 
-static size_t page_bytes(void)
-{
-	static size_t ps;
-
-	if (!ps) {
-		long v = sysconf(_SC_PAGESIZE);
-
-		ps = v > 0 ? (size_t)v : 4096;
-	}
-	return ps;
-}
-
 /*
  * Up to n argv pointers from addr, in one read that stays in addr's page (a pointer that
  * crosses a page is read alone): the page of the first is readable, so all of it is, and
@@ -136,7 +124,7 @@ static size_t page_bytes(void)
  */
 static int read_ptrs(pid_t pid, unsigned long addr, unsigned long *ptrs, size_t n)
 {
-	size_t room = (page_bytes() - addr % page_bytes()) / sizeof(*ptrs);
+	size_t room = (mem_page_size() - addr % mem_page_size()) / sizeof(*ptrs);
 
 	if (room == 0)
 		room = 1;
@@ -158,7 +146,7 @@ static void peek_strings(pid_t pid, const unsigned long *ptrs, size_t n, char (*
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		size_t len = page_bytes() - ptrs[i] % page_bytes();
+		size_t len = mem_page_size() - ptrs[i] % mem_page_size();
 
 		if (len > ARG_PEEK)
 			len = ARG_PEEK;

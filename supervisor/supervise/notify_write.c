@@ -199,20 +199,11 @@ static long status_id(const char *status, const char *key)
  */
 static int proc_task_dir(pid_t tid, const char **rest, char *dir, size_t sz)
 {
-	char comp[32], status[2048], path[64];
-	long who, t, tgid;
-	ssize_t n;
-	int fd;
+	char comp[32], status[2048];
+	long who, t, tgid, nstgid;
 
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (proc_read(tid, "status", status, sizeof(status)) < 0)
 		return -1;
-	n = read(fd, status, sizeof(status) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	status[n] = '\0';
 	tgid = status_id(status, "\nTgid:");
 	if (!next_comp(rest, comp, sizeof(comp)))
 		return -1;
@@ -220,8 +211,9 @@ static int proc_task_dir(pid_t tid, const char **rest, char *dir, size_t sz)
 		snprintf(dir, sz, "/proc/%d", (int)tid);
 		return 0;
 	}
-	who = strcmp(comp, "self") == 0 ? status_id(status, "\nNStgid:") : number(comp);
-	if (who <= 0 || who != status_id(status, "\nNStgid:") || tgid <= 0)
+	nstgid = status_id(status, "\nNStgid:");
+	who = strcmp(comp, "self") == 0 ? nstgid : number(comp);
+	if (who <= 0 || who != nstgid || tgid <= 0)
 		return -1;
 	snprintf(dir, sz, "/proc/%ld", tgid);
 	if (strncmp(*rest, "/task/", 6) != 0)

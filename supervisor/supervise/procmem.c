@@ -11,7 +11,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-static size_t page_size(void)
+size_t mem_page_size(void)
 {
 	static size_t ps;
 
@@ -59,7 +59,7 @@ int mem_read_string(pid_t pid, unsigned long addr, char *buf, size_t size)
 		return -EFAULT;
 	/* Page by page: a string may end just before an unmapped page. */
 	while (got < size - 1) {
-		size_t chunk = page_size() - ((addr + got) % page_size());
+		size_t chunk = mem_page_size() - ((addr + got) % mem_page_size());
 		char *nul;
 
 		if (chunk > size - 1 - got)

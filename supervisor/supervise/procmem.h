@@ -25,6 +25,10 @@ int mem_read_string(pid_t pid, unsigned long addr, char *buf, size_t size);
  */
 int mem_write(pid_t pid, unsigned long addr, const void *buf, size_t len);
 
+/* The page size: a read of another process's memory that stays in one page fails whole or not
+   at all. */
+size_t mem_page_size(void);
+
 /*
  * Read the small file /proc/PID/NAME ("stat", "status") into buf, NUL-terminated: one read,
  * which the kernel answers whole for these files up to a page. Its length, or -errno

@@ -368,6 +368,26 @@ static struct proc *find(struct procs *p, pid_t pid, unsigned long long start)
 static struct proc *lookup(struct procs *p, pid_t init, pid_t pid, unsigned long long start,
 			   pid_t ppid, int depth);
 
+/* Whether the task of slot s (its fd open) is alive: a read in this call showed it already,
+   or one through its descriptor does now. */
+static bool slot_alive(const struct procs *p, const struct slot *s)
+{
+	char buf[64];
+
+	return (p->call && s->seen == p->call) || pread(s->fd, buf, sizeof(buf), 0) > 0;
+}
+
+/* Slot s with its descriptors closed: no lookup relies on it. */
+static void slot_clear(struct slot *s)
+{
+	if (s->fd >= 0)
+		close(s->fd);
+	if (s->dir >= 0)
+		close(s->dir);
+	s->fd = s->dir = -1;
+	s->seen = 0;
+}
+
 /*
  * The process pid (a parent's: /proc names a parent by its thread group id, so pid is one),
  * found or made; NULL when it is gone. Its stat says its start and its own parent.
@@ -376,12 +396,10 @@ static struct proc *lookup_pid(struct procs *p, pid_t init, pid_t pid, int depth
 {
 	struct slot *s = &p->slots[(unsigned)pid % STAT_CACHE];
 	struct pstat st;
-	char buf[64];
 
 	/* A parent that made a call of its own (a compiler driver, forking its passes) has a
 	   slot: a read through it that works shows its task alive, so pid is still its. */
-	if (s->fd >= 0 && s->tid == pid && s->tgid == pid &&
-	    ((p->call && s->seen == p->call) || pread(s->fd, buf, sizeof(buf), 0) > 0)) {
+	if (s->fd >= 0 && s->tid == pid && s->tgid == pid && slot_alive(p, s)) {
 		struct proc *e = find(p, pid, s->start);
 
 		if (e)
@@ -460,20 +478,14 @@ static struct proc *of_thread(struct procs *p, pid_t init, pid_t tid)
 	/* A descriptor that still reads is the same task: its thread group is known. A read
 	   in this call already showed it (procs_readlink(), or an earlier lookup): the task
 	   the call was made by, which a later reuse of its number must not replace. */
-	if (s->fd >= 0 && s->tid == tid &&
-	    ((p->call && s->seen == p->call) || pread(s->fd, buf, sizeof(buf), 0) > 0)) {
+	if (s->fd >= 0 && s->tid == tid && slot_alive(p, s)) {
 		struct proc *e = find(p, s->tgid, s->start);
 
 		s->seen = p->call;
 		if (e)
 			return e;
 	}
-	if (s->fd >= 0)
-		close(s->fd);
-	if (s->dir >= 0)
-		close(s->dir);
-	s->fd = s->dir = -1;
-	s->seen = 0;
+	slot_clear(s);
 	/* The descriptors first, the IDs by number next, then a read that shows the task of
 	   the descriptors still alive: the IDs were its own, not those of a task that took its
 	   number meanwhile. */
@@ -484,12 +496,7 @@ static struct proc *of_thread(struct procs *p, pid_t init, pid_t tid)
 	s->tid = tid;
 	if (ids_of(tid, &tgid, &ppid, &st) < 0 ||
 	    (s->fd >= 0 && pread(s->fd, buf, sizeof(buf), 0) <= 0)) {
-		/* No later lookup may rely on this slot. */
-		if (s->fd >= 0)
-			close(s->fd);
-		if (s->dir >= 0)
-			close(s->dir);
-		s->fd = s->dir = -1;
+		slot_clear(s); /* no later lookup may rely on it */
 		return NULL;
 	}
 	s->tgid = tgid;

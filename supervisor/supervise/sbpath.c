@@ -120,15 +120,14 @@ static int fd_path(int fd, char *out, size_t sz)
 
 /*
  * 1 when path (absolute, normalised) passes through no symlink in the root open at rfd: its
- * directory, and its last component when it exists, so that the kernel resolves it to
+ * directory dir, and its last component when it exists, so that the kernel resolves it to
  * itself. RESOLVE_NO_SYMLINKS has the kernel check every component in the same lookup that
  * finds them. 0 when a symlink is on the way or the lookup fails otherwise (the caller then
  * resolves it step by step).
  */
-static int plain_path(int rfd, const char *path, const char *base)
+static int plain_path(int rfd, const char *path, const char *dir)
 {
 	const unsigned long long how = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS;
-	cleanup_free char *dir = NULL;
 	int fd = openat2_fd(rfd, path, O_PATH, how);
 
 	if (fd >= 0) {
@@ -138,7 +137,6 @@ static int plain_path(int rfd, const char *path, const char *base)
 	if (fd != -ENOENT)
 		return 0; /* ELOOP: a symlink, which the caller follows or not */
 	/* A new name, the usual case of a write: its directory alone must be plain. */
-	dir = base - path > 1 ? xstrndup(path, (size_t)(base - path - 1)) : xstrdup("/");
 	fd = openat2_fd(rfd, dir, O_PATH | O_DIRECTORY, how);
 	if (fd < 0)
 		return 0;
@@ -165,10 +163,10 @@ char *sb_resolve_name(pid_t pid, const char *path, bool follow)
 	rfd = open_root(pid);
 	if (rfd < 0)
 		return NULL;
-	if (plain_path(rfd, path, base))
+	dir = base - path > 1 ? xstrndup(path, (size_t)(base - path - 1)) : xstrdup("/");
+	if (plain_path(rfd, path, dir))
 		return path_normalize(path);
 	/* The directory first: for a new name (most writes make one) that is all there is. */
-	dir = base - path > 1 ? xstrndup(path, (size_t)(base - path - 1)) : xstrdup("/");
 	dfd = open_in_root(rfd, dir, 0);
 	if (dfd < 0 || fd_path(dfd, out, sizeof(out)) < 0)
 		return NULL;
