@@ -15,8 +15,11 @@ size_t mem_page_size(void)
 {
 	static size_t ps;
 
-	if (!ps)
-		ps = (size_t)sysconf(_SC_PAGESIZE);
+	if (!ps) {
+		long v = sysconf(_SC_PAGESIZE);
+
+		ps = v > 0 ? (size_t)v : 4096; /* never a size that wraps the reads' arithmetic */
+	}
 	return ps;
 }
 
