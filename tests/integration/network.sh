@@ -40,6 +40,26 @@ is "$(jf allow "[(c['decision'], c['name'], c['address'], c['port'], c['protocol
 "$AIRLOCK" show last >"$T/allow.txt"
 check "airlock show names it" grep -qE "allow +localhost = 127\.0\.0\.1:$P" "$T/allow.txt"
 
+# A blocking socket (no timeout): the supervisor connects for it and answers when the
+# handshake is done, at once when it finished during connect(); a refusal too.
+cat >"$T/tcpblock.py" <<'PY'
+import errno, socket, sys
+s = socket.socket()
+try:
+    s.connect(("127.0.0.1", int(sys.argv[1])))
+    print("blocking", s.getblocking(), "connected")
+except OSError as e:
+    print(errno.errorcode.get(e.errno, str(e)))
+PY
+closed=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+rules block "allow connect 127.0.0.1:$P
+allow connect 127.0.0.1:$closed"
+is "$(al_run -r "$T/block.rules" -- "$PY" "$T/tcpblock.py" "$P" 2>/dev/null)" \
+	"blocking True connected" "a blocking connect to an allowed host port connects, still blocking"
+is "$("$PY" "$T/tcpblock.py" "$closed")" ECONNREFUSED "bare, a closed host port refuses"
+is "$(al_run -r "$T/block.rules" -- "$PY" "$T/tcpblock.py" "$closed" 2>/dev/null)" \
+	ECONNREFUSED "inside, a blocking connect to a closed allowed host port is refused the same"
+
 rules deny "allow connect 127.0.0.1:$P
 deny connect localhost:$P"
 out=$(al_run -r "$T/deny.rules" -- "$PY" "$T/tcp.py" 127.0.0.1 "$P" 2>/dev/null)
