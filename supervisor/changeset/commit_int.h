@@ -301,6 +301,7 @@ cJSON *cm_who_when(void);
 void cm_set_item(cJSON *obj, const char *key, cJSON *v);
 void journal_free(struct journal *j);
 int journal_read(const char *path, struct journal *j);
+int journal_read_undone(const char *path, struct timespec *when);
 int cm_place(int fdir, const char *fname, int pfd, const char *name, const char *spare);
 int rollback_journal(const struct session *s, struct event_log *log, struct journal *j,
 		     bool checked);
