@@ -54,8 +54,17 @@ static int settle_journal(const struct session *s, cJSON *meta, struct event_log
 {
 	cleanup_free char *jpath = session_path(s, "commit/journal.jsonl");
 	struct journal j;
-	int r = journal_read(jpath, &j);
+	struct timespec undone;
+	int r = journal_read_undone(jpath, &undone);
 
+	/* Undone, or rolled back: nothing to settle, only the baseline (the common case). */
+	if (r == 1) {
+		if (cm_ts_after(&undone, baseline))
+			*baseline = undone;
+		return 0;
+	}
+	if (r == 0)
+		r = journal_read(jpath, &j);
 	if (r == -ENOENT)
 		return 0;
 	if (r < 0)

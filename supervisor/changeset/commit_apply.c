@@ -2,6 +2,11 @@
 /* Applying a commit's steps in journalled batches, each entry with one rename. */
 #include "supervisor/changeset/commit_int.h"
 
+#include <pthread.h>
+
+/* A batch with at least this many steps makes its new entries on two threads. */
+#define TEMPS_THREAD_MIN 256
+
 /* ---- applying --------------------------------------------------------------------------- */
 
 static void fail(struct applier *a, size_t i, int rc, const char *what)
@@ -42,49 +47,124 @@ static int stash(struct applier *a, int pfd, const char *from, size_t i)
 	return r < 0 ? r : cm_remove_at(pfd, from, 0);
 }
 
-/* Phase 1: make each new entry under its temporary name, next to where it goes. */
-static void make_temps(struct applier *a, size_t from, size_t to)
+/*
+ * One step's new entry under its temporary name, next to where it goes, through the host and
+ * upper directories open in host and upper. 0, or -errno with *what saying which part failed.
+ */
+static int make_temp(struct applier *a, size_t i, struct dir_cache *host, struct dir_cache *upper,
+		     const char **what)
+{
+	struct step *st = &a->steps[i];
+	cleanup_free char *tmp = NULL;
+	const char *name, *uname;
+	bool file = !st->partial && S_ISREG(st->c->mode);
+	int pfd, ufd, r, tries;
+
+	*what = "cannot open its directory";
+	if ((pfd = dir_cache_get(host, st->c->path, &name, -1, NULL)) < 0)
+		return pfd;
+	*what = "cannot open it in the session";
+	if ((ufd = dir_cache_get(upper, st->c->upper, &uname, a->sfd, a->s->dir)) < 0)
+		return ufd;
+	tmp = cm_temp_name(a->s->id, i, "");
+	/* A stale one from an earlier attempt that was killed is ours: removed, then again. */
+	for (tries = 0, r = -EEXIST; tries < 2 && r == -EEXIST; tries++) {
+		if (tries > 0 && (r = cm_remove_at(pfd, tmp, 0)) < 0)
+			break;
+		/* A file decided hunk by hunk: the host's with the approved hunks (hunks.h). */
+		r = st->partial ? cm_write_partial(pfd, tmp, st)
+		    : file	? cm_copy_file(ufd, uname, st->c, pfd, tmp, st->strip, &st->new_id)
+				: copy_entry(ufd, uname, pfd, tmp, false, st->strip, 0);
+	}
+	if (r == 0 && !file) {
+		struct stat ts;
+
+		if (fstatat(pfd, tmp, &ts, AT_SYMLINK_NOFOLLOW) < 0)
+			r = -errno;
+		else
+			cm_ident_of(&ts, &st->new_id);
+	}
+	*what = r == -ESTALE ? "it changed in the session after its changes were read"
+			     : "cannot write it";
+	if (r == 0)
+		st->has_new = true;
+	return r;
+}
+
+/* Steps [from, to) of a batch whose new entries one thread makes, and where it stopped. */
+struct temps_part {
+	struct applier *a;
+	size_t from, to;
+	struct dir_cache *host, *upper;
+	size_t pace;   /* steps done per step of this part, for the progress (0: not reported) */
+	size_t failed; /* the step that failed, or SIZE_MAX */
+	int rc;
+	const char *what;
+};
+
+static void make_temps_part(struct temps_part *p)
 {
 	size_t i;
 
-	for (i = from; i < to && a->failed == SIZE_MAX; i++) {
-		struct step *st = &a->steps[i];
-		cleanup_free char *tmp = NULL;
-		const char *name, *uname;
-		struct stat ts;
-		int pfd, ufd, r;
+	for (i = p->from; i < p->to; i++) {
+		const struct step *st = &p->a->steps[i];
 
 		/* Copying the new content is most of a commit's time. */
-		progress_update(a->progress, i);
+		if (p->pace)
+			progress_update(p->a->progress, p->from + (i - p->from) * p->pace);
 		if (st->op != OP_ADD && st->op != OP_REPLACE)
 			continue;
-		pfd = dir_cache_get(&a->host, st->c->path, &name, -1, NULL);
-		if (pfd < 0) {
-			fail(a, i, pfd, "cannot open its directory");
-			break;
+		p->rc = make_temp(p->a, i, p->host, p->upper, &p->what);
+		if (p->rc < 0) {
+			p->failed = i;
+			return;
 		}
-		ufd = dir_cache_get(&a->upper, st->c->upper, &uname, a->sfd, a->s->dir);
-		if (ufd < 0) {
-			fail(a, i, ufd, "cannot open it in the session");
-			break;
-		}
-		tmp = cm_temp_name(a->s->id, i, "");
-		/* A file decided hunk by hunk: the host's with the approved hunks (hunks.h). */
-		r = st->partial ? cm_write_partial(pfd, tmp, st)
-				: copy_entry(ufd, uname, pfd, tmp, false, st->strip, 0);
-		/* A stale one from an earlier attempt that was killed is ours. */
-		if (r == -EEXIST && (r = cm_remove_at(pfd, tmp, 0)) == 0)
-			r = st->partial ? cm_write_partial(pfd, tmp, st)
-					: copy_entry(ufd, uname, pfd, tmp, false, st->strip, 0);
-		if (r == 0 && fstatat(pfd, tmp, &ts, AT_SYMLINK_NOFOLLOW) < 0)
-			r = -errno;
-		if (r < 0) {
-			fail(a, i, r, "cannot write it");
-			break;
-		}
-		st->has_new = true;
-		cm_ident_of(&ts, &st->new_id);
 	}
+}
+
+static void *temps_job(void *arg)
+{
+	make_temps_part(arg);
+	return NULL;
+}
+
+/*
+ * Phase 1: make each new entry under its temporary name. Creating an inode is most of the
+ * time (ext4 allocates it under a lock per group, and without a journal first skips every
+ * inode freed in the last minutes, one by one), so with many steps the second half is made on
+ * a thread of its own: the steps of a batch never depend on each other (no step creates a
+ * directory another one of the batch goes in), and a failure is the earliest step's.
+ */
+static void make_temps(struct applier *a, size_t from, size_t to)
+{
+	struct devs devs = {.n = 0};
+	struct dir_cache host = {.fd = -1, .devs = &devs}, upper = {.fd = -1};
+	size_t mid = to - from >= TEMPS_THREAD_MIN ? from + (to - from) / 2 : to, k;
+	struct temps_part p[2] = {
+		{a, from, mid, &a->host, &a->upper, mid < to ? 2 : 1, SIZE_MAX, 0, NULL},
+		{a, mid, to, &host, &upper, 0, SIZE_MAX, 0, NULL},
+	};
+	pthread_t t;
+	bool threaded = mid < to && pthread_create(&t, NULL, temps_job, &p[1]) == 0;
+
+	make_temps_part(&p[0]);
+	if (threaded)
+		pthread_join(t, NULL);
+	else if (mid < to && p[0].failed == SIZE_MAX)
+		make_temps_part(&p[1]);
+	dir_cache_reset(&host);
+	dir_cache_reset(&upper);
+	/* The thread's host filesystems are synced with the batch's. */
+	for (k = 0; k < devs.n; k++) {
+		devs_add(&a->devs, devs.fd[k], devs.v[k]);
+		close(devs.fd[k]);
+	}
+	a->devs.overflow |= devs.overflow;
+	for (k = 0; k < 2; k++)
+		if (p[k].failed != SIZE_MAX) {
+			fail(a, p[k].failed, p[k].rc, p[k].what);
+			break;
+		}
 }
 
 /* Phase 2: journal each step of the batch with the entries it will move, before any moves. */

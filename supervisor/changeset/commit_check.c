@@ -187,6 +187,59 @@ static int copy_data(int in, int out, off_t size)
 }
 
 /*
+ * The regular file open at in (st says what it is) copied to dfd/dname, which must not exist,
+ * with its mode less the bits in strip and its times; the copy's identity in *made, when made,
+ * from its descriptor. 0 or -errno.
+ */
+static int copy_reg(int in, const struct stat *st, int dfd, const char *dname, mode_t strip,
+		    struct ident *made)
+{
+	struct timespec ts[2] = {st->st_atim, st->st_mtim};
+	cleanup_fd int out =
+		openat(dfd, dname, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	struct stat os;
+	int rc;
+
+	if (out < 0)
+		return -errno;
+	rc = copy_data(in, out, st->st_size);
+	if (rc == 0 && (fchmod(out, st->st_mode & 07777 & ~strip) < 0 || futimens(out, ts) < 0))
+		rc = -errno;
+	if (rc == 0 && made) {
+		if (fstat(out, &os) < 0)
+			return -errno;
+		cm_ident_of(&os, made);
+	}
+	return rc;
+}
+
+/*
+ * Copy the regular file of change c, sfd/sname in the session, to dfd/dname as copy_entry()
+ * does, giving the copy's identity in *made. What is copied is what was opened, and only if it
+ * is still the entry the change set scanned: the identity a decision is pinned to (gate_pin()),
+ * its size and mode. Anything else there now (rewritten, replaced, made a symlink or a fifo)
+ * is -ESTALE: what reaches the host is what was selected and approved. Both looks go through
+ * descriptors, not names. 0 or -errno.
+ */
+int cm_copy_file(int sfd, const char *sname, const struct change *c, int dfd, const char *dname,
+		 mode_t strip, struct ident *made)
+{
+	/* O_NONBLOCK: a fifo in its place must not hang the commit (a regular file ignores it). */
+	cleanup_fd int in =
+		openat(sfd, sname, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	struct stat st;
+
+	if (in < 0)
+		return errno == ELOOP ? -ESTALE : -errno;
+	if (fstat(in, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode) || st.st_mode != c->mode || st.st_dev != c->dev ||
+	    st.st_ino != c->ino || st.st_size != c->size || !cm_ts_eq(&st.st_ctim, &c->ctim))
+		return -ESTALE;
+	return copy_reg(in, &st, dfd, dname, strip, made);
+}
+
+/*
  * Copy the entry sfd/sname to dfd/dname (which must not exist) with its mode (less the bits in
  * strip) and times, never following a symlink: regular files, symlinks, fifos and directories.
  * A directory's content is copied when recursive; otherwise it is made empty with mode 0700,
@@ -208,19 +261,10 @@ int copy_entry(int sfd, const char *sname, int dfd, const char *dname, bool recu
 	ts[1] = st.st_mtim;
 	if (S_ISREG(st.st_mode)) {
 		cleanup_fd int in = openat(sfd, sname, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-		cleanup_fd int out = -1;
 
 		if (in < 0)
 			return -errno;
-		out = openat(dfd, dname, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-			     0600);
-		if (out < 0)
-			return -errno;
-		rc = copy_data(in, out, st.st_size);
-		if (rc == 0 &&
-		    (fchmod(out, st.st_mode & 07777 & ~strip) < 0 || futimens(out, ts) < 0))
-			rc = -errno;
-		return rc;
+		return copy_reg(in, &st, dfd, dname, strip, NULL);
 	}
 	if (S_ISLNK(st.st_mode)) {
 		char target[PATH_MAX];

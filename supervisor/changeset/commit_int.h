@@ -248,6 +248,8 @@ int dir_cache_get(struct dir_cache *dc, const char *path, const char **name, int
 		  const char *sdir);
 int copy_entry(int sfd, const char *sname, int dfd, const char *dname, bool recursive, mode_t strip,
 	       int depth);
+int cm_copy_file(int sfd, const char *sname, const struct change *c, int dfd, const char *dname,
+		 mode_t strip, struct ident *made);
 int cm_remove_at(int dfd, const char *name, int depth);
 bool cm_ts_after(const struct timespec *a, const struct timespec *b);
 bool cm_ts_eq(const struct timespec *a, const struct timespec *b);
@@ -301,6 +303,7 @@ cJSON *cm_who_when(void);
 void cm_set_item(cJSON *obj, const char *key, cJSON *v);
 void journal_free(struct journal *j);
 int journal_read(const char *path, struct journal *j);
+int journal_read_undone(const char *path, struct timespec *when);
 int cm_place(int fdir, const char *fname, int pfd, const char *name, const char *spare);
 int rollback_journal(const struct session *s, struct event_log *log, struct journal *j,
 		     bool checked);

@@ -111,6 +111,50 @@ int journal_read(const char *path, struct journal *j)
 }
 
 /*
+ * Whether the journal at path ends with "undo-end", the last line a rollback or an undo writes:
+ * 1 with its time in *when, 0 when it ends otherwise (or with a line cut short: read it all
+ * with journal_read()), or -errno (-ENOENT: there is none). Only the file's last block is read:
+ * a commit after an undo would otherwise parse every line of the journal it is about to
+ * remove, and journal_read() of such a journal gives the same (undo_ended, and undo_time from
+ * its last "undo-end").
+ */
+int journal_read_undone(const char *path, struct timespec *when)
+{
+	cleanup_fd int fd = open(path, O_RDONLY | O_CLOEXEC);
+	char tail[512];
+	const char *line;
+	struct stat st;
+	ssize_t n;
+	off_t at;
+	cJSON *o;
+	int r = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	at = st.st_size > (off_t)sizeof(tail) - 1 ? st.st_size - (off_t)sizeof(tail) + 1 : 0;
+	n = pread(fd, tail, sizeof(tail) - 1, at);
+	if (n < 0)
+		return -errno;
+	/* The last line whole: after a newline that is in the block (or the file's start). */
+	if (n < 2 || tail[n - 1] != '\n')
+		return 0;
+	tail[n - 1] = '\0';
+	line = strrchr(tail, '\n');
+	if (!line && at > 0)
+		return 0;
+	o = cJSON_Parse(line ? line + 1 : tail);
+	if (strcmp(meta_str(o, "op") ?: "", "undo-end") == 0) {
+		when->tv_sec = (time_t)meta_num(o, "sec", 0);
+		when->tv_nsec = (long)meta_num(o, "nsec", 0);
+		r = 1;
+	}
+	cJSON_Delete(o);
+	return r;
+}
+
+/*
  * Put the entry at fdir/fname at pfd/name. What is at name (ours, or with --force anything)
  * is swapped out and removed; from another filesystem the entry is copied in first.
  * 0 or -errno.
