@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <float.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,29 +40,79 @@ struct syslog_fwd {
 	unsigned long long sent, dropped;
 };
 
-int events_open(struct event_log *log, const char *path)
+/* The piece of fd from off to its end, read whole; NULL with errno on failure. */
+static char *read_from(int fd, off_t off, size_t len)
+{
+	char *buf = xmalloc(len + 1);
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t k = pread(fd, buf + got, len - got, off + (off_t)got);
+
+		if (k <= 0) {
+			free(buf);
+			errno = k < 0 ? errno : EIO;
+			return NULL;
+		}
+		got += (size_t)k;
+	}
+	buf[len] = '\0';
+	return buf;
+}
+
+/*
+ * The chain's head from the log's last complete line alone, read from its end in growing
+ * pieces: a session's log grows by every commit and undo (3 MB for 10,000 files), and reading
+ * all of it to count its lines made each commit read every earlier one. The line must start
+ * as events_append() writes it, {"seq":N, and the next seq is N + 1; *end is where the
+ * complete lines end. Returns 1 when found, 0 when the log must be read whole (a line not of
+ * that form), -errno when it cannot be read.
+ */
+static int head_from_tail(struct event_log *log, off_t size, off_t *end)
+{
+	size_t piece = 65536;
+
+	for (;;) {
+		off_t from = size > (off_t)piece ? size - (off_t)piece : 0;
+		cleanup_free char *buf = read_from(log->fd, from, (size_t)(size - from));
+		char *nl, *line, *digits, *after;
+		unsigned long long seq;
+
+		if (!buf)
+			return -errno;
+		nl = memrchr(buf, '\n', (size_t)(size - from));
+		line = nl && nl > buf ? memrchr(buf, '\n', (size_t)(nl - buf)) : NULL;
+		if ((!nl || !line) && from > 0) {
+			piece *= 4; /* the last line is longer than this piece: read more */
+			continue;
+		}
+		if (!nl)
+			return 0; /* no complete line: an empty log, or only a partial one */
+		line = line ? line + 1 : buf;
+		if (strncmp(line, "{\"seq\":", 7) != 0 || line[7] < '0' || line[7] > '9')
+			return 0;
+		digits = line + 7;
+		errno = 0;
+		seq = strtoull(digits, &after, 10);
+		if (errno || *after != ',' || seq == ULLONG_MAX)
+			return 0;
+		log->seq = seq + 1;
+		sha256_hex(line, (size_t)(nl - line), log->prev);
+		*end = from + (off_t)(nl + 1 - buf);
+		return 1;
+	}
+}
+
+/* The chain's head by reading the whole log and counting its complete lines. */
+static int head_from_all(struct event_log *log, const char *path, off_t *end)
 {
 	cleanup_free char *data = NULL;
 	size_t len = 0;
 	char *line, *next, *last;
 
-	memset(log, 0, sizeof(*log));
-	log->fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (log->fd < 0)
-		return error_errno("cannot open the event log %s", path);
 	data = read_fd(log->fd, (size_t)1 << 34, &len);
-	if (!data) {
-		int rc = error_errno("cannot read the event log %s", path);
-
-		close(log->fd);
-		log->fd = -1;
-		return rc;
-	}
-	/*
-	 * Count the complete lines and find the last one: it is the chain's head, the only line
-	 * whose hash the next one needs (verify checks the others). A session's log grows by every
-	 * commit and undo, so hashing each line here made opening it cost a pass of SHA-256.
-	 */
+	if (!data)
+		return error_errno("cannot read the event log %s", path);
 	for (line = data, last = NULL; line < data + len; line = next) {
 		char *nl = memchr(line, '\n', (size_t)(data + len - line));
 
@@ -71,17 +122,41 @@ int events_open(struct event_log *log, const char *path)
 		last = line;
 		log->seq++;
 	}
+	/* Only the last line's hash is needed: the next one names it (verify checks the rest). */
 	if (last)
 		sha256_hex(last, (size_t)(line - 1 - last), log->prev);
-	/* A line cut short by a crash is not part of the chain: drop it before appending. */
-	if (line < data + len && ftruncate(log->fd, (off_t)(line - data)) < 0) {
-		int rc = error_errno("cannot drop the partial last line of %s", path);
+	*end = (off_t)(line - data);
+	return 0;
+}
 
+int events_open(struct event_log *log, const char *path)
+{
+	struct stat st;
+	off_t end = 0;
+	int rc;
+
+	memset(log, 0, sizeof(*log));
+	log->fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (log->fd < 0)
+		return error_errno("cannot open the event log %s", path);
+	rc = fstat(log->fd, &st) < 0 ? error_errno("cannot read the event log %s", path) : 0;
+	if (rc == 0 && st.st_size > 0) {
+		rc = head_from_tail(log, st.st_size, &end);
+		if (rc < 0)
+			rc = error_rc(rc, "cannot read the event log %s", path);
+		else if (rc == 0)
+			rc = head_from_all(log, path, &end);
+		else
+			rc = 0;
+	}
+	/* A line cut short by a crash is not part of the chain: drop it before appending. */
+	if (rc == 0 && end < st.st_size && ftruncate(log->fd, end) < 0)
+		rc = error_errno("cannot drop the partial last line of %s", path);
+	if (rc < 0) {
 		close(log->fd);
 		log->fd = -1;
-		return rc;
 	}
-	return 0;
+	return rc;
 }
 
 static int syslog_connect(struct syslog_fwd *f)

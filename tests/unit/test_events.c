@@ -197,6 +197,58 @@ static void test_short_write(void)
 	check_chain(path, 2, "after a short write");
 }
 
+/*
+ * Reopening reads the log from its end: the head must be the same as a whole read's for a
+ * last line longer than the first piece read, with a torn line after it, and for a last line
+ * not of the writer's form (read whole then, counting lines).
+ */
+static void test_reopen_tail(void)
+{
+	cleanup_free char *path = at("tail.jsonl"), *big = xmalloc(200001), *data = NULL;
+	struct event_log log;
+	char *lines[MAX_LINES];
+	char last[65];
+	bool torn;
+	struct stat st;
+	int fd;
+
+	memset(big, 'x', 200000);
+	big[200000] = '\0';
+	if (events_open(&log, path) < 0) {
+		ok(0, "cannot start tail.jsonl");
+		return;
+	}
+	events_append(&log, event("write", "/a"));
+	events_append(&log, event("write", big));
+	events_close(&log);
+	ok(split_lines(path, &data, lines, &torn) == 2 && !torn, "two lines, one of 200 KB");
+	sha256_hex(lines[1], strlen(lines[1]), last);
+	fd = open(path, O_WRONLY | O_APPEND);
+	ok(fd >= 0 && write(fd, "{\"seq\":2,\"torn", 15) == 15, "a torn line after it");
+	if (fd >= 0)
+		close(fd);
+	is_int(events_open(&log, path), 0, "reopen");
+	is_int(log.seq, 2, "the next seq follows the long last line");
+	is_str(log.prev, last, "prev is the long last line's hash");
+	ok(fstat(log.fd, &st) == 0 && data &&
+		   st.st_size == (off_t)(strlen(lines[0]) + strlen(lines[1]) + 2),
+	   "the torn line is dropped");
+	is_int(events_append(&log, event("write", "/c")), 0, "append after it");
+	events_close(&log);
+	check_chain(path, 3, "after a long last line and a torn one");
+
+	/* Not the writer's form (edited, or not airlock's): counted whole, as before. */
+	fd = open(path, O_WRONLY | O_APPEND);
+	ok(fd >= 0 && write(fd, "{\"other\":1}\n", 12) == 12, "a last line without seq");
+	if (fd >= 0)
+		close(fd);
+	is_int(events_open(&log, path), 0, "reopen");
+	is_int(log.seq, 4, "a last line of another form: the lines are counted");
+	sha256_hex("{\"other\":1}", 11, last);
+	is_str(log.prev, last, "and prev is its hash");
+	events_close(&log);
+}
+
 static void test_open_errors(void)
 {
 	cleanup_free char *target = at("target.jsonl");
@@ -368,6 +420,7 @@ int main(void)
 
 	test_chain();
 	test_short_write();
+	test_reopen_tail();
 	test_open_errors();
 	test_sha256();
 	test_same_as_cjson();
