@@ -6,6 +6,7 @@
 #include "common/cleanup.h"
 #include "common/err.h"
 #include "common/scm.h"
+#include "common/testenv.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -44,6 +45,7 @@ static noreturn void start_step(struct launcher *l, const struct tracee_msg *req
 	int status, i;
 
 	(void)count;
+	test_mark("step: forked");
 	memcpy(argv, strings + 2, nargs * sizeof(*argv)); /* NULL-terminated by the calloc */
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
@@ -78,6 +80,7 @@ static noreturn void start_step(struct launcher *l, const struct tracee_msg *req
 		die("%s: %s", argv[0],
 		    status == EXIT_NOT_FOUND ? "command not found" : "permission denied");
 	}
+	test_mark("step: execve");
 	execve(exe, argv, envp);
 	status = errno == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_EXEC;
 	fprintf(stderr, "airlock: cannot run %s: %s\n", exe, strerror(errno));
