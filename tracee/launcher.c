@@ -47,10 +47,10 @@ static noreturn void start_step(struct launcher *l, const struct tracee_msg *req
 	(void)count;
 	test_mark("step: forked");
 	memcpy(argv, strings + 2, nargs * sizeof(*argv)); /* NULL-terminated by the calloc */
+	/* Every disposition is the default already: run_command() reset them all before it
+	   became the launcher, which changes none (SIGCHLD is only blocked). */
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	for (i = 1; i < NSIG; i++)
-		signal(i, SIG_DFL);
 	/* Its own process group, for the signals `airlock exec` passes on, and no terminal to
 	   push keystrokes into (TIOCSTI). */
 	if (setsid() < 0)

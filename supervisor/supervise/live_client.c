@@ -181,16 +181,24 @@ static int restart(const struct session *s, const cJSON *meta)
 	return rc;
 }
 
-/* Connect to a live session's control socket. The fd, or -errno. */
+/*
+ * Connect to a live session's control socket. The fd, or -errno. Its path when it fits in
+ * sun_path; else through /proc/self/fd/N of the session directory (an open, a lookup in
+ * /proc and a close more, for every exec).
+ */
 static int live_connect(const struct session *s)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	cleanup_fd int dir = open(s->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	cleanup_fd int dir = -1;
 	int fd, rc;
 
-	if (dir < 0)
-		return -errno;
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%d/%s", dir, LIVE_SOCKET);
+	rc = snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%s", s->dir, LIVE_SOCKET);
+	if (rc < 0 || (size_t)rc >= sizeof(sa.sun_path)) {
+		dir = open(s->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (dir < 0)
+			return -errno;
+		snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%d/%s", dir, LIVE_SOCKET);
+	}
 	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
@@ -876,6 +884,18 @@ static int exec_refused(int sock, const struct session *s, int rc)
 	return EXIT_AIRLOCK_FAILED;
 }
 
+/*
+ * /dev/null on each of stdin, stdout and stderr that is closed, before anything else is
+ * opened: the step gets /dev/null there (exec_stdio()), and no descriptor of ours (the
+ * socket, the signalfd) takes the number and is taken for the caller's stream.
+ */
+static void occupy_closed_stdio(void)
+{
+	for (int k = 0; k <= STDERR_FILENO; k++)
+		if (fcntl(k, F_GETFD) < 0 && open("/dev/null", O_RDWR) < 0)
+			die_errno("cannot open /dev/null");
+}
+
 int cmd_exec(int argc, char **argv)
 {
 	struct exec_opts o = {0};
@@ -891,6 +911,7 @@ int cmd_exec(int argc, char **argv)
 		return rc;
 	test_mark("exec: options");
 	err_set_die_status(EXIT_AIRLOCK_FAILED);
+	occupy_closed_stdio();
 	if (store_find(o.id, &s) < 0)
 		return EXIT_AIRLOCK_FAILED;
 	test_mark("exec: session found");
