@@ -46,6 +46,10 @@ static noreturn void start_step(struct launcher *l, const struct tracee_msg *req
 
 	(void)count;
 	test_mark("step: forked");
+	/* The supervisor learns this pid from the credentials the kernel attaches: every event
+	   of this process and its children is then this step's. First thing, so that the
+	   supervisor has taken it in by the time the exec's notification comes. */
+	sandbox_send_msg(l->control, &hello);
 	memcpy(argv, strings + 2, nargs * sizeof(*argv)); /* NULL-terminated by the calloc */
 	/* Every disposition is the default already: run_command() reset them all before it
 	   became the launcher, which changes none (SIGCHLD is only blocked). */
@@ -58,9 +62,6 @@ static noreturn void start_step(struct launcher *l, const struct tracee_msg *req
 	for (i = 0; i < 3; i++)
 		if (dup2(fds[i], i) < 0)
 			_exit(EXIT_AIRLOCK_FAILED);
-	/* The supervisor learns this pid from the credentials the kernel attaches: every event
-	   of this process and its children is then this step's. */
-	sandbox_send_msg(l->control, &hello);
 	sandbox_close_fds(2);
 	/* The launcher is not dumpable (launcher_main): this child, which holds nothing of it
 	   any more, is again, or the supervisor could not read its exec's path and arguments
