@@ -22,7 +22,9 @@ bool test_feature_off(const char *name);
  * AIRLOCK_TEST_TIMING_FD=N (bench/ and the tests only): airlock writes one line
  * "<CLOCK_MONOTONIC ns> <what>" to descriptor N at each step of a run's start and end, in
  * the supervisor and in the tracee until the command's execve (the tracee keeps N open, close
- * on exec, so the program never gets it). Returns N, or -1 when unset or not open.
+ * on exec, so the program never gets it); and along each `airlock exec` (bench/exec_breakdown),
+ * for which a live session's supervisor keeps N from `airlock start` until it ends, so a pipe
+ * there sees no end of file before the session does. Returns N, or -1 when unset or not open.
  */
 int test_timing_fd(void);
 

@@ -6,6 +6,7 @@
 #include "common/cleanup.h"
 #include "common/err.h"
 #include "common/scm.h"
+#include "common/testenv.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -44,11 +45,16 @@ static noreturn void start_step(struct launcher *l, const struct tracee_msg *req
 	int status, i;
 
 	(void)count;
+	test_mark("step: forked");
+	/* The supervisor learns this pid from the credentials the kernel attaches: every event
+	   of this process and its children is then this step's. First thing, so that the
+	   supervisor has taken it in by the time the exec's notification comes. */
+	sandbox_send_msg(l->control, &hello);
 	memcpy(argv, strings + 2, nargs * sizeof(*argv)); /* NULL-terminated by the calloc */
+	/* Every disposition is the default already: run_command() reset them all before it
+	   became the launcher, which changes none (SIGCHLD is only blocked). */
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	for (i = 1; i < NSIG; i++)
-		signal(i, SIG_DFL);
 	/* Its own process group, for the signals `airlock exec` passes on, and no terminal to
 	   push keystrokes into (TIOCSTI). */
 	if (setsid() < 0)
@@ -56,9 +62,6 @@ static noreturn void start_step(struct launcher *l, const struct tracee_msg *req
 	for (i = 0; i < 3; i++)
 		if (dup2(fds[i], i) < 0)
 			_exit(EXIT_AIRLOCK_FAILED);
-	/* The supervisor learns this pid from the credentials the kernel attaches: every event
-	   of this process and its children is then this step's. */
-	sandbox_send_msg(l->control, &hello);
 	sandbox_close_fds(2);
 	/* The launcher is not dumpable (launcher_main): this child, which holds nothing of it
 	   any more, is again, or the supervisor could not read its exec's path and arguments
@@ -78,6 +81,7 @@ static noreturn void start_step(struct launcher *l, const struct tracee_msg *req
 		die("%s: %s", argv[0],
 		    status == EXIT_NOT_FOUND ? "command not found" : "permission denied");
 	}
+	test_mark("step: execve");
 	execve(exe, argv, envp);
 	status = errno == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_EXEC;
 	fprintf(stderr, "airlock: cannot run %s: %s\n", exe, strerror(errno));

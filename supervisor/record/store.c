@@ -320,6 +320,16 @@ int store_find(const char *arg, struct session *s)
 	s->lock_fd = -1;
 	if (!dir)
 		return -ENOENT;
+	s->dir = arg && valid_id(arg) ? path_join(dir, arg) : NULL;
+	/* An exact ID is what readdir() would find first (it wins over any prefix or name):
+	   one lookup instead of reading and sorting the whole store, as every exec did. */
+	if (s->dir && access(s->dir, F_OK) == 0) {
+		s->id = xstrdup(arg);
+		store_wait_sealed(s);
+		return 0;
+	}
+	free(s->dir);
+	s->dir = NULL;
 	id = resolve_id(arg);
 	if (!id)
 		return -ENOENT;

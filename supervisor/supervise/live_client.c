@@ -9,6 +9,7 @@
 #include "common/json.h"
 #include "common/scm.h"
 #include "common/strvec.h"
+#include "common/testenv.h"
 #include "supervisor/supervise/live.h"
 #include "ui/prompt.h"
 #include "supervisor/supervise/live_client.h"
@@ -69,7 +70,9 @@ static int spawn_supervisor(int argc, char **argv, const char *resume, int ask_f
 	if (pid < 0)
 		die_errno("cannot start the session's supervisor");
 	if (pid == 0) {
-		int keep[2] = {ready[1], ask_fd};
+		/* The benchmarks' timing descriptor too: the breakdown of an exec
+		   (bench/exec_breakdown) needs the session's side of it. */
+		int keep[3] = {ready[1], ask_fd, test_timing_fd()};
 		int null = open("/dev/null", O_RDWR);
 
 		close(ready[0]);
@@ -77,7 +80,7 @@ static int spawn_supervisor(int argc, char **argv, const char *resume, int ask_f
 		setsid();
 		if (null < 0 || dup2(null, STDIN_FILENO) < 0 || dup2(null, STDOUT_FILENO) < 0)
 			_exit(EXIT_AIRLOCK_FAILED);
-		close_inherited(keep, 2);
+		close_inherited(keep, 3);
 		if (null > STDERR_FILENO && null != ready[1] && null != ask_fd)
 			close(null);
 		if (dir && chdir(dir) < 0) {
@@ -178,16 +181,24 @@ static int restart(const struct session *s, const cJSON *meta)
 	return rc;
 }
 
-/* Connect to a live session's control socket. The fd, or -errno. */
+/*
+ * Connect to a live session's control socket. The fd, or -errno. Its path when it fits in
+ * sun_path; else through /proc/self/fd/N of the session directory (an open, a lookup in
+ * /proc and a close more, for every exec).
+ */
 static int live_connect(const struct session *s)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	cleanup_fd int dir = open(s->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	cleanup_fd int dir = -1;
 	int fd, rc;
 
-	if (dir < 0)
-		return -errno;
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%d/%s", dir, LIVE_SOCKET);
+	rc = snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%s", s->dir, LIVE_SOCKET);
+	if (rc < 0 || (size_t)rc >= sizeof(sa.sun_path)) {
+		dir = open(s->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (dir < 0)
+			return -errno;
+		snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%d/%s", dir, LIVE_SOCKET);
+	}
 	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
@@ -705,6 +716,7 @@ static bool read_exec_answer(int sock, struct exec_outcome *r)
 	}
 	switch (m.type) {
 	case LIVE_STEP:
+		test_mark("exec: step started");
 		r->step = m.step;
 		break;
 	case LIVE_HANDED:
@@ -712,6 +724,7 @@ static bool read_exec_answer(int sock, struct exec_outcome *r)
 		r->hand_err = m.arg < 0 ? m.arg : 0;
 		break;
 	case LIVE_EXIT:
+		test_mark("exec: exit received");
 		r->code = m.arg;
 		r->sig = m.arg2;
 		r->text[0] = '\0';
@@ -871,6 +884,18 @@ static int exec_refused(int sock, const struct session *s, int rc)
 	return EXIT_AIRLOCK_FAILED;
 }
 
+/*
+ * /dev/null on each of stdin, stdout and stderr that is closed, before anything else is
+ * opened: the step gets /dev/null there (exec_stdio()), and no descriptor of ours (the
+ * socket, the signalfd) takes the number and is taken for the caller's stream.
+ */
+static void occupy_closed_stdio(void)
+{
+	for (int k = 0; k <= STDERR_FILENO; k++)
+		if (fcntl(k, F_GETFD) < 0 && open("/dev/null", O_RDWR) < 0)
+			die_errno("cannot open /dev/null");
+}
+
 int cmd_exec(int argc, char **argv)
 {
 	struct exec_opts o = {0};
@@ -884,9 +909,12 @@ int cmd_exec(int argc, char **argv)
 	rc = parse_exec(argc, argv, &o);
 	if (rc >= 0)
 		return rc;
+	test_mark("exec: options");
 	err_set_die_status(EXIT_AIRLOCK_FAILED);
+	occupy_closed_stdio();
 	if (store_find(o.id, &s) < 0)
 		return EXIT_AIRLOCK_FAILED;
+	test_mark("exec: session found");
 	sock = connect_or_restart(&s, &rc);
 	if (rc)
 		return rc;
@@ -907,9 +935,11 @@ int cmd_exec(int argc, char **argv)
 	sigfd = exec_signals(&old);
 	if (sigfd < 0)
 		die_errno("cannot watch signals");
+	test_mark("exec: connected");
 	rc = send_exec(sock, &m, &body, o.json, pumps);
 	if (rc < 0)
 		return exec_refused(sock, &s, rc);
+	test_mark("exec: request sent");
 	if (pumps[0].to >= 0)
 		fcntl(pumps[0].to, F_SETFL, O_NONBLOCK);
 	code = exec_wait(sock, sigfd, pumps, &o, &s);
@@ -919,6 +949,7 @@ int cmd_exec(int argc, char **argv)
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	store_close(&s);
 	free(o.hand_back_real);
+	test_mark("exec: end");
 	return code < 0 ? EXIT_AIRLOCK_FAILED : code;
 }
 

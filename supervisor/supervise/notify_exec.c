@@ -410,6 +410,7 @@ int handle_exec(struct notifier *n, const struct sys_desc *sd)
 	cJSON *ev;
 	int rc;
 
+	test_mark("notify: exec received");
 	rc = copy_path(n, sd->arg.dirfd, sd->arg.path, &target);
 	/*
 	 * execvp() and subprocess try each PATH directory: a miss is answered as the kernel
@@ -439,5 +440,7 @@ int handle_exec(struct notifier *n, const struct sys_desc *sd)
 		free(real);
 		return answer(n, ev, deny(-rc));
 	}
-	return decide_exec(n, sd, ev, target, argv, truncated, real);
+	rc = decide_exec(n, sd, ev, target, argv, truncated, real);
+	test_mark("notify: exec answered");
+	return rc;
 }

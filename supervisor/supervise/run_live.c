@@ -10,6 +10,7 @@
 #include "supervisor/supervise/procs.h"
 #include "common/json.h"
 #include "common/scm.h"
+#include "common/testenv.h"
 
 #include <linux/openat2.h>
 #include <sys/un.h>
@@ -402,7 +403,9 @@ static void start_exec(struct run_state *rs, struct live_client *c, const struct
 	rc = build_spawn(&req, l->steps + 1, v[0], fallback, args, nargs, env.envp);
 	if (rc == 0) {
 		step_started_event(rs, l->steps + 1, args, nargs, v[0]);
+		test_mark("live: step recorded");
 		rc = send_spawn(rs, &req, fds);
+		test_mark("live: spawn sent");
 	}
 	buf_release(&req);
 	env_result_free(&env);
@@ -444,6 +447,7 @@ static void on_client(struct run_state *rs, short revents, void *arg)
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
 	have_fds = n > 0 && scm_take_exactly(&mh, fds, 3) == 0;
+	test_mark("live: request read");
 	if (c->refused) {
 		/* Read, never acted on: the answer saying why was sent at accept. */
 		for (int i = 0; have_fds && i < 3; i++)
@@ -680,6 +684,7 @@ void live_control(struct run_state *rs, const struct tracee_msg *msg, struct msg
 
 	if (!c || !c->running)
 		return; /* not a step that runs: nothing to learn from it */
+	test_mark("live: launcher's %s", msg->type == TRACEE_MSG_STEP_HELLO ? "hello" : "report");
 	if (msg->type == TRACEE_MSG_STEP_HELLO) {
 		pid_t pid = scm_sender_pid(mh);
 
@@ -696,6 +701,7 @@ void live_control(struct run_state *rs, const struct tracee_msg *msg, struct msg
 
 		code = run_exit_status(msg->status, NULL, &sig);
 		step_ended_event(rs, c->step, code, sig, NULL, handed);
+		test_mark("live: exit sent");
 		send_answer(c->fd, LIVE_EXIT, c->step, code, sig, NULL);
 	}
 	hang_up(c);

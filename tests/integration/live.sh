@@ -37,6 +37,9 @@ is "$(cat "$T/o.txt"):$(cat "$T/e.txt")" "out:err" "stdout and stderr to files a
 
 "$AIRLOCK" exec box -- sh -c 'echo to-nowhere; exit 5' >&-
 is "$?" 5 "a closed stdout does not stop the step"
+"$AIRLOCK" exec box -- sh -c 'test -c /proc/self/fd/0 && test -c /proc/self/fd/1 &&
+	test -c /proc/self/fd/2' <&- >&- 2>&-
+is "$?" 0 "closed stdin, stdout and stderr are /dev/null in the step, never a descriptor of exec's"
 mkdir -p sub
 is "$("$AIRLOCK" exec box -C sub -- pwd)" "$T/work/sub" "-C names the step's directory"
 is "$(cd sub && "$AIRLOCK" exec box -- pwd)" "$T/work/sub" "the caller's directory is the default"
