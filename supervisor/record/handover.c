@@ -203,7 +203,8 @@ int handover_scan(const struct session *s, const cJSON *meta, struct change_set 
 	session_layers(s, meta, &l);
 	clock_gettime(CLOCK_REALTIME_COARSE, &t0);
 	rc = changes_scan_seen(l.v, l.n, cs, &sn);
-	if (rc == 0 && token && !test_feature_off("handover") && settled(&sn, &t0))
+	/* Nothing changed, nothing to hand over: a review of no change is quick anyway. */
+	if (rc == 0 && cs->n > 0 && token && !test_feature_off("handover") && settled(&sn, &t0))
 		(void)write_handover(s, token, &l, &sn, cs); /* without it, readers scan */
 	scan_seen_free(&sn);
 	session_layers_free(&l);
@@ -548,6 +549,38 @@ static off_t size_of(const struct scan_stat *st)
 	return S_ISREG(st->mode) || S_ISLNK(st->mode) ? st->size : 0;
 }
 
+/*
+ * Whether kind is what the scan would make of an entry with these lstats (a damaged file
+ * cannot pass a change off as another; the content comparisons are not made again).
+ */
+static bool kind_fits(enum change_kind kind, const struct scan_seen_entry *e)
+{
+	bool host = e->host == SCAN_HOST_PRESENT;
+	mode_t type = e->st.mode & S_IFMT, htype = e->hst.mode & S_IFMT;
+
+	switch (kind) {
+	case CHANGE_ADDED:
+		return !host && type != S_IFDIR && type != S_IFLNK;
+	case CHANGE_SYMLINK_ADDED:
+		return !host && type == S_IFLNK;
+	case CHANGE_DIR_ADDED:
+		return !host && type == S_IFDIR;
+	case CHANGE_DELETED:
+		return host && type == S_IFCHR && e->st.rdev == 0;
+	case CHANGE_TYPE_CHANGED:
+		return host && type != htype;
+	case CHANGE_MODIFIED:
+		return host && type == htype && type != S_IFDIR && type != S_IFLNK;
+	case CHANGE_SYMLINK_CHANGED:
+		return host && type == S_IFLNK && htype == S_IFLNK;
+	case CHANGE_DIR_REPLACED:
+		return host && type == S_IFDIR && htype == S_IFDIR;
+	case CHANGE_MODE_CHANGED:
+		return host && type == htype && (e->st.mode & 07777) != (e->hst.mode & 07777);
+	}
+	return false;
+}
+
 /* Change k of the set, as add_change() made it from the entry's two lstats. 0 or -1. */
 static int get_change(struct handed *h, struct buf *rel, struct change *c)
 {
@@ -564,9 +597,8 @@ static int get_change(struct handed *h, struct buf *rel, struct change *c)
 		return -1;
 	e = &h->entries[k];
 	d = &h->dirs[h->entry_dir[k]];
-	/* A deletion is a whiteout over a host entry; a symlink has its target, nothing else. */
-	if (gone ? !S_ISCHR(e->st.mode) || e->st.rdev != 0 || e->host != SCAN_HOST_PRESENT || link
-		 : link != S_ISLNK(e->st.mode))
+	/* A symlink has its target, nothing else (a deletion's whiteout is no symlink). */
+	if (!kind_fits((enum change_kind)kind, e) || link != (!gone && S_ISLNK(e->st.mode)))
 		return -1;
 	buf_reset(rel);
 	if (d->rel[0]) {

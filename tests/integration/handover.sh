@@ -87,6 +87,26 @@ check "show gives the scan's result" same_as_scan flipped
 head -c 100 "$T/good" >"$S/changes.handover"
 is "$(how cut)" "handover scan: none, damaged, or of another end of the run" "cut short: not used"
 check "show gives the scan's result" same_as_scan cut
+# Cut at every boundary of the header and in the middle of the records: never used, never a
+# crash, always the scan's result.
+len=$(stat -c %s "$T/good")
+bad=0
+for n in 0 1 27 31 40 64 200 $((len / 3)) $((len - 65)) $((len - 64)) $((len - 1)); do
+	head -c "$n" "$T/good" >"$S/changes.handover"
+	[ "$(how "cut$n")" = "handover scan: none, damaged, or of another end of the run" ] &&
+		same_as_scan "cut$n" || { bad=1; diag "cut at $n"; }
+done
+is "$bad" 0 "cut anywhere: the scan's result"
+# A name changed and the hash made again: the name is not in the upper, the set is stale.
+"$PY" - "$T/good" "$S/changes.handover" <<'PY'
+import hashlib, sys
+b = bytearray(open(sys.argv[1], "rb").read()[:-64])
+i = b.rindex(b"b.txt\0")
+b[i] = ord("c")
+open(sys.argv[2], "wb").write(bytes(b) + hashlib.sha256(bytes(b)).hexdigest().encode())
+PY
+is "$(how renamed)" "handover scan: stale" "a name changed under a good hash: stale"
+check "show gives the scan's result" same_as_scan renamed
 cp "$T/good" "$S/changes.handover"
 is "$(how restored)" "handover used" "put back whole, it is used"
 
