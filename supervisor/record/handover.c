@@ -36,6 +36,7 @@
 #define MAX_FILE      ((size_t)1 << 30)
 #define HOST_MARGIN_S 2
 #define STAT_BYTES    (8 * 5 + 4 * 2)
+#define WAIT_MIN      1024 /* changes: a scan of fewer takes less than the wait */
 
 static void put(struct buf *b, const void *p, size_t n)
 {
@@ -83,33 +84,61 @@ static bool before(const struct timespec *a, const struct timespec *b)
 	return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
 }
 
-/* Whether no later change can carry a ctime kept here (handover.h): all changed before t0,
-   the coarse clock when the scan started, or two seconds before it where the stamps are
-   coarser or another machine's. */
-static bool settled(const struct scan_seen *sn, const struct timespec *t0)
+/* How settled the ctimes kept are (settled()). */
+enum settle {
+	SETTLED, /* no later change can carry one of them */
+	RACY,	 /* but some upper entries changed in the clock's last tick: see hand_over() */
+	UNSETTLED,
+};
+
+/* Whether upper entry st is settled by t0, else racy, noting the newest racy ctime. */
+static enum settle upper_settled(const struct scan_stat *st, const struct timespec *t0,
+				 struct timespec *newest)
+{
+	if (before(&st->ctim, t0))
+		return SETTLED;
+	if (st->ctim.tv_sec > t0->tv_sec + 1)
+		return UNSETTLED; /* from the future: no clock to trust */
+	if (before(newest, &st->ctim))
+		*newest = st->ctim;
+	return RACY;
+}
+
+/*
+ * Whether no later change can carry a ctime kept here (handover.h): all changed before t0,
+ * the coarse clock when the scan started, or two seconds before it where the stamps are
+ * coarser or another machine's. Upper entries changed after t0 (the program's last writes,
+ * stamped finer than the coarse clock) make it RACY, *newest the latest of them.
+ */
+static enum settle settled(const struct scan_seen *sn, const struct timespec *t0,
+			   struct timespec *newest)
 {
 	const struct timespec early = {t0->tv_sec - HOST_MARGIN_S, t0->tv_nsec};
+	enum settle worst = SETTLED, st;
 	size_t i, k;
 
 	if (sn->raced)
-		return false;
+		return UNSETTLED;
 	for (i = 0; i < sn->ndirs; i++) {
 		const struct scan_seen_dir *d = &sn->dirs[i];
 
-		if (!d->fine || !before(&d->st.ctim, t0))
-			return false;
+		if (!d->fine || (st = upper_settled(&d->st, t0, newest)) == UNSETTLED)
+			return UNSETTLED;
+		worst = st > worst ? st : worst;
 		for (k = d->first; k < d->first + d->n; k++) {
 			const struct scan_seen_entry *e = &sn->entries[k];
 			bool fine = d->hfine && e->hst.dev == d->hst.dev;
 
-			if (e->st.dev != d->st.dev || !before(&e->st.ctim, t0))
-				return false;
+			if (e->st.dev != d->st.dev ||
+			    (st = upper_settled(&e->st, t0, newest)) == UNSETTLED)
+				return UNSETTLED;
+			worst = st > worst ? st : worst;
 			if (e->host == SCAN_HOST_PRESENT && !S_ISDIR(e->hst.mode) &&
 			    !before(&e->hst.ctim, fine ? t0 : &early))
-				return false;
+				return UNSETTLED;
 		}
 	}
-	return true;
+	return worst;
 }
 
 static void put_layers(struct buf *b, const struct session_layers *l)
@@ -186,6 +215,49 @@ static int write_handover(const struct session *s, const char *token,
 	return rc;
 }
 
+static bool proven_again(const struct session *s, const char *token,
+			 const struct session_layers *l);
+
+/* Wait until the coarse clock is past t (a tick or two): true, or false after 100 ms. */
+static bool wait_past(const struct timespec *t)
+{
+	const struct timespec ms = {0, 1000000};
+	struct timespec now;
+	int i;
+
+	for (i = 0; i < 100; i++) {
+		clock_gettime(CLOCK_REALTIME_COARSE, &now);
+		if (before(t, &now))
+			return true;
+		nanosleep(&ms, NULL);
+	}
+	return false;
+}
+
+/*
+ * Write the hand-over when it can be proven fresh later. Racy (the program's last writes in
+ * the clock's last tick), it is worth a wait for a large set only: once the clock is past
+ * them, every entry is checked again; a change after that check gets a later ctime, and no
+ * process of the sandbox is left to make one before it (pid 1 reaped them all).
+ */
+static void hand_over(const struct session *s, const char *token, const struct session_layers *l,
+		      const struct scan_seen *sn, const struct change_set *cs,
+		      const struct timespec *t0)
+{
+	cleanup_free char *path = NULL;
+	struct timespec newest = *t0;
+	enum settle st = settled(sn, t0, &newest);
+
+	if (st == UNSETTLED || (st == RACY && (cs->n < WAIT_MIN || !wait_past(&newest))))
+		return;
+	if (write_handover(s, token, l, sn, cs) < 0 || st == SETTLED)
+		return;
+	if (!proven_again(s, token, l)) {
+		path = session_path(s, HANDOVER_FILE);
+		unlink(path);
+	}
+}
+
 int handover_scan(const struct session *s, const cJSON *meta, struct change_set *cs)
 {
 	cleanup_free char *path = session_path(s, HANDOVER_FILE);
@@ -204,8 +276,8 @@ int handover_scan(const struct session *s, const cJSON *meta, struct change_set 
 	clock_gettime(CLOCK_REALTIME_COARSE, &t0);
 	rc = changes_scan_seen(l.v, l.n, cs, &sn);
 	/* Nothing changed, nothing to hand over: a review of no change is quick anyway. */
-	if (rc == 0 && cs->n > 0 && token && !test_feature_off("handover") && settled(&sn, &t0))
-		(void)write_handover(s, token, &l, &sn, cs); /* without it, readers scan */
+	if (rc == 0 && cs->n > 0 && token && !test_feature_off("handover"))
+		hand_over(s, token, &l, &sn, cs, &t0); /* without it, readers scan */
 	scan_seen_free(&sn);
 	session_layers_free(&l);
 	return rc;
@@ -646,6 +718,18 @@ static int get_changes(struct handed *h, struct change_set *cs)
 		return -1;
 	}
 	return 0;
+}
+
+static bool proven_again(const struct session *s, const char *token, const struct session_layers *l)
+{
+	struct handed h;
+	bool ok;
+
+	if (handed_read(&h, s, token, l) < 0)
+		return false;
+	ok = fresh(&h);
+	handed_free(&h);
+	return ok;
 }
 
 /* States in which no sandbox of the session runs or can have run since its end. */

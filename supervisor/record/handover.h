@@ -22,7 +22,10 @@
  * the file only when every upper entry is on a file system with nanosecond ctimes from this
  * clock (ext4, xfs, btrfs, tmpfs) and changed before the coarse clock's tick the scan started
  * in (the next change gets a later stamp), and every host entry changed two seconds before
- * it (or, on such a file system, before that tick). A run too quick for that has no file.
+ * it (or, on such a file system, before that tick). Upper entries changed within that tick
+ * (the program's last writes) are checked once more after the clock has moved past them, for a
+ * set of 1024 changes or more (fewer are scanned faster than the wait); a smaller set, or a
+ * host entry changed just before the end, gets no file.
  * A directory the scan had to chmod to read (changes_open_upper_dir()) has a new ctime at
  * every scan, so its session gets no file either; root reads them without.
  */
