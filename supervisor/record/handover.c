@@ -419,6 +419,25 @@ static bool plain_name(const char *n)
 	return n[0] && strcmp(n, ".") != 0 && strcmp(n, "..") != 0 && !strchr(n, '/');
 }
 
+/* An upper-relative directory: "" (the root) or plain names joined by single slashes. */
+static bool plain_rel(const char *rel)
+{
+	char name[NAME_MAX + 1];
+
+	while (*rel) {
+		size_t n = strcspn(rel, "/");
+
+		if (n > NAME_MAX)
+			return false;
+		memcpy(name, rel, n);
+		name[n] = '\0';
+		if (!plain_name(name) || (rel[n] == '/' && rel[n + 1] == '\0'))
+			return false;
+		rel += n + (rel[n] == '/');
+	}
+	return true;
+}
+
 static void get_dirs(struct handed *h)
 {
 	struct rd *r = &h->r;
@@ -439,7 +458,7 @@ static void get_dirs(struct handed *h)
 		d->n = (size_t)get_u64(r);
 		/* The entries follow one directory after another, each once. */
 		if (d->layer >= h->nlayers || d->first != next || d->n > SIZE_MAX - next ||
-		    (d->rel[0] == '/'))
+		    !plain_rel(d->rel))
 			r->bad = true;
 		next = d->first + d->n;
 	}
