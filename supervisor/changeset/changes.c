@@ -14,7 +14,11 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/capability.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -32,7 +36,10 @@ struct scan {
 	struct buf rel; /* upper-relative path of the entry being looked at */
 	char *fail_rel; /* rel where the scan first failed, for the one error message */
 	struct change_set *out;
-	char *cmp_a, *cmp_b; /* CMP_CHUNK bytes each */
+	char *cmp_a, *cmp_b;	/* CMP_CHUNK bytes each */
+	struct scan_seen *seen; /* what was looked at, or NULL: not kept */
+	size_t layer_index;	/* of layer, for seen */
+	size_t entry;		/* seen's entry of the name being looked at */
 };
 
 const char *change_kind_name(enum change_kind kind)
@@ -161,6 +168,7 @@ static int add_change(struct scan *s, enum change_kind kind, int dfd, const char
 		c.ino = st->st_ino;
 		c.ctim = st->st_ctim;
 	}
+	c.seen = s->seen ? s->entry : 0;
 	GROW(s->out->items, s->out->cap, s->out->n + 1);
 	s->out->items[s->out->n++] = c;
 	return 0;
@@ -250,6 +258,24 @@ static int links_differ(int dfd, int hfd, const char *name)
  * without read or search permission for us (chmod 000); the upper is ours, so grant u+rx for the
  * scan and set *restore to the mode to put back afterwards (else NO_RESTORE). fd or -errno.
  */
+/*
+ * Whether permission bits stop us reading or searching no directory (CAP_DAC_READ_SEARCH in
+ * the namespace the store is in, as root has it). Then no chmod is needed, and none moves a
+ * directory's ctime, which a handed-over change set is checked against (handover.h).
+ */
+static bool search_all(void)
+{
+	static int known = -1;
+	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct data[2] = {{0}};
+
+	if (known < 0)
+		known = syscall(SYS_capget, &hdr, data) == 0 &&
+			(data[CAP_TO_INDEX(CAP_DAC_READ_SEARCH)].effective &
+			 CAP_TO_MASK(CAP_DAC_READ_SEARCH));
+	return known;
+}
+
 int changes_open_upper_dir(int dfd, const char *name, const struct stat *st, mode_t *restore)
 {
 	struct stat now;
@@ -258,7 +284,7 @@ int changes_open_upper_dir(int dfd, const char *name, const struct stat *st, mod
 	*restore = NO_RESTORE;
 	/* Without u+x (mode 0400 copied from a host directory) open succeeds but nothing in it
 	   can be looked at: grant u+rx up front whenever either bit is missing. */
-	if ((st->st_mode & 0500) == 0500 || st->st_uid != geteuid()) {
+	if ((st->st_mode & 0500) == 0500 || st->st_uid != geteuid() || search_all()) {
 		fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		return fd >= 0 ? fd : -errno;
 	}
@@ -319,6 +345,86 @@ int changes_reopen_parent(int fd, const struct stat *want)
 
 static int scan_dir(struct scan *s, int *dfd, int hfd, int depth);
 
+void scan_stat_of(struct scan_stat *to, const struct stat *st)
+{
+	*to = (struct scan_stat){.dev = st->st_dev,
+				 .rdev = st->st_rdev,
+				 .ino = st->st_ino,
+				 .mode = st->st_mode,
+				 .size = st->st_size,
+				 .ctim = st->st_ctim};
+}
+
+void scan_seen_free(struct scan_seen *seen)
+{
+	size_t i;
+
+	for (i = 0; i < seen->ndirs; i++)
+		free(seen->dirs[i].rel);
+	for (i = 0; i < seen->nentries; i++)
+		free(seen->entries[i].name);
+	free(seen->dirs);
+	free(seen->entries);
+	memset(seen, 0, sizeof(*seen));
+}
+
+/* Whether the file system of fd stamps ctimes in nanoseconds from this machine's clock. */
+static bool fine_ctime(int fd)
+{
+	struct statfs sf;
+
+	if (fstatfs(fd, &sf) < 0)
+		return false;
+	switch ((unsigned long)sf.f_type) {
+	case EXT4_SUPER_MAGIC: /* ext2 and ext3 too: the same number */
+	case XFS_SUPER_MAGIC:
+	case BTRFS_SUPER_MAGIC:
+	case TMPFS_MAGIC:
+		return true;
+	}
+	return false;
+}
+
+/* Keep the upper directory being listed (self, before the listing) and its names. */
+static int seen_dir(struct scan *s, int dfd, const struct stat *self, int hfd,
+		    const struct strvec *ns)
+{
+	struct scan_seen *sn = s->seen;
+	struct scan_seen_dir *d;
+	struct stat hst;
+	size_t i;
+
+	if (hfd >= 0 && fstat(hfd, &hst) < 0)
+		return -errno;
+	GROW(sn->dirs, sn->dirs_cap, sn->ndirs + 1);
+	d = &sn->dirs[sn->ndirs++];
+	*d = (struct scan_seen_dir){.layer = s->layer_index,
+				    .rel = xstrdup(s->rel.data),
+				    .host = hfd >= 0,
+				    .first = sn->nentries,
+				    .n = ns->n,
+				    .fine = fine_ctime(dfd),
+				    .hfine = hfd >= 0 && fine_ctime(hfd)};
+	scan_stat_of(&d->st, self);
+	if (hfd >= 0)
+		scan_stat_of(&d->hst, &hst);
+	GROW(sn->entries, sn->entries_cap, sn->nentries + ns->n);
+	for (i = 0; i < ns->n; i++)
+		sn->entries[sn->nentries++] = (struct scan_seen_entry){.name = xstrdup(ns->v[i])};
+	return 0;
+}
+
+/* Keep the lstat of the name being looked at (s->entry), and the host's when looked up. */
+static void seen_entry(struct scan *s, const struct stat *st, bool looked, const struct stat *host)
+{
+	struct scan_seen_entry *e = &s->seen->entries[s->entry];
+
+	scan_stat_of(&e->st, st);
+	e->host = !looked ? SCAN_HOST_NONE : host ? SCAN_HOST_PRESENT : SCAN_HOST_ABSENT;
+	if (host)
+		scan_stat_of(&e->hst, host);
+}
+
 /*
  * Classify a directory of the upper and descend into it. *dfd is its parent (self the parent's
  * fstat), hfd the host directory at the same place or -1. Below an added, replaced or
@@ -365,6 +471,8 @@ static int scan_subdir(struct scan *s, int *dfd, const struct stat *self, int hf
 			rc = -errno;
 			goto out;
 		}
+		if (chfd < 0 && s->seen)
+			s->seen->raced = true;
 	}
 	/*
 	 * Hold one upper descriptor, not one per level: a tree 1024 deep would otherwise exhaust
@@ -403,6 +511,8 @@ static int scan_entry(struct scan *s, int *dfd, const struct stat *self, int hfd
 		else if (errno != ENOENT && errno != ENOTDIR)
 			return -errno;
 	}
+	if (s->seen)
+		seen_entry(s, &st, hfd >= 0, host);
 
 	if (S_ISDIR(st.st_mode))
 		return scan_subdir(s, dfd, self, hfd, name, &st, host, depth);
@@ -453,7 +563,7 @@ static int scan_dir(struct scan *s, int *dfd, int hfd, int depth)
 	cleanup_strvec struct strvec ns = STRVEC_INIT;
 	size_t base = s->rel.len;
 	struct stat self;
-	size_t i;
+	size_t i, first;
 	int rc;
 
 	if (depth > MAX_DEPTH)
@@ -466,10 +576,17 @@ static int scan_dir(struct scan *s, int *dfd, int hfd, int depth)
 	/* In byte order, so that the set comes out sorted (see sorted()) and errors are stable. */
 	if (ns.n > 1)
 		qsort(ns.v, ns.n, sizeof(*ns.v), cmp_name);
+	first = s->seen ? s->seen->nentries : 0;
+	if (s->seen) {
+		rc = seen_dir(s, *dfd, &self, hfd, &ns);
+		if (rc < 0)
+			return rc;
+	}
 	for (i = 0; i < ns.n; i++) {
 		if (base > 0)
 			buf_addc(&s->rel, '/');
 		buf_adds(&s->rel, ns.v[i]);
+		s->entry = first + i;
 		rc = scan_entry(s, dfd, &self, hfd, ns.v[i], depth);
 		if (rc < 0) {
 			if (!s->fail_rel)
@@ -504,9 +621,15 @@ static bool sorted(const struct change *v, size_t n)
 	return true;
 }
 
-static int scan_layer(const struct overlay_layer *layer, struct change_set *out, char *cmp)
+static int scan_layer(const struct overlay_layer *layer, struct change_set *out, char *cmp,
+		      struct scan_seen *seen, size_t index)
 {
-	struct scan s = {.layer = layer, .out = out, .cmp_a = cmp, .cmp_b = cmp + CMP_CHUNK};
+	struct scan s = {.layer = layer,
+			 .out = out,
+			 .cmp_a = cmp,
+			 .cmp_b = cmp + CMP_CHUNK,
+			 .seen = seen,
+			 .layer_index = index};
 	cleanup_fd int ufd = -1;
 	cleanup_fd int hfd = -1;
 	struct stat st;
@@ -569,17 +692,25 @@ void changes_walk_error(const char *verb, const char *upper, const char *rel, in
 
 int changes_scan(const struct overlay_layer *layers, size_t nlayers, struct change_set *out)
 {
+	return changes_scan_seen(layers, nlayers, out, NULL);
+}
+
+int changes_scan_seen(const struct overlay_layer *layers, size_t nlayers, struct change_set *out,
+		      struct scan_seen *seen)
+{
 	cleanup_free char *cmp = xmalloc(2 * CMP_CHUNK);
 	size_t start = out->n;
 	size_t i;
 	int rc;
 
 	for (i = 0; i < nlayers; i++) {
-		rc = scan_layer(&layers[i], out, cmp);
+		rc = scan_layer(&layers[i], out, cmp, seen, i);
 		if (rc < 0) {
 			/* All or nothing: the caller's set is left as it was. */
 			while (out->n > start)
 				change_clear(&out->items[--out->n]);
+			if (seen)
+				scan_seen_free(seen);
 			return rc;
 		}
 	}

@@ -43,6 +43,7 @@ struct change {
 	dev_t dev;
 	ino_t ino;
 	struct timespec ctim;
+	size_t seen; /* its entry in the scan's scan_seen (changes_scan_seen()), else 0 */
 };
 
 struct change_set {
@@ -69,6 +70,65 @@ struct overlay_layer {
 int changes_scan(const struct overlay_layer *layers, size_t nlayers, struct change_set *out);
 
 void change_set_free(struct change_set *cs);
+
+/*
+ * What a scan looked at, for a change set handed over from the run's end (handover.h) to be
+ * proven fresh later without listing the directories again: every upper directory walked with
+ * the names it held, each name's lstat in the upper and, where the host was consulted, in the
+ * host. A change set depends on nothing else (the layers aside).
+ */
+struct scan_stat {
+	dev_t dev, rdev;
+	ino_t ino;
+	mode_t mode;
+	off_t size;
+	struct timespec ctim; /* moves with any change of the entry, its content or its names */
+};
+
+enum scan_host {
+	SCAN_HOST_NONE,	   /* not looked up: no host directory there */
+	SCAN_HOST_ABSENT,  /* looked up, not there */
+	SCAN_HOST_PRESENT, /* looked up: hst */
+};
+
+struct scan_seen_entry {
+	char *name;
+	struct scan_stat st;
+	enum scan_host host;
+	struct scan_stat hst;
+};
+
+struct scan_seen_dir {
+	size_t layer;
+	char *rel;	      /* upper-relative, "" for the layer's root */
+	struct scan_stat st;  /* the upper directory before it was listed */
+	bool host;	      /* the host had a directory there, opened for lookups */
+	struct scan_stat hst; /* its identity when it had */
+	size_t first, n;      /* its names: entries[first, first + n) */
+	/* Each directory's file system stamps a change with a nanosecond ctime from this
+	   machine's clock (ext4, xfs, btrfs, tmpfs): the upper one, the host one. */
+	bool fine, hfine;
+};
+
+struct scan_seen {
+	struct scan_seen_dir *dirs;
+	size_t ndirs, dirs_cap;
+	struct scan_seen_entry *entries;
+	size_t nentries, entries_cap;
+	/* A host directory went away between its lstat and its opening: a scan now would not
+	   see what this one saw. */
+	bool raced;
+};
+
+/* changes_scan(), keeping what it looked at in *seen (zeroed by the caller, freed with
+   scan_seen_free(), left empty on failure); each change's seen is its entry there. */
+int changes_scan_seen(const struct overlay_layer *layers, size_t nlayers, struct change_set *out,
+		      struct scan_seen *seen);
+
+void scan_seen_free(struct scan_seen *seen);
+
+/* The fields of st a scan_stat keeps. */
+void scan_stat_of(struct scan_stat *to, const struct stat *st);
 
 /*
  * Helpers for reading an upper directory, shared with the change-set manifest (manifest.h).

@@ -57,6 +57,25 @@ static void add_cmd(struct deferred_list *l, const cJSON *ev, unsigned n)
 	c->ran = -1;
 }
 
+/* Take ev into out when it is a deferred command, or how one ran. */
+static void note_event(struct deferred_list *out, const cJSON *ev)
+{
+	const char *cls = meta_str(ev, "class");
+	double n = meta_num(ev, "deferred", 0);
+
+	if (!cls || n < 1 || n >= 1e9)
+		return;
+	if (strcmp(cls, "exec") == 0 && meta_str(ev, "decision") &&
+	    strcmp(meta_str(ev, "decision"), "defer") == 0)
+		add_cmd(out, ev, (unsigned)n);
+	else if (strcmp(cls, "deferred") == 0 && deferred_find(out, (unsigned)n))
+		/* A start without an end (airlock died meanwhile) counts as run. */
+		deferred_find(out, (unsigned)n)->ran =
+			meta_str(ev, "op") && strcmp(meta_str(ev, "op"), "start") == 0
+				? -2
+				: (int)meta_num(ev, "exit_code", 0);
+}
+
 int deferred_load(const struct session *s, struct deferred_list *out)
 {
 	cleanup_free char *path = session_path(s, "events.jsonl");
@@ -69,24 +88,23 @@ int deferred_load(const struct session *s, struct deferred_list *out)
 		return errno == ENOENT ? 0 : -errno;
 	while (getline(&line, &cap, f) > 0) {
 		cJSON *ev = cJSON_Parse(line);
-		const char *cls = ev ? meta_str(ev, "class") : NULL;
-		double n = ev ? meta_num(ev, "deferred", 0) : 0;
 
-		if (cls && n >= 1 && n < 1e9) {
-			if (strcmp(cls, "exec") == 0 && meta_str(ev, "decision") &&
-			    strcmp(meta_str(ev, "decision"), "defer") == 0)
-				add_cmd(out, ev, (unsigned)n);
-			else if (strcmp(cls, "deferred") == 0 && deferred_find(out, (unsigned)n))
-				/* A start without an end (airlock died meanwhile) counts as run. */
-				deferred_find(out, (unsigned)n)->ran =
-					meta_str(ev, "op") &&
-							strcmp(meta_str(ev, "op"), "start") == 0
-						? -2
-						: (int)meta_num(ev, "exit_code", 0);
-		}
+		if (ev)
+			note_event(out, ev);
 		cJSON_Delete(ev);
 	}
 	return 0;
+}
+
+void deferred_from_events(const cJSON *events, struct deferred_list *out)
+{
+	const cJSON *ev;
+
+	memset(out, 0, sizeof(*out));
+	cJSON_ArrayForEach(ev, events)
+	{
+		note_event(out, ev);
+	}
 }
 
 void deferred_free(struct deferred_list *l)

@@ -37,6 +37,10 @@ struct deferred_list {
 /* Read the session's deferred commands (and which ran) from its event log. 0 or -errno. */
 int deferred_load(const struct session *s, struct deferred_list *out);
 
+/* The same from events already read (writers_deferred_events(): the review's one reading of
+   the log). */
+void deferred_from_events(const cJSON *events, struct deferred_list *out);
+
 /* Deferred command n of l, or NULL when the log has none of that number. */
 struct deferred_cmd *deferred_find(struct deferred_list *l, unsigned n);
 

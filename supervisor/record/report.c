@@ -8,6 +8,7 @@
 #include "common/json.h"
 #include "common/utf8.h"
 #include "supervisor/changeset/gate.h"
+#include "supervisor/record/handover.h"
 #include "supervisor/record/session.h"
 
 #include <stdio.h>
@@ -30,6 +31,7 @@ struct writers {
 	cJSON *steps;	      /* a live session's steps, from their "step" events */
 	struct writer *trees; /* directories from the host that airlock renamed by copying */
 	size_t ntrees, ctrees;
+	cJSON *deferred; /* the events deferred_load() reads, kept for the review */
 };
 
 static int cmp_writer(const void *a, const void *b)
@@ -379,6 +381,7 @@ struct writers *report_read_events(const struct session *s, cJSON *commands, cJS
 	cleanup_free char *path = session_path(s, "events.jsonl");
 
 	ws->steps = cJSON_CreateArray();
+	ws->deferred = cJSON_CreateArray();
 	cleanup_file FILE *f = fopen(path, "re");
 	cleanup_free char *line = NULL;
 	struct exec_index *xi;
@@ -396,6 +399,10 @@ struct writers *report_read_events(const struct session *s, cJSON *commands, cJS
 			continue;
 		}
 		exec_index_add(xi, ev);
+		/* A deferred command and how it ran, for the review: the log is read once. */
+		if (cJSON_GetObjectItemCaseSensitive(ev, "deferred") &&
+		    (strcmp(cls, "exec") == 0 || strcmp(cls, "deferred") == 0))
+			cJSON_AddItemToArray(ws->deferred, cJSON_Duplicate(ev, true));
 		if (strcmp(cls, "write") == 0)
 			add_write_event(ws, xi, ev);
 		else if (strcmp(cls, "step") == 0)
@@ -412,26 +419,49 @@ struct writers *report_read_events(const struct session *s, cJSON *commands, cJS
 	return ws;
 }
 
-/* The first writer of path in the sorted list (or where it would be). */
-static size_t first_of(const struct writers *ws, const char *path)
+/*
+ * The first writer of path in the sorted list (or where it would be), searched from *at when
+ * every writer before *at sorts before path (else from the start), and left in *at: galloping
+ * forward from the last path's place takes a step or two when paths come in sorted order.
+ */
+static size_t first_of(const struct writers *ws, size_t *at, const char *path)
 {
-	size_t lo = 0, hi = ws->n;
+	size_t lo = *at, hi, step = 1;
 
+	if (lo > ws->n || (lo > 0 && strcmp(ws->w[lo - 1].path, path) >= 0))
+		lo = 0;
+	hi = lo;
+	while (hi < ws->n && strcmp(ws->w[hi].path, path) < 0) {
+		lo = hi + 1;
+		hi = lo + step;
+		step *= 2;
+	}
+	if (hi > ws->n)
+		hi = ws->n;
 	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
+		size_t mid = lo + (hi - lo) / 2;
 
 		if (strcmp(ws->w[mid].path, path) < 0)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
+	*at = lo;
 	return lo;
 }
 
 size_t writers_each(const struct writers *ws, const char *path,
 		    void (*fn)(void *ctx, const char *argv, long long exec_seq), void *ctx)
 {
-	size_t lo = first_of(ws, path), count = 0;
+	size_t at = 0;
+
+	return writers_each_at(ws, &at, path, fn, ctx);
+}
+
+size_t writers_each_at(const struct writers *ws, size_t *at, const char *path,
+		       void (*fn)(void *ctx, const char *argv, long long exec_seq), void *ctx)
+{
+	size_t lo = first_of(ws, at, path), count = 0;
 	const struct writer *last = NULL;
 
 	for (; lo < ws->n && strcmp(ws->w[lo].path, path) == 0; lo++) {
@@ -456,7 +486,15 @@ size_t writers_each(const struct writers *ws, const char *path,
 
 size_t writers_steps(const struct writers *ws, const char *path, unsigned *steps, size_t max)
 {
-	size_t lo = first_of(ws, path), n = 0;
+	size_t at = 0;
+
+	return writers_steps_at(ws, &at, path, steps, max);
+}
+
+size_t writers_steps_at(const struct writers *ws, size_t *at, const char *path, unsigned *steps,
+			size_t max)
+{
+	size_t lo = first_of(ws, at, path), n = 0;
 
 	for (; lo < ws->n && strcmp(ws->w[lo].path, path) == 0; lo++) {
 		unsigned st = ws->w[lo].step;
@@ -483,6 +521,11 @@ size_t writers_steps(const struct writers *ws, const char *path, unsigned *steps
 const cJSON *writers_steps_json(const struct writers *ws)
 {
 	return ws->steps;
+}
+
+const cJSON *writers_deferred_events(const struct writers *ws)
+{
+	return ws->deferred;
 }
 
 /* Each distinct command line once (two programs may have run the same one). */
@@ -619,6 +662,7 @@ void writers_free(struct writers *ws)
 	}
 	free(ws->w);
 	cJSON_Delete(ws->steps);
+	cJSON_Delete(ws->deferred);
 	free(ws->trees);
 	free(ws);
 }
@@ -634,7 +678,7 @@ void report_add(cJSON *out, const struct session *s, const cJSON *meta, struct c
 	size_t i;
 
 	if (!scanned && strcmp(session_state(s, meta), "discarded") != 0) {
-		if (session_scan_changes(s, meta, cs) < 0)
+		if (handover_changes(s, meta, cs) < 0)
 			warn("the change set of %s could not be read completely", s->id);
 	}
 	gate_open(&g, s, meta);

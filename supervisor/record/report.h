@@ -41,6 +41,16 @@ struct writers *report_read_events(const struct session *s, cJSON *commands, cJS
 size_t writers_each(const struct writers *ws, const char *path,
 		    void (*fn)(void *ctx, const char *argv, long long exec_seq), void *ctx);
 
+/*
+ * writers_each() and writers_steps() for a caller going through paths in sorted order: *at
+ * (0 to start) is where the last path's writers were, so finding the next is a step or two,
+ * not a search of the whole list (any *at gives the same answer, only slower).
+ */
+size_t writers_each_at(const struct writers *ws, size_t *at, const char *path,
+		       void (*fn)(void *ctx, const char *argv, long long exec_seq), void *ctx);
+size_t writers_steps_at(const struct writers *ws, size_t *at, const char *path, unsigned *steps,
+			size_t max);
+
 void writers_free(struct writers *ws);
 
 /* The distinct live-session steps that wrote path (at most max of them, into steps). */
@@ -48,6 +58,10 @@ size_t writers_steps(const struct writers *ws, const char *path, unsigned *steps
 
 /* A live session's steps as the log has them: [{step, command, cwd, start, end, exit_code}]. */
 const cJSON *writers_steps_json(const struct writers *ws);
+
+/* The log's events about deferred commands (exec events and "deferred" events with a
+   "deferred" number), in log order, for deferred_from_events(). */
+const cJSON *writers_deferred_events(const struct writers *ws);
 
 /* The type of an st_mode as the report names it: "file", "dir", "symlink", "fifo", "socket",
    "device"; NULL for 0 (nothing there). */

@@ -11,6 +11,7 @@
 #include "common/utf8.h"
 #include "supervisor/record/seal.h"
 #include "supervisor/record/events.h"
+#include "supervisor/record/handover.h"
 #include "supervisor/record/layers.h"
 #include "supervisor/record/manifest.h"
 #include "tracee/landlock.h"
@@ -399,7 +400,8 @@ void session_record_finish(struct session_record *rec, struct event_log *log, in
 	cJSON_AddBoolToObject(features, "wait_killable_recv", wait_killable);
 	cJSON_AddBoolToObject(features, "sync_wakeup", sync_wakeup);
 	set_item(rec->meta, "features", features);
-	if (session_scan_changes(rec->s, rec->meta, &rec->changes) == 0) {
+	/* The set goes to the review too (handover.h): the scan need not be made again. */
+	if (handover_scan(rec->s, rec->meta, &rec->changes) == 0) {
 		rec->nchanges = (long)rec->changes.n;
 		set_item(rec->meta, "changes", cJSON_CreateNumber((double)rec->changes.n));
 	}

@@ -21,6 +21,7 @@
 #include "supervisor/changeset/diff.h"
 #include "supervisor/changeset/renames.h"
 #include "supervisor/record/events.h"
+#include "supervisor/record/handover.h"
 #include "supervisor/changeset/gate.h"
 #include "supervisor/changeset/git.h"
 #include "supervisor/changeset/hunks.h"
@@ -482,7 +483,7 @@ static void mark_done(struct record *rec, struct ui_command *c, const struct def
  * on the others. Only the session's own deferred commands are looked up. Without the log's
  * list of them, none is marked and nothing is restored (they start undecided).
  */
-static void restore_deferred(struct record *rec)
+static void restore_deferred(struct record *rec, const struct writers *ws)
 {
 	struct ui_review *r = &rec->r;
 	struct deferred_list l = {0};
@@ -493,11 +494,8 @@ static void restore_deferred(struct record *rec)
 		rec->saved_cmd[i] = r->commands[i].decision;
 	if (!has_deferred(r))
 		return;
-	if (deferred_load(rec->s, &l) < 0) {
-		warn("cannot read the deferred commands of session %s: they start undecided",
-		     rec->s->id);
-		return;
-	}
+	/* From the log as the reader read it for the commands: not read a second time. */
+	deferred_from_events(writers_deferred_events(ws), &l);
 	for (i = 0; i < r->ncommands; i++) {
 		struct ui_command *c = &r->commands[i];
 		const struct deferred_cmd *d =
@@ -661,7 +659,7 @@ static void attribute_changes(struct record *rec, const struct writers *ws)
 {
 	struct ui_review *r = &rec->r;
 	struct attribution at = {.rec = rec};
-	size_t i;
+	size_t i, where = 0; /* the changes are sorted: each one's writers follow the last's */
 
 	at.index = xcalloc(r->ncommands ? r->ncommands : 1, sizeof(*at.index));
 	for (i = 0; i < r->ncommands; i++)
@@ -677,8 +675,9 @@ static void attribute_changes(struct record *rec, const struct writers *ws)
 
 		at.change = i;
 		at.cmds_cap = 0;
-		writers_each(ws, logged ? logged : c->path, attribute, &at);
-		n = writers_steps(ws, logged ? logged : c->path, steps, ARRAY_SIZE(steps));
+		writers_each_at(ws, &where, logged ? logged : c->path, attribute, &at);
+		n = writers_steps_at(ws, &where, logged ? logged : c->path, steps,
+				     ARRAY_SIZE(steps));
 		if (n) {
 			u->steps = xcalloc(n, sizeof(*u->steps));
 			memcpy(u->steps, steps, n * sizeof(*steps));
@@ -754,7 +753,7 @@ static void fill_review(struct record *rec, const struct writers *ws)
 		rec->r.note = "(rules unreadable: nothing starts approved)";
 	rec->r.ended = ended_text(rec);
 	fill_commands(rec, rec->commands);
-	restore_deferred(rec);
+	restore_deferred(rec, ws);
 	fill_connections(rec, rec->conns);
 	attribute_changes(rec, ws);
 	find_renames(rec);
@@ -769,8 +768,14 @@ static void fill_review(struct record *rec, const struct writers *ws)
 			rec->r.changes[i].set_by = "you, earlier";
 }
 
-static int record_load(struct record *rec, struct session *s)
+/*
+ * Load the record (see record_load()). With handed, the change set handed over from the run's
+ * end is used while its proof runs beside the verdicts and the attribution: 0, -1 (printed),
+ * or 1 when it proved stale (rec is to be freed and loaded again by a scan).
+ */
+static int record_load_once(struct record *rec, struct session *s, bool handed)
 {
+	struct handover_check *check = NULL;
 	struct writers *ws = NULL;
 	struct events_job job;
 	pthread_t reader;
@@ -778,7 +783,6 @@ static int record_load(struct record *rec, struct session *s)
 	int rc = -1, scanned, open_errno = 0;
 
 	memset(rec, 0, sizeof(*rec));
-	ui_loading_start(s->id);
 	rec->s = s;
 	rec->sfd = -1;
 	rec->commands = cJSON_CreateArray();
@@ -790,11 +794,12 @@ static int record_load(struct record *rec, struct session *s)
 	if (!threaded)
 		read_events_job(&job);
 	/*
-	 * While the log is read: the scan, then each change's verdict, which need nothing from
+	 * While the log is read: the changes, then each change's verdict, which need nothing from
 	 * the log (the reader touches only job's arrays, rec->commands and rec->conns, until it
 	 * is joined). With 100,000 changes the log takes longer than the scan.
 	 */
-	scanned = session_scan_changes(s, rec->meta, &rec->cs);
+	scanned = handed ? handover_changes_async(s, rec->meta, &rec->cs, &check)
+			 : session_scan_changes(s, rec->meta, &rec->cs);
 	if (scanned >= 0) {
 		rec->sfd = open(s->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 		open_errno = errno;
@@ -820,8 +825,24 @@ static int record_load(struct record *rec, struct session *s)
 	fill_review(rec, ws);
 	rc = 0;
 out:
-	ui_loading_done();
+	/* Nothing of the set has been shown or decided yet: a stale one is thrown away. */
+	if (check && !handover_check(check) && rc == 0)
+		rc = 1;
 	writers_free(ws);
+	return rc;
+}
+
+static int record_load(struct record *rec, struct session *s)
+{
+	int rc;
+
+	ui_loading_start(s->id);
+	rc = record_load_once(rec, s, true);
+	if (rc == 1) {
+		record_free(rec);
+		rc = record_load_once(rec, s, false);
+	}
+	ui_loading_done();
 	return rc;
 }
 
