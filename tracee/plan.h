@@ -88,10 +88,10 @@ int plan_build(struct plan *plan, const struct plan_opts *opts);
 void plan_free(struct plan *plan);
 
 /*
- * Make a writable overlay's upper and work directories (layer_to_make): the tracee's mount
- * threads do it just before each mount, beside each other and beside the supervisor's own
- * start, rather than the supervisor one after the other before the clone (two ext4 mkdirs an
- * overlay: 1.5 ms for 34 overlays). Existing ones are kept (a live session started again).
+ * Make a writable overlay's upper and work directories (layer_to_make): one of pid 1's mount
+ * threads makes them all while the other mounts the read-only views and the supervisor starts
+ * the record, rather than the supervisor before the clone (two ext4 mkdirs an overlay: 1.5 ms
+ * for 34 overlays). Existing ones are kept (a live session started again).
  * 0 or -errno. plan_make_layers() makes every one still missing, best effort: for a sandbox
  * that ended before it made them, so that the session's layers all exist.
  */

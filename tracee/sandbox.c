@@ -179,15 +179,6 @@ static void mount_overlay(const struct plan_item *it, const char *target)
 		flags |= MS_RDONLY;
 	if (it->noexec)
 		flags |= MS_NOEXEC;
-	if (it->layer_to_make) {
-		int rc = plan_make_layer(it);
-
-		if (rc < 0) {
-			errno = -rc;
-			die_errno("cannot create the upper directory %s or %s", it->upper,
-				  it->work);
-		}
-	}
 	opts = xasprintf("lowerdir=%s,upperdir=%s,workdir=%s," OVERLAY_OPTS ",volatile", lower,
 			 it->upper, it->work);
 	test_mark("tracee: overlay start %s", it->path);
@@ -420,8 +411,30 @@ static bool made(const struct plan_item *it)
 struct mount_half {
 	const struct sandbox_spec *spec;
 	int half;
-	pthread_barrier_t *views_done; /* NULL: one thread mounts both halves, in turn */
+	pthread_barrier_t *ready; /* the views are mounted and the layers made */
 };
+
+/*
+ * The writable overlays' upper and work directories (tracee/plan.h), one after the other:
+ * ext4 creates inodes in the same two directories no faster from two threads, and slower
+ * under load (bench/README.md).
+ */
+static void make_layers(const struct plan *plan)
+{
+	for (size_t i = 0; i < plan->n; i++) {
+		const struct plan_item *it = &plan->items[i];
+		int rc;
+
+		if (!made(it) || it->kind != PLAN_OVERLAY || !it->layer_to_make)
+			continue;
+		rc = plan_make_layer(it);
+		if (rc < 0) {
+			errno = -rc;
+			die_errno("cannot create the upper directory %s or %s", it->upper,
+				  it->work);
+		}
+	}
+}
 
 static void mount_kind(const struct mount_half *mh, enum plan_kind kind)
 {
@@ -434,20 +447,38 @@ static void mount_kind(const struct mount_half *mh, enum plan_kind kind)
 			make_item(&plan->items[i], mh->spec->root_dir);
 }
 
+static void mount_views(const struct sandbox_spec *spec)
+{
+	for (size_t i = 0; i < spec->plan->n; i++)
+		if (made(&spec->plan->items[i]) && spec->plan->items[i].kind == PLAN_LOWER)
+			make_item(&spec->plan->items[i], spec->root_dir);
+}
+
 /*
- * The read-only views are siblings in the skeleton (a view has no mount below it, so none
- * lies in another); the writable overlays are leaves, some of them in a view, so they wait
- * until both threads have mounted their views.
+ * One thread mounts the read-only views (two threads were no faster: bench/README.md) while
+ * the other makes the layers; the writable overlays, some of them inside views, wait for
+ * both, then each thread mounts half of them.
  */
 static void *mount_half(void *arg)
 {
 	const struct mount_half *mh = arg;
 
-	mount_kind(mh, PLAN_LOWER);
-	if (mh->views_done)
-		pthread_barrier_wait(mh->views_done);
+	if (mh->half == 0)
+		make_layers(mh->spec->plan);
+	else
+		mount_views(mh->spec);
+	pthread_barrier_wait(mh->ready);
 	mount_kind(mh, PLAN_OVERLAY);
 	return NULL;
+}
+
+/* The same in one thread, when a second one cannot be had. */
+static void mount_serially(const struct mount_half halves[2])
+{
+	make_layers(halves[0].spec->plan);
+	mount_views(halves[0].spec);
+	mount_kind(&halves[0], PLAN_OVERLAY);
+	mount_kind(&halves[1], PLAN_OVERLAY);
 }
 
 /*
@@ -476,8 +507,8 @@ static void mount_bottom(const struct plan *plan)
 static void build_root(const struct sandbox_spec *spec)
 {
 	const struct plan *plan = spec->plan;
-	pthread_barrier_t views_done;
-	struct mount_half halves[2] = {{spec, 0, &views_done}, {spec, 1, &views_done}};
+	pthread_barrier_t ready;
+	struct mount_half halves[2] = {{spec, 0, &ready}, {spec, 1, &ready}};
 	pthread_t worker;
 	size_t i;
 
@@ -496,22 +527,19 @@ static void build_root(const struct sandbox_spec *spec)
 			make_item(&plan->items[i], spec->root_dir);
 	test_mark("tracee: skeleton");
 	/*
-	 * Then the read-only views and the overlays, independent of each other but for the
-	 * overlays inside views; each mount costs a hundred microseconds or more of filesystem
-	 * checks (an overlay's upper and work directories are made first), so two threads
-	 * halve the wait. A thread takes a pid number in the new namespace: the command is pid 3.
+	 * Then the read-only views and the writable overlays: each mount costs a hundred
+	 * microseconds or more of filesystem checks, so two threads share them. A thread takes
+	 * a pid number in the new namespace: the command is pid 3.
 	 */
-	if (pthread_barrier_init(&views_done, NULL, 2) != 0 ||
-	    pthread_create(&worker, NULL, mount_half, &halves[1]) != 0) {
-		halves[0].views_done = halves[1].views_done = NULL;
-		mount_kind(&halves[0], PLAN_LOWER);
-		mount_kind(&halves[1], PLAN_LOWER);
-		mount_kind(&halves[0], PLAN_OVERLAY);
-		mount_kind(&halves[1], PLAN_OVERLAY);
+	if (pthread_barrier_init(&ready, NULL, 2) != 0) {
+		mount_serially(halves);
+	} else if (pthread_create(&worker, NULL, mount_half, &halves[1]) != 0) {
+		mount_serially(halves);
+		pthread_barrier_destroy(&ready);
 	} else {
 		mount_half(&halves[0]);
 		pthread_join(worker, NULL);
-		pthread_barrier_destroy(&views_done);
+		pthread_barrier_destroy(&ready);
 	}
 	test_mark("tracee: overlays");
 	for (i = 0; i < plan->n; i++)
