@@ -981,7 +981,9 @@ static void prepare_stdio(struct run_ctx *c)
 
 /*
  * The command's filter, compiled while pid 1 builds the sandbox and sent to it in one message
- * (TRACEE_MSG_FILTER) before it forks the command. 0, or -1 after saying why.
+ * (TRACEE_MSG_FILTER) before it forks the command. 0, or -1 after saying why. A pid 1 that
+ * already ended (a set-up failure) is no error here: the loop relays what it said, and the
+ * record ends with its status.
  */
 static int send_filter(struct run_ctx *c)
 {
@@ -997,7 +999,8 @@ static int send_filter(struct run_ctx *c)
 	memcpy(buf, &msg, sizeof(msg));
 	memcpy(buf + sizeof(msg), c->filter.filter, len);
 	if (send(c->rs.control, buf, sizeof(msg) + len, MSG_NOSIGNAL) !=
-	    (ssize_t)(sizeof(msg) + len))
+		    (ssize_t)(sizeof(msg) + len) &&
+	    errno != EPIPE && errno != ECONNRESET)
 		return error_errno("cannot send the seccomp filter to the sandbox");
 	return 0;
 }
