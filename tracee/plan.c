@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Computes the mount plan from the host's mountinfo; see plan.h for the why. */
 #include "tracee/plan.h"
+#include "tracee/stub.h"
 
 #include "common/buf.h"
 #include "common/cleanup.h"
@@ -155,7 +156,8 @@ struct planner {
 	struct plan *plan;
 	const struct plan_opts *opts;
 	struct mount_table mounts;
-	char *bottom; /* the empty directory under every PLAN_LOWER, made on first use */
+	char *bottom;	 /* the empty directory under every PLAN_LOWER, made on first use */
+	bool bases_made; /* the parents of the writable overlays' upper and work directories */
 };
 
 static bool is_special(const char *path)
@@ -239,39 +241,92 @@ static bool in_group(gid_t gid)
  * caller really has on the host directory (group or other bits), and /etc stays unwritable
  * for an unprivileged caller inside as outside. Best effort.
  */
+static bool dir_attrs(const char *src, mode_t *mode, struct timespec ts[2])
+{
+	struct stat st;
+
+	if (stat(src, &st) < 0)
+		return false;
+	*mode = st.st_mode & 07777;
+	if (st.st_uid != geteuid()) {
+		mode_t mine = in_group(st.st_gid) ? (*mode >> 3) & 7 : *mode & 7;
+
+		*mode = (*mode & ~(mode_t)0700) | (mine << 6);
+	}
+	ts[0] = st.st_atim;
+	ts[1] = st.st_mtim;
+	return true;
+}
+
 static void copy_dir_attrs(const char *src, const char *dst)
 {
 	struct timespec ts[2];
-	struct stat st;
 	mode_t mode;
 
-	if (stat(src, &st) < 0)
+	if (!dir_attrs(src, &mode, ts))
 		return;
-	mode = st.st_mode & 07777;
-	if (st.st_uid != geteuid()) {
-		mode_t mine = in_group(st.st_gid) ? (mode >> 3) & 7 : mode & 7;
-
-		mode = (mode & ~(mode_t)0700) | (mine << 6);
-	}
 	(void)!chmod(dst, mode);
-	ts[0] = st.st_atim;
-	ts[1] = st.st_mtim;
 	utimensat(AT_FDCWD, dst, ts, 0);
 }
 
-/* Give an overlay item its numbered upper and work directories, and create them. */
+/* The parent of an upper or work directory: the session directory itself exists. */
+static int make_parent(const char *dir)
+{
+	cleanup_free char *parent = xstrdup(dir);
+
+	*strrchr(parent, '/') = '\0';
+	return mkdir(parent, 0700) == 0 || errno == EEXIST ? 0 : mkdir_p(parent, 0700);
+}
+
+int plan_make_layer(const struct plan_item *it)
+{
+	if (mkdir(it->upper, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	if (mkdir(it->work, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	/* Best effort, as finish_attrs() is. */
+	if (it->have_attrs) {
+		(void)!chmod(it->upper, it->upper_mode);
+		utimensat(AT_FDCWD, it->upper, it->upper_times, 0);
+	}
+	return 0;
+}
+
+void plan_make_layers(const struct plan *plan)
+{
+	for (size_t i = 0; i < plan->n; i++)
+		if (plan->items[i].layer_to_make)
+			(void)!plan_make_layer(&plan->items[i]);
+}
+
+/*
+ * Give an overlay item its numbered upper and work directories. Those of a writable overlay
+ * are made by the tracee, just before its mount (plan_make_layer()); a scratch overlay's here.
+ */
 static int add_layer_dirs(struct planner *pl, struct plan_item *it, const char *upper_base,
 			  const char *work_base)
 {
 	unsigned n = pl->plan->next_layer++;
-	int rc;
+	int rc = 0;
 
 	it->upper = xasprintf("%s/%s/%u", pl->opts->session_dir, upper_base, n);
 	it->work = xasprintf("%s/%s/%u", pl->opts->session_dir, work_base, n);
-	/* Plain mkdir first: one call each in the common case, mkdir_p only for the first. */
-	rc = mkdir(it->upper, 0700) == 0 ? 0 : mkdir_p(it->upper, 0700);
-	if (rc == 0)
-		rc = mkdir(it->work, 0700) == 0 ? 0 : mkdir_p(it->work, 0700);
+	/* (The tracee leaves out an entry where its stub goes: tracee/sandbox.c, made().) */
+	if (it->kind == PLAN_OVERLAY && !path_is_under(it->path, STUB_PATH)) {
+		/* Their parents, once. */
+		if (!pl->bases_made)
+			rc = make_parent(it->upper);
+		if (!pl->bases_made && rc == 0)
+			rc = make_parent(it->work);
+		pl->bases_made = rc == 0;
+		it->layer_to_make = true;
+	} else {
+		/* Plain mkdir first: one call each in the common case, mkdir_p only for the
+		   first. */
+		rc = mkdir(it->upper, 0700) == 0 ? 0 : mkdir_p(it->upper, 0700);
+		if (rc == 0)
+			rc = mkdir(it->work, 0700) == 0 ? 0 : mkdir_p(it->work, 0700);
+	}
 	if (rc < 0)
 		return error_rc(rc, "cannot create overlay directories in %s",
 				pl->opts->session_dir);
@@ -515,6 +570,14 @@ static int hide_in_overlay(struct plan_item *it, const char *path)
 	/* Hidden even when absent now: the host may create it while the program runs. */
 	if (lstat(path, &st) < 0 && errno != ENOENT)
 		return 0;
+	/* The whiteout needs its upper directory now; finish_attrs() sets its attributes. */
+	if (it->layer_to_make) {
+		int rc = plan_make_layer(it);
+
+		if (rc < 0)
+			return error_rc(rc, "cannot create %s", it->upper);
+		it->layer_to_make = false;
+	}
 	for (slash = strchr(relcopy, '/'); slash; slash = strchr(slash + 1, '/')) {
 		cleanup_free char *up = NULL, *host = NULL;
 		struct stat hs;
@@ -625,6 +688,11 @@ static void finish_attrs(struct plan *plan)
 
 		if (it->kind != PLAN_OVERLAY && it->kind != PLAN_SCRATCH)
 			continue;
+		if (it->layer_to_make) {
+			/* Still to be made: the tracee gives it these. */
+			it->have_attrs = dir_attrs(it->path, &it->upper_mode, it->upper_times);
+			continue;
+		}
 		if (it->npremade > 1)
 			qsort(it->premade, it->npremade, sizeof(*it->premade), cmp_depth_desc);
 		for (j = 0; j < it->npremade; j++) {

@@ -13,12 +13,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/filter.h>
 #include <linux/netlink.h>
 #include <linux/capability.h>
 #include <linux/securebits.h>
 #include <arpa/inet.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -405,27 +407,78 @@ static bool made(const struct plan_item *it)
 	return !it->hidden && !path_is_under(it->path, STUB_PATH);
 }
 
-/* Overlays of one half of the plan, mounted by one of two threads (see build_root). */
+/* The mounts of one half of the plan, made by one of two threads (see build_root). */
 struct mount_half {
 	const struct sandbox_spec *spec;
 	int half;
+	pthread_barrier_t *ready; /* the views are mounted and the layers made */
 };
 
-static bool is_overlay(const struct plan_item *it)
+/*
+ * The writable overlays' upper and work directories (tracee/plan.h), one after the other:
+ * ext4 creates inodes in the same two directories no faster from two threads, and slower
+ * under load (bench/README.md).
+ */
+static void make_layers(const struct plan *plan)
 {
-	return made(it) && it->kind == PLAN_OVERLAY;
+	for (size_t i = 0; i < plan->n; i++) {
+		const struct plan_item *it = &plan->items[i];
+		int rc;
+
+		if (!made(it) || it->kind != PLAN_OVERLAY || !it->layer_to_make)
+			continue;
+		rc = plan_make_layer(it);
+		if (rc < 0) {
+			errno = -rc;
+			die_errno("cannot create the upper directory %s or %s", it->upper,
+				  it->work);
+		}
+	}
 }
 
-static void *mount_overlays(void *arg)
+static void mount_kind(const struct mount_half *mh, enum plan_kind kind)
 {
-	const struct mount_half *mh = arg;
 	const struct plan *plan = mh->spec->plan;
 	size_t i, k = 0;
 
 	for (i = 0; i < plan->n; i++)
-		if (is_overlay(&plan->items[i]) && k++ % 2 == (size_t)mh->half)
+		if (made(&plan->items[i]) && plan->items[i].kind == kind &&
+		    k++ % 2 == (size_t)mh->half)
 			make_item(&plan->items[i], mh->spec->root_dir);
+}
+
+static void mount_views(const struct sandbox_spec *spec)
+{
+	for (size_t i = 0; i < spec->plan->n; i++)
+		if (made(&spec->plan->items[i]) && spec->plan->items[i].kind == PLAN_LOWER)
+			make_item(&spec->plan->items[i], spec->root_dir);
+}
+
+/*
+ * One thread mounts the read-only views (two threads were no faster: bench/README.md) while
+ * the other makes the layers; the writable overlays, some of them inside views, wait for
+ * both, then each thread mounts half of them.
+ */
+static void *mount_half(void *arg)
+{
+	const struct mount_half *mh = arg;
+
+	if (mh->half == 0)
+		make_layers(mh->spec->plan);
+	else
+		mount_views(mh->spec);
+	pthread_barrier_wait(mh->ready);
+	mount_kind(mh, PLAN_OVERLAY);
 	return NULL;
+}
+
+/* The same in one thread, when a second one cannot be had. */
+static void mount_serially(const struct mount_half halves[2])
+{
+	make_layers(halves[0].spec->plan);
+	mount_views(halves[0].spec);
+	mount_kind(&halves[0], PLAN_OVERLAY);
+	mount_kind(&halves[1], PLAN_OVERLAY);
 }
 
 /*
@@ -454,7 +507,8 @@ static void mount_bottom(const struct plan *plan)
 static void build_root(const struct sandbox_spec *spec)
 {
 	const struct plan *plan = spec->plan;
-	struct mount_half halves[2] = {{spec, 0}, {spec, 1}};
+	pthread_barrier_t ready;
+	struct mount_half halves[2] = {{spec, 0, &ready}, {spec, 1, &ready}};
 	pthread_t worker;
 	size_t i;
 
@@ -465,27 +519,27 @@ static void build_root(const struct sandbox_spec *spec)
 		die_errno("cannot mount tmpfs on %s", spec->root_dir);
 	test_mark("tracee: root tmpfs");
 	mount_bottom(plan);
-	/*
-	 * The skeleton first, with the read-only views (tens of microseconds each): every
-	 * overlay's mount point then has its parent.
-	 */
+	/* The skeleton first (tmpfs entries and binds): every view's mount point has its parent. */
 	for (i = 0; i < plan->n; i++)
 		if (made(&plan->items[i]) &&
 		    (plan->items[i].kind == PLAN_DIR || plan->items[i].kind == PLAN_SYMLINK ||
-		     plan->items[i].kind == PLAN_BIND_RO || plan->items[i].kind == PLAN_LOWER))
+		     plan->items[i].kind == PLAN_BIND_RO))
 			make_item(&plan->items[i], spec->root_dir);
 	test_mark("tracee: skeleton");
 	/*
-	 * Overlays are leaves of the skeleton and independent of each other; each mount costs
-	 * a few hundred microseconds of filesystem checks, so two threads halve the wait. A
-	 * thread takes a pid number in the new namespace: the command is pid 3.
+	 * Then the read-only views and the writable overlays: each mount costs a hundred
+	 * microseconds or more of filesystem checks, so two threads share them. A thread takes
+	 * a pid number in the new namespace: the command is pid 3.
 	 */
-	if (pthread_create(&worker, NULL, mount_overlays, &halves[1]) != 0) {
-		mount_overlays(&halves[1]);
-		mount_overlays(&halves[0]);
+	if (pthread_barrier_init(&ready, NULL, 2) != 0) {
+		mount_serially(halves);
+	} else if (pthread_create(&worker, NULL, mount_half, &halves[1]) != 0) {
+		mount_serially(halves);
+		pthread_barrier_destroy(&ready);
 	} else {
-		mount_overlays(&halves[0]);
+		mount_half(&halves[0]);
 		pthread_join(worker, NULL);
+		pthread_barrier_destroy(&ready);
 	}
 	test_mark("tracee: overlays");
 	for (i = 0; i < plan->n; i++)
@@ -641,6 +695,49 @@ void sandbox_send_msg(int fd, const struct tracee_msg *msg)
 	}
 }
 
+/*
+ * The filter the command runs under (TRACEE_MSG_FILTER): the supervisor compiles it while
+ * this process builds the sandbox, and it arrives before the command is forked. Anything
+ * else, or nothing (the supervisor died), ends the sandbox: the command never runs without it.
+ */
+static void receive_filter(int fd, struct sock_fprog *prog)
+{
+	size_t max = sizeof(struct tracee_msg) + BPF_MAXINSNS * sizeof(struct sock_filter);
+	cleanup_free char *buf = xmalloc(max);
+	struct tracee_msg msg;
+	size_t len;
+	ssize_t n;
+
+	do {
+		n = recv(fd, buf, max, MSG_TRUNC);
+	} while (n < 0 && errno == EINTR);
+	if (n < (ssize_t)sizeof(msg))
+		_exit(EXIT_AIRLOCK_FAILED);
+	memcpy(&msg, buf, sizeof(msg));
+	len = (size_t)msg.status * sizeof(struct sock_filter);
+	if (msg.type != TRACEE_MSG_FILTER || msg.status <= 0 || msg.status > BPF_MAXINSNS ||
+	    (size_t)n != sizeof(msg) + len)
+		_exit(EXIT_AIRLOCK_FAILED);
+	prog->len = (unsigned short)msg.status;
+	prog->filter = xmalloc(len);
+	memcpy(prog->filter, buf + sizeof(msg), len);
+}
+
+/*
+ * airlock may have died before the parent death signal was set: then its end of the control
+ * socket is closed already (a process's descriptors are closed before its children learn of
+ * its death). Checked without waiting: a go-ahead message woke pid 1 on the supervisor's
+ * own core (a socket's wake-up is a synchronous one), where it waited while the supervisor
+ * started the record and compiled the filter instead of building the sandbox beside it.
+ */
+static void check_supervisor(int fd)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN | POLLRDHUP};
+
+	if (poll(&p, 1, 0) < 0 || (p.revents & (POLLHUP | POLLRDHUP | POLLERR)))
+		_exit(EXIT_AIRLOCK_FAILED);
+}
+
 /* Wait for a message of the given type from the supervisor; EOF means it died. */
 static void wait_msg(int fd, int type)
 {
@@ -793,7 +890,7 @@ static void apply_rlimits(const struct sandbox_rlimits *l)
 	set_limit(RLIMIT_FSIZE, l->fsize, "RLIMIT_FSIZE");
 }
 
-static noreturn void run_command(const struct sandbox_spec *spec)
+static noreturn void run_command(const struct sandbox_spec *spec, const struct sock_fprog *filter)
 {
 	struct tracee_msg msg = {.type = TRACEE_MSG_LISTENER}, hello = {0};
 	sigset_t none;
@@ -828,7 +925,7 @@ static noreturn void run_command(const struct sandbox_spec *spec)
 	hello.type = TRACEE_MSG_HELLO;
 	sandbox_send_msg(spec->control_fd, &hello);
 	test_mark("command: before filter");
-	listener = filter_load(spec->filter, &msg.filter);
+	listener = filter_load(filter, &msg.filter);
 	if (listener < 0)
 		exit(EXIT_AIRLOCK_FAILED);
 	msg.listener = listener;
@@ -917,6 +1014,7 @@ static noreturn void run_init(const struct sandbox_spec *spec, pid_t cmd, const 
 
 noreturn void sandbox_main(const struct sandbox_spec *spec)
 {
+	struct sock_fprog filter;
 	sigset_t mask;
 	pid_t cmd;
 	size_t i;
@@ -934,7 +1032,7 @@ noreturn void sandbox_main(const struct sandbox_spec *spec)
 	/* If airlock dies, so does pid 1, and with it the whole pid namespace. */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
 		die_errno("cannot set the parent death signal");
-	wait_msg(spec->control_fd, TRACEE_MSG_READY);
+	check_supervisor(spec->control_fd);
 	test_mark("tracee: ready");
 	setup_user_namespace(spec->uid, spec->gid);
 	test_mark("tracee: user namespace mapped");
@@ -955,6 +1053,8 @@ noreturn void sandbox_main(const struct sandbox_spec *spec)
 		send_diag_socket(spec->control_fd);
 	}
 	test_mark("tracee: network");
+	receive_filter(spec->control_fd, &filter);
+	test_mark("tracee: filter received");
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGCHLD);
@@ -966,6 +1066,6 @@ noreturn void sandbox_main(const struct sandbox_spec *spec)
 	if (cmd < 0)
 		die_errno("cannot fork the command");
 	if (cmd == 0)
-		run_command(spec);
+		run_command(spec, &filter);
 	run_init(spec, cmd, &mask);
 }

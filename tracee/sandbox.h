@@ -43,7 +43,6 @@ struct sandbox_spec {
 	const char *cwd;      /* working directory inside (same path as on the host) */
 	const char *root_dir; /* empty directory on the host where the new root is assembled */
 	const struct plan *plan;
-	const struct sock_fprog *filter; /* compiled by filter_compile() */
 	enum net_mode net;
 	const char *resolv_conf; /* a file bound read-only over /etc/resolv.conf, or NULL */
 	int control_fd;		 /* the tracee's end of the control socket (SOCK_SEQPACKET) */
@@ -73,7 +72,7 @@ enum tracee_msg_type {
 	TRACEE_MSG_LISTENER = 2, /* the listener's fd number in the command, and filter_info */
 	TRACEE_MSG_EXIT = 3,	 /* from pid 1: the command ended, status as waitpid() gave it,
 				    and no other process of the sandbox is left */
-	TRACEE_MSG_READY = 4,	 /* from the supervisor: pid 1 may build the sandbox */
+	/* 4 was a go-ahead to pid 1, which now starts at once (check_supervisor() in sandbox.c) */
 	TRACEE_MSG_TAKEN = 5,	 /* from the supervisor: the listener is taken, go on */
 	TRACEE_MSG_DNS = 6,	 /* from pid 1: the resolver's UDP socket, bound inside on
 				    127.0.0.53:53, as SCM_RIGHTS (pid 1 has no filter) */
@@ -88,6 +87,8 @@ enum tracee_msg_type {
 	TRACEE_MSG_STEP_FAILED = 11, /* from the launcher: step N could not start (status: errno) */
 	TRACEE_MSG_SIGNAL = 12,	     /* to the launcher: signal step N's process group (status:
 					the signal); N = 0: every step's */
+	TRACEE_MSG_FILTER = 13, /* from the supervisor to pid 1: the compiled filter (status: its
+				   length in instructions, which follow in the same message) */
 };
 
 struct tracee_msg {

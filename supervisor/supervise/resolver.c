@@ -508,7 +508,10 @@ void resolver_free(struct resolver *r)
 	}
 	net_watch_del(r->nw, r->cfg.fd);
 	close(r->cfg.fd);
-	for (unsigned i = 0; i < RESOLVER_NAMES; i++)
+	/* Entries fill in order and are never emptied (resolver_names_of()): stop at the first
+	   free one. The table is 4096 entries, mostly pages never touched; walking them all
+	   took half a millisecond of every run's end. */
+	for (unsigned i = 0; i < RESOLVER_NAMES && r->names[i].names[0]; i++)
 		entry_clear(&r->names[i]);
 	free(r);
 }

@@ -979,31 +979,41 @@ static void prepare_stdio(struct run_ctx *c)
 	}
 }
 
-/* Clone the sandbox and let its pid 1 build it. 0, or -1 after saying why. */
-static int launch(struct run_ctx *c)
+/*
+ * The command's filter, compiled while pid 1 builds the sandbox and sent to it in one message
+ * (TRACEE_MSG_FILTER) before it forks the command. 0, or -1 after saying why. A pid 1 that
+ * already ended (a set-up failure) is no error here: the loop relays what it said, and the
+ * record ends with its status.
+ */
+static int send_filter(struct run_ctx *c)
 {
-	struct tracee_msg ready = {.type = TRACEE_MSG_READY};
-	struct sandbox_spec spec;
-	int sv[2], k;
+	struct tracee_msg msg = {.type = TRACEE_MSG_FILTER};
+	size_t len;
+	cleanup_free char *buf = NULL;
 
 	if (filter_compile(&c->filter) < 0)
 		return -1;
-	c->rs.sigfd = setup_signals(&c->mask);
-	if (c->rs.sigfd < 0)
-		return -1;
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
-		die_errno("cannot create the control socket");
-	c->rs.control = sv[0];
-	if (setsockopt(c->rs.control, SOL_SOCKET, SO_PASSCRED, &(int){1}, sizeof(int)) < 0)
-		die_errno("cannot set up the control socket");
-	prepare_stdio(c);
-	spec = (struct sandbox_spec){
+	msg.status = c->filter.len;
+	len = c->filter.len * sizeof(*c->filter.filter);
+	buf = xmalloc(sizeof(msg) + len);
+	memcpy(buf, &msg, sizeof(msg));
+	memcpy(buf + sizeof(msg), c->filter.filter, len);
+	if (send(c->rs.control, buf, sizeof(msg) + len, MSG_NOSIGNAL) !=
+		    (ssize_t)(sizeof(msg) + len) &&
+	    errno != EPIPE && errno != ECONNRESET)
+		return error_errno("cannot send the seccomp filter to the sandbox");
+	return 0;
+}
+
+/* What the sandbox is made of; sv: the control socket's ends (the tracee's is sv[1]). */
+static struct sandbox_spec spec_for(const struct run_ctx *c, const int sv[2])
+{
+	struct sandbox_spec spec = {
 		.argv = c->o.command,
 		.envp = c->env.envp,
 		.cwd = c->cwd,
 		.root_dir = c->root_dir,
 		.plan = &c->plan,
-		.filter = &c->filter,
 		.net = c->o.net,
 		.resolv_conf = c->resolv_conf,
 		.control_fd = sv[1],
@@ -1021,10 +1031,36 @@ static int launch(struct run_ctx *c)
 		.gid = getgid(),
 		.live = c->o.live,
 	};
+
 	if (c->o.live) {
 		spec.stdin_fd = spec.stdout_fd = c->null_fd;
 		spec.stderr_fd = c->log_fd >= 0 ? c->log_fd : c->null_fd;
 	}
+	return spec;
+}
+
+static void reap_init(struct run_state *rs);
+
+/*
+ * Clone the sandbox and let its pid 1 build it; meanwhile, start the record and compile the
+ * filter, which pid 1 waits for only before it forks the command (the record exists before
+ * the command can make a call: its listener is taken in the loop). 0, or -1 after saying why.
+ */
+static int launch(struct run_ctx *c)
+{
+	struct sandbox_spec spec;
+	int sv[2], k;
+
+	c->rs.sigfd = setup_signals(&c->mask);
+	if (c->rs.sigfd < 0)
+		return -1;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		die_errno("cannot create the control socket");
+	c->rs.control = sv[0];
+	if (setsockopt(c->rs.control, SOL_SOCKET, SO_PASSCRED, &(int){1}, sizeof(int)) < 0)
+		die_errno("cannot set up the control socket");
+	prepare_stdio(c);
+	spec = spec_for(c, sv);
 	fflush(NULL);
 	test_mark("supervisor: clone");
 	c->rs.pid = sandbox_clone(&spec);
@@ -1040,8 +1076,12 @@ static int launch(struct run_ctx *c)
 			close(c->wr[k]);
 	if (c->rd_in >= 0)
 		close(c->rd_in);
-	if (send(c->rs.control, &ready, sizeof(ready), MSG_NOSIGNAL) != (ssize_t)sizeof(ready))
-		die_errno("cannot start the sandbox");
+	if (start_record(c) < 0 || send_filter(c) < 0) {
+		kill(c->rs.pid, SIGKILL);
+		reap_init(&c->rs);
+		return -1;
+	}
+	test_mark("supervisor: record started, filter sent");
 	/* libcrypto is loaded now, while pid 1 mounts the sandbox, not at the event that needs
 	   it first (the answer to a call would wait for it). */
 	sha256_init();
@@ -1113,6 +1153,10 @@ static void conclude(struct run_ctx *c, int rc)
 	 */
 	if (rc < 0 || !rs->gone || c->o.live)
 		reap_init(rs);
+	/* pid 1 makes the writable layers as it mounts them: a sandbox that failed first leaves
+	   some unmade, and the session's record reads every one. */
+	if (!rs->have_listener)
+		plan_make_layers(&c->plan);
 	relay_close(&rs->relay);
 	if (rs->live)
 		live_sandbox_ended(rs); /* the steps still waiting learn how the session ended */
@@ -1224,7 +1268,7 @@ int cmd_run(int argc, char **argv)
 	rc = parse_run_opts(argc, argv, &c.o);
 	if (rc >= 0)
 		return rc;
-	if (prepare(&c) < 0 || start_record(&c) < 0 || launch(&c) < 0)
+	if (prepare(&c) < 0 || launch(&c) < 0)
 		return EXIT_AIRLOCK_FAILED;
 	rc = serve(&c.rs);
 	test_mark("supervisor: command ended");
@@ -1295,7 +1339,7 @@ int run_live(int argc, char **argv, int ready_fd, const char *resume)
 			  : 0);
 	if (!c.resumed && save_start_args(&c.s, argc, argv) < 0)
 		return EXIT_AIRLOCK_FAILED;
-	if (live_listen(c.rs.live, &c.s) < 0 || start_record(&c) < 0 || launch(&c) < 0)
+	if (live_listen(c.rs.live, &c.s) < 0 || launch(&c) < 0)
 		return EXIT_AIRLOCK_FAILED;
 	rc = serve(&c.rs);
 	conclude(&c, rc);
