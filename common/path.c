@@ -340,6 +340,60 @@ char *read_fd(int fd, size_t max, size_t *len_out)
 	return buf_detach(&b);
 }
 
+/* The len bytes of fd at off into buf; 0 or -1 with errno (EIO when the file ends first). */
+static int pread_all(int fd, char *buf, size_t len, off_t off)
+{
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t k = pread(fd, buf + got, len - got, off + (off_t)got);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0) {
+			if (k == 0)
+				errno = EIO;
+			return -1;
+		}
+		got += (size_t)k;
+	}
+	return 0;
+}
+
+char *read_last_line(int fd, off_t size, size_t max, size_t *len_out, off_t *end)
+{
+	size_t piece = 4096;
+
+	for (;;) {
+		off_t from = size > (off_t)piece ? size - (off_t)piece : 0;
+		size_t len = (size_t)(size - from);
+		cleanup_free char *buf = xmalloc(len + 1);
+		char *nl, *start;
+
+		if (pread_all(fd, buf, len, from) < 0)
+			return NULL;
+		errno = 0;
+		nl = memrchr(buf, '\n', len);
+		if (!nl && from == 0)
+			return NULL; /* no complete line */
+		start = nl && nl > buf ? memrchr(buf, '\n', (size_t)(nl - buf)) : NULL;
+		if (start || (nl && from == 0)) {
+			start = start ? start + 1 : buf;
+			if ((size_t)(nl - start) > max)
+				return NULL;
+			*end = from + (off_t)(nl + 1 - buf);
+			*len_out = (size_t)(nl - start);
+			memmove(buf, start, *len_out);
+			buf[*len_out] = '\0';
+			return steal_pointer(&buf);
+		}
+		/* The line begins before this piece (or a line cut short fills it): read more. */
+		if (nl && (size_t)(nl - buf) > max)
+			return NULL;
+		piece *= 4;
+	}
+}
+
 char *read_file(const char *path, size_t max, size_t *len_out)
 {
 	cleanup_fd int fd = open(path, O_RDONLY | O_CLOEXEC);

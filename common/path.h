@@ -52,6 +52,15 @@ char *read_file(const char *path, size_t max, size_t *len_out);
 /* Read from fd to its end (at most max bytes); NULL + errno (EFBIG past max). */
 char *read_fd(int fd, size_t max, size_t *len_out);
 
+/*
+ * The last complete line of the file open at fd, which is size bytes long, without its newline,
+ * in a string the caller frees (its length in *len_out: it may hold a NUL); *end: the offset just
+ * past its newline (a line cut short may follow). Read back from the end in growing pieces, never
+ * more than the line needs, so that a long file costs its last line. NULL with errno 0 when there
+ * is no complete line or the last one is longer than max; NULL with errno set when reading fails.
+ */
+char *read_last_line(int fd, off_t size, size_t max, size_t *len_out, off_t *end);
+
 /* Write data to path atomically (temp file, rename; fsync first when durable). 0 or -errno. */
 int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode, bool durable);
 

@@ -121,11 +121,10 @@ int journal_read(const char *path, struct journal *j)
 int journal_read_undone(const char *path, struct timespec *when)
 {
 	cleanup_fd int fd = open(path, O_RDONLY | O_CLOEXEC);
-	char tail[512];
-	const char *line;
+	cleanup_free char *line = NULL;
 	struct stat st;
-	ssize_t n;
-	off_t at;
+	size_t len;
+	off_t end;
 	cJSON *o;
 	int r = 0;
 
@@ -133,18 +132,13 @@ int journal_read_undone(const char *path, struct timespec *when)
 		return -errno;
 	if (fstat(fd, &st) < 0)
 		return -errno;
-	at = st.st_size > (off_t)sizeof(tail) - 1 ? st.st_size - (off_t)sizeof(tail) + 1 : 0;
-	n = pread(fd, tail, sizeof(tail) - 1, at);
-	if (n < 0)
-		return -errno;
-	/* The last line whole: after a newline that is in the block (or the file's start). */
-	if (n < 2 || tail[n - 1] != '\n')
+	/* The last line whole, and nothing after it: a short one ("undo-end" is). */
+	line = read_last_line(fd, st.st_size, 510, &len, &end);
+	if (!line)
+		return errno ? -errno : 0;
+	if (end != st.st_size)
 		return 0;
-	tail[n - 1] = '\0';
-	line = strrchr(tail, '\n');
-	if (!line && at > 0)
-		return 0;
-	o = cJSON_Parse(line ? line + 1 : tail);
+	o = cJSON_ParseWithLength(line, len);
 	if (strcmp(meta_str(o, "op") ?: "", "undo-end") == 0) {
 		when->tv_sec = (time_t)meta_num(o, "sec", 0);
 		when->tv_nsec = (long)meta_num(o, "nsec", 0);

@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <float.h>
 #include <limits.h>
+#include <stdint.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,67 +41,32 @@ struct syslog_fwd {
 	unsigned long long sent, dropped;
 };
 
-/* The piece of fd from off to its end, read whole; NULL with errno on failure. */
-static char *read_from(int fd, off_t off, size_t len)
-{
-	char *buf = xmalloc(len + 1);
-	size_t got = 0;
-
-	while (got < len) {
-		ssize_t k = pread(fd, buf + got, len - got, off + (off_t)got);
-
-		if (k <= 0) {
-			free(buf);
-			errno = k < 0 ? errno : EIO;
-			return NULL;
-		}
-		got += (size_t)k;
-	}
-	buf[len] = '\0';
-	return buf;
-}
-
 /*
- * The chain's head from the log's last complete line alone, read from its end in growing
- * pieces: a session's log grows by every commit and undo (3 MB for 10,000 files), and reading
- * all of it to count its lines made each commit read every earlier one. The line must start
- * as events_append() writes it, {"seq":N, and the next seq is N + 1; *end is where the
- * complete lines end. Returns 1 when found, 0 when the log must be read whole (a line not of
+ * The chain's head from the log's last complete line alone (read_last_line()): a session's log
+ * grows by every commit and undo (3 MB for 10,000 files), and reading all of it to count its
+ * lines made each commit read every earlier one. The line must start as events_append()
+ * writes it, {"seq":N, and the next seq is N + 1; *end is where the complete lines end.
+ * Returns 1 when found, 0 when the log must be read whole (no complete line, or one not of
  * that form), -errno when it cannot be read.
  */
 static int head_from_tail(struct event_log *log, off_t size, off_t *end)
 {
-	size_t piece = 65536;
+	size_t len;
+	cleanup_free char *line = read_last_line(log->fd, size, SIZE_MAX, &len, end);
+	unsigned long long seq;
+	char *after;
 
-	for (;;) {
-		off_t from = size > (off_t)piece ? size - (off_t)piece : 0;
-		cleanup_free char *buf = read_from(log->fd, from, (size_t)(size - from));
-		char *nl, *line, *digits, *after;
-		unsigned long long seq;
-
-		if (!buf)
-			return -errno;
-		nl = memrchr(buf, '\n', (size_t)(size - from));
-		line = nl && nl > buf ? memrchr(buf, '\n', (size_t)(nl - buf)) : NULL;
-		if ((!nl || !line) && from > 0) {
-			piece *= 4; /* the last line is longer than this piece: read more */
-			continue;
-		}
-		if (!nl)
-			return 0; /* no complete line: an empty log, or only a partial one */
-		line = line ? line + 1 : buf;
-		if (strncmp(line, "{\"seq\":", 7) != 0 || line[7] < '0' || line[7] > '9')
-			return 0;
-		digits = line + 7;
-		errno = 0;
-		seq = strtoull(digits, &after, 10);
-		if (errno || *after != ',' || seq == ULLONG_MAX)
-			return 0;
-		log->seq = seq + 1;
-		sha256_hex(line, (size_t)(nl - line), log->prev);
-		*end = from + (off_t)(nl + 1 - buf);
-		return 1;
-	}
+	if (!line)
+		return errno ? -errno : 0;
+	if (strncmp(line, "{\"seq\":", 7) != 0 || line[7] < '0' || line[7] > '9')
+		return 0;
+	errno = 0;
+	seq = strtoull(line + 7, &after, 10);
+	if (errno || *after != ',' || seq == ULLONG_MAX)
+		return 0;
+	log->seq = seq + 1;
+	sha256_hex(line, len, log->prev);
+	return 1;
 }
 
 /* The chain's head by reading the whole log and counting its complete lines. */

@@ -5,6 +5,7 @@
 #include "common/cleanup.h"
 #include "tests/unit/tap.h"
 
+#include <stdint.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -310,6 +311,63 @@ static void test_rm_rf_deep(void)
 	}
 }
 
+/* read_last_line() of a file holding text (len bytes): the line, or NULL with errno 0. */
+static char *last_line_of(const char *text, size_t len, size_t max, size_t *llen, off_t *end)
+{
+	cleanup_free char *path = at("lastline");
+	cleanup_fd int fd = -1;
+
+	if (write_file_atomic(path, text, len, 0644, false) < 0)
+		return NULL;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	return fd < 0 ? NULL : read_last_line(fd, (off_t)len, max, llen, end);
+}
+
+static void test_last_line(void)
+{
+	cleanup_free char *big = malloc(100003);
+	size_t len = 0;
+	off_t end = -1;
+	char *got;
+
+	got = last_line_of("a\nbc\n", 5, 100, &len, &end);
+	ok(got && len == 2 && strcmp(got, "bc") == 0 && end == 5, "the last of two lines");
+	free(got);
+	got = last_line_of("a\nbc\ntorn", 9, 100, &len, &end);
+	ok(got && strcmp(got, "bc") == 0 && end == 5, "a line cut short after it: *end before it");
+	free(got);
+	got = last_line_of("only\n", 5, 100, &len, &end);
+	ok(got && strcmp(got, "only") == 0 && end == 5, "a file of one line");
+	free(got);
+	got = last_line_of("a\0b\n", 4, 100, &len, &end);
+	ok(got && len == 3 && memcmp(got, "a\0b", 3) == 0, "a NUL inside is kept, with its length");
+	free(got);
+	errno = -1;
+	got = last_line_of("torn", 4, 100, &len, &end);
+	ok(!got && errno == 0, "no complete line: NULL, errno 0");
+	errno = -1;
+	got = last_line_of("x\nlonger\n", 9, 5, &len, &end);
+	ok(!got && errno == 0, "a last line longer than max: NULL, errno 0");
+
+	/* Longer than the first pieces read back: 100,000 bytes, then a line cut short. */
+	if (!big)
+		return;
+	memset(big, 'y', 100003);
+	big[0] = 'z';
+	big[1] = '\n';
+	big[100001] = '\n';
+	big[100002] = 't';
+	got = last_line_of(big, 100003, SIZE_MAX, &len, &end);
+	ok(got && len == 99999 && got[0] == 'y' && end == 100002,
+	   "a last line longer than the pieces read back, a torn one after it");
+	free(got);
+	errno = -1;
+	got = last_line_of(big, 100003, 5000, &len, &end);
+	ok(!got && errno == 0, "the same with max 5000: NULL, errno 0, not read whole");
+	errno = 0;
+	ok(!read_last_line(-1, 10, 100, &len, &end) && errno == EBADF, "a bad descriptor: EBADF");
+}
+
 static void test_read(void)
 {
 	cleanup_free char *small = at("small");
@@ -536,6 +594,7 @@ int main(void)
 	test_rm_rf();
 	test_rm_rf_deep();
 	test_read();
+	test_last_line();
 	test_write_atomic();
 	test_parse();
 
