@@ -44,7 +44,7 @@ PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 NCURSES_STATIC ?= 1
 NCURSES_A := $(wildcard $(shell $(PKG_CONFIG) --variable=libdir ncursesw 2>/dev/null)/libncursesw.a)
 ifneq ($(and $(filter 1,$(NCURSES_STATIC)),$(NCURSES_A)),)
-PKG_LIBS := $(shell $(PKG_CONFIG) --libs libseccomp libcjson 2>/dev/null) \
+PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(filter-out ncursesw,$(PKGS)) 2>/dev/null) \
 	-Wl,-Bstatic $(shell $(PKG_CONFIG) --libs ncursesw 2>/dev/null) -Wl,-Bdynamic
 endif
 ALL_CFLAGS := -std=gnu11 -D_GNU_SOURCE $(WARN) $(HARDEN) -I. $(PKG_CFLAGS) $(GIT2_CFLAGS) \
