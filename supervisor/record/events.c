@@ -417,29 +417,42 @@ void events_put_json(struct buf *b, const cJSON *item)
 	}
 }
 
-/* "YYYY-MM-DDTHH:MM:SS.uuuuuuZ" of ts into out[28]. */
-static void format_time(const struct timespec *ts, char out[28])
+/* Each of n decimal digits of v into p, most significant first. */
+static void put_digits(char *p, unsigned n, unsigned v)
 {
-	struct tm tm;
-	unsigned v[7], width[7] = {4, 2, 2, 2, 2, 2, 6};
-	static const char sep[] = "--T::.Z";
-	char *p = out;
+	for (; n > 0; n--, v /= 10)
+		p[n - 1] = (char)('0' + v % 10);
+}
 
-	gmtime_r(&ts->tv_sec, &tm);
-	v[0] = (unsigned)(tm.tm_year + 1900);
-	v[1] = (unsigned)(tm.tm_mon + 1);
-	v[2] = (unsigned)tm.tm_mday;
-	v[3] = (unsigned)tm.tm_hour;
-	v[4] = (unsigned)tm.tm_min;
-	v[5] = (unsigned)tm.tm_sec;
-	v[6] = (unsigned)(ts->tv_nsec / 1000);
-	for (int i = 0; i < 7; i++) {
-		for (unsigned w = width[i], x = v[i]; w > 0; w--, x /= 10)
-			p[w - 1] = (char)('0' + x % 10);
-		p += width[i];
-		*p++ = sep[i];
+/*
+ * "YYYY-MM-DDTHH:MM:SS.uuuuuuZ" of ts into out[28]. The date and time are worked out once
+ * per second (gmtime_r() and its digits were a visible part of each notified call).
+ */
+static void format_time(struct event_log *log, const struct timespec *ts, char out[28])
+{
+	if (log->when_sec != ts->tv_sec || !log->when_sec) {
+		struct tm tm;
+		char *p = log->when_text;
+
+		gmtime_r(&ts->tv_sec, &tm);
+		put_digits(p, 4, (unsigned)(tm.tm_year + 1900));
+		p[4] = '-';
+		put_digits(p + 5, 2, (unsigned)(tm.tm_mon + 1));
+		p[7] = '-';
+		put_digits(p + 8, 2, (unsigned)tm.tm_mday);
+		p[10] = 'T';
+		put_digits(p + 11, 2, (unsigned)tm.tm_hour);
+		p[13] = ':';
+		put_digits(p + 14, 2, (unsigned)tm.tm_min);
+		p[16] = ':';
+		put_digits(p + 17, 2, (unsigned)tm.tm_sec);
+		p[19] = '.';
+		log->when_sec = ts->tv_sec;
 	}
-	*p = '\0';
+	memcpy(out, log->when_text, 20);
+	put_digits(out + 20, 6, (unsigned)(ts->tv_nsec / 1000));
+	out[26] = 'Z';
+	out[27] = '\0';
 }
 
 /*
@@ -468,7 +481,7 @@ int events_append(struct event_log *log, cJSON *ev)
 	events_head(log);
 	buf_reset(line);
 	clock_gettime(CLOCK_REALTIME, &ts);
-	format_time(&ts, when);
+	format_time(log, &ts, when);
 	tally_denied(log, ev);
 	/* seq, time first and prev last, so a reader sees the chain fields where it expects. */
 	buf_add(line, "{\"seq\":", 7);

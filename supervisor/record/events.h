@@ -12,6 +12,7 @@
 
 #include <cjson/cJSON.h>
 #include <stdbool.h>
+#include <time.h>
 
 struct syslog_fwd;
 
@@ -27,7 +28,9 @@ struct event_log {
 	unsigned long denied_net;
 	char denied_first[3][128]; /* the first few names or targets, distinct */
 	unsigned ndenied_first;
-	struct buf line; /* the line being written, kept for the next one */
+	struct buf line;    /* the line being written, kept for the next one */
+	time_t when_sec;    /* the second whose date and time when_text holds, 0: none yet */
+	char when_text[20]; /* "YYYY-MM-DDTHH:MM:SS." of when_sec */
 };
 
 /* Open (creating if needed) the log at path and find the chain's head. 0 or -errno. */

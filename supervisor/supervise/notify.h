@@ -59,6 +59,7 @@ struct notifier {
 	struct net_waits *waits; /* calls waiting for a socket; also watches the resolver */
 	struct resolver *dns;	 /* the sandbox's DNS, or NULL */
 	const struct plan *plan; /* the overlays: which Unix sockets the program made */
+	bool plan_views;	 /* the plan has a read-only view (PLAN_LOWER) */
 	uint64_t sandbox_cookie; /* the sandbox's network namespace (SO_NETNS_COOKIE), 0: unknown */
 	bool host_sockets;	 /* a socket of the host's network was installed in the program */
 	long long next_expire_ms; /* when waits and DNS queries are next checked */

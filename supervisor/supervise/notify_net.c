@@ -1143,6 +1143,9 @@ static int dns_ask(void *ctx, const char *name, struct resolver_held *held, cons
 int notifier_net_start(struct notifier *n, const struct notifier_net *cfg)
 {
 	n->plan = cfg->plan;
+	for (size_t i = 0; n->plan && i < n->plan->n; i++)
+		if (n->plan->items[i].kind == PLAN_LOWER)
+			n->plan_views = true;
 	n->waits = net_waits_new(n->fd);
 	if (!n->waits) {
 		if (cfg->dns_fd >= 0)

@@ -619,7 +619,8 @@ static int view_refusal(const struct notifier *n, const struct sys_desc *sd, con
 	bool is_open = open_flags(sd, &n->req->data, &oflags), exists;
 	struct stat st;
 
-	if (!n->plan || !path || path[0] != '/')
+	/* Without a view (as root, say) no call is refused here: skip the walk of the plan. */
+	if (!n->plan || !n->plan_views || !path || path[0] != '/')
 		return 0;
 	for (size_t i = 0; i < n->plan->n; i++) {
 		const struct plan_item *it = &n->plan->items[i];

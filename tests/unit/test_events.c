@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAX_LINES 16
@@ -161,6 +162,76 @@ static void test_chain(void)
 	is_int(events_append(&log, event("chmod", "/x")), 0, "append event 3 after reopening");
 	events_close(&log);
 	check_chain(path, 4, "after reopening");
+}
+
+/* The "time" of line (as is_time() shapes it) as a timespec; false when it does not parse. */
+static bool line_time(const char *line, struct timespec *out)
+{
+	cJSON *j = cJSON_Parse(line);
+	const char *s = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "time"));
+	struct tm tm = {0};
+	bool good = s && is_time(s);
+
+	if (good) {
+		tm.tm_year = atoi(s) - 1900;
+		tm.tm_mon = atoi(s + 5) - 1;
+		tm.tm_mday = atoi(s + 8);
+		tm.tm_hour = atoi(s + 11);
+		tm.tm_min = atoi(s + 14);
+		tm.tm_sec = atoi(s + 17);
+		out->tv_sec = timegm(&tm);
+		out->tv_nsec = atol(s + 20) * 1000;
+	}
+	cJSON_Delete(j);
+	return good;
+}
+
+static long long us_of(const struct timespec *t)
+{
+	return (long long)t->tv_sec * 1000000 + t->tv_nsec / 1000;
+}
+
+/*
+ * Each event's time is the clock's when it was written, also across a change of second
+ * (the date and time part is kept from one event to the next while the second stays).
+ */
+static void test_time_across_seconds(void)
+{
+	cleanup_free char *path = at("time.jsonl");
+	cleanup_free char *data = NULL;
+	struct timespec before[MAX_LINES], after[MAX_LINES], t0;
+	char *lines[MAX_LINES];
+	struct event_log log;
+	size_t n = 0, i, good = 0;
+	bool torn;
+
+	is_int(events_open(&log, path), 0, "events_open for the time test");
+	clock_gettime(CLOCK_REALTIME, &t0);
+	/* Events until the wall clock's second has changed twice (at most ~2 s of waiting). */
+	while (n < MAX_LINES) {
+		clock_gettime(CLOCK_REALTIME, &before[n]);
+		if (events_append(&log, event("write", "/t")) < 0)
+			break;
+		clock_gettime(CLOCK_REALTIME, &after[n]);
+		n++;
+		if (after[n - 1].tv_sec >= t0.tv_sec + 2)
+			break;
+		nanosleep(&(struct timespec){0, 150 * 1000 * 1000}, NULL);
+	}
+	events_close(&log);
+	ok(n >= 3 && after[n - 1].tv_sec >= t0.tv_sec + 2,
+	   "events written over two changes of second");
+	is_int(split_lines(path, &data, lines, &torn), (long long)n, "one line per event");
+	for (i = 0; i < n; i++) {
+		struct timespec t;
+
+		if (line_time(lines[i], &t) && us_of(&t) >= us_of(&before[i]) &&
+		    us_of(&t) <= us_of(&after[i]))
+			good++;
+		else
+			printf("# line %zu: %s\n", i, lines[i]);
+	}
+	is_int(good, (long long)n, "every event's time lies between the clock before and after it");
 }
 
 /* A write cut short (here by RLIMIT_FSIZE) must leave no partial line behind. */
@@ -419,6 +490,7 @@ int main(void)
 	}
 
 	test_chain();
+	test_time_across_seconds();
 	test_short_write();
 	test_reopen_tail();
 	test_open_errors();
