@@ -295,18 +295,21 @@ int net_install(int listener, uint64_t id, int fd, int target, bool cloexec)
 	return rc == target ? 0 : -EBADF;
 }
 
-int net_connect(int fd, const struct sockaddr *addr, socklen_t len, bool nonblock)
+int net_connect(int fd, const struct sockaddr *addr, socklen_t len, bool nonblock, int flags)
 {
-	int flags = fcntl(fd, F_GETFL), rc;
+	int want, rc;
 
+	if (flags < 0)
+		flags = fcntl(fd, F_GETFL);
 	if (flags < 0)
 		return -errno;
 	if (!(flags & O_NONBLOCK) && fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
 		return -errno;
 	rc = connect(fd, addr, len) < 0 ? -errno : 0;
-	/* The file is shared with the program: it gets back its own blocking mode. */
-	if (fcntl(fd, F_SETFL, nonblock ? (flags | O_NONBLOCK) : (flags & ~O_NONBLOCK)) < 0 &&
-	    rc == 0)
+	/* The file is shared with the program: it gets back its own blocking mode (a
+	   non-blocking one has it already). */
+	want = nonblock ? (flags | O_NONBLOCK) : (flags & ~O_NONBLOCK);
+	if (want != (flags | O_NONBLOCK) && fcntl(fd, F_SETFL, want) < 0 && rc == 0)
 		rc = -errno;
 	/* A non-blocking unix connect with a full backlog says EAGAIN, not EINPROGRESS. */
 	return rc;

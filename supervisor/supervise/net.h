@@ -64,9 +64,11 @@ int net_install(int listener, uint64_t id, int fd, int target, bool cloexec);
 /*
  * connect(fd, addr) for a program whose socket is blocking or not (nonblock), without ever
  * blocking the supervisor: the file is made non-blocking for the call and then given back
- * the program's flag. Returns 0, -EINPROGRESS (the connection goes on), or -errno.
+ * the program's flag. flags: the file's status flags when the caller knows them (a socket it
+ * has just made, with SOCK_NONBLOCK), else -1 to read them. Returns 0, -EINPROGRESS (the
+ * connection goes on), or -errno.
  */
-int net_connect(int fd, const struct sockaddr *addr, socklen_t len, bool nonblock);
+int net_connect(int fd, const struct sockaddr *addr, socklen_t len, bool nonblock, int flags);
 
 /* bind(fd, addr): 0 or -errno. */
 int net_bind(int fd, const struct sockaddr *addr, socklen_t len);

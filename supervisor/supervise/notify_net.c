@@ -792,7 +792,9 @@ static int net_act(struct notifier *n, __u64 id, struct net_call *c)
 		return answer_rc(n, id, msgs, nmsgs,
 				 net_bind(fd, (const struct sockaddr *)&to, tolen));
 	if (c->sd->cls == CLASS_CONNECT || c->fastopen) {
-		rc = net_connect(fd, (const struct sockaddr *)&to, tolen, c->sock.nonblock);
+		/* A host socket is ours, made O_NONBLOCK (net_host_socket()): no need to ask. */
+		rc = net_connect(fd, (const struct sockaddr *)&to, tolen, c->sock.nonblock,
+				 host >= 0 ? O_RDWR | O_NONBLOCK : -1);
 		if (rc == -EINPROGRESS && !c->sock.nonblock) {
 			rc = wait_ready(n, id, c, &host, NET_WAIT_CONNECT, msgs,
 					c->fastopen ? nmsgs : 0);
