@@ -205,11 +205,11 @@ void add_process(struct notifier *n, cJSON *ev, pid_t pid)
 	long long seq = procs_seq(n->procs, n->init_pid, pid, &step);
 
 	if (seq >= 0)
-		cJSON_AddNumberToObject(ev, "exec_seq", (double)seq);
+		add_num(ev, "exec_seq", (double)seq);
 	else
-		cJSON_AddItemToObject(ev, "argv", cJSON_CreateArray());
+		cJSON_AddItemToObjectCS(ev, "argv", cJSON_CreateArray());
 	if (step) /* only a live session's processes have one */
-		cJSON_AddNumberToObject(ev, "step", step);
+		add_num(ev, "step", step);
 }
 
 /*
@@ -336,7 +336,7 @@ void add_open_flags(cJSON *ev, unsigned flags)
 			strcat(text, names[i].name);
 		}
 	}
-	cJSON_AddStringToObject(ev, "flags", text[0] ? text : "O_RDONLY");
+	add_str(ev, "flags", text[0] ? text : "O_RDONLY");
 }
 
 const char *errno_name(int err)
@@ -389,12 +389,12 @@ const char *errno_name(int err)
 struct verdict record_event(struct notifier *n, cJSON *ev, struct verdict v)
 {
 	if (ev) {
-		cJSON_AddStringToObject(ev, "decision", v.decision);
-		cJSON_AddStringToObject(ev, "by", v.by);
-		cJSON_AddStringToObject(ev, "result",
-					v.result ? v.result
-					: v.cont ? "continued"
-						 : errno_name(v.err));
+		add_str(ev, "decision", v.decision);
+		add_str(ev, "by", v.by);
+		add_str(ev, "result",
+			v.result ? v.result
+			: v.cont ? "continued"
+				 : errno_name(v.err));
 		if (n->log_broken) {
 			cJSON_Delete(ev);
 		} else if (events_append(n->log, ev) < 0) {
@@ -457,10 +457,10 @@ cJSON *new_event(struct notifier *n, const char *cls, const char *op)
 {
 	cJSON *ev = cJSON_CreateObject();
 
-	cJSON_AddNumberToObject(ev, "pid", n->req->pid);
+	add_num(ev, "pid", n->req->pid);
 	add_process(n, ev, (pid_t)n->req->pid);
-	cJSON_AddStringToObject(ev, "class", cls);
-	cJSON_AddStringToObject(ev, "op", op);
+	add_str(ev, "class", cls);
+	add_str(ev, "op", op);
 	return ev;
 }
 

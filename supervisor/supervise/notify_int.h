@@ -122,6 +122,21 @@ int respond_id(struct notifier *n, __u64 id, struct verdict v);
 int answer_id(struct notifier *n, __u64 id, cJSON *ev, struct verdict v);
 int answer(struct notifier *n, cJSON *ev, struct verdict v);
 cJSON *new_event(struct notifier *n, const char *cls, const char *op);
+
+/*
+ * A member of an event under a constant name (a string literal, not copied): cJSON copies
+ * a name given to cJSON_Add*ToObject(), an allocation and a free for each of an event's ten
+ * or so members, on every notified call.
+ */
+static inline void add_str(cJSON *ev, const char *const_name, const char *value)
+{
+	cJSON_AddItemToObjectCS(ev, const_name, cJSON_CreateString(value));
+}
+
+static inline void add_num(cJSON *ev, const char *const_name, double value)
+{
+	cJSON_AddItemToObjectCS(ev, const_name, cJSON_CreateNumber(value));
+}
 void pending_free(struct pending_call *pc);
 int ask_start(struct notifier *n, const struct sys_desc *sd, cJSON *ev, enum sys_class cls,
 	      const struct rule *r, struct ask_question *q, int deny_err, struct net_call *net);

@@ -685,15 +685,15 @@ int handle_write(struct notifier *n, const struct sys_desc *sd)
 	if (!id_valid(n))
 		return 0;
 	ev = new_event(n, "write", sd->name);
-	cJSON_AddItemToObject(ev, "target", json_text(target ? target : "?"));
+	cJSON_AddItemToObjectCS(ev, "target", json_text(target ? target : "?"));
 	if (real)
-		cJSON_AddItemToObject(ev, "resolved", json_text(real));
+		cJSON_AddItemToObjectCS(ev, "resolved", json_text(real));
 	if (target2)
-		cJSON_AddItemToObject(ev, "target2", json_text(target2));
+		cJSON_AddItemToObjectCS(ev, "target2", json_text(target2));
 	if (real2)
-		cJSON_AddItemToObject(ev, "resolved2", json_text(real2));
+		cJSON_AddItemToObjectCS(ev, "resolved2", json_text(real2));
 	if (sd->arg.str >= 0 && rc == 0)
-		cJSON_AddItemToObject(ev, "link", json_text(link));
+		cJSON_AddItemToObjectCS(ev, "link", json_text(link));
 	if (sd->arg.flags >= 0)
 		add_open_flags(ev, (unsigned)d->args[sd->arg.flags]);
 	if (rc < 0)
