@@ -585,9 +585,11 @@ struct classify_job {
 static void *classify_job(void *arg)
 {
 	struct classify_job *job = arg;
+	struct gate_cache gc = {0};
 
 	for (size_t i = 0; i < job->n; i++)
-		gate_classify_change(job->g, &job->c[i], &job->v[i]);
+		gate_classify_change_cached(job->g, &gc, &job->c[i], &job->v[i]);
+	gate_cache_free(&gc);
 	return NULL;
 }
 
