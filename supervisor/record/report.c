@@ -23,6 +23,7 @@ struct writer {
 	long long exec_seq; /* the exec event that started the writer's program, -1 */
 	unsigned step;	    /* a live session's step it was part of, 0: none */
 	bool own_argv;	    /* argv is this entry's to free (others share the last one's) */
+	const char *from;   /* the argv handed to push_writer(), compared by address only */
 };
 
 struct writers {
@@ -48,13 +49,15 @@ static int cmp_writer(const void *a, const void *b)
 static void push_writer(struct writer **v, size_t *n, size_t *cap, const char *path,
 			const char *argv, long long exec_seq, unsigned step)
 {
-	/* One copy of a program's command line for its run of writes (100,000 from one program). */
-	bool same = *n && strcmp((*v)[*n - 1].argv, argv) == 0;
+	/* One copy of a program's command line for its run of writes (100,000 from one program);
+	   the exec index hands the same string to each, which needs no comparing. */
+	bool same = *n && ((*v)[*n - 1].from == argv || strcmp((*v)[*n - 1].argv, argv) == 0);
 
 	GROW(*v, *cap, *n + 1);
 	(*v)[*n].path = xstrdup(path);
 	(*v)[*n].argv = same ? (*v)[*n - 1].argv : xstrdup(argv);
 	(*v)[*n].own_argv = !same;
+	(*v)[*n].from = argv;
 	(*v)[*n].exec_seq = exec_seq;
 	(*v)[*n].step = step;
 	(*n)++;
@@ -202,6 +205,7 @@ static char *flat_string(char *p, bool *escaped)
 {
 	*escaped = false;
 	for (;; p++) {
+		p += strcspn(p, "\"\\"); /* the bytes that are neither, in bulk */
 		if (*p == '"')
 			return p + 1;
 		if (*p == '\0')
@@ -267,6 +271,8 @@ static char *flat_value(char *p, struct flat_val *v)
 	v->val = p;
 	v->type = 'l';
 	for (size_t i = 0; i < ARRAY_SIZE(lits); i++) {
+		if (*p != lits[i][0]) /* most values are numbers: one byte tells */
+			continue;
 		v->vlen = strlen(lits[i]);
 		if (strncmp(p, lits[i], v->vlen) == 0)
 			return p + v->vlen;
