@@ -589,7 +589,8 @@ static cJSON *hunks_json(const char *letters)
 	return o;
 }
 
-static cJSON *change_json(const struct change *c, const struct writers *ws, struct gate *g)
+static cJSON *change_json(const struct change *c, const struct writers *ws, struct gate *g,
+			  struct gate_cache *gc)
 {
 	struct gate_verdict v;
 	cJSON *o = cJSON_CreateObject();
@@ -637,7 +638,7 @@ static cJSON *change_json(const struct change *c, const struct writers *ws, stru
 				cJSON_AddItemToArray(a, cJSON_CreateNumber(steps[i]));
 		}
 	}
-	gate_classify_change(g, c, &v);
+	gate_classify_change_cached(g, gc, c, &v);
 	cJSON_AddStringToObject(o, "state", gate_state_name(v.state));
 	if (v.changed)
 		cJSON_AddBoolToObject(o, "changed_since_approved", true);
@@ -680,6 +681,7 @@ void report_add(cJSON *out, const struct session *s, const cJSON *meta, struct c
 	cJSON *commands = cJSON_CreateArray();
 	cJSON *conns = cJSON_CreateArray();
 	struct writers *ws = report_read_events(s, commands, conns);
+	struct gate_cache gc = {0};
 	struct gate g;
 	size_t i;
 
@@ -689,7 +691,8 @@ void report_add(cJSON *out, const struct session *s, const cJSON *meta, struct c
 	}
 	gate_open(&g, s, meta);
 	for (i = 0; i < cs->n; i++)
-		cJSON_AddItemToArray(changes, change_json(&cs->items[i], ws, &g));
+		cJSON_AddItemToArray(changes, change_json(&cs->items[i], ws, &g, &gc));
+	gate_cache_free(&gc);
 	gate_close(&g);
 	if (cJSON_GetArraySize(ws->steps) > 0) {
 		cJSON *steps = cJSON_Duplicate(ws->steps, true), *st, *ch;
