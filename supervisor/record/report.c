@@ -35,6 +35,7 @@ struct writers {
 	struct writer *trees; /* directories from the host that airlock renamed by copying */
 	size_t ntrees, ctrees;
 	cJSON *deferred; /* the events deferred_load() reads, kept for the review */
+	bool any_step;	 /* some writer or tree has a step */
 };
 
 static int cmp_writer(const void *a, const void *b)
@@ -454,6 +455,10 @@ struct writers *report_read_events(const struct session *s, cJSON *commands, cJS
 	}
 	exec_index_free(xi);
 	sort_writers(ws->w, ws->n);
+	for (size_t i = 0; i < ws->n && !ws->any_step; i++)
+		ws->any_step = ws->w[i].step != 0;
+	for (size_t i = 0; i < ws->ntrees && !ws->any_step; i++)
+		ws->any_step = ws->trees[i].step != 0;
 	return ws;
 }
 
@@ -527,6 +532,11 @@ size_t writers_steps(const struct writers *ws, const char *path, unsigned *steps
 	size_t at = 0;
 
 	return writers_steps_at(ws, &at, path, steps, max);
+}
+
+bool writers_any_step(const struct writers *ws)
+{
+	return ws->any_step;
 }
 
 size_t writers_steps_at(const struct writers *ws, size_t *at, const char *path, unsigned *steps,
