@@ -111,6 +111,92 @@ bool glob_match_path(const char *pat, const char *path)
 	return *p == '\0';
 }
 
+/* Components a pattern may have for glob_match_child() to follow it. */
+#define FOLLOW_MAX 63
+
+/* Add to the states st (a position in comp each) the ones a `**` there may skip to. */
+static void skip_dstars(const char *const *comp, size_t m, bool *st)
+{
+	for (size_t i = 0; i < m; i++)
+		if (st[i] && comp_is_dstar(comp[i]))
+			st[i + 1] = true;
+}
+
+/* The states after one more path component, s of slen bytes. */
+static void advance(const char *const *comp, size_t m, bool *st, const char *s, size_t slen)
+{
+	bool next[FOLLOW_MAX + 1] = {false};
+
+	for (size_t i = 0; i < m; i++) {
+		if (!st[i])
+			continue;
+		if (comp_is_dstar(comp[i]))
+			next[i] = true;
+		else if (glob_match_seg(comp[i], comp_len(comp[i]), s, slen, false))
+			next[i + 1] = true;
+	}
+	memcpy(st, next, (m + 1) * sizeof(*st));
+	skip_dstars(comp, m, st);
+}
+
+/*
+ * glob_match_path() followed as a set of states (each a position in the pattern's
+ * components) through the directory's components; then what one more name must be for a
+ * state to reach the end with only `**` after it: anything after a `**` so placed, else the
+ * last component that is not `**`, from the state just before it.
+ */
+void glob_match_child(const char *pat, const char *dir, struct glob_child *gc)
+{
+	const char *comp[FOLLOW_MAX];
+	bool st[FOLLOW_MAX + 1] = {false};
+	size_t m = 0, last;
+
+	*gc = (struct glob_child){GLOB_CHILD_NONE, NULL, 0, false};
+	if (pat[0] != '/' || dir[0] != '/')
+		return; /* glob_match_path() matches nothing */
+	for (const char *p = pat + 1; *p; p = comp_next(p)) {
+		if (m == FOLLOW_MAX) {
+			gc->how = GLOB_CHILD_FULL;
+			return;
+		}
+		comp[m++] = p;
+	}
+	st[0] = true;
+	skip_dstars(comp, m, st);
+	for (const char *s = dir + 1; *s; s = comp_next(s))
+		advance(comp, m, st, s, comp_len(s));
+	for (last = m; last > 0 && comp_is_dstar(comp[last - 1]); last--)
+		if (st[last - 1]) {
+			gc->how = GLOB_CHILD_ANY;
+			return;
+		}
+	if (last > 0 && st[last - 1]) {
+		gc->how = GLOB_CHILD_SEG;
+		gc->seg = comp[last - 1];
+		gc->seglen = comp_len(comp[last - 1]);
+		gc->literal =
+			!memchr(gc->seg, '*', gc->seglen) && !memchr(gc->seg, '\\', gc->seglen);
+	}
+}
+
+bool glob_child_match(const struct glob_child *gc, const char *pat, const char *path,
+		      const char *name, size_t len)
+{
+	switch (gc->how) {
+	case GLOB_CHILD_NONE:
+		return false;
+	case GLOB_CHILD_ANY:
+		return true;
+	case GLOB_CHILD_SEG:
+		if (gc->literal) /* as glob_match_seg() compares a component without `*` or `\\` */
+			return gc->seglen == len && memcmp(gc->seg, name, len) == 0;
+		return glob_match_seg(gc->seg, gc->seglen, name, len, false);
+	case GLOB_CHILD_FULL:
+		break;
+	}
+	return glob_match_path(pat, path);
+}
+
 bool glob_has_wildcard(const char *s)
 {
 	for (; *s; s++) {

@@ -22,6 +22,28 @@ bool glob_match_seg(const char *pat, size_t plen, const char *s, size_t slen, bo
  */
 bool glob_match_path(const char *pat, const char *path);
 
+/*
+ * How the path glob pat matches the paths made of dir (a normalised absolute directory, "/"
+ * for the root) and one more name: glob_match_child() works it out once per directory, then
+ * glob_child_match() gives glob_match_path()'s answer for each such path from its name alone
+ * (for matching a review's 100,000 changes). gc points into pat.
+ */
+struct glob_child {
+	enum {
+		GLOB_CHILD_NONE, /* no such path matches */
+		GLOB_CHILD_ANY,	 /* every one matches */
+		GLOB_CHILD_SEG,	 /* one whose name matches the component seg */
+		GLOB_CHILD_FULL, /* too long a pattern to follow: glob_match_path() */
+	} how;
+	const char *seg;
+	size_t seglen;
+	bool literal; /* seg holds no `*` and no `\`: it matches only itself */
+};
+void glob_match_child(const char *pat, const char *dir, struct glob_child *gc);
+/* path: dir + "/" + name (normalised), for GLOB_CHILD_FULL; name of len bytes. */
+bool glob_child_match(const struct glob_child *gc, const char *pat, const char *path,
+		      const char *name, size_t len);
+
 /* True when s holds an unescaped `*`. */
 bool glob_has_wildcard(const char *s);
 

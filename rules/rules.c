@@ -1055,6 +1055,137 @@ const struct rule *rules_match_sensitive(const struct ruleset *rs, const char *p
 	return NULL;
 }
 
+/* A rule that may match a path in a directory, and how (glob.h). */
+struct cached_rule {
+	const struct rule_impl *r;
+	struct glob_child gc;
+};
+
+/* The write and sensitive rules that may match a path in one directory, in matching order. */
+struct rules_cache_dir {
+	char *dir; /* normalised; NULL until worked out */
+	size_t len;
+	struct cached_rule *write, *risk;
+	size_t nwrite, nrisk;
+};
+
+void rules_cache_free(struct rules_cache *c)
+{
+	for (size_t i = 0; i < c->ndirs; i++) {
+		free(c->dirs[i].dir);
+		free(c->dirs[i].write);
+		free(c->dirs[i].risk);
+	}
+	free(c->dirs);
+	memset(c, 0, sizeof(*c));
+}
+
+/*
+ * Whether path is as path_normalize() makes an absolute path (then it is its own), with the
+ * start of its last component and the number of slashes before that.
+ */
+static bool normal_abs(const char *path, const char **base, size_t *depth)
+{
+	size_t n = 0;
+
+	if (path[0] != '/')
+		return false;
+	for (const char *c = path; *c; c++) {
+		if (*c != '/')
+			continue;
+		if (c[1] == '/' || (c[1] == '\0' && c != path))
+			return false;
+		if (c[1] == '.' &&
+		    (c[2] == '/' || c[2] == '\0' || (c[2] == '.' && (c[3] == '/' || c[3] == '\0'))))
+			return false;
+		*base = c + 1;
+		n++;
+	}
+	*depth = n - 1;
+	return true;
+}
+
+/* Work out e for directory dir (len bytes of a normalised path; "/" for the root). */
+static void cache_dir_fill(const struct ruleset *rs, struct rules_cache_dir *e, const char *dir,
+			   size_t len)
+{
+	free(e->dir);
+	e->dir = xstrndup(dir, len);
+	e->len = len;
+	e->write = xrealloc(e->write, (rs->n + 1) * sizeof(*e->write));
+	e->risk = xrealloc(e->risk, (rs->n + 1) * sizeof(*e->risk));
+	e->nwrite = e->nrisk = 0;
+	for (size_t i = rs->n; i-- > 0;) {
+		const struct rule_impl *r = impl(rs->rules[i]);
+		struct glob_child gc;
+
+		if (r->pub.cls != RULE_WRITE && r->pub.cls != RULE_RISK)
+			continue;
+		glob_match_child(r->glob, e->dir, &gc);
+		if (gc.how == GLOB_CHILD_NONE)
+			continue;
+		if (r->pub.cls == RULE_WRITE)
+			e->write[e->nwrite++] = (struct cached_rule){r, gc};
+		else
+			e->risk[e->nrisk++] = (struct cached_rule){r, gc};
+	}
+}
+
+/*
+ * The cache's entry for the directory of the normalised absolute path whose last component
+ * starts at base, depth slashes before it; kept one per depth (sorted paths come back to a
+ * parent after a subdirectory's). NULL when it has none to give (the root itself, a path too
+ * deep): match without it.
+ */
+static const struct rules_cache_dir *cache_dir(const struct ruleset *rs, struct rules_cache *c,
+					       const char *norm, const char *base, size_t depth)
+{
+	size_t len = (size_t)(base - 1 - norm);
+	struct rules_cache_dir *e;
+
+	if (base[0] == '\0' || depth >= RULES_CACHE_DEPTHS)
+		return NULL;
+	if (!c->dirs) {
+		c->dirs = xcalloc(RULES_CACHE_DEPTHS, sizeof(*c->dirs));
+		c->ndirs = RULES_CACHE_DEPTHS;
+	}
+	e = &c->dirs[depth];
+	if (len == 0)
+		len = 1; /* the root, "/" */
+	if (!e->dir || e->len != len || memcmp(e->dir, norm, len) != 0)
+		cache_dir_fill(rs, e, norm, len);
+	return e;
+}
+
+/* The first of n cached rules matching the path norm, whose name is name; NULL if none. */
+static const struct rule *cached_match(const struct cached_rule *v, size_t n, const char *norm,
+				       const char *name, size_t len)
+{
+	for (size_t i = 0; i < n; i++)
+		if (glob_child_match(&v[i].gc, v[i].r->glob, norm, name, len))
+			return &v[i].r->pub;
+	return NULL;
+}
+
+void rules_match_cached(const struct ruleset *rs, struct rules_cache *c, const char *path,
+			const struct rule **write, const struct rule **sensitive)
+{
+	const char *base = NULL;
+	size_t depth = 0;
+	cleanup_free char *copy = normal_abs(path, &base, &depth) ? NULL : path_normalize(path);
+	const struct rules_cache_dir *e = copy ? NULL : cache_dir(rs, c, path, base, depth);
+	size_t len;
+
+	if (!e) {
+		*write = rules_match_write(rs, copy ? copy : path);
+		*sensitive = rules_match_sensitive(rs, copy ? copy : path);
+		return;
+	}
+	len = strlen(base);
+	*write = cached_match(e->write, e->nwrite, path, base, len);
+	*sensitive = cached_match(e->risk, e->nrisk, path, base, len);
+}
+
 bool rules_write_is_exact(const struct rule *r)
 {
 	return r && r->cls == RULE_WRITE && !glob_has_wildcard(impl(r)->glob);

@@ -236,6 +236,23 @@ const struct rule *rules_match_exec(const struct ruleset *rs, const char *path, 
  */
 const struct rule *rules_match_sensitive(const struct ruleset *rs, const char *path);
 
+/*
+ * For matching many paths (a review's 100,000 changes): which rules may match a path in a
+ * directory, and how, is worked out once per directory (glob_match_child()), and each path's
+ * name is matched against those only: *write and *sensitive are what rules_match_write() and
+ * rules_match_sensitive() give for path. One per thread, zero-initialised; valid for one
+ * ruleset, unchanged while it is used. rules_cache_free() frees it.
+ */
+#define RULES_CACHE_DEPTHS 64
+struct rules_cache_dir;
+struct rules_cache {
+	struct rules_cache_dir *dirs; /* the last directory seen at each depth */
+	size_t ndirs;
+};
+void rules_match_cached(const struct ruleset *rs, struct rules_cache *c, const char *path,
+			const struct rule **write, const struct rule **sensitive);
+void rules_cache_free(struct rules_cache *c);
+
 /* Whether the write rule r names one exact path (its pattern holds no wildcard). */
 bool rules_write_is_exact(const struct rule *r);
 

@@ -43,9 +43,44 @@ static size_t find_path(const struct ui_review *r, const size_t *order, size_t n
 	return (size_t)-1;
 }
 
+/* The directory whose parent change was looked up last: sorted changes come in runs of one. */
+struct parent_memo {
+	const char *dir;
+	size_t len, parent;
+};
+
+/* The nearest ancestor directory of path that is itself a change (order: the ndirs directory
+   changes, sorted), or -1. It depends on path's directory only, which m may know. */
+static size_t parent_of(const struct ui_review *r, const size_t *order, size_t ndirs,
+			const char *path, struct parent_memo *m)
+{
+	size_t len = strlen(path), first = 0, parent = (size_t)-1;
+
+	while (ndirs && len > 1) {
+		while (len > 0 && path[len - 1] != '/')
+			len--;
+		if (len > 1)
+			len--; /* drop the '/' */
+		if (len == 0)
+			break;
+		if (!first) {
+			if (m->dir && m->len == len && memcmp(m->dir, path, len) == 0)
+				return m->parent;
+			first = len;
+		}
+		parent = find_path(r, order, ndirs, path, len);
+		if (parent != (size_t)-1)
+			break;
+	}
+	if (first)
+		*m = (struct parent_memo){path, first, parent};
+	return parent;
+}
+
 void ui_review_prepare(struct ui_review *r)
 {
 	size_t *order = xcalloc(r->nchanges ? r->nchanges : 1, sizeof(*order));
+	struct parent_memo memo = {NULL, 0, 0};
 	size_t i, ndirs = 0;
 
 	/* Only a directory can be a parent: look among those, sorted by path. */
@@ -58,25 +93,12 @@ void ui_review_prepare(struct ui_review *r)
 	sort_ctx = NULL;
 	for (i = 0; i < r->nchanges; i++) {
 		struct ui_change *c = &r->changes[i];
-		size_t len = strlen(c->path);
 
 		c->added = c->removed = -1;
 		c->conflict_state = 0;
 		c->conflict = NULL;
 		c->set_by = NULL;
-		c->parent = (size_t)-1;
-		/* The nearest ancestor directory that is itself a change. */
-		while (ndirs && len > 1) {
-			while (len > 0 && c->path[len - 1] != '/')
-				len--;
-			if (len > 1)
-				len--; /* drop the '/' */
-			if (len == 0)
-				break;
-			c->parent = find_path(r, order, ndirs, c->path, len);
-			if (c->parent != (size_t)-1)
-				break;
-		}
+		c->parent = parent_of(r, order, ndirs, c->path, &memo);
 	}
 	free(order);
 }

@@ -251,29 +251,93 @@ void gate_open(struct gate *g, const struct session *s, const cJSON *meta)
 
 void gate_classify(struct gate *g, const char *path, struct gate_verdict *v)
 {
-	const struct gate_decision *d;
+	gate_classify_cached(g, NULL, path, v);
+}
+
+void gate_cache_free(struct gate_cache *c)
+{
+	rules_cache_free(&c->rules);
+	free(c->dir);
+	free(c->named);
+	memset(c, 0, sizeof(*c));
+}
+
+/* The length path_is_under() compares of hidden path h. */
+static size_t under_len(const char *h)
+{
+	size_t n = strlen(h);
+
+	while (n > 1 && h[n - 1] == '/')
+		n--;
+	return n;
+}
+
+/*
+ * Work out c for the directory of path, the k bytes before its last slash: whether a path
+ * there is under a hidden path depends on the name only for hidden paths longer than k that
+ * start with those k bytes and the slash; for the others it is the same for every name.
+ */
+static void cache_hidden(const struct gate *g, struct gate_cache *c, const char *path, size_t k)
+{
+	free(c->dir);
+	c->dir = xstrndup(path, k);
+	c->len = k;
+	c->under = g->nhidden;
+	c->named = xrealloc(c->named, (g->nhidden + 1) * sizeof(*c->named));
+	c->nnamed = 0;
+	for (size_t i = 0; i < g->nhidden; i++) {
+		const char *h = g->hidden[i];
+
+		if (strcmp(h, "/") == 0 || under_len(h) <= k) {
+			if (path_is_under(path, h)) {
+				c->under = i;
+				return;
+			}
+		} else if (strncmp(path, h, k + 1) == 0) {
+			c->named[c->nnamed++] = i;
+		}
+	}
+}
+
+/* The first hidden path that path is or is under, as gate_classify() looks for it; or NULL. */
+static const char *hidden_of(const struct gate *g, struct gate_cache *c, const char *path)
+{
+	const char *slash = c ? strrchr(path, '/') : NULL;
+	size_t k = slash ? (size_t)(slash - path) : 0;
+
+	if (!slash) {
+		for (size_t i = 0; i < g->nhidden; i++)
+			if (path_is_under(path, g->hidden[i]))
+				return g->hidden[i];
+		return NULL;
+	}
+	if (!c->dir || c->len != k || memcmp(c->dir, path, k) != 0)
+		cache_hidden(g, c, path, k);
+	for (size_t j = 0; j < c->nnamed; j++)
+		if (path_is_under(path, g->hidden[c->named[j]]))
+			return g->hidden[c->named[j]];
+	return c->under < g->nhidden ? g->hidden[c->under] : NULL;
+}
+
+/* The verdict of the rules on path (there are rules, path is not hidden). */
+static void classify_by_rules(struct gate *g, struct gate_cache *c, const char *path,
+			      struct gate_verdict *v)
+{
+	const struct rule *sensitive = NULL;
 	enum rule_action a;
 
-	memset(v, 0, sizeof(*v));
-	for (size_t i = 0; i < g->nhidden; i++)
-		if (path_is_under(path, g->hidden[i])) {
-			v->state = GATE_DENIED;
-			v->by = GATE_BY_HIDDEN;
-			v->hidden = g->hidden[i];
-			return;
-		}
-	if (!g->have_rules) {
-		v->state = GATE_UNDECIDED;
-		v->by = GATE_BY_NO_RULES;
-		return;
+	if (c) {
+		rules_match_cached(&g->rs, &c->rules, path, &v->rule, &sensitive);
+		a = v->rule ? v->rule->action : RULE_ASK; /* as policy_write_verdict() */
+	} else {
+		a = policy_write_verdict(&g->rs, path, &v->rule);
 	}
-	a = policy_write_verdict(&g->rs, path, &v->rule);
 	if (a == RULE_DENY) {
 		v->state = GATE_DENIED;
 		v->by = GATE_BY_DENY;
 		return;
 	}
-	v->sensitive = rules_match_sensitive(&g->rs, path);
+	v->sensitive = c ? sensitive : rules_match_sensitive(&g->rs, path);
 	if (v->sensitive)
 		v->risk = reason_of(g, v->sensitive);
 	if (v->sensitive && !(a == RULE_ALLOW && rules_write_is_exact(v->rule))) {
@@ -283,6 +347,28 @@ void gate_classify(struct gate *g, const char *path, struct gate_verdict *v)
 		v->state = a == RULE_ALLOW ? GATE_APPROVED : GATE_UNDECIDED;
 		v->by = GATE_BY_RULES;
 	}
+}
+
+void gate_classify_cached(struct gate *g, struct gate_cache *c, const char *path,
+			  struct gate_verdict *v)
+{
+	const struct gate_decision *d;
+
+	memset(v, 0, sizeof(*v));
+	v->hidden = hidden_of(g, c, path);
+	if (v->hidden) {
+		v->state = GATE_DENIED;
+		v->by = GATE_BY_HIDDEN;
+		return;
+	}
+	if (!g->have_rules) {
+		v->state = GATE_UNDECIDED;
+		v->by = GATE_BY_NO_RULES;
+		return;
+	}
+	classify_by_rules(g, c, path, v);
+	if (v->by == GATE_BY_DENY)
+		return;
 	d = find_dec(g, path);
 	if (d) {
 		v->state = d->state;
@@ -320,9 +406,15 @@ char *gate_pin(const struct change *c)
 
 void gate_classify_change(struct gate *g, const struct change *c, struct gate_verdict *v)
 {
+	gate_classify_change_cached(g, NULL, c, v);
+}
+
+void gate_classify_change_cached(struct gate *g, struct gate_cache *gc, const struct change *c,
+				 struct gate_verdict *v)
+{
 	cleanup_free char *pin = NULL;
 
-	gate_classify(g, c->path, v);
+	gate_classify_cached(g, gc, c->path, v);
 	if (!v->person || v->state != GATE_APPROVED || !v->pin)
 		return;
 	pin = gate_pin(c);

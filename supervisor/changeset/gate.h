@@ -129,6 +129,26 @@ void gate_classify(struct gate *g, const char *path, struct gate_verdict *v);
 void gate_classify_change(struct gate *g, const struct change *c, struct gate_verdict *v);
 
 /*
+ * gate_classify() and gate_classify_change() for many paths: the same verdicts, with what
+ * depends only on a path's directory (the hidden paths it may be under, the rules that may
+ * match there: rules_match_cached()) worked out once per directory in c. One per thread,
+ * zero-initialised, for one gate whose rules do not change meanwhile; gate_cache_free().
+ */
+struct gate_cache {
+	struct rules_cache rules;
+	char *dir; /* the directory of the last path (the bytes before its last slash) */
+	size_t len;
+	size_t under;  /* the first hidden path dir is or is under; nhidden if none */
+	size_t *named; /* hidden paths before it that a path in dir may be, in order */
+	size_t nnamed;
+};
+void gate_classify_cached(struct gate *g, struct gate_cache *c, const char *path,
+			  struct gate_verdict *v);
+void gate_classify_change_cached(struct gate *g, struct gate_cache *c, const struct change *ch,
+				 struct gate_verdict *v);
+void gate_cache_free(struct gate_cache *c);
+
+/*
  * The pin of change c's sandbox side as scanned, which a whole-file approval is tied to
  * (caller frees), or NULL for a deletion (nothing to pin: the host entry goes either way).
  */

@@ -53,7 +53,8 @@ int handover_scan(const struct session *s, const cJSON *meta, struct change_set 
 int handover_changes(const struct session *s, const cJSON *meta, struct change_set *cs);
 
 /*
- * handover_changes() with the proof on a thread of its own, for a caller with other work to do
+ * handover_changes() with the proof on threads of its own (two for a large set, each with half
+ * the directories), started as soon as the file is read, for a caller with other work to do
  * meanwhile (the review's verdicts and attribution): *check is set when *cs is the handed-over
  * set, not yet proven; the caller must call handover_check() before anything of *cs is shown,
  * decided or written, and scan again when it says stale. *check NULL: *cs is a scan's.

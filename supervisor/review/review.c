@@ -580,33 +580,41 @@ struct classify_job {
 	const struct change *c;
 	struct gate_verdict *v;
 	size_t n;
+	bool load_git;
 };
 
 static void *classify_job(void *arg)
 {
 	struct classify_job *job = arg;
+	struct gate_cache gc = {0};
 
 	for (size_t i = 0; i < job->n; i++)
-		gate_classify_change(job->g, &job->c[i], &job->v[i]);
+		gate_classify_change_cached(job->g, &gc, &job->c[i], &job->v[i]);
+	gate_cache_free(&gc);
+	/* Loaded once (pthread_once): here it is off the log reader's longer path. */
+	if (job->load_git)
+		git_api();
 	return NULL;
 }
 
 /*
- * Every change's verdict, half of them on a second thread: the rules' globs over 100,000 paths
- * are about a sixth of the main thread's work before the first screen, and by now the log
- * reader's thread has as a rule finished. The gate is only read meanwhile.
+ * Every change's verdict, half of them on a second thread, which then loads libgit2 for the
+ * first screen's diff: the log reader, the longest path before that screen, would load it
+ * after the log. The gate is only read meanwhile.
  */
 static struct gate_verdict *verdicts(struct record *rec)
 {
 	size_t n = rec->cs.n, half = n / 2;
 	struct gate_verdict *v = xcalloc(n ? n : 1, sizeof(*v));
-	struct classify_job a = {&rec->gate, rec->cs.items, v, half};
-	struct classify_job b = {&rec->gate, rec->cs.items + half, v + half, n - half};
+	struct classify_job a = {&rec->gate, rec->cs.items, v, half, true};
+	struct classify_job b = {&rec->gate, rec->cs.items + half, v + half, n - half, false};
 	pthread_t t;
 	bool threaded = half >= 1024 && pthread_create(&t, NULL, classify_job, &a) == 0;
 
-	if (!threaded)
+	if (!threaded) {
+		a.load_git = false; /* the reader does, beside this thread */
 		classify_job(&a);
+	}
 	classify_job(&b);
 	if (threaded)
 		pthread_join(t, NULL);
@@ -676,8 +684,9 @@ static void attribute_changes(struct record *rec, const struct writers *ws)
 		at.change = i;
 		at.cmds_cap = 0;
 		writers_each_at(ws, &where, logged ? logged : c->path, attribute, &at);
-		n = writers_steps_at(ws, &where, logged ? logged : c->path, steps,
-				     ARRAY_SIZE(steps));
+		n = !writers_any_step(ws) ? 0
+					  : writers_steps_at(ws, &where, logged ? logged : c->path,
+							     steps, ARRAY_SIZE(steps));
 		if (n) {
 			u->steps = xcalloc(n, sizeof(*u->steps));
 			memcpy(u->steps, steps, n * sizeof(*steps));

@@ -143,4 +143,25 @@ is "$(how old)" "handover scan: none, damaged, or of another end of the run" \
 is "$(size_of old live.txt)" 11 "show has the second step's file"
 check "the same as a scan" same_as_scan old
 
+# A large set's proof is shared by two threads, each lstat'ing the entries of about half of
+# the directories: a file rewritten after the run is caught in either half.
+mk='import os
+for d in "ab":
+    os.mkdir(d)
+    for i in range(2100):
+        open("%s/f%d" % (d, i), "w").write("x")'
+for half in a b; do
+	in_project
+	al_run -- /bin/sh -c "$PY -c '$mk' && $PY -c '$settle'" >/dev/null 2>"$T/run.err"
+	is "$?" 0 "a run makes 4,200 files in two directories ($half)"
+	ID=$(last_session)
+	S=$AIRLOCK_STATE_DIR/sessions/$ID
+	is "$(how "big-$half")" "handover used" "  its hand-over is used"
+	F=$(find "$S/upper" -path "*/$half/f2050" | head -1)
+	check "  its upper has $half/f2050" test -f "$F"
+	echo more >>"$F"
+	is "$(how "big-stale-$half")" "handover scan: stale" "  $half/f2050 rewritten: stale"
+	check "  show gives the scan's result" same_as_scan "big-stale-$half"
+done
+
 done_testing

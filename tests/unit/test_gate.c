@@ -10,6 +10,7 @@
 #include "common/cleanup.h"
 #include "tests/unit/tap.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -243,6 +244,80 @@ static void test_decisions_and_commit(void)
 	gate_classify(&g, plain, &v);
 	ok(v.state == GATE_UNDECIDED && v.by == GATE_BY_NO_RULES, "without rules: undecided");
 	gate_close(&g);
+}
+
+static bool same_verdict(const struct gate_verdict *a, const struct gate_verdict *b)
+{
+	return a->state == b->state && a->by == b->by && a->person == b->person &&
+	       a->rule == b->rule && a->sensitive == b->sensitive && a->risk == b->risk &&
+	       a->hidden == b->hidden && a->hunks == b->hunks && a->pin == b->pin &&
+	       a->changed == b->changed;
+}
+
+/*
+ * The verdicts worked out once per directory (gate_classify_cached()) are gate_classify()'s,
+ * for paths in and around hidden paths (one with a trailing slash, "/" itself last in one
+ * gate), deny and sensitive rules and decisions, in an order that leaves and comes back to
+ * directories.
+ */
+static void test_cached_verdicts(void)
+{
+	static const char *const hidden[] = {"/work/p/hid/", "/work/p/a/b", "/home/u/.ssh", "/"};
+	static const char *const paths[] = {"/work/p/a/b",
+					    "/work/p/a/bc",
+					    "/work/p/a/b/c",
+					    "/work/p/a/x",
+					    "/work/p/hid",
+					    "/work/p/hid/x",
+					    "/work/p/hidden",
+					    "/home/u/.ssh/id",
+					    "/home/u/.sshx",
+					    "/home/u/.ssh",
+					    "/work/p/.git/hooks/x",
+					    "/work/p/.git",
+					    "/work/p/secret/k",
+					    "/work/p/secret",
+					    "/x",
+					    "/",
+					    "/work//p/a/x",
+					    "/work/p/./a/b",
+					    "rel/x",
+					    "/work/p/a/./b/c",
+					    "/work/p/.vscode/t.json",
+					    "/tmp/y/z",
+					    "/work/p/d.txt"};
+	size_t bad = 0, n = 0;
+
+	for (size_t nh = 3; nh <= 4; nh++) {
+		struct ruleset rs = RULESET_INIT;
+		struct rules_error err;
+		const char *text =
+			"deny write ./secret/**\nsensitive ./d.txt\nallow write /tmp/**\n";
+		struct gate g;
+		struct gate_cache c = {0};
+		uint32_t x = 7;
+
+		if (rules_load_defaults(&rs, &env, &err) < 0 ||
+		    rules_parse_buffer(&rs, "u", text, strlen(text), &env, &err) < 0)
+			printf("# rules: %s\n", err.msg);
+		gate_init(&g, &rs, hidden, nh);
+		gate_decide(&g, "/work/p/a/x", GATE_DENIED);
+		gate_decide(&g, "/work/p/.git", GATE_APPROVED);
+		for (int i = 0; i < 2000; i++, n++) {
+			struct gate_verdict a, b;
+			const char *path;
+
+			x = x * 1103515245u + 12345u;
+			path = paths[(x >> 8) % ARRAY_SIZE(paths)];
+			gate_classify(&g, path, &a);
+			gate_classify_cached(&g, &c, path, &b);
+			if (!same_verdict(&a, &b) && bad++ < 3)
+				printf("# differs: %s\n", path);
+		}
+		gate_cache_free(&c);
+		gate_close(&g);
+	}
+	is_int((int)bad, 0, "verdicts per directory: the same as one by one (%zu paths)", n);
 }
 
 /* The suggestion parsed back as "allow BODY": whether it matches the exec (path, argv). */
@@ -520,6 +595,7 @@ int main(void)
 	test_defaults();
 	test_rules_files();
 	test_decisions_and_commit();
+	test_cached_verdicts();
 	test_hunk_decisions();
 	test_pinned_decisions();
 	test_deferred_decisions();

@@ -141,6 +141,62 @@ static char *read_as(const char *line, bool padded)
 	return text;
 }
 
+static void count_one(void *ctx, const char *argv, long long exec_seq)
+{
+	(void)argv;
+	(void)exec_seq;
+	(*(size_t *)ctx)++;
+}
+
+/*
+ * The writers are sorted as strcmp() orders their paths, whatever bytes follow the prefix all
+ * share (ends, bytes above 0x7f, long equal runs): every path written is found again, each
+ * with the steps of its three writes, the paths written in a scrambled order.
+ */
+static void test_sorted_lookup(void)
+{
+	static const char *const tails[] = {
+		"",	"a",  "a\xc3\xa9", "ab",       "a/b",	  "abcdefghij1", "abcdefghij2",
+		"\xff", "zz", "a\x7f",	   "abcdefgh", "abcdefg", "abcdefgh/i",	 "B"};
+	size_t n = sizeof(tails) / sizeof(tails[0]), bad = 0;
+
+	for (int prefix = 0; prefix < 2; prefix++) {
+		struct session s = {.id = (char *)"t", .dir = base, .lock_fd = -1};
+		cleanup_free char *path = path_join(base, "events.jsonl");
+		const char *pre = prefix ? "/home/u/a/long/shared/prefix/" : "/";
+		struct writers *ws;
+		FILE *f = fopen(path, "w");
+
+		if (!f) {
+			perror(path);
+			exit(1);
+		}
+		fputs(EXEC0, f);
+		for (unsigned step = 1; step <= 3; step++)
+			for (size_t i = 0; i < n; i++)
+				fprintf(f,
+					"{\"class\":\"write\",\"target\":\"%s%s\",\"exec_seq\":0,"
+					"\"step\":%u}\n",
+					pre, tails[(i * 5 + step) % n], step);
+		fclose(f);
+		ws = report_read_events(&s, NULL, NULL);
+		for (size_t i = 0; i < n; i++) {
+			cleanup_free char *p = NULL;
+			unsigned steps[4];
+			size_t count = 0;
+
+			p = malloc(strlen(pre) + strlen(tails[i]) + 1);
+			strcpy(p, pre);
+			strcat(p, tails[i]);
+			writers_each(ws, p, count_one, &count);
+			if (count != 1 || writers_steps(ws, p, steps, 4) != 3)
+				bad++;
+		}
+		writers_free(ws);
+	}
+	is_int((int)bad, 0, "every path written is found with its steps, whatever its bytes");
+}
+
 int main(void)
 {
 	size_t i, n = sizeof(lines) / sizeof(lines[0]);
@@ -167,6 +223,7 @@ int main(void)
 		ok(strstr(t, "/p/b:[sh -c x|0]s3") && strstr(t, "/p/c:[sh -c x|0]s3"),
 		   "both targets, with the step");
 	}
+	test_sorted_lookup();
 	{
 		cleanup_free char *p = path_join(base, "events.jsonl");
 

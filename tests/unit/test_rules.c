@@ -2,6 +2,8 @@
 /* Unit tests for rules/rules.h: parsing, messages, expansion, matching, defaults, file trust. */
 #include "rules/rules.h"
 
+#include "rules/glob.h"
+
 #include "common/buf.h"
 #include "common/cleanup.h"
 #include "common/path.h"
@@ -638,6 +640,113 @@ static void test_match_write(void)
 	}
 }
 
+/* A small deterministic generator, so that a failure repeats. */
+static uint32_t rnd_state = 12345;
+
+static uint32_t rnd(uint32_t n)
+{
+	rnd_state = rnd_state * 1103515245u + 12345u;
+	return (rnd_state >> 8) % n;
+}
+
+/* A random absolute path glob or path of 1-6 components from words. */
+static void rnd_path(struct buf *b, const char *const *words, size_t nwords)
+{
+	size_t n = 1 + rnd(6);
+
+	for (size_t i = 0; i < n; i++) {
+		buf_addc(b, '/');
+		buf_adds(b, words[rnd((uint32_t)nwords)]);
+	}
+}
+
+/*
+ * The per-directory matchers give what the plain ones give, for random rules over random
+ * paths in random order (the cache kept by depth sees every kind of miss), odd paths too.
+ */
+static void test_match_cached(void)
+{
+	static const char *const pat_words[] = {"a",  "b",    "ab",   "*",   "a*", "*b",
+						"**", ".git", "x\\*", "c*c", "**", "**"};
+	static const char *const path_words[] = {"a",  "b", "ab",  "aab", ".git",
+						 "x*", "c", "cbc", "ba"};
+	static const char *const odd[] = {"/",	 "/a//b", "/a/./b", "/a/../b", "/a/",
+					  "a/b", "/.git", "//",	    "/a/b/.."};
+	size_t bad_write = 0, bad_risk = 0, nwrite = 0, nrisk = 0;
+
+	for (int round = 0; round < 200; round++) {
+		struct ruleset rs = RULESET_INIT;
+		struct rules_cache c = {0};
+		struct rules_error err;
+		struct buf text = BUF_INIT;
+
+		buf_init(&text);
+		for (int i = 0; i < 12; i++) {
+			static const char *const kinds[] = {"allow write ", "deny write ",
+							    "ask write ", "sensitive "};
+
+			buf_adds(&text, kinds[rnd(4)]);
+			rnd_path(&text, pat_words, ARRAY_SIZE(pat_words));
+			buf_addc(&text, '\n');
+		}
+		if (parse(&rs, text.data, &err) != 0) {
+			ok(0, "random rules parse: %s", err.msg);
+			buf_release(&text);
+			continue;
+		}
+		for (int i = 0; i < 400; i++) {
+			struct buf path = BUF_INIT;
+			const struct rule *w, *r, *cw, *cr;
+
+			buf_init(&path);
+			if (rnd(10) == 0)
+				buf_adds(&path, odd[rnd(ARRAY_SIZE(odd))]);
+			else
+				rnd_path(&path, path_words, ARRAY_SIZE(path_words));
+			rules_match_cached(&rs, &c, path.data, &cw, &cr);
+			w = rules_match_write(&rs, path.data);
+			r = rules_match_sensitive(&rs, path.data);
+			bad_write += cw != w;
+			bad_risk += cr != r;
+			nwrite += w != NULL;
+			nrisk += r != NULL;
+			buf_release(&path);
+		}
+		rules_cache_free(&c);
+		rules_release(&rs);
+		buf_release(&text);
+	}
+	is_int((int)bad_write, 0, "cached write matching: the same rule for 80,000 paths");
+	is_int((int)bad_risk, 0, "cached sensitive matching: the same rule for 80,000 paths");
+	ok(nwrite > 5000 && nrisk > 5000, "  many of which match (%zu, %zu)", nwrite, nrisk);
+
+	{
+		static const struct {
+			const char *pat, *dir;
+			int how;
+		} cases[] = {
+			{"/**/.git", "/a/b", GLOB_CHILD_SEG},
+			{"/**/.git/**/hooks/**", "/a/b", GLOB_CHILD_NONE},
+			{"/**/.git/**/hooks/**", "/a/.git", GLOB_CHILD_SEG},
+			{"/**/.git/**/hooks/**", "/a/.git/x/hooks", GLOB_CHILD_ANY},
+			{"/home/u/.ssh/*", "/home/u", GLOB_CHILD_NONE},
+			{"/home/u/.ssh/*", "/home/u/.ssh", GLOB_CHILD_SEG},
+			{"/home/u/**", "/home/u", GLOB_CHILD_ANY},
+			{"/home/u/**", "/home", GLOB_CHILD_SEG},
+			{"/*", "/", GLOB_CHILD_SEG},
+			{"/a/b", "/", GLOB_CHILD_NONE},
+			{"/**", "/", GLOB_CHILD_ANY},
+		};
+		struct glob_child gc;
+
+		for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+			glob_match_child(cases[i].pat, cases[i].dir, &gc);
+			is_int((int)gc.how, cases[i].how, "'%s' in %s: how %d", cases[i].pat,
+			       cases[i].dir, cases[i].how);
+		}
+	}
+}
+
 static const char connect_rules[] = "deny connect *\n"				  /* 1 */
 				    "allow connect *:443\n"			  /* 2 */
 				    "deny connect 10.0.0.0/8\n"			  /* 3 */
@@ -1236,6 +1345,7 @@ int main(void)
 	test_quote();
 	test_match_exec();
 	test_match_write();
+	test_match_cached();
 	test_match_connect();
 	test_sockaddr();
 	test_name_denied();
