@@ -24,6 +24,7 @@
 #include <sys/socket.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 /*
@@ -145,20 +146,32 @@ void monitor_close(struct monitor *m)
 }
 
 /*
- * Every check (10 ms): the store's filesystem keeps disk_reserve bytes free. One fstatvfs()
- * costs about a microsecond; sampling every tenth check let a fast writer put 200 MiB on the
- * disk between two samples. A single file cannot pass the reserve at all (RLIMIT_FSIZE is set
- * to what was free above it, see run.c); this catches many files growing together.
+ * Every check: the store's filesystem keeps disk_reserve bytes free. One fstatvfs() costs
+ * about a microsecond; sampling every tenth check let a fast writer put 200 MiB on the disk
+ * between two samples. A single file cannot pass the reserve at all (RLIMIT_FSIZE is set to
+ * what was free above it, see run.c); this catches many files growing together. Also the
+ * room above the reserve, for the pace (0 when unknown).
  */
-bool monitor_disk_low(struct monitor *m)
+static bool disk_room_now(const struct monitor *m, unsigned long long *room)
 {
 	struct statvfs sv;
+	unsigned long long avail;
 
+	*room = 0;
 	if (m->storefd < 0 || !m->disk_reserve)
 		return false;
 	if (fstatvfs(m->storefd, &sv) < 0)
 		return false;
-	return (unsigned long long)sv.f_bavail * sv.f_frsize < m->disk_reserve;
+	avail = (unsigned long long)sv.f_bavail * sv.f_frsize;
+	*room = avail > m->disk_reserve ? avail - m->disk_reserve : 0;
+	return avail < m->disk_reserve;
+}
+
+bool monitor_disk_low(struct monitor *m)
+{
+	unsigned long long room;
+
+	return disk_room_now(m, &room);
 }
 
 int monitor_disk_room(const struct monitor *m, unsigned long long *room)
@@ -526,10 +539,81 @@ static void sample_procs(struct monitor *m, struct sample *s)
 	k->n = n;
 }
 
+/*
+ * The fastest growth assumed, per CPU and millisecond: about four times what was measured on
+ * a 2-core machine (a thread that only starts threads made 28 a millisecond; memset() of
+ * fresh pages faulted in 2 GiB a second, and writing a file's pages costs as much).
+ */
+#define TASKS_PER_MS 100
+#define BYTES_PER_MS (8ULL << 20)
+
+long monitor_delay_ms(double ms_left)
+{
+	if (!(ms_left > 0)) /* reached, or not a number */
+		return MONITOR_MS;
+	if (ms_left >= MONITOR_MAX_MS - MONITOR_MS)
+		return MONITOR_MAX_MS;
+	return MONITOR_MS + (long)ms_left;
+}
+
+/*
+ * Milliseconds before used can pass limit (0: no limit) growing at per_ms, or at twice the
+ * growth seen since the last check (was, dt_ms ago) when that is faster.
+ */
+static double ms_left(unsigned long long limit, unsigned long long used, unsigned long long was,
+		      double dt_ms, double per_ms)
+{
+	if (!limit)
+		return 1e9;
+	if (used >= limit)
+		return 0;
+	if (dt_ms > 0 && used > was && 2.0 * (double)(used - was) / dt_ms > per_ms)
+		per_ms = 2.0 * (double)(used - was) / dt_ms;
+	return (double)(limit - used) / per_ms;
+}
+
+/* The next check's delay, from this one's figures (monitor.h), which become the last. */
+static void pace(struct monitor *m, unsigned long long disk_room)
+{
+	static long ncpu;
+	struct timespec ts;
+	long long now;
+	double dt = 0, left, l;
+	unsigned long long disk_used, disk_was;
+
+	if (!ncpu)
+		ncpu = sysconf(_SC_NPROCESSORS_CONF) > 0 ? sysconf(_SC_NPROCESSORS_CONF) : 64;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+	if (m->last_ns)
+		dt = (double)(now - m->last_ns) / 1e6;
+	/* CPU time grows by at most one millisecond per CPU and millisecond: no guess. */
+	left = ms_left(m->cpu_max_ms, m->cpu_ms, m->last_cpu_ms, dt, (double)ncpu);
+	l = ms_left(m->mem_max, m->mem, m->last_mem, dt, (double)(BYTES_PER_MS * ncpu));
+	left = l < left ? l : left;
+	l = ms_left(m->tasks_max, m->tasks, m->last_tasks, dt, (double)(TASKS_PER_MS * ncpu));
+	left = l < left ? l : left;
+	/* The disk as bytes used of the room there was at the last check. */
+	if (m->disk_reserve) {
+		disk_was = m->last_ns ? m->last_disk_room : disk_room;
+		disk_used = disk_was > disk_room ? disk_was - disk_room : 0;
+		l = ms_left(disk_was, disk_used, 0, dt, (double)(BYTES_PER_MS * ncpu));
+		left = l < left ? l : left;
+	}
+	m->next_ms = monitor_delay_ms(left);
+	m->last_ns = now;
+	m->last_mem = m->mem;
+	m->last_cpu_ms = m->cpu_ms;
+	m->last_tasks = m->tasks;
+	m->last_disk_room = disk_room;
+}
+
 const char *monitor_check(struct monitor *m)
 {
 	static long hz;
 	struct sample s = {0};
+	unsigned long long room;
+	bool disk_low;
 
 	if (m->procfd < 0 || !m->keep)
 		return NULL;
@@ -547,13 +631,15 @@ const char *monitor_check(struct monitor *m)
 		m->mem_peak = s.mem;
 	if (s.tasks > m->tasks_peak)
 		m->tasks_peak = s.tasks;
+	disk_low = disk_room_now(m, &room);
+	pace(m, room);
 	if (m->tasks_max && s.tasks > m->tasks_max)
 		return "pids";
 	if (m->mem_max && s.mem > m->mem_max)
 		return "memory";
 	if (m->cpu_max_ms && m->cpu_ms > m->cpu_max_ms)
 		return "cpu";
-	if (monitor_disk_low(m))
+	if (disk_low)
 		return "disk";
 	return NULL;
 }
