@@ -382,8 +382,9 @@ static unsigned long long socket_memory(struct monitor *m)
 		return 0;
 	if (read_kept(&k->sockstat, m->procfd, "1/net/sockstat", v4, sizeof(v4)) <= 0)
 		v4[0] = '\0';
-	if (only_own_sockets(m, v4)) {
-		m->checks++;
+	m->sockets = !only_own_sockets(m, v4);
+	if (!m->sockets) {
+		m->checks = 0; /* the first check that finds a socket dumps TCP as well */
 		m->tcp_mem = 0;
 		return m->resolverfd >= 0 ? own_socket_memory(m->resolverfd) : 0;
 	}
@@ -578,8 +579,7 @@ static void pace(struct monitor *m, unsigned long long disk_room)
 	static long ncpu;
 	struct timespec ts;
 	long long now;
-	double dt = 0, left, l;
-	unsigned long long disk_used, disk_was;
+	double dt = 0, left, l, per_ms;
 
 	if (!ncpu)
 		ncpu = sysconf(_SC_NPROCESSORS_CONF) > 0 ? sysconf(_SC_NPROCESSORS_CONF) : 64;
@@ -593,13 +593,18 @@ static void pace(struct monitor *m, unsigned long long disk_room)
 	left = l < left ? l : left;
 	l = ms_left(m->tasks_max, m->tasks, m->last_tasks, dt, (double)(TASKS_PER_MS * ncpu));
 	left = l < left ? l : left;
-	/* The disk as bytes used of the room there was at the last check. */
+	/* The disk's room above the reserve, used up as fast as memory is. */
 	if (m->disk_reserve) {
-		disk_was = m->last_ns ? m->last_disk_room : disk_room;
-		disk_used = disk_was > disk_room ? disk_was - disk_room : 0;
-		l = ms_left(disk_was, disk_used, 0, dt, (double)(BYTES_PER_MS * ncpu));
+		per_ms = (double)(BYTES_PER_MS * ncpu);
+		if (dt > 0 && m->last_disk_room > disk_room &&
+		    2.0 * (double)(m->last_disk_room - disk_room) / dt > per_ms)
+			per_ms = 2.0 * (double)(m->last_disk_room - disk_room) / dt;
+		l = (double)disk_room / per_ms;
 		left = l < left ? l : left;
 	}
+	/* Sockets of the sandbox's own: their dumps and the TCP one's cadence as before. */
+	if (m->sockets)
+		left = 0;
 	m->next_ms = monitor_delay_ms(left);
 	m->last_ns = now;
 	m->last_mem = m->mem;

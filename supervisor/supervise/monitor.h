@@ -29,7 +29,8 @@ struct monitor {
 	unsigned long long mem, cpu_ms, tasks;
 	unsigned long long sock_mem; /* of mem: what the sandbox's sockets hold */
 	unsigned long long tcp_mem;  /* of sock_mem: TCP's, counted every 20th check */
-	unsigned long long checks;
+	unsigned long long checks;   /* since the namespace had sockets of the sandbox's own */
+	bool sockets;		     /* it has (the last check found): checks every MONITOR_MS */
 	unsigned long long mem_peak, tasks_peak;
 	/* The pace (monitor_next_ms()): the last check's time and figures, what it asks for,
 	   and what the timer is set to (run.c). */
@@ -55,7 +56,8 @@ const char *monitor_check(struct monitor *m);
  * is faster), to reach the nearest limit from where it stands; at most MONITOR_MAX_MS. Far
  * from every limit a check comes less often, and a limit is passed by no more than a check
  * every MONITOR_MS would have let it be: the delay past the point where it could first be
- * reached is MONITOR_MS in both.
+ * reached is MONITOR_MS in both. While the sandbox's network namespace holds sockets of its
+ * own, whose queued data the socket dumps count, every check comes after MONITOR_MS.
  */
 #define MONITOR_MS     10
 #define MONITOR_MAX_MS 50

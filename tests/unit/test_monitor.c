@@ -9,8 +9,10 @@
 
 #include "tests/unit/tap.h"
 
+#include <fcntl.h>
 #include <math.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 static void delays(void)
@@ -34,6 +36,7 @@ static void open_self(struct monitor *m)
 static void checks(void)
 {
 	struct monitor m;
+	struct statvfs sv;
 	const char *hit;
 
 	open_self(&m);
@@ -62,6 +65,23 @@ static void checks(void)
 	monitor_check(&m);
 	ok(m.next_ms >= MONITOR_MS && m.next_ms <= MONITOR_MS + 1,
 	   "a pids limit two tasks away: about the shortest delay (%ld ms)", m.next_ms);
+
+	/* The store's room above its reserve is a limit too; unknown, it is as good as none. */
+	m.tasks_max = 0;
+	m.disk_reserve = 1;
+	m.storefd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	ok(monitor_check(&m) == NULL, "a reserve of one byte is not passed");
+	/* A GiB takes 64 ms at 8 MiB per ms even on two CPUs: past the longest delay. */
+	if (statvfs("/", &sv) == 0 && (unsigned long long)sv.f_bavail * sv.f_frsize >= 1ULL << 30 &&
+	    sysconf(_SC_NPROCESSORS_CONF) <= 2)
+		is_int(m.next_ms, MONITOR_MAX_MS, "a disk with a GiB to spare: the longest delay");
+	else
+		ok(m.next_ms >= MONITOR_MS && m.next_ms <= MONITOR_MAX_MS,
+		   "a disk with room to spare: a delay in bounds (%ld ms)", m.next_ms);
+	close(m.storefd);
+	m.storefd = -1;
+	monitor_check(&m);
+	is_int(m.next_ms, MONITOR_MS, "a disk whose room cannot be read: the shortest delay");
 	monitor_close(&m);
 }
 
