@@ -24,6 +24,7 @@
 #include <sys/socket.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 /*
@@ -145,20 +146,32 @@ void monitor_close(struct monitor *m)
 }
 
 /*
- * Every check (10 ms): the store's filesystem keeps disk_reserve bytes free. One fstatvfs()
- * costs about a microsecond; sampling every tenth check let a fast writer put 200 MiB on the
- * disk between two samples. A single file cannot pass the reserve at all (RLIMIT_FSIZE is set
- * to what was free above it, see run.c); this catches many files growing together.
+ * Every check: the store's filesystem keeps disk_reserve bytes free. One fstatvfs() costs
+ * about a microsecond; sampling every tenth check let a fast writer put 200 MiB on the disk
+ * between two samples. A single file cannot pass the reserve at all (RLIMIT_FSIZE is set to
+ * what was free above it, see run.c); this catches many files growing together. Also the
+ * room above the reserve, for the pace (0 when unknown).
  */
-bool monitor_disk_low(struct monitor *m)
+static bool disk_room_now(const struct monitor *m, unsigned long long *room)
 {
 	struct statvfs sv;
+	unsigned long long avail;
 
+	*room = 0;
 	if (m->storefd < 0 || !m->disk_reserve)
 		return false;
 	if (fstatvfs(m->storefd, &sv) < 0)
 		return false;
-	return (unsigned long long)sv.f_bavail * sv.f_frsize < m->disk_reserve;
+	avail = (unsigned long long)sv.f_bavail * sv.f_frsize;
+	*room = avail > m->disk_reserve ? avail - m->disk_reserve : 0;
+	return avail < m->disk_reserve;
+}
+
+bool monitor_disk_low(struct monitor *m)
+{
+	unsigned long long room;
+
+	return disk_room_now(m, &room);
 }
 
 int monitor_disk_room(const struct monitor *m, unsigned long long *room)
@@ -330,13 +343,33 @@ static unsigned long long own_socket_memory(int fd)
 }
 
 /*
+ * Whether the namespace holds no socket but the supervisor's own: sockstat's "sockets: used"
+ * counts every socket a process made in this network namespace (of any family, Unix too;
+ * per namespace since Linux 4.16), and the supervisor holds two there, the sock_diag socket
+ * and the resolver's. Unknown (no such line): false, and the dumps are made.
+ */
+static bool only_own_sockets(const struct monitor *m, const char *v4)
+{
+	static const char key[] = "sockets: used "; /* sockstat's first line */
+	unsigned long own = (m->diagfd >= 0) + (m->resolverfd >= 0), used;
+	char *end;
+
+	if (strncmp(v4, key, sizeof(key) - 1) != 0)
+		return false;
+	used = strtoul(v4 + sizeof(key) - 1, &end, 10);
+	return end != v4 + sizeof(key) - 1 && *end == '\n' && used <= own;
+}
+
+/*
  * Kernel memory of every socket in the sandbox's network namespace; 0 when unknown. Cost
- * decides the order: Unix sockets are hashed per namespace and a dump of them takes tens of
- * microseconds, so it is made every check. A TCP dump walks the whole host's connection hash
+ * decides the order: sockstat is read first, and while it counts no socket but the
+ * supervisor's own (a build makes none), nothing is dumped: the Unix dump walks the
+ * namespace's whole hash under a lock per bucket, the most costly step of a check. Else Unix
+ * sockets are dumped every check. A TCP dump walks the whole host's connection hash
  * (4.5 ms measured here), and a check every 10 ms spent on it stalled every notification: it
- * is made only while the namespace has TCP sockets (sockstat's per-namespace counts, read
- * first), and then every 20th check; UDP likewise, every check. Each sockstat file is read
- * once per check, for both protocols.
+ * is made only while the namespace has TCP sockets (sockstat's per-namespace counts), and
+ * then every 20th check; UDP likewise, every check. Each sockstat file is read once per
+ * check, for both protocols.
  */
 static unsigned long long socket_memory(struct monitor *m)
 {
@@ -347,9 +380,15 @@ static unsigned long long socket_memory(struct monitor *m)
 
 	if (m->diagfd < 0)
 		return 0;
-	dump_unix(m->diagfd, &sum);
 	if (read_kept(&k->sockstat, m->procfd, "1/net/sockstat", v4, sizeof(v4)) <= 0)
 		v4[0] = '\0';
+	m->sockets = !only_own_sockets(m, v4);
+	if (!m->sockets) {
+		m->checks = 0; /* the first check that finds a socket dumps TCP as well */
+		m->tcp_mem = 0;
+		return m->resolverfd >= 0 ? own_socket_memory(m->resolverfd) : 0;
+	}
+	dump_unix(m->diagfd, &sum);
 	if (read_kept(&k->sockstat6, m->procfd, "1/net/sockstat6", v6, sizeof(v6)) <= 0)
 		v6[0] = '\0';
 	udp = inuse(v4, "UDP");
@@ -501,10 +540,85 @@ static void sample_procs(struct monitor *m, struct sample *s)
 	k->n = n;
 }
 
+/*
+ * The fastest growth assumed, per CPU and millisecond: about four times what was measured on
+ * a 2-core machine (a thread that only starts threads made 28 a millisecond; memset() of
+ * fresh pages faulted in 2 GiB a second, and writing a file's pages costs as much).
+ */
+#define TASKS_PER_MS 100
+#define BYTES_PER_MS (8ULL << 20)
+
+long monitor_delay_ms(double ms_left)
+{
+	if (!(ms_left > 0)) /* reached, or not a number */
+		return MONITOR_MS;
+	if (ms_left >= MONITOR_MAX_MS - MONITOR_MS)
+		return MONITOR_MAX_MS;
+	return MONITOR_MS + (long)ms_left;
+}
+
+/*
+ * Milliseconds before used can pass limit (0: no limit) growing at per_ms, or at twice the
+ * growth seen since the last check (was, dt_ms ago) when that is faster.
+ */
+static double ms_left(unsigned long long limit, unsigned long long used, unsigned long long was,
+		      double dt_ms, double per_ms)
+{
+	if (!limit)
+		return 1e9;
+	if (used >= limit)
+		return 0;
+	if (dt_ms > 0 && used > was && 2.0 * (double)(used - was) / dt_ms > per_ms)
+		per_ms = 2.0 * (double)(used - was) / dt_ms;
+	return (double)(limit - used) / per_ms;
+}
+
+/* The next check's delay, from this one's figures (monitor.h), which become the last. */
+static void pace(struct monitor *m, unsigned long long disk_room)
+{
+	static long ncpu;
+	struct timespec ts;
+	long long now;
+	double dt = 0, left, l, per_ms;
+
+	if (!ncpu)
+		ncpu = sysconf(_SC_NPROCESSORS_CONF) > 0 ? sysconf(_SC_NPROCESSORS_CONF) : 64;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+	if (m->last_ns)
+		dt = (double)(now - m->last_ns) / 1e6;
+	/* CPU time grows by at most one millisecond per CPU and millisecond: no guess. */
+	left = ms_left(m->cpu_max_ms, m->cpu_ms, m->last_cpu_ms, dt, (double)ncpu);
+	l = ms_left(m->mem_max, m->mem, m->last_mem, dt, (double)(BYTES_PER_MS * ncpu));
+	left = l < left ? l : left;
+	l = ms_left(m->tasks_max, m->tasks, m->last_tasks, dt, (double)(TASKS_PER_MS * ncpu));
+	left = l < left ? l : left;
+	/* The disk's room above the reserve, used up as fast as memory is. */
+	if (m->disk_reserve) {
+		per_ms = (double)(BYTES_PER_MS * ncpu);
+		if (dt > 0 && m->last_disk_room > disk_room &&
+		    2.0 * (double)(m->last_disk_room - disk_room) / dt > per_ms)
+			per_ms = 2.0 * (double)(m->last_disk_room - disk_room) / dt;
+		l = (double)disk_room / per_ms;
+		left = l < left ? l : left;
+	}
+	/* Sockets of the sandbox's own: their dumps and the TCP one's cadence as before. */
+	if (m->sockets)
+		left = 0;
+	m->next_ms = monitor_delay_ms(left);
+	m->last_ns = now;
+	m->last_mem = m->mem;
+	m->last_cpu_ms = m->cpu_ms;
+	m->last_tasks = m->tasks;
+	m->last_disk_room = disk_room;
+}
+
 const char *monitor_check(struct monitor *m)
 {
 	static long hz;
 	struct sample s = {0};
+	unsigned long long room;
+	bool disk_low;
 
 	if (m->procfd < 0 || !m->keep)
 		return NULL;
@@ -522,13 +636,15 @@ const char *monitor_check(struct monitor *m)
 		m->mem_peak = s.mem;
 	if (s.tasks > m->tasks_peak)
 		m->tasks_peak = s.tasks;
+	disk_low = disk_room_now(m, &room);
+	pace(m, room);
 	if (m->tasks_max && s.tasks > m->tasks_max)
 		return "pids";
 	if (m->mem_max && s.mem > m->mem_max)
 		return "memory";
 	if (m->cpu_max_ms && m->cpu_ms > m->cpu_max_ms)
 		return "cpu";
-	if (monitor_disk_low(m))
+	if (disk_low)
 		return "disk";
 	return NULL;
 }

@@ -29,8 +29,15 @@ struct monitor {
 	unsigned long long mem, cpu_ms, tasks;
 	unsigned long long sock_mem; /* of mem: what the sandbox's sockets hold */
 	unsigned long long tcp_mem;  /* of sock_mem: TCP's, counted every 20th check */
-	unsigned long long checks;
+	unsigned long long checks;   /* since the namespace had sockets of the sandbox's own */
+	bool sockets;		     /* it has (the last check found): checks every MONITOR_MS */
 	unsigned long long mem_peak, tasks_peak;
+	/* The pace (monitor_next_ms()): the last check's time and figures, what it asks for,
+	   and what the timer is set to (run.c). */
+	long long last_ns;
+	unsigned long long last_mem, last_cpu_ms, last_tasks, last_disk_room;
+	long next_ms, armed_ms;
+	bool idle; /* a live session between steps: a slower pace (run.c) */
 };
 
 /* Open the /proc of the sandbox whose pid 1 is pid (in our namespace). 0 or -errno. */
@@ -42,6 +49,24 @@ int monitor_open(struct monitor *m, pid_t pid);
  * directories and the event log grow with what the program does), or NULL.
  */
 const char *monitor_check(struct monitor *m);
+
+/*
+ * The period of the checks. Each check names the next one's delay: MONITOR_MS plus the time
+ * the sandbox needs, at the fastest growth assumed (or twice the growth last seen, if that
+ * is faster), to reach the nearest limit from where it stands; at most MONITOR_MAX_MS. Far
+ * from every limit a check comes less often, and a limit is passed by no more than a check
+ * every MONITOR_MS would have let it be: the delay past the point where it could first be
+ * reached is MONITOR_MS in both. While the sandbox's network namespace holds sockets of its
+ * own, whose queued data the socket dumps count, every check comes after MONITOR_MS.
+ */
+#define MONITOR_MS     10
+#define MONITOR_MAX_MS 50
+
+/*
+ * The delay in milliseconds of a check that is ms_left ahead of the limit (a count of
+ * milliseconds before it can be reached), bounded as above.
+ */
+long monitor_delay_ms(double ms_left);
 
 /* True when the store's filesystem has less than disk_reserve bytes free. */
 bool monitor_disk_low(struct monitor *m);

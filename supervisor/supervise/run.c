@@ -9,12 +9,14 @@
 
 /*
  * The sandbox is built once the command has its filter: from now on its /proc can be read.
- * A check every 10 ms bounds how far a hog or a fork bomb gets before it is stopped; the
- * rlimits set in the tracee hold each process meanwhile.
+ * A check every 10 ms, or less often far from every limit (monitor.h), bounds how far a hog
+ * or a fork bomb gets before it is stopped; the rlimits set in the tracee hold each process
+ * meanwhile.
  */
 static void start_monitor(struct run_state *rs)
 {
-	struct itimerspec its = {.it_interval = {0, 10000000}, .it_value = {0, 10000000}};
+	struct itimerspec its = {.it_interval = {0, MONITOR_MS * 1000000L},
+				 .it_value = {0, MONITOR_MS * 1000000L}};
 
 	rs->mon.mem_max = rs->lim->memory;
 	rs->mon.cpu_max_ms = rs->lim->cpu_ms;
@@ -30,20 +32,25 @@ static void start_monitor(struct run_state *rs)
 	rs->tickfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	if (rs->tickfd < 0 || timerfd_settime(rs->tickfd, 0, &its, NULL) < 0)
 		warn("cannot start the limit timer: only per-process limits hold");
+	rs->mon.next_ms = rs->mon.armed_ms = MONITOR_MS;
 }
 
 /*
  * A live session between steps: what runs is what the steps left in the background, held by
  * its rlimits; a check every 100 ms keeps the idle session from costing a core's worth of
- * /proc reads. A running step gets the 10 ms of a run back.
+ * /proc reads. A running step, like a run, gets the pace the last check asked for
+ * (monitor.h). The timer is set again only when its period changes.
  */
 void monitor_pace(struct run_state *rs, bool busy)
 {
-	long ns = busy ? 10000000L : 100000000L;
-	struct itimerspec its = {.it_interval = {0, ns}, .it_value = {0, ns}};
+	long ms = busy ? rs->mon.next_ms : 100;
+	struct itimerspec its = {.it_interval = {ms / 1000, ms % 1000 * 1000000L},
+				 .it_value = {ms / 1000, ms % 1000 * 1000000L}};
 
-	if (rs->tickfd >= 0)
-		timerfd_settime(rs->tickfd, 0, &its, NULL);
+	rs->mon.idle = !busy;
+	if (rs->tickfd >= 0 && ms != rs->mon.armed_ms &&
+	    timerfd_settime(rs->tickfd, 0, &its, NULL) == 0)
+		rs->mon.armed_ms = ms;
 }
 
 /* Take the listener out of the command with pidfd_getfd (see tracee/sandbox.h for why). */
@@ -351,6 +358,8 @@ static void on_tick(struct run_state *rs, short revents, void *arg)
 	hit = monitor_check(&rs->mon);
 	if (hit)
 		stop_for_limit(rs, hit);
+	else
+		monitor_pace(rs, !rs->mon.idle);
 }
 
 /* What the loop waits on this round, in the order it is served. */

@@ -150,12 +150,13 @@ cJSON *limits_json(const struct run_limits *l, bool root)
 		const char *how;
 	} rows[] = {
 		{"timeout_ms", l->timeout_ms, "supervisor timer"},
-		{"cpu_ms", l->cpu_ms, "supervisor, sum over the sandbox every 10 ms; RLIMIT_CPU"},
+		{"cpu_ms", l->cpu_ms,
+		 "supervisor, sum over the sandbox every 10-50 ms; RLIMIT_CPU"},
 		{"memory", l->memory,
-		 "supervisor, resident memory and socket buffers summed every 10 ms"},
+		 "supervisor, resident memory and socket buffers summed every 10-50 ms"},
 		{"pids", l->pids,
-		 root ? "supervisor, tasks counted every 10 ms (RLIMIT_NPROC does not bind uid 0)"
-		      : "supervisor, tasks counted every 10 ms; RLIMIT_NPROC"},
+		 root ? "supervisor, tasks counted every 10-50 ms (RLIMIT_NPROC does not bind uid 0)"
+		      : "supervisor, tasks counted every 10-50 ms; RLIMIT_NPROC"},
 		{"fsize", l->fsize, "RLIMIT_FSIZE"},
 		{"output", l->output, "supervisor, captured output cut"},
 	};
