@@ -278,11 +278,9 @@ static int make_parent(const char *dir)
 	return mkdir(parent, 0700) == 0 || errno == EEXIST ? 0 : mkdir_p(parent, 0700);
 }
 
-int plan_make_layer(const struct plan_item *it)
+int plan_make_upper(const struct plan_item *it)
 {
 	if (mkdir(it->upper, 0700) < 0 && errno != EEXIST)
-		return -errno;
-	if (mkdir(it->work, 0700) < 0 && errno != EEXIST)
 		return -errno;
 	/* Best effort, as finish_attrs() is. */
 	if (it->have_attrs) {
@@ -290,6 +288,15 @@ int plan_make_layer(const struct plan_item *it)
 		utimensat(AT_FDCWD, it->upper, it->upper_times, 0);
 	}
 	return 0;
+}
+
+int plan_make_layer(const struct plan_item *it)
+{
+	int rc = plan_make_upper(it);
+
+	if (rc == 0 && mkdir(it->work, 0700) < 0 && errno != EEXIST)
+		rc = -errno;
+	return rc;
 }
 
 void plan_make_layers(const struct plan *plan)
@@ -408,6 +415,17 @@ static bool lower_kids(const struct planner *pl, const char *dir, char ***kids, 
 	return fits && hides_covered(pl, dir, *kids, *nkids);
 }
 
+/* The empty directory under every PLAN_LOWER and the PLAN_COLLECTOR, made on first use. */
+static int make_bottom(struct planner *pl)
+{
+	if (pl->bottom)
+		return 0;
+	pl->bottom = path_join(pl->opts->session_dir, "lower");
+	if (mkdir(pl->bottom, 0500) < 0 && errno != EEXIST)
+		return error_errno("cannot create %s", pl->bottom);
+	return 0;
+}
+
 /*
  * Plan dir, a directory with no mount below it that the caller may not change, as a
  * PLAN_LOWER with overlays on the kids (see plan.h). Returns 1 when planned so, 0 when dir
@@ -424,13 +442,10 @@ static int plan_lower(struct planner *pl, const char *dir, const struct host_mou
 		rc = 0;
 		goto out;
 	}
-	if (!pl->bottom) {
-		pl->bottom = path_join(pl->opts->session_dir, "lower");
-		if (mkdir(pl->bottom, 0500) < 0 && errno != EEXIST) {
-			rc = error_errno("cannot create %s", pl->bottom);
-			goto out;
-		}
-	}
+	rc = make_bottom(pl);
+	if (rc < 0)
+		goto out;
+	rc = 1;
 	it = add_item(pl->plan, PLAN_LOWER, dir);
 	it->bottom = xstrdup(pl->bottom);
 	it->noexec = m && m->noexec;
@@ -667,6 +682,73 @@ static int plan_readonly(struct planner *pl)
 	return 0;
 }
 
+/* Whether the host directory has no entry (unreadable: not known to be empty). */
+static bool dir_is_empty(const char *path)
+{
+	cleanup_dir DIR *d = opendir(path);
+	struct dirent *e;
+
+	if (!d)
+		return false;
+	while ((e = readdir(d)))
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+			return false;
+	return true;
+}
+
+/* Whether a writable overlay may be collected (plan.h): nothing else of the plan in it. */
+static bool collectable(const struct plan *plan, size_t i)
+{
+	const struct plan_item *it = &plan->items[i];
+	size_t j;
+
+	if (it->kind != PLAN_OVERLAY || it->hidden || it->ro || it->noexec || it->npremade ||
+	    !it->layer_to_make)
+		return false;
+	for (j = 0; j < plan->n; j++)
+		if (j != i && path_is_under(plan->items[j].path, it->path))
+			return false;
+	return dir_is_empty(it->path);
+}
+
+/*
+ * Move the writable overlays of empty host directories into one PLAN_COLLECTOR (plan.h):
+ * each keeps its own upper directory, now a subdirectory of the collector's.
+ */
+static int plan_collect(struct planner *pl)
+{
+	struct plan *plan = pl->plan;
+	cleanup_free size_t *take = xmalloc((plan->n + 1) * sizeof(*take));
+	cleanup_free char *mount_point = path_join(pl->opts->session_dir, "collect");
+	size_t n = 0, i;
+	struct plan_item *col;
+	int rc;
+
+	for (i = 0; pl->opts->collect_empty && i < plan->n; i++)
+		if (collectable(plan, i))
+			take[n++] = i;
+	if (n < 2) /* one overlay for one: nothing saved */
+		return 0;
+	rc = make_bottom(pl);
+	if (rc < 0)
+		return rc;
+	col = add_item(plan, PLAN_COLLECTOR, mount_point);
+	col->bottom = xstrdup(pl->bottom);
+	if (mkdir(col->path, 0700) < 0 && errno != EEXIST)
+		return error_errno("cannot create %s", col->path);
+	rc = add_layer_dirs(pl, col, "upper", "work");
+	for (i = 0; rc == 0 && i < n; i++) {
+		struct plan_item *it = &plan->items[take[i]];
+
+		free(it->upper);
+		free(it->work);
+		it->upper = xasprintf("%s/%zu", col->upper, i);
+		it->work = xstrdup(col->work);
+		it->collected = true;
+	}
+	return rc;
+}
+
 static int cmp_depth_desc(const void *a, const void *b)
 {
 	size_t la = strlen(*(char *const *)a), lb = strlen(*(char *const *)b);
@@ -723,6 +805,8 @@ int plan_build(struct plan *plan, const struct plan_opts *opts)
 		rc = plan_hidden(&pl);
 	if (rc == 0)
 		rc = plan_readonly(&pl);
+	if (rc == 0)
+		rc = plan_collect(&pl);
 	if (rc == 0)
 		finish_attrs(plan);
 	free_mounts(&pl.mounts);
