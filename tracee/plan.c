@@ -702,8 +702,7 @@ static bool collectable(const struct plan *plan, size_t i)
 	const struct plan_item *it = &plan->items[i];
 	size_t j;
 
-	if (it->kind != PLAN_OVERLAY || it->hidden || it->ro || it->noexec || it->npremade ||
-	    !it->layer_to_make)
+	if (it->kind != PLAN_OVERLAY || it->hidden || it->npremade || !it->layer_to_make)
 		return false;
 	for (j = 0; j < plan->n; j++)
 		if (j != i && path_is_under(plan->items[j].path, it->path))

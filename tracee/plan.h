@@ -22,8 +22,8 @@
  * filesystem (the work directory's checks), a quarter of a millisecond or more, and root gets
  * one for every entry of a directory that holds a mount (34 on a container's /, /run and
  * /run/firejail). With collect_empty, the writable overlays of host directories that are
- * empty (nothing of the host to show, no hidden path, no other item of the plan inside, not
- * read-only or noexec) are made one overlay, the PLAN_COLLECTOR, whose lower layer is empty
+ * empty (nothing of the host to show, no hidden path, no other item of the plan inside) are
+ * made one overlay, the PLAN_COLLECTOR, whose lower layer is empty
  * and whose upper holds one directory for each of them (each with the host directory's mode
  * and times): each is bound from there onto its path. Each keeps an upper directory of its
  * own, which the record names as it names any overlay's, so the change set reads them alike;

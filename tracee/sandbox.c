@@ -512,8 +512,27 @@ static void mount_bottom(const struct plan *plan)
  * The collected overlays (tracee/plan.h): one overlay, mounted where the plan says in the
  * session directory (the host's tree, detached at pivot_root), and each collected overlay's
  * upper directory bound from it onto the overlay's path. A bind carries the collector's
- * nosuid and nodev.
+ * nosuid and nodev; read-only and noexec are each bind's own, as the host mount's are.
  */
+static void bind_collected(const struct plan_item *col, const struct plan_item *it,
+			   const char *root)
+{
+	cleanup_free char *src = xasprintf("%s/%s", col->path, it->upper + strlen(col->upper) + 1);
+	cleanup_free char *target = xasprintf("%s%s", root, it->path);
+	unsigned long flags = MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NODEV;
+
+	if (mkdir(target, 0755) < 0 && errno != EEXIST)
+		die_errno("cannot create mount point %s", target);
+	if (mount(src, target, NULL, MS_BIND, NULL) < 0)
+		die_errno("cannot bind %s onto %s", src, it->path);
+	if (!it->ro && !it->noexec)
+		return;
+	flags |= (it->ro ? MS_RDONLY : 0) | (it->noexec ? MS_NOEXEC : 0);
+	if (mount(NULL, target, NULL, flags, NULL) < 0)
+		die_errno("cannot make %s read-only or noexec", it->path);
+}
+
+/* The collector, then every collected overlay bound from it. */
 static void mount_collected(const struct sandbox_spec *spec)
 {
 	const struct plan *plan = spec->plan;
@@ -533,19 +552,9 @@ static void mount_collected(const struct sandbox_spec *spec)
 	if (mount("overlay", col->path, "overlay", MS_NOSUID | MS_NODEV, opts) < 0)
 		die_errno("cannot mount the overlay of empty directories on %s", col->path);
 	test_mark("tracee: overlay done %s", col->path);
-	for (i = 0; i < plan->n; i++) {
-		const struct plan_item *it = &plan->items[i];
-		cleanup_free char *src = NULL, *target = NULL;
-
-		if (!made(it) || !it->collected)
-			continue;
-		src = xasprintf("%s/%s", col->path, it->upper + strlen(col->upper) + 1);
-		target = xasprintf("%s%s", spec->root_dir, it->path);
-		if (mkdir(target, 0755) < 0 && errno != EEXIST)
-			die_errno("cannot create mount point %s", target);
-		if (mount(src, target, NULL, MS_BIND, NULL) < 0)
-			die_errno("cannot bind %s onto %s", src, it->path);
-	}
+	for (i = 0; i < plan->n; i++)
+		if (made(&plan->items[i]) && plan->items[i].collected)
+			bind_collected(col, &plan->items[i], spec->root_dir);
 }
 
 static void build_root(const struct sandbox_spec *spec)

@@ -24,12 +24,18 @@ echo host >/srv/full/f
 chmod 0750 /srv/e2
 touch -d 2020-01-02 /srv/e2
 mount -t tmpfs tmpfs /srv/inner
+mkdir /srv/ro /srv/nx
+mount -t tmpfs -o ro tmpfs /srv/ro
+mount -t tmpfs -o noexec tmpfs /srv/nx
 "$AIRLOCK" run --review never -- sh -c '
 	stat -c "e2 %a %Y" /srv/e2
 	stat -c %d /srv/e1 /srv/e2 /srv/full | tr "\n" " "; echo
 	cat /srv/full/f
 	echo new >/srv/e1/new
-	mkdir /srv/e2/d' >"$T/inside" 2>"$T/run.err"
+	mkdir /srv/e2/d
+	touch /srv/ro/x 2>&1 | grep -q "Read-only" && echo ro-refused
+	grep " /srv/nx " /proc/self/mountinfo | grep -q noexec && echo nx-noexec
+	stat -c %d /srv/ro /srv/nx | tr "\n" " "; echo' >"$T/inside" 2>"$T/run.err"
 echo "run $?"
 echo "host-e1 $(ls -A /srv/e1 | tr '\n' ' ')"
 "$AIRLOCK" verify last >"$T/verify" 2>&1 && echo "verify ok"
@@ -58,6 +64,9 @@ print(len(m["/srv/e1"].split("/")), m["/srv/e1"] != m["/srv/e2"], len(m["/srv/fu
 "$AIRLOCK" show "$sid" >"$T/show" 2>&1
 check "the change set lists the file written in an empty directory" grep -q 'added .* /srv/e1/new' "$T/show"
 check "... and the directory made in another" grep -q 'dir-added .* /srv/e2/d' "$T/show"
+check "an empty directory on a read-only mount is read-only inside" grep -qx ro-refused "$T/inside"
+check "one on a noexec mount is noexec inside" grep -qx nx-noexec "$T/inside"
+is "$(sed -n '$p' "$T/inside")" "$d1 $d1 " "both are bound from the same overlay"
 check "verify vouches for the record" grep -qx 'verify ok' <<<"$out"
 check "commit puts both where the program wrote them" grep -qx 'after new d' <<<"$out"
 
