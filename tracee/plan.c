@@ -294,15 +294,32 @@ int plan_make_layer(const struct plan_item *it)
 {
 	int rc = plan_make_upper(it);
 
-	if (rc == 0 && mkdir(it->work, 0700) < 0 && errno != EEXIST)
+	/* A collected overlay's work directory is the collector's. */
+	if (rc == 0 && !it->collected && mkdir(it->work, 0700) < 0 && errno != EEXIST)
 		rc = -errno;
 	return rc;
 }
 
+int plan_make_collector(const struct plan *plan)
+{
+	for (size_t i = 0; i < plan->n; i++) {
+		const struct plan_item *it = &plan->items[i];
+
+		if (it->kind != PLAN_COLLECTOR || !it->layer_to_make)
+			continue;
+		if ((mkdir(it->upper, 0700) < 0 && errno != EEXIST) ||
+		    (mkdir(it->work, 0700) < 0 && errno != EEXIST) ||
+		    (mkdir(it->path, 0700) < 0 && errno != EEXIST))
+			return -errno;
+	}
+	return 0;
+}
+
 void plan_make_layers(const struct plan *plan)
 {
+	(void)!plan_make_collector(plan);
 	for (size_t i = 0; i < plan->n; i++)
-		if (plan->items[i].layer_to_make)
+		if (plan->items[i].layer_to_make && plan->items[i].kind == PLAN_OVERLAY)
 			(void)!plan_make_layer(&plan->items[i]);
 }
 
@@ -544,6 +561,8 @@ static int plan_path(struct planner *pl, const char *path, int depth)
 			return rc < 0 ? rc : 0;
 	}
 	it = add_item(pl->plan, PLAN_OVERLAY, path);
+	/* A subdirectory's ".." counts in st_nlink (btrfs says 1 whatever it holds). */
+	it->maybe_empty = st.st_nlink <= 2;
 	it->ro = m && m->ro;
 	it->noexec = m && m->noexec;
 	return add_layer_dirs(pl, it, "upper", "work");
@@ -702,7 +721,8 @@ static bool collectable(const struct plan *plan, size_t i)
 	const struct plan_item *it = &plan->items[i];
 	size_t j;
 
-	if (it->kind != PLAN_OVERLAY || it->hidden || it->npremade || !it->layer_to_make)
+	if (it->kind != PLAN_OVERLAY || it->hidden || it->npremade || !it->layer_to_make ||
+	    !it->maybe_empty)
 		return false;
 	for (j = 0; j < plan->n; j++)
 		if (j != i && path_is_under(plan->items[j].path, it->path))
@@ -731,12 +751,13 @@ static int plan_collect(struct planner *pl)
 	rc = make_bottom(pl);
 	if (rc < 0)
 		return rc;
+	/* Its directories are made by the tracee, as the writable overlays' are. */
 	col = add_item(plan, PLAN_COLLECTOR, mount_point);
 	col->bottom = xstrdup(pl->bottom);
-	if (mkdir(col->path, 0700) < 0 && errno != EEXIST)
-		return error_errno("cannot create %s", col->path);
-	rc = add_layer_dirs(pl, col, "upper", "work");
-	for (i = 0; rc == 0 && i < n; i++) {
+	col->upper = xasprintf("%s/upper/%u", pl->opts->session_dir, plan->next_layer);
+	col->work = xasprintf("%s/work/%u", pl->opts->session_dir, plan->next_layer++);
+	col->layer_to_make = true;
+	for (i = 0; i < n; i++) {
 		struct plan_item *it = &plan->items[take[i]];
 
 		free(it->upper);
@@ -745,7 +766,7 @@ static int plan_collect(struct planner *pl)
 		it->work = xstrdup(col->work);
 		it->collected = true;
 	}
-	return rc;
+	return 0;
 }
 
 static int cmp_depth_desc(const void *a, const void *b)

@@ -57,20 +57,21 @@ enum plan_kind {
 
 struct plan_item {
 	enum plan_kind kind;
-	char *path;	/* absolute path, the same inside and on the host */
-	char *upper;	/* PLAN_OVERLAY, PLAN_SCRATCH: upper directory */
-	char *work;	/* PLAN_OVERLAY, PLAN_SCRATCH: work directory */
-	char *link;	/* PLAN_SYMLINK: target */
-	char *bottom;	/* PLAN_LOWER: an empty directory, the second lower layer overlayfs
-			   needs when there is no upper one; PLAN_COLLECTOR: its lower layer */
-	mode_t mode;	/* PLAN_DIR: permission bits */
-	bool ro;	/* PLAN_OVERLAY: the host mount is read-only, so is the overlay */
-	bool noexec;	/* PLAN_OVERLAY, PLAN_LOWER: the host mount is noexec */
-	bool hidden;	/* removed from the plan by a hide: nothing is made */
-	bool is_dir;	/* PLAN_BIND_RO: the host path is a directory */
-	bool collected; /* PLAN_OVERLAY bound from the PLAN_COLLECTOR: upper is a subdirectory
-			   of the collector's, work is the collector's */
-	char **premade; /* PLAN_OVERLAY: upper-relative entries airlock made (hidden paths) */
+	char *path;	  /* absolute path, the same inside and on the host */
+	char *upper;	  /* PLAN_OVERLAY, PLAN_SCRATCH: upper directory */
+	char *work;	  /* PLAN_OVERLAY, PLAN_SCRATCH: work directory */
+	char *link;	  /* PLAN_SYMLINK: target */
+	char *bottom;	  /* PLAN_LOWER: an empty directory, the second lower layer overlayfs
+			     needs when there is no upper one; PLAN_COLLECTOR: its lower layer */
+	mode_t mode;	  /* PLAN_DIR: permission bits */
+	bool ro;	  /* PLAN_OVERLAY: the host mount is read-only, so is the overlay */
+	bool noexec;	  /* PLAN_OVERLAY, PLAN_LOWER: the host mount is noexec */
+	bool hidden;	  /* removed from the plan by a hide: nothing is made */
+	bool is_dir;	  /* PLAN_BIND_RO: the host path is a directory */
+	bool collected;	  /* PLAN_OVERLAY bound from the PLAN_COLLECTOR: upper is a subdirectory
+			     of the collector's, work is the collector's */
+	bool maybe_empty; /* PLAN_OVERLAY: the host directory had no subdirectory */
+	char **premade;	  /* PLAN_OVERLAY: upper-relative entries airlock made (hidden paths) */
 	size_t npremade;
 	/* PLAN_OVERLAY: upper and work are still to be made, by plan_make_layer(), with the
 	   upper's mode and times as the host directory's (when have_attrs) */
@@ -114,8 +115,14 @@ void plan_free(struct plan *plan);
  * that ended before it made them, so that the session's layers all exist.
  */
 int plan_make_layer(const struct plan_item *it);
-/* The upper directory alone: a collected overlay's work directory is the collector's. */
+/* The upper directory alone (with the host's attributes). 0 or -errno. */
 int plan_make_upper(const struct plan_item *it);
+/*
+ * The PLAN_COLLECTOR's upper and work directories and its mount point, before the upper
+ * directories of the overlays collected in it (the tracee makes them, as the others').
+ * 0 or -errno.
+ */
+int plan_make_collector(const struct plan *plan);
 void plan_make_layers(const struct plan *plan);
 
 /* mountinfo's fields: undo its \ooo escapes in place; whether an option list has want. */

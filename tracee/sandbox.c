@@ -423,14 +423,18 @@ struct mount_half {
  */
 static void make_layers(const struct plan *plan)
 {
+	int rc = plan_make_collector(plan);
+
+	if (rc < 0) {
+		errno = -rc;
+		die_errno("cannot create the directories of the overlay of empty directories");
+	}
 	for (size_t i = 0; i < plan->n; i++) {
 		const struct plan_item *it = &plan->items[i];
-		int rc;
 
 		if (!made(it) || it->kind != PLAN_OVERLAY || !it->layer_to_make)
 			continue;
-		/* A collected overlay's work directory is the collector's, made with the plan. */
-		rc = it->collected ? plan_make_upper(it) : plan_make_layer(it);
+		rc = plan_make_layer(it);
 		if (rc < 0) {
 			errno = -rc;
 			die_errno("cannot create the upper directory %s or %s", it->upper,

@@ -119,10 +119,13 @@ static void test_collected(void)
 	is_int(build(&plan, session, true, hide, 1, readonly, 1), 0, "the plan is built");
 	c = collector(&plan, &n);
 	is_int(n, 1, "one collector");
-	ok(c && is_dir(c->upper) && is_dir(c->work) && is_dir(c->bottom) && is_dir(c->path),
-	   "its upper, work and lower directories and its mount point are made with the plan");
+	ok(c && is_dir(c->bottom) && c->layer_to_make && !is_dir(c->upper),
+	   "its empty lower directory is made with the plan, its upper directory is still to make");
 	e1 = find(&plan, "hold/e1");
 	e2 = find(&plan, "hold/e2");
+	ok(c && e1 && plan_make_collector(&plan) == 0 && is_dir(c->upper) && is_dir(c->work) &&
+		   is_dir(c->path) && plan_make_layer(e1) == 0 && is_dir(e1->upper),
+	   "plan_make_collector() makes its directories, then a collected upper can be made");
 	ok(bound_from(e1, c) && bound_from(e2, c),
 	   "the empty directories' overlays are bound from it, each with an upper of its own");
 	ok(e1 && e2 && strcmp(e1->upper, e2->upper) != 0, "their upper directories differ");
