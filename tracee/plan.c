@@ -278,10 +278,46 @@ static int make_parent(const char *dir)
 	return mkdir(parent, 0700) == 0 || errno == EEXIST ? 0 : mkdir_p(parent, 0700);
 }
 
+/*
+ * The directories and whiteouts of hidden paths (hide_in_overlay()), in the order planned,
+ * parents first; then each directory gets the host's attributes, the last made first, so
+ * that a parent's copied mode does not stop the making of what it holds. 0 or -errno.
+ */
+static int make_premade(const struct plan_item *it)
+{
+	size_t i;
+
+	for (i = 0; i < it->nops; i++) {
+		const struct plan_premade_op *op = &it->ops[i];
+		cleanup_free char *up = path_join(it->upper, op->rel);
+
+		if ((op->whiteout ? mknod(up, S_IFCHR | 0, makedev(0, 0)) : mkdir(up, 0700)) < 0 &&
+		    errno != EEXIST)
+			return -errno;
+	}
+	/* Best effort, as finish_attrs() is. */
+	for (i = it->nops; i-- > 0;) {
+		const struct plan_premade_op *op = &it->ops[i];
+		cleanup_free char *up = NULL;
+
+		if (op->whiteout || !op->have_attrs)
+			continue;
+		up = path_join(it->upper, op->rel);
+		(void)!chmod(up, op->mode);
+		utimensat(AT_FDCWD, up, op->times, 0);
+	}
+	return 0;
+}
+
 int plan_make_upper(const struct plan_item *it)
 {
+	int rc;
+
 	if (mkdir(it->upper, 0700) < 0 && errno != EEXIST)
 		return -errno;
+	rc = make_premade(it);
+	if (rc < 0)
+		return rc;
 	/* Best effort, as finish_attrs() is. */
 	if (it->have_attrs) {
 		(void)!chmod(it->upper, it->upper_mode);
@@ -587,6 +623,35 @@ static void add_premade(struct plan_item *it, const char *rel)
 }
 
 /*
+ * Make a directory (writable for now; finish_attrs() gives it the host's attributes at the
+ * end) or a whiteout in the upper directory; or, for a writable overlay whose upper directory
+ * the tracee makes, have the tracee make it then (make_premade()), off the supervisor's way
+ * to the clone: each is an inode of the session's filesystem.
+ */
+static int premade_step(struct plan_item *it, const char *rel, bool whiteout, const char *path)
+{
+	cleanup_free char *up = NULL;
+	size_t i;
+
+	add_premade(it, rel);
+	if (it->layer_to_make) {
+		for (i = 0; i < it->nops; i++)
+			if (strcmp(it->ops[i].rel, rel) == 0 && it->ops[i].whiteout == whiteout)
+				return 0;
+		GROW(it->ops, it->ops_cap, it->nops + 1);
+		it->ops[it->nops++] =
+			(struct plan_premade_op){.rel = xstrdup(rel), .whiteout = whiteout};
+		return 0;
+	}
+	up = path_join(it->upper, rel);
+	if (whiteout && mknod(up, S_IFCHR | 0, makedev(0, 0)) < 0 && errno != EEXIST)
+		return error_errno("cannot hide %s (whiteout %s)", path, up);
+	if (!whiteout && mkdir(up, 0700) < 0 && errno != EEXIST)
+		return error_errno("cannot create %s", up);
+	return 0;
+}
+
+/*
  * Hide path inside an overlay by a whiteout in its upper directory: lookups then end in
  * ENOENT before they reach anything below, which also keeps the session store (whose
  * upper directories lie inside the lower layer) out of reach; overlayfs answers a lookup
@@ -597,43 +662,29 @@ static int hide_in_overlay(struct plan_item *it, const char *path)
 {
 	const char *rel = path_rel(path, it->path);
 	cleanup_free char *relcopy = xstrdup(rel);
-	cleanup_free char *wh = NULL;
 	char *slash;
 	struct stat st;
+	int rc;
 
 	/* Hidden even when absent now: the host may create it while the program runs. */
 	if (lstat(path, &st) < 0 && errno != ENOENT)
 		return 0;
-	/* The whiteout needs its upper directory now; finish_attrs() sets its attributes. */
-	if (it->layer_to_make) {
-		int rc = plan_make_layer(it);
-
-		if (rc < 0)
-			return error_rc(rc, "cannot create %s", it->upper);
-		it->layer_to_make = false;
-	}
 	for (slash = strchr(relcopy, '/'); slash; slash = strchr(slash + 1, '/')) {
-		cleanup_free char *up = NULL, *host = NULL;
+		cleanup_free char *host = NULL;
 		struct stat hs;
 
 		*slash = '\0';
-		up = path_join(it->upper, relcopy);
 		host = path_join(it->path, relcopy);
 		if (lstat(host, &hs) < 0 || !S_ISDIR(hs.st_mode)) {
 			*slash = '/';
 			return 0;
 		}
-		/* Writable for now; finish_attrs() gives it the host's attributes at the end. */
-		if (mkdir(up, 0700) < 0 && errno != EEXIST)
-			return error_errno("cannot create %s", up);
-		add_premade(it, relcopy);
+		rc = premade_step(it, relcopy, false, path);
+		if (rc < 0)
+			return rc;
 		*slash = '/';
 	}
-	wh = path_join(it->upper, rel);
-	if (mknod(wh, S_IFCHR | 0, makedev(0, 0)) < 0 && errno != EEXIST)
-		return error_errno("cannot hide %s (whiteout %s)", path, wh);
-	add_premade(it, rel);
-	return 0;
+	return premade_step(it, rel, true, path);
 }
 
 /*
@@ -790,13 +841,20 @@ static void finish_attrs(struct plan *plan)
 
 		if (it->kind != PLAN_OVERLAY && it->kind != PLAN_SCRATCH)
 			continue;
-		if (it->layer_to_make) {
-			/* Still to be made: the tracee gives it these. */
-			it->have_attrs = dir_attrs(it->path, &it->upper_mode, it->upper_times);
-			continue;
-		}
 		if (it->npremade > 1)
 			qsort(it->premade, it->npremade, sizeof(*it->premade), cmp_depth_desc);
+		if (it->layer_to_make) {
+			/* Still to be made: the tracee gives them these. */
+			it->have_attrs = dir_attrs(it->path, &it->upper_mode, it->upper_times);
+			for (j = 0; j < it->nops; j++) {
+				struct plan_premade_op *op = &it->ops[j];
+				cleanup_free char *host = path_join(it->path, op->rel);
+
+				if (!op->whiteout)
+					op->have_attrs = dir_attrs(host, &op->mode, op->times);
+			}
+			continue;
+		}
 		for (j = 0; j < it->npremade; j++) {
 			cleanup_free char *up = path_join(it->upper, it->premade[j]);
 			cleanup_free char *host = path_join(it->path, it->premade[j]);
@@ -851,6 +909,9 @@ void plan_free(struct plan *plan)
 		for (j = 0; j < it->npremade; j++)
 			free(it->premade[j]);
 		free(it->premade);
+		for (j = 0; j < it->nops; j++)
+			free(it->ops[j].rel);
+		free(it->ops);
 	}
 	free(plan->items);
 	memset(plan, 0, sizeof(*plan));

@@ -31,9 +31,12 @@
  * host, and that a file the host puts in such a directory while the program runs does not
  * appear (overlayfs leaves a change to a lower layer under a mounted overlay undefined).
  *
- * The plan is computed by the supervisor before the sandbox starts (it creates the whiteouts
- * that hide paths, with the upper directories that hold them) and carried out by the tracee,
- * which also makes the other writable overlays' upper and work directories.
+ * The plan is computed by the supervisor before the sandbox starts (it creates the scratch
+ * overlays' directories and whiteouts) and carried out by the tracee, which makes the
+ * writable overlays' upper and work directories and, in them, the directories and whiteouts
+ * that hide paths (struct plan_premade_op): inodes of the session's filesystem, each of which
+ * can take a tenth of a millisecond on a busy disk, are made beside the supervisor's start of
+ * the record rather than before the clone.
  */
 #ifndef AIRLOCK_TRACEE_PLAN_H
 #define AIRLOCK_TRACEE_PLAN_H
@@ -55,6 +58,18 @@ enum plan_kind {
 			  point in the session directory, outside the new root) */
 };
 
+/*
+ * A directory or a whiteout that hides a path, to be made in a writable overlay's upper
+ * directory by the tracee (with the upper directory itself), in order; a directory then gets
+ * the host directory's mode and times (when have_attrs).
+ */
+struct plan_premade_op {
+	char *rel; /* relative to the upper directory */
+	bool whiteout, have_attrs;
+	mode_t mode;
+	struct timespec times[2];
+};
+
 struct plan_item {
 	enum plan_kind kind;
 	char *path;	  /* absolute path, the same inside and on the host */
@@ -73,6 +88,8 @@ struct plan_item {
 	bool maybe_empty; /* PLAN_OVERLAY: the host directory had no subdirectory */
 	char **premade;	  /* PLAN_OVERLAY: upper-relative entries airlock made (hidden paths) */
 	size_t npremade;
+	struct plan_premade_op *ops; /* layer_to_make: the premade entries, still to make */
+	size_t nops, ops_cap;
 	/* PLAN_OVERLAY: upper and work are still to be made, by plan_make_layer(), with the
 	   upper's mode and times as the host directory's (when have_attrs) */
 	bool layer_to_make, have_attrs;
