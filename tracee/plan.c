@@ -278,12 +278,46 @@ static int make_parent(const char *dir)
 	return mkdir(parent, 0700) == 0 || errno == EEXIST ? 0 : mkdir_p(parent, 0700);
 }
 
-int plan_make_layer(const struct plan_item *it)
+/*
+ * The directories and whiteouts of hidden paths (hide_in_overlay()), in the order planned,
+ * parents first; then each directory gets the host's attributes, the last made first, so
+ * that a parent's copied mode does not stop the making of what it holds. 0 or -errno.
+ */
+static int make_premade(const struct plan_item *it)
 {
+	size_t i;
+
+	for (i = 0; i < it->nops; i++) {
+		const struct plan_premade_op *op = &it->ops[i];
+		cleanup_free char *up = path_join(it->upper, op->rel);
+
+		if ((op->whiteout ? mknod(up, S_IFCHR | 0, makedev(0, 0)) : mkdir(up, 0700)) < 0 &&
+		    errno != EEXIST)
+			return -errno;
+	}
+	/* Best effort, as finish_attrs() is. */
+	for (i = it->nops; i-- > 0;) {
+		const struct plan_premade_op *op = &it->ops[i];
+		cleanup_free char *up = NULL;
+
+		if (op->whiteout || !op->have_attrs)
+			continue;
+		up = path_join(it->upper, op->rel);
+		(void)!chmod(up, op->mode);
+		utimensat(AT_FDCWD, up, op->times, 0);
+	}
+	return 0;
+}
+
+int plan_make_upper(const struct plan_item *it)
+{
+	int rc;
+
 	if (mkdir(it->upper, 0700) < 0 && errno != EEXIST)
 		return -errno;
-	if (mkdir(it->work, 0700) < 0 && errno != EEXIST)
-		return -errno;
+	rc = make_premade(it);
+	if (rc < 0)
+		return rc;
 	/* Best effort, as finish_attrs() is. */
 	if (it->have_attrs) {
 		(void)!chmod(it->upper, it->upper_mode);
@@ -292,10 +326,36 @@ int plan_make_layer(const struct plan_item *it)
 	return 0;
 }
 
+int plan_make_layer(const struct plan_item *it)
+{
+	int rc = plan_make_upper(it);
+
+	/* A collected overlay's work directory is the collector's. */
+	if (rc == 0 && !it->collected && mkdir(it->work, 0700) < 0 && errno != EEXIST)
+		rc = -errno;
+	return rc;
+}
+
+int plan_make_collector(const struct plan *plan)
+{
+	for (size_t i = 0; i < plan->n; i++) {
+		const struct plan_item *it = &plan->items[i];
+
+		if (it->kind != PLAN_COLLECTOR || !it->layer_to_make)
+			continue;
+		if ((mkdir(it->upper, 0700) < 0 && errno != EEXIST) ||
+		    (mkdir(it->work, 0700) < 0 && errno != EEXIST) ||
+		    (mkdir(it->path, 0700) < 0 && errno != EEXIST))
+			return -errno;
+	}
+	return 0;
+}
+
 void plan_make_layers(const struct plan *plan)
 {
+	(void)!plan_make_collector(plan);
 	for (size_t i = 0; i < plan->n; i++)
-		if (plan->items[i].layer_to_make)
+		if (plan->items[i].layer_to_make && plan->items[i].kind == PLAN_OVERLAY)
 			(void)!plan_make_layer(&plan->items[i]);
 }
 
@@ -408,6 +468,17 @@ static bool lower_kids(const struct planner *pl, const char *dir, char ***kids, 
 	return fits && hides_covered(pl, dir, *kids, *nkids);
 }
 
+/* The empty directory under every PLAN_LOWER and the PLAN_COLLECTOR, made on first use. */
+static int make_bottom(struct planner *pl)
+{
+	if (pl->bottom)
+		return 0;
+	pl->bottom = path_join(pl->opts->session_dir, "lower");
+	if (mkdir(pl->bottom, 0500) < 0 && errno != EEXIST)
+		return error_errno("cannot create %s", pl->bottom);
+	return 0;
+}
+
 /*
  * Plan dir, a directory with no mount below it that the caller may not change, as a
  * PLAN_LOWER with overlays on the kids (see plan.h). Returns 1 when planned so, 0 when dir
@@ -424,13 +495,10 @@ static int plan_lower(struct planner *pl, const char *dir, const struct host_mou
 		rc = 0;
 		goto out;
 	}
-	if (!pl->bottom) {
-		pl->bottom = path_join(pl->opts->session_dir, "lower");
-		if (mkdir(pl->bottom, 0500) < 0 && errno != EEXIST) {
-			rc = error_errno("cannot create %s", pl->bottom);
-			goto out;
-		}
-	}
+	rc = make_bottom(pl);
+	if (rc < 0)
+		goto out;
+	rc = 1;
 	it = add_item(pl->plan, PLAN_LOWER, dir);
 	it->bottom = xstrdup(pl->bottom);
 	it->noexec = m && m->noexec;
@@ -529,6 +597,8 @@ static int plan_path(struct planner *pl, const char *path, int depth)
 			return rc < 0 ? rc : 0;
 	}
 	it = add_item(pl->plan, PLAN_OVERLAY, path);
+	/* A subdirectory's ".." counts in st_nlink (btrfs says 1 whatever it holds). */
+	it->maybe_empty = st.st_nlink <= 2;
 	it->ro = m && m->ro;
 	it->noexec = m && m->noexec;
 	return add_layer_dirs(pl, it, "upper", "work");
@@ -553,6 +623,35 @@ static void add_premade(struct plan_item *it, const char *rel)
 }
 
 /*
+ * Make a directory (writable for now; finish_attrs() gives it the host's attributes at the
+ * end) or a whiteout in the upper directory; or, for a writable overlay whose upper directory
+ * the tracee makes, have the tracee make it then (make_premade()), off the supervisor's way
+ * to the clone: each is an inode of the session's filesystem.
+ */
+static int premade_step(struct plan_item *it, const char *rel, bool whiteout, const char *path)
+{
+	cleanup_free char *up = NULL;
+	size_t i;
+
+	add_premade(it, rel);
+	if (it->layer_to_make) {
+		for (i = 0; i < it->nops; i++)
+			if (strcmp(it->ops[i].rel, rel) == 0 && it->ops[i].whiteout == whiteout)
+				return 0;
+		GROW(it->ops, it->ops_cap, it->nops + 1);
+		it->ops[it->nops++] =
+			(struct plan_premade_op){.rel = xstrdup(rel), .whiteout = whiteout};
+		return 0;
+	}
+	up = path_join(it->upper, rel);
+	if (whiteout && mknod(up, S_IFCHR | 0, makedev(0, 0)) < 0 && errno != EEXIST)
+		return error_errno("cannot hide %s (whiteout %s)", path, up);
+	if (!whiteout && mkdir(up, 0700) < 0 && errno != EEXIST)
+		return error_errno("cannot create %s", up);
+	return 0;
+}
+
+/*
  * Hide path inside an overlay by a whiteout in its upper directory: lookups then end in
  * ENOENT before they reach anything below, which also keeps the session store (whose
  * upper directories lie inside the lower layer) out of reach; overlayfs answers a lookup
@@ -563,43 +662,29 @@ static int hide_in_overlay(struct plan_item *it, const char *path)
 {
 	const char *rel = path_rel(path, it->path);
 	cleanup_free char *relcopy = xstrdup(rel);
-	cleanup_free char *wh = NULL;
 	char *slash;
 	struct stat st;
+	int rc;
 
 	/* Hidden even when absent now: the host may create it while the program runs. */
 	if (lstat(path, &st) < 0 && errno != ENOENT)
 		return 0;
-	/* The whiteout needs its upper directory now; finish_attrs() sets its attributes. */
-	if (it->layer_to_make) {
-		int rc = plan_make_layer(it);
-
-		if (rc < 0)
-			return error_rc(rc, "cannot create %s", it->upper);
-		it->layer_to_make = false;
-	}
 	for (slash = strchr(relcopy, '/'); slash; slash = strchr(slash + 1, '/')) {
-		cleanup_free char *up = NULL, *host = NULL;
+		cleanup_free char *host = NULL;
 		struct stat hs;
 
 		*slash = '\0';
-		up = path_join(it->upper, relcopy);
 		host = path_join(it->path, relcopy);
 		if (lstat(host, &hs) < 0 || !S_ISDIR(hs.st_mode)) {
 			*slash = '/';
 			return 0;
 		}
-		/* Writable for now; finish_attrs() gives it the host's attributes at the end. */
-		if (mkdir(up, 0700) < 0 && errno != EEXIST)
-			return error_errno("cannot create %s", up);
-		add_premade(it, relcopy);
+		rc = premade_step(it, relcopy, false, path);
+		if (rc < 0)
+			return rc;
 		*slash = '/';
 	}
-	wh = path_join(it->upper, rel);
-	if (mknod(wh, S_IFCHR | 0, makedev(0, 0)) < 0 && errno != EEXIST)
-		return error_errno("cannot hide %s (whiteout %s)", path, wh);
-	add_premade(it, rel);
-	return 0;
+	return premade_step(it, rel, true, path);
 }
 
 /*
@@ -667,6 +752,74 @@ static int plan_readonly(struct planner *pl)
 	return 0;
 }
 
+/* Whether the host directory has no entry (unreadable: not known to be empty). */
+static bool dir_is_empty(const char *path)
+{
+	cleanup_dir DIR *d = opendir(path);
+	struct dirent *e;
+
+	if (!d)
+		return false;
+	while ((e = readdir(d)))
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+			return false;
+	return true;
+}
+
+/* Whether a writable overlay may be collected (plan.h): nothing else of the plan in it. */
+static bool collectable(const struct plan *plan, size_t i)
+{
+	const struct plan_item *it = &plan->items[i];
+	size_t j;
+
+	if (it->kind != PLAN_OVERLAY || it->hidden || it->npremade || !it->layer_to_make ||
+	    !it->maybe_empty)
+		return false;
+	for (j = 0; j < plan->n; j++)
+		if (j != i && path_is_under(plan->items[j].path, it->path))
+			return false;
+	return dir_is_empty(it->path);
+}
+
+/*
+ * Move the writable overlays of empty host directories into one PLAN_COLLECTOR (plan.h):
+ * each keeps its own upper directory, now a subdirectory of the collector's.
+ */
+static int plan_collect(struct planner *pl)
+{
+	struct plan *plan = pl->plan;
+	cleanup_free size_t *take = xmalloc((plan->n + 1) * sizeof(*take));
+	cleanup_free char *mount_point = path_join(pl->opts->session_dir, "collect");
+	size_t n = 0, i;
+	struct plan_item *col;
+	int rc;
+
+	for (i = 0; pl->opts->collect_empty && i < plan->n; i++)
+		if (collectable(plan, i))
+			take[n++] = i;
+	if (n < 2) /* one overlay for one: nothing saved */
+		return 0;
+	rc = make_bottom(pl);
+	if (rc < 0)
+		return rc;
+	/* Its directories are made by the tracee, as the writable overlays' are. */
+	col = add_item(plan, PLAN_COLLECTOR, mount_point);
+	col->bottom = xstrdup(pl->bottom);
+	col->upper = xasprintf("%s/upper/%u", pl->opts->session_dir, plan->next_layer);
+	col->work = xasprintf("%s/work/%u", pl->opts->session_dir, plan->next_layer++);
+	col->layer_to_make = true;
+	for (i = 0; i < n; i++) {
+		struct plan_item *it = &plan->items[take[i]];
+
+		free(it->upper);
+		free(it->work);
+		it->upper = xasprintf("%s/%zu", col->upper, i);
+		it->work = xstrdup(col->work);
+		it->collected = true;
+	}
+	return 0;
+}
+
 static int cmp_depth_desc(const void *a, const void *b)
 {
 	size_t la = strlen(*(char *const *)a), lb = strlen(*(char *const *)b);
@@ -688,13 +841,20 @@ static void finish_attrs(struct plan *plan)
 
 		if (it->kind != PLAN_OVERLAY && it->kind != PLAN_SCRATCH)
 			continue;
-		if (it->layer_to_make) {
-			/* Still to be made: the tracee gives it these. */
-			it->have_attrs = dir_attrs(it->path, &it->upper_mode, it->upper_times);
-			continue;
-		}
 		if (it->npremade > 1)
 			qsort(it->premade, it->npremade, sizeof(*it->premade), cmp_depth_desc);
+		if (it->layer_to_make) {
+			/* Still to be made: the tracee gives them these. */
+			it->have_attrs = dir_attrs(it->path, &it->upper_mode, it->upper_times);
+			for (j = 0; j < it->nops; j++) {
+				struct plan_premade_op *op = &it->ops[j];
+				cleanup_free char *host = path_join(it->path, op->rel);
+
+				if (!op->whiteout)
+					op->have_attrs = dir_attrs(host, &op->mode, op->times);
+			}
+			continue;
+		}
 		for (j = 0; j < it->npremade; j++) {
 			cleanup_free char *up = path_join(it->upper, it->premade[j]);
 			cleanup_free char *host = path_join(it->path, it->premade[j]);
@@ -724,6 +884,8 @@ int plan_build(struct plan *plan, const struct plan_opts *opts)
 	if (rc == 0)
 		rc = plan_readonly(&pl);
 	if (rc == 0)
+		rc = plan_collect(&pl);
+	if (rc == 0)
 		finish_attrs(plan);
 	free_mounts(&pl.mounts);
 	free(pl.bottom);
@@ -747,6 +909,9 @@ void plan_free(struct plan *plan)
 		for (j = 0; j < it->npremade; j++)
 			free(it->premade[j]);
 		free(it->premade);
+		for (j = 0; j < it->nops; j++)
+			free(it->ops[j].rel);
+		free(it->ops);
 	}
 	free(plan->items);
 	memset(plan, 0, sizeof(*plan));

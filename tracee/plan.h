@@ -18,9 +18,25 @@
  * the caller owns or can write (/home/USER, /var/tmp) gets a writable overlay on top. A
  * directory that needs more (a file of the caller's, a hidden path) stays one overlay.
  *
- * The plan is computed by the supervisor before the sandbox starts (it creates the whiteouts
- * that hide paths, with the upper directories that hold them) and carried out by the tracee,
- * which also makes the other writable overlays' upper and work directories.
+ * A writable overlay costs its mount a dozen metadata operations in the session's
+ * filesystem (the work directory's checks), a quarter of a millisecond or more, and root gets
+ * one for every entry of a directory that holds a mount (34 on a container's /, /run and
+ * /run/firejail). With collect_empty, the writable overlays of host directories that are
+ * empty (nothing of the host to show, no hidden path, no other item of the plan inside) are
+ * made one overlay, the PLAN_COLLECTOR, whose lower layer is empty
+ * and whose upper holds one directory for each of them (each with the host directory's mode
+ * and times): each is bound from there onto its path. Each keeps an upper directory of its
+ * own, which the record names as it names any overlay's, so the change set reads them alike;
+ * what the program sees differs only in that they share one filesystem (st_dev), as on the
+ * host, and that a file the host puts in such a directory while the program runs does not
+ * appear (overlayfs leaves a change to a lower layer under a mounted overlay undefined).
+ *
+ * The plan is computed by the supervisor before the sandbox starts (it creates the scratch
+ * overlays' directories and whiteouts) and carried out by the tracee, which makes the
+ * writable overlays' upper and work directories and, in them, the directories and whiteouts
+ * that hide paths (struct plan_premade_op): inodes of the session's filesystem, each of which
+ * can take a tenth of a millisecond on a busy disk, are made beside the supervisor's start of
+ * the record rather than before the clone.
  */
 #ifndef AIRLOCK_TRACEE_PLAN_H
 #define AIRLOCK_TRACEE_PLAN_H
@@ -37,24 +53,43 @@ enum plan_kind {
 	PLAN_OVERLAY,  /* copy-on-write overlay of the host directory */
 	PLAN_SCRATCH,  /* overlay whose upper is thrown away and never reviewed */
 	PLAN_READONLY, /* bind the sandbox's own view of the path read-only onto itself */
-	PLAN_LOWER     /* read-only overlay of the host directory without an upper layer */
+	PLAN_LOWER,    /* read-only overlay of the host directory without an upper layer */
+	PLAN_COLLECTOR /* the overlay the collected overlays are bound from (path: its mount
+			  point in the session directory, outside the new root) */
+};
+
+/*
+ * A directory or a whiteout that hides a path, to be made in a writable overlay's upper
+ * directory by the tracee (with the upper directory itself), in order; a directory then gets
+ * the host directory's mode and times (when have_attrs).
+ */
+struct plan_premade_op {
+	char *rel; /* relative to the upper directory */
+	bool whiteout, have_attrs;
+	mode_t mode;
+	struct timespec times[2];
 };
 
 struct plan_item {
 	enum plan_kind kind;
-	char *path;	/* absolute path, the same inside and on the host */
-	char *upper;	/* PLAN_OVERLAY, PLAN_SCRATCH: upper directory */
-	char *work;	/* PLAN_OVERLAY, PLAN_SCRATCH: work directory */
-	char *link;	/* PLAN_SYMLINK: target */
-	char *bottom;	/* PLAN_LOWER: an empty directory, the second lower layer overlayfs
-			   needs when there is no upper one */
-	mode_t mode;	/* PLAN_DIR: permission bits */
-	bool ro;	/* PLAN_OVERLAY: the host mount is read-only, so is the overlay */
-	bool noexec;	/* PLAN_OVERLAY, PLAN_LOWER: the host mount is noexec */
-	bool hidden;	/* removed from the plan by a hide: nothing is made */
-	bool is_dir;	/* PLAN_BIND_RO: the host path is a directory */
-	char **premade; /* PLAN_OVERLAY: upper-relative entries airlock made (hidden paths) */
+	char *path;	  /* absolute path, the same inside and on the host */
+	char *upper;	  /* PLAN_OVERLAY, PLAN_SCRATCH: upper directory */
+	char *work;	  /* PLAN_OVERLAY, PLAN_SCRATCH: work directory */
+	char *link;	  /* PLAN_SYMLINK: target */
+	char *bottom;	  /* PLAN_LOWER: an empty directory, the second lower layer overlayfs
+			     needs when there is no upper one; PLAN_COLLECTOR: its lower layer */
+	mode_t mode;	  /* PLAN_DIR: permission bits */
+	bool ro;	  /* PLAN_OVERLAY: the host mount is read-only, so is the overlay */
+	bool noexec;	  /* PLAN_OVERLAY, PLAN_LOWER: the host mount is noexec */
+	bool hidden;	  /* removed from the plan by a hide: nothing is made */
+	bool is_dir;	  /* PLAN_BIND_RO: the host path is a directory */
+	bool collected;	  /* PLAN_OVERLAY bound from the PLAN_COLLECTOR: upper is a subdirectory
+			     of the collector's, work is the collector's */
+	bool maybe_empty; /* PLAN_OVERLAY: the host directory had no subdirectory */
+	char **premade;	  /* PLAN_OVERLAY: upper-relative entries airlock made (hidden paths) */
 	size_t npremade;
+	struct plan_premade_op *ops; /* layer_to_make: the premade entries, still to make */
+	size_t nops, ops_cap;
 	/* PLAN_OVERLAY: upper and work are still to be made, by plan_make_layer(), with the
 	   upper's mode and times as the host directory's (when have_attrs) */
 	bool layer_to_make, have_attrs;
@@ -77,6 +112,7 @@ struct plan_opts {
 	const char *const *scratch;
 	size_t nscratch;
 	const char *mountinfo; /* path of the mountinfo to read; NULL: /proc/self/mountinfo */
+	bool collect_empty;    /* collect the writable overlays of empty directories */
 };
 
 /*
@@ -96,6 +132,14 @@ void plan_free(struct plan *plan);
  * that ended before it made them, so that the session's layers all exist.
  */
 int plan_make_layer(const struct plan_item *it);
+/* The upper directory alone (with the host's attributes). 0 or -errno. */
+int plan_make_upper(const struct plan_item *it);
+/*
+ * The PLAN_COLLECTOR's upper and work directories and its mount point, before the upper
+ * directories of the overlays collected in it (the tracee makes them, as the others').
+ * 0 or -errno.
+ */
+int plan_make_collector(const struct plan *plan);
 void plan_make_layers(const struct plan *plan);
 
 /* mountinfo's fields: undo its \ooo escapes in place; whether an option list has want. */

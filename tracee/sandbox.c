@@ -239,6 +239,8 @@ static void make_item(const struct plan_item *it, const char *root)
 	case PLAN_LOWER:
 		mount_lower(it, target);
 		break;
+	case PLAN_COLLECTOR:
+		break; /* outside the new root: mount_collected() */
 	case PLAN_READONLY:
 		/* Bind the sandbox's own view (the overlay) onto itself, then seal it. */
 		if (mount(target, target, NULL, MS_BIND | MS_REC, NULL) < 0)
@@ -421,9 +423,14 @@ struct mount_half {
  */
 static void make_layers(const struct plan *plan)
 {
+	int rc = plan_make_collector(plan);
+
+	if (rc < 0) {
+		errno = -rc;
+		die_errno("cannot create the directories of the overlay of empty directories");
+	}
 	for (size_t i = 0; i < plan->n; i++) {
 		const struct plan_item *it = &plan->items[i];
-		int rc;
 
 		if (!made(it) || it->kind != PLAN_OVERLAY || !it->layer_to_make)
 			continue;
@@ -443,7 +450,7 @@ static void mount_kind(const struct mount_half *mh, enum plan_kind kind)
 
 	for (i = 0; i < plan->n; i++)
 		if (made(&plan->items[i]) && plan->items[i].kind == kind &&
-		    k++ % 2 == (size_t)mh->half)
+		    !plan->items[i].collected && k++ % 2 == (size_t)mh->half)
 			make_item(&plan->items[i], mh->spec->root_dir);
 }
 
@@ -486,7 +493,8 @@ static void mount_serially(const struct mount_half halves[2])
  * often below a view's own directory (the store under $HOME, a view of /home): overlayfs
  * refuses lower layers inside each other ("overlapping lowerdir path", ELOOP). An empty,
  * read-only tmpfs mounted on it in this namespace is a filesystem of its own, inside
- * nothing; it goes away with the host's mounts at pivot_root.
+ * nothing; it goes away with the host's mounts at pivot_root. The collector's lower layer is
+ * the same directory.
  */
 static void mount_bottom(const struct plan *plan)
 {
@@ -495,13 +503,62 @@ static void mount_bottom(const struct plan *plan)
 	for (i = 0; i < plan->n; i++) {
 		const struct plan_item *it = &plan->items[i];
 
-		if (!made(it) || it->kind != PLAN_LOWER)
+		if (!made(it) || (it->kind != PLAN_LOWER && it->kind != PLAN_COLLECTOR))
 			continue;
 		if (mount("tmpfs", it->bottom, "tmpfs",
 			  MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0500,size=4k") < 0)
 			die_errno("cannot mount an empty tmpfs on %s", it->bottom);
 		return; /* every view has the same bottom (tracee/plan.c) */
 	}
+}
+
+/*
+ * The collected overlays (tracee/plan.h): one overlay, mounted where the plan says in the
+ * session directory (the host's tree, detached at pivot_root), and each collected overlay's
+ * upper directory bound from it onto the overlay's path. A bind carries the collector's
+ * nosuid and nodev; read-only and noexec are each bind's own, as the host mount's are.
+ */
+static void bind_collected(const struct plan_item *col, const struct plan_item *it,
+			   const char *root)
+{
+	cleanup_free char *src = xasprintf("%s/%s", col->path, it->upper + strlen(col->upper) + 1);
+	cleanup_free char *target = xasprintf("%s%s", root, it->path);
+	unsigned long flags = MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NODEV;
+
+	if (mkdir(target, 0755) < 0 && errno != EEXIST)
+		die_errno("cannot create mount point %s", target);
+	if (mount(src, target, NULL, MS_BIND, NULL) < 0)
+		die_errno("cannot bind %s onto %s", src, it->path);
+	if (!it->ro && !it->noexec)
+		return;
+	flags |= (it->ro ? MS_RDONLY : 0) | (it->noexec ? MS_NOEXEC : 0);
+	if (mount(NULL, target, NULL, flags, NULL) < 0)
+		die_errno("cannot make %s read-only or noexec", it->path);
+}
+
+/* The collector, then every collected overlay bound from it. */
+static void mount_collected(const struct sandbox_spec *spec)
+{
+	const struct plan *plan = spec->plan;
+	const struct plan_item *col = NULL;
+	cleanup_free char *lower = NULL, *opts = NULL;
+	size_t i;
+
+	for (i = 0; i < plan->n && !col; i++)
+		if (plan->items[i].kind == PLAN_COLLECTOR)
+			col = &plan->items[i];
+	if (!col)
+		return;
+	lower = escape_lower(col->bottom);
+	opts = xasprintf("lowerdir=%s,upperdir=%s,workdir=%s," OVERLAY_OPTS ",volatile", lower,
+			 col->upper, col->work);
+	test_mark("tracee: overlay start %s", col->path);
+	if (mount("overlay", col->path, "overlay", MS_NOSUID | MS_NODEV, opts) < 0)
+		die_errno("cannot mount the overlay of empty directories on %s", col->path);
+	test_mark("tracee: overlay done %s", col->path);
+	for (i = 0; i < plan->n; i++)
+		if (made(&plan->items[i]) && plan->items[i].collected)
+			bind_collected(col, &plan->items[i], spec->root_dir);
 }
 
 static void build_root(const struct sandbox_spec *spec)
@@ -541,6 +598,7 @@ static void build_root(const struct sandbox_spec *spec)
 		pthread_join(worker, NULL);
 		pthread_barrier_destroy(&ready);
 	}
+	mount_collected(spec);
 	test_mark("tracee: overlays");
 	for (i = 0; i < plan->n; i++)
 		if (made(&plan->items[i]) && plan->items[i].kind == PLAN_SCRATCH)

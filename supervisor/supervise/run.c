@@ -750,6 +750,9 @@ static struct plan_opts view_opts(const struct run_ctx *c)
 		.nreadonly = c->ro.n,
 		.scratch = (const char *const *)c->scratch.v,
 		.nscratch = c->scratch.n,
+		/* Not for a live session: started again, its view must be planned the same
+		   whatever the host's empty directories hold by then (same_view()). */
+		.collect_empty = !c->o.live,
 	};
 }
 

@@ -1,0 +1,190 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Unit tests for tracee/plan.h's collected overlays: the writable overlays of empty host
+ * directories are bound from one collector, and nothing else is. The host's mounts are a
+ * mountinfo file of the test's own: "/" and a mount inside a directory of the test's, so
+ * that the directory's entries are each planned.
+ */
+#include "tracee/plan.h"
+
+#include "common/buf.h"
+#include "common/cleanup.h"
+#include "common/err.h"
+#include "common/path.h"
+#include "tests/unit/tap.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static char *base;
+
+static char *at(const char *rel)
+{
+	return path_join(base, rel);
+}
+
+static void make_dir(const char *rel)
+{
+	cleanup_free char *p = at(rel);
+
+	if (mkdir(p, 0755) < 0 && errno != EEXIST)
+		die_errno("cannot create %s", p);
+}
+
+static void make_file(const char *rel)
+{
+	cleanup_free char *p = at(rel);
+	int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+	if (fd < 0)
+		die_errno("cannot create %s", p);
+	close(fd);
+}
+
+static const struct plan_item *find(const struct plan *plan, const char *rel)
+{
+	cleanup_free char *p = at(rel);
+
+	for (size_t i = 0; i < plan->n; i++)
+		if (strcmp(plan->items[i].path, p) == 0)
+			return &plan->items[i];
+	return NULL;
+}
+
+static const struct plan_item *collector(const struct plan *plan, size_t *count)
+{
+	const struct plan_item *c = NULL;
+
+	*count = 0;
+	for (size_t i = 0; i < plan->n; i++)
+		if (plan->items[i].kind == PLAN_COLLECTOR) {
+			c = &plan->items[i];
+			(*count)++;
+		}
+	return c;
+}
+
+static bool is_dir(const char *p)
+{
+	struct stat st;
+
+	return p && stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* Whether the item is an overlay bound from the collector c. */
+static bool bound_from(const struct plan_item *it, const struct plan_item *c)
+{
+	size_t n = strlen(c->upper);
+
+	return it && c && it->kind == PLAN_OVERLAY && it->collected &&
+	       strncmp(it->upper, c->upper, n) == 0 && it->upper[n] == '/' &&
+	       !strchr(it->upper + n + 1, '/') && strcmp(it->work, c->work) == 0;
+}
+
+static int build(struct plan *plan, const char *session, bool collect, const char *const *hide,
+		 size_t nhide, const char *const *ro, size_t nro)
+{
+	cleanup_free char *mountinfo = at("mountinfo");
+	struct plan_opts o = {
+		.session_dir = session,
+		.hide = hide,
+		.nhide = nhide,
+		.readonly = ro,
+		.nreadonly = nro,
+		.mountinfo = mountinfo,
+		.collect_empty = collect,
+	};
+
+	if (mkdir(session, 0700) < 0 && errno != EEXIST)
+		die_errno("cannot create %s", session);
+	return plan_build(plan, &o);
+}
+
+static void test_collected(void)
+{
+	cleanup_free char *session = at("s1");
+	cleanup_free char *secret = at("hold/e3/secret");
+	cleanup_free char *ro = at("hold/e4");
+	const char *hide[] = {secret};
+	const char *readonly[] = {ro};
+	const struct plan_item *c, *e1, *e2;
+	struct plan plan;
+	size_t n;
+
+	is_int(build(&plan, session, true, hide, 1, readonly, 1), 0, "the plan is built");
+	c = collector(&plan, &n);
+	is_int(n, 1, "one collector");
+	ok(c && is_dir(c->bottom) && c->layer_to_make && !is_dir(c->upper),
+	   "its empty lower directory is made with the plan, its upper directory is still to make");
+	e1 = find(&plan, "hold/e1");
+	e2 = find(&plan, "hold/e2");
+	ok(c && e1 && plan_make_collector(&plan) == 0 && is_dir(c->upper) && is_dir(c->work) &&
+		   is_dir(c->path) && plan_make_layer(e1) == 0 && is_dir(e1->upper),
+	   "plan_make_collector() makes its directories, then a collected upper can be made");
+	ok(bound_from(e1, c) && bound_from(e2, c),
+	   "the empty directories' overlays are bound from it, each with an upper of its own");
+	ok(e1 && e2 && strcmp(e1->upper, e2->upper) != 0, "their upper directories differ");
+	ok(e1 && e1->layer_to_make && e1->have_attrs,
+	   "the tracee makes each upper with the host directory's mode and times");
+	ok(find(&plan, "hold/full") && !find(&plan, "hold/full")->collected,
+	   "a directory with an entry keeps an overlay of its own");
+	ok(find(&plan, "hold/e3") && !find(&plan, "hold/e3")->collected,
+	   "so does an empty directory that holds a hidden path's whiteout");
+	ok(find(&plan, "hold/e4") && !find(&plan, "hold/e4")->collected,
+	   "and one with a read-only path in it");
+	plan_free(&plan);
+}
+
+static void test_not_asked(void)
+{
+	cleanup_free char *session = at("s2");
+	struct plan plan;
+	size_t n;
+
+	is_int(build(&plan, session, false, NULL, 0, NULL, 0), 0, "the plan is built");
+	collector(&plan, &n);
+	is_int(n, 0, "without collect_empty (a live session) there is no collector");
+	ok(find(&plan, "hold/e1") && !find(&plan, "hold/e1")->collected,
+	   "and every empty directory keeps its own overlay");
+	plan_free(&plan);
+}
+
+int main(void)
+{
+	char tmpl[] = "/tmp/airlock-test-plan.XXXXXX";
+	cleanup_free char *inner = NULL, *mountinfo = NULL;
+	FILE *f;
+
+	if (!mkdtemp(tmpl))
+		die_errno("cannot create a temporary directory");
+	base = tmpl;
+	make_dir("hold");
+	make_dir("hold/e1");
+	make_dir("hold/e2");
+	make_dir("hold/e3");
+	make_dir("hold/e4");
+	make_dir("hold/full");
+	make_file("hold/full/f");
+	make_dir("hold/inner");
+	inner = at("hold/inner");
+	mountinfo = at("mountinfo");
+	f = fopen(mountinfo, "we");
+	if (!f)
+		die_errno("cannot write %s", mountinfo);
+	fprintf(f, "1 0 8:1 / / rw,relatime - ext4 /dev/root rw\n");
+	fprintf(f, "2 1 0:99 / %s rw,relatime - ext4 /dev/other rw\n", inner);
+	fclose(f);
+	test_collected();
+	test_not_asked();
+	{
+		cleanup_free char *cmd = xasprintf("rm -rf '%s'", base);
+
+		(void)!system(cmd);
+	}
+	return tap_done();
+}
