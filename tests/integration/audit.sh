@@ -485,7 +485,7 @@ for _ in range(600):
     if os.path.exists('$T/flags/go'):
         break
     time.sleep(0.05)
-open('late.txt', 'w').write('late')" >/dev/null 2>&1 &
+open('late.txt', 'w').write('late')" >/dev/null 2>"$T/runner.err" &
 runner=$!
 has_state() { [ "$("$AIRLOCK" show --json "$1" 2>/dev/null | json_get - 'j["state"]' 2>/dev/null)" = "$2" ]; }
 running_sid() {
@@ -506,7 +506,9 @@ else
 fi
 touch "$T/flags/go"
 wait "$runner"
-is "$?" 0 "the running session ends"
+rrc=$?
+is "$rrc" 0 "the running session ends"
+[ "$rrc" = 0 ] || diag "$(head -c 600 "$T/runner.err")"
 "$AIRLOCK" verify >/dev/null 2>&1
 is "$?" 0 "verify: the session, ended, is sealed and intact"
 
