@@ -766,19 +766,34 @@ static bool dir_is_empty(const char *path)
 	return true;
 }
 
-/* Whether a writable overlay may be collected (plan.h): nothing else of the plan in it. */
-static bool collectable(const struct plan *plan, size_t i)
+/* Whether opts name path among a started-again live session's collected directories. */
+static bool listed(const struct plan_opts *opts, const char *path)
+{
+	for (size_t i = 0; i < opts->ncollected; i++)
+		if (strcmp(opts->collected[i], path) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Whether a writable overlay may be collected (plan.h): nothing else of the plan in it, and
+ * the host directory empty, or named by the record of the live session started again.
+ */
+static bool collectable(const struct plan *plan, size_t i, const struct plan_opts *opts)
 {
 	const struct plan_item *it = &plan->items[i];
 	size_t j;
 
-	if (it->kind != PLAN_OVERLAY || it->hidden || it->npremade || !it->layer_to_make ||
-	    !it->maybe_empty)
+	if (it->kind != PLAN_OVERLAY || it->hidden || it->npremade || !it->layer_to_make)
+		return false;
+	if (opts->collect_listed && !listed(opts, it->path))
+		return false;
+	if (!opts->collect_listed && !it->maybe_empty)
 		return false;
 	for (j = 0; j < plan->n; j++)
 		if (j != i && path_is_under(plan->items[j].path, it->path))
 			return false;
-	return dir_is_empty(it->path);
+	return opts->collect_listed || dir_is_empty(it->path);
 }
 
 /*
@@ -794,8 +809,8 @@ static int plan_collect(struct planner *pl)
 	struct plan_item *col;
 	int rc;
 
-	for (i = 0; pl->opts->collect_empty && i < plan->n; i++)
-		if (collectable(plan, i))
+	for (i = 0; (pl->opts->collect_empty || pl->opts->collect_listed) && i < plan->n; i++)
+		if (collectable(plan, i, pl->opts))
 			take[n++] = i;
 	if (n < 2) /* one overlay for one: nothing saved */
 		return 0;

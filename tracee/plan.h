@@ -29,7 +29,9 @@
  * own, which the record names as it names any overlay's, so the change set reads them alike;
  * what the program sees differs only in that they share one filesystem (st_dev), as on the
  * host, and that a file the host puts in such a directory while the program runs does not
- * appear (overlayfs leaves a change to a lower layer under a mounted overlay undefined).
+ * appear (overlayfs leaves a change to a lower layer under a mounted overlay undefined). A
+ * live session started again collects the same directories (collect_listed), whatever they
+ * hold by then: its layers must be where its record says they are.
  *
  * The plan is computed by the supervisor before the sandbox starts (it creates the scratch
  * overlays' directories and whiteouts) and carried out by the tracee, which makes the
@@ -113,6 +115,13 @@ struct plan_opts {
 	size_t nscratch;
 	const char *mountinfo; /* path of the mountinfo to read; NULL: /proc/self/mountinfo */
 	bool collect_empty;    /* collect the writable overlays of empty directories */
+	/*
+	 * A live session started again (collect_listed): collect exactly the directories its
+	 * record names as collected, empty or not by now, so that every layer is where it was.
+	 */
+	bool collect_listed;
+	const char *const *collected;
+	size_t ncollected;
 };
 
 /*

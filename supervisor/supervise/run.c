@@ -750,10 +750,30 @@ static struct plan_opts view_opts(const struct run_ctx *c)
 		.nreadonly = c->ro.n,
 		.scratch = (const char *const *)c->scratch.v,
 		.nscratch = c->scratch.n,
-		/* Not for a live session: started again, its view must be planned the same
-		   whatever the host's empty directories hold by then (same_view()). */
-		.collect_empty = !c->o.live,
+		.collect_empty = true,
 	};
+}
+
+/*
+ * The directories a stopped live session's record names as collected (tracee/plan.h): each
+ * has an upper directory inside the collector's, "upper/N/K". Started again, the session
+ * collects the same ones whatever the host's directories hold by then, or its layers would
+ * land elsewhere (same_view() checks they did not).
+ */
+static void collected_paths(const cJSON *meta, struct strvec *out)
+{
+	const cJSON *m;
+
+	cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(meta, "mounts"))
+	{
+		const char *upper = meta_str(m, "upper"), *path = meta_str(m, "path");
+		unsigned n, k;
+		int end = -1;
+
+		if (upper && path && sscanf(upper, "upper/%u/%u%n", &n, &k, &end) == 2 && end > 0 &&
+		    upper[end] == '\0')
+			strvec_add(out, path);
+	}
 }
 
 /* The rest of a session's set-up, once its directory and its view exist. */
@@ -851,6 +871,7 @@ static void clean_work_dirs(const struct run_ctx *c)
  */
 static int resume_session(struct run_ctx *c)
 {
+	cleanup_strvec struct strvec collected = STRVEC_INIT;
 	struct plan_opts po;
 	const char *state;
 
@@ -868,6 +889,11 @@ static int resume_session(struct run_ctx *c)
 	env_set(&c->env, "AIRLOCK_SESSION", c->s.id);
 	clean_work_dirs(c);
 	po = view_opts(c);
+	collected_paths(c->resumed, &collected);
+	po.collect_empty = false;
+	po.collect_listed = true;
+	po.collected = (const char *const *)collected.v;
+	po.ncollected = collected.n;
 	if (plan_build(&c->plan, &po) < 0)
 		die("cannot prepare the sandbox's filesystem view");
 	if (same_view(c) < 0)
