@@ -122,8 +122,9 @@ static const char start_usage[] =
 	"      --json             print {\"session\": ID} instead of the bare ID\n"
 	"  The other options are those of 'airlock run --help' (not --capture, --review):\n"
 	"  rules, asks (tty is not available: the session has no terminal; the default is\n"
-	"  deny; --ask attend queues them for 'airlock attend'), the network, limits (counted for the whole session: a limit reached\n"
-	"  ends it), the environment each step gets, hidden, read-only and scratch paths.\n";
+	"  deny; --ask attend queues them for 'airlock attend'), the network, limits\n"
+	"  (counted for the whole session: a limit reached ends it), the environment each\n"
+	"  step gets, hidden, read-only and scratch paths.\n";
 
 /* A session name: a letter, then letters, digits, '.', '_', '-'; never read as an ID. */
 static bool valid_name(const char *s)
