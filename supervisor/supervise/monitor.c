@@ -145,6 +145,17 @@ void monitor_close(struct monitor *m)
 	m->resolverfd = -1;
 }
 
+/* The bytes free to an unprivileged writer on the store's filesystem. 0 or -1. */
+static int disk_avail(const struct monitor *m, unsigned long long *avail)
+{
+	struct statvfs sv;
+
+	if (m->storefd < 0 || fstatvfs(m->storefd, &sv) < 0)
+		return -1;
+	*avail = (unsigned long long)sv.f_bavail * sv.f_frsize;
+	return 0;
+}
+
 /*
  * Every check: the store's filesystem keeps disk_reserve bytes free. One fstatvfs() costs
  * about a microsecond; sampling every tenth check let a fast writer put 200 MiB on the disk
@@ -154,15 +165,11 @@ void monitor_close(struct monitor *m)
  */
 static bool disk_room_now(const struct monitor *m, unsigned long long *room)
 {
-	struct statvfs sv;
 	unsigned long long avail;
 
 	*room = 0;
-	if (m->storefd < 0 || !m->disk_reserve)
+	if (!m->disk_reserve || disk_avail(m, &avail) < 0)
 		return false;
-	if (fstatvfs(m->storefd, &sv) < 0)
-		return false;
-	avail = (unsigned long long)sv.f_bavail * sv.f_frsize;
 	*room = avail > m->disk_reserve ? avail - m->disk_reserve : 0;
 	return avail < m->disk_reserve;
 }
@@ -176,15 +183,13 @@ bool monitor_disk_low(struct monitor *m)
 
 int monitor_disk_room(const struct monitor *m, unsigned long long *room)
 {
-	struct statvfs sv;
 	unsigned long long avail;
 
 	*room = ULLONG_MAX;
 	if (!m->disk_reserve)
 		return 0;
-	if (m->storefd < 0 || fstatvfs(m->storefd, &sv) < 0)
+	if (disk_avail(m, &avail) < 0)
 		return -EIO;
-	avail = (unsigned long long)sv.f_bavail * sv.f_frsize;
 	*room = avail > m->disk_reserve ? avail - m->disk_reserve : 0;
 	return 0;
 }
@@ -558,9 +563,18 @@ long monitor_delay_ms(double ms_left)
 }
 
 /*
- * Milliseconds before used can pass limit (0: no limit) growing at per_ms, or at twice the
- * growth seen since the last check (was, dt_ms ago) when that is faster.
+ * Milliseconds before room is used up at per_ms, or at twice the growth seen since the last
+ * check (grown, dt_ms ago) when that is faster.
  */
+static double room_ms(unsigned long long room, unsigned long long grown, double dt_ms,
+		      double per_ms)
+{
+	if (dt_ms > 0 && 2.0 * (double)grown / dt_ms > per_ms)
+		per_ms = 2.0 * (double)grown / dt_ms;
+	return (double)room / per_ms;
+}
+
+/* Milliseconds before used, was dt_ms ago, can pass limit (0: no limit): room_ms(). */
 static double ms_left(unsigned long long limit, unsigned long long used, unsigned long long was,
 		      double dt_ms, double per_ms)
 {
@@ -568,9 +582,7 @@ static double ms_left(unsigned long long limit, unsigned long long used, unsigne
 		return 1e9;
 	if (used >= limit)
 		return 0;
-	if (dt_ms > 0 && used > was && 2.0 * (double)(used - was) / dt_ms > per_ms)
-		per_ms = 2.0 * (double)(used - was) / dt_ms;
-	return (double)(limit - used) / per_ms;
+	return room_ms(limit - used, used > was ? used - was : 0, dt_ms, per_ms);
 }
 
 /* The next check's delay, from this one's figures (monitor.h), which become the last. */
@@ -579,7 +591,7 @@ static void pace(struct monitor *m, unsigned long long disk_room)
 	static long ncpu;
 	struct timespec ts;
 	long long now;
-	double dt = 0, left, l, per_ms;
+	double dt = 0, left, l;
 
 	if (!ncpu)
 		ncpu = sysconf(_SC_NPROCESSORS_CONF) > 0 ? sysconf(_SC_NPROCESSORS_CONF) : 64;
@@ -595,11 +607,9 @@ static void pace(struct monitor *m, unsigned long long disk_room)
 	left = l < left ? l : left;
 	/* The disk's room above the reserve, used up as fast as memory is. */
 	if (m->disk_reserve) {
-		per_ms = (double)(BYTES_PER_MS * ncpu);
-		if (dt > 0 && m->last_disk_room > disk_room &&
-		    2.0 * (double)(m->last_disk_room - disk_room) / dt > per_ms)
-			per_ms = 2.0 * (double)(m->last_disk_room - disk_room) / dt;
-		l = (double)disk_room / per_ms;
+		l = room_ms(disk_room,
+			    m->last_disk_room > disk_room ? m->last_disk_room - disk_room : 0, dt,
+			    (double)(BYTES_PER_MS * ncpu));
 		left = l < left ? l : left;
 	}
 	/* Sockets of the sandbox's own: their dumps and the TCP one's cadence as before. */

@@ -7,6 +7,14 @@
 #include "common/scm.h"
 #include "common/sha256.h"
 
+/* A timer's setting for a tick every ms milliseconds, the first one ms from now. */
+static struct itimerspec every_ms(long ms)
+{
+	struct timespec t = {ms / 1000, ms % 1000 * 1000000L};
+
+	return (struct itimerspec){.it_interval = t, .it_value = t};
+}
+
 /*
  * The sandbox is built once the command has its filter: from now on its /proc can be read.
  * A check every 10 ms, or less often far from every limit (monitor.h), bounds how far a hog
@@ -15,8 +23,7 @@
  */
 static void start_monitor(struct run_state *rs)
 {
-	struct itimerspec its = {.it_interval = {0, MONITOR_MS * 1000000L},
-				 .it_value = {0, MONITOR_MS * 1000000L}};
+	struct itimerspec its = every_ms(MONITOR_MS);
 
 	rs->mon.mem_max = rs->lim->memory;
 	rs->mon.cpu_max_ms = rs->lim->cpu_ms;
@@ -44,8 +51,7 @@ static void start_monitor(struct run_state *rs)
 void monitor_pace(struct run_state *rs, bool busy)
 {
 	long ms = busy ? rs->mon.next_ms : 100;
-	struct itimerspec its = {.it_interval = {ms / 1000, ms % 1000 * 1000000L},
-				 .it_value = {ms / 1000, ms % 1000 * 1000000L}};
+	struct itimerspec its = every_ms(ms);
 
 	rs->mon.idle = !busy;
 	if (rs->tickfd >= 0 && ms != rs->mon.armed_ms &&
