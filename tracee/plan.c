@@ -258,15 +258,20 @@ static bool dir_attrs(const char *src, mode_t *mode, struct timespec ts[2])
 	return true;
 }
 
+/* Give dst the mode and times dir_attrs() found. Best effort, as finish_attrs() is. */
+static void set_dir_attrs(const char *dst, mode_t mode, const struct timespec ts[2])
+{
+	(void)!chmod(dst, mode);
+	utimensat(AT_FDCWD, dst, ts, 0);
+}
+
 static void copy_dir_attrs(const char *src, const char *dst)
 {
 	struct timespec ts[2];
 	mode_t mode;
 
-	if (!dir_attrs(src, &mode, ts))
-		return;
-	(void)!chmod(dst, mode);
-	utimensat(AT_FDCWD, dst, ts, 0);
+	if (dir_attrs(src, &mode, ts))
+		set_dir_attrs(dst, mode, ts);
 }
 
 /* The parent of an upper or work directory: the session directory itself exists. */
@@ -295,7 +300,6 @@ static int make_premade(const struct plan_item *it)
 		    errno != EEXIST)
 			return -errno;
 	}
-	/* Best effort, as finish_attrs() is. */
 	for (i = it->nops; i-- > 0;) {
 		const struct plan_premade_op *op = &it->ops[i];
 		cleanup_free char *up = NULL;
@@ -303,8 +307,7 @@ static int make_premade(const struct plan_item *it)
 		if (op->whiteout || !op->have_attrs)
 			continue;
 		up = path_join(it->upper, op->rel);
-		(void)!chmod(up, op->mode);
-		utimensat(AT_FDCWD, up, op->times, 0);
+		set_dir_attrs(up, op->mode, op->times);
 	}
 	return 0;
 }
@@ -318,11 +321,8 @@ int plan_make_upper(const struct plan_item *it)
 	rc = make_premade(it);
 	if (rc < 0)
 		return rc;
-	/* Best effort, as finish_attrs() is. */
-	if (it->have_attrs) {
-		(void)!chmod(it->upper, it->upper_mode);
-		utimensat(AT_FDCWD, it->upper, it->upper_times, 0);
-	}
+	if (it->have_attrs)
+		set_dir_attrs(it->upper, it->upper_mode, it->upper_times);
 	return 0;
 }
 
