@@ -268,6 +268,17 @@ static void test_short_write(void)
 	check_chain(path, 2, "after a short write");
 }
 
+/* Append text to the file at path as it is, outside the writer. */
+static bool append_raw(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_APPEND);
+	bool done = fd >= 0 && write(fd, text, strlen(text)) == (ssize_t)strlen(text);
+
+	if (fd >= 0)
+		close(fd);
+	return done;
+}
+
 /*
  * Reopening reads the log from its end: the head must be the same as a whole read's for a
  * last line longer than the first piece read, with a torn line after it, and for a last line
@@ -281,7 +292,6 @@ static void test_reopen_tail(void)
 	char last[65];
 	bool torn;
 	struct stat st;
-	int fd;
 
 	memset(big, 'x', 200000);
 	big[200000] = '\0';
@@ -294,10 +304,7 @@ static void test_reopen_tail(void)
 	events_close(&log);
 	ok(split_lines(path, &data, lines, &torn) == 2 && !torn, "two lines, one of 200 KB");
 	sha256_hex(lines[1], strlen(lines[1]), last);
-	fd = open(path, O_WRONLY | O_APPEND);
-	ok(fd >= 0 && write(fd, "{\"seq\":2,\"torn", 15) == 15, "a torn line after it");
-	if (fd >= 0)
-		close(fd);
+	ok(append_raw(path, "{\"seq\":2,\"torn"), "a torn line after it");
 	is_int(events_open(&log, path), 0, "reopen");
 	is_int(log.seq, 2, "the next seq follows the long last line");
 	is_str(log.prev, last, "prev is the long last line's hash");
@@ -309,10 +316,7 @@ static void test_reopen_tail(void)
 	check_chain(path, 3, "after a long last line and a torn one");
 
 	/* Not the writer's form (edited, or not airlock's): counted whole, as before. */
-	fd = open(path, O_WRONLY | O_APPEND);
-	ok(fd >= 0 && write(fd, "{\"other\":1}\n", 12) == 12, "a last line without seq");
-	if (fd >= 0)
-		close(fd);
+	ok(append_raw(path, "{\"other\":1}\n"), "a last line without seq");
 	is_int(events_open(&log, path), 0, "reopen");
 	is_int(log.seq, 4, "a last line of another form: the lines are counted");
 	sha256_hex("{\"other\":1}", 11, last);
