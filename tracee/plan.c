@@ -152,8 +152,20 @@ static void free_mounts(struct mount_table *t)
 	free(t->m);
 }
 
+/*
+ * The caller's effective IDs and groups, taken once a plan: every directory's access is
+ * judged against them (a few hundred directories as an unprivileged user).
+ */
+struct caller {
+	uid_t uid;
+	gid_t gid;
+	gid_t groups[256];
+	int ngroups; /* -1: more than groups holds, as getgroups() says; none is counted */
+};
+
 struct planner {
 	struct plan *plan;
+	struct caller me;
 	const struct plan_opts *opts;
 	struct mount_table mounts;
 	char *bottom;	 /* the empty directory under every PLAN_LOWER, made on first use */
@@ -220,16 +232,15 @@ static struct plan_item *add_item(struct plan *plan, enum plan_kind kind, const 
 	return it;
 }
 
-static bool in_group(gid_t gid)
+/* Whether the caller's effective or a supplementary group is gid. */
+static bool in_group(const struct caller *me, gid_t gid)
 {
-	gid_t groups[256];
-	int n, i;
+	int i;
 
-	if (gid == getegid())
+	if (gid == me->gid)
 		return true;
-	n = getgroups(ARRAY_SIZE(groups), groups);
-	for (i = 0; i < n; i++)
-		if (groups[i] == gid)
+	for (i = 0; i < me->ngroups; i++)
+		if (me->groups[i] == gid)
 			return true;
 	return false;
 }
@@ -241,15 +252,15 @@ static bool in_group(gid_t gid)
  * caller really has on the host directory (group or other bits), and /etc stays unwritable
  * for an unprivileged caller inside as outside. Best effort.
  */
-static bool dir_attrs(const char *src, mode_t *mode, struct timespec ts[2])
+static bool dir_attrs(const struct caller *me, const char *src, mode_t *mode, struct timespec ts[2])
 {
 	struct stat st;
 
 	if (stat(src, &st) < 0)
 		return false;
 	*mode = st.st_mode & 07777;
-	if (st.st_uid != geteuid()) {
-		mode_t mine = in_group(st.st_gid) ? (*mode >> 3) & 7 : *mode & 7;
+	if (st.st_uid != me->uid) {
+		mode_t mine = in_group(me, st.st_gid) ? (*mode >> 3) & 7 : *mode & 7;
 
 		*mode = (*mode & ~(mode_t)0700) | (mine << 6);
 	}
@@ -265,12 +276,12 @@ static void set_dir_attrs(const char *dst, mode_t mode, const struct timespec ts
 	utimensat(AT_FDCWD, dst, ts, 0);
 }
 
-static void copy_dir_attrs(const char *src, const char *dst)
+static void copy_dir_attrs(const struct caller *me, const char *src, const char *dst)
 {
 	struct timespec ts[2];
 	mode_t mode;
 
-	if (dir_attrs(src, &mode, ts))
+	if (dir_attrs(me, src, &mode, ts))
 		set_dir_attrs(dst, mode, ts);
 }
 
@@ -396,9 +407,9 @@ static int add_layer_dirs(struct planner *pl, struct plan_item *it, const char *
 static int plan_path(struct planner *pl, const char *path, int depth);
 
 /* Whether the caller may change the directory itself: it owns it, or may write in it. */
-static bool caller_may_change(const char *path, const struct stat *st)
+static bool caller_may_change(const struct planner *pl, const char *path, const struct stat *st)
 {
-	return st->st_uid == geteuid() || faccessat(AT_FDCWD, path, W_OK, AT_EACCESS) == 0;
+	return st->st_uid == pl->me.uid || faccessat(AT_FDCWD, path, W_OK, AT_EACCESS) == 0;
 }
 
 /* Whether every hidden path strictly below dir is strictly below one of the kids. */
@@ -452,9 +463,9 @@ static bool lower_kids(const struct planner *pl, const char *dir, char ***kids, 
 				free(child);
 			} else if (!S_ISDIR(st.st_mode)) {
 				/* An overlay copies a file up only with both its IDs mapped. */
-				fits = st.st_uid != geteuid() || st.st_gid != getegid();
+				fits = st.st_uid != pl->me.uid || st.st_gid != pl->me.gid;
 				free(child);
-			} else if (!caller_may_change(child, &st)) {
+			} else if (!caller_may_change(pl, child, &st)) {
 				free(child);
 			} else {
 				fits = !strchr(child, ',') && !is_hidden(pl, child);
@@ -590,7 +601,7 @@ static int plan_path(struct planner *pl, const char *path, int depth)
 		add_item(pl->plan, PLAN_DIR, path)->mode = st.st_mode & 07777;
 		return 0;
 	}
-	if (!caller_may_change(path, &st) && !test_feature_off("lower_view")) {
+	if (!caller_may_change(pl, path, &st) && !test_feature_off("lower_view")) {
 		int rc = plan_lower(pl, path, m, depth);
 
 		if (rc != 0)
@@ -847,8 +858,9 @@ static int cmp_depth_desc(const void *a, const void *b)
  * directories airlock made (upper roots and the parents of whiteouts) the host's, deepest
  * first, once nothing more is created in them (the copied mode may not let us write).
  */
-static void finish_attrs(struct plan *plan)
+static void finish_attrs(const struct planner *pl)
 {
+	struct plan *plan = pl->plan;
 	size_t i, j;
 
 	for (i = 0; i < plan->n; i++) {
@@ -860,13 +872,15 @@ static void finish_attrs(struct plan *plan)
 			qsort(it->premade, it->npremade, sizeof(*it->premade), cmp_depth_desc);
 		if (it->layer_to_make) {
 			/* Still to be made: the tracee gives them these. */
-			it->have_attrs = dir_attrs(it->path, &it->upper_mode, it->upper_times);
+			it->have_attrs =
+				dir_attrs(&pl->me, it->path, &it->upper_mode, it->upper_times);
 			for (j = 0; j < it->nops; j++) {
 				struct plan_premade_op *op = &it->ops[j];
 				cleanup_free char *host = path_join(it->path, op->rel);
 
 				if (!op->whiteout)
-					op->have_attrs = dir_attrs(host, &op->mode, op->times);
+					op->have_attrs =
+						dir_attrs(&pl->me, host, &op->mode, op->times);
 			}
 			continue;
 		}
@@ -876,9 +890,9 @@ static void finish_attrs(struct plan *plan)
 			struct stat st;
 
 			if (lstat(up, &st) == 0 && S_ISDIR(st.st_mode))
-				copy_dir_attrs(host, up);
+				copy_dir_attrs(&pl->me, host, up);
 		}
-		copy_dir_attrs(it->path, it->upper);
+		copy_dir_attrs(&pl->me, it->path, it->upper);
 	}
 }
 
@@ -888,6 +902,9 @@ int plan_build(struct plan *plan, const struct plan_opts *opts)
 	int rc;
 
 	memset(plan, 0, sizeof(*plan));
+	pl.me.uid = geteuid();
+	pl.me.gid = getegid();
+	pl.me.ngroups = getgroups(ARRAY_SIZE(pl.me.groups), pl.me.groups);
 	rc = read_mounts(opts->mountinfo ? opts->mountinfo : "/proc/self/mountinfo", &pl.mounts);
 	if (rc == 0)
 		rc = plan_path(&pl, "/", 0);
@@ -901,7 +918,7 @@ int plan_build(struct plan *plan, const struct plan_opts *opts)
 	if (rc == 0)
 		rc = plan_collect(&pl);
 	if (rc == 0)
-		finish_attrs(plan);
+		finish_attrs(&pl);
 	free_mounts(&pl.mounts);
 	free(pl.bottom);
 	if (rc < 0)
