@@ -170,6 +170,9 @@ struct planner {
 	struct mount_table mounts;
 	char *bottom;	 /* the empty directory under every PLAN_LOWER, made on first use */
 	bool bases_made; /* the parents of the writable overlays' upper and work directories */
+	/* Trust what a directory's listing says of its entries (struct known); the tests
+	   compare the plan without (test_feature_off("listed_types")) */
+	bool use_listing;
 };
 
 static bool is_special(const char *path)
@@ -404,7 +407,23 @@ static int add_layer_dirs(struct planner *pl, struct plan_item *it, const char *
 	return 0;
 }
 
-static int plan_path(struct planner *pl, const char *path, int depth);
+/*
+ * What the listing of its directory already told of an entry: its type (DT_UNKNOWN when the
+ * filesystem does not say), and for a kid of a PLAN_LOWER, its lstat() and that the caller
+ * may change it (lower_kids() asked).
+ */
+struct known {
+	unsigned char type;
+	const struct stat *st; /* NULL: not taken */
+};
+
+/* A subdirectory the caller may change, as lower_kids() found it. */
+struct kid {
+	char *path;
+	struct stat st;
+};
+
+static int plan_path(struct planner *pl, const char *path, int depth, const struct known *k);
 
 /* Whether the caller may change the directory itself: it owns it, or may write in it. */
 static bool caller_may_change(const struct planner *pl, const char *path, const struct stat *st)
@@ -412,8 +431,26 @@ static bool caller_may_change(const struct planner *pl, const char *path, const 
 	return st->st_uid == pl->me.uid || faccessat(AT_FDCWD, path, W_OK, AT_EACCESS) == 0;
 }
 
+/*
+ * Whether a host mount lies on path: its directory entry then tells the type of what the
+ * mount covers, not of what is seen there.
+ */
+static bool is_mount_point(const struct planner *pl, const char *path)
+{
+	for (size_t i = 0; i < pl->mounts.n; i++)
+		if (strcmp(pl->mounts.m[i].path, path) == 0)
+			return true;
+	return false;
+}
+
+/* Whether the entry's type, as its directory listed it, says it is a symlink. */
+static bool listed_as_link(const struct planner *pl, const char *path, unsigned char type)
+{
+	return type == DT_LNK && !is_mount_point(pl, path);
+}
+
 /* Whether every hidden path strictly below dir is strictly below one of the kids. */
-static bool hides_covered(const struct planner *pl, const char *dir, char *const *kids,
+static bool hides_covered(const struct planner *pl, const char *dir, const struct kid *kids,
 			  size_t nkids)
 {
 	size_t i, j;
@@ -425,11 +462,36 @@ static bool hides_covered(const struct planner *pl, const char *dir, char *const
 		if (strcmp(h, dir) == 0 || !path_is_under(h, dir))
 			continue;
 		for (j = 0; j < nkids && !covered; j++)
-			covered = strcmp(h, kids[j]) != 0 && path_is_under(h, kids[j]);
+			covered = strcmp(h, kids[j].path) != 0 && path_is_under(h, kids[j].path);
 		if (!covered)
 			return false;
 	}
 	return true;
+}
+
+/*
+ * One entry of lower_kids()'s dir: a symlink is left alone (its directory entry says so, or
+ * lstat() does), a file of the caller's, user and group, does not fit; a subdirectory the
+ * caller may change is a kid, which fits when it is not hidden and has no comma. Returns
+ * whether the entry fits.
+ */
+static bool kid_step(const struct planner *pl, const char *dir, const struct dirent *e,
+		     struct kid **kids, size_t *nkids, size_t *cap)
+{
+	cleanup_free char *child = path_join(dir, e->d_name);
+	struct stat st;
+
+	if ((pl->use_listing && listed_as_link(pl, child, e->d_type)) || lstat(child, &st) < 0 ||
+	    S_ISLNK(st.st_mode))
+		return true;
+	if (!S_ISDIR(st.st_mode))
+		/* An overlay copies a file up only with both its IDs mapped. */
+		return st.st_uid != pl->me.uid || st.st_gid != pl->me.gid;
+	if (!caller_may_change(pl, child, &st))
+		return true;
+	GROW(*kids, *cap, *nkids + 1);
+	(*kids)[(*nkids)++] = (struct kid){.path = steal_pointer(&child), .st = st};
+	return !strchr((*kids)[*nkids - 1].path, ',') && !is_hidden(pl, (*kids)[*nkids - 1].path);
 }
 
 /*
@@ -439,7 +501,7 @@ static bool hides_covered(const struct planner *pl, const char *dir, char *const
  * is hidden or has a comma, and every hidden path below dir lies in a kid. Returns whether
  * it does.
  */
-static bool lower_kids(const struct planner *pl, const char *dir, char ***kids, size_t *nkids)
+static bool lower_kids(const struct planner *pl, const char *dir, struct kid **kids, size_t *nkids)
 {
 	struct dirent **names = NULL;
 	size_t cap = 0;
@@ -454,25 +516,9 @@ static bool lower_kids(const struct planner *pl, const char *dir, char ***kids, 
 		return faccessat(AT_FDCWD, dir, X_OK, AT_EACCESS) < 0;
 	for (i = 0; i < n; i++) {
 		const char *name = names[i]->d_name;
-		struct stat st;
 
-		if (fits && strcmp(name, ".") != 0 && strcmp(name, "..") != 0) {
-			char *child = path_join(dir, name);
-
-			if (lstat(child, &st) < 0 || S_ISLNK(st.st_mode)) {
-				free(child);
-			} else if (!S_ISDIR(st.st_mode)) {
-				/* An overlay copies a file up only with both its IDs mapped. */
-				fits = st.st_uid != pl->me.uid || st.st_gid != pl->me.gid;
-				free(child);
-			} else if (!caller_may_change(pl, child, &st)) {
-				free(child);
-			} else {
-				fits = !strchr(child, ',') && !is_hidden(pl, child);
-				GROW(*kids, cap, *nkids + 1);
-				(*kids)[(*nkids)++] = child;
-			}
-		}
+		if (fits && strcmp(name, ".") != 0 && strcmp(name, "..") != 0)
+			fits = kid_step(pl, dir, names[i], kids, nkids, &cap);
 		free(names[i]);
 	}
 	free(names);
@@ -497,7 +543,7 @@ static int make_bottom(struct planner *pl)
  */
 static int plan_lower(struct planner *pl, const char *dir, const struct host_mount *m, int depth)
 {
-	char **kids;
+	struct kid *kids;
 	size_t nkids, i;
 	struct plan_item *it;
 	int rc = 1;
@@ -514,14 +560,15 @@ static int plan_lower(struct planner *pl, const char *dir, const struct host_mou
 	it->bottom = xstrdup(pl->bottom);
 	it->noexec = m && m->noexec;
 	for (i = 0; i < nkids && rc == 1; i++) {
-		int r = plan_path(pl, kids[i], depth + 1);
+		const struct known k = {.type = DT_DIR, .st = &kids[i].st};
+		int r = plan_path(pl, kids[i].path, depth + 1, pl->use_listing ? &k : NULL);
 
 		if (r < 0)
 			rc = r;
 	}
 out:
 	for (i = 0; i < nkids; i++)
-		free(kids[i]);
+		free(kids[i].path);
 	free(kids);
 	return rc;
 }
@@ -539,8 +586,9 @@ static int plan_entries(struct planner *pl, const char *dir, int depth)
 
 		if (rc == 0 && strcmp(name, ".") != 0 && strcmp(name, "..") != 0) {
 			cleanup_free char *child = path_join(dir, name);
+			const struct known k = {.type = names[i]->d_type};
 
-			rc = plan_path(pl, child, depth + 1);
+			rc = plan_path(pl, child, depth + 1, pl->use_listing ? &k : NULL);
 		}
 		free(names[i]);
 	}
@@ -548,7 +596,40 @@ static int plan_entries(struct planner *pl, const char *dir, int depth)
 	return rc;
 }
 
-static int plan_path(struct planner *pl, const char *path, int depth)
+static void plan_symlink(struct planner *pl, const char *path, const char *target)
+{
+	add_item(pl->plan, PLAN_SYMLINK, path)->link = xstrdup(target);
+}
+
+/*
+ * Plan an entry that is no directory from what its directory's listing says, without an
+ * lstat() (a few hundred of them on /etc, /usr, /run): a symlink is copied (readlink() tells
+ * that it still is one), a regular file bound, anything else left out. Returns 1 when
+ * planned so (or vanished), 0 to be planned after an lstat(): a type the listing does not
+ * give, a directory, whose mode and owner the plan needs, a mount point.
+ */
+static int plan_listed(struct planner *pl, const char *path, unsigned char type)
+{
+	char target[4096];
+	ssize_t n;
+
+	if (type == DT_UNKNOWN || type == DT_DIR || is_mount_point(pl, path))
+		return 0;
+	if (type == DT_REG) {
+		add_item(pl->plan, PLAN_BIND_RO, path);
+		return 1;
+	}
+	if (type != DT_LNK)
+		return 1;
+	n = readlink(path, target, sizeof(target) - 1);
+	if (n < 0)
+		return errno == EINVAL ? 0 : 1; /* EINVAL: no longer a symlink */
+	target[n] = '\0';
+	plan_symlink(pl, path, target);
+	return 1;
+}
+
+static int plan_path(struct planner *pl, const char *path, int depth, const struct known *k)
 {
 	const struct host_mount *m;
 	struct plan_item *it;
@@ -564,7 +645,11 @@ static int plan_path(struct planner *pl, const char *path, int depth)
 			add_item(pl->plan, PLAN_DIR, path)->mode = 0755;
 		return 0;
 	}
-	if (lstat(path, &st) < 0)
+	if (k && k->st)
+		st = *k->st;
+	else if (k && plan_listed(pl, path, k->type))
+		return 0;
+	else if (lstat(path, &st) < 0)
 		return 0; /* vanished while we looked: nothing to plan */
 	if (S_ISLNK(st.st_mode)) {
 		char target[4096];
@@ -573,7 +658,7 @@ static int plan_path(struct planner *pl, const char *path, int depth)
 		if (n < 0)
 			return 0;
 		target[n] = '\0';
-		add_item(pl->plan, PLAN_SYMLINK, path)->link = xstrdup(target);
+		plan_symlink(pl, path, target);
 		return 0;
 	}
 	if (!S_ISDIR(st.st_mode)) {
@@ -601,7 +686,8 @@ static int plan_path(struct planner *pl, const char *path, int depth)
 		add_item(pl->plan, PLAN_DIR, path)->mode = st.st_mode & 07777;
 		return 0;
 	}
-	if (!caller_may_change(pl, path, &st) && !test_feature_off("lower_view")) {
+	/* A kid of a PLAN_LOWER: lower_kids() found that the caller may change it. */
+	if (!(k && k->st) && !caller_may_change(pl, path, &st) && !test_feature_off("lower_view")) {
 		int rc = plan_lower(pl, path, m, depth);
 
 		if (rc != 0)
@@ -905,9 +991,10 @@ int plan_build(struct plan *plan, const struct plan_opts *opts)
 	pl.me.uid = geteuid();
 	pl.me.gid = getegid();
 	pl.me.ngroups = getgroups(ARRAY_SIZE(pl.me.groups), pl.me.groups);
+	pl.use_listing = !test_feature_off("listed_types");
 	rc = read_mounts(opts->mountinfo ? opts->mountinfo : "/proc/self/mountinfo", &pl.mounts);
 	if (rc == 0)
-		rc = plan_path(&pl, "/", 0);
+		rc = plan_path(&pl, "/", 0, NULL);
 	/* Scratch overlays before the whiteouts: they need them too. */
 	if (rc == 0)
 		rc = plan_scratch(&pl);

@@ -154,6 +154,103 @@ static void test_not_asked(void)
 	plan_free(&plan);
 }
 
+/*
+ * A directory that holds a mount has each entry planned: from the type its listing gives, a
+ * symlink is copied, a file bound, anything else left out; the directories are lstat()ed.
+ */
+static void test_listed(void)
+{
+	cleanup_free char *session = at("s3");
+	const struct plan_item *f, *l, *d;
+	struct plan plan;
+
+	is_int(build(&plan, session, false, NULL, 0, NULL, 0), 0, "the plan is built");
+	f = find(&plan, "hold/file");
+	l = find(&plan, "hold/link");
+	d = find(&plan, "hold/e1");
+	ok(f && f->kind == PLAN_BIND_RO, "a file beside a mount is bound");
+	ok(l && l->kind == PLAN_SYMLINK && strcmp(l->link, "full/f") == 0,
+	   "a symlink is copied, with its target");
+	ok(!find(&plan, "hold/fifo"), "a fifo is left out");
+	ok(d && d->kind == PLAN_OVERLAY && d->maybe_empty, "a directory is an overlay");
+	plan_free(&plan);
+}
+
+/* path relative to the session directory s when it lies in it, else itself. */
+static const char *in_session(const char *path, const char *s)
+{
+	return path && path_is_under(path, s) ? path_rel(path, s) : path;
+}
+
+/* Whether two items are alike; paths in the session directories relative to them. */
+static bool alike(const struct plan_item *a, const char *sa, const struct plan_item *b,
+		  const char *sb)
+{
+	size_t i;
+
+#define SAME_STR(x, y) ((!(x) && !(y)) || ((x) && (y) && strcmp(x, y) == 0))
+	if (a->kind != b->kind || !SAME_STR(in_session(a->path, sa), in_session(b->path, sb)) ||
+	    !SAME_STR(a->link, b->link) || a->mode != b->mode || a->ro != b->ro ||
+	    a->noexec != b->noexec || a->hidden != b->hidden || a->is_dir != b->is_dir ||
+	    a->collected != b->collected || a->maybe_empty != b->maybe_empty ||
+	    a->layer_to_make != b->layer_to_make || a->have_attrs != b->have_attrs ||
+	    a->upper_mode != b->upper_mode || a->npremade != b->npremade || a->nops != b->nops ||
+	    !SAME_STR(in_session(a->upper, sa), in_session(b->upper, sb)) ||
+	    !SAME_STR(in_session(a->work, sa), in_session(b->work, sb)) ||
+	    !SAME_STR(in_session(a->bottom, sa), in_session(b->bottom, sb)))
+		return false;
+	for (i = 0; i < a->npremade; i++)
+		if (strcmp(a->premade[i], b->premade[i]) != 0)
+			return false;
+	for (i = 0; i < a->nops; i++)
+		if (strcmp(a->ops[i].rel, b->ops[i].rel) != 0 ||
+		    a->ops[i].whiteout != b->ops[i].whiteout || a->ops[i].mode != b->ops[i].mode)
+			return false;
+#undef SAME_STR
+	return true;
+}
+
+static int build_host(struct plan *plan, const char *session, const char *const *hide, size_t nhide)
+{
+	struct plan_opts o = {
+		.session_dir = session, .hide = hide, .nhide = nhide, .collect_empty = true};
+
+	if (mkdir(session, 0700) < 0 && errno != EEXIST)
+		die_errno("cannot create %s", session);
+	return plan_build(plan, &o);
+}
+
+/*
+ * The plan of this host's own root, as the one who runs the tests, is the same whether the
+ * planner trusts what the directories' listings say of their entries or lstat()s each.
+ */
+static void test_host_same(void)
+{
+	cleanup_free char *s1 = at("host1"), *s2 = at("host2");
+	const char *home = getenv("HOME") ? getenv("HOME") : "/root";
+	cleanup_free char *h1 = path_join(home, ".ssh"), *h2 = path_join(home, ".config/gh");
+	cleanup_free char *h3 = at("hold/full/f");
+	const char *hide[] = {h1, h2, h3};
+	struct plan fast, slow;
+	size_t i, differ = 0;
+	int rc1, rc2;
+
+	rc1 = build_host(&fast, s1, hide, ARRAY_SIZE(hide));
+	setenv("AIRLOCK_TEST_FEATURES_OFF", "listed_types", 1);
+	rc2 = build_host(&slow, s2, hide, ARRAY_SIZE(hide));
+	unsetenv("AIRLOCK_TEST_FEATURES_OFF");
+	ok(rc1 == 0 && rc2 == 0, "the host's plan is built both ways");
+	is_int(fast.n, slow.n, "with as many items (%zu)", fast.n);
+	for (i = 0; i < fast.n && i < slow.n; i++)
+		if (!alike(&fast.items[i], s1, &slow.items[i], s2)) {
+			printf("#   differs: %s\n", fast.items[i].path);
+			differ++;
+		}
+	is_int(differ, 0, "each alike, in the same order");
+	plan_free(&fast);
+	plan_free(&slow);
+}
+
 int main(void)
 {
 	char tmpl[] = "/tmp/airlock-test-plan.XXXXXX";
@@ -171,6 +268,13 @@ int main(void)
 	make_dir("hold/full");
 	make_file("hold/full/f");
 	make_dir("hold/inner");
+	make_file("hold/file");
+	{
+		cleanup_free char *link = at("hold/link"), *fifo = at("hold/fifo");
+
+		if (symlink("full/f", link) < 0 || mkfifo(fifo, 0644) < 0)
+			die_errno("cannot create %s or %s", link, fifo);
+	}
 	inner = at("hold/inner");
 	mountinfo = at("mountinfo");
 	f = fopen(mountinfo, "we");
@@ -181,6 +285,8 @@ int main(void)
 	fclose(f);
 	test_collected();
 	test_not_asked();
+	test_listed();
+	test_host_same();
 	{
 		cleanup_free char *cmd = xasprintf("rm -rf '%s'", base);
 
