@@ -12,10 +12,12 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -170,9 +172,11 @@ struct planner {
 	struct mount_table mounts;
 	char *bottom;	 /* the empty directory under every PLAN_LOWER, made on first use */
 	bool bases_made; /* the parents of the writable overlays' upper and work directories */
-	/* Trust what a directory's listing says of its entries (struct known); the tests
-	   compare the plan without (test_feature_off("listed_types")) */
-	bool use_listing;
+	/* Trust what a directory's listing says of its entries (struct known) and a mode that
+	   refuses the caller a write (mode_refuses()); the tests compare the plan without
+	   (test_feature_off("plan_shortcuts")) */
+	bool shortcuts;
+	bool mode_decides; /* the caller is not root and cannot override a mode */
 };
 
 static bool is_special(const char *path)
@@ -425,10 +429,52 @@ struct kid {
 
 static int plan_path(struct planner *pl, const char *path, int depth, const struct known *k);
 
+/* Whether the caller holds CAP_DAC_OVERRIDE, or cannot tell. */
+static bool may_override_modes(void)
+{
+	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct data[2] = {0};
+
+	if (syscall(SYS_capget, &hdr, data) < 0)
+		return true;
+	return data[CAP_TO_INDEX(CAP_DAC_OVERRIDE)].effective & CAP_TO_MASK(CAP_DAC_OVERRIDE);
+}
+
+/* Filesystems whose access checks are the kernel's own (generic_permission()). */
+static bool kernel_checks(const char *fstype)
+{
+	static const char *const local[] = {"ext2",  "ext3",  "ext4",	"xfs",
+					    "btrfs", "tmpfs", "overlay"};
+
+	for (size_t i = 0; i < ARRAY_SIZE(local); i++)
+		if (strcmp(fstype, local[i]) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Whether the directory's mode alone refuses the caller a write, as faccessat() would say
+ * without being asked (a hundred and fifty directories of /etc, /usr, /var as an unprivileged
+ * user): not the owner, no write bit for the group or others (an ACL's entries are capped by
+ * the group bits), no CAP_DAC_OVERRIDE, and a filesystem that leaves the check to the
+ * kernel (FUSE's or NFS's server decides for itself). A security module can only refuse more.
+ */
+static bool mode_refuses(const struct planner *pl, const char *path, const struct stat *st)
+{
+	const struct host_mount *m;
+
+	if (!pl->mode_decides || st->st_uid == pl->me.uid || (st->st_mode & 0022))
+		return false;
+	m = mount_of(pl, path);
+	return m && kernel_checks(m->fstype);
+}
+
 /* Whether the caller may change the directory itself: it owns it, or may write in it. */
 static bool caller_may_change(const struct planner *pl, const char *path, const struct stat *st)
 {
-	return st->st_uid == pl->me.uid || faccessat(AT_FDCWD, path, W_OK, AT_EACCESS) == 0;
+	if (st->st_uid == pl->me.uid)
+		return true;
+	return !mode_refuses(pl, path, st) && faccessat(AT_FDCWD, path, W_OK, AT_EACCESS) == 0;
 }
 
 /*
@@ -481,7 +527,7 @@ static bool kid_step(const struct planner *pl, const char *dir, const struct dir
 	cleanup_free char *child = path_join(dir, e->d_name);
 	struct stat st;
 
-	if ((pl->use_listing && listed_as_link(pl, child, e->d_type)) || lstat(child, &st) < 0 ||
+	if ((pl->shortcuts && listed_as_link(pl, child, e->d_type)) || lstat(child, &st) < 0 ||
 	    S_ISLNK(st.st_mode))
 		return true;
 	if (!S_ISDIR(st.st_mode))
@@ -561,7 +607,7 @@ static int plan_lower(struct planner *pl, const char *dir, const struct host_mou
 	it->noexec = m && m->noexec;
 	for (i = 0; i < nkids && rc == 1; i++) {
 		const struct known k = {.type = DT_DIR, .st = &kids[i].st};
-		int r = plan_path(pl, kids[i].path, depth + 1, pl->use_listing ? &k : NULL);
+		int r = plan_path(pl, kids[i].path, depth + 1, pl->shortcuts ? &k : NULL);
 
 		if (r < 0)
 			rc = r;
@@ -588,7 +634,7 @@ static int plan_entries(struct planner *pl, const char *dir, int depth)
 			cleanup_free char *child = path_join(dir, name);
 			const struct known k = {.type = names[i]->d_type};
 
-			rc = plan_path(pl, child, depth + 1, pl->use_listing ? &k : NULL);
+			rc = plan_path(pl, child, depth + 1, pl->shortcuts ? &k : NULL);
 		}
 		free(names[i]);
 	}
@@ -991,7 +1037,8 @@ int plan_build(struct plan *plan, const struct plan_opts *opts)
 	pl.me.uid = geteuid();
 	pl.me.gid = getegid();
 	pl.me.ngroups = getgroups(ARRAY_SIZE(pl.me.groups), pl.me.groups);
-	pl.use_listing = !test_feature_off("listed_types");
+	pl.shortcuts = !test_feature_off("plan_shortcuts");
+	pl.mode_decides = pl.shortcuts && pl.me.uid != 0 && !may_override_modes();
 	rc = read_mounts(opts->mountinfo ? opts->mountinfo : "/proc/self/mountinfo", &pl.mounts);
 	if (rc == 0)
 		rc = plan_path(&pl, "/", 0, NULL);
