@@ -13,6 +13,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -411,6 +413,85 @@ static int add_layer_dirs(struct planner *pl, struct plan_item *it, const char *
 	return 0;
 }
 
+static int cmp_names(const void *a, const void *b)
+{
+	return alphasort((const struct dirent **)(uintptr_t)a,
+			 (const struct dirent **)(uintptr_t)b);
+}
+
+/* Whether a getdents64() record is "." or "..". */
+static bool is_dot(const char *name)
+{
+	return name[0] == '.' && (!name[1] || (name[1] == '.' && !name[2]));
+}
+
+/*
+ * Read the entries of the open directory fd with getdents64(), each to fn; stops at the first
+ * fn that returns false. 0, or -1 with errno.
+ */
+static int each_entry(int fd, bool (*fn)(const struct dirent64 *e, void *arg), void *arg)
+{
+	char buf[32768] __attribute__((aligned(8)));
+	ssize_t got;
+
+	while ((got = getdents64(fd, buf, sizeof(buf))) > 0)
+		for (ssize_t off = 0; off < got;) {
+			const struct dirent64 *e = (const struct dirent64 *)(buf + off);
+
+			if (!fn(e, arg))
+				return 0;
+			off += e->d_reclen;
+		}
+	return got < 0 ? -1 : 0;
+}
+
+struct listing {
+	struct dirent **v;
+	size_t n, cap;
+};
+
+static bool keep_entry(const struct dirent64 *e, void *arg)
+{
+	struct listing *l = arg;
+	size_t len = strlen(e->d_name);
+	struct dirent *d = xmalloc(offsetof(struct dirent, d_name) + len + 1);
+
+	d->d_ino = e->d_ino;
+	d->d_off = e->d_off;
+	d->d_reclen = e->d_reclen;
+	d->d_type = e->d_type;
+	memcpy(d->d_name, e->d_name, len + 1);
+	GROW(l->v, l->cap, l->n + 1);
+	l->v[l->n++] = d;
+	return true;
+}
+
+/*
+ * scandir(dir, names, NULL, alphasort), without the fstat() its opendir() makes for the size
+ * of its buffer: one a directory the plan lists, 30 or more. The count, or -1 with errno.
+ */
+static int list_dir(const char *dir, struct dirent ***names)
+{
+	cleanup_fd int fd = open(dir, O_RDONLY | O_NONBLOCK | O_DIRECTORY | O_CLOEXEC);
+	struct listing l = {0};
+	int err;
+
+	if (fd < 0)
+		return -1;
+	if (each_entry(fd, keep_entry, &l) < 0) {
+		err = errno;
+		for (size_t i = 0; i < l.n; i++)
+			free(l.v[i]);
+		free(l.v);
+		errno = err;
+		return -1;
+	}
+	if (l.n > 1)
+		qsort(l.v, l.n, sizeof(*l.v), cmp_names);
+	*names = l.v;
+	return (int)l.n;
+}
+
 /*
  * What the listing of its directory already told of an entry: its type (DT_UNKNOWN when the
  * filesystem does not say), and for a kid of a PLAN_LOWER, its lstat() and that the caller
@@ -556,7 +637,7 @@ static bool lower_kids(const struct planner *pl, const char *dir, struct kid **k
 
 	*kids = NULL;
 	*nkids = 0;
-	n = scandir(dir, &names, NULL, alphasort);
+	n = list_dir(dir, &names);
 	if (n < 0)
 		/* Unlistable: fine when nothing below can be reached either (mode 700). */
 		return faccessat(AT_FDCWD, dir, X_OK, AT_EACCESS) < 0;
@@ -624,7 +705,7 @@ static int plan_entries(struct planner *pl, const char *dir, int depth)
 	struct dirent **names = NULL;
 	int n, i, rc = 0;
 
-	n = scandir(dir, &names, NULL, alphasort);
+	n = list_dir(dir, &names);
 	if (n < 0)
 		return error_errno("cannot list %s", dir);
 	for (i = 0; i < n; i++) {
@@ -895,18 +976,19 @@ static int plan_readonly(struct planner *pl)
 	return 0;
 }
 
+static bool not_dot(const struct dirent64 *e, void *arg)
+{
+	*(bool *)arg = !is_dot(e->d_name);
+	return !*(bool *)arg;
+}
+
 /* Whether the host directory has no entry (unreadable: not known to be empty). */
 static bool dir_is_empty(const char *path)
 {
-	cleanup_dir DIR *d = opendir(path);
-	struct dirent *e;
+	cleanup_fd int fd = open(path, O_RDONLY | O_NONBLOCK | O_DIRECTORY | O_CLOEXEC);
+	bool found = false;
 
-	if (!d)
-		return false;
-	while ((e = readdir(d)))
-		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
-			return false;
-	return true;
+	return fd >= 0 && each_entry(fd, not_dot, &found) == 0 && !found;
 }
 
 /* Whether opts name path among a started-again live session's collected directories. */

@@ -160,11 +160,14 @@ static void test_not_asked(void)
  * A directory that holds a mount has each entry planned: from the type its listing gives, a
  * symlink is copied, a file bound, anything else left out; the directories are lstat()ed.
  */
+#define NMANY 1200
+
 static void test_listed(void)
 {
 	cleanup_free char *session = at("s3");
 	const struct plan_item *f, *l, *d;
 	struct plan plan;
+	size_t i, many = 0, sorted = 0;
 
 	is_int(build(&plan, session, false, NULL, 0, NULL, 0), 0, "the plan is built");
 	f = find(&plan, "hold/file");
@@ -175,6 +178,16 @@ static void test_listed(void)
 	   "a symlink is copied, with its target");
 	ok(!find(&plan, "hold/fifo"), "a fifo is left out");
 	ok(d && d->kind == PLAN_OVERLAY && d->maybe_empty, "a directory is an overlay");
+	for (i = 0; i < plan.n; i++) {
+		const char *it = plan.items[i].path, *prev = i ? plan.items[i - 1].path : "";
+
+		if (!strstr(it, "/hold/many-") || plan.items[i].kind != PLAN_BIND_RO)
+			continue;
+		many++;
+		sorted += !strstr(prev, "/hold/many-") || strcmp(prev, it) < 0;
+	}
+	is_int(many, NMANY, "every file of a listing longer than one read is bound");
+	is_int(sorted, NMANY, "one after the other, in the order of their names");
 	plan_free(&plan);
 }
 
@@ -316,6 +329,11 @@ int main(void)
 
 		if (symlink("full/f", link) < 0 || mkfifo(fifo, 0644) < 0)
 			die_errno("cannot create %s or %s", link, fifo);
+	}
+	for (int i = 0; i < NMANY; i++) {
+		cleanup_free char *name = xasprintf("hold/many-%0*d", 60, i);
+
+		make_file(name);
 	}
 	inner = at("hold/inner");
 	mountinfo = at("mountinfo");
