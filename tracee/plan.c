@@ -494,8 +494,8 @@ static int list_dir(const char *dir, struct dirent ***names)
 
 /*
  * What the listing of its directory already told of an entry: its type (DT_UNKNOWN when the
- * filesystem does not say), and for a kid of a PLAN_LOWER, its lstat() and that the caller
- * may change it (lower_kids() asked).
+ * filesystem does not say); for a kid of a PLAN_LOWER, also its lstat(), taken by
+ * lower_kids() once it found that the caller may change it.
  */
 struct known {
 	unsigned char type;
