@@ -540,22 +540,23 @@ static bool kernel_checks(const char *fstype)
  * the group bits), no CAP_DAC_OVERRIDE, and a filesystem that leaves the check to the
  * kernel (FUSE's or NFS's server decides for itself). A security module can only refuse more.
  */
-static bool mode_refuses(const struct planner *pl, const char *path, const struct stat *st)
+static bool mode_refuses(const struct planner *pl, const struct stat *st,
+			 const struct host_mount *m)
 {
-	const struct host_mount *m;
-
-	if (!pl->mode_decides || st->st_uid == pl->me.uid || (st->st_mode & 0022))
-		return false;
-	m = mount_of(pl, path);
-	return m && kernel_checks(m->fstype);
+	return pl->mode_decides && st->st_uid != pl->me.uid && !(st->st_mode & 0022) && m &&
+	       kernel_checks(m->fstype);
 }
 
-/* Whether the caller may change the directory itself: it owns it, or may write in it. */
-static bool caller_may_change(const struct planner *pl, const char *path, const struct stat *st)
+/*
+ * Whether the caller may change the directory itself: it owns it, or may write in it. m: the
+ * host mount that holds it (mount_of()).
+ */
+static bool caller_may_change(const struct planner *pl, const char *path, const struct stat *st,
+			      const struct host_mount *m)
 {
 	if (st->st_uid == pl->me.uid)
 		return true;
-	return !mode_refuses(pl, path, st) && faccessat(AT_FDCWD, path, W_OK, AT_EACCESS) == 0;
+	return !mode_refuses(pl, st, m) && faccessat(AT_FDCWD, path, W_OK, AT_EACCESS) == 0;
 }
 
 /*
@@ -602,8 +603,8 @@ static bool hides_covered(const struct planner *pl, const char *dir, const struc
  * caller may change is a kid, which fits when it is not hidden and has no comma. Returns
  * whether the entry fits.
  */
-static bool kid_step(const struct planner *pl, const char *dir, const struct dirent *e,
-		     struct kid **kids, size_t *nkids, size_t *cap)
+static bool kid_step(const struct planner *pl, const char *dir, const struct host_mount *m,
+		     const struct dirent *e, struct kid **kids, size_t *nkids, size_t *cap)
 {
 	cleanup_free char *child = path_join(dir, e->d_name);
 	struct stat st;
@@ -614,7 +615,7 @@ static bool kid_step(const struct planner *pl, const char *dir, const struct dir
 	if (!S_ISDIR(st.st_mode))
 		/* An overlay copies a file up only with both its IDs mapped. */
 		return st.st_uid != pl->me.uid || st.st_gid != pl->me.gid;
-	if (!caller_may_change(pl, child, &st))
+	if (!caller_may_change(pl, child, &st, m))
 		return true;
 	GROW(*kids, *cap, *nkids + 1);
 	(*kids)[(*nkids)++] = (struct kid){.path = steal_pointer(&child), .st = st};
@@ -626,9 +627,10 @@ static bool kid_step(const struct planner *pl, const char *dir, const struct dir
  * dir with a writable overlay on each of them lets through every write a single overlay of
  * dir would: no file in dir is the caller's, user and group (it could be written), no kid
  * is hidden or has a comma, and every hidden path below dir lies in a kid. Returns whether
- * it does.
+ * it does. m holds dir and, no mount lying below dir, every kid.
  */
-static bool lower_kids(const struct planner *pl, const char *dir, struct kid **kids, size_t *nkids)
+static bool lower_kids(const struct planner *pl, const char *dir, const struct host_mount *m,
+		       struct kid **kids, size_t *nkids)
 {
 	struct dirent **names = NULL;
 	size_t cap = 0;
@@ -645,7 +647,7 @@ static bool lower_kids(const struct planner *pl, const char *dir, struct kid **k
 		const char *name = names[i]->d_name;
 
 		if (fits && strcmp(name, ".") != 0 && strcmp(name, "..") != 0)
-			fits = kid_step(pl, dir, names[i], kids, nkids, &cap);
+			fits = kid_step(pl, dir, m, names[i], kids, nkids, &cap);
 		free(names[i]);
 	}
 	free(names);
@@ -675,7 +677,7 @@ static int plan_lower(struct planner *pl, const char *dir, const struct host_mou
 	struct plan_item *it;
 	int rc = 1;
 
-	if (!lower_kids(pl, dir, &kids, &nkids)) {
+	if (!lower_kids(pl, dir, m, &kids, &nkids)) {
 		rc = 0;
 		goto out;
 	}
@@ -814,7 +816,8 @@ static int plan_path(struct planner *pl, const char *path, int depth, const stru
 		return 0;
 	}
 	/* A kid of a PLAN_LOWER: lower_kids() found that the caller may change it. */
-	if (!(k && k->st) && !caller_may_change(pl, path, &st) && !test_feature_off("lower_view")) {
+	if (!(k && k->st) && !caller_may_change(pl, path, &st, m) &&
+	    !test_feature_off("lower_view")) {
 		int rc = plan_lower(pl, path, m, depth);
 
 		if (rc != 0)
