@@ -14,7 +14,9 @@
  * Is the feature NAME turned off? Names: userns, uid_map, overlay, notify,
  * wait_killable_recv, addfd, addfd_send, sync_wakeup, pidfd_getfd, pidfd_thread, netns_cookie,
  * landlock; and lower_view, airlock's own read-only views of the directories the caller cannot
- * change (tracee/plan.h), for the benchmark's before/after.
+ * change (tracee/plan.h), for the benchmark's before/after; plan_shortcuts, the plan's trust
+ * in what a directory's listing says of an entry and in a mode that refuses a write, so that a
+ * test compares the plan without.
  */
 bool test_feature_off(const char *name);
 

@@ -12,10 +12,14 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -152,12 +156,29 @@ static void free_mounts(struct mount_table *t)
 	free(t->m);
 }
 
+/*
+ * The caller's effective IDs and groups, taken once a plan: every directory's access is
+ * judged against them (a few hundred directories as an unprivileged user).
+ */
+struct caller {
+	uid_t uid;
+	gid_t gid;
+	gid_t groups[256];
+	int ngroups; /* -1: more than groups holds, as getgroups() says; none is counted */
+};
+
 struct planner {
 	struct plan *plan;
+	struct caller me;
 	const struct plan_opts *opts;
 	struct mount_table mounts;
 	char *bottom;	 /* the empty directory under every PLAN_LOWER, made on first use */
 	bool bases_made; /* the parents of the writable overlays' upper and work directories */
+	/* Trust what a directory's listing says of its entries (struct known) and a mode that
+	   refuses the caller a write (mode_refuses()); the tests compare the plan without
+	   (test_feature_off("plan_shortcuts")) */
+	bool shortcuts;
+	bool mode_decides; /* the caller is not root and cannot override a mode */
 };
 
 static bool is_special(const char *path)
@@ -220,16 +241,15 @@ static struct plan_item *add_item(struct plan *plan, enum plan_kind kind, const 
 	return it;
 }
 
-static bool in_group(gid_t gid)
+/* Whether the caller's effective or a supplementary group is gid. */
+static bool in_group(const struct caller *me, gid_t gid)
 {
-	gid_t groups[256];
-	int n, i;
+	int i;
 
-	if (gid == getegid())
+	if (gid == me->gid)
 		return true;
-	n = getgroups(ARRAY_SIZE(groups), groups);
-	for (i = 0; i < n; i++)
-		if (groups[i] == gid)
+	for (i = 0; i < me->ngroups; i++)
+		if (me->groups[i] == gid)
 			return true;
 	return false;
 }
@@ -241,15 +261,15 @@ static bool in_group(gid_t gid)
  * caller really has on the host directory (group or other bits), and /etc stays unwritable
  * for an unprivileged caller inside as outside. Best effort.
  */
-static bool dir_attrs(const char *src, mode_t *mode, struct timespec ts[2])
+static bool dir_attrs(const struct caller *me, const char *src, mode_t *mode, struct timespec ts[2])
 {
 	struct stat st;
 
 	if (stat(src, &st) < 0)
 		return false;
 	*mode = st.st_mode & 07777;
-	if (st.st_uid != geteuid()) {
-		mode_t mine = in_group(st.st_gid) ? (*mode >> 3) & 7 : *mode & 7;
+	if (st.st_uid != me->uid) {
+		mode_t mine = in_group(me, st.st_gid) ? (*mode >> 3) & 7 : *mode & 7;
 
 		*mode = (*mode & ~(mode_t)0700) | (mine << 6);
 	}
@@ -265,12 +285,12 @@ static void set_dir_attrs(const char *dst, mode_t mode, const struct timespec ts
 	utimensat(AT_FDCWD, dst, ts, 0);
 }
 
-static void copy_dir_attrs(const char *src, const char *dst)
+static void copy_dir_attrs(const struct caller *me, const char *src, const char *dst)
 {
 	struct timespec ts[2];
 	mode_t mode;
 
-	if (dir_attrs(src, &mode, ts))
+	if (dir_attrs(me, src, &mode, ts))
 		set_dir_attrs(dst, mode, ts);
 }
 
@@ -393,16 +413,172 @@ static int add_layer_dirs(struct planner *pl, struct plan_item *it, const char *
 	return 0;
 }
 
-static int plan_path(struct planner *pl, const char *path, int depth);
-
-/* Whether the caller may change the directory itself: it owns it, or may write in it. */
-static bool caller_may_change(const char *path, const struct stat *st)
+static int cmp_names(const void *a, const void *b)
 {
-	return st->st_uid == geteuid() || faccessat(AT_FDCWD, path, W_OK, AT_EACCESS) == 0;
+	return alphasort((const struct dirent **)(uintptr_t)a,
+			 (const struct dirent **)(uintptr_t)b);
+}
+
+/* Whether a getdents64() record is "." or "..". */
+static bool is_dot(const char *name)
+{
+	return name[0] == '.' && (!name[1] || (name[1] == '.' && !name[2]));
+}
+
+/*
+ * Read the entries of the open directory fd with getdents64(), each to fn; stops at the first
+ * fn that returns false. 0, or -1 with errno.
+ */
+static int each_entry(int fd, bool (*fn)(const struct dirent64 *e, void *arg), void *arg)
+{
+	char buf[32768] __attribute__((aligned(8)));
+	ssize_t got;
+
+	while ((got = getdents64(fd, buf, sizeof(buf))) > 0)
+		for (ssize_t off = 0; off < got;) {
+			const struct dirent64 *e = (const struct dirent64 *)(buf + off);
+
+			if (!fn(e, arg))
+				return 0;
+			off += e->d_reclen;
+		}
+	return got < 0 ? -1 : 0;
+}
+
+struct listing {
+	struct dirent **v;
+	size_t n, cap;
+};
+
+static bool keep_entry(const struct dirent64 *e, void *arg)
+{
+	struct listing *l = arg;
+	size_t len = strlen(e->d_name);
+	struct dirent *d = xmalloc(offsetof(struct dirent, d_name) + len + 1);
+
+	d->d_ino = e->d_ino;
+	d->d_off = e->d_off;
+	d->d_reclen = e->d_reclen;
+	d->d_type = e->d_type;
+	memcpy(d->d_name, e->d_name, len + 1);
+	GROW(l->v, l->cap, l->n + 1);
+	l->v[l->n++] = d;
+	return true;
+}
+
+/*
+ * scandir(dir, names, NULL, alphasort), without the fstat() its opendir() makes for the size
+ * of its buffer: one a directory the plan lists, 30 or more. The count, or -1 with errno.
+ */
+static int list_dir(const char *dir, struct dirent ***names)
+{
+	cleanup_fd int fd = open(dir, O_RDONLY | O_NONBLOCK | O_DIRECTORY | O_CLOEXEC);
+	struct listing l = {0};
+	int err;
+
+	if (fd < 0)
+		return -1;
+	if (each_entry(fd, keep_entry, &l) < 0) {
+		err = errno;
+		for (size_t i = 0; i < l.n; i++)
+			free(l.v[i]);
+		free(l.v);
+		errno = err;
+		return -1;
+	}
+	if (l.n > 1)
+		qsort(l.v, l.n, sizeof(*l.v), cmp_names);
+	*names = l.v;
+	return (int)l.n;
+}
+
+/*
+ * What the listing of its directory already told of an entry: its type (DT_UNKNOWN when the
+ * filesystem does not say); for a kid of a PLAN_LOWER, also its lstat(), taken by
+ * lower_kids() once it found that the caller may change it.
+ */
+struct known {
+	unsigned char type;
+	const struct stat *st; /* NULL: not taken */
+};
+
+/* A subdirectory the caller may change, as lower_kids() found it. */
+struct kid {
+	char *path;
+	struct stat st;
+};
+
+static int plan_path(struct planner *pl, const char *path, int depth, const struct known *k);
+
+/* Whether the caller holds CAP_DAC_OVERRIDE, or cannot tell. */
+static bool may_override_modes(void)
+{
+	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct data[2] = {0};
+
+	if (syscall(SYS_capget, &hdr, data) < 0)
+		return true;
+	return data[CAP_TO_INDEX(CAP_DAC_OVERRIDE)].effective & CAP_TO_MASK(CAP_DAC_OVERRIDE);
+}
+
+/* Filesystems whose access checks are the kernel's own (generic_permission()). */
+static bool kernel_checks(const char *fstype)
+{
+	static const char *const local[] = {"ext2",  "ext3",  "ext4",	"xfs",
+					    "btrfs", "tmpfs", "overlay"};
+
+	for (size_t i = 0; i < ARRAY_SIZE(local); i++)
+		if (strcmp(fstype, local[i]) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Whether the directory's mode alone refuses the caller a write, as faccessat() would say
+ * without being asked (a hundred and fifty directories of /etc, /usr, /var as an unprivileged
+ * user): not the owner, no write bit for the group or others (an ACL's entries are capped by
+ * the group bits), no CAP_DAC_OVERRIDE, and a filesystem that leaves the check to the
+ * kernel (FUSE's or NFS's server decides for itself). A security module can only refuse more.
+ */
+static bool mode_refuses(const struct planner *pl, const struct stat *st,
+			 const struct host_mount *m)
+{
+	return pl->mode_decides && st->st_uid != pl->me.uid && !(st->st_mode & 0022) && m &&
+	       kernel_checks(m->fstype);
+}
+
+/*
+ * Whether the caller may change the directory itself: it owns it, or may write in it. m: the
+ * host mount that holds it (mount_of()).
+ */
+static bool caller_may_change(const struct planner *pl, const char *path, const struct stat *st,
+			      const struct host_mount *m)
+{
+	if (st->st_uid == pl->me.uid)
+		return true;
+	return !mode_refuses(pl, st, m) && faccessat(AT_FDCWD, path, W_OK, AT_EACCESS) == 0;
+}
+
+/*
+ * Whether a host mount lies on path: its directory entry then tells the type of what the
+ * mount covers, not of what is seen there.
+ */
+static bool is_mount_point(const struct planner *pl, const char *path)
+{
+	for (size_t i = 0; i < pl->mounts.n; i++)
+		if (strcmp(pl->mounts.m[i].path, path) == 0)
+			return true;
+	return false;
+}
+
+/* Whether the entry's type, as its directory listed it, says it is a symlink. */
+static bool listed_as_link(const struct planner *pl, const char *path, unsigned char type)
+{
+	return type == DT_LNK && !is_mount_point(pl, path);
 }
 
 /* Whether every hidden path strictly below dir is strictly below one of the kids. */
-static bool hides_covered(const struct planner *pl, const char *dir, char *const *kids,
+static bool hides_covered(const struct planner *pl, const char *dir, const struct kid *kids,
 			  size_t nkids)
 {
 	size_t i, j;
@@ -414,7 +590,7 @@ static bool hides_covered(const struct planner *pl, const char *dir, char *const
 		if (strcmp(h, dir) == 0 || !path_is_under(h, dir))
 			continue;
 		for (j = 0; j < nkids && !covered; j++)
-			covered = strcmp(h, kids[j]) != 0 && path_is_under(h, kids[j]);
+			covered = strcmp(h, kids[j].path) != 0 && path_is_under(h, kids[j].path);
 		if (!covered)
 			return false;
 	}
@@ -422,13 +598,39 @@ static bool hides_covered(const struct planner *pl, const char *dir, char *const
 }
 
 /*
+ * One entry of lower_kids()'s dir: a symlink is left alone (its directory entry says so, or
+ * lstat() does), a file of the caller's, user and group, does not fit; a subdirectory the
+ * caller may change is a kid, which fits when it is not hidden and has no comma. Returns
+ * whether the entry fits.
+ */
+static bool kid_step(const struct planner *pl, const char *dir, const struct host_mount *m,
+		     const struct dirent *e, struct kid **kids, size_t *nkids, size_t *cap)
+{
+	cleanup_free char *child = path_join(dir, e->d_name);
+	struct stat st;
+
+	if ((pl->shortcuts && listed_as_link(pl, child, e->d_type)) || lstat(child, &st) < 0 ||
+	    S_ISLNK(st.st_mode))
+		return true;
+	if (!S_ISDIR(st.st_mode))
+		/* An overlay copies a file up only with both its IDs mapped. */
+		return st.st_uid != pl->me.uid || st.st_gid != pl->me.gid;
+	if (!caller_may_change(pl, child, &st, m))
+		return true;
+	GROW(*kids, *cap, *nkids + 1);
+	(*kids)[(*nkids)++] = (struct kid){.path = steal_pointer(&child), .st = st};
+	return !strchr((*kids)[*nkids - 1].path, ',') && !is_hidden(pl, (*kids)[*nkids - 1].path);
+}
+
+/*
  * The subdirectories of dir that the caller may change, in *kids, when a read-only view of
  * dir with a writable overlay on each of them lets through every write a single overlay of
  * dir would: no file in dir is the caller's, user and group (it could be written), no kid
  * is hidden or has a comma, and every hidden path below dir lies in a kid. Returns whether
- * it does.
+ * it does. m holds dir and, no mount lying below dir, every kid.
  */
-static bool lower_kids(const struct planner *pl, const char *dir, char ***kids, size_t *nkids)
+static bool lower_kids(const struct planner *pl, const char *dir, const struct host_mount *m,
+		       struct kid **kids, size_t *nkids)
 {
 	struct dirent **names = NULL;
 	size_t cap = 0;
@@ -437,31 +639,15 @@ static bool lower_kids(const struct planner *pl, const char *dir, char ***kids, 
 
 	*kids = NULL;
 	*nkids = 0;
-	n = scandir(dir, &names, NULL, alphasort);
+	n = list_dir(dir, &names);
 	if (n < 0)
 		/* Unlistable: fine when nothing below can be reached either (mode 700). */
 		return faccessat(AT_FDCWD, dir, X_OK, AT_EACCESS) < 0;
 	for (i = 0; i < n; i++) {
 		const char *name = names[i]->d_name;
-		struct stat st;
 
-		if (fits && strcmp(name, ".") != 0 && strcmp(name, "..") != 0) {
-			char *child = path_join(dir, name);
-
-			if (lstat(child, &st) < 0 || S_ISLNK(st.st_mode)) {
-				free(child);
-			} else if (!S_ISDIR(st.st_mode)) {
-				/* An overlay copies a file up only with both its IDs mapped. */
-				fits = st.st_uid != geteuid() || st.st_gid != getegid();
-				free(child);
-			} else if (!caller_may_change(child, &st)) {
-				free(child);
-			} else {
-				fits = !strchr(child, ',') && !is_hidden(pl, child);
-				GROW(*kids, cap, *nkids + 1);
-				(*kids)[(*nkids)++] = child;
-			}
-		}
+		if (fits && strcmp(name, ".") != 0 && strcmp(name, "..") != 0)
+			fits = kid_step(pl, dir, m, names[i], kids, nkids, &cap);
 		free(names[i]);
 	}
 	free(names);
@@ -486,12 +672,12 @@ static int make_bottom(struct planner *pl)
  */
 static int plan_lower(struct planner *pl, const char *dir, const struct host_mount *m, int depth)
 {
-	char **kids;
+	struct kid *kids;
 	size_t nkids, i;
 	struct plan_item *it;
 	int rc = 1;
 
-	if (!lower_kids(pl, dir, &kids, &nkids)) {
+	if (!lower_kids(pl, dir, m, &kids, &nkids)) {
 		rc = 0;
 		goto out;
 	}
@@ -503,14 +689,15 @@ static int plan_lower(struct planner *pl, const char *dir, const struct host_mou
 	it->bottom = xstrdup(pl->bottom);
 	it->noexec = m && m->noexec;
 	for (i = 0; i < nkids && rc == 1; i++) {
-		int r = plan_path(pl, kids[i], depth + 1);
+		const struct known k = {.type = DT_DIR, .st = &kids[i].st};
+		int r = plan_path(pl, kids[i].path, depth + 1, pl->shortcuts ? &k : NULL);
 
 		if (r < 0)
 			rc = r;
 	}
 out:
 	for (i = 0; i < nkids; i++)
-		free(kids[i]);
+		free(kids[i].path);
 	free(kids);
 	return rc;
 }
@@ -520,7 +707,7 @@ static int plan_entries(struct planner *pl, const char *dir, int depth)
 	struct dirent **names = NULL;
 	int n, i, rc = 0;
 
-	n = scandir(dir, &names, NULL, alphasort);
+	n = list_dir(dir, &names);
 	if (n < 0)
 		return error_errno("cannot list %s", dir);
 	for (i = 0; i < n; i++) {
@@ -528,8 +715,9 @@ static int plan_entries(struct planner *pl, const char *dir, int depth)
 
 		if (rc == 0 && strcmp(name, ".") != 0 && strcmp(name, "..") != 0) {
 			cleanup_free char *child = path_join(dir, name);
+			const struct known k = {.type = names[i]->d_type};
 
-			rc = plan_path(pl, child, depth + 1);
+			rc = plan_path(pl, child, depth + 1, pl->shortcuts ? &k : NULL);
 		}
 		free(names[i]);
 	}
@@ -537,7 +725,40 @@ static int plan_entries(struct planner *pl, const char *dir, int depth)
 	return rc;
 }
 
-static int plan_path(struct planner *pl, const char *path, int depth)
+static void plan_symlink(struct planner *pl, const char *path, const char *target)
+{
+	add_item(pl->plan, PLAN_SYMLINK, path)->link = xstrdup(target);
+}
+
+/*
+ * Plan an entry that is no directory from what its directory's listing says, without an
+ * lstat() (a few hundred of them on /etc, /usr, /run): a symlink is copied (readlink() tells
+ * that it still is one), a regular file bound, anything else left out. Returns 1 when
+ * planned so (or vanished), 0 to be planned after an lstat(): a type the listing does not
+ * give, a directory, whose mode and owner the plan needs, a mount point.
+ */
+static int plan_listed(struct planner *pl, const char *path, unsigned char type)
+{
+	char target[4096];
+	ssize_t n;
+
+	if (type == DT_UNKNOWN || type == DT_DIR || is_mount_point(pl, path))
+		return 0;
+	if (type == DT_REG) {
+		add_item(pl->plan, PLAN_BIND_RO, path);
+		return 1;
+	}
+	if (type != DT_LNK)
+		return 1;
+	n = readlink(path, target, sizeof(target) - 1);
+	if (n < 0)
+		return errno == EINVAL ? 0 : 1; /* EINVAL: no longer a symlink */
+	target[n] = '\0';
+	plan_symlink(pl, path, target);
+	return 1;
+}
+
+static int plan_path(struct planner *pl, const char *path, int depth, const struct known *k)
 {
 	const struct host_mount *m;
 	struct plan_item *it;
@@ -553,7 +774,11 @@ static int plan_path(struct planner *pl, const char *path, int depth)
 			add_item(pl->plan, PLAN_DIR, path)->mode = 0755;
 		return 0;
 	}
-	if (lstat(path, &st) < 0)
+	if (k && k->st)
+		st = *k->st;
+	else if (k && plan_listed(pl, path, k->type))
+		return 0;
+	else if (lstat(path, &st) < 0)
 		return 0; /* vanished while we looked: nothing to plan */
 	if (S_ISLNK(st.st_mode)) {
 		char target[4096];
@@ -562,7 +787,7 @@ static int plan_path(struct planner *pl, const char *path, int depth)
 		if (n < 0)
 			return 0;
 		target[n] = '\0';
-		add_item(pl->plan, PLAN_SYMLINK, path)->link = xstrdup(target);
+		plan_symlink(pl, path, target);
 		return 0;
 	}
 	if (!S_ISDIR(st.st_mode)) {
@@ -590,7 +815,9 @@ static int plan_path(struct planner *pl, const char *path, int depth)
 		add_item(pl->plan, PLAN_DIR, path)->mode = st.st_mode & 07777;
 		return 0;
 	}
-	if (!caller_may_change(path, &st) && !test_feature_off("lower_view")) {
+	/* A kid of a PLAN_LOWER: lower_kids() found that the caller may change it. */
+	if (!(k && k->st) && !caller_may_change(pl, path, &st, m) &&
+	    !test_feature_off("lower_view")) {
 		int rc = plan_lower(pl, path, m, depth);
 
 		if (rc != 0)
@@ -752,18 +979,19 @@ static int plan_readonly(struct planner *pl)
 	return 0;
 }
 
+static bool not_dot(const struct dirent64 *e, void *arg)
+{
+	*(bool *)arg = !is_dot(e->d_name);
+	return !*(bool *)arg;
+}
+
 /* Whether the host directory has no entry (unreadable: not known to be empty). */
 static bool dir_is_empty(const char *path)
 {
-	cleanup_dir DIR *d = opendir(path);
-	struct dirent *e;
+	cleanup_fd int fd = open(path, O_RDONLY | O_NONBLOCK | O_DIRECTORY | O_CLOEXEC);
+	bool found = false;
 
-	if (!d)
-		return false;
-	while ((e = readdir(d)))
-		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
-			return false;
-	return true;
+	return fd >= 0 && each_entry(fd, not_dot, &found) == 0 && !found;
 }
 
 /* Whether opts name path among a started-again live session's collected directories. */
@@ -847,8 +1075,9 @@ static int cmp_depth_desc(const void *a, const void *b)
  * directories airlock made (upper roots and the parents of whiteouts) the host's, deepest
  * first, once nothing more is created in them (the copied mode may not let us write).
  */
-static void finish_attrs(struct plan *plan)
+static void finish_attrs(const struct planner *pl)
 {
+	struct plan *plan = pl->plan;
 	size_t i, j;
 
 	for (i = 0; i < plan->n; i++) {
@@ -860,13 +1089,15 @@ static void finish_attrs(struct plan *plan)
 			qsort(it->premade, it->npremade, sizeof(*it->premade), cmp_depth_desc);
 		if (it->layer_to_make) {
 			/* Still to be made: the tracee gives them these. */
-			it->have_attrs = dir_attrs(it->path, &it->upper_mode, it->upper_times);
+			it->have_attrs =
+				dir_attrs(&pl->me, it->path, &it->upper_mode, it->upper_times);
 			for (j = 0; j < it->nops; j++) {
 				struct plan_premade_op *op = &it->ops[j];
 				cleanup_free char *host = path_join(it->path, op->rel);
 
 				if (!op->whiteout)
-					op->have_attrs = dir_attrs(host, &op->mode, op->times);
+					op->have_attrs =
+						dir_attrs(&pl->me, host, &op->mode, op->times);
 			}
 			continue;
 		}
@@ -876,9 +1107,9 @@ static void finish_attrs(struct plan *plan)
 			struct stat st;
 
 			if (lstat(up, &st) == 0 && S_ISDIR(st.st_mode))
-				copy_dir_attrs(host, up);
+				copy_dir_attrs(&pl->me, host, up);
 		}
-		copy_dir_attrs(it->path, it->upper);
+		copy_dir_attrs(&pl->me, it->path, it->upper);
 	}
 }
 
@@ -888,9 +1119,14 @@ int plan_build(struct plan *plan, const struct plan_opts *opts)
 	int rc;
 
 	memset(plan, 0, sizeof(*plan));
+	pl.me.uid = geteuid();
+	pl.me.gid = getegid();
+	pl.me.ngroups = getgroups(ARRAY_SIZE(pl.me.groups), pl.me.groups);
+	pl.shortcuts = !test_feature_off("plan_shortcuts");
+	pl.mode_decides = pl.shortcuts && pl.me.uid != 0 && !may_override_modes();
 	rc = read_mounts(opts->mountinfo ? opts->mountinfo : "/proc/self/mountinfo", &pl.mounts);
 	if (rc == 0)
-		rc = plan_path(&pl, "/", 0);
+		rc = plan_path(&pl, "/", 0, NULL);
 	/* Scratch overlays before the whiteouts: they need them too. */
 	if (rc == 0)
 		rc = plan_scratch(&pl);
@@ -901,7 +1137,7 @@ int plan_build(struct plan *plan, const struct plan_opts *opts)
 	if (rc == 0)
 		rc = plan_collect(&pl);
 	if (rc == 0)
-		finish_attrs(plan);
+		finish_attrs(&pl);
 	free_mounts(&pl.mounts);
 	free(pl.bottom);
 	if (rc < 0)

@@ -85,6 +85,54 @@ static int lock_dir(const char *dir, bool exclusive, bool wait)
 	return fd;
 }
 
+void store_utc(time_t t, struct tm *tm)
+{
+	long long days = t / 86400, secs = t % 86400, era, year;
+	unsigned doe, yoe, doy, mp;
+
+	if (secs < 0) {
+		secs += 86400;
+		days--;
+	}
+	/* Days since 1970-01-01 to a civil date (Howard Hinnant's days_from_civil, inverted). */
+	days += 719468;
+	era = (days >= 0 ? days : days - 146096) / 146097;
+	doe = (unsigned)(days - era * 146097);
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	year = yoe + era * 400 + (mp >= 10);
+	memset(tm, 0, sizeof(*tm));
+	tm->tm_year = (int)(year - 1900);
+	tm->tm_mon = (int)(mp < 10 ? mp + 2 : mp - 10);
+	tm->tm_mday = (int)(doy - (153 * mp + 2) / 5 + 1);
+	tm->tm_hour = (int)(secs / 3600);
+	tm->tm_min = (int)(secs / 60 % 60);
+	tm->tm_sec = (int)(secs % 60);
+}
+
+/*
+ * Make sdir, and the store's directories above it when they are missing (its first session):
+ * one mkdir() for each session after. 0, -EEXIST, or -errno after printing why.
+ */
+static int make_session_dir(const char *dir, const char *sdir)
+{
+	int rc;
+
+	if (mkdir(sdir, 0700) == 0)
+		return 0;
+	if (errno == ENOENT) {
+		rc = mkdir_p(dir, 0700);
+		if (rc < 0)
+			return error_rc(rc, "cannot create the session store %s", dir);
+		if (mkdir(sdir, 0700) == 0)
+			return 0;
+	}
+	if (errno == EEXIST)
+		return -EEXIST;
+	return error_errno("cannot create session directory %s", sdir);
+}
+
 int store_create(struct session *s)
 {
 	cleanup_free char *dir = sessions_dir();
@@ -94,9 +142,6 @@ int store_create(struct session *s)
 	s->lock_fd = -1;
 	if (!dir)
 		return -ENOENT;
-	rc = mkdir_p(dir, 0700);
-	if (rc < 0)
-		return error_rc(rc, "cannot create the session store %s", dir);
 	for (attempt = 0; attempt < 64; attempt++) {
 		char id[64];
 		unsigned char r = 0;
@@ -107,18 +152,18 @@ int store_create(struct session *s)
 		/* Milliseconds keep IDs in time order ("last" is the greatest); the random
 		   digit separates sessions started in the same millisecond. */
 		clock_gettime(CLOCK_REALTIME, &now);
-		gmtime_r(&now.tv_sec, &tm);
+		store_utc(now.tv_sec, &tm);
 		if (getrandom(&r, sizeof(r), 0) != sizeof(r))
 			r = (unsigned char)(getpid() + attempt);
 		snprintf(id, sizeof(id), "%02d%02d%02d-%02d%02d%02d-%03ld%x", tm.tm_year % 100,
 			 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
 			 now.tv_nsec / 1000000, (unsigned)(r & 15));
 		sdir = path_join(dir, id);
-		if (mkdir(sdir, 0700) < 0) {
-			if (errno == EEXIST)
-				continue;
-			return error_errno("cannot create session directory %s", sdir);
-		}
+		rc = make_session_dir(dir, sdir);
+		if (rc == -EEXIST)
+			continue;
+		if (rc < 0)
+			return rc;
 		rc = lock_dir(sdir, true, false);
 		if (rc < 0)
 			return error_rc(rc, "cannot lock session %s", id);

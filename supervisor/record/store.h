@@ -13,6 +13,7 @@
 #include <cjson/cJSON.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 
 struct strvec;
 
@@ -27,6 +28,12 @@ char *store_root(void);
 
 /* Create a new session directory, locked exclusively. 0 or -errno (printed). */
 int store_create(struct session *s);
+
+/*
+ * gmtime_r()'s date and time of t (the other fields 0), without its first call's load of the
+ * time zone (/etc/localtime, seven system calls) on the way to the clone: the session's ID.
+ */
+void store_utc(time_t t, struct tm *tm);
 
 /*
  * Open the session named by arg ("last", NULL, an ID or a unique prefix) and take its lock

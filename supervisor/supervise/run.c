@@ -707,6 +707,7 @@ static void ctx_init(struct run_ctx *c)
 /* The rules, from the files, the command line and PATH, and what they hide or protect. */
 static int load_rules(struct run_ctx *c)
 {
+	struct realpaths resolved = {0};
 	char *conf[2];
 	size_t nconf, i;
 
@@ -720,15 +721,16 @@ static int load_rules(struct run_ctx *c)
 		return -1;
 	if (policy_add_path_dirs(&c->pol, getenv("PATH"), &c->renv) < 0)
 		return -1;
-	rule_paths(&c->pol.rs, RULE_HIDE, &c->hide);
+	rule_paths(&c->pol.rs, RULE_HIDE, &c->hide, &resolved);
 	/* The program must not see or touch its own session, nor any other. */
-	add_hidden(&c->hide, xstrdup(c->store));
-	rule_paths(&c->pol.rs, RULE_READONLY, &c->ro);
+	add_hidden(&c->hide, xstrdup(c->store), &resolved);
+	realpaths_free(&resolved);
+	rule_paths(&c->pol.rs, RULE_READONLY, &c->ro, NULL);
 	/* The program must not rewrite the rules its next run, or the person's, obeys. */
 	nconf = policy_config_dirs(c->renv.home, conf);
 	for (i = 0; i < nconf; i++)
 		strvec_push(&c->ro, conf[i]);
-	rule_paths(&c->pol.rs, RULE_SCRATCH, &c->scratch);
+	rule_paths(&c->pol.rs, RULE_SCRATCH, &c->scratch, NULL);
 	return 0;
 }
 

@@ -164,9 +164,25 @@ struct output {
 
 /* Shared by the parts; each is documented where it is defined. */
 int parse_run_opts(int argc, char **argv, struct run_opts *o);
-void add_hidden(struct strvec *out, char *path);
+/*
+ * The real paths of one batch of paths (the hidden ones), each prefix resolved once: the
+ * defaults share /home/USER and ~/.config. Only for one batch: the host may change after.
+ * realpaths_get() is realpath(3) (NULL and errno when it cannot be resolved).
+ */
+struct realpath_entry {
+	char *path, *real; /* real: NULL when path cannot be resolved, for err */
+	int err;
+};
+struct realpaths {
+	struct realpath_entry *v;
+	size_t n, cap;
+};
+char *realpaths_get(struct realpaths *c, const char *path);
+void realpaths_free(struct realpaths *c);
+void add_hidden(struct strvec *out, char *path, struct realpaths *c);
 char *flag_directives(const struct run_opts *o, const char *cwd);
-void rule_paths(const struct ruleset *rs, enum rule_action kind, struct strvec *out);
+void rule_paths(const struct ruleset *rs, enum rule_action kind, struct strvec *out,
+		struct realpaths *c);
 int load_replay(struct asker *a, const char *id, cJSON **out);
 struct asker *make_asker(const struct run_opts *o, const char *home, enum ask_mode *used);
 void run_opts_free(struct run_opts *o);

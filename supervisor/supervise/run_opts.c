@@ -4,6 +4,8 @@
 #include "supervisor/cli/cli.h"
 #include "supervisor/supervise/run_int.h"
 
+#include <limits.h>
+
 enum {
 	OPT_ASK = 256,
 	OPT_REVIEW,
@@ -475,14 +477,88 @@ static char *expand_path(const char *p, const char *cwd)
 	return path_normalize(joined);
 }
 
+/* The remembered answer for path, or -1. */
+static ssize_t realpaths_find(const struct realpaths *c, const char *path)
+{
+	for (size_t i = 0; i < c->n; i++)
+		if (strcmp(c->v[i].path, path) == 0)
+			return (ssize_t)i;
+	return -1;
+}
+
+static ssize_t realpaths_remember(struct realpaths *c, const char *path, char *real, int err)
+{
+	GROW(c->v, c->cap, c->n + 1);
+	c->v[c->n] = (struct realpath_entry){.path = xstrdup(path), .real = real, .err = err};
+	return (ssize_t)c->n++;
+}
+
+/*
+ * Resolve path, a normalised absolute path, after its parent: the parent's real path joined
+ * with the last name when that is no symlink (readlink() says EINVAL: it exists, and the
+ * parent is a directory), realpath(3) of that when it is one, the error otherwise.
+ */
+static ssize_t realpaths_resolve(struct realpaths *c, const char *path)
+{
+	ssize_t i = realpaths_find(c, path), parent;
+	cleanup_free char *dir = NULL, *cand = NULL;
+	const char *name;
+	char *real;
+	char one;
+
+	if (i >= 0)
+		return i;
+	name = strrchr(path, '/') + 1;
+	if (!*name)
+		return realpaths_remember(c, path, xstrdup("/"), 0);
+	dir = name - 1 == path ? xstrdup("/") : xstrndup(path, (size_t)(name - 1 - path));
+	parent = realpaths_resolve(c, dir);
+	if (!c->v[parent].real)
+		return realpaths_remember(c, path, NULL, c->v[parent].err);
+	cand = path_join(c->v[parent].real, name);
+	if (readlink(cand, &one, 1) >= 0) {
+		real = realpath(cand, NULL);
+		return realpaths_remember(c, path, real, real ? 0 : errno);
+	}
+	if (errno != EINVAL)
+		return realpaths_remember(c, path, NULL, errno);
+	return realpaths_remember(c, path, steal_pointer(&cand), 0);
+}
+
+char *realpaths_get(struct realpaths *c, const char *path)
+{
+	cleanup_free char *norm = path_normalize(path);
+	ssize_t i;
+
+	/* Anything else ("..", a relative path) as realpath(3) takes it. */
+	if (path[0] != '/' || strlen(path) >= PATH_MAX || strcmp(norm, path) != 0)
+		return realpath(path, NULL);
+	i = realpaths_resolve(c, path);
+	if (!c->v[i].real) {
+		errno = c->v[i].err;
+		return NULL;
+	}
+	return xstrdup(c->v[i].real);
+}
+
+void realpaths_free(struct realpaths *c)
+{
+	for (size_t i = 0; i < c->n; i++) {
+		free(c->v[i].path);
+		free(c->v[i].real);
+	}
+	free(c->v);
+	*c = (struct realpaths){0};
+}
+
 /*
  * Add path to the hidden list, and the path it resolves to when a component is a symlink
  * (~/.config -> dotfiles/config): hiding only the name would leave the content reachable
  * by its real path. An absent path is resolved through its parent.
  */
-void add_hidden(struct strvec *out, char *path)
+void add_hidden(struct strvec *out, char *path, struct realpaths *c)
 {
-	cleanup_free char *real = realpath(path, NULL);
+	cleanup_free char *real = realpaths_get(c, path);
 
 	if (!real) {
 		cleanup_free char *dir = xstrdup(path);
@@ -492,7 +568,7 @@ void add_hidden(struct strvec *out, char *path)
 			cleanup_free char *rdir = NULL;
 
 			*slash = '\0';
-			rdir = realpath(dir, NULL);
+			rdir = realpaths_get(c, dir);
 			if (rdir)
 				real = path_join(rdir, slash + 1);
 		}
@@ -534,15 +610,19 @@ char *flag_directives(const struct run_opts *o, const char *cwd)
 	return buf_detach(&b);
 }
 
-/* The paths the rules say to hide, make read-only or throw away (kind), into out. */
-void rule_paths(const struct ruleset *rs, enum rule_action kind, struct strvec *out)
+/*
+ * The paths the rules say to hide, make read-only or throw away (kind), into out; c holds the
+ * batch's resolved paths for the hidden ones (add_hidden()).
+ */
+void rule_paths(const struct ruleset *rs, enum rule_action kind, struct strvec *out,
+		struct realpaths *c)
 {
 	const struct rule **v = NULL;
 	size_t n = rules_paths(rs, kind, &v), i;
 
 	for (i = 0; i < n; i++) {
 		if (kind == RULE_HIDE)
-			add_hidden(out, xstrdup(v[i]->path));
+			add_hidden(out, xstrdup(v[i]->path), c);
 		else
 			strvec_add(out, v[i]->path);
 	}

@@ -18,7 +18,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static char *base;
@@ -154,6 +156,156 @@ static void test_not_asked(void)
 	plan_free(&plan);
 }
 
+/*
+ * A directory that holds a mount has each entry planned: from the type its listing gives, a
+ * symlink is copied, a file bound, anything else left out; the directories are lstat()ed.
+ */
+#define NMANY 1200
+
+static void test_listed(void)
+{
+	cleanup_free char *session = at("s3");
+	const struct plan_item *f, *l, *d;
+	struct plan plan;
+	size_t i, many = 0, sorted = 0;
+
+	is_int(build(&plan, session, false, NULL, 0, NULL, 0), 0, "the plan is built");
+	f = find(&plan, "hold/file");
+	l = find(&plan, "hold/link");
+	d = find(&plan, "hold/e1");
+	ok(f && f->kind == PLAN_BIND_RO, "a file beside a mount is bound");
+	ok(l && l->kind == PLAN_SYMLINK && strcmp(l->link, "full/f") == 0,
+	   "a symlink is copied, with its target");
+	ok(!find(&plan, "hold/fifo"), "a fifo is left out");
+	ok(d && d->kind == PLAN_OVERLAY && d->maybe_empty, "a directory is an overlay");
+	for (i = 0; i < plan.n; i++) {
+		const char *it = plan.items[i].path, *prev = i ? plan.items[i - 1].path : "";
+
+		if (!strstr(it, "/hold/many-") || plan.items[i].kind != PLAN_BIND_RO)
+			continue;
+		many++;
+		sorted += !strstr(prev, "/hold/many-") || strcmp(prev, it) < 0;
+	}
+	is_int(many, NMANY, "every file of a listing longer than one read is bound");
+	is_int(sorted, NMANY, "one after the other, in the order of their names");
+	plan_free(&plan);
+}
+
+/* path relative to the session directory s when it lies in it, else itself. */
+static const char *in_session(const char *path, const char *s)
+{
+	return path && path_is_under(path, s) ? path_rel(path, s) : path;
+}
+
+/* Whether two items are alike; paths in the session directories relative to them. */
+static bool alike(const struct plan_item *a, const char *sa, const struct plan_item *b,
+		  const char *sb)
+{
+	size_t i;
+
+#define SAME_STR(x, y) ((!(x) && !(y)) || ((x) && (y) && strcmp(x, y) == 0))
+	if (a->kind != b->kind || !SAME_STR(in_session(a->path, sa), in_session(b->path, sb)) ||
+	    !SAME_STR(a->link, b->link) || a->mode != b->mode || a->ro != b->ro ||
+	    a->noexec != b->noexec || a->hidden != b->hidden || a->is_dir != b->is_dir ||
+	    a->collected != b->collected || a->maybe_empty != b->maybe_empty ||
+	    a->layer_to_make != b->layer_to_make || a->have_attrs != b->have_attrs ||
+	    a->upper_mode != b->upper_mode || a->npremade != b->npremade || a->nops != b->nops ||
+	    !SAME_STR(in_session(a->upper, sa), in_session(b->upper, sb)) ||
+	    !SAME_STR(in_session(a->work, sa), in_session(b->work, sb)) ||
+	    !SAME_STR(in_session(a->bottom, sa), in_session(b->bottom, sb)))
+		return false;
+	for (i = 0; i < a->npremade; i++)
+		if (strcmp(a->premade[i], b->premade[i]) != 0)
+			return false;
+	for (i = 0; i < a->nops; i++)
+		if (strcmp(a->ops[i].rel, b->ops[i].rel) != 0 ||
+		    a->ops[i].whiteout != b->ops[i].whiteout || a->ops[i].mode != b->ops[i].mode)
+			return false;
+#undef SAME_STR
+	return true;
+}
+
+static int build_host(struct plan *plan, const char *session, const char *const *hide, size_t nhide)
+{
+	struct plan_opts o = {
+		.session_dir = session, .hide = hide, .nhide = nhide, .collect_empty = true};
+
+	if (mkdir(session, 0700) < 0 && errno != EEXIST)
+		die_errno("cannot create %s", session);
+	return plan_build(plan, &o);
+}
+
+/*
+ * The plan of this host's own root built twice, with the planner's shortcuts and without
+ * (each entry lstat()ed and access-checked): the number of items that differ, or -1.
+ */
+static int host_differs(const char *s1, const char *s2)
+{
+	const char *home = getenv("HOME") ? getenv("HOME") : "/root";
+	cleanup_free char *h1 = path_join(home, ".ssh"), *h2 = path_join(home, ".config/gh");
+	cleanup_free char *h3 = at("hold/full/f");
+	const char *hide[] = {h1, h2, h3};
+	struct plan fast, slow;
+	int rc1, rc2, differ = 0;
+
+	rc1 = build_host(&fast, s1, hide, ARRAY_SIZE(hide));
+	setenv("AIRLOCK_TEST_FEATURES_OFF", "plan_shortcuts", 1);
+	rc2 = build_host(&slow, s2, hide, ARRAY_SIZE(hide));
+	unsetenv("AIRLOCK_TEST_FEATURES_OFF");
+	if (rc1 < 0 || rc2 < 0)
+		differ = -1;
+	else if (fast.n != slow.n)
+		differ = (int)(fast.n > slow.n ? fast.n - slow.n : slow.n - fast.n);
+	for (size_t i = 0; differ >= 0 && i < fast.n && i < slow.n; i++)
+		if (!alike(&fast.items[i], s1, &slow.items[i], s2)) {
+			printf("#   differs: %s\n", fast.items[i].path);
+			differ++;
+		}
+	if (rc1 == 0)
+		plan_free(&fast);
+	if (rc2 == 0)
+		plan_free(&slow);
+	return differ;
+}
+
+/* host_differs() as nobody, an unprivileged user whose writes the modes decide. */
+static int host_differs_as_nobody(void)
+{
+	cleanup_free char *dir = at("nobody"), *s1 = at("nobody/1"), *s2 = at("nobody/2");
+	int status;
+	pid_t pid;
+
+	if (mkdir(dir, 0700) < 0 || chown(dir, 65534, 65534) < 0 || chmod(base, 0755) < 0)
+		die_errno("cannot create %s", dir);
+	pid = fork();
+	if (pid < 0)
+		die_errno("cannot fork");
+	if (pid == 0) {
+		if (setgroups(0, NULL) < 0 || setresgid(65534, 65534, 65534) < 0 ||
+		    setresuid(65534, 65534, 65534) < 0)
+			_exit(127);
+		_exit(host_differs(s1, s2) == 0 ? 0 : 1);
+	}
+	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status) == 127 ? -1 : WEXITSTATUS(status);
+}
+
+/*
+ * The plan of this host's own root, as the one who runs the tests (and as nobody, for root),
+ * is the same whether the planner trusts what the directories' listings say of their entries
+ * and the modes that refuse a write, or lstat()s and access-checks each entry.
+ */
+static void test_host_same(void)
+{
+	cleanup_free char *s1 = at("host1"), *s2 = at("host2");
+
+	is_int(host_differs(s1, s2), 0, "the host's plan is the same with the shortcuts");
+	/* (Run by someone else, the check above was the unprivileged one.) */
+	if (geteuid() == 0)
+		is_int(host_differs_as_nobody(), 0, "and so it is for nobody");
+}
+
 int main(void)
 {
 	char tmpl[] = "/tmp/airlock-test-plan.XXXXXX";
@@ -171,6 +323,18 @@ int main(void)
 	make_dir("hold/full");
 	make_file("hold/full/f");
 	make_dir("hold/inner");
+	make_file("hold/file");
+	{
+		cleanup_free char *link = at("hold/link"), *fifo = at("hold/fifo");
+
+		if (symlink("full/f", link) < 0 || mkfifo(fifo, 0644) < 0)
+			die_errno("cannot create %s or %s", link, fifo);
+	}
+	for (int i = 0; i < NMANY; i++) {
+		cleanup_free char *name = xasprintf("hold/many-%0*d", 60, i);
+
+		make_file(name);
+	}
 	inner = at("hold/inner");
 	mountinfo = at("mountinfo");
 	f = fopen(mountinfo, "we");
@@ -181,6 +345,8 @@ int main(void)
 	fclose(f);
 	test_collected();
 	test_not_asked();
+	test_listed();
+	test_host_same();
 	{
 		cleanup_free char *cmd = xasprintf("rm -rf '%s'", base);
 
