@@ -820,9 +820,13 @@ static void drop_capabilities(void)
 	struct __user_cap_data_struct data[2];
 	int cap;
 
+	/* The kernel's capabilities are 0 to CAP_LAST_CAP: the first it does not know ends them. */
 	for (cap = 0; cap <= 63; cap++)
-		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
-			die_errno("cannot drop capability %d", cap);
+		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) {
+			if (errno != EINVAL)
+				die_errno("cannot drop capability %d", cap);
+			break;
+		}
 	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
 	if (prctl(PR_SET_SECUREBITS,
 		  SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP |
