@@ -271,6 +271,17 @@ static scmp_filter_ctx build_filter(void)
 	rc = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
 	if (rc == 0)
 		rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
+#if SCMP_VER_MAJOR > 2 || (SCMP_VER_MAJOR == 2 && SCMP_VER_MINOR >= 5)
+	/*
+	 * A binary tree on the syscall number instead of one test after another: the same
+	 * decisions in O(log n) steps. The kernel runs the program once per syscall number when
+	 * it loads it (to cache the calls always allowed) and JIT-compiles it, both in the
+	 * command's start: the load took 0.32 ms with the list, 0.155 ms with the tree
+	 * (bench/README.md). Without it (an older libseccomp at run time) the list does the same.
+	 */
+	if (rc == 0)
+		(void)seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
+#endif
 	if (rc == 0)
 		rc = add_rules(ctx);
 	if (rc < 0) {

@@ -38,6 +38,9 @@
 #define OVERLAYFS_MAGIC 0x794c7630
 #define TMPFS_MAGIC	0x01021994
 
+/* Far more than the sandbox's table of a few dozen mounts ever holds. */
+#define MOUNTINFO_MAX (16 << 20)
+
 /* struct landlock_ruleset_attr as of ABI 6; the kernel takes a longer one if the rest is 0. */
 struct ll_ruleset_attr {
 	uint64_t handled_access_fs;
@@ -114,30 +117,34 @@ struct ll_mounts {
 /*
  * The sandbox's mounts, as the kernel reports them: "ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS
  * [TAGS...] - FSTYPE SOURCE SUPEROPTS". A later mount on the same path covers an earlier one.
+ * The table is read whole, in one read() of up to 64 KiB (read_file): stdio's 1 KiB reads cost
+ * procfs a dozen more calls (bench/README.md).
  */
 static void read_mounts(struct ll_mounts *t)
 {
-	cleanup_file FILE *f = fopen("/proc/self/mountinfo", "re");
-	cleanup_free char *line = NULL;
-	size_t cap = 0;
+	cleanup_free char *table = read_file("/proc/self/mountinfo", MOUNTINFO_MAX, NULL);
+	char *line, *next;
 
-	if (!f)
+	if (!table)
 		die_errno("landlock: cannot read the sandbox's /proc/self/mountinfo");
-	while (getline(&line, &cap, f) > 0) {
+	for (line = table; *line; line = next) {
 		char *field[6] = {0}, *fstype = NULL, *superopts = NULL, *save = NULL, *tok;
 		struct ll_mount m;
 		int i = 0;
 
-		for (tok = strtok_r(line, " \n", &save); tok; tok = strtok_r(NULL, " \n", &save)) {
+		next = strchrnul(line, '\n');
+		if (*next)
+			*next++ = '\0';
+		for (tok = strtok_r(line, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
 			if (i < 6)
 				field[i] = tok;
 			else if (strcmp(tok, "-") == 0)
 				break;
 			i++;
 		}
-		fstype = strtok_r(NULL, " \n", &save);
-		if (fstype && strtok_r(NULL, " \n", &save))
-			superopts = strtok_r(NULL, " \n", &save);
+		fstype = strtok_r(NULL, " ", &save);
+		if (fstype && strtok_r(NULL, " ", &save))
+			superopts = strtok_r(NULL, " ", &save);
 		if (!field[5] || !fstype || !superopts)
 			die("landlock: cannot parse the sandbox's mount table");
 		plan_unescape_octal(field[4]);
@@ -202,35 +209,64 @@ static void allow_stdio(int ruleset, uint64_t handled)
 	}
 }
 
-void landlock_enter(bool net_host)
+void landlock_create(struct landlock_ruleset *rs, bool net_host)
 {
-	static const char *const written_files[] = {"/dev", "/proc"};
 	struct landlock_state st;
 	struct ll_ruleset_attr attr = {0};
-	struct ll_mounts mounts = {0};
-	const char **trees = NULL; /* where a writable mount inherits rights */
-	size_t ntrees = 0, cap = 0, i, j;
-	uint64_t h;
-	cleanup_fd int ruleset = -1;
 
+	rs->fd = -1;
+	rs->handled = 0;
 	landlock_probe(&st, net_host);
 	if (!st.enforced)
 		return;
-	h = handled_fs(st.abi);
-	attr.handled_access_fs = h;
+	rs->handled = attr.handled_access_fs = handled_fs(st.abi);
 	if (st.scope_signal)
 		attr.scoped |= LANDLOCK_SCOPE_SIGNAL;
 	if (st.scope_abstract)
 		attr.scoped |= LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET;
-	ruleset = (int)syscall(SYS_landlock_create_ruleset, &attr, sizeof(attr), 0);
-	if (ruleset < 0)
+	/* Close-on-exec, as every Landlock descriptor: the command's program never has it. */
+	rs->fd = (int)syscall(SYS_landlock_create_ruleset, &attr, sizeof(attr), 0);
+	if (rs->fd < 0)
 		die_errno("landlock: cannot create a ruleset (ABI %d)", st.abi);
+}
 
-	allow_path(ruleset, "/", h & FS_READ, 0);
+/*
+ * Any writable mount that is not one granted writes must not lie inside a tree granted
+ * writes, or it would inherit them: the sandbox makes none but its own devpts and /proc.
+ */
+static void check_inside(const struct ll_mounts *mounts, const char *const *trees, size_t ntrees)
+{
+	for (size_t i = 0; i < mounts->n; i++) {
+		const struct ll_mount *m = &mounts->v[i];
+
+		if (!m->rw || strcmp(m->fstype, "overlay") == 0 ||
+		    (strcmp(m->path, "/dev/shm") == 0 && strcmp(m->fstype, "tmpfs") == 0) ||
+		    (strcmp(m->path, "/dev/pts") == 0 && strcmp(m->fstype, "devpts") == 0) ||
+		    (strcmp(m->path, "/proc") == 0 && strcmp(m->fstype, "proc") == 0))
+			continue;
+		for (size_t j = 0; j < ntrees; j++)
+			if (path_is_under(m->path, trees[j]))
+				die("landlock: %s is a writable %s mount inside %s, where only "
+				    "overlays may be written",
+				    m->path, m->fstype, trees[j]);
+	}
+}
+
+void landlock_fill(const struct landlock_ruleset *rs)
+{
+	static const char *const written_files[] = {"/dev", "/proc"};
+	struct ll_mounts mounts = {0};
+	const char **trees = NULL; /* where a writable mount inherits rights */
+	size_t ntrees = 0, cap = 0, i;
+	uint64_t h = rs->handled;
+
+	if (rs->fd < 0)
+		return;
+	allow_path(rs->fd, "/", h & FS_READ, 0);
 	/* Device nodes and /proc: written, never created in (both are fixed trees). */
-	allow_path(ruleset, "/dev",
+	allow_path(rs->fd, "/dev",
 		   h & (LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_IOCTL_DEV), 0);
-	allow_path(ruleset, "/proc",
+	allow_path(rs->fd, "/proc",
 		   h & (LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_TRUNCATE), 0);
 	for (i = 0; i < ARRAY_SIZE(written_files); i++) {
 		GROW(trees, cap, ntrees + 1);
@@ -249,33 +285,24 @@ void landlock_enter(bool net_host)
 			magic = TMPFS_MAGIC;
 		if (!magic)
 			continue;
-		allow_path(ruleset, m->path, h & (FS_READ | FS_WRITE_TREE), magic);
+		allow_path(rs->fd, m->path, h & (FS_READ | FS_WRITE_TREE), magic);
 		GROW(trees, cap, ntrees + 1);
 		trees[ntrees++] = m->path;
 	}
-	/*
-	 * Any other writable mount must not lie inside a tree granted writes, or it would
-	 * inherit them: the sandbox makes none but its own devpts and /proc.
-	 */
-	for (i = 0; i < mounts.n; i++) {
-		const struct ll_mount *m = &mounts.v[i];
-
-		if (!m->rw || strcmp(m->fstype, "overlay") == 0 ||
-		    (strcmp(m->path, "/dev/shm") == 0 && strcmp(m->fstype, "tmpfs") == 0) ||
-		    (strcmp(m->path, "/dev/pts") == 0 && strcmp(m->fstype, "devpts") == 0) ||
-		    (strcmp(m->path, "/proc") == 0 && strcmp(m->fstype, "proc") == 0))
-			continue;
-		for (j = 0; j < ntrees; j++)
-			if (path_is_under(m->path, trees[j]))
-				die("landlock: %s is a writable %s mount inside %s, where only "
-				    "overlays may be written",
-				    m->path, m->fstype, trees[j]);
-	}
-	allow_stdio(ruleset, h & FS_FILE);
-	if (syscall(SYS_landlock_restrict_self, ruleset, 0) < 0)
-		die_errno("landlock: cannot restrict the command");
+	check_inside(&mounts, trees, ntrees);
+	allow_stdio(rs->fd, h & FS_FILE);
 	free(trees);
 	for (i = 0; i < mounts.n; i++)
 		free(mounts.v[i].path);
 	free(mounts.v);
+}
+
+void landlock_restrict(struct landlock_ruleset *rs)
+{
+	if (rs->fd < 0)
+		return;
+	if (syscall(SYS_landlock_restrict_self, rs->fd, 0) < 0)
+		die_errno("landlock: cannot restrict the command");
+	close(rs->fd);
+	rs->fd = -1;
 }

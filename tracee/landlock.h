@@ -40,6 +40,7 @@
 #define AIRLOCK_TRACEE_LANDLOCK_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 struct landlock_state {
 	int abi;	     /* the kernel's Landlock ABI, 0 without one (or turned off) */
@@ -56,12 +57,30 @@ struct landlock_state {
  */
 void landlock_probe(struct landlock_state *st, bool net_host);
 
+/* The command's ruleset: made by pid 1, entered by the command it forks. */
+struct landlock_ruleset {
+	int fd;		  /* -1 when Landlock is not enforced */
+	uint64_t handled; /* the filesystem rights it handles (all the ABI knows) */
+};
+
 /*
- * In the command, after no_new_privs and before the seccomp filter: restrict the calling
- * process (single-threaded) and everything it starts as landlock_probe() says. Dies (exit
- * 125) when Landlock is available but cannot be applied, or when the mount table holds a
- * writable mount that would inherit rights it must not have.
+ * The domain is made in three steps, so that pid 1 writes the rules while the command it has
+ * just forked gets ready (sandbox.c):
+ *   landlock_create()   pid 1, before the fork: an empty ruleset for what landlock_probe()
+ *                       says; the command inherits the descriptor (close-on-exec)
+ *   landlock_fill()     pid 1, once the sandbox's mounts are final: the rules, from the
+ *                       mount table as the kernel reports it (and pid 1's stdio, which is
+ *                       the command's); the command's descriptor names the same ruleset
+ *   landlock_restrict() the command, after no_new_privs, once pid 1 has said the rules are
+ *                       all in, and before the seccomp filter: restricts the calling process
+ *                       (single-threaded) and everything it starts, and closes the ruleset
+ * A domain is a copy of the ruleset when it is entered: nothing pid 1 could add later would
+ * reach the command. Each dies (exit 125) when Landlock is available but cannot be applied;
+ * landlock_fill() also when the mount table holds a writable mount that would inherit rights
+ * it must not have.
  */
-void landlock_enter(bool net_host);
+void landlock_create(struct landlock_ruleset *rs, bool net_host);
+void landlock_fill(const struct landlock_ruleset *rs);
+void landlock_restrict(struct landlock_ruleset *rs);
 
 #endif

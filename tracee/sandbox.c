@@ -632,7 +632,7 @@ static void loopback_up(void)
 		die_errno("cannot bring the loopback interface up");
 }
 
-/* Hand fd to the supervisor in a message of type; pid 1 has no filter to notify sendmsg(). */
+/* Hand fd to the supervisor in a message of type (before the filter: no notification). */
 static void send_socket(int control, int type, int fd, const char *what)
 {
 	union {
@@ -659,10 +659,10 @@ static void send_socket(int control, int type, int fd, const char *what)
 }
 
 /*
- * The resolver's socket: pid 1 may bind port 53 on the sandbox's loopback (it holds
- * CAP_NET_BIND_SERVICE in its user namespace, which owns the network namespace) and hands the
- * socket to the supervisor, which cannot enter the namespace but answers from the host's
- * network.
+ * The resolver's socket: the command's process, before it drops its capabilities, may bind
+ * port 53 on the sandbox's loopback (it holds CAP_NET_BIND_SERVICE in its user namespace, which
+ * owns the network namespace) and hands the socket to the supervisor, which cannot enter the
+ * namespace but answers from the host's network.
  */
 static void send_dns_socket(int control)
 {
@@ -820,9 +820,13 @@ static void drop_capabilities(void)
 	struct __user_cap_data_struct data[2];
 	int cap;
 
+	/* The kernel's capabilities are 0 to CAP_LAST_CAP: the first it does not know ends them. */
 	for (cap = 0; cap <= 63; cap++)
-		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
-			die_errno("cannot drop capability %d", cap);
+		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) {
+			if (errno != EINVAL)
+				die_errno("cannot drop capability %d", cap);
+			break;
+		}
 	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
 	if (prctl(PR_SET_SECUREBITS,
 		  SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP |
@@ -891,32 +895,46 @@ char *sandbox_find_command(const char *name, char *const *envp, int *status)
 	return NULL;
 }
 
+static int cmp_int(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Close every descriptor above stdio but the n in keep (and the benchmarks' timing one). */
+static void close_fds_but(const int *keep, size_t n)
+{
+	int k[8], timing = test_timing_fd(), from = 3, fd;
+	size_t m = 0, i;
+
+	for (i = 0; i < n && m < ARRAY_SIZE(k) - 1; i++)
+		if (keep[i] >= 3)
+			k[m++] = keep[i];
+	if (timing >= 3)
+		k[m++] = timing;
+	qsort(k, m, sizeof(*k), cmp_int);
+	/* close_range: Linux 5.9; the loop is the fallback for older kernels. */
+	for (i = 0; i < m; i++) {
+		if (k[i] > from)
+			syscall(SYS_close_range, (unsigned)from, (unsigned)k[i] - 1, 0U);
+		if (k[i] >= from)
+			from = k[i] + 1;
+	}
+	if (syscall(SYS_close_range, (unsigned)from, ~0U, 0U) == 0)
+		return;
+	for (fd = 3; fd < 65536; fd++) {
+		for (i = 0; i < m && k[i] != fd; i++)
+			;
+		if (i == m)
+			close(fd);
+	}
+}
+
 /* Close every descriptor above stdio but keep (and the benchmarks' timing descriptor). */
 void sandbox_close_fds(int keep)
 {
-	int timing = test_timing_fd(), lo = keep, hi = timing, from = 3, i;
-
-	if (timing < 0 || timing == keep)
-		lo = hi = keep;
-	else if (timing < keep)
-		lo = timing, hi = keep;
-	/* close_range: Linux 5.9; the loop is the fallback for older kernels. */
-	for (i = 0; i < 2; i++) {
-		int k = i == 0 ? lo : hi;
-
-		if (i == 1 && hi == lo)
-			break;
-		if (k > from)
-			syscall(SYS_close_range, (unsigned)from, (unsigned)k - 1, 0U);
-		from = k + 1;
-	}
-	if (syscall(SYS_close_range, (unsigned)from, ~0U, 0U) < 0) {
-		int fd;
-
-		for (fd = 3; fd < 65536; fd++)
-			if (fd != keep && fd != timing)
-				close(fd);
-	}
+	close_fds_but(&keep, 1);
 }
 
 static void set_limit(int resource, unsigned long long value, const char *name)
@@ -948,14 +966,77 @@ static void apply_rlimits(const struct sandbox_rlimits *l)
 	set_limit(RLIMIT_FSIZE, l->fsize, "RLIMIT_FSIZE");
 }
 
-static noreturn void run_command(const struct sandbox_spec *spec, const struct sock_fprog *filter)
+/*
+ * pid 1 forks the command as soon as the sandbox's mounts are final, then writes Landlock's
+ * rules while the command, still airlock's code, sets up the sandbox's network and gets ready
+ * to run. Each tells the other when its part is done with one byte on a socket pair (the
+ * gate): the command enters its domain only once the rules are all in; pid 1 goes on to serve
+ * the sandbox only once the network is up, or ends it (exit 125: the sandbox could not start)
+ * when the command died setting it up, as it would had it failed itself.
+ */
+/* pid 1: every Landlock rule is in the ruleset. */
+#define GATE_RULES 'L'
+/* The command: loopback is up, the resolver's and sock_diag's sockets are with the supervisor. */
+#define GATE_NET 'N'
+
+static void gate_open(int gate, char what)
+{
+	/* MSG_NOSIGNAL: a peer that has died already must not take this process with it. */
+	while (send(gate, &what, 1, MSG_NOSIGNAL) < 0 && errno == EINTR)
+		;
+}
+
+static void gate_wait(int gate, char what)
+{
+	char got = 0;
+	ssize_t n;
+
+	do {
+		n = read(gate, &got, 1);
+	} while (n < 0 && errno == EINTR);
+	if (n != 1 || got != what)
+		_exit(EXIT_AIRLOCK_FAILED);
+}
+
+/*
+ * The sandbox's network, in the command's process before it drops its capabilities (it holds
+ * them in the user namespace that owns the network namespace) and before its filter (which
+ * would notify the sendmsg() of each socket).
+ */
+static void setup_network(const struct sandbox_spec *spec, int gate)
+{
+	if (spec->net != NET_HOST) {
+		loopback_up();
+		send_dns_socket(spec->control_fd);
+		send_diag_socket(spec->control_fd);
+	}
+	test_mark("command: network");
+	gate_open(gate, GATE_NET);
+}
+
+/* pid 1's part of the command's start (see GATE_RULES above). */
+static void finish_beside(struct landlock_ruleset *rules, int gate)
+{
+	landlock_fill(rules);
+	if (rules->fd >= 0)
+		close(rules->fd);
+	test_mark("tracee: landlock rules");
+	gate_open(gate, GATE_RULES);
+	gate_wait(gate, GATE_NET);
+	close(gate);
+}
+
+static noreturn void run_command(const struct sandbox_spec *spec, const struct sock_fprog *filter,
+				 struct landlock_ruleset *rules, int gate)
 {
 	struct tracee_msg msg = {.type = TRACEE_MSG_LISTENER}, hello = {0};
+	const int keep[] = {spec->control_fd, rules->fd, gate};
 	sigset_t none;
 	cleanup_free char *exe = NULL;
 	int listener, status;
 	size_t i;
 
+	setup_network(spec, gate);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	for (i = 1; i < NSIG; i++)
@@ -966,7 +1047,7 @@ static noreturn void run_command(const struct sandbox_spec *spec, const struct s
 	/* A pty of its own (supervisor/supervise/ptyrelay.h), never the person's terminal. */
 	if (spec->ctty_fd >= 0 && ioctl(spec->ctty_fd, TIOCSCTTY, 0) < 0)
 		die_errno("cannot make the sandbox's pty its terminal");
-	sandbox_close_fds(spec->control_fd);
+	close_fds_but(keep, ARRAY_SIZE(keep));
 	if (chdir(spec->cwd) < 0)
 		die_errno("cannot enter the working directory %s inside the sandbox", spec->cwd);
 	exe = spec->live ? xstrdup("") : sandbox_find_command(spec->argv[0], spec->envp, &status);
@@ -979,7 +1060,9 @@ static noreturn void run_command(const struct sandbox_spec *spec, const struct s
 	drop_capabilities();
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		die_errno("cannot set no_new_privs");
-	landlock_enter(spec->net == NET_HOST);
+	gate_wait(gate, GATE_RULES);
+	close(gate);
+	landlock_restrict(rules);
 	hello.type = TRACEE_MSG_HELLO;
 	sandbox_send_msg(spec->control_fd, &hello);
 	test_mark("command: before filter");
@@ -1073,10 +1156,11 @@ static noreturn void run_init(const struct sandbox_spec *spec, pid_t cmd, const 
 noreturn void sandbox_main(const struct sandbox_spec *spec)
 {
 	struct sock_fprog filter;
+	struct landlock_ruleset rules;
 	sigset_t mask;
 	pid_t cmd;
 	size_t i;
-	int resolv_fd = -1;
+	int resolv_fd = -1, gate[2];
 
 	close(spec->supervisor_fd);
 	/* Captured output: everything from here on, setup errors included, goes to airlock. */
@@ -1105,14 +1189,12 @@ noreturn void sandbox_main(const struct sandbox_spec *spec)
 		bind_resolv_conf(resolv_fd);
 		close(resolv_fd);
 	}
-	if (spec->net != NET_HOST) {
-		loopback_up();
-		send_dns_socket(spec->control_fd);
-		send_diag_socket(spec->control_fd);
-	}
-	test_mark("tracee: network");
+	test_mark("tracee: resolv.conf");
 	receive_filter(spec->control_fd, &filter);
 	test_mark("tracee: filter received");
+	landlock_create(&rules, spec->net == NET_HOST);
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, gate) < 0)
+		die_errno("cannot create a socket pair for the command's start");
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGCHLD);
@@ -1123,7 +1205,11 @@ noreturn void sandbox_main(const struct sandbox_spec *spec)
 	cmd = fork();
 	if (cmd < 0)
 		die_errno("cannot fork the command");
-	if (cmd == 0)
-		run_command(spec, &filter);
+	if (cmd == 0) {
+		close(gate[0]);
+		run_command(spec, &filter, &rules, gate[1]);
+	}
+	close(gate[1]);
+	finish_beside(&rules, gate[0]);
 	run_init(spec, cmd, &mask);
 }

@@ -9,8 +9,9 @@
  *          command ends, kills and reaps every other process, then reports the command's
  *          status over the control socket, and exits once the supervisor closes it or dies
  *          (the namespaces' teardown follows; a run does not wait for it)
- *   pid 3  the command: setsid, capabilities dropped, no_new_privs, Landlock (landlock.h),
- *          filter, execve
+ *   pid 3  the command: loopback, the resolver's and sock_diag's sockets, setsid,
+ *          capabilities dropped, no_new_privs, Landlock (landlock.h: pid 1 writes its rules
+ *          meanwhile), filter, execve
  *          (pid 2 went to the thread that mounts half of the overlays)
  */
 #ifndef AIRLOCK_TRACEE_SANDBOX_H
@@ -74,10 +75,11 @@ enum tracee_msg_type {
 				    and no other process of the sandbox is left */
 	/* 4 was a go-ahead to pid 1, which now starts at once (check_supervisor() in sandbox.c) */
 	TRACEE_MSG_TAKEN = 5,	 /* from the supervisor: the listener is taken, go on */
-	TRACEE_MSG_DNS = 6,	 /* from pid 1: the resolver's UDP socket, bound inside on
-				    127.0.0.53:53, as SCM_RIGHTS (pid 1 has no filter) */
-	TRACEE_MSG_SOCKDIAG = 7, /* from pid 1: a NETLINK_SOCK_DIAG socket in the sandbox's
-				    network namespace, as SCM_RIGHTS, to count socket memory */
+	TRACEE_MSG_DNS = 6,	 /* from the command before its filter: the resolver's UDP
+				    socket, bound inside on 127.0.0.53:53, as SCM_RIGHTS */
+	TRACEE_MSG_SOCKDIAG = 7, /* from the command before its filter: a NETLINK_SOCK_DIAG
+				    socket in the sandbox's network namespace, as SCM_RIGHTS,
+				    to count socket memory */
 	/* A live session (airlock start): the launcher runs each step (tracee/launcher.c). */
 	TRACEE_MSG_SPAWN = 8,	     /* to the launcher: run step N; the message goes on with
 					struct spawn_req's strings, and carries stdin, stdout and

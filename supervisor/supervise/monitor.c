@@ -197,7 +197,7 @@ int monitor_disk_room(const struct monitor *m, unsigned long long *room)
 /*
  * Kernel memory held by the sandbox's sockets. Data queued in a socket belongs to no process,
  * so resident memory does not show it: eight processes filling socketpairs held about
- * 900 MiB under --memory 200M. pid 1 made a NETLINK_SOCK_DIAG socket in the sandbox's network
+ * 900 MiB under --memory 200M. The sandbox made a NETLINK_SOCK_DIAG socket in its network
  * namespace, so a dump lists exactly the sandbox's sockets, with their memory (the
  * SK_MEMINFO_* counters ss -m shows). A Unix socket's queued data is charged to the sender's
  * write allocation, TCP's to the receiver's read allocation and the sender's write queue.
@@ -327,7 +327,7 @@ static unsigned long inuse(const char *buf, const char *proto)
 }
 
 /*
- * The namespace always holds one UDP socket: the resolver's, which pid 1 bound and handed to
+ * The namespace always holds one UDP socket: the resolver's, which the sandbox bound and handed to
  * the supervisor (run.c keeps a duplicate for the monitor, so it stays counted in sockstat's
  * "inuse" as long as the monitor runs). A UDP dump walks the whole host's UDP hash, about
  * half of what an idle check cost; while that socket is the only one, SO_MEMINFO on it

@@ -67,7 +67,7 @@ struct notifier {
 
 /* What the mediated network starts with. */
 struct notifier_net {
-	int dns_fd; /* the UDP socket pid 1 bound for the resolver (taken), or -1 */
+	int dns_fd; /* the UDP socket the sandbox bound for the resolver (taken), or -1 */
 	struct sockaddr_storage upstream; /* where the resolver forwards */
 	socklen_t upstream_len;		  /* 0: nowhere */
 	const struct plan *plan;	  /* borrowed */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The sandbox's DNS resolver, served by the supervisor. pid 1 of the sandbox binds a UDP
+ * The sandbox's DNS resolver, served by the supervisor. The sandbox binds a UDP
  * socket on the sandbox's loopback (RESOLVER_ADDR:53) and hands it over; /etc/resolv.conf
  * inside names it. Each query is recorded (class "dns") and decided by the connect rules on
  * its name (rules_name_reach()), because a query that leaves the machine carries its name
@@ -48,7 +48,7 @@ typedef int (*resolver_ask_fn)(void *ctx, const char *name, struct resolver_held
 			       const char **by);
 
 struct resolver_config {
-	int fd;				  /* the UDP socket pid 1 bound (taken) */
+	int fd;				  /* the UDP socket the sandbox bound (taken) */
 	struct sockaddr_storage upstream; /* where allowed queries go */
 	socklen_t upstream_len;		  /* 0: nowhere (every query SERVFAIL) */
 	bool none;			  /* --net none: every query NXDOMAIN */
