@@ -36,10 +36,11 @@ struct scan {
 	struct buf rel; /* upper-relative path of the entry being looked at */
 	char *fail_rel; /* rel where the scan first failed, for the one error message */
 	struct change_set *out;
-	char *cmp_a, *cmp_b;	/* CMP_CHUNK bytes each */
-	struct scan_seen *seen; /* what was looked at, or NULL: not kept */
-	size_t layer_index;	/* of layer, for seen */
-	size_t entry;		/* seen's entry of the name being looked at */
+	char *cmp_a, *cmp_b;		 /* CMP_CHUNK bytes each */
+	struct scan_seen *seen;		 /* what was looked at, or NULL: not kept */
+	size_t layer_index;		 /* of layer, for seen */
+	size_t entry;			 /* seen's entry of the name being looked at */
+	const struct scan_observer *obs; /* told of every entry, or NULL */
 };
 
 const char *change_kind_name(enum change_kind kind)
@@ -425,6 +426,14 @@ static void seen_entry(struct scan *s, const struct stat *st, bool looked, const
 		scan_stat_of(&e->hst, host);
 }
 
+/* Tell the observer, if any, of the entry name in dfd (at s->rel). */
+static void observe(const struct scan *s, int dfd, const char *name, const struct stat *st,
+		    bool opaque)
+{
+	if (s->obs)
+		s->obs->entry(s->obs->arg, s->layer, dfd, name, s->rel.data, st, opaque);
+}
+
 /*
  * Classify a directory of the upper and descend into it. *dfd is its parent (self the parent's
  * fstat), hfd the host directory at the same place or -1. Below an added, replaced or
@@ -447,6 +456,7 @@ static int scan_subdir(struct scan *s, int *dfd, const struct stat *self, int hf
 		rc = opaque;
 		goto out;
 	}
+	observe(s, *dfd, name, st, opaque);
 	/*
 	 * airlock made this directory to hold hidden-path whiteouts: not a change. An opaque one
 	 * is the program's own (it removed and recreated the directory) and is reported.
@@ -516,6 +526,7 @@ static int scan_entry(struct scan *s, int *dfd, const struct stat *self, int hfd
 
 	if (S_ISDIR(st.st_mode))
 		return scan_subdir(s, dfd, self, hfd, name, &st, host, depth);
+	observe(s, *dfd, name, &st, false);
 
 	if (is_whiteout(&st)) {
 		/* A whiteout over nothing hides nothing: the host lost the entry meanwhile. */
@@ -622,14 +633,15 @@ static bool sorted(const struct change *v, size_t n)
 }
 
 static int scan_layer(const struct overlay_layer *layer, struct change_set *out, char *cmp,
-		      struct scan_seen *seen, size_t index)
+		      struct scan_seen *seen, size_t index, const struct scan_observer *obs)
 {
 	struct scan s = {.layer = layer,
 			 .out = out,
 			 .cmp_a = cmp,
 			 .cmp_b = cmp + CMP_CHUNK,
 			 .seen = seen,
-			 .layer_index = index};
+			 .layer_index = index,
+			 .obs = obs};
 	cleanup_fd int ufd = -1;
 	cleanup_fd int hfd = -1;
 	struct stat st;
@@ -692,11 +704,11 @@ void changes_walk_error(const char *verb, const char *upper, const char *rel, in
 
 int changes_scan(const struct overlay_layer *layers, size_t nlayers, struct change_set *out)
 {
-	return changes_scan_seen(layers, nlayers, out, NULL);
+	return changes_scan_seen(layers, nlayers, out, NULL, NULL);
 }
 
 int changes_scan_seen(const struct overlay_layer *layers, size_t nlayers, struct change_set *out,
-		      struct scan_seen *seen)
+		      struct scan_seen *seen, const struct scan_observer *obs)
 {
 	cleanup_free char *cmp = xmalloc(2 * CMP_CHUNK);
 	size_t start = out->n;
@@ -704,7 +716,7 @@ int changes_scan_seen(const struct overlay_layer *layers, size_t nlayers, struct
 	int rc;
 
 	for (i = 0; i < nlayers; i++) {
-		rc = scan_layer(&layers[i], out, cmp, seen, i);
+		rc = scan_layer(&layers[i], out, cmp, seen, i, obs);
 		if (rc < 0) {
 			/* All or nothing: the caller's set is left as it was. */
 			while (out->n > start)
