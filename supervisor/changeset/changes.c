@@ -351,7 +351,7 @@ int changes_reopen_parent(int fd, const struct stat *want)
 	return pfd;
 }
 
-static int scan_dir(struct scan *s, int *dfd, int hfd, int depth);
+static int scan_dir(struct scan *s, int *dfd, const struct stat *known, int hfd, int depth);
 
 void scan_stat_of(struct scan_stat *to, const struct stat *st)
 {
@@ -511,7 +511,7 @@ static int scan_subdir(struct scan *s, int *dfd, const struct stat *self, int hf
 	 */
 	close(*dfd);
 	*dfd = -1;
-	rc = scan_dir(s, &cfd, chfd, depth + 1);
+	rc = scan_dir(s, &cfd, NULL, chfd, depth + 1);
 	if (cfd >= 0) {
 		int pfd = changes_reopen_parent(cfd, self);
 
@@ -588,8 +588,11 @@ static int cmp_name(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Scan the upper directory open at *dfd (which may be closed and reopened meanwhile). */
-static int scan_dir(struct scan *s, int *dfd, int hfd, int depth)
+/*
+ * Scan the upper directory open at *dfd (which may be closed and reopened meanwhile); known is
+ * its fstat when the caller has it, else NULL.
+ */
+static int scan_dir(struct scan *s, int *dfd, const struct stat *known, int hfd, int depth)
 {
 	cleanup_strvec struct strvec ns = STRVEC_INIT;
 	size_t base = s->rel.len;
@@ -599,7 +602,9 @@ static int scan_dir(struct scan *s, int *dfd, int hfd, int depth)
 
 	if (depth > MAX_DEPTH)
 		return -ELOOP;
-	if (fstat(*dfd, &self) < 0)
+	if (known)
+		self = *known;
+	else if (fstat(*dfd, &self) < 0)
 		return -errno;
 	rc = dir_list(*dfd, &ns);
 	if (rc < 0)
@@ -652,6 +657,33 @@ static bool sorted(const struct change *v, size_t n)
 	return true;
 }
 
+/*
+ * Open a layer's upper directory upper for reading: *self is its fstat when the result says so.
+ * Most are readable as they are, and an open and its fstat do, where an lstat first looked up
+ * the whole path once more for each of a run's layers (35 as root). One the program left
+ * without access for us (a chmod of the mount's root) is opened by changes_open_upper_dir().
+ * fd or -errno.
+ */
+static int open_layer_root(const char *upper, struct stat *self, bool *have_self, mode_t *restore)
+{
+	struct stat st;
+	int fd;
+
+	*restore = NO_RESTORE;
+	fd = open(upper, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	*have_self = fd >= 0 && fstat(fd, self) == 0 &&
+		     ((self->st_mode & 0500) == 0500 || self->st_uid != geteuid() || search_all());
+	if (*have_self)
+		return fd;
+	if (fd >= 0)
+		close(fd);
+	if (lstat(upper, &st) < 0)
+		return -errno;
+	if (!S_ISDIR(st.st_mode))
+		return -ENOTDIR;
+	return changes_open_upper_dir(AT_FDCWD, upper, &st, restore);
+}
+
 static int scan_layer(const struct overlay_layer *layer, struct change_set *out, char *cmp,
 		      struct scan_seen *seen, size_t index, const struct scan_observer *obs,
 		      struct fine_cache *fine)
@@ -666,9 +698,9 @@ static int scan_layer(const struct overlay_layer *layer, struct change_set *out,
 			 .fine = fine};
 	cleanup_fd int ufd = -1;
 	cleanup_fd int hfd = -1;
-	struct stat st;
+	struct stat self;
 	mode_t restore = NO_RESTORE;
-	bool reported = false;
+	bool reported = false, have_self;
 	int rc;
 
 	s.mount = path_normalize(layer->mount_path);
@@ -678,15 +710,7 @@ static int scan_layer(const struct overlay_layer *layer, struct change_set *out,
 		rc = -errno;
 		goto out;
 	}
-	if (lstat(s.upper, &st) < 0) {
-		rc = -errno;
-		goto out;
-	}
-	if (!S_ISDIR(st.st_mode)) {
-		rc = -ENOTDIR;
-		goto out;
-	}
-	ufd = changes_open_upper_dir(AT_FDCWD, s.upper, &st, &restore);
+	ufd = open_layer_root(s.upper, &self, &have_self, &restore);
 	if (ufd < 0) {
 		rc = ufd;
 		goto out;
@@ -697,7 +721,7 @@ static int scan_layer(const struct overlay_layer *layer, struct change_set *out,
 		rc = error_errno("cannot open %s", s.mount);
 		reported = true;
 	} else {
-		rc = scan_dir(&s, &ufd, hfd, 0);
+		rc = scan_dir(&s, &ufd, have_self ? &self : NULL, hfd, 0);
 	}
 	/* Put the root's mode back whatever happened (ufd, reopened meanwhile, is still it). */
 	if (restore != NO_RESTORE && ufd >= 0 && fchmod(ufd, restore) < 0 && rc == 0)
