@@ -129,32 +129,32 @@ const char *path_rel(const char *path, const char *dir)
 	return path;
 }
 
+/* One getdents64() reads this much: most directories in one call and the end in a second. */
+#define DIR_LIST_BUF 32768
+
 int dir_list(int dfd, struct strvec *names)
 {
-	cleanup_dir DIR *d = NULL;
-	struct dirent *de;
-	int fd;
+	cleanup_free char *buf = NULL;
+	ssize_t n, off;
 
-	/* A fresh open file description, so that reading does not move dfd's offset. */
-	fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
+	/*
+	 * On dfd itself, from its start: no second descriptor and no DIR stream. A reopen of "."
+	 * and fdopendir() cost an openat, an fstat, two fcntls and a close per directory, and
+	 * the walks of the upper directories list every one of them.
+	 */
+	if (lseek(dfd, 0, SEEK_SET) < 0)
 		return -errno;
-	d = fdopendir(fd);
-	if (!d) {
-		int rc = -errno;
+	buf = xmalloc(DIR_LIST_BUF);
+	while ((n = getdents64(dfd, buf, DIR_LIST_BUF)) > 0) {
+		for (off = 0; off < n;) {
+			const struct dirent64 *de = (const struct dirent64 *)(buf + off);
 
-		close(fd);
-		return rc;
+			off += de->d_reclen;
+			if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+				strvec_add(names, de->d_name);
+		}
 	}
-	for (;;) {
-		errno = 0;
-		de = readdir(d);
-		if (!de)
-			return errno ? -errno : 0;
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		strvec_add(names, de->d_name);
-	}
+	return n < 0 ? -errno : 0;
 }
 
 int mkdir_p(const char *path, mode_t mode)

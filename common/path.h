@@ -29,8 +29,9 @@ const char *path_rel(const char *path, const char *dir);
 
 /*
  * Append the names in the directory open at dfd, without "." and "..", in directory order,
- * to names (a cleanup_strvec frees them, also after an error). dfd stays open and its offset
- * unused (the listing reads its own descriptor). 0 or -errno.
+ * to names (a cleanup_strvec frees them, also after an error). dfd must be open for reading
+ * (not O_PATH): it is read from its start (rewound first) to its end, and stays open. 0 or
+ * -errno.
  */
 int dir_list(int dfd, struct strvec *names);
 

@@ -29,6 +29,12 @@
 #define PERM_BITS    07777
 #define NO_RESTORE   CHANGES_NO_RESTORE
 
+/* fine_ctime() of the file system last asked about, by its st_dev. */
+struct fine_cache {
+	dev_t dev;
+	bool known, fine;
+};
+
 struct scan {
 	const struct overlay_layer *layer;
 	char *mount;	/* normalised mount_path */
@@ -36,10 +42,12 @@ struct scan {
 	struct buf rel; /* upper-relative path of the entry being looked at */
 	char *fail_rel; /* rel where the scan first failed, for the one error message */
 	struct change_set *out;
-	char *cmp_a, *cmp_b;	/* CMP_CHUNK bytes each */
-	struct scan_seen *seen; /* what was looked at, or NULL: not kept */
-	size_t layer_index;	/* of layer, for seen */
-	size_t entry;		/* seen's entry of the name being looked at */
+	char *cmp_a, *cmp_b;		 /* CMP_CHUNK bytes each */
+	struct scan_seen *seen;		 /* what was looked at, or NULL: not kept */
+	size_t layer_index;		 /* of layer, for seen */
+	size_t entry;			 /* seen's entry of the name being looked at */
+	const struct scan_observer *obs; /* told of every entry, or NULL */
+	struct fine_cache *fine;	 /* [0] the upper's, [1] the host's: shared by the layers */
 };
 
 const char *change_kind_name(enum change_kind kind)
@@ -343,7 +351,7 @@ int changes_reopen_parent(int fd, const struct stat *want)
 	return pfd;
 }
 
-static int scan_dir(struct scan *s, int *dfd, int hfd, int depth);
+static int scan_dir(struct scan *s, int *dfd, const struct stat *known, int hfd, int depth);
 
 void scan_stat_of(struct scan_stat *to, const struct stat *st)
 {
@@ -385,6 +393,18 @@ static bool fine_ctime(int fd)
 	return false;
 }
 
+/*
+ * fine_ctime() of the file system of fd, whose st_dev is dev, asked once for a run of
+ * directories on it: the upper directories are on one file system (the store's), the host's
+ * on a few, and two fstatfs() per directory were a fifth of the scan's calls.
+ */
+static bool fine_ctime_of(struct fine_cache *c, int fd, dev_t dev)
+{
+	if (!c->known || c->dev != dev)
+		*c = (struct fine_cache){.dev = dev, .known = true, .fine = fine_ctime(fd)};
+	return c->fine;
+}
+
 /* Keep the upper directory being listed (self, before the listing) and its names. */
 static int seen_dir(struct scan *s, int dfd, const struct stat *self, int hfd,
 		    const struct strvec *ns)
@@ -403,8 +423,9 @@ static int seen_dir(struct scan *s, int dfd, const struct stat *self, int hfd,
 				    .host = hfd >= 0,
 				    .first = sn->nentries,
 				    .n = ns->n,
-				    .fine = fine_ctime(dfd),
-				    .hfine = hfd >= 0 && fine_ctime(hfd)};
+				    .fine = fine_ctime_of(&s->fine[0], dfd, self->st_dev),
+				    .hfine = hfd >= 0 &&
+					     fine_ctime_of(&s->fine[1], hfd, hst.st_dev)};
 	scan_stat_of(&d->st, self);
 	if (hfd >= 0)
 		scan_stat_of(&d->hst, &hst);
@@ -423,6 +444,14 @@ static void seen_entry(struct scan *s, const struct stat *st, bool looked, const
 	e->host = !looked ? SCAN_HOST_NONE : host ? SCAN_HOST_PRESENT : SCAN_HOST_ABSENT;
 	if (host)
 		scan_stat_of(&e->hst, host);
+}
+
+/* Tell the observer, if any, of the entry name in dfd (at s->rel). */
+static void observe(const struct scan *s, int dfd, const char *name, const struct stat *st,
+		    bool opaque)
+{
+	if (s->obs)
+		s->obs->entry(s->obs->arg, s->layer, dfd, name, s->rel.data, st, opaque);
 }
 
 /*
@@ -447,6 +476,7 @@ static int scan_subdir(struct scan *s, int *dfd, const struct stat *self, int hf
 		rc = opaque;
 		goto out;
 	}
+	observe(s, *dfd, name, st, opaque);
 	/*
 	 * airlock made this directory to hold hidden-path whiteouts: not a change. An opaque one
 	 * is the program's own (it removed and recreated the directory) and is reported.
@@ -481,7 +511,7 @@ static int scan_subdir(struct scan *s, int *dfd, const struct stat *self, int hf
 	 */
 	close(*dfd);
 	*dfd = -1;
-	rc = scan_dir(s, &cfd, chfd, depth + 1);
+	rc = scan_dir(s, &cfd, NULL, chfd, depth + 1);
 	if (cfd >= 0) {
 		int pfd = changes_reopen_parent(cfd, self);
 
@@ -516,6 +546,7 @@ static int scan_entry(struct scan *s, int *dfd, const struct stat *self, int hfd
 
 	if (S_ISDIR(st.st_mode))
 		return scan_subdir(s, dfd, self, hfd, name, &st, host, depth);
+	observe(s, *dfd, name, &st, false);
 
 	if (is_whiteout(&st)) {
 		/* A whiteout over nothing hides nothing: the host lost the entry meanwhile. */
@@ -557,8 +588,11 @@ static int cmp_name(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Scan the upper directory open at *dfd (which may be closed and reopened meanwhile). */
-static int scan_dir(struct scan *s, int *dfd, int hfd, int depth)
+/*
+ * Scan the upper directory open at *dfd (which may be closed and reopened meanwhile); known is
+ * its fstat when the caller has it, else NULL.
+ */
+static int scan_dir(struct scan *s, int *dfd, const struct stat *known, int hfd, int depth)
 {
 	cleanup_strvec struct strvec ns = STRVEC_INIT;
 	size_t base = s->rel.len;
@@ -568,7 +602,9 @@ static int scan_dir(struct scan *s, int *dfd, int hfd, int depth)
 
 	if (depth > MAX_DEPTH)
 		return -ELOOP;
-	if (fstat(*dfd, &self) < 0)
+	if (known)
+		self = *known;
+	else if (fstat(*dfd, &self) < 0)
 		return -errno;
 	rc = dir_list(*dfd, &ns);
 	if (rc < 0)
@@ -621,20 +657,50 @@ static bool sorted(const struct change *v, size_t n)
 	return true;
 }
 
+/*
+ * Open a layer's upper directory upper for reading: *self is its fstat when the result says so.
+ * Most are readable as they are, and an open and its fstat do, where an lstat first looked up
+ * the whole path once more for each of a run's layers (35 as root). One the program left
+ * without access for us (a chmod of the mount's root) is opened by changes_open_upper_dir().
+ * fd or -errno.
+ */
+static int open_layer_root(const char *upper, struct stat *self, bool *have_self, mode_t *restore)
+{
+	struct stat st;
+	int fd;
+
+	*restore = NO_RESTORE;
+	fd = open(upper, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	*have_self = fd >= 0 && fstat(fd, self) == 0 &&
+		     ((self->st_mode & 0500) == 0500 || self->st_uid != geteuid() || search_all());
+	if (*have_self)
+		return fd;
+	if (fd >= 0)
+		close(fd);
+	if (lstat(upper, &st) < 0)
+		return -errno;
+	if (!S_ISDIR(st.st_mode))
+		return -ENOTDIR;
+	return changes_open_upper_dir(AT_FDCWD, upper, &st, restore);
+}
+
 static int scan_layer(const struct overlay_layer *layer, struct change_set *out, char *cmp,
-		      struct scan_seen *seen, size_t index)
+		      struct scan_seen *seen, size_t index, const struct scan_observer *obs,
+		      struct fine_cache *fine)
 {
 	struct scan s = {.layer = layer,
 			 .out = out,
 			 .cmp_a = cmp,
 			 .cmp_b = cmp + CMP_CHUNK,
 			 .seen = seen,
-			 .layer_index = index};
+			 .layer_index = index,
+			 .obs = obs,
+			 .fine = fine};
 	cleanup_fd int ufd = -1;
 	cleanup_fd int hfd = -1;
-	struct stat st;
+	struct stat self;
 	mode_t restore = NO_RESTORE;
-	bool reported = false;
+	bool reported = false, have_self;
 	int rc;
 
 	s.mount = path_normalize(layer->mount_path);
@@ -644,15 +710,7 @@ static int scan_layer(const struct overlay_layer *layer, struct change_set *out,
 		rc = -errno;
 		goto out;
 	}
-	if (lstat(s.upper, &st) < 0) {
-		rc = -errno;
-		goto out;
-	}
-	if (!S_ISDIR(st.st_mode)) {
-		rc = -ENOTDIR;
-		goto out;
-	}
-	ufd = changes_open_upper_dir(AT_FDCWD, s.upper, &st, &restore);
+	ufd = open_layer_root(s.upper, &self, &have_self, &restore);
 	if (ufd < 0) {
 		rc = ufd;
 		goto out;
@@ -663,7 +721,7 @@ static int scan_layer(const struct overlay_layer *layer, struct change_set *out,
 		rc = error_errno("cannot open %s", s.mount);
 		reported = true;
 	} else {
-		rc = scan_dir(&s, &ufd, hfd, 0);
+		rc = scan_dir(&s, &ufd, have_self ? &self : NULL, hfd, 0);
 	}
 	/* Put the root's mode back whatever happened (ufd, reopened meanwhile, is still it). */
 	if (restore != NO_RESTORE && ufd >= 0 && fchmod(ufd, restore) < 0 && rc == 0)
@@ -692,19 +750,20 @@ void changes_walk_error(const char *verb, const char *upper, const char *rel, in
 
 int changes_scan(const struct overlay_layer *layers, size_t nlayers, struct change_set *out)
 {
-	return changes_scan_seen(layers, nlayers, out, NULL);
+	return changes_scan_seen(layers, nlayers, out, NULL, NULL);
 }
 
 int changes_scan_seen(const struct overlay_layer *layers, size_t nlayers, struct change_set *out,
-		      struct scan_seen *seen)
+		      struct scan_seen *seen, const struct scan_observer *obs)
 {
 	cleanup_free char *cmp = xmalloc(2 * CMP_CHUNK);
+	struct fine_cache fine[2] = {{0}};
 	size_t start = out->n;
 	size_t i;
 	int rc;
 
 	for (i = 0; i < nlayers; i++) {
-		rc = scan_layer(&layers[i], out, cmp, seen, i);
+		rc = scan_layer(&layers[i], out, cmp, seen, i, obs, fine);
 		if (rc < 0) {
 			/* All or nothing: the caller's set is left as it was. */
 			while (out->n > start)

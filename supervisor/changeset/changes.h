@@ -120,10 +120,27 @@ struct scan_seen {
 	bool raced;
 };
 
+/*
+ * Told of every upper entry a scan looks at, for a record that needs the same walk (the
+ * change-set manifest, manifest.h), so that the upper directories are walked once at the end
+ * of a run, not once per record. entry gets the upper directory dfd holding name, rel the
+ * entry's upper-relative path, st its lstat (before the scan grants itself any access) and,
+ * for a directory, whether it is opaque; a directory comes before the entries below it, and
+ * all entries of a layer before the next layer's. The observer may read the entry through dfd
+ * (not change it): nothing it does changes the scan, which goes on whatever the observer makes
+ * of an entry. After a failed scan, what the observer was told is incomplete.
+ */
+struct scan_observer {
+	void (*entry)(void *arg, const struct overlay_layer *layer, int dfd, const char *name,
+		      const char *rel, const struct stat *st, bool opaque);
+	void *arg;
+};
+
 /* changes_scan(), keeping what it looked at in *seen (zeroed by the caller, freed with
-   scan_seen_free(), left empty on failure); each change's seen is its entry there. */
+   scan_seen_free(), left empty on failure); each change's seen is its entry there. obs, when
+   not NULL, is told of every entry (struct scan_observer). */
 int changes_scan_seen(const struct overlay_layer *layers, size_t nlayers, struct change_set *out,
-		      struct scan_seen *seen);
+		      struct scan_seen *seen, const struct scan_observer *obs);
 
 void scan_seen_free(struct scan_seen *seen);
 

@@ -258,7 +258,8 @@ static void hand_over(const struct session *s, const char *token, const struct s
 	}
 }
 
-int handover_scan(const struct session *s, const cJSON *meta, struct change_set *cs)
+int handover_scan(const struct session *s, const cJSON *meta, struct change_set *cs,
+		  const struct scan_observer *obs)
 {
 	cleanup_free char *path = session_path(s, HANDOVER_FILE);
 	const char *token = meta_str(meta, "end");
@@ -274,7 +275,7 @@ int handover_scan(const struct session *s, const cJSON *meta, struct change_set 
 		token = NULL;
 	session_layers(s, meta, &l);
 	clock_gettime(CLOCK_REALTIME_COARSE, &t0);
-	rc = changes_scan_seen(l.v, l.n, cs, &sn);
+	rc = changes_scan_seen(l.v, l.n, cs, &sn, obs);
 	/* Nothing changed, nothing to hand over: a review of no change is quick anyway. */
 	if (rc == 0 && cs->n > 0 && token && !test_feature_off("handover"))
 		hand_over(s, token, &l, &sn, cs, &t0); /* without it, readers scan */

@@ -42,9 +42,11 @@
 /*
  * The run's end: scan the session's changes into *cs (as session_scan_changes()) and hand the
  * set over in HANDOVER_FILE when it can be proven fresh later; a file from an earlier end is
- * removed either way. meta is the session's, with its "end" set. 0 or -errno (the scan's).
+ * removed either way. meta is the session's, with its "end" set. obs (or NULL) is told of
+ * every entry the scan looks at (the manifest's, manifest.h). 0 or -errno (the scan's).
  */
-int handover_scan(const struct session *s, const cJSON *meta, struct change_set *cs);
+int handover_scan(const struct session *s, const cJSON *meta, struct change_set *cs,
+		  const struct scan_observer *obs);
 
 /*
  * The session's changes into *cs: the handed-over set when it is proven fresh, else a scan

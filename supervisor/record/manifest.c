@@ -8,6 +8,7 @@
 #include "common/json.h"
 #include "common/path.h"
 #include "common/sha256.h"
+#include "common/testenv.h"
 #include "common/utf8.h"
 #include "supervisor/changeset/changes.h"
 #include "supervisor/record/events.h"
@@ -24,6 +25,8 @@
 
 #define MANIFEST_FILE "changes.sha256"
 #define MANIFEST_MAX  ((size_t)1 << 32)
+/* The regular files' bytes a manifest from the scan hashes at most (manifest.h). */
+#define SCAN_HASH_MAX ((unsigned long long)8 << 20)
 
 struct entry {
 	char *path; /* the host path, raw bytes */
@@ -132,8 +135,9 @@ static int hash_regular(int dfd, const char *name, const struct stat *st, char o
 	return sha256_fd(fd, out);
 }
 
-/* Add the line for the entry name in dfd, at w->rel. */
-static int add_entry(struct walk *w, int dfd, const char *name, const struct stat *st, bool opaque)
+/* Add the line for the entry name in dfd, at rel below the layer's upper directory. */
+static int add_entry(struct walk *w, int dfd, const char *name, const char *rel,
+		     const struct stat *st, bool opaque)
 {
 	char digest[65] = "-", type[48];
 	struct buf line = BUF_INIT;
@@ -182,7 +186,7 @@ static int add_entry(struct walk *w, int dfd, const char *name, const struct sta
 		return rc;
 	GROW(w->m->v, w->m->cap, w->m->n + 1);
 	e = &w->m->v[w->m->n++];
-	e->path = path_join(w->mount, w->rel.data);
+	e->path = path_join(w->mount, rel);
 	buf_init(&line);
 	buf_addf(&line, "%s %s %04o ", digest, type, (unsigned)(st->st_mode & 07777));
 	add_escaped(&line, e->path);
@@ -207,7 +211,7 @@ static int walk_subdir(struct walk *w, int *dfd, const struct stat *self, const 
 	if (cfd < 0)
 		return cfd;
 	opaque = changes_is_opaque(cfd);
-	rc = opaque < 0 ? opaque : add_entry(w, *dfd, name, st, opaque);
+	rc = opaque < 0 ? opaque : add_entry(w, *dfd, name, w->rel.data, st, opaque);
 	if (rc == 0) {
 		close(*dfd);
 		*dfd = -1;
@@ -248,7 +252,7 @@ static int walk_dir(struct walk *w, int *dfd, int depth)
 		else if (S_ISDIR(st.st_mode))
 			rc = walk_subdir(w, dfd, &self, names.v[i], &st, depth);
 		else
-			rc = add_entry(w, *dfd, names.v[i], &st, false);
+			rc = add_entry(w, *dfd, names.v[i], w->rel.data, &st, false);
 		if (rc < 0 && !w->fail_rel)
 			w->fail_rel = xstrdup(w->rel.data);
 		w->rel.len = base;
@@ -295,6 +299,12 @@ static int cmp_entry(const void *a, const void *b)
 	return c ? c : strcmp(x->line, y->line);
 }
 
+static void manifest_sort(struct manifest *m)
+{
+	if (m->n > 1)
+		qsort(m->v, m->n, sizeof(*m->v), cmp_entry);
+}
+
 /* The manifest of the overlays as they are now, sorted. 0 or -errno (printed). */
 static int manifest_build(const struct session *s, const cJSON *meta, struct manifest *m)
 {
@@ -311,9 +321,72 @@ static int manifest_build(const struct session *s, const cJSON *meta, struct man
 		manifest_free(m);
 		return rc;
 	}
-	if (m->n > 1)
-		qsort(m->v, m->n, sizeof(*m->v), cmp_entry);
+	manifest_sort(m);
 	return 0;
+}
+
+struct manifest_collect {
+	struct manifest m;
+	struct walk w;		   /* w.mount: the layer being told of, normalised; w.m: &m */
+	char *layer_mount;	   /* that layer's mount path as given */
+	unsigned long long hashed; /* bytes of the regular files hashed */
+	int rc;			   /* 0, or why the collector gave up (m is then empty) */
+};
+
+struct manifest_collect *manifest_collect_new(void)
+{
+	struct manifest_collect *c = xcalloc(1, sizeof(*c));
+
+	c->w.m = &c->m;
+	return c;
+}
+
+void manifest_collect_free(struct manifest_collect *c)
+{
+	if (!c)
+		return;
+	manifest_free(&c->m);
+	free(c->w.mount);
+	free(c->layer_mount);
+	free(c);
+}
+
+static void give_up(struct manifest_collect *c, int rc)
+{
+	manifest_free(&c->m);
+	c->rc = rc;
+}
+
+/* The scan's observer (struct scan_observer): the entry's line, as walk_dir() would add it. */
+static void collect_entry(void *arg, const struct overlay_layer *layer, int dfd, const char *name,
+			  const char *rel, const struct stat *st, bool opaque)
+{
+	struct manifest_collect *c = arg;
+	int rc;
+
+	if (c->rc < 0)
+		return;
+	if (!c->layer_mount || strcmp(c->layer_mount, layer->mount_path) != 0) {
+		free(c->layer_mount);
+		free(c->w.mount);
+		c->layer_mount = xstrdup(layer->mount_path);
+		c->w.mount = path_normalize(layer->mount_path);
+	}
+	if (S_ISREG(st->st_mode)) {
+		if ((unsigned long long)st->st_size > SCAN_HASH_MAX - c->hashed) {
+			give_up(c, -EFBIG);
+			return;
+		}
+		c->hashed += (unsigned long long)st->st_size;
+	}
+	rc = add_entry(&c->w, dfd, name, rel, st, opaque);
+	if (rc < 0)
+		give_up(c, rc);
+}
+
+struct scan_observer manifest_observer(struct manifest_collect *c)
+{
+	return (struct scan_observer){.entry = collect_entry, .arg = c};
 }
 
 static void set_member(cJSON *obj, const char *key, cJSON *v)
@@ -322,7 +395,7 @@ static void set_member(cJSON *obj, const char *key, cJSON *v)
 	cJSON_AddItemToObject(obj, key, v);
 }
 
-int manifest_record(const struct session *s, cJSON *meta)
+int manifest_record(const struct session *s, cJSON *meta, struct manifest_collect *c)
 {
 	cleanup_free char *path = session_path(s, MANIFEST_FILE);
 	struct manifest m;
@@ -332,7 +405,18 @@ int manifest_record(const struct session *s, cJSON *meta)
 	int rc;
 
 	buf_init(&text);
-	rc = manifest_build(s, meta, &m);
+	if (c && c->rc == 0) {
+		/* Taken over from the scan's walk: the same lines, in the same order once sorted.
+		 */
+		test_mark("manifest from the scan");
+		m = c->m;
+		memset(&c->m, 0, sizeof(c->m));
+		manifest_sort(&m);
+		rc = 0;
+	} else {
+		test_mark("manifest walked");
+		rc = manifest_build(s, meta, &m);
+	}
 	if (rc == 0) {
 		for (i = 0; i < m.n; i++) {
 			buf_adds(&text, m.v[i].line);

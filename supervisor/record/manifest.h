@@ -19,17 +19,38 @@
 #ifndef AIRLOCK_SUPERVISOR_MANIFEST_H
 #define AIRLOCK_SUPERVISOR_MANIFEST_H
 
+#include "supervisor/changeset/changes.h"
 #include "supervisor/record/store.h"
 
 #include <cjson/cJSON.h>
 #include <stddef.h>
 
 /*
- * Walk the upper directories meta names, write changes.sha256 and record its hash in meta. On
- * failure (printed), meta gets "changes_sha256": null and "changes_error" saying why, so that
- * verify can say the change set was never recorded. 0 or -errno.
+ * The manifest built from the walk of the change-set scan at the end of a run (its observer,
+ * changes.h), so that the upper directories are walked once, not once more for the manifest.
+ * Its lines are those of manifest_record()'s own walk: the same entries, lstats, hashes and
+ * helpers (one upper descriptor held, an unreadable file made readable only while it is
+ * hashed, its dev and inode checked). It hashes as the walk goes, up to 8 MB of regular files:
+ * past that it gives up, and manifest_record() walks and hashes on its own, as it does from
+ * SEAL_AFTER_BYTES on in the child of the seal (session.h), so that a large run's status waits
+ * for no more hashing than that. It gives up too at an entry it cannot hash (the walk then says
+ * why).
  */
-int manifest_record(const struct session *s, cJSON *meta);
+struct manifest_collect;
+struct manifest_collect *manifest_collect_new(void);
+void manifest_collect_free(struct manifest_collect *c);
+
+/* The observer for changes_scan_seen() that fills c. */
+struct scan_observer manifest_observer(struct manifest_collect *c);
+
+/*
+ * Write changes.sha256 and record its hash in meta: with c's lines when c was filled by a scan
+ * that succeeded and did not give up (c is then emptied), else (c NULL) from a walk of the
+ * upper directories meta names. On failure (printed), meta gets "changes_sha256": null and
+ * "changes_error" saying why, so that verify can say the change set was never recorded. 0 or
+ * -errno.
+ */
+int manifest_record(const struct session *s, cJSON *meta, struct manifest_collect *c);
 
 /*
  * Check changes.sha256 against meta's hash, then the upper directories against

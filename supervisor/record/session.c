@@ -382,6 +382,8 @@ void session_record_finish(struct session_record *rec, struct event_log *log, in
 	char when[64];
 	cJSON *features;
 	pid_t parent = getpid();
+	struct manifest_collect *mc = manifest_collect_new();
+	struct scan_observer obs = manifest_observer(mc);
 	bool child = false;
 	double ms;
 
@@ -400,22 +402,31 @@ void session_record_finish(struct session_record *rec, struct event_log *log, in
 	cJSON_AddBoolToObject(features, "wait_killable_recv", wait_killable);
 	cJSON_AddBoolToObject(features, "sync_wakeup", sync_wakeup);
 	set_item(rec->meta, "features", features);
-	/* The set goes to the review too (handover.h): the scan need not be made again. */
-	if (handover_scan(rec->s, rec->meta, &rec->changes) == 0) {
+	/*
+	 * The set goes to the review too (handover.h): the scan need not be made again. Its walk
+	 * builds the manifest as it goes (manifest.h): the upper directories are walked once.
+	 */
+	if (handover_scan(rec->s, rec->meta, &rec->changes, &obs) == 0) {
 		rec->nchanges = (long)rec->changes.n;
 		set_item(rec->meta, "changes", cJSON_CreateNumber((double)rec->changes.n));
+	} else {
+		manifest_collect_free(mc);
+		mc = NULL; /* incomplete: the manifest walks on its own */
 	}
 	if (rec->seal_after_return && held_bytes(rec) >= SEAL_AFTER_BYTES) {
-		if (seal_in_child(rec))
+		if (seal_in_child(rec)) {
+			manifest_collect_free(mc);
 			return;
+		}
 		child = getpid() != parent;
 	}
 	/* Every entry of the overlays, hashed, for verify; the program has ended, they are still.
 	 */
-	if (manifest_record(rec->s, rec->meta) < 0)
+	if (manifest_record(rec->s, rec->meta, mc) < 0)
 		warn("session %s: the change set is not recorded: 'airlock verify' cannot vouch "
 		     "for it",
 		     rec->s->id);
+	manifest_collect_free(mc);
 	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(rec->meta, "captured")))
 		record_output_hashes(rec);
 	if (events_syslog_path(log)) {

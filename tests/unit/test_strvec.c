@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -69,9 +70,53 @@ static void test_dir_list(void)
 		seen |= !strcmp(names.v[i], "x") ? 1 : !strcmp(names.v[i], "y") ? 2 : 4;
 	is_int(seen, 3, "every name, once");
 	ok(names.v[names.n] == NULL, "NULL-terminated");
+	strvec_clear(&names);
+	is_int(dir_list(dfd, &names), 0, "dir_list reads the same descriptor again");
+	is_int(names.n, 2, "from its start: the descriptor is rewound");
 	is_int(dir_list(-1, &names), -EBADF, "a bad descriptor is -EBADF");
 	unlinkat(dfd, "y", 0);
 	unlinkat(dfd, "x", AT_REMOVEDIR);
+	rmdir(dir);
+}
+
+/* A directory whose entries need several reads of the listing's buffer. */
+static void test_dir_list_large(void)
+{
+	char dir[] = "/tmp/airlock-test-strvec-XXXXXX", name[64];
+	cleanup_strvec struct strvec names = STRVEC_INIT;
+	cleanup_fd int dfd = -1;
+	cleanup_fd int pfd = -1;
+	const int count = 3000;
+	char *seen;
+	int i, missing = 0;
+
+	if (!mkdtemp(dir)) {
+		ok(0, "mkdtemp: %s", strerror(errno));
+		return;
+	}
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	for (i = 0; i < count; i++) {
+		snprintf(name, sizeof(name), "a-rather-long-file-name-number-%06d", i);
+		close(openat(dfd, name, O_CREAT | O_WRONLY | O_CLOEXEC, 0600));
+	}
+	is_int(dir_list(dfd, &names), 0, "dir_list reads a directory of 3000 names");
+	is_int(names.n, count, "every one of them, over several reads");
+	seen = calloc((size_t)count, 1);
+	for (size_t k = 0; k < names.n; k++) {
+		if (sscanf(names.v[k], "a-rather-long-file-name-number-%d", &i) == 1 && i >= 0 &&
+		    i < count)
+			seen[i]++;
+	}
+	for (i = 0; i < count; i++)
+		missing += seen[i] != 1;
+	is_int(missing, 0, "each name once");
+	free(seen);
+	pfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	is_int(dir_list(pfd, &names), -EBADF, "an O_PATH descriptor cannot be read: -EBADF");
+	for (i = 0; i < count; i++) {
+		snprintf(name, sizeof(name), "a-rather-long-file-name-number-%06d", i);
+		unlinkat(dfd, name, 0);
+	}
 	rmdir(dir);
 }
 
@@ -111,6 +156,7 @@ int main(void)
 	setvbuf(stdout, NULL, _IONBF, 0);
 	test_strvec();
 	test_dir_list();
+	test_dir_list_large();
 	test_error_rc();
 	test_sorted_find();
 	return tap_done();
