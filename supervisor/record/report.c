@@ -534,17 +534,15 @@ size_t writers_steps(const struct writers *ws, const char *path, unsigned *steps
 	return writers_steps_at(ws, &at, path, steps, max);
 }
 
-bool writers_any_step(const struct writers *ws)
-{
-	return ws->any_step;
-}
-
 size_t writers_steps_at(const struct writers *ws, size_t *at, const char *path, unsigned *steps,
 			size_t max)
 {
-	size_t lo = first_of(ws, at, path), n = 0;
+	size_t lo, n = 0;
 
-	for (; lo < ws->n && strcmp(ws->w[lo].path, path) == 0; lo++) {
+	/* Only a live session's writers have steps: for a run's, nothing to look up. */
+	if (!ws->any_step)
+		return 0;
+	for (lo = first_of(ws, at, path); lo < ws->n && strcmp(ws->w[lo].path, path) == 0; lo++) {
 		unsigned st = ws->w[lo].step;
 		size_t j;
 

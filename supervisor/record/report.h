@@ -56,9 +56,6 @@ void writers_free(struct writers *ws);
 /* The distinct live-session steps that wrote path (at most max of them, into steps). */
 size_t writers_steps(const struct writers *ws, const char *path, unsigned *steps, size_t max);
 
-/* Whether any writer has a step (a live session's): else writers_steps() finds none. */
-bool writers_any_step(const struct writers *ws);
-
 /* A live session's steps as the log has them: [{step, command, cwd, start, end, exit_code}]. */
 const cJSON *writers_steps_json(const struct writers *ws);
 

@@ -684,9 +684,8 @@ static void attribute_changes(struct record *rec, const struct writers *ws)
 		at.change = i;
 		at.cmds_cap = 0;
 		writers_each_at(ws, &where, logged ? logged : c->path, attribute, &at);
-		n = !writers_any_step(ws) ? 0
-					  : writers_steps_at(ws, &where, logged ? logged : c->path,
-							     steps, ARRAY_SIZE(steps));
+		n = writers_steps_at(ws, &where, logged ? logged : c->path, steps,
+				     ARRAY_SIZE(steps));
 		if (n) {
 			u->steps = xcalloc(n, sizeof(*u->steps));
 			memcpy(u->steps, steps, n * sizeof(*steps));
