@@ -130,31 +130,44 @@ const char *path_rel(const char *path, const char *dir)
 }
 
 /* One getdents64() reads this much: most directories in one call and the end in a second. */
-#define DIR_LIST_BUF 32768
+#define DIR_READ_BUF 32768
 
-int dir_list(int dfd, struct strvec *names)
+int dir_each(int dfd, bool (*fn)(const struct dirent64 *e, void *arg), void *arg)
 {
-	cleanup_free char *buf = NULL;
+	cleanup_free char *buf = xmalloc(DIR_READ_BUF);
 	ssize_t n, off;
 
-	/*
-	 * On dfd itself, from its start: no second descriptor and no DIR stream. A reopen of "."
-	 * and fdopendir() cost an openat, an fstat, two fcntls and a close per directory, and
-	 * the walks of the upper directories list every one of them.
-	 */
-	if (lseek(dfd, 0, SEEK_SET) < 0)
-		return -errno;
-	buf = xmalloc(DIR_LIST_BUF);
-	while ((n = getdents64(dfd, buf, DIR_LIST_BUF)) > 0) {
+	while ((n = getdents64(dfd, buf, DIR_READ_BUF)) > 0) {
 		for (off = 0; off < n;) {
 			const struct dirent64 *de = (const struct dirent64 *)(buf + off);
+			const char *name = de->d_name;
 
 			off += de->d_reclen;
-			if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
-				strvec_add(names, de->d_name);
+			if (name[0] == '.' && (!name[1] || (name[1] == '.' && !name[2])))
+				continue;
+			if (!fn(de, arg))
+				return 0;
 		}
 	}
 	return n < 0 ? -errno : 0;
+}
+
+static bool add_name(const struct dirent64 *e, void *arg)
+{
+	strvec_add(arg, e->d_name);
+	return true;
+}
+
+int dir_list(int dfd, struct strvec *names)
+{
+	/*
+	 * On dfd itself, from its start: a reopen of "." and fdopendir() cost an openat, an
+	 * fstat, two fcntls and a close per directory, and the walks of the upper directories
+	 * list every one of them.
+	 */
+	if (lseek(dfd, 0, SEEK_SET) < 0)
+		return -errno;
+	return dir_each(dfd, add_name, names);
 }
 
 int mkdir_p(const char *path, mode_t mode)

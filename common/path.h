@@ -28,6 +28,15 @@ bool path_is_under(const char *path, const char *dir);
 const char *path_rel(const char *path, const char *dir);
 
 /*
+ * Each entry of the directory open at dfd (for reading, not O_PATH), from the descriptor's
+ * offset to the end, without "." and "..", in directory order, to fn, until fn returns false.
+ * One getdents64() at a time into a buffer of its own: no second descriptor, no DIR stream.
+ * 0 or -errno.
+ */
+struct dirent64;
+int dir_each(int dfd, bool (*fn)(const struct dirent64 *e, void *arg), void *arg);
+
+/*
  * Append the names in the directory open at dfd, without "." and "..", in directory order,
  * to names (a cleanup_strvec frees them, also after an error). dfd must be open for reading
  * (not O_PATH): it is read from its start (rewound first) to its end, and stays open. 0 or

@@ -419,32 +419,6 @@ static int cmp_names(const void *a, const void *b)
 			 (const struct dirent **)(uintptr_t)b);
 }
 
-/* Whether a getdents64() record is "." or "..". */
-static bool is_dot(const char *name)
-{
-	return name[0] == '.' && (!name[1] || (name[1] == '.' && !name[2]));
-}
-
-/*
- * Read the entries of the open directory fd with getdents64(), each to fn; stops at the first
- * fn that returns false. 0, or -1 with errno.
- */
-static int each_entry(int fd, bool (*fn)(const struct dirent64 *e, void *arg), void *arg)
-{
-	char buf[32768] __attribute__((aligned(8)));
-	ssize_t got;
-
-	while ((got = getdents64(fd, buf, sizeof(buf))) > 0)
-		for (ssize_t off = 0; off < got;) {
-			const struct dirent64 *e = (const struct dirent64 *)(buf + off);
-
-			if (!fn(e, arg))
-				return 0;
-			off += e->d_reclen;
-		}
-	return got < 0 ? -1 : 0;
-}
-
 struct listing {
 	struct dirent **v;
 	size_t n, cap;
@@ -467,23 +441,24 @@ static bool keep_entry(const struct dirent64 *e, void *arg)
 }
 
 /*
- * scandir(dir, names, NULL, alphasort), without the fstat() its opendir() makes for the size
- * of its buffer: one a directory the plan lists, 30 or more. The count, or -1 with errno.
+ * scandir(dir, names, NULL, alphasort) without "." and "..", and without the fstat() its
+ * opendir() makes for the size of its buffer: one a directory the plan lists, 30 or more. The
+ * count, or -1 with errno.
  */
 static int list_dir(const char *dir, struct dirent ***names)
 {
 	cleanup_fd int fd = open(dir, O_RDONLY | O_NONBLOCK | O_DIRECTORY | O_CLOEXEC);
 	struct listing l = {0};
-	int err;
+	int rc;
 
 	if (fd < 0)
 		return -1;
-	if (each_entry(fd, keep_entry, &l) < 0) {
-		err = errno;
+	rc = dir_each(fd, keep_entry, &l);
+	if (rc < 0) {
 		for (size_t i = 0; i < l.n; i++)
 			free(l.v[i]);
 		free(l.v);
-		errno = err;
+		errno = -rc;
 		return -1;
 	}
 	if (l.n > 1)
@@ -644,9 +619,7 @@ static bool lower_kids(const struct planner *pl, const char *dir, const struct h
 		/* Unlistable: fine when nothing below can be reached either (mode 700). */
 		return faccessat(AT_FDCWD, dir, X_OK, AT_EACCESS) < 0;
 	for (i = 0; i < n; i++) {
-		const char *name = names[i]->d_name;
-
-		if (fits && strcmp(name, ".") != 0 && strcmp(name, "..") != 0)
+		if (fits)
 			fits = kid_step(pl, dir, m, names[i], kids, nkids, &cap);
 		free(names[i]);
 	}
@@ -711,10 +684,8 @@ static int plan_entries(struct planner *pl, const char *dir, int depth)
 	if (n < 0)
 		return error_errno("cannot list %s", dir);
 	for (i = 0; i < n; i++) {
-		const char *name = names[i]->d_name;
-
-		if (rc == 0 && strcmp(name, ".") != 0 && strcmp(name, "..") != 0) {
-			cleanup_free char *child = path_join(dir, name);
+		if (rc == 0) {
+			cleanup_free char *child = path_join(dir, names[i]->d_name);
 			const struct known k = {.type = names[i]->d_type};
 
 			rc = plan_path(pl, child, depth + 1, pl->shortcuts ? &k : NULL);
@@ -979,10 +950,11 @@ static int plan_readonly(struct planner *pl)
 	return 0;
 }
 
-static bool not_dot(const struct dirent64 *e, void *arg)
+static bool found_entry(const struct dirent64 *e, void *arg)
 {
-	*(bool *)arg = !is_dot(e->d_name);
-	return !*(bool *)arg;
+	(void)e;
+	*(bool *)arg = true;
+	return false;
 }
 
 /* Whether the host directory has no entry (unreadable: not known to be empty). */
@@ -991,7 +963,7 @@ static bool dir_is_empty(const char *path)
 	cleanup_fd int fd = open(path, O_RDONLY | O_NONBLOCK | O_DIRECTORY | O_CLOEXEC);
 	bool found = false;
 
-	return fd >= 0 && each_entry(fd, not_dot, &found) == 0 && !found;
+	return fd >= 0 && dir_each(fd, found_entry, &found) == 0 && !found;
 }
 
 /* Whether opts name path among a started-again live session's collected directories. */
