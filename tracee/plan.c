@@ -332,7 +332,8 @@ static int make_premade(const struct plan_item *it)
 	return 0;
 }
 
-int plan_make_upper(const struct plan_item *it)
+/* The upper directory alone (with the host's attributes). 0 or -errno. */
+static int plan_make_upper(const struct plan_item *it)
 {
 	int rc;
 
@@ -696,9 +697,17 @@ static int plan_entries(struct planner *pl, const char *dir, int depth)
 	return rc;
 }
 
-static void plan_symlink(struct planner *pl, const char *path, const char *target)
+/* Copy the symlink at path, its target as readlink() gives it now. 0 or -errno. */
+static int plan_symlink(struct planner *pl, const char *path)
 {
+	char target[4096];
+	ssize_t n = readlink(path, target, sizeof(target) - 1);
+
+	if (n < 0)
+		return -errno;
+	target[n] = '\0';
 	add_item(pl->plan, PLAN_SYMLINK, path)->link = xstrdup(target);
+	return 0;
 }
 
 /*
@@ -710,9 +719,6 @@ static void plan_symlink(struct planner *pl, const char *path, const char *targe
  */
 static int plan_listed(struct planner *pl, const char *path, unsigned char type)
 {
-	char target[4096];
-	ssize_t n;
-
 	if (type == DT_UNKNOWN || type == DT_DIR || is_mount_point(pl, path))
 		return 0;
 	if (type == DT_REG) {
@@ -721,12 +727,7 @@ static int plan_listed(struct planner *pl, const char *path, unsigned char type)
 	}
 	if (type != DT_LNK)
 		return 1;
-	n = readlink(path, target, sizeof(target) - 1);
-	if (n < 0)
-		return errno == EINVAL ? 0 : 1; /* EINVAL: no longer a symlink */
-	target[n] = '\0';
-	plan_symlink(pl, path, target);
-	return 1;
+	return plan_symlink(pl, path) == -EINVAL ? 0 : 1; /* EINVAL: no longer a symlink */
 }
 
 static int plan_path(struct planner *pl, const char *path, int depth, const struct known *k)
@@ -752,13 +753,7 @@ static int plan_path(struct planner *pl, const char *path, int depth, const stru
 	else if (lstat(path, &st) < 0)
 		return 0; /* vanished while we looked: nothing to plan */
 	if (S_ISLNK(st.st_mode)) {
-		char target[4096];
-		ssize_t n = readlink(path, target, sizeof(target) - 1);
-
-		if (n < 0)
-			return 0;
-		target[n] = '\0';
-		plan_symlink(pl, path, target);
+		(void)plan_symlink(pl, path); /* gone meanwhile: nothing to plan */
 		return 0;
 	}
 	if (!S_ISDIR(st.st_mode)) {

@@ -141,8 +141,6 @@ void plan_free(struct plan *plan);
  * that ended before it made them, so that the session's layers all exist.
  */
 int plan_make_layer(const struct plan_item *it);
-/* The upper directory alone (with the host's attributes). 0 or -errno. */
-int plan_make_upper(const struct plan_item *it);
 /*
  * The PLAN_COLLECTOR's upper and work directories and its mount point, before the upper
  * directories of the overlays collected in it (the tracee makes them, as the others').
