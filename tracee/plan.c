@@ -308,17 +308,26 @@ static int make_parent(const char *dir)
  * parents first; then each directory gets the host's attributes, the last made first, so
  * that a parent's copied mode does not stop the making of what it holds. 0 or -errno.
  */
+/* A whiteout, or a directory writable for now, at up in an upper directory. 0 or -errno. */
+static int make_entry(const char *up, bool whiteout)
+{
+	if ((whiteout ? mknod(up, S_IFCHR | 0, makedev(0, 0)) : mkdir(up, 0700)) < 0 &&
+	    errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
 static int make_premade(const struct plan_item *it)
 {
 	size_t i;
+	int rc;
 
 	for (i = 0; i < it->nops; i++) {
-		const struct plan_premade_op *op = &it->ops[i];
-		cleanup_free char *up = path_join(it->upper, op->rel);
+		cleanup_free char *up = path_join(it->upper, it->ops[i].rel);
 
-		if ((op->whiteout ? mknod(up, S_IFCHR | 0, makedev(0, 0)) : mkdir(up, 0700)) < 0 &&
-		    errno != EEXIST)
-			return -errno;
+		rc = make_entry(up, it->ops[i].whiteout);
+		if (rc < 0)
+			return rc;
 	}
 	for (i = it->nops; i-- > 0;) {
 		const struct plan_premade_op *op = &it->ops[i];
@@ -825,6 +834,7 @@ static int premade_step(struct plan_item *it, const char *rel, bool whiteout, co
 {
 	cleanup_free char *up = NULL;
 	size_t i;
+	int rc;
 
 	add_premade(it, rel);
 	if (it->layer_to_make) {
@@ -837,10 +847,11 @@ static int premade_step(struct plan_item *it, const char *rel, bool whiteout, co
 		return 0;
 	}
 	up = path_join(it->upper, rel);
-	if (whiteout && mknod(up, S_IFCHR | 0, makedev(0, 0)) < 0 && errno != EEXIST)
-		return error_errno("cannot hide %s (whiteout %s)", path, up);
-	if (!whiteout && mkdir(up, 0700) < 0 && errno != EEXIST)
-		return error_errno("cannot create %s", up);
+	rc = make_entry(up, whiteout);
+	if (rc < 0 && whiteout)
+		return error_rc(rc, "cannot hide %s (whiteout %s)", path, up);
+	if (rc < 0)
+		return error_rc(rc, "cannot create %s", up);
 	return 0;
 }
 
