@@ -284,15 +284,23 @@ static bool search_all(void)
 	return known;
 }
 
+/*
+ * Whether the upper directory st can be listed and looked into as it is. Without u+x (mode
+ * 0400 copied from a host directory) open succeeds but nothing in it can be looked at: a
+ * directory of ours missing either bit gets u+rx granted for the walk.
+ */
+static bool opens_as_is(const struct stat *st)
+{
+	return (st->st_mode & 0500) == 0500 || st->st_uid != geteuid() || search_all();
+}
+
 int changes_open_upper_dir(int dfd, const char *name, const struct stat *st, mode_t *restore)
 {
 	struct stat now;
 	int fd;
 
 	*restore = NO_RESTORE;
-	/* Without u+x (mode 0400 copied from a host directory) open succeeds but nothing in it
-	   can be looked at: grant u+rx up front whenever either bit is missing. */
-	if ((st->st_mode & 0500) == 0500 || st->st_uid != geteuid() || search_all()) {
+	if (opens_as_is(st)) {
 		fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		return fd >= 0 ? fd : -errno;
 	}
@@ -671,8 +679,7 @@ static int open_layer_root(const char *upper, struct stat *self, bool *have_self
 
 	*restore = NO_RESTORE;
 	fd = open(upper, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	*have_self = fd >= 0 && fstat(fd, self) == 0 &&
-		     ((self->st_mode & 0500) == 0500 || self->st_uid != geteuid() || search_all());
+	*have_self = fd >= 0 && fstat(fd, self) == 0 && opens_as_is(self);
 	if (*have_self)
 		return fd;
 	if (fd >= 0)
