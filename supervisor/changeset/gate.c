@@ -328,7 +328,7 @@ static void classify_by_rules(struct gate *g, struct gate_cache *c, const char *
 
 	if (c) {
 		rules_match_cached(&g->rs, &c->rules, path, &v->rule, &sensitive);
-		a = v->rule ? v->rule->action : RULE_ASK; /* as policy_write_verdict() */
+		a = policy_write_action(v->rule);
 	} else {
 		a = policy_write_verdict(&g->rs, path, &v->rule);
 	}

@@ -263,6 +263,11 @@ int policy_of_session(struct ruleset *rs, const struct session *s, const cJSON *
 	return 0;
 }
 
+enum rule_action policy_write_action(const struct rule *r)
+{
+	return r ? r->action : RULE_ASK;
+}
+
 enum rule_action policy_write_verdict(const struct ruleset *rs, const char *path,
 				      const struct rule **by)
 {
@@ -270,7 +275,5 @@ enum rule_action policy_write_verdict(const struct ruleset *rs, const char *path
 
 	if (by)
 		*by = r;
-	if (!r)
-		return RULE_ASK;
-	return r->action;
+	return policy_write_action(r);
 }

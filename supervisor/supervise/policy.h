@@ -75,6 +75,9 @@ void policy_free(struct policy *p);
 int policy_of_session(struct ruleset *rs, const struct session *s, const cJSON *meta,
 		      const char *home);
 
+/* What the write rule r says (r NULL, no rule matched: RULE_ASK). */
+enum rule_action policy_write_action(const struct rule *r);
+
 /* What a write rule says of path: RULE_ALLOW, RULE_DENY or RULE_ASK (no rule: RULE_ASK). */
 enum rule_action policy_write_verdict(const struct ruleset *rs, const char *path,
 				      const struct rule **by);
