@@ -139,9 +139,29 @@ const char *rule_class_name(enum rule_class cls)
 	return class_names[cls];
 }
 
+void rule_origin_to(const struct rule *r, char *out, size_t size)
+{
+	char digits[10]; /* an unsigned int */
+	size_t n = strnlen(r->source, size - sizeof(digits) - 2), k = 0;
+	unsigned line = r->line;
+
+	memcpy(out, r->source, n);
+	out[n++] = ':';
+	do
+		digits[k++] = (char)('0' + line % 10);
+	while ((line /= 10) != 0);
+	while (k)
+		out[n++] = digits[--k];
+	out[n] = '\0';
+}
+
 char *rule_origin(const struct rule *r)
 {
-	return xasprintf("%s:%u", r->source, r->line);
+	size_t size = strlen(r->source) + 12;
+	char *out = xmalloc(size);
+
+	rule_origin_to(r, out, size);
+	return out;
 }
 
 const char *rules_defaults_text(void)

@@ -179,6 +179,11 @@ const char *rule_class_name(enum rule_class cls);
 
 /* "source:line" of a rule, for the event log's `by`. Caller frees. */
 char *rule_origin(const struct rule *r);
+/*
+ * The same into out (size bytes, at least 12), the source cut to fit: without an allocation or
+ * a printf, for the verdict of every notified call.
+ */
+void rule_origin_to(const struct rule *r, char *out, size_t size);
 
 /* The text of the built-in defaults, exactly as loaded by rules_load_defaults(). */
 const char *rules_defaults_text(void);

@@ -48,26 +48,6 @@ struct verdict deny(int err)
 	return deny_by(err, "default");
 }
 
-/*
- * r's "file:line" (rule_origin()) into by, cut to fit: every notified call names the rule
- * that decided it, and an allocation and a printf per call showed in the profile.
- */
-static void put_origin(char *by, size_t size, const struct rule *r)
-{
-	char digits[10]; /* an unsigned int */
-	size_t n = strnlen(r->source, size - sizeof(digits) - 2), k = 0;
-	unsigned line = r->line;
-
-	memcpy(by, r->source, n);
-	by[n++] = ':';
-	do
-		digits[k++] = (char)('0' + line % 10);
-	while ((line /= 10) != 0);
-	while (k)
-		by[n++] = digits[--k];
-	by[n] = '\0';
-}
-
 /* The verdict a rule gives (allow or deny with err); by names the rule. */
 struct verdict rule_verdict(const struct rule *r, int err)
 {
@@ -76,7 +56,7 @@ struct verdict rule_verdict(const struct rule *r, int err)
 	if (!r)
 		return allow_by("default");
 	v = r->action == RULE_DENY ? deny_by(err, "") : allow_by("");
-	put_origin(v.by, sizeof(v.by), r);
+	rule_origin_to(r, v.by, sizeof(v.by));
 	return v;
 }
 

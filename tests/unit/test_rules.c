@@ -543,6 +543,32 @@ static const struct exec_case exec_cases[] = {
 	{"/usr/bin/kubectl", {"kubectl"}, 1},
 };
 
+/* A rule's "source:line", allocated or cut into a buffer (a verdict's `by`). */
+static void test_origin(void)
+{
+	static const char text[] = "\n\n\n\n\n\n\n\n\n\n\n\n"
+				   "allow exec /usr/bin/true\n";
+	char src[300], small[16], big[64];
+	struct ruleset rs = RULESET_INIT;
+	struct rules_error err;
+	cleanup_free char *origin = NULL;
+
+	memset(src, 'r', sizeof(src) - 1);
+	src[sizeof(src) - 1] = '\0';
+	is_int(rules_parse_buffer(&rs, src, text, strlen(text), &env, &err), 0,
+	       "a rules file with a 299-byte name parses");
+	origin = rule_origin(rs.rules[0]);
+	ok(strlen(origin) == 302 && strncmp(origin, src, 299) == 0 &&
+		   strcmp(origin + 299, ":13") == 0,
+	   "rule_origin() is the whole name, a colon and the line");
+	rule_origin_to(rs.rules[0], big, sizeof(big));
+	ok(strlen(big) == 55 && strcmp(big + 52, ":13") == 0,
+	   "rule_origin_to() cuts the name to leave room for the line in 64 bytes");
+	rule_origin_to(rs.rules[0], small, sizeof(small));
+	is_str(small, "rrrr:13", "and in 16, the least it takes");
+	rules_release(&rs);
+}
+
 static void test_match_exec(void)
 {
 	struct ruleset rs = RULESET_INIT;
@@ -1343,6 +1369,7 @@ int main(void)
 	test_junk();
 	test_expansion();
 	test_quote();
+	test_origin();
 	test_match_exec();
 	test_match_write();
 	test_match_cached();
